@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* IPAM: the VM NIC's secondary IPs as pools of addresses, allocation keyed by owner
+ * (container ID + ifname), release, GC, and the merge of a refreshed source into the pools.
+ * Also parses the two sources: the NMAgent interface-info XML (wireserver
+ * getinterfaceinfov1) and the interfaces.json file ("mas").
+ * Model and rules: ACN ipam/pool.go, ipam/azure.go, ipam/fileIpam.go (see README "IPAM"). */
+#ifndef AZCNI_IPAM_H
+#define AZCNI_IPAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cni.h"
+#include "error.h"
+#include "ipnet.h"
+
+/* ---- source documents ---- */
+struct ipam_source_subnet {
+	struct ipnet_prefix prefix;
+	struct ipnet_addr *addrs;          /* secondary (non-primary) addresses, heap */
+	size_t n_addrs;
+	struct ipnet_addr primary;         /* the NIC's primary IP in this subnet, family 0 = none */
+};
+
+struct ipam_source_iface {
+	char mac[13];                      /* 12 upper-case hex digits, no separators */
+	bool is_primary;
+	struct ipam_source_subnet *subnets; /* heap */
+	size_t n_subnets;
+};
+
+struct ipam_source {
+	struct ipam_source_iface *ifaces;  /* heap */
+	size_t n_ifaces;
+};
+
+/* ipam_source_parse_nmagent - parse the NMAgent interface-info XML (@len bytes):
+ * <Interfaces><Interface MacAddress IsPrimary><IPSubnet Prefix><IPAddress Address IsPrimary/>.
+ * Truncated or malformed XML, a bad Prefix or Address: code 105 (CNI_CODE_SOURCE) naming what
+ * is wrong and where (line). Primary addresses are recorded in .primary, never in .addrs.
+ * Returns 0 (caller calls ipam_source_free) or -EINVAL. */
+int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *ret, struct cni_error *err);
+
+/* ipam_source_parse_mas - parse interfaces.json ({"Interfaces":[{"MacAddress","IsPrimary",
+ * "IPSubnets":[{"Prefix","IPAddresses":[{"Address","IsPrimary"}]}]}]}); same rules and errors. */
+int ipam_source_parse_mas(const char *json, size_t len, struct ipam_source *ret, struct cni_error *err);
+
+/* ipam_source_free - free the heap parts; safe on a zeroed source. */
+void ipam_source_free(struct ipam_source *src);
+
+/* ---- pools (the state model, persisted by store.h in the Go layout) ---- */
+#define IPAM_OWNER_MAX 256
+
+struct ipam_addr {
+	struct ipnet_addr addr;
+	char id[IPAM_OWNER_MAX];           /* owner container ID ("" = never owned); Go "ID" */
+	char ifname[CNI_IFNAME_MAX];       /* owner ifname (ours, "IfName"; "" from the Go plugin) */
+	bool in_use;
+	bool unhealthy;                    /* vanished from the source while in use */
+};
+
+struct ipam_pool {
+	char id[IPNET_PREFIX_STRLEN];      /* = subnet CIDR text */
+	char ifname[CNI_IFNAME_MAX + 32];  /* interface (MAC) the pool came from */
+	struct ipnet_prefix subnet;
+	struct ipnet_addr gateway;         /* first host of the subnet */
+	struct ipnet_addr primary;         /* the NIC's primary IP (never handed out), family 0 = unknown */
+	bool is_ipv6;
+	int priority;                      /* 1 for non-primary NICs */
+	int refcount;
+	struct ipam_addr *addrs;           /* heap, sorted by address */
+	size_t n_addrs;
+};
+
+struct ipam_space {
+	char id[32];                       /* "local" */
+	int scope;
+	struct ipam_pool *pools;           /* heap */
+	size_t n_pools;
+};
+
+/* ipam_space_free - free pools and addresses; safe on a zeroed space. */
+void ipam_space_free(struct ipam_space *sp);
+
+/* ipam_space_refresh - merge a fresh @src into @sp: new pools and addresses are added;
+ * vanished free addresses dropped; vanished in-use ones kept and marked unhealthy (dropped on
+ * release); empty unused pools removed. Never changes an in-use record's owner.
+ * Returns 0 or -ENOMEM (code 100). */
+int ipam_space_refresh(struct ipam_space *sp, const struct ipam_source *src, struct cni_error *err);
+
+/* An allocation request. */
+struct ipam_request {
+	const char *container_id;          /* owner; required */
+	const char *ifname;                /* owner; may be "" */
+	const char *subnet;                /* pool ID or "" to pick */
+	const char *ip_address;            /* a specific address or "" */
+	bool ipv6;                         /* family wanted */
+};
+
+/* ipam_allocate - the address for the owner: an existing record of the same owner is returned
+ * again (idempotent); else the requested ip_address (code 102 when held by another owner,
+ * code 7 when not in the pool); else the lowest free address. Primary IPs never appear.
+ * No free address: code 101 "no available addresses in pool <id>".
+ * On success writes the pool and address indexes to *ret_pool, *ret_addr.
+ * Returns 0, or -ENOENT (unknown subnet, code 7), -ENOSPC (exhausted), -EBUSY (in use). */
+int ipam_allocate(struct ipam_space *sp, const struct ipam_request *req,
+		  size_t *ret_pool, size_t *ret_addr, struct cni_error *err);
+
+/* ipam_release - release every address owned by (container_id, ifname); a record with an
+ * empty ifname (written by the Go plugin) matches any ifname. When @addr is non-NULL only that
+ * address is released, and only if owned by the owner. Unknown owners or addresses are not an
+ * error. Returns the number of addresses released (>= 0). */
+int ipam_release(struct ipam_space *sp, const char *container_id, const char *ifname,
+		 const struct ipnet_addr *addr);
+
+/* An attachment that GC must keep (CNI 1.1.0 cni.dev/valid-attachments entry). */
+struct ipam_attachment {
+	const char *container_id;
+	const char *ifname;
+};
+
+/* ipam_gc - release every in-use address whose owner is not in @valid (@n entries).
+ * Returns the number released. */
+int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n);
+
+/* ipam_free_count - number of free, healthy addresses across pools (STATUS). */
+size_t ipam_free_count(const struct ipam_space *sp);
+
+/* ipam_result_fill - the IPAM result for pool @pool, address @addr: ips[{address/len, gateway}],
+ * routes [{0.0.0.0/0 (or ::/0) via gateway}], dns.nameservers ["168.63.129.16"], no interfaces. */
+void ipam_result_fill(const struct ipam_space *sp, size_t pool, size_t addr, struct cni_result *ret);
+
+#endif

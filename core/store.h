@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* State documents in the Go plugin's JSON layouts, so a node can switch between the two plugins
+ * either way. This module converts between text and models; reading, locking and atomic
+ * replacement of the files is the platform's job (platform.h).
+ * Source: ACN store/json.go, ipam/*.go, network/*.go (see README "State files"). */
+#ifndef AZCNI_STORE_H
+#define AZCNI_STORE_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "ipam.h"
+
+/* store_ipam_decode - parse azure-vnet-ipam.json text (@len bytes) into *ret:
+ * {"IPAM":{"Version","TimeStamp","AddressSpaces":{"local":{"Id","Scope","Pools":{"<cidr>":
+ * {"Id","IfName","Subnet","Gateway","Addresses":{"<ip>":{"ID","Addr","InUse"}},"IsIPv6",
+ * "Priority","RefCount"}}}}}}. Subnet is {"IP":"a.b.c.d","Mask":"<base64>"} as Go net.IPNet
+ * marshals it. 0 bytes (or only whitespace) = empty store. Anything else unparsable: code 6
+ * naming @path (used only in the message). Returns 0 (caller ipam_space_free) or -EINVAL. */
+int store_ipam_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
+		      struct cni_error *err);
+
+/* store_ipam_encode - the text of the IPAM state (tab-indented as Go's store), with @timestamp
+ * (RFC 3339, e.g. "2026-11-29T08:49:31Z") in TimeStamp. Returns malloc'd text (caller frees)
+ * or NULL on out of memory. */
+char *store_ipam_encode(const struct ipam_space *sp, const char *timestamp);
+
+/* store_base64_encode / decode - standard base64 (RFC 4648 §4, with padding), as Go's
+ * encoding/json writes []byte. encode returns malloc'd text; decode returns the byte count
+ * or -EINVAL and writes at most @max bytes. */
+char *store_base64_encode(const unsigned char *data, size_t n);
+int store_base64_decode(const char *s, unsigned char *out, size_t max);
+
+#endif

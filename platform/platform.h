@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* The contract between the portable code (core/, cni/) and each OS: files, locks, HTTP, time,
+ * logging and paths. platform/linux and platform/windows implement it; the network backend
+ * (netlink or HCN) has its own header per OS (platform/linux/netdev.h, platform/windows/hcn.h). */
+#ifndef AZCNI_PLATFORM_H
+#define AZCNI_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error.h"
+
+/* ---- paths ----
+ * Defaults are the Go plugin's. Environment overrides (documented in README "Paths"):
+ *   AZURE_CNI_RUNTIME_DIR  state files and locks    (Linux /var/run, Windows C:\k)
+ *   AZURE_CNI_LOG_DIR      log files                (Linux /var/log, Windows C:\k)
+ *   AZURE_CNI_MAS_FILE     the "mas" interfaces.json (Linux /etc/kubernetes/interfaces.json,
+ *                          Windows c:\k\interfaces.json)
+ *   AZURE_CNI_NMAGENT_URL  the NMAgent interface-info URL (default the wireserver's)
+ *   AZURE_CNI_LOCK_TIMEOUT_MS  lock wait (Linux 30000, Windows 60000)
+ */
+enum platform_path {
+	PLATFORM_PATH_NET_STATE,   /* <runtime>/azure-vnet.json */
+	PLATFORM_PATH_NET_LOCK,    /* <runtime>/azure-vnet/azure-vnet.lock (Windows <runtime>\azure-vnet.json.lock) */
+	PLATFORM_PATH_IPAM_STATE,  /* <runtime>/azure-vnet-ipam.json */
+	PLATFORM_PATH_IPAM_LOCK,   /* <runtime>/azure-vnet/azure-vnet-ipam.lock */
+	PLATFORM_PATH_MAS_FILE,
+	PLATFORM_PATH_NMAGENT_URL,
+	PLATFORM_PATH_LOG_DIR,
+};
+
+/* platform_path - the path (or URL) for @what, honouring the overrides. Returns a pointer to
+ * static storage valid for the process lifetime. */
+const char *platform_path(enum platform_path what);
+
+/* platform_lock_timeout_ms - the lock wait in milliseconds. */
+unsigned platform_lock_timeout_ms(void);
+
+/* ---- files ---- */
+/* platform_file_read - read a whole file. Returns 0 with *ret_data (malloc'd, NUL-terminated,
+ * caller frees) and *ret_len, -ENOENT when absent (no error recorded), or another negative errno
+ * with err set (code 5 naming the path). */
+int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err);
+
+/* platform_file_replace - atomically replace @path with @len bytes: write a temp file in the same
+ * directory, fsync it, rename over @path (MoveFileEx REPLACE_EXISTING|WRITE_THROUGH on Windows),
+ * fsync the directory. Creates missing parent directories (0755). A reader sees the old or the
+ * new file, never a torn one. Returns 0 or negative errno (code 5 naming the path). */
+int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err);
+
+/* ---- locks ---- */
+struct platform_lock;
+
+/* platform_lock_acquire - take an exclusive kernel lock (flock / LockFileEx) on @path, creating
+ * it (and its directory) if needed, waiting at most @timeout_ms. The lock dies with the process,
+ * so a killed holder never wedges the next call. Writes our PID into the file as the Go plugin
+ * does. Timeout: -ETIMEDOUT with code 11 "timed out locking <path>". Returns 0 with *ret (release
+ * with platform_lock_release) or negative errno. */
+int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform_lock **ret,
+			  struct cni_error *err);
+
+/* platform_lock_release - unlock and free; NULL is allowed. Returns NULL. */
+struct platform_lock *platform_lock_release(struct platform_lock *l);
+
+/* ---- HTTP ---- */
+/* platform_http_get - GET @url, bounded by @timeout_ms for connect and for the whole transfer.
+ * Returns 0 with *ret_body (malloc'd, NUL-terminated, caller frees), *ret_len, when the status is
+ * 200. Unreachable, timed out or a non-200 status: -EAGAIN with code 11 naming @url and the cause
+ * (status code or transport error). Body limit 4 MiB (-EFBIG, code 105). */
+int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
+		      struct cni_error *err);
+
+/* ---- time ---- */
+/* platform_timestamp - current UTC time as RFC 3339 ("2026-11-29T08:49:31.123456789Z") into @buf. */
+void platform_timestamp(char *buf, size_t size);
+
+/* ---- logging ---- */
+/* platform_log_open - name the log (e.g. "azure-vnet-ipam": <log dir>/azure-vnet-ipam.log).
+ * Failure to open the log is silent: logging never breaks a CNI call, never writes stdout. */
+void platform_log_open(const char *program);
+
+/* platform_log - append one line "<timestamp> [<pid>] <message>" to the log. */
+void platform_log(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
+
+/* platform_log_close - flush and close; safe to call twice. */
+void platform_log_close(void);
+
+#endif
