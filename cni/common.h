@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* Glue shared by azure-vnet and azure-vnet-ipam (Linux and Windows): the CNI main loop
+ * (env, stdin, version negotiation, dispatch, exactly one JSON object on stdout, one log line),
+ * and the in-process azure-vnet-ipam (same lock, same state file, same results as the binary). */
+#ifndef AZCNI_COMMON_H
+#define AZCNI_COMMON_H
+
+#include <stddef.h>
+
+#include "core/cni.h"
+#include "core/conf.h"
+#include "core/error.h"
+#include "core/ipam.h"
+
+/* What one invocation knows: filled by plugin_main before it calls an op. */
+struct plugin_ctx {
+	const char *program;        /* "azure-vnet" or "azure-vnet-ipam" */
+	struct cni_env env;
+	struct cni_request req;     /* req.root owns the config JSON */
+	struct conf conf;
+	struct cni_result prev;     /* decoded prevResult (valid when has_prev) */
+	bool has_prev;
+};
+
+/* The commands a program implements. NULL members are refused with code 2 ("not supported").
+ * add fills *ret (the result to print); check/del/gc/status print nothing on success. */
+struct plugin_ops {
+	const char *program;
+	int (*add)(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err);
+	int (*del)(struct plugin_ctx *ctx, struct cni_error *err);
+	int (*check)(struct plugin_ctx *ctx, struct cni_error *err);
+	int (*gc)(struct plugin_ctx *ctx, struct cni_error *err);
+	int (*status)(struct plugin_ctx *ctx, struct cni_error *err);
+};
+
+/* plugin_main - run one CNI invocation: -v/--version prints "Azure CNI Version <v>"; VERSION
+ * answers from stdin alone; otherwise reads CNI_* and stdin, parses the request and conf,
+ * refuses CHECK below 0.4.0 and GC/STATUS below 1.1.0 (code 1), calls the op and prints the
+ * result in the request's version, or the error object. Returns the process exit code (0/1). */
+int plugin_main(const struct plugin_ops *ops, int argc, char **argv);
+
+/* ---- in-process azure-vnet-ipam ----
+ * Each call: fetch the source (NMAgent or the mas file) outside any lock, then lock
+ * PLATFORM_PATH_IPAM_LOCK, load PLATFORM_PATH_IPAM_STATE, refresh, change, save atomically, unlock. */
+
+/* ipam_run_add - allocate for (container_id, ifname) per conf->ipam; fill *ret with the IPAM
+ * result (ips, routes, dns; no interfaces). Errors: 11 source unreachable or lock timeout,
+ * 105 broken source, 101 exhausted, 102 address in use, 6 corrupt state file, 5 I/O. */
+int ipam_run_add(const struct conf *conf, const char *container_id, const char *ifname,
+		 struct cni_result *ret, struct cni_error *err);
+
+/* ipam_run_del - release what (container_id, ifname) owns (only @addr when non-NULL).
+ * Missing state, unknown owner or address: success. Does not contact the source. */
+int ipam_run_del(const struct conf *conf, const char *container_id, const char *ifname,
+		 const struct ipnet_addr *addr, struct cni_error *err);
+
+/* ipam_run_gc - release every allocation not in @valid (@n entries). Does not contact the source. */
+int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, size_t n,
+		struct cni_error *err);
+
+/* ipam_run_status - 0 when an address is free (refreshing from the source), else code 50. */
+int ipam_run_status(const struct conf *conf, struct cni_error *err);
+
+#endif
