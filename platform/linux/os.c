@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/* Linux OS operations of platform/platform.h: paths with their environment overrides, whole-file
+ * read, atomic replace (temp + fsync + rename + directory fsync), flock(2) locks with a timeout,
+ * HTTP GET through libcurl, RFC 3339 timestamps and the append-only log file. */
+#define _GNU_SOURCE
+#include "platform/platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#define OS_DEFAULT_RUNTIME_DIR "/var/run"
+#define OS_DEFAULT_LOG_DIR "/var/log"
+#define OS_DEFAULT_MAS_FILE "/etc/kubernetes/interfaces.json"
+#define OS_DEFAULT_NMAGENT_URL "http://168.63.129.16/machine/plugins?comp=nmagent&type=getinterfaceinfov1"
+#define OS_DEFAULT_LOCK_TIMEOUT_MS 30000u
+#define OS_HTTP_CONNECT_MAX_MS 5000u
+#define OS_HTTP_BODY_MAX (4u * 1024u * 1024u)
+#define OS_FILE_MAX (64u * 1024u * 1024u)
+
+/* ---- paths ---- */
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	return (v && *v) ? v : dflt;
+}
+
+const char *platform_path(enum platform_path what)
+{
+	static char paths[PLATFORM_PATH_LOG_DIR + 1][PATH_MAX];
+	static bool done[PLATFORM_PATH_LOG_DIR + 1];
+	const char *rt;
+
+	if ((unsigned)what > PLATFORM_PATH_LOG_DIR)
+		return "";
+	if (done[what])
+		return paths[what];
+	rt = env_or("AZURE_CNI_RUNTIME_DIR", OS_DEFAULT_RUNTIME_DIR);
+	switch (what) {
+	case PLATFORM_PATH_NET_STATE:
+		snprintf(paths[what], PATH_MAX, "%s/azure-vnet.json", rt);
+		break;
+	case PLATFORM_PATH_NET_LOCK:
+		snprintf(paths[what], PATH_MAX, "%s/azure-vnet/azure-vnet.lock", rt);
+		break;
+	case PLATFORM_PATH_IPAM_STATE:
+		snprintf(paths[what], PATH_MAX, "%s/azure-vnet-ipam.json", rt);
+		break;
+	case PLATFORM_PATH_IPAM_LOCK:
+		snprintf(paths[what], PATH_MAX, "%s/azure-vnet/azure-vnet-ipam.lock", rt);
+		break;
+	case PLATFORM_PATH_MAS_FILE:
+		snprintf(paths[what], PATH_MAX, "%s", env_or("AZURE_CNI_MAS_FILE", OS_DEFAULT_MAS_FILE));
+		break;
+	case PLATFORM_PATH_NMAGENT_URL:
+		snprintf(paths[what], PATH_MAX, "%s", env_or("AZURE_CNI_NMAGENT_URL", OS_DEFAULT_NMAGENT_URL));
+		break;
+	case PLATFORM_PATH_LOG_DIR:
+		snprintf(paths[what], PATH_MAX, "%s", env_or("AZURE_CNI_LOG_DIR", OS_DEFAULT_LOG_DIR));
+		break;
+	}
+	done[what] = true;
+	return paths[what];
+}
+
+unsigned platform_lock_timeout_ms(void)
+{
+	const char *v = getenv("AZURE_CNI_LOCK_TIMEOUT_MS");
+	unsigned long ms;
+	char *end;
+
+	if (!v || !*v)
+		return OS_DEFAULT_LOCK_TIMEOUT_MS;
+	errno = 0;
+	ms = strtoul(v, &end, 10);
+	if (errno || *end || ms > UINT_MAX)
+		return OS_DEFAULT_LOCK_TIMEOUT_MS;
+	return (unsigned)ms;
+}
+
+/* ---- files ---- */
+
+/* mkdir -p of the directory part of @path (mode 0755). Returns 0 or negative errno. */
+static int mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+			*p = '/';
+			return -errno;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Directory part of @path into @buf ("." when there is none). */
+static void dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(buf, size, ".");
+	else if (slash == path)
+		snprintf(buf, size, "/");
+	else
+		snprintf(buf, size, "%.*s", (int)(slash - path), path);
+}
+
+int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err)
+{
+	char *data = NULL;
+	size_t len = 0, cap = 0;
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		r = -errno;
+		return cni_error_set(err, r, CNI_CODE_IO, "cannot open %s: %s", path, strerror(-r));
+	}
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		cap = (size_t)st.st_size;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			size_t ncap = cap < 4096 ? 4096 : cap * 2;
+			char *p;
+
+			if (ncap > OS_FILE_MAX) {
+				r = cni_error_set(err, -EFBIG, CNI_CODE_IO, "%s is larger than %u bytes",
+						  path, OS_FILE_MAX);
+				goto fail;
+			}
+			p = realloc(data, ncap + 1);
+			if (!p) {
+				r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
+				goto fail;
+			}
+			data = p;
+			cap = ncap;
+		}
+		n = read(fd, data + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			cni_error_set(err, r, CNI_CODE_IO, "cannot read %s: %s", path, strerror(-r));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (!data) {
+		data = malloc(1);
+		if (!data)
+			return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
+	}
+	data[len] = '\0';
+	*ret_data = data;
+	*ret_len = len;
+	return 0;
+
+fail:
+	free(data);
+	close(fd);
+	return r;
+}
+
+/* Write all of @data to @fd, retrying short writes. Returns 0 or negative errno. */
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int fd, dfd, r;
+
+	r = mkdir_parents(path);
+	if (r < 0)
+		return cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s: %s",
+				     path, strerror(-r));
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "path too long: %s", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		return cni_error_set(err, r, CNI_CODE_IO, "cannot create a temp file for %s: %s",
+				     path, strerror(-r));
+	}
+	r = write_all(fd, data, len);
+	if (r == 0 && fchmod(fd, 0644) < 0)
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		cni_error_set(err, r, CNI_CODE_IO, "cannot write %s: %s", tmp, strerror(-r));
+		goto remove_tmp;
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		cni_error_set(err, r, CNI_CODE_IO, "cannot rename %s to %s: %s", tmp, path, strerror(-r));
+		goto remove_tmp;
+	}
+	/* The rename is durable only once the directory entry is on disk. */
+	dir_of(path, dir, sizeof(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		if (fsync(dfd) < 0 && errno != EINVAL)
+			r = -errno;
+		close(dfd);
+		if (r < 0)
+			return cni_error_set(err, r, CNI_CODE_IO, "cannot sync directory %s: %s",
+					     dir, strerror(-r));
+	}
+	return 0;
+
+remove_tmp:
+	unlink(tmp);
+	return r;
+}
+
+/* ---- locks ---- */
+
+struct platform_lock {
+	int fd;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform_lock **ret,
+			  struct cni_error *err)
+{
+	struct platform_lock *l;
+	long long deadline;
+	long sleep_us = 1000;
+	char pid[32];
+	int fd, r, n;
+
+	r = mkdir_parents(path);
+	if (r < 0)
+		return cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s: %s",
+				     path, strerror(-r));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		return cni_error_set(err, r, CNI_CODE_IO, "cannot open lock %s: %s", path, strerror(-r));
+	}
+	/* Non-blocking polls with a growing sleep: no signals, no threads, bounded wait. */
+	deadline = now_ms() + timeout_ms;
+	for (;;) {
+		struct timespec ts;
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			r = -errno;
+			cni_error_set(err, r, CNI_CODE_IO, "cannot lock %s: %s", path, strerror(-r));
+			goto close_fd;
+		}
+		if (now_ms() >= deadline) {
+			r = cni_error_set(err, -ETIMEDOUT, CNI_CODE_TRY_AGAIN,
+					  "timed out locking %s after %u ms", path, timeout_ms);
+			goto close_fd;
+		}
+		ts.tv_sec = 0;
+		ts.tv_nsec = sleep_us * 1000;
+		nanosleep(&ts, NULL);
+		if (sleep_us < 20000)
+			sleep_us *= 2;
+	}
+	l = malloc(sizeof(*l));
+	if (!l) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto close_fd;
+	}
+	l->fd = fd;
+	/* The PID is informational (as the Go plugin writes it); failure to write it is harmless. */
+	n = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0) {
+		/* ignored */
+	}
+	*ret = l;
+	return 0;
+
+close_fd:
+	close(fd);
+	return r;
+}
+
+struct platform_lock *platform_lock_release(struct platform_lock *l)
+{
+	if (!l)
+		return NULL;
+	flock(l->fd, LOCK_UN);
+	close(l->fd);
+	free(l);
+	return NULL;
+}
+
+/* ---- HTTP ---- */
+
+struct http_body {
+	char *data;
+	size_t len;
+	bool too_big;
+};
+
+static size_t http_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_body *b = userdata;
+	size_t n = size * nmemb;
+	char *p;
+
+	if (b->len + n > OS_HTTP_BODY_MAX) {
+		b->too_big = true;
+		return 0;
+	}
+	p = realloc(b->data, b->len + n + 1);
+	if (!p)
+		return 0;
+	memcpy(p + b->len, ptr, n);
+	b->len += n;
+	p[b->len] = '\0';
+	b->data = p;
+	return n;
+}
+
+int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
+		      struct cni_error *err)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct http_body body = { 0 };
+	long status = 0;
+	CURLcode rc;
+	CURL *c;
+	int r;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "cannot initialise libcurl");
+	c = curl_easy_init();
+	if (!c) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "cannot initialise libcurl");
+		goto cleanup_global;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(timeout_ms < OS_HTTP_CONNECT_MAX_MS ? timeout_ms : OS_HTTP_CONNECT_MAX_MS));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	/* The wireserver is reached directly, never through an environment proxy. */
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	rc = curl_easy_perform(c);
+	if (body.too_big) {
+		r = cni_error_set(err, -EFBIG, CNI_CODE_SOURCE, "GET %s: body larger than %u bytes",
+				  url, OS_HTTP_BODY_MAX);
+		goto cleanup;
+	}
+	if (rc != CURLE_OK) {
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s failed: %s", url,
+				  errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		goto cleanup;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200) {
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s failed: HTTP status %ld",
+				  url, status);
+		goto cleanup;
+	}
+	if (!body.data) {
+		body.data = calloc(1, 1);
+		if (!body.data) {
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+			goto cleanup;
+		}
+	}
+	*ret_body = body.data;
+	*ret_len = body.len;
+	body.data = NULL;
+	r = 0;
+cleanup:
+	free(body.data);
+	curl_easy_cleanup(c);
+cleanup_global:
+	curl_global_cleanup();
+	return r;
+}
+
+/* ---- time ---- */
+
+void platform_timestamp(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+
+	if (size == 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, size, "%s.%09ldZ", base, (long)ts.tv_nsec);
+}
+
+/* ---- logging ---- */
+
+static int log_fd = -1;
+
+void platform_log_open(const char *program)
+{
+	char path[PATH_MAX];
+
+	if (log_fd >= 0)
+		return;
+	if (snprintf(path, sizeof(path), "%s/%s.log", platform_path(PLATFORM_PATH_LOG_DIR),
+		     program) >= (int)sizeof(path))
+		return;
+	(void)mkdir_parents(path);
+	log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+void platform_log(const char *fmt, ...)
+{
+	char line[4096], ts[64];
+	va_list ap;
+	int n, m;
+
+	if (log_fd < 0)
+		return;
+	platform_timestamp(ts, sizeof(ts));
+	n = snprintf(line, sizeof(line), "%s [%ld] ", ts, (long)getpid());
+	if (n < 0 || n >= (int)sizeof(line))
+		return;
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	n += m;
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	/* One line per record, whatever the message holds. */
+	for (int i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	/* One write(2) on an O_APPEND descriptor: lines of concurrent calls never interleave. */
+	if (write(log_fd, line, (size_t)n) < 0) {
+		/* logging never breaks a call */
+	}
+}
+
+void platform_log_close(void)
+{
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = -1;
+}
