@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* The network/endpoint state document (/var/run/azure-vnet.json, C:\k\azure-vnet.json) in the Go
+ * plugin's layout, as a model plus text conversion. Reading, locking and atomic replacement of the
+ * file are the platform's job (platform.h); this module is portable.
+ * Source of the layout: ACN store/json.go, network/manager.go, network/network.go,
+ * network/endpoint.go (see ../shared/reference/azure-vnet.md §4):
+ *   {"Network":{"Version","TimeStamp","CnsClient":null,"ExternalInterfaces":{"<ifname>":{
+ *     "Name","Networks":{"<id>":{"Id","HnsId","Mode","VlanId","Subnets":[{"Family","Prefix":
+ *     {"IP","Mask"},"Gateway","PrimaryIP"}],"Endpoints":{"<epid>":{"Id","HnsId","HNSNetworkID",
+ *     "SandboxKey","IfName","HostIfName","MacAddress","IPAddresses":[{"IP","Mask"}],"Gateways",
+ *     "DNS":{"Suffix","Servers","Options"},"Routes":[{"Dst","Src","Gw","Protocol","DevName",
+ *     "Scope","Priority","Table"}],"ContainerID","PODName","PODNameSpace","NetNs",...}},
+ *     "DNS","EnableSnatOnHost","NetNs","SnatBridgeIP"}},"Subnets":["<cidr>"],"BridgeName",
+ *     "DNSInfo","MacAddress","IPAddresses","Routes","IPv4Gateway","IPv6Gateway"}}}}
+ * Masks and MACs are base64 (Go []byte); IPs are text; a nil IP is "". */
+#ifndef AZCNI_NETSTATE_H
+#define AZCNI_NETSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cni.h"
+#include "error.h"
+#include "ipnet.h"
+
+#define NETSTATE_ID_MAX 256
+#define NETSTATE_MAX_IPS 8
+#define NETSTATE_MAX_ROUTES 32
+#define NETSTATE_MAX_SUBNETS 8
+#define NETSTATE_IFNAME_MAX 48     /* IFNAMSIZ plus room; Windows adapter names can be longer */
+
+/* A route as the Go plugin records it (network.RouteInfo). Unset addresses have family 0. */
+struct netstate_route {
+	struct ipnet_prefix dst;
+	struct ipnet_addr src, gw;
+	int protocol, scope, priority, table;
+	char dev[NETSTATE_IFNAME_MAX];
+};
+
+/* One endpoint (network/endpoint.go "endpoint"). MACs are 6 bytes; has_mac false = null. */
+struct netstate_endpoint {
+	char id[NETSTATE_ID_MAX];           /* "<cid[:8]>-<ifname>" (netstate_endpoint_id) */
+	char hns_id[NETSTATE_ID_MAX];       /* Windows HCN endpoint GUID, "" on Linux */
+	char hns_network_id[NETSTATE_ID_MAX];
+	char sandbox_key[CNI_PATH_MAX];     /* netns path given at ADD */
+	char ifname[NETSTATE_IFNAME_MAX];   /* in the sandbox (CNI_IFNAME) */
+	char host_ifname[NETSTATE_IFNAME_MAX]; /* host side veth ("azv..."), "" on Windows */
+	uint8_t mac[6];                     /* the sandbox interface's MAC */
+	bool has_mac;
+	struct ipnet_prefix ips[NETSTATE_MAX_IPS];  /* address with its subnet length */
+	size_t n_ips;
+	struct ipnet_addr gateways[NETSTATE_MAX_IPS];
+	size_t n_gateways;
+	struct cni_dns dns;                 /* Go DNSInfo: domain=Suffix, nameservers=Servers, options */
+	struct netstate_route routes[NETSTATE_MAX_ROUTES];
+	size_t n_routes;
+	char container_id[NETSTATE_ID_MAX];
+	char pod_name[CNI_NAME_MAX];
+	char pod_namespace[CNI_NAME_MAX];
+	char netns[CNI_PATH_MAX];           /* Go "NetNs" (set from the netns path) */
+	int vlan_id;
+};
+
+/* A network subnet (network.SubnetInfo). */
+struct netstate_subnet {
+	int family;                         /* IPNET_AF_INET (2) or IPNET_AF_INET6 (10) */
+	struct ipnet_prefix prefix;
+	struct ipnet_addr gateway;          /* family 0 = "" */
+	struct ipnet_addr primary_ip;       /* family 0 = "" */
+};
+
+/* One network (network/network.go "network"). */
+struct netstate_network {
+	char id[NETSTATE_ID_MAX];           /* the conf "name" */
+	char hns_id[NETSTATE_ID_MAX];       /* Windows HCN network GUID */
+	char mode[32];                      /* "transparent", "bridge", "tunnel", "l2bridge" */
+	int vlan_id;
+	struct netstate_subnet subnets[NETSTATE_MAX_SUBNETS];
+	size_t n_subnets;
+	struct netstate_endpoint *endpoints; /* heap array, owned */
+	size_t n_endpoints;
+	struct cni_dns dns;
+	bool enable_snat_on_host;
+	char netns[CNI_PATH_MAX];
+	char snat_bridge_ip[IPNET_PREFIX_STRLEN];
+};
+
+/* One external interface (the master NIC, network.externalInterface). */
+struct netstate_extif {
+	char name[NETSTATE_IFNAME_MAX];
+	struct netstate_network *networks;  /* heap array, owned */
+	size_t n_networks;
+	struct ipnet_prefix subnets[NETSTATE_MAX_SUBNETS]; /* Go "Subnets": ["10.240.0.0/16"] */
+	size_t n_subnets;
+	char bridge_name[NETSTATE_IFNAME_MAX];
+	struct cni_dns dns;                 /* Go "DNSInfo" */
+	uint8_t mac[6];
+	bool has_mac;
+	struct ipnet_prefix ips[NETSTATE_MAX_IPS]; /* addresses moved to the bridge (bridge mode) */
+	size_t n_ips;
+	struct netstate_route routes[NETSTATE_MAX_ROUTES];
+	size_t n_routes;
+	struct ipnet_addr ipv4_gateway, ipv6_gateway;
+};
+
+/* The whole document. Zero-initialise, then netstate_decode or fill; free with netstate_free. */
+struct netstate {
+	char version[64];
+	char timestamp[64];
+	struct netstate_extif *extifs;      /* heap array, owned */
+	size_t n_extifs;
+};
+
+/* netstate_decode - parse the state file text (@len bytes, need not be NUL-terminated) into
+ * *ret (zeroed first). 0 bytes or whitespace only = an empty state (the Go plugin's rule).
+ * Invalid JSON, a missing "Network" object or a field of the wrong type: code 6 naming @path
+ * (used only in the message) and the field. Unknown keys are ignored.
+ * Returns 0 (caller netstate_free) or -EINVAL / -ENOMEM (code 100). */
+int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
+		    struct cni_error *err);
+
+/* netstate_encode - the document text, tab-indented as Go's store, with @timestamp (RFC 3339)
+ * written to TimeStamp and @version (e.g. "v0.1.0") to Version. Returns malloc'd text (caller
+ * frees) or NULL on out of memory. */
+char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp);
+
+/* netstate_free - free every heap part and zero *st; safe on a zeroed state. */
+void netstate_free(struct netstate *st);
+
+/* netstate_endpoint_id - the Go endpoint ID: container_id[:8] + "-" + ifname, or "" when the
+ * container ID has 8 characters or fewer (ACN network/manager.go GetEndpointID). Writes at most
+ * @size bytes (NUL included) to @buf and returns @buf. */
+char *netstate_endpoint_id(const char *container_id, const char *ifname, char *buf, size_t size);
+
+/* netstate_find_network - the network with @id in any external interface, or NULL. When
+ * @ret_extif is non-NULL and found, *ret_extif is set to its external interface. */
+struct netstate_network *netstate_find_network(struct netstate *st, const char *id,
+					       struct netstate_extif **ret_extif);
+
+/* netstate_find_endpoint - the endpoint with @epid in @net, or NULL. */
+struct netstate_endpoint *netstate_find_endpoint(struct netstate_network *net, const char *epid);
+
+/* netstate_find_endpoint_by_owner - the endpoint whose container_id and ifname equal the given
+ * ones (used when the endpoint ID is "" for short container IDs), or NULL. */
+struct netstate_endpoint *netstate_find_endpoint_by_owner(struct netstate_network *net,
+							  const char *container_id,
+							  const char *ifname);
+
+/* netstate_extif_get - the external interface named @name, created empty if absent.
+ * Returns it (owned by @st) or NULL on out of memory. Pointers to other external interfaces of
+ * @st may move. */
+struct netstate_extif *netstate_extif_get(struct netstate *st, const char *name);
+
+/* netstate_network_add - append a copy of @net (its endpoints array is NOT copied: pass a
+ * network with endpoints NULL) to @ext. Returns the stored network or NULL (out of memory,
+ * or a network with that id already in @ext). Earlier network pointers of @ext may move. */
+struct netstate_network *netstate_network_add(struct netstate_extif *ext,
+					      const struct netstate_network *net);
+
+/* netstate_endpoint_put - add a copy of @ep to @net, replacing an endpoint with the same id.
+ * Returns 0 or -ENOMEM. Earlier endpoint pointers of @net may move. */
+int netstate_endpoint_put(struct netstate_network *net, const struct netstate_endpoint *ep);
+
+/* netstate_endpoint_remove - remove the endpoint with @epid. Returns 1 if removed, 0 if absent. */
+int netstate_endpoint_remove(struct netstate_network *net, const char *epid);
+
+#endif
