@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/* The azure-vnet-ipam operations, shared by the azure-vnet-ipam binary and azure-vnet's in-process
+ * IPAM: fetch the source (NMAgent over HTTP or the "mas" interfaces.json) outside any lock, then
+ * under the IPAM lock load the state file, refresh, change, save atomically and unlock. */
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/store.h"
+#include "platform/platform.h"
+
+/* NMAgent GET bound: platform_http_get caps the connect phase at 5 s, the whole GET at this. */
+#define IPAM_SOURCE_TIMEOUT_MS 10000u
+
+/* Copy @inner into @err with @prefix before its message (first error wins in @err). */
+static int wrap_error(struct cni_error *err, int r, const struct cni_error *inner, const char *prefix)
+{
+	if (!err || cni_error_is_set(err))
+		return r;
+	cni_error_set(err, r, inner->code ? inner->code : CNI_CODE_INTERNAL, "%s: %s", prefix, inner->msg);
+	if (inner->details[0])
+		cni_error_details(err, "%s", inner->details);
+	return r;
+}
+
+/* Fetch and parse the source named by @conf into *ret (caller ipam_source_free).
+ * Unreachable, hung or non-200: code 11 naming the source. Unusable document: code 105. */
+static int fetch_source(const struct conf *conf, struct ipam_source *ret, struct cni_error *err)
+{
+	struct cni_error inner = { 0 };
+	char prefix[CNI_PATH_MAX + 64];
+	const char *where;
+	char *body = NULL;
+	size_t len = 0;
+	int r;
+
+	switch (conf->ipam.environment) {
+	case CONF_IPAM_ENV_AZURE:
+		where = platform_path(PLATFORM_PATH_NMAGENT_URL);
+		snprintf(prefix, sizeof(prefix), "IPAM source NMAgent (%s)", where);
+		r = platform_http_get(where, IPAM_SOURCE_TIMEOUT_MS, &body, &len, &inner);
+		if (r < 0)
+			return wrap_error(err, r, &inner, prefix);
+		r = ipam_source_parse_nmagent(body, len, ret, &inner);
+		break;
+	case CONF_IPAM_ENV_MAS:
+		where = platform_path(PLATFORM_PATH_MAS_FILE);
+		snprintf(prefix, sizeof(prefix), "IPAM source mas (%s)", where);
+		r = platform_file_read(where, &body, &len, &inner);
+		if (r == -ENOENT) {
+			cni_error_set(&inner, r, CNI_CODE_TRY_AGAIN, "file does not exist");
+			return wrap_error(err, r, &inner, prefix);
+		}
+		if (r < 0) {
+			inner.code = CNI_CODE_TRY_AGAIN;
+			return wrap_error(err, r, &inner, prefix);
+		}
+		r = ipam_source_parse_mas(body, len, ret, &inner);
+		break;
+	case CONF_IPAM_ENV_NULL:
+	default:
+		/* "null": no addresses at all; the refresh leaves only what the state already holds. */
+		memset(ret, 0, sizeof(*ret));
+		return 0;
+	}
+	free(body);
+	if (r < 0) {
+		if (!inner.code)
+			inner.code = CNI_CODE_SOURCE;
+		return wrap_error(err, r, &inner, prefix);
+	}
+	return 0;
+}
+
+/* A locked session on the IPAM state file. */
+struct ipam_session {
+	struct platform_lock *lock;
+	struct ipam_space space;
+	bool existed;   /* the state file was present */
+};
+
+/* Lock and load the state; a missing or 0-byte file is an empty "local" space. */
+static int session_open(struct ipam_session *s, struct cni_error *err)
+{
+	const char *path = platform_path(PLATFORM_PATH_IPAM_STATE);
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = platform_lock_acquire(platform_path(PLATFORM_PATH_IPAM_LOCK), platform_lock_timeout_ms(),
+				  &s->lock, err);
+	if (r < 0)
+		return r;
+	r = platform_file_read(path, &text, &len, err);
+	if (r == -ENOENT) {
+		r = 0;
+	} else if (r == 0) {
+		s->existed = true;
+		r = store_ipam_decode(text, len, path, &s->space, err);
+		free(text);
+	}
+	if (r < 0) {
+		s->lock = platform_lock_release(s->lock);
+		return r;
+	}
+	if (!s->space.id[0])
+		snprintf(s->space.id, sizeof(s->space.id), "local");
+	return 0;
+}
+
+/* Save the space atomically (when @save) and unlock; always frees the space. */
+static int session_close(struct ipam_session *s, bool save, struct cni_error *err)
+{
+	char ts[64];
+	char *text;
+	int r = 0;
+
+	if (save) {
+		platform_timestamp(ts, sizeof(ts));
+		text = store_ipam_encode(&s->space, ts);
+		if (!text)
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory encoding IPAM state");
+		else
+			r = platform_file_replace(platform_path(PLATFORM_PATH_IPAM_STATE), text,
+						  strlen(text), err);
+		free(text);
+	}
+	ipam_space_free(&s->space);
+	s->lock = platform_lock_release(s->lock);
+	return r;
+}
+
+int ipam_run_add(const struct conf *conf, const char *container_id, const char *ifname,
+		 struct cni_result *ret, struct cni_error *err)
+{
+	struct ipam_source src = { 0 };
+	struct ipam_session s;
+	struct ipam_request req = {
+		.container_id = container_id,
+		.ifname = ifname ? ifname : "",
+		.subnet = conf->ipam.subnet,
+		.ip_address = conf->ipam.ip_address,
+	};
+	struct ipnet_addr want;
+	size_t pool, addr;
+	int r;
+
+	if (!container_id || !*container_id)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "CNI_CONTAINERID is required");
+	if (conf->ipam.ip_address[0] && ipnet_addr_parse(conf->ipam.ip_address, &want) == 0)
+		req.ipv6 = want.family == IPNET_AF_INET6;
+	else if (conf->ipam.subnet[0])
+		req.ipv6 = strchr(conf->ipam.subnet, ':') != NULL;
+
+	r = fetch_source(conf, &src, err);
+	if (r < 0)
+		return r;
+	r = session_open(&s, err);
+	if (r < 0)
+		goto free_src;
+	r = ipam_space_refresh(&s.space, &src, err);
+	if (r < 0)
+		goto unlock;
+	r = ipam_allocate(&s.space, &req, &pool, &addr, err);
+	if (r < 0)
+		goto unlock;
+	ipam_result_fill(&s.space, pool, addr, ret);
+	r = session_close(&s, true, err);
+	goto free_src;
+
+unlock:
+	session_close(&s, false, NULL);
+free_src:
+	ipam_source_free(&src);
+	return r;
+}
+
+int ipam_run_del(const struct conf *conf, const char *container_id, const char *ifname,
+		 const struct ipnet_addr *addr, struct cni_error *err)
+{
+	struct ipam_session s;
+	int r, n;
+
+	(void)conf;
+	if (!container_id || !*container_id)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "CNI_CONTAINERID is required");
+	r = session_open(&s, err);
+	if (r < 0)
+		return r;
+	n = ipam_release(&s.space, container_id, ifname ? ifname : "", addr);
+	return session_close(&s, n > 0, err);
+}
+
+int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, size_t n,
+		struct cni_error *err)
+{
+	struct ipam_session s;
+	int r, released;
+
+	(void)conf;
+	r = session_open(&s, err);
+	if (r < 0)
+		return r;
+	released = ipam_gc(&s.space, valid, n);
+	return session_close(&s, released > 0, err);
+}
+
+int ipam_run_status(const struct conf *conf, struct cni_error *err)
+{
+	struct ipam_source src = { 0 };
+	struct cni_error inner = { 0 };
+	struct ipam_session s;
+	size_t n_free;
+	int r;
+
+	/* A source that cannot be read means ADD cannot be served: "plugin not available". */
+	r = fetch_source(conf, &src, &inner);
+	if (r < 0) {
+		cni_error_set(err, r, CNI_CODE_PLUGIN_NOT_AVAILABLE, "%s", inner.msg);
+		cni_error_details(err, "%s", inner.details);
+		return r;
+	}
+	r = session_open(&s, err);
+	if (r < 0)
+		goto free_src;
+	r = ipam_space_refresh(&s.space, &src, err);
+	n_free = ipam_free_count(&s.space);
+	/* STATUS only reads: the refreshed view is not saved. */
+	session_close(&s, false, NULL);
+	if (r < 0)
+		goto free_src;
+	if (n_free == 0)
+		r = cni_error_set(err, -ENOSPC, CNI_CODE_PLUGIN_NOT_AVAILABLE,
+				  "no available addresses in any pool");
+free_src:
+	ipam_source_free(&src);
+	return r;
+}

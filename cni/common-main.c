@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* The CNI main loop shared by azure-vnet and azure-vnet-ipam: -v, VERSION from stdin alone,
+ * CNI_* and stdin parsing, version gates per command, dispatch to the program's ops, exactly one
+ * JSON object on stdout (result or error) and one log line per call.
+ * Source: containernetworking/cni SPEC.md 1.1.0 "Execution Protocol" and "Version". */
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform/platform.h"
+
+#ifndef AZCNI_VERSION
+#define AZCNI_VERSION "0.0.0"
+#endif
+
+#define STDIN_MAX (16u * 1024u * 1024u)
+
+/* Read all of stdin into a malloc'd NUL-terminated buffer. Returns 0 or negative errno. */
+static int read_stdin(char **ret_text, size_t *ret_len, struct cni_error *err)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap + 1);
+
+	if (!buf)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			char *p;
+
+			if (cap >= STDIN_MAX) {
+				free(buf);
+				return cni_error_set(err, -EFBIG, CNI_CODE_IO,
+						     "network configuration on stdin is larger than %u bytes",
+						     STDIN_MAX);
+			}
+			cap *= 2;
+			p = realloc(buf, cap + 1);
+			if (!p) {
+				free(buf);
+				return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+			}
+			buf = p;
+		}
+		n = fread(buf + len, 1, cap - len, stdin);
+		len += n;
+		if (n == 0) {
+			if (ferror(stdin)) {
+				free(buf);
+				return cni_error_set(err, -EIO, CNI_CODE_IO, "cannot read stdin");
+			}
+			break;
+		}
+	}
+	buf[len] = '\0';
+	*ret_text = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* The cniVersion string of @text when it is a JSON object holding a known version, else "".
+ * Used only to echo the version in an error object when the request itself did not parse. */
+static void sniff_version(const char *text, char *buf, size_t size)
+{
+	cJSON *root;
+	const char *v;
+
+	buf[0] = '\0';
+	if (!text)
+		return;
+	root = cJSON_Parse(text);
+	if (!root)
+		return;
+	v = cni_json_string(root, "cniVersion");
+	if (v && cni_version_parse(v) != CNI_VERSION_UNKNOWN)
+		snprintf(buf, size, "%s", v);
+	cJSON_Delete(root);
+}
+
+/* Print @text and a newline on stdout as the single object of this call. */
+static void emit(const char *text)
+{
+	fputs(text, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static void emit_error(const struct cni_error *e, const char *version_str)
+{
+	char *text = cni_error_encode(e, version_str);
+
+	if (text) {
+		emit(text);
+		free(text);
+	} else {
+		/* Out of memory: still one well-formed object. */
+		emit("{\"code\":100,\"msg\":\"out of memory\"}");
+	}
+}
+
+/* Short text of the IPs of @r for the log line. */
+static void ips_text(const struct cni_result *r, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->n_ips && off < size; i++) {
+		char p[IPNET_PREFIX_STRLEN];
+		int n;
+
+		ipnet_prefix_format(&r->ips[i].address, p, sizeof(p));
+		n = snprintf(buf + off, size - off, "%s%s", i ? "," : "", p);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+static int run_version(const struct plugin_ops *ops, const char *text, size_t len)
+{
+	struct cni_request req = { 0 };
+	struct cni_error err = { 0 };
+	char *reply;
+	int r;
+
+	r = cni_request_parse(text, len, true, false, &req, &err);
+	if (r < 0) {
+		emit_error(&err, "");
+		platform_log("%s VERSION error code=%d msg=%s", ops->program, err.code, err.msg);
+		return 1;
+	}
+	reply = cni_version_reply(req.version_str);
+	cni_request_free(&req);
+	if (!reply) {
+		cni_error_set(&err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		emit_error(&err, "");
+		return 1;
+	}
+	emit(reply);
+	free(reply);
+	platform_log("%s VERSION ok", ops->program);
+	return 0;
+}
+
+/* The op of @cmd, or NULL (refused with code 2). */
+static bool op_available(const struct plugin_ops *ops, enum cni_command cmd)
+{
+	switch (cmd) {
+	case CNI_CMD_ADD: return ops->add != NULL;
+	case CNI_CMD_DEL: return ops->del != NULL;
+	case CNI_CMD_CHECK: return ops->check != NULL;
+	case CNI_CMD_GC: return ops->gc != NULL;
+	case CNI_CMD_STATUS: return ops->status != NULL;
+	default: return false;
+	}
+}
+
+int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
+{
+	/* Large (the env and conf hold path-sized buffers): static, one call per process. */
+	static struct plugin_ctx ctx;
+	static struct cni_result result;
+	struct cni_error err = { 0 };
+	char version_echo[32] = "";
+	char ips[256] = "";
+	const char *command;
+	char *text = NULL;
+	size_t len = 0;
+	int r, rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
+			printf("Azure CNI Version %s\n", AZCNI_VERSION);
+			return 0;
+		}
+	}
+
+	platform_log_open(ops->program);
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&result, 0, sizeof(result));
+	ctx.program = ops->program;
+
+	r = read_stdin(&text, &len, &err);
+	command = getenv("CNI_COMMAND");
+	if (r == 0 && command && strcmp(command, "VERSION") == 0) {
+		/* VERSION needs nothing but stdin: runtimes probe it without any other CNI_* */
+		rc = run_version(ops, text, len);
+		goto out;
+	}
+	if (r < 0)
+		goto fail;
+	sniff_version(text, version_echo, sizeof(version_echo));
+
+	r = cni_env_read(&ctx.env, &err);
+	if (r < 0)
+		goto fail;
+	r = cni_request_parse(text, len, false, true, &ctx.req, &err);
+	if (r < 0)
+		goto fail;
+	snprintf(version_echo, sizeof(version_echo), "%s", ctx.req.version_str);
+
+	if (ctx.env.command == CNI_CMD_CHECK && ctx.req.version < CNI_VERSION_0_4_0) {
+		cni_error_set(&err, -EINVAL, CNI_CODE_INCOMPATIBLE_VERSION,
+			      "CHECK needs cniVersion 0.4.0 or later, config has %s",
+			      cni_version_string(ctx.req.version));
+		goto fail;
+	}
+	if ((ctx.env.command == CNI_CMD_GC || ctx.env.command == CNI_CMD_STATUS) &&
+	    ctx.req.version < CNI_VERSION_1_1_0) {
+		cni_error_set(&err, -EINVAL, CNI_CODE_INCOMPATIBLE_VERSION,
+			      "%s needs cniVersion 1.1.0 or later, config has %s", ctx.env.command_str,
+			      cni_version_string(ctx.req.version));
+		goto fail;
+	}
+	if (!op_available(ops, ctx.env.command)) {
+		cni_error_set(&err, -ENOTSUP, CNI_CODE_UNSUPPORTED_FIELD, "%s does not support %s",
+			      ops->program, ctx.env.command_str);
+		goto fail;
+	}
+
+	r = conf_parse(ctx.req.root, &ctx.conf, &err);
+	if (r < 0)
+		goto fail;
+
+	if (ctx.req.prev_result) {
+		struct cni_error perr = { 0 };
+
+		r = cni_result_decode(ctx.req.prev_result, &ctx.prev, &perr);
+		if (r == 0) {
+			ctx.has_prev = true;
+		} else if (ctx.env.command != CNI_CMD_DEL) {
+			err = perr;
+			goto fail;
+		} else {
+			/* DEL must clean up whatever it can: a bad prevResult only loses a hint. */
+			platform_log("%s DEL container=%s ignoring prevResult: %s", ops->program,
+				     ctx.env.container_id, perr.msg);
+		}
+	}
+
+	switch (ctx.env.command) {
+	case CNI_CMD_ADD:
+		r = ops->add(&ctx, &result, &err);
+		break;
+	case CNI_CMD_DEL:
+		r = ops->del(&ctx, &err);
+		break;
+	case CNI_CMD_CHECK:
+		r = ops->check(&ctx, &err);
+		break;
+	case CNI_CMD_GC:
+		r = ops->gc(&ctx, &err);
+		break;
+	case CNI_CMD_STATUS:
+		r = ops->status(&ctx, &err);
+		break;
+	default:
+		r = cni_error_set(&err, -EINVAL, CNI_CODE_INVALID_ENV, "unknown CNI_COMMAND");
+		break;
+	}
+	if (r < 0) {
+		if (!cni_error_is_set(&err))
+			cni_error_set(&err, r, CNI_CODE_INTERNAL, "%s failed: %s", ctx.env.command_str,
+				      strerror(-r));
+		goto fail;
+	}
+
+	if (ctx.env.command == CNI_CMD_ADD) {
+		cJSON *obj = cni_result_encode(&result, ctx.req.version, &err);
+		char *out;
+
+		if (!obj)
+			goto fail;
+		out = cJSON_Print(obj);
+		cJSON_Delete(obj);
+		if (!out) {
+			cni_error_set(&err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+			goto fail;
+		}
+		emit(out);
+		free(out);
+		ips_text(&result, ips, sizeof(ips));
+	}
+	platform_log("%s %s container=%s ifname=%s result=ok%s%s", ops->program,
+		     ctx.env.command_str, ctx.env.container_id, ctx.env.ifname, ips[0] ? " ips=" : "",
+		     ips);
+	rc = 0;
+	goto out;
+
+fail:
+	if (!cni_error_is_set(&err))
+		cni_error_set(&err, -EINVAL, CNI_CODE_INTERNAL, "internal error");
+	emit_error(&err, version_echo);
+	platform_log("%s %s container=%s ifname=%s error code=%d msg=%s details=%s", ops->program,
+		     command ? command : "(unset)", ctx.env.container_id, ctx.env.ifname, err.code,
+		     err.msg, err.details);
+	rc = 1;
+out:
+	cni_request_free(&ctx.req);
+	free(text);
+	platform_log_close();
+	return rc;
+}
