@@ -32,7 +32,7 @@ enum cni_version {
  * (SPEC: a missing cniVersion means 0.1.0); anything else -> CNI_VERSION_UNKNOWN. */
 enum cni_version cni_version_parse(const char *s);
 
-/* cni_version_string - "1.1.0" etc. for a known version; static storage. */
+/* cni_version_string - "1.1.0" etc. for a known version, "" otherwise; static storage. */
 const char *cni_version_string(enum cni_version v);
 
 /* cni_version_list_json - newly allocated JSON array of every supported version string
@@ -138,7 +138,11 @@ struct cni_result {
 /* cni_result_encode - the result as a JSON object in version @v: 0.1.0/0.2.0 legacy
  * {cniVersion, ip4{ip, gateway, routes}, ip6{...}, dns}; 0.3.x/0.4.0 {cniVersion, interfaces,
  * ips[{version, address, gateway, interface}], routes, dns}; 1.0.0+ the same without "version".
- * Empty dns is omitted. Returns a new object (caller cJSON_Delete) or NULL with err set
+ * Empty dns is omitted; ips[].interface is written only when it indexes a listed interface;
+ * the 1.1.0 route fields only when > 0 and the version is 1.1.0 (scope 0, universe, is the
+ * kernel default and is not written). In the legacy shape only the first address of each family
+ * is kept and routes go with the family of their dst (libcni's 0.2.0 conversion).
+ * Returns a new object (caller cJSON_Delete) or NULL with err set
  * (code 1 for an unknown version, 100 for out of memory). */
 cJSON *cni_result_encode(const struct cni_result *r, enum cni_version v, struct cni_error *err);
 
@@ -173,11 +177,14 @@ int cni_request_parse(const char *text, size_t len, bool allow_empty, bool check
 void cni_request_free(struct cni_request *req);
 
 /* cni_error_encode - the SPEC error object {cniVersion, code, msg, details} as text (no trailing
- * newline); @version_str is echoed ("" -> omitted cniVersion is replaced by "1.1.0"... see .c).
- * Returns malloc'd text (caller frees) or NULL on out of memory. */
+ * newline); all four members are always present (details may be ""). @version_str (the
+ * cniVersion the request sent) is echoed even when unsupported; NULL or "" gives "1.1.0" (why:
+ * see cni.c answer_version). A NULL or unset @e gives code 100. Returns malloc'd text (caller
+ * frees with free()) or NULL on out of memory. */
 char *cni_error_encode(const struct cni_error *e, const char *version_str);
 
-/* cni_version_reply - the VERSION answer {cniVersion, supportedVersions} as malloc'd text.
+/* cni_version_reply - the VERSION answer {cniVersion, supportedVersions} as malloc'd text
+ * (caller frees with free(); NULL on out of memory).
  * @version_str: the cniVersion the caller sent (echoed even if unknown; "" -> "1.1.0"). */
 char *cni_version_reply(const char *version_str);
 
