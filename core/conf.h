@@ -27,7 +27,7 @@ enum conf_mode {
 
 enum conf_ipam_env {
 	CONF_IPAM_ENV_AZURE = 0, /* NMAgent over the wireserver (default) */
-	CONF_IPAM_ENV_MAS,       /* interfaces.json file */
+	CONF_IPAM_ENV_MAS,       /* interfaces.json file ("mas"; ACN's "fileIpam" reads the same layout) */
 	CONF_IPAM_ENV_NULL,      /* 0.0.0.0/0 pool with no addresses */
 };
 
@@ -78,7 +78,7 @@ struct conf {
 	struct conf_portmap portmaps[CONF_MAX_PORTMAPS];
 	size_t n_portmaps;
 	struct cni_dns runtime_dns;        /* runtimeConfig.dns {servers, searches, options} */
-	bool has_runtime_dns;
+	bool has_runtime_dns;              /* runtimeConfig.dns has a server, search or option */
 	/* Windows */
 	struct conf_policy policies[CONF_MAX_POLICIES];
 	size_t n_policies;
@@ -89,7 +89,10 @@ struct conf {
 /* conf_parse - fill *ret from the request root @root (case-insensitive keys, unknown ignored).
  * Wrong JSON types, an unknown mode ("Network mode is invalid"), an unknown ipam.environment,
  * an invalid ipam.subnet/ipAddress/vnetCidrs entry, a bridge name outside ^[a-zA-Z0-9._\-() ]*$
- * or over 15 bytes: code 7 naming the field. Policy values stay owned by @root.
+ * or over 15 bytes: code 7 naming the field. Policy values stay owned by @root. JSON null counts
+ * as absent. vnetCidrs are stored with host bits cleared. A portMappings protocol is lower-cased
+ * ("" -> "tcp"); ports must be 1..65535. AdditionalArgs[].Value must be an object when present.
+ * *ret is written only on success.
  * Returns 0 or -EINVAL. */
 int conf_parse(const cJSON *root, struct conf *ret, struct cni_error *err);
 
