@@ -1,0 +1,675 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Process tests of the real azure-vnet-ipam binary.
+
+Each check runs the binary as a CNI runtime would (CNI_* env, config on stdin) against a private
+runtime directory (AZURE_CNI_RUNTIME_DIR), log directory (AZURE_CNI_LOG_DIR) and a real HTTP
+server on 127.0.0.1 standing in for NMAgent (AZURE_CNI_NMAGENT_URL): one serving the fixture XML,
+one that hangs, one that answers 500, one that serves truncated XML. Covers concurrency, the lock
+timeout and the IPAM cases of ../shared/cases/bug-cases.md (B02 B06 B10 B11 B12 B13 B14 B16).
+
+usage: tests/ipam/run.py [--bin build/bin/azure-vnet-ipam] [--data tests/data] [-k substring]
+Prints one line per check ("ok - ..." / "FAIL - ..."); exits 1 when any check fails.
+"""
+import argparse
+import http.server
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+SUPPORTED = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
+GUARD_S = 60  # a hung plugin fails the check instead of hanging the suite; never asserted on
+
+failures = 0
+checks = 0
+
+
+def check(name, cond, detail=""):
+    global failures, checks
+    checks += 1
+    if cond:
+        print(f"ok - {name}")
+    else:
+        failures += 1
+        print(f"FAIL - {name}" + (f": {detail}" if detail else ""))
+    sys.stdout.flush()
+    return cond
+
+
+def one_object(text):
+    """The single JSON object in @text, or None when there is not exactly one."""
+    dec = json.JSONDecoder()
+    s = text.strip()
+    if not s:
+        return None
+    try:
+        obj, end = dec.raw_decode(s)
+    except ValueError:
+        return None
+    if s[end:].strip() or not isinstance(obj, dict):
+        return None
+    return obj
+
+
+# ---------------------------------------------------------------- NMAgent stand-ins
+class NMAgent:
+    """A loopback HTTP server; mode 'ok' serves @body, 'hang' never answers, '500' fails."""
+
+    def __init__(self, mode, body=b""):
+        self.mode, self.body = mode, body
+        self.release = threading.Event()
+        self.hits = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits += 1
+                if outer.mode == "hang":
+                    outer.release.wait(GUARD_S)
+                    return
+                if outer.mode == "500":
+                    self.send_response(500)
+                    self.send_header("Content-Length", "5")
+                    self.end_headers()
+                    self.wfile.write(b"oops\n")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = (f"http://127.0.0.1:{self.server.server_address[1]}"
+                    "/machine/plugins?comp=nmagent&type=getinterfaceinfov1")
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port():
+    """A loopback port with nothing listening (bound then closed)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---------------------------------------------------------------- a node
+def mas_doc(secondaries, prefix="10.240.0.0/16", primary="10.240.0.4"):
+    addrs = [{"Address": primary, "IsPrimary": True}]
+    addrs += [{"Address": a, "IsPrimary": False} for a in secondaries]
+    return {"Interfaces": [{"MacAddress": "000D3A6E1825", "IsPrimary": True,
+                            "IPSubnets": [{"Prefix": prefix, "IPAddresses": addrs}]}]}
+
+
+class Node:
+    """A private runtime/log directory and the env that points the plugin at it."""
+
+    def __init__(self, binary, root, url="http://127.0.0.1:9/none", mas=None):
+        self.binary = binary
+        self.dir = tempfile.mkdtemp(prefix="ipamprog-", dir=root)
+        self.runtime = os.path.join(self.dir, "run")
+        self.logdir = os.path.join(self.dir, "log")
+        self.mas = os.path.join(self.dir, "interfaces.json")
+        os.makedirs(self.runtime)
+        self.url = url
+        self.lock_timeout_ms = None
+        if mas is not None:
+            self.write_mas(mas)
+
+    @property
+    def state_path(self):
+        return os.path.join(self.runtime, "azure-vnet-ipam.json")
+
+    @property
+    def lock_path(self):
+        return os.path.join(self.runtime, "azure-vnet", "azure-vnet-ipam.lock")
+
+    def write_mas(self, doc):
+        with open(self.mas, "w") as f:
+            json.dump(doc, f)
+
+    def env(self, command, cid=None, ifname="eth0", netns="/var/run/netns/ipamprog",
+            args=None, extra=None):
+        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+             "AZURE_CNI_RUNTIME_DIR": self.runtime, "AZURE_CNI_LOG_DIR": self.logdir,
+             "AZURE_CNI_MAS_FILE": self.mas, "AZURE_CNI_NMAGENT_URL": self.url}
+        if self.lock_timeout_ms is not None:
+            e["AZURE_CNI_LOCK_TIMEOUT_MS"] = str(self.lock_timeout_ms)
+        if command is not None:
+            e["CNI_COMMAND"] = command
+        if cid is not None:
+            e["CNI_CONTAINERID"] = cid
+            e["CNI_IFNAME"] = ifname
+            e["CNI_NETNS"] = netns
+            e["CNI_PATH"] = "/opt/cni/bin"
+        if args is not None:
+            e["CNI_ARGS"] = args
+        e.update(extra or {})
+        return e
+
+    def start(self, command, conf, cid=None, **kw):
+        stdin = conf if isinstance(conf, str) else json.dumps(conf)
+        p = subprocess.Popen([self.binary], env=self.env(command, cid, **kw),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        p.stdin_text = stdin
+        return p
+
+    def run(self, command, conf, cid=None, argv=(), **kw):
+        stdin = conf if isinstance(conf, str) else json.dumps(conf)
+        try:
+            p = subprocess.run([self.binary, *argv], env=self.env(command, cid, **kw),
+                               input=stdin, capture_output=True, text=True, timeout=GUARD_S)
+        except subprocess.TimeoutExpired:
+            return Res(-1, "", "guard timeout")
+        return Res(p.returncode, p.stdout, p.stderr)
+
+    def state(self):
+        with open(self.state_path) as f:
+            return json.load(f)
+
+    def state_bytes(self):
+        try:
+            with open(self.state_path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def in_use(self):
+        """{ip: owner ID} of every InUse address."""
+        out = {}
+        st = self.state()
+        for pool in st["IPAM"]["AddressSpaces"]["local"]["Pools"].values():
+            for ip, rec in (pool.get("Addresses") or {}).items():
+                if rec.get("InUse"):
+                    out[ip] = rec.get("ID")
+        return out
+
+    def log_text(self):
+        try:
+            with open(os.path.join(self.logdir, "azure-vnet-ipam.log")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+
+class Res:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+        self.obj = one_object(out)
+
+    def __repr__(self):
+        return f"rc={self.rc} stdout={self.out.strip()!r} stderr={self.err.strip()[:200]!r}"
+
+    @property
+    def code(self):
+        return self.obj.get("code") if self.obj else None
+
+    @property
+    def msg(self):
+        return (self.obj or {}).get("msg", "") + " " + str((self.obj or {}).get("details", ""))
+
+    def ip(self):
+        """The first address of a result of any version (without the prefix length)."""
+        o = self.obj or {}
+        if "ips" in o and o["ips"]:
+            return o["ips"][0]["address"].split("/")[0]
+        if "ip4" in o:
+            return o["ip4"]["ip"].split("/")[0]
+        return None
+
+
+def conf(version="0.3.1", env="mas", **ipam):
+    c = {"name": "azure", "type": "azure-vnet-ipam",
+         "ipam": {"type": "azure-vnet-ipam", "environment": env, **ipam}}
+    if version is not None:
+        c["cniVersion"] = version
+    return c
+
+
+def is_error_object(r, version=None):
+    o = r.obj
+    if not o or r.rc == 0:
+        return False
+    if not isinstance(o.get("code"), int) or not isinstance(o.get("msg"), str) or not o["msg"]:
+        return False
+    if set(o) - {"cniVersion", "code", "msg", "details"}:
+        return False
+    return version is None or o.get("cniVersion") == version
+
+
+# ---------------------------------------------------------------- tests
+def t_nmagent(binary, data, root):
+    xml = open(os.path.join(data, "single-nic-30.xml"), "rb").read()
+    srv = NMAgent("ok", xml)
+    try:
+        n = Node(binary, root, url=srv.url)
+        c = conf("1.0.0", env="azure")
+        r = n.run("ADD", c, "n1")
+        check("nmagent: ADD from the loopback NMAgent succeeds", r.rc == 0 and r.obj, repr(r))
+        o = r.obj or {}
+        ip = o.get("ips", [{}])[0]
+        check("nmagent: ADD gets the lowest secondary 10.240.0.5/16",
+              ip.get("address") == "10.240.0.5/16", repr(r))
+        check("nmagent: gateway is the first host 10.240.0.1", ip.get("gateway") == "10.240.0.1", repr(r))
+        check("nmagent: dns nameserver 168.63.129.16",
+              o.get("dns", {}).get("nameservers") == ["168.63.129.16"], repr(r))
+        check("nmagent: default route via the gateway",
+              any(rt.get("dst") == "0.0.0.0/0" and rt.get("gw") == "10.240.0.1"
+                  for rt in o.get("routes", [])), repr(r))
+        check("nmagent: IPAM result has no interfaces", "interfaces" not in o, repr(r))
+        check("nmagent: the server was really asked", srv.hits >= 1, f"hits={srv.hits}")
+        r2 = n.run("ADD", c, "n1")
+        check("nmagent: repeated ADD of the same owner returns the same IP",
+              r2.rc == 0 and r2.ip() == "10.240.0.5", repr(r2))
+        r3 = n.run("ADD", c, "n1", ifname="eth1")
+        check("nmagent: same container, other ifname is another owner",
+              r3.rc == 0 and r3.ip() not in (None, "10.240.0.5"), repr(r3))
+        check("nmagent: state file in the Go layout with the owner's ID",
+              n.in_use().get("10.240.0.5") == "n1", str(n.in_use()))
+        st = n.state()
+        pool = st["IPAM"]["AddressSpaces"]["local"]["Pools"].get("10.240.0.0/16", {})
+        check("nmagent: pool keyed by subnet, primary .4 not a record",
+              pool and "10.240.0.4" not in pool.get("Addresses", {}), json.dumps(pool)[:300])
+        log = n.log_text()
+        check("nmagent: one log line per call naming command and container",
+              len([line for line in log.splitlines() if "n1" in line and "ADD" in line]) == 3,
+              log[-600:])
+        before = n.state_bytes()
+
+        r = n.run("DEL", c, "n1")
+        check("nmagent: DEL exits 0 with empty stdout", r.rc == 0 and r.out.strip() == "", repr(r))
+        check("nmagent: DEL freed the owner's address", "10.240.0.5" not in n.in_use(), str(n.in_use()))
+        check("nmagent: DEL did not contact the source", srv.hits == 3, f"hits={srv.hits}")
+    finally:
+        srv.close()
+
+    # broken sources: state must stay as it was
+    hang = NMAgent("hang")
+    s500 = NMAgent("500")
+    trunc = NMAgent("ok", open(os.path.join(data, "truncated.xml"), "rb").read())
+    try:
+        n = Node(binary, root)
+        n.url = srv.url  # dead by now; re-pointed per case below
+        for name, url, code in (("hung", hang.url, 11), ("500", s500.url, 11),
+                                ("truncated XML", trunc.url, 105),
+                                ("unreachable", f"http://127.0.0.1:{free_port()}/x", 11)):
+            n.url = url
+            before = n.state_bytes()
+            r = n.run("ADD", conf("0.3.1", env="azure"), "b1")
+            check(f"source {name}: ADD fails with code {code}",
+                  is_error_object(r, "0.3.1") and r.code == code, repr(r))
+            check(f"source {name}: the error names the source",
+                  "NMAgent" in r.msg and "127.0.0.1" in r.msg, repr(r))
+            if name == "500":
+                check("source 500: the error names the status", "500" in r.msg, repr(r))
+            check(f"source {name}: state unchanged", n.state_bytes() == before)
+        r = n.run("STATUS", conf("1.1.0", env="azure"))
+        check("source unreachable: STATUS reports code 50", r.code == 50 and r.rc == 1, repr(r))
+    finally:
+        hang.close()
+        s500.close()
+        trunc.close()
+
+    # two NICs: the secondary NIC's pool is used too, primaries never
+    srv = NMAgent("ok", open(os.path.join(data, "two-nics.xml"), "rb").read())
+    try:
+        n = Node(binary, root, url=srv.url)
+        ips = set()
+        for i in range(5):
+            r = n.run("ADD", conf("1.0.0", env="azure"), f"t{i}")
+            if r.rc == 0:
+                ips.add(r.ip())
+        check("two NICs: 5 ADDs get 5 distinct secondaries, never a primary",
+              len(ips) == 5 and not ips & {"10.1.0.4", "10.1.8.4"}, str(ips))
+        r = n.run("ADD", conf("1.0.0", env="azure", subnet="10.1.0.0/24"), "sub")
+        check("two NICs: ipam.subnet picks the pool",
+              r.rc == 0 and (r.ip() or "").startswith("10.1.0."), repr(r))
+    finally:
+        srv.close()
+
+
+def t_concurrency(binary, data, root):
+    xml = open(os.path.join(data, "single-nic-30.xml"), "rb").read()
+    srv = NMAgent("ok", xml)
+    try:
+        n = Node(binary, root, url=srv.url)
+        c = conf("0.3.1", env="azure")
+        procs = [n.start("ADD", c, f"par{i}") for i in range(30)]
+        res = [Res(0, *p.communicate(p.stdin_text, timeout=GUARD_S)) for p in procs]
+        for p, r in zip(procs, res):
+            r.rc = p.returncode
+        ok = [r for r in res if r.rc == 0]
+        check("concurrency: 30 parallel ADDs all succeed", len(ok) == 30,
+              "; ".join(repr(r) for r in res if r.rc != 0)[:600])
+        ips = {r.ip() for r in ok}
+        expected = {f"10.240.0.{i}" for i in range(5, 35)}
+        check("concurrency: 30 distinct IPs, exactly the secondaries", ips == expected,
+              str(sorted(ips - expected)))
+        try:
+            used = n.in_use()
+            check("concurrency: state parses with 30 in use owned by the 30 containers",
+                  len(used) == 30 and set(used.values()) == {f"par{i}" for i in range(30)},
+                  str(len(used)))
+        except (ValueError, OSError, KeyError) as e:
+            check("concurrency: state parses", False, str(e))
+        r = n.run("ADD", c, "par30")
+        check("concurrency: 31st ADD is one error object (no addresses)",
+              is_error_object(r, "0.3.1") and r.code == 101, repr(r))
+        procs = [n.start("DEL", c, f"par{i}") for i in range(30)]
+        res = [(p, p.communicate(p.stdin_text, timeout=GUARD_S)) for p in procs]
+        check("concurrency: 30 parallel DELs exit 0 with empty stdout",
+              all(p.returncode == 0 and not out.strip() for p, (out, _) in res),
+              str([(p.returncode, out) for p, (out, _) in res if p.returncode or out.strip()])[:400])
+        check("concurrency: 0 in use after the DELs", n.in_use() == {}, str(n.in_use()))
+        leftovers = [f for f in os.listdir(n.runtime) if ".tmp" in f]
+        check("concurrency: no temp files left behind", not leftovers, str(leftovers))
+    finally:
+        srv.close()
+
+
+def t_lock_timeout(binary, root):
+    n = Node(binary, root, mas=mas_doc(["10.240.0.5", "10.240.0.6"]))
+    r = n.run("ADD", conf(), "l1")
+    check("lock: setup ADD", r.rc == 0, repr(r))
+    before = n.state_bytes()
+    os.makedirs(os.path.dirname(n.lock_path), exist_ok=True)
+    holder = subprocess.Popen(["flock", "-F", n.lock_path, "sh", "-c", "echo locked; exec sleep 60"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = holder.stdout.readline().strip()
+        check("lock: util-linux flock holds the lock", line == "locked", line)
+        n.lock_timeout_ms = 300
+        r = n.run("ADD", conf(), "l2")
+        check("lock: ADD while locked fails with code 11", is_error_object(r) and r.code == 11, repr(r))
+        check("lock: the error names the lock file", "azure-vnet-ipam.lock" in r.msg, repr(r))
+        r = n.run("DEL", conf(), "l1")
+        check("lock: DEL while locked fails with code 11", r.code == 11, repr(r))
+        check("lock: state unchanged while locked", n.state_bytes() == before)
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    r = n.run("ADD", conf(), "l2")
+    check("lock: after the holder dies ADD succeeds", r.rc == 0 and r.ip() == "10.240.0.6", repr(r))
+
+
+def t_b02(binary, root):
+    n = Node(binary, root, mas=mas_doc(["10.240.0.5", "10.240.0.6"]))
+    # The Go plugin's layout, .5 in use by c1 with no IfName (as the Go plugin writes it).
+    go_state = {"IPAM": {"Version": "v1.4.x", "TimeStamp": "2024-01-01T00:00:00Z", "AddressSpaces": {
+        "local": {"Id": "local", "Scope": 0, "Pools": {"10.240.0.0/16": {
+            "Id": "10.240.0.0/16", "IfName": "eth0",
+            "Subnet": {"IP": "10.240.0.0", "Mask": "//8AAA=="}, "Gateway": "10.240.0.1",
+            "Addresses": {"10.240.0.5": {"ID": "c1", "Addr": "10.240.0.5", "InUse": True},
+                          "10.240.0.6": {"ID": "", "Addr": "10.240.0.6", "InUse": False}},
+            "IsIPv6": False, "Priority": 0, "RefCount": 1}}}}}}
+    with open(n.state_path, "w") as f:
+        json.dump(go_state, f, indent="\t")
+    r1 = n.run("DEL", conf("0.3.0"), "c1")
+    r2 = n.run("DEL", conf("0.3.0"), "c1")
+    check("B02: first DEL of c1 exits 0 with empty stdout", r1.rc == 0 and r1.out.strip() == "", repr(r1))
+    check("B02: second DEL of c1 exits 0 with empty stdout", r2.rc == 0 and r2.out.strip() == "", repr(r2))
+    check("B02: .5 (Go-written owner c1) is freed", n.in_use() == {}, str(n.in_use()))
+    # Our own ADD then a DEL with no endpoint anywhere: same result.
+    r = n.run("ADD", conf("0.3.0"), "c1")
+    check("B02: ADD c1 records the owner", r.rc == 0 and n.in_use().get(r.ip() or "") == "c1", repr(r))
+    for i in (1, 2):
+        r = n.run("DEL", conf("0.3.0"), "c1")
+        check(f"B02: DEL #{i} after ADD exits 0, empty stdout", r.rc == 0 and not r.out.strip(), repr(r))
+    check("B02: address freed after the DELs", n.in_use() == {}, str(n.in_use()))
+    n2 = Node(binary, root, mas=mas_doc(["10.240.0.5"]))
+    r = n2.run("DEL", conf("0.3.0"), "nobody")
+    check("B02: DEL of an unknown owner with no state file exits 0, empty stdout",
+          r.rc == 0 and not r.out.strip(), repr(r))
+
+
+def t_b06(binary, root):
+    n = Node(binary, root, mas=mas_doc(["10.240.0.5", "10.240.0.6", "10.240.0.7", "10.240.0.8"]))
+    c = {"cniVersion": "0.3.1", "name": "azure", "ipam": {"type": "azure-vnet-ipam", "environment": "mas"}}
+    got = {}
+    for cid in "abc":
+        r = n.run("ADD", c, cid)
+        check(f"B06: ADD {cid} succeeds", r.rc == 0, repr(r))
+        check(f"B06: ADD {cid} result has no interfaces", r.obj is not None and "interfaces" not in r.obj, repr(r))
+        got[cid] = r.ip()
+    check("B06: a, b, c distinct, never .4", len(set(got.values())) == 3 and "10.240.0.4" not in got.values(),
+          str(got))
+    pools = n.state()["IPAM"]["AddressSpaces"]["local"]["Pools"]
+    check("B06: one pool", list(pools) == ["10.240.0.0/16"], str(list(pools)))
+    r = n.run("DEL", c, "a")
+    check("B06: DEL a", r.rc == 0 and not r.out.strip(), repr(r))
+    for cid in "de":
+        r = n.run("ADD", c, cid)
+        check(f"B06: ADD {cid} succeeds", r.rc == 0, repr(r))
+        got[cid] = r.ip()
+    check("B06: d, e never b's or c's IP, never .4, distinct",
+          not {got["d"], got["e"]} & {got["b"], got["c"], "10.240.0.4"} and got["d"] != got["e"], str(got))
+    r = n.run("ADD", c, "f")
+    check("B06: f fails with one error object (no available addresses)",
+          is_error_object(r, "0.3.1") and "no available addresses" in r.msg.lower(), repr(r))
+    check("B06: 4 in use, owners b c d e", sorted(n.in_use().values()) == ["b", "c", "d", "e"], str(n.in_use()))
+
+
+def t_b10(binary, root):
+    n = Node(binary, root, mas=mas_doc(["10.240.0.5", "10.240.0.6", "10.240.0.7"]))
+    r = n.run("ADD", conf(), "c1")
+    check("B10: ADD c1", r.rc == 0, repr(r))
+    # (a) empty file = empty store
+    open(n.state_path, "w").close()
+    r = n.run("ADD", conf(), "c2")
+    check("B10a: ADD c2 on a 0-byte state succeeds", r.rc == 0, repr(r))
+    r = n.run("DEL", conf(), "c1")
+    check("B10a: DEL c1 exits 0", r.rc == 0 and not r.out.strip(), repr(r))
+    check("B10a: state parses afterwards", "10.240.0.5" in json.dumps(n.state()))
+    # (b) half-written file: code 6 naming the file, no reset
+    with open(n.state_path, "w") as f:
+        f.write('{"IPAM":{')
+    r = n.run("ADD", conf(), "c3")
+    check("B10b: ADD on a truncated state fails with code 6", is_error_object(r, "0.3.1") and r.code == 6, repr(r))
+    check("B10b: the error names the state file", n.state_path in r.msg, repr(r))
+    with open(n.state_path) as f:
+        check("B10b: no silent reset (file left as found)", f.read() == '{"IPAM":{')
+    r = n.run("DEL", conf(), "c3")
+    check("B10b: DEL on a truncated state fails too (code 6)", r.code == 6, repr(r))
+    # (c) kill -9 at random moments of ADD/DEL: the file always parses
+    n = Node(binary, root, mas=mas_doc([f"10.240.0.{i}" for i in range(5, 25)]))
+    r = n.run("ADD", conf(), "k0")
+    rng = random.Random(1234)
+    bad = []
+    for i in range(60):
+        cmd = "ADD" if i % 3 else "DEL"
+        cid = f"k{rng.randrange(10)}"
+        p = n.start(cmd, conf(), cid)
+        p.stdin.write(p.stdin_text)
+        p.stdin.close()
+        time.sleep(rng.uniform(0, 0.004))
+        p.kill()
+        p.wait()
+        p.stdout.close()
+        p.stderr.close()
+        try:
+            n.state()
+        except (ValueError, OSError) as e:
+            bad.append(f"{i}: {e}")
+    check("B10c: state parses after each of 60 kill -9 during ADD/DEL", not bad, "; ".join(bad[:3]))
+    r = n.run("ADD", conf(), "after")
+    check("B10c: a killed holder never wedges the next call", r.rc == 0, repr(r))
+
+
+def t_b11(binary, root):
+    n = Node(binary, root, mas=mas_doc(["10.240.0.5"]))
+    r = n.run("ADD", conf("0.3.0"), "c1")
+    check("B11: ADD c1 on a 1-IP pool", r.rc == 0 and r.ip() == "10.240.0.5", repr(r))
+    r = n.run("ADD", conf("0.3.0"), "c2")
+    check("B11: ADD c2 exits non-zero", r.rc != 0, repr(r))
+    check("B11: stdout is exactly one error object {cniVersion 0.3.0, code, msg, details}",
+          is_error_object(r, "0.3.0"), repr(r))
+    check("B11: exhaustion is code 101", r.code == 101, repr(r))
+    check("B11: the log (not stdout) records the error",
+          any("c2" in line and "101" in line for line in n.log_text().splitlines()), n.log_text()[-400:])
+    r = n.run("STATUS", conf("1.1.0"))
+    check("STATUS: no free address -> code 50", r.code == 50 and is_error_object(r, "1.1.0"), repr(r))
+    n.run("DEL", conf("0.3.0"), "c1")
+    r = n.run("STATUS", conf("1.1.0"))
+    check("STATUS: a free address -> exit 0, empty stdout", r.rc == 0 and not r.out.strip(), repr(r))
+
+
+def t_b12(binary, root):
+    n = Node(binary, root)
+    for label, stdin, want in (("1.1.0", '{"cniVersion":"1.1.0"}', "1.1.0"),
+                               ("{}", "{}", None), ("empty stdin", "", None),
+                               ("0.3.1", '{"cniVersion":"0.3.1"}', "0.3.1"),
+                               ("unknown 9.9.9", '{"cniVersion":"9.9.9"}', "9.9.9")):
+        for extra, tag in (({}, "no other CNI_*"),
+                           ({"CNI_NETNS": "dummy", "CNI_PATH": "/opt/cni/bin"}, "CNI_NETNS=dummy")):
+            r = n.run("VERSION", stdin, extra=extra)
+            o = r.obj or {}
+            good = (r.rc == 0 and o.get("supportedVersions") == SUPPORTED
+                    and isinstance(o.get("cniVersion"), str)
+                    and (want is None or o.get("cniVersion") == want))
+            check(f"B12: VERSION with {label}, {tag} -> one object with supportedVersions", good, repr(r))
+    r = n.run(None, "", argv=["-v"])
+    check("B12: -v prints the version line", r.rc == 0 and r.out.startswith("Azure CNI Version "), repr(r))
+
+
+def t_b13_b14(binary, root):
+    n = Node(binary, root, mas=mas_doc([f"10.240.0.{i}" for i in range(5, 30)]))
+    for i, v in enumerate(["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]):
+        r = n.run("ADD", conf(v), f"v{i}")
+        check(f"B13: ADD with cniVersion {v} succeeds and echoes it",
+              r.rc == 0 and (r.obj or {}).get("cniVersion") == v, repr(r))
+    for v in ("0.5.0", "2.0.0"):
+        r = n.run("ADD", conf(v), "vbad")
+        listed = all(s in r.msg for s in SUPPORTED)
+        check(f"B13: ADD with cniVersion {v} fails with code 1 listing the supported versions",
+              is_error_object(r) and r.code == 1 and listed, repr(r))
+    r = n.run("ADD", conf(None), "vnone")
+    check("B13: missing cniVersion means 0.1.0",
+          r.rc == 0 and (r.obj or {}).get("cniVersion") == "0.1.0" and "ip4" in (r.obj or {}), repr(r))
+    r = n.run("CHECK", conf("0.3.1"), "v1")
+    check("B13: CHECK with 0.3.1 fails with code 1", is_error_object(r, "0.3.1") and r.code == 1, repr(r))
+    r = n.run("CHECK", conf("0.4.0"), "v2")
+    check("B13: CHECK with 0.4.0 succeeds silently", r.rc == 0 and not r.out.strip(), repr(r))
+    for cmd in ("GC", "STATUS"):
+        r = n.run(cmd, conf("1.0.0"), "v1" if cmd == "GC" else None)
+        check(f"B13: {cmd} with 1.0.0 fails with code 1", r.code == 1 and r.rc == 1, repr(r))
+
+    r = n.run("ADD", conf("0.2.0"), "s020")
+    o = r.obj or {}
+    check("B14: 0.2.0 result echoes 0.2.0 in the legacy ip4 shape",
+          r.rc == 0 and o.get("cniVersion") == "0.2.0" and "ip4" in o and "ips" not in o
+          and o["ip4"].get("gateway") == "10.240.0.1" and o["ip4"].get("ip", "").endswith("/16"), repr(r))
+    r = n.run("ADD", conf("0.3.1"), "s031")
+    o = r.obj or {}
+    check("B14: 0.3.1 result has ips[].version 4 and no interfaces",
+          r.rc == 0 and o.get("cniVersion") == "0.3.1" and o.get("ips", [{}])[0].get("version") == "4"
+          and "interfaces" not in o and "interface" not in o["ips"][0], repr(r))
+    r = n.run("ADD", conf("1.0.0"), "s100")
+    o = r.obj or {}
+    check("B14: 1.0.0 result has no version field and no interfaces",
+          r.rc == 0 and o.get("cniVersion") == "1.0.0" and "version" not in o.get("ips", [{}])[0]
+          and "interfaces" not in o, repr(r))
+
+
+def t_b16(binary, root):
+    n = Node(binary, root, mas=mas_doc([f"10.240.0.{i}" for i in range(5, 10)]))
+    cases = (("a", "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p;FOO=bar", True),
+             ("b", "K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p;FOO=bar", True),
+             ("c", "", True),
+             ("d", "K8S_POD_NAME", False))
+    for tag, args, ok in cases:
+        r = n.run("ADD", conf("0.3.1"), f"args{tag}", args=args)
+        if ok:
+            check(f"B16{tag}: ADD with CNI_ARGS={args!r} succeeds", r.rc == 0, repr(r))
+        else:
+            check(f"B16{tag}: ADD with CNI_ARGS={args!r} fails with code 4",
+                  is_error_object(r, "0.3.1") and r.code == 4, repr(r))
+
+
+def t_gc_misc(binary, root):
+    n = Node(binary, root, mas=mas_doc([f"10.240.0.{i}" for i in range(5, 10)]))
+    ips = {}
+    for cid in ("g1", "g2", "g3"):
+        ips[cid] = n.run("ADD", conf("1.1.0"), cid).ip()
+    gc = conf("1.1.0")
+    gc["cni.dev/valid-attachments"] = [{"containerID": "g1", "ifname": "eth0"},
+                                       {"containerID": "g3", "ifname": "eth0"}]
+    r = n.run("GC", gc)
+    check("GC: exits 0 with empty stdout", r.rc == 0 and not r.out.strip(), repr(r))
+    check("GC: releases exactly the owner not listed",
+          sorted(n.in_use().values()) == ["g1", "g3"], str(n.in_use()))
+    r = n.run("GC", conf("1.1.0"))
+    check("GC: without cni.dev/valid-attachments is code 7 and frees nothing",
+          r.code == 7 and len(n.in_use()) == 2, repr(r))
+    r = n.run("ADD", conf("1.1.0", ipAddress="10.240.0.8"), "want8")
+    check("ipAddress: a requested free IP is handed out", r.rc == 0 and r.ip() == "10.240.0.8", repr(r))
+    r = n.run("ADD", conf("1.1.0", ipAddress="10.240.0.8"), "other")
+    check("ipAddress: held by another owner -> code 102", r.code == 102, repr(r))
+    n2 = Node(binary, root)
+    r = n2.run("ADD", conf("1.1.0"), "nomas")
+    check("mas: a missing interfaces.json is code 11 naming the file",
+          r.code == 11 and n2.mas in r.msg, repr(r))
+    r = n2.run("ADD", conf("1.1.0"), None)
+    check("env: ADD without CNI_CONTAINERID is code 4", r.code == 4, repr(r))
+    r = n2.run("ADD", "{not json", "x")
+    check("stdin: invalid JSON is code 6", r.code == 6 and r.rc == 1, repr(r))
+
+
+TESTS = [("nmagent", t_nmagent, True), ("concurrency", t_concurrency, True),
+         ("lock", t_lock_timeout, False), ("b02", t_b02, False), ("b06", t_b06, False),
+         ("b10", t_b10, False), ("b11", t_b11, False), ("b12", t_b12, False),
+         ("b13", t_b13_b14, False), ("b16", t_b16, False), ("gc", t_gc_misc, False)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.environ.get("AZCNI_IPAM_BIN",
+                                                      os.path.join(REPO, "build", "bin", "azure-vnet-ipam")))
+    ap.add_argument("--data", default=os.path.join(REPO, "tests", "data"))
+    ap.add_argument("-k", default="", help="run only tests whose name contains this")
+    a = ap.parse_args()
+    binary = os.path.abspath(a.bin)
+    if not os.access(binary, os.X_OK):
+        print(f"FAIL - binary not found: {binary}")
+        return 1
+    root = tempfile.mkdtemp(prefix="ipamprog-tests-")
+    try:
+        for name, fn, wants_data in TESTS:
+            if a.k and a.k not in name:
+                continue
+            try:
+                if wants_data:
+                    fn(binary, a.data, root)
+                else:
+                    fn(binary, root)
+            except Exception as e:  # a crash in a test is a failure, not a skip
+                check(f"{name}: test ran to completion", False, f"{type(e).__name__}: {e}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"# {checks - failures}/{checks} checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
