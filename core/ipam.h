@@ -24,6 +24,11 @@ struct ipam_source_subnet {
 
 struct ipam_source_iface {
 	char mac[13];                      /* 12 upper-case hex digits, no separators */
+	char ifname[CNI_IFNAME_MAX];       /* host interface with that MAC, "" = unknown. The parsers
+	                                    * leave it empty; the caller may fill it (platform lookup
+	                                    * by MAC) before ipam_space_refresh, which then records it
+	                                    * as the pool's IfName ("eth0", as the Go plugin does)
+	                                    * instead of the MAC. */
 	bool is_primary;
 	struct ipam_source_subnet *subnets; /* heap */
 	size_t n_subnets;
@@ -84,8 +89,10 @@ void ipam_space_free(struct ipam_space *sp);
 
 /* ipam_space_refresh - merge a fresh @src into @sp: new pools and addresses are added;
  * vanished free addresses dropped; vanished in-use ones kept and marked unhealthy (dropped on
- * release); empty unused pools removed. Never changes an in-use record's owner.
- * Returns 0 or -ENOMEM (code 100). */
+ * release); empty unused pools removed. Never changes an in-use record's owner. A pool's IfName
+ * is the source interface's ifname if set, else its MAC; Priority is 1 for non-primary NICs.
+ * An address that became the pool's primary counts as vanished (never handed out again).
+ * Returns 0 or -ENOMEM (code 100; @sp is then half-merged and must be discarded, not saved). */
 int ipam_space_refresh(struct ipam_space *sp, const struct ipam_source *src, struct cni_error *err);
 
 /* An allocation request. */

@@ -2,7 +2,7 @@
 /* State documents in the Go plugin's JSON layouts, so a node can switch between the two plugins
  * either way. This module converts between text and models; reading, locking and atomic
  * replacement of the files is the platform's job (platform.h).
- * Source: ACN store/json.go, ipam/*.go, network/*.go (see README "State files"). */
+ * Source: ACN store/json.go, ipam/manager.go, ipam/pool.go, network/manager.go (see README "State files"). */
 #ifndef AZCNI_STORE_H
 #define AZCNI_STORE_H
 

@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+/* The two IPAM sources parsed into struct ipam_source: the NMAgent interface-info XML
+ * (wireserver getinterfaceinfov1, parsed with expat) and interfaces.json ("mas", cJSON).
+ * Formats: ACN common/utils.go XmlDocument and ipam/fileIpam.go; no I/O here. */
+#include "ipam.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <expat.h>
+
+static char ascii_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool ascii_eq_nocase(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (ascii_lower(*a) != ascii_lower(*b))
+			return false;
+	return *a == *b;
+}
+
+/* Arrays here only grow by one element at a time; capacity is implied by the count
+ * (4, then doubling), so the structs need no capacity fields. */
+static int array_append(void **arr, size_t n, size_t elem)
+{
+	size_t cap;
+	void *p;
+
+	if (n == 0)
+		cap = 4;
+	else if (n >= 4 && (n & (n - 1)) == 0)
+		cap = n * 2;
+	else
+		return 0;
+	p = realloc(*arr, cap * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	return 0;
+}
+
+/* Go strconv.ParseBool, which encoding/xml and our case-insensitive JSON reading accept. */
+static int parse_bool(const char *s, bool *ret)
+{
+	static const char *const yes[] = {"1", "t", "true"};
+	static const char *const no[] = {"0", "f", "false"};
+
+	for (size_t i = 0; i < 3; i++) {
+		if (ascii_eq_nocase(s, yes[i])) {
+			*ret = true;
+			return 0;
+		}
+		if (ascii_eq_nocase(s, no[i])) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* MAC text -> 12 upper-case hex digits ("*", the Go plugin's wildcard, is kept as is). */
+static int mac_normalise(const char *s, char ret[13])
+{
+	char out[13];
+	size_t n = 0;
+
+	if (strcmp(s, "*") == 0) {
+		memcpy(ret, "*", 2);
+		return 0;
+	}
+	for (; *s; s++) {
+		char c = *s;
+
+		if (c == ':' || c == '-' || c == '.')
+			continue;
+		if (c >= 'a' && c <= 'f')
+			c = (char)(c - 'a' + 'A');
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')) || n >= 12)
+			return -EINVAL;
+		out[n++] = c;
+	}
+	if (n != 12)
+		return -EINVAL;
+	out[12] = '\0';
+	memcpy(ret, out, 13);
+	return 0;
+}
+
+/* ---- the model builder shared by both formats; @where names the spot for messages ---- */
+
+static int src_add_iface(struct ipam_source *src, const char *what, const char *where,
+			 const char *mac, bool is_primary, struct cni_error *err)
+{
+	struct ipam_source_iface *it;
+	char norm[13];
+
+	if (!mac || mac_normalise(mac, norm) < 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: bad MacAddress \"%s\" at %s",
+				     what, mac ? mac : "", where);
+	if (array_append((void **)&src->ifaces, src->n_ifaces, sizeof(*src->ifaces)) < 0)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	it = &src->ifaces[src->n_ifaces++];
+	memset(it, 0, sizeof(*it));
+	memcpy(it->mac, norm, sizeof(it->mac));
+	it->is_primary = is_primary;
+	return 0;
+}
+
+static int src_add_subnet(struct ipam_source_iface *it, const char *what, const char *where,
+			  const char *prefix, struct cni_error *err)
+{
+	struct ipam_source_subnet *sn;
+	struct ipnet_prefix p;
+
+	if (!prefix || ipnet_prefix_parse(prefix, false, &p) < 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: bad Prefix \"%s\" at %s",
+				     what, prefix ? prefix : "", where);
+	if (array_append((void **)&it->subnets, it->n_subnets, sizeof(*it->subnets)) < 0)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	sn = &it->subnets[it->n_subnets++];
+	memset(sn, 0, sizeof(*sn));
+	sn->prefix = ipnet_prefix_network(&p);
+	return 0;
+}
+
+static int src_add_addr(struct ipam_source_subnet *sn, const char *what, const char *where,
+			const char *addr, bool is_primary, struct cni_error *err)
+{
+	struct ipnet_addr a;
+
+	if (!addr || ipnet_addr_parse(addr, &a) < 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: bad Address \"%s\" at %s",
+				     what, addr ? addr : "", where);
+	if (!ipnet_prefix_contains(&sn->prefix, &a)) {
+		char pbuf[IPNET_PREFIX_STRLEN];
+
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE,
+				     "%s: Address %s at %s is outside its subnet %s", what, addr, where,
+				     ipnet_prefix_format(&sn->prefix, pbuf, sizeof(pbuf)));
+	}
+	if (is_primary) {
+		/* The host's own address: recorded, never handed out. */
+		if (sn->primary.family == 0)
+			sn->primary = a;
+		return 0;
+	}
+	for (size_t i = 0; i < sn->n_addrs; i++)
+		if (ipnet_addr_equal(&sn->addrs[i], &a))
+			return 0;
+	if (array_append((void **)&sn->addrs, sn->n_addrs, sizeof(*sn->addrs)) < 0)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	sn->addrs[sn->n_addrs++] = a;
+	return 0;
+}
+
+/* A secondary listed before the primary of the same subnet must still never be handed out. */
+static void src_drop_primaries(struct ipam_source *src)
+{
+	for (size_t i = 0; i < src->n_ifaces; i++) {
+		for (size_t j = 0; j < src->ifaces[i].n_subnets; j++) {
+			struct ipam_source_subnet *sn = &src->ifaces[i].subnets[j];
+			size_t k = 0;
+
+			for (size_t r = 0; r < sn->n_addrs; r++)
+				if (!ipnet_addr_equal(&sn->addrs[r], &sn->primary))
+					sn->addrs[k++] = sn->addrs[r];
+			sn->n_addrs = k;
+		}
+	}
+}
+
+void ipam_source_free(struct ipam_source *src)
+{
+	if (!src)
+		return;
+	for (size_t i = 0; i < src->n_ifaces; i++) {
+		for (size_t j = 0; j < src->ifaces[i].n_subnets; j++)
+			free(src->ifaces[i].subnets[j].addrs);
+		free(src->ifaces[i].subnets);
+	}
+	free(src->ifaces);
+	memset(src, 0, sizeof(*src));
+}
+
+/* ---- NMAgent XML ---- */
+
+static const char NM_WHAT[] = "NMAgent interface info";
+
+enum nm_level { NM_TOP, NM_INTERFACES, NM_INTERFACE, NM_SUBNET, NM_ADDRESS };
+
+struct nm_parser {
+	XML_Parser xp;
+	struct ipam_source src;
+	enum nm_level level;
+	int skip;                  /* depth inside an element we ignore (0 = none) */
+	bool seen_root;
+	int ret;                   /* first failure, negative errno */
+	struct cni_error *err;
+};
+
+static const char *nm_attr(const XML_Char **attrs, const char *name)
+{
+	for (size_t i = 0; attrs[i]; i += 2)
+		if (ascii_eq_nocase(attrs[i], name))
+			return attrs[i + 1];
+	return NULL;
+}
+
+static void nm_fail(struct nm_parser *p, int ret)
+{
+	if (p->ret == 0)
+		p->ret = ret;
+	XML_StopParser(p->xp, XML_FALSE);
+}
+
+static int nm_bool(struct nm_parser *p, const XML_Char **attrs, const char *where, bool *ret)
+{
+	const char *v = nm_attr(attrs, "IsPrimary");
+
+	*ret = false;
+	if (v && parse_bool(v, ret) < 0)
+		return cni_error_set(p->err, -EINVAL, CNI_CODE_SOURCE,
+				     "%s: bad IsPrimary \"%s\" at %s", NM_WHAT, v, where);
+	return 0;
+}
+
+static void nm_start(void *data, const XML_Char *name, const XML_Char **attrs)
+{
+	struct nm_parser *p = data;
+	struct ipam_source_iface *it;
+	bool descend = false, prim;
+	char where[48];
+	int r = 0;
+
+	if (p->ret < 0)
+		return;
+	if (p->skip > 0) {
+		p->skip++;
+		return;
+	}
+	snprintf(where, sizeof(where), "line %lu", (unsigned long)XML_GetCurrentLineNumber(p->xp));
+	switch (p->level) {
+	case NM_TOP:
+		if (!ascii_eq_nocase(name, "Interfaces")) {
+			nm_fail(p, cni_error_set(p->err, -EINVAL, CNI_CODE_SOURCE,
+						 "%s: root element is <%s>, expected <Interfaces> (%s)",
+						 NM_WHAT, name, where));
+			return;
+		}
+		p->seen_root = true;
+		descend = true;
+		break;
+	case NM_INTERFACES:
+		if (!ascii_eq_nocase(name, "Interface"))
+			break;
+		r = nm_bool(p, attrs, where, &prim);
+		if (r == 0)
+			r = src_add_iface(&p->src, NM_WHAT, where, nm_attr(attrs, "MacAddress"), prim,
+					  p->err);
+		descend = true;
+		break;
+	case NM_INTERFACE:
+		if (!ascii_eq_nocase(name, "IPSubnet"))
+			break;
+		r = src_add_subnet(&p->src.ifaces[p->src.n_ifaces - 1], NM_WHAT, where,
+				   nm_attr(attrs, "Prefix"), p->err);
+		descend = true;
+		break;
+	case NM_SUBNET:
+		if (!ascii_eq_nocase(name, "IPAddress"))
+			break;
+		it = &p->src.ifaces[p->src.n_ifaces - 1];
+		r = nm_bool(p, attrs, where, &prim);
+		if (r == 0)
+			r = src_add_addr(&it->subnets[it->n_subnets - 1], NM_WHAT, where,
+					 nm_attr(attrs, "Address"), prim, p->err);
+		descend = true;
+		break;
+	case NM_ADDRESS:
+		break;
+	}
+	if (r < 0) {
+		nm_fail(p, r);
+		return;
+	}
+	/* Anything we do not descend into is ignored, as Go's encoding/xml ignores it. */
+	if (descend)
+		p->level++;
+	else
+		p->skip = 1;
+}
+
+static void nm_end(void *data, const XML_Char *name)
+{
+	struct nm_parser *p = data;
+
+	(void)name;
+	if (p->ret < 0)
+		return;
+	if (p->skip > 0) {
+		p->skip--;
+		return;
+	}
+	if (p->level > NM_TOP)
+		p->level--;
+}
+
+int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *ret,
+			      struct cni_error *err)
+{
+	struct nm_parser p = {.err = err};
+	int r = 0;
+
+	if (len > INT32_MAX)
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: document too large", NM_WHAT);
+	p.xp = XML_ParserCreate(NULL);
+	if (!p.xp)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	XML_SetUserData(p.xp, &p);
+	XML_SetElementHandler(p.xp, nm_start, nm_end);
+	if (XML_Parse(p.xp, xml, (int)len, XML_TRUE) != XML_STATUS_OK) {
+		if (p.ret < 0) {
+			r = p.ret;
+		} else {
+			r = cni_error_set(err, -EINVAL, CNI_CODE_SOURCE,
+					  "%s: malformed XML at line %lu: %s", NM_WHAT,
+					  (unsigned long)XML_GetCurrentLineNumber(p.xp),
+					  XML_ErrorString(XML_GetErrorCode(p.xp)));
+		}
+		goto fail;
+	}
+	if (!p.seen_root) {
+		r = cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: no <Interfaces> element", NM_WHAT);
+		goto fail;
+	}
+	XML_ParserFree(p.xp);
+	src_drop_primaries(&p.src);
+	*ret = p.src;
+	return 0;
+
+fail:
+	XML_ParserFree(p.xp);
+	ipam_source_free(&p.src);
+	return r;
+}
+
+/* ---- interfaces.json ---- */
+
+static const char MAS_WHAT[] = "interfaces.json";
+
+/* A member of @obj (case-insensitive, as Go's encoding/json) that must have @type when present. */
+static int mas_member(const cJSON *obj, const char *key, int type, const char *where,
+		      const cJSON **ret, struct cni_error *err)
+{
+	const cJSON *m = cJSON_GetObjectItem(obj, key);
+
+	*ret = NULL;
+	if (!m || cJSON_IsNull(m))
+		return 0;
+	if ((type == cJSON_True && !cJSON_IsBool(m)) || (type != cJSON_True && !(m->type & type)))
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: %s.%s has the wrong type",
+				     MAS_WHAT, where, key);
+	*ret = m;
+	return 0;
+}
+
+static int mas_bool(const cJSON *obj, const char *where, bool *ret, struct cni_error *err)
+{
+	const cJSON *m;
+	int r = mas_member(obj, "IsPrimary", cJSON_True, where, &m, err);
+
+	*ret = m && cJSON_IsTrue(m);
+	return r;
+}
+
+static int mas_subnet(struct ipam_source_iface *it, const cJSON *jsn, const char *where,
+		      struct cni_error *err)
+{
+	const cJSON *prefix, *addrs, *ja;
+	char w[128];
+	size_t k = 0;
+	int r;
+
+	if (!cJSON_IsObject(jsn))
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: %s is not an object",
+				     MAS_WHAT, where);
+	r = mas_member(jsn, "Prefix", cJSON_String, where, &prefix, err);
+	if (r == 0)
+		r = mas_member(jsn, "IPAddresses", cJSON_Array, where, &addrs, err);
+	if (r == 0)
+		r = src_add_subnet(it, MAS_WHAT, where, prefix ? prefix->valuestring : NULL, err);
+	if (r < 0)
+		return r;
+	cJSON_ArrayForEach(ja, addrs) {
+		const cJSON *addr;
+		bool prim;
+
+		snprintf(w, sizeof(w), "%s.IPAddresses[%zu]", where, k++);
+		if (!cJSON_IsObject(ja))
+			return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: %s is not an object",
+					     MAS_WHAT, w);
+		r = mas_member(ja, "Address", cJSON_String, w, &addr, err);
+		if (r == 0)
+			r = mas_bool(ja, w, &prim, err);
+		if (r == 0)
+			r = src_add_addr(&it->subnets[it->n_subnets - 1], MAS_WHAT, w,
+					 addr ? addr->valuestring : NULL, prim, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int mas_iface(struct ipam_source *src, const cJSON *ji, const char *where,
+		     struct cni_error *err)
+{
+	const cJSON *mac, *subnets, *jsn;
+	char w[96];
+	size_t j = 0;
+	bool prim;
+	int r;
+
+	if (!cJSON_IsObject(ji))
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: %s is not an object",
+				     MAS_WHAT, where);
+	r = mas_member(ji, "MacAddress", cJSON_String, where, &mac, err);
+	if (r == 0)
+		r = mas_bool(ji, where, &prim, err);
+	if (r == 0)
+		r = mas_member(ji, "IPSubnets", cJSON_Array, where, &subnets, err);
+	if (r == 0)
+		r = src_add_iface(src, MAS_WHAT, where, mac ? mac->valuestring : NULL, prim, err);
+	if (r < 0)
+		return r;
+	cJSON_ArrayForEach(jsn, subnets) {
+		snprintf(w, sizeof(w), "%s.IPSubnets[%zu]", where, j++);
+		r = mas_subnet(&src->ifaces[src->n_ifaces - 1], jsn, w, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int ipam_source_parse_mas(const char *json, size_t len, struct ipam_source *ret, struct cni_error *err)
+{
+	struct ipam_source src = {0};
+	const cJSON *ifaces, *ji;
+	const char *end = NULL;
+	cJSON *root;
+	size_t i = 0;
+	int r;
+
+	root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	if (!root) {
+		size_t off = end && end >= json ? (size_t)(end - json) : 0;
+		unsigned long line = 1;
+
+		for (size_t k = 0; k < off && k < len; k++)
+			line += json[k] == '\n';
+		if (len == 0)
+			return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: empty document",
+					     MAS_WHAT);
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE,
+				     "%s: invalid JSON at line %lu (byte %zu)", MAS_WHAT, line, off);
+	}
+	if (!cJSON_IsObject(root)) {
+		r = cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: top level is not an object",
+				  MAS_WHAT);
+		goto out;
+	}
+	r = mas_member(root, "Interfaces", cJSON_Array, "document", &ifaces, err);
+	if (r < 0)
+		goto out;
+	cJSON_ArrayForEach(ji, ifaces) {
+		char where[48];
+
+		snprintf(where, sizeof(where), "Interfaces[%zu]", i++);
+		r = mas_iface(&src, ji, where, err);
+		if (r < 0)
+			goto out;
+	}
+	src_drop_primaries(&src);
+	*ret = src;
+	src = (struct ipam_source){0};
+out:
+	ipam_source_free(&src);
+	cJSON_Delete(root);
+	return r;
+}

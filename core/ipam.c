@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/* IPAM pools: merge of a refreshed source, allocation keyed by owner (container ID + ifname),
+ * release, GC and the IPAM result. Rules follow ACN ipam/pool.go (see ipam.h); unlike Go, the
+ * free address taken is the lowest one, so allocation is deterministic. */
+#include "ipam.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IPAM_DNS_SERVER "168.63.129.16" /* Azure's virtual DNS, as the Go plugin returns */
+
+void ipam_space_free(struct ipam_space *sp)
+{
+	if (!sp)
+		return;
+	for (size_t i = 0; i < sp->n_pools; i++)
+		free(sp->pools[i].addrs);
+	free(sp->pools);
+	sp->pools = NULL;
+	sp->n_pools = 0;
+}
+
+static int addr_rec_cmp(const void *a, const void *b)
+{
+	return ipnet_addr_cmp(&((const struct ipam_addr *)a)->addr,
+			      &((const struct ipam_addr *)b)->addr);
+}
+
+static struct ipam_addr *pool_find_addr(struct ipam_pool *pool, const struct ipnet_addr *a)
+{
+	struct ipam_addr key = {.addr = *a};
+
+	return bsearch(&key, pool->addrs, pool->n_addrs, sizeof(*pool->addrs), addr_rec_cmp);
+}
+
+static struct ipam_pool *space_find_pool(struct ipam_space *sp, const char *id)
+{
+	for (size_t i = 0; i < sp->n_pools; i++)
+		if (strcmp(sp->pools[i].id, id) == 0)
+			return &sp->pools[i];
+	return NULL;
+}
+
+/* Pool bookkeeping after any change: RefCount = number of in-use records (the Go plugin counts
+ * pool requests; any value > 0 means "in use" to both), and vanished records released. */
+static void pool_tidy(struct ipam_pool *pool)
+{
+	size_t k = 0;
+	int used = 0;
+
+	for (size_t i = 0; i < pool->n_addrs; i++) {
+		struct ipam_addr *r = &pool->addrs[i];
+
+		if (r->unhealthy && !r->in_use)
+			continue;
+		used += r->in_use;
+		pool->addrs[k++] = *r;
+	}
+	pool->n_addrs = k;
+	pool->refcount = used;
+}
+
+/* One subnet of the source merged into @pool (kept sorted). Records found or added are marked
+ * healthy; ipam_space_refresh marked every record unhealthy ("not seen") beforehand. */
+static int pool_merge_subnet(struct ipam_pool *pool, const struct ipam_source_subnet *sn)
+{
+	size_t n_old = pool->n_addrs, n = n_old;
+	struct ipam_addr *grown;
+
+	if (sn->n_addrs == 0)
+		return 0;
+	grown = realloc(pool->addrs, (n_old + sn->n_addrs) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	pool->addrs = grown;
+	for (size_t i = 0; i < sn->n_addrs; i++) {
+		struct ipam_addr key = {.addr = sn->addrs[i]}, *r;
+		bool dup = false;
+
+		r = bsearch(&key, pool->addrs, n_old, sizeof(key), addr_rec_cmp);
+		if (r) {
+			r->unhealthy = false;
+			continue;
+		}
+		for (size_t j = n_old; j < n && !dup; j++)
+			dup = ipnet_addr_equal(&pool->addrs[j].addr, &key.addr);
+		if (!dup)
+			pool->addrs[n++] = key;
+	}
+	pool->n_addrs = n;
+	qsort(pool->addrs, n, sizeof(*pool->addrs), addr_rec_cmp);
+	return 0;
+}
+
+int ipam_space_refresh(struct ipam_space *sp, const struct ipam_source *src, struct cni_error *err)
+{
+	size_t n_src_subnets = 0, k = 0;
+	bool *pool_seen;
+
+	if (sp->id[0] == '\0')
+		snprintf(sp->id, sizeof(sp->id), "local");
+	for (size_t i = 0; i < src->n_ifaces; i++)
+		n_src_subnets += src->ifaces[i].n_subnets;
+	if (n_src_subnets > 0) {
+		struct ipam_pool *grown = realloc(sp->pools, (sp->n_pools + n_src_subnets) * sizeof(*grown));
+
+		if (!grown)
+			goto nomem;
+		sp->pools = grown;
+	}
+	pool_seen = calloc(sp->n_pools + n_src_subnets + 1, sizeof(*pool_seen));
+	if (!pool_seen)
+		goto nomem;
+	for (size_t i = 0; i < sp->n_pools; i++)
+		for (size_t j = 0; j < sp->pools[i].n_addrs; j++)
+			sp->pools[i].addrs[j].unhealthy = true;
+
+	for (size_t i = 0; i < src->n_ifaces; i++) {
+		const struct ipam_source_iface *it = &src->ifaces[i];
+
+		for (size_t j = 0; j < it->n_subnets; j++) {
+			const struct ipam_source_subnet *sn = &it->subnets[j];
+			char id[IPNET_PREFIX_STRLEN];
+			struct ipam_pool *pool;
+
+			ipnet_prefix_format(&sn->prefix, id, sizeof(id));
+			pool = space_find_pool(sp, id);
+			if (!pool) {
+				pool = &sp->pools[sp->n_pools++];
+				memset(pool, 0, sizeof(*pool));
+				snprintf(pool->id, sizeof(pool->id), "%s", id);
+				pool->subnet = sn->prefix;
+				pool->gateway = ipnet_prefix_first_host(&sn->prefix);
+				pool->is_ipv6 = sn->prefix.addr.family == IPNET_AF_INET6;
+			}
+			pool_seen[pool - sp->pools] = true;
+			snprintf(pool->ifname, sizeof(pool->ifname), "%s",
+				 it->ifname[0] ? it->ifname : it->mac);
+			pool->priority = it->is_primary ? 0 : 1;
+			if (sn->primary.family != 0)
+				pool->primary = sn->primary;
+			if (pool_merge_subnet(pool, sn) < 0) {
+				free(pool_seen);
+				goto nomem;
+			}
+		}
+	}
+
+	/* What vanished: free records dropped, in-use ones kept but unhealthy. A record that is
+	 * now the pool's primary counts as vanished: it must never be handed out again. */
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		struct ipam_pool *pool = &sp->pools[i];
+		struct ipam_addr *prim = pool->primary.family ? pool_find_addr(pool, &pool->primary) : NULL;
+
+		if (prim)
+			prim->unhealthy = true;
+		pool_tidy(pool);
+	}
+	/* Pools gone from the source with nothing left in use are removed. */
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		if (!pool_seen[i] && sp->pools[i].n_addrs == 0) {
+			free(sp->pools[i].addrs);
+			continue;
+		}
+		sp->pools[k++] = sp->pools[i];
+	}
+	sp->n_pools = k;
+	free(pool_seen);
+	return 0;
+
+nomem:
+	/* Marks may be half set; the caller discards the space on error. */
+	return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory merging the IPAM source");
+}
+
+/* Does record @rec belong to owner (@cid, @ifname)? An empty ifname on either side (records
+ * the Go plugin wrote; a release by container only) matches any ifname. */
+static bool owner_match(const struct ipam_addr *rec, const char *cid, const char *ifname)
+{
+	if (!rec->in_use || strcmp(rec->id, cid) != 0)
+		return false;
+	return rec->ifname[0] == '\0' || !ifname || ifname[0] == '\0' || strcmp(rec->ifname, ifname) == 0;
+}
+
+static void take(struct ipam_pool *pool, struct ipam_addr *rec, const struct ipam_request *req)
+{
+	snprintf(rec->id, sizeof(rec->id), "%s", req->container_id);
+	if (req->ifname && req->ifname[0])
+		snprintf(rec->ifname, sizeof(rec->ifname), "%s", req->ifname);
+	rec->in_use = true;
+	pool_tidy(pool);
+}
+
+static bool pool_has_free(const struct ipam_pool *pool)
+{
+	for (size_t i = 0; i < pool->n_addrs; i++)
+		if (!pool->addrs[i].in_use && !pool->addrs[i].unhealthy)
+			return true;
+	return false;
+}
+
+/* Go requestPool's preference: higher priority, then more addresses; ties by lower ID so the
+ * choice does not depend on order. Pools with no free address lose to any that has one. */
+static bool pool_better(const struct ipam_pool *a, const struct ipam_pool *b)
+{
+	bool fa = pool_has_free(a), fb = pool_has_free(b);
+
+	if (fa != fb)
+		return fa;
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	if (a->n_addrs != b->n_addrs)
+		return a->n_addrs > b->n_addrs;
+	return strcmp(a->id, b->id) < 0;
+}
+
+/* @subnet names a pool by its ID or by any CIDR text of the same network. */
+static struct ipam_pool *space_pool_by_subnet(struct ipam_space *sp, const char *subnet)
+{
+	struct ipnet_prefix p, net;
+	struct ipam_pool *pool = space_find_pool(sp, subnet);
+
+	if (pool || ipnet_prefix_parse(subnet, false, &p) < 0)
+		return pool;
+	net = ipnet_prefix_network(&p);
+	for (size_t i = 0; i < sp->n_pools; i++)
+		if (sp->pools[i].subnet.len == net.len &&
+		    ipnet_addr_equal(&sp->pools[i].subnet.addr, &net.addr))
+			return &sp->pools[i];
+	return NULL;
+}
+
+int ipam_allocate(struct ipam_space *sp, const struct ipam_request *req,
+		  size_t *ret_pool, size_t *ret_addr, struct cni_error *err)
+{
+	int family = req->ipv6 ? IPNET_AF_INET6 : IPNET_AF_INET;
+	struct ipam_pool *only = NULL, *pool = NULL;
+	struct ipnet_addr want = {0};
+	struct ipam_addr *rec = NULL;
+
+	if (!req->container_id || req->container_id[0] == '\0')
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "IPAM request without a container ID");
+	if (strlen(req->container_id) >= IPAM_OWNER_MAX)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "container ID longer than %d bytes", IPAM_OWNER_MAX - 1);
+	if (req->subnet && req->subnet[0]) {
+		only = space_pool_by_subnet(sp, req->subnet);
+		if (!only)
+			return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
+					     "ipam.subnet %s is not an address pool of this node",
+					     req->subnet);
+		family = only->subnet.addr.family;
+	}
+	if (req->ip_address && req->ip_address[0]) {
+		if (ipnet_addr_parse(req->ip_address, &want) < 0)
+			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+					     "ipam.ipAddress \"%s\" is not an IP address", req->ip_address);
+		family = want.family;
+	}
+
+	/* The owner's record again (idempotent ADD). */
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		struct ipam_pool *p = &sp->pools[i];
+
+		if ((only && p != only) || p->subnet.addr.family != family)
+			continue;
+		for (size_t k = 0; k < p->n_addrs; k++) {
+			struct ipam_addr *r = &p->addrs[k];
+
+			if (!owner_match(r, req->container_id, req->ifname) ||
+			    (want.family && !ipnet_addr_equal(&r->addr, &want)))
+				continue;
+			take(p, r, req);
+			*ret_pool = i;
+			*ret_addr = k;
+			return 0;
+		}
+	}
+
+	if (want.family) {
+		for (size_t i = 0; i < sp->n_pools && !rec; i++) {
+			if (only && &sp->pools[i] != only)
+				continue;
+			if (ipnet_prefix_contains(&sp->pools[i].subnet, &want)) {
+				pool = &sp->pools[i];
+				rec = pool_find_addr(pool, &want);
+			}
+		}
+		if (!rec || rec->unhealthy)
+			return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
+					     "ipam.ipAddress %s is not a free address of any pool",
+					     req->ip_address);
+		if (rec->in_use)
+			return cni_error_set(err, -EBUSY, CNI_CODE_ADDRESS_IN_USE,
+					     "address %s already in use by %s", req->ip_address, rec->id);
+		take(pool, rec, req);
+		*ret_pool = (size_t)(pool - sp->pools);
+		*ret_addr = (size_t)(rec - pool->addrs);
+		return 0;
+	}
+
+	pool = only;
+	if (!pool) {
+		for (size_t i = 0; i < sp->n_pools; i++) {
+			struct ipam_pool *p = &sp->pools[i];
+
+			if (p->subnet.addr.family != family)
+				continue;
+			if (!pool || pool_better(p, pool))
+				pool = p;
+		}
+	}
+	if (!pool)
+		return cni_error_set(err, -ENOSPC, CNI_CODE_NO_ADDRESS,
+				     "no available addresses: no %s address pool on this node",
+				     req->ipv6 ? "IPv6" : "IPv4");
+	for (size_t k = 0; k < pool->n_addrs; k++) {
+		struct ipam_addr *r = &pool->addrs[k];
+
+		if (r->in_use || r->unhealthy || ipnet_addr_equal(&r->addr, &pool->primary))
+			continue;
+		take(pool, r, req);
+		*ret_pool = (size_t)(pool - sp->pools);
+		*ret_addr = k;
+		return 0;
+	}
+	return cni_error_set(err, -ENOSPC, CNI_CODE_NO_ADDRESS,
+			     "no available addresses in pool %s", pool->id);
+}
+
+static void release_rec(struct ipam_addr *rec)
+{
+	rec->in_use = false;
+	rec->id[0] = '\0';
+	rec->ifname[0] = '\0';
+}
+
+int ipam_release(struct ipam_space *sp, const char *container_id, const char *ifname,
+		 const struct ipnet_addr *addr)
+{
+	int n = 0;
+
+	if (!container_id || container_id[0] == '\0')
+		return 0;
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		struct ipam_pool *pool = &sp->pools[i];
+
+		for (size_t k = 0; k < pool->n_addrs; k++) {
+			struct ipam_addr *rec = &pool->addrs[k];
+
+			if (!owner_match(rec, container_id, ifname) ||
+			    (addr && !ipnet_addr_equal(&rec->addr, addr)))
+				continue;
+			release_rec(rec);
+			n++;
+		}
+		pool_tidy(pool);
+	}
+	return n;
+}
+
+static bool attachment_valid(const struct ipam_addr *rec, const struct ipam_attachment *valid,
+			     size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (valid[i].container_id && owner_match(rec, valid[i].container_id, valid[i].ifname))
+			return true;
+	return false;
+}
+
+int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n)
+{
+	int released = 0;
+
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		struct ipam_pool *pool = &sp->pools[i];
+
+		for (size_t k = 0; k < pool->n_addrs; k++) {
+			struct ipam_addr *rec = &pool->addrs[k];
+
+			if (!rec->in_use || attachment_valid(rec, valid, n))
+				continue;
+			release_rec(rec);
+			released++;
+		}
+		pool_tidy(pool);
+	}
+	return released;
+}
+
+size_t ipam_free_count(const struct ipam_space *sp)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		const struct ipam_pool *pool = &sp->pools[i];
+
+		for (size_t k = 0; k < pool->n_addrs; k++)
+			n += !pool->addrs[k].in_use && !pool->addrs[k].unhealthy &&
+			     !ipnet_addr_equal(&pool->addrs[k].addr, &pool->primary);
+	}
+	return n;
+}
+
+void ipam_result_fill(const struct ipam_space *sp, size_t pool, size_t addr, struct cni_result *ret)
+{
+	const struct ipam_pool *p = &sp->pools[pool];
+	struct cni_route *rt;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->ips[0].address.addr = p->addrs[addr].addr;
+	ret->ips[0].address.len = p->subnet.len;
+	ret->ips[0].gateway = p->gateway;
+	ret->ips[0].iface = -1;
+	ret->n_ips = 1;
+	rt = &ret->routes[0];
+	rt->dst.addr.family = p->subnet.addr.family;
+	rt->dst.len = 0;
+	rt->gw = p->gateway;
+	rt->scope = -1;
+	ret->n_routes = 1;
+	snprintf(ret->dns.nameservers[0], sizeof(ret->dns.nameservers[0]), "%s", IPAM_DNS_SERVER);
+	ret->dns.n_nameservers = 1;
+}

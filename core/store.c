@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: MIT */
+/* The IPAM state document in the Go plugin's layout (ACN store/json.go writes
+ * json.MarshalIndent(map, "", "\t") of ipam/manager.go's addressManager), and base64 as Go's
+ * encoding/json writes []byte. Decoding is tolerant as Go's encoding/json: keys match
+ * case-insensitively, unknown keys are ignored, missing fields take zero values.
+ *
+ * Fields we add (ignored by the Go plugin, which skips unknown keys):
+ *   pool    "Primary":   the NIC's primary IP in the subnet (never handed out), omitted if unknown
+ *   address "IfName":    the owner's interface name (owner = ID + IfName); "" = any (Go-written)
+ *   address "Unhealthy": the address vanished from the source while in use (dropped on release) */
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#ifndef AZCNI_VERSION
+#define AZCNI_VERSION "0.0.0"
+#endif
+
+/* ---- base64 (RFC 4648 §4) ---- */
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *store_base64_encode(const unsigned char *data, size_t n)
+{
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)data[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)data[i + 1] << 8;
+		if (i + 2 < n)
+			v |= data[i + 2];
+		*o++ = B64[v >> 18 & 63];
+		*o++ = B64[v >> 12 & 63];
+		*o++ = i + 1 < n ? B64[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? B64[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+static int b64_val(char c)
+{
+	const char *p = c ? strchr(B64, c) : NULL;
+
+	return p ? (int)(p - B64) : -1;
+}
+
+int store_base64_decode(const char *s, unsigned char *out, size_t max)
+{
+	size_t len = strlen(s), n = 0;
+
+	if (len % 4 != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i += 4) {
+		int v[4], pad = 0;
+		uint32_t w;
+
+		for (int j = 0; j < 4; j++) {
+			if (s[i + j] == '=' && i + 4 == len && j >= 2) {
+				v[j] = 0;
+				pad++;
+				continue;
+			}
+			/* '=' only at the very end, and nothing after it */
+			if (pad > 0 || (v[j] = b64_val(s[i + j])) < 0)
+				return -EINVAL;
+		}
+		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		/* RFC 4648 §3.5: the unused bits before padding must be zero (Go's strict check) */
+		if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
+			return -EINVAL;
+		for (int j = 0; j < 3 - pad; j++) {
+			if (n >= max)
+				return -EINVAL;
+			out[n++] = (unsigned char)(w >> (16 - 8 * j));
+		}
+	}
+	return (int)n;
+}
+
+/* ---- decode ---- */
+
+struct dec {
+	const char *path;
+	struct cni_error *err;
+};
+
+static int dec_fail(const struct dec *d, const char *fmt, ...) __attribute__((format(gnu_printf, 2, 3)));
+
+static int dec_fail(const struct dec *d, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return cni_error_set(d->err, -EINVAL, CNI_CODE_DECODE, "IPAM state file %s: %s", d->path, what);
+}
+
+/* Member @key of @obj (case-insensitive); NULL when absent or JSON null (Go: zero value). */
+static const cJSON *member(const cJSON *obj, const char *key)
+{
+	const cJSON *m = cJSON_GetObjectItem(obj, key);
+
+	return m && !cJSON_IsNull(m) ? m : NULL;
+}
+
+static int dec_string(const struct dec *d, const cJSON *obj, const char *key, const char *where,
+		      const char **ret)
+{
+	const cJSON *m = member(obj, key);
+
+	*ret = "";
+	if (!m)
+		return 0;
+	if (!cJSON_IsString(m))
+		return dec_fail(d, "%s.%s is not a string", where, key);
+	*ret = m->valuestring;
+	return 0;
+}
+
+static int dec_bool(const struct dec *d, const cJSON *obj, const char *key, const char *where,
+		    bool *ret)
+{
+	const cJSON *m = member(obj, key);
+
+	*ret = false;
+	if (!m)
+		return 0;
+	if (!cJSON_IsBool(m))
+		return dec_fail(d, "%s.%s is not a boolean", where, key);
+	*ret = cJSON_IsTrue(m);
+	return 0;
+}
+
+static int dec_int(const struct dec *d, const cJSON *obj, const char *key, const char *where,
+		   int *ret)
+{
+	const cJSON *m = member(obj, key);
+
+	*ret = 0;
+	if (!m)
+		return 0;
+	if (!cJSON_IsNumber(m) || m->valuedouble != (double)(int)m->valuedouble)
+		return dec_fail(d, "%s.%s is not an integer", where, key);
+	*ret = (int)m->valuedouble;
+	return 0;
+}
+
+/* An IP as Go's net.IP marshals it (text); "" = none (family 0). */
+static int dec_ip(const struct dec *d, const cJSON *obj, const char *key, const char *where,
+		  struct ipnet_addr *ret)
+{
+	const char *s;
+	int r = dec_string(d, obj, key, where, &s);
+
+	memset(ret, 0, sizeof(*ret));
+	if (r < 0 || s[0] == '\0')
+		return r;
+	if (ipnet_addr_parse(s, ret) < 0)
+		return dec_fail(d, "%s.%s \"%s\" is not an IP address", where, key, s);
+	return 0;
+}
+
+/* Go net.IPNet: {"IP":"10.240.0.0","Mask":"//8AAA=="}. The mask may be 4 or 16 bytes (an
+ * IPv4 net with a 16-byte mask carries it in the last 4). Absent: @ret->len = -1. */
+static int dec_subnet(const struct dec *d, const cJSON *pool, const char *where,
+		      struct ipnet_prefix *ret)
+{
+	const cJSON *sub = member(pool, "Subnet");
+	unsigned char mask[16];
+	const char *mask_s;
+	int n, len, r;
+
+	ret->len = -1;
+	if (!sub)
+		return 0;
+	if (!cJSON_IsObject(sub))
+		return dec_fail(d, "%s.Subnet is not an object", where);
+	r = dec_ip(d, sub, "IP", where, &ret->addr);
+	if (r == 0)
+		r = dec_string(d, sub, "Mask", where, &mask_s);
+	if (r < 0)
+		return r;
+	if (ret->addr.family == 0)
+		return 0;
+	n = store_base64_decode(mask_s, mask, sizeof(mask));
+	if (n == 16 && ret->addr.family == IPNET_AF_INET)
+		len = ipnet_mask_len(mask + 12, 4);
+	else if (n == ipnet_addr_len(&ret->addr))
+		len = ipnet_mask_len(mask, (size_t)n);
+	else
+		len = -EINVAL;
+	if (len < 0)
+		return dec_fail(d, "%s.Subnet.Mask \"%s\" is not a netmask for %s", where, mask_s,
+				ret->addr.family == IPNET_AF_INET ? "IPv4" : "IPv6");
+	ret->len = len;
+	*ret = ipnet_prefix_network(ret);
+	return 0;
+}
+
+static int dec_addr(const struct dec *d, const cJSON *ja, const char *where, struct ipam_addr *rec)
+{
+	const char *id, *ifname;
+	int r;
+
+	if (!cJSON_IsObject(ja))
+		return dec_fail(d, "%s is not an object", where);
+	memset(rec, 0, sizeof(*rec));
+	r = dec_string(d, ja, "ID", where, &id);
+	if (r == 0)
+		r = dec_string(d, ja, "IfName", where, &ifname);
+	if (r == 0)
+		r = dec_ip(d, ja, "Addr", where, &rec->addr);
+	if (r == 0)
+		r = dec_bool(d, ja, "InUse", where, &rec->in_use);
+	if (r == 0)
+		r = dec_bool(d, ja, "Unhealthy", where, &rec->unhealthy);
+	if (r < 0)
+		return r;
+	if (strlen(id) >= sizeof(rec->id) || strlen(ifname) >= sizeof(rec->ifname))
+		return dec_fail(d, "%s: ID or IfName too long", where);
+	memcpy(rec->id, id, strlen(id) + 1);
+	memcpy(rec->ifname, ifname, strlen(ifname) + 1);
+	/* Go's record is keyed by the address text; Addr may be missing in hand-made files. */
+	if (rec->addr.family == 0 && ipnet_addr_parse(ja->string, &rec->addr) < 0)
+		return dec_fail(d, "%s has no usable address", where);
+	return 0;
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return ipnet_addr_cmp(&((const struct ipam_addr *)a)->addr,
+			      &((const struct ipam_addr *)b)->addr);
+}
+
+static int dec_pool(const struct dec *d, const cJSON *jp, struct ipam_pool *pool)
+{
+	const cJSON *addrs, *ja;
+	const char *id, *ifname;
+	char where[IPNET_PREFIX_STRLEN + 16];
+	size_t n;
+	int r;
+
+	snprintf(where, sizeof(where), "pool %s", jp->string);
+	if (!cJSON_IsObject(jp))
+		return dec_fail(d, "%s is not an object", where);
+	r = dec_string(d, jp, "Id", where, &id);
+	if (r == 0)
+		r = dec_string(d, jp, "IfName", where, &ifname);
+	if (r == 0)
+		r = dec_subnet(d, jp, where, &pool->subnet);
+	if (r == 0)
+		r = dec_ip(d, jp, "Gateway", where, &pool->gateway);
+	if (r == 0)
+		r = dec_ip(d, jp, "Primary", where, &pool->primary);
+	if (r == 0)
+		r = dec_bool(d, jp, "IsIPv6", where, &pool->is_ipv6);
+	if (r == 0)
+		r = dec_int(d, jp, "Priority", where, &pool->priority);
+	if (r == 0)
+		r = dec_int(d, jp, "RefCount", where, &pool->refcount);
+	if (r < 0)
+		return r;
+	if (id[0] == '\0')
+		id = jp->string;
+	if (pool->subnet.len < 0) {
+		/* No Subnet: the pool ID is the CIDR. */
+		struct ipnet_prefix p;
+
+		if (ipnet_prefix_parse(id, false, &p) < 0)
+			return dec_fail(d, "%s has no Subnet and its Id is not a CIDR", where);
+		pool->subnet = ipnet_prefix_network(&p);
+	}
+	if (strlen(id) >= sizeof(pool->id) || strlen(ifname) >= sizeof(pool->ifname))
+		return dec_fail(d, "%s: Id or IfName too long", where);
+	memcpy(pool->id, id, strlen(id) + 1);
+	memcpy(pool->ifname, ifname, strlen(ifname) + 1);
+	if (pool->gateway.family == 0)
+		pool->gateway = ipnet_prefix_first_host(&pool->subnet);
+	pool->is_ipv6 = pool->subnet.addr.family == IPNET_AF_INET6;
+
+	addrs = member(jp, "Addresses");
+	if (!addrs)
+		return 0;
+	if (!cJSON_IsObject(addrs))
+		return dec_fail(d, "%s.Addresses is not an object", where);
+	n = (size_t)cJSON_GetArraySize(addrs);
+	if (n == 0)
+		return 0;
+	pool->addrs = calloc(n, sizeof(*pool->addrs));
+	if (!pool->addrs)
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	cJSON_ArrayForEach(ja, addrs) {
+		char w[sizeof(where) + IPNET_ADDR_STRLEN + 16];
+		struct ipam_addr *rec = &pool->addrs[pool->n_addrs];
+		bool dup = false;
+
+		snprintf(w, sizeof(w), "%s address %.*s", where, IPNET_ADDR_STRLEN, ja->string);
+		r = dec_addr(d, ja, w, rec);
+		if (r < 0)
+			return r;
+		if (rec->addr.family != pool->subnet.addr.family ||
+		    !ipnet_prefix_contains(&pool->subnet, &rec->addr))
+			return dec_fail(d, "%s is outside the pool's subnet", w);
+		for (size_t i = 0; i < pool->n_addrs && !dup; i++)
+			dup = ipnet_addr_equal(&pool->addrs[i].addr, &rec->addr);
+		if (!dup)
+			pool->n_addrs++;
+	}
+	qsort(pool->addrs, pool->n_addrs, sizeof(*pool->addrs), addr_cmp);
+	return 0;
+}
+
+static bool only_space(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
+			return false;
+	return true;
+}
+
+int store_ipam_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
+		      struct cni_error *err)
+{
+	struct dec d = {.path = path ? path : "(unnamed)", .err = err};
+	struct ipam_space sp = {.id = "local"};
+	const cJSON *ipam, *spaces, *local, *pools, *jp;
+	const char *end = NULL;
+	cJSON *root;
+	int r = 0;
+
+	if (len == 0 || only_space(text, len)) {
+		*ret = sp;
+		return 0;
+	}
+	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!root) {
+		size_t off = end && end >= text ? (size_t)(end - text) : 0;
+
+		return dec_fail(&d, "not valid JSON (byte %zu of %zu); remove the file only if no "
+				"container holds an address from it", off, len);
+	}
+	if (!cJSON_IsObject(root)) {
+		r = dec_fail(&d, "the top level is not an object");
+		goto out;
+	}
+	/* A document without the IPAM key is what a fresh Go store holds: empty. */
+	ipam = member(root, "IPAM");
+	if (!ipam)
+		goto done;
+	if (!cJSON_IsObject(ipam)) {
+		r = dec_fail(&d, "IPAM is not an object");
+		goto out;
+	}
+	spaces = member(ipam, "AddressSpaces");
+	if (spaces && !cJSON_IsObject(spaces)) {
+		r = dec_fail(&d, "IPAM.AddressSpaces is not an object");
+		goto out;
+	}
+	local = spaces ? member(spaces, "local") : NULL;
+	if (!local)
+		goto done;
+	if (!cJSON_IsObject(local)) {
+		r = dec_fail(&d, "address space local is not an object");
+		goto out;
+	}
+	r = dec_int(&d, local, "Scope", "address space local", &sp.scope);
+	if (r < 0)
+		goto out;
+	pools = member(local, "Pools");
+	if (pools && !cJSON_IsObject(pools)) {
+		r = dec_fail(&d, "address space local: Pools is not an object");
+		goto out;
+	}
+	if (pools && cJSON_GetArraySize(pools) > 0) {
+		sp.pools = calloc((size_t)cJSON_GetArraySize(pools), sizeof(*sp.pools));
+		if (!sp.pools) {
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+			goto out;
+		}
+	}
+	cJSON_ArrayForEach(jp, pools) {
+		/* n_pools counts the pool being filled, so a failure frees its addresses too */
+		sp.n_pools++;
+		r = dec_pool(&d, jp, &sp.pools[sp.n_pools - 1]);
+		if (r < 0)
+			goto out;
+	}
+done:
+	*ret = sp;
+	sp = (struct ipam_space){0};
+out:
+	ipam_space_free(&sp);
+	cJSON_Delete(root);
+	return r;
+}
+
+/* ---- encode: Go json.MarshalIndent(v, "", "\t") byte for byte ---- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *p;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void puts_(struct buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+static void indent(struct buf *b, int depth)
+{
+	put(b, "\n", 1);
+	for (int i = 0; i < depth; i++)
+		put(b, "\t", 1);
+}
+
+/* A JSON string as Go escapes it (", \, control characters, and <, >, & as \u00XX). */
+static void put_str(struct buf *b, const char *s)
+{
+	put(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			put(b, esc, 2);
+		} else if (c == '\n') {
+			puts_(b, "\\n");
+		} else if (c == '\r') {
+			puts_(b, "\\r");
+		} else if (c == '\t') {
+			puts_(b, "\\t");
+		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			puts_(b, esc);
+		} else {
+			put(b, (const char *)&c, 1);
+		}
+	}
+	put(b, "\"", 1);
+}
+
+/* "key": at @depth; @first tells whether a comma is needed before it. */
+static void put_key(struct buf *b, int depth, bool *first, const char *key)
+{
+	if (!*first)
+		put(b, ",", 1);
+	*first = false;
+	indent(b, depth);
+	put_str(b, key);
+	put(b, ": ", 2);
+}
+
+static void put_kv_str(struct buf *b, int depth, bool *first, const char *key, const char *v)
+{
+	put_key(b, depth, first, key);
+	put_str(b, v);
+}
+
+static void put_kv_int(struct buf *b, int depth, bool *first, const char *key, int v)
+{
+	char num[16];
+
+	put_key(b, depth, first, key);
+	snprintf(num, sizeof(num), "%d", v);
+	puts_(b, num);
+}
+
+static void put_kv_bool(struct buf *b, int depth, bool *first, const char *key, bool v)
+{
+	put_key(b, depth, first, key);
+	puts_(b, v ? "true" : "false");
+}
+
+static void put_kv_ip(struct buf *b, int depth, bool *first, const char *key,
+		      const struct ipnet_addr *a)
+{
+	char s[IPNET_ADDR_STRLEN] = "";
+
+	if (a->family)
+		ipnet_addr_format(a, s, sizeof(s));
+	put_kv_str(b, depth, first, key, s);
+}
+
+static void put_close(struct buf *b, int depth, bool first, const char *close)
+{
+	/* Go writes an empty object as {} on one line */
+	if (!first)
+		indent(b, depth);
+	puts_(b, close);
+}
+
+/* Go sorts map keys by byte order. */
+static int idx_cmp_pool(const void *a, const void *b, const void *ctx)
+{
+	const struct ipam_pool *p = ctx;
+
+	return strcmp(p[*(const size_t *)a].id, p[*(const size_t *)b].id);
+}
+
+/* qsort without a context argument is all C11 offers: a tiny insertion sort does for the
+ * sizes here (pools: a handful; addresses: a few hundred). */
+static void sort_idx(size_t *idx, size_t n, const void *ctx,
+		     int (*cmp)(const void *, const void *, const void *))
+{
+	for (size_t i = 1; i < n; i++) {
+		size_t v = idx[i], j = i;
+
+		while (j > 0 && cmp(&idx[j - 1], &v, ctx) > 0) {
+			idx[j] = idx[j - 1];
+			j--;
+		}
+		idx[j] = v;
+	}
+}
+
+struct addr_text {
+	char s[IPNET_ADDR_STRLEN];
+};
+
+static int idx_cmp_text(const void *a, const void *b, const void *ctx)
+{
+	const struct addr_text *t = ctx;
+
+	return strcmp(t[*(const size_t *)a].s, t[*(const size_t *)b].s);
+}
+
+static int put_pool(struct buf *b, int depth, bool *first, const struct ipam_pool *pool)
+{
+	struct addr_text *text = NULL;
+	size_t *idx = NULL;
+	unsigned char mask[16];
+	char *mask_b64;
+	bool f = true, fs = true, fa = true;
+
+	put_key(b, depth, first, pool->id);
+	put(b, "{", 1);
+	put_kv_str(b, depth + 1, &f, "Id", pool->id);
+	put_kv_str(b, depth + 1, &f, "IfName", pool->ifname);
+	put_key(b, depth + 1, &f, "Subnet");
+	put(b, "{", 1);
+	put_kv_ip(b, depth + 2, &fs, "IP", &pool->subnet.addr);
+	ipnet_mask_bytes(pool->subnet.addr.family, pool->subnet.len, mask);
+	mask_b64 = store_base64_encode(mask, (size_t)ipnet_addr_len(&pool->subnet.addr));
+	if (!mask_b64)
+		return -ENOMEM;
+	put_kv_str(b, depth + 2, &fs, "Mask", mask_b64);
+	free(mask_b64);
+	put_close(b, depth + 1, fs, "}");
+	put_kv_ip(b, depth + 1, &f, "Gateway", &pool->gateway);
+	put_key(b, depth + 1, &f, "Addresses");
+	put(b, "{", 1);
+	if (pool->n_addrs) {
+		text = calloc(pool->n_addrs, sizeof(*text));
+		idx = calloc(pool->n_addrs, sizeof(*idx));
+		if (!text || !idx) {
+			free(text);
+			free(idx);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < pool->n_addrs; i++) {
+		ipnet_addr_format(&pool->addrs[i].addr, text[i].s, sizeof(text[i].s));
+		idx[i] = i;
+	}
+	sort_idx(idx, pool->n_addrs, text, idx_cmp_text);
+	for (size_t i = 0; i < pool->n_addrs; i++) {
+		const struct ipam_addr *rec = &pool->addrs[idx[i]];
+		bool fr = true;
+
+		put_key(b, depth + 2, &fa, text[idx[i]].s);
+		put(b, "{", 1);
+		put_kv_str(b, depth + 3, &fr, "ID", rec->id);
+		put_kv_str(b, depth + 3, &fr, "Addr", text[idx[i]].s);
+		put_kv_bool(b, depth + 3, &fr, "InUse", rec->in_use);
+		put_kv_str(b, depth + 3, &fr, "IfName", rec->ifname);
+		put_kv_bool(b, depth + 3, &fr, "Unhealthy", rec->unhealthy);
+		put_close(b, depth + 2, fr, "}");
+	}
+	free(text);
+	free(idx);
+	put_close(b, depth + 1, fa, "}");
+	put_kv_bool(b, depth + 1, &f, "IsIPv6", pool->subnet.addr.family == IPNET_AF_INET6);
+	put_kv_int(b, depth + 1, &f, "Priority", pool->priority);
+	put_kv_int(b, depth + 1, &f, "RefCount", pool->refcount);
+	if (pool->primary.family)
+		put_kv_ip(b, depth + 1, &f, "Primary", &pool->primary);
+	put_close(b, depth, f, "}");
+	return 0;
+}
+
+char *store_ipam_encode(const struct ipam_space *sp, const char *timestamp)
+{
+	struct buf b = {0};
+	size_t *idx = NULL;
+	bool f0 = true, f1 = true, f2 = true, f3 = true, f4 = true;
+
+	if (sp->n_pools) {
+		idx = calloc(sp->n_pools, sizeof(*idx));
+		if (!idx)
+			return NULL;
+	}
+	for (size_t i = 0; i < sp->n_pools; i++)
+		idx[i] = i;
+	sort_idx(idx, sp->n_pools, sp->pools, idx_cmp_pool);
+
+	put(&b, "{", 1);
+	put_key(&b, 1, &f0, "IPAM");
+	put(&b, "{", 1);
+	put_kv_str(&b, 2, &f1, "Version", AZCNI_VERSION);
+	put_kv_str(&b, 2, &f1, "TimeStamp", timestamp ? timestamp : "0001-01-01T00:00:00Z");
+	put_key(&b, 2, &f1, "AddressSpaces");
+	put(&b, "{", 1);
+	put_key(&b, 3, &f2, "local");
+	put(&b, "{", 1);
+	put_kv_str(&b, 4, &f3, "Id", "local");
+	put_kv_int(&b, 4, &f3, "Scope", sp->scope);
+	put_key(&b, 4, &f3, "Pools");
+	put(&b, "{", 1);
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		if (put_pool(&b, 5, &f4, &sp->pools[idx[i]]) < 0) {
+			b.oom = true;
+			break;
+		}
+	}
+	put_close(&b, 4, f4, "}");
+	put_close(&b, 3, f3, "}");
+	put_close(&b, 2, f2, "}");
+	put_close(&b, 1, f1, "}");
+	put_close(&b, 0, f0, "}");
+	free(idx);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
