@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Install everything the build, the Linux tests, the real-client tests and the demo need on
+# Debian 12, non-interactively and quietly. Idempotent: safe to run again. Enables deb-src through
+# a separate sources file (cnitool and the mingw deps are built from Debian source packages).
+# Run as root.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+apt=(apt-get -qq -y -o DPkg::Lock::Timeout=600 -o Dpkg::Use-Pty=0)
+
+build=(cmake gcc make pkg-config libcjson-dev libnl-3-dev libnl-route-3-dev libcmocka-dev
+	libexpat1-dev libcurl4-openssl-dev)
+runtime=(iproute2 iptables ebtables python3 jq busybox-static containernetworking-plugins
+	hyperfine util-linux kmod curl)
+clients=(golang-go golang-github-appc-cni-dev dpkg-dev xz-utils podman runc crun catatonit
+	containerd)
+# Optional extras: the Windows cross-build (issue 4) adds its own packages on top.
+extra=(${AZCNI_EXTRA_PACKAGES:-})
+
+src=/etc/apt/sources.list.d/debian-src.sources
+need_update=0
+if [ ! -e "$src" ] && [ -e /etc/apt/sources.list.d/debian.sources ]; then
+	sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$src.tmp"
+	mv "$src.tmp" "$src"
+	need_update=1
+fi
+# An old-style sources.list without deb822 files: add deb-src lines next to it, once.
+if [ ! -e /etc/apt/sources.list.d/debian.sources ] && [ -e /etc/apt/sources.list ] &&
+	! grep -qs '^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/*.list; then
+	sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/debian-src.list
+	need_update=1
+fi
+
+missing=()
+for p in "${build[@]}" "${runtime[@]}" "${clients[@]}" "${extra[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# apt-get source needs fresh deb-src indexes even when every binary package is present.
+if [ "$need_update" = 1 ] || [ ${#missing[@]} -gt 0 ] ||
+	! ls /var/lib/apt/lists/*_source_Sources* >/dev/null 2>&1; then
+	"${apt[@]}" update
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	"${apt[@]}" install --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "deps: ok"

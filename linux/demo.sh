@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The VNet demo: pods on an Azure-like VNet, attached by a real CNI client (cnitool) running the
+# shipped conflist (linux/10-azure.conflist) with our azure-vnet and azure-vnet-ipam, inside a
+# simulated VNet of network namespaces (linux/vnet-sim.sh). Shows:
+#   pod <-> pod on the same VM; pod <-> pod across VMs with the pod IPs unchanged (the receiver
+#   sees the sender's pod IP); pod <-> the other VM's primary IP; pod -> an internet host, seen
+#   with the VM's primary IP (SNAT); DEL returning every IP to the pool.
+# Nothing is created on the host outside the demo's namespaces; everything is torn down at exit.
+#
+# Usage: sudo linux/demo.sh [--reference]
+#   --reference  use the reference plugins (ptp + host-local, ipMasq) instead of azure-vnet,
+#                to check the simulation itself.
+# Environment: AZCNI_BUILD_DIR (default build; built when needed), AZCNI_NO_BUILD=1,
+#              AZSIM_PREFIX (default azdemo-).
+# Exit status: 0 when every check passed.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${AZCNI_BUILD_DIR:-$top/build}
+export AZSIM_PREFIX=${AZSIM_PREFIX:-azdemo-}
+export AZSIM_DIR=/run/${AZSIM_PREFIX}sim
+sim=$top/linux/vnet-sim.sh
+P=$AZSIM_PREFIX
+reference=0
+[ "${1:-}" = "--reference" ] && reference=1
+
+[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (sudo $0)" >&2; exit 2; }
+
+bold=$'\e[1m' green=$'\e[32m' red=$'\e[31m' off=$'\e[0m'
+[ -t 1 ] || bold='' green='' red='' off=''
+passed=0
+failed=0
+failures=()
+say() { echo "${bold}== $*${off}"; }
+pass() { passed=$((passed + 1)); echo "  ${green}PASS${off} $*"; }
+fail() { failed=$((failed + 1)); failures+=("$*"); echo "  ${red}FAIL${off} $*"; }
+
+work=$(mktemp -d /tmp/azdemo.XXXXXX)
+cleanup() {
+	local rc=$?
+	"$sim" down >/dev/null 2>&1
+	rm -rf "$work"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- build ----
+if [ "$reference" = 0 ] && [ "${AZCNI_NO_BUILD:-0}" != 1 ]; then
+	say "build ($build)"
+	{ [ -f "$build/CMakeCache.txt" ] || cmake -S "$top" -B "$build" >/dev/null; } &&
+		cmake --build "$build" -j"$(nproc)" >"$work/build.log" 2>&1 ||
+		{ tail -n 30 "$work/build.log"; echo "demo: build failed" >&2; exit 1; }
+fi
+if [ "$reference" = 0 ]; then
+	for b in azure-vnet azure-vnet-ipam; do
+		[ -x "$build/bin/$b" ] || { echo "demo: $build/bin/$b missing" >&2; exit 1; }
+	done
+fi
+
+# ---- the client ----
+cnitool=""
+if cnitool=$("$top/ci/build-cnitool.sh" "$build/tools/cnitool" 2>"$work/cnitool.log"); then
+	client="cnitool ($cnitool, libcni 1.1.2)"
+else
+	cnitool=""
+	client="direct exec of the first plugin (cnitool unavailable: $(tail -n1 "$work/cnitool.log"))"
+fi
+
+mkdir -p "$work/cnibin"
+for b in azure-vnet azure-vnet-ipam; do ln -s "$build/bin/$b" "$work/cnibin/$b"; done
+export CNI_PATH=$work/cnibin:/usr/lib/cni
+
+# ---- the VNet ----
+say "VNet simulation (namespaces ${P}*)"
+"$sim" up || exit 1
+"$sim" status | sed 's/^/  /'
+
+# vm_env N: sets AZSIM_NS, AZSIM_PRIMARY, AZSIM_POOL_FIRST/LAST, AZURE_CNI_RUNTIME_DIR ...
+vm_env() { eval "$("$sim" env "vm$1")"; }
+
+netconf() { # N: the conflist directory VM N's client reads
+	local d=$work/net.d-vm$1
+	if [ ! -d "$d" ]; then
+		mkdir -p "$d"
+		if [ "$reference" = 1 ]; then
+			vm_env "$1"
+			jq -n --arg first "$AZSIM_POOL_FIRST" --arg last "$AZSIM_POOL_LAST" \
+				--arg gw "$AZSIM_PRIMARY" --arg dir "$AZURE_CNI_RUNTIME_DIR/host-local" \
+				'{cniVersion:"0.3.1",name:"azure",plugins:[{type:"ptp",ipMasq:true,
+				  ipam:{type:"host-local",dataDir:$dir,routes:[{dst:"0.0.0.0/0"}],
+				  ranges:[[{subnet:"10.240.0.0/16",rangeStart:$first,rangeEnd:$last,gateway:$gw}]]}}]}' \
+				>"$d/10-azure.conflist"
+		else
+			cp "$top/linux/10-azure.conflist" "$d/10-azure.conflist"
+		fi
+	fi
+	echo "$d"
+}
+
+# cni VM CMD POD: run the client in the VM for the pod's netns; result JSON on stdout.
+cni() {
+	local n=$1 cmd=$2 pod=$3 nc
+	nc=$(netconf "$n")
+	if [ -n "$cnitool" ]; then
+		"$sim" exec "vm$n" -- env NETCONFPATH="$nc" CNI_PATH="$CNI_PATH" \
+			"$cnitool" "$cmd" azure "/var/run/netns/$pod"
+	else
+		local conf c
+		conf=$(jq '.plugins[0] + {name: .name, cniVersion: .cniVersion}' "$nc/10-azure.conflist")
+		c=$(echo "$cmd" | tr a-z A-Z)
+		"$sim" exec "vm$n" -- env CNI_COMMAND="$c" CNI_CONTAINERID="demo-$pod" \
+			CNI_NETNS="/var/run/netns/$pod" CNI_IFNAME=eth0 CNI_PATH="$CNI_PATH" \
+			CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=$pod" \
+			"$work/cnibin/$(jq -r .type <<<"$conf")" <<<"$conf"
+	fi
+}
+
+in_use() { # N: addresses in use in VM N's pool
+	vm_env "$1"
+	if [ "$reference" = 1 ]; then
+		find "$AZURE_CNI_RUNTIME_DIR/host-local" -type f -name '10.*' 2>/dev/null | wc -l
+	else
+		jq '[.IPAM.AddressSpaces[]?.Pools[]?.Addresses[]? | select(.InUse)] | length' \
+			"$AZURE_CNI_RUNTIME_DIR/azure-vnet-ipam.json" 2>/dev/null || echo "?"
+	fi
+}
+
+ip_to_int() { local IFS=.; set -- $1; echo $((($1 << 24) + ($2 << 16) + ($3 << 8) + $4)); }
+
+# ---- pods ----
+if [ "$reference" = 1 ]; then plugin="ptp + host-local (reference)"; else plugin="azure-vnet + azure-vnet-ipam"; fi
+say "attach pods: $client, conflist linux/10-azure.conflist, $plugin"
+declare -A POD_IP POD_VM
+pods=("vm1 a" "vm1 b" "vm2 c")
+for pv in "${pods[@]}"; do
+	read -r n pod <<<"$pv"
+	n=${n#vm}
+	ns=${P}vm$n-$pod
+	ip netns add "$ns" && ip -n "$ns" link set lo up
+	if ! out=$(cni "$n" add "$ns" 2>&1); then
+		fail "ADD pod $pod on vm$n: $out"
+		continue
+	fi
+	addr=$(jq -r '.ips[0].address // empty' <<<"$out" 2>/dev/null)
+	ip=${addr%/*}
+	vm_env "$n"
+	if [ -n "$ip" ] && [ "$(ip_to_int "$ip")" -ge "$(ip_to_int "$AZSIM_POOL_FIRST")" ] &&
+		[ "$(ip_to_int "$ip")" -le "$(ip_to_int "$AZSIM_POOL_LAST")" ] &&
+		ip -n "$ns" -4 -o addr show | grep -q " $ip/"; then
+		pass "ADD pod $pod on vm$n: eth0 $addr, a secondary IP of vm$n ($AZSIM_POOL_FIRST-$AZSIM_POOL_LAST)"
+		POD_IP[$pod]=$ip
+		POD_VM[$pod]=$n
+	else
+		fail "ADD pod $pod on vm$n: address '$addr' not in vm$n's pool or not on the pod's eth0: $out"
+	fi
+done
+echo "  NMAgent requests served by the fabric (source = the asking VM):"
+sed 's/^/    /' "$AZSIM_DIR/nmagent.log" | sort | uniq -c | sed 's/^ */    /'
+
+cat >"$work/peer.py" <<'PY'
+# peer.py serve PORT READY OUT: accept one TCP connection, write the peer's address to OUT.
+# peer.py connect IP PORT: connect, print what the server said.
+import socket, sys
+if sys.argv[1] == "serve":
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", int(sys.argv[2])))
+    s.listen(1)
+    open(sys.argv[3], "w").close()
+    s.settimeout(15)  # a guard against a lost client, not a measurement
+    c, peer = s.accept()
+    c.sendall(("hello %s, from %s\n" % (peer[0], c.getsockname()[0])).encode())
+    c.close()
+    with open(sys.argv[4], "w") as f:
+        f.write(peer[0])
+else:
+    c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=5)
+    sys.stdout.write(c.recv(200).decode())
+PY
+
+port=7000
+# tcp_check DESC SERVER_NS CLIENT_NS DST EXPECTED_SOURCE
+tcp_check() {
+	local desc=$1 sns=$2 cns=$3 dst=$4 want=$5 spid said seen i
+	port=$((port + 1))
+	rm -f "$work/ready" "$work/seen"
+	ip netns exec "$sns" python3 "$work/peer.py" serve "$port" "$work/ready" "$work/seen" \
+		>/dev/null 2>&1 &
+	spid=$!
+	for ((i = 0; i < 100; i++)); do [ -e "$work/ready" ] && break; sleep 0.05; done
+	said=$(ip netns exec "$cns" python3 "$work/peer.py" connect "$dst" "$port" 2>&1)
+	[ $? -eq 0 ] || kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	seen=$(cat "$work/seen" 2>/dev/null)
+	if [ "$seen" = "$want" ]; then
+		pass "$desc: TCP to $dst:$port, receiver saw source $seen"
+	else
+		fail "$desc: TCP to $dst:$port, receiver saw source '${seen:-nothing}', want $want ($said)"
+	fi
+}
+ping_check() { # DESC NS DST
+	if ip netns exec "$2" busybox ping -c 1 -W 2 "$3" >/dev/null 2>&1; then
+		pass "$1: ping $3"
+	else
+		fail "$1: ping $3"
+	fi
+}
+
+vm_env 1
+vm1_primary=$AZSIM_PRIMARY
+vm_env 2
+vm2_primary=$AZSIM_PRIMARY
+A=${POD_IP[a]:-} B=${POD_IP[b]:-} C=${POD_IP[c]:-}
+nsA=${P}vm1-a nsB=${P}vm1-b nsC=${P}vm2-c
+
+if [ -n "$A" ] && [ -n "$B" ]; then
+	say "pod <-> pod on the same VM (vm1: a=$A, b=$B)"
+	ping_check "a -> b" "$nsA" "$B"
+	tcp_check "a -> b" "$nsB" "$nsA" "$B" "$A"
+	tcp_check "b -> a" "$nsA" "$nsB" "$A" "$B"
+fi
+if [ -n "$A" ] && [ -n "$C" ]; then
+	say "pod <-> pod across VMs, pod IPs unchanged (a=$A on vm1, c=$C on vm2)"
+	ping_check "a -> c" "$nsA" "$C"
+	tcp_check "a -> c" "$nsC" "$nsA" "$C" "$A"
+	tcp_check "c -> a" "$nsA" "$nsC" "$A" "$C"
+fi
+if [ -n "$A" ]; then
+	say "pod <-> the other VM's primary IP (vm2 $vm2_primary)"
+	ping_check "a -> vm2" "$nsA" "$vm2_primary"
+	tcp_check "a -> vm2" "${P}vm2" "$nsA" "$vm2_primary" "$A"
+	tcp_check "vm2 -> a" "$nsA" "${P}vm2" "$A" "$vm2_primary"
+fi
+say "pod -> internet host 203.0.113.10 (outside the VNet): seen with the VM's primary IP"
+[ -n "$A" ] && tcp_check "a (vm1) -> internet" "${P}inet" "$nsA" 203.0.113.10 "$vm1_primary"
+[ -n "$C" ] && tcp_check "c (vm2) -> internet" "${P}inet" "$nsC" 203.0.113.10 "$vm2_primary"
+
+say "DEL returns the IPs to the pool"
+declare -A want_before
+for pod in "${!POD_VM[@]}"; do
+	n=${POD_VM[$pod]}
+	want_before[$n]=$((${want_before[$n]:-0} + 1))
+done
+for n in 1 2; do
+	got=$(in_use "$n")
+	if [ "$got" = "${want_before[$n]:-0}" ]; then
+		pass "vm$n: $got address(es) in use before DEL"
+	else
+		fail "vm$n: $got address(es) in use before DEL, want ${want_before[$n]:-0}"
+	fi
+done
+for pv in "${pods[@]}"; do
+	read -r n pod <<<"$pv"
+	n=${n#vm}
+	ns=${P}vm$n-$pod
+	if out=$(cni "$n" del "$ns" 2>&1); then
+		pass "DEL pod $pod on vm$n"
+	else
+		fail "DEL pod $pod on vm$n: $out"
+	fi
+	ip=${POD_IP[$pod]:-}
+	if [ -n "$ip" ] && ip -n "${P}vm$n" -4 route show "$ip/32" | grep -q .; then
+		fail "DEL pod $pod on vm$n: host route to $ip left behind"
+	fi
+	ip netns del "$ns"
+done
+for n in 1 2; do
+	got=$(in_use "$n")
+	if [ "$got" = 0 ]; then
+		pass "vm$n: 0 addresses in use after DEL"
+	else
+		fail "vm$n: $got address(es) still in use after DEL"
+	fi
+	left=$(ip -n "${P}vm$n" -o link show | awk -F': ' '{print $2}' | grep -v -E '^(lo|eth0)(@|$)' | tr '\n' ' ')
+	if [ -z "$left" ]; then
+		pass "vm$n: no pod interfaces left"
+	else
+		fail "vm$n: interfaces left behind: $left"
+	fi
+done
+
+echo
+if [ "$failed" -eq 0 ]; then
+	echo "${bold}${green}demo: $passed passed, 0 failed${off}"
+	exit 0
+fi
+echo "${bold}${red}demo: $passed passed, $failed failed${off}"
+printf '  - %s\n' "${failures[@]}"
+exit 1

@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# An Azure VNet made of network namespaces, for the demo and the real-client tests. Nothing is
+# created on the host outside these namespaces (no host interfaces, routes or firewall rules).
+#
+#   <P>fabric   the VNet: one port per VM ("vm1", "vm2", ...) and one to the internet ("inet").
+#               Every port has the VNet gateway 10.240.0.1/32 and the one virtual MAC
+#               12:34:56:78:9a:bc; proxy ARP answers for every other VNet IP. Each VM's IPs
+#               (primary and secondaries) are routed to that VM's NIC (a permanent neighbour
+#               entry for the NIC's MAC, as the fabric knows it). Only primary IPs may reach
+#               the internet (Azure's default outbound access). Serves NMAgent at
+#               168.63.129.16:80 (python3 http.server) with each VM's own interface XML,
+#               chosen by the source address of the request.
+#   <P>vmN      a VM: eth0 with MAC 00:0d:3a:00:00:0N, primary IP/16, default via 10.240.0.1.
+#               vm1 10.240.0.4 (secondaries .5-.34), vm2 10.240.0.35 (.36-.65), ...
+#   <P>inet     an internet host 203.0.113.10/24 behind the fabric.
+#
+# Usage: linux/vnet-sim.sh up|down|status
+#        linux/vnet-sim.sh exec vmN [--bind SRC:DST]... -- CMD [ARG]...
+#            runs CMD in vmN's namespace with AZURE_CNI_RUNTIME_DIR / AZURE_CNI_LOG_DIR set to
+#            that VM's own directories, in a private mount namespace where /var/lib/cni (the
+#            libcni result cache) is the VM's own, and each --bind DST shows SRC (a missing
+#            DST is created on a throw-away overlay of its nearest existing parent). The host's
+#            files are never touched.
+#        linux/vnet-sim.sh env vmN    prints the VM's variables (shell syntax)
+# Environment: AZSIM_PREFIX (default "azsim-"), AZSIM_DIR (default /run/<prefix>sim),
+#              AZSIM_VMS (number of VMs, default 2, at most 7), AZSIM_SECONDARIES (default 30).
+set -euo pipefail
+
+P=${AZSIM_PREFIX:-azsim-}
+DIR=${AZSIM_DIR:-/run/${P}sim}
+NVMS=${AZSIM_VMS:-2}
+NSEC=${AZSIM_SECONDARIES:-30}
+FABRIC=${P}fabric
+INET=${P}inet
+GW=10.240.0.1
+VNET=10.240.0.0/16
+VMAC=12:34:56:78:9a:bc
+WIRESERVER=168.63.129.16
+INET_IP=203.0.113.10
+INET_GW=203.0.113.1
+
+die() { echo "vnet-sim: $*" >&2; exit 1; }
+
+# vm_primary N - the primary IP's last octet of VM N (1-based): 4, 35, 66, ...
+vm_octet() { echo $((4 + ($1 - 1) * (NSEC + 1))); }
+vm_mac() { printf '00:0d:3a:00:00:%02x' "$1"; }
+
+validate() {
+	[[ $P =~ ^[a-z0-9-]{1,8}$ ]] || die "AZSIM_PREFIX must be 1-8 of [a-z0-9-]"
+	[[ $NVMS =~ ^[1-7]$ ]] || die "AZSIM_VMS must be 1..7"
+	[[ $NSEC =~ ^[0-9]+$ ]] && [ "$NSEC" -ge 1 ] && [ $((4 + NVMS * (NSEC + 1))) -le 255 ] ||
+		die "AZSIM_SECONDARIES too large for $NVMS VMs in 10.240.0.0/24"
+}
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+write_xml() { # N FILE: VM N's NMAgent interface-info document
+	local n=$1 file=$2 o i mac
+	o=$(vm_octet "$n")
+	mac=$(vm_mac "$n" | tr -d : | tr a-f A-F)
+	{
+		echo '<Interfaces>'
+		echo "  <Interface MacAddress=\"$mac\" IsPrimary=\"true\">"
+		echo "    <IPSubnet Prefix=\"$VNET\">"
+		echo "      <IPAddress Address=\"10.240.0.$o\" IsPrimary=\"true\"/>"
+		for ((i = 1; i <= NSEC; i++)); do
+			echo "      <IPAddress Address=\"10.240.0.$((o + i))\" IsPrimary=\"false\"/>"
+		done
+		echo '    </IPSubnet>'
+		echo '  </Interface>'
+		echo '</Interfaces>'
+	} >"$file"
+}
+
+write_server() {
+	cat >"$DIR/nmagent.py" <<'PY'
+# NMAgent interface-info endpoint of the simulated wireserver: GET
+# /machine/plugins?comp=nmagent&type=getinterfaceinfov1 returns <dir>/<source IP>.xml.
+import http.server, os, sys
+from urllib.parse import urlsplit, parse_qs
+
+DOCS, PIDFILE = sys.argv[1], sys.argv[2]
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        url = urlsplit(self.path)
+        q = parse_qs(url.query)
+        doc = os.path.join(DOCS, self.client_address[0] + ".xml")
+        if (url.path != "/machine/plugins" or q.get("comp") != ["nmagent"]
+                or q.get("type") != ["getinterfaceinfov1"] or not os.path.exists(doc)):
+            self.send_error(404)
+            return
+        with open(doc, "rb") as f:
+            body = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("nmagent: %s %s\n" % (self.client_address[0], fmt % args))
+        sys.stderr.flush()
+
+srv = http.server.ThreadingHTTPServer(("168.63.129.16", 80), Handler)
+with open(PIDFILE + ".tmp", "w") as f:
+    f.write("%d\n" % os.getpid())
+os.rename(PIDFILE + ".tmp", PIDFILE)
+srv.serve_forever()
+PY
+}
+
+server_pid() { # prints the NMAgent server's pid when it is alive and ours
+	local pid
+	pid=$(cat "$DIR/nmagent.pid" 2>/dev/null) || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$DIR/nmagent.py" || return 1
+	echo "$pid"
+}
+
+sysctl_ns() { nsx "$1" sysctl -qw "$2" >/dev/null; }
+
+cmd_up() {
+	validate
+	ip netns list | grep -q "^${FABRIC}\b" && die "already up (linux/vnet-sim.sh down first)"
+	mkdir -p "$DIR/nmagent"
+	trap 'echo "vnet-sim: up failed, tearing down" >&2; cmd_down >/dev/null 2>&1' ERR
+
+	ip netns add "$FABRIC"
+	nsx "$FABRIC" ip link set lo up
+	sysctl_ns "$FABRIC" net.ipv4.ip_forward=1
+	sysctl_ns "$FABRIC" net.ipv4.conf.all.rp_filter=0
+	sysctl_ns "$FABRIC" net.ipv4.conf.default.rp_filter=0
+	sysctl_ns "$FABRIC" net.ipv4.conf.all.send_redirects=0
+	sysctl_ns "$FABRIC" net.ipv4.conf.default.send_redirects=0
+	nsx "$FABRIC" ip addr add "$WIRESERVER/32" dev lo
+
+	local n ns o i
+	for ((n = 1; n <= NVMS; n++)); do
+		ns=${P}vm$n
+		o=$(vm_octet "$n")
+		ip netns add "$ns"
+		nsx "$ns" ip link set lo up
+		# Both ends are created inside the fabric, then one end moves: no host interface ever.
+		nsx "$FABRIC" ip link add "vm$n" address "$VMAC" type veth peer name eth0 address "$(vm_mac "$n")"
+		nsx "$FABRIC" ip link set eth0 netns "$ns"
+		nsx "$FABRIC" ip addr add "$GW/32" dev "vm$n"
+		sysctl_ns "$FABRIC" "net.ipv4.conf.vm$n.proxy_arp=1"
+		sysctl_ns "$FABRIC" "net.ipv4.neigh.vm$n.proxy_delay=0"
+		nsx "$FABRIC" ip link set "vm$n" up
+		nsx "$ns" ip addr add "10.240.0.$o/16" dev eth0
+		nsx "$ns" ip link set eth0 up
+		nsx "$ns" ip route add default via "$GW" dev eth0
+		# The fabric knows each NIC's MAC and which IPs the NIC owns.
+		nsx "$FABRIC" ip neigh replace "10.240.0.$o" lladdr "$(vm_mac "$n")" dev "vm$n" nud permanent
+		nsx "$FABRIC" ip route add "10.240.0.$o/32" dev "vm$n"
+		for ((i = 1; i <= NSEC; i++)); do
+			nsx "$FABRIC" ip route add "10.240.0.$((o + i))/32" via "10.240.0.$o" dev "vm$n"
+		done
+		write_xml "$n" "$DIR/nmagent/10.240.0.$o.xml"
+		mkdir -p "$DIR/vm$n/run" "$DIR/vm$n/log" "$DIR/vm$n/cni-cache" "$DIR/vm$n/mnt"
+	done
+
+	ip netns add "$INET"
+	nsx "$INET" ip link set lo up
+	nsx "$FABRIC" ip link add inet type veth peer name eth0
+	nsx "$FABRIC" ip link set eth0 netns "$INET"
+	nsx "$FABRIC" ip addr add "$INET_GW/24" dev inet
+	nsx "$FABRIC" ip link set inet up
+	nsx "$INET" ip addr add "$INET_IP/24" dev eth0
+	nsx "$INET" ip link set eth0 up
+	nsx "$INET" ip route add default via "$INET_GW"
+	# Default outbound access: only a VM's primary IP may leave the VNet for the internet.
+	for ((n = 1; n <= NVMS; n++)); do
+		nsx "$FABRIC" ip rule add pref 100 from "10.240.0.$(vm_octet "$n")" to "$INET_IP/24" lookup main
+	done
+	nsx "$FABRIC" ip rule add pref 101 from "$VNET" to "$INET_IP/24" unreachable
+
+	write_server
+	rm -f "$DIR/nmagent.pid"
+	# setsid: the server outlives this script; down kills it by the pid it wrote.
+	setsid ip netns exec "$FABRIC" python3 -u "$DIR/nmagent.py" "$DIR/nmagent" "$DIR/nmagent.pid" \
+		</dev/null >>"$DIR/nmagent.log" 2>&1 &
+	for ((i = 0; i < 100; i++)); do
+		if server_pid >/dev/null &&
+			nsx "${P}vm1" bash -c "exec 3<>/dev/tcp/$WIRESERVER/80" 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+	done
+	server_pid >/dev/null || { cat "$DIR/nmagent.log" >&2; die "NMAgent server did not start"; }
+	trap - ERR
+	echo "vnet-sim: up: $FABRIC, $INET, VMs ${P}vm1..${P}vm$NVMS, NMAgent at $WIRESERVER:80 (pid $(server_pid))"
+}
+
+cmd_down() {
+	local pid ns p
+	if pid=$(server_pid); then
+		kill "$pid" 2>/dev/null || true
+	fi
+	# Every namespace with our prefix (VMs, fabric, internet, and pods the callers made):
+	# end the processes still inside (ours by construction), then delete the namespace.
+	for ns in $(ip netns list | awk '{print $1}' | grep "^${P}" || true); do
+		for p in $(ip netns pids "$ns" 2>/dev/null || true); do
+			kill "$p" 2>/dev/null || true
+		done
+	done
+	for ns in $(ip netns list | awk '{print $1}' | grep "^${P}" || true); do
+		for p in $(ip netns pids "$ns" 2>/dev/null || true); do
+			kill -9 "$p" 2>/dev/null || true
+		done
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	case $DIR in /run/* | /tmp/* | /var/tmp/*) rm -rf "$DIR" ;; esac
+	echo "vnet-sim: down"
+}
+
+cmd_status() {
+	local ns n
+	ip netns list | grep -q "^${FABRIC}\b" || { echo "vnet-sim: down"; return 1; }
+	echo "namespaces: $(ip netns list | awk '{print $1}' | grep "^${P}" | sort | tr '\n' ' ')"
+	if pid=$(server_pid); then echo "nmagent: pid $pid at $WIRESERVER:80"; else echo "nmagent: NOT running"; fi
+	for ((n = 1; n <= NVMS; n++)); do
+		ns=${P}vm$n
+		ip netns list | grep -q "^${ns}\b" || continue
+		echo "$ns: $(nsx "$ns" ip -4 -o addr show dev eth0 | awk '{print $4}' | tr '\n' ' ')" \
+			"mac $(nsx "$ns" cat /sys/class/net/eth0/address)" \
+			"secondaries 10.240.0.$(($(vm_octet "$n") + 1))-$(($(vm_octet "$n") + NSEC))"
+	done
+	echo "$INET: $INET_IP"
+}
+
+cmd_env() {
+	local n=${1#vm}
+	[[ $n =~ ^[1-7]$ ]] && [ "$n" -le "$NVMS" ] || die "no such VM: $1"
+	local o
+	o=$(vm_octet "$n")
+	echo "AZSIM_NS=${P}vm$n"
+	echo "AZSIM_PRIMARY=10.240.0.$o"
+	echo "AZSIM_POOL_FIRST=10.240.0.$((o + 1))"
+	echo "AZSIM_POOL_LAST=10.240.0.$((o + NSEC))"
+	echo "AZURE_CNI_RUNTIME_DIR=$DIR/vm$n/run"
+	echo "AZURE_CNI_LOG_DIR=$DIR/vm$n/log"
+	echo "AZSIM_CNI_CACHE=$DIR/vm$n/cni-cache"
+}
+
+cmd_exec() {
+	local vm=${1:-}
+	shift || die "exec: VM missing"
+	local n=${vm#vm}
+	[[ $n =~ ^[1-7]$ ]] && ip netns list | grep -q "^${P}vm$n\b" || die "no such VM: $vm"
+	local binds=("$DIR/vm$n/cni-cache:/var/lib/cni")
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--bind) binds+=("$2"); shift 2 ;;
+		--) shift; break ;;
+		*) break ;;
+		esac
+	done
+	[ $# -gt 0 ] || die "exec: command missing"
+	# The inner script gets everything through the environment: no quoting of caller values.
+	AZSIM_BINDS=$(printf '%s\n' "${binds[@]}") AZSIM_NS="${P}vm$n" AZSIM_MNT="$DIR/vm$n/mnt" \
+	AZURE_CNI_RUNTIME_DIR="$DIR/vm$n/run" AZURE_CNI_LOG_DIR="$DIR/vm$n/log" \
+		exec unshare -m --propagation private -- bash -c '
+set -e
+tmp=$AZSIM_MNT
+mount -t tmpfs azsim-tmp "$tmp"
+k=0
+while IFS= read -r b; do
+	[ -n "$b" ] || continue
+	src=${b%%:*} dst=${b#*:}
+	if [ ! -e "$dst" ]; then
+		# Make dst on an overlay of its nearest existing parent; the upper layer is tmpfs.
+		p=$(dirname "$dst")
+		while [ ! -d "$p" ]; do p=$(dirname "$p"); done
+		k=$((k + 1))
+		mkdir -p "$tmp/u$k" "$tmp/w$k"
+		mount -t overlay azsim-ov -o "lowerdir=$p,upperdir=$tmp/u$k,workdir=$tmp/w$k" "$p"
+		mkdir -p "$dst"
+	fi
+	mount --bind "$src" "$dst"
+done <<<"$AZSIM_BINDS"
+exec ip netns exec "$AZSIM_NS" "$@"
+' azsim-exec "$@"
+}
+
+cmd=${1:-}
+shift || true
+case $cmd in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+env) cmd_env "$@" ;;
+exec) cmd_exec "$@" ;;
+*) echo "usage: $0 up|down|status|env vmN|exec vmN [--bind SRC:DST]... -- CMD..." >&2; exit 2 ;;
+esac
