@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the IPAM source parsers: NMAgent interface-info XML (every fixture, good and
+ * broken) and interfaces.json ("mas"). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/ipam.h"
+
+static char *slurp(const char *name, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", AZCNI_TEST_DATA, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static size_t count_addrs(const struct ipam_source *src)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < src->n_ifaces; i++)
+		for (size_t j = 0; j < src->ifaces[i].n_subnets; j++)
+			n += src->ifaces[i].subnets[j].n_addrs;
+	return n;
+}
+
+static void addr_text(const struct ipnet_addr *a, char *buf)
+{
+	ipnet_addr_format(a, buf, IPNET_ADDR_STRLEN);
+}
+
+enum fmt { XML, MAS };
+
+struct good_case {
+	const char *file;
+	enum fmt fmt;
+	size_t n_ifaces;
+	size_t n_addrs;          /* secondaries over all subnets */
+	const char *mac0;        /* first interface */
+	const char *prefix0;     /* first subnet of the first interface */
+	const char *primary0;    /* its primary, "" = none */
+	const char *first0;      /* its first secondary, "" = none */
+};
+
+static const struct good_case good[] = {
+	{"single-nic-30.xml", XML, 1, 30, "000D3A6E1825", "10.240.0.0/16", "10.240.0.4", "10.240.0.5"},
+	{"two-nics.xml", XML, 2, 5, "000D3A2B3C01", "10.1.0.0/24", "10.1.0.4", "10.1.0.5"},
+	{"max-pods-250.xml", XML, 1, 250, "000D3A11AA01", "10.10.0.0/16", "10.10.1.4", "10.10.1.5"},
+	{"no-secondaries.xml", XML, 1, 0, "000D3A6E1825", "10.240.0.0/16", "10.240.0.4", ""},
+	{"interfaces.json", MAS, 1, 4, "000D3A6E1825", "10.240.0.0/16", "10.240.0.4", "10.240.0.5"},
+	{"interfaces-oddcase.json", MAS, 1, 1, "000D3A2B3C02", "10.1.8.0/22", "10.1.8.4", "10.1.8.10"},
+};
+
+static void test_good(void **state)
+{
+	(void)state;
+	for (size_t c = 0; c < sizeof(good) / sizeof(good[0]); c++) {
+		const struct good_case *tc = &good[c];
+		struct cni_error err = {0};
+		struct ipam_source src = {0};
+		char buf[IPNET_PREFIX_STRLEN];
+		size_t len;
+		char *text = slurp(tc->file, &len);
+		int r = tc->fmt == XML ? ipam_source_parse_nmagent(text, len, &src, &err)
+				       : ipam_source_parse_mas(text, len, &src, &err);
+
+		if (r != 0)
+			fail_msg("%s: %s", tc->file, err.msg);
+		assert_int_equal(err.code, 0);
+		assert_int_equal(src.n_ifaces, tc->n_ifaces);
+		assert_int_equal(count_addrs(&src), tc->n_addrs);
+		assert_string_equal(src.ifaces[0].mac, tc->mac0);
+		assert_true(src.ifaces[0].is_primary == (tc->fmt == XML || c == 4));
+		assert_int_equal(src.ifaces[0].ifname[0], '\0');
+		assert_string_equal(ipnet_prefix_format(&src.ifaces[0].subnets[0].prefix, buf, sizeof(buf)),
+				    tc->prefix0);
+		addr_text(&src.ifaces[0].subnets[0].primary, buf);
+		assert_string_equal(src.ifaces[0].subnets[0].primary.family ? buf : "", tc->primary0);
+		if (tc->first0[0]) {
+			addr_text(&src.ifaces[0].subnets[0].addrs[0], buf);
+			assert_string_equal(buf, tc->first0);
+		}
+		/* the primary is never among the secondaries */
+		for (size_t i = 0; i < src.n_ifaces; i++)
+			for (size_t j = 0; j < src.ifaces[i].n_subnets; j++)
+				for (size_t k = 0; k < src.ifaces[i].subnets[j].n_addrs; k++)
+					assert_false(ipnet_addr_equal(&src.ifaces[i].subnets[j].addrs[k],
+								      &src.ifaces[i].subnets[j].primary));
+		ipam_source_free(&src);
+		free(text);
+	}
+}
+
+static void test_two_nics_detail(void **state)
+{
+	struct cni_error err = {0};
+	struct ipam_source src = {0};
+	char buf[IPNET_PREFIX_STRLEN];
+	size_t len;
+	char *text = slurp("two-nics.xml", &len);
+
+	(void)state;
+	assert_int_equal(ipam_source_parse_nmagent(text, len, &src, &err), 0);
+	assert_string_equal(src.ifaces[1].mac, "000D3A2B3C02");
+	assert_false(src.ifaces[1].is_primary);
+	assert_string_equal(ipnet_prefix_format(&src.ifaces[1].subnets[0].prefix, buf, sizeof(buf)),
+			    "10.1.8.0/22");
+	assert_int_equal(src.ifaces[1].subnets[0].n_addrs, 3);
+	addr_text(&src.ifaces[1].subnets[0].addrs[2], buf);
+	assert_string_equal(buf, "10.1.10.12");
+	ipam_source_free(&src);
+	free(text);
+}
+
+struct bad_case {
+	const char *file;        /* NULL: use @text */
+	const char *text;
+	enum fmt fmt;
+	const char *needle1;     /* substrings the message must hold */
+	const char *needle2;
+};
+
+static const struct bad_case bad[] = {
+	{"truncated.xml", NULL, XML, "line 5", "unclosed token"},
+	{"nmagent-bad-prefix.xml", NULL, XML, "bad Prefix \"10.240.0.0/33\"", "line 3"},
+	{"nmagent-bad-address.xml", NULL, XML, "bad Address \"10.240.0.256\"", "line 6"},
+	{"nmagent-outside-subnet.xml", NULL, XML, "10.241.0.5", "outside its subnet 10.240.0.0/16"},
+	{"nmagent-wrong-root.xml", NULL, XML, "root element is <Error>", "line 2"},
+	{"nmagent-not-xml.txt", NULL, XML, "malformed XML at line 1", "not well-formed"},
+	{"nmagent-bad-mac.xml", NULL, XML, "bad MacAddress \"000D3A6E18\"", "line 2"},
+	{"nmagent-bad-isprimary.xml", NULL, XML, "bad IsPrimary \"maybe\"", "line 5"},
+	{NULL, "", XML, "malformed XML", "no element found"},
+	{NULL, "<Interfaces><Interface MacAddress=\"000D3A6E1825\"><IPSubnet/></Interface></Interfaces>",
+	 XML, "bad Prefix \"\"", "line 1"},
+	{NULL, "<Interfaces><Interface MacAddress=\"000D3A6E1825\"><IPSubnet Prefix=\"fd00::/64\">"
+	       "<IPAddress Address=\"10.0.0.5\"/></IPSubnet></Interface></Interfaces>",
+	 XML, "outside its subnet", "fd00::/64"},
+	{NULL, "<Interfaces></Interfaces><Interfaces/>", XML, "malformed XML", "junk after document"},
+	{"interfaces-truncated.json", NULL, MAS, "interfaces.json: invalid JSON", "line 10"},
+	{"interfaces-bad-prefix.json", NULL, MAS, "bad Prefix \"10.240.0.0\"", "Interfaces[0].IPSubnets[0]"},
+	{"interfaces-wrong-type.json", NULL, MAS, "Interfaces[0].IsPrimary", "wrong type"},
+	{NULL, "[1,2]", MAS, "top level is not an object", "interfaces.json"},
+	{NULL, "", MAS, "interfaces.json: empty document", "empty"},
+	{NULL, "{\"Interfaces\":{}}", MAS, "document.Interfaces", "wrong type"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"10.0.0.0/8\","
+	       "\"IPAddresses\":[{\"Address\":\"10.0.0.x\"}]}]}]}",
+	 MAS, "bad Address \"10.0.0.x\"", "Interfaces[0].IPSubnets[0].IPAddresses[0]"},
+};
+
+static void test_bad(void **state)
+{
+	(void)state;
+	for (size_t c = 0; c < sizeof(bad) / sizeof(bad[0]); c++) {
+		const struct bad_case *tc = &bad[c];
+		struct cni_error err = {0};
+		struct ipam_source src = {0};
+		size_t len = tc->text ? strlen(tc->text) : 0;
+		char *text = tc->file ? slurp(tc->file, &len) : strdup(tc->text);
+		int r = tc->fmt == XML ? ipam_source_parse_nmagent(text, len, &src, &err)
+				       : ipam_source_parse_mas(text, len, &src, &err);
+
+		free(text);
+		if (r == 0)
+			fail_msg("case %zu (%s) parsed", c, tc->file ? tc->file : tc->text);
+		assert_int_equal(r, -EINVAL);
+		assert_int_equal(err.code, CNI_CODE_SOURCE);
+		if (!strstr(err.msg, tc->needle1) || !strstr(err.msg, tc->needle2))
+			fail_msg("case %zu: message \"%s\" lacks \"%s\" / \"%s\"", c, err.msg,
+				 tc->needle1, tc->needle2);
+		assert_int_equal(src.n_ifaces, 0);
+		assert_null(src.ifaces);
+	}
+}
+
+/* MACs in any spelling become 12 upper-case hex digits; unknown elements are ignored;
+ * a secondary listed twice or before its primary never duplicates or leaks the primary. */
+static void test_xml_normalise(void **state)
+{
+	static const char doc[] =
+		"<?xml version=\"1.0\"?>\n"
+		"<Interfaces xmlns:x=\"urn:x\">\n"
+		" <Comment>ignored <IPAddress Address=\"1.2.3.4\"/></Comment>\n"
+		" <Interface MacAddress=\"00:0d:3a:6e:18:2f\" IsPrimary=\"True\">\n"
+		"  <IPSubnet Prefix=\"10.240.7.9/16\">\n"
+		"   <IPAddress Address=\"10.240.0.4\" IsPrimary=\"false\"/>\n"
+		"   <IPAddress Address=\"10.240.0.9\"/>\n"
+		"   <IPAddress Address=\"10.240.0.9\"/>\n"
+		"   <IPAddress Address=\"10.240.0.4\" IsPrimary=\"1\"/>\n"
+		"  </IPSubnet>\n"
+		" </Interface>\n"
+		" <Interface MacAddress=\"00-0D-3A-6E-18-30\"/>\n"
+		"</Interfaces>\n";
+	struct cni_error err = {0};
+	struct ipam_source src = {0};
+	char buf[IPNET_PREFIX_STRLEN];
+
+	(void)state;
+	assert_int_equal(ipam_source_parse_nmagent(doc, sizeof(doc) - 1, &src, &err), 0);
+	assert_int_equal(src.n_ifaces, 2);
+	assert_string_equal(src.ifaces[0].mac, "000D3A6E182F");
+	assert_true(src.ifaces[0].is_primary);
+	assert_string_equal(src.ifaces[1].mac, "000D3A6E1830");
+	assert_false(src.ifaces[1].is_primary);
+	assert_int_equal(src.ifaces[1].n_subnets, 0);
+	assert_string_equal(ipnet_prefix_format(&src.ifaces[0].subnets[0].prefix, buf, sizeof(buf)),
+			    "10.240.0.0/16");
+	assert_int_equal(src.ifaces[0].subnets[0].n_addrs, 1);
+	addr_text(&src.ifaces[0].subnets[0].addrs[0], buf);
+	assert_string_equal(buf, "10.240.0.9");
+	addr_text(&src.ifaces[0].subnets[0].primary, buf);
+	assert_string_equal(buf, "10.240.0.4");
+	ipam_source_free(&src);
+	ipam_source_free(&src); /* safe twice / on zeroed */
+}
+
+/* A JSON object without Interfaces is an empty source, as Go's encoding/json decodes it. */
+static void test_mas_no_interfaces(void **state)
+{
+	static const char doc[] = "{\"error\": \"not an interfaces file\"}";
+	struct cni_error err = {0};
+	struct ipam_source src = {0};
+
+	(void)state;
+	assert_int_equal(ipam_source_parse_mas(doc, sizeof(doc) - 1, &src, &err), 0);
+	assert_int_equal(src.n_ifaces, 0);
+	assert_int_equal(err.code, 0);
+	ipam_source_free(&src);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_two_nics_detail),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_xml_normalise),
+		cmocka_unit_test(test_mas_no_interfaces),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
