@@ -130,7 +130,7 @@ static void dir_of(const char *path, char *buf, size_t size)
 int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err)
 {
 	char *data = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0, cap = 0, hint = 4096;
 	struct stat st;
 	int fd, r;
 
@@ -141,13 +141,14 @@ int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struc
 		r = -errno;
 		return cni_error_set(err, r, CNI_CODE_IO, "cannot open %s: %s", path, strerror(-r));
 	}
-	if (fstat(fd, &st) == 0 && st.st_size > 0)
-		cap = (size_t)st.st_size;
+	/* The size is only a hint: the file may grow or shrink while we read. */
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && (size_t)st.st_size < OS_FILE_MAX)
+		hint = (size_t)st.st_size + 1;
 	for (;;) {
 		ssize_t n;
 
 		if (len + 1 >= cap) {
-			size_t ncap = cap < 4096 ? 4096 : cap * 2;
+			size_t ncap = cap == 0 ? hint : cap * 2;
 			char *p;
 
 			if (ncap > OS_FILE_MAX) {

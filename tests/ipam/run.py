@@ -343,9 +343,16 @@ def t_nmagent(binary, data, root):
                 ips.add(r.ip())
         check("two NICs: 5 ADDs get 5 distinct secondaries, never a primary",
               len(ips) == 5 and not ips & {"10.1.0.4", "10.1.8.4"}, str(ips))
-        r = n.run("ADD", conf("1.0.0", env="azure", subnet="10.1.0.0/24"), "sub")
-        check("two NICs: ipam.subnet picks the pool",
-              r.rc == 0 and (r.ip() or "").startswith("10.1.0."), repr(r))
+        r = n.run("ADD", conf("1.0.0", env="azure"), "t5")
+        check("two NICs: the 6th ADD is code 101", r.code == 101, repr(r))
+        n = Node(binary, root, url=srv.url)
+        for subnet, head in (("10.1.8.0/22", "10.1."), ("10.1.0.0/24", "10.1.0.")):
+            r = n.run("ADD", conf("1.0.0", env="azure", subnet=subnet), "sub" + subnet[5])
+            o = (r.obj or {}).get("ips", [{}])[0]
+            check(f"two NICs: ipam.subnet {subnet} picks that pool",
+                  r.rc == 0 and o.get("address", "").startswith(head)
+                  and o["address"].endswith(subnet[-3:]) and o["address"] != "10.1.8.4" + subnet[-3:],
+                  repr(r))
     finally:
         srv.close()
 
@@ -451,7 +458,7 @@ def t_b06(binary, root):
     for cid in "abc":
         r = n.run("ADD", c, cid)
         check(f"B06: ADD {cid} succeeds", r.rc == 0, repr(r))
-        check(f"B06: ADD {cid} result has no interfaces", r.obj is not None and "interfaces" not in r.obj, repr(r))
+        check(f"B06: ADD {cid} result has no interfaces", r.rc == 0 and r.obj is not None and "interfaces" not in r.obj, repr(r))
         got[cid] = r.ip()
     check("B06: a, b, c distinct, never .4", len(set(got.values())) == 3 and "10.240.0.4" not in got.values(),
           str(got))
