@@ -128,9 +128,10 @@ char *netstate_encode(const struct netstate *st, const char *version, const char
 /* netstate_free - free every heap part and zero *st; safe on a zeroed state. */
 void netstate_free(struct netstate *st);
 
-/* netstate_endpoint_id - the Go endpoint ID: container_id[:8] + "-" + ifname, or "" when the
- * container ID has 8 characters or fewer (ACN network/manager.go GetEndpointID). Writes at most
- * @size bytes (NUL included) to @buf and returns @buf. */
+/* netstate_endpoint_id - the Go endpoint ID: container_id[:8] + "-" + ifname (ACN
+ * network/manager.go GetEndpointID). Where Go gives "" (container ID of 8 characters or fewer,
+ * so every such pod would share one record), we use the whole container ID + "-" + ifname.
+ * Writes at most @size bytes (NUL included) to @buf and returns @buf. */
 char *netstate_endpoint_id(const char *container_id, const char *ifname, char *buf, size_t size);
 
 /* netstate_find_network - the network with @id in any external interface, or NULL. When

@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: MIT */
+/* azure-vnet.json <-> struct netstate, in the Go plugin's layout (see netstate.h). */
+#include "netstate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "store.h"
+
+/* ---- decode helpers: each returns 0 or -EINVAL with code 6 naming the path and field ---- */
+
+struct dctx {
+	const char *path;
+	struct cni_error *err;
+};
+
+static int bad(struct dctx *d, const char *field, const char *why)
+{
+	return cni_error_set(d->err, -EINVAL, CNI_CODE_DECODE, "state file %s: %s %s", d->path,
+			     field, why);
+}
+
+static int get_str(struct dctx *d, const cJSON *o, const char *key, char *buf, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v))
+		return bad(d, key, "is not a string");
+	if (strlen(v->valuestring) >= size)
+		return bad(d, key, "is too long");
+	memcpy(buf, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
+static int get_int(struct dctx *d, const cJSON *o, const char *key, int *ret)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsNumber(v))
+		return bad(d, key, "is not a number");
+	*ret = v->valueint;
+	return 0;
+}
+
+static int get_bool(struct dctx *d, const cJSON *o, const char *key, bool *ret)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsBool(v))
+		return bad(d, key, "is not a boolean");
+	*ret = cJSON_IsTrue(v);
+	return 0;
+}
+
+/* A Go net.IP: text, "" or null = unset. */
+static int get_ip(struct dctx *d, const cJSON *o, const char *key, struct ipnet_addr *ret)
+{
+	const cJSON *v = key ? cJSON_GetObjectItem(o, key) : o;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v))
+		return bad(d, key ? key : "IP", "is not a string");
+	if (v->valuestring[0] == '\0')
+		return 0;
+	if (ipnet_addr_parse(v->valuestring, ret) < 0)
+		return bad(d, key ? key : "IP", "is not an IP address");
+	return 0;
+}
+
+/* A Go []byte MAC: base64 of 6 bytes, or null. */
+static int get_mac(struct dctx *d, const cJSON *o, const char *key, uint8_t mac[6], bool *has)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+	unsigned char buf[32];
+	int n;
+
+	*has = false;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v))
+		return bad(d, key, "is not a string");
+	if (v->valuestring[0] == '\0')
+		return 0;
+	n = store_base64_decode(v->valuestring, buf, sizeof(buf));
+	if (n == 0)
+		return 0;
+	if (n != 6)
+		return bad(d, key, "is not a base64 MAC address");
+	memcpy(mac, buf, 6);
+	*has = true;
+	return 0;
+}
+
+/* A Go net.IPNet: {"IP":"a.b.c.d","Mask":"<base64>"}. */
+static int get_ipnet(struct dctx *d, const cJSON *o, const char *field, struct ipnet_prefix *ret)
+{
+	const cJSON *m;
+	unsigned char mask[16];
+	int n, len;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!o || cJSON_IsNull(o))
+		return 0;
+	if (!cJSON_IsObject(o))
+		return bad(d, field, "is not an {IP, Mask} object");
+	if (get_ip(d, o, "IP", &ret->addr) < 0)
+		return -EINVAL;
+	m = cJSON_GetObjectItem(o, "Mask");
+	if (!m || cJSON_IsNull(m) || ret->addr.family == 0)
+		return 0;
+	if (!cJSON_IsString(m))
+		return bad(d, field, "Mask is not a string");
+	n = store_base64_decode(m->valuestring, mask, sizeof(mask));
+	if (n < 0 || (n != 4 && n != 16))
+		return bad(d, field, "Mask is not a base64 netmask");
+	len = ipnet_mask_len(mask, (size_t)n);
+	if (len < 0)
+		return bad(d, field, "Mask is not contiguous");
+	/* Go may store an IPv4 mask in 16 bytes (v4-in-v6 form): 96 leading ones. */
+	if (n == 16 && ret->addr.family == IPNET_AF_INET)
+		len -= 96;
+	if (len < 0)
+		return bad(d, field, "Mask does not fit the address");
+	ret->len = len;
+	return 0;
+}
+
+static int get_dns(struct dctx *d, const cJSON *o, struct cni_dns *ret)
+{
+	const cJSON *v, *e;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!o || cJSON_IsNull(o))
+		return 0;
+	if (!cJSON_IsObject(o))
+		return bad(d, "DNS", "is not an object");
+	if (get_str(d, o, "Suffix", ret->domain, sizeof(ret->domain)) < 0)
+		return -EINVAL;
+	v = cJSON_GetObjectItem(o, "Servers");
+	cJSON_ArrayForEach(e, v) {
+		if (cJSON_IsString(e) && ret->n_nameservers < CNI_MAX_DNS)
+			snprintf(ret->nameservers[ret->n_nameservers++], IPNET_ADDR_STRLEN, "%s",
+				 e->valuestring);
+	}
+	v = cJSON_GetObjectItem(o, "Options");
+	cJSON_ArrayForEach(e, v) {
+		if (cJSON_IsString(e) && ret->n_options < CNI_MAX_DNS)
+			snprintf(ret->options[ret->n_options++], CNI_NAME_MAX, "%s", e->valuestring);
+	}
+	return 0;
+}
+
+static int get_routes(struct dctx *d, const cJSON *arr, struct netstate_route *routes, size_t *n)
+{
+	const cJSON *e;
+
+	*n = 0;
+	if (!arr || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr))
+		return bad(d, "Routes", "is not an array");
+	cJSON_ArrayForEach(e, arr) {
+		struct netstate_route *r;
+
+		if (*n >= NETSTATE_MAX_ROUTES)
+			return bad(d, "Routes", "has too many entries");
+		r = &routes[(*n)++];
+		memset(r, 0, sizeof(*r));
+		if (get_ipnet(d, cJSON_GetObjectItem(e, "Dst"), "Routes.Dst", &r->dst) < 0 ||
+		    get_ip(d, e, "Src", &r->src) < 0 || get_ip(d, e, "Gw", &r->gw) < 0 ||
+		    get_int(d, e, "Protocol", &r->protocol) < 0 ||
+		    get_int(d, e, "Scope", &r->scope) < 0 ||
+		    get_int(d, e, "Priority", &r->priority) < 0 ||
+		    get_int(d, e, "Table", &r->table) < 0 ||
+		    get_str(d, e, "DevName", r->dev, sizeof(r->dev)) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int get_ipnets(struct dctx *d, const cJSON *arr, const char *field,
+		      struct ipnet_prefix *out, size_t max, size_t *n)
+{
+	const cJSON *e;
+
+	*n = 0;
+	if (!arr || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr))
+		return bad(d, field, "is not an array");
+	cJSON_ArrayForEach(e, arr) {
+		if (*n >= max)
+			return bad(d, field, "has too many entries");
+		if (get_ipnet(d, e, field, &out[*n]) < 0)
+			return -EINVAL;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int decode_endpoint(struct dctx *d, const cJSON *o, struct netstate_endpoint *ep)
+{
+	const cJSON *v, *e;
+
+	memset(ep, 0, sizeof(*ep));
+	if (!cJSON_IsObject(o))
+		return bad(d, "Endpoints entry", "is not an object");
+	if (get_str(d, o, "Id", ep->id, sizeof(ep->id)) < 0 ||
+	    get_str(d, o, "HnsId", ep->hns_id, sizeof(ep->hns_id)) < 0 ||
+	    get_str(d, o, "HNSNetworkID", ep->hns_network_id, sizeof(ep->hns_network_id)) < 0 ||
+	    get_str(d, o, "SandboxKey", ep->sandbox_key, sizeof(ep->sandbox_key)) < 0 ||
+	    get_str(d, o, "IfName", ep->ifname, sizeof(ep->ifname)) < 0 ||
+	    get_str(d, o, "HostIfName", ep->host_ifname, sizeof(ep->host_ifname)) < 0 ||
+	    get_mac(d, o, "MacAddress", ep->mac, &ep->has_mac) < 0 ||
+	    get_ipnets(d, cJSON_GetObjectItem(o, "IPAddresses"), "IPAddresses", ep->ips,
+		       NETSTATE_MAX_IPS, &ep->n_ips) < 0 ||
+	    get_dns(d, cJSON_GetObjectItem(o, "DNS"), &ep->dns) < 0 ||
+	    get_routes(d, cJSON_GetObjectItem(o, "Routes"), ep->routes, &ep->n_routes) < 0 ||
+	    get_str(d, o, "ContainerID", ep->container_id, sizeof(ep->container_id)) < 0 ||
+	    get_str(d, o, "PODName", ep->pod_name, sizeof(ep->pod_name)) < 0 ||
+	    get_str(d, o, "PODNameSpace", ep->pod_namespace, sizeof(ep->pod_namespace)) < 0 ||
+	    get_str(d, o, "NetNs", ep->netns, sizeof(ep->netns)) < 0 ||
+	    get_int(d, o, "VlanID", &ep->vlan_id) < 0)
+		return -EINVAL;
+	v = cJSON_GetObjectItem(o, "Gateways");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsArray(v))
+		return bad(d, "Gateways", "is not an array");
+	cJSON_ArrayForEach(e, v) {
+		if (ep->n_gateways >= NETSTATE_MAX_IPS)
+			return bad(d, "Gateways", "has too many entries");
+		if (get_ip(d, e, NULL, &ep->gateways[ep->n_gateways]) < 0)
+			return -EINVAL;
+		ep->n_gateways++;
+	}
+	return 0;
+}
+
+static int decode_network(struct dctx *d, const cJSON *o, struct netstate_network *net)
+{
+	const cJSON *v, *e;
+
+	memset(net, 0, sizeof(*net));
+	if (!cJSON_IsObject(o))
+		return bad(d, "Networks entry", "is not an object");
+	if (get_str(d, o, "Id", net->id, sizeof(net->id)) < 0 ||
+	    get_str(d, o, "HnsId", net->hns_id, sizeof(net->hns_id)) < 0 ||
+	    get_str(d, o, "Mode", net->mode, sizeof(net->mode)) < 0 ||
+	    get_int(d, o, "VlanId", &net->vlan_id) < 0 ||
+	    get_dns(d, cJSON_GetObjectItem(o, "DNS"), &net->dns) < 0 ||
+	    get_bool(d, o, "EnableSnatOnHost", &net->enable_snat_on_host) < 0 ||
+	    get_str(d, o, "NetNs", net->netns, sizeof(net->netns)) < 0 ||
+	    get_str(d, o, "SnatBridgeIP", net->snat_bridge_ip, sizeof(net->snat_bridge_ip)) < 0)
+		return -EINVAL;
+	if (!net->id[0] && o->string)
+		snprintf(net->id, sizeof(net->id), "%s", o->string);
+	v = cJSON_GetObjectItem(o, "Subnets");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsArray(v))
+		return bad(d, "Subnets", "is not an array");
+	cJSON_ArrayForEach(e, v) {
+		struct netstate_subnet *s;
+
+		if (net->n_subnets >= NETSTATE_MAX_SUBNETS)
+			return bad(d, "Subnets", "has too many entries");
+		s = &net->subnets[net->n_subnets++];
+		if (get_int(d, e, "Family", &s->family) < 0 ||
+		    get_ipnet(d, cJSON_GetObjectItem(e, "Prefix"), "Subnets.Prefix", &s->prefix) < 0 ||
+		    get_ip(d, e, "Gateway", &s->gateway) < 0 ||
+		    get_ip(d, e, "PrimaryIP", &s->primary_ip) < 0)
+			return -EINVAL;
+	}
+	v = cJSON_GetObjectItem(o, "Endpoints");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
+		return bad(d, "Endpoints", "is not an object");
+	if (v && cJSON_GetArraySize(v) > 0) {
+		net->endpoints = calloc((size_t)cJSON_GetArraySize(v), sizeof(*net->endpoints));
+		if (!net->endpoints)
+			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	cJSON_ArrayForEach(e, v) {
+		struct netstate_endpoint *ep = &net->endpoints[net->n_endpoints];
+
+		if (decode_endpoint(d, e, ep) < 0)
+			return -EINVAL;
+		if (!ep->id[0] && e->string && e->string[0])
+			snprintf(ep->id, sizeof(ep->id), "%s", e->string);
+		net->n_endpoints++;
+	}
+	return 0;
+}
+
+static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x)
+{
+	const cJSON *v, *e;
+
+	memset(x, 0, sizeof(*x));
+	if (!cJSON_IsObject(o))
+		return bad(d, "ExternalInterfaces entry", "is not an object");
+	if (get_str(d, o, "Name", x->name, sizeof(x->name)) < 0 ||
+	    get_str(d, o, "BridgeName", x->bridge_name, sizeof(x->bridge_name)) < 0 ||
+	    get_dns(d, cJSON_GetObjectItem(o, "DNSInfo"), &x->dns) < 0 ||
+	    get_mac(d, o, "MacAddress", x->mac, &x->has_mac) < 0 ||
+	    get_ipnets(d, cJSON_GetObjectItem(o, "IPAddresses"), "IPAddresses", x->ips,
+		       NETSTATE_MAX_IPS, &x->n_ips) < 0 ||
+	    get_routes(d, cJSON_GetObjectItem(o, "Routes"), x->routes, &x->n_routes) < 0 ||
+	    get_ip(d, o, "IPv4Gateway", &x->ipv4_gateway) < 0 ||
+	    get_ip(d, o, "IPv6Gateway", &x->ipv6_gateway) < 0)
+		return -EINVAL;
+	if (!x->name[0] && o->string)
+		snprintf(x->name, sizeof(x->name), "%s", o->string);
+	v = cJSON_GetObjectItem(o, "Subnets");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsArray(v))
+		return bad(d, "Subnets", "is not an array");
+	cJSON_ArrayForEach(e, v) {
+		if (x->n_subnets >= NETSTATE_MAX_SUBNETS)
+			return bad(d, "Subnets", "has too many entries");
+		if (!cJSON_IsString(e) ||
+		    ipnet_prefix_parse(e->valuestring, false, &x->subnets[x->n_subnets]) < 0)
+			return bad(d, "Subnets", "entry is not a CIDR string");
+		x->n_subnets++;
+	}
+	v = cJSON_GetObjectItem(o, "Networks");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
+		return bad(d, "Networks", "is not an object");
+	if (v && cJSON_GetArraySize(v) > 0) {
+		x->networks = calloc((size_t)cJSON_GetArraySize(v), sizeof(*x->networks));
+		if (!x->networks)
+			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	cJSON_ArrayForEach(e, v) {
+		if (decode_network(d, e, &x->networks[x->n_networks]) < 0) {
+			x->n_networks++; /* so netstate_free releases its endpoints */
+			return -EINVAL;
+		}
+		x->n_networks++;
+	}
+	return 0;
+}
+
+int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
+		    struct cni_error *err)
+{
+	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err };
+	cJSON *root = NULL;
+	const cJSON *net, *v, *e;
+	size_t i;
+	int r = -EINVAL;
+
+	memset(ret, 0, sizeof(*ret));
+	for (i = 0; i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
+				text[i] == '\r'); i++)
+		;
+	if (i == len)
+		return 0;
+	root = cJSON_ParseWithLength(text, len);
+	if (!root || !cJSON_IsObject(root)) {
+		bad(&d, "content", "is not valid JSON");
+		goto out;
+	}
+	net = cJSON_GetObjectItem(root, "Network");
+	if (!net || cJSON_IsNull(net)) {
+		r = 0;
+		goto out;
+	}
+	if (!cJSON_IsObject(net)) {
+		bad(&d, "Network", "is not an object");
+		goto out;
+	}
+	if (get_str(&d, net, "Version", ret->version, sizeof(ret->version)) < 0 ||
+	    get_str(&d, net, "TimeStamp", ret->timestamp, sizeof(ret->timestamp)) < 0)
+		goto out;
+	v = cJSON_GetObjectItem(net, "ExternalInterfaces");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
+		bad(&d, "ExternalInterfaces", "is not an object");
+		goto out;
+	}
+	if (v && cJSON_GetArraySize(v) > 0) {
+		ret->extifs = calloc((size_t)cJSON_GetArraySize(v), sizeof(*ret->extifs));
+		if (!ret->extifs) {
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+			goto out;
+		}
+	}
+	cJSON_ArrayForEach(e, v) {
+		int rr = decode_extif(&d, e, &ret->extifs[ret->n_extifs]);
+
+		ret->n_extifs++;
+		if (rr < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	cJSON_Delete(root);
+	if (r < 0)
+		netstate_free(ret);
+	return r;
+}
+
+/* ---- encode ---- */
+
+static cJSON *ip_json(const struct ipnet_addr *a)
+{
+	char buf[IPNET_ADDR_STRLEN] = "";
+
+	if (a->family)
+		ipnet_addr_format(a, buf, sizeof(buf));
+	return cJSON_CreateString(buf);
+}
+
+static cJSON *ipnet_json(const struct ipnet_prefix *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	uint8_t mask[16];
+	char *m;
+	int n = ipnet_addr_len(&p->addr);
+
+	if (!o)
+		return NULL;
+	cJSON_AddItemToObject(o, "IP", ip_json(&p->addr));
+	if (n == 0) {
+		cJSON_AddNullToObject(o, "Mask");
+		return o;
+	}
+	ipnet_mask_bytes(p->addr.family, p->len, mask);
+	m = store_base64_encode(mask, (size_t)n);
+	if (!m) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "Mask", m);
+	free(m);
+	return o;
+}
+
+static cJSON *mac_json(const uint8_t mac[6], bool has)
+{
+	char *s;
+	cJSON *j;
+
+	if (!has)
+		return cJSON_CreateNull();
+	s = store_base64_encode(mac, 6);
+	if (!s)
+		return NULL;
+	j = cJSON_CreateString(s);
+	free(s);
+	return j;
+}
+
+static cJSON *dns_json(const struct cni_dns *dns)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "Suffix", dns->domain);
+	if (dns->n_nameservers) {
+		a = cJSON_AddArrayToObject(o, "Servers");
+		for (i = 0; a && i < dns->n_nameservers; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(dns->nameservers[i]));
+	} else {
+		cJSON_AddNullToObject(o, "Servers");
+	}
+	if (dns->n_options) {
+		a = cJSON_AddArrayToObject(o, "Options");
+		for (i = 0; a && i < dns->n_options; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(dns->options[i]));
+	} else {
+		cJSON_AddNullToObject(o, "Options");
+	}
+	return o;
+}
+
+static cJSON *routes_json(const struct netstate_route *routes, size_t n)
+{
+	cJSON *a;
+	size_t i;
+
+	if (n == 0)
+		return cJSON_CreateNull();
+	a = cJSON_CreateArray();
+	for (i = 0; a && i < n; i++) {
+		const struct netstate_route *r = &routes[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o)
+			break;
+		cJSON_AddItemToObject(o, "Dst", ipnet_json(&r->dst));
+		cJSON_AddItemToObject(o, "Src", ip_json(&r->src));
+		cJSON_AddItemToObject(o, "Gw", ip_json(&r->gw));
+		cJSON_AddNumberToObject(o, "Protocol", r->protocol);
+		cJSON_AddStringToObject(o, "DevName", r->dev);
+		cJSON_AddNumberToObject(o, "Scope", r->scope);
+		cJSON_AddNumberToObject(o, "Priority", r->priority);
+		cJSON_AddNumberToObject(o, "Table", r->table);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *ipnets_json(const struct ipnet_prefix *ips, size_t n)
+{
+	cJSON *a;
+	size_t i;
+
+	if (n == 0)
+		return cJSON_CreateNull();
+	a = cJSON_CreateArray();
+	for (i = 0; a && i < n; i++)
+		cJSON_AddItemToArray(a, ipnet_json(&ips[i]));
+	return a;
+}
+
+static cJSON *endpoint_json(const struct netstate_endpoint *ep)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "Id", ep->id);
+	cJSON_AddStringToObject(o, "HnsId", ep->hns_id);
+	cJSON_AddStringToObject(o, "HNSNetworkID", ep->hns_network_id);
+	cJSON_AddStringToObject(o, "SandboxKey", ep->sandbox_key);
+	cJSON_AddStringToObject(o, "IfName", ep->ifname);
+	cJSON_AddStringToObject(o, "HostIfName", ep->host_ifname);
+	cJSON_AddItemToObject(o, "MacAddress", mac_json(ep->mac, ep->has_mac));
+	cJSON_AddItemToObject(o, "InfraVnetIP", ipnet_json(&(struct ipnet_prefix){ 0 }));
+	cJSON_AddStringToObject(o, "LocalIP", "");
+	cJSON_AddItemToObject(o, "IPAddresses", ipnets_json(ep->ips, ep->n_ips));
+	if (ep->n_gateways) {
+		a = cJSON_AddArrayToObject(o, "Gateways");
+		for (i = 0; a && i < ep->n_gateways; i++)
+			cJSON_AddItemToArray(a, ip_json(&ep->gateways[i]));
+	} else {
+		cJSON_AddNullToObject(o, "Gateways");
+	}
+	cJSON_AddItemToObject(o, "DNS", dns_json(&ep->dns));
+	cJSON_AddItemToObject(o, "Routes", routes_json(ep->routes, ep->n_routes));
+	cJSON_AddNumberToObject(o, "VlanID", ep->vlan_id);
+	cJSON_AddFalseToObject(o, "EnableSnatOnHost");
+	cJSON_AddFalseToObject(o, "EnableInfraVnet");
+	cJSON_AddFalseToObject(o, "EnableMultitenancy");
+	cJSON_AddFalseToObject(o, "AllowInboundFromHostToNC");
+	cJSON_AddFalseToObject(o, "AllowInboundFromNCToHost");
+	cJSON_AddStringToObject(o, "NetworkContainerID", "");
+	cJSON_AddStringToObject(o, "NetworkNameSpace", "");
+	cJSON_AddStringToObject(o, "ContainerID", ep->container_id);
+	cJSON_AddStringToObject(o, "PODName", ep->pod_name);
+	cJSON_AddStringToObject(o, "PODNameSpace", ep->pod_namespace);
+	cJSON_AddStringToObject(o, "InfraVnetAddressSpace", "");
+	cJSON_AddStringToObject(o, "NetNs", ep->netns);
+	return o;
+}
+
+static cJSON *network_json(const struct netstate_network *net)
+{
+	cJSON *o = cJSON_CreateObject(), *a, *eps;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "Id", net->id);
+	cJSON_AddStringToObject(o, "HnsId", net->hns_id);
+	cJSON_AddStringToObject(o, "Mode", net->mode);
+	cJSON_AddNumberToObject(o, "VlanId", net->vlan_id);
+	a = cJSON_AddArrayToObject(o, "Subnets");
+	for (i = 0; a && i < net->n_subnets; i++) {
+		const struct netstate_subnet *s = &net->subnets[i];
+		cJSON *so = cJSON_CreateObject();
+
+		if (!so)
+			break;
+		cJSON_AddNumberToObject(so, "Family", s->family);
+		cJSON_AddItemToObject(so, "Prefix", ipnet_json(&s->prefix));
+		cJSON_AddItemToObject(so, "Gateway", ip_json(&s->gateway));
+		cJSON_AddItemToObject(so, "PrimaryIP", ip_json(&s->primary_ip));
+		cJSON_AddItemToArray(a, so);
+	}
+	eps = cJSON_AddObjectToObject(o, "Endpoints");
+	for (i = 0; eps && i < net->n_endpoints; i++)
+		cJSON_AddItemToObject(eps, net->endpoints[i].id, endpoint_json(&net->endpoints[i]));
+	cJSON_AddItemToObject(o, "DNS", dns_json(&net->dns));
+	cJSON_AddBoolToObject(o, "EnableSnatOnHost", net->enable_snat_on_host);
+	cJSON_AddStringToObject(o, "NetNs", net->netns);
+	cJSON_AddStringToObject(o, "SnatBridgeIP", net->snat_bridge_ip);
+	return o;
+}
+
+static cJSON *extif_json(const struct netstate_extif *x)
+{
+	cJSON *o = cJSON_CreateObject(), *a, *nets;
+	char buf[IPNET_PREFIX_STRLEN];
+	size_t i;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "Name", x->name);
+	nets = cJSON_AddObjectToObject(o, "Networks");
+	for (i = 0; nets && i < x->n_networks; i++)
+		cJSON_AddItemToObject(nets, x->networks[i].id, network_json(&x->networks[i]));
+	if (x->n_subnets) {
+		a = cJSON_AddArrayToObject(o, "Subnets");
+		for (i = 0; a && i < x->n_subnets; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(ipnet_prefix_format(
+						       &x->subnets[i], buf, sizeof(buf))));
+	} else {
+		cJSON_AddNullToObject(o, "Subnets");
+	}
+	cJSON_AddStringToObject(o, "BridgeName", x->bridge_name);
+	cJSON_AddItemToObject(o, "DNSInfo", dns_json(&x->dns));
+	cJSON_AddItemToObject(o, "MacAddress", mac_json(x->mac, x->has_mac));
+	cJSON_AddItemToObject(o, "IPAddresses", ipnets_json(x->ips, x->n_ips));
+	cJSON_AddItemToObject(o, "Routes", routes_json(x->routes, x->n_routes));
+	cJSON_AddItemToObject(o, "IPv4Gateway", ip_json(&x->ipv4_gateway));
+	cJSON_AddItemToObject(o, "IPv6Gateway", ip_json(&x->ipv6_gateway));
+	return o;
+}
+
+char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp)
+{
+	cJSON *root = cJSON_CreateObject(), *net, *xs;
+	char *text = NULL;
+	size_t i;
+
+	if (!root)
+		return NULL;
+	net = cJSON_AddObjectToObject(root, "Network");
+	if (!net)
+		goto out;
+	cJSON_AddStringToObject(net, "Version", version ? version : st->version);
+	cJSON_AddStringToObject(net, "TimeStamp", timestamp ? timestamp : st->timestamp);
+	cJSON_AddNullToObject(net, "CnsClient");
+	xs = cJSON_AddObjectToObject(net, "ExternalInterfaces");
+	for (i = 0; xs && i < st->n_extifs; i++) {
+		cJSON *x = extif_json(&st->extifs[i]);
+
+		if (!x)
+			goto out;
+		cJSON_AddItemToObject(xs, st->extifs[i].name, x);
+	}
+	text = cJSON_Print(root);
+out:
+	cJSON_Delete(root);
+	return text;
+}
+
+void netstate_free(struct netstate *st)
+{
+	size_t i, j;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->n_extifs; i++) {
+		for (j = 0; j < st->extifs[i].n_networks; j++)
+			free(st->extifs[i].networks[j].endpoints);
+		free(st->extifs[i].networks);
+	}
+	free(st->extifs);
+	memset(st, 0, sizeof(*st));
+}
+
+/* ---- model operations ---- */
+
+char *netstate_endpoint_id(const char *container_id, const char *ifname, char *buf, size_t size)
+{
+	if (size == 0)
+		return buf;
+	snprintf(buf, size, "%.8s-%s", container_id ? container_id : "", ifname ? ifname : "");
+	return buf;
+}
+
+struct netstate_network *netstate_find_network(struct netstate *st, const char *id,
+					       struct netstate_extif **ret_extif)
+{
+	size_t i, j;
+
+	for (i = 0; i < st->n_extifs; i++)
+		for (j = 0; j < st->extifs[i].n_networks; j++)
+			if (strcmp(st->extifs[i].networks[j].id, id) == 0) {
+				if (ret_extif)
+					*ret_extif = &st->extifs[i];
+				return &st->extifs[i].networks[j];
+			}
+	return NULL;
+}
+
+struct netstate_endpoint *netstate_find_endpoint(struct netstate_network *net, const char *epid)
+{
+	size_t i;
+
+	for (i = 0; i < net->n_endpoints; i++)
+		if (strcmp(net->endpoints[i].id, epid) == 0)
+			return &net->endpoints[i];
+	return NULL;
+}
+
+struct netstate_endpoint *netstate_find_endpoint_by_owner(struct netstate_network *net,
+							  const char *container_id,
+							  const char *ifname)
+{
+	size_t i;
+
+	for (i = 0; i < net->n_endpoints; i++)
+		if (strcmp(net->endpoints[i].container_id, container_id) == 0 &&
+		    strcmp(net->endpoints[i].ifname, ifname) == 0)
+			return &net->endpoints[i];
+	return NULL;
+}
+
+struct netstate_extif *netstate_extif_get(struct netstate *st, const char *name)
+{
+	struct netstate_extif *x;
+	size_t i;
+
+	for (i = 0; i < st->n_extifs; i++)
+		if (strcmp(st->extifs[i].name, name) == 0)
+			return &st->extifs[i];
+	x = realloc(st->extifs, (st->n_extifs + 1) * sizeof(*x));
+	if (!x)
+		return NULL;
+	st->extifs = x;
+	x = &st->extifs[st->n_extifs++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	return x;
+}
+
+struct netstate_network *netstate_network_add(struct netstate_extif *ext,
+					      const struct netstate_network *net)
+{
+	struct netstate_network *n;
+	size_t i;
+
+	for (i = 0; i < ext->n_networks; i++)
+		if (strcmp(ext->networks[i].id, net->id) == 0)
+			return NULL;
+	n = realloc(ext->networks, (ext->n_networks + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	ext->networks = n;
+	n = &ext->networks[ext->n_networks++];
+	*n = *net;
+	n->endpoints = NULL;
+	n->n_endpoints = 0;
+	return n;
+}
+
+int netstate_endpoint_put(struct netstate_network *net, const struct netstate_endpoint *ep)
+{
+	struct netstate_endpoint *e = netstate_find_endpoint(net, ep->id);
+
+	if (e && ep->id[0]) {
+		*e = *ep;
+		return 0;
+	}
+	e = realloc(net->endpoints, (net->n_endpoints + 1) * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	net->endpoints = e;
+	net->endpoints[net->n_endpoints++] = *ep;
+	return 0;
+}
+
+int netstate_endpoint_remove(struct netstate_network *net, const char *epid)
+{
+	size_t i;
+
+	for (i = 0; i < net->n_endpoints; i++)
+		if (strcmp(net->endpoints[i].id, epid) == 0) {
+			memmove(&net->endpoints[i], &net->endpoints[i + 1],
+				(net->n_endpoints - i - 1) * sizeof(net->endpoints[0]));
+			net->n_endpoints--;
+			return 1;
+		}
+	return 0;
+}
