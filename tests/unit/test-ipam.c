@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the IPAM pools: allocation by owner (idempotent, specific IP, subnet, pool
+ * choice, exhaustion), release by owner (including Go-written records), GC, refresh merge,
+ * the IPAM result, and case B06 (../shared/cases/bug-cases.md). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/ipam.h"
+
+static char *slurp(const char *name, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", AZCNI_TEST_DATA, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Parse @text (XML when it starts with '<', else interfaces.json) and merge into @sp. */
+static void refresh_text(struct ipam_space *sp, const char *text, size_t len)
+{
+	struct ipam_source src = {0};
+	struct cni_error err = {0};
+	int r = text[0] == '<' ? ipam_source_parse_nmagent(text, len, &src, &err)
+			       : ipam_source_parse_mas(text, len, &src, &err);
+
+	if (r != 0)
+		fail_msg("source: %s", err.msg);
+	assert_int_equal(ipam_space_refresh(sp, &src, &err), 0);
+	ipam_source_free(&src);
+}
+
+static void refresh_file(struct ipam_space *sp, const char *file)
+{
+	size_t len;
+	char *text = slurp(file, &len);
+
+	refresh_text(sp, text, len);
+	free(text);
+}
+
+/* Allocate for (cid, ifname) with optional subnet / ip; returns 0 and the address text in @out,
+ * or the negative errno with @err filled. */
+static int alloc(struct ipam_space *sp, const char *cid, const char *ifname, const char *subnet,
+		 const char *ip, char out[IPNET_ADDR_STRLEN], struct cni_error *err)
+{
+	struct ipam_request req = {.container_id = cid, .ifname = ifname,
+				   .subnet = subnet ? subnet : "", .ip_address = ip ? ip : ""};
+	size_t p = 999, a = 999;
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	r = ipam_allocate(sp, &req, &p, &a, err);
+	if (r == 0) {
+		assert_true(p < sp->n_pools);
+		assert_true(a < sp->pools[p].n_addrs);
+		assert_true(sp->pools[p].addrs[a].in_use);
+		assert_string_equal(sp->pools[p].addrs[a].id, cid);
+		ipnet_addr_format(&sp->pools[p].addrs[a].addr, out, IPNET_ADDR_STRLEN);
+	} else {
+		assert_int_equal(p, 999);
+		assert_int_equal(a, 999);
+		assert_true(err->code != 0);
+	}
+	return r;
+}
+
+static const char *must_alloc(struct ipam_space *sp, const char *cid, const char *ifname,
+			      char out[IPNET_ADDR_STRLEN])
+{
+	struct cni_error err;
+
+	if (alloc(sp, cid, ifname, NULL, NULL, out, &err) != 0)
+		fail_msg("allocate %s/%s: %s", cid, ifname, err.msg);
+	return out;
+}
+
+static struct ipam_addr *find_rec(struct ipam_space *sp, const char *addr)
+{
+	struct ipnet_addr a;
+
+	assert_int_equal(ipnet_addr_parse(addr, &a), 0);
+	for (size_t i = 0; i < sp->n_pools; i++)
+		for (size_t k = 0; k < sp->pools[i].n_addrs; k++)
+			if (ipnet_addr_equal(&sp->pools[i].addrs[k].addr, &a))
+				return &sp->pools[i].addrs[k];
+	return NULL;
+}
+
+static void test_idempotent(void **state)
+{
+	struct ipam_space sp = {0};
+	char a[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	refresh_file(&sp, "single-nic-30.xml");
+	assert_int_equal(sp.n_pools, 1);
+	assert_string_equal(sp.id, "local");
+	assert_string_equal(sp.pools[0].id, "10.240.0.0/16");
+	assert_string_equal(sp.pools[0].ifname, "000D3A6E1825");
+	assert_int_equal(sp.pools[0].priority, 0);
+	assert_int_equal(sp.pools[0].n_addrs, 30);
+	assert_int_equal(ipam_free_count(&sp), 30);
+
+	assert_string_equal(must_alloc(&sp, "c1", "eth0", a), "10.240.0.5");
+	assert_string_equal(must_alloc(&sp, "c1", "eth0", a), "10.240.0.5");
+	assert_string_equal(must_alloc(&sp, "c2", "eth0", a), "10.240.0.6");
+	assert_string_equal(must_alloc(&sp, "c1", "eth1", a), "10.240.0.7");
+	assert_string_equal(must_alloc(&sp, "c1", "eth0", a), "10.240.0.5");
+	assert_int_equal(sp.pools[0].refcount, 3);
+	assert_int_equal(ipam_free_count(&sp), 27);
+	ipam_space_free(&sp);
+	ipam_space_free(&sp);
+}
+
+struct req_case {
+	const char *cid;
+	const char *subnet;
+	const char *ip;
+	int ret;
+	int code;
+	const char *want;        /* address, or a substring of the message */
+};
+
+static void test_requests(void **state)
+{
+	static const struct req_case cases[] = {
+		{"c3", NULL, "10.240.0.20", 0, 0, "10.240.0.20"},
+		{"c3", NULL, "10.240.0.20", 0, 0, "10.240.0.20"},          /* again: same owner */
+		{"c4", NULL, "10.240.0.20", -EBUSY, CNI_CODE_ADDRESS_IN_USE, "already in use by c3"},
+		{"c4", NULL, "10.240.0.4", -ENOENT, CNI_CODE_INVALID_CONFIG, "10.240.0.4"},   /* primary */
+		{"c4", NULL, "10.240.0.200", -ENOENT, CNI_CODE_INVALID_CONFIG, "not a free address"},
+		{"c4", NULL, "10.99.0.1", -ENOENT, CNI_CODE_INVALID_CONFIG, "10.99.0.1"},
+		{"c4", NULL, "10.240.0.x", -EINVAL, CNI_CODE_INVALID_CONFIG, "not an IP address"},
+		{"c4", "10.240.0.0/16", NULL, 0, 0, "10.240.0.5"},
+		{"c5", "10.240.77.1/16", NULL, 0, 0, "10.240.0.6"},        /* same network, other text */
+		{"c6", "10.9.0.0/16", NULL, -ENOENT, CNI_CODE_INVALID_CONFIG, "10.9.0.0/16"},
+		{"c6", "10.240.0.0/16", "10.240.0.21", 0, 0, "10.240.0.21"},
+		{"c7", "10.9.0.0/16", "10.240.0.22", -ENOENT, CNI_CODE_INVALID_CONFIG, "not an address pool"},
+		{"", NULL, NULL, -EINVAL, CNI_CODE_INVALID_CONFIG, "container ID"},
+	};
+	struct ipam_space sp = {0};
+
+	(void)state;
+	refresh_file(&sp, "single-nic-30.xml");
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const struct req_case *tc = &cases[c];
+		struct cni_error err;
+		char a[IPNET_ADDR_STRLEN];
+		int r = alloc(&sp, tc->cid, "eth0", tc->subnet, tc->ip, a, &err);
+
+		if (r != tc->ret)
+			fail_msg("case %zu: ret %d want %d (%s)", c, r, tc->ret, err.msg);
+		if (r == 0) {
+			assert_string_equal(a, tc->want);
+			continue;
+		}
+		assert_int_equal(err.code, tc->code);
+		if (!strstr(err.msg, tc->want))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", c, err.msg, tc->want);
+	}
+	ipam_space_free(&sp);
+}
+
+/* single-nic-30: exactly 30 addresses, the 31st request fails; a release frees exactly one. */
+static void test_exhaustion(void **state)
+{
+	struct ipam_space sp = {0};
+	struct cni_error err;
+	char a[IPNET_ADDR_STRLEN], cid[32];
+
+	(void)state;
+	refresh_file(&sp, "single-nic-30.xml");
+	for (int i = 0; i < 30; i++) {
+		snprintf(cid, sizeof(cid), "c%02d", i);
+		must_alloc(&sp, cid, "eth0", a);
+	}
+	assert_string_equal(a, "10.240.0.34");
+	assert_int_equal(ipam_free_count(&sp), 0);
+	assert_int_equal(alloc(&sp, "c30", "eth0", NULL, NULL, a, &err), -ENOSPC);
+	assert_int_equal(err.code, CNI_CODE_NO_ADDRESS);
+	assert_string_equal(err.msg, "no available addresses in pool 10.240.0.0/16");
+	assert_int_equal(alloc(&sp, "c30", "eth0", "10.240.0.0/16", NULL, a, &err), -ENOSPC);
+	assert_int_equal(ipam_release(&sp, "c17", "eth0", NULL), 1);
+	assert_string_equal(must_alloc(&sp, "c30", "eth0", a), "10.240.0.22");
+	assert_int_equal(alloc(&sp, "c31", "eth0", NULL, NULL, a, &err), -ENOSPC);
+	/* no IPv6 pool at all */
+	{
+		struct ipam_request req = {.container_id = "c6", .ifname = "eth0", .subnet = "",
+					   .ip_address = "", .ipv6 = true};
+		size_t p, ad;
+
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ipam_allocate(&sp, &req, &p, &ad, &err), -ENOSPC);
+		assert_int_equal(err.code, CNI_CODE_NO_ADDRESS);
+		assert_non_null(strstr(err.msg, "IPv6"));
+	}
+	ipam_space_free(&sp);
+
+	refresh_file(&sp, "no-secondaries.xml");
+	assert_int_equal(sp.n_pools, 1);
+	assert_int_equal(sp.pools[0].n_addrs, 0);
+	assert_int_equal(alloc(&sp, "c1", "eth0", NULL, NULL, a, &err), -ENOSPC);
+	assert_string_equal(err.msg, "no available addresses in pool 10.240.0.0/16");
+	ipam_space_free(&sp);
+}
+
+/* max-pods-250: 250 distinct addresses, none the primary, the 251st fails. */
+static void test_max_pods_250(void **state)
+{
+	struct ipam_space sp = {0};
+	struct ipnet_addr seen[250];
+	struct cni_error err;
+	char a[IPNET_ADDR_STRLEN], cid[32];
+
+	(void)state;
+	refresh_file(&sp, "max-pods-250.xml");
+	assert_int_equal(ipam_free_count(&sp), 250);
+	for (int i = 0; i < 250; i++) {
+		snprintf(cid, sizeof(cid), "pod-%03d", i);
+		must_alloc(&sp, cid, "eth0", a);
+		assert_int_equal(ipnet_addr_parse(a, &seen[i]), 0);
+		assert_false(ipnet_addr_equal(&seen[i], &sp.pools[0].primary));
+		for (int j = 0; j < i; j++)
+			assert_false(ipnet_addr_equal(&seen[i], &seen[j]));
+	}
+	assert_int_equal(alloc(&sp, "pod-250", "eth0", NULL, NULL, a, &err), -ENOSPC);
+	assert_int_equal(ipam_free_count(&sp), 0);
+	ipam_space_free(&sp);
+}
+
+/* Two NICs: the secondary NIC's pool (priority 1) is used first, then the primary's. */
+static void test_two_nics(void **state)
+{
+	static const char *const want[] = {"10.1.8.10", "10.1.9.11", "10.1.10.12", "10.1.0.5", "10.1.0.6"};
+	struct ipam_space sp = {0};
+	struct cni_error err;
+	char a[IPNET_ADDR_STRLEN], cid[8];
+
+	(void)state;
+	refresh_file(&sp, "two-nics.xml");
+	assert_int_equal(sp.n_pools, 2);
+	for (size_t i = 0; i < sp.n_pools; i++) {
+		if (strcmp(sp.pools[i].id, "10.1.8.0/22") == 0) {
+			assert_int_equal(sp.pools[i].priority, 1);
+			assert_string_equal(sp.pools[i].ifname, "000D3A2B3C02");
+		} else {
+			assert_string_equal(sp.pools[i].id, "10.1.0.0/24");
+			assert_int_equal(sp.pools[i].priority, 0);
+		}
+	}
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(cid, sizeof(cid), "c%zu", i);
+		assert_string_equal(must_alloc(&sp, cid, "eth0", a), want[i]);
+	}
+	assert_int_equal(alloc(&sp, "c5", "eth0", NULL, NULL, a, &err), -ENOSPC);
+	ipam_space_free(&sp);
+}
+
+/* The caller may name the host interface of a MAC: it becomes the pool's IfName. */
+static void test_source_ifname(void **state)
+{
+	struct ipam_space sp = {0};
+	struct ipam_source src = {0};
+	struct cni_error err = {0};
+	size_t len;
+	char *text = slurp("single-nic-30.xml", &len);
+
+	(void)state;
+	assert_int_equal(ipam_source_parse_nmagent(text, len, &src, &err), 0);
+	snprintf(src.ifaces[0].ifname, sizeof(src.ifaces[0].ifname), "eth0");
+	assert_int_equal(ipam_space_refresh(&sp, &src, &err), 0);
+	assert_string_equal(sp.pools[0].ifname, "eth0");
+	ipam_source_free(&src);
+	ipam_space_free(&sp);
+	free(text);
+}
+
+static void test_release(void **state)
+{
+	struct ipam_space sp = {0};
+	struct ipam_addr *go;
+	struct ipnet_addr x;
+	char a[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	refresh_file(&sp, "single-nic-30.xml");
+	must_alloc(&sp, "c1", "eth0", a);       /* .5 */
+	must_alloc(&sp, "c1", "eth1", a);       /* .6 */
+	must_alloc(&sp, "c2", "eth0", a);       /* .7 */
+	/* a record as the Go plugin writes it: ID only, no IfName */
+	go = find_rec(&sp, "10.240.0.30");
+	snprintf(go->id, sizeof(go->id), "gocontainer");
+	go->in_use = true;
+
+	assert_int_equal(ipam_release(&sp, "c1", "eth0", NULL), 1);
+	assert_false(find_rec(&sp, "10.240.0.5")->in_use);
+	assert_string_equal(find_rec(&sp, "10.240.0.5")->id, "");
+	assert_true(find_rec(&sp, "10.240.0.6")->in_use);
+	assert_int_equal(ipam_release(&sp, "c1", "eth0", NULL), 0);   /* again: nothing, no error */
+	assert_int_equal(ipam_release(&sp, "nobody", "eth0", NULL), 0);
+	assert_int_equal(ipam_release(&sp, "", "eth0", NULL), 0);
+	/* only the named address, and only if the owner holds it */
+	assert_int_equal(ipnet_addr_parse("10.240.0.7", &x), 0);
+	assert_int_equal(ipam_release(&sp, "c1", "eth1", &x), 0);
+	assert_true(find_rec(&sp, "10.240.0.7")->in_use);
+	assert_int_equal(ipam_release(&sp, "c2", "eth0", &x), 1);
+	/* the Go-written record matches any ifname of its container */
+	assert_int_equal(ipam_release(&sp, "gocontainer", "eth0", NULL), 1);
+	assert_false(find_rec(&sp, "10.240.0.30")->in_use);
+	/* a repeated ADD of a Go-written owner gets its address back and records the ifname */
+	go->in_use = true;
+	snprintf(go->id, sizeof(go->id), "gocontainer");
+	assert_string_equal(must_alloc(&sp, "gocontainer", "eth0", a), "10.240.0.30");
+	assert_string_equal(find_rec(&sp, "10.240.0.30")->ifname, "eth0");
+	assert_int_equal(sp.pools[0].refcount, 2);
+	ipam_space_free(&sp);
+}
+
+static void test_gc(void **state)
+{
+	static const struct ipam_attachment valid[] = {
+		{"c1", "eth0"}, {"c3", "eth0"}, {"gone", "eth0"},
+	};
+	struct ipam_space sp = {0};
+	char a[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	refresh_file(&sp, "single-nic-30.xml");
+	must_alloc(&sp, "c1", "eth0", a);  /* .5 kept */
+	must_alloc(&sp, "c1", "eth1", a);  /* .6 released: ifname not valid */
+	must_alloc(&sp, "c2", "eth0", a);  /* .7 released */
+	must_alloc(&sp, "c3", "eth0", a);  /* .8 kept */
+	assert_int_equal(ipam_gc(&sp, valid, 3), 2);
+	assert_true(find_rec(&sp, "10.240.0.5")->in_use);
+	assert_false(find_rec(&sp, "10.240.0.6")->in_use);
+	assert_false(find_rec(&sp, "10.240.0.7")->in_use);
+	assert_true(find_rec(&sp, "10.240.0.8")->in_use);
+	assert_int_equal(ipam_free_count(&sp), 28);
+	assert_int_equal(ipam_gc(&sp, valid, 3), 0);
+	assert_int_equal(ipam_gc(&sp, NULL, 0), 2);
+	assert_int_equal(ipam_free_count(&sp), 30);
+	assert_int_equal(sp.pools[0].refcount, 0);
+	ipam_space_free(&sp);
+}
+
+static const char REFRESH_1[] =
+	"<Interfaces><Interface MacAddress=\"000D3A6E1825\" IsPrimary=\"true\">"
+	"<IPSubnet Prefix=\"10.240.0.0/16\">"
+	"<IPAddress Address=\"10.240.0.4\" IsPrimary=\"true\"/>"
+	"<IPAddress Address=\"10.240.0.5\"/><IPAddress Address=\"10.240.0.6\"/>"
+	"<IPAddress Address=\"10.240.0.7\"/><IPAddress Address=\"10.240.0.8\"/>"
+	"</IPSubnet></Interface></Interfaces>";
+/* .5 (in use) and .7 (free) vanish, .99 appears, .6 (in use) becomes the primary,
+ * and a second NIC brings a new pool. */
+static const char REFRESH_2[] =
+	"<Interfaces><Interface MacAddress=\"000D3A6E1825\" IsPrimary=\"true\">"
+	"<IPSubnet Prefix=\"10.240.0.0/16\">"
+	"<IPAddress Address=\"10.240.0.6\" IsPrimary=\"true\"/>"
+	"<IPAddress Address=\"10.240.0.8\"/><IPAddress Address=\"10.240.0.99\"/>"
+	"</IPSubnet></Interface>"
+	"<Interface MacAddress=\"000D3A6E1826\" IsPrimary=\"false\"><IPSubnet Prefix=\"10.241.0.0/24\">"
+	"<IPAddress Address=\"10.241.0.4\" IsPrimary=\"true\"/><IPAddress Address=\"10.241.0.5\"/>"
+	"</IPSubnet></Interface></Interfaces>";
+/* The first subnet is gone entirely. */
+static const char REFRESH_3[] =
+	"<Interfaces><Interface MacAddress=\"000D3A6E1826\" IsPrimary=\"false\"><IPSubnet Prefix=\"10.241.0.0/24\">"
+	"<IPAddress Address=\"10.241.0.4\" IsPrimary=\"true\"/><IPAddress Address=\"10.241.0.5\"/>"
+	"</IPSubnet></Interface></Interfaces>";
+
+static void test_refresh_merge(void **state)
+{
+	struct ipam_space sp = {0};
+	struct cni_error err;
+	char a[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	refresh_text(&sp, REFRESH_1, sizeof(REFRESH_1) - 1);
+	must_alloc(&sp, "c1", "eth0", a);   /* .5 */
+	must_alloc(&sp, "c2", "eth0", a);   /* .6 */
+	refresh_text(&sp, REFRESH_1, sizeof(REFRESH_1) - 1);   /* no change */
+	assert_int_equal(sp.pools[0].n_addrs, 4);
+	assert_true(find_rec(&sp, "10.240.0.5")->in_use);
+	assert_false(find_rec(&sp, "10.240.0.5")->unhealthy);
+
+	refresh_text(&sp, REFRESH_2, sizeof(REFRESH_2) - 1);
+	assert_int_equal(sp.n_pools, 2);
+	assert_true(find_rec(&sp, "10.240.0.5")->in_use);
+	assert_true(find_rec(&sp, "10.240.0.5")->unhealthy);
+	assert_string_equal(find_rec(&sp, "10.240.0.5")->id, "c1");
+	assert_true(find_rec(&sp, "10.240.0.6")->in_use);
+	assert_true(find_rec(&sp, "10.240.0.6")->unhealthy);  /* now the host's primary */
+	assert_null(find_rec(&sp, "10.240.0.7"));
+	assert_false(find_rec(&sp, "10.240.0.99")->in_use);
+	assert_false(find_rec(&sp, "10.240.0.8")->unhealthy);
+	/* an existing owner still gets its (unhealthy) address back: never changes owner */
+	assert_string_equal(must_alloc(&sp, "c1", "eth0", a), "10.240.0.5");
+	/* new owners: the new NIC's pool first (priority 1), then the lowest healthy free */
+	assert_string_equal(must_alloc(&sp, "c3", "eth0", a), "10.241.0.5");
+	assert_string_equal(must_alloc(&sp, "c4", "eth0", a), "10.240.0.8");
+	assert_string_equal(must_alloc(&sp, "c5", "eth0", a), "10.240.0.99");
+	assert_int_equal(alloc(&sp, "c6", "eth0", NULL, NULL, a, &err), -ENOSPC);
+	/* releasing an unhealthy address drops it */
+	assert_int_equal(ipam_release(&sp, "c1", "eth0", NULL), 1);
+	assert_null(find_rec(&sp, "10.240.0.5"));
+	assert_int_equal(ipam_release(&sp, "c2", "eth0", NULL), 1);
+	assert_null(find_rec(&sp, "10.240.0.6"));
+	assert_int_equal(ipam_free_count(&sp), 0);
+
+	/* the pool vanishes: its free addresses go, in-use ones stay until released */
+	refresh_text(&sp, REFRESH_3, sizeof(REFRESH_3) - 1);
+	assert_int_equal(sp.n_pools, 2);
+	assert_true(find_rec(&sp, "10.240.0.8")->unhealthy);
+	assert_true(find_rec(&sp, "10.240.0.99")->unhealthy);
+	assert_int_equal(ipam_release(&sp, "c4", "eth0", NULL), 1);
+	assert_int_equal(ipam_release(&sp, "c5", "eth0", NULL), 1);
+	refresh_text(&sp, REFRESH_3, sizeof(REFRESH_3) - 1);
+	assert_int_equal(sp.n_pools, 1);
+	assert_string_equal(sp.pools[0].id, "10.241.0.0/24");
+	assert_true(find_rec(&sp, "10.241.0.5")->in_use);
+	ipam_space_free(&sp);
+}
+
+static void test_ipv6_pool(void **state)
+{
+	static const char doc[] =
+		"<Interfaces><Interface MacAddress=\"000D3A6E1825\" IsPrimary=\"true\">"
+		"<IPSubnet Prefix=\"10.240.0.0/16\"><IPAddress Address=\"10.240.0.5\"/></IPSubnet>"
+		"<IPSubnet Prefix=\"fd00:1::/64\"><IPAddress Address=\"fd00:1::4\" IsPrimary=\"true\"/>"
+		"<IPAddress Address=\"fd00:1::9\"/><IPAddress Address=\"fd00:1::5\"/></IPSubnet>"
+		"</Interface></Interfaces>";
+	struct ipam_request req = {.container_id = "c1", .ifname = "eth0", .subnet = "",
+				   .ip_address = "", .ipv6 = true};
+	struct ipam_space sp = {0};
+	struct cni_result res;
+	struct cni_error err = {0};
+	char buf[IPNET_PREFIX_STRLEN];
+	size_t p, a;
+
+	(void)state;
+	refresh_text(&sp, doc, sizeof(doc) - 1);
+	assert_int_equal(ipam_allocate(&sp, &req, &p, &a, &err), 0);
+	assert_true(sp.pools[p].is_ipv6);
+	ipam_result_fill(&sp, p, a, &res);
+	assert_string_equal(ipnet_prefix_format(&res.ips[0].address, buf, sizeof(buf)), "fd00:1::5/64");
+	assert_string_equal(ipnet_addr_format(&res.ips[0].gateway, buf, sizeof(buf)), "fd00:1::1");
+	assert_string_equal(ipnet_prefix_format(&res.routes[0].dst, buf, sizeof(buf)), "::/0");
+	/* the same owner asking for IPv4 gets a separate IPv4 address */
+	req.ipv6 = false;
+	assert_int_equal(ipam_allocate(&sp, &req, &p, &a, &err), 0);
+	assert_false(sp.pools[p].is_ipv6);
+	ipam_space_free(&sp);
+}
+
+/* Case B06: mas source with 4 secondaries (.5-.8) and the primary .4. ADD a, b, c; DEL a;
+ * ADD d, e, f: distinct addresses from one pool, never .4, d never b's or c's, f fails. */
+static void test_b06(void **state)
+{
+	struct ipam_space sp = {0};
+	struct cni_error err;
+	struct cni_result res;
+	char ip[6][IPNET_ADDR_STRLEN];
+	char buf[IPNET_PREFIX_STRLEN];
+	size_t p, ad;
+
+	(void)state;
+	refresh_file(&sp, "interfaces.json");
+	assert_int_equal(sp.n_pools, 1);
+	must_alloc(&sp, "a", "eth0", ip[0]);
+	must_alloc(&sp, "b", "eth0", ip[1]);
+	must_alloc(&sp, "c", "eth0", ip[2]);
+	for (int i = 0; i < 3; i++) {
+		assert_string_not_equal(ip[i], "10.240.0.4");
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(ip[i], ip[j]);
+	}
+	assert_int_equal(ipam_release(&sp, "a", "eth0", NULL), 1);
+	must_alloc(&sp, "d", "eth0", ip[3]);
+	must_alloc(&sp, "e", "eth0", ip[4]);
+	for (int i = 3; i < 5; i++) {
+		assert_string_not_equal(ip[i], "10.240.0.4");
+		assert_string_not_equal(ip[i], ip[1]);
+		assert_string_not_equal(ip[i], ip[2]);
+	}
+	assert_string_not_equal(ip[3], ip[4]);
+	assert_int_equal(alloc(&sp, "f", "eth0", NULL, NULL, ip[5], &err), -ENOSPC);
+	assert_int_equal(err.code, CNI_CODE_NO_ADDRESS);
+	assert_non_null(strstr(err.msg, "no available addresses"));
+
+	/* the IPAM result: no interfaces, gateway .1, default route, Azure DNS */
+	{
+		struct ipam_request req = {.container_id = "e", .ifname = "eth0", .subnet = "",
+					   .ip_address = ""};
+
+		assert_int_equal(ipam_allocate(&sp, &req, &p, &ad, &err), 0);
+	}
+	memset(&res, 0x5a, sizeof(res));
+	ipam_result_fill(&sp, p, ad, &res);
+	assert_int_equal(res.n_interfaces, 0);
+	assert_int_equal(res.n_ips, 1);
+	snprintf(buf, sizeof(buf), "%s/16", ip[4]);
+	{
+		char got[IPNET_PREFIX_STRLEN];
+
+		assert_string_equal(ipnet_prefix_format(&res.ips[0].address, got, sizeof(got)), buf);
+	}
+	assert_int_equal(res.ips[0].iface, -1);
+	assert_string_equal(ipnet_addr_format(&res.ips[0].gateway, buf, sizeof(buf)), "10.240.0.1");
+	assert_int_equal(res.n_routes, 1);
+	assert_string_equal(ipnet_prefix_format(&res.routes[0].dst, buf, sizeof(buf)), "0.0.0.0/0");
+	assert_string_equal(ipnet_addr_format(&res.routes[0].gw, buf, sizeof(buf)), "10.240.0.1");
+	assert_int_equal(res.dns.n_nameservers, 1);
+	assert_string_equal(res.dns.nameservers[0], "168.63.129.16");
+	assert_int_equal(res.dns.n_search, 0);
+	ipam_space_free(&sp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_idempotent),
+		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_exhaustion),
+		cmocka_unit_test(test_max_pods_250),
+		cmocka_unit_test(test_two_nics),
+		cmocka_unit_test(test_source_ifname),
+		cmocka_unit_test(test_release),
+		cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_refresh_merge),
+		cmocka_unit_test(test_ipv6_pool),
+		cmocka_unit_test(test_b06),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
