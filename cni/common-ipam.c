@@ -72,6 +72,11 @@ static int fetch_source(const struct conf *conf, struct ipam_source *ret, struct
 			inner.code = CNI_CODE_SOURCE;
 		return wrap_error(err, r, &inner, prefix);
 	}
+	/* Pools are named by interface ("eth0") as the Go plugin names them; the MAC otherwise. */
+	for (size_t i = 0; i < ret->n_ifaces; i++)
+		if (platform_ifname_by_mac(ret->ifaces[i].mac, ret->ifaces[i].ifname,
+					   sizeof(ret->ifaces[i].ifname)) < 0)
+			ret->ifaces[i].ifname[0] = '\0';
 	return 0;
 }
 

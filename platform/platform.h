@@ -70,6 +70,14 @@ struct platform_lock *platform_lock_release(struct platform_lock *l);
 int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
 		      struct cni_error *err);
 
+/* ---- interfaces ---- */
+/* platform_ifname_by_mac - the name of the host interface whose MAC is @mac (12 hex digits, any
+ * case, no separators; the NMAgent form) into @buf (@size bytes). Bridges are skipped (in bridge
+ * mode the bridge carries its master's MAC); among several matches the lowest ifindex wins.
+ * Returns 0, or -ENOENT when no interface has that MAC (no error recorded: the caller falls back
+ * to the MAC). Used to name IPAM pools by interface ("eth0") as the Go plugin does. */
+int platform_ifname_by_mac(const char *mac, char *buf, size_t size);
+
 /* ---- time ---- */
 /* platform_timestamp - current UTC time as RFC 3339 ("2026-11-29T08:49:31.123456789Z") into @buf. */
 void platform_timestamp(char *buf, size_t size);

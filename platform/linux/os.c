@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "platform/platform.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -440,6 +442,74 @@ cleanup:
 cleanup_global:
 	curl_global_cleanup();
 	return r;
+}
+
+/* ---- interfaces ---- */
+
+/* Read the first line of the sysfs attribute /sys/class/net/@dev/@attr into @buf. */
+static int sysfs_net_read(const char *dev, const char *attr, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", dev, attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int platform_ifname_by_mac(const char *mac, char *buf, size_t size)
+{
+	char best[NAME_MAX + 1] = "";
+	long best_index = -1;
+	struct dirent *de;
+	DIR *d;
+
+	if (!mac || strlen(mac) != 12 || size == 0)
+		return -ENOENT;
+	d = opendir("/sys/class/net");
+	if (!d)
+		return -ENOENT;
+	while ((de = readdir(d))) {
+		char addr[64], hex[13], idx[32], probe[PATH_MAX];
+		struct stat st;
+		size_t n = 0;
+		long index;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (sysfs_net_read(de->d_name, "address", addr, sizeof(addr)) < 0)
+			continue;
+		for (const char *p = addr; *p && n < 12; p++)
+			if (*p != ':')
+				hex[n++] = *p;
+		hex[n] = '\0';
+		if (n != 12 || strcasecmp(hex, mac) != 0)
+			continue;
+		snprintf(probe, sizeof(probe), "/sys/class/net/%s/bridge", de->d_name);
+		if (stat(probe, &st) == 0)
+			continue;
+		if (sysfs_net_read(de->d_name, "ifindex", idx, sizeof(idx)) < 0)
+			continue;
+		index = strtol(idx, NULL, 10);
+		if (best_index < 0 || index < best_index) {
+			best_index = index;
+			snprintf(best, sizeof(best), "%s", de->d_name);
+		}
+	}
+	closedir(d);
+	if (best_index < 0 || strlen(best) >= size)
+		return -ENOENT;
+	memcpy(buf, best, strlen(best) + 1);
+	return 0;
 }
 
 /* ---- time ---- */

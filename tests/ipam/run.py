@@ -643,10 +643,38 @@ def t_gc_misc(binary, root):
     check("stdin: invalid JSON is code 6", r.code == 6 and r.rc == 1, repr(r))
 
 
+def t_pool_ifname(binary, root):
+    """In a netns of ours holding eth0 with the NIC's MAC, the pool is named "eth0" (Go's IfName);
+    the bridge that carries the same MAC in bridge mode is not taken."""
+    ns = f"ipamprog-{os.getpid()}"
+    n = Node(binary, root, mas=mas_doc(["10.240.0.5"]))
+    sh = lambda *a: subprocess.run(["ip", *a], capture_output=True, text=True)
+    if sh("netns", "add", ns).returncode != 0:
+        check("pool ifname: create netns (needs root)", False, "ip netns add failed")
+        return
+    try:
+        setup = [sh("-n", ns, "link", "add", "azure0", "type", "bridge"),
+                 sh("-n", ns, "link", "set", "azure0", "address", "00:0d:3a:6e:18:25"),
+                 sh("-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "ipamprog0"),
+                 sh("-n", ns, "link", "set", "eth0", "address", "00:0d:3a:6e:18:25")]
+        bad = [r.stderr for r in setup if r.returncode != 0]
+        if not check("pool ifname: netns with a bridge and eth0 carrying the NIC MAC", not bad, str(bad)):
+            return
+        p = subprocess.run(["ip", "netns", "exec", ns, binary], env=n.env("ADD", "pn"),
+                           input=json.dumps(conf()), capture_output=True, text=True, timeout=GUARD_S)
+        check("pool ifname: ADD inside the netns", p.returncode == 0, p.stdout)
+        pools = n.state()["IPAM"]["AddressSpaces"]["local"]["Pools"]
+        check("pool ifname: pool IfName is eth0, found by MAC (bridge skipped)",
+              pools.get("10.240.0.0/16", {}).get("IfName") == "eth0", json.dumps(pools)[:300])
+    finally:
+        sh("netns", "del", ns)
+
+
 TESTS = [("nmagent", t_nmagent, True), ("concurrency", t_concurrency, True),
          ("lock", t_lock_timeout, False), ("b02", t_b02, False), ("b06", t_b06, False),
          ("b10", t_b10, False), ("b11", t_b11, False), ("b12", t_b12, False),
-         ("b13", t_b13_b14, False), ("b16", t_b16, False), ("gc", t_gc_misc, False)]
+         ("b13", t_b13_b14, False), ("b16", t_b16, False), ("gc", t_gc_misc, False),
+         ("ifname", t_pool_ifname, False)]
 
 
 def main():
