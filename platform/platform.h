@@ -45,7 +45,9 @@ int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struc
 /* platform_file_replace - atomically replace @path with @len bytes: write a temp file in the same
  * directory, fsync it, rename over @path (MoveFileEx REPLACE_EXISTING|WRITE_THROUGH on Windows),
  * fsync the directory. Creates missing parent directories (0755). A reader sees the old or the
- * new file, never a torn one. Returns 0 or negative errno (code 5 naming the path). */
+ * new file, never a torn one. The caller holds the file's lock: temp files of @path that a killed
+ * writer left behind are removed after the rename. Returns 0 or negative errno (code 5 naming
+ * the path). */
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err);
 
 /* ---- locks ---- */

@@ -212,6 +212,25 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+/* Unlink "<base>.tmp.XXXXXX" files a writer killed between mkostemp and rename left in @dir.
+ * Safe because saves run under the file's lock: no other writer can own such a file now. */
+static void remove_stale_temps(const char *dir, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t blen = strlen(base);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, base, blen) == 0 && strncmp(de->d_name + blen, ".tmp.", 5) == 0 &&
+		    strlen(de->d_name + blen + 5) == 6)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
@@ -247,6 +266,7 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 	}
 	/* The rename is durable only once the directory entry is on disk. */
 	dir_of(path, dir, sizeof(dir));
+	remove_stale_temps(dir, path);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		if (fsync(dfd) < 0 && errno != EINVAL)
