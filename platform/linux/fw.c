@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/* iptables/ebtables by fork + execvp with an argv array (see fw.h). */
+#define _GNU_SOURCE
+#include "fw.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FW_ARGV_MAX 64
+#define FW_MAX_COPIES 16   /* bound on the delete loops */
+
+int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err)
+{
+	char sink[256];
+	int pfd[2], status;
+	size_t used = 0;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return cni_error_set(err, -errno, CNI_CODE_NETWORK, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		return cni_error_set(err, -e, CNI_CODE_NETWORK, "fork %s: %s", argv[0], strerror(e));
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(2, "exec %s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		char *dst = out && used + 1 < size ? out + used : sink;
+		size_t room = out && used + 1 < size ? size - 1 - used : sizeof(sink);
+		ssize_t n = read(pfd[0], dst, room);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (dst != sink)
+			used += (size_t)n;
+	}
+	close(pfd[0]);
+	if (out && size)
+		out[used] = '\0';
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return cni_error_set(err, -errno, CNI_CODE_NETWORK, "wait %s: %s", argv[0],
+					     strerror(errno));
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return cni_error_set(err, -EINTR, CNI_CODE_NETWORK, "%s killed by signal %d", argv[0],
+			     WTERMSIG(status));
+}
+
+static const char *bin(const char *env, const char *def)
+{
+	const char *v = getenv(env);
+
+	return v && v[0] ? v : def;
+}
+
+/* argv = <bin> [-w 60] -t <table> <op> <chain> [pos] <rule...> */
+static int build(const char **argv, const char *prog, bool wait, const char *table,
+		 const char *op, const char *chain, const char *pos, const char *const rule[])
+{
+	int n = 0;
+
+	argv[n++] = prog;
+	if (wait) {
+		argv[n++] = "-w";
+		argv[n++] = "60";
+	}
+	argv[n++] = "-t";
+	argv[n++] = table;
+	argv[n++] = op;
+	argv[n++] = chain;
+	if (pos)
+		argv[n++] = pos;
+	for (; rule && *rule; rule++) {
+		if (n >= FW_ARGV_MAX - 1)
+			return -E2BIG;
+		argv[n++] = *rule;
+	}
+	argv[n] = NULL;
+	return n;
+}
+
+/* Text of the command for messages. */
+static void cmdline(const char *const argv[], char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (; *argv && used + 1 < size; argv++) {
+		int w = snprintf(buf + used, size - used, "%s%s", used ? " " : "", *argv);
+
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static void chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+/* Run and turn a failure into code 103 with the command and its output. */
+static int run(const char *const argv[], int ok_max, struct cni_error *err)
+{
+	char out[1024], cmd[1024];
+	int st = fw_exec(argv, out, sizeof(out), err);
+
+	if (st < 0 || st <= ok_max)
+		return st;
+	chomp(out);
+	cmdline(argv, cmd, sizeof(cmd));
+	cni_error_set(err, -EIO, CNI_CODE_NETWORK, "%s failed (exit %d): %s", cmd, st, out);
+	return -EIO;
+}
+
+static const char *ipt(void)
+{
+	return bin("AZURE_CNI_IPTABLES", "iptables");
+}
+
+static const char *ebt(void)
+{
+	return bin("AZURE_CNI_EBTABLES", "ebtables");
+}
+
+int fw_ipt_chain_ensure(const struct fw_opts *o, const char *table, const char *chain,
+			struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+	int st;
+
+	build(argv, ipt(), o->wait, table, "-L", chain, NULL, (const char *const[]){ "-n", NULL });
+	st = run(argv, 255, err);
+	if (st < 0)
+		return st;
+	if (st == 0)
+		return 0;
+	build(argv, ipt(), o->wait, table, "-N", chain, NULL, NULL);
+	st = run(argv, 0, err);
+	if (st < 0)
+		return st;
+	return 0;
+}
+
+int fw_ipt_rule_check(const struct fw_opts *o, const char *table, const char *chain,
+		      const char *const rule[], struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+	int st;
+
+	if (build(argv, ipt(), o->wait, table, "-C", chain, NULL, rule) < 0)
+		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "iptables rule too long");
+	st = run(argv, 1, err);
+	if (st < 0)
+		return st;
+	return st == 0 ? 1 : 0;
+}
+
+int fw_ipt_rule_ensure(const struct fw_opts *o, const char *table, const char *chain,
+		       bool append, const char *const rule[], struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+	int r;
+
+	r = fw_ipt_rule_check(o, table, chain, rule, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (build(argv, ipt(), o->wait, table, append ? "-A" : "-I", chain, append ? NULL : "1",
+		  rule) < 0)
+		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "iptables rule too long");
+	r = run(argv, 0, err);
+	return r < 0 ? r : 1;
+}
+
+int fw_ipt_rule_delete(const struct fw_opts *o, const char *table, const char *chain,
+		       const char *const rule[], struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+	int i, st;
+
+	if (build(argv, ipt(), o->wait, table, "-D", chain, NULL, rule) < 0)
+		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "iptables rule too long");
+	for (i = 0; i < FW_MAX_COPIES; i++) {
+		/* exit 1: no such rule or chain (done); 2+: a real failure */
+		st = run(argv, 1, err);
+		if (st < 0)
+			return st;
+		if (st == 1)
+			break;
+	}
+	return i;
+}
+
+int fw_ipt_chain_delete(const struct fw_opts *o, const char *table, const char *chain,
+			struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+	int st;
+
+	build(argv, ipt(), o->wait, table, "-F", chain, NULL, NULL);
+	st = run(argv, 1, err);
+	if (st < 0 || st == 1)
+		return st < 0 ? st : 0;
+	build(argv, ipt(), o->wait, table, "-X", chain, NULL, NULL);
+	st = run(argv, 1, err);
+	return st < 0 ? st : 0;
+}
+
+int fw_ebt_rule_delete(const char *table, const char *chain, const char *const rule[],
+		       struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+	int i, st;
+
+	if (build(argv, ebt(), false, table, "-D", chain, NULL, rule) < 0)
+		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "ebtables rule too long");
+	for (i = 0; i < FW_MAX_COPIES; i++) {
+		st = run(argv, 1, err);
+		if (st < 0)
+			return st;
+		if (st == 1)
+			break;
+	}
+	return i;
+}
+
+int fw_ebt_rule_ensure(const char *table, const char *chain, const char *const rule[],
+		       struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+	int r;
+
+	r = fw_ebt_rule_delete(table, chain, rule, err);
+	if (r < 0)
+		return r;
+	if (build(argv, ebt(), false, table, "-A", chain, NULL, rule) < 0)
+		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "ebtables rule too long");
+	r = run(argv, 0, err);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* iptables and ebtables by argv exec (fork + execvp, never a shell), in the caller's network
+ * namespace. Rules are NULL-terminated argv fragments after the chain name, e.g.
+ * {"-s", "10.240.0.0/16", "-j", "AZURE-VNET-SNAT", NULL}. Adds are idempotent: iptables checks
+ * with -C before -I/-A; ebtables (whose nft flavour cannot -C targets such as arpreply) deletes
+ * any copy first and then appends. Deletes treat "does not exist" as success.
+ * Errors: negative errno, code 103 naming the command and quoting its stderr. */
+#ifndef AZCNI_FW_H
+#define AZCNI_FW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error.h"
+
+/* Options shared by every call. wait: pass "-w 60" to iptables (conf disableIPTableLock turns
+ * it off). The binaries can be renamed with AZURE_CNI_IPTABLES / AZURE_CNI_EBTABLES. */
+struct fw_opts {
+	bool wait;
+};
+
+/* fw_exec - run @argv (argv[0] looked up in PATH) with stdin /dev/null; stdout and stderr are
+ * captured into @out (NUL-terminated, truncated to @size; may be NULL). Returns the exit status
+ * (>= 0), or a negative errno when it could not run or died by a signal (code 103). */
+int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err);
+
+/* fw_ipt_chain_ensure - create @chain in @table (-N) unless it exists. Returns 0 or -EIO. */
+int fw_ipt_chain_ensure(const struct fw_opts *o, const char *table, const char *chain,
+			struct cni_error *err);
+
+/* fw_ipt_rule_check - is @rule in @table/@chain? Returns 1 present, 0 absent (or no such chain),
+ * negative errno when iptables itself failed. */
+int fw_ipt_rule_check(const struct fw_opts *o, const char *table, const char *chain,
+		      const char *const rule[], struct cni_error *err);
+
+/* fw_ipt_rule_ensure - add @rule unless present: appended (-A) when @append, else inserted
+ * first (-I chain 1). Returns 1 when added, 0 when already present, or -EIO. */
+int fw_ipt_rule_ensure(const struct fw_opts *o, const char *table, const char *chain,
+		       bool append, const char *const rule[], struct cni_error *err);
+
+/* fw_ipt_rule_delete - delete every copy of @rule; absent (or no chain) is success.
+ * Returns the number deleted or -EIO. */
+int fw_ipt_rule_delete(const struct fw_opts *o, const char *table, const char *chain,
+		       const char *const rule[], struct cni_error *err);
+
+/* fw_ipt_chain_flush_delete - flush and delete @chain; absent is success. */
+int fw_ipt_chain_delete(const struct fw_opts *o, const char *table, const char *chain,
+			struct cni_error *err);
+
+/* fw_ebt_rule_ensure - exactly one copy of @rule at the end of @table/@chain (delete copies,
+ * then -A). Returns 0 or -EIO. */
+int fw_ebt_rule_ensure(const char *table, const char *chain, const char *const rule[],
+		       struct cni_error *err);
+
+/* fw_ebt_rule_delete - delete every copy of @rule; absent is success. Returns count or -EIO. */
+int fw_ebt_rule_delete(const char *table, const char *chain, const char *const rule[],
+		       struct cni_error *err);
+
+#endif

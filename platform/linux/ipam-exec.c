@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* Exec a delegated IPAM plugin through CNI_PATH (see ipam-exec.h). */
+#define _GNU_SOURCE
+#include "ipam-exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#define IPAM_EXEC_OUT_MAX (1u << 20)
+
+/* The first executable <dir>/<type> along @cni_path into @buf. */
+static int find_plugin(const char *type, const char *cni_path, char *buf, size_t size)
+{
+	const char *p = cni_path && cni_path[0] ? cni_path : "/opt/cni/bin";
+
+	while (*p) {
+		const char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n > 0 && (size_t)snprintf(buf, size, "%.*s/%s", (int)n, p, type) < size &&
+		    access(buf, X_OK) == 0)
+			return 0;
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return -ENOENT;
+}
+
+/* Write @in to the child's stdin and read its stdout into a heap buffer, without deadlock. */
+static int pump(int in_fd, int out_fd, const char *in, size_t len, char **ret, size_t *ret_len)
+{
+	size_t off = 0, used = 0, cap = 4096;
+	char *out = malloc(cap);
+	struct pollfd pfd[2];
+
+	if (!out)
+		return -ENOMEM;
+	if (len == 0) {
+		close(in_fd);
+		in_fd = -1;
+	}
+	for (;;) {
+		int nfd = 0, r;
+
+		if (in_fd >= 0)
+			pfd[nfd++] = (struct pollfd){ .fd = in_fd, .events = POLLOUT };
+		pfd[nfd++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
+		r = poll(pfd, (nfds_t)nfd, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (in_fd >= 0 && pfd[0].revents) {
+			ssize_t w = write(in_fd, in + off, len - off);
+
+			if (w > 0)
+				off += (size_t)w;
+			if (w < 0 || off == len) {
+				close(in_fd);
+				in_fd = -1;
+			}
+		}
+		if (pfd[nfd - 1].revents) {
+			ssize_t n;
+
+			if (used + 1 >= cap) {
+				char *bigger;
+
+				if (cap >= IPAM_EXEC_OUT_MAX)
+					break;
+				bigger = realloc(out, cap * 2);
+				if (!bigger)
+					break;
+				out = bigger;
+				cap *= 2;
+			}
+			n = read(out_fd, out + used, cap - 1 - used);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			used += (size_t)n;
+		}
+	}
+	if (in_fd >= 0)
+		close(in_fd);
+	out[used] = '\0';
+	*ret = out;
+	*ret_len = used;
+	return 0;
+}
+
+int ipam_exec(const char *type, const char *command, const char *cni_path, const char *conf_text,
+	      size_t len, struct cni_result *ret, struct cni_error *err)
+{
+	char path[4096], *out = NULL;
+	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, status, r;
+	size_t out_len = 0;
+	cJSON *doc = NULL;
+	const cJSON *code;
+	pid_t pid;
+
+	if (!type[0] || strchr(type, '/') || strcmp(type, ".") == 0 || strcmp(type, "..") == 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.type \"%s\" is not a plugin name", type);
+	if (find_plugin(type, cni_path, path, sizeof(path)) < 0)
+		return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
+				     "IPAM plugin %s not found in CNI_PATH (%s)", type,
+				     cni_path && cni_path[0] ? cni_path : "unset");
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
+		r = cni_error_set(err, -errno, CNI_CODE_IO, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = cni_error_set(err, -errno, CNI_CODE_IO, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(outp[1], 1);
+		setenv("CNI_COMMAND", command, 1);
+		execl(path, type, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(outp[1]);
+	in[0] = outp[1] = -1;
+	signal(SIGPIPE, SIG_IGN);
+	r = pump(in[1], outp[0], conf_text, len, &out, &out_len);
+	in[1] = -1; /* closed by pump */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		r = cni_error_set(err, r, CNI_CODE_IO, "IPAM plugin %s: %s", type, strerror(-r));
+		goto out;
+	}
+	doc = out_len ? cJSON_ParseWithLength(out, out_len) : NULL;
+	code = doc ? cJSON_GetObjectItem(doc, "code") : NULL;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (code && cJSON_IsNumber(code))) {
+		const char *msg = doc ? cni_json_string(doc, "msg") : NULL;
+		const char *det = doc ? cni_json_string(doc, "details") : NULL;
+
+		r = cni_error_set(err, -EIO,
+				  code && cJSON_IsNumber(code) ? code->valueint : CNI_CODE_INTERNAL,
+				  "IPAM plugin %s %s failed: %s", type, command,
+				  msg ? msg : (out_len ? out : "no output"));
+		if (det)
+			cni_error_details(err, "%s", det);
+		goto out;
+	}
+	r = 0;
+	if (ret && strcmp(command, "ADD") == 0) {
+		if (!doc) {
+			r = cni_error_set(err, -EINVAL, CNI_CODE_DECODE,
+					  "IPAM plugin %s returned no JSON result", type);
+			goto out;
+		}
+		r = cni_result_decode(doc, ret, err);
+	}
+out:
+	cJSON_Delete(doc);
+	free(out);
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (outp[i] >= 0)
+			close(outp[i]);
+	}
+	return r;
+}

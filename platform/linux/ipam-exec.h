@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* Delegation to an IPAM plugin that is not ours (host-local, static, ...): exec <type> found in
+ * CNI_PATH with the caller's environment, CNI_COMMAND replaced, and the network config on stdin,
+ * as SPEC.md "Delegated plugins" says. No shell. */
+#ifndef AZCNI_IPAM_EXEC_H
+#define AZCNI_IPAM_EXEC_H
+
+#include <stddef.h>
+
+#include "core/cni.h"
+#include "core/error.h"
+
+/* ipam_exec - run IPAM plugin @type (a bare name, no '/') for @command ("ADD", "DEL", "CHECK",
+ * "GC", "STATUS") with @conf_text (@len bytes) on stdin, searching the ':'-separated @cni_path.
+ * ADD: the plugin's result (any version) is decoded into *ret (may be NULL for other commands).
+ * A plugin error object is passed on with its code, msg and details (msg prefixed with the
+ * plugin name); a plugin not found in CNI_PATH is code 7; unparsable output is code 6.
+ * Returns 0 or negative errno. */
+int ipam_exec(const char *type, const char *command, const char *cni_path, const char *conf_text,
+	      size_t len, struct cni_result *ret, struct cni_error *err);
+
+#endif
