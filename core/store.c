@@ -198,7 +198,8 @@ static int dec_subnet(const struct dec *d, const cJSON *pool, const char *where,
 		return 0;
 	n = store_base64_decode(mask_s, mask, sizeof(mask));
 	if (n == 16 && ret->addr.family == IPNET_AF_INET)
-		len = ipnet_mask_len(mask + 12, 4);
+		len = memcmp(mask, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 12) == 0
+			      ? ipnet_mask_len(mask + 12, 4) : -EINVAL;
 	else if (n == ipnet_addr_len(&ret->addr))
 		len = ipnet_mask_len(mask, (size_t)n);
 	else
