@@ -136,8 +136,11 @@ int ipam_space_refresh(struct ipam_space *sp, const struct ipam_source *src, str
 				pool->is_ipv6 = sn->prefix.addr.family == IPNET_AF_INET6;
 			}
 			pool_seen[pool - sp->pools] = true;
-			snprintf(pool->ifname, sizeof(pool->ifname), "%s",
-				 it->ifname[0] ? it->ifname : it->mac);
+			/* A name the caller resolved wins; a known name (the Go plugin's "eth0") is
+			 * not replaced by the bare MAC when this time the lookup found nothing. */
+			if (it->ifname[0] || pool->ifname[0] == '\0')
+				snprintf(pool->ifname, sizeof(pool->ifname), "%s",
+					 it->ifname[0] ? it->ifname : it->mac);
 			pool->priority = it->is_primary ? 0 : 1;
 			if (sn->primary.family != 0)
 				pool->primary = sn->primary;

@@ -293,6 +293,10 @@ static void test_source_ifname(void **state)
 	snprintf(src.ifaces[0].ifname, sizeof(src.ifaces[0].ifname), "eth0");
 	assert_int_equal(ipam_space_refresh(&sp, &src, &err), 0);
 	assert_string_equal(sp.pools[0].ifname, "eth0");
+	/* a later refresh whose lookup found nothing keeps the known name */
+	src.ifaces[0].ifname[0] = '\0';
+	assert_int_equal(ipam_space_refresh(&sp, &src, &err), 0);
+	assert_string_equal(sp.pools[0].ifname, "eth0");
 	ipam_source_free(&src);
 	ipam_space_free(&sp);
 	free(text);
