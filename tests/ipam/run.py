@@ -640,6 +640,17 @@ def t_gc_misc(binary, root):
     check("ipAddress: a requested free IP is handed out", r.rc == 0 and r.ip() == "10.240.0.8", repr(r))
     r = n.run("ADD", conf("1.1.0", ipAddress="10.240.0.8"), "other")
     check("ipAddress: held by another owner -> code 102", r.code == 102, repr(r))
+    c = conf("1.0.0")
+    c["prevResult"] = {"cniVersion": "1.0.0", "interfaces": [{"name": "eth0"}],
+                       "ips": [{"address": "10.240.0.8/16", "interface": 0}]}
+    r = n.run("ADD", c, "prev")
+    check("prevResult: a well-formed prevResult is accepted", r.rc == 0, repr(r))
+    c["prevResult"] = {"cniVersion": "1.0.0", "ips": [{"address": "not-an-ip"}]}
+    r = n.run("ADD", c, "prevbad")
+    check("prevResult: a malformed prevResult on ADD is code 6", r.code == 6, repr(r))
+    r = n.run("DEL", c, "prev")
+    check("prevResult: DEL still cleans up despite a malformed prevResult",
+          r.rc == 0 and "prev" not in n.in_use().values(), repr(r))
     n2 = Node(binary, root)
     r = n2.run("ADD", conf("1.1.0"), "nomas")
     check("mas: a missing interfaces.json is code 11 naming the file",
