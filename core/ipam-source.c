@@ -297,6 +297,20 @@ static void nm_start(void *data, const XML_Char *name, const XML_Char **attrs)
 		p->skip = 1;
 }
 
+/* NMAgent never sends a DTD; refusing one keeps entity expansion out entirely. */
+static void nm_doctype(void *data, const XML_Char *name, const XML_Char *sysid,
+		       const XML_Char *pubid, int has_internal_subset)
+{
+	struct nm_parser *p = data;
+
+	(void)sysid;
+	(void)pubid;
+	(void)has_internal_subset;
+	nm_fail(p, cni_error_set(p->err, -EINVAL, CNI_CODE_SOURCE,
+				 "%s: unexpected DOCTYPE %s at line %lu", NM_WHAT, name,
+				 (unsigned long)XML_GetCurrentLineNumber(p->xp)));
+}
+
 static void nm_end(void *data, const XML_Char *name)
 {
 	struct nm_parser *p = data;
@@ -325,6 +339,7 @@ int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *r
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	XML_SetUserData(p.xp, &p);
 	XML_SetElementHandler(p.xp, nm_start, nm_end);
+	XML_SetStartDoctypeDeclHandler(p.xp, nm_doctype);
 	if (XML_Parse(p.xp, xml, (int)len, XML_TRUE) != XML_STATUS_OK) {
 		if (p.ret < 0) {
 			r = p.ret;

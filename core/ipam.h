@@ -23,7 +23,8 @@ struct ipam_source_subnet {
 };
 
 struct ipam_source_iface {
-	char mac[13];                      /* 12 upper-case hex digits, no separators */
+	char mac[13];                      /* 12 upper-case hex digits, no separators; or "*",
+	                                    * the Go plugin's wildcard (any interface) */
 	char ifname[CNI_IFNAME_MAX];       /* host interface with that MAC, "" = unknown. The parsers
 	                                    * leave it empty; the caller may fill it (platform lookup
 	                                    * by MAC) before ipam_space_refresh, which then records it
@@ -41,8 +42,10 @@ struct ipam_source {
 
 /* ipam_source_parse_nmagent - parse the NMAgent interface-info XML (@len bytes):
  * <Interfaces><Interface MacAddress IsPrimary><IPSubnet Prefix><IPAddress Address IsPrimary/>.
- * Truncated or malformed XML, a bad Prefix or Address: code 105 (CNI_CODE_SOURCE) naming what
- * is wrong and where (line). Primary addresses are recorded in .primary, never in .addrs.
+ * Truncated or malformed XML, a wrong root element, a DOCTYPE, a bad MacAddress, IsPrimary,
+ * Prefix or Address, or an Address outside its Prefix: code 105 (CNI_CODE_SOURCE) naming what
+ * is wrong and where (line; expat's own message for malformed XML). Unknown elements and
+ * attributes are ignored, as Go's encoding/xml does; duplicate addresses are merged. Primary addresses are recorded in .primary, never in .addrs.
  * Returns 0 (caller calls ipam_source_free) or -EINVAL. */
 int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *ret, struct cni_error *err);
 
@@ -72,7 +75,8 @@ struct ipam_pool {
 	struct ipnet_addr primary;         /* the NIC's primary IP (never handed out), family 0 = unknown */
 	bool is_ipv6;
 	int priority;                      /* 1 for non-primary NICs */
-	int refcount;
+	int refcount;                      /* = in-use addresses (Go counts pool requests; to
+	                                    * both plugins > 0 means the pool is in use) */
 	struct ipam_addr *addrs;           /* heap, sorted by address */
 	size_t n_addrs;
 };

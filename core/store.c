@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -153,7 +154,8 @@ static int dec_int(const struct dec *d, const cJSON *obj, const char *key, const
 	*ret = 0;
 	if (!m)
 		return 0;
-	if (!cJSON_IsNumber(m) || m->valuedouble != (double)(int)m->valuedouble)
+	if (!cJSON_IsNumber(m) || m->valuedouble < INT_MIN || m->valuedouble > INT_MAX ||
+	    m->valuedouble != (double)(int)m->valuedouble)
 		return dec_fail(d, "%s.%s is not an integer", where, key);
 	*ret = (int)m->valuedouble;
 	return 0;

@@ -447,6 +447,32 @@ static void test_refresh_merge(void **state)
 	ipam_space_free(&sp);
 }
 
+/* An unhealthy in-use address that comes back in the source is healthy again; a former
+ * primary that becomes a secondary again is free again. */
+static void test_refresh_back(void **state)
+{
+	struct ipam_space sp = {0};
+	char a[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	refresh_text(&sp, REFRESH_1, sizeof(REFRESH_1) - 1);
+	must_alloc(&sp, "c1", "eth0", a);   /* .5 */
+	refresh_text(&sp, REFRESH_2, sizeof(REFRESH_2) - 1);
+	assert_true(find_rec(&sp, "10.240.0.5")->unhealthy);
+	assert_null(find_rec(&sp, "10.240.0.6"));
+	assert_int_equal(ipam_free_count(&sp), 3);   /* .8, .99, 10.241.0.5 */
+	refresh_text(&sp, REFRESH_1, sizeof(REFRESH_1) - 1);
+	assert_int_equal(sp.n_pools, 1);               /* the second NIC's empty pool is gone */
+	assert_false(find_rec(&sp, "10.240.0.5")->unhealthy);
+	assert_true(find_rec(&sp, "10.240.0.5")->in_use);
+	assert_string_equal(find_rec(&sp, "10.240.0.5")->id, "c1");
+	assert_false(find_rec(&sp, "10.240.0.6")->in_use);
+	assert_null(find_rec(&sp, "10.240.0.99"));
+	assert_int_equal(ipam_free_count(&sp), 3);   /* .6 .7 .8 */
+	assert_string_equal(must_alloc(&sp, "c2", "eth0", a), "10.240.0.6");
+	ipam_space_free(&sp);
+}
+
 static void test_ipv6_pool(void **state)
 {
 	static const char doc[] =
@@ -553,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_gc),
 		cmocka_unit_test(test_refresh_merge),
+		cmocka_unit_test(test_refresh_back),
 		cmocka_unit_test(test_ipv6_pool),
 		cmocka_unit_test(test_b06),
 	};

@@ -159,6 +159,8 @@ static const struct bad_case bad[] = {
 	       "<IPAddress Address=\"10.0.0.5\"/></IPSubnet></Interface></Interfaces>",
 	 XML, "outside its subnet", "fd00::/64"},
 	{NULL, "<Interfaces></Interfaces><Interfaces/>", XML, "malformed XML", "junk after document"},
+	{NULL, "<?xml version=\"1.0\"?>\n<!DOCTYPE Interfaces [<!ENTITY a \"aaaa\">]>\n<Interfaces/>", XML,
+	 "unexpected DOCTYPE Interfaces", "line 2"},
 	{"interfaces-truncated.json", NULL, MAS, "interfaces.json: invalid JSON", "line 10"},
 	{"interfaces-bad-prefix.json", NULL, MAS, "bad Prefix \"10.240.0.0\"", "Interfaces[0].IPSubnets[0]"},
 	{"interfaces-wrong-type.json", NULL, MAS, "Interfaces[0].IsPrimary", "wrong type"},

@@ -231,6 +231,8 @@ static void test_decode_broken(void **state)
 		 "{\"IP\":\"10.0.0.0\",\"Mask\":\"AAAAAAAAAAAAAAAA//8AAA==\"}}}}}}}", "is not a netmask for IPv4"},
 		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Priority\":1.5}}}}}}",
 		 "Priority is not an integer"},
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"RefCount\":1e20}}}}}}",
+		 "RefCount is not an integer"},
 		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Gateway\":\"x\"}}}}}}",
 		 "Gateway \"x\" is not an IP address"},
 	};
