@@ -1,0 +1,426 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Real CNI clients driving azure-vnet + azure-vnet-ipam inside the VNet simulation
+# (linux/vnet-sim.sh, prefix azcli-): every plugin call runs in a simulated VM's namespace and all
+# traffic stays between the simulation's namespaces.
+#   cnitool  the shipped conflist (azure-vnet + portmap): ADD with a port mapping reached from the
+#            other VM, CHECK (conflist without portmap: its 1.1.1 CHECK is broken), CHECK failing
+#            after the pod's address is removed, DEL (twice), IPs back in the pool.
+#   podman   runc, CNI backend: a container on the azure network, reached across VMs by its pod
+#            IP and through portmap; podman rm gives the IP back.
+#   attach   linux/attach.sh gives a `--network none` podman container a VNet interface and
+#            takes it away, also after the container stopped (empty netns).
+#   ctr      containerd's `ctr run --cni` (DEL arrives with an empty netns).
+# podman and ctr run in a private mount namespace where /etc/cni/net.d, /opt/cni/bin,
+# /var/lib/cni and /var/lib/containers are temporary directories: the host's are never touched.
+# Their storage is vfs in temporary directories. A client whose package cannot be installed is
+# reported SKIP. AZCNI_REFERENCE=1 runs with ptp + host-local instead of azure-vnet (to check the
+# test itself). Exit non-zero on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${AZCNI_BUILD_DIR:-$top/build}
+export AZSIM_PREFIX=${AZSIM_PREFIX:-azcli-}
+export AZSIM_DIR=/run/${AZSIM_PREFIX}sim
+P=$AZSIM_PREFIX
+sim=$top/linux/vnet-sim.sh
+reference=${AZCNI_REFERENCE:-0}
+
+# ensure CMD PACKAGE...: CMD present, installing the packages once if needed.
+ensure() {
+	local c=$1
+	shift
+	command -v "$c" >/dev/null && return 0
+	DEBIAN_FRONTEND=noninteractive apt-get -qq -y -o DPkg::Lock::Timeout=300 install \
+		--no-install-recommends "$@" >>"$work/log" 2>&1
+	command -v "$c" >/dev/null
+}
+
+shipped=$top/tests/data/conflist/10-azure-linux.conflist
+# conflist_for N OUT [check]: the shipped conflist for VM N (reference: ptp + host-local in its
+# place); "check" drops portmap and raises cniVersion to 1.0.0 (libcni CHECKs from 0.4.0).
+conflist_for() {
+	local n=$1 out=$2 mode=${3:-} c
+	c=$(cat "$shipped")
+	if [ "$reference" = 1 ]; then
+		vm_env "$n"
+		c=$(jq --arg first "$AZSIM_POOL_FIRST" --arg last "$AZSIM_POOL_LAST" \
+			--arg gw "$AZSIM_PRIMARY" --arg dir "$AZURE_CNI_RUNTIME_DIR/host-local" \
+			'.cniVersion = "0.4.0" | .plugins[0] = {type:"ptp",ipMasq:true,
+			  ipam:{type:"host-local",dataDir:$dir,routes:[{dst:"0.0.0.0/0"}],
+			  ranges:[[{subnet:"10.240.0.0/16",rangeStart:$first,rangeEnd:$last,gateway:$gw}]]}}' <<<"$c")
+	fi
+	if [ "$mode" = check ]; then
+		c=$(jq '.cniVersion = "1.0.0" | .plugins |= map(select(.type != "portmap"))' <<<"$c")
+	fi
+	printf '%s\n' "$c" >"$out"
+}
+
+# ---------------------------------------------------------------------------------------------
+# cnitool
+test_cnitool() {
+	local cnitool pod=${P}vm1-p1 out ip
+	if ! ensure go golang-go || ! cnitool=$("$top/ci/build-cnitool.sh" "$build/tools/cnitool" 2>>"$work/log"); then
+		skip "cnitool: cannot build cnitool (golang-go, golang-github-appc-cni-dev, deb-src)"
+		return
+	fi
+	conflist_for 1 "$work/conf-full/10-azure.conflist"
+	conflist_for 1 "$work/conf-check/10-azure.conflist" check
+	ip netns add "$pod" && ip -n "$pod" link set lo up
+	ct() { # conflist-dir cmd: cnitool in vm1
+		"$sim" exec vm1 -- env NETCONFPATH="$1" CNI_PATH="$CNI_PATH" \
+			CAP_ARGS='{"portMappings":[{"hostPort":18080,"containerPort":80,"protocol":"tcp"}]}' \
+			"$cnitool" "$2" azure "/var/run/netns/$pod"
+	}
+	if out=$(ct "$work/conf-full" add 2>&1); then
+		ok "cnitool ADD (azure-vnet + portmap, port 18080->80)"
+	else
+		bad "cnitool ADD: $out"
+		return
+	fi
+	ip=$(jq -r '.ips[0].address // empty' <<<"$out")
+	ip=${ip%/*}
+	check "cnitool ADD: pod IP $ip is a vm1 secondary and on the pod's eth0" \
+		both in_pool "$ip" 1 -- has_ip "/run/netns/$pod" "$ip"
+	check "cnitool ADD: 1 address in use" [ "$(in_use 1)" = 1 ]
+	ip netns exec "$pod" busybox httpd -p 80 -h "$work/rootfs/www"
+	check "portmap: vm2 -> vm1 primary $vm1_primary:18080 reaches the pod's port 80" \
+		wget_from "${P}vm2" "http://$vm1_primary:18080/" "hi from a container"
+	check "pod IP reachable from vm2 unchanged ($ip:80)" \
+		wget_from "${P}vm2" "http://$ip:80/" "hi from a container"
+	check "cnitool CHECK (without portmap) passes" ct "$work/conf-check" check
+	ip -n "$pod" addr flush dev eth0
+	check "cnitool CHECK fails once the pod's address is gone" not ct "$work/conf-check" check
+	check "cnitool DEL" ct "$work/conf-full" del
+	check "cnitool DEL: IP back in the pool (0 in use)" [ "$(in_use 1)" = 0 ]
+	check "cnitool DEL: portmap DNAT for 18080 gone" not dnat_has 18080
+	check "cnitool DEL: no host route to $ip, no pod interface left" clean_vm 1 "$ip"
+	check "cnitool DEL again (idempotent)" ct "$work/conf-full" del
+	ip netns pids "$pod" | xargs -r kill
+	ip netns del "$pod"
+}
+
+# ---------------------------------------------------------------------------------------------
+# podman + the attach helper (inner: private mount namespace)
+podman_setup() {
+	conflist_for 1 /etc/cni/net.d/10-azure.conflist
+	cp -P "$work/cnibin/"* /opt/cni/bin/
+	cat >"$work/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["/opt/cni/bin"]
+network_config_dir = "/etc/cni/net.d"
+default_network = "azure"
+[engine]
+runtime = "runc"
+EOF
+	export CONTAINERS_CONF=$work/containers.conf
+	pm=(podman --root "$work/podman/root" --runroot "$work/podman/run" --storage-driver vfs
+		--tmpdir "$work/podman/tmp" --cgroup-manager cgroupfs --events-backend file)
+	"${pm[@]}" import -q "$work/bb-rootfs.tar" localhost/bb:latest >>"$work/log" 2>&1
+}
+podman_cleanup() {
+	in_vm 1 "${pm[@]}" rm -a -f -t 0 >>"$work/log" 2>&1
+	"${pm[@]}" system reset -f >>"$work/log" 2>&1 || true
+}
+inner_podman() {
+	local ip out pid
+	podman_setup || { bad "podman: setup (see log)"; return; }
+	if out=$(in_vm 1 "${pm[@]}" run -d --name azc1 --network azure -p 18090:80 localhost/bb \
+		/bin/busybox httpd -f -p 80 -h /www 2>&1); then
+		ok "podman run --network azure (runc, CNI backend)"
+		ip=$("${pm[@]}" inspect -f '{{.NetworkSettings.Networks.azure.IPAddress}}' azc1)
+		check "podman: container IP $ip is a vm1 secondary" in_pool "$ip" 1
+		check "podman: 1 address in use" [ "$(in_use 1)" = 1 ]
+		check "podman: vm2 reaches the container at its pod IP $ip:80" \
+			wget_from "${P}vm2" "http://$ip:80/" "hi from a container"
+		check "podman: vm2 reaches it through portmap $vm1_primary:18090" \
+			wget_from "${P}vm2" "http://$vm1_primary:18090/" "hi from a container"
+		check "podman rm -f" in_vm 1 "${pm[@]}" rm -f -t 1 azc1
+		check "podman rm: IP back in the pool (0 in use)" [ "$(in_use 1)" = 0 ]
+		check "podman rm: no pod interface or host route left in vm1" clean_vm 1 "$ip"
+	else
+		bad "podman run --network azure: $out"
+	fi
+
+	# attach helper: a --network none container gets a VNet interface, then loses it.
+	if ! out=$("${pm[@]}" run -d --name azc2 --network none localhost/bb /bin/busybox sleep 600 2>&1); then
+		bad "podman run --network none: $out"
+		podman_cleanup
+		return
+	fi
+	export AZCNI_RUNTIME="${pm[*]}" AZCNI_CONFLIST=/etc/cni/net.d/10-azure.conflist \
+		AZCNI_ATTACH_DIR=$work/attach CNI_PATH=/opt/cni/bin
+	pid=$("${pm[@]}" inspect -f '{{.State.Pid}}' azc2)
+	if out=$(in_vm 1 "$top/linux/attach.sh" add azc2 2>&1); then
+		ok "attach.sh add: --network none container attached"
+		ip=$(jq -r '.ips[0].address // empty' <<<"$out")
+		ip=${ip%/*}
+		check "attach: container eth0 has $ip, a vm1 secondary" \
+			both in_pool "$ip" 1 -- has_ip "/proc/$pid/ns/net" "$ip"
+		check "attach: vm2 pings the container at $ip" ip netns exec "${P}vm2" busybox ping -c 1 -W 2 "$ip"
+		check "attach.sh del (container running)" in_vm 1 "$top/linux/attach.sh" del azc2
+		check "attach del: eth0 gone from the container" not nsenter --net="/proc/$pid/ns/net" ip link show dev eth0
+		check "attach del: IP back in the pool (0 in use)" [ "$(in_use 1)" = 0 ]
+		check "attach del: no pod interface or host route left in vm1" clean_vm 1 "$ip"
+		# Attach again, then detach after the container stopped: DEL with an empty netns.
+		in_vm 1 "$top/linux/attach.sh" add azc2 >>"$work/log" 2>&1
+		"${pm[@]}" stop -t 0 azc2 >>"$work/log" 2>&1
+		check "attach.sh del after the container stopped (empty CNI_NETNS)" \
+			in_vm 1 "$top/linux/attach.sh" del azc2
+		check "attach del (stopped): IP back in the pool (0 in use)" [ "$(in_use 1)" = 0 ]
+		check "attach del (stopped): no pod interface or host route left in vm1" clean_vm 1
+	else
+		bad "attach.sh add: $out"
+	fi
+	podman_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+# containerd: ctr run --cni (inner: private mount namespace)
+inner_ctr() {
+	local sock=$work/ctrd/containerd.sock cpid out i ip
+	conflist_for 1 /etc/cni/net.d/10-azure.conflist
+	cp -P "$work/cnibin/"* /opt/cni/bin/
+	mkdir -p "$work/ctrd"
+	cat >"$work/ctrd/config.toml" <<EOF
+version = 2
+root = "$work/ctrd/root"
+state = "$work/ctrd/state"
+[grpc]
+  address = "$sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  restrict_oom_score_adj = true
+EOF
+	in_vm 1 containerd --config "$work/ctrd/config.toml" >>"$work/ctrd/containerd.log" 2>&1 &
+	cpid=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$sock" ] && ctr -a "$sock" version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	if ! ctr -a "$sock" version >/dev/null 2>&1; then
+		bad "ctr: containerd did not start: $(tail -n 5 "$work/ctrd/containerd.log")"
+		kill "$cpid"
+		wait "$cpid"
+		return
+	fi
+	python3 "$work/oci.py" "$work/bb-rootfs.tar" "$work/bb-oci.tar" localhost/bb:latest
+	ctr -a "$sock" images import --snapshotter native "$work/bb-oci.tar" >>"$work/log" 2>&1 ||
+		bad "ctr images import"
+	if out=$(in_vm 1 ctr -a "$sock" run --rm --snapshotter native --cni localhost/bb:latest azct1 \
+		/bin/busybox ip -4 -o addr show dev eth0 2>&1); then
+		ok "ctr run --cni"
+		ip=$(awk '{print $4}' <<<"$out" | head -n1)
+		ip=${ip%/*}
+		check "ctr: container eth0 $ip is a vm1 secondary" in_pool "$ip" 1
+		check "ctr: DEL with empty netns gave the IP back (0 in use)" [ "$(in_use 1)" = 0 ]
+		check "ctr: no pod interface or host route left in vm1" clean_vm 1 "$ip"
+		check "ctr run --cni again (the IP is reusable)" \
+			in_vm 1 ctr -a "$sock" run --rm --snapshotter native --cni localhost/bb:latest azct2 /bin/busybox true
+		check "ctr: 0 in use after the second run" [ "$(in_use 1)" = 0 ]
+	else
+		bad "ctr run --cni: $out"
+	fi
+	kill "$cpid"
+	wait "$cpid" 2>/dev/null
+}
+
+
+# run_private CLIENT: the inner part for CLIENT in a private mount namespace.
+run_private() {
+	mkdir -p "$work/mnt"
+	unshare -m --propagation private -- "$0" --inner "$1" "$work"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Inner part: runs under `unshare -m` (see run_private), with $work prepared by the outer part.
+if [ "${1:-}" = --inner ]; then
+	client=$2
+	work=$3
+	# shellcheck source=/dev/null
+	. "$work/lib.sh"
+	vm_env 1
+	vm1_primary=$AZSIM_PRIMARY
+	mount --make-rprivate /
+	mount -t tmpfs azcli-mnt "$work/mnt"
+	k=0
+	hide() { # DST SRC: show SRC at DST in this mount namespace only
+		local dst=$1 src=$2 p
+		if [ ! -e "$dst" ]; then
+			p=$(dirname "$dst")
+			while [ ! -d "$p" ]; do p=$(dirname "$p"); done
+			k=$((k + 1))
+			mkdir -p "$work/mnt/u$k" "$work/mnt/w$k"
+			mount -t overlay azcli-ov -o "lowerdir=$p,upperdir=$work/mnt/u$k,workdir=$work/mnt/w$k" "$p"
+			mkdir -p "$dst"
+		fi
+		mount --bind "$src" "$dst"
+	}
+	mkdir -p "$work/p/net.d" "$work/p/bin" "$work/p/cni-cache" "$work/p/containers"
+	hide /etc/cni/net.d "$work/p/net.d"
+	hide /opt/cni/bin "$work/p/bin"
+	hide /var/lib/cni "$work/p/cni-cache"
+	hide /var/lib/containers "$work/p/containers"
+	"inner_$client"
+	exit $?
+fi
+
+# ---------------------------------------------------------------------------------------------
+[ "$(id -u)" -eq 0 ] || { echo "clients: run as root" >&2; exit 2; }
+work=$(mktemp -d /tmp/azcli.XXXXXX)
+pids=()
+cleanup() {
+	local rc=$? p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	"$sim" down >/dev/null 2>&1
+	rm -rf "$work"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cat >"$work/lib.sh" <<'LIB'
+passed=0 failed=0 skipped=0
+ok() { echo "PASS $*"; echo "PASS $*" >>"$work/results"; }
+bad() { echo "FAIL $*"; echo "FAIL $*" >>"$work/results"; }
+skip() { echo "SKIP $*"; echo "SKIP $*" >>"$work/results"; }
+check() { local d=$1; shift; if "$@" >>"$work/log" 2>&1; then ok "$d"; else bad "$d"; fi; }
+vm_env() { eval "$("$sim" env "vm$1")"; }
+in_use() { # N: addresses in use in VM N's pool
+	vm_env "$1"
+	if [ "$reference" = 1 ]; then
+		find "$AZURE_CNI_RUNTIME_DIR/host-local" -type f -name '10.*' 2>/dev/null | wc -l
+	else
+		jq '[.IPAM.AddressSpaces[]?.Pools[]?.Addresses[]? | select(.InUse)] | length' \
+			"$AZURE_CNI_RUNTIME_DIR/azure-vnet-ipam.json" 2>/dev/null || echo "?"
+	fi
+}
+ip_to_int() { local IFS=.; set -- $1; echo $((($1 << 24) + ($2 << 16) + ($3 << 8) + $4)); }
+in_pool() { # IP N: IP is one of VM N's secondaries
+	vm_env "$2"
+	[ -n "$1" ] && [ "$(ip_to_int "$1")" -ge "$(ip_to_int "$AZSIM_POOL_FIRST")" ] &&
+		[ "$(ip_to_int "$1")" -le "$(ip_to_int "$AZSIM_POOL_LAST")" ]
+}
+pod_links() { # N: interfaces in VM N other than lo and eth0
+	ip -n "${P}vm$1" -o link show | awk -F': ' '{print $2}' | grep -v -E '^(lo|eth0)(@|$)' || true
+}
+not() { ! "$@"; }
+both() { # CMD1... -- CMD2...: both succeed
+	local a=()
+	while [ "$1" != -- ]; do a+=("$1"); shift; done
+	shift
+	"${a[@]}" && "$@"
+}
+has_ip() { # NETNS-PATH IP: eth0 in that netns has IP
+	nsenter --net="$1" ip -4 -o addr show dev eth0 | grep -q " $2/"
+}
+dnat_has() { ip netns exec "${P}vm1" iptables -w -t nat -S | grep -q "dport $1"; }
+clean_vm() { # N [IP]: no pod interface in VM N, and no host route to IP (any /32 when no IP)
+	[ -z "$(pod_links "$1")" ] || { echo "left: $(pod_links "$1")"; return 1; }
+	local r
+	if [ -n "${2:-}" ]; then r=$(ip -n "${P}vm$1" -4 route show "$2/32")
+	else r=$(ip -n "${P}vm$1" -4 route show | grep -E '^[0-9.]+ ' | grep -v '^10\.240\.0\.0/16' || true); fi
+	[ -z "$r" ] || { echo "routes left: $r"; return 1; }
+}
+# wget_from NS URL WANT: fetch URL from NS (bounded retries while the server starts); not
+# busybox wget, which crashes in some busybox-static builds
+wget_from() {
+	local i got
+	for ((i = 0; i < 20; i++)); do
+		got=$(ip netns exec "$1" python3 -c 'import sys, urllib.request as u
+sys.stdout.write(u.urlopen(sys.argv[1], timeout=2).read().decode())' "$2" 2>/dev/null) && break
+		sleep 0.1
+	done
+	[ "$got" = "$3" ]
+}
+# in_vm N CMD...: CMD in VM N's network namespace with its CNI directories (mounts unchanged)
+in_vm() {
+	local n=$1
+	shift
+	vm_env "$n"
+	AZURE_CNI_RUNTIME_DIR=$AZURE_CNI_RUNTIME_DIR AZURE_CNI_LOG_DIR=$AZURE_CNI_LOG_DIR \
+		nsenter --net="/run/netns/${P}vm$n" "$@"
+}
+LIB
+# lib.sh reads these from the environment in the inner part.
+export sim reference P work top build
+# shellcheck source=/dev/null
+. "$work/lib.sh"
+: >"$work/results"
+
+# ---- plugins and conflists ----
+if [ "$reference" = 0 ]; then
+	for b in azure-vnet azure-vnet-ipam; do
+		[ -x "$build/bin/$b" ] || { echo "clients: $build/bin/$b missing (build first)"; exit 1; }
+	done
+fi
+mkdir -p "$work/cnibin" "$work/conf-full" "$work/conf-check"
+for b in azure-vnet azure-vnet-ipam; do ln -s "$build/bin/$b" "$work/cnibin/$b"; done
+for b in portmap loopback; do ln -s "/usr/lib/cni/$b" "$work/cnibin/$b"; done
+[ "$reference" = 1 ] && for b in ptp host-local; do ln -s "/usr/lib/cni/$b" "$work/cnibin/$b"; done
+export CNI_PATH=$work/cnibin
+
+"$sim" up >>"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+vm_env 1
+vm1_primary=$AZSIM_PRIMARY
+
+# busybox image for podman and containerd, built from /bin/busybox (no registry).
+mkdir -p "$work/rootfs/bin" "$work/rootfs/www"
+cp /bin/busybox "$work/rootfs/bin/"
+echo "hi from a container" >"$work/rootfs/www/index.html"
+tar -C "$work/rootfs" -cf "$work/bb-rootfs.tar" .
+
+cat >"$work/oci.py" <<'PY'
+# oci.py ROOTFS.tar OUT.tar REF: a one-layer OCI image archive (image layout) of ROOTFS.tar.
+import hashlib, io, json, sys, tarfile
+rootfs, out, ref = sys.argv[1:4]
+layer = open(rootfs, "rb").read()
+def blob(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest(), data
+ldig, _ = blob(layer)
+config = json.dumps({"architecture": "amd64", "os": "linux",
+    "config": {"Cmd": ["/bin/busybox", "sh"]},
+    "rootfs": {"type": "layers", "diff_ids": [ldig]}}).encode()
+cdig, _ = blob(config)
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cdig, "size": len(config)},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ldig, "size": len(layer)}]}).encode()
+mdig, _ = blob(manifest)
+index = json.dumps({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "digest": mdig, "size": len(manifest), "annotations": {"io.containerd.image.name": ref,
+    "org.opencontainers.image.ref.name": ref.rsplit(":", 1)[1]}}]}).encode()
+with tarfile.open(out, "w") as t:
+    def add(name, data):
+        i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+    add("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+    add("index.json", index)
+    for d in (layer, config, manifest):
+        add("blobs/sha256/" + hashlib.sha256(d).hexdigest(), d)
+PY
+
+echo "== cnitool"
+test_cnitool
+echo "== podman + attach helper"
+if ensure podman podman runc crun catatonit && ensure runc runc; then
+	run_private podman
+else
+	skip "podman: package cannot be installed"
+fi
+echo "== containerd ctr run --cni"
+if ensure ctr containerd && ensure containerd containerd && ensure runc runc; then
+	run_private ctr
+else
+	skip "ctr: containerd cannot be installed"
+fi
+
+p=$(grep -c '^PASS' "$work/results")
+f=$(grep -c '^FAIL' "$work/results")
+s=$(grep -c '^SKIP' "$work/results")
+echo "clients: $p passed, $f failed, $s skipped"
+if [ "$f" -gt 0 ]; then
+	echo "--- log (last 40 lines)"
+	tail -n 40 "$work/log"
+	for d in "$AZSIM_DIR"/vm*/log; do tail -n 20 "$d"/*.log 2>/dev/null; done
+fi
+[ "$f" -eq 0 ]
