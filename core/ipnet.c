@@ -21,7 +21,9 @@ static int parse_v4(const char *s, size_t n, uint8_t out[4])
 				return -EINVAL;
 			i++;
 		}
-		if (digits == 0)
+		/* "010" could mean octal 8 (inet_aton) or decimal 10: refuse it, as Go's
+		 * net.ParseIP does since Go 1.17. */
+		if (digits == 0 || (digits > 1 && s[i - digits] == '0'))
 			return -EINVAL;
 		out[part++] = (uint8_t)v;
 		if (part < 4) {
@@ -172,6 +174,11 @@ char *ipnet_addr_format(const struct ipnet_addr *a, char *buf, size_t size)
 {
 	if (a->family == IPNET_AF_INET) {
 		snprintf(buf, size, "%u.%u.%u.%u", a->bytes[0], a->bytes[1], a->bytes[2], a->bytes[3]);
+	} else if (a->family == IPNET_AF_INET6 &&
+		   memcmp(a->bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		/* IPv4-mapped: RFC 5952 section 5 keeps the dotted quad */
+		snprintf(buf, size, "::ffff:%u.%u.%u.%u", a->bytes[12], a->bytes[13], a->bytes[14],
+			 a->bytes[15]);
 	} else if (a->family == IPNET_AF_INET6) {
 		uint16_t w[8];
 		int best = -1, best_len = 0;
