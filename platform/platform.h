@@ -65,7 +65,8 @@ int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform
 struct platform_lock *platform_lock_release(struct platform_lock *l);
 
 /* ---- HTTP ---- */
-/* platform_http_get - GET @url, bounded by @timeout_ms for connect and for the whole transfer.
+/* platform_http_get - GET @url, bounded by @timeout_ms for the whole transfer and by
+ * min(@timeout_ms, 5000) for the connect phase. No proxy, no redirects.
  * Returns 0 with *ret_body (malloc'd, NUL-terminated, caller frees), *ret_len, when the status is
  * 200. Unreachable, timed out or a non-200 status: -EAGAIN with code 11 naming @url and the cause
  * (status code or transport error). Body limit 4 MiB (-EFBIG, code 105). */
