@@ -270,9 +270,16 @@ fi
 [ "$(id -u)" -eq 0 ] || { echo "clients: run as root" >&2; exit 2; }
 work=$(mktemp -d /tmp/azcli.XXXXXX)
 pids=()
+# cgroup parents podman (cgroupfs) and containerd leave behind: removed at exit when we made them.
+cgroup_parents() { ls -d /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/*/default /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/default 2>/dev/null || true; }
+cgroups_before=$(cgroup_parents)
 cleanup() {
-	local rc=$? p
+	local rc=$? p d
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for d in $(cgroup_parents); do
+		grep -qxF "$d" <<<"$cgroups_before" && continue
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
 	"$sim" down >/dev/null 2>&1
 	rm -rf "$work"
 	exit "$rc"
