@@ -15,6 +15,7 @@
 #include "core/cni.h"
 
 #define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define SET_STR(dst, s) snprintf((dst), sizeof(dst), "%s", (s))
 
 static void set_env(const char *name, const char *value)
 {
@@ -123,10 +124,10 @@ static void test_args_parse(void **state)
 	};
 	(void)state;
 	memset(long_value_args, 0, sizeof(long_value_args));
-	strcpy(long_value_args, "FOO=");
+	SET_STR(long_value_args, "FOO=");
 	memset(long_value_args + 4, 'x', 500);
 	memset(long_k8s_args, 0, sizeof(long_k8s_args));
-	strcpy(long_k8s_args, "K8S_POD_NAME=");
+	SET_STR(long_k8s_args, "K8S_POD_NAME=");
 	memset(long_k8s_args + 13, 'x', 300);
 
 	for (size_t k = 0; k < N_ELEM(cases); k++) {
@@ -313,11 +314,11 @@ static void full_result(struct cni_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->n_interfaces = 2;
-	strcpy(r->interfaces[0].name, "azv3f813b02aa1");
-	strcpy(r->interfaces[0].mac, "aa:aa:aa:aa:aa:aa");
-	strcpy(r->interfaces[1].name, "eth0");
-	strcpy(r->interfaces[1].mac, "12:34:56:78:9a:bc");
-	strcpy(r->interfaces[1].sandbox, "/var/run/netns/p1");
+	SET_STR(r->interfaces[0].name, "azv3f813b02aa1");
+	SET_STR(r->interfaces[0].mac, "aa:aa:aa:aa:aa:aa");
+	SET_STR(r->interfaces[1].name, "eth0");
+	SET_STR(r->interfaces[1].mac, "12:34:56:78:9a:bc");
+	SET_STR(r->interfaces[1].sandbox, "/var/run/netns/p1");
 	r->interfaces[1].mtu = 1500;
 	r->n_ips = 3;
 	assert_int_equal(ipnet_prefix_parse("10.240.0.5/16", false, &r->ips[0].address), 0);
@@ -342,13 +343,13 @@ static void full_result(struct cni_result *r)
 	assert_int_equal(ipnet_addr_parse("fe80::1234:5678:9abc", &r->routes[2].gw), 0);
 	r->routes[2].scope = -1;
 	r->dns.n_nameservers = 1;
-	strcpy(r->dns.nameservers[0], "168.63.129.16");
-	strcpy(r->dns.domain, "cluster.local");
+	SET_STR(r->dns.nameservers[0], "168.63.129.16");
+	SET_STR(r->dns.domain, "cluster.local");
 	r->dns.n_search = 2;
-	strcpy(r->dns.search[0], "default.svc.cluster.local");
-	strcpy(r->dns.search[1], "svc.cluster.local");
+	SET_STR(r->dns.search[0], "default.svc.cluster.local");
+	SET_STR(r->dns.search[1], "svc.cluster.local");
 	r->dns.n_options = 1;
-	strcpy(r->dns.options[0], "ndots:5");
+	SET_STR(r->dns.options[0], "ndots:5");
 }
 
 #define DNS_JSON "\"dns\":{\"nameservers\":[\"168.63.129.16\"],\"domain\":\"cluster.local\"," \
