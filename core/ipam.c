@@ -193,7 +193,10 @@ static void take(struct ipam_pool *pool, struct ipam_addr *rec, const struct ipa
 	if (req->ifname && req->ifname[0])
 		snprintf(rec->ifname, sizeof(rec->ifname), "%s", req->ifname);
 	rec->in_use = true;
-	pool_tidy(pool);
+	/* only recount: compacting here would move the record the caller is about to index */
+	pool->refcount = 0;
+	for (size_t i = 0; i < pool->n_addrs; i++)
+		pool->refcount += pool->addrs[i].in_use;
 }
 
 static bool pool_has_free(const struct ipam_pool *pool)
