@@ -110,7 +110,7 @@ static int get_object(const cJSON *obj, const char *key, const char *field, cons
 	return 0;
 }
 
-static int parse_mode(struct conf *c, struct cni_error *err)
+static int parse_mode(const cJSON *root, struct conf *c, struct cni_error *err)
 {
 	static const struct {
 		const char *name;
@@ -123,16 +123,24 @@ static int parse_mode(struct conf *c, struct cni_error *err)
 		{"transparent-vlan", CONF_MODE_TRANSPARENT_VLAN},
 	};
 
+	const cJSON *m = member(root, "mode");
+	const char *s = "";
+
+	if (m && !cJSON_IsString(m))
+		return bad(err, "mode", "must be a string");
+	if (m)
+		s = m->valuestring;
 	/* Exact, lower-case names as ACN network/network.go compares them. */
 	for (size_t k = 0; k < sizeof(modes) / sizeof(modes[0]); k++) {
-		if (strcmp(c->mode_str, modes[k].name) == 0) {
+		if (strcmp(s, modes[k].name) == 0) {
 			c->mode = modes[k].mode;
+			snprintf(c->mode_str, sizeof(c->mode_str), "%s", s);
 			return 0;
 		}
 	}
 	cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG, "Network mode is invalid");
-	cni_error_details(err, "mode \"%s\"; want \"bridge\", \"tunnel\", \"transparent\" or "
-			  "\"transparent-vlan\" (empty means tunnel)", c->mode_str);
+	cni_error_details(err, "mode \"%.64s\"; want \"bridge\", \"tunnel\", \"transparent\" or "
+			  "\"transparent-vlan\" (empty means tunnel)", s);
 	return -EINVAL;
 }
 
@@ -497,8 +505,7 @@ int conf_parse(const cJSON *root, struct conf *ret, struct cni_error *err)
 	if ((r = get_string(root, "cniVersion", "cniVersion", c->cni_version, sizeof(c->cni_version), err)) < 0 ||
 	    (r = get_string(root, "name", "name", c->name, sizeof(c->name), err)) < 0 ||
 	    (r = get_string(root, "type", "type", c->type, sizeof(c->type), err)) < 0 ||
-	    (r = get_string(root, "mode", "mode", c->mode_str, sizeof(c->mode_str), err)) < 0 ||
-	    (r = parse_mode(c, err)) < 0 ||
+	    (r = parse_mode(root, c, err)) < 0 ||
 	    (r = get_string(root, "master", "master", c->master, sizeof(c->master), err)) < 0 ||
 	    (r = check_master(c->master, err)) < 0 ||
 	    (r = get_string(root, "adapterName", "adapterName", c->adapter_name,

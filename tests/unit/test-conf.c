@@ -361,6 +361,7 @@ static const struct {
 	{"{\"mode\":\"l2bridge\"}", "Network mode is invalid"},
 	{"{\"mode\":\"transparent \"}", "Network mode is invalid"},
 	{"{\"mode\":5}", "mode must be a string"},
+	{"{\"mode\":\"transparent-vlan-transparent-vlan-transparent-vlan\"}", "Network mode is invalid"},
 	{"{\"master\":\"a/b\"}", "master"},
 	{"{\"master\":\"eth0:1\"}", "master"},
 	{"{\"master\":\"abcdefghijklmnop\"}", "master"},
