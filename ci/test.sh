@@ -37,7 +37,7 @@ build() {
 }
 
 suite build build
-suite unit ctest --test-dir build --output-on-failure
+suite unit ctest --test-dir build --output-on-failure -LE process
 [ -x tests/ipam/run.sh ] && suite ipam tests/ipam/run.sh
 [ -x tests/linux/plugin.sh ] && suite linux-plugin tests/linux/plugin.sh
 [ -x tests/linux/install.sh ] && suite install tests/linux/install.sh

@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Benchmarks of azure-vnet / azure-vnet-ipam against the reference plugins, in one run.
+
+Builds a simulated VM in network namespaces (prefix azb-), then measures:
+  1. ADD, DEL, CHECK of one pod: azure-vnet transparent, azure-vnet bridge, reference
+     bridge + host-local with ipMasq on and off (hyperfine medians and spread, ratios);
+  2. filling one VM to 250 pods (max-pods-250.xml) and draining it, sequential and with
+     N parallel callers: wall time, per-call p50/p99, errors, distinct IPs;
+  3. peak RSS of one ADD (GNU time) and instruction counts of one ADD and one DEL (callgrind);
+  4. the process floor: a static C binary that exits at once.
+Writes a markdown table to the file given by --out (default BENCHMARKS.md) with the machine,
+date and commit. Never asserts on time. Removes every namespace it made, even on failure.
+Run as root: tests/bench/bench.py [--quick] [--out FILE]
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.join(TOP, "build", "bin")
+REF = "/usr/lib/cni"
+NODE = "azb-node"
+PREFIX = "azb-"
+XML = os.path.join(TOP, "tests", "data", "max-pods-250.xml")
+
+
+def sh(*args, check=True, **kw):
+    return subprocess.run(list(args), check=check, capture_output=True, text=True, **kw)
+
+
+def netns_list():
+    out = sh("ip", "netns", "list", check=False).stdout
+    return [l.split()[0] for l in out.splitlines() if l.strip()]
+
+
+def cleanup():
+    for ns in netns_list():
+        if ns.startswith(PREFIX):
+            sh("ip", "netns", "del", ns, check=False)
+
+
+def nsexec(*args, **kw):
+    return sh("ip", "netns", "exec", NODE, *args, **kw)
+
+
+class Node:
+    """One simulated VM: netns azb-node with eth0 holding the NIC's primary IP (the pool
+    document's), a default route, and a mas interfaces.json built from the NMAgent XML."""
+
+    def __init__(self, work):
+        self.work = work
+        root = ET.parse(XML).getroot()
+        iface = root.find("Interface")
+        self.mac = iface.get("MacAddress")
+        sub = iface.find("IPSubnet")
+        self.prefix = sub.get("Prefix")
+        self.plen = int(self.prefix.split("/")[1])
+        addrs = [(a.get("Address"), a.get("IsPrimary") == "true") for a in sub.findall("IPAddress")]
+        self.primary = [a for a, p in addrs if p][0]
+        self.secondaries = [a for a, p in addrs if not p]
+        net = self.prefix.split("/")[0].split(".")
+        self.gw = ".".join(net[:3] + [str(int(net[3]) + 1)])
+        mas = {"Interfaces": [{"MacAddress": self.mac, "IsPrimary": True, "IPSubnets": [
+            {"Prefix": self.prefix, "IPAddresses": [{"Address": a, "IsPrimary": p} for a, p in addrs]}]}]}
+        self.mas = os.path.join(work, "interfaces.json")
+        with open(self.mas, "w") as f:
+            json.dump(mas, f)
+
+    def up(self):
+        sh("ip", "netns", "add", NODE)
+        mac = ":".join(self.mac[i:i + 2] for i in range(0, 12, 2)).lower()
+        for cmd in (["link", "set", "lo", "up"],
+                    ["link", "add", "eth0", "address", mac, "type", "dummy"],
+                    ["addr", "add", f"{self.primary}/{self.plen}", "dev", "eth0"],
+                    ["link", "set", "eth0", "up"],
+                    ["route", "add", "default", "via", self.gw, "dev", "eth0", "onlink"]):
+            sh("ip", "-n", NODE, *cmd)
+
+    def down(self):
+        sh("ip", "netns", "del", NODE, check=False)
+
+
+def conf_files(work, node):
+    confs = {}
+
+    def put(name, obj):
+        path = os.path.join(work, name + ".json")
+        with open(path, "w") as f:
+            json.dump(obj, f)
+        confs[name] = path
+
+    for mode in ("transparent", "bridge"):
+        put("azure-" + mode, {"cniVersion": "1.0.0", "name": "azure", "type": "azure-vnet", "mode": mode,
+                              "bridge": "azure0", "ipam": {"type": "azure-vnet-ipam", "environment": "mas"}})
+    for masq in (True, False):
+        put("ref-masq" if masq else "ref-nomasq",
+            {"cniVersion": "1.0.0", "name": "rtest", "type": "bridge", "bridge": "rtbr0", "isGateway": True,
+             "ipMasq": masq, "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.99.0.0/16"}]],
+                                      "routes": [{"dst": "0.0.0.0/0"}],
+                                      "dataDir": os.path.join(work, "host-local")}})
+    return confs
+
+
+def plugin_env(work, extra=None, run="run"):
+    env = dict(os.environ)
+    env.update({"CNI_PATH": BIN + ":" + REF, "CNI_IFNAME": "eth0",
+                "AZURE_CNI_RUNTIME_DIR": os.path.join(work, run),
+                "AZURE_CNI_LOG_DIR": os.path.join(work, "log"),
+                "AZURE_CNI_MAS_FILE": os.path.join(work, "interfaces.json")})
+    env.update(extra or {})
+    return env
+
+
+def binary_of(conf_name):
+    return os.path.join(BIN, "azure-vnet") if conf_name.startswith("azure") else os.path.join(REF, "bridge")
+
+
+def call(cmd, conf_path, conf_name, env, cid, netns, prev=None):
+    """One CNI call inside the node netns; returns (rc, stdout, seconds)."""
+    with open(conf_path) as f:
+        conf = json.load(f)
+    if prev is not None:
+        conf["prevResult"] = prev
+    e = dict(env)
+    e.update({"CNI_COMMAND": cmd, "CNI_CONTAINERID": cid, "CNI_NETNS": netns})
+    t0 = time.perf_counter()
+    p = subprocess.run(["ip", "netns", "exec", NODE, binary_of(conf_name)], input=json.dumps(conf),
+                       capture_output=True, text=True, env=e)
+    return p.returncode, p.stdout, time.perf_counter() - t0
+
+
+def hyperfine(work, env, name, cmd, prepare, runs):
+    out = os.path.join(work, "hf-%s.json" % re.sub(r"\W", "_", name))
+    args = ["ip", "netns", "exec", NODE, "hyperfine", "-r", str(runs), "-w", "2", "--style", "none",
+            "--export-json", out]
+    if prepare:
+        args += ["--prepare", prepare]
+    args += [cmd]
+    p = subprocess.run(args, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise RuntimeError("hyperfine %s failed: %s %s" % (name, p.stdout[-2000:], p.stderr[-2000:]))
+    r = json.load(open(out))["results"][0]
+    return {"median": r["median"] * 1e3, "stddev": (r["stddev"] or 0) * 1e3,
+            "min": r["min"] * 1e3, "max": r["max"] * 1e3}
+
+
+def bench_single(work, node, confs, runs):
+    """ADD, CHECK, DEL of one pod for each configuration."""
+    sh("ip", "netns", "add", "azb-p1")
+    rows = {}
+    for name in ("azure-transparent", "azure-bridge", "ref-masq", "ref-nomasq"):
+        # Each configuration keeps its own state directory (one network per state file).
+        env = plugin_env(work, {"CNI_CONTAINERID": "bench0000000000001", "CNI_NETNS": "/var/run/netns/azb-p1"},
+                         run="run-" + name)
+        conf = confs[name]
+        binp = binary_of(name)
+        add = "CNI_COMMAND=ADD %s < %s > %s/add.out" % (binp, conf, work)
+        dele = "CNI_COMMAND=DEL %s < %s > /dev/null" % (binp, conf)
+        # CHECK needs prevResult: build chk.json from the last ADD's output.
+        chk_conf = os.path.join(work, name + "-check.json")
+        mkchk = ("python3 -c 'import json,sys; c=json.load(open(\"%s\")); c[\"prevResult\"]=json.load(open(\"%s/add.out\"));"
+                 " json.dump(c, open(\"%s\",\"w\"))'" % (conf, work, chk_conf))
+        check = "CNI_COMMAND=CHECK %s < %s > /dev/null" % (binp, chk_conf)
+        # Warm: create the network once (bridge, SNAT rule) so we time the per-pod path.
+        subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", add], env=env, check=True)
+        subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", dele], env=env, check=True)
+        r = {}
+        r["ADD"] = hyperfine(work, env, name + "-add", add, dele, runs)
+        subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", dele], env=env, check=True)
+        r["DEL"] = hyperfine(work, env, name + "-del", dele, add, runs)
+        subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", add + " && " + mkchk], env=env, check=True)
+        r["CHECK"] = hyperfine(work, env, name + "-check", check, None, runs)
+        subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", dele], env=env, check=True)
+        # One ADD+DEL cycle, as a pod start + stop costs.
+        r["cycle"] = hyperfine(work, env, name + "-cycle", add + " && " + dele, None, max(10, runs // 2))
+        rows[name] = r
+    sh("ip", "netns", "del", "azb-p1", check=False)
+    return rows
+
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def bench_fill(work, node, confs, n_pods, parallel):
+    """Fill the VM to n_pods (transparent mode) and drain it with `parallel` callers."""
+    env = plugin_env(work)
+    pods = ["azb-f%d" % i for i in range(n_pods)]
+    for p in pods:
+        sh("ip", "netns", "add", p)
+    res = {}
+    try:
+        for phase in ("ADD", "DEL"):
+            def one(i):
+                return call(phase, confs["azure-transparent"], "azure-transparent", env,
+                            "fill%058d" % i, "/var/run/netns/" + pods[i])
+            t0 = time.perf_counter()
+            if parallel <= 1:
+                outs = [one(i) for i in range(n_pods)]
+            else:
+                with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as ex:
+                    outs = list(ex.map(one, range(n_pods)))
+            wall = time.perf_counter() - t0
+            errors = [o for o in outs if o[0] != 0]
+            lat = [o[2] * 1e3 for o in outs]
+            entry = {"wall_s": wall, "p50": percentile(lat, 50), "p99": percentile(lat, 99),
+                     "errors": len(errors), "first_error": errors[0][1][:300] if errors else ""}
+            if phase == "ADD":
+                ips = set()
+                for rc, out, _ in outs:
+                    if rc == 0:
+                        for ip in json.loads(out).get("ips", []):
+                            ips.add(ip["address"])
+                entry["distinct_ips"] = len(ips)
+            res[phase] = entry
+    finally:
+        for p in pods:
+            sh("ip", "netns", "del", p, check=False)
+    return res
+
+
+def peak_rss_and_instructions(work, confs):
+    """Peak RSS (KiB) of one ADD, ours vs reference, and callgrind Ir of one ADD and one DEL."""
+    sh("ip", "netns", "add", "azb-m1")
+    env = plugin_env(work, {"CNI_CONTAINERID": "memo0000000000001", "CNI_NETNS": "/var/run/netns/azb-m1"})
+    out = {}
+    try:
+        for name in ("azure-transparent", "ref-masq"):
+            binp = binary_of(name)
+            conf = confs[name]
+            cmd = "/usr/bin/time -f %%M sh -c 'CNI_COMMAND=ADD exec %s < %s > /dev/null' 2>&1 >/dev/null | tail -1" % (binp, conf)
+            p = subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", cmd], env=env, capture_output=True, text=True)
+            out[name + "-rss_kib"] = int(p.stdout.strip().splitlines()[-1]) if p.stdout.strip() else -1
+            subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", "CNI_COMMAND=DEL %s < %s > /dev/null" % (binp, conf)], env=env)
+        if shutil.which("valgrind"):
+            conf = confs["azure-transparent"]
+            for cmd in ("ADD", "DEL"):
+                cg = os.path.join(work, "callgrind.%s" % cmd)
+                c = ("CNI_COMMAND=%s valgrind --tool=callgrind --trace-children=no --callgrind-out-file=%s %s < %s > /dev/null 2>%s.log"
+                     % (cmd, cg, os.path.join(BIN, "azure-vnet"), conf, cg))
+                subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", c], env=env)
+                ir = -1
+                if os.path.exists(cg):
+                    for line in open(cg):
+                        if line.startswith("summary:") or line.startswith("totals:"):
+                            ir = int(line.split()[1])
+                out["callgrind-" + cmd] = ir
+    finally:
+        sh("ip", "netns", "del", "azb-m1", check=False)
+    return out
+
+
+def process_floor(work):
+    src = os.path.join(work, "floor.c")
+    exe = os.path.join(work, "floor")
+    with open(src, "w") as f:
+        f.write("int main(void) { return 0; }\n")
+    sh("gcc", "-static", "-O2", "-o", exe, src)
+    out = os.path.join(work, "hf-floor.json")
+    sh("hyperfine", "-N", "-r", "300", "-w", "20", "--style", "none", "--export-json", out, exe)
+    r = json.load(open(out))["results"][0]
+    return r["median"] * 1e3
+
+
+def commit():
+    p = sh("git", "-C", TOP, "rev-parse", "--short", "HEAD", check=False)
+    return p.stdout.strip() or "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(TOP, "BENCHMARKS.md"))
+    ap.add_argument("--quick", action="store_true", help="fewer runs, fill to 250 only sequential and N=32")
+    ap.add_argument("--runs", type=int, default=0)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench.py: run as root (network namespaces)")
+    for b in ("azure-vnet", "azure-vnet-ipam"):
+        if not os.access(os.path.join(BIN, b), os.X_OK):
+            sys.exit("bench.py: build first (cmake -S . -B build && cmake --build build): missing " + b)
+    runs = args.runs or (15 if args.quick else 40)
+    work = tempfile.mkdtemp(prefix="azb-")
+    cleanup()
+    node = Node(work)
+    report = {}
+    try:
+        node.up()
+        confs = conf_files(work, node)
+        print("process floor ...", flush=True)
+        report["floor_ms"] = process_floor(work)
+        print("single pod ADD/DEL/CHECK ...", flush=True)
+        report["single"] = bench_single(work, node, confs, runs)
+        print("peak RSS and instruction counts ...", flush=True)
+        report["mem"] = peak_rss_and_instructions(work, confs)
+        report["fill"] = {}
+        for n in ((1, 32) if args.quick else (1, 8, 32, 250)):
+            print("fill 250 pods, %d caller(s) ..." % n, flush=True)
+            # Each fill starts from a clean IPAM and network state.
+            node.down()
+            shutil.rmtree(os.path.join(work, "run"), ignore_errors=True)
+            node.up()
+            report["fill"][n] = bench_fill(work, node, confs, len(node.secondaries), n)
+    finally:
+        node.down()
+        cleanup()
+    write_report(args.out, report, node)
+    shutil.rmtree(work, ignore_errors=True)
+    bad = [n for n, f in report["fill"].items() if f["ADD"]["errors"] or f["DEL"]["errors"]
+           or f["ADD"]["distinct_ips"] != len(node.secondaries)]
+    print("wrote", args.out)
+    return 1 if bad else 0
+
+
+def write_report(path, rep, node):
+    s = rep["single"]
+    floor = rep["floor_ms"]
+    lines = []
+    w = lines.append
+    w("# Benchmarks")
+    w("")
+    w("Written by `tests/bench/bench.py` on %s, commit `%s`, host %s (%d cores, kernel %s)." % (
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit(), platform.node(), os.cpu_count(),
+        platform.release()))
+    w("Reference: containernetworking-plugins `bridge` + `host-local` from /usr/lib/cni, in the same run.")
+    w("Times are hyperfine medians in ms (± stddev), shell start-up subtracted; plugins run inside a")
+    w("simulated VM namespace. Pod ADD/DEL are timed on an existing network (first ADD done before).")
+    w("")
+    w("## 1. One pod")
+    w("")
+    w("| plugin | ADD | CHECK | DEL | ADD+DEL cycle |")
+    w("|---|---|---|---|---|")
+    names = {"azure-transparent": "azure-vnet transparent", "azure-bridge": "azure-vnet bridge",
+             "ref-masq": "reference bridge+host-local, ipMasq on", "ref-nomasq": "reference bridge+host-local, ipMasq off"}
+    for k, label in names.items():
+        r = s[k]
+        w("| %s | %s |" % (label, " | ".join("%.2f ± %.2f" % (r[op]["median"], r[op]["stddev"])
+                                              for op in ("ADD", "CHECK", "DEL", "cycle"))))
+    w("")
+    w("Ratios (ours / reference with ipMasq on; lower is better):")
+    w("")
+    w("| ours | ADD | CHECK | DEL | cycle |")
+    w("|---|---|---|---|---|")
+    for k in ("azure-transparent", "azure-bridge"):
+        w("| %s | %s |" % (names[k], " | ".join("%.3fx" % (s[k][op]["median"] / s["ref-masq"][op]["median"])
+                                                for op in ("ADD", "CHECK", "DEL", "cycle"))))
+    w("")
+    w("Process floor (static C binary that exits at once): **%.3f ms**; transparent ADD = %.1fx the floor." % (
+        floor, s["azure-transparent"]["ADD"]["median"] / floor))
+    w("")
+    w("## 2. Filling one VM to %d pods and draining it (transparent)" % len(node.secondaries))
+    w("")
+    w("| callers | ADD wall s | ADD p50 ms | ADD p99 ms | ADD errors | distinct IPs | DEL wall s | DEL p50 ms | DEL p99 ms | DEL errors |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    for n, f in rep["fill"].items():
+        a, d = f["ADD"], f["DEL"]
+        w("| %d | %.2f | %.1f | %.1f | %d | %d | %.2f | %.1f | %.1f | %d |" % (
+            n, a["wall_s"], a["p50"], a["p99"], a["errors"], a["distinct_ips"], d["wall_s"], d["p50"], d["p99"], d["errors"]))
+        for ph in (a, d):
+            if ph["first_error"]:
+                w("")
+                w("first error (%d callers): `%s`" % (n, ph["first_error"].replace("\n", " ")))
+    w("")
+    w("Per-call latencies include `ip netns exec` (the harness enters the VM namespace per call).")
+    w("")
+    w("## 3. Memory and instructions")
+    w("")
+    m = rep["mem"]
+    w("| measure | azure-vnet transparent | reference bridge+host-local (ipMasq) |")
+    w("|---|---|---|")
+    w("| peak RSS of one ADD (KiB, GNU time) | %d | %d |" % (m.get("azure-transparent-rss_kib", -1), m.get("ref-masq-rss_kib", -1)))
+    w("")
+    w("callgrind instructions (Ir), azure-vnet transparent: ADD **%s**, DEL **%s** (the process itself;"
+      " children such as iptables are not counted)." % (format(m.get("callgrind-ADD", -1), ","), format(m.get("callgrind-DEL", -1), ",")))
+    w("")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    finally:
+        cleanup()
