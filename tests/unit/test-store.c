@@ -184,6 +184,30 @@ static void test_decode_go_odd(void **state)
 	ipam_space_free(&sp);
 }
 
+/* A hand-edited record marked unhealthy but free is never handed out, and the indexes
+ * ipam_allocate returns point at the record it took. */
+static void test_decode_unhealthy_free(void **state)
+{
+	static const char text[] =
+		"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/24\":{\"Addresses\":{"
+		"\"10.0.0.5\":{\"InUse\":false,\"Unhealthy\":true},\"10.0.0.6\":{\"InUse\":false}}}}}}}}";
+	struct ipam_request req = {.container_id = "c1", .ifname = "eth0", .subnet = "",
+				   .ip_address = ""};
+	struct ipam_space sp = {0};
+	struct cni_error err = {0};
+	char buf[IPNET_ADDR_STRLEN];
+	size_t p, a;
+
+	(void)state;
+	assert_int_equal(store_ipam_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
+	assert_int_equal(ipam_free_count(&sp), 1);
+	assert_int_equal(ipam_allocate(&sp, &req, &p, &a, &err), 0);
+	assert_string_equal(ipnet_addr_format(&sp.pools[p].addrs[a].addr, buf, sizeof(buf)), "10.0.0.6");
+	assert_string_equal(sp.pools[p].addrs[a].id, "c1");
+	assert_int_equal(sp.pools[p].refcount, 1);
+	ipam_space_free(&sp);
+}
+
 /* Case B10 (a): an empty or whitespace-only file is an empty store. */
 static void test_decode_empty(void **state)
 {
@@ -478,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_decode_go),
 		cmocka_unit_test(test_decode_go_odd),
+		cmocka_unit_test(test_decode_unhealthy_free),
 		cmocka_unit_test(test_decode_empty),
 		cmocka_unit_test(test_decode_broken),
 		cmocka_unit_test(test_encode_layout),
