@@ -8,7 +8,9 @@
 #   with the VM's primary IP (SNAT); DEL returning every IP to the pool.
 # Nothing is created on the host outside the demo's namespaces; everything is torn down at exit.
 #
-# Usage: sudo linux/demo.sh [--reference]
+# Usage: sudo linux/demo.sh [--bridge | --reference]
+#   --bridge     mode bridge (tests/data/conflist/10-azure-linux-bridge.conflist) instead of the
+#                shipped transparent conflist
 #   --reference  use the reference plugins (ptp + host-local, ipMasq) instead of azure-vnet,
 #                to check the simulation itself.
 # Environment: AZCNI_BUILD_DIR (default build; built when needed), AZCNI_NO_BUILD=1,
@@ -23,7 +25,13 @@ export AZSIM_DIR=/run/${AZSIM_PREFIX}sim
 sim=$top/linux/vnet-sim.sh
 P=$AZSIM_PREFIX
 reference=0
-[ "${1:-}" = "--reference" ] && reference=1
+conflist=$top/linux/10-azure.conflist
+case ${1:-} in
+"") ;;
+--reference) reference=1 ;;
+--bridge) conflist=$top/tests/data/conflist/10-azure-linux-bridge.conflist ;;
+*) echo "usage: $0 [--bridge | --reference]" >&2; exit 2 ;;
+esac
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (sudo $0)" >&2; exit 2; }
 
@@ -93,7 +101,7 @@ netconf() { # N: the conflist directory VM N's client reads
 				  ranges:[[{subnet:"10.240.0.0/16",rangeStart:$first,rangeEnd:$last,gateway:$gw}]]}}]}' \
 				>"$d/10-azure.conflist"
 		else
-			cp "$top/linux/10-azure.conflist" "$d/10-azure.conflist"
+			cp "$conflist" "$d/10-azure.conflist"
 		fi
 	fi
 	echo "$d"
@@ -105,6 +113,7 @@ cni() {
 	nc=$(netconf "$n")
 	if [ -n "$cnitool" ]; then
 		"$sim" exec "vm$n" -- env NETCONFPATH="$nc" CNI_PATH="$CNI_PATH" \
+			CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=$pod" \
 			"$cnitool" "$cmd" azure "/var/run/netns/$pod"
 	else
 		local conf c
@@ -131,7 +140,7 @@ ip_to_int() { local IFS=.; set -- $1; echo $((($1 << 24) + ($2 << 16) + ($3 << 8
 
 # ---- pods ----
 if [ "$reference" = 1 ]; then plugin="ptp + host-local (reference)"; else plugin="azure-vnet + azure-vnet-ipam"; fi
-say "attach pods: $client, conflist linux/10-azure.conflist, $plugin"
+say "attach pods: $client, conflist ${conflist#$top/}, $plugin"
 declare -A POD_IP POD_VM
 pods=("vm1 a" "vm1 b" "vm2 c")
 for pv in "${pods[@]}"; do
@@ -156,8 +165,19 @@ for pv in "${pods[@]}"; do
 		fail "ADD pod $pod on vm$n: address '$addr' not in vm$n's pool or not on the pod's eth0: $out"
 	fi
 done
-echo "  NMAgent requests served by the fabric (source = the asking VM):"
-sed 's/^/    /' "$AZSIM_DIR/nmagent.log" | sort | uniq -c | sed 's/^ */    /'
+if [ "$reference" = 0 ]; then
+	echo "  NMAgent requests served by the fabric (source = the asking VM):"
+	sort "$AZSIM_DIR/nmagent.log" | uniq -c | sed 's/^ */    /'
+	for n in 1 2; do
+		vm_env "$n"
+		if grep -q "^nmagent: $AZSIM_PRIMARY \"GET /machine/plugins?comp=nmagent&type=getinterfaceinfov1 [^\"]*\" 200" \
+			"$AZSIM_DIR/nmagent.log"; then
+			pass "vm$n's IPAM fetched its own interface XML from 168.63.129.16 (as $AZSIM_PRIMARY)"
+		else
+			fail "vm$n's IPAM did not fetch its interface XML from 168.63.129.16"
+		fi
+	done
+fi
 
 cat >"$work/peer.py" <<'PY'
 # peer.py serve PORT READY OUT: accept one TCP connection, write the peer's address to OUT.

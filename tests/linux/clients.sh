@@ -68,6 +68,7 @@ test_cnitool() {
 	ip netns add "$pod" && ip -n "$pod" link set lo up
 	ct() { # conflist-dir cmd: cnitool in vm1
 		"$sim" exec vm1 -- env NETCONFPATH="$1" CNI_PATH="$CNI_PATH" \
+			CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=p1" \
 			CAP_ARGS='{"portMappings":[{"hostPort":18080,"containerPort":80,"protocol":"tcp"}]}' \
 			"$cnitool" "$2" azure "/var/run/netns/$pod"
 	}
