@@ -370,7 +370,8 @@ fail:
 
 static const char MAS_WHAT[] = "interfaces.json";
 
-/* A member of @obj (case-insensitive, as Go's encoding/json) that must have @type when present. */
+/* A member of @obj (case-insensitive, as Go's encoding/json) whose cJSON type must be one of the
+ * bits in @type when present; absent or null = NULL. */
 static int mas_member(const cJSON *obj, const char *key, int type, const char *where,
 		      const cJSON **ret, struct cni_error *err)
 {
@@ -379,7 +380,7 @@ static int mas_member(const cJSON *obj, const char *key, int type, const char *w
 	*ret = NULL;
 	if (!m || cJSON_IsNull(m))
 		return 0;
-	if ((type == cJSON_True && !cJSON_IsBool(m)) || (type != cJSON_True && !(m->type & type)))
+	if (!(m->type & type))
 		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: %s.%s has the wrong type",
 				     MAS_WHAT, where, key);
 	*ret = m;
@@ -389,7 +390,7 @@ static int mas_member(const cJSON *obj, const char *key, int type, const char *w
 static int mas_bool(const cJSON *obj, const char *where, bool *ret, struct cni_error *err)
 {
 	const cJSON *m;
-	int r = mas_member(obj, "IsPrimary", cJSON_True, where, &m, err);
+	int r = mas_member(obj, "IsPrimary", cJSON_True | cJSON_False, where, &m, err);
 
 	*ret = m && cJSON_IsTrue(m);
 	return r;
