@@ -82,6 +82,7 @@ export CNI_PATH=$work/cnibin:/usr/lib/cni
 
 # ---- the VNet ----
 say "VNet simulation (namespaces ${P}*)"
+"$sim" down >/dev/null 2>&1 # leftovers of an interrupted run with the same prefix
 "$sim" up || exit 1
 "$sim" status | sed 's/^/  /'
 

@@ -59,9 +59,13 @@ conflist_for() {
 # cnitool
 test_cnitool() {
 	local cnitool pod=${P}vm1-p1 out ip
-	if ! ensure go golang-go || ! cnitool=$("$top/ci/build-cnitool.sh" "$build/tools/cnitool" 2>>"$work/log"); then
-		skip "cnitool: cannot build cnitool (golang-go, golang-github-appc-cni-dev, deb-src)"
-		return
+	if ! cnitool=$("$top/ci/build-cnitool.sh" "$build/tools/cnitool" 2>>"$work/log"); then
+		DEBIAN_FRONTEND=noninteractive apt-get -qq -y -o DPkg::Lock::Timeout=300 install \
+			--no-install-recommends golang-go golang-github-appc-cni-dev dpkg-dev xz-utils >>"$work/log" 2>&1
+		if ! cnitool=$("$top/ci/build-cnitool.sh" "$build/tools/cnitool" 2>>"$work/log"); then
+			skip "cnitool: cannot be built (golang-go, golang-github-appc-cni-dev, deb-src: ci/deps.sh)"
+			return
+		fi
 	fi
 	conflist_for 1 "$work/conf-full/10-azure.conflist"
 	conflist_for 1 "$work/conf-check/10-azure.conflist" check
@@ -369,6 +373,7 @@ for b in portmap loopback; do ln -s "/usr/lib/cni/$b" "$work/cnibin/$b"; done
 [ "$reference" = 1 ] && for b in ptp host-local; do ln -s "/usr/lib/cni/$b" "$work/cnibin/$b"; done
 export CNI_PATH=$work/cnibin
 
+"$sim" down >/dev/null 2>&1 # leftovers of an interrupted run with the same prefix
 "$sim" up >>"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
 vm_env 1
 vm1_primary=$AZSIM_PRIMARY
