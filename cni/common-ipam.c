@@ -62,7 +62,8 @@ static int fetch_source(const struct conf *conf, struct ipam_source *ret, struct
 		break;
 	case CONF_IPAM_ENV_NULL:
 	default:
-		/* "null": no addresses at all; the refresh leaves only what the state already holds. */
+		/* "null": a source with no addresses (Go: a 0.0.0.0/0 pool with none); the refresh drops
+		 * every free address, so only in-use ones remain until released. */
 		memset(ret, 0, sizeof(*ret));
 		return 0;
 	}
