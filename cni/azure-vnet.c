@@ -1,0 +1,1374 @@
+/* SPDX-License-Identifier: MIT */
+/* azure-vnet (Linux): attaches a pod's netns to the VM's virtual network.
+ * transparent: a veth with host MAC aa:aa:aa:aa:aa:aa, a host /32 route and proxy ARP; in the pod
+ * the VNet IP, 169.254.1.1 as a link-scope gateway with a permanent neighbour entry.
+ * bridge/tunnel: the NIC enslaved to a bridge holding its addresses, per-pod ebtables ARP reply
+ * and MAC DNAT. Once per network: ip_forward, (bridge) bridge-nf-call-iptables, and the outbound
+ * SNAT chain. IPAM in-process (azure-vnet-ipam) or by exec (any other ipam.type).
+ * State: azure-vnet.json in the Go layout, locked only around read-modify-write (and around the
+ * one-time network creation). Every ADD step is undone on failure. */
+#define _GNU_SOURCE
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+
+#include "core/netstate.h"
+#include "core/sha1.h"
+#include "platform/linux/fw.h"
+#include "platform/linux/ipam-exec.h"
+#include "platform/linux/netdev.h"
+#include "platform/platform.h"
+
+#define SNAT_CHAIN "AZURE-VNET-SNAT"
+#define GW4_TEXT "169.254.1.1"
+#define GW6_TEXT "fe80::1234:5678:9abc"
+
+static const uint8_t host_veth_mac[6] = { 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa };
+static const uint8_t vepa_mac[6] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc };
+
+/* What one call knows about the network (from state or just created). */
+struct netinfo {
+	char master[NETSTATE_IFNAME_MAX];
+	char bridge[NETSTATE_IFNAME_MAX];  /* "" in transparent mode */
+	struct ipnet_prefix subnet;        /* the pool subnet (network address) */
+	struct ipnet_addr primary;         /* the VM's primary IP (SNAT source) */
+	uint8_t nic_mac[6];
+	unsigned mtu;
+};
+
+struct vnet {
+	struct plugin_ctx *ctx;
+	const struct conf *conf;
+	char epid[NETSTATE_ID_MAX];
+	char host_if[NETDEV_IFNAMSIZ];
+	bool bridged;                      /* bridge or tunnel */
+	bool tunnel;
+	struct fw_opts fw;
+};
+
+static void vnet_init(struct vnet *v, struct plugin_ctx *ctx)
+{
+	char key[1024], hex[41];
+
+	memset(v, 0, sizeof(*v));
+	v->ctx = ctx;
+	v->conf = &ctx->conf;
+	netstate_endpoint_id(ctx->env.container_id, ctx->env.ifname, v->epid, sizeof(v->epid));
+	/* Go hashes "<ns>.<pod>" in transparent mode, so two sandboxes of one pod collide and the
+	 * second ADD deletes the first one's veth; we always hash network+container+ifname. */
+	snprintf(key, sizeof(key), "%s%s%s", ctx->conf.name, ctx->env.container_id,
+		 ctx->env.ifname);
+	sha1_hex(key, hex, sizeof(hex));
+	snprintf(v->host_if, sizeof(v->host_if), "azv%.11s", hex);
+	v->bridged = ctx->conf.mode == CONF_MODE_BRIDGE || ctx->conf.mode == CONF_MODE_TUNNEL;
+	v->tunnel = ctx->conf.mode == CONF_MODE_TUNNEL;
+	v->fw.wait = !ctx->conf.disable_iptables_lock;
+}
+
+static const char *mode_name(const struct conf *c)
+{
+	switch (c->mode) {
+	case CONF_MODE_BRIDGE: return "bridge";
+	case CONF_MODE_TRANSPARENT: return "transparent";
+	case CONF_MODE_TRANSPARENT_VLAN: return "transparent-vlan";
+	default: return "tunnel";
+	}
+}
+
+/* ---- state file ---- */
+
+static int state_lock(struct platform_lock **l, struct cni_error *err)
+{
+	return platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
+				     platform_lock_timeout_ms(), l, err);
+}
+
+static int state_load(struct netstate *st, struct cni_error *err)
+{
+	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	r = platform_file_read(path, &text, &len, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = netstate_decode(text, len, path, st, err);
+	free(text);
+	return r;
+}
+
+static int state_save(const struct netstate *st, struct cni_error *err)
+{
+	char ts[64], *text;
+	int r;
+
+	platform_timestamp(ts, sizeof(ts));
+	text = netstate_encode(st, "v" AZCNI_VERSION, ts);
+	if (!text)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	r = platform_file_replace(platform_path(PLATFORM_PATH_NET_STATE), text, strlen(text), err);
+	free(text);
+	return r;
+}
+
+/* Read-only look-up of the network and endpoint under the lock. *ret_net_found tells whether
+ * the network exists; *ret_ep is filled when the endpoint exists (return 1). */
+static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret_ni,
+			struct netstate_endpoint *ret_ep, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate st;
+	struct netstate_network *net;
+	struct netstate_extif *x = NULL;
+	struct netstate_endpoint *ep;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	platform_lock_release(l);
+	if (r < 0)
+		return r;
+	*ret_net_found = false;
+	net = netstate_find_network(&st, v->conf->name, &x);
+	if (net) {
+		*ret_net_found = true;
+		if (ret_ni) {
+			memset(ret_ni, 0, sizeof(*ret_ni));
+			snprintf(ret_ni->master, sizeof(ret_ni->master), "%s", x->name);
+			snprintf(ret_ni->bridge, sizeof(ret_ni->bridge), "%s", x->bridge_name);
+			if (net->n_subnets) {
+				ret_ni->subnet = net->subnets[0].prefix;
+				ret_ni->primary = net->subnets[0].primary_ip;
+			}
+			if (x->has_mac)
+				memcpy(ret_ni->nic_mac, x->mac, 6);
+		}
+		ep = netstate_find_endpoint(net, v->epid);
+		if (ep && ret_ep) {
+			*ret_ep = *ep;
+			r = 1;
+		}
+	}
+	netstate_free(&st);
+	return r;
+}
+
+/* ---- IPAM ---- */
+
+static bool ipam_ours(const struct conf *c)
+{
+	return strcmp(c->ipam.type, "azure-vnet-ipam") == 0;
+}
+
+static int ipam_delegate(struct vnet *v, const char *cmd, struct cni_result *ret,
+			 struct cni_error *err)
+{
+	char *text = cJSON_PrintUnformatted(v->ctx->req.root);
+	int r;
+
+	if (!text)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	r = ipam_exec(v->conf->ipam.type, cmd, v->ctx->env.path, text, strlen(text), ret, err);
+	free(text);
+	return r;
+}
+
+static int ipam_add(struct vnet *v, struct cni_result *ret, struct cni_error *err)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (ipam_ours(v->conf))
+		return ipam_run_add(v->conf, v->ctx->env.container_id, v->ctx->env.ifname, ret,
+				    err);
+	return ipam_delegate(v, "ADD", ret, err);
+}
+
+static int ipam_del(struct vnet *v, struct cni_error *err)
+{
+	if (ipam_ours(v->conf))
+		return ipam_run_del(v->conf, v->ctx->env.container_id, v->ctx->env.ifname, NULL,
+				    err);
+	return ipam_delegate(v, "DEL", NULL, err);
+}
+
+/* ---- firewall rules ---- */
+
+/* The outbound SNAT: nat POSTROUTING -s <subnet> -j AZURE-VNET-SNAT; in the chain a RETURN for
+ * each VNet range, then SNAT to the primary IP. */
+static int snat_install(struct vnet *v, const struct netinfo *ni, struct cni_error *err)
+{
+	char sub[IPNET_PREFIX_STRLEN], cidr[IPNET_PREFIX_STRLEN], prim[IPNET_ADDR_STRLEN];
+	size_t i;
+	int r;
+
+	if (!v->conf->outbound_snat)
+		return 0;
+	ipnet_prefix_format(&ni->subnet, sub, sizeof(sub));
+	ipnet_addr_format(&ni->primary, prim, sizeof(prim));
+	r = fw_ipt_chain_ensure(&v->fw, "nat", SNAT_CHAIN, err);
+	if (r < 0)
+		return r;
+	/* Rebuilt from scratch: the order (RETURNs before SNAT) matters. */
+	{
+		const char *argv[] = { "iptables", "-t", "nat", "-F", SNAT_CHAIN, NULL };
+
+		if (fw_exec(argv, NULL, 0, err) != 0)
+			return cni_error_set(err, -EIO, CNI_CODE_NETWORK, "flush nat %s failed",
+					     SNAT_CHAIN);
+	}
+	r = fw_ipt_rule_ensure(&v->fw, "nat", SNAT_CHAIN, true,
+			       (const char *const[]){ "-d", sub, "-j", "RETURN", NULL }, err);
+	for (i = 0; r >= 0 && i < v->conf->n_vnet_cidrs; i++) {
+		ipnet_prefix_format(&v->conf->vnet_cidrs[i], cidr, sizeof(cidr));
+		r = fw_ipt_rule_ensure(&v->fw, "nat", SNAT_CHAIN, true,
+				       (const char *const[]){ "-d", cidr, "-j", "RETURN", NULL },
+				       err);
+	}
+	if (r >= 0)
+		r = fw_ipt_rule_ensure(&v->fw, "nat", SNAT_CHAIN, true,
+				       (const char *const[]){ "-j", "SNAT", "--to-source", prim,
+							      NULL }, err);
+	if (r >= 0)
+		r = fw_ipt_rule_ensure(&v->fw, "nat", "POSTROUTING", false,
+				       (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL },
+				       err);
+	return r < 0 ? r : 0;
+}
+
+/* 1 when the jump and the SNAT rule are present, 0 when not, negative on failure. */
+static int snat_present(struct vnet *v, const struct netinfo *ni, struct cni_error *err)
+{
+	char sub[IPNET_PREFIX_STRLEN], prim[IPNET_ADDR_STRLEN];
+	int r;
+
+	ipnet_prefix_format(&ni->subnet, sub, sizeof(sub));
+	ipnet_addr_format(&ni->primary, prim, sizeof(prim));
+	r = fw_ipt_rule_check(&v->fw, "nat", "POSTROUTING",
+			      (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL }, err);
+	if (r <= 0)
+		return r;
+	return fw_ipt_rule_check(&v->fw, "nat", SNAT_CHAIN,
+				 (const char *const[]){ "-j", "SNAT", "--to-source", prim, NULL },
+				 err);
+}
+
+/* Per-pod ebtables rules (bridge/tunnel): ARP reply for the pod IP and MAC DNAT from the NIC. */
+static int ebt_pod(struct vnet *v, const struct netinfo *ni, const struct ipnet_addr *ip,
+		   const uint8_t mac[6], bool add, struct cni_error *err)
+{
+	char ips[IPNET_ADDR_STRLEN], macs[18], rmacs[18];
+	int r;
+
+	if (ip->family != IPNET_AF_INET)
+		return 0;
+	ipnet_addr_format(ip, ips, sizeof(ips));
+	netdev_mac_format(mac, macs, sizeof(macs));
+	netdev_mac_format(v->tunnel ? vepa_mac : mac, rmacs, sizeof(rmacs));
+	const char *const arp[] = { "-p", "ARP", "--arp-op", "Request", "--arp-ip-dst", ips, "-j",
+				    "arpreply", "--arpreply-mac", rmacs, NULL };
+	const char *const dnat[] = { "-p", "IPv4", "-i", ni->master, "--ip-dst", ips, "-j",
+				     "dnat", "--to-dst", macs, "--dnat-target", "ACCEPT", NULL };
+	if (!add) {
+		r = fw_ebt_rule_delete("nat", "PREROUTING", arp, err);
+		if (r >= 0)
+			r = fw_ebt_rule_delete("nat", "PREROUTING", dnat, err);
+		return r < 0 ? r : 0;
+	}
+	r = fw_ebt_rule_ensure("nat", "PREROUTING", arp, err);
+	if (r >= 0)
+		r = fw_ebt_rule_ensure("nat", "PREROUTING", dnat, err);
+	if (r < 0)
+		ebt_pod(v, ni, ip, mac, false, NULL);
+	return r;
+}
+
+/* ipsToRouteViaHost in bridge mode: broute those IPs to the host stack. */
+static int ebt_route_via_host(struct vnet *v, struct cni_error *err)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r >= 0 && i < v->conf->n_ips_to_route_via_host; i++)
+		r = fw_ebt_rule_ensure("broute", "BROUTING",
+				       (const char *const[]){ "-p", "IPv4", "--ip-dst",
+							      v->conf->ips_to_route_via_host[i],
+							      "-j", "redirect", "--redirect-target",
+							      "ACCEPT", NULL }, err);
+	return r;
+}
+
+/* The network-wide ebtables rules of bridge mode (ACN ebtables/ebtables.go). */
+static int ebt_network(struct vnet *v, const struct netinfo *ni, struct cni_error *err)
+{
+	char mac[18], prim[IPNET_ADDR_STRLEN], vmac[18];
+	int r;
+
+	netdev_mac_format(ni->nic_mac, mac, sizeof(mac));
+	netdev_mac_format(vepa_mac, vmac, sizeof(vmac));
+	ipnet_addr_format(&ni->primary, prim, sizeof(prim));
+	r = fw_ebt_rule_ensure("nat", "POSTROUTING",
+			       (const char *const[]){ "-s", "Unicast", "-o", ni->master, "-j",
+						      "snat", "--to-src", mac, "--snat-arp",
+						      "--snat-target", "ACCEPT", NULL }, err);
+	if (r >= 0 && ni->primary.family)
+		r = fw_ebt_rule_ensure("nat", "PREROUTING",
+				       (const char *const[]){ "-p", "ARP", "--arp-op", "Request",
+							      "--arp-ip-dst", prim, "-j",
+							      "arpreply", "--arpreply-mac", mac,
+							      "--arpreply-target", "DROP", NULL },
+				       err);
+	if (r >= 0)
+		r = fw_ebt_rule_ensure("nat", "PREROUTING",
+				       (const char *const[]){ "-p", "ARP", "-i", ni->master,
+							      "--arp-op", "Reply", "-j", "dnat",
+							      "--to-dst", "ff:ff:ff:ff:ff:ff",
+							      "--dnat-target", "ACCEPT", NULL }, err);
+	if (r >= 0 && v->tunnel)
+		r = fw_ebt_rule_ensure("nat", "PREROUTING",
+				       (const char *const[]){ "-i", ni->bridge, "-j", "dnat",
+							      "--to-dst", vmac, "--dnat-target",
+							      "ACCEPT", NULL }, err);
+	if (r >= 0)
+		r = ebt_route_via_host(v, err);
+	return r < 0 ? r : 0;
+}
+
+/* ---- network creation ---- */
+
+/* The master NIC: conf.master, else the link holding an address inside @pod's subnet, else the
+ * link of the default route. Fills ni->master/mtu/nic_mac/primary and returns its link. */
+static int find_master(struct netdev *nd, const struct conf *conf, const struct ipnet_prefix *pod,
+		       struct netinfo *ni, struct netdev_link *ret, struct cni_error *err)
+{
+	struct ipnet_prefix subnet = ipnet_prefix_network(pod);
+	struct netdev_addr *addrs = NULL;
+	struct netdev_route *routes = NULL;
+	int n, i, ifindex = 0, r;
+
+	n = netdev_addr_list(nd, 0, IPNET_AF_INET, &addrs, err);
+	if (n < 0)
+		return n;
+	if (conf->master[0]) {
+		r = netdev_link_get(nd, conf->master, 0, ret, err);
+		if (r == -ENODEV)
+			r = cni_error_set(err, r, CNI_CODE_INVALID_CONFIG,
+					  "master interface %s not found", conf->master);
+		if (r < 0)
+			goto out;
+		ifindex = ret->ifindex;
+	}
+	for (i = 0; !ifindex && i < n; i++)
+		if (addrs[i].scope == RT_SCOPE_UNIVERSE &&
+		    ipnet_prefix_contains(&subnet, &addrs[i].prefix.addr))
+			ifindex = addrs[i].ifindex;
+	if (!ifindex) {
+		int m = netdev_route_list(nd, IPNET_AF_INET, 0, 0, &routes, err);
+
+		for (i = 0; i < m; i++)
+			if (routes[i].dst.len == 0 && routes[i].ifindex) {
+				ifindex = routes[i].ifindex;
+				break;
+			}
+	}
+	if (!ifindex) {
+		r = cni_error_set(err, -ENODEV, CNI_CODE_NETWORK,
+				  "no master interface: none has an address in the pod subnet and "
+				  "there is no default route (set \"master\")");
+		goto out;
+	}
+	r = netdev_link_get(nd, NULL, ifindex, ret, err);
+	if (r < 0)
+		goto out;
+	snprintf(ni->master, sizeof(ni->master), "%s", ret->name);
+	ni->mtu = ret->mtu;
+	memcpy(ni->nic_mac, ret->mac, 6);
+	ni->subnet = subnet;
+	/* Primary IP: the master's address inside the subnet, else its first global one. */
+	for (i = 0; i < n; i++)
+		if (addrs[i].ifindex == ifindex && addrs[i].scope == RT_SCOPE_UNIVERSE &&
+		    ipnet_prefix_contains(&subnet, &addrs[i].prefix.addr)) {
+			ni->primary = addrs[i].prefix.addr;
+			break;
+		}
+	for (i = 0; !ni->primary.family && i < n; i++)
+		if (addrs[i].ifindex == ifindex && addrs[i].scope == RT_SCOPE_UNIVERSE)
+			ni->primary = addrs[i].prefix.addr;
+	if (!ni->primary.family && conf->outbound_snat)
+		r = cni_error_set(err, -EADDRNOTAVAIL, CNI_CODE_NETWORK,
+				  "master %s has no IPv4 address for the outbound SNAT", ret->name);
+out:
+	free(addrs);
+	free(routes);
+	return r;
+}
+
+/* br_netfilter: load it when the sysctl is missing; tolerate its absence. */
+static void bridge_nf(struct netdev *nd)
+{
+	const char *const modprobe[] = { "modprobe", "br_netfilter", NULL };
+	int r;
+
+	r = netdev_sysctl_write(nd, "net/bridge/bridge-nf-call-iptables", "1", NULL);
+	if (r == -ENOENT) {
+		fw_exec(modprobe, NULL, 0, NULL);
+		r = netdev_sysctl_write(nd, "net/bridge/bridge-nf-call-iptables", "1", NULL);
+	}
+	if (r < 0)
+		platform_log("warning: cannot set bridge-nf-call-iptables=1 (%s): bridged pod "
+			     "traffic will bypass the outbound SNAT", strerror(-r));
+}
+
+/* Bridge mode: create the bridge with the NIC's MAC, move the NIC's addresses and routes to it,
+ * enslave the NIC. On failure puts everything back. */
+static int bridge_setup(struct vnet *v, struct netdev *nd, struct netinfo *ni,
+			const struct netdev_link *nic, struct netstate_extif *x,
+			struct cni_error *err)
+{
+	struct netdev_addr *addrs = NULL;
+	struct netdev_route *routes = NULL;
+	struct netdev_link br;
+	int na, nr = 0, i, r;
+	bool created = false;
+
+	snprintf(ni->bridge, sizeof(ni->bridge), "%s",
+		 v->conf->bridge[0] ? v->conf->bridge : "");
+	if (!ni->bridge[0])
+		snprintf(ni->bridge, sizeof(ni->bridge), "azure%d", nic->ifindex);
+	r = netdev_link_get(nd, ni->bridge, 0, &br, err);
+	if (r == 0 && nic->master == br.ifindex)
+		return 0; /* already set up (state lost); adopt it */
+	if (r == 0 && strcmp(br.kind, "bridge") != 0)
+		return cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
+				     "%s exists and is not a bridge", ni->bridge);
+	if (r == -ENODEV) {
+		r = netdev_bridge_create(nd, ni->bridge, ni->nic_mac, err);
+		if (r < 0)
+			return r;
+		created = true;
+	} else if (r < 0) {
+		return r;
+	}
+	netdev_sysctl_write(nd, "net/ipv6/conf/" /* best effort */ "all/accept_ra", "0", NULL);
+	na = netdev_addr_list(nd, nic->ifindex, 0, &addrs, err);
+	if (na < 0) {
+		r = na;
+		goto undo_bridge;
+	}
+	nr = netdev_route_list(nd, 0, 0, nic->ifindex, &routes, err);
+	if (nr < 0) {
+		r = nr;
+		goto undo_bridge;
+	}
+	for (i = 0, x->n_ips = 0; i < na; i++) {
+		if (addrs[i].scope != RT_SCOPE_UNIVERSE)
+			continue;
+		if (x->n_ips < NETSTATE_MAX_IPS)
+			x->ips[x->n_ips++] = addrs[i].prefix;
+		netdev_addr_del(nd, nic->ifindex, &addrs[i].prefix, NULL);
+	}
+	x->n_routes = 0;
+	r = netdev_link_set_up(nd, nic->name, false, err);
+	if (r >= 0)
+		r = netdev_link_set_master(nd, nic->name, ni->bridge, err);
+	if (r >= 0)
+		r = netdev_link_set_up(nd, nic->name, true, err);
+	if (r >= 0)
+		r = netdev_link_set_up(nd, ni->bridge, true, err);
+	if (r >= 0) {
+		r = netdev_link_get(nd, ni->bridge, 0, &br, err);
+		for (i = 0; r >= 0 && i < na; i++) {
+			if (addrs[i].scope != RT_SCOPE_UNIVERSE)
+				continue;
+			r = netdev_addr_add(nd, br.ifindex, &addrs[i].prefix, err);
+			if (r == -EEXIST)
+				r = 0;
+		}
+	}
+	for (i = 0; r >= 0 && i < nr; i++) {
+		struct netdev_route rt = routes[i];
+
+		if (rt.protocol == RTPROT_KERNEL)
+			continue;
+		if (x->n_routes < NETSTATE_MAX_ROUTES) {
+			struct netstate_route *s = &x->routes[x->n_routes++];
+
+			memset(s, 0, sizeof(*s));
+			s->dst = rt.dst, s->gw = rt.gw, s->src = rt.src;
+			s->protocol = rt.protocol, s->scope = rt.scope;
+			s->priority = (int)rt.priority;
+			snprintf(s->dev, sizeof(s->dev), "%s", nic->name);
+		}
+		rt.ifindex = br.ifindex;
+		r = netdev_route_add(nd, &rt, NULL);
+		if (r == -EEXIST)
+			r = 0;
+		if (r < 0) {
+			char d[IPNET_PREFIX_STRLEN];
+
+			r = cni_error_set(err, r, CNI_CODE_NETWORK, "move route %s to %s failed",
+					  ipnet_prefix_format(&rt.dst, d, sizeof(d)), ni->bridge);
+		}
+	}
+	if (r >= 0 && !v->conf->disable_hairpin_on_host_interface)
+		r = netdev_bridge_port_hairpin(nd, nic->name, true, err);
+	if (r >= 0) {
+		snprintf(x->bridge_name, sizeof(x->bridge_name), "%s", ni->bridge);
+		goto out;
+	}
+	/* Put the NIC back as it was. */
+	netdev_link_set_master(nd, nic->name, NULL, NULL);
+	netdev_link_set_up(nd, nic->name, true, NULL);
+	for (i = 0; i < na; i++)
+		if (addrs[i].scope == RT_SCOPE_UNIVERSE)
+			netdev_addr_add(nd, nic->ifindex, &addrs[i].prefix, NULL);
+	for (i = 0; i < nr; i++)
+		if (routes[i].protocol != RTPROT_KERNEL)
+			netdev_route_add(nd, &routes[i], NULL);
+undo_bridge:
+	if (created)
+		netdev_link_delete(nd, ni->bridge, NULL);
+out:
+	free(addrs);
+	free(routes);
+	return r;
+}
+
+/* Create the network once: called with the state lock held and @st loaded. Adds the network to
+ * @st (the caller saves). */
+static int network_create(struct vnet *v, struct netdev *nd, struct netstate *st,
+			  const struct ipnet_prefix *pod, const struct ipnet_addr *gw,
+			  struct netinfo *ni, struct cni_error *err)
+{
+	struct netstate_network net;
+	struct netstate_extif *x, xtmp;
+	struct netdev_link nic;
+	int r;
+
+	if (v->conf->mode == CONF_MODE_TRANSPARENT_VLAN)
+		return cni_error_set(err, -EOPNOTSUPP, CNI_CODE_INVALID_CONFIG,
+				     "mode transparent-vlan (CNS multitenancy) is not supported");
+	memset(ni, 0, sizeof(*ni));
+	r = find_master(nd, v->conf, pod, ni, &nic, err);
+	if (r < 0)
+		return r;
+	memset(&xtmp, 0, sizeof(xtmp));
+	r = netdev_sysctl_write(nd, "net/ipv4/ip_forward", "1", err);
+	if (r < 0)
+		return r;
+	if (v->bridged) {
+		r = bridge_setup(v, nd, ni, &nic, &xtmp, err);
+		if (r < 0)
+			return r;
+		bridge_nf(nd);
+		r = ebt_network(v, ni, err);
+		if (r < 0)
+			return r;
+	}
+	r = snat_install(v, ni, err);
+	if (r < 0)
+		return r;
+
+	x = netstate_extif_get(st, ni->master);
+	if (!x)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	if (v->bridged) {
+		snprintf(x->bridge_name, sizeof(x->bridge_name), "%s", ni->bridge);
+		memcpy(x->ips, xtmp.ips, sizeof(x->ips));
+		x->n_ips = xtmp.n_ips;
+		memcpy(x->routes, xtmp.routes, sizeof(x->routes));
+		x->n_routes = xtmp.n_routes;
+	}
+	memcpy(x->mac, ni->nic_mac, 6);
+	x->has_mac = true;
+	if (x->n_subnets < NETSTATE_MAX_SUBNETS)
+		x->subnets[x->n_subnets++] = ni->subnet;
+	if (gw->family == IPNET_AF_INET)
+		x->ipv4_gateway = *gw;
+	memset(&net, 0, sizeof(net));
+	snprintf(net.id, sizeof(net.id), "%s", v->conf->name);
+	snprintf(net.mode, sizeof(net.mode), "%s", mode_name(v->conf));
+	net.n_subnets = 1;
+	net.subnets[0].family = ni->subnet.addr.family;
+	net.subnets[0].prefix = ni->subnet;
+	net.subnets[0].gateway = *gw;
+	net.subnets[0].primary_ip = ni->primary;
+	net.dns = v->conf->dns;
+	if (!netstate_network_add(x, &net))
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return 0;
+}
+
+/* Make sure the network exists (once, under the lock) and fill @ni. */
+static int network_ensure(struct vnet *v, struct netdev *nd, const struct cni_result *ipres,
+			  struct netinfo *ni, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate st;
+	struct netstate_network *net;
+	struct netstate_extif *x = NULL;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	if (r < 0)
+		goto out;
+	net = netstate_find_network(&st, v->conf->name, &x);
+	if (net) {
+		memset(ni, 0, sizeof(*ni));
+		snprintf(ni->master, sizeof(ni->master), "%s", x->name);
+		snprintf(ni->bridge, sizeof(ni->bridge), "%s", x->bridge_name);
+		if (net->n_subnets) {
+			ni->subnet = net->subnets[0].prefix;
+			ni->primary = net->subnets[0].primary_ip;
+		}
+		if (x->has_mac)
+			memcpy(ni->nic_mac, x->mac, 6);
+	} else {
+		r = network_create(v, nd, &st, &ipres->ips[0].address, &ipres->ips[0].gateway, ni,
+				   err);
+		if (r >= 0)
+			r = state_save(&st, err);
+	}
+out:
+	netstate_free(&st);
+	platform_lock_release(l);
+	if (r >= 0 && !ni->mtu) {
+		struct netdev_link m;
+
+		if (netdev_link_get(nd, ni->master, 0, &m, NULL) == 0)
+			ni->mtu = m.mtu;
+	}
+	return r;
+}
+
+/* ---- endpoint ---- */
+
+static void ignore_sysctl(struct netdev *nd, const char *ifname, const char *key, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), key, ifname);
+	netdev_sysctl_write(nd, path, val, NULL);
+}
+
+/* Remove what endpoint_create made (also DEL's work). Missing pieces are skipped. */
+static void endpoint_teardown(struct vnet *v, struct netdev *nd, const struct netinfo *ni,
+			      const struct netstate_endpoint *ep, const char *host_if,
+			      struct cni_error *err)
+{
+	struct netdev_link br;
+	size_t i;
+
+	if (v->bridged && ep) {
+		bool have_br = ni->bridge[0] && netdev_link_get(nd, ni->bridge, 0, &br, NULL) == 0;
+
+		for (i = 0; i < ep->n_ips; i++) {
+			if (ep->has_mac)
+				ebt_pod(v, ni, &ep->ips[i].addr, ep->mac, false, err);
+			if (have_br && !v->tunnel)
+				netdev_neigh_del(nd, br.ifindex, &ep->ips[i].addr, NULL);
+		}
+	}
+	/* transparent: the host /32 routes and proxy ARP go with the veth */
+	netdev_link_delete(nd, host_if, NULL);
+}
+
+static void route_to_state(const struct cni_route *c, struct netstate_route *s, const char *dev)
+{
+	memset(s, 0, sizeof(*s));
+	s->dst = c->dst;
+	s->gw = c->gw;
+	snprintf(s->dev, sizeof(s->dev), "%s", dev);
+}
+
+/* The DNS reported: runtimeConfig.dns, else the config's dns, else the IPAM's. */
+static void pick_dns(const struct conf *c, const struct cni_result *ipres, struct cni_dns *ret)
+{
+	if (c->has_runtime_dns)
+		*ret = c->runtime_dns;
+	else if (c->dns.n_nameservers || c->dns.domain[0] || c->dns.n_search)
+		*ret = c->dns;
+	else
+		*ret = ipres->dns;
+}
+
+/* Create the veth and configure both ends. On failure removes everything it made. */
+static int endpoint_create(struct vnet *v, struct netdev *nd, struct netdev *pod,
+			   const struct netinfo *ni, const struct cni_result *ipres,
+			   struct netstate_endpoint *ep, struct cni_error *err)
+{
+	const struct cni_env *env = &v->ctx->env;
+	struct netdev_link h, p, br;
+	struct ipnet_addr gw4, gw6;
+	char key[128];
+	size_t i;
+	int r;
+
+	ipnet_addr_parse(GW4_TEXT, &gw4);
+	ipnet_addr_parse(GW6_TEXT, &gw6);
+	memset(ep, 0, sizeof(*ep));
+	snprintf(ep->id, sizeof(ep->id), "%s", v->epid);
+	snprintf(ep->sandbox_key, sizeof(ep->sandbox_key), "%s", env->netns);
+	snprintf(ep->netns, sizeof(ep->netns), "%s", env->netns);
+	snprintf(ep->ifname, sizeof(ep->ifname), "%s", env->ifname);
+	snprintf(ep->host_ifname, sizeof(ep->host_ifname), "%s", v->host_if);
+	snprintf(ep->container_id, sizeof(ep->container_id), "%s", env->container_id);
+	snprintf(ep->pod_name, sizeof(ep->pod_name), "%s", env->args.pod_name);
+	snprintf(ep->pod_namespace, sizeof(ep->pod_namespace), "%s", env->args.pod_namespace);
+	for (i = 0; i < ipres->n_ips && i < NETSTATE_MAX_IPS; i++) {
+		ep->ips[ep->n_ips++] = ipres->ips[i].address;
+		if (ipres->ips[i].gateway.family)
+			ep->gateways[ep->n_gateways++] = ipres->ips[i].gateway;
+	}
+	for (i = 0; i < ipres->n_routes && i < NETSTATE_MAX_ROUTES; i++)
+		route_to_state(&ipres->routes[i], &ep->routes[ep->n_routes++], env->ifname);
+	pick_dns(v->conf, ipres, &ep->dns);
+
+	/* A stale host veth of this owner (a killed earlier ADD) would block the name. */
+	netdev_link_delete(nd, v->host_if, NULL);
+	r = netdev_veth_create(nd, v->host_if, v->bridged ? NULL : host_veth_mac, pod, env->ifname,
+			       ni->mtu, err);
+	if (r < 0)
+		return r;
+	r = netdev_link_get(nd, v->host_if, 0, &h, err);
+	if (r < 0)
+		goto undo;
+	ignore_sysctl(nd, v->host_if, "net/ipv6/conf/%s/accept_ra", "0");
+	if (v->bridged) {
+		r = netdev_link_set_master(nd, v->host_if, ni->bridge, err);
+	} else {
+		snprintf(key, sizeof(key), "net/ipv4/conf/%s/proxy_arp", v->host_if);
+		r = netdev_sysctl_write(nd, key, "1", err);
+	}
+	if (r >= 0)
+		r = netdev_link_set_up(nd, v->host_if, true, err);
+	if (r >= 0 && v->bridged)
+		r = netdev_bridge_port_hairpin(nd, v->host_if, true, err);
+	if (r < 0)
+		goto undo;
+
+	/* The pod end (created in the pod netns under its final name). */
+	r = netdev_link_get(pod, env->ifname, 0, &p, err);
+	if (r == -ENODEV)
+		r = cni_error_set(err, r, CNI_CODE_NETWORK, "%s vanished from netns %s",
+				  env->ifname, env->netns);
+	if (r < 0)
+		goto undo;
+	memcpy(ep->mac, p.mac, 6);
+	ep->has_mac = true;
+	ignore_sysctl(pod, env->ifname, "net/ipv6/conf/%s/accept_ra", "0");
+	for (i = 0; r >= 0 && i < ep->n_ips; i++)
+		r = netdev_addr_add(pod, p.ifindex, &ep->ips[i], err);
+	if (r >= 0)
+		r = netdev_link_set_up(pod, env->ifname, true, err);
+	if (r < 0)
+		goto undo;
+
+	if (!v->bridged) {
+		bool v4 = false, v6 = false;
+
+		for (i = 0; r >= 0 && i < ep->n_ips; i++) {
+			struct netdev_route sub = { .dst = ipnet_prefix_network(&ep->ips[i]),
+						    .ifindex = p.ifindex };
+			struct netdev_route host = { .dst = { ep->ips[i].addr,
+							      ipnet_addr_len(&ep->ips[i].addr) * 8 },
+						     .ifindex = h.ifindex };
+
+			/* Everything goes through the host: drop the kernel's subnet route. */
+			if (ep->ips[i].len < ipnet_addr_len(&ep->ips[i].addr) * 8)
+				netdev_route_del(pod, &sub, NULL);
+			r = netdev_route_add(nd, &host, err);
+			if (ep->ips[i].addr.family == IPNET_AF_INET)
+				v4 = true;
+			else
+				v6 = true;
+		}
+		if (r >= 0 && v4) {
+			struct netdev_route link = { .dst = { gw4, 32 }, .ifindex = p.ifindex,
+						     .scope = RT_SCOPE_LINK };
+			struct netdev_route def = { .dst = { .addr.family = IPNET_AF_INET },
+						    .gw = gw4, .ifindex = p.ifindex };
+
+			r = netdev_route_add(pod, &link, err);
+			if (r >= 0)
+				r = netdev_route_add(pod, &def, err);
+			if (r >= 0)
+				r = netdev_neigh_set(pod, p.ifindex, &gw4, h.mac, err);
+			for (i = 0; r >= 0 && i < v->conf->n_ips_to_route_via_host; i++) {
+				struct netdev_route via = { .gw = gw4, .ifindex = p.ifindex };
+
+				if (ipnet_addr_parse(v->conf->ips_to_route_via_host[i],
+						     &via.dst.addr) < 0 ||
+				    via.dst.addr.family != IPNET_AF_INET)
+					continue;
+				via.dst.len = 32;
+				r = netdev_route_add(pod, &via, err);
+				if (r == -EEXIST)
+					r = 0;
+			}
+		}
+		if (r >= 0 && v6) {
+			struct netdev_route def6 = { .dst = { .addr.family = IPNET_AF_INET6 },
+						     .gw = gw6, .ifindex = p.ifindex };
+
+			r = netdev_neigh_set(pod, p.ifindex, &gw6, h.mac, err);
+			if (r >= 0)
+				r = netdev_route_add(pod, &def6, err);
+		}
+	} else {
+		for (i = 0; r >= 0 && i < ipres->n_routes; i++) {
+			struct netdev_route rt = { .dst = ipres->routes[i].dst,
+						   .gw = ipres->routes[i].gw,
+						   .ifindex = p.ifindex };
+
+			r = netdev_route_add(pod, &rt, err);
+			if (r == -EEXIST)
+				r = 0;
+		}
+		if (r >= 0 && !v->tunnel) {
+			r = netdev_link_get(nd, ni->bridge, 0, &br, err);
+			for (i = 0; r >= 0 && i < ep->n_ips; i++)
+				if (ep->ips[i].addr.family == IPNET_AF_INET)
+					r = netdev_neigh_set(nd, br.ifindex, &ep->ips[i].addr,
+							     ep->mac, err);
+		}
+		for (i = 0; r >= 0 && i < ep->n_ips; i++)
+			r = ebt_pod(v, ni, &ep->ips[i].addr, ep->mac, true, err);
+	}
+	if (r >= 0)
+		return 0;
+undo:
+	endpoint_teardown(v, nd, ni, ep, v->host_if, NULL);
+	return r;
+}
+
+/* The CNI result of an endpoint: host veth and pod interface, the IPs with the IPAM gateway
+ * (as the Go plugin reports it; the pod actually routes via 169.254.1.1 in transparent mode),
+ * the IPAM routes, and the DNS chosen at ADD. */
+static void result_build(struct vnet *v, struct netdev *nd, const struct netstate_endpoint *ep,
+			 struct cni_result *ret)
+{
+	struct netdev_link h;
+	size_t i, j;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->interfaces[0].name, sizeof(ret->interfaces[0].name), "%s", ep->host_ifname);
+	if (netdev_link_get(nd, ep->host_ifname, 0, &h, NULL) == 0)
+		netdev_mac_format(h.mac, ret->interfaces[0].mac, sizeof(ret->interfaces[0].mac));
+	snprintf(ret->interfaces[1].name, sizeof(ret->interfaces[1].name), "%s", ep->ifname);
+	if (ep->has_mac)
+		netdev_mac_format(ep->mac, ret->interfaces[1].mac, sizeof(ret->interfaces[1].mac));
+	snprintf(ret->interfaces[1].sandbox, sizeof(ret->interfaces[1].sandbox), "%s",
+		 v->ctx->env.netns[0] ? v->ctx->env.netns : ep->sandbox_key);
+	ret->n_interfaces = 2;
+	for (i = 0; i < ep->n_ips && i < CNI_MAX_IPS; i++) {
+		struct cni_ipconfig *ip = &ret->ips[ret->n_ips++];
+
+		ip->address = ep->ips[i];
+		ip->iface = 1;
+		for (j = 0; j < ep->n_gateways; j++)
+			if (ep->gateways[j].family == ep->ips[i].addr.family) {
+				ip->gateway = ep->gateways[j];
+				break;
+			}
+	}
+	for (i = 0; i < ep->n_routes && i < CNI_MAX_ROUTES; i++) {
+		struct cni_route *rt = &ret->routes[ret->n_routes++];
+
+		rt->dst = ep->routes[i].dst;
+		rt->gw = ep->routes[i].gw;
+		rt->scope = -1;
+	}
+	ret->dns = ep->dns;
+}
+
+/* Add or replace @ep in the state (network @v->conf->name must exist). */
+static int state_put_endpoint(struct vnet *v, const struct netstate_endpoint *ep,
+			      struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate st;
+	struct netstate_network *net;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	if (r < 0)
+		goto out;
+	net = netstate_find_network(&st, v->conf->name, NULL);
+	if (!net) {
+		r = cni_error_set(err, -ENOENT, CNI_CODE_STATE,
+				  "network %s vanished from %s during ADD", v->conf->name,
+				  platform_path(PLATFORM_PATH_NET_STATE));
+		goto out;
+	}
+	r = netstate_endpoint_put(net, ep);
+	if (r < 0) {
+		cni_error_set(err, r, CNI_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
+	r = state_save(&st, err);
+out:
+	netstate_free(&st);
+	platform_lock_release(l);
+	return r;
+}
+
+/* Remove the endpoints with the given IDs from the state. */
+static int state_remove_endpoints(struct vnet *v, const char *const *ids, size_t n,
+				  struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate st;
+	struct netstate_network *net;
+	size_t i;
+	int r, removed = 0;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	if (r < 0)
+		goto out;
+	net = netstate_find_network(&st, v->conf->name, NULL);
+	for (i = 0; net && i < n; i++)
+		removed += netstate_endpoint_remove(net, ids[i]);
+	if (removed)
+		r = state_save(&st, err);
+out:
+	netstate_free(&st);
+	platform_lock_release(l);
+	return r;
+}
+
+static void mode_from_state(struct vnet *v, const char *mode)
+{
+	if (!mode[0])
+		return;
+	v->tunnel = strcmp(mode, "tunnel") == 0;
+	v->bridged = v->tunnel || strcmp(mode, "bridge") == 0;
+}
+
+/* ---- commands ---- */
+
+static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
+{
+	struct netdev *nd = NULL, *pod = NULL;
+	struct netstate_endpoint ep;
+	struct cni_result ipres;
+	struct netinfo ni;
+	struct netdev_link l;
+	struct vnet v;
+	bool net_found = false;
+	int r;
+
+	vnet_init(&v, ctx);
+	if (!ctx->conf.ipam.type[0])
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "the config has no ipam (ipam.type is required)");
+	if (ctx->conf.mode == CONF_MODE_TRANSPARENT_VLAN)
+		return cni_error_set(err, -EOPNOTSUPP, CNI_CODE_INVALID_CONFIG,
+				     "mode transparent-vlan (CNS multitenancy) is not supported");
+	r = netdev_open(NULL, &nd, err);
+	if (r < 0)
+		return r;
+	r = netdev_open(ctx->env.netns, &pod, err);
+	if (r < 0)
+		goto out;
+	r = state_lookup(&v, &net_found, &ni, &ep, err);
+	if (r < 0)
+		goto out;
+	if (r == 1 && strcmp(ep.container_id, ctx->env.container_id) == 0 &&
+	    strcmp(ep.ifname, ctx->env.ifname) == 0 &&
+	    netdev_link_get(nd, ep.host_ifname, 0, &l, NULL) == 0 &&
+	    netdev_link_get(pod, ctx->env.ifname, 0, &l, NULL) == 0) {
+		/* Repeated ADD of a healthy attachment: the same result, nothing touched. */
+		result_build(&v, nd, &ep, ret);
+		r = 0;
+		goto out;
+	}
+	r = netdev_link_get(pod, ctx->env.ifname, 0, &l, err);
+	if (r == 0) {
+		r = cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
+				  "interface %s already exists in netns %s", ctx->env.ifname,
+				  ctx->env.netns);
+		goto out;
+	}
+	if (r != -ENODEV)
+		goto out;
+
+	r = ipam_add(&v, &ipres, err);
+	if (r < 0)
+		goto out;
+	if (ipres.n_ips == 0) {
+		r = cni_error_set(err, -ENOENT, CNI_CODE_NO_ADDRESS,
+				  "IPAM %s returned no address", ctx->conf.ipam.type);
+		goto release_ip;
+	}
+	r = network_ensure(&v, nd, &ipres, &ni, err);
+	if (r < 0)
+		goto release_ip;
+	r = endpoint_create(&v, nd, pod, &ni, &ipres, &ep, err);
+	if (r < 0)
+		goto release_ip;
+	r = state_put_endpoint(&v, &ep, err);
+	if (r < 0)
+		goto undo_endpoint;
+	result_build(&v, nd, &ep, ret);
+	goto out;
+
+undo_endpoint:
+	endpoint_teardown(&v, nd, &ni, &ep, v.host_if, NULL);
+release_ip:
+	ipam_del(&v, NULL);
+out:
+	netdev_close(pod);
+	netdev_close(nd);
+	return r;
+}
+
+static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	struct netdev *nd = NULL;
+	struct netstate_endpoint ep;
+	struct netinfo ni;
+	struct vnet v;
+	bool net_found = false, has_ep;
+	const char *id;
+	char mode[32] = "";
+	int r;
+
+	vnet_init(&v, ctx);
+	memset(&ni, 0, sizeof(ni));
+	r = state_lookup(&v, &net_found, &ni, &ep, err);
+	if (r < 0)
+		return r;
+	has_ep = r == 1;
+	(void)mode;
+	r = netdev_open(NULL, &nd, err);
+	if (r < 0)
+		return r;
+	if (net_found) {
+		/* The network's recorded mode wins over the config's (the Go plugin's DEL used "",
+		 * so its tunnel rules leaked). */
+		struct platform_lock *l = NULL;
+		struct netstate st;
+		struct netstate_network *net;
+
+		if (state_lock(&l, NULL) == 0) {
+			if (state_load(&st, NULL) == 0) {
+				net = netstate_find_network(&st, ctx->conf.name, NULL);
+				if (net)
+					mode_from_state(&v, net->mode);
+				netstate_free(&st);
+			}
+			platform_lock_release(l);
+		}
+	}
+	endpoint_teardown(&v, nd, &ni, has_ep ? &ep : NULL,
+			  has_ep && ep.host_ifname[0] ? ep.host_ifname : v.host_if, NULL);
+	netdev_close(nd);
+	if (ctx->conf.ipam.type[0]) {
+		r = ipam_del(&v, err);
+		if (r < 0)
+			return r;
+	}
+	if (has_ep) {
+		id = v.epid;
+		r = state_remove_endpoints(&v, &id, 1, err);
+	}
+	return r < 0 ? r : 0;
+}
+
+static int check_fail(struct cni_error *err, const char *fmt, const char *a, const char *b)
+{
+	return cni_error_set(err, -ENOENT, CNI_CODE_CHECK_FAILED, fmt, a, b);
+}
+
+static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	struct netdev *nd = NULL, *pod = NULL;
+	struct netstate_endpoint ep;
+	struct netdev_addr *addrs = NULL;
+	struct netdev_route *routes = NULL;
+	struct netdev_link h, p;
+	struct netinfo ni;
+	struct vnet v;
+	bool net_found = false;
+	char buf[IPNET_PREFIX_STRLEN];
+	size_t i, j;
+	int r, n, m;
+
+	vnet_init(&v, ctx);
+	r = state_lookup(&v, &net_found, &ni, &ep, err);
+	if (r < 0)
+		return r;
+	if (!net_found)
+		return check_fail(err, "network %s%s is not in the state", ctx->conf.name, "");
+	if (r != 1)
+		return check_fail(err, "endpoint %s of container %s is not in the state", v.epid,
+				  ctx->env.container_id);
+	r = netdev_open(NULL, &nd, err);
+	if (r < 0)
+		return r;
+	r = netdev_open(ctx->env.netns, &pod, err);
+	if (r < 0)
+		goto out;
+	r = netdev_link_get(nd, ep.host_ifname, 0, &h, err);
+	if (r == -ENODEV)
+		r = check_fail(err, "host interface %s is missing%s", ep.host_ifname, "");
+	if (r < 0)
+		goto out;
+	r = netdev_link_get(pod, ctx->env.ifname, 0, &p, err);
+	if (r == -ENODEV)
+		r = check_fail(err, "interface %s is missing in netns %s", ctx->env.ifname,
+			       ctx->env.netns);
+	if (r < 0)
+		goto out;
+	if (!(p.flags & IFF_UP)) {
+		r = check_fail(err, "interface %s in netns %s is down", ctx->env.ifname,
+			       ctx->env.netns);
+		goto out;
+	}
+	n = netdev_addr_list(pod, p.ifindex, 0, &addrs, err);
+	if (n < 0) {
+		r = n;
+		goto out;
+	}
+	for (i = 0; i < ep.n_ips; i++) {
+		for (j = 0; j < (size_t)n; j++)
+			if (ipnet_addr_equal(&addrs[j].prefix.addr, &ep.ips[i].addr))
+				break;
+		if (j == (size_t)n) {
+			r = check_fail(err, "address %s is missing on %s",
+				       ipnet_prefix_format(&ep.ips[i], buf, sizeof(buf)),
+				       ctx->env.ifname);
+			goto out;
+		}
+	}
+	if (ctx->has_prev) {
+		for (i = 0; i < ctx->prev.n_ips; i++) {
+			for (j = 0; j < ep.n_ips; j++)
+				if (ipnet_addr_equal(&ctx->prev.ips[i].address.addr, &ep.ips[j].addr))
+					break;
+			if (j == ep.n_ips) {
+				r = check_fail(err, "prevResult address %s is not this endpoint's%s",
+					       ipnet_prefix_format(&ctx->prev.ips[i].address, buf,
+								   sizeof(buf)), "");
+				goto out;
+			}
+		}
+	}
+	m = netdev_route_list(pod, IPNET_AF_INET, 0, p.ifindex, &routes, err);
+	if (m < 0) {
+		r = m;
+		goto out;
+	}
+	if (!v.bridged) {
+		struct ipnet_addr gw4;
+		uint8_t mac[6];
+		bool link = false, def = false;
+		int state = 0;
+
+		ipnet_addr_parse(GW4_TEXT, &gw4);
+		for (j = 0; j < (size_t)m; j++) {
+			if (routes[j].dst.len == 32 && ipnet_addr_equal(&routes[j].dst.addr, &gw4))
+				link = true;
+			if (routes[j].dst.len == 0 && ipnet_addr_equal(&routes[j].gw, &gw4))
+				def = true;
+		}
+		if (!link || !def) {
+			r = check_fail(err, "route %s is missing in netns %s",
+				       !link ? GW4_TEXT "/32 dev eth" : "default via " GW4_TEXT,
+				       ctx->env.netns);
+			goto out;
+		}
+		r = netdev_neigh_get(pod, p.ifindex, &gw4, mac, &state, err);
+		if (r == -ENOENT || (r == 0 && (memcmp(mac, h.mac, 6) != 0 ||
+						!(state & NUD_PERMANENT)))) {
+			r = check_fail(err, "permanent neighbour %s -> host veth is missing in %s",
+				       GW4_TEXT, ctx->env.netns);
+			goto out;
+		}
+		if (r < 0)
+			goto out;
+		free(routes);
+		routes = NULL;
+		m = netdev_route_list(nd, 0, 0, h.ifindex, &routes, err);
+		if (m < 0) {
+			r = m;
+			goto out;
+		}
+		for (i = 0; i < ep.n_ips; i++) {
+			for (j = 0; j < (size_t)m; j++)
+				if (ipnet_addr_equal(&routes[j].dst.addr, &ep.ips[i].addr))
+					break;
+			if (j == (size_t)m) {
+				r = check_fail(err, "host route to %s via %s is missing",
+					       ipnet_addr_format(&ep.ips[i].addr, buf, sizeof(buf)),
+					       ep.host_ifname);
+				goto out;
+			}
+		}
+	} else {
+		struct netdev_link br;
+
+		r = netdev_link_get(nd, ni.bridge, 0, &br, err);
+		if (r == -ENODEV || (r == 0 && h.master != br.ifindex)) {
+			r = check_fail(err, "host interface %s is not attached to bridge %s",
+				       ep.host_ifname, ni.bridge);
+			goto out;
+		}
+		if (r < 0)
+			goto out;
+	}
+	if (ctx->conf.outbound_snat && ni.primary.family) {
+		r = snat_present(&v, &ni, err);
+		if (r == 0)
+			r = check_fail(err, "outbound SNAT rule (nat %s to %s) is missing",
+				       SNAT_CHAIN, ipnet_addr_format(&ni.primary, buf, sizeof(buf)));
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(addrs);
+	free(routes);
+	netdev_close(pod);
+	netdev_close(nd);
+	return r;
+}
+
+/* GC (CNI 1.1.0): remove endpoints (and their IPs) not in "cni.dev/valid-attachments". */
+static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(ctx->req.root,
+							     "cni.dev/valid-attachments");
+	struct ipam_attachment *valid = NULL;
+	struct netstate_endpoint *stale = NULL;
+	const char **ids = NULL;
+	struct platform_lock *l = NULL;
+	struct netstate st;
+	struct netstate_network *net;
+	struct netstate_extif *x = NULL;
+	struct netinfo ni;
+	struct netdev *nd = NULL;
+	const cJSON *it;
+	size_t n = 0, ns = 0, i, j;
+	struct vnet v;
+	int r;
+
+	vnet_init(&v, ctx);
+	if (!cJSON_IsArray(list))
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "GC needs the array \"cni.dev/valid-attachments\"");
+	valid = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*valid));
+	if (!valid)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	cJSON_ArrayForEach(it, list) {
+		const char *id = cni_json_string(it, "containerID");
+		const char *ifn = cni_json_string(it, "ifname");
+
+		if (!id) {
+			r = cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+					  "cni.dev/valid-attachments[%zu] has no containerID", n);
+			goto out;
+		}
+		valid[n].container_id = id;
+		valid[n++].ifname = ifn ? ifn : "";
+	}
+	memset(&ni, 0, sizeof(ni));
+	r = state_lock(&l, err);
+	if (r < 0)
+		goto out;
+	r = state_load(&st, err);
+	platform_lock_release(l);
+	if (r < 0)
+		goto out;
+	net = netstate_find_network(&st, ctx->conf.name, &x);
+	if (net) {
+		mode_from_state(&v, net->mode);
+		snprintf(ni.master, sizeof(ni.master), "%s", x->name);
+		snprintf(ni.bridge, sizeof(ni.bridge), "%s", x->bridge_name);
+		stale = calloc(net->n_endpoints + 1, sizeof(*stale));
+		ids = calloc(net->n_endpoints + 1, sizeof(*ids));
+		if (!stale || !ids) {
+			netstate_free(&st);
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < net->n_endpoints; i++) {
+			for (j = 0; j < n; j++)
+				if (strcmp(valid[j].container_id, net->endpoints[i].container_id) == 0 &&
+				    (!valid[j].ifname[0] ||
+				     strcmp(valid[j].ifname, net->endpoints[i].ifname) == 0))
+					break;
+			if (j == n)
+				stale[ns++] = net->endpoints[i];
+		}
+	}
+	netstate_free(&st);
+	if (ns) {
+		r = netdev_open(NULL, &nd, err);
+		if (r < 0)
+			goto out;
+		for (i = 0; i < ns; i++) {
+			endpoint_teardown(&v, nd, &ni, &stale[i], stale[i].host_ifname, NULL);
+			ids[i] = stale[i].id;
+		}
+		netdev_close(nd);
+	}
+	if (ipam_ours(&ctx->conf))
+		r = ipam_run_gc(&ctx->conf, valid, n, err);
+	else if (ctx->conf.ipam.type[0])
+		r = ipam_delegate(&v, "GC", NULL, err);
+	if (r >= 0 && ns)
+		r = state_remove_endpoints(&v, ids, ns, err);
+out:
+	free(valid);
+	free(stale);
+	free(ids);
+	return r < 0 ? r : 0;
+}
+
+static int vnet_status(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	struct vnet v;
+
+	vnet_init(&v, ctx);
+	if (ipam_ours(&ctx->conf))
+		return ipam_run_status(&ctx->conf, err);
+	if (ctx->conf.ipam.type[0])
+		return ipam_delegate(&v, "STATUS", NULL, err);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct plugin_ops ops = {
+		.program = "azure-vnet",
+		.add = vnet_add,
+		.del = vnet_del,
+		.check = vnet_check,
+		.gc = vnet_gc,
+		.status = vnet_status,
+	};
+
+	return plugin_main(&ops, argc, argv);
+}
