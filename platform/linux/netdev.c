@@ -629,7 +629,11 @@ static struct rtnl_route *route_obj(const struct netdev_route *r, bool for_delet
 	rtnl_route_set_dst(rt, dst);
 	rtnl_route_set_table(rt, r->table ? (uint32_t)r->table : RT_TABLE_MAIN);
 	rtnl_route_set_type(rt, RTN_UNICAST);
-	if (!for_delete) {
+	if (for_delete) {
+		/* wildcards for the kernel's match (fib_table_delete) */
+		rtnl_route_set_scope(rt, RT_SCOPE_NOWHERE);
+		rtnl_route_set_protocol(rt, RTPROT_UNSPEC);
+	} else {
 		rtnl_route_set_protocol(rt, r->protocol ? (uint8_t)r->protocol : RTPROT_BOOT);
 		if (r->scope)
 			rtnl_route_set_scope(rt, (uint8_t)r->scope);
