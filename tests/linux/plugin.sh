@@ -99,7 +99,7 @@ CONF=$TRANSPARENT
 pod p1
 pod p2
 r1=$(run ADD c1aaaaaaaa1 "$(nspath p1)")
-ok "ADD p1 exits 0" [ $? -eq 0 ]
+ok "ADD p1 exits 0" eq "$?" 0
 r2=$(run ADD c2aaaaaaaa2 "$(nspath p2)")
 ip1=$(jq -r '.ips[0].address' <<<"$r1" | cut -d/ -f1)
 ip2=$(jq -r '.ips[0].address' <<<"$r2" | cut -d/ -f1)
@@ -139,6 +139,9 @@ ok "SNAT still once after 3 ADDs" eq "$(in_node iptables -t nat -S POSTROUTING |
 in_node iptables -t nat -F AZURE-VNET-SNAT
 out=$(run CHECK c1aaaaaaaa1 "$(nspath p1)")
 ok "CHECK reports the missing SNAT rule (106)" jq -e '.code == 106 and (.msg | test("SNAT"))' <<<"$out"
+in_node iptables -t nat -A AZURE-VNET-SNAT -d 10.240.0.0/16 -j RETURN
+in_node iptables -t nat -A AZURE-VNET-SNAT -j SNAT --to-source 10.240.0.4
+ok "CHECK healthy again once the rule is back" run CHECK c1aaaaaaaa1 "$(nspath p1)"
 # CHECK finds a missing neighbour
 in_node true
 ip -n "${P}p2" neigh del 169.254.1.1 dev eth0
@@ -146,8 +149,8 @@ out=$(run CHECK c2aaaaaaaa2 "$(nspath p2)")
 ok "CHECK reports the missing neighbour (106)" jq -e '.code == 106 and (.msg | test("neighbour"))' <<<"$out"
 # DEL
 hv2=$(jq -r '.interfaces[0].name' <<<"$r2")
-out=$(run DEL c2aaaaaaaa2 "$(nspath p2)")
-ok "DEL p2: exit 0, no output" [ $? -eq 0 ] && [ -z "$out" ]
+out=$(run DEL c2aaaaaaaa2 "$(nspath p2)"; echo "rc=$?")
+ok "DEL p2: exit 0, no output" eq "$out" "rc=0"
 ok "DEL p2: host veth gone" absent ip -n "$NODE" link show "$hv2"
 ok "DEL p2: host route gone" absent bash -c "ip -n $NODE route | grep -q '^$ip2 '"
 ok "DEL p2: eth0 gone from the pod" absent ip -n "${P}p2" link show eth0
@@ -163,14 +166,14 @@ r3=$(run ADD c3aaaaaaaa3 "$(nspath p3)")
 ok "ADD with runtimeConfig+capabilities (1.1.0)" jq -e '.ips[0].address and (has("version") | not)' <<<"$r3"
 ok "result dns from runtimeConfig.dns" jq -e '.dns.nameservers == ["10.0.0.10"] and .dns.search == ["svc.cluster.local"]' <<<"$r3"
 CONF=$(jq -c --argjson p "$r3" '. + {prevResult: $p}' <<<"$CONF")
-out=$(run CHECK c3aaaaaaaa3 "$(nspath p3)")
-ok "CHECK with prevResult: exit 0 silently" [ $? -eq 0 ] && [ -z "$out" ]
+out=$(run CHECK c3aaaaaaaa3 "$(nspath p3)"; echo "rc=$?")
+ok "CHECK with prevResult: exit 0 silently" eq "$out" "rc=0"
 ip3=$(jq -r '.ips[0].address' <<<"$r3" | cut -d/ -f1)
 ip -n "${P}p3" addr flush dev eth0
 out=$(run CHECK c3aaaaaaaa3 "$(nspath p3)")
 ok "CHECK after 'ip addr flush' fails (106, names the address)" jq -e --arg ip "$ip3" '.code == 106 and (.msg | contains($ip))' <<<"$out"
-out=$(run DEL c3aaaaaaaa3 "$(nspath p3)")
-ok "DEL with prevResult: exit 0" [ $? -eq 0 ] && [ -z "$out" ]
+out=$(run DEL c3aaaaaaaa3 "$(nspath p3)"; echo "rc=$?")
+ok "DEL with prevResult: exit 0, no output" eq "$out" "rc=0"
 CONF=$TRANSPARENT
 
 # ---------------------------------------------------------------- B04 netns gone
