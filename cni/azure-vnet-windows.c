@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: MIT */
+/* azure-vnet.exe: attaches a pod's HCN namespace (CNI_NETNS, a GUID from containerd) to the VM's
+ * virtual network through HCN (HNS v2, computenetwork.dll): one L2Bridge network per config name
+ * (created once, re-created when HNS lost it after a reboot), one endpoint per attachment
+ * ("<cid[:8]>-<ifname>") with the IPAM address, routes, DNS and the translated policies.
+ * IPAM in-process (azure-vnet-ipam). State: C:\k\azure-vnet.json in the Go layout.
+ * Source of the behaviour: ../shared/reference/azure-vnet.md §6, windows-hcn.md §A3. */
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hcndoc.h"
+#include "core/netstate.h"
+#include "platform/platform.h"
+#include "platform/windows/hcn.h"
+#include "platform/windows/winutil.h"
+
+/* What one call works with. */
+struct win {
+	struct plugin_ctx *ctx;
+	const struct conf *conf;
+	char epid[NETSTATE_ID_MAX];          /* Go endpoint ID ("" for short container IDs) */
+	char ep_name[NETSTATE_ID_MAX];       /* HCN endpoint name */
+	char netns[HCNDOC_GUID_STRLEN];      /* "" when CNI_NETNS is not a GUID */
+	struct hcn *hcn;
+};
+
+static void win_init(struct win *w, struct plugin_ctx *ctx)
+{
+	memset(w, 0, sizeof(*w));
+	w->ctx = ctx;
+	w->conf = &ctx->conf;
+	netstate_endpoint_id(ctx->env.container_id, ctx->env.ifname, w->epid, sizeof(w->epid));
+	hcndoc_endpoint_name(ctx->env.container_id, ctx->env.ifname, w->ep_name, sizeof(w->ep_name));
+	if (hcndoc_guid_normalize(ctx->env.netns, w->netns) < 0)
+		w->netns[0] = '\0';
+}
+
+static int win_hcn(struct win *w, struct cni_error *err)
+{
+	unsigned ms = w->conf->hns_timeout_s > 0 ? (unsigned)w->conf->hns_timeout_s * 1000u : 0;
+
+	if (w->hcn)
+		return 0;
+	return hcn_open(ms, &w->hcn, err);
+}
+
+static void win_fini(struct win *w)
+{
+	w->hcn = hcn_close(w->hcn);
+}
+
+/* ---- state file ---- */
+
+static int state_lock(struct platform_lock **l, struct cni_error *err)
+{
+	return platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
+				     platform_lock_timeout_ms(), l, err);
+}
+
+static int state_load(struct netstate *st, struct cni_error *err)
+{
+	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	r = platform_file_read(path, &text, &len, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = netstate_decode(text, len, path, st, err);
+	free(text);
+	return r;
+}
+
+static int state_save(const struct netstate *st, struct cni_error *err)
+{
+	char ts[64], *text;
+	int r;
+
+	platform_timestamp(ts, sizeof(ts));
+	text = netstate_encode(st, "v" AZCNI_VERSION, ts);
+	if (!text)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	r = platform_file_replace(platform_path(PLATFORM_PATH_NET_STATE), text, strlen(text), err);
+	free(text);
+	return r;
+}
+
+static struct netstate_endpoint *find_ep(struct win *w, struct netstate_network *net)
+{
+	if (!net)
+		return NULL;
+	if (w->epid[0])
+		return netstate_find_endpoint(net, w->epid);
+	return netstate_find_endpoint_by_owner(net, w->ctx->env.container_id, w->ctx->env.ifname);
+}
+
+/* A copy of this attachment's endpoint record: 1 when found, 0 when not, or negative errno. */
+static int state_get_endpoint(struct win *w, struct netstate_endpoint *ret, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate_endpoint *ep;
+	struct netstate st;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	platform_lock_release(l);
+	if (r < 0)
+		return r;
+	ep = find_ep(w, netstate_find_network(&st, w->conf->name, NULL));
+	if (ep)
+		*ret = *ep;
+	netstate_free(&st);
+	return ep ? 1 : 0;
+}
+
+/* ---- network ---- */
+
+/* The adapter the network binds: config adapterName, else the NIC holding an address in the
+ * pool subnet, else "" (HNS picks). */
+static void adapter_for(const struct win *w, const struct ipnet_prefix *subnet, char *buf,
+			size_t size)
+{
+	struct ipnet_prefix net = ipnet_prefix_network(subnet);
+
+	buf[0] = '\0';
+	if (w->conf->adapter_name[0]) {
+		snprintf(buf, size, "%s", w->conf->adapter_name);
+		return;
+	}
+	if (win_adapter_for_prefix(net.addr.family, net.addr.bytes, net.len, buf, size) < 0)
+		buf[0] = '\0';
+}
+
+/* Makes sure the HCN network exists and is recorded; writes its ID to @ret_id. The state lock is
+ * held across the check and the (rare) creation so two ADDs never create two networks. A
+ * recorded ID that HNS no longer knows (reboot, HNS restart: the network is non-persistent) is
+ * replaced by the network found by name or by a new one (case B24). */
+static int network_ensure(struct win *w, const struct ipnet_prefix *subnet,
+			  const struct ipnet_addr *gw, char ret_id[HCNDOC_GUID_STRLEN],
+			  struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate_network *net, fresh;
+	struct netstate_extif *x;
+	struct netstate st;
+	char id[HCNDOC_GUID_STRLEN] = "", adapter[NETSTATE_IFNAME_MAX], *doc_text = NULL;
+	bool dirty = false;
+	cJSON *doc;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	if (r < 0)
+		goto unlock;
+	net = netstate_find_network(&st, w->conf->name, NULL);
+	if (net && net->hns_id[0]) {
+		r = hcn_query(w->hcn, HCN_KIND_NETWORK, net->hns_id, NULL, err);
+		if (r == 0)
+			hcndoc_guid_normalize(net->hns_id, id);
+		else if (r != -ENOENT)
+			goto out;
+		else
+			platform_log("HCN network %s (%s) is gone: re-creating it", w->conf->name,
+				     net->hns_id);
+	}
+	if (!id[0]) {
+		r = hcn_find_by_name(w->hcn, HCN_KIND_NETWORK, w->conf->name, id, NULL, err);
+		if (r == -ENOENT) {
+			struct hcndoc_network n = { .name = w->conf->name, .subnet = *subnet,
+						    .gateway = *gw, .adapter_name = adapter };
+
+			adapter_for(w, subnet, adapter, sizeof(adapter));
+			doc = hcndoc_network(&n, err);
+			doc_text = doc ? hcndoc_print(doc) : NULL;
+			cJSON_Delete(doc);
+			if (!doc_text) {
+				r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+				goto out;
+			}
+			r = hcn_create(w->hcn, HCN_KIND_NETWORK, NULL, doc_text, id, NULL, err);
+			free(doc_text);
+			if (r < 0)
+				goto out;
+			platform_log("created HCN network %s %s", w->conf->name, id);
+		} else if (r < 0) {
+			goto out;
+		}
+		dirty = true;
+	}
+	if (!net) {
+		adapter_for(w, subnet, adapter, sizeof(adapter));
+		x = netstate_extif_get(&st, adapter[0] ? adapter : "Ethernet");
+		memset(&fresh, 0, sizeof(fresh));
+		snprintf(fresh.id, sizeof(fresh.id), "%s", w->conf->name);
+		snprintf(fresh.mode, sizeof(fresh.mode), "%s",
+			 w->conf->mode_str[0] ? w->conf->mode_str : "bridge");
+		fresh.subnets[0].family = subnet->addr.family;
+		fresh.subnets[0].prefix = ipnet_prefix_network(subnet);
+		fresh.subnets[0].gateway = *gw;
+		fresh.n_subnets = 1;
+		net = x ? netstate_network_add(x, &fresh) : NULL;
+		if (!net) {
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+			goto out;
+		}
+		if (x->n_subnets == 0) {
+			x->subnets[0] = ipnet_prefix_network(subnet);
+			x->n_subnets = 1;
+		}
+		dirty = true;
+	}
+	if (dirty) {
+		snprintf(net->hns_id, sizeof(net->hns_id), "%s", id);
+		r = state_save(&st, err);
+		if (r < 0)
+			goto out;
+	}
+	memcpy(ret_id, id, HCNDOC_GUID_STRLEN);
+	r = 0;
+out:
+	netstate_free(&st);
+unlock:
+	platform_lock_release(l);
+	return r;
+}
+
+/* ---- endpoint ---- */
+
+/* "00-15-5D-AB-CD-EF" (HNS) -> 6 bytes. Returns true when it parsed. */
+static bool parse_hns_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	int i;
+
+	if (!s || sscanf(s, "%2x-%2x-%2x-%2x-%2x-%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return false;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return true;
+}
+
+/* Detach the endpoint from the pod's namespace (errors ignored: the namespace may be gone,
+ * antrea#2301) and delete it. Returns 0 (also when it was already gone) or negative errno. */
+static int endpoint_remove(struct win *w, const char *ep_id, struct cni_error *err)
+{
+	cJSON *doc;
+	char *text;
+	int r;
+
+	if (w->netns[0]) {
+		doc = hcndoc_namespace_modify(ep_id, false);
+		text = doc ? hcndoc_print(doc) : NULL;
+		cJSON_Delete(doc);
+		if (text) {
+			struct cni_error ignored = { 0 };
+
+			r = hcn_modify(w->hcn, HCN_KIND_NAMESPACE, w->netns, text, &ignored);
+			if (r < 0 && r != -ENOENT)
+				platform_log("detach %s from namespace %s: %s", ep_id, w->netns,
+					     ignored.msg);
+			free(text);
+		}
+	}
+	r = hcn_delete(w->hcn, HCN_KIND_ENDPOINT, ep_id, err);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* The attachment as a CNI result and its state record. */
+static void fill_record(struct win *w, const struct cni_result *ipres, const struct cni_dns *dns,
+			const char *net_id, const char *ep_id, const char *props,
+			struct netstate_endpoint *ep, struct cni_result *ret)
+{
+	const struct cni_args *a = &w->ctx->env.args;
+	cJSON *doc = props ? cJSON_Parse(props) : NULL;
+	size_t i;
+
+	memset(ep, 0, sizeof(*ep));
+	snprintf(ep->id, sizeof(ep->id), "%s", w->epid);
+	snprintf(ep->hns_id, sizeof(ep->hns_id), "%s", ep_id);
+	snprintf(ep->hns_network_id, sizeof(ep->hns_network_id), "%s", net_id);
+	snprintf(ep->sandbox_key, sizeof(ep->sandbox_key), "%s", w->ctx->env.netns);
+	snprintf(ep->netns, sizeof(ep->netns), "%s", w->ctx->env.netns);
+	snprintf(ep->ifname, sizeof(ep->ifname), "%s", w->ctx->env.ifname);
+	snprintf(ep->container_id, sizeof(ep->container_id), "%s", w->ctx->env.container_id);
+	snprintf(ep->pod_name, sizeof(ep->pod_name), "%s", a->pod_name);
+	snprintf(ep->pod_namespace, sizeof(ep->pod_namespace), "%s", a->pod_namespace);
+	ep->has_mac = parse_hns_mac(doc ? cni_json_string(doc, "MacAddress") : NULL, ep->mac);
+	cJSON_Delete(doc);
+	for (i = 0; i < ipres->n_ips && i < NETSTATE_MAX_IPS; i++) {
+		ep->ips[ep->n_ips++] = ipres->ips[i].address;
+		if (ipres->ips[i].gateway.family)
+			ep->gateways[ep->n_gateways++] = ipres->ips[i].gateway;
+	}
+	for (i = 0; i < ipres->n_routes && i < NETSTATE_MAX_ROUTES; i++) {
+		ep->routes[ep->n_routes].dst = ipres->routes[i].dst;
+		ep->routes[ep->n_routes].gw = ipres->routes[i].gw;
+		ep->n_routes++;
+	}
+	ep->dns = *dns;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->interfaces[0].name, sizeof(ret->interfaces[0].name), "%s", w->ctx->env.ifname);
+	if (ep->has_mac)
+		snprintf(ret->interfaces[0].mac, sizeof(ret->interfaces[0].mac),
+			 "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2],
+			 ep->mac[3], ep->mac[4], ep->mac[5]);
+	snprintf(ret->interfaces[0].sandbox, sizeof(ret->interfaces[0].sandbox), "%s",
+		 w->ctx->env.netns);
+	ret->n_interfaces = 1;
+	for (i = 0; i < ipres->n_ips; i++) {
+		ret->ips[i] = ipres->ips[i];
+		ret->ips[i].iface = 0;
+	}
+	ret->n_ips = ipres->n_ips;
+	memcpy(ret->routes, ipres->routes, sizeof(ret->routes));
+	ret->n_routes = ipres->n_routes;
+	ret->dns = *dns;
+}
+
+/* The result of an attachment recorded by an earlier ADD. */
+static void result_from_record(struct win *w, const struct netstate_endpoint *ep,
+			       struct cni_result *ret)
+{
+	struct cni_result ipres;
+	struct netstate_endpoint copy;
+	size_t i, j;
+
+	memset(&ipres, 0, sizeof(ipres));
+	for (i = 0; i < ep->n_ips && i < CNI_MAX_IPS; i++) {
+		ipres.ips[i].address = ep->ips[i];
+		for (j = 0; j < ep->n_gateways; j++)
+			if (ep->gateways[j].family == ep->ips[i].addr.family) {
+				ipres.ips[i].gateway = ep->gateways[j];
+				break;
+			}
+		ipres.n_ips++;
+	}
+	for (i = 0; i < ep->n_routes && i < CNI_MAX_ROUTES; i++) {
+		ipres.routes[i].dst = ep->routes[i].dst;
+		ipres.routes[i].gw = ep->routes[i].gw;
+		ipres.routes[i].scope = -1;
+		ipres.n_routes++;
+	}
+	fill_record(w, &ipres, &ep->dns, ep->hns_network_id, ep->hns_id, NULL, &copy, ret);
+	if (ep->has_mac)
+		snprintf(ret->interfaces[0].mac, sizeof(ret->interfaces[0].mac),
+			 "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2],
+			 ep->mac[3], ep->mac[4], ep->mac[5]);
+}
+
+/* Add or replace @ep in network @w->conf->name (which network_ensure recorded). */
+static int state_put_endpoint(struct win *w, const struct netstate_endpoint *ep,
+			      struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate_network *net;
+	struct netstate st;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	if (r < 0)
+		goto unlock;
+	net = netstate_find_network(&st, w->conf->name, NULL);
+	if (!net)
+		r = cni_error_set(err, -ENOENT, CNI_CODE_STATE, "network %s vanished from %s during ADD",
+				  w->conf->name, platform_path(PLATFORM_PATH_NET_STATE));
+	else if (netstate_endpoint_put(net, ep) < 0)
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	else
+		r = state_save(&st, err);
+	netstate_free(&st);
+unlock:
+	platform_lock_release(l);
+	return r;
+}
+
+/* Drop this attachment's record (absent = done). */
+static int state_remove_endpoint(struct win *w, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate_endpoint *ep;
+	struct netstate_network *net;
+	struct netstate st;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	if (r < 0)
+		goto unlock;
+	net = netstate_find_network(&st, w->conf->name, NULL);
+	ep = find_ep(w, net);
+	if (ep && netstate_endpoint_remove(net, ep->id) > 0)
+		r = state_save(&st, err);
+	netstate_free(&st);
+unlock:
+	platform_lock_release(l);
+	return r;
+}
+
+static bool ipam_ours(const struct conf *c)
+{
+	return strcmp(c->ipam.type, "azure-vnet-ipam") == 0;
+}
+
+/* Checks that need no HCN call and no address: so a bad config fails before anything changes. */
+static int validate(struct win *w, struct cni_error *err)
+{
+	struct cni_dns dns;
+	cJSON *pols = NULL;
+	int r;
+
+	if (!w->netns[0])
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
+				     "CNI_NETNS must be an HCN namespace GUID (containerd); got \"%s\" "
+				     "(HNS v1 / dockershim is not supported)", w->ctx->env.netns);
+	if (!ipam_ours(w->conf))
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.type \"%s\" is not supported on Windows (azure-vnet-ipam)",
+				     w->conf->ipam.type);
+	r = hcndoc_policies(w->conf, NULL, NULL, &pols, err);
+	cJSON_Delete(pols);
+	if (r < 0)
+		return r;
+	return hcndoc_dns(w->conf, w->ctx->env.args.pod_namespace, NULL, &dns, err);
+}
+
+/* ---- commands ---- */
+
+static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
+{
+	char net_id[HCNDOC_GUID_STRLEN], ep_id[HCNDOC_GUID_STRLEN], old_id[HCNDOC_GUID_STRLEN];
+	char *doc_text = NULL, *props = NULL;
+	struct netstate_endpoint ep;
+	struct ipnet_prefix subnet;
+	struct ipnet_addr gw;
+	struct cni_result ipres;
+	struct cni_dns dns;
+	struct win w;
+	cJSON *pols = NULL, *doc;
+	int r;
+
+	win_init(&w, ctx);
+	r = validate(&w, err);
+	if (r < 0)
+		return r;
+	r = win_hcn(&w, err);
+	if (r < 0)
+		return r;
+
+	/* A repeated ADD of a live attachment answers as before; a stale one is replaced. */
+	r = state_get_endpoint(&w, &ep, err);
+	if (r < 0)
+		goto out;
+	if (r == 1 && ep.hns_id[0] && strcmp(ep.container_id, ctx->env.container_id) == 0 &&
+	    hcndoc_guid_equal(ep.netns, w.netns) &&
+	    hcn_query(w.hcn, HCN_KIND_ENDPOINT, ep.hns_id, NULL, NULL) == 0) {
+		result_from_record(&w, &ep, ret);
+		r = 0;
+		goto out;
+	}
+	/* An endpoint of this name left by an earlier attempt makes HcnCreateEndpoint fail with
+	 * "already exists" (kubernetes#74766): remove it first. */
+	r = hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, w.ep_name, old_id, NULL, err);
+	if (r == 0)
+		r = endpoint_remove(&w, old_id, err);
+	if (r < 0 && r != -ENOENT)
+		goto out;
+
+	memset(&ipres, 0, sizeof(ipres));
+	r = ipam_run_add(w.conf, ctx->env.container_id, ctx->env.ifname, &ipres, err);
+	if (r < 0)
+		goto out;
+	if (ipres.n_ips == 0) {
+		r = cni_error_set(err, -ENOENT, CNI_CODE_NO_ADDRESS, "IPAM returned no address");
+		goto release_ip;
+	}
+	subnet = ipnet_prefix_network(&ipres.ips[0].address);
+	gw = ipres.ips[0].gateway.family ? ipres.ips[0].gateway : ipnet_prefix_first_host(&subnet);
+	r = hcndoc_dns(w.conf, ctx->env.args.pod_namespace, &ipres.dns, &dns, err);
+	if (r < 0)
+		goto release_ip;
+	r = hcndoc_policies(w.conf, &subnet, &ipres.ips[0].address.addr, &pols, err);
+	if (r < 0)
+		goto release_ip;
+
+	r = network_ensure(&w, &subnet, &gw, net_id, err);
+	if (r < 0)
+		goto release_ip;
+	{
+		struct hcndoc_endpoint e = { .name = w.ep_name, .network_id = net_id, .ipam = &ipres,
+					     .dns = &dns, .policies = pols };
+
+		doc = hcndoc_endpoint(&e, err);
+	}
+	doc_text = doc ? hcndoc_print(doc) : NULL;
+	cJSON_Delete(doc);
+	if (!doc_text) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto release_ip;
+	}
+	r = hcn_create(w.hcn, HCN_KIND_ENDPOINT, net_id, doc_text, ep_id, &props, err);
+	if (r < 0)
+		goto release_ip;
+	free(doc_text);
+	doc = hcndoc_namespace_modify(ep_id, true);
+	doc_text = doc ? hcndoc_print(doc) : NULL;
+	cJSON_Delete(doc);
+	if (!doc_text) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto undo_endpoint;
+	}
+	r = hcn_modify(w.hcn, HCN_KIND_NAMESPACE, w.netns, doc_text, err);
+	if (r == -ENOENT)
+		r = cni_error_set(err, r, CNI_CODE_NETWORK,
+				  "HCN namespace %s (CNI_NETNS) or endpoint %s not found", w.netns,
+				  ep_id);
+	if (r < 0)
+		goto undo_endpoint;
+	fill_record(&w, &ipres, &dns, net_id, ep_id, props, &ep, ret);
+	r = state_put_endpoint(&w, &ep, err);
+	if (r < 0)
+		goto undo_endpoint;
+	platform_log("ADD %s: endpoint %s (%s) in network %s, namespace %s", w.ep_name, ep_id,
+		     ctx->env.container_id, net_id, w.netns);
+	goto out;
+
+undo_endpoint:
+	endpoint_remove(&w, ep_id, NULL);
+release_ip:
+	ipam_run_del(w.conf, ctx->env.container_id, ctx->env.ifname, NULL, NULL);
+out:
+	free(props);
+	free(doc_text);
+	cJSON_Delete(pols);
+	win_fini(&w);
+	return r;
+}
+
+/* DEL: detach and delete the endpoint (gone = done, case B22), release the IP whatever HNS
+ * says, drop the record. Another HNS failure is reported after the IP is released, and the
+ * record stays so a retried DEL can finish the endpoint. */
+static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	char ep_id[HCNDOC_GUID_STRLEN] = "";
+	struct netstate_endpoint ep;
+	struct cni_error hns_err = { 0 };
+	struct win w;
+	int r, hr;
+
+	win_init(&w, ctx);
+	r = state_get_endpoint(&w, &ep, err);
+	if (r < 0)
+		return r;
+	if (r == 1 && ep.hns_id[0])
+		hcndoc_guid_normalize(ep.hns_id, ep_id);
+	hr = win_hcn(&w, &hns_err);
+	if (hr == 0 && !ep_id[0]) {
+		/* no record (ADD failed after the create, or the state was lost): by name */
+		hr = hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, w.ep_name, ep_id, NULL, &hns_err);
+		if (hr == -ENOENT)
+			hr = 0;
+	}
+	if (hr == 0 && ep_id[0])
+		hr = endpoint_remove(&w, ep_id, &hns_err);
+	win_fini(&w);
+	if (ctx->conf.ipam.type[0] && ipam_ours(&ctx->conf)) {
+		r = ipam_run_del(&ctx->conf, ctx->env.container_id, ctx->env.ifname, NULL, err);
+		if (r < 0)
+			return r;
+	}
+	if (hr < 0) {
+		cni_error_set(err, hr, hns_err.code, "%s", hns_err.msg);
+		cni_error_details(err, "%s", hns_err.details);
+		return hr;
+	}
+	return state_remove_endpoint(&w, err);
+}
+
+static int check_fail(struct cni_error *err, const char *fmt, const char *a, const char *b)
+{
+	return cni_error_set(err, -ENOENT, CNI_CODE_CHECK_FAILED, fmt, a, b);
+}
+
+/* CHECK: the recorded endpoint exists in HNS, sits in CNI_NETNS and holds the recorded IPs. */
+static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	char buf[IPNET_ADDR_STRLEN], *props = NULL;
+	struct netstate_endpoint ep;
+	const cJSON *ipcs, *ipc;
+	const char *ns;
+	struct win w;
+	cJSON *doc = NULL;
+	size_t i;
+	int r;
+
+	win_init(&w, ctx);
+	r = state_get_endpoint(&w, &ep, err);
+	if (r < 0)
+		return r;
+	if (r == 0 || !ep.hns_id[0])
+		return check_fail(err, "no endpoint %s%s recorded for this container", w.ep_name, "");
+	r = win_hcn(&w, err);
+	if (r < 0)
+		return r;
+	r = hcn_query(w.hcn, HCN_KIND_ENDPOINT, ep.hns_id, &props, err);
+	win_fini(&w);
+	if (r == -ENOENT)
+		return check_fail(err, "HCN endpoint %s (%s) does not exist", w.ep_name, ep.hns_id);
+	if (r < 0)
+		return r;
+	doc = cJSON_Parse(props);
+	free(props);
+	ns = doc ? cni_json_string(doc, "HostComputeNamespace") : NULL;
+	if (w.netns[0] && (!ns || !hcndoc_guid_equal(ns, w.netns))) {
+		r = check_fail(err, "HCN endpoint %s is not attached to namespace %s", w.ep_name,
+			       w.netns);
+		goto out;
+	}
+	ipcs = doc ? cJSON_GetObjectItem(doc, "IpConfigurations") : NULL;
+	for (i = 0; i < ep.n_ips; i++) {
+		bool found = false;
+
+		ipnet_addr_format(&ep.ips[i].addr, buf, sizeof(buf));
+		cJSON_ArrayForEach(ipc, ipcs) {
+			const char *a = cni_json_string(ipc, "IpAddress");
+
+			if (a && strcmp(a, buf) == 0)
+				found = true;
+		}
+		if (!found) {
+			r = check_fail(err, "HCN endpoint %s lacks address %s", w.ep_name, buf);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	cJSON_Delete(doc);
+	return r;
+}
+
+static int vnet_status(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	if (ipam_ours(&ctx->conf))
+		return ipam_run_status(&ctx->conf, err);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct plugin_ops ops = {
+		.program = "azure-vnet",
+		.add = vnet_add,
+		.del = vnet_del,
+		.check = vnet_check,
+		.status = vnet_status,
+	};
+
+	return plugin_main(&ops, argc, argv);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* The Host Compute Network (HCN, HNS v2) API of computenetwork.dll, loaded at run time:
+ * LoadLibraryExW from System32 only (as hcsshim does), or the DLL named by AZURE_CNI_HCN_DLL
+ * (absolute path; the test double under wine). Each function is looked up with GetProcAddress
+ * on first use; one the DLL lacks is an "unsupported on this Windows build" error, never a crash.
+ * Every call runs on a worker thread and is bounded by the timeout given to hcn_open
+ * (windowsSettings.hnsTimeoutDurationInSeconds): a hung HNS gives -ETIMEDOUT, code 11.
+ * Documents are UTF-8 JSON here (core/hcndoc.h builds them); UTF-16 stays inside hcn.c.
+ * Source of the API: mingw-w64 computenetwork.h, ../shared/reference/windows-hcn.md §A1. */
+#ifndef AZCNI_HCN_H
+#define AZCNI_HCN_H
+
+#include <stdbool.h>
+
+#include "core/error.h"
+#include "core/hcndoc.h"
+
+/* HRESULTs HNS returns that mingw's winerror.h lacks, and the "not found" family. */
+#define HCN_E_NETWORK_NOT_FOUND 0x803b0001UL
+#define HCN_E_ENDPOINT_NOT_FOUND 0x803b0002UL
+#define HCN_E_INVALID_ENDPOINT 0x803b000cUL
+#define HCN_E_INVALID_POLICY 0x803b000dUL
+#define HCN_E_NETWORK_ALREADY_EXISTS 0x803b0010UL
+#define HCN_E_PORT_ALREADY_EXISTS 0x803b0013UL
+#define HCN_E_INVALID_JSON 0x803b001bUL
+#define HCN_E_ELEMENT_NOT_FOUND 0x80070490UL   /* HRESULT_FROM_WIN32(ERROR_NOT_FOUND) */
+#define HCN_E_ALREADY_EXISTS 0x80071392UL      /* HRESULT_FROM_WIN32(ERROR_OBJECT_ALREADY_EXISTS) */
+
+/* Default bound of one HCN call when the config gives none (the Go plugin's default is
+ * 120 s for hnsTimeoutDurationInSeconds). */
+#define HCN_DEFAULT_TIMEOUT_MS 120000u
+
+enum hcn_kind {
+	HCN_KIND_NETWORK,
+	HCN_KIND_ENDPOINT,
+	HCN_KIND_NAMESPACE,
+};
+
+struct hcn;
+
+/* hcn_open - load computenetwork.dll (see the file comment). @timeout_ms bounds each call
+ * (0 = HCN_DEFAULT_TIMEOUT_MS). A missing DLL is code 103 "HCN (computenetwork.dll) is
+ * unsupported on this Windows build". Returns 0 with *ret (free with hcn_close) or negative errno. */
+int hcn_open(unsigned timeout_ms, struct hcn **ret, struct cni_error *err);
+
+/* hcn_close - unload; NULL allowed. Returns NULL. A call abandoned on timeout keeps the DLL
+ * loaded (its thread may still run). */
+struct hcn *hcn_close(struct hcn *h);
+
+/* hcn_hresult_not_found - true for the HRESULTs that mean the object is gone
+ * (0x80070490, 0x803b0001, 0x803b0002). */
+bool hcn_hresult_not_found(unsigned long hr);
+
+/* hcn_last_hresult - the HRESULT of the last failed call on @h (0 when none failed). */
+unsigned long hcn_last_hresult(const struct hcn *h);
+
+/* Errors of every call below: an HCN failure is code 103 with msg "<HcnFunction> <what>:
+ * <HNS message> (0x<hr>)" and the ErrorRecord text in details; a non-empty ErrorRecord counts as
+ * a failure even when the HRESULT succeeded (as hcsshim does). A function the DLL lacks:
+ * -ENOSYS, code 103. A call over the timeout: -ETIMEDOUT, code 11. Not found (per
+ * hcn_hresult_not_found): -ENOENT and NOTHING recorded in @err, so callers may treat it as done. */
+
+/* hcn_find_by_name - the first object of @kind named @name: its ID into @ret_id and, when
+ * @ret_props is non-NULL, its properties JSON (malloc'd, caller frees). -ENOENT when none. */
+int hcn_find_by_name(struct hcn *h, enum hcn_kind kind, const char *name,
+		     char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, struct cni_error *err);
+
+/* hcn_query - Open + Query (schema 2.0) + Close of the object @id; *ret_props as above (may be
+ * NULL to only test existence). -ENOENT when it does not exist. */
+int hcn_query(struct hcn *h, enum hcn_kind kind, const char *id, char **ret_props,
+	      struct cni_error *err);
+
+/* hcn_create - create an object of @kind from @settings (JSON) with an HNS-assigned ID; for an
+ * endpoint, @network_id is the network to open first (else NULL). Writes the new ID to @ret_id
+ * and, when @ret_props is non-NULL, the properties HCN returns for it. */
+int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const char *settings,
+	       char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, struct cni_error *err);
+
+/* hcn_delete - delete the object @id. -ENOENT when it does not exist. */
+int hcn_delete(struct hcn *h, enum hcn_kind kind, const char *id, struct cni_error *err);
+
+/* hcn_modify - Open + Modify(@settings) + Close of the object @id (for a namespace: the
+ * hcndoc_namespace_modify document). -ENOENT when the object (or, for a namespace request, the
+ * endpoint it names) does not exist. */
+int hcn_modify(struct hcn *h, enum hcn_kind kind, const char *id, const char *settings,
+	       struct cni_error *err);
+
+#endif

@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT */
+/* platform.h for Windows: paths under C:\k (the Go plugin's working directory in practice),
+ * files through CreateFileW with an atomic MoveFileExW replace, LockFileEx locks with a timeout,
+ * WinHTTP GET, RFC 3339 time, and the append-only log. Strings are UTF-8 at this boundary and
+ * UTF-16 only inside this file. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <iphlpapi.h>
+#include <winhttp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <io.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform/platform.h"
+#include "platform/windows/winutil.h"
+
+#define OS_DEFAULT_RUNTIME_DIR "C:\\k"
+#define OS_DEFAULT_LOG_DIR "C:\\k"
+#define OS_DEFAULT_MAS_FILE "C:\\k\\interfaces.json"
+#define OS_DEFAULT_NMAGENT_URL "http://168.63.129.16/machine/plugins?comp=nmagent&type=getinterfaceinfov1"
+#define OS_DEFAULT_LOCK_TIMEOUT_MS 60000u
+#define OS_HTTP_CONNECT_MAX_MS 5000u
+#define OS_HTTP_BODY_MAX (4u * 1024u * 1024u)
+#define OS_FILE_MAX (64u * 1024u * 1024u)
+#define OS_PATH_MAX 1024
+
+/* CNI output is one JSON object with \n line ends, as on Linux: msvcrt's text mode would write
+ * \r\n (and end stdin at a ^Z byte). Runs before main in every program linking this file. */
+__attribute__((constructor)) static void os_binary_stdio(void)
+{
+	_setmode(_fileno(stdin), _O_BINARY);
+	_setmode(_fileno(stdout), _O_BINARY);
+	_setmode(_fileno(stderr), _O_BINARY);
+}
+
+/* ---- UTF-8 / UTF-16, Win32 errors ---- */
+
+wchar_t *win_wide(const char *s)
+{
+	int n;
+	wchar_t *w;
+
+	if (!s)
+		return NULL;
+	n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+	if (n <= 0)
+		return NULL;
+	w = malloc((size_t)n * sizeof(*w));
+	if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+		free(w);
+		w = NULL;
+	}
+	return w;
+}
+
+char *win_utf8(const wchar_t *w)
+{
+	int n;
+	char *s;
+
+	if (!w)
+		return NULL;
+	n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+	if (n <= 0)
+		return NULL;
+	s = malloc((size_t)n);
+	if (s && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) != n) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+char *win_error_text(unsigned long code, char *buf, size_t size)
+{
+	wchar_t *w = NULL;
+	char *u = NULL;
+	DWORD n;
+
+	if (size == 0)
+		return buf;
+	n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
+			   FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)code, 0, (LPWSTR)&w, 0, NULL);
+	if (n > 0)
+		u = win_utf8(w);
+	if (u) {
+		size_t len;
+
+		snprintf(buf, size, "%s", u);
+		len = strlen(buf);
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+				   buf[len - 1] == '.'))
+			buf[--len] = '\0';
+	} else {
+		snprintf(buf, size, "error 0x%08lx", code);
+	}
+	free(u);
+	if (w)
+		LocalFree(w);
+	return buf;
+}
+
+int win_errno(unsigned long code)
+{
+	switch (code) {
+	case ERROR_FILE_NOT_FOUND:
+	case ERROR_PATH_NOT_FOUND:
+	case ERROR_INVALID_DRIVE:
+		return -ENOENT;
+	case ERROR_ACCESS_DENIED:
+		return -EACCES;
+	case ERROR_ALREADY_EXISTS:
+	case ERROR_FILE_EXISTS:
+		return -EEXIST;
+	case ERROR_SHARING_VIOLATION:
+	case ERROR_LOCK_VIOLATION:
+		return -EBUSY;
+	case ERROR_NOT_ENOUGH_MEMORY:
+	case ERROR_OUTOFMEMORY:
+		return -ENOMEM;
+	case ERROR_TIMEOUT:
+	case WAIT_TIMEOUT:
+		return -ETIMEDOUT;
+	default:
+		return -EIO;
+	}
+}
+
+/* ---- paths ---- */
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	return (v && *v) ? v : dflt;
+}
+
+const char *platform_path(enum platform_path what)
+{
+	static char paths[PLATFORM_PATH_LOG_DIR + 1][OS_PATH_MAX];
+	static bool done[PLATFORM_PATH_LOG_DIR + 1];
+	const char *rt;
+
+	if ((unsigned)what > PLATFORM_PATH_LOG_DIR)
+		return "";
+	if (done[what])
+		return paths[what];
+	rt = env_or("AZURE_CNI_RUNTIME_DIR", OS_DEFAULT_RUNTIME_DIR);
+	switch (what) {
+	case PLATFORM_PATH_NET_STATE:
+		snprintf(paths[what], OS_PATH_MAX, "%s\\azure-vnet.json", rt);
+		break;
+	case PLATFORM_PATH_NET_LOCK:
+		snprintf(paths[what], OS_PATH_MAX, "%s\\azure-vnet.json.lock", rt);
+		break;
+	case PLATFORM_PATH_IPAM_STATE:
+		snprintf(paths[what], OS_PATH_MAX, "%s\\azure-vnet-ipam.json", rt);
+		break;
+	case PLATFORM_PATH_IPAM_LOCK:
+		snprintf(paths[what], OS_PATH_MAX, "%s\\azure-vnet-ipam.json.lock", rt);
+		break;
+	case PLATFORM_PATH_MAS_FILE:
+		snprintf(paths[what], OS_PATH_MAX, "%s", env_or("AZURE_CNI_MAS_FILE", OS_DEFAULT_MAS_FILE));
+		break;
+	case PLATFORM_PATH_NMAGENT_URL:
+		snprintf(paths[what], OS_PATH_MAX, "%s", env_or("AZURE_CNI_NMAGENT_URL", OS_DEFAULT_NMAGENT_URL));
+		break;
+	case PLATFORM_PATH_LOG_DIR:
+		snprintf(paths[what], OS_PATH_MAX, "%s", env_or("AZURE_CNI_LOG_DIR", OS_DEFAULT_LOG_DIR));
+		break;
+	}
+	done[what] = true;
+	return paths[what];
+}
+
+unsigned platform_lock_timeout_ms(void)
+{
+	const char *v = getenv("AZURE_CNI_LOCK_TIMEOUT_MS");
+	unsigned long ms;
+	char *end;
+
+	if (!v || !*v)
+		return OS_DEFAULT_LOCK_TIMEOUT_MS;
+	errno = 0;
+	ms = strtoul(v, &end, 10);
+	if (errno || *end || ms > UINT_MAX)
+		return OS_DEFAULT_LOCK_TIMEOUT_MS;
+	return (unsigned)ms;
+}
+
+/* ---- files ---- */
+
+static bool is_sep(wchar_t c)
+{
+	return c == L'\\' || c == L'/';
+}
+
+/* Creates every missing directory above the file @wpath. Returns 0 or negative errno. */
+static int mkdir_parents(const wchar_t *wpath)
+{
+	size_t len = wcslen(wpath), i = 0;
+	wchar_t *buf = malloc((len + 1) * sizeof(*buf));
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, wpath, (len + 1) * sizeof(*buf));
+	/* skip "C:\", "\\server\share\" and a leading "\" */
+	if (len >= 2 && buf[1] == L':')
+		i = 2;
+	else if (len >= 2 && is_sep(buf[0]) && is_sep(buf[1])) {
+		int seps = 0;
+
+		for (i = 2; i < len && seps < 2; i++)
+			if (is_sep(buf[i]))
+				seps++;
+	}
+	while (i < len && is_sep(buf[i]))
+		i++;
+	for (; i < len; i++) {
+		wchar_t c = buf[i];
+
+		if (!is_sep(c))
+			continue;
+		buf[i] = 0;
+		if (!CreateDirectoryW(buf, NULL) && GetLastError() != ERROR_ALREADY_EXISTS) {
+			r = win_errno(GetLastError());
+			break;
+		}
+		buf[i] = c;
+	}
+	free(buf);
+	return r;
+}
+
+int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err)
+{
+	char msg[256], *data;
+	wchar_t *w = win_wide(path);
+	LARGE_INTEGER size;
+	DWORD got, e;
+	size_t len = 0;
+	HANDLE h;
+
+	if (!w)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_IO, "cannot read %s: bad path", path);
+	h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+			NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		e = GetLastError();
+		if (win_errno(e) == -ENOENT)
+			return -ENOENT;
+		return cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot open %s: %s", path,
+				     win_error_text(e, msg, sizeof(msg)));
+	}
+	if (!GetFileSizeEx(h, &size) || size.QuadPart > OS_FILE_MAX) {
+		CloseHandle(h);
+		return cni_error_set(err, -EFBIG, CNI_CODE_IO, "cannot read %s: size unknown or over %u bytes",
+				     path, OS_FILE_MAX);
+	}
+	data = malloc((size_t)size.QuadPart + 1);
+	if (!data) {
+		CloseHandle(h);
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
+	}
+	while (len < (size_t)size.QuadPart) {
+		if (!ReadFile(h, data + len, (DWORD)((size_t)size.QuadPart - len), &got, NULL)) {
+			e = GetLastError();
+			free(data);
+			CloseHandle(h);
+			return cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot read %s: %s", path,
+					     win_error_text(e, msg, sizeof(msg)));
+		}
+		if (got == 0)
+			break; /* shrank under us: what we have is the file */
+		len += got;
+	}
+	CloseHandle(h);
+	data[len] = '\0';
+	*ret_data = data;
+	*ret_len = len;
+	return 0;
+}
+
+int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err)
+{
+	char tmp[OS_PATH_MAX], msg[256];
+	wchar_t *wpath = NULL, *wtmp = NULL;
+	DWORD e = 0, put;
+	size_t done = 0;
+	HANDLE h;
+	int r;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp%lu", path, (unsigned long)GetCurrentProcessId()) >=
+	    (int)sizeof(tmp))
+		return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "path too long: %s", path);
+	wpath = win_wide(path);
+	wtmp = win_wide(tmp);
+	if (!wpath || !wtmp) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_IO, "cannot write %s: bad path", path);
+		goto free_paths;
+	}
+	r = mkdir_parents(wpath);
+	if (r < 0) {
+		cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s", path);
+		goto free_paths;
+	}
+	h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		e = GetLastError();
+		r = cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot create %s: %s", tmp,
+				  win_error_text(e, msg, sizeof(msg)));
+		goto free_paths;
+	}
+	while (done < len) {
+		DWORD chunk = len - done > 0x40000000u ? 0x40000000u : (DWORD)(len - done);
+
+		if (!WriteFile(h, data + done, chunk, &put, NULL)) {
+			e = GetLastError();
+			break;
+		}
+		done += put;
+	}
+	/* the data reaches the disk before the rename makes it the state */
+	if (!e && !FlushFileBuffers(h))
+		e = GetLastError();
+	CloseHandle(h);
+	if (!e && !MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+		e = GetLastError();
+	if (e) {
+		DeleteFileW(wtmp);
+		r = cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot write %s: %s", path,
+				  win_error_text(e, msg, sizeof(msg)));
+	}
+
+free_paths:
+	free(wpath);
+	free(wtmp);
+	return r;
+}
+
+/* ---- locks ---- */
+
+struct platform_lock {
+	HANDLE h;
+};
+
+int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform_lock **ret,
+			  struct cni_error *err)
+{
+	char msg[256], pid[32];
+	struct platform_lock *l;
+	wchar_t *w = win_wide(path);
+	ULONGLONG deadline;
+	DWORD sleep_ms = 1, e, put;
+	OVERLAPPED ov;
+	HANDLE h;
+	int r, n;
+
+	if (!w)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_IO, "cannot lock %s: bad path", path);
+	r = mkdir_parents(w);
+	if (r < 0) {
+		free(w);
+		return cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s", path);
+	}
+	h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE,
+			FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_ALWAYS,
+			FILE_ATTRIBUTE_NORMAL, NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		e = GetLastError();
+		return cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot open lock %s: %s", path,
+				     win_error_text(e, msg, sizeof(msg)));
+	}
+	/* Polls with a growing sleep: the lock goes away with its holder's handle (kernel-owned),
+	 * and the wait stays bounded without overlapped I/O. */
+	deadline = GetTickCount64() + timeout_ms;
+	for (;;) {
+		memset(&ov, 0, sizeof(ov));
+		if (LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, MAXDWORD,
+			       MAXDWORD, &ov))
+			break;
+		e = GetLastError();
+		if (e != ERROR_LOCK_VIOLATION && e != ERROR_IO_PENDING) {
+			CloseHandle(h);
+			return cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot lock %s: %s", path,
+					     win_error_text(e, msg, sizeof(msg)));
+		}
+		if (GetTickCount64() >= deadline) {
+			CloseHandle(h);
+			return cni_error_set(err, -ETIMEDOUT, CNI_CODE_TRY_AGAIN, "timed out locking %s",
+					     path);
+		}
+		Sleep(sleep_ms);
+		if (sleep_ms < 50)
+			sleep_ms *= 2;
+	}
+	/* the holder's PID, as the Go plugin writes it */
+	n = snprintf(pid, sizeof(pid), "%lu", (unsigned long)GetCurrentProcessId());
+	if (SetFilePointer(h, 0, NULL, FILE_BEGIN) != INVALID_SET_FILE_POINTER && SetEndOfFile(h))
+		(void)WriteFile(h, pid, (DWORD)n, &put, NULL);
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		CloseHandle(h);
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	l->h = h;
+	*ret = l;
+	return 0;
+}
+
+struct platform_lock *platform_lock_release(struct platform_lock *l)
+{
+	OVERLAPPED ov;
+
+	if (!l)
+		return NULL;
+	memset(&ov, 0, sizeof(ov));
+	UnlockFileEx(l->h, 0, MAXDWORD, MAXDWORD, &ov);
+	CloseHandle(l->h);
+	free(l);
+	return NULL;
+}
+
+/* ---- HTTP ---- */
+
+int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
+		      struct cni_error *err)
+{
+	URL_COMPONENTSW uc;
+	wchar_t host[256], path[2048], *wurl = win_wide(url);
+	HINTERNET session = NULL, conn = NULL, req = NULL;
+	DWORD status = 0, status_len = sizeof(status), avail, got, e = 0;
+	ULONGLONG deadline = GetTickCount64() + timeout_ms;
+	char msg[256], *body = NULL;
+	size_t len = 0;
+	int r = 0;
+
+	if (!wurl)
+		return cni_error_set(err, -EINVAL, CNI_CODE_TRY_AGAIN, "GET %s: bad URL", url);
+	memset(&uc, 0, sizeof(uc));
+	uc.dwStructSize = sizeof(uc);
+	uc.lpszHostName = host;
+	uc.dwHostNameLength = sizeof(host) / sizeof(host[0]);
+	uc.lpszUrlPath = path;
+	uc.dwUrlPathLength = sizeof(path) / sizeof(path[0]);
+	uc.dwExtraInfoLength = 1; /* the query string stays part of the path */
+	if (!WinHttpCrackUrl(wurl, 0, 0, &uc)) {
+		e = GetLastError();
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: %s", url,
+				  win_error_text(e, msg, sizeof(msg)));
+		goto done;
+	}
+	if (uc.dwExtraInfoLength && uc.lpszExtraInfo)
+		wcsncat(path, uc.lpszExtraInfo, sizeof(path) / sizeof(path[0]) - wcslen(path) - 1);
+	/* NMAgent and the wireserver are link-local to the VM: never through a proxy */
+	session = WinHttpOpen(L"azure-vnet", WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
+			      WINHTTP_NO_PROXY_BYPASS, 0);
+	if (!session ||
+	    !WinHttpSetTimeouts(session, (int)timeout_ms,
+				(int)(timeout_ms < OS_HTTP_CONNECT_MAX_MS ? timeout_ms : OS_HTTP_CONNECT_MAX_MS),
+				(int)timeout_ms, (int)timeout_ms))
+		goto fail;
+	conn = WinHttpConnect(session, host, uc.nPort, 0);
+	if (!conn)
+		goto fail;
+	req = WinHttpOpenRequest(conn, L"GET", path, NULL, WINHTTP_NO_REFERER,
+				 WINHTTP_DEFAULT_ACCEPT_TYPES,
+				 uc.nScheme == INTERNET_SCHEME_HTTPS ? WINHTTP_FLAG_SECURE : 0);
+	if (!req || !WinHttpSendRequest(req, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA,
+					0, 0, 0) ||
+	    !WinHttpReceiveResponse(req, NULL) ||
+	    !WinHttpQueryHeaders(req, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
+				 WINHTTP_HEADER_NAME_BY_INDEX, &status, &status_len,
+				 WINHTTP_NO_HEADER_INDEX))
+		goto fail;
+	if (status != 200) {
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: HTTP status %lu", url,
+				  (unsigned long)status);
+		goto done;
+	}
+	body = malloc(1);
+	if (!body)
+		goto oom;
+	for (;;) {
+		char *bigger;
+
+		if (GetTickCount64() > deadline) {
+			r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: timed out after %u ms",
+					  url, timeout_ms);
+			goto done;
+		}
+		avail = 0;
+		if (!WinHttpQueryDataAvailable(req, &avail))
+			goto fail;
+		if (avail == 0)
+			break;
+		if (len + avail > OS_HTTP_BODY_MAX) {
+			r = cni_error_set(err, -EFBIG, CNI_CODE_SOURCE, "GET %s: body over %u bytes", url,
+					  OS_HTTP_BODY_MAX);
+			goto done;
+		}
+		bigger = realloc(body, len + avail + 1);
+		if (!bigger)
+			goto oom;
+		body = bigger;
+		if (!WinHttpReadData(req, body + len, avail, &got))
+			goto fail;
+		len += got;
+	}
+	body[len] = '\0';
+	*ret_body = body;
+	*ret_len = len;
+	body = NULL;
+	goto done;
+
+fail:
+	e = GetLastError();
+	r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: %s", url,
+			  e == ERROR_WINHTTP_TIMEOUT ? "timed out"
+						     : win_error_text(e, msg, sizeof(msg)));
+	goto done;
+oom:
+	r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", url);
+done:
+	free(body);
+	if (req)
+		WinHttpCloseHandle(req);
+	if (conn)
+		WinHttpCloseHandle(conn);
+	if (session)
+		WinHttpCloseHandle(session);
+	free(wurl);
+	return r;
+}
+
+/* ---- interfaces ---- */
+
+/* The adapter list (malloc'd, caller frees) or NULL. */
+static IP_ADAPTER_ADDRESSES *adapters(void)
+{
+	ULONG size = 16 * 1024, r;
+	IP_ADAPTER_ADDRESSES *list = NULL;
+	int tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		free(list);
+		list = malloc(size);
+		if (!list)
+			return NULL;
+		r = GetAdaptersAddresses(AF_UNSPEC, GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST |
+					 GAA_FLAG_SKIP_DNS_SERVER, NULL, list, &size);
+		if (r == NO_ERROR)
+			return list;
+		if (r != ERROR_BUFFER_OVERFLOW)
+			break;
+	}
+	free(list);
+	return NULL;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int platform_ifname_by_mac(const char *mac, char *buf, size_t size)
+{
+	unsigned char want[6];
+	IP_ADAPTER_ADDRESSES *list, *a;
+	ULONG best_index = ULONG_MAX;
+	char *name = NULL;
+	int i;
+
+	if (!mac || strlen(mac) != 12)
+		return -ENOENT;
+	for (i = 0; i < 6; i++) {
+		int hi = hexval(mac[2 * i]), lo = hexval(mac[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -ENOENT;
+		want[i] = (unsigned char)(hi << 4 | lo);
+	}
+	list = adapters();
+	for (a = list; a; a = a->Next) {
+		if (a->PhysicalAddressLength != 6 || memcmp(a->PhysicalAddress, want, 6) != 0 ||
+		    a->IfIndex >= best_index)
+			continue;
+		/* the Go plugin names interfaces as net.Interfaces() does on Windows: FriendlyName */
+		free(name);
+		name = win_utf8(a->FriendlyName);
+		best_index = a->IfIndex;
+	}
+	free(list);
+	if (!name)
+		return -ENOENT;
+	snprintf(buf, size, "%s", name);
+	free(name);
+	return 0;
+}
+
+int win_adapter_for_prefix(int family, const unsigned char *net, int len, char *buf, size_t size)
+{
+	IP_ADAPTER_ADDRESSES *list = adapters(), *a;
+	IP_ADAPTER_UNICAST_ADDRESS *u;
+	int r = -ENOENT;
+
+	for (a = list; a && r < 0; a = a->Next) {
+		for (u = a->FirstUnicastAddress; u && r < 0; u = u->Next) {
+			const struct sockaddr *sa = u->Address.lpSockaddr;
+			const unsigned char *b;
+			int n, bits, k;
+
+			if (family == 2 && sa->sa_family == AF_INET) {
+				b = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+				n = 4;
+			} else if (family == 10 && sa->sa_family == AF_INET6) {
+				b = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+				n = 16;
+			} else {
+				continue;
+			}
+			for (k = 0, bits = len; k < n && bits > 0; k++, bits -= 8) {
+				unsigned char m = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+
+				if ((b[k] & m) != (net[k] & m))
+					break;
+			}
+			if (bits > 0 && k < n)
+				continue;
+			{
+				char *name = win_utf8(a->FriendlyName);
+
+				if (name) {
+					snprintf(buf, size, "%s", name);
+					free(name);
+					r = 0;
+				}
+			}
+		}
+	}
+	free(list);
+	return r;
+}
+
+/* ---- time ---- */
+
+void platform_timestamp(char *buf, size_t size)
+{
+	FILETIME ft;
+	SYSTEMTIME st;
+	ULARGE_INTEGER t;
+
+	GetSystemTimePreciseAsFileTime(&ft);
+	t.LowPart = ft.dwLowDateTime;
+	t.HighPart = ft.dwHighDateTime;
+	FileTimeToSystemTime(&ft, &st);
+	/* FILETIME counts 100 ns units */
+	snprintf(buf, size, "%04u-%02u-%02uT%02u:%02u:%02u.%09luZ", st.wYear, st.wMonth, st.wDay,
+		 st.wHour, st.wMinute, st.wSecond, (unsigned long)(t.QuadPart % 10000000u) * 100u);
+}
+
+/* ---- logging ---- */
+
+static HANDLE log_handle = INVALID_HANDLE_VALUE;
+
+void platform_log_open(const char *program)
+{
+	char path[OS_PATH_MAX];
+	wchar_t *w;
+
+	if (log_handle != INVALID_HANDLE_VALUE)
+		return;
+	if (snprintf(path, sizeof(path), "%s\\%s.log", platform_path(PLATFORM_PATH_LOG_DIR),
+		     program) >= (int)sizeof(path))
+		return;
+	w = win_wide(path);
+	if (!w)
+		return;
+	(void)mkdir_parents(w);
+	/* FILE_APPEND_DATA alone: every write lands at the end, even from concurrent processes */
+	log_handle = CreateFileW(w, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE |
+				 FILE_SHARE_DELETE, NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+	free(w);
+}
+
+void platform_log(const char *fmt, ...)
+{
+	char line[4096], ts[64];
+	va_list ap;
+	DWORD put;
+	int n, m, i;
+
+	if (log_handle == INVALID_HANDLE_VALUE)
+		return;
+	platform_timestamp(ts, sizeof(ts));
+	n = snprintf(line, sizeof(line), "%s [%lu] ", ts, (unsigned long)GetCurrentProcessId());
+	if (n < 0 || n >= (int)sizeof(line))
+		return;
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	n += m;
+	if (n > (int)sizeof(line) - 3)
+		n = (int)sizeof(line) - 3;
+	for (i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\r';
+	line[n++] = '\n';
+	(void)WriteFile(log_handle, line, (DWORD)n, &put, NULL);
+}
+
+void platform_log_close(void)
+{
+	if (log_handle != INVALID_HANDLE_VALUE)
+		CloseHandle(log_handle);
+	log_handle = INVALID_HANDLE_VALUE;
+}
