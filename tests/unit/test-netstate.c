@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* netstate: decode of a Go-written azure-vnet.json, empty and broken files, round trip,
+ * endpoint IDs and model edits; sha1 against FIPS 180 vectors (interface names). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/netstate.h"
+#include "core/sha1.h"
+
+static char *slurp(const char *name, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", AZCNI_TEST_DATA, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void decode_go_file(void **state)
+{
+	struct cni_error err = { 0 };
+	struct netstate st;
+	struct netstate_network *net;
+	struct netstate_extif *x = NULL;
+	struct netstate_endpoint *ep;
+	char buf[IPNET_PREFIX_STRLEN];
+	size_t len;
+	char *text = slurp("net-state-go.json", &len);
+	static const uint8_t nic_mac[6] = { 0x00, 0x0d, 0x3a, 0x6e, 0x18, 0x25 };
+	static const uint8_t ep_mac[6] = { 0x92, 0x0d, 0xb8, 0xb0, 0xc2, 0x8b };
+
+	(void)state;
+	assert_int_equal(netstate_decode(text, len, "x.json", &st, &err), 0);
+	assert_string_equal(st.version, "v1.4.35");
+	assert_int_equal(st.n_extifs, 1);
+	net = netstate_find_network(&st, "azure", &x);
+	assert_non_null(net);
+	assert_string_equal(x->name, "eth0");
+	assert_true(x->has_mac);
+	assert_memory_equal(x->mac, nic_mac, 6);
+	assert_int_equal(x->n_subnets, 1);
+	assert_string_equal(ipnet_prefix_format(&x->subnets[0], buf, sizeof(buf)), "10.240.0.0/16");
+	assert_string_equal(net->mode, "transparent");
+	assert_int_equal(net->n_subnets, 1);
+	assert_int_equal(net->subnets[0].family, 2);
+	assert_string_equal(ipnet_prefix_format(&net->subnets[0].prefix, buf, sizeof(buf)),
+			    "10.240.0.0/16");
+	assert_int_equal(net->subnets[0].primary_ip.family, 0);
+	ep = netstate_find_endpoint(net, "3f813b02-eth0");
+	assert_non_null(ep);
+	assert_string_equal(ep->host_ifname, "azv6b2c7d8e9f0");
+	assert_string_equal(ep->container_id, "3f813b02aa55cc");
+	assert_true(ep->has_mac);
+	assert_memory_equal(ep->mac, ep_mac, 6);
+	assert_int_equal(ep->n_ips, 1);
+	assert_string_equal(ipnet_prefix_format(&ep->ips[0], buf, sizeof(buf)), "10.240.0.7/16");
+	assert_int_equal(ep->n_gateways, 1);
+	assert_non_null(netstate_find_endpoint_by_owner(net, "3f813b02aa55cc", "eth0"));
+	assert_null(netstate_find_endpoint(net, "nope"));
+	netstate_free(&st);
+	free(text);
+}
+
+static void round_trip(void **state)
+{
+	struct cni_error err = { 0 };
+	struct netstate a, b;
+	size_t len;
+	char *text = slurp("net-state-go.json", &len), *out, *out2;
+
+	(void)state;
+	assert_int_equal(netstate_decode(text, len, "x.json", &a, &err), 0);
+	out = netstate_encode(&a, "v0.1.0", "2026-01-01T00:00:00Z");
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\"Mask\":\t\"//8AAA==\""));
+	assert_non_null(strstr(out, "\"MacAddress\":\t\"kg24sMKL\""));
+	assert_non_null(strstr(out, "\"CnsClient\":\tnull"));
+	assert_int_equal(netstate_decode(out, strlen(out), "y.json", &b, &err), 0);
+	out2 = netstate_encode(&b, "v0.1.0", "2026-01-01T00:00:00Z");
+	assert_string_equal(out, out2);
+	netstate_free(&a);
+	netstate_free(&b);
+	free(out);
+	free(out2);
+	free(text);
+}
+
+static void empty_and_broken(void **state)
+{
+	static const struct {
+		const char *text;
+		int ret;
+	} cases[] = {
+		{ "", 0 },
+		{ " \n\t", 0 },
+		{ "{}", 0 },
+		{ "{\"Network\":{", -EINVAL },
+		{ "garbage", -EINVAL },
+		{ "[]", -EINVAL },
+		{ "{\"Network\":{\"ExternalInterfaces\":[]}}", -EINVAL },
+		{ "{\"Network\":{\"ExternalInterfaces\":{\"eth0\":{\"Networks\":{\"a\":{\"Subnets\":"
+		  "[{\"Prefix\":{\"IP\":\"10.0.0.0\",\"Mask\":\"!!\"}}]}}}}}}", -EINVAL },
+		{ "{\"Network\":{\"ExternalInterfaces\":{\"eth0\":{\"Networks\":{\"a\":{\"Endpoints\":"
+		  "{\"e\":{\"IPAddresses\":[{\"IP\":\"10.0.0.300\"}]}}}}}}}}", -EINVAL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cni_error err = { 0 };
+		struct netstate st;
+		int r = netstate_decode(cases[i].text, strlen(cases[i].text), "/run/azure-vnet.json",
+					&st, &err);
+
+		assert_int_equal(r, cases[i].ret);
+		if (r < 0) {
+			assert_int_equal(err.code, 6);
+			assert_non_null(strstr(err.msg, "/run/azure-vnet.json"));
+		} else {
+			assert_int_equal(st.n_extifs, 0);
+		}
+		netstate_free(&st);
+	}
+}
+
+static void edit_model(void **state)
+{
+	struct netstate st = { 0 };
+	struct netstate_extif *x;
+	struct netstate_network net = { 0 }, *n;
+	struct netstate_endpoint ep = { 0 };
+	char id[64], *out;
+
+	(void)state;
+	assert_string_equal(netstate_endpoint_id("3f813b02aa55cc", "eth0", id, sizeof(id)),
+			    "3f813b02-eth0");
+	assert_string_equal(netstate_endpoint_id("c1", "eth0", id, sizeof(id)), "c1-eth0");
+	x = netstate_extif_get(&st, "eth0");
+	assert_non_null(x);
+	assert_ptr_equal(netstate_extif_get(&st, "eth0"), x);
+	snprintf(net.id, sizeof(net.id), "azure");
+	n = netstate_network_add(x, &net);
+	assert_non_null(n);
+	assert_null(netstate_network_add(x, &net)); /* duplicate */
+	snprintf(ep.id, sizeof(ep.id), "a-eth0");
+	assert_int_equal(netstate_endpoint_put(n, &ep), 0);
+	snprintf(ep.container_id, sizeof(ep.container_id), "again");
+	assert_int_equal(netstate_endpoint_put(n, &ep), 0); /* replaces */
+	assert_int_equal(n->n_endpoints, 1);
+	assert_string_equal(n->endpoints[0].container_id, "again");
+	snprintf(ep.id, sizeof(ep.id), "b-eth0");
+	assert_int_equal(netstate_endpoint_put(n, &ep), 0);
+	assert_int_equal(netstate_endpoint_remove(n, "a-eth0"), 1);
+	assert_int_equal(netstate_endpoint_remove(n, "a-eth0"), 0);
+	assert_int_equal(n->n_endpoints, 1);
+	out = netstate_encode(&st, "v1", "t");
+	assert_non_null(strstr(out, "\"b-eth0\""));
+	assert_null(strstr(out, "\"a-eth0\""));
+	free(out);
+	netstate_free(&st);
+}
+
+static void sha1_vectors(void **state)
+{
+	char hex[41];
+
+	(void)state;
+	assert_string_equal(sha1_hex("abc", hex, sizeof(hex)),
+			    "a9993e364706816aba3e25717850c26c9cd0d89d");
+	assert_string_equal(sha1_hex("", hex, sizeof(hex)),
+			    "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+	assert_string_equal(
+		sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", hex, sizeof(hex)),
+		"84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(decode_go_file),
+		cmocka_unit_test(round_trip),
+		cmocka_unit_test(empty_and_broken),
+		cmocka_unit_test(edit_model),
+		cmocka_unit_test(sha1_vectors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
