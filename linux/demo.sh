@@ -120,7 +120,7 @@ cni() {
 		local conf c
 		conf=$(jq '.plugins[0] + {name: .name, cniVersion: .cniVersion}' "$nc/10-azure.conflist")
 		c=$(echo "$cmd" | tr a-z A-Z)
-		"$sim" exec "vm$n" -- env CNI_COMMAND="$c" CNI_CONTAINERID="demo-$pod" \
+		"$sim" exec "vm$n" -- env CNI_COMMAND="$c" CNI_CONTAINERID="$(printf %s "$pod" | sha256sum | cut -c1-64)" \
 			CNI_NETNS="/var/run/netns/$pod" CNI_IFNAME=eth0 CNI_PATH="$CNI_PATH" \
 			CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=$pod" \
 			"$work/cnibin/$(jq -r .type <<<"$conf")" <<<"$conf"
