@@ -294,7 +294,9 @@ for n in 1 2; do
 	else
 		fail "vm$n: $got address(es) still in use after DEL"
 	fi
-	left=$(ip -n "${P}vm$n" -o link show | awk -F': ' '{print $2}' | grep -v -E '^(lo|eth0)(@|$)' | tr '\n' ' ')
+	# The network's bridge (bridge mode) stays, as the Go plugin's does: DEL never removes a network.
+	br=$(jq -r '.plugins[0].bridge // "azure0"' "$conflist")
+	left=$(ip -n "${P}vm$n" -o link show | awk -F': ' '{print $2}' | grep -v -E "^(lo|eth0|$br)(@|\$)" | tr '\n' ' ')
 	if [ -z "$left" ]; then
 		pass "vm$n: no pod interfaces left"
 	else
