@@ -221,13 +221,9 @@ static int snat_install(struct vnet *v, const struct netinfo *ni, struct cni_err
 	if (r < 0)
 		return r;
 	/* Rebuilt from scratch: the order (RETURNs before SNAT) matters. */
-	{
-		const char *argv[] = { "iptables", "-t", "nat", "-F", SNAT_CHAIN, NULL };
-
-		if (fw_exec(argv, NULL, 0, err) != 0)
-			return cni_error_set(err, -EIO, CNI_CODE_NETWORK, "flush nat %s failed",
-					     SNAT_CHAIN);
-	}
+	r = fw_ipt_chain_flush(&v->fw, "nat", SNAT_CHAIN, err);
+	if (r < 0)
+		return r;
 	r = fw_ipt_rule_ensure(&v->fw, "nat", SNAT_CHAIN, true,
 			       (const char *const[]){ "-d", sub, "-j", "RETURN", NULL }, err);
 	for (i = 0; r >= 0 && i < v->conf->n_vnet_cidrs; i++) {

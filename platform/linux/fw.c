@@ -216,6 +216,17 @@ int fw_ipt_rule_delete(const struct fw_opts *o, const char *table, const char *c
 	return i;
 }
 
+int fw_ipt_chain_flush(const struct fw_opts *o, const char *table, const char *chain,
+		       struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+	int st;
+
+	build(argv, ipt(), o->wait, table, "-F", chain, NULL, NULL);
+	st = run(argv, 1, err);
+	return st < 0 ? st : 0;
+}
+
 int fw_ipt_chain_delete(const struct fw_opts *o, const char *table, const char *chain,
 			struct cni_error *err)
 {

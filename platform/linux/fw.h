@@ -43,7 +43,11 @@ int fw_ipt_rule_ensure(const struct fw_opts *o, const char *table, const char *c
 int fw_ipt_rule_delete(const struct fw_opts *o, const char *table, const char *chain,
 		       const char *const rule[], struct cni_error *err);
 
-/* fw_ipt_chain_flush_delete - flush and delete @chain; absent is success. */
+/* fw_ipt_chain_flush - remove every rule of @chain (-F); absent is success. */
+int fw_ipt_chain_flush(const struct fw_opts *o, const char *table, const char *chain,
+		       struct cni_error *err);
+
+/* fw_ipt_chain_delete - flush and delete @chain; absent is success. */
 int fw_ipt_chain_delete(const struct fw_opts *o, const char *table, const char *chain,
 			struct cni_error *err);
 

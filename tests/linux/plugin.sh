@@ -300,6 +300,20 @@ else
 	echo "SKIP host-local not installed"
 fi
 
+# ---------------------------------------------------------------- tunnel, SNAT off
+echo "== tunnel mode (VEPA) with enableOutboundSnat=false and disableIPTableLock"
+setup_node tun 2
+CONF=$(jq -c '.mode = "tunnel" | .enableOutboundSnat = false | .disableIPTableLock = true' <<<"$BRIDGE")
+pod u1
+ru=$(run ADD cu1aaaaaaa1 "$(nspath u1)")
+uip=$(jq -r '.ips[0].address' <<<"$ru" | cut -d/ -f1)
+ok "tunnel ADD" jq -e '.ips[0].address' <<<"$ru"
+ok "tunnel: ARP reply with the VEPA MAC" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--arp-ip-dst $uip -j arpreply --arpreply-mac 12:34:56:78:9a:bc'"
+ok "enableOutboundSnat=false: no SNAT chain jump" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 0
+ok "tunnel CHECK (no SNAT expected)" run CHECK cu1aaaaaaa1 "$(nspath u1)"
+ok "tunnel DEL" run DEL cu1aaaaaaa1 "$(nspath u1)"
+ok "tunnel DEL removed the pod rules" absent bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '$uip '"
+
 # ---------------------------------------------------------------- B08 parallel bridge ADDs
 echo "== B08 30 parallel ADDs then DELs, fresh node, bridge mode"
 setup_node b08 40
