@@ -124,6 +124,21 @@ static int state_save(const struct netstate *st, struct cni_error *err)
 
 /* Read-only look-up of the network and endpoint under the lock. *ret_net_found tells whether
  * the network exists; *ret_ep is filled when the endpoint exists (return 1). */
+/* The endpoint record of this call's owner (container ID + ifname). Endpoint IDs are the Go
+ * plugin's cid[:8]-ifname, which two containers can share (cnitool-..., default-... IDs), so the
+ * owner decides; a record without a container ID (hand-written or very old) matches by ID. */
+static struct netstate_endpoint *endpoint_of_owner(struct netstate_network *net,
+						   const struct vnet *v)
+{
+	struct netstate_endpoint *ep;
+
+	ep = netstate_find_endpoint_by_owner(net, v->ctx->env.container_id, v->ctx->env.ifname);
+	if (ep)
+		return ep;
+	ep = netstate_find_endpoint(net, v->epid);
+	return ep && !ep->container_id[0] ? ep : NULL;
+}
+
 static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret_ni,
 			struct netstate_endpoint *ret_ep, struct cni_error *err)
 {
@@ -156,7 +171,9 @@ static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret
 			if (x->has_mac)
 				memcpy(ret_ni->nic_mac, x->mac, 6);
 		}
-		ep = netstate_find_endpoint(net, v->epid);
+		ep = endpoint_of_owner(net, v);
+		if (ep)
+			snprintf(v->epid, sizeof(v->epid), "%s", ep->id);
 		if (ep && ret_ep) {
 			*ret_ep = *ep;
 			r = 1;
@@ -899,6 +916,7 @@ static int state_put_endpoint(struct vnet *v, const struct netstate_endpoint *ep
 	struct platform_lock *l = NULL;
 	struct netstate st;
 	struct netstate_network *net;
+	struct netstate_endpoint *other, copy;
 	int r;
 
 	r = state_lock(&l, err);
@@ -913,6 +931,18 @@ static int state_put_endpoint(struct vnet *v, const struct netstate_endpoint *ep
 				  "network %s vanished from %s during ADD", v->conf->name,
 				  platform_path(PLATFORM_PATH_NET_STATE));
 		goto out;
+	}
+	/* The Go-style ID may belong to another container with the same first 8 characters:
+	 * then this owner's record is keyed by its whole container ID. */
+	other = netstate_find_endpoint(net, ep->id);
+	if (other && other->container_id[0] &&
+	    (strcmp(other->container_id, ep->container_id) != 0 ||
+	     strcmp(other->ifname, ep->ifname) != 0)) {
+		snprintf(v->epid, sizeof(v->epid), "%.*s-%.15s", (int)(sizeof(v->epid) - CNI_IFNAME_MAX - 2),
+			 ep->container_id, ep->ifname);
+		copy = *ep;
+		snprintf(copy.id, sizeof(copy.id), "%s", v->epid);
+		ep = &copy;
 	}
 	r = netstate_endpoint_put(net, ep);
 	if (r < 0) {

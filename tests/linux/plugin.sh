@@ -158,6 +158,24 @@ ok "DEL p2: IP released" eq "$(inuse)" 1
 ok "DEL p2 again: exit 0" run DEL c2aaaaaaaa2 "$(nspath p2)"
 ok "DEL of a never-added container: exit 0" run DEL c9aaaaaaaa9 ""
 
+# Container IDs sharing their first 8 characters (cnitool-..., default-...) share the Go-style
+# endpoint ID: each owner must keep its own record, and DEL of one must not touch the other.
+pod s1
+pod s2
+rs1=$(run ADD sharedid-one "$(nspath s1)")
+rs2=$(run ADD sharedid-two "$(nspath s2)")
+hs1=$(jq -r '.interfaces[0].name' <<<"$rs1")
+hs2=$(jq -r '.interfaces[0].name' <<<"$rs2")
+ok "shared cid prefix: both ADDs succeed with distinct IPs" jq -e --argjson b "$rs2" '.ips[0].address != $b.ips[0].address' <<<"$rs1"
+ok "shared cid prefix: two endpoint records" eq "$(jq '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID | startswith("sharedid"))] | length' "$RT/azure-vnet.json")" 2
+ok "shared cid prefix: DEL of the first exits 0" run DEL sharedid-one "$(nspath s1)"
+ok "shared cid prefix: first host veth gone" absent ip -n "$NODE" link show "$hs1"
+ok "shared cid prefix: second host veth kept" ip -n "$NODE" link show "$hs2"
+ok "shared cid prefix: CHECK of the second still healthy" run CHECK sharedid-two "$(nspath s2)"
+ok "shared cid prefix: DEL of the second exits 0" run DEL sharedid-two "$(nspath s2)"
+ok "shared cid prefix: no record left" eq "$(jq '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID | startswith("sharedid"))] | length' "$RT/azure-vnet.json")" 0
+ip netns del "${P}s1"; ip netns del "${P}s2"
+
 # ---------------------------------------------------------------- B15 prevResult/runtimeConfig
 echo "== B15 chained prevResult, runtimeConfig, capabilities"
 pod p3
