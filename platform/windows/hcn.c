@@ -254,9 +254,9 @@ static int call_run(struct hcn *h, struct call *c, const char *what, struct cni_
 			h->last_hr = (unsigned long)HRESULT_FROM_WIN32(ERROR_TIMEOUT);
 			call_unref(c);
 			return cni_error_set(err, -ETIMEDOUT, CNI_CODE_TRY_AGAIN,
-					     "HNS call %s %s timed out after %u s (windowsSettings."
+					     "HNS call %s%s%s timed out after %u s (windowsSettings."
 					     "hnsTimeoutDurationInSeconds)", fn_names[c->kind][c->op],
-					     what, (h->timeout_ms + 999) / 1000);
+					     what[0] ? " " : "", what, (h->timeout_ms + 999) / 1000);
 		}
 	}
 	rec = win_utf8(c->record);
@@ -277,8 +277,8 @@ static int call_run(struct hcn *h, struct call *c, const char *what, struct cni_
 		hcndoc_error_record(rec, text, sizeof(text));
 	else
 		win_error_text(hr, text, sizeof(text));
-	cni_error_set(err, -EIO, CNI_CODE_NETWORK, "%s %s: %s (0x%08lx)", fn_names[c->kind][c->op],
-		      what, text, hr);
+	cni_error_set(err, -EIO, CNI_CODE_NETWORK, "%s%s%s: %s (0x%08lx)", fn_names[c->kind][c->op],
+		      what[0] ? " " : "", what, text, hr);
 	cni_error_details(err, "%s", rec && rec[0] ? rec : text);
 	free(rec);
 	call_unref(c);
@@ -429,7 +429,7 @@ int hcn_find_by_name(struct hcn *h, enum hcn_kind kind, const char *name,
 int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const char *settings,
 	       char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, struct cni_error *err)
 {
-	char id[HCNDOC_GUID_STRLEN], *props = NULL;
+	char id[HCNDOC_GUID_STRLEN], what[128], *props = NULL;
 	void *net = NULL, *obj;
 	struct call *c;
 	int r;
@@ -448,7 +448,14 @@ int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const 
 		goto close_net;
 	}
 	c->obj = net; /* the all-zero c->id lets HNS assign the ID */
-	r = call_run(h, c, "", err);
+	{
+		cJSON *doc = cJSON_Parse(settings);
+		const char *name = doc ? cni_json_string(doc, "Name") : NULL;
+
+		snprintf(what, sizeof(what), "%s", name ? name : "");
+		cJSON_Delete(doc);
+	}
+	r = call_run(h, c, what, err);
 	if (r == -ENOENT)
 		r = cni_error_set(err, r, CNI_CODE_NETWORK, "%s: 0x%08lx (not found)",
 				  fn_names[kind][OP_CREATE], h->last_hr);
@@ -457,7 +464,7 @@ int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const 
 	obj = c->out_obj;
 	call_unref(c);
 	/* Create returns a handle, not the ID: read the object back */
-	r = query_obj(h, kind, obj, "(new)", &props, err);
+	r = query_obj(h, kind, obj, what, &props, err);
 	close_obj(h, kind, obj);
 	if (r < 0)
 		goto close_net;

@@ -158,14 +158,29 @@ static HRESULT injected(const char *fn)
 	return S_OK;
 }
 
+/* HNS's own (English) text for the codes tests inject, else @what. */
+static const char *hns_text(HRESULT hr, const char *what)
+{
+	switch ((unsigned long)hr) {
+	case 0x803b000dUL: return "The policy configuration is invalid.";
+	case 0x803b0001UL: return "The network was not found.";
+	case 0x803b0002UL: return "The endpoint was not found.";
+	case 0x80070490UL: return "Element not found.";
+	case 0x80071392UL: return "The object already exists.";
+	case 0x80070057UL: return "The parameter is incorrect.";
+	default: return what;
+	}
+}
+
 static HRESULT fail(HRESULT hr, const char *what, PWSTR *record)
 {
 	char buf[512];
 
+	what = hns_text(hr, what);
 	if (record) {
 		snprintf(buf, sizeof(buf),
-			 "{\"Success\":false,\"Error\":\"fake HCN: %s (0x%08lx)\",\"ErrorCode\":%lu}", what,
-			 (unsigned long)hr, (unsigned long)hr);
+			 "{\"Success\":false,\"Error\":\"%s\",\"ErrorCode\":%lu}", what,
+			 (unsigned long)hr);
 		*record = wide_out(buf);
 	}
 	return hr;

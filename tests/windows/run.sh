@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Windows end-to-end under wine: cross-builds everything (ci/build-windows.sh), runs the Windows
+# unit tests (ctest, wine as the emulator), then the real azure-vnet.exe / azure-vnet-ipam.exe for
+# ADD, CHECK, DEL with the shipped Windows conflist against the HCN test double
+# (tests/windows/fake-hcn), asserting the JSON documents the double received and the CNI results.
+# Cases B21, B22, B24 of ../shared/cases/bug-cases.md, plus hung HNS, missing namespace, stale
+# endpoint of the same name, missing DLL. Everything lives in a scratch dir removed at the end.
+# Usage: tests/windows/run.sh      (root on Debian 12; installs mingw-w64/wine when missing)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${AZCNI_WIN_BUILD:-$top/build-windows}
+
+need=()
+command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64)
+command -v wine >/dev/null || need+=(wine wine64)
+command -v jq >/dev/null || need+=(jq)
+if [ ${#need[@]} -gt 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}" >/dev/null
+fi
+
+"$top/ci/build-windows.sh" "$build" >/dev/null
+
+scratch=$(mktemp -d /tmp/azcni-win.XXXXXX)
+export WINEPREFIX=$scratch/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+cleanup() {
+	wineserver -k >/dev/null 2>&1 || true
+	rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $*"
+	echo "     last output: $(tr -d '\n\t' <<<"${out:-}")"
+}
+# check <description> <command...>: the command's status decides
+check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi
+}
+
+# ---- unit tests of the Windows-only code, under wine through ctest's emulator ----
+wineboot -i >/dev/null 2>&1 || true
+if ctest --test-dir "$build" --output-on-failure -R '^test-(hcn|winos|hcndoc)' >"$scratch/ctest.log" 2>&1; then
+	ok "ctest (Windows unit tests under wine): $(grep -c 'Passed' "$scratch/ctest.log") passed"
+else
+	bad "ctest (Windows unit tests under wine)"
+	tr -d '\r' <"$scratch/ctest.log" | tail -n 40
+fi
+
+# ---- end-to-end set-up ----
+rt=$scratch/rt
+mkdir -p "$rt"
+cp "$build/tests/windows/fake-hcn/computenetwork.dll" "$scratch/fake-computenetwork.dll"
+cp "$top/tests/data/interfaces.json" "$rt/interfaces.json"
+win() { winepath -w "$1" 2>/dev/null; }
+RT_W=$(win "$rt")
+DLL_W=$(win "$scratch/fake-computenetwork.dll")
+export FAKE_HCN_STATE="$RT_W\\fake-hcn.json" FAKE_HCN_LOG="$RT_W\\hcn-calls.log"
+hcn_state=$rt/fake-hcn.json
+hcn_log=$rt/hcn-calls.log
+NS=5c1c7a10-8d4e-4c0b-9b1e-2f3a4b5c6d7e          # containerd passes lower case
+NS_UP=$(echo "$NS" | tr a-f A-F)                 # HNS prints upper case
+
+seed_namespace() {
+	jq -n --arg id "$NS_UP" '{Networks:{},Endpoints:{},Namespaces:{($id):{ID:$id,Type:"HostDefault",Resources:[]}}}' >"$hcn_state"
+}
+seed_namespace
+
+# the plugin config as a runtime builds it from the conflist: plugins[0] + name + cniVersion,
+# with the IPAM source switched to the interfaces.json file (no wireserver here)
+conflist=$top/tests/data/conflist/10-azure-windows.conflist
+jq '.plugins[0] + {name: .name, cniVersion: .cniVersion} | .ipam.environment = "mas"' "$conflist" >"$scratch/conf.json"
+
+# cni <command> <container id> [conf file] [netns]: runs azure-vnet.exe; stdout in $out, status in $rc
+cni() {
+	local cmd=$1 cid=$2 conf=${3:-$scratch/conf.json} ns=${4:-$NS}
+	set +e
+	out=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" \
+		AZURE_CNI_MAS_FILE="$RT_W\\interfaces.json" AZURE_CNI_HCN_DLL="${HCN_DLL-$DLL_W}" \
+		CNI_COMMAND=$cmd CNI_CONTAINERID=$cid CNI_NETNS=$ns CNI_IFNAME=eth0 \
+		CNI_PATH='C:\k\azurecni\bin;C:\opt\cni\bin' \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-$cid;K8S_POD_INFRA_CONTAINER_ID=$cid" \
+		wine "$build/bin/azure-vnet.exe" <"$conf")
+	rc=$?
+	set -e
+	if [[ $out == *$'\r'* ]]; then
+		bad "$cmd $cid: stdout has CR characters"
+	fi
+}
+calls() { [ -f "$hcn_log" ] && jq -c "select(.fn == \"$1\")" "$hcn_log" || true; }
+ncalls() { calls "$1" | grep -c . || true; }
+ipam_inuse() { # ipam_inuse <ip>: prints true/false
+	jq -r --arg ip "$1" '[.IPAM.AddressSpaces[].Pools[].Addresses[$ip].InUse] | map(select(. != null)) | .[0] // false' "$rt/azure-vnet-ipam.json"
+}
+cid8() { echo "${1:0:8}-eth0"; }
+
+C1=c1aaaaaa11112222333344445555
+C2=c2bbbbbb11112222333344445555
+C3=c3cccccc11112222333344445555
+C4=c4dddddd11112222333344445555
+C5=c5eeeeee11112222333344445555
+
+# ---- ADD with the shipped conflist ----
+cni ADD $C1
+check "ADD c1 exits 0" [ $rc -eq 0 ]
+check "ADD c1 result: address, gateway, interface" \
+	jq -e '.ips[0].address == "10.240.0.5/16" and .ips[0].gateway == "10.240.0.1" and .interfaces[0].name == "eth0"' <<<"$out"
+check "ADD c1 result dns: nameservers and per-namespace search" \
+	jq -e '.dns.nameservers == ["10.0.0.10","168.63.129.16"] and .dns.search == ["default.svc.cluster.local"]' <<<"$out"
+net_doc=$(calls HcnCreateNetwork | head -n1)
+check "HcnCreateNetwork: L2Bridge, Flags 8, static subnet with default route via the gateway" \
+	jq -e '.doc | .Name == "azure" and .Type == "L2Bridge" and .Flags == 8 and .SchemaVersion.Major == 2
+		and .Ipams[0].Type == "Static" and .Ipams[0].Subnets[0].IpAddressPrefix == "10.240.0.0/16"
+		and .Ipams[0].Subnets[0].Routes == [{"NextHop":"10.240.0.1","DestinationPrefix":"0.0.0.0/0"}]' <<<"$net_doc"
+net_id=$(jq -r '.id' <<<"$net_doc")
+ep_call=$(calls HcnCreateEndpoint | head -n1)
+check "HcnCreateEndpoint: name, network, IP, route, DNS" \
+	jq -e --arg n "$(cid8 $C1)" --arg net "$net_id" '.network == $net and (.doc | .Name == $n
+		and (.HostComputeNetwork | ascii_upcase) == $net
+		and .IpConfigurations == [{"IpAddress":"10.240.0.5","PrefixLength":16}]
+		and .Routes == [{"NextHop":"10.240.0.1","DestinationPrefix":"0.0.0.0/0"}]
+		and .Dns.ServerList == ["10.0.0.10","168.63.129.16"] and .Dns.Search == ["default.svc.cluster.local"])' <<<"$ep_call"
+check "HcnCreateEndpoint: conflist policies translated to v2, in order" \
+	jq -e '.doc.Policies == [{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.240.0.0/16","10.0.0.0/8"]}},
+		{"Type":"SDNRoute","Settings":{"DestinationPrefix":"10.0.0.0/8","NeedEncap":true}}]' <<<"$ep_call"
+ep1=$(jq -r '.id' <<<"$ep_call")
+check "HcnModifyNamespace: Add endpoint to CNI_NETNS" \
+	jq -e --arg ns "$NS_UP" --arg ep "$ep1" 'select(.id == $ns) | .doc == {"ResourceType":"Endpoint","RequestType":"Add","Settings":{"EndpointId":($ep | ascii_downcase)}}' \
+	<<<"$(calls HcnModifyNamespace | tail -n1)"
+check "fake HNS holds the endpoint in the namespace" \
+	jq -e --arg ns "$NS_UP" --arg ep "$ep1" '.Namespaces[$ns].Resources[0].Data.ID == $ep and .Endpoints[$ep].HostComputeNamespace == $ns' "$hcn_state"
+check "azure-vnet.json records network and endpoint HNS IDs" \
+	jq -e --arg net "$net_id" --arg ep "$ep1" --arg epid "$(cid8 $C1)" \
+	'[.Network.ExternalInterfaces[].Networks.azure] | .[0] | (.HnsId | ascii_upcase) == $net and (.Endpoints[$epid].HnsId | ascii_upcase) == $ep' "$rt/azure-vnet.json"
+check "azure-vnet-ipam.json: 10.240.0.5 in use" [ "$(ipam_inuse 10.240.0.5)" = true ]
+check "log file C:\\k-style azure-vnet.log written" grep -q 'ADD' "$rt/azure-vnet.log"
+
+# ---- repeated ADD: same answer, no second endpoint ----
+cni ADD $C1
+check "repeated ADD c1 exits 0 with the same address" jq -e '.ips[0].address == "10.240.0.5/16"' <<<"$out"
+check "repeated ADD c1 creates nothing" [ "$(ncalls HcnCreateEndpoint)" -eq 1 ]
+
+# ---- CHECK ----
+jq '.cniVersion = "1.0.0"' "$scratch/conf.json" >"$scratch/conf-1.0.json"
+cni CHECK $C1 "$scratch/conf-1.0.json"
+check "CHECK c1 exits 0" [ $rc -eq 0 ]
+cni CHECK $C2 "$scratch/conf-1.0.json"
+check "CHECK of an unknown container fails" [ $rc -ne 0 ]
+
+# ---- DEL ----
+cni DEL $C1
+check "DEL c1 exits 0" [ $rc -eq 0 ]
+check "DEL c1: namespace Remove then HcnDeleteEndpoint" \
+	jq -e --arg ep "$ep1" '.doc.RequestType == "Remove" and .doc.Settings.EndpointId == ($ep | ascii_downcase)' <<<"$(calls HcnModifyNamespace | tail -n1)"
+check "DEL c1: endpoint gone from HNS" jq -e '.Endpoints == {}' "$hcn_state"
+check "DEL c1: IP free" [ "$(ipam_inuse 10.240.0.5)" = false ]
+check "DEL c1: state entry removed" jq -e '[.Network.ExternalInterfaces[].Networks.azure.Endpoints | length] == [0]' "$rt/azure-vnet.json"
+check "DEL c1: the network stays" jq -e '.Networks | length == 1' "$hcn_state"
+cni DEL $C1
+check "DEL c1 again exits 0 (idempotent)" [ $rc -eq 0 ]
+
+# ---- B21: every OutBoundNAT exception, ROUTE -> SDNRoute; malformed policy = code 7, no HCN call ----
+jq '.AdditionalArgs = [
+	{Name: "EndpointPolicy", Value: {Type: "OutBoundNAT", ExceptionList: ["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16"]}},
+	{Name: "EndpointPolicy", Value: {Type: "ROUTE", DestinationPrefix: "10.96.0.0/12", NeedEncap: true}}]' \
+	"$scratch/conf.json" >"$scratch/conf-b21.json"
+cni ADD $C2 "$scratch/conf-b21.json"
+check "B21 ADD exits 0" [ $rc -eq 0 ]
+check "B21 endpoint policies: all three exceptions, then SDNRoute" \
+	jq -e '.doc.Policies == [{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16"]}},
+		{"Type":"SDNRoute","Settings":{"DestinationPrefix":"10.96.0.0/12","NeedEncap":true}}]' <<<"$(calls HcnCreateEndpoint | tail -n1)"
+cni DEL $C2 "$scratch/conf-b21.json"
+check "B21 DEL exits 0" [ $rc -eq 0 ]
+jq '.AdditionalArgs = [{Name: "EndpointPolicy", Value: "OutBoundNAT:10.0.0.0/8"}]' "$scratch/conf.json" >"$scratch/conf-bad.json"
+: >"$hcn_log"
+cni ADD $C2 "$scratch/conf-bad.json"
+check "B21 malformed policy: code 7" jq -e '.code == 7' <<<"$out"
+check "B21 malformed policy: no HCN call at all" [ ! -s "$hcn_log" ]
+check "B21 malformed policy: no IP taken" [ "$(ipam_inuse 10.240.0.5)" = false ]
+
+# ---- B22: DEL when the endpoint does not exist ----
+FAKE_HCN_FAIL=HcnCreateEndpoint:0x803b000d cni ADD $C2
+check "B22a ADD with HNS invalid-policy failure: code 103 with the HNS message" \
+	jq -e '.code == 103 and (.msg | test("0x803b000d")) and (.details | test("policy configuration is invalid"))' <<<"$out"
+check "B22a failed ADD released its IP" [ "$(ipam_inuse 10.240.0.5)" = false ]
+cni DEL $C2
+check "B22a DEL after the failed ADD exits 0" [ $rc -eq 0 ]
+cni ADD $C3
+ep3=$(jq -r '.id' <<<"$(calls HcnCreateEndpoint | tail -n1)")
+check "B22b ADD c3 exits 0" [ $rc -eq 0 ]
+jq --arg ep "$ep3" 'del(.Endpoints[$ep]) | .Namespaces[].Resources = []' "$hcn_state" >"$hcn_state.new" && mv "$hcn_state.new" "$hcn_state"
+cni DEL $C3
+check "B22b DEL of an endpoint deleted out of band exits 0" [ $rc -eq 0 ]
+check "B22b its IP is free" [ "$(ipam_inuse 10.240.0.5)" = false ]
+check "B22b its state entry is gone" jq -e '[.Network.ExternalInterfaces[].Networks.azure.Endpoints | length] == [0]' "$rt/azure-vnet.json"
+cni DEL $C3
+check "B22b second DEL exits 0" [ $rc -eq 0 ]
+cni ADD $C3
+FAKE_HCN_FAIL=HcnDeleteEndpoint:0x80004005 cni DEL $C3
+check "B22 other HNS errors are still reported (code 103)" jq -e '.code == 103' <<<"$out"
+check "B22 ... but the IP is released anyway" [ "$(ipam_inuse 10.240.0.5)" = false ]
+cni DEL $C3
+check "B22 retried DEL finishes (exit 0, endpoint gone)" bash -c "[ $rc -eq 0 ] && jq -e '.Endpoints == {}' '$hcn_state' >/dev/null"
+
+# ---- B24: HNS lost the network (reboot / HNS restart) ----
+cni ADD $C4
+check "B24 ADD c4 exits 0" [ $rc -eq 0 ]
+ip4=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
+old_net=$(jq -r '.Networks | keys[0]' "$hcn_state")
+seed_namespace # the non-persistent network and its endpoints are gone; containerd made a new namespace
+cni ADD $C5
+check "B24 ADD c5 after HNS lost the network exits 0" [ $rc -eq 0 ]
+new_net=$(jq -r '.Networks | keys[0]' "$hcn_state")
+check "B24 network re-created with a new ID" bash -c "[ -n '$new_net' ] && [ '$new_net' != '$old_net' ] && [ '$new_net' != null ]"
+check "B24 state records the new network ID" \
+	jq -e --arg net "$new_net" '[.Network.ExternalInterfaces[].Networks.azure.HnsId | ascii_upcase] == [$net]' "$rt/azure-vnet.json"
+cni DEL $C4
+check "B24 DEL c4 (endpoint lost with the network) exits 0" [ $rc -eq 0 ]
+check "B24 c4's IP ($ip4) is free" [ "$(ipam_inuse "$ip4")" = false ]
+cni DEL $C5
+check "B24 DEL c5 exits 0" [ $rc -eq 0 ]
+
+# ---- a stale endpoint of the same name (kubernetes#74766) is replaced ----
+jq --arg net "$new_net" '.Endpoints["0B3C1F6E-3F1D-4B3C-9D4E-1A2B3C4D5E6F"] = {ID: "0B3C1F6E-3F1D-4B3C-9D4E-1A2B3C4D5E6F", Name: "c1aaaaaa-eth0", HostComputeNetwork: $net}' \
+	"$hcn_state" >"$hcn_state.new" && mv "$hcn_state.new" "$hcn_state"
+cni ADD $C1
+check "ADD over a stale same-name endpoint exits 0" [ $rc -eq 0 ]
+check "... and the stale endpoint was deleted" jq -e '.Endpoints | has("0B3C1F6E-3F1D-4B3C-9D4E-1A2B3C4D5E6F") | not' "$hcn_state"
+cni DEL $C1
+
+# ---- hung HNS: bounded by windowsSettings.hnsTimeoutDurationInSeconds ----
+jq '.windowsSettings = {hnsTimeoutDurationInSeconds: 2}' "$scratch/conf.json" >"$scratch/conf-timeout.json"
+FAKE_HCN_FAIL=HcnCreateEndpoint:hang cni ADD $C2 "$scratch/conf-timeout.json"
+check "hung HcnCreateEndpoint: code 11 timed out" jq -e '.code == 11 and (.msg | test("timed out"))' <<<"$out"
+check "hung HcnCreateEndpoint: IP released" [ "$(ipam_inuse 10.240.0.5)" = false ]
+
+# ---- missing namespace, bad CNI_NETNS ----
+cni ADD $C2 "$scratch/conf.json" 11111111-2222-3333-4444-555555555555
+check "ADD into a namespace HNS does not know: code 103" jq -e '.code == 103' <<<"$out"
+check "... endpoint removed and IP released" bash -c "jq -e '.Endpoints == {}' '$hcn_state' >/dev/null && [ \"\$(jq -r '[.IPAM.AddressSpaces[].Pools[].Addresses[\"10.240.0.5\"].InUse][0]' '$rt/azure-vnet-ipam.json')\" = false ]"
+cni ADD $C2 "$scratch/conf.json" 'container:abc'
+check "ADD with a non-GUID CNI_NETNS: code 4" jq -e '.code == 4' <<<"$out"
+
+# ---- DLL loading: missing DLL / missing function = clear error; System32 in production ----
+HCN_DLL='C:\nowhere\computenetwork.dll' cni ADD $C2
+check "no computenetwork.dll: unsupported-build error, no crash" \
+	jq -e '.code == 103 and (.msg | test("unsupported on this Windows build"))' <<<"$out"
+HCN_DLL='kernel32.dll' cni ADD $C2
+check "a DLL without the HCN functions: unsupported-build error" \
+	jq -e '.code == 103 and (.msg | test("unsupported on this Windows build"))' <<<"$out"
+check "... and no IP kept" [ "$(ipam_inuse 10.240.0.5)" = false ]
+cp "$scratch/fake-computenetwork.dll" "$WINEPREFIX/drive_c/windows/system32/computenetwork.dll"
+HCN_DLL= cni ADD $C2
+check "production load from System32 (no override) works" [ $rc -eq 0 ]
+HCN_DLL= cni DEL $C2
+rm -f "$WINEPREFIX/drive_c/windows/system32/computenetwork.dll"
+
+# ---- azure-vnet-ipam.exe shares the IPAM state ----
+jq '.type = "azure-vnet-ipam"' "$scratch/conf.json" >"$scratch/ipam.json"
+set +e
+ipam_out=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_MAS_FILE="$RT_W\\interfaces.json" \
+	CNI_COMMAND=ADD CNI_CONTAINERID=ipamonly1234 CNI_NETNS=$NS CNI_IFNAME=eth0 CNI_PATH='C:\k' \
+	wine "$build/bin/azure-vnet-ipam.exe" <"$scratch/ipam.json")
+set -e
+check "azure-vnet-ipam.exe ADD" jq -e '.ips[0].address == "10.240.0.5/16"' <<<"$ipam_out"
+check "azure-vnet-ipam.log written" test -s "$rt/azure-vnet-ipam.log"
+
+echo "windows: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
