@@ -147,24 +147,27 @@ const char *platform_path(enum platform_path what)
 	static char paths[PLATFORM_PATH_LOG_DIR + 1][OS_PATH_MAX];
 	static bool done[PLATFORM_PATH_LOG_DIR + 1];
 	const char *rt;
+	char sep;
 
 	if ((unsigned)what > PLATFORM_PATH_LOG_DIR)
 		return "";
 	if (done[what])
 		return paths[what];
 	rt = env_or("AZURE_CNI_RUNTIME_DIR", OS_DEFAULT_RUNTIME_DIR);
+	/* Windows takes both separators: keep the override's style ("/" only if it has no "\\") */
+	sep = strchr(rt, '/') && !strchr(rt, '\\') ? '/' : '\\';
 	switch (what) {
 	case PLATFORM_PATH_NET_STATE:
-		snprintf(paths[what], OS_PATH_MAX, "%s\\azure-vnet.json", rt);
+		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet.json", rt, sep);
 		break;
 	case PLATFORM_PATH_NET_LOCK:
-		snprintf(paths[what], OS_PATH_MAX, "%s\\azure-vnet.json.lock", rt);
+		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet.json.lock", rt, sep);
 		break;
 	case PLATFORM_PATH_IPAM_STATE:
-		snprintf(paths[what], OS_PATH_MAX, "%s\\azure-vnet-ipam.json", rt);
+		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet-ipam.json", rt, sep);
 		break;
 	case PLATFORM_PATH_IPAM_LOCK:
-		snprintf(paths[what], OS_PATH_MAX, "%s\\azure-vnet-ipam.json.lock", rt);
+		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet-ipam.json.lock", rt, sep);
 		break;
 	case PLATFORM_PATH_MAS_FILE:
 		snprintf(paths[what], OS_PATH_MAX, "%s", env_or("AZURE_CNI_MAS_FILE", OS_DEFAULT_MAS_FILE));
