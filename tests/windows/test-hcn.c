@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/* Windows-only unit tests, run under wine by ctest: platform/windows/hcn.c against the HCN test
+ * double (AZCNI_FAKE_HCN_DLL): create/find/query/modify/delete, "not found" as -ENOENT with no
+ * error recorded, HRESULT + ErrorRecord -> code 103, a hung call -> code 11, a DLL without the
+ * functions or no DLL -> "unsupported"; and the UTF-8/UTF-16 edges of platform/windows/os.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <windows.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hcndoc.h"
+#include "platform/platform.h"
+#include "platform/windows/hcn.h"
+#include "platform/windows/winutil.h"
+
+static char scratch[MAX_PATH];
+
+/* The build passes a Unix path; wine maps it through drive Z:. */
+static void set_fake_dll(void)
+{
+	char path[MAX_PATH];
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s%s", AZCNI_FAKE_HCN_DLL[0] == '/' ? "Z:" : "", AZCNI_FAKE_HCN_DLL);
+	for (i = 0; path[i]; i++)
+		if (path[i] == '/')
+			path[i] = '\\';
+	_putenv_s("AZURE_CNI_HCN_DLL", path);
+}
+
+static int setup(void **state)
+{
+	char tmp[MAX_PATH], path[MAX_PATH];
+
+	(void)state;
+	GetTempPathA(sizeof(tmp), tmp);
+	snprintf(scratch, sizeof(scratch), "%sazcni-test-hcn-%lu", tmp, (unsigned long)GetCurrentProcessId());
+	CreateDirectoryA(scratch, NULL);
+	snprintf(path, sizeof(path), "%s\\fake-hcn.json", scratch);
+	DeleteFileA(path);
+	_putenv_s("FAKE_HCN_STATE", path);
+	snprintf(path, sizeof(path), "%s\\hcn-calls.log", scratch);
+	_putenv_s("FAKE_HCN_LOG", path);
+	_putenv_s("FAKE_HCN_FAIL", "");
+	set_fake_dll();
+	return 0;
+}
+
+static const char *net_doc(void)
+{
+	return "{\"SchemaVersion\":{\"Major\":2,\"Minor\":0},\"Name\":\"azure\",\"Type\":\"L2Bridge\","
+	       "\"Flags\":8,\"Ipams\":[{\"Type\":\"Static\",\"Subnets\":[{\"IpAddressPrefix\":"
+	       "\"10.240.0.0/16\",\"Routes\":[{\"NextHop\":\"10.240.0.1\",\"DestinationPrefix\":"
+	       "\"0.0.0.0/0\"}]}]}]}";
+}
+
+static void test_lifecycle(void **state)
+{
+	char net[HCNDOC_GUID_STRLEN], found[HCNDOC_GUID_STRLEN], ep[HCNDOC_GUID_STRLEN];
+	char ns[HCNDOC_GUID_STRLEN], settings[512], *props = NULL;
+	struct cni_error err = { 0 };
+	struct hcn *h = NULL;
+
+	(void)state;
+	assert_int_equal(hcn_open(5000, &h, &err), 0);
+	assert_int_equal(hcn_find_by_name(h, HCN_KIND_NETWORK, "azure", found, NULL, &err), -ENOENT);
+	assert_int_equal(hcn_create(h, HCN_KIND_NETWORK, NULL, net_doc(), net, &props, &err), 0);
+	assert_non_null(strstr(props, "\"L2Bridge\""));
+	free(props);
+	assert_int_equal(hcn_find_by_name(h, HCN_KIND_NETWORK, "azure", found, &props, &err), 0);
+	assert_string_equal(found, net); /* both normalized to lower case */
+	free(props);
+
+	snprintf(settings, sizeof(settings),
+		 "{\"SchemaVersion\":{\"Major\":2,\"Minor\":0},\"Name\":\"c1-eth0\",\"HostComputeNetwork\":\"%s\","
+		 "\"IpConfigurations\":[{\"IpAddress\":\"10.240.0.5\",\"PrefixLength\":16}],\"Policies\":[]}", net);
+	assert_int_equal(hcn_create(h, HCN_KIND_ENDPOINT, net, settings, ep, NULL, &err), 0);
+	assert_int_equal(hcn_create(h, HCN_KIND_NAMESPACE, NULL, "{\"Type\":\"HostDefault\"}", ns, NULL, &err), 0);
+
+	snprintf(settings, sizeof(settings),
+		 "{\"ResourceType\":\"Endpoint\",\"RequestType\":\"Add\",\"Settings\":{\"EndpointId\":\"%s\"}}", ep);
+	assert_int_equal(hcn_modify(h, HCN_KIND_NAMESPACE, ns, settings, &err), 0);
+	assert_int_equal(hcn_query(h, HCN_KIND_ENDPOINT, ep, &props, &err), 0);
+	assert_non_null(strstr(props, "HostComputeNamespace"));
+	free(props);
+	snprintf(settings, sizeof(settings),
+		 "{\"ResourceType\":\"Endpoint\",\"RequestType\":\"Remove\",\"Settings\":{\"EndpointId\":\"%s\"}}", ep);
+	assert_int_equal(hcn_modify(h, HCN_KIND_NAMESPACE, ns, settings, &err), 0);
+	/* gone things: -ENOENT and nothing recorded */
+	assert_int_equal(hcn_modify(h, HCN_KIND_NAMESPACE, ns, settings, &err), -ENOENT);
+	assert_int_equal(hcn_delete(h, HCN_KIND_ENDPOINT, ep, &err), 0);
+	assert_int_equal(hcn_delete(h, HCN_KIND_ENDPOINT, ep, &err), -ENOENT);
+	assert_int_equal(hcn_query(h, HCN_KIND_ENDPOINT, ep, NULL, &err), -ENOENT);
+	assert_int_equal(hcn_modify(h, HCN_KIND_NAMESPACE, "11111111-2222-3333-4444-555555555555",
+				    settings, &err), -ENOENT);
+	assert_true(hcn_hresult_not_found(hcn_last_hresult(h)));
+	assert_int_equal(err.code, 0);
+	h = hcn_close(h);
+}
+
+static void test_hresult_to_error(void **state)
+{
+	char id[HCNDOC_GUID_STRLEN];
+	struct cni_error err = { 0 };
+	struct hcn *h = NULL;
+
+	(void)state;
+	_putenv_s("FAKE_HCN_FAIL", "HcnCreateNetwork:0x80070057");
+	assert_int_equal(hcn_open(5000, &h, &err), 0);
+	assert_int_equal(hcn_create(h, HCN_KIND_NETWORK, NULL, net_doc(), id, NULL, &err), -EIO);
+	assert_int_equal(err.code, CNI_CODE_NETWORK);
+	assert_non_null(strstr(err.msg, "HcnCreateNetwork azure"));
+	assert_non_null(strstr(err.msg, "The parameter is incorrect"));
+	assert_non_null(strstr(err.msg, "0x80070057"));
+	assert_non_null(strstr(err.details, "\"ErrorCode\":2147942487"));
+	assert_int_equal(hcn_last_hresult(h), 0x80070057UL);
+	_putenv_s("FAKE_HCN_FAIL", "");
+	h = hcn_close(h);
+}
+
+static void test_hung_call_times_out(void **state)
+{
+	char id[HCNDOC_GUID_STRLEN];
+	struct cni_error err = { 0 };
+	struct hcn *h = NULL;
+
+	(void)state;
+	_putenv_s("FAKE_HCN_FAIL", "HcnEnumerateNetworks:hang");
+	assert_int_equal(hcn_open(300, &h, &err), 0);
+	assert_int_equal(hcn_find_by_name(h, HCN_KIND_NETWORK, "azure", id, NULL, &err), -ETIMEDOUT);
+	assert_int_equal(err.code, CNI_CODE_TRY_AGAIN);
+	assert_non_null(strstr(err.msg, "timed out"));
+	_putenv_s("FAKE_HCN_FAIL", "");
+	h = hcn_close(h); /* the hung worker keeps the DLL loaded: no crash here */
+}
+
+static void test_unsupported(void **state)
+{
+	char id[HCNDOC_GUID_STRLEN];
+	struct cni_error err = { 0 };
+	struct hcn *h = NULL;
+
+	(void)state;
+	_putenv_s("AZURE_CNI_HCN_DLL", "kernel32.dll"); /* loads, but has no Hcn* function */
+	assert_int_equal(hcn_open(5000, &h, &err), 0);
+	assert_int_equal(hcn_find_by_name(h, HCN_KIND_NETWORK, "azure", id, NULL, &err), -ENOSYS);
+	assert_int_equal(err.code, CNI_CODE_NETWORK);
+	assert_non_null(strstr(err.msg, "HcnEnumerateNetworks is unsupported on this Windows build"));
+	h = hcn_close(h);
+
+	memset(&err, 0, sizeof(err));
+	_putenv_s("AZURE_CNI_HCN_DLL", "C:\\nowhere\\computenetwork.dll");
+	assert_int_equal(hcn_open(5000, &h, &err), -ENOSYS);
+	assert_null(h);
+	assert_non_null(strstr(err.msg, "unsupported on this Windows build"));
+	set_fake_dll();
+}
+
+static void test_utf8_paths(void **state)
+{
+	const char *name = "Ethernet \xc3\xa9\xe2\x82\xac"; /* "Ethernet é€" */
+	char path[MAX_PATH], *back, *data = NULL;
+	struct platform_lock *l1 = NULL, *l2 = NULL;
+	struct cni_error err = { 0 };
+	wchar_t *w;
+	size_t len;
+
+	(void)state;
+	w = win_wide(name);
+	assert_non_null(w);
+	assert_int_equal(w[9], 0x00e9);
+	assert_int_equal(w[10], 0x20ac);
+	back = win_utf8(w);
+	assert_string_equal(back, name);
+	free(back);
+	free(w);
+	assert_null(win_wide("\xff\xfe bad"));
+
+	/* atomic replace into a new non-ASCII directory, read back byte for byte */
+	snprintf(path, sizeof(path), "%s\\d\xc3\xa9j\xc3\xa0\\state.json", scratch);
+	assert_int_equal(platform_file_replace(path, "{\"a\":1}\n", 8, &err), 0);
+	assert_int_equal(platform_file_replace(path, "{\"a\":2}\n", 8, &err), 0);
+	assert_int_equal(platform_file_read(path, &data, &len, &err), 0);
+	assert_int_equal(len, 8);
+	assert_memory_equal(data, "{\"a\":2}\n", 8);
+	free(data);
+
+	/* a held lock makes a second taker time out with code 11 */
+	snprintf(path, sizeof(path), "%s\\locks\\azure-vnet.json.lock", scratch);
+	assert_int_equal(platform_lock_acquire(path, 1000, &l1, &err), 0);
+	assert_int_equal(platform_lock_acquire(path, 100, &l2, &err), -ETIMEDOUT);
+	assert_int_equal(err.code, CNI_CODE_TRY_AGAIN);
+	l1 = platform_lock_release(l1);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(platform_lock_acquire(path, 1000, &l2, &err), 0);
+	l2 = platform_lock_release(l2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_hresult_to_error),
+		cmocka_unit_test(test_hung_call_times_out),
+		cmocka_unit_test(test_unsupported),
+		cmocka_unit_test(test_utf8_paths),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
