@@ -30,7 +30,14 @@ static void test_paths_follow_overrides(void **state)
 {
 	(void)state;
 	assert_string_equal(platform_path(PLATFORM_PATH_IPAM_STATE), "/rt/azure-vnet-ipam.json");
+#ifdef _WIN32
+	/* Windows keeps the lock beside the state file (C:\k\azure-vnet-ipam.json.lock); the override's
+	 * separator style is kept. */
+	assert_string_equal(platform_path(PLATFORM_PATH_IPAM_LOCK), "/rt/azure-vnet-ipam.json.lock");
+	assert_string_equal(platform_path(PLATFORM_PATH_NET_LOCK), "/rt/azure-vnet.json.lock");
+#else
 	assert_string_equal(platform_path(PLATFORM_PATH_IPAM_LOCK), "/rt/azure-vnet/azure-vnet-ipam.lock");
+#endif
 	assert_string_equal(platform_path(PLATFORM_PATH_NET_STATE), "/rt/azure-vnet.json");
 	assert_string_equal(platform_path(PLATFORM_PATH_MAS_FILE), "/m/interfaces.json");
 	assert_string_equal(platform_path(PLATFORM_PATH_NMAGENT_URL), "http://127.0.0.1:1/x");
