@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Linux OS operations of platform/platform.h: paths with their environment overrides, whole-file
  * read, atomic replace (temp + fsync + rename + directory fsync), flock(2) locks with a timeout,
- * HTTP GET through libcurl, RFC 3339 timestamps and the append-only log file. */
+ * HTTP GET through libcurl (loaded with dlopen on first use, so the calls that never fetch do not
+ * pay for its ~35 dependent libraries), RFC 3339 timestamps and the append-only log file. */
 #define _GNU_SOURCE
 #include "platform/platform.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -397,38 +399,99 @@ static size_t http_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* The libcurl entry points we use, resolved from libcurl.so.4 at the first GET. Only the
+ * azure environment's NMAgent fetch needs HTTP; every other call skips loading libcurl and its
+ * TLS, Kerberos and LDAP dependencies (half of an ADD's instructions were dynamic linking). */
+struct curl_api {
+	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode rc);
+	void (*easy_cleanup)(CURL *c);
+};
+
+#define OS_LIBCURL_SONAME "libcurl.so.4"
+
+/* Load libcurl once per process into *ret (the handle stays open until exit).
+ * Returns 0, or -ELIBACC with code 11 naming @url and the loader's message. */
+static int curl_load(const char *url, const struct curl_api **ret, struct cni_error *err)
+{
+	static struct curl_api api;
+	static bool loaded;
+	void *h;
+
+	if (loaded) {
+		*ret = &api;
+		return 0;
+	}
+	h = dlopen(OS_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return cni_error_set(err, -ELIBACC, CNI_CODE_TRY_AGAIN,
+				     "GET %s: cannot load %s (install libcurl4): %s", url,
+				     OS_LIBCURL_SONAME, dlerror());
+#define CURL_SYM(field, name)                                                          \
+	do {                                                                           \
+		*(void **)&api.field = dlsym(h, name);                                 \
+		if (!api.field) {                                                      \
+			dlclose(h);                                                    \
+			return cni_error_set(err, -ELIBACC, CNI_CODE_TRY_AGAIN,        \
+					     "GET %s: %s has no %s", url, OS_LIBCURL_SONAME, \
+					     name);                                    \
+		}                                                                      \
+	} while (0)
+	CURL_SYM(global_init, "curl_global_init");
+	CURL_SYM(global_cleanup, "curl_global_cleanup");
+	CURL_SYM(easy_init, "curl_easy_init");
+	CURL_SYM(easy_setopt, "curl_easy_setopt");
+	CURL_SYM(easy_perform, "curl_easy_perform");
+	CURL_SYM(easy_getinfo, "curl_easy_getinfo");
+	CURL_SYM(easy_strerror, "curl_easy_strerror");
+	CURL_SYM(easy_cleanup, "curl_easy_cleanup");
+#undef CURL_SYM
+	loaded = true;
+	*ret = &api;
+	return 0;
+}
+
 int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
 		      struct cni_error *err)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct http_body body = { 0 };
+	const struct curl_api *cu;
 	long status = 0;
 	CURLcode rc;
 	CURL *c;
 	int r;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	r = curl_load(url, &cu, err);
+	if (r < 0)
+		return r;
+	if (cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "cannot initialise libcurl");
-	c = curl_easy_init();
+	c = cu->easy_init();
 	if (!c) {
 		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "cannot initialise libcurl");
 		goto cleanup_global;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(timeout_ms < OS_HTTP_CONNECT_MAX_MS ? timeout_ms : OS_HTTP_CONNECT_MAX_MS));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	cu->easy_setopt(c, CURLOPT_URL, url);
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			(long)(timeout_ms < OS_HTTP_CONNECT_MAX_MS ? timeout_ms : OS_HTTP_CONNECT_MAX_MS));
+	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	/* The wireserver is reached directly, never through an environment proxy. */
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu->easy_setopt(c, CURLOPT_NOPROXY, "*");
+	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	rc = curl_easy_perform(c);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	cu->easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	rc = cu->easy_perform(c);
 	if (body.too_big) {
 		r = cni_error_set(err, -EFBIG, CNI_CODE_SOURCE, "GET %s: body larger than %u bytes",
 				  url, OS_HTTP_BODY_MAX);
@@ -436,10 +499,10 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	}
 	if (rc != CURLE_OK) {
 		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s failed: %s", url,
-				  errbuf[0] ? errbuf : curl_easy_strerror(rc));
+				  errbuf[0] ? errbuf : cu->easy_strerror(rc));
 		goto cleanup;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s failed: HTTP status %ld",
 				  url, status);
@@ -458,9 +521,9 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	r = 0;
 cleanup:
 	free(body.data);
-	curl_easy_cleanup(c);
+	cu->easy_cleanup(c);
 cleanup_global:
-	curl_global_cleanup();
+	cu->global_cleanup();
 	return r;
 }
 
