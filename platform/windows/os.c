@@ -442,7 +442,7 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	URL_COMPONENTSW uc;
 	wchar_t host[256], path[2048], *wurl = win_wide(url);
 	HINTERNET session = NULL, conn = NULL, req = NULL;
-	DWORD status = 0, status_len = sizeof(status), avail, got, e = 0;
+	DWORD status = 0, status_len = sizeof(status), avail, got, e = 0, rr_timeout, redirects;
 	ULONGLONG deadline = GetTickCount64() + timeout_ms;
 	char msg[256], *body = NULL;
 	size_t len = 0;
@@ -479,6 +479,16 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	req = WinHttpOpenRequest(conn, L"GET", path, NULL, WINHTTP_NO_REFERER,
 				 WINHTTP_DEFAULT_ACCEPT_TYPES,
 				 uc.nScheme == INTERNET_SCHEME_HTTPS ? WINHTTP_FLAG_SECURE : 0);
+	/* The wait for the response headers has its own limit (90 s by default), which
+	 * WinHttpSetTimeouts leaves alone: a server that accepts and never answers would outlast
+	 * @timeout_ms without it. */
+	rr_timeout = timeout_ms;
+	redirects = WINHTTP_OPTION_REDIRECT_POLICY_NEVER;
+	if (req && (!WinHttpSetOption(req, WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT, &rr_timeout,
+				      sizeof(rr_timeout)) ||
+		    !WinHttpSetOption(req, WINHTTP_OPTION_REDIRECT_POLICY, &redirects,
+				      sizeof(redirects))))
+		goto fail;
 	if (!req || !WinHttpSendRequest(req, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA,
 					0, 0, 0) ||
 	    !WinHttpReceiveResponse(req, NULL) ||
@@ -497,11 +507,15 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	for (;;) {
 		char *bigger;
 
-		if (GetTickCount64() > deadline) {
+		ULONGLONG now = GetTickCount64();
+
+		if (now >= deadline) {
 			r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: timed out after %u ms",
 					  url, timeout_ms);
 			goto done;
 		}
+		/* a body that trickles in stays within the whole GET's bound */
+		WinHttpSetTimeouts(req, 0, 0, 0, (int)(deadline - now));
 		avail = 0;
 		if (!WinHttpQueryDataAvailable(req, &avail))
 			goto fail;
@@ -528,9 +542,13 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 
 fail:
 	e = GetLastError();
-	r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: %s", url,
-			  e == ERROR_WINHTTP_TIMEOUT ? "timed out"
-						     : win_error_text(e, msg, sizeof(msg)));
+	/* WinHTTP reports ERROR_WINHTTP_TIMEOUT; wine's passes the socket's WSAETIMEDOUT through */
+	if (e == ERROR_WINHTTP_TIMEOUT || e == WSAETIMEDOUT)
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: timed out after %u ms",
+				  url, timeout_ms);
+	else
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: %s", url,
+				  win_error_text(e, msg, sizeof(msg)));
 	goto done;
 oom:
 	r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", url);

@@ -23,11 +23,14 @@ fi
 
 scratch=$(mktemp -d /tmp/azcni-win.XXXXXX)
 export WINEPREFIX=$scratch/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+nm_pid=
 cleanup() {
+	[ -z "$nm_pid" ] || kill "$nm_pid" 2>/dev/null || true
 	wineserver -k >/dev/null 2>&1 || true
 	rm -rf "$scratch"
 }
 trap cleanup EXIT
+GUARD_S=120 # a hung program fails its check (status 124) instead of hanging the suite; never asserted on
 
 pass=0
 fail=0
@@ -85,10 +88,11 @@ cni() {
 	set +e
 	out=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" \
 		AZURE_CNI_MAS_FILE="$RT_W\\interfaces.json" AZURE_CNI_HCN_DLL="${HCN_DLL-$DLL_W}" \
+		AZURE_CNI_NMAGENT_URL="${NM_URL:-http://127.0.0.1:1/no-nmagent}" \
 		CNI_COMMAND=$cmd CNI_CONTAINERID=$cid CNI_NETNS=$ns CNI_IFNAME=eth0 \
 		CNI_PATH='C:\k\azurecni\bin;C:\opt\cni\bin' \
 		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-$cid;K8S_POD_INFRA_CONTAINER_ID=$cid" \
-		wine "$build/bin/azure-vnet.exe" <"$conf")
+		timeout "$GUARD_S" wine "$build/bin/azure-vnet.exe" <"$conf")
 	rc=$?
 	set -e
 	if [[ $out == *$'\r'* ]]; then
@@ -272,6 +276,75 @@ ipam_out=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_MAS
 set -e
 check "azure-vnet-ipam.exe ADD" jq -e '.ips[0].address == "10.240.0.5/16"' <<<"$ipam_out"
 check "azure-vnet-ipam.log written" test -s "$rt/azure-vnet-ipam.log"
+
+# ---- NMAgent over WinHTTP (ipam.environment azure, the default) against a loopback server ----
+# A fresh runtime dir and HNS: the pools come from the NMAgent XML, not interfaces.json.
+rt=$scratch/rt-nm
+mkdir -p "$rt"
+RT_W=$(win "$rt")
+export FAKE_HCN_STATE="$RT_W\\fake-hcn.json" FAKE_HCN_LOG="$RT_W\\hcn-calls.log"
+hcn_state=$rt/fake-hcn.json
+hcn_log=$rt/hcn-calls.log
+seed_namespace
+python3 "$top/tests/windows/nmagent-server.py" "$scratch/nm.port" "$top/tests/data/single-nic-30.xml" \
+	"$top/tests/data/truncated.xml" &
+nm_pid=$!
+for _ in $(seq 100); do [ -s "$scratch/nm.port" ] && break; sleep 0.1; done
+nm_base="http://127.0.0.1:$(cat "$scratch/nm.port")"
+nm_url() { echo "$nm_base/$1/machine/plugins?comp=nmagent&type=getinterfaceinfov1"; }
+nm_hits() { grep -cx "$1" "$scratch/nm.port.hits" || true; }
+jq 'del(.ipam.environment)' "$scratch/conf.json" >"$scratch/conf-nm.json"
+jq '.type = "azure-vnet-ipam"' "$scratch/conf-nm.json" >"$scratch/ipam-nm.json"
+# ipam <command> <container id>: azure-vnet-ipam.exe with $NM_URL; stdout in $out, status in $rc
+ipam() {
+	set +e
+	out=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_NMAGENT_URL="$NM_URL" \
+		CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$NS CNI_IFNAME=eth0 CNI_PATH='C:\k' \
+		timeout "$GUARD_S" wine "$build/bin/azure-vnet-ipam.exe" <"$scratch/ipam-nm.json")
+	rc=$?
+	set -e
+}
+state_sum() { cat "$rt/azure-vnet-ipam.json" "$rt/azure-vnet.json" 2>/dev/null | sha1sum; }
+
+NM_URL=$(nm_url ok) ipam ADD nmipam11112222
+check "NMAgent: azure-vnet-ipam.exe ADD gets 10.240.0.5 from the XML over WinHTTP" \
+	jq -e '.ips[0].address == "10.240.0.5/16" and .ips[0].gateway == "10.240.0.1"' <<<"$out"
+check "NMAgent: the server was asked" [ "$(nm_hits ok)" -ge 1 ]
+check "NMAgent: the pool holds the XML's 30 secondaries, not the primary" \
+	jq -e '[.IPAM.AddressSpaces[].Pools[].Addresses | (length == 30 and (has("10.240.0.4") | not))] == [true]' "$rt/azure-vnet-ipam.json"
+NM_URL=$(nm_url ok) cni ADD $C1 "$scratch/conf-nm.json"
+check "NMAgent: azure-vnet.exe ADD exits 0 with the next address" \
+	bash -c "[ $rc -eq 0 ] && jq -e '.ips[0].address == \"10.240.0.6/16\"' <<<'$out' >/dev/null"
+check "NMAgent: azure-vnet.exe created the endpoint with that address" \
+	jq -e '.doc.IpConfigurations == [{"IpAddress":"10.240.0.6","PrefixLength":16}]' <<<"$(calls HcnCreateEndpoint | tail -n1)"
+hits_before=$(nm_hits ok)
+NM_URL=$(nm_url ok) cni DEL $C1 "$scratch/conf-nm.json"
+check "NMAgent: azure-vnet.exe DEL exits 0, IP free" bash -c "[ $rc -eq 0 ] && [ \"\$(jq -r '[.IPAM.AddressSpaces[].Pools[].Addresses[\"10.240.0.6\"].InUse][0]' '$rt/azure-vnet-ipam.json')\" = false ]"
+NM_URL=$(nm_url ok) ipam DEL nmipam11112222
+check "NMAgent: azure-vnet-ipam.exe DEL exits 0" [ $rc -eq 0 ]
+check "NMAgent: DEL does not ask the source" [ "$(nm_hits ok)" -eq "$hits_before" ]
+
+# broken sources: code 11 (hung, 500, redirect not followed) or 105 (truncated XML), the error
+# names the source, nothing changes in the state or in HNS
+: >"$hcn_log"
+for bad_src in hang:11:timed.out 500:11:status.500 redirect:11:status.302 trunc:105:malformed.XML; do
+	IFS=: read -r mode code why <<<"$bad_src"
+	before=$(state_sum)
+	NM_URL=$(nm_url "$mode") ipam ADD nmbad111$mode
+	check "NMAgent $mode: azure-vnet-ipam.exe ADD fails with code $code naming the source ($why)" \
+		jq -e --argjson c "$code" --arg u "$nm_base/$mode/" --arg why "$why" \
+		'.code == $c and (.msg | contains("NMAgent") and contains($u) and test($why))' <<<"$out"
+	NM_URL=$(nm_url "$mode") cni ADD $C2 "$scratch/conf-nm.json"
+	check "NMAgent $mode: azure-vnet.exe ADD fails with code $code naming the source" \
+		jq -e --argjson c "$code" --arg u "$nm_base/$mode/" --arg why "$why" \
+		'.code == $c and (.msg | contains("NMAgent") and contains($u) and test($why))' <<<"$out"
+	check "NMAgent $mode: state unchanged" [ "$(state_sum)" = "$before" ]
+done
+check "NMAgent broken sources: no HCN endpoint was created" [ "$(ncalls HcnCreateEndpoint)" -eq 0 ]
+check "NMAgent hang: both programs asked the hung server" [ "$(nm_hits hang)" -eq 2 ]
+kill "$nm_pid" 2>/dev/null || true
+wait "$nm_pid" 2>/dev/null || true
+nm_pid=
 
 echo "windows: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
