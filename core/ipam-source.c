@@ -151,29 +151,68 @@ static int src_add_addr(struct ipam_source_subnet *sn, const char *what, const c
 			sn->primary = a;
 		return 0;
 	}
-	for (size_t i = 0; i < sn->n_addrs; i++)
-		if (ipnet_addr_equal(&sn->addrs[i], &a))
-			return 0;
+	/* Duplicates are merged once the document is read (src_finish): a check here per address
+	 * made a 250-address document cost 31 000 comparisons. */
 	if (array_append((void **)&sn->addrs, sn->n_addrs, sizeof(*sn->addrs)) < 0)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	sn->addrs[sn->n_addrs++] = a;
 	return 0;
 }
 
-/* A secondary listed before the primary of the same subnet must still never be handed out. */
-static void src_drop_primaries(struct ipam_source *src)
-{
-	for (size_t i = 0; i < src->n_ifaces; i++) {
-		for (size_t j = 0; j < src->ifaces[i].n_subnets; j++) {
-			struct ipam_source_subnet *sn = &src->ifaces[i].subnets[j];
-			size_t k = 0;
+struct addr_pos {
+	struct ipnet_addr a;
+	size_t pos;
+};
 
-			for (size_t r = 0; r < sn->n_addrs; r++)
-				if (!ipnet_addr_equal(&sn->addrs[r], &sn->primary))
-					sn->addrs[k++] = sn->addrs[r];
-			sn->n_addrs = k;
-		}
+static int addr_pos_cmp(const void *x, const void *y)
+{
+	const struct addr_pos *a = x, *b = y;
+	int c = ipnet_addr_cmp(&a->a, &b->a);
+
+	return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* Merge duplicate addresses of @sn (the first listed stays, order kept) and drop its primary:
+ * a secondary listed before the primary of the same subnet must still never be handed out.
+ * O(n log n). Returns 0 or -ENOMEM. */
+static int subnet_finish(struct ipam_source_subnet *sn)
+{
+	struct addr_pos *sorted;
+	bool *drop;
+	size_t k = 0;
+
+	if (sn->n_addrs == 0)
+		return 0;
+	sorted = malloc(sn->n_addrs * sizeof(*sorted));
+	drop = calloc(sn->n_addrs, sizeof(*drop));
+	if (!sorted || !drop) {
+		free(sorted);
+		free(drop);
+		return -ENOMEM;
 	}
+	for (size_t r = 0; r < sn->n_addrs; r++)
+		sorted[r] = (struct addr_pos){ sn->addrs[r], r };
+	qsort(sorted, sn->n_addrs, sizeof(*sorted), addr_pos_cmp);
+	for (size_t r = 0; r < sn->n_addrs; r++)
+		drop[sorted[r].pos] = (r > 0 && ipnet_addr_equal(&sorted[r - 1].a, &sorted[r].a)) ||
+				      ipnet_addr_equal(&sorted[r].a, &sn->primary);
+	for (size_t r = 0; r < sn->n_addrs; r++)
+		if (!drop[r])
+			sn->addrs[k++] = sn->addrs[r];
+	sn->n_addrs = k;
+	free(sorted);
+	free(drop);
+	return 0;
+}
+
+/* Finish every subnet of @src (see subnet_finish). Returns 0 or -ENOMEM (code 100). */
+static int src_finish(struct ipam_source *src, struct cni_error *err)
+{
+	for (size_t i = 0; i < src->n_ifaces; i++)
+		for (size_t j = 0; j < src->ifaces[i].n_subnets; j++)
+			if (subnet_finish(&src->ifaces[i].subnets[j]) < 0)
+				return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return 0;
 }
 
 void ipam_source_free(struct ipam_source *src)
@@ -356,7 +395,11 @@ int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *r
 		goto fail;
 	}
 	XML_ParserFree(p.xp);
-	src_drop_primaries(&p.src);
+	r = src_finish(&p.src, err);
+	if (r < 0) {
+		ipam_source_free(&p.src);
+		return r;
+	}
 	*ret = p.src;
 	return 0;
 
@@ -502,7 +545,9 @@ int ipam_source_parse_mas(const char *json, size_t len, struct ipam_source *ret,
 		if (r < 0)
 			goto out;
 	}
-	src_drop_primaries(&src);
+	r = src_finish(&src, err);
+	if (r < 0)
+		goto out;
 	*ret = src;
 	src = (struct ipam_source){0};
 out:

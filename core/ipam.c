@@ -66,8 +66,8 @@ static void pool_tidy(struct ipam_pool *pool)
  * healthy; ipam_space_refresh marked every record unhealthy ("not seen") beforehand. */
 static int pool_merge_subnet(struct ipam_pool *pool, const struct ipam_source_subnet *sn)
 {
-	size_t n_old = pool->n_addrs, n = n_old;
-	struct ipam_addr *grown;
+	size_t n_old = pool->n_addrs, n = n_old, k;
+	struct ipam_addr *grown, key;
 
 	if (sn->n_addrs == 0)
 		return 0;
@@ -75,22 +75,34 @@ static int pool_merge_subnet(struct ipam_pool *pool, const struct ipam_source_su
 	if (!grown)
 		return -ENOMEM;
 	pool->addrs = grown;
+	memset(&key, 0, sizeof(key));
 	for (size_t i = 0; i < sn->n_addrs; i++) {
-		struct ipam_addr key = {.addr = sn->addrs[i]}, *r;
-		bool dup = false;
+		struct ipam_addr *r;
 
-		r = bsearch(&key, pool->addrs, n_old, sizeof(key), addr_rec_cmp);
+		key.addr = sn->addrs[i];
+		r = bsearch(&key, pool->addrs, n_old, sizeof(*r), addr_rec_cmp);
 		if (r) {
 			r->unhealthy = false;
 			continue;
 		}
-		for (size_t j = n_old; j < n && !dup; j++)
-			dup = ipnet_addr_equal(&pool->addrs[j].addr, &key.addr);
-		if (!dup)
-			pool->addrs[n++] = key;
+		/* A new, never-owned record: only the address and empty strings (no 300-byte memset). */
+		r = &pool->addrs[n++];
+		r->addr = key.addr;
+		r->id[0] = '\0';
+		r->ifname[0] = '\0';
+		r->in_use = false;
+		r->unhealthy = false;
 	}
-	pool->n_addrs = n;
+	if (n == n_old)
+		return 0;
 	qsort(pool->addrs, n, sizeof(*pool->addrs), addr_rec_cmp);
+	/* New records are blank, so of two equal addresses (the source listed one twice) either may
+	 * stay; an old record never equals a new one (bsearch found it). */
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || !ipnet_addr_equal(&pool->addrs[k - 1].addr, &pool->addrs[i].addr))
+			pool->addrs[k++] = pool->addrs[i];
+	pool->n_addrs = k;
 	return 0;
 }
 

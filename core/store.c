@@ -243,10 +243,64 @@ static int dec_addr(const struct dec *d, const cJSON *ja, const char *where, str
 	return 0;
 }
 
-static int addr_cmp(const void *a, const void *b)
+/* "<pool where> address <key>" into @buf for messages: built by hand, as snprintf per address
+ * was a tenth of decoding a 250-address state. */
+static void where_addr(char *buf, size_t size, const char *pool_where, const char *key)
 {
-	return ipnet_addr_cmp(&((const struct ipam_addr *)a)->addr,
-			      &((const struct ipam_addr *)b)->addr);
+	static const char mid[] = " address ";
+	size_t n = strlen(pool_where), m = key ? strnlen(key, IPNET_ADDR_STRLEN) : 0;
+
+	if (n + sizeof(mid) - 1 + m + 1 > size) {
+		snprintf(buf, size, "%s%s%.*s", pool_where, mid, (int)m, key ? key : "");
+		return;
+	}
+	memcpy(buf, pool_where, n);
+	memcpy(buf + n, mid, sizeof(mid) - 1);
+	memcpy(buf + n + sizeof(mid) - 1, key, m);
+	buf[n + sizeof(mid) - 1 + m] = '\0';
+}
+
+struct addr_pos {
+	struct ipnet_addr a;
+	size_t pos;
+};
+
+static int addr_pos_cmp(const void *x, const void *y)
+{
+	const struct addr_pos *a = x, *b = y;
+	int c = ipnet_addr_cmp(&a->a, &b->a);
+
+	return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* Sort @pool's records by address and merge duplicates (the first in the file wins), in
+ * O(n log n): small (address, position) pairs are sorted, then the records copied once. */
+static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
+{
+	struct ipam_addr *out;
+	struct addr_pos *ap;
+	size_t k = 0;
+
+	if (pool->n_addrs < 2)
+		return 0;
+	ap = malloc(pool->n_addrs * sizeof(*ap));
+	out = malloc(pool->n_addrs * sizeof(*out));
+	if (!ap || !out) {
+		free(ap);
+		free(out);
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	for (size_t i = 0; i < pool->n_addrs; i++)
+		ap[i] = (struct addr_pos){ pool->addrs[i].addr, i };
+	qsort(ap, pool->n_addrs, sizeof(*ap), addr_pos_cmp);
+	for (size_t i = 0; i < pool->n_addrs; i++)
+		if (i == 0 || !ipnet_addr_equal(&ap[i - 1].a, &ap[i].a))
+			out[k++] = pool->addrs[ap[i].pos];
+	free(ap);
+	free(pool->addrs);
+	pool->addrs = out;
+	pool->n_addrs = k;
+	return 0;
 }
 
 static int dec_pool(const struct dec *d, const cJSON *jp, struct ipam_pool *pool)
@@ -303,28 +357,23 @@ static int dec_pool(const struct dec *d, const cJSON *jp, struct ipam_pool *pool
 	n = (size_t)cJSON_GetArraySize(addrs);
 	if (n == 0)
 		return 0;
-	pool->addrs = calloc(n, sizeof(*pool->addrs));
+	pool->addrs = malloc(n * sizeof(*pool->addrs));
 	if (!pool->addrs)
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	cJSON_ArrayForEach(ja, addrs) {
 		char w[sizeof(where) + IPNET_ADDR_STRLEN + 16];
 		struct ipam_addr *rec = &pool->addrs[pool->n_addrs];
-		bool dup = false;
 
-		snprintf(w, sizeof(w), "%s address %.*s", where, IPNET_ADDR_STRLEN, ja->string);
+		where_addr(w, sizeof(w), where, ja->string);
 		r = dec_addr(d, ja, w, rec);
 		if (r < 0)
 			return r;
 		if (rec->addr.family != pool->subnet.addr.family ||
 		    !ipnet_prefix_contains(&pool->subnet, &rec->addr))
 			return dec_fail(d, "%s is outside the pool's subnet", w);
-		for (size_t i = 0; i < pool->n_addrs && !dup; i++)
-			dup = ipnet_addr_equal(&pool->addrs[i].addr, &rec->addr);
-		if (!dup)
-			pool->n_addrs++;
+		pool->n_addrs++;
 	}
-	qsort(pool->addrs, pool->n_addrs, sizeof(*pool->addrs), addr_cmp);
-	return 0;
+	return pool_sort_unique(d, pool);
 }
 
 static bool only_space(const char *text, size_t len)
@@ -449,6 +498,12 @@ static void puts_(struct buf *b, const char *s)
 
 static void indent(struct buf *b, int depth)
 {
+	static const char nl_tabs[] = "\n\t\t\t\t\t\t\t\t";
+
+	if (depth < (int)sizeof(nl_tabs) - 1) {
+		put(b, nl_tabs, (size_t)depth + 1);
+		return;
+	}
 	put(b, "\n", 1);
 	for (int i = 0; i < depth; i++)
 		put(b, "\t", 1);
@@ -460,8 +515,18 @@ static void put_str(struct buf *b, const char *s)
 	put(b, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
+		size_t run = 0;
 		char esc[8];
 
+		/* The common case, a run of characters Go writes as they are, goes in one copy. */
+		while (s[run] && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\' &&
+		       s[run] != '<' && s[run] != '>' && s[run] != '&')
+			run++;
+		if (run) {
+			put(b, s, run);
+			s += run - 1;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
@@ -541,7 +606,7 @@ static int idx_cmp_pool(const void *a, const void *b, const void *ctx)
 }
 
 /* qsort without a context argument is all C11 offers: a tiny insertion sort does for the
- * sizes here (pools: a handful; addresses: a few hundred). */
+ * handful of pools (addresses are sorted with qsort on their texts, see put_pool). */
 static void sort_idx(size_t *idx, size_t n, const void *ctx,
 		     int (*cmp)(const void *, const void *, const void *))
 {
@@ -556,21 +621,20 @@ static void sort_idx(size_t *idx, size_t n, const void *ctx,
 	}
 }
 
+/* An address record's key text and its index in the pool, sorted by the text (Go's map order). */
 struct addr_text {
 	char s[IPNET_ADDR_STRLEN];
+	size_t i;
 };
 
-static int idx_cmp_text(const void *a, const void *b, const void *ctx)
+static int addr_text_cmp(const void *a, const void *b)
 {
-	const struct addr_text *t = ctx;
-
-	return strcmp(t[*(const size_t *)a].s, t[*(const size_t *)b].s);
+	return strcmp(((const struct addr_text *)a)->s, ((const struct addr_text *)b)->s);
 }
 
 static int put_pool(struct buf *b, int depth, bool *first, const struct ipam_pool *pool)
 {
 	struct addr_text *text = NULL;
-	size_t *idx = NULL;
 	unsigned char mask[16];
 	char *mask_b64;
 	bool f = true, fs = true, fa = true;
@@ -593,34 +657,31 @@ static int put_pool(struct buf *b, int depth, bool *first, const struct ipam_poo
 	put_key(b, depth + 1, &f, "Addresses");
 	put(b, "{", 1);
 	if (pool->n_addrs) {
-		text = calloc(pool->n_addrs, sizeof(*text));
-		idx = calloc(pool->n_addrs, sizeof(*idx));
-		if (!text || !idx) {
-			free(text);
-			free(idx);
+		text = malloc(pool->n_addrs * sizeof(*text));
+		if (!text)
 			return -ENOMEM;
-		}
 	}
 	for (size_t i = 0; i < pool->n_addrs; i++) {
 		ipnet_addr_format(&pool->addrs[i].addr, text[i].s, sizeof(text[i].s));
-		idx[i] = i;
+		text[i].i = i;
 	}
-	sort_idx(idx, pool->n_addrs, text, idx_cmp_text);
+	/* Texts are distinct (one record per address), so an unstable sort is exact. */
+	if (pool->n_addrs > 1)
+		qsort(text, pool->n_addrs, sizeof(*text), addr_text_cmp);
 	for (size_t i = 0; i < pool->n_addrs; i++) {
-		const struct ipam_addr *rec = &pool->addrs[idx[i]];
+		const struct ipam_addr *rec = &pool->addrs[text[i].i];
 		bool fr = true;
 
-		put_key(b, depth + 2, &fa, text[idx[i]].s);
+		put_key(b, depth + 2, &fa, text[i].s);
 		put(b, "{", 1);
 		put_kv_str(b, depth + 3, &fr, "ID", rec->id);
-		put_kv_str(b, depth + 3, &fr, "Addr", text[idx[i]].s);
+		put_kv_str(b, depth + 3, &fr, "Addr", text[i].s);
 		put_kv_bool(b, depth + 3, &fr, "InUse", rec->in_use);
 		put_kv_str(b, depth + 3, &fr, "IfName", rec->ifname);
 		put_kv_bool(b, depth + 3, &fr, "Unhealthy", rec->unhealthy);
 		put_close(b, depth + 2, fr, "}");
 	}
 	free(text);
-	free(idx);
 	put_close(b, depth + 1, fa, "}");
 	put_kv_bool(b, depth + 1, &f, "IsIPv6", pool->subnet.addr.family == IPNET_AF_INET6);
 	put_kv_int(b, depth + 1, &f, "Priority", pool->priority);

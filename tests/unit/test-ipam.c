@@ -447,6 +447,52 @@ static void test_refresh_merge(void **state)
 	ipam_space_free(&sp);
 }
 
+/* A source listing addresses out of order and some twice (and a secondary that is also the
+ * primary) gives a sorted pool with each address once; a second refresh adding new addresses
+ * keeps the owners and the order. */
+static void test_refresh_unsorted_duplicates(void **state)
+{
+	static const char one[] =
+		"<Interfaces><Interface MacAddress=\"000D3A6E182F\" IsPrimary=\"true\">"
+		"<IPSubnet Prefix=\"10.240.0.0/16\">"
+		"<IPAddress Address=\"10.240.0.10\"/><IPAddress Address=\"10.240.0.4\" IsPrimary=\"true\"/>"
+		"<IPAddress Address=\"10.240.1.2\"/><IPAddress Address=\"10.240.0.9\"/>"
+		"<IPAddress Address=\"10.240.0.10\"/><IPAddress Address=\"10.240.0.4\"/>"
+		"<IPAddress Address=\"10.240.0.9\"/></IPSubnet></Interface></Interfaces>";
+	static const char two[] =
+		"<Interfaces><Interface MacAddress=\"000D3A6E182F\" IsPrimary=\"true\">"
+		"<IPSubnet Prefix=\"10.240.0.0/16\">"
+		"<IPAddress Address=\"10.240.0.4\" IsPrimary=\"true\"/><IPAddress Address=\"10.240.0.8\"/>"
+		"<IPAddress Address=\"10.240.0.10\"/><IPAddress Address=\"10.240.1.2\"/>"
+		"<IPAddress Address=\"10.240.0.8\"/><IPAddress Address=\"10.240.0.9\"/>"
+		"<IPAddress Address=\"10.240.0.11\"/></IPSubnet></Interface></Interfaces>";
+	static const char *const after_one[] = {"10.240.0.9", "10.240.0.10", "10.240.1.2"};
+	static const char *const after_two[] = {"10.240.0.8", "10.240.0.9", "10.240.0.10",
+						"10.240.0.11", "10.240.1.2"};
+	struct ipam_space sp = {0};
+	char a[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	refresh_text(&sp, one, sizeof(one) - 1);
+	assert_int_equal(sp.n_pools, 1);
+	assert_int_equal(sp.pools[0].n_addrs, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(ipnet_addr_format(&sp.pools[0].addrs[i].addr, a, sizeof(a)),
+				    after_one[i]);
+	assert_string_equal(must_alloc(&sp, "c1", "eth0", a), "10.240.0.9");
+	refresh_text(&sp, two, sizeof(two) - 1);
+	assert_int_equal(sp.pools[0].n_addrs, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(ipnet_addr_format(&sp.pools[0].addrs[i].addr, a, sizeof(a)),
+				    after_two[i]);
+	assert_string_equal(find_rec(&sp, "10.240.0.9")->id, "c1");
+	assert_true(find_rec(&sp, "10.240.0.9")->in_use);
+	assert_false(find_rec(&sp, "10.240.0.8")->in_use);
+	assert_string_equal(find_rec(&sp, "10.240.0.8")->id, "");
+	assert_string_equal(must_alloc(&sp, "c2", "eth0", a), "10.240.0.8");
+	ipam_space_free(&sp);
+}
+
 /* An unhealthy in-use address that comes back in the source is healthy again; a former
  * primary that becomes a secondary again is free again. */
 static void test_refresh_back(void **state)
@@ -579,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_gc),
 		cmocka_unit_test(test_refresh_merge),
+		cmocka_unit_test(test_refresh_unsorted_duplicates),
 		cmocka_unit_test(test_refresh_back),
 		cmocka_unit_test(test_ipv6_pool),
 		cmocka_unit_test(test_b06),

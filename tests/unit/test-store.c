@@ -208,6 +208,39 @@ static void test_decode_unhealthy_free(void **state)
 	ipam_space_free(&sp);
 }
 
+/* Records come out sorted by address whatever the file's order; of two records for the same
+ * address (a duplicate key, or a key whose Addr names another record's address) the first in
+ * the file wins. */
+static void test_decode_duplicates_sorted(void **state)
+{
+	static const char text[] =
+		"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/16\":{\"Addresses\":{"
+		"\"10.0.1.9\":{\"ID\":\"a\",\"InUse\":true},"
+		"\"10.0.0.7\":{\"ID\":\"first\",\"InUse\":true},"
+		"\"10.0.0.10\":{},"
+		"\"x\":{\"Addr\":\"10.0.0.7\",\"ID\":\"second\",\"InUse\":true},"
+		"\"10.0.0.2\":{},"
+		"\"10.0.0.7\":{\"ID\":\"third\"},"
+		"\"10.0.0.1\":{}}}}}}}}";
+	static const char *const order[] = {"10.0.0.1", "10.0.0.2", "10.0.0.7", "10.0.0.10",
+					    "10.0.1.9"};
+	struct ipam_space sp = {0};
+	struct cni_error err = {0};
+	char buf[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	assert_int_equal(store_ipam_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
+	assert_int_equal(sp.n_pools, 1);
+	assert_int_equal(sp.pools[0].n_addrs, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(ipnet_addr_format(&sp.pools[0].addrs[i].addr, buf, sizeof(buf)),
+				    order[i]);
+	assert_string_equal(sp.pools[0].addrs[2].id, "first");
+	assert_true(sp.pools[0].addrs[2].in_use);
+	assert_string_equal(sp.pools[0].addrs[4].id, "a");
+	ipam_space_free(&sp);
+}
+
 /* Case B10 (a): an empty or whitespace-only file is an empty store. */
 static void test_decode_empty(void **state)
 {
@@ -503,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_decode_go),
 		cmocka_unit_test(test_decode_go_odd),
 		cmocka_unit_test(test_decode_unhealthy_free),
+		cmocka_unit_test(test_decode_duplicates_sorted),
 		cmocka_unit_test(test_decode_empty),
 		cmocka_unit_test(test_decode_broken),
 		cmocka_unit_test(test_encode_layout),
