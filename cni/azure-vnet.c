@@ -90,6 +90,25 @@ static int state_lock(struct platform_lock **l, struct cni_error *err)
 				     platform_lock_timeout_ms(), l, err);
 }
 
+/* The per-owner lock <runtime>/azure-vnet/<sha1 of "<container ID>/<ifname>">.lock, held across
+ * a whole ADD, DEL or CHECK of that owner: a runtime's retried ADD running beside the first one
+ * would otherwise delete the other's new host veth (same name) and its rollback would release
+ * the IP the other call hands out. Other owners take other files, so pods still run in parallel. */
+static int owner_lock(const struct plugin_ctx *ctx, struct platform_lock **l,
+		      struct cni_error *err)
+{
+	const char *netlock = platform_path(PLATFORM_PATH_NET_LOCK);
+	const char *slash = strrchr(netlock, '/');
+	char key[sizeof(ctx->env.container_id) + sizeof(ctx->env.ifname) + 2];
+	char hex[41], path[CNI_PATH_MAX + 64];
+
+	snprintf(key, sizeof(key), "%s/%s", ctx->env.container_id, ctx->env.ifname);
+	sha1_hex(key, hex, sizeof(hex));
+	snprintf(path, sizeof(path), "%.*s/%s.lock", slash ? (int)(slash - netlock) : 1,
+		 slash ? netlock : ".", hex);
+	return platform_lock_acquire(path, platform_lock_timeout_ms(), l, err);
+}
+
 static int state_load(struct netstate *st, struct cni_error *err)
 {
 	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
@@ -203,12 +222,17 @@ static int ipam_delegate(struct vnet *v, const char *cmd, struct cni_result *ret
 	return r;
 }
 
-static int ipam_add(struct vnet *v, struct cni_result *ret, struct cni_error *err)
+/* *ret_fresh: the owner did not hold the address before (a rollback may release it). A
+ * delegated plugin cannot say; host-local refuses a second allocation for the same owner, so its
+ * successful ADD is fresh. */
+static int ipam_add(struct vnet *v, struct cni_result *ret, bool *ret_fresh,
+		    struct cni_error *err)
 {
 	memset(ret, 0, sizeof(*ret));
 	if (ipam_ours(v->conf))
-		return ipam_run_add(v->conf, v->ctx->env.container_id, v->ctx->env.ifname, ret,
-				    err);
+		return ipam_run_add_owned(v->conf, v->ctx->env.container_id, v->ctx->env.ifname,
+					  ret, ret_fresh, err);
+	*ret_fresh = true;
 	return ipam_delegate(v, "ADD", ret, err);
 }
 
@@ -993,7 +1017,7 @@ static void mode_from_state(struct vnet *v, const char *mode)
 
 /* ---- commands ---- */
 
-static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
+static int add_owned(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
 {
 	struct netdev *nd = NULL, *pod = NULL;
 	struct netstate_endpoint ep;
@@ -1001,7 +1025,7 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 	struct netinfo ni;
 	struct netdev_link l;
 	struct vnet v;
-	bool net_found = false;
+	bool net_found = false, fresh = false;
 	int r;
 
 	vnet_init(&v, ctx);
@@ -1039,7 +1063,7 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 	if (r != -ENODEV)
 		goto out;
 
-	r = ipam_add(&v, &ipres, err);
+	r = ipam_add(&v, &ipres, &fresh, err);
 	if (r < 0)
 		goto out;
 	if (ipres.n_ips == 0) {
@@ -1062,14 +1086,16 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 undo_endpoint:
 	endpoint_teardown(&v, nd, &ni, &ep, v.host_if, NULL);
 release_ip:
-	ipam_del(&v, NULL);
+	/* An address the owner already held belongs to its earlier attachment: keep it. */
+	if (fresh)
+		ipam_del(&v, NULL);
 out:
 	netdev_close(pod);
 	netdev_close(nd);
 	return r;
 }
 
-static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
+static int del_owned(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	struct netdev *nd = NULL;
 	struct netstate_endpoint ep;
@@ -1127,7 +1153,7 @@ static int check_fail(struct cni_error *err, const char *fmt, const char *a, con
 	return cni_error_set(err, -ENOENT, CNI_CODE_CHECK_FAILED, fmt, a, b);
 }
 
-static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
+static int check_owned(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	struct netdev *nd = NULL, *pod = NULL;
 	struct netstate_endpoint ep;
@@ -1278,6 +1304,46 @@ out:
 	free(routes);
 	netdev_close(pod);
 	netdev_close(nd);
+	return r;
+}
+
+/* ADD, DEL and CHECK run under the owner's lock (owner_lock). */
+static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	int r;
+
+	r = owner_lock(ctx, &l, err);
+	if (r < 0)
+		return r;
+	r = add_owned(ctx, ret, err);
+	platform_lock_release(l);
+	return r;
+}
+
+static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	int r;
+
+	r = owner_lock(ctx, &l, err);
+	if (r < 0)
+		return r;
+	r = del_owned(ctx, err);
+	platform_lock_release(l);
+	return r;
+}
+
+static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	int r;
+
+	r = owner_lock(ctx, &l, err);
+	if (r < 0)
+		return r;
+	r = check_owned(ctx, err);
+	platform_lock_release(l);
 	return r;
 }
 

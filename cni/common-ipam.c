@@ -140,8 +140,35 @@ static int session_close(struct ipam_session *s, bool save, struct cni_error *er
 	return r;
 }
 
+#define IPAM_HELD_MAX 16
+
+/* The addresses (at most @max) that owner (@cid, @ifname) holds in @sp, into @out; returns
+ * the count. The owner test is ipam_allocate's: an empty ifname on either side (a record the
+ * Go plugin wrote) matches any ifname. */
+static size_t owner_held(const struct ipam_space *sp, const char *cid, const char *ifname,
+			 struct ipnet_addr *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sp->n_pools; i++)
+		for (size_t k = 0; k < sp->pools[i].n_addrs && n < max; k++) {
+			const struct ipam_addr *a = &sp->pools[i].addrs[k];
+
+			if (a->in_use && strcmp(a->id, cid) == 0 &&
+			    (!a->ifname[0] || !ifname[0] || strcmp(a->ifname, ifname) == 0))
+				out[n++] = a->addr;
+		}
+	return n;
+}
+
 int ipam_run_add(const struct conf *conf, const char *container_id, const char *ifname,
 		 struct cni_result *ret, struct cni_error *err)
+{
+	return ipam_run_add_owned(conf, container_id, ifname, ret, NULL, err);
+}
+
+int ipam_run_add_owned(const struct conf *conf, const char *container_id, const char *ifname,
+		       struct cni_result *ret, bool *ret_fresh, struct cni_error *err)
 {
 	struct ipam_source src = { 0 };
 	struct ipam_session s;
@@ -151,8 +178,9 @@ int ipam_run_add(const struct conf *conf, const char *container_id, const char *
 		.subnet = conf->ipam.subnet,
 		.ip_address = conf->ipam.ip_address,
 	};
-	struct ipnet_addr want;
-	size_t pool, addr;
+	struct ipnet_addr want, held[IPAM_HELD_MAX];
+	size_t pool, addr, n_held, i;
+	bool fresh = true;
 	int r;
 
 	if (!container_id || !*container_id)
@@ -171,11 +199,18 @@ int ipam_run_add(const struct conf *conf, const char *container_id, const char *
 	r = ipam_space_refresh(&s.space, &src, err);
 	if (r < 0)
 		goto unlock;
+	/* What the owner held before this call: ipam_allocate hands an owner its record again. */
+	n_held = owner_held(&s.space, container_id, req.ifname, held, IPAM_HELD_MAX);
 	r = ipam_allocate(&s.space, &req, &pool, &addr, err);
 	if (r < 0)
 		goto unlock;
+	for (i = 0; fresh && i < n_held; i++)
+		if (ipnet_addr_equal(&held[i], &s.space.pools[pool].addrs[addr].addr))
+			fresh = false;
 	ipam_result_fill(&s.space, pool, addr, ret);
 	r = session_close(&s, true, err);
+	if (r >= 0 && ret_fresh)
+		*ret_fresh = fresh;
 	goto free_src;
 
 unlock:
@@ -188,17 +223,36 @@ free_src:
 int ipam_run_del(const struct conf *conf, const char *container_id, const char *ifname,
 		 const struct ipnet_addr *addr, struct cni_error *err)
 {
+	return ipam_run_release(conf, container_id, ifname, addr, NULL, 0, NULL, err);
+}
+
+int ipam_run_release(const struct conf *conf, const char *container_id, const char *ifname,
+		     const struct ipnet_addr *addr, struct ipnet_addr *ret_released, size_t max,
+		     size_t *ret_n, struct cni_error *err)
+{
+	struct ipnet_addr held[IPAM_HELD_MAX];
 	struct ipam_session s;
+	size_t n_held, i, k = 0;
 	int r, n;
 
 	(void)conf;
 	if (!container_id || !*container_id)
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "CNI_CONTAINERID is required");
+	if (!ifname)
+		ifname = "";
 	r = session_open(&s, err);
 	if (r < 0)
 		return r;
-	n = ipam_release(&s.space, container_id, ifname ? ifname : "", addr);
-	return session_close(&s, n > 0, err);
+	n_held = owner_held(&s.space, container_id, ifname, held, IPAM_HELD_MAX);
+	n = ipam_release(&s.space, container_id, ifname, addr);
+	r = session_close(&s, n > 0, err);
+	if (r < 0 || !ret_n)
+		return r;
+	for (i = 0; i < n_held && k < max; i++)
+		if (!addr || ipnet_addr_equal(addr, &held[i]))
+			ret_released[k++] = held[i];
+	*ret_n = k;
+	return r;
 }
 
 int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, size_t n,

@@ -49,10 +49,24 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv);
 int ipam_run_add(const struct conf *conf, const char *container_id, const char *ifname,
 		 struct cni_result *ret, struct cni_error *err);
 
+/* ipam_run_add_owned - ipam_run_add that also tells whether the address is new to the owner:
+ * *ret_fresh (may be NULL; written only on success) is true when the owner held no address
+ * before this call (a rollback may release it), false when an earlier ADD of the same owner
+ * already held it (releasing it would take the address from a live attachment). */
+int ipam_run_add_owned(const struct conf *conf, const char *container_id, const char *ifname,
+		       struct cni_result *ret, bool *ret_fresh, struct cni_error *err);
+
 /* ipam_run_del - release what (container_id, ifname) owns (only @addr when non-NULL).
  * Missing state, unknown owner or address: success. Does not contact the source. */
 int ipam_run_del(const struct conf *conf, const char *container_id, const char *ifname,
 		 const struct ipnet_addr *addr, struct cni_error *err);
+
+/* ipam_run_release - ipam_run_del that also reports the addresses it released: at most @max
+ * into @ret_released (caller's array) and their count in *ret_n (both may be NULL/0; written
+ * only on success). Used by a DEL that has no other record of the pod's address. */
+int ipam_run_release(const struct conf *conf, const char *container_id, const char *ifname,
+		     const struct ipnet_addr *addr, struct ipnet_addr *ret_released, size_t max,
+		     size_t *ret_n, struct cni_error *err);
 
 /* ipam_run_gc - release every allocation not in @valid (@n entries). Does not contact the source. */
 int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, size_t n,

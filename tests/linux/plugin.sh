@@ -176,6 +176,48 @@ ok "shared cid prefix: DEL of the second exits 0" run DEL sharedid-two "$(nspath
 ok "shared cid prefix: no record left" eq "$(jq '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID | startswith("sharedid"))] | length' "$RT/azure-vnet.json")" 0
 ip netns del "${P}s1"; ip netns del "${P}s2"
 
+# ---------------------------------------------------------------- same-owner race
+# A runtime retrying ADD while the first is still running: two ADDs of one container at once.
+# Each round: both succeed with the same IP, or one fails with an error object; never a pod
+# without its IP, an IP released under a live pod, or two records.
+echo "== two parallel ADDs of the same container (10 rounds)"
+setup_node race 4
+CONF=$TRANSPARENT
+race_ok=true
+race_why=
+for i in $(seq 1 10); do
+	pod "w$i"
+	run ADD "race${i}aaaaaa" "$(nspath "w$i")" >"$WORK/race-a.out" 2>/dev/null &
+	pa=$!
+	run ADD "race${i}aaaaaa" "$(nspath "w$i")" >"$WORK/race-b.out" 2>/dev/null &
+	pb=$!
+	wait $pa; ra=$?
+	wait $pb; rb=$?
+	ipa=$(jq -r '.ips[0].address // empty' "$WORK/race-a.out" 2>/dev/null | cut -d/ -f1)
+	ipb=$(jq -r '.ips[0].address // empty' "$WORK/race-b.out" 2>/dev/null | cut -d/ -f1)
+	good=$ipa
+	[ -n "${RACE_DEBUG:-}" ] && echo "round $i: $ra $rb $(jq -c '.msg // .ips[0].address' "$WORK/race-a.out" "$WORK/race-b.out" | tr '\n' ' ')"
+	if [ $ra -eq 0 ] && [ $rb -eq 0 ]; then
+		[ -n "$ipa" ] && [ "$ipa" = "$ipb" ] || { race_ok=false; race_why="$race_why r$i:different-ips"; }
+	elif [ $ra -eq 0 ]; then
+		is_error "$(cat "$WORK/race-b.out")" >/dev/null || { race_ok=false; race_why="$race_why r$i:b-no-error"; }
+	elif [ $rb -eq 0 ]; then
+		good=$ipb
+		is_error "$(cat "$WORK/race-a.out")" >/dev/null || { race_ok=false; race_why="$race_why r$i:a-no-error"; }
+	else
+		race_ok=false; race_why="$race_why r$i:both-failed"
+	fi
+	[ "$(inuse)" = 1 ] || { race_ok=false; race_why="$race_why r$i:inuse=$(inuse)"; }
+	ip -n "${P}w$i" addr show eth0 2>/dev/null | grep "inet $good/" >/dev/null || { race_ok=false; race_why="$race_why r$i:pod-lost-ip"; }
+	[ "$(jq --arg c "race${i}aaaaaa" '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID == $c)] | length' "$RT/azure-vnet.json")" = 1 ] || { race_ok=false; race_why="$race_why r$i:records"; }
+	run CHECK "race${i}aaaaaa" "$(nspath "w$i")" >/dev/null || { race_ok=false; race_why="$race_why r$i:check"; }
+	run DEL "race${i}aaaaaa" "$(nspath "w$i")" >/dev/null
+	ip netns del "${P}w$i"
+done
+[ -z "$race_why" ] || echo "  race failures:$race_why"
+ok "same-owner parallel ADDs: same IP or a clear error; InUse 1, pod has its IP, one record" $race_ok
+ok "same-owner parallel ADDs: InUse 0 after the DELs" eq "$(inuse)" 0
+
 # ---------------------------------------------------------------- B15 prevResult/runtimeConfig
 echo "== B15 chained prevResult, runtimeConfig, capabilities"
 pod p3
