@@ -656,10 +656,171 @@ out:
 	return r;
 }
 
+/* Drop the records @ids (@n of them) of network @w->conf->name (absent = done). */
+static int state_remove_ids(struct win *w, const char *const *ids, size_t n, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate_network *net;
+	struct netstate st;
+	size_t i, removed = 0;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	if (r < 0)
+		goto unlock;
+	net = netstate_find_network(&st, w->conf->name, NULL);
+	for (i = 0; net && i < n; i++)
+		if (netstate_endpoint_remove(net, ids[i]) > 0)
+			removed++;
+	if (removed)
+		r = state_save(&st, err);
+	netstate_free(&st);
+unlock:
+	platform_lock_release(l);
+	return r;
+}
+
+/* The "cni.dev/valid-attachments" array as ipam_attachment entries (pointing into the request
+ * document; *ret_valid malloc'd, caller frees). Code 7 when it is missing or an entry has no
+ * containerID. */
+static int valid_attachments(const struct plugin_ctx *ctx, struct ipam_attachment **ret_valid,
+			     size_t *ret_n, struct cni_error *err)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(ctx->req.root,
+							     "cni.dev/valid-attachments");
+	struct ipam_attachment *valid;
+	const cJSON *it;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(list))
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "GC needs the array \"cni.dev/valid-attachments\"");
+	valid = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*valid));
+	if (!valid)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	cJSON_ArrayForEach(it, list) {
+		const char *id = cni_json_string(it, "containerID");
+		const char *ifn = cni_json_string(it, "ifname");
+
+		if (!id) {
+			free(valid);
+			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+					     "cni.dev/valid-attachments[%zu] has no containerID", n);
+		}
+		valid[n].container_id = id;
+		valid[n++].ifname = ifn ? ifn : "";
+	}
+	*ret_valid = valid;
+	*ret_n = n;
+	return 0;
+}
+
+/* GC (CNI 1.1.0): every recorded endpoint of this network whose attachment is not in
+ * "cni.dev/valid-attachments" is detached from its namespace and deleted in HNS (gone = done),
+ * and its record dropped; then every IP not owned by a valid attachment is released (whatever HNS
+ * said, as DEL does). An HNS failure keeps that endpoint's record (a later GC or DEL finishes it)
+ * and is reported, after the IPs are released. */
+static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	struct ipam_attachment *valid = NULL;
+	struct netstate_endpoint *stale = NULL;
+	struct netstate_network *net;
+	struct cni_error hns_err = { 0 };
+	struct netstate st;
+	const char **ids = NULL;
+	size_t n = 0, ns = 0, nids = 0, i, j;
+	struct win w;
+	int r, hr = 0;
+
+	win_init(&w, ctx);
+	r = valid_attachments(ctx, &valid, &n, err);
+	if (r < 0)
+		return r;
+	{
+		struct platform_lock *l = NULL;
+
+		r = state_lock(&l, err);
+		if (r < 0)
+			goto out;
+		r = state_load(&st, err);
+		platform_lock_release(l);
+		if (r < 0)
+			goto out;
+	}
+	net = netstate_find_network(&st, w.conf->name, NULL);
+	if (net && net->n_endpoints) {
+		stale = calloc(net->n_endpoints, sizeof(*stale));
+		ids = calloc(net->n_endpoints, sizeof(*ids));
+		if (!stale || !ids) {
+			netstate_free(&st);
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < net->n_endpoints; i++) {
+			for (j = 0; j < n; j++)
+				if (strcmp(valid[j].container_id, net->endpoints[i].container_id) == 0 &&
+				    (!valid[j].ifname[0] ||
+				     strcmp(valid[j].ifname, net->endpoints[i].ifname) == 0))
+					break;
+			if (j == n)
+				stale[ns++] = net->endpoints[i];
+		}
+	}
+	netstate_free(&st);
+
+	if (ns)
+		hr = win_hcn(&w, &hns_err);
+	for (i = 0; i < ns && hr == 0; i++) {
+		char ep_id[HCNDOC_GUID_STRLEN] = "";
+		struct cni_error one = { 0 };
+		int er = 0;
+
+		/* detach from the namespace the endpoint was attached to, not this call's */
+		if (hcndoc_guid_normalize(stale[i].netns, w.netns) < 0)
+			w.netns[0] = '\0';
+		if (stale[i].hns_id[0] && hcndoc_guid_normalize(stale[i].hns_id, ep_id) == 0)
+			er = endpoint_remove(&w, ep_id, &one);
+		if (er < 0) {
+			platform_log("GC %s (%s): %s", stale[i].id, stale[i].container_id, one.msg);
+			if (!cni_error_is_set(&hns_err))
+				hns_err = one;
+			continue;
+		}
+		platform_log("GC %s (%s): endpoint %s removed", stale[i].id, stale[i].container_id,
+			     ep_id[0] ? ep_id : "(none recorded)");
+		ids[nids++] = stale[i].id;
+	}
+	win_fini(&w);
+	if (ipam_ours(w.conf))
+		r = ipam_run_gc(w.conf, valid, n, err);
+	if (r >= 0 && nids)
+		r = state_remove_ids(&w, ids, nids, err);
+	if (r >= 0 && (hr < 0 || cni_error_is_set(&hns_err))) {
+		r = hr < 0 ? hr : -EIO;
+		cni_error_set(err, r, hns_err.code ? hns_err.code : CNI_CODE_NETWORK, "%s",
+			      hns_err.msg);
+		cni_error_details(err, "%s", hns_err.details);
+	}
+out:
+	free(valid);
+	free(stale);
+	free(ids);
+	return r < 0 ? r : 0;
+}
+
+/* STATUS (CNI 1.1.0), as on Linux: ready when the IPAM source answers and has a free address
+ * (else code 50). Another IPAM type cannot be delegated on Windows (ADD refuses it): code 7. */
 static int vnet_status(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	if (ipam_ours(&ctx->conf))
 		return ipam_run_status(&ctx->conf, err);
+	if (ctx->conf.ipam.type[0])
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.type \"%s\" is not supported on Windows (azure-vnet-ipam)",
+				     ctx->conf.ipam.type);
 	return 0;
 }
 
@@ -670,6 +831,7 @@ int main(int argc, char **argv)
 		.add = vnet_add,
 		.del = vnet_del,
 		.check = vnet_check,
+		.gc = vnet_gc,
 		.status = vnet_status,
 	};
 

@@ -240,6 +240,71 @@ check "ADD over a stale same-name endpoint exits 0" [ $rc -eq 0 ]
 check "... and the stale endpoint was deleted" jq -e '.Endpoints | has("0B3C1F6E-3F1D-4B3C-9D4E-1A2B3C4D5E6F") | not' "$hcn_state"
 cni DEL $C1
 
+# ---- GC (CNI 1.1.0): endpoints and IPs of attachments not in cni.dev/valid-attachments ----
+# gc_conf <file> <container id...>: the 1.1.0 config with those containers (eth0) valid
+gc_conf() {
+	local f=$1
+	shift
+	jq '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = [$ARGS.positional[] | {containerID: ., ifname: "eth0"}]' \
+		--args "$@" <"$scratch/conf.json" >"$f"
+}
+ep_of() { jq -r --arg n "$(cid8 "$1")" '[.Endpoints[] | select(.Name == $n) | .ID][0] // ""' "$hcn_state"; }
+has_record() { jq -e --arg id "$(cid8 "$1")" '[.Network.ExternalInterfaces[].Networks.azure.Endpoints | has($id)] == [true]' "$rt/azure-vnet.json" >/dev/null; }
+cni ADD $C1
+ip_c1=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
+cni ADD $C2
+ip_c2=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
+cni ADD $C3
+ip_c3=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
+ep_c2=$(ep_of $C2)
+check "GC set-up: three pods with three addresses" eval "[ -n '$ep_c2' ] && [ \$(printf '%s\n' $ip_c1 $ip_c2 $ip_c3 | sort -u | grep -c .) -eq 3 ]"
+gc_conf "$scratch/gc-13.json" $C1 $C3
+: >"$hcn_log"
+cni GC $C1 "$scratch/gc-13.json"
+check "GC [c1 c3] exits 0 with empty stdout" eval "[ $rc -eq 0 ] && [ -z '$out' ]"
+check "GC: c2's endpoint detached from its namespace, then deleted" \
+	jq -es --arg ep "$ep_c2" '[.[] | select(.fn == "HcnModifyNamespace" or .fn == "HcnDeleteEndpoint")] |
+		length == 2 and .[0].doc.RequestType == "Remove" and (.[0].doc.Settings.EndpointId | ascii_upcase) == $ep
+		and .[1].fn == "HcnDeleteEndpoint" and .[1].id == $ep' "$hcn_log"
+check "GC: c2's endpoint gone from HNS, c1 and c3 kept" \
+	eval "[ -z \"\$(ep_of $C2)\" ] && [ -n \"\$(ep_of $C1)\" ] && [ -n \"\$(ep_of $C3)\" ]"
+check "GC: c2's IP ($ip_c2) free, c1's and c3's in use" \
+	eval "[ \"\$(ipam_inuse $ip_c2)\" = false ] && [ \"\$(ipam_inuse $ip_c1)\" = true ] && [ \"\$(ipam_inuse $ip_c3)\" = true ]"
+check "GC: c2's record gone, c1's and c3's kept" eval "! has_record $C2 && has_record $C1 && has_record $C3"
+: >"$hcn_log"
+cni GC $C1 "$scratch/gc-13.json"
+check "GC again: exits 0 and deletes nothing" eval "[ $rc -eq 0 ] && [ \$(ncalls HcnDeleteEndpoint) -eq 0 ]"
+cni CHECK $C1 "$scratch/conf-1.0.json"
+check "GC left c1 working (CHECK exits 0)" [ $rc -eq 0 ]
+# an HNS failure: reported (code 103), the IP released anyway, the record kept for a retry
+gc_conf "$scratch/gc-1.json" $C1
+FAKE_HCN_FAIL=HcnDeleteEndpoint:0x80004005 cni GC $C1 "$scratch/gc-1.json"
+check "GC with HcnDeleteEndpoint failing: code 103" jq -e '.code == 103' <<<"$out"
+check "... c3's IP released anyway, its record kept" eval "[ \"\$(ipam_inuse $ip_c3)\" = false ] && has_record $C3"
+check "... c1 untouched" eval "[ \"\$(ipam_inuse $ip_c1)\" = true ] && has_record $C1 && [ -n \"\$(ep_of $C1)\" ]"
+cni GC $C1 "$scratch/gc-1.json"
+check "retried GC finishes: exit 0, c3's endpoint and record gone" \
+	eval "[ $rc -eq 0 ] && [ -z \"\$(ep_of $C3)\" ] && ! has_record $C3"
+# an endpoint HNS lost out of band (B22's kind) is done
+cni ADD $C2
+jq --arg ep "$(ep_of $C2)" 'del(.Endpoints[$ep]) | .Namespaces[].Resources |= map(select(.Data.ID != $ep))' "$hcn_state" >"$hcn_state.new" && mv "$hcn_state.new" "$hcn_state"
+cni GC $C1 "$scratch/gc-1.json"
+check "GC of an endpoint HNS already lost: exit 0, record gone, IP free" \
+	eval "[ $rc -eq 0 ] && ! has_record $C2 && [ \"\$(ipam_inuse $ip_c2)\" = false ]"
+gc_conf "$scratch/gc-none.json"
+cni GC $C1 "$scratch/gc-none.json"
+check "GC with no valid attachments removes everything" \
+	eval "[ $rc -eq 0 ] && jq -e '.Endpoints == {}' '$hcn_state' >/dev/null && [ \"\$(ipam_inuse $ip_c1)\" = false ] && ! has_record $C1"
+check "... and keeps the network" jq -e '.Networks | length == 1' "$hcn_state"
+jq 'del(.["cni.dev/valid-attachments"])' "$scratch/gc-none.json" >"$scratch/gc-missing.json"
+cni GC $C1 "$scratch/gc-missing.json"
+check "GC without cni.dev/valid-attachments: code 7" jq -e '.code == 7' <<<"$out"
+cni GC $C1 "$scratch/conf-1.0.json"
+check "GC with cniVersion 1.0.0: refused (code 1)" jq -e '.code == 1' <<<"$out"
+jq '.cniVersion = "1.1.0"' "$scratch/conf.json" >"$scratch/conf-1.1.json"
+cni STATUS $C1 "$scratch/conf-1.1.json"
+check "STATUS with free addresses: exit 0, empty stdout" eval "[ $rc -eq 0 ] && [ -z '$out' ]"
+
 # ---- hung HNS: bounded by windowsSettings.hnsTimeoutDurationInSeconds ----
 jq '.windowsSettings = {hnsTimeoutDurationInSeconds: 2}' "$scratch/conf.json" >"$scratch/conf-timeout.json"
 FAKE_HCN_FAIL=HcnCreateEndpoint:hang cni ADD $C2 "$scratch/conf-timeout.json"
@@ -342,6 +407,11 @@ for bad_src in hang:11:timed.out 500:11:status.500 redirect:11:status.302 trunc:
 done
 check "NMAgent broken sources: no HCN endpoint was created" [ "$(ncalls HcnCreateEndpoint)" -eq 0 ]
 check "NMAgent hang: both programs asked the hung server" [ "$(nm_hits hang)" -eq 2 ]
+jq '.cniVersion = "1.1.0"' "$scratch/conf-nm.json" >"$scratch/conf-nm-1.1.json"
+NM_URL=$(nm_url ok) cni STATUS $C1 "$scratch/conf-nm-1.1.json"
+check "NMAgent STATUS with free addresses: exit 0" eval "[ $rc -eq 0 ] && [ -z '$out' ]"
+NM_URL=$(nm_url 500) cni STATUS $C1 "$scratch/conf-nm-1.1.json"
+check "NMAgent STATUS with the source failing: code 50 (as on Linux)" jq -e '.code == 50' <<<"$out"
 kill "$nm_pid" 2>/dev/null || true
 wait "$nm_pid" 2>/dev/null || true
 nm_pid=
