@@ -41,6 +41,7 @@ struct netinfo {
 	struct ipnet_addr primary;         /* the VM's primary IP (SNAT source) */
 	uint8_t nic_mac[6];
 	unsigned mtu;
+	char mode[32];                     /* the network's recorded mode ("" = unknown) */
 };
 
 struct vnet {
@@ -189,6 +190,7 @@ static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret
 			}
 			if (x->has_mac)
 				memcpy(ret_ni->nic_mac, x->mac, 6);
+			snprintf(ret_ni->mode, sizeof(ret_ni->mode), "%s", net->mode);
 		}
 		ep = endpoint_of_owner(net, v);
 		if (ep)
@@ -1103,7 +1105,6 @@ static int del_owned(struct plugin_ctx *ctx, struct cni_error *err)
 	struct vnet v;
 	bool net_found = false, has_ep;
 	const char *id;
-	char mode[32] = "";
 	int r;
 
 	vnet_init(&v, ctx);
@@ -1112,27 +1113,13 @@ static int del_owned(struct plugin_ctx *ctx, struct cni_error *err)
 	if (r < 0)
 		return r;
 	has_ep = r == 1;
-	(void)mode;
 	r = netdev_open(NULL, &nd, err);
 	if (r < 0)
 		return r;
-	if (net_found) {
-		/* The network's recorded mode wins over the config's (the Go plugin's DEL used "",
-		 * so its tunnel rules leaked). */
-		struct platform_lock *l = NULL;
-		struct netstate st;
-		struct netstate_network *net;
-
-		if (state_lock(&l, NULL) == 0) {
-			if (state_load(&st, NULL) == 0) {
-				net = netstate_find_network(&st, ctx->conf.name, NULL);
-				if (net)
-					mode_from_state(&v, net->mode);
-				netstate_free(&st);
-			}
-			platform_lock_release(l);
-		}
-	}
+	/* The network's recorded mode wins over the config's (the Go plugin's DEL used "", so its
+	 * tunnel rules leaked); state_lookup read it with the rest, so the state is parsed once. */
+	if (net_found)
+		mode_from_state(&v, ni.mode);
 	endpoint_teardown(&v, nd, &ni, has_ep ? &ep : NULL,
 			  has_ep && ep.host_ifname[0] ? ep.host_ifname : v.host_if, NULL);
 	netdev_close(nd);
