@@ -21,15 +21,31 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_pkgs[@]}"
 fi
 
-# Source packages need deb-src entries: add them as a separate sources file (once).
+# Source packages need deb-src entries: the same sources file ci/deps.sh writes
+# (debian-src.sources, or debian-src.list beside a classic sources.list), so the two scripts never
+# add the same entries twice (apt warns about duplicates). An azcni-debian-src.* file from an
+# earlier version of this script is taken over.
 have_deb_src() { apt-get source --print-uris cjson >/dev/null 2>&1; }
+srcdir=/etc/apt/sources.list.d
+srcfile=$srcdir/debian-src.sources
+for old in "$srcdir/azcni-debian-src.sources" "$srcdir/azcni-debian-src.list"; do
+	[ -e "$old" ] || continue
+	if [ -e "$srcfile" ] || [ -e "$srcdir/debian-src.list" ]; then
+		rm -f "$old"
+	else
+		mv "$old" "$srcdir/debian-src.${old##*.}"
+	fi
+done
 if ! have_deb_src; then
-	srcfile=/etc/apt/sources.list.d/azcni-debian-src.sources
-	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-		sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$srcfile"
+	if [ -e "$srcfile" ] || [ -e "$srcdir/debian-src.list" ]; then
+		: # present already (ci/deps.sh): the indexes only need fetching
+	elif [ -f "$srcdir/debian.sources" ]; then
+		sed 's/^Types: deb$/Types: deb-src/' "$srcdir/debian.sources" >"$srcfile.tmp"
+		mv "$srcfile.tmp" "$srcfile"
 	else
 		# classic sources.list: mirror each "deb" line as "deb-src"
-		sed -n 's/^deb \(.*\)$/deb-src \1/p' /etc/apt/sources.list >"${srcfile%.sources}.list"
+		sed -n 's/^deb \(.*\)$/deb-src \1/p' /etc/apt/sources.list >"$srcdir/debian-src.list.tmp"
+		mv "$srcdir/debian-src.list.tmp" "$srcdir/debian-src.list"
 	fi
 	apt-get update -qq
 fi

@@ -15,11 +15,26 @@ runtime=(iproute2 iptables ebtables python3 jq busybox-static containernetworkin
 	hyperfine util-linux kmod curl)
 clients=(golang-go golang-github-appc-cni-dev dpkg-dev xz-utils podman runc crun catatonit
 	containerd)
-# Optional extras: the Windows cross-build (issue 4) adds its own packages on top.
+# The Windows cross-build and its tests under wine (ci/build-windows.sh, tests/windows/run.sh):
+# mingw-w64, wine, and dpkg-dev for `apt-get source` (ci/cross-deps.sh). Installed with their
+# recommends, the configuration the wine tests were verified with.
+windows=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev)
+# Optional extras.
 extra=(${AZCNI_EXTRA_PACKAGES:-})
 
+# The one deb-src sources file (ci/cross-deps.sh uses this name too). Earlier versions of
+# cross-deps.sh wrote azcni-debian-src.*: take that one over rather than have both.
 src=/etc/apt/sources.list.d/debian-src.sources
 need_update=0
+for old in /etc/apt/sources.list.d/azcni-debian-src.sources /etc/apt/sources.list.d/azcni-debian-src.list; do
+	[ -e "$old" ] || continue
+	if [ -e "$src" ] || [ -e "${src%.sources}.list" ]; then
+		rm -f "$old"
+	else
+		mv "$old" "/etc/apt/sources.list.d/debian-src.${old##*.}"
+	fi
+	need_update=1
+done
 if [ ! -e "$src" ] && [ -e /etc/apt/sources.list.d/debian.sources ]; then
 	sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$src.tmp"
 	mv "$src.tmp" "$src"
@@ -32,17 +47,26 @@ if [ ! -e /etc/apt/sources.list.d/debian.sources ] && [ -e /etc/apt/sources.list
 	need_update=1
 fi
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
 for p in "${build[@]}" "${runtime[@]}" "${clients[@]}" "${extra[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	installed "$p" || missing+=("$p")
+done
+missing_win=()
+for p in "${windows[@]}"; do
+	installed "$p" || missing_win+=("$p")
 done
 # apt-get source needs fresh deb-src indexes even when every binary package is present.
-if [ "$need_update" = 1 ] || [ ${#missing[@]} -gt 0 ] ||
+if [ "$need_update" = 1 ] || [ ${#missing[@]} -gt 0 ] || [ ${#missing_win[@]} -gt 0 ] ||
 	! ls /var/lib/apt/lists/*_source_Sources* >/dev/null 2>&1; then
 	"${apt[@]}" update
 fi
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	"${apt[@]}" install --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ ${#missing_win[@]} -gt 0 ]; then
+	echo "deps: installing ${missing_win[*]} (Windows cross-build and wine)"
+	"${apt[@]}" install "${missing_win[@]}" >/dev/null
 fi
 echo "deps: ok"
