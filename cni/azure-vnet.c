@@ -286,6 +286,19 @@ static int snat_install(struct vnet *v, const struct netinfo *ni, struct cni_err
 	return r < 0 ? r : 0;
 }
 
+/* Undo snat_install (best effort): the jump for this subnet, then the chain. */
+static void snat_remove(struct vnet *v, const struct netinfo *ni)
+{
+	char sub[IPNET_PREFIX_STRLEN];
+
+	if (!v->conf->outbound_snat)
+		return;
+	ipnet_prefix_format(&ni->subnet, sub, sizeof(sub));
+	fw_ipt_rule_delete(&v->fw, "nat", "POSTROUTING",
+			   (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL }, NULL);
+	fw_ipt_chain_delete(&v->fw, "nat", SNAT_CHAIN, NULL);
+}
+
 /* 1 when the jump and the SNAT rule are present, 0 when not, negative on failure. */
 static int snat_present(struct vnet *v, const struct netinfo *ni, struct cni_error *err)
 {
@@ -333,23 +346,34 @@ static int ebt_pod(struct vnet *v, const struct netinfo *ni, const struct ipnet_
 	return r;
 }
 
+/* Add (@add) or remove one ebtables rule; removal is best effort (an undo). */
+static int ebt_rule(bool add, const char *table, const char *chain, const char *const rule[],
+		    struct cni_error *err)
+{
+	if (add)
+		return fw_ebt_rule_ensure(table, chain, rule, err);
+	fw_ebt_rule_delete(table, chain, rule, NULL);
+	return 0;
+}
+
 /* ipsToRouteViaHost in bridge mode: broute those IPs to the host stack. */
-static int ebt_route_via_host(struct vnet *v, struct cni_error *err)
+static int ebt_route_via_host(struct vnet *v, bool add, struct cni_error *err)
 {
 	size_t i;
 	int r = 0;
 
 	for (i = 0; r >= 0 && i < v->conf->n_ips_to_route_via_host; i++)
-		r = fw_ebt_rule_ensure("broute", "BROUTING",
-				       (const char *const[]){ "-p", "IPv4", "--ip-dst",
-							      v->conf->ips_to_route_via_host[i],
-							      "-j", "redirect", "--redirect-target",
-							      "ACCEPT", NULL }, err);
+		r = ebt_rule(add, "broute", "BROUTING",
+			     (const char *const[]){ "-p", "IPv4", "--ip-dst",
+						    v->conf->ips_to_route_via_host[i], "-j",
+						    "redirect", "--redirect-target", "ACCEPT", NULL },
+			     err);
 	return r;
 }
 
-/* The network-wide ebtables rules of bridge mode (ACN ebtables/ebtables.go). */
-static int ebt_network(struct vnet *v, const struct netinfo *ni, struct cni_error *err)
+/* The network-wide ebtables rules of bridge mode (ACN ebtables/ebtables.go): installed when
+ * @add, else removed (best effort, every rule tried). */
+static int ebt_network(struct vnet *v, const struct netinfo *ni, bool add, struct cni_error *err)
 {
 	char mac[18], prim[IPNET_ADDR_STRLEN], vmac[18];
 	int r;
@@ -357,44 +381,66 @@ static int ebt_network(struct vnet *v, const struct netinfo *ni, struct cni_erro
 	netdev_mac_format(ni->nic_mac, mac, sizeof(mac));
 	netdev_mac_format(vepa_mac, vmac, sizeof(vmac));
 	ipnet_addr_format(&ni->primary, prim, sizeof(prim));
-	r = fw_ebt_rule_ensure("nat", "POSTROUTING",
-			       (const char *const[]){ "-s", "Unicast", "-o", ni->master, "-j",
-						      "snat", "--to-src", mac, "--snat-arp",
-						      "--snat-target", "ACCEPT", NULL }, err);
+	r = ebt_rule(add, "nat", "POSTROUTING",
+		     (const char *const[]){ "-s", "Unicast", "-o", ni->master, "-j", "snat",
+					    "--to-src", mac, "--snat-arp", "--snat-target",
+					    "ACCEPT", NULL }, err);
 	if (r >= 0 && ni->primary.family)
-		r = fw_ebt_rule_ensure("nat", "PREROUTING",
-				       (const char *const[]){ "-p", "ARP", "--arp-op", "Request",
-							      "--arp-ip-dst", prim, "-j",
-							      "arpreply", "--arpreply-mac", mac,
-							      "--arpreply-target", "DROP", NULL },
-				       err);
+		r = ebt_rule(add, "nat", "PREROUTING",
+			     (const char *const[]){ "-p", "ARP", "--arp-op", "Request",
+						    "--arp-ip-dst", prim, "-j", "arpreply",
+						    "--arpreply-mac", mac, "--arpreply-target",
+						    "DROP", NULL }, err);
 	if (r >= 0)
-		r = fw_ebt_rule_ensure("nat", "PREROUTING",
-				       (const char *const[]){ "-p", "ARP", "-i", ni->master,
-							      "--arp-op", "Reply", "-j", "dnat",
-							      "--to-dst", "ff:ff:ff:ff:ff:ff",
-							      "--dnat-target", "ACCEPT", NULL }, err);
+		r = ebt_rule(add, "nat", "PREROUTING",
+			     (const char *const[]){ "-p", "ARP", "-i", ni->master, "--arp-op",
+						    "Reply", "-j", "dnat", "--to-dst",
+						    "ff:ff:ff:ff:ff:ff", "--dnat-target", "ACCEPT",
+						    NULL }, err);
 	if (r >= 0 && v->tunnel)
-		r = fw_ebt_rule_ensure("nat", "PREROUTING",
-				       (const char *const[]){ "-i", ni->bridge, "-j", "dnat",
-							      "--to-dst", vmac, "--dnat-target",
-							      "ACCEPT", NULL }, err);
+		r = ebt_rule(add, "nat", "PREROUTING",
+			     (const char *const[]){ "-i", ni->bridge, "-j", "dnat", "--to-dst", vmac,
+						    "--dnat-target", "ACCEPT", NULL }, err);
 	if (r >= 0)
-		r = ebt_route_via_host(v, err);
+		r = ebt_route_via_host(v, add, err);
 	return r < 0 ? r : 0;
 }
 
 /* ---- network creation ---- */
 
+/* The NIC enslaved to bridge @br: the port with the bridge's MAC (bridge_setup pins it), else
+ * the first port that is not a pod's host veth. Returns its ifindex, 0 when none. */
+static int bridge_port(struct netdev *nd, const struct netdev_link *br, struct cni_error *err)
+{
+	struct netdev_link *links = NULL;
+	int n, i, found = 0;
+
+	n = netdev_link_list(nd, &links, err);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++)
+		if (links[i].master == br->ifindex && memcmp(links[i].mac, br->mac, 6) == 0) {
+			found = links[i].ifindex;
+			break;
+		}
+	for (i = 0; !found && i < n; i++)
+		if (links[i].master == br->ifindex && strncmp(links[i].name, "azv", 3) != 0)
+			found = links[i].ifindex;
+	free(links);
+	return found;
+}
+
 /* The master NIC: conf.master, else the link holding an address inside @pod's subnet, else the
- * link of the default route. Fills ni->master/mtu/nic_mac/primary and returns its link. */
+ * link of the default route. When that link is a bridge with the NIC enslaved (a bridge-mode
+ * network of a lost state), the NIC is the master and ni->bridge names the bridge to adopt.
+ * Fills ni->master/mtu/nic_mac/primary (and ni->bridge) and returns the master's link. */
 static int find_master(struct netdev *nd, const struct conf *conf, const struct ipnet_prefix *pod,
 		       struct netinfo *ni, struct netdev_link *ret, struct cni_error *err)
 {
 	struct ipnet_prefix subnet = ipnet_prefix_network(pod);
 	struct netdev_addr *addrs = NULL;
 	struct netdev_route *routes = NULL;
-	int n, i, ifindex = 0, r;
+	int n, i, ifindex = 0, addr_if, r;
 
 	n = netdev_addr_list(nd, 0, IPNET_AF_INET, &addrs, err);
 	if (n < 0)
@@ -430,19 +476,34 @@ static int find_master(struct netdev *nd, const struct conf *conf, const struct 
 	r = netdev_link_get(nd, NULL, ifindex, ret, err);
 	if (r < 0)
 		goto out;
+	addr_if = ifindex;
+	if (strcmp(ret->kind, "bridge") == 0) {
+		/* A bridge holds the address: an earlier bridge-mode network whose state is gone
+		 * (or a failed one). Its port is the NIC; adopt the bridge. */
+		r = bridge_port(nd, ret, err);
+		if (r < 0)
+			goto out;
+		if (r > 0) {
+			snprintf(ni->bridge, sizeof(ni->bridge), "%s", ret->name);
+			r = netdev_link_get(nd, NULL, r, ret, err);
+			if (r < 0)
+				goto out;
+			ifindex = ret->ifindex;
+		}
+	}
 	snprintf(ni->master, sizeof(ni->master), "%s", ret->name);
 	ni->mtu = ret->mtu;
 	memcpy(ni->nic_mac, ret->mac, 6);
 	ni->subnet = subnet;
 	/* Primary IP: the master's address inside the subnet, else its first global one. */
 	for (i = 0; i < n; i++)
-		if (addrs[i].ifindex == ifindex && addrs[i].scope == RT_SCOPE_UNIVERSE &&
+		if (addrs[i].ifindex == addr_if && addrs[i].scope == RT_SCOPE_UNIVERSE &&
 		    ipnet_prefix_contains(&subnet, &addrs[i].prefix.addr)) {
 			ni->primary = addrs[i].prefix.addr;
 			break;
 		}
 	for (i = 0; !ni->primary.family && i < n; i++)
-		if (addrs[i].ifindex == ifindex && addrs[i].scope == RT_SCOPE_UNIVERSE)
+		if (addrs[i].ifindex == addr_if && addrs[i].scope == RT_SCOPE_UNIVERSE)
 			ni->primary = addrs[i].prefix.addr;
 	if (!ni->primary.family && conf->outbound_snat)
 		r = cni_error_set(err, -EADDRNOTAVAIL, CNI_CODE_NETWORK,
@@ -481,10 +542,14 @@ static int bridge_setup(struct vnet *v, struct netdev *nd, struct netinfo *ni,
 	int na, nr = 0, i, r;
 	bool created = false;
 
-	snprintf(ni->bridge, sizeof(ni->bridge), "%s",
-		 v->conf->bridge[0] ? v->conf->bridge : "");
+	if (!ni->bridge[0])
+		snprintf(ni->bridge, sizeof(ni->bridge), "%s", v->conf->bridge);
 	if (!ni->bridge[0])
 		snprintf(ni->bridge, sizeof(ni->bridge), "azure%d", nic->ifindex);
+	if (strcmp(ni->bridge, nic->name) == 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_NETWORK,
+				     "the master interface %s is the bridge itself and has no port "
+				     "to adopt (set \"master\")", nic->name);
 	r = netdev_link_get(nd, ni->bridge, 0, &br, err);
 	if (r == 0 && nic->master == br.ifindex)
 		return 0; /* already set up (state lost); adopt it */
@@ -584,8 +649,48 @@ out:
 	return r;
 }
 
+/* Undo bridge_setup: the NIC out of the bridge, the bridge deleted (its addresses and routes go
+ * with it), the addresses and routes recorded in @x put back on the NIC. Best effort. */
+static void bridge_restore(struct netdev *nd, const struct netinfo *ni,
+			   const struct netstate_extif *x)
+{
+	struct netdev_link nic;
+	size_t i;
+
+	netdev_link_set_master(nd, ni->master, NULL, NULL);
+	netdev_link_delete(nd, ni->bridge, NULL);
+	netdev_link_set_up(nd, ni->master, true, NULL);
+	if (netdev_link_get(nd, ni->master, 0, &nic, NULL) < 0)
+		return;
+	for (i = 0; i < x->n_ips; i++)
+		netdev_addr_add(nd, nic.ifindex, &x->ips[i], NULL);
+	for (i = 0; i < x->n_routes; i++) {
+		const struct netstate_route *s = &x->routes[i];
+		struct netdev_route rt = { .dst = s->dst, .gw = s->gw, .src = s->src,
+					   .ifindex = nic.ifindex, .scope = s->scope,
+					   .table = s->table, .protocol = s->protocol,
+					   .priority = (unsigned)s->priority };
+
+		netdev_route_add(nd, &rt, NULL);
+	}
+}
+
+/* Undo a network_create that did not reach the state file: SNAT, the network's ebtables rules,
+ * and the bridge when this call moved the NIC into it (@x->bridge_name set; an adopted bridge is
+ * left as found). */
+static void network_undo(struct vnet *v, struct netdev *nd, const struct netinfo *ni,
+			 const struct netstate_extif *x)
+{
+	snat_remove(v, ni);
+	if (!v->bridged)
+		return;
+	ebt_network(v, ni, false, NULL);
+	if (x->bridge_name[0])
+		bridge_restore(nd, ni, x);
+}
+
 /* Create the network once: called with the state lock held and @st loaded. Adds the network to
- * @st (the caller saves). */
+ * @st (the caller saves). On failure undoes every step (network_undo). */
 static int network_create(struct vnet *v, struct netdev *nd, struct netstate *st,
 			  const struct ipnet_prefix *pod, const struct ipnet_addr *gw,
 			  struct netinfo *ni, struct cni_error *err)
@@ -611,17 +716,19 @@ static int network_create(struct vnet *v, struct netdev *nd, struct netstate *st
 		if (r < 0)
 			return r;
 		bridge_nf(nd);
-		r = ebt_network(v, ni, err);
+		r = ebt_network(v, ni, true, err);
 		if (r < 0)
-			return r;
+			goto undo;
 	}
 	r = snat_install(v, ni, err);
 	if (r < 0)
-		return r;
+		goto undo;
 
 	x = netstate_extif_get(st, ni->master);
-	if (!x)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	if (!x) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto undo;
+	}
 	if (v->bridged) {
 		snprintf(x->bridge_name, sizeof(x->bridge_name), "%s", ni->bridge);
 		memcpy(x->ips, xtmp.ips, sizeof(x->ips));
@@ -644,9 +751,14 @@ static int network_create(struct vnet *v, struct netdev *nd, struct netstate *st
 	net.subnets[0].gateway = *gw;
 	net.subnets[0].primary_ip = ni->primary;
 	net.dns = v->conf->dns;
-	if (!netstate_network_add(x, &net))
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	if (!netstate_network_add(x, &net)) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto undo;
+	}
 	return 0;
+undo:
+	network_undo(v, nd, ni, &xtmp);
+	return r;
 }
 
 /* Make sure the network exists (once, under the lock) and fill @ni. */
@@ -679,8 +791,11 @@ static int network_ensure(struct vnet *v, struct netdev *nd, const struct cni_re
 	} else {
 		r = network_create(v, nd, &st, &ipres->ips[0].address, &ipres->ips[0].gateway, ni,
 				   err);
-		if (r >= 0)
+		if (r >= 0) {
 			r = state_save(&st, err);
+			if (r < 0 && (x = netstate_extif_get(&st, ni->master)))
+				network_undo(v, nd, ni, x);
+		}
 	}
 out:
 	netstate_free(&st);

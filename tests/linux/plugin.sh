@@ -345,6 +345,48 @@ ok "GC removed b2's endpoint and IP" bash -c "[ \$(jq '[.IPAM.AddressSpaces.loca
 CONF=$(jq -c '.cniVersion = "1.1.0"' <<<"$BRIDGE")
 ok "STATUS: exit 0 with free addresses" run STATUS "" ""
 
+# ---------------------------------------------------------------- bridge creation failures
+# A failure while creating the bridge network (ebtables or the SNAT) must put the node back:
+# eth0 with its IP and default route, no bridge, no rules; the next ADD then succeeds.
+node_pristine() {
+	ip -n "$NODE" addr show eth0 | grep 'inet 10.240.0.4/16' >/dev/null &&
+		! ip -n "$NODE" link show eth0 | grep master >/dev/null &&
+		! ip -n "$NODE" link show azure0 >/dev/null 2>&1 &&
+		ip -n "$NODE" route | grep 'default via 10.240.0.1 dev eth0' >/dev/null
+}
+for tool in EBTABLES IPTABLES; do
+	echo "== bridge network creation fails (AZURE_CNI_$tool=/bin/false), then a normal ADD"
+	setup_node "f$tool" 2
+	CONF=$BRIDGE
+	pod "f1$tool"
+	export "AZURE_CNI_$tool=/bin/false"
+	out=$(run ADD cf1aaaaaaa1 "$(nspath "f1$tool")")
+	unset "AZURE_CNI_$tool"
+	ok "$tool failure: ADD fails with an error object" is_error "$out"
+	ok "$tool failure: eth0 has its IP and default route back, no azure0" node_pristine
+	ok "$tool failure: no SNAT jump left" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 0
+	ok "$tool failure: no ebtables rule left" eq "$(in_node ebtables -t nat -L | grep -c -- '-j')" 0
+	ok "$tool failure: IP released" eq "$(inuse)" 0
+	rf=$(run ADD cf1aaaaaaa1 "$(nspath "f1$tool")")
+	ok "$tool failure: the next ADD succeeds" jq -e '.ips[0].address' <<<"$rf"
+	ok "$tool failure: azure0 holds the node IP, eth0 enslaved" bash -c "ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16' && ip -n $NODE link show eth0 | grep -q 'master azure0'"
+	ok "$tool failure: ping pod -> node" ping1 "f1$tool" 10.240.0.4
+done
+
+echo "== bridge network after the state file was lost (truncated)"
+setup_node trunc 3
+CONF=$BRIDGE
+pod k1
+pod k2
+run ADD ck1aaaaaaa1 "$(nspath k1)" >/dev/null
+truncate -s0 "$RT/azure-vnet.json"
+rk2=$(run ADD ck2aaaaaaa2 "$(nspath k2)")
+ok "state lost: ADD c2 adopts azure0 and succeeds" jq -e '.ips[0].address' <<<"$rk2"
+ok "state lost: one bridge, eth0 still its port, azure0 holds the node IP" bash -c "[ \$(ip -n $NODE -o link show type bridge | wc -l) = 1 ] && ip -n $NODE link show eth0 | grep -q 'master azure0' && ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16'"
+ok "state lost: state records eth0 with bridge azure0" eq "$(jq -r '.Network.ExternalInterfaces.eth0.BridgeName' "$RT/azure-vnet.json")" azure0
+ok "state lost: ping k2 -> node" ping1 k2 10.240.0.4
+ok "state lost: CHECK c2 healthy" run CHECK ck2aaaaaaa2 "$(nspath k2)"
+
 # ---------------------------------------------------------------- delegated IPAM
 echo "== delegated IPAM (host-local)"
 if [ -x /usr/lib/cni/host-local ]; then
