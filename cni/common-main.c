@@ -225,6 +225,13 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 	r = conf_parse(ctx.req.root, &ctx.conf, &err);
 	if (r < 0)
 		goto fail;
+	/* SPEC "Network configuration": name is required (libcni refuses a config without it);
+	 * azure-vnet keys its network state by it. */
+	if (!ctx.conf.name[0]) {
+		r = cni_error_set(&err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				  "the network configuration has no \"name\" (required)");
+		goto fail;
+	}
 
 	if (ctx.req.prev_result) {
 		struct cni_error perr = { 0 };

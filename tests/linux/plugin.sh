@@ -269,6 +269,11 @@ out=$(CONF=$(jq -c '.mode = "bridge" | .bridge = "br;rm -rf"' <<<"$TRANSPARENT")
 ok "bridge name with odd characters: code 7" jq -e '.code == 7' <<<"$out"
 out=$(CONF=$(jq -c 'del(.ipam)' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
 ok "missing ipam: code 7" jq -e '.code == 7' <<<"$out"
+out=$(CONF=$(jq -c 'del(.name)' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
+ok "missing name: code 7 naming the field" jq -e '.code == 7 and (.msg | test("\"name\""))' <<<"$out"
+out=$(CNI_COMMAND=ADD CNI_CONTAINERID=c6aaaaaaaa6 CNI_NETNS="$(nspath p6)" CNI_IFNAME=eth0 \
+	ip netns exec "$NODE" "$B/azure-vnet-ipam" <<<"$(jq -c '.ipam + {cniVersion, type: "azure-vnet-ipam"}' <<<"$TRANSPARENT")")
+ok "azure-vnet-ipam without name: code 7 naming the field" jq -e '.code == 7 and (.msg | test("\"name\""))' <<<"$out"
 ok "nothing changed by the bad ADDs" eq "$(snap)" "$s0"
 ok "pod netns untouched" absent ip -n "${P}p6" link show eth0
 
