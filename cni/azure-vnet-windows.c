@@ -330,9 +330,52 @@ static void fill_record(struct win *w, const struct cni_result *ipres, const str
 	ret->dns = *dns;
 }
 
-/* The result of an attachment recorded by an earlier ADD. */
+/* Copies the strings of JSON array @a (may be NULL) into @dst (at most CNI_MAX_DNS of @len
+ * bytes each); returns the count. */
+static size_t dns_strings(const cJSON *a, char *dst, size_t len)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(e, a) {
+		if (n == CNI_MAX_DNS)
+			break;
+		if (cJSON_IsString(e))
+			snprintf(dst + n++ * len, len, "%s", e->valuestring);
+	}
+	return n;
+}
+
+/* The DNS of HCN endpoint properties @props (v2 "Dns": Domain, Search, ServerList, Options) into
+ * *ret; false (and *ret untouched) when @props has none. The state record keeps only the Go
+ * fields (Suffix, Servers, Options), so the search list of a repeated ADD comes from HNS. */
+static bool dns_from_props(const char *props, struct cni_dns *ret)
+{
+	cJSON *doc = props ? cJSON_Parse(props) : NULL;
+	const cJSON *d = doc ? cJSON_GetObjectItem(doc, "Dns") : NULL;
+	const char *domain;
+
+	if (!cJSON_IsObject(d)) {
+		cJSON_Delete(doc);
+		return false;
+	}
+	memset(ret, 0, sizeof(*ret));
+	domain = cni_json_string(d, "Domain");
+	snprintf(ret->domain, sizeof(ret->domain), "%s", domain ? domain : "");
+	ret->n_search = dns_strings(cJSON_GetObjectItem(d, "Search"), ret->search[0],
+				    sizeof(ret->search[0]));
+	ret->n_nameservers = dns_strings(cJSON_GetObjectItem(d, "ServerList"), ret->nameservers[0],
+					 sizeof(ret->nameservers[0]));
+	ret->n_options = dns_strings(cJSON_GetObjectItem(d, "Options"), ret->options[0],
+				     sizeof(ret->options[0]));
+	cJSON_Delete(doc);
+	return true;
+}
+
+/* The result of an attachment recorded by an earlier ADD; @props (may be NULL) are the live
+ * endpoint's HCN properties, whose DNS wins over the record's. */
 static void result_from_record(struct win *w, const struct netstate_endpoint *ep,
-			       struct cni_result *ret)
+			       const char *props, struct cni_result *ret)
 {
 	struct cni_result ipres;
 	struct netstate_endpoint copy;
@@ -355,6 +398,7 @@ static void result_from_record(struct win *w, const struct netstate_endpoint *ep
 		ipres.n_routes++;
 	}
 	fill_record(w, &ipres, &ep->dns, ep->hns_network_id, ep->hns_id, NULL, &copy, ret);
+	dns_from_props(props, &ret->dns);
 	if (ep->has_mac)
 		snprintf(ret->interfaces[0].mac, sizeof(ret->interfaces[0].mac),
 			 "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2],
@@ -471,8 +515,8 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 		goto out;
 	if (r == 1 && ep.hns_id[0] && strcmp(ep.container_id, ctx->env.container_id) == 0 &&
 	    hcndoc_guid_equal(ep.netns, w.netns) &&
-	    hcn_query(w.hcn, HCN_KIND_ENDPOINT, ep.hns_id, NULL, NULL) == 0) {
-		result_from_record(&w, &ep, ret);
+	    hcn_query(w.hcn, HCN_KIND_ENDPOINT, ep.hns_id, &props, NULL) == 0) {
+		result_from_record(&w, &ep, props, ret);
 		r = 0;
 		goto out;
 	}

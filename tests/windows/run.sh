@@ -82,17 +82,22 @@ seed_namespace
 conflist=$top/tests/data/conflist/10-azure-windows.conflist
 jq '.plugins[0] + {name: .name, cniVersion: .cniVersion} | .ipam.environment = "mas"' "$conflist" >"$scratch/conf.json"
 
+# vnet_exe <command> <container id> <netns>: exec azure-vnet.exe (config on stdin) with the test
+# environment, under the $GUARD_S guard unless GUARD_S is empty
+vnet_exe() {
+	AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" \
+		AZURE_CNI_MAS_FILE="$RT_W\\interfaces.json" AZURE_CNI_HCN_DLL="${HCN_DLL-$DLL_W}" \
+		AZURE_CNI_NMAGENT_URL="${NM_URL:-http://127.0.0.1:1/no-nmagent}" \
+		CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$3 CNI_IFNAME=eth0 \
+		CNI_PATH='C:\k\azurecni\bin;C:\opt\cni\bin' \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-$2;K8S_POD_INFRA_CONTAINER_ID=$2" \
+		exec ${GUARD_S:+timeout "$GUARD_S"} wine "$build/bin/azure-vnet.exe"
+}
 # cni <command> <container id> [conf file] [netns]: runs azure-vnet.exe; stdout in $out, status in $rc
 cni() {
 	local cmd=$1 cid=$2 conf=${3:-$scratch/conf.json} ns=${4:-$NS}
 	set +e
-	out=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" \
-		AZURE_CNI_MAS_FILE="$RT_W\\interfaces.json" AZURE_CNI_HCN_DLL="${HCN_DLL-$DLL_W}" \
-		AZURE_CNI_NMAGENT_URL="${NM_URL:-http://127.0.0.1:1/no-nmagent}" \
-		CNI_COMMAND=$cmd CNI_CONTAINERID=$cid CNI_NETNS=$ns CNI_IFNAME=eth0 \
-		CNI_PATH='C:\k\azurecni\bin;C:\opt\cni\bin' \
-		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-$cid;K8S_POD_INFRA_CONTAINER_ID=$cid" \
-		timeout "$GUARD_S" wine "$build/bin/azure-vnet.exe" <"$conf")
+	out=$(vnet_exe "$cmd" "$cid" "$ns" <"$conf")
 	rc=$?
 	set -e
 	if [[ $out == *$'\r'* ]]; then
@@ -147,10 +152,18 @@ check "azure-vnet.json records network and endpoint HNS IDs" \
 check "azure-vnet-ipam.json: 10.240.0.5 in use" [ "$(ipam_inuse 10.240.0.5)" = true ]
 check "log file C:\\k-style azure-vnet.log written" grep -q 'ADD' "$rt/azure-vnet.log"
 
-# ---- repeated ADD: same answer, no second endpoint ----
+# ---- repeated ADD: same answer, no second endpoint, no second IP ----
+add1_out=$out
+owned_by() { # owned_by <container id>: the addresses IPAM holds for it, one a line
+	jq -r --arg c "$1" '.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse and (.ID | startswith($c))) | .Addr' "$rt/azure-vnet-ipam.json"
+}
+named() { jq -r --arg n "$1" '[.Endpoints[] | select(.Name == $n)] | length' "$hcn_state"; }
 cni ADD $C1
-check "repeated ADD c1 exits 0 with the same address" jq -e '.ips[0].address == "10.240.0.5/16"' <<<"$out"
+check "repeated ADD c1 exits 0 with the same result" \
+	eval "[ $rc -eq 0 ] && [ \"\$(jq -cS . <<<\"\$out\")\" = \"\$(jq -cS . <<<\"\$add1_out\")\" ]"
 check "repeated ADD c1 creates nothing" [ "$(ncalls HcnCreateEndpoint)" -eq 1 ]
+check "repeated ADD c1: one endpoint of that name, one IP" \
+	eval "[ \$(named $(cid8 $C1)) -eq 1 ] && [ \"\$(owned_by $C1)\" = 10.240.0.5 ]"
 
 # ---- CHECK ----
 jq '.cniVersion = "1.0.0"' "$scratch/conf.json" >"$scratch/conf-1.0.json"
@@ -239,6 +252,34 @@ cni ADD $C1
 check "ADD over a stale same-name endpoint exits 0" [ $rc -eq 0 ]
 check "... and the stale endpoint was deleted" jq -e '.Endpoints | has("0B3C1F6E-3F1D-4B3C-9D4E-1A2B3C4D5E6F") | not' "$hcn_state"
 cni DEL $C1
+
+# ---- kubernetes#74766: an ADD killed after HcnCreateEndpoint left the endpoint (not attached,
+# no record) and the IP; the runtime's retry must end with one endpoint and one IP ----
+jq '.windowsSettings = {hnsTimeoutDurationInSeconds: 600}' "$scratch/conf.json" >"$scratch/conf-slow.json"
+: >"$hcn_log"
+GUARD_S= FAKE_HCN_FAIL=HcnModifyNamespace:hang vnet_exe ADD $C1 $NS <"$scratch/conf-slow.json" >/dev/null &
+killed=$!
+for _ in $(seq 600); do [ "$(ncalls HcnModifyNamespace)" -ge 1 ] && break; sleep 0.1; done # a bound, not an assert
+kill -KILL $killed 2>/dev/null || true
+wait $killed 2>/dev/null || true
+ep_killed=$(calls HcnCreateEndpoint | jq -r '.id' | tail -n1)
+ip_killed=$(calls HcnCreateEndpoint | jq -r '.doc.IpConfigurations[0].IpAddress' | tail -n1)
+check "74766 set-up: the killed ADD left its endpoint, unattached, and its IP" \
+	eval "[ -n '$ep_killed' ] && [ \$(named $(cid8 $C1)) -eq 1 ] && [ \"\$(owned_by $C1)\" = '$ip_killed' ] &&
+		jq -e '.Namespaces[].Resources == []' '$hcn_state' >/dev/null"
+cni ADD $C1
+check "74766 retried ADD exits 0 with the same IP" jq -e --arg ip "$ip_killed/16" '.ips[0].address == $ip' <<<"$out"
+check "74766 the leftover endpoint was removed: one endpoint of that name, a new one, attached" \
+	eval "[ \$(named $(cid8 $C1)) -eq 1 ] && jq -e --arg old '$ep_killed' --arg ns '$NS_UP' \
+		'.Endpoints | has(\$old) | not' '$hcn_state' >/dev/null &&
+		jq -e --arg ns '$NS_UP' '.Namespaces[\$ns].Resources | length == 1' '$hcn_state' >/dev/null"
+check "74766 one IP held by the container" eval "[ \"\$(owned_by $C1)\" = '$ip_killed' ]"
+cni ADD $C1
+check "74766 and a further ADD creates nothing more" \
+	eval "[ $rc -eq 0 ] && [ \$(ncalls HcnCreateEndpoint) -eq 2 ] && [ \$(named $(cid8 $C1)) -eq 1 ]"
+cni DEL $C1
+check "74766 DEL exits 0, nothing left" \
+	eval "[ $rc -eq 0 ] && jq -e '.Endpoints == {}' '$hcn_state' >/dev/null && [ -z \"\$(owned_by $C1)\" ]"
 
 # ---- GC (CNI 1.1.0): endpoints and IPs of attachments not in cni.dev/valid-attachments ----
 # gc_conf <file> <container id...>: the 1.1.0 config with those containers (eth0) valid
