@@ -338,8 +338,15 @@ def veth_floor(work):
 
 
 def commit():
+    """The commit the binaries were built from: AZCNI_BENCH_COMMIT when set (binaries built from
+    an export of a commit), else this checkout's HEAD, marked "+dirty" when its C sources differ."""
+    if os.environ.get("AZCNI_BENCH_COMMIT"):
+        return os.environ["AZCNI_BENCH_COMMIT"]
     p = sh("git", "-C", TOP, "rev-parse", "--short", "HEAD", check=False)
-    return p.stdout.strip() or "unknown"
+    head = p.stdout.strip() or "unknown"
+    d = sh("git", "-C", TOP, "status", "--porcelain", "--", "core", "cni", "platform/linux",
+           "CMakeLists.txt", check=False)
+    return head + ("+dirty" if d.stdout.strip() else "")
 
 
 def main():
