@@ -366,7 +366,7 @@ def main():
     work = tempfile.mkdtemp(prefix="azb-", dir=shm)
     cleanup()
     node = Node(work)
-    report = {}
+    report = {"loadavg": [open("/proc/loadavg").read().split()[0]]}
     try:
         node.up()
         confs = conf_files(work, node)
@@ -390,6 +390,7 @@ def main():
     finally:
         node.down()
         cleanup()
+    report["loadavg"].append(open("/proc/loadavg").read().split()[0])
     write_report(args.out, report, node)
     shutil.rmtree(work, ignore_errors=True)
     bad = [n for n, f in report["fill"].items() if f["ADD"]["errors"] or f["DEL"]["errors"]
@@ -433,6 +434,10 @@ def write_report(path, rep, node):
     w("Written by `tests/bench/bench.py` on %s, commit `%s`, host %s (%d cores, kernel %s)." % (
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit(), platform.node(), os.cpu_count(),
         platform.release()))
+    la = rep.get("loadavg")
+    if la:
+        w("Load average (1 min) at the start and the end of the run: %s and %s (other work on the machine"
+          " inflates the times; the instruction counts are unaffected)." % (la[0], la[1]))
     w("Reference: containernetworking-plugins `bridge` + `host-local` from /usr/lib/cni, in the same run.")
     w("Times are hyperfine medians in ms (± stddev), shell start-up subtracted; plugins run inside a")
     w("simulated VM namespace (eth0 with the NIC's primary IP, a gateway namespace behind it) with the")
