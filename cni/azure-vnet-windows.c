@@ -561,8 +561,15 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 		goto release_ip;
 	}
 	r = hcn_create(w.hcn, HCN_KIND_ENDPOINT, net_id, doc_text, ep_id, &props, err);
-	if (r < 0)
+	if (r < 0) {
+		/* HNS may have made it even so (the read-back of the new ID failed): by name. Not
+		 * after a timeout, where every further call would wait as long; the next ADD or DEL
+		 * of this attachment removes such an endpoint by name. */
+		if (r != -ETIMEDOUT &&
+		    hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, w.ep_name, old_id, NULL, NULL) == 0)
+			endpoint_remove(&w, old_id, NULL);
 		goto release_ip;
+	}
 	free(doc_text);
 	doc = hcndoc_namespace_modify(ep_id, true);
 	doc_text = doc ? hcndoc_print(doc) : NULL;

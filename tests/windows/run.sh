@@ -167,6 +167,7 @@ check "repeated ADD c1: one endpoint of that name, one IP" \
 
 # ---- CHECK ----
 jq '.cniVersion = "1.0.0"' "$scratch/conf.json" >"$scratch/conf-1.0.json"
+jq '.windowsSettings = {hnsTimeoutDurationInSeconds: 2}' "$scratch/conf.json" >"$scratch/conf-timeout.json"
 cni CHECK $C1 "$scratch/conf-1.0.json"
 check "CHECK c1 exits 0" [ $rc -eq 0 ]
 cni CHECK $C2 "$scratch/conf-1.0.json"
@@ -346,8 +347,45 @@ jq '.cniVersion = "1.1.0"' "$scratch/conf.json" >"$scratch/conf-1.1.json"
 cni STATUS $C1 "$scratch/conf-1.1.json"
 check "STATUS with free addresses: exit 0, empty stdout" eval "[ $rc -eq 0 ] && [ -z '$out' ]"
 
+# ---- every HCN call of an ADD failing in turn: an error naming the call, no endpoint, no IP,
+# no record left behind; then the next ADD works ----
+seed_namespace # HNS lost the network: the ADD below also exercises the re-create path
+: >"$hcn_log"
+cni ADD $C1
+add_fns=$(jq -r '.fn' "$hcn_log" | sort -u)
+check "fault set-up: ADD calls create network, create endpoint and modify namespace" \
+	eval "[ $rc -eq 0 ] && grep -qx HcnCreateNetwork <<<'$add_fns' && grep -qx HcnCreateEndpoint <<<'$add_fns' && grep -qx HcnModifyNamespace <<<'$add_fns'"
+cni DEL $C1
+left_nothing() { # left_nothing <container id>: no endpoint in HNS or the namespace, no IP, no record
+	jq -e '.Endpoints == {} and ([.Namespaces[].Resources[]] == [])' "$hcn_state" >/dev/null &&
+		[ -z "$(owned_by "$1")" ] && ! has_record "$1"
+}
+for fn in $add_fns; do
+	seed_namespace
+	FAKE_HCN_FAIL=$fn:0x80004005 cni ADD $C2
+	if [ $rc -eq 0 ]; then
+		bad "ADD with $fn failing (0x80004005) exits 0"
+		cni DEL $C2
+		continue
+	fi
+	check "ADD with $fn failing: code 103 naming the call and the HRESULT" \
+		jq -e --arg fn "$fn" '.code == 103 and (.msg | contains($fn) and contains("0x80004005"))' <<<"$out"
+	check "... $fn: no endpoint, no IP, no record left" left_nothing $C2
+done
+for fn in HcnCreateNetwork HcnModifyNamespace; do
+	seed_namespace
+	FAKE_HCN_FAIL=$fn:hang cni ADD $C2 "$scratch/conf-timeout.json"
+	check "ADD with $fn hung: code 11 naming the call" \
+		jq -e --arg fn "$fn" '.code == 11 and (.msg | contains($fn) and contains("timed out"))' <<<"$out"
+	check "... $fn hung: no endpoint, no IP, no record left" left_nothing $C2
+done
+seed_namespace
+cni ADD $C2
+check "after the injected faults a plain ADD works" eval "[ $rc -eq 0 ] && [ -n \"\$(owned_by $C2)\" ]"
+cni DEL $C2
+check "... and its DEL leaves nothing" left_nothing $C2
+
 # ---- hung HNS: bounded by windowsSettings.hnsTimeoutDurationInSeconds ----
-jq '.windowsSettings = {hnsTimeoutDurationInSeconds: 2}' "$scratch/conf.json" >"$scratch/conf-timeout.json"
 FAKE_HCN_FAIL=HcnCreateEndpoint:hang cni ADD $C2 "$scratch/conf-timeout.json"
 check "hung HcnCreateEndpoint: code 11 timed out" jq -e '.code == 11 and (.msg | test("timed out"))' <<<"$out"
 check "hung HcnCreateEndpoint: IP released" [ "$(ipam_inuse 10.240.0.5)" = false ]
