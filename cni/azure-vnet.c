@@ -83,6 +83,17 @@ static const char *mode_name(const struct conf *c)
 	}
 }
 
+/* ADD and CHECK work in the mode the network was created in: a config naming another mode is
+ * a config error, not a missing bridge. */
+static int mode_matches(const struct vnet *v, const struct netinfo *ni, struct cni_error *err)
+{
+	if (!ni->mode[0] || strcmp(ni->mode, mode_name(v->conf)) == 0)
+		return 0;
+	return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+			     "network %s exists in mode %s, the config says mode %s",
+			     v->conf->name, ni->mode, mode_name(v->conf));
+}
+
 /* ---- state file ---- */
 
 static int state_lock(struct platform_lock **l, struct cni_error *err)
@@ -344,6 +355,31 @@ static int ebt_pod(struct vnet *v, const struct netinfo *ni, const struct ipnet_
 	if (r < 0)
 		ebt_pod(v, ni, ip, mac, false, NULL);
 	return r;
+}
+
+/* In ebtables -L text @list, the line matching "<@key> <@ip> " whose "<@target> <MAC>" follows:
+ * the MAC into @mac. ebtables prints MAC bytes with or without leading zeros. */
+static bool ebt_find(const char *list, const char *key, const char *ip, const char *target,
+		     uint8_t mac[6])
+{
+	char pat[96];
+	const char *line = list;
+
+	snprintf(pat, sizeof(pat), "%s %s ", key, ip);
+	while (line && *line) {
+		const char *end = strchr(line, '\n'), *k = strstr(line, pat), *t;
+		unsigned b[6];
+
+		if (k && (!end || k < end) && (t = strstr(k, target)) && (!end || t < end) &&
+		    sscanf(t + strlen(target), " %2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2],
+			   &b[3], &b[4], &b[5]) == 6) {
+			for (int i = 0; i < 6; i++)
+				mac[i] = (uint8_t)b[i];
+			return true;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return false;
 }
 
 /* Add (@add) or remove one ebtables rule; removal is best effort (an undo). */
@@ -1161,6 +1197,14 @@ static int add_owned(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_
 	r = state_lookup(&v, &net_found, &ni, &ep, err);
 	if (r < 0)
 		goto out;
+	if (net_found) {
+		int rm = mode_matches(&v, &ni, err);
+
+		if (rm < 0) {
+			r = rm;
+			goto out;
+		}
+	}
 	if (r == 1 && strcmp(ep.container_id, ctx->env.container_id) == 0 &&
 	    strcmp(ep.ifname, ctx->env.ifname) == 0 &&
 	    netdev_link_get(nd, ep.host_ifname, 0, &l, NULL) == 0 &&
@@ -1255,6 +1299,64 @@ static int check_fail(struct cni_error *err, const char *fmt, const char *a, con
 	return cni_error_set(err, -ENOENT, CNI_CODE_CHECK_FAILED, fmt, a, b);
 }
 
+/* CHECK of a bridge/tunnel pod beyond its veth's master: the IPAM routes in the pod (@routes,
+ * @m entries, IPv4), the bridge's neighbour entry for each pod IP (bridge mode) and the pod's
+ * ebtables ARP reply and MAC DNAT. */
+static int check_bridge_pod(struct vnet *v, struct netdev *nd, const struct netinfo *ni,
+			    const struct netstate_endpoint *ep, const struct netdev_link *br,
+			    const struct netdev_route *routes, int m, struct cni_error *err)
+{
+	char buf[IPNET_PREFIX_STRLEN], *list = NULL;
+	uint8_t mac[6];
+	size_t i;
+	int j, r, state;
+
+	for (i = 0; i < ep->n_routes; i++) {
+		const struct netstate_route *want = &ep->routes[i];
+
+		if (want->dst.addr.family != IPNET_AF_INET)
+			continue;
+		for (j = 0; j < m; j++)
+			if (routes[j].dst.len == want->dst.len &&
+			    ipnet_addr_equal(&routes[j].dst.addr, &want->dst.addr) &&
+			    (!want->gw.family || ipnet_addr_equal(&routes[j].gw, &want->gw)))
+				break;
+		if (j == m)
+			return check_fail(err, "route %s is missing in netns %s",
+					  ipnet_prefix_format(&want->dst, buf, sizeof(buf)),
+					  v->ctx->env.netns);
+	}
+	for (i = 0; !v->tunnel && i < ep->n_ips; i++) {
+		if (ep->ips[i].addr.family != IPNET_AF_INET)
+			continue;
+		r = netdev_neigh_get(nd, br->ifindex, &ep->ips[i].addr, mac, &state, err);
+		if (r == -ENOENT || (r == 0 && memcmp(mac, ep->mac, 6) != 0))
+			return check_fail(err, "neighbour %s -> pod MAC is missing on bridge %s",
+					  ipnet_addr_format(&ep->ips[i].addr, buf, sizeof(buf)),
+					  ni->bridge);
+		if (r < 0)
+			return r;
+	}
+	r = fw_ebt_list("nat", "PREROUTING", &list, err);
+	if (r < 0)
+		return r;
+	for (i = 0; r >= 0 && i < ep->n_ips; i++) {
+		if (ep->ips[i].addr.family != IPNET_AF_INET)
+			continue;
+		ipnet_addr_format(&ep->ips[i].addr, buf, sizeof(buf));
+		if (!ebt_find(list, "--arp-ip-dst", buf, "--arpreply-mac", mac) ||
+		    memcmp(mac, v->tunnel ? vepa_mac : ep->mac, 6) != 0)
+			r = check_fail(err, "ebtables ARP reply for %s is missing (nat %s)", buf,
+				       "PREROUTING");
+		else if (!ebt_find(list, "--ip-dst", buf, "--to-dst", mac) ||
+			 memcmp(mac, ep->mac, 6) != 0)
+			r = check_fail(err, "ebtables MAC DNAT for %s is missing (nat %s)", buf,
+				       "PREROUTING");
+	}
+	free(list);
+	return r < 0 ? r : 0;
+}
+
 static int check_owned(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	struct netdev *nd = NULL, *pod = NULL;
@@ -1275,6 +1377,8 @@ static int check_owned(struct plugin_ctx *ctx, struct cni_error *err)
 		return r;
 	if (!net_found)
 		return check_fail(err, "network %s%s is not in the state", ctx->conf.name, "");
+	if (mode_matches(&v, &ni, err) < 0)
+		return -EINVAL;
 	if (r != 1)
 		return check_fail(err, "endpoint %s of container %s is not in the state", v.epid,
 				  ctx->env.container_id);
@@ -1389,6 +1493,9 @@ static int check_owned(struct plugin_ctx *ctx, struct cni_error *err)
 				       ep.host_ifname, ni.bridge);
 			goto out;
 		}
+		if (r < 0)
+			goto out;
+		r = check_bridge_pod(&v, nd, &ni, &ep, &br, routes, m, err);
 		if (r < 0)
 			goto out;
 	}

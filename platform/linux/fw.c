@@ -13,6 +13,7 @@
 
 #define FW_ARGV_MAX 64
 #define FW_MAX_COPIES 16   /* bound on the delete loops */
+#define FW_XTABLES_WAIT_S "10" /* iptables -w, seconds */
 
 int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err)
 {
@@ -75,16 +76,18 @@ static const char *bin(const char *env, const char *def)
 	return v && v[0] ? v : def;
 }
 
-/* argv = <bin> [-w 60] -t <table> <op> <chain> [pos] <rule...> */
+/* argv = <bin> [-w 10] -t <table> <op> <chain> [pos] <rule...> */
 static int build(const char **argv, const char *prog, bool wait, const char *table,
 		 const char *op, const char *chain, const char *pos, const char *const rule[])
 {
 	int n = 0;
 
 	argv[n++] = prog;
+	/* Shorter than the network lock's 30 s: a caller holding that lock (one-time network
+	 * creation) behind a stuck xtables lock must fail before its waiters time out. */
 	if (wait) {
 		argv[n++] = "-w";
-		argv[n++] = "60";
+		argv[n++] = FW_XTABLES_WAIT_S;
 	}
 	argv[n++] = "-t";
 	argv[n++] = table;
@@ -273,4 +276,32 @@ int fw_ebt_rule_ensure(const char *table, const char *chain, const char *const r
 		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "ebtables rule too long");
 	r = run(argv, 0, err);
 	return r < 0 ? r : 0;
+}
+
+int fw_ebt_list(const char *table, const char *chain, char **ret, struct cni_error *err)
+{
+	const size_t size = 1u << 20;
+	const char *argv[FW_ARGV_MAX];
+	char *out;
+	int st;
+
+	out = malloc(size);
+	if (!out)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	build(argv, ebt(), false, table, "-L", chain, NULL, NULL);
+	st = fw_exec(argv, out, size, err);
+	if (st < 0) {
+		free(out);
+		return st;
+	}
+	if (st != 0) {
+		char cmd[256];
+
+		cmdline(argv, cmd, sizeof(cmd));
+		cni_error_set(err, -EIO, CNI_CODE_NETWORK, "%s failed (exit %d): %.200s", cmd, st, out);
+		free(out);
+		return -EIO;
+	}
+	*ret = out;
+	return 0;
 }

@@ -13,7 +13,7 @@
 
 #include "core/error.h"
 
-/* Options shared by every call. wait: pass "-w 60" to iptables (conf disableIPTableLock turns
+/* Options shared by every call. wait: pass "-w 10" to iptables (below the 30 s network lock) (conf disableIPTableLock turns
  * it off). The binaries can be renamed with AZURE_CNI_IPTABLES / AZURE_CNI_EBTABLES. */
 struct fw_opts {
 	bool wait;
@@ -59,5 +59,10 @@ int fw_ebt_rule_ensure(const char *table, const char *chain, const char *const r
 /* fw_ebt_rule_delete - delete every copy of @rule; absent is success. Returns count or -EIO. */
 int fw_ebt_rule_delete(const char *table, const char *chain, const char *const rule[],
 		       struct cni_error *err);
+
+/* fw_ebt_list - the rules of @table/@chain as ebtables -L prints them, one per line, into *ret
+ * (malloc'd, NUL-terminated, caller frees; at most 1 MiB). MACs may be printed without leading
+ * zeros (legacy ebtables) or with them (nft). Returns 0, or -EIO (code 103 quoting ebtables). */
+int fw_ebt_list(const char *table, const char *chain, char **ret, struct cni_error *err);
 
 #endif

@@ -85,7 +85,9 @@ run() {
 inuse() { jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' "$RT/azure-vnet-ipam.json"; }
 in_node() { ip netns exec "$NODE" "$@"; }
 ping1() { ip netns exec "${P}$1" busybox ping -c1 -W2 "$2"; }
-is_error() { jq -e '.code > 0 and (.msg | length > 0)' <<<"$1"; }
+is_error() { jout '.code > 0 and (.msg | length > 0)' "$1"; }
+# jout FILTER TEXT: jq -e FILTER on TEXT, failing on empty TEXT (jq -e alone passes on no input)
+jout() { [ -n "$2" ] && jq -e "$1" <<<"$2"; }
 eq() { [ "$1" = "$2" ]; }
 absent() { ! "$@"; }
 
@@ -138,7 +140,7 @@ ok "SNAT still once after 3 ADDs" eq "$(in_node iptables -t nat -S POSTROUTING |
 # CHECK finds a missing SNAT rule
 in_node iptables -t nat -F AZURE-VNET-SNAT
 out=$(run CHECK c1aaaaaaaa1 "$(nspath p1)")
-ok "CHECK reports the missing SNAT rule (106)" jq -e '.code == 106 and (.msg | test("SNAT"))' <<<"$out"
+ok "CHECK reports the missing SNAT rule (106)" jout '.code == 106 and (.msg | test("SNAT"))' "$out"
 in_node iptables -t nat -A AZURE-VNET-SNAT -d 10.240.0.0/16 -j RETURN
 in_node iptables -t nat -A AZURE-VNET-SNAT -j SNAT --to-source 10.240.0.4
 ok "CHECK healthy again once the rule is back" run CHECK c1aaaaaaaa1 "$(nspath p1)"
@@ -146,7 +148,7 @@ ok "CHECK healthy again once the rule is back" run CHECK c1aaaaaaaa1 "$(nspath p
 in_node true
 ip -n "${P}p2" neigh del 169.254.1.1 dev eth0
 out=$(run CHECK c2aaaaaaaa2 "$(nspath p2)")
-ok "CHECK reports the missing neighbour (106)" jq -e '.code == 106 and (.msg | test("neighbour"))' <<<"$out"
+ok "CHECK reports the missing neighbour (106)" jout '.code == 106 and (.msg | test("neighbour"))' "$out"
 # DEL
 hv2=$(jq -r '.interfaces[0].name' <<<"$r2")
 out=$(run DEL c2aaaaaaaa2 "$(nspath p2)"; echo "rc=$?")
@@ -231,7 +233,7 @@ ok "CHECK with prevResult: exit 0 silently" eq "$out" "rc=0"
 ip3=$(jq -r '.ips[0].address' <<<"$r3" | cut -d/ -f1)
 ip -n "${P}p3" addr flush dev eth0
 out=$(run CHECK c3aaaaaaaa3 "$(nspath p3)")
-ok "CHECK after 'ip addr flush' fails (106, names the address)" jq -e --arg ip "$ip3" '.code == 106 and (.msg | contains($ip))' <<<"$out"
+ok "CHECK after 'ip addr flush' fails (106, names the address)" jout ".code == 106 and (.msg | contains(\"$ip3\"))" "$out"
 out=$(run DEL c3aaaaaaaa3 "$(nspath p3)"; echo "rc=$?")
 ok "DEL with prevResult: exit 0, no output" eq "$out" "rc=0"
 CONF=$TRANSPARENT
@@ -249,7 +251,7 @@ ok "DEL with a missing netns path: exit 0" run DEL c4aaaaaaaa4 /var/run/netns/no
 ok "B04: IP freed" eq "$(inuse)" $((before - 1))
 ok "B04: host veth and route gone" absent bash -c "ip -n $NODE link show $hv4 || ip -n $NODE route | grep -q '^$ip4 '"
 out=$(CNI_COMMAND=ADD CNI_CONTAINERID=c5aaaaaaaa5 CNI_IFNAME=eth0 ip netns exec "$NODE" env -u CNI_NETNS "$B/azure-vnet" <<<"$CONF")
-ok "ADD without CNI_NETNS: code 4" jq -e '.code == 4' <<<"$out"
+ok "ADD without CNI_NETNS: code 4" jout '.code == 4' "$out"
 
 # ---------------------------------------------------------------- bad input
 echo "== bad input changes nothing"
@@ -262,18 +264,18 @@ out=$(run ADD c6aaaaaaaa6 "$(nspath p6)" "a/b")
 ok "ifname with '/': error" is_error "$out"
 touch "$WORK/notns"
 out=$(run ADD c6aaaaaaaa6 "$WORK/notns")
-ok "netns path that is not a netns: code 4" jq -e '.code == 4' <<<"$out"
+ok "netns path that is not a netns: code 4" jout '.code == 4' "$out"
 out=$(CONF=$(jq -c '.mode = "weird"' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
-ok "unknown mode: code 7" jq -e '.code == 7' <<<"$out"
+ok "unknown mode: code 7" jout '.code == 7' "$out"
 out=$(CONF=$(jq -c '.mode = "bridge" | .bridge = "br;rm -rf"' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
-ok "bridge name with odd characters: code 7" jq -e '.code == 7' <<<"$out"
+ok "bridge name with odd characters: code 7" jout '.code == 7' "$out"
 out=$(CONF=$(jq -c 'del(.ipam)' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
-ok "missing ipam: code 7" jq -e '.code == 7' <<<"$out"
+ok "missing ipam: code 7" jout '.code == 7' "$out"
 out=$(CONF=$(jq -c 'del(.name)' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
-ok "missing name: code 7 naming the field" jq -e '.code == 7 and (.msg | test("\"name\""))' <<<"$out"
+ok "missing name: code 7 naming the field" jout '.code == 7 and (.msg | test("\"name\""))' "$out"
 out=$(CNI_COMMAND=ADD CNI_CONTAINERID=c6aaaaaaaa6 CNI_NETNS="$(nspath p6)" CNI_IFNAME=eth0 \
 	ip netns exec "$NODE" "$B/azure-vnet-ipam" <<<"$(jq -c '.ipam + {cniVersion, type: "azure-vnet-ipam"}' <<<"$TRANSPARENT")")
-ok "azure-vnet-ipam without name: code 7 naming the field" jq -e '.code == 7 and (.msg | test("\"name\""))' <<<"$out"
+ok "azure-vnet-ipam without name: code 7 naming the field" jout '.code == 7 and (.msg | test("\"name\""))' "$out"
 ok "nothing changed by the bad ADDs" eq "$(snap)" "$s0"
 ok "pod netns untouched" absent ip -n "${P}p6" link show eth0
 
@@ -331,6 +333,32 @@ ok "host veth hairpin on" bash -c "ip -n $NODE -d link show $(jq -r '.interfaces
 ok "ping b1 -> b2 over the bridge" ping1 b1 "$bip2"
 ok "ping b1 -> node IP" ping1 b1 10.240.0.4
 ok "bridge CHECK healthy" run CHECK cb1aaaaaaa1 "$(nspath b1)"
+chk() { run CHECK cb1aaaaaaa1 "$(nspath b1)"; }
+in_node ip neigh del "$bip1" dev azure0
+ok "bridge CHECK reports the missing bridge neighbour (106)" jout '.code == 106 and (.msg | test("neighbour"))' "$(chk)"
+in_node ip neigh replace "$bip1" lladdr "$bmac1" dev azure0 nud permanent
+ok "bridge CHECK healthy with the neighbour back" chk
+arp1=(-p ARP --arp-op Request --arp-ip-dst "$bip1" -j arpreply --arpreply-mac "$bmac1")
+dnat1=(-p IPv4 -i eth0 --ip-dst "$bip1" -j dnat --to-dst "$bmac1" --dnat-target ACCEPT)
+in_node ebtables -t nat -D PREROUTING "${arp1[@]}"
+ok "bridge CHECK reports the missing ebtables ARP reply (106)" jout '.code == 106 and (.msg | test("ARP reply"))' "$(chk)"
+in_node ebtables -t nat -A PREROUTING "${arp1[@]}"
+in_node ebtables -t nat -D PREROUTING "${dnat1[@]}"
+ok "bridge CHECK reports the missing ebtables MAC DNAT (106)" jout '.code == 106 and (.msg | test("DNAT"))' "$(chk)"
+in_node ebtables -t nat -A PREROUTING "${dnat1[@]}"
+ip -n "${P}b1" route del default
+ok "bridge CHECK reports the missing pod default route (106)" jout '.code == 106 and (.msg | test("route 0.0.0.0/0"))' "$(chk)"
+ip -n "${P}b1" route add default via 10.240.0.1 dev eth0
+ip -n "${P}b1" addr flush dev eth0
+ok "bridge CHECK reports the missing pod address (106)" jout ".code == 106 and (.msg | contains(\"$bip1\"))" "$(chk)"
+ip -n "${P}b1" addr add "$bip1/16" dev eth0
+ip -n "${P}b1" route replace default via 10.240.0.1 dev eth0
+ok "bridge CHECK healthy once everything is back" chk
+out=$(CONF=$(jq -c '.mode = "transparent"' <<<"$BRIDGE") run CHECK cb1aaaaaaa1 "$(nspath b1)")
+ok "CHECK with a config mode other than the network's: code 7 naming the mode" jout '.code == 7 and (.msg | test("exists in mode bridge"))' "$out"
+pod b9
+out=$(CONF=$(jq -c '.mode = "transparent"' <<<"$BRIDGE") run ADD cb9aaaaaaa9 "$(nspath b9)")
+ok "ADD with a config mode other than the network's: code 7, nothing made" bash -c "jq -e '.code == 7 and (.msg | test(\"exists in mode bridge\"))' <<<'$out' && ! ip -n ${P}b9 link show eth0"
 ok "SNAT once in bridge mode" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
 echo "== B03 DEL when the veth is already gone (bridge)"
 ip netns del "${P}b1"
