@@ -550,6 +550,15 @@ out:
 	return r;
 }
 
+/* Write @val to the per-interface sysctl @key (a format with one %s for @ifname); best effort. */
+static void ignore_sysctl(struct netdev *nd, const char *ifname, const char *key, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), key, ifname);
+	netdev_sysctl_write(nd, path, val, NULL);
+}
+
 /* br_netfilter: load it when the sysctl is missing; tolerate its absence. */
 static void bridge_nf(struct netdev *nd)
 {
@@ -600,7 +609,9 @@ static int bridge_setup(struct vnet *v, struct netdev *nd, struct netinfo *ni,
 	} else if (r < 0) {
 		return r;
 	}
-	netdev_sysctl_write(nd, "net/ipv6/conf/" /* best effort */ "all/accept_ra", "0", NULL);
+	/* The bridge only (best effort, as Go does for its interfaces): "all" would turn router
+	 * advertisements off node-wide. */
+	ignore_sysctl(nd, ni->bridge, "net/ipv6/conf/%s/accept_ra", "0");
 	na = netdev_addr_list(nd, nic->ifindex, 0, &addrs, err);
 	if (na < 0) {
 		r = na;
@@ -846,14 +857,6 @@ out:
 }
 
 /* ---- endpoint ---- */
-
-static void ignore_sysctl(struct netdev *nd, const char *ifname, const char *key, const char *val)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), key, ifname);
-	netdev_sysctl_write(nd, path, val, NULL);
-}
 
 /* Remove what endpoint_create made (also DEL's work). Missing pieces are skipped. */
 static void endpoint_teardown(struct vnet *v, struct netdev *nd, const struct netinfo *ni,

@@ -329,6 +329,7 @@ ok "bridge-nf-call-iptables=1 (or br_netfilter absent)" bash -c "[ ! -e /proc/sy
 ok "ebtables ARP reply for b1" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--arp-ip-dst $bip1 -j arpreply --arpreply-mac $bmac1'"
 ok "ebtables MAC DNAT for b1" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--ip-dst $bip1 -j dnat --to-dst $bmac1'"
 ok "ebtables MAC SNAT on eth0 once" eq "$(in_node ebtables -t nat -L POSTROUTING | grep -c 'snat --to-src')" 1
+ok "accept_ra=0 on azure0 and the host veth only, not node-wide" bash -c "[ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/azure0/accept_ra) = 0 ] && [ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/$(jq -r '.interfaces[0].name' <<<"$rb1")/accept_ra) = 0 ] && [ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/all/accept_ra) = 1 ]"
 ok "host veth hairpin on" bash -c "ip -n $NODE -d link show $(jq -r '.interfaces[0].name' <<<"$rb1") | grep -q 'hairpin on'"
 ok "ping b1 -> b2 over the bridge" ping1 b1 "$bip2"
 ok "ping b1 -> node IP" ping1 b1 10.240.0.4
