@@ -2,7 +2,8 @@
 /* Windows-only unit tests, run under wine by ctest: platform/windows/hcn.c against the HCN test
  * double (AZCNI_FAKE_HCN_DLL): create/find/query/modify/delete, "not found" as -ENOENT with no
  * error recorded, HRESULT + ErrorRecord -> code 103, a hung call -> code 11, a DLL without the
- * functions or no DLL -> "unsupported"; and the UTF-8/UTF-16 edges of platform/windows/os.c. */
+ * functions or no DLL -> "unsupported"; every string HCN returns freed with CoTaskMemFree (an
+ * IMallocSpy counts them); and the UTF-8/UTF-16 edges of platform/windows/os.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,8 @@
 #include <cmocka.h>
 
 #include <windows.h>
+#include <objbase.h>
+#include <objidl.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -164,6 +167,127 @@ static void test_unsupported(void **state)
 	set_fake_dll();
 }
 
+/* ---- an IMallocSpy: counts CoTaskMemAlloc'd blocks (PostAlloc) and their CoTaskMemFree
+ * (PreFree of a spied block), process-wide, so the fake DLL's allocations are seen too ---- */
+static volatile LONG spy_allocs, spy_frees;
+
+static HRESULT STDMETHODCALLTYPE spy_qi(IMallocSpy *self, REFIID riid, void **ret)
+{
+	if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IMallocSpy)) {
+		*ret = self;
+		return S_OK;
+	}
+	*ret = NULL;
+	return E_NOINTERFACE;
+}
+static ULONG STDMETHODCALLTYPE spy_addref(IMallocSpy *self) { (void)self; return 2; }
+static ULONG STDMETHODCALLTYPE spy_release(IMallocSpy *self) { (void)self; return 1; }
+static SIZE_T STDMETHODCALLTYPE spy_prealloc(IMallocSpy *self, SIZE_T n) { (void)self; return n; }
+static void *STDMETHODCALLTYPE spy_postalloc(IMallocSpy *self, void *p)
+{
+	(void)self;
+	if (p)
+		InterlockedIncrement(&spy_allocs);
+	return p;
+}
+static void *STDMETHODCALLTYPE spy_prefree(IMallocSpy *self, void *p, BOOL spied)
+{
+	(void)self;
+	if (p && spied)
+		InterlockedIncrement(&spy_frees);
+	return p;
+}
+static void STDMETHODCALLTYPE spy_postfree(IMallocSpy *self, BOOL spied) { (void)self; (void)spied; }
+static SIZE_T STDMETHODCALLTYPE spy_prerealloc(IMallocSpy *self, void *p, SIZE_T n, void **ret,
+					       BOOL spied)
+{
+	(void)self;
+	(void)spied;
+	*ret = p;
+	return n;
+}
+static void *STDMETHODCALLTYPE spy_postrealloc(IMallocSpy *self, void *p, BOOL spied)
+{
+	(void)self;
+	(void)spied;
+	return p;
+}
+static void *STDMETHODCALLTYPE spy_pregetsize(IMallocSpy *self, void *p, BOOL spied)
+{
+	(void)self;
+	(void)spied;
+	return p;
+}
+static SIZE_T STDMETHODCALLTYPE spy_postgetsize(IMallocSpy *self, SIZE_T n, BOOL spied)
+{
+	(void)self;
+	(void)spied;
+	return n;
+}
+static void *STDMETHODCALLTYPE spy_predidalloc(IMallocSpy *self, void *p, BOOL spied)
+{
+	(void)self;
+	(void)spied;
+	return p;
+}
+static int STDMETHODCALLTYPE spy_postdidalloc(IMallocSpy *self, void *p, BOOL spied, int r)
+{
+	(void)self;
+	(void)p;
+	(void)spied;
+	return r;
+}
+static void STDMETHODCALLTYPE spy_heapmin(IMallocSpy *self) { (void)self; }
+
+static IMallocSpyVtbl spy_vtbl = {
+	spy_qi, spy_addref, spy_release, spy_prealloc, spy_postalloc, spy_prefree, spy_postfree,
+	spy_prerealloc, spy_postrealloc, spy_pregetsize, spy_postgetsize, spy_predidalloc,
+	spy_postdidalloc, spy_heapmin, spy_heapmin,
+};
+static IMallocSpy spy = { &spy_vtbl };
+
+/* Every hcn.c path that receives strings (properties, ID lists, ErrorRecords on success, on
+ * HRESULT failures and on "not found") frees each one: allocations == frees afterwards. */
+static void test_every_returned_string_freed(void **state)
+{
+	char net[HCNDOC_GUID_STRLEN], ep[HCNDOC_GUID_STRLEN], id[HCNDOC_GUID_STRLEN];
+	char settings[512], *props = NULL;
+	struct cni_error err = { 0 };
+	struct hcn *h = NULL;
+
+	(void)state;
+	assert_int_equal(CoRegisterMallocSpy(&spy), S_OK);
+	spy_allocs = spy_frees = 0;
+	assert_int_equal(hcn_open(5000, &h, &err), 0);
+	assert_int_equal(hcn_create(h, HCN_KIND_NETWORK, NULL, net_doc(), net, &props, &err), 0);
+	free(props);
+	assert_int_equal(hcn_find_by_name(h, HCN_KIND_NETWORK, "azure", id, &props, &err), 0);
+	free(props);
+	snprintf(settings, sizeof(settings),
+		 "{\"SchemaVersion\":{\"Major\":2,\"Minor\":0},\"Name\":\"spy-eth0\",\"HostComputeNetwork\":\"%s\","
+		 "\"IpConfigurations\":[{\"IpAddress\":\"10.240.0.9\",\"PrefixLength\":16}],\"Policies\":[]}", net);
+	assert_int_equal(hcn_create(h, HCN_KIND_ENDPOINT, net, settings, ep, NULL, &err), 0);
+	assert_int_equal(hcn_query(h, HCN_KIND_ENDPOINT, ep, &props, &err), 0);
+	free(props);
+	/* not found, and failures with an ErrorRecord */
+	assert_int_equal(hcn_modify(h, HCN_KIND_NAMESPACE, "11111111-2222-3333-4444-555555555555",
+				    "{}", &err), -ENOENT);
+	_putenv_s("FAKE_HCN_FAIL", "HcnQueryEndpointProperties:0x80004005,HcnCreateNetwork:0x80070057");
+	assert_int_equal(hcn_query(h, HCN_KIND_ENDPOINT, ep, &props, &err), -EIO);
+	assert_int_equal(hcn_create(h, HCN_KIND_NETWORK, NULL, net_doc(), id, NULL, &err), -EIO);
+	_putenv_s("FAKE_HCN_FAIL", "");
+	assert_int_equal(hcn_delete(h, HCN_KIND_ENDPOINT, ep, &err), 0);
+	assert_int_equal(hcn_delete(h, HCN_KIND_ENDPOINT, ep, &err), -ENOENT);
+	assert_int_equal(hcn_find_by_name(h, HCN_KIND_ENDPOINT, "spy-eth0", id, NULL, &err), -ENOENT);
+	assert_int_equal(hcn_delete(h, HCN_KIND_NETWORK, net, &err), 0);
+	h = hcn_close(h);
+	/* the fake hands out an ID list, properties or an ErrorRecord on most of these calls */
+	assert_true(spy_allocs >= 8);
+	assert_int_equal(spy_frees, spy_allocs);
+	/* (COM refuses the revoke, E_ACCESSDENIED, while a spied block is still allocated) */
+	assert_int_equal(CoRevokeMallocSpy(), S_OK);
+}
+
 static void test_utf8_paths(void **state)
 {
 	const char *name = "Ethernet \xc3\xa9\xe2\x82\xac"; /* "Ethernet é€" */
@@ -211,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_hresult_to_error),
 		cmocka_unit_test(test_hung_call_times_out),
 		cmocka_unit_test(test_unsupported),
+		cmocka_unit_test(test_every_returned_string_freed),
 		cmocka_unit_test(test_utf8_paths),
 	};
 
