@@ -1259,13 +1259,60 @@ out:
 	return r;
 }
 
+/* The pod of a bridge/tunnel DEL that has no endpoint record (killed between creating the
+ * endpoint and saving the state): its ebtables rules are keyed by its MAC. prevResult's pod
+ * interface gives IPs and MAC; else the IPs the IPAM holds for the owner (before the release)
+ * and the MAC of their MAC-DNAT rule (one ebtables listing). Fills *ep; false when nothing is
+ * known. */
+static bool unrecorded_pod(struct vnet *v, struct netstate_endpoint *ep)
+{
+	const struct plugin_ctx *ctx = v->ctx;
+	struct ipnet_addr held[NETSTATE_MAX_IPS];
+	char ip[IPNET_ADDR_STRLEN], *list = NULL;
+	size_t i, n = 0;
+
+	memset(ep, 0, sizeof(*ep));
+	if (ctx->has_prev) {
+		for (i = 0; i < ctx->prev.n_ips && ep->n_ips < NETSTATE_MAX_IPS; i++) {
+			const struct cni_ipconfig *c = &ctx->prev.ips[i];
+
+			ep->ips[ep->n_ips++] = c->address;
+			if (!ep->has_mac && c->iface >= 0 && (size_t)c->iface < ctx->prev.n_interfaces &&
+			    netdev_mac_parse(ctx->prev.interfaces[c->iface].mac, ep->mac) == 0)
+				ep->has_mac = true;
+		}
+		for (i = 0; !ep->has_mac && i < ctx->prev.n_interfaces; i++)
+			if (ctx->prev.interfaces[i].sandbox[0] &&
+			    strcmp(ctx->prev.interfaces[i].name, ctx->env.ifname) == 0 &&
+			    netdev_mac_parse(ctx->prev.interfaces[i].mac, ep->mac) == 0)
+				ep->has_mac = true;
+		if (ep->n_ips && ep->has_mac)
+			return true;
+	}
+	if (!ep->n_ips && ipam_ours(v->conf) &&
+	    ipam_run_owned(v->conf, ctx->env.container_id, ctx->env.ifname, held,
+			   NETSTATE_MAX_IPS, &n, NULL) == 0)
+		for (i = 0; i < n; i++)
+			ep->ips[ep->n_ips++] = (struct ipnet_prefix){ held[i],
+								     ipnet_addr_len(&held[i]) * 8 };
+	if (!ep->n_ips || fw_ebt_list("nat", "PREROUTING", &list, NULL) < 0)
+		return false;
+	for (i = 0; !ep->has_mac && i < ep->n_ips; i++)
+		if (ep->ips[i].addr.family == IPNET_AF_INET &&
+		    ebt_find(list, "--ip-dst", ipnet_addr_format(&ep->ips[i].addr, ip, sizeof(ip)),
+			     "--to-dst", ep->mac))
+			ep->has_mac = true;
+	free(list);
+	return ep->has_mac;
+}
+
 static int del_owned(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	struct netdev *nd = NULL;
 	struct netstate_endpoint ep;
 	struct netinfo ni;
 	struct vnet v;
-	bool net_found = false, has_ep;
+	bool net_found = false, has_ep, unrecorded = false;
 	const char *id;
 	int r;
 
@@ -1282,6 +1329,8 @@ static int del_owned(struct plugin_ctx *ctx, struct cni_error *err)
 	 * tunnel rules leaked); state_lookup read it with the rest, so the state is parsed once. */
 	if (net_found)
 		mode_from_state(&v, ni.mode);
+	if (!has_ep && net_found && v.bridged && unrecorded_pod(&v, &ep))
+		has_ep = unrecorded = true;
 	endpoint_teardown(&v, nd, &ni, has_ep ? &ep : NULL,
 			  has_ep && ep.host_ifname[0] ? ep.host_ifname : v.host_if, NULL);
 	netdev_close(nd);
@@ -1290,7 +1339,7 @@ static int del_owned(struct plugin_ctx *ctx, struct cni_error *err)
 		if (r < 0)
 			return r;
 	}
-	if (has_ep) {
+	if (has_ep && !unrecorded) {
 		id = v.epid;
 		r = state_remove_endpoints(&v, &id, 1, err);
 	}

@@ -255,6 +255,28 @@ int ipam_run_release(const struct conf *conf, const char *container_id, const ch
 	return r;
 }
 
+int ipam_run_owned(const struct conf *conf, const char *container_id, const char *ifname,
+		   struct ipnet_addr *ret_addrs, size_t max, size_t *ret_n, struct cni_error *err)
+{
+	struct ipnet_addr held[IPAM_HELD_MAX];
+	struct ipam_session s;
+	size_t n, i;
+	int r;
+
+	(void)conf;
+	if (!container_id || !*container_id)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "CNI_CONTAINERID is required");
+	r = session_open(&s, err);
+	if (r < 0)
+		return r;
+	n = owner_held(&s.space, container_id, ifname ? ifname : "", held, IPAM_HELD_MAX);
+	session_close(&s, false, NULL);
+	for (i = 0; i < n && i < max; i++)
+		ret_addrs[i] = held[i];
+	*ret_n = i;
+	return 0;
+}
+
 int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, size_t n,
 		struct cni_error *err)
 {

@@ -68,6 +68,12 @@ int ipam_run_release(const struct conf *conf, const char *container_id, const ch
 		     const struct ipnet_addr *addr, struct ipnet_addr *ret_released, size_t max,
 		     size_t *ret_n, struct cni_error *err);
 
+/* ipam_run_owned - the addresses (at most @max into @ret_addrs, count in *ret_n) that
+ * (container_id, ifname) holds, read under the IPAM lock; nothing changes. Missing state: 0
+ * addresses. Does not contact the source. */
+int ipam_run_owned(const struct conf *conf, const char *container_id, const char *ifname,
+		   struct ipnet_addr *ret_addrs, size_t max, size_t *ret_n, struct cni_error *err);
+
 /* ipam_run_gc - release every allocation not in @valid (@n entries). Does not contact the source. */
 int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, size_t n,
 		struct cni_error *err);

@@ -361,6 +361,25 @@ pod b9
 out=$(CONF=$(jq -c '.mode = "transparent"' <<<"$BRIDGE") run ADD cb9aaaaaaa9 "$(nspath b9)")
 ok "ADD with a config mode other than the network's: code 7, nothing made" bash -c "jq -e '.code == 7 and (.msg | test(\"exists in mode bridge\"))' <<<'$out' && ! ip -n ${P}b9 link show eth0"
 ok "SNAT once in bridge mode" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
+echo "== bridge DEL without an endpoint record (killed between endpoint create and state save)"
+jqi() { jq "$1" "$2" >"$2.tmp" && mv "$2.tmp" "$2"; }
+ebt_has() { in_node ebtables -t nat -L PREROUTING | grep -- "$1 " >/dev/null; }
+pod b7
+rb7=$(run ADD cb7aaaaaaa7 "$(nspath b7)")
+bip7=$(jq -r '.ips[0].address' <<<"$rb7" | cut -d/ -f1)
+jqi 'del(.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cb7aaaaa-eth0"])' "$RT/azure-vnet.json"
+ok "no record: the pod's ebtables rules are there before the DEL" ebt_has "$bip7"
+ok "no record, no prevResult: DEL exits 0" run DEL cb7aaaaaaa7 "$(nspath b7)"
+ok "no record, no prevResult: the pod's ebtables rules are removed (IP from IPAM)" absent ebt_has "$bip7"
+ok "no record, no prevResult: IP freed" eq "$(inuse)" 2
+pod b8
+rb8=$(run ADD cb8aaaaaaa8 "$(nspath b8)")
+bip8=$(jq -r '.ips[0].address' <<<"$rb8" | cut -d/ -f1)
+jqi 'del(.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cb8aaaaa-eth0"])' "$RT/azure-vnet.json"
+# the IPAM forgot it as well: only prevResult knows the pod
+jqi "(.IPAM.AddressSpaces.local.Pools[].Addresses[\"$bip8\"] | select(. != null)) |= (.InUse = false | .ID = \"\" | .IfName = \"\")" "$RT/azure-vnet-ipam.json"
+ok "no record, prevResult: DEL exits 0" eq "$(CONF=$(jq -c --argjson p "$rb8" '. + {prevResult: $p}' <<<"$BRIDGE") run DEL cb8aaaaaaa8 "$(nspath b8)"; echo "rc=$?")" rc=0
+ok "no record, prevResult: the pod's ebtables rules are removed (MAC from prevResult)" absent ebt_has "$bip8"
 echo "== B03 DEL when the veth is already gone (bridge)"
 ip netns del "${P}b1"
 ok "B03: DEL exits 0" run DEL cb1aaaaaaa1 "$(nspath b1)"
