@@ -132,10 +132,13 @@ static int ipnet_of(struct nl_addr *n, struct ipnet_addr *ret)
 
 /* ---- namespaces ---- */
 
-int netdev_netns_check(const char *path, struct cni_error *err)
+/* Open @path once and verify that fd: nsfs (fstatfs magic) and a network namespace
+ * (NS_GET_NSTYPE). Returns the fd (O_CLOEXEC, caller closes) or negative errno (code 4). The
+ * caller keeps this fd: re-opening the path would let it be swapped between check and use. */
+static int netns_open_verified(const char *path, struct cni_error *err)
 {
 	struct statfs sfs;
-	int fd, type, r = 0;
+	int fd, type, r;
 
 	if (!path || !path[0])
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "netns path is empty");
@@ -148,15 +151,28 @@ int netdev_netns_check(const char *path, struct cni_error *err)
 	if (fstatfs(fd, &sfs) < 0 || (unsigned long)sfs.f_type != NSFS_MAGIC) {
 		r = cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
 				  "netns %s is not a namespace file (nsfs)", path);
-		goto out;
+		goto fail;
 	}
 	type = ioctl(fd, NS_GET_NSTYPE);
-	if (type >= 0 && type != CLONE_NEWNET)
+	if (type >= 0 && type != CLONE_NEWNET) {
 		r = cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
 				  "netns %s is a namespace but not a network namespace", path);
-out:
+		goto fail;
+	}
+	return fd;
+fail:
 	close(fd);
 	return r;
+}
+
+int netdev_netns_check(const char *path, struct cni_error *err)
+{
+	int fd = netns_open_verified(path, err);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 /* Run @fn(@arg) with the thread inside @nsfd's netns, then return. */
@@ -209,10 +225,12 @@ int netdev_open(const char *netns_path, struct netdev **ret, struct cni_error *e
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	nd->nsfd = -1;
 	if (netns_path && netns_path[0]) {
-		r = netdev_netns_check(netns_path, err);
-		if (r < 0)
+		nd->nsfd = netns_open_verified(netns_path, err);
+		if (nd->nsfd < 0) {
+			r = nd->nsfd;
+			nd->nsfd = -1;
 			goto fail;
-		nd->nsfd = open(netns_path, O_RDONLY | O_CLOEXEC);
+		}
 	} else {
 		nd->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	}

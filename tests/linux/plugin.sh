@@ -265,6 +265,8 @@ ok "ifname with '/': error" is_error "$out"
 touch "$WORK/notns"
 out=$(run ADD c6aaaaaaaa6 "$WORK/notns")
 ok "netns path that is not a netns: code 4" jout '.code == 4' "$out"
+out=$(run ADD c6aaaaaaaa6 /proc/self/ns/uts)
+ok "netns path of another namespace type (uts): code 4" jout '.code == 4 and (.msg | test("not a network namespace"))' "$out"
 out=$(CONF=$(jq -c '.mode = "weird"' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
 ok "unknown mode: code 7" jout '.code == 7' "$out"
 out=$(CONF=$(jq -c '.mode = "bridge" | .bridge = "br;rm -rf"' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
