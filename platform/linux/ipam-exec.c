@@ -4,6 +4,8 @@
 #include "ipam-exec.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
 
 #define IPAM_EXEC_OUT_MAX (1u << 20)
+#define IPAM_EXEC_TIMEOUT_MS 60000u
 
 /* The first executable <dir>/<type> along @cni_path into @buf. */
 static int find_plugin(const char *type, const char *cni_path, char *buf, size_t size)
@@ -36,30 +40,67 @@ static int find_plugin(const char *type, const char *cni_path, char *buf, size_t
 	return -ENOENT;
 }
 
-/* Write @in to the child's stdin and read its stdout into a heap buffer, without deadlock. */
-static int pump(int in_fd, int out_fd, const char *in, size_t len, char **ret, size_t *ret_len)
+/* The deadline of one delegated IPAM call: AZURE_CNI_EXEC_TIMEOUT_MS, else 60 s. */
+static unsigned exec_timeout_ms(void)
+{
+	const char *v = getenv("AZURE_CNI_EXEC_TIMEOUT_MS");
+	char *end;
+	unsigned long ms;
+
+	if (!v || !*v)
+		return IPAM_EXEC_TIMEOUT_MS;
+	ms = strtoul(v, &end, 10);
+	return *end || ms == 0 || ms > 3600000ul ? IPAM_EXEC_TIMEOUT_MS : (unsigned)ms;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Write @in to the child's stdin and read its stdout into a heap buffer until EOF, without
+ * deadlock, until @deadline (CLOCK_MONOTONIC ms). Output past IPAM_EXEC_OUT_MAX is drained and
+ * dropped (the child never blocks on a full pipe) and reported with -EFBIG. Returns 0, -EFBIG
+ * (with the kept output), -ETIMEDOUT or -ENOMEM; *ret (caller frees) is set unless -ENOMEM. */
+static int pump(int in_fd, int out_fd, const char *in, size_t len, long long deadline,
+		char **ret, size_t *ret_len)
 {
 	size_t off = 0, used = 0, cap = 4096;
-	char *out = malloc(cap);
+	char *out = malloc(cap), sink[4096];
 	struct pollfd pfd[2];
+	bool overflow = false;
+	int result = 0;
 
-	if (!out)
+	if (!out) {
+		if (in_fd >= 0)
+			close(in_fd);
 		return -ENOMEM;
+	}
 	if (len == 0) {
 		close(in_fd);
 		in_fd = -1;
 	}
 	for (;;) {
+		long long left = deadline - now_ms();
 		int nfd = 0, r;
 
+		if (left <= 0) {
+			result = -ETIMEDOUT;
+			break;
+		}
 		if (in_fd >= 0)
 			pfd[nfd++] = (struct pollfd){ .fd = in_fd, .events = POLLOUT };
 		pfd[nfd++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
-		r = poll(pfd, (nfds_t)nfd, -1);
+		r = poll(pfd, (nfds_t)nfd, left > INT_MAX ? INT_MAX : (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r < 0) {
+			result = -errno;
 			break;
+		}
 		if (in_fd >= 0 && pfd[0].revents) {
 			ssize_t w = write(in_fd, in + off, len - off);
 
@@ -71,25 +112,32 @@ static int pump(int in_fd, int out_fd, const char *in, size_t len, char **ret, s
 			}
 		}
 		if (pfd[nfd - 1].revents) {
+			char *dst = out + used;
+			size_t room = cap - 1 - used;
 			ssize_t n;
 
-			if (used + 1 >= cap) {
-				char *bigger;
+			if (room == 0 && cap < IPAM_EXEC_OUT_MAX) {
+				char *bigger = realloc(out, cap * 2);
 
-				if (cap >= IPAM_EXEC_OUT_MAX)
-					break;
-				bigger = realloc(out, cap * 2);
-				if (!bigger)
-					break;
-				out = bigger;
-				cap *= 2;
+				if (bigger) {
+					out = bigger;
+					cap *= 2;
+					dst = out + used;
+					room = cap - 1 - used;
+				}
 			}
-			n = read(out_fd, out + used, cap - 1 - used);
+			if (room == 0) {
+				overflow = true;
+				dst = sink;
+				room = sizeof(sink);
+			}
+			n = read(out_fd, dst, room);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
 				break;
-			used += (size_t)n;
+			if (dst != sink)
+				used += (size_t)n;
 		}
 	}
 	if (in_fd >= 0)
@@ -97,7 +145,9 @@ static int pump(int in_fd, int out_fd, const char *in, size_t len, char **ret, s
 	out[used] = '\0';
 	*ret = out;
 	*ret_len = used;
-	return 0;
+	if (!result && overflow)
+		result = -EFBIG;
+	return result;
 }
 
 int ipam_exec(const char *type, const char *command, const char *cni_path, const char *conf_text,
@@ -106,6 +156,7 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 	char path[4096], *out = NULL;
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, status, r;
 	size_t out_len = 0;
+	unsigned timeout;
 	cJSON *doc = NULL;
 	const cJSON *code;
 	pid_t pid;
@@ -137,10 +188,29 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 	close(outp[1]);
 	in[0] = outp[1] = -1;
 	signal(SIGPIPE, SIG_IGN);
-	r = pump(in[1], outp[0], conf_text, len, &out, &out_len);
+	timeout = exec_timeout_ms();
+	r = pump(in[1], outp[0], conf_text, len, now_ms() + timeout, &out, &out_len);
 	in[1] = -1; /* closed by pump */
+	/* A hung plugin is killed; the pipe is closed before the wait either way, so a child still
+	 * writing gets EPIPE instead of blocking the wait. */
+	if (r == -ETIMEDOUT)
+		kill(pid, SIGKILL);
+	close(outp[0]);
+	outp[0] = -1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (r == -ETIMEDOUT) {
+		r = cni_error_set(err, r, CNI_CODE_TRY_AGAIN,
+				  "IPAM plugin %s %s timed out after %u ms (killed)", type, command,
+				  timeout);
+		goto out;
+	}
+	if (r == -EFBIG) {
+		r = cni_error_set(err, r, CNI_CODE_DECODE,
+				  "IPAM plugin %s %s wrote more than %u bytes", type, command,
+				  IPAM_EXEC_OUT_MAX);
+		goto out;
+	}
 	if (r < 0) {
 		r = cni_error_set(err, r, CNI_CODE_IO, "IPAM plugin %s: %s", type, strerror(-r));
 		goto out;

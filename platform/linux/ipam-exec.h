@@ -14,7 +14,9 @@
  * "GC", "STATUS") with @conf_text (@len bytes) on stdin, searching the ':'-separated @cni_path.
  * ADD: the plugin's result (any version) is decoded into *ret (may be NULL for other commands).
  * A plugin error object is passed on with its code, msg and details (msg prefixed with the
- * plugin name); a plugin not found in CNI_PATH is code 7; unparsable output is code 6.
+ * plugin name); a plugin not found in CNI_PATH is code 7; unparsable output, or more than 1 MiB
+ * of it, is code 6. The call is bounded by AZURE_CNI_EXEC_TIMEOUT_MS (default 60000): a plugin
+ * still running then is killed (SIGKILL) and the call is code 11 naming the plugin.
  * Returns 0 or negative errno. */
 int ipam_exec(const char *type, const char *command, const char *cni_path, const char *conf_text,
 	      size_t len, struct cni_result *ret, struct cni_error *err);

@@ -457,6 +457,23 @@ else
 	echo "SKIP host-local not installed"
 fi
 
+# ---------------------------------------------------------------- delegated IPAM that hangs
+echo "== delegated IPAM plugin that hangs or floods its output"
+setup_node hang 1
+mkdir -p "$WORK/fake"
+printf '#!/bin/sh\nexec sleep 30\n' >"$WORK/fake/sleepy"
+printf '#!/bin/sh\nexec head -c 3000000 /dev/zero\n' >"$WORK/fake/chatty"
+chmod +x "$WORK/fake/sleepy" "$WORK/fake/chatty"
+pod g1
+links0=$(ip -n "$NODE" -o link | wc -l)
+out=$(CONF=$(jq -c '.ipam = {"type":"sleepy"}' <<<"$TRANSPARENT") CNI_PATH=$WORK/fake:$CNI_PATH \
+	AZURE_CNI_EXEC_TIMEOUT_MS=1000 timeout 20 bash -c "$(declare -f run); B=$B NODE=$NODE CONF=\$CONF run ADD cg1aaaaaaa1 $(nspath g1)")
+ok "hung IPAM plugin: ADD ends with code 11 naming the plugin" jout '.code == 11 and (.msg | test("sleepy"))' "$out"
+out=$(CONF=$(jq -c '.ipam = {"type":"chatty"}' <<<"$TRANSPARENT") CNI_PATH=$WORK/fake:$CNI_PATH \
+	timeout 20 bash -c "$(declare -f run); B=$B NODE=$NODE CONF=\$CONF run ADD cg1aaaaaaa1 $(nspath g1)")
+ok "IPAM plugin writing 3 MB: ADD ends with an error naming the plugin" jout '.code > 0 and (.msg | test("chatty"))' "$out"
+ok "failed delegated ADDs left no interface" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
+
 # ---------------------------------------------------------------- tunnel, SNAT off
 echo "== tunnel mode (VEPA) with enableOutboundSnat=false and disableIPTableLock"
 setup_node tun 2
