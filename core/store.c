@@ -273,33 +273,46 @@ static int addr_pos_cmp(const void *x, const void *y)
 	return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
 }
 
+static int addr_cmp(const void *a, const void *b)
+{
+	return ipnet_addr_cmp(&((const struct ipam_addr *)a)->addr,
+			      &((const struct ipam_addr *)b)->addr);
+}
+
 /* Sort @pool's records by address and merge duplicates (the first in the file wins), in
- * O(n log n): small (address, position) pairs are sorted, then the records copied once. */
+ * O(n log n) and in place: small (address, position) pairs find the duplicates, the records
+ * are compacted keeping the file's order, then sorted (all addresses now distinct). */
 static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
 {
-	struct ipam_addr *out;
 	struct addr_pos *ap;
+	bool *drop;
 	size_t k = 0;
 
 	if (pool->n_addrs < 2)
 		return 0;
 	ap = malloc(pool->n_addrs * sizeof(*ap));
-	out = malloc(pool->n_addrs * sizeof(*out));
-	if (!ap || !out) {
+	drop = calloc(pool->n_addrs, sizeof(*drop));
+	if (!ap || !drop) {
 		free(ap);
-		free(out);
+		free(drop);
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	}
 	for (size_t i = 0; i < pool->n_addrs; i++)
 		ap[i] = (struct addr_pos){ pool->addrs[i].addr, i };
 	qsort(ap, pool->n_addrs, sizeof(*ap), addr_pos_cmp);
+	for (size_t i = 1; i < pool->n_addrs; i++)
+		if (ipnet_addr_equal(&ap[i - 1].a, &ap[i].a))
+			drop[ap[i].pos] = true;
 	for (size_t i = 0; i < pool->n_addrs; i++)
-		if (i == 0 || !ipnet_addr_equal(&ap[i - 1].a, &ap[i].a))
-			out[k++] = pool->addrs[ap[i].pos];
-	free(ap);
-	free(pool->addrs);
-	pool->addrs = out;
+		if (!drop[i]) {
+			if (k != i)
+				pool->addrs[k] = pool->addrs[i];
+			k++;
+		}
 	pool->n_addrs = k;
+	free(ap);
+	free(drop);
+	qsort(pool->addrs, pool->n_addrs, sizeof(*pool->addrs), addr_cmp);
 	return 0;
 }
 
