@@ -474,6 +474,17 @@ out=$(CONF=$(jq -c '.ipam = {"type":"chatty"}' <<<"$TRANSPARENT") CNI_PATH=$WORK
 ok "IPAM plugin writing 3 MB: ADD ends with an error naming the plugin" jout '.code > 0 and (.msg | test("chatty"))' "$out"
 ok "failed delegated ADDs left no interface" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
 
+# ---------------------------------------------------------------- iptables lock wait
+echo "== iptables -w shorter than the 30 s network lock"
+setup_node ipw 1
+printf '#!/bin/sh\necho "$*" >>%s/ipt.log\nexec iptables "$@"\n' "$WORK" >"$WORK/fake/ipt"
+chmod +x "$WORK/fake/ipt"
+pod i1
+export AZURE_CNI_IPTABLES=$WORK/fake/ipt
+ok "ADD through a logging iptables" run ADD ci1aaaaaaa1 "$(nspath i1)"
+unset AZURE_CNI_IPTABLES
+ok "iptables ran with -w 10 every time" bash -c "[ -s $WORK/ipt.log ] && ! grep -v -- '^-w 10 ' $WORK/ipt.log"
+
 # ---------------------------------------------------------------- tunnel, SNAT off
 echo "== tunnel mode (VEPA) with enableOutboundSnat=false and disableIPTableLock"
 setup_node tun 2
