@@ -28,37 +28,17 @@ static int ipam_check(struct plugin_ctx *ctx, struct cni_error *err)
 	return 0;
 }
 
-/* GC: keep only the owners listed in "cni.dev/valid-attachments" [{containerID, ifname}]
- * (SPEC 1.1.0 "GC"). A missing list is code 7: guessing "nothing is valid" would free every IP. */
+/* GC: keep only the owners listed in "cni.dev/valid-attachments" (plugin_valid_attachments). */
 static int ipam_gc_op(struct plugin_ctx *ctx, struct cni_error *err)
 {
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(ctx->req.root, "cni.dev/valid-attachments");
 	struct ipam_attachment *valid = NULL;
-	const cJSON *it;
 	size_t n = 0;
 	int r;
 
-	if (!cJSON_IsArray(list))
-		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-				     "GC needs the array \"cni.dev/valid-attachments\"");
-	valid = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*valid));
-	if (!valid)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	cJSON_ArrayForEach(it, list) {
-		const char *id = cni_json_string(it, "containerID");
-		const char *ifname = cni_json_string(it, "ifname");
-
-		if (!cJSON_IsObject(it) || !id) {
-			r = cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-					  "cni.dev/valid-attachments[%zu] has no containerID", n);
-			goto out;
-		}
-		valid[n].container_id = id;
-		valid[n].ifname = ifname ? ifname : "";
-		n++;
-	}
+	r = plugin_valid_attachments(ctx, &valid, &n, err);
+	if (r < 0)
+		return r;
 	r = ipam_run_gc(&ctx->conf, valid, n, err);
-out:
 	free(valid);
 	return r;
 }

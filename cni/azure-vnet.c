@@ -153,8 +153,6 @@ static int state_save(const struct netstate *st, struct cni_error *err)
 	return r;
 }
 
-/* Read-only look-up of the network and endpoint under the lock. *ret_net_found tells whether
- * the network exists; *ret_ep is filled when the endpoint exists (return 1). */
 /* The endpoint record of this call's owner (container ID + ifname). Endpoint IDs are the Go
  * plugin's cid[:8]-ifname, which two containers can share (cnitool-..., default-... IDs), so the
  * owner decides; a record without a container ID (hand-written or very old) matches by ID. */
@@ -170,6 +168,25 @@ static struct netstate_endpoint *endpoint_of_owner(struct netstate_network *net,
 	return ep && !ep->container_id[0] ? ep : NULL;
 }
 
+/* What the state records of network @net on external interface @x, into *ni. */
+static void netinfo_from_state(const struct netstate_network *net,
+			       const struct netstate_extif *x, struct netinfo *ni)
+{
+	memset(ni, 0, sizeof(*ni));
+	snprintf(ni->master, sizeof(ni->master), "%s", x->name);
+	snprintf(ni->bridge, sizeof(ni->bridge), "%s", x->bridge_name);
+	if (net->n_subnets) {
+		ni->subnet = net->subnets[0].prefix;
+		ni->primary = net->subnets[0].primary_ip;
+	}
+	if (x->has_mac)
+		memcpy(ni->nic_mac, x->mac, 6);
+	snprintf(ni->mode, sizeof(ni->mode), "%s", net->mode);
+}
+
+/* Read-only look-up of the network and endpoint under the lock. *ret_net_found tells whether
+ * the network exists (then *ret_ni, when not NULL, is filled from the state); *ret_ep is filled
+ * when this owner's endpoint exists (return 1), else return 0. */
 static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret_ni,
 			struct netstate_endpoint *ret_ep, struct cni_error *err)
 {
@@ -191,18 +208,8 @@ static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret
 	net = netstate_find_network(&st, v->conf->name, &x);
 	if (net) {
 		*ret_net_found = true;
-		if (ret_ni) {
-			memset(ret_ni, 0, sizeof(*ret_ni));
-			snprintf(ret_ni->master, sizeof(ret_ni->master), "%s", x->name);
-			snprintf(ret_ni->bridge, sizeof(ret_ni->bridge), "%s", x->bridge_name);
-			if (net->n_subnets) {
-				ret_ni->subnet = net->subnets[0].prefix;
-				ret_ni->primary = net->subnets[0].primary_ip;
-			}
-			if (x->has_mac)
-				memcpy(ret_ni->nic_mac, x->mac, 6);
-			snprintf(ret_ni->mode, sizeof(ret_ni->mode), "%s", net->mode);
-		}
+		if (ret_ni)
+			netinfo_from_state(net, x, ret_ni);
 		ep = endpoint_of_owner(net, v);
 		if (ep)
 			snprintf(v->epid, sizeof(v->epid), "%s", ep->id);
@@ -826,15 +833,7 @@ static int network_ensure(struct vnet *v, struct netdev *nd, const struct cni_re
 		goto out;
 	net = netstate_find_network(&st, v->conf->name, &x);
 	if (net) {
-		memset(ni, 0, sizeof(*ni));
-		snprintf(ni->master, sizeof(ni->master), "%s", x->name);
-		snprintf(ni->bridge, sizeof(ni->bridge), "%s", x->bridge_name);
-		if (net->n_subnets) {
-			ni->subnet = net->subnets[0].prefix;
-			ni->primary = net->subnets[0].primary_ip;
-		}
-		if (x->has_mac)
-			memcpy(ni->nic_mac, x->mac, 6);
+		netinfo_from_state(net, x, ni);
 	} else {
 		r = network_create(v, nd, &st, &ipres->ips[0].address, &ipres->ips[0].gateway, ni,
 				   err);
@@ -1611,8 +1610,6 @@ static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
 /* GC (CNI 1.1.0): remove endpoints (and their IPs) not in "cni.dev/valid-attachments". */
 static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 {
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(ctx->req.root,
-							     "cni.dev/valid-attachments");
 	struct ipam_attachment *valid = NULL;
 	struct netstate_endpoint *stale = NULL;
 	const char **ids = NULL;
@@ -1622,30 +1619,14 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	struct netstate_extif *x = NULL;
 	struct netinfo ni;
 	struct netdev *nd = NULL;
-	const cJSON *it;
 	size_t n = 0, ns = 0, i, j;
 	struct vnet v;
 	int r;
 
 	vnet_init(&v, ctx);
-	if (!cJSON_IsArray(list))
-		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-				     "GC needs the array \"cni.dev/valid-attachments\"");
-	valid = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*valid));
-	if (!valid)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	cJSON_ArrayForEach(it, list) {
-		const char *id = cni_json_string(it, "containerID");
-		const char *ifn = cni_json_string(it, "ifname");
-
-		if (!id) {
-			r = cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-					  "cni.dev/valid-attachments[%zu] has no containerID", n);
-			goto out;
-		}
-		valid[n].container_id = id;
-		valid[n++].ifname = ifn ? ifn : "";
-	}
+	r = plugin_valid_attachments(ctx, &valid, &n, err);
+	if (r < 0)
+		return r;
 	memset(&ni, 0, sizeof(ni));
 	r = state_lock(&l, err);
 	if (r < 0)
@@ -1657,8 +1638,7 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	net = netstate_find_network(&st, ctx->conf.name, &x);
 	if (net) {
 		mode_from_state(&v, net->mode);
-		snprintf(ni.master, sizeof(ni.master), "%s", x->name);
-		snprintf(ni.bridge, sizeof(ni.bridge), "%s", x->bridge_name);
+		netinfo_from_state(net, x, &ni);
 		stale = calloc(net->n_endpoints + 1, sizeof(*stale));
 		ids = calloc(net->n_endpoints + 1, sizeof(*ids));
 		if (!stale || !ids) {

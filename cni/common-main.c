@@ -312,3 +312,37 @@ out:
 	platform_log_close();
 	return rc;
 }
+
+int plugin_valid_attachments(const struct plugin_ctx *ctx, struct ipam_attachment **ret,
+			     size_t *ret_n, struct cni_error *err)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(ctx->req.root,
+							     "cni.dev/valid-attachments");
+	struct ipam_attachment *valid;
+	const cJSON *it;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(list))
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "GC needs the array \"cni.dev/valid-attachments\"");
+	valid = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*valid));
+	if (!valid)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	cJSON_ArrayForEach(it, list) {
+		const char *id = cJSON_IsObject(it) ? cni_json_string(it, "containerID") : NULL;
+		const char *ifname = cJSON_IsObject(it) ? cni_json_string(it, "ifname") : NULL;
+
+		if (!id || !id[0]) {
+			free(valid);
+			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+					     "cni.dev/valid-attachments[%zu] is not an object with a "
+					     "containerID", n);
+		}
+		valid[n].container_id = id;
+		valid[n].ifname = ifname ? ifname : "";
+		n++;
+	}
+	*ret = valid;
+	*ret_n = n;
+	return 0;
+}

@@ -39,6 +39,14 @@ struct plugin_ops {
  * result in the request's version, or the error object. Returns the process exit code (0/1). */
 int plugin_main(const struct plugin_ops *ops, int argc, char **argv);
 
+/* plugin_valid_attachments - the GC request's "cni.dev/valid-attachments" (SPEC 1.1.0 "GC"),
+ * an array of {"containerID", "ifname"} objects, as *ret (calloc'd, caller frees; the strings
+ * point into ctx->req.root) with *ret_n entries (ifname "" when absent). A missing or non-array
+ * list, or an entry that is not an object with a non-empty containerID, is code 7: guessing
+ * "nothing is valid" would free every IP. Returns 0 or negative errno. */
+int plugin_valid_attachments(const struct plugin_ctx *ctx, struct ipam_attachment **ret,
+			     size_t *ret_n, struct cni_error *err);
+
 /* ---- in-process azure-vnet-ipam ----
  * Each call: fetch the source (NMAgent or the mas file) outside any lock, then lock
  * PLATFORM_PATH_IPAM_LOCK, load PLATFORM_PATH_IPAM_STATE, refresh, change, save atomically, unlock. */

@@ -394,6 +394,15 @@ ok "b2 still reachable from the node" in_node busybox ping -c1 -W2 "$bip2"
 
 # ---------------------------------------------------------------- GC
 echo "== GC (1.1.0)"
+before=$(inuse)
+for bad in '["cb2aaaaaaa2"]' '[{"ifname":"eth0"}]'; do
+	CONF=$(jq -c --argjson v "$bad" '.cniVersion = "1.1.0" | . + {"cni.dev/valid-attachments": $v}' <<<"$BRIDGE")
+	out=$(run GC "" "")
+	ok "azure-vnet GC with valid-attachments $bad: code 7" jout '.code == 7 and (.msg | test("valid-attachments"))' "$out"
+	out=$(CNI_COMMAND=GC ip netns exec "$NODE" "$B/azure-vnet-ipam" <<<"$(jq -c '.type = "azure-vnet-ipam"' <<<"$CONF")")
+	ok "azure-vnet-ipam GC with valid-attachments $bad: code 7" jout '.code == 7 and (.msg | test("valid-attachments"))' "$out"
+done
+ok "bad GC requests released nothing" eq "$(inuse)" "$before"
 CONF=$(jq -c '.cniVersion = "1.1.0" | . + {"cni.dev/valid-attachments": []}' <<<"$BRIDGE")
 ok "GC with no valid attachments: exit 0" run GC "" ""
 ok "GC removed b2's endpoint and IP" bash -c "[ \$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json) = 0 ] && ! ip -n $NODE -o link | grep -q azv"
