@@ -55,44 +55,6 @@ static void win_fini(struct win *w)
 
 /* ---- state file ---- */
 
-static int state_lock(struct platform_lock **l, struct cni_error *err)
-{
-	return platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
-				     platform_lock_timeout_ms(), l, err);
-}
-
-static int state_load(struct netstate *st, struct cni_error *err)
-{
-	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
-	char *text = NULL;
-	size_t len = 0;
-	int r;
-
-	memset(st, 0, sizeof(*st));
-	r = platform_file_read(path, &text, &len, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	r = netstate_decode(text, len, path, st, err);
-	free(text);
-	return r;
-}
-
-static int state_save(const struct netstate *st, struct cni_error *err)
-{
-	char ts[64], *text;
-	int r;
-
-	platform_timestamp(ts, sizeof(ts));
-	text = netstate_encode(st, "v" AZCNI_VERSION, ts);
-	if (!text)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	r = platform_file_replace(platform_path(PLATFORM_PATH_NET_STATE), text, strlen(text), err);
-	free(text);
-	return r;
-}
-
 static struct netstate_endpoint *find_ep(struct win *w, struct netstate_network *net)
 {
 	if (!net)
@@ -309,7 +271,7 @@ static void fill_record(struct win *w, const struct cni_result *ipres, const str
 		ep->routes[ep->n_routes].gw = ipres->routes[i].gw;
 		ep->n_routes++;
 	}
-	ep->dns = *dns;
+	netstate_dns_set(&ep->dns, dns);
 
 	memset(ret, 0, sizeof(*ret));
 	snprintf(ret->interfaces[0].name, sizeof(ret->interfaces[0].name), "%s", w->ctx->env.ifname);
@@ -379,6 +341,7 @@ static void result_from_record(struct win *w, const struct netstate_endpoint *ep
 {
 	struct cni_result ipres;
 	struct netstate_endpoint copy;
+	struct cni_dns dns;
 	size_t i, j;
 
 	memset(&ipres, 0, sizeof(ipres));
@@ -397,7 +360,8 @@ static void result_from_record(struct win *w, const struct netstate_endpoint *ep
 		ipres.routes[i].scope = -1;
 		ipres.n_routes++;
 	}
-	fill_record(w, &ipres, &ep->dns, ep->hns_network_id, ep->hns_id, NULL, &copy, ret);
+	netstate_dns_get(&ep->dns, &dns);
+	fill_record(w, &ipres, &dns, ep->hns_network_id, ep->hns_id, NULL, &copy, ret);
 	dns_from_props(props, &ret->dns);
 	if (ep->has_mac)
 		snprintf(ret->interfaces[0].mac, sizeof(ret->interfaces[0].mac),
@@ -734,41 +698,6 @@ unlock:
 	return r;
 }
 
-/* The "cni.dev/valid-attachments" array as ipam_attachment entries (pointing into the request
- * document; *ret_valid malloc'd, caller frees). Code 7 when it is missing or an entry has no
- * containerID. */
-static int valid_attachments(const struct plugin_ctx *ctx, struct ipam_attachment **ret_valid,
-			     size_t *ret_n, struct cni_error *err)
-{
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(ctx->req.root,
-							     "cni.dev/valid-attachments");
-	struct ipam_attachment *valid;
-	const cJSON *it;
-	size_t n = 0;
-
-	if (!cJSON_IsArray(list))
-		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-				     "GC needs the array \"cni.dev/valid-attachments\"");
-	valid = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*valid));
-	if (!valid)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	cJSON_ArrayForEach(it, list) {
-		const char *id = cni_json_string(it, "containerID");
-		const char *ifn = cni_json_string(it, "ifname");
-
-		if (!id) {
-			free(valid);
-			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-					     "cni.dev/valid-attachments[%zu] has no containerID", n);
-		}
-		valid[n].container_id = id;
-		valid[n++].ifname = ifn ? ifn : "";
-	}
-	*ret_valid = valid;
-	*ret_n = n;
-	return 0;
-}
-
 /* GC (CNI 1.1.0): every recorded endpoint of this network whose attachment is not in
  * "cni.dev/valid-attachments" is detached from its namespace and deleted in HNS (gone = done),
  * and its record dropped; then every IP not owned by a valid attachment is released (whatever HNS
@@ -787,7 +716,7 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	int r, hr = 0;
 
 	win_init(&w, ctx);
-	r = valid_attachments(ctx, &valid, &n, err);
+	r = plugin_valid_attachments(ctx, &valid, &n, err);
 	if (r < 0)
 		return r;
 	{

@@ -52,6 +52,7 @@ struct vnet {
 	bool bridged;                      /* bridge or tunnel */
 	bool tunnel;
 	struct fw_opts fw;
+	struct state_snap snap;            /* the state as last read by this call */
 };
 
 static void vnet_init(struct vnet *v, struct plugin_ctx *ctx)
@@ -96,12 +97,6 @@ static int mode_matches(const struct vnet *v, const struct netinfo *ni, struct c
 
 /* ---- state file ---- */
 
-static int state_lock(struct platform_lock **l, struct cni_error *err)
-{
-	return platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
-				     platform_lock_timeout_ms(), l, err);
-}
-
 /* The per-owner lock <runtime>/azure-vnet/<sha1 of "<container ID>/<ifname>">.lock, held across
  * a whole ADD, DEL or CHECK of that owner: a runtime's retried ADD running beside the first one
  * would otherwise delete the other's new host veth (same name) and its rollback would release
@@ -119,38 +114,6 @@ static int owner_lock(const struct plugin_ctx *ctx, struct platform_lock **l,
 	snprintf(path, sizeof(path), "%.*s/%s.lock", slash ? (int)(slash - netlock) : 1,
 		 slash ? netlock : ".", hex);
 	return platform_lock_acquire(path, platform_lock_timeout_ms(), l, err);
-}
-
-static int state_load(struct netstate *st, struct cni_error *err)
-{
-	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
-	char *text = NULL;
-	size_t len = 0;
-	int r;
-
-	memset(st, 0, sizeof(*st));
-	r = platform_file_read(path, &text, &len, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	r = netstate_decode(text, len, path, st, err);
-	free(text);
-	return r;
-}
-
-static int state_save(const struct netstate *st, struct cni_error *err)
-{
-	char ts[64], *text;
-	int r;
-
-	platform_timestamp(ts, sizeof(ts));
-	text = netstate_encode(st, "v" AZCNI_VERSION, ts);
-	if (!text)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	r = platform_file_replace(platform_path(PLATFORM_PATH_NET_STATE), text, strlen(text), err);
-	free(text);
-	return r;
 }
 
 /* The endpoint record of this call's owner (container ID + ifname). Endpoint IDs are the Go
@@ -186,12 +149,12 @@ static void netinfo_from_state(const struct netstate_network *net,
 
 /* Read-only look-up of the network and endpoint under the lock. *ret_net_found tells whether
  * the network exists (then *ret_ni, when not NULL, is filled from the state); *ret_ep is filled
- * when this owner's endpoint exists (return 1), else return 0. */
+ * when this owner's endpoint exists (return 1), else return 0. The parsed state stays in
+ * v->snap, so the call's later locked steps parse the file again only if another call saved it. */
 static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret_ni,
 			struct netstate_endpoint *ret_ep, struct cni_error *err)
 {
 	struct platform_lock *l = NULL;
-	struct netstate st;
 	struct netstate_network *net;
 	struct netstate_extif *x = NULL;
 	struct netstate_endpoint *ep;
@@ -200,12 +163,12 @@ static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret
 	r = state_lock(&l, err);
 	if (r < 0)
 		return r;
-	r = state_load(&st, err);
+	r = state_snap_load(&v->snap, err);
 	platform_lock_release(l);
 	if (r < 0)
 		return r;
 	*ret_net_found = false;
-	net = netstate_find_network(&st, v->conf->name, &x);
+	net = netstate_find_network(&v->snap.st, v->conf->name, &x);
 	if (net) {
 		*ret_net_found = true;
 		if (ret_ni)
@@ -218,7 +181,6 @@ static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret
 			r = 1;
 		}
 	}
-	netstate_free(&st);
 	return r;
 }
 
@@ -804,7 +766,7 @@ static int network_create(struct vnet *v, struct netdev *nd, struct netstate *st
 	net.subnets[0].prefix = ni->subnet;
 	net.subnets[0].gateway = *gw;
 	net.subnets[0].primary_ip = ni->primary;
-	net.dns = v->conf->dns;
+	netstate_dns_set(&net.dns, &v->conf->dns);
 	if (!netstate_network_add(x, &net)) {
 		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 		goto undo;
@@ -815,37 +777,41 @@ undo:
 	return r;
 }
 
-/* Make sure the network exists (once, under the lock) and fill @ni. */
+/* Make sure the network exists (once, under the lock) and fill @ni. @net_found: state_lookup
+ * found the network and filled @ni; networks are never removed from the state, so then neither
+ * the lock nor the file is needed. */
 static int network_ensure(struct vnet *v, struct netdev *nd, const struct cni_result *ipres,
-			  struct netinfo *ni, struct cni_error *err)
+			  bool net_found, struct netinfo *ni, struct cni_error *err)
 {
 	struct platform_lock *l = NULL;
-	struct netstate st;
 	struct netstate_network *net;
 	struct netstate_extif *x = NULL;
-	int r;
+	int r = 0;
 
+	if (net_found)
+		goto mtu;
 	r = state_lock(&l, err);
 	if (r < 0)
 		return r;
-	r = state_load(&st, err);
+	r = state_snap_load(&v->snap, err);
 	if (r < 0)
 		goto out;
-	net = netstate_find_network(&st, v->conf->name, &x);
+	net = netstate_find_network(&v->snap.st, v->conf->name, &x);
 	if (net) {
 		netinfo_from_state(net, x, ni);
 	} else {
-		r = network_create(v, nd, &st, &ipres->ips[0].address, &ipres->ips[0].gateway, ni,
-				   err);
+		state_snap_changed(&v->snap);
+		r = network_create(v, nd, &v->snap.st, &ipres->ips[0].address,
+				   &ipres->ips[0].gateway, ni, err);
 		if (r >= 0) {
-			r = state_save(&st, err);
-			if (r < 0 && (x = netstate_extif_get(&st, ni->master)))
+			r = state_save(&v->snap.st, err);
+			if (r < 0 && (x = netstate_extif_get(&v->snap.st, ni->master)))
 				network_undo(v, nd, ni, x);
 		}
 	}
 out:
-	netstate_free(&st);
 	platform_lock_release(l);
+mtu:
 	if (r >= 0 && !ni->mtu) {
 		struct netdev_link m;
 
@@ -887,21 +853,26 @@ static void route_to_state(const struct cni_route *c, struct netstate_route *s, 
 	snprintf(s->dev, sizeof(s->dev), "%s", dev);
 }
 
-/* The DNS reported: runtimeConfig.dns, else the config's dns, else the IPAM's. */
-static void pick_dns(const struct conf *c, const struct cni_result *ipres, struct cni_dns *ret)
+/* The DNS reported: runtimeConfig.dns, else the config's dns, else the IPAM's (@ipres, NULL when
+ * there was no IPAM call: then false and *ret untouched). */
+static bool pick_dns(const struct conf *c, const struct cni_result *ipres, struct cni_dns *ret)
 {
 	if (c->has_runtime_dns)
 		*ret = c->runtime_dns;
 	else if (c->dns.n_nameservers || c->dns.domain[0] || c->dns.n_search)
 		*ret = c->dns;
-	else
+	else if (ipres)
 		*ret = ipres->dns;
+	else
+		return false;
+	return true;
 }
 
-/* Create the veth and configure both ends. On failure removes everything it made. */
+/* Create the veth and configure both ends; *ep is its record and *dns the DNS to report. On
+ * failure removes everything it made. */
 static int endpoint_create(struct vnet *v, struct netdev *nd, struct netdev *pod,
 			   const struct netinfo *ni, const struct cni_result *ipres,
-			   struct netstate_endpoint *ep, struct cni_error *err)
+			   struct netstate_endpoint *ep, struct cni_dns *dns, struct cni_error *err)
 {
 	const struct cni_env *env = &v->ctx->env;
 	struct netdev_link h, p, br;
@@ -928,7 +899,8 @@ static int endpoint_create(struct vnet *v, struct netdev *nd, struct netdev *pod
 	}
 	for (i = 0; i < ipres->n_routes && i < NETSTATE_MAX_ROUTES; i++)
 		route_to_state(&ipres->routes[i], &ep->routes[ep->n_routes++], env->ifname);
-	pick_dns(v->conf, ipres, &ep->dns);
+	pick_dns(v->conf, ipres, dns);
+	netstate_dns_set(&ep->dns, dns);
 
 	/* A stale host veth of this owner (a killed earlier ADD) would block the name. */
 	netdev_link_delete(nd, v->host_if, NULL);
@@ -1050,9 +1022,10 @@ undo:
 
 /* The CNI result of an endpoint: host veth and pod interface, the IPs with the IPAM gateway
  * (as the Go plugin reports it; the pod actually routes via 169.254.1.1 in transparent mode),
- * the IPAM routes, and the DNS chosen at ADD. */
+ * the IPAM routes, and the DNS: @dns when given (chosen by this ADD), else the config's, else
+ * the record's (which has no search list). */
 static void result_build(struct vnet *v, struct netdev *nd, const struct netstate_endpoint *ep,
-			 struct cni_result *ret)
+			 const struct cni_dns *dns, struct cni_result *ret)
 {
 	struct netdev_link h;
 	size_t i, j;
@@ -1085,7 +1058,10 @@ static void result_build(struct vnet *v, struct netdev *nd, const struct netstat
 		rt->gw = ep->routes[i].gw;
 		rt->scope = -1;
 	}
-	ret->dns = ep->dns;
+	if (dns)
+		ret->dns = *dns;
+	else if (!pick_dns(v->conf, NULL, &ret->dns))
+		netstate_dns_get(&ep->dns, &ret->dns);
 }
 
 /* Add or replace @ep in the state (network @v->conf->name must exist). */
@@ -1093,7 +1069,6 @@ static int state_put_endpoint(struct vnet *v, const struct netstate_endpoint *ep
 			      struct cni_error *err)
 {
 	struct platform_lock *l = NULL;
-	struct netstate st;
 	struct netstate_network *net;
 	struct netstate_endpoint *other, copy;
 	int r;
@@ -1101,10 +1076,10 @@ static int state_put_endpoint(struct vnet *v, const struct netstate_endpoint *ep
 	r = state_lock(&l, err);
 	if (r < 0)
 		return r;
-	r = state_load(&st, err);
+	r = state_snap_load(&v->snap, err);
 	if (r < 0)
 		goto out;
-	net = netstate_find_network(&st, v->conf->name, NULL);
+	net = netstate_find_network(&v->snap.st, v->conf->name, NULL);
 	if (!net) {
 		r = cni_error_set(err, -ENOENT, CNI_CODE_STATE,
 				  "network %s vanished from %s during ADD", v->conf->name,
@@ -1123,14 +1098,14 @@ static int state_put_endpoint(struct vnet *v, const struct netstate_endpoint *ep
 		snprintf(copy.id, sizeof(copy.id), "%s", v->epid);
 		ep = &copy;
 	}
+	state_snap_changed(&v->snap);
 	r = netstate_endpoint_put(net, ep);
 	if (r < 0) {
 		cni_error_set(err, r, CNI_CODE_INTERNAL, "out of memory");
 		goto out;
 	}
-	r = state_save(&st, err);
+	r = state_save(&v->snap.st, err);
 out:
-	netstate_free(&st);
 	platform_lock_release(l);
 	return r;
 }
@@ -1140,7 +1115,6 @@ static int state_remove_endpoints(struct vnet *v, const char *const *ids, size_t
 				  struct cni_error *err)
 {
 	struct platform_lock *l = NULL;
-	struct netstate st;
 	struct netstate_network *net;
 	size_t i;
 	int r, removed = 0;
@@ -1148,16 +1122,16 @@ static int state_remove_endpoints(struct vnet *v, const char *const *ids, size_t
 	r = state_lock(&l, err);
 	if (r < 0)
 		return r;
-	r = state_load(&st, err);
+	r = state_snap_load(&v->snap, err);
 	if (r < 0)
 		goto out;
-	net = netstate_find_network(&st, v->conf->name, NULL);
+	net = netstate_find_network(&v->snap.st, v->conf->name, NULL);
+	state_snap_changed(&v->snap);
 	for (i = 0; net && i < n; i++)
 		removed += netstate_endpoint_remove(net, ids[i]);
 	if (removed)
-		r = state_save(&st, err);
+		r = state_save(&v->snap.st, err);
 out:
-	netstate_free(&st);
 	platform_lock_release(l);
 	return r;
 }
@@ -1177,6 +1151,7 @@ static int add_owned(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_
 	struct netdev *nd = NULL, *pod = NULL;
 	struct netstate_endpoint ep;
 	struct cni_result ipres;
+	struct cni_dns dns;
 	struct netinfo ni;
 	struct netdev_link l;
 	struct vnet v;
@@ -1212,7 +1187,7 @@ static int add_owned(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_
 	    netdev_link_get(nd, ep.host_ifname, 0, &l, NULL) == 0 &&
 	    netdev_link_get(pod, ctx->env.ifname, 0, &l, NULL) == 0) {
 		/* Repeated ADD of a healthy attachment: the same result, nothing touched. */
-		result_build(&v, nd, &ep, ret);
+		result_build(&v, nd, &ep, NULL, ret);
 		r = 0;
 		goto out;
 	}
@@ -1234,16 +1209,16 @@ static int add_owned(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_
 				  "IPAM %s returned no address", ctx->conf.ipam.type);
 		goto release_ip;
 	}
-	r = network_ensure(&v, nd, &ipres, &ni, err);
+	r = network_ensure(&v, nd, &ipres, net_found, &ni, err);
 	if (r < 0)
 		goto release_ip;
-	r = endpoint_create(&v, nd, pod, &ni, &ipres, &ep, err);
+	r = endpoint_create(&v, nd, pod, &ni, &ipres, &ep, &dns, err);
 	if (r < 0)
 		goto release_ip;
 	r = state_put_endpoint(&v, &ep, err);
 	if (r < 0)
 		goto undo_endpoint;
-	result_build(&v, nd, &ep, ret);
+	result_build(&v, nd, &ep, &dns, ret);
 	goto out;
 
 undo_endpoint:
@@ -1253,6 +1228,7 @@ release_ip:
 	if (fresh)
 		ipam_del(&v, NULL);
 out:
+	state_snap_free(&v.snap);
 	netdev_close(pod);
 	netdev_close(nd);
 	return r;
@@ -1319,11 +1295,11 @@ static int del_owned(struct plugin_ctx *ctx, struct cni_error *err)
 	memset(&ni, 0, sizeof(ni));
 	r = state_lookup(&v, &net_found, &ni, &ep, err);
 	if (r < 0)
-		return r;
+		goto out;
 	has_ep = r == 1;
 	r = netdev_open(NULL, &nd, err);
 	if (r < 0)
-		return r;
+		goto out;
 	/* The network's recorded mode wins over the config's (the Go plugin's DEL used "", so its
 	 * tunnel rules leaked); state_lookup read it with the rest, so the state is parsed once. */
 	if (net_found)
@@ -1336,12 +1312,14 @@ static int del_owned(struct plugin_ctx *ctx, struct cni_error *err)
 	if (ctx->conf.ipam.type[0]) {
 		r = ipam_del(&v, err);
 		if (r < 0)
-			return r;
+			goto out;
 	}
 	if (has_ep && !unrecorded) {
 		id = v.epid;
 		r = state_remove_endpoints(&v, &id, 1, err);
 	}
+out:
+	state_snap_free(&v.snap);
 	return r < 0 ? r : 0;
 }
 
@@ -1424,6 +1402,7 @@ static int check_owned(struct plugin_ctx *ctx, struct cni_error *err)
 
 	vnet_init(&v, ctx);
 	r = state_lookup(&v, &net_found, &ni, &ep, err);
+	state_snap_free(&v.snap);
 	if (r < 0)
 		return r;
 	if (!net_found)
@@ -1614,7 +1593,6 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	struct netstate_endpoint *stale = NULL;
 	const char **ids = NULL;
 	struct platform_lock *l = NULL;
-	struct netstate st;
 	struct netstate_network *net;
 	struct netstate_extif *x = NULL;
 	struct netinfo ni;
@@ -1631,18 +1609,17 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	r = state_lock(&l, err);
 	if (r < 0)
 		goto out;
-	r = state_load(&st, err);
+	r = state_snap_load(&v.snap, err);
 	platform_lock_release(l);
 	if (r < 0)
 		goto out;
-	net = netstate_find_network(&st, ctx->conf.name, &x);
+	net = netstate_find_network(&v.snap.st, ctx->conf.name, &x);
 	if (net) {
 		mode_from_state(&v, net->mode);
 		netinfo_from_state(net, x, &ni);
 		stale = calloc(net->n_endpoints + 1, sizeof(*stale));
 		ids = calloc(net->n_endpoints + 1, sizeof(*ids));
 		if (!stale || !ids) {
-			netstate_free(&st);
 			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 			goto out;
 		}
@@ -1656,7 +1633,6 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 				stale[ns++] = net->endpoints[i];
 		}
 	}
-	netstate_free(&st);
 	if (ns) {
 		r = netdev_open(NULL, &nd, err);
 		if (r < 0)
@@ -1674,6 +1650,7 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	if (r >= 0 && ns)
 		r = state_remove_endpoints(&v, ids, ns, err);
 out:
+	state_snap_free(&v.snap);
 	free(valid);
 	free(stale);
 	free(ids);

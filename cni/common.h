@@ -11,6 +11,9 @@
 #include "core/conf.h"
 #include "core/error.h"
 #include "core/ipam.h"
+#include "core/netstate.h"
+
+struct platform_lock;
 
 /* What one invocation knows: filled by plugin_main before it calls an op. */
 struct plugin_ctx {
@@ -88,5 +91,41 @@ int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, si
 
 /* ipam_run_status - 0 when an address is free (refreshing from the source), else code 50. */
 int ipam_run_status(const struct conf *conf, struct cni_error *err);
+
+/* ---- the network state file (cni/common-state.c) ----
+ * PLATFORM_PATH_NET_STATE (azure-vnet.json, core/netstate.h layout) under PLATFORM_PATH_NET_LOCK. */
+
+/* state_lock - take the state file's lock (platform_lock_acquire with the platform's timeout;
+ * code 11 on timeout). Release *ret with platform_lock_release. Returns 0 or negative errno. */
+int state_lock(struct platform_lock **ret, struct cni_error *err);
+
+/* state_load - read and decode the state file into *ret (zeroed first; caller netstate_free,
+ * also on failure). A missing or empty file is an empty state. Errors: code 5 (I/O) or 6
+ * (corrupt, naming the field). Call under state_lock. Returns 0 or negative errno. */
+int state_load(struct netstate *ret, struct cni_error *err);
+
+/* state_save - encode @st (Version "v<our version>", TimeStamp now) and replace the file
+ * atomically. Call under state_lock. Returns 0 or negative errno (code 5; 100 out of memory). */
+int state_save(const struct netstate *st, struct cni_error *err);
+
+/* A parsed state kept across the locked steps of one call, with the text it came from. */
+struct state_snap {
+	struct netstate st;   /* the model of text (an empty state when len is 0) */
+	char *text;           /* owned; NULL for a missing file */
+	size_t len;
+	bool valid;           /* st is the decode of text, unchanged since */
+};
+
+/* state_snap_load - make snap->st the current file's model, as state_load does, decoding only
+ * when the file's bytes differ from snap's (other calls saved in between) or when snap is
+ * zeroed or marked changed. Call under state_lock; @snap starts zeroed; free with
+ * state_snap_free. On failure snap is unchanged or empty. Returns 0 or negative errno. */
+int state_snap_load(struct state_snap *snap, struct cni_error *err);
+
+/* state_snap_changed - mark snap->st as modified by the caller (the next load decodes). */
+void state_snap_changed(struct state_snap *snap);
+
+/* state_snap_free - free the model and the text and zero *snap; safe on a zeroed snap. */
+void state_snap_free(struct state_snap *snap);
 
 #endif

@@ -137,7 +137,21 @@ static int get_ipnet(struct dctx *d, const cJSON *o, const char *field, struct i
 	return 0;
 }
 
-static int get_dns(struct dctx *d, const cJSON *o, struct cni_dns *ret)
+/* Appends @opt to d's packed options; false when it does not fit. */
+static bool dns_option_add(struct netstate_dns *d, const char *opt)
+{
+	size_t used = 0, i, len = strlen(opt);
+
+	for (i = 0; i < d->n_options; i++)
+		used += strlen(d->options + used) + 1;
+	if (d->n_options >= CNI_MAX_DNS || used + len + 1 > sizeof(d->options))
+		return false;
+	memcpy(d->options + used, opt, len + 1);
+	d->n_options++;
+	return true;
+}
+
+static int get_dns(struct dctx *d, const cJSON *o, struct netstate_dns *ret)
 {
 	const cJSON *v, *e;
 
@@ -146,20 +160,49 @@ static int get_dns(struct dctx *d, const cJSON *o, struct cni_dns *ret)
 		return 0;
 	if (!cJSON_IsObject(o))
 		return bad(d, "DNS", "is not an object");
-	if (get_str(d, o, "Suffix", ret->domain, sizeof(ret->domain)) < 0)
+	if (get_str(d, o, "Suffix", ret->suffix, sizeof(ret->suffix)) < 0)
 		return -EINVAL;
 	v = cJSON_GetObjectItem(o, "Servers");
 	cJSON_ArrayForEach(e, v) {
-		if (cJSON_IsString(e) && ret->n_nameservers < CNI_MAX_DNS)
-			snprintf(ret->nameservers[ret->n_nameservers++], IPNET_ADDR_STRLEN, "%s",
+		if (cJSON_IsString(e) && ret->n_servers < CNI_MAX_DNS)
+			snprintf(ret->servers[ret->n_servers++], IPNET_ADDR_STRLEN, "%s",
 				 e->valuestring);
 	}
 	v = cJSON_GetObjectItem(o, "Options");
 	cJSON_ArrayForEach(e, v) {
-		if (cJSON_IsString(e) && ret->n_options < CNI_MAX_DNS)
-			snprintf(ret->options[ret->n_options++], CNI_NAME_MAX, "%s", e->valuestring);
+		if (cJSON_IsString(e))
+			dns_option_add(ret, e->valuestring);
 	}
 	return 0;
+}
+
+void netstate_dns_set(struct netstate_dns *ret, const struct cni_dns *dns)
+{
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->suffix, sizeof(ret->suffix), "%s", dns->domain);
+	for (i = 0; i < dns->n_nameservers && i < CNI_MAX_DNS; i++)
+		snprintf(ret->servers[ret->n_servers++], IPNET_ADDR_STRLEN, "%s",
+			 dns->nameservers[i]);
+	for (i = 0; i < dns->n_options && i < CNI_MAX_DNS; i++)
+		dns_option_add(ret, dns->options[i]);
+}
+
+void netstate_dns_get(const struct netstate_dns *d, struct cni_dns *ret)
+{
+	const char *opt = d->options;
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->domain, sizeof(ret->domain), "%s", d->suffix);
+	for (i = 0; i < d->n_servers && i < CNI_MAX_DNS; i++)
+		snprintf(ret->nameservers[ret->n_nameservers++], IPNET_ADDR_STRLEN, "%s",
+			 d->servers[i]);
+	for (i = 0; i < d->n_options && i < CNI_MAX_DNS; i++) {
+		snprintf(ret->options[ret->n_options++], CNI_NAME_MAX, "%.*s", CNI_NAME_MAX - 1, opt);
+		opt += strlen(opt) + 1;
+	}
 }
 
 static int get_routes(struct dctx *d, const cJSON *arr, struct netstate_route *routes, size_t *n)
@@ -460,25 +503,26 @@ static cJSON *mac_json(const uint8_t mac[6], bool has)
 	return j;
 }
 
-static cJSON *dns_json(const struct cni_dns *dns)
+static cJSON *dns_json(const struct netstate_dns *dns)
 {
 	cJSON *o = cJSON_CreateObject(), *a;
+	const char *opt = dns->options;
 	size_t i;
 
 	if (!o)
 		return NULL;
-	cJSON_AddStringToObject(o, "Suffix", dns->domain);
-	if (dns->n_nameservers) {
+	cJSON_AddStringToObject(o, "Suffix", dns->suffix);
+	if (dns->n_servers) {
 		a = cJSON_AddArrayToObject(o, "Servers");
-		for (i = 0; a && i < dns->n_nameservers; i++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(dns->nameservers[i]));
+		for (i = 0; a && i < dns->n_servers; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(dns->servers[i]));
 	} else {
 		cJSON_AddNullToObject(o, "Servers");
 	}
 	if (dns->n_options) {
 		a = cJSON_AddArrayToObject(o, "Options");
-		for (i = 0; a && i < dns->n_options; i++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(dns->options[i]));
+		for (i = 0; a && i < dns->n_options; i++, opt += strlen(opt) + 1)
+			cJSON_AddItemToArray(a, cJSON_CreateString(opt));
 	} else {
 		cJSON_AddNullToObject(o, "Options");
 	}

@@ -30,6 +30,18 @@
 #define NETSTATE_MAX_SUBNETS 8
 #define NETSTATE_IFNAME_MAX 48     /* IFNAMSIZ plus room; Windows adapter names can be longer */
 
+#define NETSTATE_DNS_OPTIONS_MAX 512 /* bytes of resolver options per record, NULs included */
+
+/* DNS as the Go plugin records it (network.DNSInfo: Suffix, Servers, Options; it has no search
+ * list), compact: a record is held once per endpoint, so every state parse pays for its size. */
+struct netstate_dns {
+	char suffix[CNI_NAME_MAX];
+	char servers[CNI_MAX_DNS][IPNET_ADDR_STRLEN];
+	size_t n_servers;
+	char options[NETSTATE_DNS_OPTIONS_MAX]; /* n_options NUL-terminated strings back to back */
+	size_t n_options;
+};
+
 /* A route as the Go plugin records it (network.RouteInfo). Unset addresses have family 0. */
 struct netstate_route {
 	struct ipnet_prefix dst;
@@ -52,7 +64,7 @@ struct netstate_endpoint {
 	size_t n_ips;
 	struct ipnet_addr gateways[NETSTATE_MAX_IPS];
 	size_t n_gateways;
-	struct cni_dns dns;                 /* Go DNSInfo: domain=Suffix, nameservers=Servers, options */
+	struct netstate_dns dns;            /* Go DNSInfo */
 	struct netstate_route routes[NETSTATE_MAX_ROUTES];
 	size_t n_routes;
 	char container_id[NETSTATE_ID_MAX];
@@ -80,7 +92,7 @@ struct netstate_network {
 	size_t n_subnets;
 	struct netstate_endpoint *endpoints; /* heap array, owned */
 	size_t n_endpoints;
-	struct cni_dns dns;
+	struct netstate_dns dns;
 	bool enable_snat_on_host;
 	char netns[CNI_PATH_MAX];
 	char snat_bridge_ip[IPNET_PREFIX_STRLEN];
@@ -94,7 +106,7 @@ struct netstate_extif {
 	struct ipnet_prefix subnets[NETSTATE_MAX_SUBNETS]; /* Go "Subnets": ["10.240.0.0/16"] */
 	size_t n_subnets;
 	char bridge_name[NETSTATE_IFNAME_MAX];
-	struct cni_dns dns;                 /* Go "DNSInfo" */
+	struct netstate_dns dns;            /* Go "DNSInfo" */
 	uint8_t mac[6];
 	bool has_mac;
 	struct ipnet_prefix ips[NETSTATE_MAX_IPS]; /* addresses moved to the bridge (bridge mode) */
@@ -163,6 +175,15 @@ struct netstate_network *netstate_network_add(struct netstate_extif *ext,
 /* netstate_endpoint_put - add a copy of @ep to @net, replacing an endpoint with the same id.
  * Returns 0 or -ENOMEM. Earlier endpoint pointers of @net may move. */
 int netstate_endpoint_put(struct netstate_network *net, const struct netstate_endpoint *ep);
+
+/* netstate_dns_set - *ret from a CNI dns: domain as Suffix, nameservers as Servers, options
+ * as Options (those past NETSTATE_DNS_OPTIONS_MAX bytes in all are dropped); the search list is
+ * not recorded (Go's DNSInfo has none). */
+void netstate_dns_set(struct netstate_dns *ret, const struct cni_dns *dns);
+
+/* netstate_dns_get - *ret (zeroed first) as a CNI dns from @d: Suffix as domain, Servers as
+ * nameservers, Options as options; no search list. */
+void netstate_dns_get(const struct netstate_dns *d, struct cni_dns *ret);
 
 /* netstate_endpoint_remove - remove the endpoint with @epid. Returns 1 if removed, 0 if absent. */
 int netstate_endpoint_remove(struct netstate_network *net, const char *epid);

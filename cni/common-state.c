@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* The network/endpoint state file (azure-vnet.json) for both azure-vnet programs: its lock,
+ * loading, atomic saving, and a snapshot that lets one call parse the file once when nobody
+ * changed it between two locked steps. Talks to platform.h (files, locks) and core/netstate. */
+#include "common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform/platform.h"
+
+int state_lock(struct platform_lock **ret, struct cni_error *err)
+{
+	return platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
+				     platform_lock_timeout_ms(), ret, err);
+}
+
+int state_load(struct netstate *ret, struct cni_error *err)
+{
+	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = platform_file_read(path, &text, &len, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = netstate_decode(text, len, path, ret, err);
+	free(text);
+	return r;
+}
+
+int state_snap_load(struct state_snap *snap, struct cni_error *err)
+{
+	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = platform_file_read(path, &text, &len, err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT)
+		len = 0;
+	/* The model is a function of the text alone: the same bytes need no second parse. */
+	if (snap->valid && len == snap->len && (len == 0 || memcmp(text, snap->text, len) == 0)) {
+		free(text);
+		return 0;
+	}
+	state_snap_free(snap);
+	r = len ? netstate_decode(text, len, path, &snap->st, err) : 0;
+	if (r < 0) {
+		free(text);
+		return r;
+	}
+	snap->text = text;
+	snap->len = len;
+	snap->valid = true;
+	return 0;
+}
+
+void state_snap_changed(struct state_snap *snap)
+{
+	snap->valid = false;
+}
+
+void state_snap_free(struct state_snap *snap)
+{
+	netstate_free(&snap->st);
+	free(snap->text);
+	memset(snap, 0, sizeof(*snap));
+}
+
+int state_save(const struct netstate *st, struct cni_error *err)
+{
+	char ts[64], *text;
+	int r;
+
+	platform_timestamp(ts, sizeof(ts));
+	text = netstate_encode(st, "v" AZCNI_VERSION, ts);
+	if (!text)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	r = platform_file_replace(platform_path(PLATFORM_PATH_NET_STATE), text, strlen(text), err);
+	free(text);
+	return r;
+}
