@@ -280,13 +280,39 @@ static void snat_remove(struct vnet *v, const struct netinfo *ni)
 }
 
 /* 1 when the jump and the SNAT rule are present, 0 when not, negative on failure. */
+/* Is @line one whole line of @text? */
+static bool has_line(const char *text, const char *line)
+{
+	size_t len = strlen(line);
+	const char *p;
+
+	for (p = text; (p = strstr(p, line)); p += len)
+		if ((p == text || p[-1] == '\n') && (p[len] == '\n' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+/* 1 when the POSTROUTING jump and the SNAT rule are both there, 0 when one is missing. One
+ * `iptables -t nat -S` listing; two -C checks only when the table is too large to list. */
 static int snat_present(struct vnet *v, const struct netinfo *ni, struct cni_error *err)
 {
-	char sub[IPNET_PREFIX_STRLEN], prim[IPNET_ADDR_STRLEN];
+	char sub[IPNET_PREFIX_STRLEN], prim[IPNET_ADDR_STRLEN], jump[128], snat[128], *text;
+	bool full = false;
 	int r;
 
 	ipnet_prefix_format(&ni->subnet, sub, sizeof(sub));
 	ipnet_addr_format(&ni->primary, prim, sizeof(prim));
+	r = fw_ipt_list(&v->fw, "nat", &text, &full, err);
+	if (r < 0)
+		return r;
+	if (!full) {
+		snprintf(jump, sizeof(jump), "-A POSTROUTING -s %s -j %s", sub, SNAT_CHAIN);
+		snprintf(snat, sizeof(snat), "-A %s -j SNAT --to-source %s", SNAT_CHAIN, prim);
+		r = has_line(text, jump) && has_line(text, snat);
+		free(text);
+		return r;
+	}
+	free(text);
 	r = fw_ipt_rule_check(&v->fw, "nat", "POSTROUTING",
 			      (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL }, err);
 	if (r <= 0)

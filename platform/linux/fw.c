@@ -278,17 +278,17 @@ int fw_ebt_rule_ensure(const char *table, const char *chain, const char *const r
 	return r < 0 ? r : 0;
 }
 
-int fw_ebt_list(const char *table, const char *chain, char **ret, struct cni_error *err)
+/* Runs a listing command into *ret (malloc'd, up to 1 MiB; *ret_full when it filled the buffer,
+ * so lines may be missing). */
+static int list(const char *const argv[], char **ret, bool *ret_full, struct cni_error *err)
 {
 	const size_t size = 1u << 20;
-	const char *argv[FW_ARGV_MAX];
 	char *out;
 	int st;
 
 	out = malloc(size);
 	if (!out)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	build(argv, ebt(), false, table, "-L", chain, NULL, NULL);
 	st = fw_exec(argv, out, size, err);
 	if (st < 0) {
 		free(out);
@@ -302,6 +302,25 @@ int fw_ebt_list(const char *table, const char *chain, char **ret, struct cni_err
 		free(out);
 		return -EIO;
 	}
+	if (ret_full)
+		*ret_full = strlen(out) >= size - 1;
 	*ret = out;
 	return 0;
+}
+
+int fw_ebt_list(const char *table, const char *chain, char **ret, struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+
+	build(argv, ebt(), false, table, "-L", chain, NULL, NULL);
+	return list(argv, ret, NULL, err);
+}
+
+int fw_ipt_list(const struct fw_opts *o, const char *table, char **ret, bool *ret_full,
+		struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+
+	build(argv, ipt(), o->wait, table, "-S", NULL, NULL, NULL);
+	return list(argv, ret, ret_full, err);
 }

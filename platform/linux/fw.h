@@ -65,4 +65,11 @@ int fw_ebt_rule_delete(const char *table, const char *chain, const char *const r
  * zeros (legacy ebtables) or with them (nft). Returns 0, or -EIO (code 103 quoting ebtables). */
 int fw_ebt_list(const char *table, const char *chain, char **ret, struct cni_error *err);
 
+/* fw_ipt_list - every rule of @table as `iptables -t <table> -S` prints them ("-A <chain>
+ * <rule>", one per line), into *ret (malloc'd, NUL-terminated, caller frees; at most 1 MiB:
+ * *ret_full is true when the listing filled that, so a rule may be missing from it). Returns 0,
+ * or -EIO (code 103 quoting iptables). */
+int fw_ipt_list(const struct fw_opts *o, const char *table, char **ret, bool *ret_full,
+		struct cni_error *err);
+
 #endif
