@@ -106,9 +106,28 @@ test_cnitool() {
 
 # ---------------------------------------------------------------------------------------------
 # podman + the attach helper (inner: private mount namespace)
+# The runtimes' own helper processes (podman's conmon-started cleanup, which runs the CNI DEL)
+# do not inherit our environment, so the plugins are installed in the private /opt/cni/bin as
+# wrappers that pin the simulated VM's state and log directories: a DEL never falls back to the
+# host's /var/run.
+install_wrapped_plugins() {
+	local b real
+	vm_env 1
+	for b in "$work/cnibin/"*; do
+		real=$(readlink -f "$b")
+		case ${b##*/} in
+		azure-vnet | azure-vnet-ipam)
+			printf '#!/bin/sh\nexport AZURE_CNI_RUNTIME_DIR=%q AZURE_CNI_LOG_DIR=%q\nexec %q "$@"\n' \
+				"$AZURE_CNI_RUNTIME_DIR" "$AZURE_CNI_LOG_DIR" "$real" >"/opt/cni/bin/${b##*/}"
+			chmod 755 "/opt/cni/bin/${b##*/}"
+			;;
+		*) cp -P "$b" /opt/cni/bin/ ;;
+		esac
+	done
+}
 podman_setup() {
 	conflist_for 1 /etc/cni/net.d/10-azure.conflist
-	cp -P "$work/cnibin/"* /opt/cni/bin/
+	install_wrapped_plugins
 	cat >"$work/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
@@ -187,7 +206,7 @@ inner_podman() {
 inner_ctr() {
 	local sock=$work/ctrd/containerd.sock cpid out i ip
 	conflist_for 1 /etc/cni/net.d/10-azure.conflist
-	cp -P "$work/cnibin/"* /opt/cni/bin/
+	install_wrapped_plugins
 	mkdir -p "$work/ctrd"
 	cat >"$work/ctrd/config.toml" <<EOF
 version = 2
@@ -360,6 +379,8 @@ export sim reference P work top build
 # shellcheck source=/dev/null
 . "$work/lib.sh"
 : >"$work/results"
+# Every plugin call must use the simulated VMs' state: the host's default paths stay untouched.
+host_state_before=$(ls -d /run/azure-vnet /run/azure-vnet.json /run/azure-vnet-ipam.json 2>/dev/null)
 
 # ---- plugins and conflists ----
 if [ "$reference" = 0 ]; then
@@ -426,6 +447,9 @@ if ensure ctr containerd && ensure containerd containerd && ensure runc runc; th
 else
 	skip "ctr: containerd cannot be installed"
 fi
+
+check "no plugin call wrote the host's /run state (${host_state_before:-none before})" \
+	[ "$(ls -d /run/azure-vnet /run/azure-vnet.json /run/azure-vnet-ipam.json 2>/dev/null)" = "$host_state_before" ]
 
 p=$(grep -c '^PASS' "$work/results")
 f=$(grep -c '^FAIL' "$work/results")
