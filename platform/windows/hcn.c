@@ -39,9 +39,13 @@ struct hcn {
 	unsigned timeout_ms;
 	FARPROC fns[3][OP_COUNT];
 	bool resolved[3][OP_COUNT];
-	bool abandoned;        /* a worker may still be inside the DLL: never unload */
+	bool abandoned;        /* a worker may still be inside the DLL: never unload, never
+				* close a handle, make no further call (hcn_abandoned) */
 	unsigned long last_hr;
 };
+
+/* Set once any call of the process was abandoned (hcn_abandoned). */
+static volatile LONG any_abandoned;
 
 /* One call, shared by the caller and its worker thread; the last of the two frees it. */
 struct call {
@@ -123,6 +127,21 @@ bool hcn_hresult_not_found(unsigned long hr)
 unsigned long hcn_last_hresult(const struct hcn *h)
 {
 	return h ? h->last_hr : 0;
+}
+
+bool hcn_abandoned(const struct hcn *h)
+{
+	return h ? h->abandoned : InterlockedCompareExchange(&any_abandoned, 0, 0) != 0;
+}
+
+void hcn_exit_if_abandoned(int rc)
+{
+	if (!hcn_abandoned(NULL))
+		return;
+	/* stdout (the CNI result) and the log are written by now: flush the CRT's buffers, then
+	 * end without running DLL_PROCESS_DETACH (ExitProcess would, under a live worker). */
+	fflush(NULL);
+	TerminateProcess(GetCurrentProcess(), (UINT)rc);
 }
 
 int hcn_open(unsigned timeout_ms, struct hcn **ret, struct cni_error *err)
@@ -230,11 +249,20 @@ static bool record_failed(const char *rec)
  * recorded), or another negative errno with err set; on error @c is already released. */
 static int call_run(struct hcn *h, struct call *c, const char *what, struct cni_error *err)
 {
+	const char *fn = fn_names[c->kind][c->op];
 	char text[512], *rec;
 	HANDLE thread;
 	DWORD w;
 	unsigned long hr;
 
+	/* One timeout bounds the whole command: HNS is hung, and every further call (a rollback
+	 * included) would wait as long again. The next DEL or ADD cleans up by name. */
+	if (h->abandoned) {
+		call_unref(c);
+		return cni_error_set(err, -ETIMEDOUT, CNI_CODE_TRY_AGAIN,
+				     "HNS call %s%s%s skipped: an earlier HNS call of this command "
+				     "timed out", fn, what[0] ? " " : "", what);
+	}
 	c->fn = resolve(h, c->kind, c->op, err);
 	if (!c->fn) {
 		call_unref(c);
@@ -250,12 +278,15 @@ static int call_run(struct hcn *h, struct call *c, const char *what, struct cni_
 		w = WaitForSingleObject(thread, h->timeout_ms);
 		CloseHandle(thread);
 		if (w != WAIT_OBJECT_0) {
+			/* The worker keeps its reference to @c (and c->obj, the caller's handle) and
+			 * may still finish: nothing it uses is freed or closed from here on. */
 			h->abandoned = true;
+			InterlockedExchange(&any_abandoned, 1);
 			h->last_hr = (unsigned long)HRESULT_FROM_WIN32(ERROR_TIMEOUT);
 			call_unref(c);
 			return cni_error_set(err, -ETIMEDOUT, CNI_CODE_TRY_AGAIN,
 					     "HNS call %s%s%s timed out after %u s (windowsSettings."
-					     "hnsTimeoutDurationInSeconds)", fn_names[c->kind][c->op],
+					     "hnsTimeoutDurationInSeconds)", fn,
 					     what[0] ? " " : "", what, (h->timeout_ms + 999) / 1000);
 		}
 	}
@@ -285,12 +316,21 @@ static int call_run(struct hcn *h, struct call *c, const char *what, struct cni_
 	return -EIO;
 }
 
-static struct call *call_new(enum hcn_kind kind, enum hcn_op op, const char *text)
+static int oom(struct cni_error *err)
+{
+	return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory calling HCN");
+}
+
+/* A new call (refs 1) of @op on @kind with the UTF-8 document @text (may be NULL) into *ret.
+ * A @text that is not UTF-8 (a config string with stray bytes ends up in the settings) is code
+ * 7 naming the function, not "out of memory". Returns 0 or negative errno. */
+static int call_new(enum hcn_kind kind, enum hcn_op op, const char *text, struct call **ret,
+		    struct cni_error *err)
 {
 	struct call *c = calloc(1, sizeof(*c));
 
 	if (!c)
-		return NULL;
+		return oom(err);
 	c->refs = 1;
 	c->kind = kind;
 	c->op = op;
@@ -298,27 +338,28 @@ static struct call *call_new(enum hcn_kind kind, enum hcn_op op, const char *tex
 		c->text = win_wide(text);
 		if (!c->text) {
 			free(c);
-			return NULL;
+			if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, text, -1, NULL, 0) <= 0)
+				return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+						     "the %s document is not valid UTF-8 (check the "
+						     "strings of the network configuration)",
+						     fn_names[kind][op]);
+			return oom(err);
 		}
 	}
-	return c;
-}
-
-static int oom(struct cni_error *err)
-{
-	return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory calling HCN");
+	*ret = c;
+	return 0;
 }
 
 /* Open @id; *ret_obj to be closed with close_obj. */
 static int open_obj(struct hcn *h, enum hcn_kind kind, const char *id, void **ret_obj,
 		    struct cni_error *err)
 {
-	struct call *c;
+	struct call *c = NULL;
 	int r;
 
-	c = call_new(kind, OP_OPEN, NULL);
-	if (!c)
-		return oom(err);
+	r = call_new(kind, OP_OPEN, NULL, &c, err);
+	if (r < 0)
+		return r;
 	if (!parse_guid(id, &c->id)) {
 		call_unref(c);
 		return cni_error_set(err, -EINVAL, CNI_CODE_NETWORK, "not an HCN ID: %s", id);
@@ -331,11 +372,17 @@ static int open_obj(struct hcn *h, enum hcn_kind kind, const char *id, void **re
 	return 0;
 }
 
+/* Close @obj (NULL allowed). After any timeout of this command the handle is leaked on
+ * purpose: an abandoned worker may still be inside HCN with this very handle (a hung Modify of
+ * the namespace, a hung CreateEndpoint in the network), and closing it under that call is a
+ * use-after-close in computenetwork.dll. The process ends soon and takes the handle with it. */
 static void close_obj(struct hcn *h, enum hcn_kind kind, void *obj)
 {
-	struct call *c = obj ? call_new(kind, OP_CLOSE, NULL) : NULL;
+	struct call *c = NULL;
 
-	if (!c)
+	if (!obj || h->abandoned)
+		return;
+	if (call_new(kind, OP_CLOSE, NULL, &c, NULL) < 0)
 		return;
 	c->obj = obj;
 	/* a failing close leaks one handle in a short-lived process: nothing to report */
@@ -343,19 +390,20 @@ static void close_obj(struct hcn *h, enum hcn_kind kind, void *obj)
 		call_unref(c);
 }
 
-/* Query the open @obj: properties (malloc'd UTF-8) into *ret_props. */
+/* Query the open @obj: properties (malloc'd UTF-8, the caller frees) into *ret_props. */
 static int query_obj(struct hcn *h, enum hcn_kind kind, void *obj, const char *what,
 		     char **ret_props, struct cni_error *err)
 {
 	cJSON *q = hcndoc_query_all();
 	char *qtext = q ? hcndoc_print(q) : NULL, *props;
-	struct call *c = qtext ? call_new(kind, OP_QUERY, qtext) : NULL;
+	struct call *c = NULL;
 	int r;
 
 	cJSON_Delete(q);
+	r = qtext ? call_new(kind, OP_QUERY, qtext, &c, err) : oom(err);
 	free(qtext);
-	if (!c)
-		return oom(err);
+	if (r < 0)
+		return r;
 	c->obj = obj;
 	r = call_run(h, c, what, err);
 	if (r < 0)
@@ -393,14 +441,15 @@ int hcn_find_by_name(struct hcn *h, enum hcn_kind kind, const char *name,
 	char (*ids)[HCNDOC_GUID_STRLEN] = NULL, *list, *props = NULL;
 	cJSON *q = hcndoc_query_name(name);
 	char *qtext = q ? hcndoc_print(q) : NULL;
-	struct call *c = qtext ? call_new(kind, OP_ENUM, qtext) : NULL;
+	struct call *c = NULL;
 	size_t n = 0, i;
 	int r;
 
 	cJSON_Delete(q);
+	r = qtext ? call_new(kind, OP_ENUM, qtext, &c, err) : oom(err);
 	free(qtext);
-	if (!c)
-		return oom(err);
+	if (r < 0)
+		return r;
 	r = call_run(h, c, name, err);
 	if (r < 0)
 		return r;
@@ -431,7 +480,7 @@ int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const 
 {
 	char id[HCNDOC_GUID_STRLEN], what[128], *props = NULL;
 	void *net = NULL, *obj;
-	struct call *c;
+	struct call *c = NULL;
 	int r;
 
 	if (kind == HCN_KIND_ENDPOINT) {
@@ -442,11 +491,9 @@ int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const 
 		if (r < 0)
 			return r;
 	}
-	c = call_new(kind, OP_CREATE, settings);
-	if (!c) {
-		r = oom(err);
+	r = call_new(kind, OP_CREATE, settings, &c, err);
+	if (r < 0)
 		goto close_net;
-	}
 	c->obj = net; /* the all-zero c->id lets HNS assign the ID */
 	{
 		cJSON *doc = cJSON_Parse(settings);
@@ -488,11 +535,12 @@ close_net:
 
 int hcn_delete(struct hcn *h, enum hcn_kind kind, const char *id, struct cni_error *err)
 {
-	struct call *c = call_new(kind, OP_DELETE, NULL);
+	struct call *c = NULL;
 	int r;
 
-	if (!c)
-		return oom(err);
+	r = call_new(kind, OP_DELETE, NULL, &c, err);
+	if (r < 0)
+		return r;
 	if (!parse_guid(id, &c->id)) {
 		call_unref(c);
 		return cni_error_set(err, -EINVAL, CNI_CODE_NETWORK, "not an HCN ID: %s", id);
@@ -506,18 +554,16 @@ int hcn_delete(struct hcn *h, enum hcn_kind kind, const char *id, struct cni_err
 int hcn_modify(struct hcn *h, enum hcn_kind kind, const char *id, const char *settings,
 	       struct cni_error *err)
 {
-	struct call *c;
+	struct call *c = NULL;
 	void *obj = NULL;
 	int r;
 
 	r = open_obj(h, kind, id, &obj, err);
 	if (r < 0)
 		return r;
-	c = call_new(kind, OP_MODIFY, settings);
-	if (!c) {
-		r = oom(err);
+	r = call_new(kind, OP_MODIFY, settings, &c, err);
+	if (r < 0)
 		goto close;
-	}
 	c->obj = obj;
 	r = call_run(h, c, id, err);
 	if (r == 0)

@@ -44,7 +44,7 @@ struct hcn;
 int hcn_open(unsigned timeout_ms, struct hcn **ret, struct cni_error *err);
 
 /* hcn_close - unload; NULL allowed. Returns NULL. A call abandoned on timeout keeps the DLL
- * loaded (its thread may still run). */
+ * loaded (its thread may still run) and its handles open (leaked on purpose). */
 struct hcn *hcn_close(struct hcn *h);
 
 /* hcn_hresult_not_found - true for the HRESULTs that mean the object is gone
@@ -53,6 +53,20 @@ bool hcn_hresult_not_found(unsigned long hr);
 
 /* hcn_last_hresult - the HRESULT of the last failed call on @h (0 when none failed). */
 unsigned long hcn_last_hresult(const struct hcn *h);
+
+/* hcn_abandoned - true when a call on @h (or, with @h NULL, any call of this process) timed
+ * out and its worker was abandoned. From then on every call on @h fails at once with
+ * -ETIMEDOUT (code 11, "skipped") and no handle is closed (the worker may still use it), so one
+ * hnsTimeoutDurationInSeconds bounds a whole command. With a worker possibly inside
+ * computenetwork.dll the process must not run DLL_PROCESS_DETACH: main ends it with
+ * TerminateProcess after its output is flushed. */
+bool hcn_abandoned(const struct hcn *h);
+
+/* hcn_exit_if_abandoned - when any call of this process was abandoned (hcn_abandoned(NULL)),
+ * flush stdio and end the process with TerminateProcess(GetCurrentProcess(), @rc), so no DLL
+ * detach code runs while a worker may be inside computenetwork.dll; else return. Call last,
+ * after the CNI output was printed. */
+void hcn_exit_if_abandoned(int rc);
 
 /* Errors of every call below: an HCN failure is code 103 with msg "<HcnFunction> <what>:
  * <HNS message> (0x<hr>)" and the ErrorRecord text in details; a non-empty ErrorRecord counts as
@@ -65,14 +79,17 @@ unsigned long hcn_last_hresult(const struct hcn *h);
 int hcn_find_by_name(struct hcn *h, enum hcn_kind kind, const char *name,
 		     char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, struct cni_error *err);
 
-/* hcn_query - Open + Query (schema 2.0) + Close of the object @id; *ret_props as above (may be
- * NULL to only test existence). -ENOENT when it does not exist. */
+/* hcn_query - Open + Query (schema 2.0) + Close of the object @id. When @ret_props is
+ * non-NULL, *ret_props gets the properties JSON (malloc'd UTF-8, the caller frees; written only
+ * on success); NULL only tests existence. -ENOENT when it does not exist. */
 int hcn_query(struct hcn *h, enum hcn_kind kind, const char *id, char **ret_props,
 	      struct cni_error *err);
 
 /* hcn_create - create an object of @kind from @settings (JSON) with an HNS-assigned ID; for an
  * endpoint, @network_id is the network to open first (else NULL). Writes the new ID to @ret_id
- * and, when @ret_props is non-NULL, the properties HCN returns for it. */
+ * and, when @ret_props is non-NULL, the properties HCN returns for it into *ret_props (malloc'd
+ * UTF-8, the caller frees; both written only on success). -ETIMEDOUT: HNS may still finish the
+ * create after this returns (the object then exists under its Name). */
 int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const char *settings,
 	       char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, struct cni_error *err);
 

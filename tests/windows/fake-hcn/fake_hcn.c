@@ -10,6 +10,11 @@
  *                   ("doc": the JSON document received, parsed; absent when none).
  *   FAKE_HCN_FAIL   "<function>:<hresult|hang>[,...]": that function returns the HRESULT (hex
  *                   or decimal) with an ErrorRecord, or never returns ("hang").
+ * Handles are tracked for the life of the process (never freed): HcnClose* is logged as
+ * {"fn","id","hr"}, and a misuse adds "problem": "double close", "close while in use" (another
+ * thread is inside a call on that handle, e.g. a hung HcnModifyNamespace), "use after close"
+ * or "unknown handle" (also logged for a call given a closed or foreign handle). A test
+ * asserts no "problem" line.
  * Like HNS it rejects v1-shaped or unknown endpoint policies with 0x803b000d, an endpoint name
  * in use with 0x80071392, unknown objects with 0x803b0001 (network), 0x803b0002 (endpoint) and
  * 0x80070490 (namespace). Returned strings are CoTaskMemAlloc'd UTF-16, as the real DLL's. */
@@ -37,7 +42,60 @@ static const char *const kind_key[] = { "Networks", "Endpoints", "Namespaces" };
 struct handle {
 	enum kind kind;
 	char id[40];
+	volatile LONG busy;    /* calls inside the DLL using this handle now */
+	volatile LONG closed;
 };
+
+#define MAX_HANDLES 1024
+static struct handle *handles[MAX_HANDLES];
+static volatile LONG n_handles;
+
+static void log_problem(const char *fn, const char *id, const char *problem);
+
+static struct handle *handle_new(enum kind k, const char *id)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+	LONG i;
+
+	if (!h)
+		return NULL;
+	h->kind = k;
+	snprintf(h->id, sizeof(h->id), "%s", id);
+	i = InterlockedIncrement(&n_handles) - 1;
+	if (i < MAX_HANDLES)
+		handles[i] = h;
+	return h;
+}
+
+static bool handle_known(const void *p)
+{
+	LONG i, n = n_handles < MAX_HANDLES ? n_handles : MAX_HANDLES;
+
+	for (i = 0; i < n; i++)
+		if (handles[i] == p)
+			return true;
+	return false;
+}
+
+/* Start a call of @fn on @h: false (logged as a problem) when @h is not a live handle. */
+static bool handle_enter(const char *fn, struct handle *h)
+{
+	if (!h || !handle_known(h)) {
+		log_problem(fn, NULL, "unknown handle");
+		return false;
+	}
+	if (h->closed) {
+		log_problem(fn, h->id, "use after close");
+		return false;
+	}
+	InterlockedIncrement(&h->busy);
+	return true;
+}
+
+static void handle_leave(struct handle *h)
+{
+	InterlockedDecrement(&h->busy);
+}
 
 static char *utf8(PCWSTR w)
 {
@@ -129,6 +187,46 @@ static void log_call(const char *fn, const char *id, const char *network, const 
 	}
 	cJSON_free(text);
 	cJSON_Delete(line);
+}
+
+static void log_problem(const char *fn, const char *id, const char *problem)
+{
+	cJSON *line = cJSON_CreateObject();
+	char *text;
+	FILE *f;
+
+	cJSON_AddStringToObject(line, "fn", fn);
+	if (id)
+		cJSON_AddStringToObject(line, "id", id);
+	cJSON_AddStringToObject(line, "problem", problem);
+	text = cJSON_PrintUnformatted(line);
+	f = fopen(env_or("FAKE_HCN_LOG", "hcn_calls.log"), "ab");
+	if (f && text)
+		fprintf(f, "%s\n", text);
+	if (f)
+		fclose(f);
+	cJSON_free(text);
+	cJSON_Delete(line);
+}
+
+/* HcnClose*: logged; a second close, or a close while another call uses the handle, is a
+ * problem. The handle stays allocated so a later misuse is seen, not a crash. */
+static HRESULT close_handle(const char *fn, void *p)
+{
+	struct handle *h = p;
+
+	if (!h || !handle_known(h)) {
+		log_problem(fn, NULL, "unknown handle");
+		return E_HANDLE;
+	}
+	if (InterlockedExchange(&h->closed, 1)) {
+		log_problem(fn, h->id, "double close");
+		return E_HANDLE;
+	}
+	if (h->busy)
+		log_problem(fn, h->id, "close while in use");
+	log_call(fn, h->id, NULL, NULL, S_OK);
+	return S_OK;
 }
 
 /* ---- failure injection ---- */
@@ -343,15 +441,15 @@ static HRESULT open_obj(const char *fn, enum kind k, REFGUID id, void **ret, PWS
 	log_call(fn, ids, NULL, NULL, hr);
 	if (FAILED(hr))
 		return fail(hr, "object not found or injected failure", record);
-	h = calloc(1, sizeof(*h));
-	h->kind = k;
-	strcpy(h->id, ids);
+	h = handle_new(k, ids);
+	if (!h)
+		return fail(E_OUTOFMEMORY, "out of memory", record);
 	*ret = h;
 	return S_OK;
 }
 
-static HRESULT query_obj(const char *fn, struct handle *h, PCWSTR query, PWSTR *props,
-			 PWSTR *record)
+static HRESULT query_obj_in(const char *fn, struct handle *h, PCWSTR query, PWSTR *props,
+			    PWSTR *record)
 {
 	char *q = utf8(query), *text;
 	HRESULT hr = injected(fn);
@@ -360,10 +458,6 @@ static HRESULT query_obj(const char *fn, struct handle *h, PCWSTR query, PWSTR *
 
 	if (record)
 		*record = NULL;
-	if (!h) {
-		free(q);
-		return fail(E_HANDLE, "bad handle", record);
-	}
 	if (FAILED(hr)) {
 		log_call(fn, h->id, NULL, q, hr);
 		free(q);
@@ -387,6 +481,20 @@ static HRESULT query_obj(const char *fn, struct handle *h, PCWSTR query, PWSTR *
 	cJSON_Delete(st);
 	free(q);
 	return S_OK;
+}
+
+static HRESULT query_obj(const char *fn, struct handle *h, PCWSTR query, PWSTR *props,
+			 PWSTR *record)
+{
+	HRESULT hr;
+
+	if (record)
+		*record = NULL;
+	if (!handle_enter(fn, h))
+		return fail(E_HANDLE, "bad handle", record);
+	hr = query_obj_in(fn, h, query, props, record);
+	handle_leave(h);
+	return hr;
 }
 
 static HRESULT delete_obj(const char *fn, enum kind k, REFGUID id, PWSTR *record)
@@ -546,14 +654,8 @@ static HRESULT create_obj(const char *fn, enum kind k, struct handle *net, REFGU
 	if (FAILED(hr))
 		return fail(hr, hr == E_INVALID_POLICY ? "The policy configuration is invalid"
 			    : hr == E_EXISTS ? "The object already exists" : "create failed", record);
-	{
-		struct handle *h = calloc(1, sizeof(*h));
-
-		h->kind = k;
-		strcpy(h->id, ids);
-		*ret = h;
-	}
-	return S_OK;
+	*ret = handle_new(k, ids);
+	return *ret ? S_OK : fail(E_OUTOFMEMORY, "out of memory", record);
 }
 
 HRESULT WINAPI HcnCreateNetwork(REFGUID Id, PCWSTR Settings, PHCN_NETWORK Network,
@@ -592,15 +694,24 @@ HRESULT WINAPI HcnDeleteNetwork(REFGUID Id, PWSTR *ErrorRecord)
 
 HRESULT WINAPI HcnCloseNetwork(HCN_NETWORK Network)
 {
-	free(Network);
-	return S_OK;
+	return close_handle("HcnCloseNetwork", Network);
 }
 
 HRESULT WINAPI HcnCreateEndpoint(HCN_NETWORK Network, REFGUID Id, PCWSTR Settings,
 				 PHCN_ENDPOINT Endpoint, PWSTR *ErrorRecord)
 {
-	return create_obj("HcnCreateEndpoint", KIND_ENDPOINT, Network, Id, Settings, Endpoint,
-			  ErrorRecord);
+	struct handle *net = Network;
+	HRESULT hr;
+
+	if (!handle_enter("HcnCreateEndpoint", net)) {
+		if (ErrorRecord)
+			*ErrorRecord = NULL;
+		return fail(E_HANDLE, "bad handle", ErrorRecord);
+	}
+	hr = create_obj("HcnCreateEndpoint", KIND_ENDPOINT, Network, Id, Settings, Endpoint,
+			ErrorRecord);
+	handle_leave(net);
+	return hr;
 }
 
 HRESULT WINAPI HcnOpenEndpoint(REFGUID Id, PHCN_ENDPOINT Endpoint, PWSTR *ErrorRecord)
@@ -659,8 +770,7 @@ HRESULT WINAPI HcnDeleteEndpoint(REFGUID Id, PWSTR *ErrorRecord)
 
 HRESULT WINAPI HcnCloseEndpoint(HCN_ENDPOINT Endpoint)
 {
-	free(Endpoint);
-	return S_OK;
+	return close_handle("HcnCloseEndpoint", Endpoint);
 }
 
 HRESULT WINAPI HcnCreateNamespace(REFGUID Id, PCWSTR Settings, PHCN_NAMESPACE Namespace,
@@ -676,7 +786,23 @@ HRESULT WINAPI HcnOpenNamespace(REFGUID Id, PHCN_NAMESPACE Namespace, PWSTR *Err
 }
 
 /* {ResourceType "Endpoint", RequestType "Add"|"Remove", Settings {EndpointId}}. */
+static HRESULT modify_namespace(HCN_NAMESPACE Namespace, PCWSTR Settings, PWSTR *ErrorRecord);
+
 HRESULT WINAPI HcnModifyNamespace(HCN_NAMESPACE Namespace, PCWSTR Settings, PWSTR *ErrorRecord)
+{
+	HRESULT hr;
+
+	if (!handle_enter("HcnModifyNamespace", Namespace)) {
+		if (ErrorRecord)
+			*ErrorRecord = NULL;
+		return fail(E_HANDLE, "bad handle", ErrorRecord);
+	}
+	hr = modify_namespace(Namespace, Settings, ErrorRecord);
+	handle_leave(Namespace);
+	return hr;
+}
+
+static HRESULT modify_namespace(HCN_NAMESPACE Namespace, PCWSTR Settings, PWSTR *ErrorRecord)
 {
 	struct handle *h = Namespace;
 	char *text = utf8(Settings), epid[40] = "";
@@ -772,6 +898,5 @@ HRESULT WINAPI HcnDeleteNamespace(REFGUID Id, PWSTR *ErrorRecord)
 
 HRESULT WINAPI HcnCloseNamespace(HCN_NAMESPACE Namespace)
 {
-	free(Namespace);
-	return S_OK;
+	return close_handle("HcnCloseNamespace", Namespace);
 }
