@@ -2,8 +2,10 @@
 /* azure-vnet.exe: attaches a pod's HCN namespace (CNI_NETNS, a GUID from containerd) to the VM's
  * virtual network through HCN (HNS v2, computenetwork.dll): one L2Bridge network per config name
  * (created once, re-created when HNS lost it after a reboot), one endpoint per attachment
- * ("<cid[:8]>-<ifname>") with the IPAM address, routes, DNS and the translated policies.
- * IPAM in-process (azure-vnet-ipam). State: C:\k\azure-vnet.json in the Go layout.
+ * ("<cid[:8]>-<ifname>", or "<cid>-<ifname>" when another container holds that name) with the
+ * IPAM address, routes, DNS and the translated policies. IPAM in-process (azure-vnet-ipam).
+ * State: C:\k\azure-vnet.json in the Go layout. ADD, DEL and CHECK of one attachment run under
+ * its own lock (owner_lock).
  * Source of the behaviour: ../shared/reference/azure-vnet.md §6, windows-hcn.md §A3. */
 #include "common.h"
 
@@ -14,6 +16,7 @@
 
 #include "core/hcndoc.h"
 #include "core/netstate.h"
+#include "core/sha1.h"
 #include "platform/platform.h"
 #include "platform/windows/hcn.h"
 #include "platform/windows/winutil.h"
@@ -22,8 +25,11 @@
 struct win {
 	struct plugin_ctx *ctx;
 	const struct conf *conf;
-	char epid[NETSTATE_ID_MAX];          /* Go endpoint ID ("" for short container IDs) */
-	char ep_name[NETSTATE_ID_MAX];       /* HCN endpoint name */
+	char epid[NETSTATE_ID_MAX];          /* Go endpoint ID "<cid[:8]>-<ifname>" (the whole
+						* container ID when it has 8 characters or fewer) */
+	char full[NETSTATE_ID_MAX];          /* "<cid>-<ifname>": the ID when another owner holds epid */
+	char ep_name[NETSTATE_ID_MAX];       /* this owner's record ID = its HCN endpoint name:
+						* epid or full (from its record, else epid) */
 	char netns[HCNDOC_GUID_STRLEN];      /* "" when CNI_NETNS is not a GUID */
 	struct hcn *hcn;
 };
@@ -33,10 +39,39 @@ static void win_init(struct win *w, struct plugin_ctx *ctx)
 	memset(w, 0, sizeof(*w));
 	w->ctx = ctx;
 	w->conf = &ctx->conf;
+	/* the same string as hcndoc_endpoint_name: the record ID is the HCN endpoint name */
 	netstate_endpoint_id(ctx->env.container_id, ctx->env.ifname, w->epid, sizeof(w->epid));
-	hcndoc_endpoint_name(ctx->env.container_id, ctx->env.ifname, w->ep_name, sizeof(w->ep_name));
+	snprintf(w->full, sizeof(w->full), "%.*s-%.*s", (int)(sizeof(w->full) - CNI_IFNAME_MAX - 2),
+		 ctx->env.container_id, CNI_IFNAME_MAX, ctx->env.ifname);
+	memcpy(w->ep_name, w->epid, sizeof(w->ep_name));
 	if (hcndoc_guid_normalize(ctx->env.netns, w->netns) < 0)
 		w->netns[0] = '\0';
+}
+
+/* The per-owner lock <runtime>\azure-vnet\<sha1 of "<container ID>/<ifname>">.lock, held across a
+ * whole ADD, DEL or CHECK of that owner: a runtime's retried ADD running beside a first one hung
+ * in HNS would otherwise delete the other's endpoint (same name) and the first one's rollback
+ * would release the IP the retry hands out. Other owners take other files, so pods still run
+ * in parallel. Release *ret with platform_lock_release. Returns 0 or negative errno (code 11 on
+ * timeout). */
+static int owner_lock(const struct plugin_ctx *ctx, struct platform_lock **ret,
+		      struct cni_error *err)
+{
+	const char *state = platform_path(PLATFORM_PATH_NET_STATE);
+	const char *sep = strrchr(state, '\\'), *slash = strrchr(state, '/');
+	char key[sizeof(ctx->env.container_id) + sizeof(ctx->env.ifname) + 2];
+	char hex[41], path[1024];
+
+	if (!sep || (slash && slash > sep))
+		sep = slash;
+	snprintf(key, sizeof(key), "%s/%s", ctx->env.container_id, ctx->env.ifname);
+	sha1_hex(key, hex, sizeof(hex));
+	if (sep)
+		snprintf(path, sizeof(path), "%.*sazure-vnet%c%s.lock", (int)(sep - state + 1), state,
+			 *sep, hex);
+	else
+		snprintf(path, sizeof(path), "azure-vnet\\%s.lock", hex);
+	return platform_lock_acquire(path, platform_lock_timeout_ms(), ret, err);
 }
 
 static int win_hcn(struct win *w, struct cni_error *err)
@@ -55,16 +90,24 @@ static void win_fini(struct win *w)
 
 /* ---- state file ---- */
 
+/* The record of this call's owner (container ID + ifname): the Go-style ID is shared by
+ * containers with the same first 8 characters (default-pod-a, default-pod-b), so the owner
+ * decides; a record without a container ID (hand-written or very old) matches by ID. */
 static struct netstate_endpoint *find_ep(struct win *w, struct netstate_network *net)
 {
+	struct netstate_endpoint *ep;
+
 	if (!net)
 		return NULL;
-	if (w->epid[0])
-		return netstate_find_endpoint(net, w->epid);
-	return netstate_find_endpoint_by_owner(net, w->ctx->env.container_id, w->ctx->env.ifname);
+	ep = netstate_find_endpoint_by_owner(net, w->ctx->env.container_id, w->ctx->env.ifname);
+	if (ep)
+		return ep;
+	ep = netstate_find_endpoint(net, w->epid);
+	return ep && !ep->container_id[0] ? ep : NULL;
 }
 
-/* A copy of this attachment's endpoint record: 1 when found, 0 when not, or negative errno. */
+/* A copy of this attachment's endpoint record: 1 when found (w->ep_name becomes its ID), 0 when
+ * not, or negative errno. */
 static int state_get_endpoint(struct win *w, struct netstate_endpoint *ret, struct cni_error *err)
 {
 	struct platform_lock *l = NULL;
@@ -80,10 +123,42 @@ static int state_get_endpoint(struct win *w, struct netstate_endpoint *ret, stru
 	if (r < 0)
 		return r;
 	ep = find_ep(w, netstate_find_network(&st, w->conf->name, NULL));
-	if (ep)
+	if (ep) {
 		*ret = *ep;
+		snprintf(w->ep_name, sizeof(w->ep_name), "%s", ep->id);
+	}
 	netstate_free(&st);
 	return ep ? 1 : 0;
+}
+
+/* The HCN endpoint names a DEL without a record may remove: "<cid>-<ifname>" (only this owner
+ * makes it) and the Go-style one unless the state gives that ID to another owner (whose
+ * endpoint it then is). Writes 1 or 2 names into @names; returns the count or negative errno. */
+static int unrecorded_names(struct win *w, char names[2][NETSTATE_ID_MAX], struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate_endpoint *other;
+	struct netstate_network *net;
+	struct netstate st;
+	int r, n = 0;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	platform_lock_release(l);
+	if (r < 0)
+		return r;
+	net = netstate_find_network(&st, w->conf->name, NULL);
+	other = net ? netstate_find_endpoint(net, w->epid) : NULL;
+	if (!other || !other->container_id[0] ||
+	    (strcmp(other->container_id, w->ctx->env.container_id) == 0 &&
+	     strcmp(other->ifname, w->ctx->env.ifname) == 0))
+		memcpy(names[n++], w->epid, NETSTATE_ID_MAX);
+	if (strcmp(w->full, w->epid) != 0)
+		memcpy(names[n++], w->full, NETSTATE_ID_MAX);
+	netstate_free(&st);
+	return n;
 }
 
 /* ---- network ---- */
@@ -104,21 +179,19 @@ static void adapter_for(const struct win *w, const struct ipnet_prefix *subnet, 
 		buf[0] = '\0';
 }
 
-/* Makes sure the HCN network exists and is recorded; writes its ID to @ret_id. The state lock is
- * held across the check and the (rare) creation so two ADDs never create two networks. A
- * recorded ID that HNS no longer knows (reboot, HNS restart: the network is non-persistent) is
- * replaced by the network found by name or by a new one (case B24). */
-static int network_ensure(struct win *w, const struct ipnet_prefix *subnet,
-			  const struct ipnet_addr *gw, char ret_id[HCNDOC_GUID_STRLEN],
-			  struct cni_error *err)
+/* Record network @id (HNS ID) as @w->conf->name in the state (adding the network and its
+ * external interface when missing), unless another call recorded a different ID than @seen (the
+ * ID this call found in the state) meanwhile: then *ret_use gets that one (compare-and-set).
+ * Returns 0 or negative errno. */
+static int network_record(struct win *w, const struct ipnet_prefix *subnet,
+			  const struct ipnet_addr *gw, const char *seen, const char *id,
+			  char ret_use[HCNDOC_GUID_STRLEN], struct cni_error *err)
 {
 	struct platform_lock *l = NULL;
 	struct netstate_network *net, fresh;
 	struct netstate_extif *x;
 	struct netstate st;
-	char id[HCNDOC_GUID_STRLEN] = "", adapter[NETSTATE_IFNAME_MAX], *doc_text = NULL;
-	bool dirty = false;
-	cJSON *doc;
+	char adapter[NETSTATE_IFNAME_MAX];
 	int r;
 
 	r = state_lock(&l, err);
@@ -128,40 +201,9 @@ static int network_ensure(struct win *w, const struct ipnet_prefix *subnet,
 	if (r < 0)
 		goto unlock;
 	net = netstate_find_network(&st, w->conf->name, NULL);
-	if (net && net->hns_id[0]) {
-		r = hcn_query(w->hcn, HCN_KIND_NETWORK, net->hns_id, NULL, err);
-		if (r == 0)
-			hcndoc_guid_normalize(net->hns_id, id);
-		else if (r != -ENOENT)
-			goto out;
-		else
-			platform_log("HCN network %s (%s) is gone: re-creating it", w->conf->name,
-				     net->hns_id);
-	}
-	if (!id[0]) {
-		r = hcn_find_by_name(w->hcn, HCN_KIND_NETWORK, w->conf->name, id, NULL, err);
-		if (r == -ENOENT) {
-			struct hcndoc_network n = { .name = w->conf->name, .subnet = *subnet,
-						    .gateway = *gw, .adapter_name = adapter };
-
-			adapter_for(w, subnet, adapter, sizeof(adapter));
-			doc = hcndoc_network(&n, err);
-			doc_text = doc ? hcndoc_print(doc) : NULL;
-			cJSON_Delete(doc);
-			if (!doc_text) {
-				r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-				goto out;
-			}
-			r = hcn_create(w->hcn, HCN_KIND_NETWORK, NULL, doc_text, id, NULL, err);
-			free(doc_text);
-			if (r < 0)
-				goto out;
-			platform_log("created HCN network %s %s", w->conf->name, id);
-		} else if (r < 0) {
-			goto out;
-		}
-		dirty = true;
-	}
+	if (net && net->hns_id[0] && strcmp(net->hns_id, seen) != 0 &&
+	    hcndoc_guid_normalize(net->hns_id, ret_use) == 0)
+		goto out;
 	if (!net) {
 		adapter_for(w, subnet, adapter, sizeof(adapter));
 		x = netstate_extif_get(&st, adapter[0] ? adapter : "Ethernet");
@@ -182,21 +224,91 @@ static int network_ensure(struct win *w, const struct ipnet_prefix *subnet,
 			x->subnets[0] = ipnet_prefix_network(subnet);
 			x->n_subnets = 1;
 		}
-		dirty = true;
 	}
-	if (dirty) {
-		snprintf(net->hns_id, sizeof(net->hns_id), "%s", id);
-		r = state_save(&st, err);
-		if (r < 0)
-			goto out;
-	}
-	memcpy(ret_id, id, HCNDOC_GUID_STRLEN);
-	r = 0;
+	snprintf(net->hns_id, sizeof(net->hns_id), "%s", id);
+	memcpy(ret_use, id, HCNDOC_GUID_STRLEN);
+	r = state_save(&st, err);
 out:
 	netstate_free(&st);
 unlock:
 	platform_lock_release(l);
 	return r;
+}
+
+/* Makes sure the HCN network exists and is recorded; writes its ID to @ret_id. HNS is asked
+ * outside the state lock (a hung HNS must not hold every pod's ADD): the state is read under
+ * the lock, the recorded ID queried unlocked (the common case ends there). A recorded ID that
+ * HNS no longer knows (reboot, HNS restart: the network is non-persistent) is replaced by the
+ * network found by name or by a new one (case B24), recorded under the lock by
+ * compare-and-set: when another ADD recorded a network meanwhile, that one is used and a
+ * network this call created is deleted again. */
+static int network_ensure(struct win *w, const struct ipnet_prefix *subnet,
+			  const struct ipnet_addr *gw, char ret_id[HCNDOC_GUID_STRLEN],
+			  struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate_network *net;
+	struct netstate st;
+	char seen[NETSTATE_ID_MAX] = "", id[HCNDOC_GUID_STRLEN] = "", use[HCNDOC_GUID_STRLEN];
+	char adapter[NETSTATE_IFNAME_MAX], *doc_text = NULL;
+	bool recorded = false, created = false;
+	cJSON *doc;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	platform_lock_release(l);
+	if (r < 0) {
+		netstate_free(&st);
+		return r;
+	}
+	net = netstate_find_network(&st, w->conf->name, NULL);
+	if (net) {
+		recorded = true;
+		snprintf(seen, sizeof(seen), "%s", net->hns_id);
+	}
+	netstate_free(&st);
+
+	if (seen[0]) {
+		r = hcn_query(w->hcn, HCN_KIND_NETWORK, seen, NULL, err);
+		if (r == 0 && recorded && hcndoc_guid_normalize(seen, ret_id) == 0)
+			return 0;
+		if (r < 0 && r != -ENOENT)
+			return r;
+		platform_log("HCN network %s (%s) is gone: re-creating it", w->conf->name, seen);
+	}
+	r = hcn_find_by_name(w->hcn, HCN_KIND_NETWORK, w->conf->name, id, NULL, err);
+	if (r == -ENOENT) {
+		struct hcndoc_network n = { .name = w->conf->name, .subnet = *subnet,
+					    .gateway = *gw, .adapter_name = adapter };
+
+		adapter_for(w, subnet, adapter, sizeof(adapter));
+		doc = hcndoc_network(&n, err);
+		doc_text = doc ? hcndoc_print(doc) : NULL;
+		cJSON_Delete(doc);
+		if (!doc_text)
+			return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		r = hcn_create(w->hcn, HCN_KIND_NETWORK, NULL, doc_text, id, NULL, err);
+		free(doc_text);
+		if (r < 0)
+			return r;
+		created = true;
+		platform_log("created HCN network %s %s", w->conf->name, id);
+	} else if (r < 0) {
+		return r;
+	}
+	r = network_record(w, subnet, gw, seen, id, use, err);
+	if (r < 0)
+		return r;
+	if (created && strcmp(use, id) != 0) {
+		platform_log("HCN network %s: another ADD recorded %s first; deleting %s", w->conf->name,
+			     use, id);
+		hcn_delete(w->hcn, HCN_KIND_NETWORK, id, NULL);
+	}
+	memcpy(ret_id, use, HCNDOC_GUID_STRLEN);
+	return 0;
 }
 
 /* ---- endpoint ---- */
@@ -250,7 +362,7 @@ static void fill_record(struct win *w, const struct cni_result *ipres, const str
 	size_t i;
 
 	memset(ep, 0, sizeof(*ep));
-	snprintf(ep->id, sizeof(ep->id), "%s", w->epid);
+	snprintf(ep->id, sizeof(ep->id), "%s", w->ep_name);
 	snprintf(ep->hns_id, sizeof(ep->hns_id), "%s", ep_id);
 	snprintf(ep->hns_network_id, sizeof(ep->hns_network_id), "%s", net_id);
 	snprintf(ep->sandbox_key, sizeof(ep->sandbox_key), "%s", w->ctx->env.netns);
@@ -398,6 +510,60 @@ unlock:
 	return r;
 }
 
+/* Reserve this owner's record ID (= HCN endpoint name) before HNS sees the name, so two owners
+ * with the same first 8 characters never share an endpoint name: the owner's record keeps its
+ * ID; a new owner gets the Go-style ID unless another owner's record holds it, then
+ * "<cid>-<ifname>" (as on Linux). The record is written as a placeholder (no HnsId: an ADD in
+ * progress or one that did not finish; DEL, GC and the next ADD remove its endpoint by name).
+ * Sets w->ep_name. Returns 0 or negative errno. */
+static int state_reserve(struct win *w, const char *net_id, struct cni_error *err)
+{
+	const struct cni_args *a = &w->ctx->env.args;
+	struct platform_lock *l = NULL;
+	struct netstate_endpoint *ep, *other, rec;
+	struct netstate_network *net;
+	struct netstate st;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	if (r < 0)
+		goto unlock;
+	net = netstate_find_network(&st, w->conf->name, NULL);
+	if (!net) {
+		r = cni_error_set(err, -ENOENT, CNI_CODE_STATE, "network %s vanished from %s during ADD",
+				  w->conf->name, platform_path(PLATFORM_PATH_NET_STATE));
+		goto out;
+	}
+	ep = find_ep(w, net);
+	if (ep) {
+		snprintf(w->ep_name, sizeof(w->ep_name), "%s", ep->id);
+	} else {
+		other = netstate_find_endpoint(net, w->epid);
+		memcpy(w->ep_name, other ? w->full : w->epid, sizeof(w->ep_name));
+	}
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.id, sizeof(rec.id), "%s", w->ep_name);
+	snprintf(rec.hns_network_id, sizeof(rec.hns_network_id), "%s", net_id);
+	snprintf(rec.sandbox_key, sizeof(rec.sandbox_key), "%s", w->ctx->env.netns);
+	snprintf(rec.netns, sizeof(rec.netns), "%s", w->ctx->env.netns);
+	snprintf(rec.ifname, sizeof(rec.ifname), "%s", w->ctx->env.ifname);
+	snprintf(rec.container_id, sizeof(rec.container_id), "%s", w->ctx->env.container_id);
+	snprintf(rec.pod_name, sizeof(rec.pod_name), "%s", a->pod_name);
+	snprintf(rec.pod_namespace, sizeof(rec.pod_namespace), "%s", a->pod_namespace);
+	if (netstate_endpoint_put(net, &rec) < 0)
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	else
+		r = state_save(&st, err);
+out:
+	netstate_free(&st);
+unlock:
+	platform_lock_release(l);
+	return r;
+}
+
 /* Drop this attachment's record (absent = done). */
 static int state_remove_endpoint(struct win *w, struct cni_error *err)
 {
@@ -452,7 +618,7 @@ static int validate(struct win *w, struct cni_error *err)
 
 /* ---- commands ---- */
 
-static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
+static int add_owned(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
 {
 	char net_id[HCNDOC_GUID_STRLEN], ep_id[HCNDOC_GUID_STRLEN], old_id[HCNDOC_GUID_STRLEN];
 	char *doc_text = NULL, *props = NULL;
@@ -462,6 +628,7 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 	struct cni_result ipres;
 	struct cni_dns dns;
 	struct win w;
+	bool fresh = false, ep_left = false;
 	cJSON *pols = NULL, *doc;
 	int r;
 
@@ -473,27 +640,20 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 	if (r < 0)
 		return r;
 
-	/* A repeated ADD of a live attachment answers as before; a stale one is replaced. */
+	/* A repeated ADD of a live attachment answers as before; a stale or unfinished one (no
+	 * HnsId) is replaced. */
 	r = state_get_endpoint(&w, &ep, err);
 	if (r < 0)
 		goto out;
-	if (r == 1 && ep.hns_id[0] && strcmp(ep.container_id, ctx->env.container_id) == 0 &&
-	    hcndoc_guid_equal(ep.netns, w.netns) &&
+	if (r == 1 && ep.hns_id[0] && hcndoc_guid_equal(ep.netns, w.netns) &&
 	    hcn_query(w.hcn, HCN_KIND_ENDPOINT, ep.hns_id, &props, NULL) == 0) {
 		result_from_record(&w, &ep, props, ret);
 		r = 0;
 		goto out;
 	}
-	/* An endpoint of this name left by an earlier attempt makes HcnCreateEndpoint fail with
-	 * "already exists" (kubernetes#74766): remove it first. */
-	r = hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, w.ep_name, old_id, NULL, err);
-	if (r == 0)
-		r = endpoint_remove(&w, old_id, err);
-	if (r < 0 && r != -ENOENT)
-		goto out;
 
 	memset(&ipres, 0, sizeof(ipres));
-	r = ipam_run_add(w.conf, ctx->env.container_id, ctx->env.ifname, &ipres, err);
+	r = ipam_run_add_owned(w.conf, ctx->env.container_id, ctx->env.ifname, &ipres, &fresh, err);
 	if (r < 0)
 		goto out;
 	if (ipres.n_ips == 0) {
@@ -512,6 +672,17 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 	r = network_ensure(&w, &subnet, &gw, net_id, err);
 	if (r < 0)
 		goto release_ip;
+	r = state_reserve(&w, net_id, err);
+	if (r < 0)
+		goto release_ip;
+	/* An endpoint of this owner's name left by an earlier attempt makes HcnCreateEndpoint fail
+	 * with "already exists" (kubernetes#74766): remove it first. The name is this owner's
+	 * (state_reserve), so the endpoint is too. */
+	r = hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, w.ep_name, old_id, NULL, err);
+	if (r == 0)
+		r = endpoint_remove(&w, old_id, err);
+	if (r < 0 && r != -ENOENT)
+		goto unreserve;
 	{
 		struct hcndoc_endpoint e = { .name = w.ep_name, .network_id = net_id, .ipam = &ipres,
 					     .dns = &dns, .policies = pols };
@@ -522,17 +693,20 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 	cJSON_Delete(doc);
 	if (!doc_text) {
 		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-		goto release_ip;
+		goto unreserve;
 	}
 	r = hcn_create(w.hcn, HCN_KIND_ENDPOINT, net_id, doc_text, ep_id, &props, err);
 	if (r < 0) {
-		/* HNS may have made it even so (the read-back of the new ID failed): by name. Not
-		 * after a timeout, where every further call would wait as long; the next ADD or DEL
-		 * of this attachment removes such an endpoint by name. */
-		if (r != -ETIMEDOUT &&
-		    hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, w.ep_name, old_id, NULL, NULL) == 0)
-			endpoint_remove(&w, old_id, NULL);
-		goto release_ip;
+		/* HNS may have made it even so (the read-back of the new ID failed): by name. After
+		 * a timeout HNS may still be creating it: no further call (hcn_abandoned), and the
+		 * IP stays reserved with the placeholder record, so no other pod gets an address
+		 * this endpoint may hold; the next ADD or DEL of this attachment removes it by
+		 * name. */
+		if (!hcn_abandoned(w.hcn) &&
+		    hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, w.ep_name, old_id, NULL, NULL) == 0 &&
+		    endpoint_remove(&w, old_id, NULL) < 0)
+			ep_left = true;
+		goto unreserve;
 	}
 	free(doc_text);
 	doc = hcndoc_namespace_modify(ep_id, true);
@@ -558,9 +732,21 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 	goto out;
 
 undo_endpoint:
-	endpoint_remove(&w, ep_id, NULL);
+	/* skipped (fails at once) when an HNS call of this ADD timed out */
+	if (endpoint_remove(&w, ep_id, NULL) < 0)
+		ep_left = true;
+unreserve:
+	/* after a timeout HNS may still finish what it was doing with this name */
+	if (ep_left || hcn_abandoned(w.hcn)) {
+		platform_log("ADD %s failed with an endpoint possibly left in HNS: keeping its IP and "
+			     "placeholder record for the next DEL or ADD", w.ep_name);
+		goto out;
+	}
+	state_remove_endpoint(&w, NULL);
 release_ip:
-	ipam_run_del(w.conf, ctx->env.container_id, ctx->env.ifname, NULL, NULL);
+	/* An address the owner already held belongs to its earlier attachment: keep it. */
+	if (fresh)
+		ipam_run_del(w.conf, ctx->env.container_id, ctx->env.ifname, NULL, NULL);
 out:
 	free(props);
 	free(doc_text);
@@ -569,32 +755,49 @@ out:
 	return r;
 }
 
-/* DEL: detach and delete the endpoint (gone = done, case B22), release the IP whatever HNS
- * says, drop the record. Another HNS failure is reported after the IP is released, and the
- * record stays so a retried DEL can finish the endpoint. */
-static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
+/* DEL: detach the endpoint from the namespace recorded at ADD (CNI_NETNS may name another, or
+ * none) and delete it (gone = done, case B22), release the IP whatever HNS says, drop the
+ * record. Another HNS failure is reported after the IP is released, and the record stays so a
+ * retried DEL can finish the endpoint. Without a record (or with an unfinished one) the
+ * endpoint is found by this owner's name. */
+static int del_owned(struct plugin_ctx *ctx, struct cni_error *err)
 {
-	char ep_id[HCNDOC_GUID_STRLEN] = "";
+	char ep_id[HCNDOC_GUID_STRLEN] = "", names[2][NETSTATE_ID_MAX];
 	struct netstate_endpoint ep;
 	struct cni_error hns_err = { 0 };
 	struct win w;
-	int r, hr;
+	int r, hr, n = 0, i;
 
 	win_init(&w, ctx);
 	r = state_get_endpoint(&w, &ep, err);
 	if (r < 0)
 		return r;
-	if (r == 1 && ep.hns_id[0])
-		hcndoc_guid_normalize(ep.hns_id, ep_id);
+	if (r == 1) {
+		char ns[HCNDOC_GUID_STRLEN];
+
+		if (ep.hns_id[0])
+			hcndoc_guid_normalize(ep.hns_id, ep_id);
+		if (hcndoc_guid_normalize(ep.netns, ns) == 0)
+			memcpy(w.netns, ns, sizeof(ns));
+		memcpy(names[n++], w.ep_name, NETSTATE_ID_MAX);
+	} else {
+		n = unrecorded_names(&w, names, err);
+		if (n < 0)
+			return n;
+	}
 	hr = win_hcn(&w, &hns_err);
-	if (hr == 0 && !ep_id[0]) {
-		/* no record (ADD failed after the create, or the state was lost): by name */
-		hr = hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, w.ep_name, ep_id, NULL, &hns_err);
+	if (hr == 0 && ep_id[0])
+		hr = endpoint_remove(&w, ep_id, &hns_err);
+	/* an unfinished ADD (killed, timed out) or a lost state: by name */
+	for (i = 0; hr == 0 && !ep_id[0] && i < n; i++) {
+		char found[HCNDOC_GUID_STRLEN];
+
+		hr = hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, names[i], found, NULL, &hns_err);
+		if (hr == 0)
+			hr = endpoint_remove(&w, found, &hns_err);
 		if (hr == -ENOENT)
 			hr = 0;
 	}
-	if (hr == 0 && ep_id[0])
-		hr = endpoint_remove(&w, ep_id, &hns_err);
 	win_fini(&w);
 	if (ctx->conf.ipam.type[0] && ipam_ours(&ctx->conf)) {
 		r = ipam_run_del(&ctx->conf, ctx->env.container_id, ctx->env.ifname, NULL, err);
@@ -615,7 +818,7 @@ static int check_fail(struct cni_error *err, const char *fmt, const char *a, con
 }
 
 /* CHECK: the recorded endpoint exists in HNS, sits in CNI_NETNS and holds the recorded IPs. */
-static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
+static int check_owned(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	char buf[IPNET_ADDR_STRLEN], *props = NULL;
 	struct netstate_endpoint ep;
@@ -668,6 +871,46 @@ static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
 	r = 0;
 out:
 	cJSON_Delete(doc);
+	return r;
+}
+
+/* ADD, DEL and CHECK run under the owner's lock (owner_lock). */
+static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	int r;
+
+	r = owner_lock(ctx, &l, err);
+	if (r < 0)
+		return r;
+	r = add_owned(ctx, ret, err);
+	platform_lock_release(l);
+	return r;
+}
+
+static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	int r;
+
+	r = owner_lock(ctx, &l, err);
+	if (r < 0)
+		return r;
+	r = del_owned(ctx, err);
+	platform_lock_release(l);
+	return r;
+}
+
+static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	int r;
+
+	r = owner_lock(ctx, &l, err);
+	if (r < 0)
+		return r;
+	r = check_owned(ctx, err);
+	platform_lock_release(l);
 	return r;
 }
 
@@ -761,8 +1004,16 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 		/* detach from the namespace the endpoint was attached to, not this call's */
 		if (hcndoc_guid_normalize(stale[i].netns, w.netns) < 0)
 			w.netns[0] = '\0';
-		if (stale[i].hns_id[0] && hcndoc_guid_normalize(stale[i].hns_id, ep_id) == 0)
+		if (stale[i].hns_id[0] && hcndoc_guid_normalize(stale[i].hns_id, ep_id) == 0) {
 			er = endpoint_remove(&w, ep_id, &one);
+		} else if (!stale[i].hns_id[0]) {
+			/* an ADD that did not finish: its endpoint is named by the record ID */
+			er = hcn_find_by_name(w.hcn, HCN_KIND_ENDPOINT, stale[i].id, ep_id, NULL, &one);
+			if (er == 0)
+				er = endpoint_remove(&w, ep_id, &one);
+			if (er == -ENOENT)
+				er = 0;
+		}
 		if (er < 0) {
 			platform_log("GC %s (%s): %s", stale[i].id, stale[i].container_id, one.msg);
 			if (!cni_error_is_set(&hns_err))
@@ -815,5 +1066,9 @@ int main(int argc, char **argv)
 		.status = vnet_status,
 	};
 
-	return plugin_main(&ops, argc, argv);
+	int rc = plugin_main(&ops, argc, argv);
+
+	/* never DLL_PROCESS_DETACH with an abandoned HNS worker inside computenetwork.dll */
+	hcn_exit_if_abandoned(rc);
+	return rc;
 }

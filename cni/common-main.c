@@ -159,6 +159,26 @@ static bool op_available(const struct plugin_ops *ops, enum cni_command cmd)
 	}
 }
 
+/* conf_parse of a copy of @root without the members only ADD and CHECK use (AdditionalArgs,
+ * dns, runtimeConfig; keys compared case-insensitively, as conf_parse does). ctx->conf keeps
+ * no pointer into the copy (the policies are gone with it). */
+static int conf_parse_for_del(const cJSON *root, struct conf *ret, struct cni_error *err)
+{
+	static const char *const unused[] = { "AdditionalArgs", "dns", "runtimeConfig" };
+	cJSON *copy = cJSON_Duplicate(root, true);
+	size_t i;
+	int r;
+
+	if (!copy)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	for (i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
+		while (cJSON_GetObjectItem(copy, unused[i]))
+			cJSON_DeleteItemFromObject(copy, unused[i]);
+	r = conf_parse(copy, ret, err);
+	cJSON_Delete(copy);
+	return r;
+}
+
 int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 {
 	/* Large (the env and conf hold path-sized buffers): static, one call per process. */
@@ -223,6 +243,19 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 	}
 
 	r = conf_parse(ctx.req.root, &ctx.conf, &err);
+	if (r < 0 && ctx.env.command == CNI_CMD_DEL) {
+		/* DEL must clean up whatever the config says about things only ADD/CHECK use
+		 * (a malformed AdditionalArgs policy, dns, runtimeConfig): parse it without them. */
+		struct cni_error strict = err;
+
+		memset(&err, 0, sizeof(err));
+		r = conf_parse_for_del(ctx.req.root, &ctx.conf, &err);
+		if (r < 0)
+			err = strict;
+		else
+			platform_log("%s DEL container=%s: ignoring a config error DEL does not depend "
+				     "on: %s", ops->program, ctx.env.container_id, strict.msg);
+	}
 	if (r < 0)
 		goto fail;
 	/* SPEC "Network configuration": name is required (libcni refuses a config without it);

@@ -80,6 +80,13 @@ seed_namespace
 # the plugin config as a runtime builds it from the conflist: plugins[0] + name + cniVersion,
 # with the IPAM source switched to the interfaces.json file (no wireserver here)
 conflist=$top/tests/data/conflist/10-azure-windows.conflist
+# the shared fixture is only a drift check of the copy in tests/data (the suite runs without it)
+shared_conflist=$top/../shared/fixtures/conflist/10-azure-windows.conflist
+if [ -f "$shared_conflist" ]; then
+	check "tests/data conflist matches ../shared/fixtures (no drift)" cmp -s "$conflist" "$shared_conflist"
+fi
+check "package folder: both programs, the conflist and install.ps1" \
+	eval "cd '$build/package' && [ -s azure-vnet.exe ] && [ -s azure-vnet-ipam.exe ] && cmp -s 10-azure.conflist '$top/windows/10-azure.conflist' && cmp -s install.ps1 '$top/windows/install.ps1'"
 jq '.plugins[0] + {name: .name, cniVersion: .cniVersion} | .ipam.environment = "mas"' "$conflist" >"$scratch/conf.json"
 
 # vnet_exe <command> <container id> <netns>: exec azure-vnet.exe (config on stdin) with the test
@@ -352,7 +359,7 @@ check "STATUS with free addresses: exit 0, empty stdout" eval "[ $rc -eq 0 ] && 
 seed_namespace # HNS lost the network: the ADD below also exercises the re-create path
 : >"$hcn_log"
 cni ADD $C1
-add_fns=$(jq -r '.fn' "$hcn_log" | sort -u)
+add_fns=$(jq -r 'select(.fn | startswith("HcnClose") | not) | .fn' "$hcn_log" | sort -u) # a failing close is ignored by design
 check "fault set-up: ADD calls create network, create endpoint and modify namespace" \
 	eval "[ $rc -eq 0 ] && grep -qx HcnCreateNetwork <<<'$add_fns' && grep -qx HcnCreateEndpoint <<<'$add_fns' && grep -qx HcnModifyNamespace <<<'$add_fns'"
 cni DEL $C1
@@ -377,7 +384,15 @@ for fn in HcnCreateNetwork HcnModifyNamespace; do
 	FAKE_HCN_FAIL=$fn:hang cni ADD $C2 "$scratch/conf-timeout.json"
 	check "ADD with $fn hung: code 11 naming the call" \
 		jq -e --arg fn "$fn" '.code == 11 and (.msg | contains($fn) and contains("timed out"))' <<<"$out"
-	check "... $fn hung: no endpoint, no IP, no record left" left_nothing $C2
+	if [ $fn = HcnCreateNetwork ]; then
+		check "... $fn hung: no endpoint, no IP, no record left" left_nothing $C2
+	else
+		# the endpoint exists (its rollback skipped after the timeout): its IP stays reserved
+		check "... $fn hung: the IP stays reserved with a placeholder record" \
+			eval "[ -n \"\$(owned_by $C2)\" ] && has_record $C2"
+		cni DEL $C2
+		check "... $fn hung: the next DEL leaves nothing" left_nothing $C2
+	fi
 done
 seed_namespace
 cni ADD $C2
@@ -388,7 +403,111 @@ check "... and its DEL leaves nothing" left_nothing $C2
 # ---- hung HNS: bounded by windowsSettings.hnsTimeoutDurationInSeconds ----
 FAKE_HCN_FAIL=HcnCreateEndpoint:hang cni ADD $C2 "$scratch/conf-timeout.json"
 check "hung HcnCreateEndpoint: code 11 timed out" jq -e '.code == 11 and (.msg | test("timed out"))' <<<"$out"
-check "hung HcnCreateEndpoint: IP released" [ "$(ipam_inuse 10.240.0.5)" = false ]
+check "hung HcnCreateEndpoint: IP kept reserved (HNS may still create the endpoint)" \
+	[ "$(ipam_inuse 10.240.0.5)" = true ]
+cni DEL $C2
+check "... the next DEL frees it" eval "[ $rc -eq 0 ] && [ \"\$(ipam_inuse 10.240.0.5)\" = false ]" 
+
+# ---- two container IDs with the same first 8 characters: one endpoint and record each ----
+CA=default-pod-a
+CB=default-pod-b
+named_ns() { jq -r --arg n "$1" '[.Endpoints[] | select(.Name == $n) | .HostComputeNamespace // ""][0] // ""' "$hcn_state"; }
+cni ADD $CA
+ipa=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
+check "same prefix: ADD $CA exits 0" [ $rc -eq 0 ]
+cni ADD $CB
+ipb=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
+check "same prefix: ADD $CB exits 0 with another IP" eval "[ $rc -eq 0 ] && [ '$ipa' != '$ipb' ]"
+check "same prefix: $CA keeps its endpoint (default--eth0), $CB gets default-pod-b-eth0, both attached" \
+	eval "[ -n \"\$(named_ns default--eth0)\" ] && [ -n \"\$(named_ns default-pod-b-eth0)\" ]"
+check "same prefix: two records, one per owner" \
+	jq -e '[.Network.ExternalInterfaces[].Networks.azure.Endpoints[] | select(.ContainerID | startswith("default-pod-"))] | map(.Id) | sort == ["default--eth0","default-pod-b-eth0"]' "$rt/azure-vnet.json"
+cni ADD $CB
+check "same prefix: repeated ADD $CB answers, $CA's endpoint untouched" \
+	eval "[ $rc -eq 0 ] && [ \$(named default--eth0) -eq 1 ] && [ \$(named default-pod-b-eth0) -eq 1 ]"
+cni CHECK $CA "$scratch/conf-1.0.json"
+check "same prefix: CHECK $CA exits 0" [ $rc -eq 0 ]
+cni CHECK $CB "$scratch/conf-1.0.json"
+check "same prefix: CHECK $CB exits 0" [ $rc -eq 0 ]
+cni DEL $CB
+check "same prefix: DEL $CB leaves $CA's endpoint, IP and record" \
+	eval "[ $rc -eq 0 ] && [ \$(named default--eth0) -eq 1 ] && [ \$(named default-pod-b-eth0) -eq 0 ] &&
+		[ \"\$(ipam_inuse $ipa)\" = true ] && [ \"\$(ipam_inuse $ipb)\" = false ]"
+cni CHECK $CA "$scratch/conf-1.0.json"
+check "same prefix: CHECK $CA still exits 0" [ $rc -eq 0 ]
+cni DEL $CB
+check "same prefix: DEL $CB again (no record) does not touch $CA's endpoint" \
+	eval "[ $rc -eq 0 ] && [ \$(named default--eth0) -eq 1 ] && [ \"\$(ipam_inuse $ipa)\" = true ]"
+cni DEL $CA
+check "same prefix: DEL $CA leaves nothing" left_nothing $CA
+
+# ---- a retried ADD while the first hangs in HNS (per-owner lock): one endpoint, the IP kept ----
+jq '.windowsSettings = {hnsTimeoutDurationInSeconds: 3}' "$scratch/conf.json" >"$scratch/conf-t3.json"
+handle_problems() { [ -f "$hcn_log" ] && jq -c 'select(.problem)' "$hcn_log" || true; }
+: >"$hcn_log"
+GUARD_S= FAKE_HCN_FAIL=HcnModifyNamespace:hang vnet_exe ADD $C1 $NS <"$scratch/conf-t3.json" >"$scratch/add1.out" &
+add1=$!
+for _ in $(seq 600); do [ "$(ncalls HcnModifyNamespace)" -ge 1 ] && break; sleep 0.1; done # a bound, not an assert
+cni ADD $C1
+ip_retry=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
+rc_retry=$rc
+wait $add1 || true
+check "owner lock: the retried ADD exits 0" [ $rc_retry -eq 0 ]
+check "owner lock: the hung ADD ends with code 11" jq -e '.code == 11' "$scratch/add1.out"
+check "owner lock: the retried ADD's IP ($ip_retry) is still held by the container" \
+	eval "[ \"\$(owned_by $C1)\" = '$ip_retry' ] && [ \"\$(ipam_inuse $ip_retry)\" = true ]"
+check "owner lock: one endpoint of that name, attached to the namespace" \
+	eval "[ \$(named $(cid8 $C1)) -eq 1 ] && [ -n \"\$(named_ns $(cid8 $C1))\" ]"
+check "no HCN handle closed while in use or twice" eval "[ -z \"\$(handle_problems)\" ]"
+cni CHECK $C1 "$scratch/conf-1.0.json"
+check "owner lock: CHECK after both exits 0" [ $rc -eq 0 ]
+cni DEL $C1
+check "owner lock: DEL leaves nothing" left_nothing $C1
+
+# ---- one HNS timeout bounds the whole command: no call after the one that hung ----
+: >"$hcn_log"
+FAKE_HCN_FAIL=HcnModifyNamespace:hang,HcnOpenNamespace:hang,HcnDeleteEndpoint:hang cni ADD $C2 "$scratch/conf-t3.json"
+check "ADD with namespace open/modify and endpoint delete hung: code 11" jq -e '.code == 11' <<<"$out"
+check "... one hung HCN call, none after it (no rollback call waits again)" \
+	eval "[ \$(ncalls HcnOpenNamespace) -eq 1 ] && [ \$(ncalls HcnModifyNamespace) -eq 0 ] && [ \$(ncalls HcnDeleteEndpoint) -eq 0 ]"
+check "... no HCN handle closed while in use or twice" eval "[ -z \"\$(handle_problems)\" ]"
+check "... IP and placeholder record kept for the next DEL" eval "[ -n \"\$(owned_by $C2)\" ] && has_record $C2"
+cni DEL $C2
+check "... the next DEL leaves nothing" left_nothing $C2
+
+# ---- the network is queried outside the state lock: a hung query does not block another pod ----
+cni ADD $C3
+: >"$hcn_log"
+GUARD_S= FAKE_HCN_FAIL=HcnOpenNetwork:hang vnet_exe ADD $C4 $NS <"$scratch/conf-slow.json" >/dev/null &
+hung=$!
+for _ in $(seq 600); do [ "$(ncalls HcnOpenNetwork)" -ge 1 ] && break; sleep 0.1; done # a bound, not an assert
+AZURE_CNI_LOCK_TIMEOUT_MS=8000 cni DEL $C3
+check "a DEL while another ADD's HNS network query hangs exits 0 (state lock free)" [ $rc -eq 0 ]
+kill -KILL $hung 2>/dev/null || true
+wait $hung 2>/dev/null || true
+cni DEL $C4
+check "... the killed ADD is cleaned up by its DEL" eval "left_nothing $C4 && left_nothing $C3"
+
+# ---- DEL ignores config parts only ADD uses; detaches from the namespace recorded at ADD ----
+cni ADD $C2
+cni DEL $C2 "$scratch/conf-bad.json"
+check "DEL with a malformed AdditionalArgs policy (B21 input) exits 0 and cleans up" \
+	eval "[ $rc -eq 0 ] && left_nothing $C2"
+jq '.runtimeConfig = {portMappings: "bogus"} | .dns = 5' "$scratch/conf.json" >"$scratch/conf-bad2.json"
+cni ADD $C2
+cni DEL $C2 "$scratch/conf-bad2.json"
+check "DEL with malformed dns and runtimeConfig exits 0 and cleans up" eval "[ $rc -eq 0 ] && left_nothing $C2"
+cni ADD $C2 "$scratch/conf-bad2.json"
+check "... while ADD with them is code 7" jq -e '.code == 7' <<<"$out"
+cni ADD $C2
+check "ADD c2 for the DEL-namespace test exits 0" [ $rc -eq 0 ]
+: >"$hcn_log"
+cni DEL $C2 "$scratch/conf.json" 99999999-8888-7777-6666-555555555555
+check "DEL with another CNI_NETNS exits 0" [ $rc -eq 0 ]
+out=$(cat "$hcn_log")
+check "... it detached from the namespace recorded at ADD" \
+	jq -es --arg ns "$NS_UP" 'map(select(.fn == "HcnModifyNamespace")) | length == 1 and .[0].id == $ns and .[0].doc.RequestType == "Remove"' "$hcn_log"
+check "... and left nothing" left_nothing $C2
 
 # ---- missing namespace, bad CNI_NETNS ----
 cni ADD $C2 "$scratch/conf.json" 11111111-2222-3333-4444-555555555555
