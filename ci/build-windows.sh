@@ -4,7 +4,9 @@
 #   ci/build-windows.sh [build dir]      (default build-windows)
 # produces <build dir>/bin/azure-vnet.exe and azure-vnet-ipam.exe, linked -static (they need only
 # DLLs every Windows Server 2019+ ships: kernel32, winhttp, ole32, ...; computenetwork.dll is
-# loaded at run time). cJSON, expat and cmocka come from ci/cross-deps.sh (.deps-mingw).
+# loaded at run time), and <build dir>/package/: the two programs, 10-azure.conflist and
+# install.ps1 side by side, the folder to copy to a node and run install.ps1 from.
+# cJSON, expat and cmocka come from ci/cross-deps.sh (.deps-mingw).
 # AZCNI_TESTS=OFF skips the unit tests (then cmocka is not needed).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,4 +28,9 @@ for exe in azure-vnet.exe azure-vnet-ipam.exe; do
 		exit 1
 	fi
 done
-echo "build-windows: $build/bin/azure-vnet.exe $build/bin/azure-vnet-ipam.exe"
+pkg=$build/package
+rm -rf "$pkg"
+mkdir -p "$pkg"
+cp "$build/bin/azure-vnet.exe" "$build/bin/azure-vnet-ipam.exe" "$top/windows/10-azure.conflist" \
+	"$top/windows/install.ps1" "$pkg/"
+echo "build-windows: $build/bin/azure-vnet.exe $build/bin/azure-vnet-ipam.exe; package $pkg"

@@ -84,11 +84,13 @@ int hcndoc_policies(const struct conf *conf, const struct ipnet_prefix *subnet,
 		    const struct ipnet_addr *pod_ip, cJSON **ret_policies, struct cni_error *err);
 
 /* hcndoc_dns - the endpoint DNS for one ADD (ACN cni/network/network_windows.go):
- * runtimeConfig.dns with servers wins (servers, searches, options as given). Otherwise the config
- * "dns": Nameservers and Search must both be set or both empty (else code 7 "Wrong DNS
- * configuration"); the Go suffix is "<pod_namespace>." + Search joined with ',' and the endpoint
- * search list is that suffix split at ',' (so only the first entry gets the namespace). With
- * neither set, @ipam_dns (may be NULL) is used. An empty @pod_namespace leaves Search unprefixed.
+ * runtimeConfig.dns wins only when it has both servers and searches (Go getCustomDNS): its
+ * servers, searches and options as given, no domain; one with servers alone is ignored.
+ * Otherwise the config "dns": Nameservers and Search must both be set or both empty (else code
+ * 7 "Wrong DNS configuration"); the Go suffix is "<pod_namespace>." + Search joined with ',' and
+ * the endpoint search list is that suffix split at ',' (so only the first entry gets the
+ * namespace). With neither set, @ipam_dns (may be NULL) gives servers and searches. The config's
+ * Options are kept in both cases. An empty @pod_namespace leaves Search unprefixed.
  * Returns 0 and fills *ret (zeroed first) or -EINVAL. */
 int hcndoc_dns(const struct conf *conf, const char *pod_namespace, const struct cni_dns *ipam_dns,
 	       struct cni_dns *ret, struct cni_error *err);
