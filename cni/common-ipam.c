@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* The azure-vnet-ipam operations, shared by the azure-vnet-ipam binary and azure-vnet's in-process
  * IPAM: fetch the source (NMAgent over HTTP or the "mas" interfaces.json) outside any lock, then
- * under the IPAM lock load the state file, refresh, change, save atomically and unlock. */
+ * under the IPAM lock load the state file, refresh, change, save atomically and unlock.
+ *
+ * Source throttling (ipam.queryInterval, default 10 s): the state records when the source was
+ * last read into it (LastRefresh, store.c). An ADD whose state was refreshed less than the
+ * interval ago allocates from the state alone; it reads the source only when that allocation
+ * fails for want of an address (pool exhausted for this request, ipam.ipAddress or ipam.subnet
+ * not in any pool) and then retries once. queryInterval 0, a state without LastRefresh (new,
+ * or saved by the Go plugin) or a LastRefresh in the future read the source first, as before.
+ * The Go plugin throttles only within one long-lived process; its CNI binary runs once per call
+ * and so reads NMAgent on every ADD. */
 #include "common.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/store.h"
 #include "platform/platform.h"
@@ -161,6 +171,40 @@ static size_t owner_held(const struct ipam_space *sp, const char *cid, const cha
 	return n;
 }
 
+/* Whether @sp's pools may be used without reading the source again at @now (Unix seconds). */
+static bool source_fresh(const struct conf *conf, const struct ipam_space *sp, long long now)
+{
+	int iv = conf->ipam.query_interval_s;
+
+	/* "null" costs nothing to read and must drop whatever another source left behind. */
+	if (conf->ipam.environment == CONF_IPAM_ENV_NULL || iv <= 0 || sp->last_refresh <= 0)
+		return false;
+	return now >= sp->last_refresh && now - sp->last_refresh < iv;
+}
+
+/* In an open session: record what the owner held, allocate for @req and fill @ret; on success
+ * *ret_fresh tells whether the address is new to the owner. Errors as ipam_allocate. */
+static int session_allocate(struct ipam_session *s, const struct ipam_request *req,
+			    struct cni_result *ret, bool *ret_fresh, struct cni_error *err)
+{
+	struct ipnet_addr held[IPAM_HELD_MAX];
+	size_t pool, addr, n_held, i;
+	bool fresh = true;
+	int r;
+
+	/* What the owner held before this call: ipam_allocate hands an owner its record again. */
+	n_held = owner_held(&s->space, req->container_id, req->ifname, held, IPAM_HELD_MAX);
+	r = ipam_allocate(&s->space, req, &pool, &addr, err);
+	if (r < 0)
+		return r;
+	for (i = 0; fresh && i < n_held; i++)
+		if (ipnet_addr_equal(&held[i], &s->space.pools[pool].addrs[addr].addr))
+			fresh = false;
+	ipam_result_fill(&s->space, pool, addr, ret);
+	*ret_fresh = fresh;
+	return 0;
+}
+
 int ipam_run_add(const struct conf *conf, const char *container_id, const char *ifname,
 		 struct cni_result *ret, struct cni_error *err)
 {
@@ -178,8 +222,7 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 		.subnet = conf->ipam.subnet,
 		.ip_address = conf->ipam.ip_address,
 	};
-	struct ipnet_addr want, held[IPAM_HELD_MAX];
-	size_t pool, addr, n_held, i;
+	struct ipnet_addr want;
 	bool fresh = true;
 	int r;
 
@@ -190,6 +233,32 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 	else if (conf->ipam.subnet[0])
 		req.ipv6 = strchr(conf->ipam.subnet, ':') != NULL;
 
+	/* Within queryInterval of the last refresh: the state alone, unless it has no address for
+	 * this request (then unlock, read the source and try once more below). */
+	if (conf->ipam.query_interval_s > 0 && conf->ipam.environment != CONF_IPAM_ENV_NULL) {
+		struct cni_error inner = { 0 };
+
+		r = session_open(&s, err);
+		if (r < 0)
+			return r;
+		if (source_fresh(conf, &s.space, (long long)time(NULL))) {
+			r = session_allocate(&s, &req, ret, &fresh, &inner);
+			if (r == 0) {
+				r = session_close(&s, true, err);
+				if (r >= 0 && ret_fresh)
+					*ret_fresh = fresh;
+				return r;
+			}
+			if (r != -ENOSPC && r != -ENOENT) {
+				session_close(&s, false, NULL);
+				if (err && !cni_error_is_set(err))
+					*err = inner;
+				return r;
+			}
+		}
+		session_close(&s, false, NULL);
+	}
+
 	r = fetch_source(conf, &src, err);
 	if (r < 0)
 		return r;
@@ -199,15 +268,10 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 	r = ipam_space_refresh(&s.space, &src, err);
 	if (r < 0)
 		goto unlock;
-	/* What the owner held before this call: ipam_allocate hands an owner its record again. */
-	n_held = owner_held(&s.space, container_id, req.ifname, held, IPAM_HELD_MAX);
-	r = ipam_allocate(&s.space, &req, &pool, &addr, err);
+	s.space.last_refresh = (long long)time(NULL);
+	r = session_allocate(&s, &req, ret, &fresh, err);
 	if (r < 0)
 		goto unlock;
-	for (i = 0; fresh && i < n_held; i++)
-		if (ipnet_addr_equal(&held[i], &s.space.pools[pool].addrs[addr].addr))
-			fresh = false;
-	ipam_result_fill(&s.space, pool, addr, ret);
 	r = session_close(&s, true, err);
 	if (r >= 0 && ret_fresh)
 		*ret_fresh = fresh;

@@ -226,6 +226,7 @@ static int parse_ipam(const cJSON *root, struct conf_ipam *ipam, struct cni_erro
 	int r;
 
 	snprintf(ipam->address_space, sizeof(ipam->address_space), "local");
+	ipam->query_interval_s = CONF_QUERY_INTERVAL_DEFAULT_S;
 	r = get_object(root, "ipam", "ipam", &o, err);
 	if (r < 0 || !o)
 		return r;

@@ -31,13 +31,19 @@ enum conf_ipam_env {
 	CONF_IPAM_ENV_NULL,      /* 0.0.0.0/0 pool with no addresses */
 };
 
+/* Default ipam.queryInterval (seconds): the Go plugin's minimum. */
+#define CONF_QUERY_INTERVAL_DEFAULT_S 10
+
 struct conf_ipam {
 	char type[CNI_NAME_MAX];           /* "" when the ipam object is absent */
 	enum conf_ipam_env environment;
 	char address_space[CNI_NAME_MAX];  /* "local" when unset */
 	char subnet[IPNET_PREFIX_STRLEN];  /* pool ID, "" = pick one */
 	char ip_address[IPNET_ADDR_STRLEN];/* requested address, "" = any */
-	int query_interval_s;              /* parsed, used only to throttle within one process */
+	int query_interval_s;              /* ipam.queryInterval in seconds (string or number;
+	                                    * unset or "" = CONF_QUERY_INTERVAL_DEFAULT_S): the IPAM
+	                                    * source is read again when the state's LastRefresh is
+	                                    * older, across processes; 0 = read on every ADD */
 };
 
 struct conf_portmap {

@@ -86,6 +86,10 @@ struct ipam_space {
 	int scope;
 	struct ipam_pool *pools;           /* heap */
 	size_t n_pools;
+	long long last_refresh;            /* Unix seconds of the last successful source refresh
+	                                    * that was saved (ours, "LastRefresh"; the callers set
+	                                    * it), 0 = unknown: throttles source fetches across
+	                                    * processes (ipam.queryInterval) */
 };
 
 /* ipam_space_free - free pools and addresses; safe on a zeroed space. */

@@ -7,7 +7,12 @@
  * Fields we add (ignored by the Go plugin, which skips unknown keys):
  *   pool    "Primary":   the NIC's primary IP in the subnet (never handed out), omitted if unknown
  *   address "IfName":    the owner's interface name (owner = ID + IfName); "" = any (Go-written)
- *   address "Unhealthy": the address vanished from the source while in use (dropped on release) */
+ *   address "Unhealthy": the address vanished from the source while in use (dropped on release)
+ *   IPAM    "LastRefresh": when the source (NMAgent, interfaces.json) was last read into the
+ *                        pools, RFC 3339 UTC seconds ("2026-11-29T08:49:31Z"); omitted if unknown.
+ *                        Lets ipam.queryInterval throttle source reads across processes. The Go
+ *                        plugin drops it when it saves, and an unparsable value reads as unknown:
+ *                        either way the next ADD reads the source. */
 #include "store.h"
 
 #include <errno.h>
@@ -88,6 +93,99 @@ int store_base64_decode(const char *s, unsigned char *out, size_t max)
 		}
 	}
 	return (int)n;
+}
+
+/* ---- RFC 3339 times (UTC seconds since 1970) ---- */
+
+/* Days from 1970-01-01 to the first day of year @y (proleptic Gregorian, @y >= 1). */
+static long long days_to_year(long long y)
+{
+	long long p = y - 1, q = 1969;
+
+	return (365 * p + p / 4 - p / 100 + p / 400) - (365 * q + q / 4 - q / 100 + q / 400);
+}
+
+static bool leap_year(long long y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days before month @m (1..12) in a year. */
+static int days_to_month(int m, bool leap)
+{
+	static const int cum[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+
+	return cum[m - 1] + (leap && m > 2);
+}
+
+/* @n decimal digits at @s into *v; false when any is not a digit. */
+static bool digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+int store_rfc3339_parse(const char *s, long long *ret)
+{
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	const char *p = s + 19;
+	long long t;
+
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec))
+		return -EINVAL;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !leap_year(y)) || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	if (*p == '.') {
+		const char *f = ++p;
+
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == f)
+			return -EINVAL;
+	}
+	if ((*p == 'Z' || *p == 'z') && !p[1]) {
+		sign = 0;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && digits(p + 1, 2, &oh) &&
+		   p[3] == ':' && digits(p + 4, 2, &om) && oh <= 23 && om <= 59) {
+		sign = *p == '+' ? 1 : -1;
+	} else {
+		return -EINVAL;
+	}
+	t = days_to_year(y) + days_to_month(mo, leap_year(y)) + d - 1;
+	t = ((t * 24 + h) * 60 + mi) * 60 + sec;
+	*ret = t - sign * ((long long)oh * 3600 + om * 60);
+	return 0;
+}
+
+int store_rfc3339_format(long long t, char *buf, size_t size)
+{
+	long long days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), rem = t - days * 86400;
+	long long y = 1970 + days / 366;
+	int mo = 1;
+
+	/* Start below the year (366-day years never overshoot) and walk up. */
+	while (days_to_year(y + 1) <= days)
+		y++;
+	while (days_to_year(y) > days)
+		y--;
+	days -= days_to_year(y);
+	while (mo < 12 && days_to_month(mo + 1, leap_year(y)) <= days)
+		mo++;
+	days -= days_to_month(mo, leap_year(y));
+	if (y < 1 || y > 9999)
+		return -EINVAL;
+	return snprintf(buf, size, "%04lld-%02d-%02lldT%02lld:%02lld:%02lldZ", y, mo, days + 1,
+			rem / 3600, rem / 60 % 60, rem % 60) < (int)size ? 0 : -ENOSPC;
 }
 
 /* ---- decode ---- */
@@ -430,6 +528,13 @@ int store_ipam_decode(const char *text, size_t len, const char *path, struct ipa
 		r = dec_fail(&d, "IPAM is not an object");
 		goto out;
 	}
+	/* Ours: unknown (0) when absent, not a string or not a time; never an error. */
+	{
+		const cJSON *lr = member(ipam, "LastRefresh");
+
+		if (!cJSON_IsString(lr) || store_rfc3339_parse(lr->valuestring, &sp.last_refresh) < 0)
+			sp.last_refresh = 0;
+	}
 	spaces = member(ipam, "AddressSpaces");
 	if (spaces && !cJSON_IsObject(spaces)) {
 		r = dec_fail(&d, "IPAM.AddressSpaces is not an object");
@@ -710,6 +815,7 @@ char *store_ipam_encode(const struct ipam_space *sp, const char *timestamp)
 	struct buf b = {0};
 	size_t *idx = NULL;
 	bool f0 = true, f1 = true, f2 = true, f3 = true, f4 = true;
+	char lr[32];
 
 	if (sp->n_pools) {
 		idx = calloc(sp->n_pools, sizeof(*idx));
@@ -725,6 +831,8 @@ char *store_ipam_encode(const struct ipam_space *sp, const char *timestamp)
 	put(&b, "{", 1);
 	put_kv_str(&b, 2, &f1, "Version", AZCNI_VERSION);
 	put_kv_str(&b, 2, &f1, "TimeStamp", timestamp ? timestamp : "0001-01-01T00:00:00Z");
+	if (sp->last_refresh > 0 && store_rfc3339_format(sp->last_refresh, lr, sizeof(lr)) == 0)
+		put_kv_str(&b, 2, &f1, "LastRefresh", lr);
 	put_key(&b, 2, &f1, "AddressSpaces");
 	put(&b, "{", 1);
 	put_key(&b, 3, &f2, "local");

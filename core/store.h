@@ -25,6 +25,14 @@ int store_ipam_decode(const char *text, size_t len, const char *path, struct ipa
  * or NULL on out of memory. */
 char *store_ipam_encode(const struct ipam_space *sp, const char *timestamp);
 
+/* store_rfc3339_parse - an RFC 3339 date-time ("2026-11-29T08:49:31Z", fractional seconds and
+ * a "+hh:mm"/"-hh:mm" offset allowed) as Unix seconds (UTC) into *ret. Returns 0 or -EINVAL. */
+int store_rfc3339_parse(const char *s, long long *ret);
+
+/* store_rfc3339_format - Unix seconds @t as "YYYY-MM-DDTHH:MM:SSZ" (UTC, 20 characters + NUL)
+ * into @buf of @size bytes. Returns 0, -EINVAL outside years 1..9999, -ENOSPC if @size is short. */
+int store_rfc3339_format(long long t, char *buf, size_t size);
+
 /* store_base64_encode / decode - standard base64 (RFC 4648 §4, with padding), as Go's
  * encoding/json writes []byte. encode returns malloc'd text; decode returns the byte count
  * or -EINVAL and writes at most @max bytes. */

@@ -10,6 +10,9 @@ Builds a simulated VM in network namespaces (prefix azb-), then measures:
   3. peak RSS of one ADD (GNU time) and instruction counts of one ADD and one DEL (callgrind);
   4. the process floor: a static C binary that exits at once.
   5. the kernel's own cost of one pod's veth pair (ip link add + ip link del), for scale.
+  6. the production IPAM source: transparent ADD/DEL with ipam.environment "azure" against a
+     loopback NMAgent HTTP server inside the VM namespace (AZURE_CNI_NMAGENT_URL), with
+     ipam.queryInterval unset (10 s) and "0" (a GET on every ADD, what the Go plugin does).
 The runtime directory (state files, locks) is on tmpfs (/dev/shm) as a node's /var/run is.
 Writes a markdown table to the file given by --out (default BENCHMARKS.md) with the machine,
 date, commit, the team's targets and whether each is met. Never asserts on time. Removes every
@@ -104,6 +107,54 @@ class Node:
         sh("ip", "netns", "del", FABRIC, check=False)
 
 
+# A stand-in for NMAgent on 127.0.0.1 inside the VM namespace: every GET returns the XML.
+NMAGENT_PORT = 18080
+NMAGENT_SERVER = r"""
+import http.server, sys
+body = open(sys.argv[1], "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
+"""
+NMAGENT_URL = ("http://127.0.0.1:%d/machine/plugins?comp=nmagent&type=getinterfaceinfov1"
+               % NMAGENT_PORT)
+
+
+class NMAgentServer:
+    """The loopback NMAgent in the VM namespace; stopped by its own pid."""
+
+    def __init__(self, work):
+        self.script = os.path.join(work, "nmagent-server.py")
+        with open(self.script, "w") as f:
+            f.write(NMAGENT_SERVER)
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["ip", "netns", "exec", NODE, "python3", self.script, XML,
+                                      str(NMAGENT_PORT)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for _ in range(100):  # wait until it answers (not a timed assert: a readiness poll)
+            if nsexec("python3", "-c", "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)",
+                      NMAGENT_URL, check=False).returncode == 0:
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("the loopback NMAgent server did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()  # ip netns exec execs python3: this pid is the server
+            self.proc.wait()
+        self.proc = None
+
+
 def conf_files(work, node):
     confs = {}
 
@@ -116,6 +167,11 @@ def conf_files(work, node):
     for mode in ("transparent", "bridge"):
         put("azure-" + mode, {"cniVersion": "1.0.0", "name": "azure", "type": "azure-vnet", "mode": mode,
                               "bridge": "azure0", "ipam": {"type": "azure-vnet-ipam", "environment": "mas"}})
+    # The production source: NMAgent (AZURE_CNI_NMAGENT_URL, set in bench_single's env).
+    put("azure-nmagent", {"cniVersion": "1.0.0", "name": "azure", "type": "azure-vnet", "mode": "transparent",
+                          "ipam": {"type": "azure-vnet-ipam", "environment": "azure"}})
+    put("azure-nmagent-q0", {"cniVersion": "1.0.0", "name": "azure", "type": "azure-vnet", "mode": "transparent",
+                             "ipam": {"type": "azure-vnet-ipam", "environment": "azure", "queryInterval": "0"}})
     for masq in (True, False):
         put("ref-masq" if masq else "ref-nomasq",
             {"cniVersion": "1.0.0", "name": "rtest", "type": "bridge", "bridge": "rtbr0", "isGateway": True,
@@ -130,7 +186,8 @@ def plugin_env(work, extra=None, run="run"):
     env.update({"CNI_PATH": BIN + ":" + REF, "CNI_IFNAME": "eth0",
                 "AZURE_CNI_RUNTIME_DIR": os.path.join(work, run),
                 "AZURE_CNI_LOG_DIR": os.path.join(work, "log"),
-                "AZURE_CNI_MAS_FILE": os.path.join(work, "interfaces.json")})
+                "AZURE_CNI_MAS_FILE": os.path.join(work, "interfaces.json"),
+                "AZURE_CNI_NMAGENT_URL": NMAGENT_URL})
     env.update(extra or {})
     return env
 
@@ -154,11 +211,14 @@ def hyperfine(work, env, name, cmd, prepare, runs):
             "min": r["min"] * 1e3, "max": r["max"] * 1e3}
 
 
+SINGLE = ("azure-transparent", "azure-bridge", "ref-masq", "ref-nomasq", "azure-nmagent", "azure-nmagent-q0")
+
+
 def bench_single(work, node, confs, runs):
     """ADD, CHECK, DEL of one pod for each configuration."""
     sh("ip", "netns", "add", "azb-p1")
     rows = {}
-    for name in ("azure-transparent", "azure-bridge", "ref-masq", "ref-nomasq"):
+    for name in SINGLE:
         # Each configuration keeps its own state directory (one network per state file).
         env = plugin_env(work, {"CNI_CONTAINERID": "bench0000000000001", "CNI_NETNS": "/var/run/netns/azb-p1"},
                          run="run-" + name)
@@ -281,18 +341,29 @@ def peak_rss_and_instructions(work, confs):
         out["host-local-rss_kib"] = rss("CNI_COMMAND=ADD exec %s < %s > /dev/null" % (hl, confs["ref-masq"]))
         subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", "CNI_COMMAND=DEL %s < %s > /dev/null" % (hl, confs["ref-masq"])], env=env)
         if shutil.which("valgrind"):
-            conf = confs["azure-transparent"]
-            for cmd in ("ADD", "DEL"):
-                cg = os.path.join(work, "callgrind.%s" % cmd)
-                c = ("CNI_COMMAND=%s valgrind --tool=callgrind --trace-children=no --callgrind-out-file=%s %s < %s > /dev/null 2>%s.log"
-                     % (cmd, cg, os.path.join(BIN, "azure-vnet"), conf, cg))
-                subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", c], env=env)
-                ir = -1
-                if os.path.exists(cg):
-                    for line in open(cg):
-                        if line.startswith("summary:") or line.startswith("totals:"):
-                            ir = int(line.split()[1])
-                out["callgrind-" + cmd] = ir
+            # mas (the tables' source), then NMAgent with queryInterval "0" (a GET every ADD) and
+            # unset (10 s: an ADD within the interval of the warm-up ADD reads no source).
+            for tag, name, cmds in (("", "azure-transparent", ("ADD", "DEL")),
+                                    ("-nmagent-q0", "azure-nmagent-q0", ("ADD", "DEL")),
+                                    ("-nmagent", "azure-nmagent", ("ADD", "DEL"))):
+                conf = confs[name]
+                e = plugin_env(work, {"CNI_CONTAINERID": "memo0000000000001",
+                                      "CNI_NETNS": "/var/run/netns/azb-m1"}, run="run-cg" + tag)
+                # Warm: the network exists and the IPAM source was read just before, so with
+                # queryInterval unset the measured ADD is within the 10 s (no source read).
+                subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", "CNI_COMMAND=ADD %s < %s > /dev/null && CNI_COMMAND=DEL %s < %s"
+                                % (os.path.join(BIN, "azure-vnet"), conf, os.path.join(BIN, "azure-vnet"), conf)], env=e)
+                for cmd in cmds:
+                    cg = os.path.join(work, "callgrind%s.%s" % (tag, cmd))
+                    c = ("CNI_COMMAND=%s valgrind --tool=callgrind --trace-children=no --callgrind-out-file=%s %s < %s > /dev/null 2>%s.log"
+                         % (cmd, cg, os.path.join(BIN, "azure-vnet"), conf, cg))
+                    subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", c], env=e)
+                    ir = -1
+                    if os.path.exists(cg):
+                        for line in open(cg):
+                            if line.startswith("summary:") or line.startswith("totals:"):
+                                ir = int(line.split()[1])
+                    out["callgrind%s-%s" % (tag, cmd)] = ir
     finally:
         sh("ip", "netns", "del", "azb-m1", check=False)
     return out
@@ -366,9 +437,11 @@ def main():
     work = tempfile.mkdtemp(prefix="azb-", dir=shm)
     cleanup()
     node = Node(work)
+    nmagent = NMAgentServer(work)
     report = {"loadavg": [open("/proc/loadavg").read().split()[0]]}
     try:
         node.up()
+        nmagent.start()
         confs = conf_files(work, node)
         print("process floor ...", flush=True)
         report["floor_ms"] = process_floor(work)
@@ -379,6 +452,7 @@ def main():
         report["single"] = bench_single(work, node, confs, runs)
         print("peak RSS and instruction counts ...", flush=True)
         report["mem"] = peak_rss_and_instructions(work, confs)
+        nmagent.stop()
         report["fill"] = {}
         for n in ((1, 250) if args.quick else (1, 8, 32, 250)):
             print("fill 250 pods, %d caller(s) ..." % n, flush=True)
@@ -388,6 +462,7 @@ def main():
             node.up()
             report["fill"][n] = bench_fill(work, node, confs, len(node.secondaries), n)
     finally:
+        nmagent.stop()
         node.down()
         cleanup()
     report["loadavg"].append(open("/proc/loadavg").read().split()[0])
@@ -510,7 +585,9 @@ def write_report(path, rep, node):
     w("| plugin | ADD | CHECK | DEL | ADD+DEL cycle |")
     w("|---|---|---|---|---|")
     names = {"azure-transparent": "azure-vnet transparent", "azure-bridge": "azure-vnet bridge",
-             "ref-masq": "reference bridge+host-local, ipMasq on", "ref-nomasq": "reference bridge+host-local, ipMasq off"}
+             "ref-masq": "reference bridge+host-local, ipMasq on", "ref-nomasq": "reference bridge+host-local, ipMasq off",
+             "azure-nmagent": "azure-vnet transparent, NMAgent source, queryInterval unset (10 s)",
+             "azure-nmagent-q0": "azure-vnet transparent, NMAgent source, queryInterval \"0\""}
     for k, label in names.items():
         r = s[k]
         w("| %s | %s |" % (label, " | ".join("%.2f ± %.2f" % (r[op]["median"], r[op]["stddev"])
@@ -525,6 +602,11 @@ def write_report(path, rep, node):
             w("| %s | %s | %s |" % (names[k], "ipMasq on" if ref == "ref-masq" else "ipMasq off",
                                     " | ".join("%.3fx" % (s[k][op]["median"] / s[ref][op]["median"])
                                                for op in ("ADD", "CHECK", "DEL", "cycle"))))
+    w("")
+    w("The NMAgent rows use the production source (`ipam.environment` \"azure\", the default) against a"
+      " loopback HTTP server in the VM namespace serving max-pods-250.xml: with queryInterval unset an"
+      " ADD within 10 s of the last source read allocates from the state file alone (no GET, libcurl"
+      " not loaded); with \"0\" every ADD makes the GET, as the Go plugin's one-shot process does.")
     w("")
     w("Process floor (static C binary that exits at once, hyperfine -N): **%.3f ms**; transparent ADD = %.1fx the floor." % (
         floor, s["azure-transparent"]["ADD"]["median"] / floor))
@@ -564,6 +646,11 @@ def write_report(path, rep, node):
     w("")
     w("callgrind instructions (Ir), azure-vnet transparent: ADD **%s**, DEL **%s** (the process itself;"
       " children such as iptables are not counted)." % (format(m.get("callgrind-ADD", -1), ","), format(m.get("callgrind-DEL", -1), ",")))
+    if "callgrind-nmagent-q0-ADD" in m:
+        w("With the NMAgent source: ADD with a GET (queryInterval \"0\") **%s**, ADD within the"
+          " interval (no GET) **%s**; DEL %s and %s." % tuple(
+              format(m.get(k, -1), ",") for k in ("callgrind-nmagent-q0-ADD", "callgrind-nmagent-ADD",
+                                                  "callgrind-nmagent-q0-DEL", "callgrind-nmagent-DEL")))
     w("")
     with open(path, "w") as f:
         f.write("\n".join(lines))

@@ -297,11 +297,12 @@ def t_nmagent(binary, data, root):
               len([line for line in log.splitlines() if "n1" in line and "ADD" in line]) == 3,
               log[-600:])
         before = n.state_bytes()
+        hits = srv.hits
 
         r = n.run("DEL", c, "n1")
         check("nmagent: DEL exits 0 with empty stdout", r.rc == 0 and r.out.strip() == "", repr(r))
         check("nmagent: DEL freed the owner's address", "10.240.0.5" not in n.in_use(), str(n.in_use()))
-        check("nmagent: DEL did not contact the source", srv.hits == 3, f"hits={srv.hits}")
+        check("nmagent: DEL did not contact the source", srv.hits == hits, f"hits={srv.hits} before {hits}")
     finally:
         srv.close()
 
@@ -355,6 +356,102 @@ def t_nmagent(binary, data, root):
                   repr(r))
     finally:
         srv.close()
+
+
+def nmagent_xml(secondaries, prefix="10.240.0.0/16", primary="10.240.0.4"):
+    """An NMAgent interface-info document: one NIC, one subnet, @secondaries."""
+    lines = ['<Interfaces>', '  <Interface MacAddress="000D3A6E1825" IsPrimary="true">',
+             f'    <IPSubnet Prefix="{prefix}">',
+             f'      <IPAddress Address="{primary}" IsPrimary="true"/>']
+    lines += [f'      <IPAddress Address="{a}" IsPrimary="false"/>' for a in secondaries]
+    lines += ['    </IPSubnet>', '  </Interface>', '</Interfaces>', '']
+    return "\n".join(lines).encode()
+
+
+def t_throttle(binary, data, root):
+    """ipam.queryInterval across processes: GETs counted at the loopback NMAgent. The interval
+    is an hour so that no check depends on how fast the machine runs (the 10 s default is a
+    unit test of the configuration)."""
+    iv = "3600"
+    srv = NMAgent("ok", nmagent_xml([f"10.240.0.{i}" for i in range(5, 10)]))
+    try:
+        n = Node(binary, root, url=srv.url)
+        c = conf("1.0.0", env="azure", queryInterval=iv)
+        res = [n.run("ADD", c, f"q{i}") for i in range(5)]
+        check("throttle: 5 ADDs on a fresh node succeed", all(r.rc == 0 for r in res), repr(res))
+        check("throttle: 5 ADDs within the interval make 1 GET", srv.hits == 1,
+              f"hits={srv.hits}")
+        lr = n.state()["IPAM"].get("LastRefresh", "")
+        check("throttle: the state records LastRefresh (RFC 3339 UTC seconds)",
+              len(lr) == 20 and lr.endswith("Z") and lr[10] == "T", repr(lr))
+        r = n.run("ADD", c, "q0")
+        check("throttle: a repeated ADD of an owner within the interval makes no GET",
+              r.rc == 0 and r.ip() == res[0].ip() and srv.hits == 1, f"{r!r} hits={srv.hits}")
+        # exhausted for this request: the source is read (once) and new addresses picked up
+        srv.body = nmagent_xml([f"10.240.0.{i}" for i in range(5, 12)])
+        r = n.run("ADD", c, "q5")
+        check("throttle: an exhausted pool forces a GET within the interval",
+              srv.hits == 2, f"hits={srv.hits}")
+        check("throttle: ... and the ADD gets an address the source added",
+              r.rc == 0 and r.ip() == "10.240.0.10", repr(r))
+        r = n.run("ADD", c, "q6")
+        check("throttle: the next ADD uses the refreshed pool without a GET",
+              r.rc == 0 and r.ip() == "10.240.0.11" and srv.hits == 2, f"{r!r} hits={srv.hits}")
+        r = n.run("ADD", c, "q7")
+        check("throttle: exhausted after the forced GET is code 101 (one GET, no loop)",
+              r.code == 101 and srv.hits == 3, f"{r!r} hits={srv.hits}")
+        # ipam.ipAddress not in any pool forces a GET
+        srv.body = nmagent_xml([f"10.240.0.{i}" for i in range(5, 13)])
+        r = n.run("ADD", conf("1.0.0", env="azure", queryInterval=iv, ipAddress="10.240.0.12"), "q8")
+        check("throttle: an ipam.ipAddress not in the pool forces a GET and is then served",
+              r.rc == 0 and r.ip() == "10.240.0.12" and srv.hits == 4, f"{r!r} hits={srv.hits}")
+        r = n.run("ADD", conf("1.0.0", env="azure", queryInterval=iv, ipAddress="10.240.0.99"), "q9")
+        check("throttle: an ipam.ipAddress the source lacks too is code 7 after one GET",
+              r.code == 7 and srv.hits == 5, f"{r!r} hits={srv.hits}")
+        hits = srv.hits
+        for cid in ("q0", "q1"):
+            n.run("DEL", c, cid)
+        check("throttle: DELs make no GET", srv.hits == hits, f"hits={srv.hits}")
+
+        # an old, a future, an unparsable or no LastRefresh: the next ADD reads the source
+        for label, value in (("an old", "2000-01-01T00:00:00Z"), ("a future", "2999-01-01T00:00:00Z"),
+                             ("an unparsable", "soon"), ("no (Go-saved)", None)):
+            st = n.state()
+            if value is None:
+                st["IPAM"].pop("LastRefresh", None)
+            else:
+                st["IPAM"]["LastRefresh"] = value
+            with open(n.state_path, "w") as f:
+                json.dump(st, f, indent="\t")
+            hits = srv.hits
+            r = n.run("ADD", c, f"old{len(value or '')}")
+            check(f"throttle: {label} LastRefresh makes the next ADD GET",
+                  r.rc == 0 and srv.hits == hits + 1, f"{r!r} hits={srv.hits} before {hits}")
+            lr2 = n.state()["IPAM"].get("LastRefresh", "")
+            check(f"throttle: ... and LastRefresh is recent again after {label.split()[-1]}",
+                  lr2 not in ("", value) and lr2 < "2999", repr(lr2))
+            n.run("DEL", c, f"old{len(value or '')}")
+    finally:
+        srv.close()
+
+    for iv in ("0", 0):
+        srv = NMAgent("ok", nmagent_xml([f"10.240.0.{i}" for i in range(5, 10)]))
+        try:
+            n = Node(binary, root, url=srv.url)
+            c = conf("1.0.0", env="azure", queryInterval=iv)
+            res = [n.run("ADD", c, f"z{i}") for i in range(4)]
+            check(f"throttle: queryInterval {iv!r}: 4 ADDs succeed", all(r.rc == 0 for r in res), repr(res))
+            check(f"throttle: queryInterval {iv!r}: a GET per ADD", srv.hits == 4, f"hits={srv.hits}")
+        finally:
+            srv.close()
+
+    # mas: the file is re-read only when stale or needed
+    n = Node(binary, root, mas=mas_doc(["10.240.0.5"]))
+    r1 = n.run("ADD", conf("1.0.0", queryInterval="3600"), "m1")
+    n.write_mas(mas_doc(["10.240.0.5", "10.240.0.6"]))
+    r2 = n.run("ADD", conf("1.0.0", queryInterval="3600"), "m2")
+    check("throttle: mas: exhaustion re-reads interfaces.json within the interval",
+          r1.ip() == "10.240.0.5" and r2.rc == 0 and r2.ip() == "10.240.0.6", f"{r1!r} {r2!r}")
 
 
 def t_concurrency(binary, data, root):
@@ -688,7 +785,8 @@ def t_pool_ifname(binary, root):
         sh("netns", "del", ns)
 
 
-TESTS = [("nmagent", t_nmagent, True), ("concurrency", t_concurrency, True),
+TESTS = [("nmagent", t_nmagent, True), ("throttle", t_throttle, True),
+         ("concurrency", t_concurrency, True),
          ("lock", t_lock_timeout, False), ("b02", t_b02, False), ("b06", t_b06, False),
          ("b10", t_b10, False), ("b11", t_b11, False), ("b12", t_b12, False),
          ("b13", t_b13_b14, False), ("b16", t_b16, False), ("gc", t_gc_misc, False),

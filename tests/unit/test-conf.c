@@ -245,6 +245,19 @@ static void check_query_suffix(const struct conf *c, const cJSON *root)
 	assert_int_equal(c->ipam.query_interval_s, 15);
 }
 
+static void check_query_default(const struct conf *c, const cJSON *root)
+{
+	(void)root;
+	assert_int_equal(c->ipam.query_interval_s, CONF_QUERY_INTERVAL_DEFAULT_S);
+	assert_int_equal(CONF_QUERY_INTERVAL_DEFAULT_S, 10);
+}
+
+static void check_query_zero(const struct conf *c, const cJSON *root)
+{
+	(void)root;
+	assert_int_equal(c->ipam.query_interval_s, 0);
+}
+
 static void check_v6(const struct conf *c, const cJSON *root)
 {
 	(void)root;
@@ -318,6 +331,11 @@ static const struct {
 	{"{\"bridge\":\"az (0)_.-Z9 x\"}", check_bridge_chars},
 	{"{\"ipam\":{\"queryInterval\":30}}", check_query_number},
 	{"{\"ipam\":{\"queryInterval\":\"15s\"}}", check_query_suffix},
+	{"{\"ipam\":{\"type\":\"azure-vnet-ipam\"}}", check_query_default},
+	{"{\"ipam\":{\"queryInterval\":\"\"}}", check_query_default},
+	{"{\"name\":\"x\"}", check_query_default},
+	{"{\"ipam\":{\"queryInterval\":\"0\"}}", check_query_zero},
+	{"{\"ipam\":{\"queryInterval\":0}}", check_query_zero},
 	{"{\"ipam\":{\"subnet\":\"fd00:10::/64\",\"ipAddress\":\"fd00:10::5\"},\"ipsToRouteViaHost\":[\"fd00::a\"]}",
 	 check_v6},
 	{"{\"ipsToRouteViaHost\":[],\"AdditionalArgs\":[],\"dns\":{\"nameservers\":[]}}", check_empty_lists},

@@ -529,6 +529,100 @@ static void test_round_trip(void **state)
 	}
 }
 
+/* RFC 3339 both ways: known epoch values (date(1) -u -d @N), offsets, fractions, leap days;
+ * malformed text refused. */
+static void test_rfc3339(void **state)
+{
+	static const struct {
+		const char *text;
+		long long t;
+	} good[] = {
+		{"1970-01-01T00:00:00Z", 0},
+		{"2026-11-29T08:49:31Z", 1795942171},
+		{"2000-02-29T23:59:59Z", 951868799},
+		{"2000-03-01T00:00:00Z", 951868800},
+		{"1900-03-01T00:00:00Z", -2203891200},
+		{"1969-12-31T23:59:59Z", -1},
+		{"2100-12-31T00:00:00Z", 4133894400},
+	};
+	static const char *const bad[] = {
+		"", "2026-11-29", "2026-11-29T08:49:31", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z",
+		"1900-02-29T00:00:00Z", "2026-11-31T00:00:00Z", "2026-11-29T24:00:00Z",
+		"2026-11-29 08:49:31Z", "2026-11-29T08:49:31.Z", "2026-11-29T08:49:31+0100",
+		"2026-11-29T08:49:31Zjunk", "0000-01-01T00:00:00Z", "2026-1a-29T08:49:31Z",
+	};
+	char buf[32];
+	long long t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(store_rfc3339_parse(good[i].text, &t), 0);
+		assert_true(t == good[i].t);
+		assert_int_equal(store_rfc3339_format(good[i].t, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, good[i].text);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = 42;
+		assert_int_equal(store_rfc3339_parse(bad[i], &t), -EINVAL);
+		assert_true(t == 42);
+	}
+	assert_int_equal(store_rfc3339_parse("2026-11-29T08:49:31.123456789Z", &t), 0);
+	assert_true(t == 1795942171);
+	assert_int_equal(store_rfc3339_parse("2026-11-29T09:49:31+01:00", &t), 0);
+	assert_true(t == 1795942171);
+	assert_int_equal(store_rfc3339_parse("2026-11-29T03:19:31-05:30", &t), 0);
+	assert_true(t == 1795942171);
+	assert_int_equal(store_rfc3339_format(1795942171, buf, 20), -ENOSPC);
+	assert_int_equal(store_rfc3339_format(253402300800LL, buf, sizeof(buf)), -EINVAL);
+}
+
+/* LastRefresh (ours): written after TimeStamp when known, read back; absent, null, a number or
+ * a bad time read as unknown (0), never an error; a Go-written file (none) stays without it. */
+static void test_last_refresh(void **state)
+{
+	static const char *const unknown[] = {
+		"{\"IPAM\":{\"LastRefresh\":\"yesterday\"}}",
+		"{\"IPAM\":{\"LastRefresh\":1795942171}}",
+		"{\"IPAM\":{\"LastRefresh\":null}}",
+		"{\"IPAM\":{}}",
+	};
+	struct ipam_space sp = {0}, back = {0};
+	struct cni_error err = {0};
+	const char *odd = "{\"ipam\":{\"lastrefresh\":\"2026-11-29T09:49:31+01:00\"}}";
+	char *t1, *t2;
+
+	(void)state;
+	sp.last_refresh = 1795942171;
+	t1 = store_ipam_encode(&sp, "2026-11-29T08:49:40.5Z");
+	assert_non_null(t1);
+	assert_non_null(strstr(t1, "\t\t\"TimeStamp\": \"2026-11-29T08:49:40.5Z\",\n"
+				   "\t\t\"LastRefresh\": \"2026-11-29T08:49:31Z\",\n"
+				   "\t\t\"AddressSpaces\""));
+	assert_int_equal(store_ipam_decode(t1, strlen(t1), "t1", &back, &err), 0);
+	assert_true(back.last_refresh == 1795942171);
+	t2 = store_ipam_encode(&back, "2026-11-29T08:49:40.5Z");
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	ipam_space_free(&back);
+	/* "lastrefresh": keys match case-insensitively as everywhere in this file */
+	assert_int_equal(store_ipam_decode(odd, strlen(odd), "t", &back, &err), 0);
+	assert_true(back.last_refresh == 1795942171);
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		back.last_refresh = 7;
+		assert_int_equal(store_ipam_decode(unknown[i], strlen(unknown[i]), "u", &back, &err), 0);
+		assert_true(back.last_refresh == 0);
+		ipam_space_free(&back);
+	}
+	assert_false(cni_error_is_set(&err));
+	assert_int_equal(decode_file("ipam-state-go.json", &sp, &err), 0);
+	assert_true(sp.last_refresh == 0);
+	t1 = store_ipam_encode(&sp, "2024-03-11T09:14:02Z");
+	assert_null(strstr(t1, "LastRefresh"));
+	free(t1);
+	ipam_space_free(&sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -541,6 +635,8 @@ int main(void)
 		cmocka_unit_test(test_decode_broken),
 		cmocka_unit_test(test_encode_layout),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_last_refresh),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

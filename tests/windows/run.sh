@@ -590,6 +590,11 @@ check "NMAgent: DEL does not ask the source" [ "$(nm_hits ok)" -eq "$hits_before
 # broken sources: code 11 (hung, 500, redirect not followed) or 105 (truncated XML), the error
 # names the source, nothing changes in the state or in HNS
 : >"$hcn_log"
+# Within ipam.queryInterval (default 10 s) of the good ADDs above, an ADD allocates from the
+# state without reading the source: these cases read it on every ADD (queryInterval "0").
+for f in ipam-nm conf-nm; do
+	jq '.ipam.queryInterval = "0"' "$scratch/$f.json" >"$scratch/$f.tmp" && mv "$scratch/$f.tmp" "$scratch/$f.json"
+done
 for bad_src in hang:11:timed.out 500:11:status.500 redirect:11:status.302 trunc:105:malformed.XML; do
 	IFS=: read -r mode code why <<<"$bad_src"
 	before=$(state_sum)
