@@ -100,7 +100,8 @@ static int mode_matches(const struct vnet *v, const struct netinfo *ni, struct c
 /* The per-owner lock <runtime>/azure-vnet/<sha1 of "<container ID>/<ifname>">.lock, held across
  * a whole ADD, DEL or CHECK of that owner: a runtime's retried ADD running beside the first one
  * would otherwise delete the other's new host veth (same name) and its rollback would release
- * the IP the other call hands out. Other owners take other files, so pods still run in parallel. */
+ * the IP the other call hands out. Other owners take other files, so pods still run in parallel.
+ * DEL removes the file (platform_lock_release_unlink); the next call of the owner makes a new one. */
 static int owner_lock(const struct plugin_ctx *ctx, struct platform_lock **l,
 		      struct cni_error *err)
 {
@@ -1595,7 +1596,9 @@ static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
 	if (r < 0)
 		return r;
 	r = del_owned(ctx, err);
-	platform_lock_release(l);
+	/* The owner is gone (or a retried DEL will take a new file): remove its lock file so that
+	 * they do not pile up on a long-lived node. */
+	platform_lock_release_unlink(l);
 	return r;
 }
 

@@ -56,13 +56,21 @@ struct platform_lock;
 /* platform_lock_acquire - take an exclusive kernel lock (flock / LockFileEx) on @path, creating
  * it (and its directory) if needed, waiting at most @timeout_ms. The lock dies with the process,
  * so a killed holder never wedges the next call. Writes our PID into the file as the Go plugin
- * does. Timeout: -ETIMEDOUT with code 11 "timed out locking <path>". Returns 0 with *ret (release
- * with platform_lock_release) or negative errno. */
+ * does. On Linux the lock is taken only on the file @path names once it is held (a holder may
+ * remove the path, platform_lock_release_unlink; a waiter then opens the path again within the
+ * same wait). Timeout: -ETIMEDOUT with code 11 "timed out locking <path>". Returns 0 with *ret
+ * (release with platform_lock_release or platform_lock_release_unlink) or negative errno. */
 int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform_lock **ret,
 			  struct cni_error *err);
 
 /* platform_lock_release - unlock and free; NULL is allowed. Returns NULL. */
 struct platform_lock *platform_lock_release(struct platform_lock *l);
+
+/* platform_lock_release_unlink - remove the lock file while still holding the lock, then
+ * unlock and free (for per-owner locks whose owner is gone, so they do not pile up). Only for
+ * lock files every user takes with platform_lock_acquire (not the ones the Go plugin shares).
+ * Windows keeps the file (a plain release). NULL is allowed. Returns NULL. */
+struct platform_lock *platform_lock_release_unlink(struct platform_lock *l);
 
 /* ---- HTTP ---- */
 /* platform_http_get - GET @url, bounded by @timeout_ms for the whole transfer and by

@@ -293,6 +293,7 @@ remove_tmp:
 
 struct platform_lock {
 	int fd;
+	char path[PATH_MAX];   /* for platform_lock_release_unlink */
 };
 
 static long long now_ms(void)
@@ -316,18 +317,31 @@ int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform
 	if (r < 0)
 		return cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s: %s",
 				     path, strerror(-r));
+	deadline = now_ms() + timeout_ms;
+reopen:
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		r = -errno;
 		return cni_error_set(err, r, CNI_CODE_IO, "cannot open lock %s: %s", path, strerror(-r));
 	}
 	/* Non-blocking polls with a growing sleep: no signals, no threads, bounded wait. */
-	deadline = now_ms() + timeout_ms;
 	for (;;) {
 		struct timespec ts;
+		struct stat fst, pst;
 
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			/* platform_lock_release_unlink removes the path while holding the lock: a lock
+			 * won on the inode it named is a lock on nothing. Go on only if @path still
+			 * names our inode, else open the path again (same deadline). */
+			if (fstat(fd, &fst) == 0 && stat(path, &pst) == 0 &&
+			    fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino)
+				break;
+			close(fd);
+			if (now_ms() >= deadline)
+				return cni_error_set(err, -ETIMEDOUT, CNI_CODE_TRY_AGAIN,
+						     "timed out locking %s after %u ms", path, timeout_ms);
+			goto reopen;
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK) {
@@ -352,6 +366,7 @@ int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform
 		goto close_fd;
 	}
 	l->fd = fd;
+	snprintf(l->path, sizeof(l->path), "%s", path);
 	/* The PID is informational (as the Go plugin writes it); failure to write it is harmless. */
 	n = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0) {
@@ -373,6 +388,16 @@ struct platform_lock *platform_lock_release(struct platform_lock *l)
 	close(l->fd);
 	free(l);
 	return NULL;
+}
+
+struct platform_lock *platform_lock_release_unlink(struct platform_lock *l)
+{
+	if (!l)
+		return NULL;
+	/* Still locked: a waiter that wins the old inode next sees the path gone (or naming a new
+	 * file) and opens it again (platform_lock_acquire). A failed unlink only leaves the file. */
+	unlink(l->path);
+	return platform_lock_release(l);
 }
 
 /* ---- HTTP ---- */

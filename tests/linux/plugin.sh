@@ -178,6 +178,24 @@ ok "shared cid prefix: DEL of the second exits 0" run DEL sharedid-two "$(nspath
 ok "shared cid prefix: no record left" eq "$(jq '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID | startswith("sharedid"))] | length' "$RT/azure-vnet.json")" 0
 ip netns del "${P}s1"; ip netns del "${P}s2"
 
+# Per-owner lock files (<runtime>/azure-vnet/<sha1 of "cid/ifname">.lock): DEL removes its own,
+# so they do not pile up; only the global locks and those of owners still attached remain.
+ownerlock() { echo "$RT/azure-vnet/$(printf '%s/%s' "$1" "${2:-eth0}" | sha1sum | cut -c1-40).lock"; }
+ok "owner lock: an attached owner's lock file exists (ADD keeps it)" test -f "$(ownerlock c1aaaaaaaa1)"
+ok "owner lock: DEL removed the owner's lock file (p2)" absent test -e "$(ownerlock c2aaaaaaaa2)"
+ok "owner lock: DEL of a never-added container leaves no lock file" absent test -e "$(ownerlock c9aaaaaaaa9)"
+pod l1
+cyc_ok=true
+for i in $(seq 1 20); do
+	run ADD "lockcyc$i" "$(nspath l1)" >/dev/null || cyc_ok=false
+	run DEL "lockcyc$i" "$(nspath l1)" >/dev/null || cyc_ok=false
+done
+ip netns del "${P}l1"
+ok "owner lock: 20 ADD/DEL cycles succeed" $cyc_ok
+want=$(printf '%s\n' azure-vnet-ipam.lock azure-vnet.lock "$(basename "$(ownerlock c1aaaaaaaa1)")" | sort)
+got=$(ls "$RT/azure-vnet" | sort)
+ok "owner lock: after 20 cycles only the global locks and the attached owner's remain" eq "$got" "$want"
+
 # ---------------------------------------------------------------- same-owner race
 # A runtime retrying ADD while the first is still running: two ADDs of one container at once.
 # Each round: both succeed with the same IP, or one fails with an error object; never a pod
