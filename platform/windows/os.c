@@ -434,6 +434,15 @@ struct platform_lock *platform_lock_release(struct platform_lock *l)
 	return NULL;
 }
 
+/* Windows keeps the file: a plain release. Deleting an open, locked file there needs
+ * FILE_SHARE_DELETE on every handle and leaves a delete-pending name that makes the next
+ * CreateFile fail (ERROR_ACCESS_DENIED) until the last handle closes, so a waiter would fail
+ * instead of waiting. The files are small and one per pod interface. */
+struct platform_lock *platform_lock_release_unlink(struct platform_lock *l)
+{
+	return platform_lock_release(l);
+}
+
 /* ---- HTTP ---- */
 
 int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
