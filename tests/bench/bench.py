@@ -524,14 +524,15 @@ def miss_notes(rep, node):
         notes.append(
             "**ADD (missed).** The target is %.2f ms; ours is %.2f ms: exec and dynamic linking of"
             " libc and cJSON (libcurl is dlopen'd only for an NMAgent GET; libnl and expat are"
-            " static), %s instructions of our own work (callgrind, profiled at 3bb53d2: IPAM state"
-            " decode+encode ~55%%, the mas source read and parse ~20%%, the network state ~8%%),"
-            " and ~17 netlink requests including the veth pair creation (`ip link add` costs %.1f ms"
-            " here, %.1f ms of it ip's start-up). Next steps: skip re-reading the IPAM source when it"
-            " was read within ipam.queryInterval and a free address exists; decode the IPAM state"
-            " without building a cJSON tree (the writer is already our own); read and write"
-            " azure-vnet.json without a cJSON tree." % (
-                4 * floor, add, format(m.get("callgrind-ADD", -1), ","), v.get("add", float("nan")),
+            " static), %s instructions of our own work (callgrind; within ipam.queryInterval of the"
+            " last source read an ADD reads no source, so what remains is the IPAM state decode and"
+            " encode, the network state and netlink; an ADD that reads NMAgent costs %s), and ~17"
+            " netlink requests including the veth pair creation (`ip link add` costs %.1f ms here,"
+            " %.1f ms of it ip's start-up). Next steps: decode the IPAM state without building a"
+            " cJSON tree (the writer is already our own); read and write azure-vnet.json without a"
+            " cJSON tree." % (
+                4 * floor, add, format(m.get("callgrind-ADD", -1), ","),
+                format(m.get("callgrind-nmagent-q0-ADD", -1), ","), v.get("add", float("nan")),
                 v.get("ip", float("nan"))))
     f1 = rep["fill"].get(1)
     if f1 and f1["ADD"]["p50"] > 2 * add:
@@ -568,7 +569,8 @@ def write_report(path, rep, node):
     w("simulated VM namespace (eth0 with the NIC's primary IP, a gateway namespace behind it) with the")
     w("runtime directory (state files, locks) on %s. Pod ADD/DEL are timed on an existing network" % rep.get("runtime_fs", "?"))
     w("(first ADD done before). IPAM source: the `mas` interfaces.json built from max-pods-250.xml")
-    w("(250 secondary addresses).")
+    w("(250 secondary addresses), ipam.queryInterval unset (10 s: an ADD within 10 s of the last")
+    w("source read allocates from the state file alone); the NMAgent rows below use the production source.")
     w("")
     w("## Targets")
     w("")
