@@ -5,7 +5,7 @@
  * ("<cid[:8]>-<ifname>", or "<cid>-<ifname>" when another container holds that name) with the
  * IPAM address, routes, DNS and the translated policies. IPAM in-process (azure-vnet-ipam).
  * State: C:\k\azure-vnet.json in the Go layout. ADD, DEL and CHECK of one attachment run under
- * its own lock (owner_lock).
+ * its own lock (plugin_owner_lock, taken by plugin_main).
  * Source of the behaviour: ../shared/reference/azure-vnet.md §6, windows-hcn.md §A3. */
 #include "common.h"
 
@@ -16,7 +16,6 @@
 
 #include "core/hcndoc.h"
 #include "core/netstate.h"
-#include "core/sha1.h"
 #include "platform/platform.h"
 #include "platform/windows/hcn.h"
 #include "platform/windows/winutil.h"
@@ -46,32 +45,6 @@ static void win_init(struct win *w, struct plugin_ctx *ctx)
 	memcpy(w->ep_name, w->epid, sizeof(w->ep_name));
 	if (hcndoc_guid_normalize(ctx->env.netns, w->netns) < 0)
 		w->netns[0] = '\0';
-}
-
-/* The per-owner lock <runtime>\azure-vnet\<sha1 of "<container ID>/<ifname>">.lock, held across a
- * whole ADD, DEL or CHECK of that owner: a runtime's retried ADD running beside a first one hung
- * in HNS would otherwise delete the other's endpoint (same name) and the first one's rollback
- * would release the IP the retry hands out. Other owners take other files, so pods still run
- * in parallel. Release *ret with platform_lock_release. Returns 0 or negative errno (code 11 on
- * timeout). */
-static int owner_lock(const struct plugin_ctx *ctx, struct platform_lock **ret,
-		      struct cni_error *err)
-{
-	const char *state = platform_path(PLATFORM_PATH_NET_STATE);
-	const char *sep = strrchr(state, '\\'), *slash = strrchr(state, '/');
-	char key[sizeof(ctx->env.container_id) + sizeof(ctx->env.ifname) + 2];
-	char hex[41], path[1024];
-
-	if (!sep || (slash && slash > sep))
-		sep = slash;
-	snprintf(key, sizeof(key), "%s/%s", ctx->env.container_id, ctx->env.ifname);
-	sha1_hex(key, hex, sizeof(hex));
-	if (sep)
-		snprintf(path, sizeof(path), "%.*sazure-vnet%c%s.lock", (int)(sep - state + 1), state,
-			 *sep, hex);
-	else
-		snprintf(path, sizeof(path), "azure-vnet\\%s.lock", hex);
-	return platform_lock_acquire(path, platform_lock_timeout_ms(), ret, err);
 }
 
 static int win_hcn(struct win *w, struct cni_error *err)
@@ -616,7 +589,9 @@ static int validate(struct win *w, struct cni_error *err)
 	return hcndoc_dns(w->conf, w->ctx->env.args.pod_namespace, NULL, &dns, err);
 }
 
-/* ---- commands ---- */
+/* ---- commands ----
+ * add_owned, del_owned and check_owned run under the owner's lock: plugin_main takes it
+ * (plugin_owner_lock, ops.lock_per_owner) and removes its file after DEL. */
 
 static int add_owned(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
 {
@@ -874,46 +849,6 @@ out:
 	return r;
 }
 
-/* ADD, DEL and CHECK run under the owner's lock (owner_lock). */
-static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
-{
-	struct platform_lock *l = NULL;
-	int r;
-
-	r = owner_lock(ctx, &l, err);
-	if (r < 0)
-		return r;
-	r = add_owned(ctx, ret, err);
-	platform_lock_release(l);
-	return r;
-}
-
-static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
-{
-	struct platform_lock *l = NULL;
-	int r;
-
-	r = owner_lock(ctx, &l, err);
-	if (r < 0)
-		return r;
-	r = del_owned(ctx, err);
-	platform_lock_release(l);
-	return r;
-}
-
-static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
-{
-	struct platform_lock *l = NULL;
-	int r;
-
-	r = owner_lock(ctx, &l, err);
-	if (r < 0)
-		return r;
-	r = check_owned(ctx, err);
-	platform_lock_release(l);
-	return r;
-}
-
 /* Drop the records @ids (@n of them) of network @w->conf->name (absent = done). */
 static int state_remove_ids(struct win *w, const char *const *ids, size_t n, struct cni_error *err)
 {
@@ -1059,9 +994,10 @@ int main(int argc, char **argv)
 {
 	static const struct plugin_ops ops = {
 		.program = "azure-vnet",
-		.add = vnet_add,
-		.del = vnet_del,
-		.check = vnet_check,
+		.lock_per_owner = true,
+		.add = add_owned,
+		.del = del_owned,
+		.check = check_owned,
 		.gc = vnet_gc,
 		.status = vnet_status,
 	};

@@ -97,26 +97,6 @@ static int mode_matches(const struct vnet *v, const struct netinfo *ni, struct c
 
 /* ---- state file ---- */
 
-/* The per-owner lock <runtime>/azure-vnet/<sha1 of "<container ID>/<ifname>">.lock, held across
- * a whole ADD, DEL or CHECK of that owner: a runtime's retried ADD running beside the first one
- * would otherwise delete the other's new host veth (same name) and its rollback would release
- * the IP the other call hands out. Other owners take other files, so pods still run in parallel.
- * DEL removes the file (platform_lock_release_unlink); the next call of the owner makes a new one. */
-static int owner_lock(const struct plugin_ctx *ctx, struct platform_lock **l,
-		      struct cni_error *err)
-{
-	const char *netlock = platform_path(PLATFORM_PATH_NET_LOCK);
-	const char *slash = strrchr(netlock, '/');
-	char key[sizeof(ctx->env.container_id) + sizeof(ctx->env.ifname) + 2];
-	char hex[41], path[CNI_PATH_MAX + 64];
-
-	snprintf(key, sizeof(key), "%s/%s", ctx->env.container_id, ctx->env.ifname);
-	sha1_hex(key, hex, sizeof(hex));
-	snprintf(path, sizeof(path), "%.*s/%s.lock", slash ? (int)(slash - netlock) : 1,
-		 slash ? netlock : ".", hex);
-	return platform_lock_acquire(path, platform_lock_timeout_ms(), l, err);
-}
-
 /* The endpoint record of this call's owner (container ID + ifname). Endpoint IDs are the Go
  * plugin's cid[:8]-ifname, which two containers can share (cnitool-..., default-... IDs), so the
  * owner decides; a record without a container ID (hand-written or very old) matches by ID. */
@@ -1171,7 +1151,9 @@ static void mode_from_state(struct vnet *v, const char *mode)
 	v->bridged = v->tunnel || strcmp(mode, "bridge") == 0;
 }
 
-/* ---- commands ---- */
+/* ---- commands ----
+ * add_owned, del_owned and check_owned run under the owner's lock: plugin_main takes it
+ * (plugin_owner_lock, ops.lock_per_owner) and removes its file after DEL. */
 
 static int add_owned(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
 {
@@ -1573,48 +1555,6 @@ out:
 	return r;
 }
 
-/* ADD, DEL and CHECK run under the owner's lock (owner_lock). */
-static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
-{
-	struct platform_lock *l = NULL;
-	int r;
-
-	r = owner_lock(ctx, &l, err);
-	if (r < 0)
-		return r;
-	r = add_owned(ctx, ret, err);
-	platform_lock_release(l);
-	return r;
-}
-
-static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
-{
-	struct platform_lock *l = NULL;
-	int r;
-
-	r = owner_lock(ctx, &l, err);
-	if (r < 0)
-		return r;
-	r = del_owned(ctx, err);
-	/* The owner is gone (or a retried DEL will take a new file): remove its lock file so that
-	 * they do not pile up on a long-lived node. */
-	platform_lock_release_unlink(l);
-	return r;
-}
-
-static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
-{
-	struct platform_lock *l = NULL;
-	int r;
-
-	r = owner_lock(ctx, &l, err);
-	if (r < 0)
-		return r;
-	r = check_owned(ctx, err);
-	platform_lock_release(l);
-	return r;
-}
-
 /* GC (CNI 1.1.0): remove endpoints (and their IPs) not in "cni.dev/valid-attachments". */
 static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 {
@@ -1702,9 +1642,10 @@ int main(int argc, char **argv)
 {
 	static const struct plugin_ops ops = {
 		.program = "azure-vnet",
-		.add = vnet_add,
-		.del = vnet_del,
-		.check = vnet_check,
+		.lock_per_owner = true,
+		.add = add_owned,
+		.del = del_owned,
+		.check = check_owned,
 		.gc = vnet_gc,
 		.status = vnet_status,
 	};

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sha1.h"
 #include "platform/platform.h"
 
 #ifndef AZCNI_VERSION
@@ -179,6 +180,70 @@ static int conf_parse_for_del(const cJSON *root, struct conf *ret, struct cni_er
 	return r;
 }
 
+int plugin_owner_lock(const char *container_id, const char *ifname, unsigned timeout_ms,
+		      struct platform_lock **ret, struct cni_error *err)
+{
+	const char *state = platform_path(PLATFORM_PATH_NET_STATE);
+	const char *sep = strrchr(state, '\\'), *slash = strrchr(state, '/');
+	size_t klen = strlen(container_id) + strlen(ifname) + 2;
+	size_t plen = strlen(state) + sizeof("azure-vnet/.lock") + 40;
+	char hex[41], *key, *path;
+	int r;
+
+	/* the last separator of either kind: Windows takes both */
+	if (!sep || (slash && slash > sep))
+		sep = slash;
+	key = malloc(klen);
+	path = malloc(plen);
+	if (!key || !path) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
+	snprintf(key, klen, "%s/%s", container_id, ifname);
+	sha1_hex(key, hex, sizeof(hex));
+	/* platform_path always puts a separator before azure-vnet.json; without one, relative */
+	snprintf(path, plen, "%.*sazure-vnet%c%s.lock", sep ? (int)(sep - state + 1) : 0, state,
+		 sep ? *sep : '/', hex);
+	r = platform_lock_acquire(path, timeout_ms, ret, err);
+out:
+	free(path);
+	free(key);
+	return r;
+}
+
+/* ops->add/del/check, under the owner's lock when ops->lock_per_owner. */
+static int run_owned_op(const struct plugin_ops *ops, struct plugin_ctx *ctx,
+			struct cni_result *result, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	int r;
+
+	if (ops->lock_per_owner) {
+		r = plugin_owner_lock(ctx->env.container_id, ctx->env.ifname,
+				      platform_lock_timeout_ms(), &l, err);
+		if (r < 0)
+			return r;
+	}
+	switch (ctx->env.command) {
+	case CNI_CMD_ADD:
+		r = ops->add(ctx, result, err);
+		break;
+	case CNI_CMD_DEL:
+		r = ops->del(ctx, err);
+		break;
+	default:
+		r = ops->check(ctx, err);
+		break;
+	}
+	if (ctx->env.command == CNI_CMD_DEL)
+		/* The owner is gone (or a retried DEL will take a new file): remove its lock file
+		 * so that they do not pile up on a long-lived node. */
+		platform_lock_release_unlink(l);
+	else
+		platform_lock_release(l);
+	return r;
+}
+
 int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 {
 	/* Large (the env and conf hold path-sized buffers): static, one call per process. */
@@ -284,13 +349,9 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 
 	switch (ctx.env.command) {
 	case CNI_CMD_ADD:
-		r = ops->add(&ctx, &result, &err);
-		break;
 	case CNI_CMD_DEL:
-		r = ops->del(&ctx, &err);
-		break;
 	case CNI_CMD_CHECK:
-		r = ops->check(&ctx, &err);
+		r = run_owned_op(ops, &ctx, &result, &err);
 		break;
 	case CNI_CMD_GC:
 		r = ops->gc(&ctx, &err);

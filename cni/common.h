@@ -29,6 +29,9 @@ struct plugin_ctx {
  * add fills *ret (the result to print); check/del/gc/status print nothing on success. */
 struct plugin_ops {
 	const char *program;
+	/* Optional (false = none): plugin_main holds the owner's lock (plugin_owner_lock) across
+	 * add, del and check, and removes its file after del. */
+	bool lock_per_owner;
 	int (*add)(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err);
 	int (*del)(struct plugin_ctx *ctx, struct cni_error *err);
 	int (*check)(struct plugin_ctx *ctx, struct cni_error *err);
@@ -41,6 +44,18 @@ struct plugin_ops {
  * refuses CHECK below 0.4.0 and GC/STATUS below 1.1.0 (code 1), calls the op and prints the
  * result in the request's version, or the error object. Returns the process exit code (0/1). */
 int plugin_main(const struct plugin_ops *ops, int argc, char **argv);
+
+/* plugin_owner_lock - the per-owner lock <runtime>/azure-vnet/<sha1 hex of
+ * "<container_id>/<ifname>">.lock (Windows: <runtime>\\azure-vnet\\...; the directory of
+ * PLATFORM_PATH_NET_STATE plus "azure-vnet"), held across a whole ADD, DEL or CHECK of that
+ * owner: a runtime's retried ADD running beside the first one would otherwise delete the
+ * other's new interface or endpoint (same name), and its rollback would release the IP the
+ * other call hands out. Other owners take other files, so pods still run in parallel. Waits up
+ * to @timeout_ms. Release *ret with platform_lock_release, or platform_lock_release_unlink once
+ * the owner is gone (the next call of the owner makes a new file). Returns 0 or negative errno
+ * (code 11 on timeout, 5 on I/O). */
+int plugin_owner_lock(const char *container_id, const char *ifname, unsigned timeout_ms,
+		      struct platform_lock **ret, struct cni_error *err);
 
 /* plugin_valid_attachments - the GC request's "cni.dev/valid-attachments" (SPEC 1.1.0 "GC"),
  * an array of {"containerID", "ifname"} objects, as *ret (calloc'd, caller frees; the strings
