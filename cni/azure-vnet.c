@@ -1555,18 +1555,25 @@ out:
 	return r;
 }
 
-/* GC (CNI 1.1.0): remove endpoints (and their IPs) not in "cni.dev/valid-attachments". */
+/* How long GC waits for a removed owner's lock: a held lock means a call of that owner is
+ * running, and GC leaves the owner to it (or to the next GC). */
+#define GC_OWNER_LOCK_MS 200u
+
+/* GC (CNI 1.1.0): remove endpoints (and their IPs) not in "cni.dev/valid-attachments", each
+ * under its owner's lock, whose file goes with it. An owner whose lock is busy is kept whole
+ * (endpoint and IP: it is passed to the IPAM GC as valid). */
 static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	struct ipam_attachment *valid = NULL;
 	struct netstate_endpoint *stale = NULL;
+	struct platform_lock **owner_locks = NULL;
 	const char **ids = NULL;
 	struct platform_lock *l = NULL;
 	struct netstate_network *net;
 	struct netstate_extif *x = NULL;
 	struct netinfo ni;
 	struct netdev *nd = NULL;
-	size_t n = 0, ns = 0, i, j;
+	size_t n = 0, nv, ns = 0, nk = 0, i, j;
 	struct vnet v;
 	int r;
 
@@ -1574,6 +1581,7 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	r = plugin_valid_attachments(ctx, &valid, &n, err);
 	if (r < 0)
 		return r;
+	nv = n;
 	memset(&ni, 0, sizeof(ni));
 	r = state_lock(&l, err);
 	if (r < 0)
@@ -1584,22 +1592,42 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 		goto out;
 	net = netstate_find_network(&v.snap.st, ctx->conf.name, &x);
 	if (net) {
+		struct ipam_attachment *grown;
+
 		mode_from_state(&v, net->mode);
 		netinfo_from_state(net, x, &ni);
 		stale = calloc(net->n_endpoints + 1, sizeof(*stale));
 		ids = calloc(net->n_endpoints + 1, sizeof(*ids));
-		if (!stale || !ids) {
+		owner_locks = calloc(net->n_endpoints + 1, sizeof(*owner_locks));
+		/* room for the busy owners, kept valid for the IPAM GC */
+		grown = realloc(valid, (n + net->n_endpoints + 1) * sizeof(*valid));
+		if (grown)
+			valid = grown;
+		if (!stale || !ids || !owner_locks || !grown) {
 			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 			goto out;
 		}
 		for (i = 0; i < net->n_endpoints; i++) {
+			const struct netstate_endpoint *ep = &net->endpoints[i];
+			struct cni_error lerr = { 0 };
+
 			for (j = 0; j < n; j++)
-				if (strcmp(valid[j].container_id, net->endpoints[i].container_id) == 0 &&
-				    (!valid[j].ifname[0] ||
-				     strcmp(valid[j].ifname, net->endpoints[i].ifname) == 0))
+				if (strcmp(valid[j].container_id, ep->container_id) == 0 &&
+				    (!valid[j].ifname[0] || strcmp(valid[j].ifname, ep->ifname) == 0))
 					break;
-			if (j == n)
-				stale[ns++] = net->endpoints[i];
+			if (j < n)
+				continue;
+			if (plugin_owner_lock(ep->container_id, ep->ifname, GC_OWNER_LOCK_MS,
+					      &owner_locks[nk], &lerr) < 0) {
+				platform_log("azure-vnet GC: keeping endpoint %s for now: %s", ep->id,
+					     lerr.msg);
+				valid[nv].container_id = ep->container_id;
+				valid[nv].ifname = ep->ifname;
+				nv++;
+				continue;
+			}
+			nk++;
+			stale[ns++] = *ep;
 		}
 	}
 	if (ns) {
@@ -1613,13 +1641,17 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 		netdev_close(nd);
 	}
 	if (ipam_ours(&ctx->conf))
-		r = ipam_run_gc(&ctx->conf, valid, n, err);
+		r = ipam_run_gc(&ctx->conf, valid, nv, err);
 	else if (ctx->conf.ipam.type[0])
 		r = ipam_delegate(&v, "GC", NULL, err);
 	if (r >= 0 && ns)
 		r = state_remove_endpoints(&v, ids, ns, err);
 out:
+	/* the owners are gone (or a failed GC is retried and takes new files) */
+	for (i = 0; i < nk; i++)
+		platform_lock_release_unlink(owner_locks[i]);
 	state_snap_free(&v.snap);
+	free(owner_locks);
 	free(valid);
 	free(stale);
 	free(ids);

@@ -422,8 +422,18 @@ for bad in '["cb2aaaaaaa2"]' '[{"ifname":"eth0"}]'; do
 done
 ok "bad GC requests released nothing" eq "$(inuse)" "$before"
 CONF=$(jq -c '.cniVersion = "1.1.0" | . + {"cni.dev/valid-attachments": []}' <<<"$BRIDGE")
+ok "GC: b2's owner lock file exists before GC" test -f "$(ownerlock cb2aaaaaaa2)"
+locks_before=$(ls "$RT/azure-vnet" | grep -vx "$(basename "$(ownerlock cb2aaaaaaa2)")" | sort)
+# b2's owner lock held elsewhere (a call of that owner running): GC keeps b2 whole
+exec 9>>"$(ownerlock cb2aaaaaaa2)"
+flock 9
+ok "GC with b2's owner lock busy: exit 0" run GC "" ""
+ok "GC with b2's owner lock busy: b2's endpoint, veth and IP are kept" bash -c "jq -e '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[\"cb2aaaaa-eth0\"]' $RT/azure-vnet.json >/dev/null && [ \$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json) = 1 ] && ip -n $NODE -o link | grep -q azv"
+exec 9>&-
 ok "GC with no valid attachments: exit 0" run GC "" ""
 ok "GC removed b2's endpoint and IP" bash -c "[ \$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json) = 0 ] && ! ip -n $NODE -o link | grep -q azv"
+ok "GC removed b2's owner lock file" absent test -e "$(ownerlock cb2aaaaaaa2)"
+ok "GC removed only the removed owner's lock file (and made none)" eq "$(ls "$RT/azure-vnet" | sort)" "$locks_before"
 CONF=$(jq -c '.cniVersion = "1.1.0"' <<<"$BRIDGE")
 ok "STATUS: exit 0 with free addresses" run STATUS "" ""
 
