@@ -256,6 +256,29 @@ out=$(run DEL c3aaaaaaaa3 "$(nspath p3)"; echo "rc=$?")
 ok "DEL with prevResult: exit 0, no output" eq "$out" "rc=0"
 CONF=$TRANSPARENT
 
+# ---------------------------------------------------------------- DEL vs config errors of ADD
+# A config error in what only ADD uses (AdditionalArgs, runtimeConfig) must not keep DEL from
+# cleaning up: the runtime would retry the DEL forever and the IP would leak.
+echo "== DEL with a config error only ADD cares about"
+pod d7
+inuse0=$(inuse)
+for bad in '.runtimeConfig = {portMappings: [{hostPort: 70000, containerPort: 80, protocol: "tcp"}]}' \
+	   '.AdditionalArgs = [{Name: "EndpointPolicy", Value: "not-an-object"}]'; do
+	BADCONF=$(jq -c "$bad" <<<"$TRANSPARENT")
+	out=$(CONF=$BADCONF run ADD cd7aaaaaaa7 "$(nspath d7)")
+	ok "ADD with a config error ($bad): code 7 naming the field" jout '.code == 7 and (.msg | test("portMappings|AdditionalArgs"))' "$out"
+	ok "... and it took no IP" eq "$(inuse)" "$inuse0"
+	rd7=$(run ADD cd7aaaaaaa7 "$(nspath d7)")
+	ok "ADD with the good config: an IP" jq -e '.ips[0].address' <<<"$rd7"
+	ok "... in use" eq "$(inuse)" "$((inuse0 + 1))"
+	out=$(CONF=$BADCONF run DEL cd7aaaaaaa7 "$(nspath d7)"; echo "rc=$?")
+	ok "DEL with that config error: exit 0, no output" eq "$out" "rc=0"
+	ok "... the IP is released" eq "$(inuse)" "$inuse0"
+	ok "... the endpoint record is gone" absent jq -e '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cd7aaaaa-eth0"]' "$RT/azure-vnet.json"
+	ok "... the pod has no eth0 left" absent ip -n "${P}d7" link show eth0
+done
+ip netns del "${P}d7"
+
 # ---------------------------------------------------------------- B04 netns gone
 echo "== B04 DEL with an empty or missing netns"
 pod p4
