@@ -47,40 +47,45 @@ static const char *env_or(const char *name, const char *dflt)
 
 const char *platform_path(enum platform_path what)
 {
-	static char paths[PLATFORM_PATH_LOG_DIR + 1][PATH_MAX];
-	static bool done[PLATFORM_PATH_LOG_DIR + 1];
+	/* Packed one after another (each at most PATH_MAX, so the pool never runs out): the few
+	 * short paths a call uses touch one page, not one page each. */
+	static char pool[(PLATFORM_PATH_LOG_DIR + 1) * PATH_MAX];
+	static size_t used;
+	static const char *paths[PLATFORM_PATH_LOG_DIR + 1];
+	char *buf = pool + used;
 	const char *rt;
 
 	if ((unsigned)what > PLATFORM_PATH_LOG_DIR)
 		return "";
-	if (done[what])
+	if (paths[what])
 		return paths[what];
 	rt = env_or("AZURE_CNI_RUNTIME_DIR", OS_DEFAULT_RUNTIME_DIR);
 	switch (what) {
 	case PLATFORM_PATH_NET_STATE:
-		snprintf(paths[what], PATH_MAX, "%s/azure-vnet.json", rt);
+		snprintf(buf, PATH_MAX, "%s/azure-vnet.json", rt);
 		break;
 	case PLATFORM_PATH_NET_LOCK:
-		snprintf(paths[what], PATH_MAX, "%s/azure-vnet/azure-vnet.lock", rt);
+		snprintf(buf, PATH_MAX, "%s/azure-vnet/azure-vnet.lock", rt);
 		break;
 	case PLATFORM_PATH_IPAM_STATE:
-		snprintf(paths[what], PATH_MAX, "%s/azure-vnet-ipam.json", rt);
+		snprintf(buf, PATH_MAX, "%s/azure-vnet-ipam.json", rt);
 		break;
 	case PLATFORM_PATH_IPAM_LOCK:
-		snprintf(paths[what], PATH_MAX, "%s/azure-vnet/azure-vnet-ipam.lock", rt);
+		snprintf(buf, PATH_MAX, "%s/azure-vnet/azure-vnet-ipam.lock", rt);
 		break;
 	case PLATFORM_PATH_MAS_FILE:
-		snprintf(paths[what], PATH_MAX, "%s", env_or("AZURE_CNI_MAS_FILE", OS_DEFAULT_MAS_FILE));
+		snprintf(buf, PATH_MAX, "%s", env_or("AZURE_CNI_MAS_FILE", OS_DEFAULT_MAS_FILE));
 		break;
 	case PLATFORM_PATH_NMAGENT_URL:
-		snprintf(paths[what], PATH_MAX, "%s", env_or("AZURE_CNI_NMAGENT_URL", OS_DEFAULT_NMAGENT_URL));
+		snprintf(buf, PATH_MAX, "%s", env_or("AZURE_CNI_NMAGENT_URL", OS_DEFAULT_NMAGENT_URL));
 		break;
 	case PLATFORM_PATH_LOG_DIR:
-		snprintf(paths[what], PATH_MAX, "%s", env_or("AZURE_CNI_LOG_DIR", OS_DEFAULT_LOG_DIR));
+		snprintf(buf, PATH_MAX, "%s", env_or("AZURE_CNI_LOG_DIR", OS_DEFAULT_LOG_DIR));
 		break;
 	}
-	done[what] = true;
-	return paths[what];
+	used += strlen(buf) + 1;
+	paths[what] = buf;
+	return buf;
 }
 
 unsigned platform_lock_timeout_ms(void)
