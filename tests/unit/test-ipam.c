@@ -13,30 +13,9 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include "core/ipam.h"
-
-static char *slurp(const char *name, size_t *len)
-{
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", AZCNI_TEST_DATA, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 /* Parse @text (XML when it starts with '<', else interfaces.json) and merge into @sp. */
 static void refresh_text(struct ipam_space *sp, const char *text, size_t len)
@@ -55,7 +34,7 @@ static void refresh_text(struct ipam_space *sp, const char *text, size_t len)
 static void refresh_file(struct ipam_space *sp, const char *file)
 {
 	size_t len;
-	char *text = slurp(file, &len);
+	char *text = fixture_read(file, &len);
 
 	refresh_text(sp, text, len);
 	free(text);
@@ -99,13 +78,12 @@ static const char *must_alloc(struct ipam_space *sp, const char *cid, const char
 
 static struct ipam_addr *find_rec(struct ipam_space *sp, const char *addr)
 {
-	struct ipnet_addr a;
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		struct ipam_addr *rec = fixture_pool_addr(&sp->pools[i], addr);
 
-	assert_int_equal(ipnet_addr_parse(addr, &a), 0);
-	for (size_t i = 0; i < sp->n_pools; i++)
-		for (size_t k = 0; k < sp->pools[i].n_addrs; k++)
-			if (ipnet_addr_equal(&sp->pools[i].addrs[k].addr, &a))
-				return &sp->pools[i].addrs[k];
+		if (rec)
+			return rec;
+	}
 	return NULL;
 }
 
@@ -286,7 +264,7 @@ static void test_source_ifname(void **state)
 	struct ipam_source src = {0};
 	struct cni_error err = {0};
 	size_t len;
-	char *text = slurp("single-nic-30.xml", &len);
+	char *text = fixture_read("single-nic-30.xml", &len);
 
 	(void)state;
 	assert_int_equal(ipam_source_parse_nmagent(text, len, &src, &err), 0);

@@ -12,30 +12,10 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include "core/netstate.h"
 #include "core/sha1.h"
-
-static char *slurp(const char *name, size_t *len)
-{
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", AZCNI_TEST_DATA, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 static void decode_go_file(void **state)
 {
@@ -46,7 +26,7 @@ static void decode_go_file(void **state)
 	struct netstate_endpoint *ep;
 	char buf[IPNET_PREFIX_STRLEN];
 	size_t len;
-	char *text = slurp("net-state-go.json", &len);
+	char *text = fixture_read("net-state-go.json", &len);
 	static const uint8_t nic_mac[6] = { 0x00, 0x0d, 0x3a, 0x6e, 0x18, 0x25 };
 	static const uint8_t ep_mac[6] = { 0x92, 0x0d, 0xb8, 0xb0, 0xc2, 0x8b };
 
@@ -87,7 +67,7 @@ static void round_trip(void **state)
 	struct cni_error err = { 0 };
 	struct netstate a, b;
 	size_t len;
-	char *text = slurp("net-state-go.json", &len), *out, *out2;
+	char *text = fixture_read("net-state-go.json", &len), *out, *out2;
 
 	(void)state;
 	assert_int_equal(netstate_decode(text, len, "x.json", &a, &err), 0);

@@ -12,30 +12,9 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include "core/ipam.h"
-
-static char *slurp(const char *name, size_t *len)
-{
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", AZCNI_TEST_DATA, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 static size_t count_addrs(const struct ipam_source *src)
 {
@@ -83,7 +62,7 @@ static void test_good(void **state)
 		struct ipam_source src = {0};
 		char buf[IPNET_PREFIX_STRLEN];
 		size_t len;
-		char *text = slurp(tc->file, &len);
+		char *text = fixture_read(tc->file, &len);
 		int r = tc->fmt == XML ? ipam_source_parse_nmagent(text, len, &src, &err)
 				       : ipam_source_parse_mas(text, len, &src, &err);
 
@@ -120,7 +99,7 @@ static void test_two_nics_detail(void **state)
 	struct ipam_source src = {0};
 	char buf[IPNET_PREFIX_STRLEN];
 	size_t len;
-	char *text = slurp("two-nics.xml", &len);
+	char *text = fixture_read("two-nics.xml", &len);
 
 	(void)state;
 	assert_int_equal(ipam_source_parse_nmagent(text, len, &src, &err), 0);
@@ -180,7 +159,7 @@ static void test_bad(void **state)
 		struct cni_error err = {0};
 		struct ipam_source src = {0};
 		size_t len = tc->text ? strlen(tc->text) : 0;
-		char *text = tc->file ? slurp(tc->file, &len) : strdup(tc->text);
+		char *text = tc->file ? fixture_read(tc->file, &len) : strdup(tc->text);
 		int r = tc->fmt == XML ? ipam_source_parse_nmagent(text, len, &src, &err)
 				       : ipam_source_parse_mas(text, len, &src, &err);
 

@@ -13,52 +13,20 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include "core/store.h"
-
-static char *slurp(const char *name, size_t *len)
-{
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", AZCNI_TEST_DATA, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 static int decode_file(const char *name, struct ipam_space *sp, struct cni_error *err)
 {
 	size_t len;
-	char *text = slurp(name, &len);
+	char *text = fixture_read(name, &len);
 	int r;
 
 	memset(err, 0, sizeof(*err));
 	r = store_ipam_decode(text, len, "/var/run/azure-vnet-ipam.json", sp, err);
 	free(text);
 	return r;
-}
-
-static struct ipam_addr *find_rec(struct ipam_pool *pool, const char *addr)
-{
-	struct ipnet_addr a;
-
-	assert_int_equal(ipnet_addr_parse(addr, &a), 0);
-	for (size_t k = 0; k < pool->n_addrs; k++)
-		if (ipnet_addr_equal(&pool->addrs[k].addr, &a))
-			return &pool->addrs[k];
-	return NULL;
 }
 
 static struct ipam_pool *find_pool(struct ipam_space *sp, const char *id)
@@ -133,16 +101,16 @@ static void test_decode_go(void **state)
 	assert_int_equal(pool->n_addrs, 4);
 	assert_string_equal(ipnet_addr_format(&pool->addrs[0].addr, buf, sizeof(buf)), "10.240.0.5");
 	assert_string_equal(ipnet_addr_format(&pool->addrs[3].addr, buf, sizeof(buf)), "10.240.0.8");
-	assert_true(find_rec(pool, "10.240.0.6")->in_use);
-	assert_string_equal(find_rec(pool, "10.240.0.6")->id,
+	assert_true(fixture_pool_addr(pool, "10.240.0.6")->in_use);
+	assert_string_equal(fixture_pool_addr(pool, "10.240.0.6")->id,
 			    "3f813b02c8d1a7e5f0b9c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e");
-	assert_string_equal(find_rec(pool, "10.240.0.6")->ifname, "");
-	assert_false(find_rec(pool, "10.240.0.5")->in_use);
-	assert_string_equal(find_rec(pool, "10.240.0.8")->id, "9a8b7c6d5e4f");
+	assert_string_equal(fixture_pool_addr(pool, "10.240.0.6")->ifname, "");
+	assert_false(fixture_pool_addr(pool, "10.240.0.5")->in_use);
+	assert_string_equal(fixture_pool_addr(pool, "10.240.0.8")->id, "9a8b7c6d5e4f");
 
 	/* B02 kind: DEL by owner releases the Go-written record (no IfName there) */
 	assert_int_equal(ipam_release(&sp, "9a8b7c6d5e4f", "eth0", NULL), 1);
-	assert_false(find_rec(pool, "10.240.0.8")->in_use);
+	assert_false(fixture_pool_addr(pool, "10.240.0.8")->in_use);
 	/* a new owner gets the lowest free address, never one in use */
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(ipam_allocate(&sp, &req, &p, &a, &err), 0);
@@ -171,11 +139,11 @@ static void test_decode_go_odd(void **state)
 	assert_int_equal(pool->priority, 1);
 	assert_int_equal(pool->refcount, 2);
 	assert_int_equal(pool->n_addrs, 3);
-	assert_true(find_rec(pool, "10.1.8.10")->in_use);
-	assert_string_equal(find_rec(pool, "10.1.8.10")->id, "c1");
-	assert_false(find_rec(pool, "10.1.9.11")->in_use);
-	assert_string_equal(find_rec(pool, "10.1.9.11")->id, "");
-	assert_string_equal(find_rec(pool, "10.1.10.12")->id, "c2");
+	assert_true(fixture_pool_addr(pool, "10.1.8.10")->in_use);
+	assert_string_equal(fixture_pool_addr(pool, "10.1.8.10")->id, "c1");
+	assert_false(fixture_pool_addr(pool, "10.1.9.11")->in_use);
+	assert_string_equal(fixture_pool_addr(pool, "10.1.9.11")->id, "");
+	assert_string_equal(fixture_pool_addr(pool, "10.1.10.12")->id, "c2");
 	pool = find_pool(&sp, "10.1.0.0/24");
 	assert_non_null(pool);
 	assert_string_equal(ipnet_prefix_format(&pool->subnet, buf, sizeof(buf)), "10.1.0.0/24");
@@ -486,7 +454,7 @@ static void test_round_trip(void **state)
 	size_t len, p, a;
 
 	(void)state;
-	xml = slurp("two-nics.xml", &len);
+	xml = fixture_read("two-nics.xml", &len);
 	assert_int_equal(ipam_source_parse_nmagent(xml, len, &src, &err), 0);
 	assert_int_equal(ipam_space_refresh(&sp, &src, &err), 0);
 	add_pool(&sp, "fd00:1::/64", "eth0", v6, 2);
