@@ -239,8 +239,11 @@ int cni_env_read(struct cni_env *ret, struct cni_error *err)
 		     per_container ? err : NULL);
 	if (r < 0 && per_container)
 		return r;
-	r = env_copy("CNI_NETNS", ret->netns, sizeof(ret->netns), per_container ? err : NULL);
-	if (r < 0 && per_container)
+	r = env_copy("CNI_NETNS", ret->netns, sizeof(ret->netns),
+		     per_container && ret->command != CNI_CMD_DEL ? err : NULL);
+	if (r < 0 && ret->command == CNI_CMD_DEL)
+		ret->netns[0] = '\0'; /* DEL needs no netns: an over-long one counts as gone */
+	else if (r < 0 && per_container)
 		return r;
 	r = env_copy("CNI_IFNAME", ret->ifname, sizeof(ret->ifname), per_container ? err : NULL);
 	if (r < 0 && per_container)

@@ -51,6 +51,11 @@ enum cni_command {
 
 #define CNI_ID_MAX 256
 #define CNI_PATH_MAX 4096
+/* A netns path (CNI_NETNS, a result's sandbox): runtimes use /var/run/netns/cni-<uuid>,
+ * /proc/<pid>/ns/net or an HCN namespace GUID, far below this; a longer CNI_NETNS is code 4 on
+ * ADD and CHECK (DEL, which needs no netns, treats it as absent). Kept small because results and
+ * endpoint records hold several of them and are cleared on every call. */
+#define CNI_NETNS_MAX 512
 #define CNI_IFNAME_MAX 16 /* 15 bytes + NUL: IFNAMSIZ */
 #define CNI_NAME_MAX 256
 
@@ -73,7 +78,7 @@ struct cni_env {
 	enum cni_command command;
 	char command_str[32];
 	char container_id[CNI_ID_MAX];
-	char netns[CNI_PATH_MAX];
+	char netns[CNI_NETNS_MAX];
 	char ifname[CNI_IFNAME_MAX + 32]; /* room to detect an over-long name */
 	char path[CNI_PATH_MAX];          /* CNI_PATH; ':' on Linux, ';' on Windows */
 	char args_raw[CNI_PATH_MAX];
@@ -98,7 +103,7 @@ int cni_env_read(struct cni_env *ret, struct cni_error *err);
 struct cni_iface {
 	char name[CNI_IFNAME_MAX + 32];
 	char mac[CNI_MAC_STRLEN];     /* "aa:bb:cc:dd:ee:ff" or "" */
-	char sandbox[CNI_PATH_MAX];   /* "" for host-side interfaces */
+	char sandbox[CNI_NETNS_MAX];  /* "" for host-side interfaces */
 	int mtu;                      /* 0 = unset (1.1.0 field) */
 };
 

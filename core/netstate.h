@@ -55,7 +55,7 @@ struct netstate_endpoint {
 	char id[NETSTATE_ID_MAX];           /* "<cid[:8]>-<ifname>" (netstate_endpoint_id) */
 	char hns_id[NETSTATE_ID_MAX];       /* Windows HCN endpoint GUID, "" on Linux */
 	char hns_network_id[NETSTATE_ID_MAX];
-	char sandbox_key[CNI_PATH_MAX];     /* netns path given at ADD */
+	char sandbox_key[CNI_NETNS_MAX];    /* netns path given at ADD */
 	char ifname[NETSTATE_IFNAME_MAX];   /* in the sandbox (CNI_IFNAME) */
 	char host_ifname[NETSTATE_IFNAME_MAX]; /* host side veth ("azv..."), "" on Windows */
 	uint8_t mac[6];                     /* the sandbox interface's MAC */
@@ -70,7 +70,7 @@ struct netstate_endpoint {
 	char container_id[NETSTATE_ID_MAX];
 	char pod_name[CNI_NAME_MAX];
 	char pod_namespace[CNI_NAME_MAX];
-	char netns[CNI_PATH_MAX];           /* Go "NetNs" (set from the netns path) */
+	char netns[CNI_NETNS_MAX];          /* Go "NetNs" (set from the netns path) */
 	int vlan_id;
 };
 
@@ -94,7 +94,7 @@ struct netstate_network {
 	size_t n_endpoints;
 	struct netstate_dns dns;
 	bool enable_snat_on_host;
-	char netns[CNI_PATH_MAX];
+	char netns[CNI_NETNS_MAX];
 	char snat_bridge_ip[IPNET_PREFIX_STRLEN];
 };
 

@@ -168,7 +168,7 @@ static void test_args_error_names_pair(void **state)
 /* ---- environment ---- */
 
 #define UNSET NULL
-static char long_id[400], long_netns[5000];
+static char long_id[400], long_netns[5000], netns_600[601];
 
 static void test_env_read(void **state)
 {
@@ -202,6 +202,10 @@ static void test_env_read(void **state)
 		{"ADD", "c1", "/var/run/netns/p1", UNSET, UNSET, UNSET, CNI_CODE_INVALID_ENV, 0, "CNI_IFNAME"},
 		{"ADD", long_id, "/var/run/netns/p1", "eth0", UNSET, UNSET, CNI_CODE_INVALID_ENV, 0, "CNI_CONTAINERID"},
 		{"ADD", "c1", long_netns, "eth0", UNSET, UNSET, CNI_CODE_INVALID_ENV, 0, "CNI_NETNS"},
+		/* CNI_NETNS_MAX: a 600-byte path is refused where it is used, ignored by DEL. */
+		{"ADD", "c1", netns_600, "eth0", UNSET, UNSET, CNI_CODE_INVALID_ENV, 0, "CNI_NETNS"},
+		{"CHECK", "c1", netns_600, "eth0", UNSET, UNSET, CNI_CODE_INVALID_ENV, 0, "CNI_NETNS"},
+		{"DEL", "c1", netns_600, "eth0", UNSET, UNSET, 0, CNI_CMD_DEL, NULL},
 		/* ifname rules */
 		{"ADD", "c1", "/n", "eth0.100", UNSET, UNSET, 0, CNI_CMD_ADD, NULL},
 		{"ADD", "c1", "/n", "abcdefghijklmno", UNSET, UNSET, 0, CNI_CMD_ADD, NULL},
@@ -230,6 +234,8 @@ static void test_env_read(void **state)
 	(void)state;
 	memset(long_id, 'a', sizeof(long_id) - 1);
 	memset(long_netns, 'n', sizeof(long_netns) - 1);
+	memset(netns_600, 'n', sizeof(netns_600) - 1);
+	netns_600[0] = '/';
 
 	for (size_t k = 0; k < N_ELEM(cases); k++) {
 		struct cni_env *env = calloc(1, sizeof(*env));
@@ -256,6 +262,8 @@ static void test_env_read(void **state)
 		} else {
 			assert_int_equal(r, 0);
 			assert_int_equal(env->command, cases[k].want);
+			if (cases[k].netns == netns_600)
+				assert_string_equal(env->netns, ""); /* DEL: counts as gone */
 		}
 		free(env);
 	}
