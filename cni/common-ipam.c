@@ -337,7 +337,8 @@ int ipam_run_owned(const struct conf *conf, const char *container_id, const char
 	session_close(&s, false, NULL);
 	for (i = 0; i < n && i < max; i++)
 		ret_addrs[i] = held[i];
-	*ret_n = i;
+	if (ret_n)
+		*ret_n = i;
 	return 0;
 }
 

@@ -235,9 +235,10 @@ static int run_owned_op(const struct plugin_ops *ops, struct plugin_ctx *ctx,
 		r = ops->check(ctx, err);
 		break;
 	}
-	if (ctx->env.command == CNI_CMD_DEL)
-		/* The owner is gone (or a retried DEL will take a new file): remove its lock file
-		 * so that they do not pile up on a long-lived node. */
+	if (ctx->env.command == CNI_CMD_DEL || (ctx->env.command == CNI_CMD_ADD && r < 0))
+		/* The owner is gone, or its failed ADD undid everything: remove its lock file so
+		 * that they do not pile up on a long-lived node (unlinking is always safe: a waiter
+		 * re-opens the path when the inode it locked was unlinked). */
 		platform_lock_release_unlink(l);
 	else
 		platform_lock_release(l);

@@ -38,6 +38,20 @@ static int get_str(struct dctx *d, const cJSON *o, const char *key, char *buf, s
 	return 0;
 }
 
+/* A netns path (SandboxKey, NetNs) is informational in the record: one longer than we keep
+ * (CNI_NETNS_MAX; a file written before that limit, or by another plugin) is dropped rather
+ * than failing every later call on the node. */
+static int get_netns(struct dctx *d, const cJSON *o, const char *key, char *buf, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	if (v && cJSON_IsString(v) && strlen(v->valuestring) >= size) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return get_str(d, o, key, buf, size);
+}
+
 static int get_int(struct dctx *d, const cJSON *o, const char *key, int *ret)
 {
 	const cJSON *v = cJSON_GetObjectItem(o, key);
@@ -263,7 +277,7 @@ static int decode_endpoint(struct dctx *d, const cJSON *o, struct netstate_endpo
 	if (get_str(d, o, "Id", ep->id, sizeof(ep->id)) < 0 ||
 	    get_str(d, o, "HnsId", ep->hns_id, sizeof(ep->hns_id)) < 0 ||
 	    get_str(d, o, "HNSNetworkID", ep->hns_network_id, sizeof(ep->hns_network_id)) < 0 ||
-	    get_str(d, o, "SandboxKey", ep->sandbox_key, sizeof(ep->sandbox_key)) < 0 ||
+	    get_netns(d, o, "SandboxKey", ep->sandbox_key, sizeof(ep->sandbox_key)) < 0 ||
 	    get_str(d, o, "IfName", ep->ifname, sizeof(ep->ifname)) < 0 ||
 	    get_str(d, o, "HostIfName", ep->host_ifname, sizeof(ep->host_ifname)) < 0 ||
 	    get_mac(d, o, "MacAddress", ep->mac, &ep->has_mac) < 0 ||
@@ -274,7 +288,7 @@ static int decode_endpoint(struct dctx *d, const cJSON *o, struct netstate_endpo
 	    get_str(d, o, "ContainerID", ep->container_id, sizeof(ep->container_id)) < 0 ||
 	    get_str(d, o, "PODName", ep->pod_name, sizeof(ep->pod_name)) < 0 ||
 	    get_str(d, o, "PODNameSpace", ep->pod_namespace, sizeof(ep->pod_namespace)) < 0 ||
-	    get_str(d, o, "NetNs", ep->netns, sizeof(ep->netns)) < 0 ||
+	    get_netns(d, o, "NetNs", ep->netns, sizeof(ep->netns)) < 0 ||
 	    get_int(d, o, "VlanID", &ep->vlan_id) < 0)
 		return -EINVAL;
 	v = cJSON_GetObjectItem(o, "Gateways");
@@ -303,7 +317,7 @@ static int decode_network(struct dctx *d, const cJSON *o, struct netstate_networ
 	    get_int(d, o, "VlanId", &net->vlan_id) < 0 ||
 	    get_dns(d, cJSON_GetObjectItem(o, "DNS"), &net->dns) < 0 ||
 	    get_bool(d, o, "EnableSnatOnHost", &net->enable_snat_on_host) < 0 ||
-	    get_str(d, o, "NetNs", net->netns, sizeof(net->netns)) < 0 ||
+	    get_netns(d, o, "NetNs", net->netns, sizeof(net->netns)) < 0 ||
 	    get_str(d, o, "SnatBridgeIP", net->snat_bridge_ip, sizeof(net->snat_bridge_ip)) < 0)
 		return -EINVAL;
 	if (!net->id[0] && o->string)

@@ -318,6 +318,11 @@ int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform
 	char pid[32];
 	int fd, r, n;
 
+	/* The path is kept for platform_lock_release_unlink: never lock (and later unlink) a
+	 * truncated name. */
+	if (strlen(path) >= sizeof(l->path))
+		return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "lock path %.64s... is too long",
+				     path);
 	r = mkdir_parents(path);
 	if (r < 0)
 		return cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s: %s",

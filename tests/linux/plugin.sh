@@ -342,6 +342,7 @@ done
 ok "B01: 5 ADDs into a netns with eth0 fail with one error object each" $allfail
 ok "B01: InUse unchanged ($base)" eq "$(inuse)" "$base"
 ok "B01: no host veth left" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
+ok "B01: a failed ADD leaves no owner lock file" absent test -e "$(ownerlock q3aaaaaaaa3)"
 ok "B01: the runtime's DEL after the failure is a no-op success" run DEL q1aaaaaaaa1 "$(nspath q1)"
 pod q6
 ok "B01: c6 into a clean netns succeeds" run ADD q6aaaaaaaa6 "$(nspath q6)"

@@ -124,6 +124,37 @@ static void empty_and_broken(void **state)
 	}
 }
 
+/* A netns path longer than CNI_NETNS_MAX in a record (written before the limit, or by another
+ * plugin) is dropped, not a decode error that would fail every later call on the node. */
+static void overlong_netns_dropped(void **state)
+{
+	char long_path[700], *text;
+	struct cni_error err = { 0 };
+	struct netstate st;
+	size_t n;
+
+	(void)state;
+	memset(long_path, 'n', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	n = strlen(long_path) * 2 + 512;
+	text = malloc(n);
+	assert_non_null(text);
+	snprintf(text, n, "{\"Network\":{\"ExternalInterfaces\":{\"eth0\":{\"Name\":\"eth0\","
+		 "\"Networks\":{\"azure\":{\"Id\":\"azure\",\"Endpoints\":{\"c1-eth0\":"
+		 "{\"Id\":\"c1-eth0\",\"ContainerID\":\"c1\",\"IfName\":\"eth0\","
+		 "\"SandboxKey\":\"%s\",\"NetNs\":\"%s\"}}}}}}}}", long_path, long_path);
+	assert_int_equal(netstate_decode(text, strlen(text), "x.json", &st, &err), 0);
+	assert_int_equal(st.n_extifs, 1);
+	assert_int_equal(st.extifs[0].n_networks, 1);
+	assert_int_equal(st.extifs[0].networks[0].n_endpoints, 1);
+	assert_string_equal(st.extifs[0].networks[0].endpoints[0].container_id, "c1");
+	assert_string_equal(st.extifs[0].networks[0].endpoints[0].sandbox_key, "");
+	assert_string_equal(st.extifs[0].networks[0].endpoints[0].netns, "");
+	netstate_free(&st);
+	free(text);
+}
+
 static void edit_model(void **state)
 {
 	struct netstate st = { 0 };
@@ -228,6 +259,7 @@ int main(void)
 		cmocka_unit_test(decode_go_file),
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(empty_and_broken),
+		cmocka_unit_test(overlong_netns_dropped),
 		cmocka_unit_test(edit_model),
 		cmocka_unit_test(dns_compact),
 		cmocka_unit_test(sha1_vectors),
