@@ -83,16 +83,11 @@ static struct netstate_endpoint *find_ep(struct win *w, struct netstate_network 
  * not, or negative errno. */
 static int state_get_endpoint(struct win *w, struct netstate_endpoint *ret, struct cni_error *err)
 {
-	struct platform_lock *l = NULL;
 	struct netstate_endpoint *ep;
 	struct netstate st;
 	int r;
 
-	r = state_lock(&l, err);
-	if (r < 0)
-		return r;
-	r = state_load(&st, err);
-	platform_lock_release(l);
+	r = state_read(&st, err);
 	if (r < 0)
 		return r;
 	ep = find_ep(w, netstate_find_network(&st, w->conf->name, NULL));
@@ -109,17 +104,12 @@ static int state_get_endpoint(struct win *w, struct netstate_endpoint *ret, stru
  * endpoint it then is). Writes 1 or 2 names into @names; returns the count or negative errno. */
 static int unrecorded_names(struct win *w, char names[2][NETSTATE_ID_MAX], struct cni_error *err)
 {
-	struct platform_lock *l = NULL;
 	struct netstate_endpoint *other;
 	struct netstate_network *net;
 	struct netstate st;
 	int r, n = 0;
 
-	r = state_lock(&l, err);
-	if (r < 0)
-		return r;
-	r = state_load(&st, err);
-	platform_lock_release(l);
+	r = state_read(&st, err);
 	if (r < 0)
 		return r;
 	net = netstate_find_network(&st, w->conf->name, NULL);
@@ -219,7 +209,6 @@ static int network_ensure(struct win *w, const struct ipnet_prefix *subnet,
 			  const struct ipnet_addr *gw, char ret_id[HCNDOC_GUID_STRLEN],
 			  struct cni_error *err)
 {
-	struct platform_lock *l = NULL;
 	struct netstate_network *net;
 	struct netstate st;
 	char seen[NETSTATE_ID_MAX] = "", id[HCNDOC_GUID_STRLEN] = "", use[HCNDOC_GUID_STRLEN];
@@ -228,15 +217,9 @@ static int network_ensure(struct win *w, const struct ipnet_prefix *subnet,
 	cJSON *doc;
 	int r;
 
-	r = state_lock(&l, err);
+	r = state_read(&st, err);
 	if (r < 0)
 		return r;
-	r = state_load(&st, err);
-	platform_lock_release(l);
-	if (r < 0) {
-		netstate_free(&st);
-		return r;
-	}
 	net = netstate_find_network(&st, w->conf->name, NULL);
 	if (net) {
 		recorded = true;
@@ -897,17 +880,9 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	r = plugin_valid_attachments(ctx, &valid, &n, err);
 	if (r < 0)
 		return r;
-	{
-		struct platform_lock *l = NULL;
-
-		r = state_lock(&l, err);
-		if (r < 0)
-			goto out;
-		r = state_load(&st, err);
-		platform_lock_release(l);
-		if (r < 0)
-			goto out;
-	}
+	r = state_read(&st, err);
+	if (r < 0)
+		goto out;
 	net = netstate_find_network(&st, w.conf->name, NULL);
 	if (net && net->n_endpoints) {
 		stale = calloc(net->n_endpoints, sizeof(*stale));

@@ -135,17 +135,12 @@ static void netinfo_from_state(const struct netstate_network *net,
 static int state_lookup(struct vnet *v, bool *ret_net_found, struct netinfo *ret_ni,
 			struct netstate_endpoint *ret_ep, struct cni_error *err)
 {
-	struct platform_lock *l = NULL;
 	struct netstate_network *net;
 	struct netstate_extif *x = NULL;
 	struct netstate_endpoint *ep;
 	int r;
 
-	r = state_lock(&l, err);
-	if (r < 0)
-		return r;
-	r = state_snap_load(&v->snap, err);
-	platform_lock_release(l);
+	r = state_snap_read(&v->snap, err);
 	if (r < 0)
 		return r;
 	*ret_net_found = false;
@@ -1568,7 +1563,6 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	struct netstate_endpoint *stale = NULL;
 	struct platform_lock **owner_locks = NULL;
 	const char **ids = NULL;
-	struct platform_lock *l = NULL;
 	struct netstate_network *net;
 	struct netstate_extif *x = NULL;
 	struct netinfo ni;
@@ -1583,11 +1577,7 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 		return r;
 	nv = n;
 	memset(&ni, 0, sizeof(ni));
-	r = state_lock(&l, err);
-	if (r < 0)
-		goto out;
-	r = state_snap_load(&v.snap, err);
-	platform_lock_release(l);
+	r = state_snap_read(&v.snap, err);
 	if (r < 0)
 		goto out;
 	net = netstate_find_network(&v.snap.st, ctx->conf.name, &x);

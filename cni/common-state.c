@@ -63,6 +63,35 @@ int state_snap_load(struct state_snap *snap, struct cni_error *err)
 	return 0;
 }
 
+int state_snap_read(struct state_snap *snap, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_snap_load(snap, err);
+	platform_lock_release(l);
+	return r;
+}
+
+int state_read(struct netstate *ret, struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(ret, err);
+	platform_lock_release(l);
+	if (r < 0)
+		netstate_free(ret);
+	return r;
+}
+
 void state_snap_changed(struct state_snap *snap)
 {
 	snap->valid = false;

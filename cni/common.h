@@ -119,6 +119,11 @@ int state_lock(struct platform_lock **ret, struct cni_error *err);
  * (corrupt, naming the field). Call under state_lock. Returns 0 or negative errno. */
 int state_load(struct netstate *ret, struct cni_error *err);
 
+/* state_read - state_lock, state_load, unlock: a consistent read for callers that will not
+ * write back. On success *ret holds the state (caller netstate_free); on failure *ret is empty
+ * (nothing to free). Returns 0 or negative errno (codes as state_lock and state_load). */
+int state_read(struct netstate *ret, struct cni_error *err);
+
 /* state_save - encode @st (Version "v<our version>", TimeStamp now) and replace the file
  * atomically. Call under state_lock. Returns 0 or negative errno (code 5; 100 out of memory). */
 int state_save(const struct netstate *st, struct cni_error *err);
@@ -136,6 +141,10 @@ struct state_snap {
  * zeroed or marked changed. Call under state_lock; @snap starts zeroed; free with
  * state_snap_free. On failure snap is unchanged or empty. Returns 0 or negative errno. */
 int state_snap_load(struct state_snap *snap, struct cni_error *err);
+
+/* state_snap_read - state_lock, state_snap_load, unlock (a read-only look at the file).
+ * Returns 0 or negative errno as state_snap_load. */
+int state_snap_read(struct state_snap *snap, struct cni_error *err);
 
 /* state_snap_changed - mark snap->st as modified by the caller (the next load decodes). */
 void state_snap_changed(struct state_snap *snap);
