@@ -9,6 +9,8 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bdir=${1:-$top/build}
+# shellcheck source=tests/lib/jqe.sh
+. "$top/tests/lib/jqe.sh"
 B=$bdir/bin
 [ -x "$B/azure-vnet" ] && [ -x "$B/azure-vnet-ipam" ] || { echo "FAIL: build $B first"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
@@ -87,7 +89,7 @@ in_node() { ip netns exec "$NODE" "$@"; }
 ping1() { ip netns exec "${P}$1" busybox ping -c1 -W2 "$2"; }
 is_error() { jout '.code > 0 and (.msg | length > 0)' "$1"; }
 # jout FILTER TEXT: jq -e FILTER on TEXT, failing on empty TEXT (jq -e alone passes on no input)
-jout() { [ -n "$2" ] && jq -e "$1" <<<"$2"; }
+jout() { [ -n "$2" ] && jqe "$1" <<<"$2"; }
 eq() { [ "$1" = "$2" ]; }
 absent() { ! "$@"; }
 
@@ -108,10 +110,10 @@ ip2=$(jq -r '.ips[0].address' <<<"$r2" | cut -d/ -f1)
 hv1=$(jq -r '.interfaces[0].name' <<<"$r1")
 ok "ADD p2 gets another IP ($ip1, $ip2)" [ -n "$ip2" ] && [ "$ip1" != "$ip2" ] && [ "$ip2" != null ]
 ok "primary IP .4 never handed out" [ "$ip1" != 10.240.0.4 ] && [ "$ip2" != 10.240.0.4 ]
-ok "result: host veth azv+11 hex with aa:aa:aa:aa:aa:aa" jq -e '.interfaces[0].name | test("^azv[0-9a-f]{11}$")' <<<"$r1"
-ok "result: host veth MAC" jq -e '.interfaces[0].mac == "aa:aa:aa:aa:aa:aa" and (.interfaces[0].sandbox // "") == ""' <<<"$r1"
-ok "result: eth0 with mac and sandbox" jq -e --arg s "$(nspath p1)" '.interfaces[1].name == "eth0" and (.interfaces[1].mac | length == 17) and .interfaces[1].sandbox == $s' <<<"$r1"
-ok "result: ips interface 1, IPAM gateway, version 0.4.0" jq -e '.ips[0].interface == 1 and .ips[0].gateway == "10.240.0.1" and .cniVersion == "0.4.0"' <<<"$r1"
+ok "result: host veth azv+11 hex with aa:aa:aa:aa:aa:aa" jqe '.interfaces[0].name | test("^azv[0-9a-f]{11}$")' <<<"$r1"
+ok "result: host veth MAC" jqe '.interfaces[0].mac == "aa:aa:aa:aa:aa:aa" and (.interfaces[0].sandbox // "") == ""' <<<"$r1"
+ok "result: eth0 with mac and sandbox" jqe --arg s "$(nspath p1)" '.interfaces[1].name == "eth0" and (.interfaces[1].mac | length == 17) and .interfaces[1].sandbox == $s' <<<"$r1"
+ok "result: ips interface 1, IPAM gateway, version 0.4.0" jqe '.ips[0].interface == 1 and .ips[0].gateway == "10.240.0.1" and .cniVersion == "0.4.0"' <<<"$r1"
 ok "host veth MAC is aa:aa:aa:aa:aa:aa" bash -c "ip -n $NODE link show $hv1 | grep -q 'link/ether aa:aa:aa:aa:aa:aa'"
 ok "host veth MTU = eth0 MTU" eq "$(ip -n "$NODE" -j link show "$hv1" | jq .[0].mtu)" "$(ip -n "$NODE" -j link show eth0 | jq .[0].mtu)"
 ok "pod eth0 MTU = eth0 MTU" eq "$(ip -n "${P}p1" -j link show eth0 | jq .[0].mtu)" "$(ip -n "$NODE" -j link show eth0 | jq .[0].mtu)"
@@ -129,7 +131,7 @@ ok "ping pod -> node primary IP" ping1 p1 10.240.0.4
 ok "SNAT: one jump from nat POSTROUTING" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
 ok "SNAT: to the primary IP, after the VNet RETURN" bash -c "ip netns exec $NODE iptables -t nat -S AZURE-VNET-SNAT | tr '\n' ' ' | grep -q -- '-d 10.240.0.0/16 -j RETURN -A AZURE-VNET-SNAT -j SNAT --to-source 10.240.0.4'"
 ok "state file parses, 2 endpoints, Go keys" eq "$(jq '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints | length' "$RT/azure-vnet.json")" 2
-ok "state endpoint ID <cid[:8]>-eth0, base64 mask" jq -e '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["c1aaaaaa-eth0"].IPAddresses[0].Mask == "//8AAA=="' "$RT/azure-vnet.json"
+ok "state endpoint ID <cid[:8]>-eth0, base64 mask" jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["c1aaaaaa-eth0"].IPAddresses[0].Mask == "//8AAA=="' "$RT/azure-vnet.json"
 ok "CHECK healthy: exit 0, no output" eq "$(run CHECK c1aaaaaaaa1 "$(nspath p1)"; echo "rc=$?")" "rc=0"
 # repeated ADD: same result, nothing re-created, SNAT not re-run (rule still once)
 r1b=$(run ADD c1aaaaaaaa1 "$(nspath p1)")
@@ -168,7 +170,7 @@ rs1=$(run ADD sharedid-one "$(nspath s1)")
 rs2=$(run ADD sharedid-two "$(nspath s2)")
 hs1=$(jq -r '.interfaces[0].name' <<<"$rs1")
 hs2=$(jq -r '.interfaces[0].name' <<<"$rs2")
-ok "shared cid prefix: both ADDs succeed with distinct IPs" jq -e --argjson b "$rs2" '.ips[0].address != $b.ips[0].address' <<<"$rs1"
+ok "shared cid prefix: both ADDs succeed with distinct IPs" jqe --argjson b "$rs2" '.ips[0].address != $b.ips[0].address' <<<"$rs1"
 ok "shared cid prefix: two endpoint records" eq "$(jq '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID | startswith("sharedid"))] | length' "$RT/azure-vnet.json")" 2
 ok "shared cid prefix: DEL of the first exits 0" run DEL sharedid-one "$(nspath s1)"
 ok "shared cid prefix: first host veth gone" absent ip -n "$NODE" link show "$hs1"
@@ -243,8 +245,8 @@ echo "== B15 chained prevResult, runtimeConfig, capabilities"
 pod p3
 CONF='{"cniVersion":"1.1.0","name":"azure","type":"azure-vnet","mode":"transparent","capabilities":{"portMappings":true,"dns":true},"runtimeConfig":{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}],"dns":{"servers":["10.0.0.10"],"searches":["svc.cluster.local"]}},"ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 r3=$(run ADD c3aaaaaaaa3 "$(nspath p3)")
-ok "ADD with runtimeConfig+capabilities (1.1.0)" jq -e '.ips[0].address and (has("version") | not)' <<<"$r3"
-ok "result dns from runtimeConfig.dns" jq -e '.dns.nameservers == ["10.0.0.10"] and .dns.search == ["svc.cluster.local"]' <<<"$r3"
+ok "ADD with runtimeConfig+capabilities (1.1.0)" jqe '.ips[0].address and (has("version") | not)' <<<"$r3"
+ok "result dns from runtimeConfig.dns" jqe '.dns.nameservers == ["10.0.0.10"] and .dns.search == ["svc.cluster.local"]' <<<"$r3"
 CONF=$(jq -c --argjson p "$r3" '. + {prevResult: $p}' <<<"$CONF")
 out=$(run CHECK c3aaaaaaaa3 "$(nspath p3)"; echo "rc=$?")
 ok "CHECK with prevResult: exit 0 silently" eq "$out" "rc=0"
@@ -269,12 +271,12 @@ for bad in '.runtimeConfig = {portMappings: [{hostPort: 70000, containerPort: 80
 	ok "ADD with a config error ($bad): code 7 naming the field" jout '.code == 7 and (.msg | test("portMappings|AdditionalArgs"))' "$out"
 	ok "... and it took no IP" eq "$(inuse)" "$inuse0"
 	rd7=$(run ADD cd7aaaaaaa7 "$(nspath d7)")
-	ok "ADD with the good config: an IP" jq -e '.ips[0].address' <<<"$rd7"
+	ok "ADD with the good config: an IP" jqe '.ips[0].address' <<<"$rd7"
 	ok "... in use" eq "$(inuse)" "$((inuse0 + 1))"
 	out=$(CONF=$BADCONF run DEL cd7aaaaaaa7 "$(nspath d7)"; echo "rc=$?")
 	ok "DEL with that config error: exit 0, no output" eq "$out" "rc=0"
 	ok "... the IP is released" eq "$(inuse)" "$inuse0"
-	ok "... the endpoint record is gone" absent jq -e '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cd7aaaaa-eth0"]' "$RT/azure-vnet.json"
+	ok "... the endpoint record is gone" absent jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cd7aaaaa-eth0"]' "$RT/azure-vnet.json"
 	ok "... the pod has no eth0 left" absent ip -n "${P}d7" link show eth0
 done
 ip netns del "${P}d7"
@@ -359,7 +361,7 @@ CONF=$BRIDGE
 pod b1
 pod b2
 rb1=$(run ADD cb1aaaaaaa1 "$(nspath b1)")
-ok "bridge ADD b1" jq -e '.ips[0].address' <<<"$rb1"
+ok "bridge ADD b1" jqe '.ips[0].address' <<<"$rb1"
 rb2=$(run ADD cb2aaaaaaa2 "$(nspath b2)")
 bip1=$(jq -r '.ips[0].address' <<<"$rb1" | cut -d/ -f1)
 bip2=$(jq -r '.ips[0].address' <<<"$rb2" | cut -d/ -f1)
@@ -430,7 +432,7 @@ ok "B03: DEL exits 0" run DEL cb1aaaaaaa1 "$(nspath b1)"
 ok "B03: DEL again exits 0" run DEL cb1aaaaaaa1 "$(nspath b1)"
 ok "B03: ebtables rules of b1 removed" absent bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '$bip1 '"
 ok "B03: bridge neighbour of b1 removed" absent bash -c "ip -n $NODE neigh show dev azure0 | grep -q '^$bip1 '"
-ok "B03: endpoint removed from state" absent jq -e '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cb1aaaaa-eth0"]' "$RT/azure-vnet.json"
+ok "B03: endpoint removed from state" absent jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cb1aaaaa-eth0"]' "$RT/azure-vnet.json"
 ok "B03: IP freed" eq "$(inuse)" 1
 ok "b2 still reachable from the node" in_node busybox ping -c1 -W2 "$bip2"
 
@@ -484,7 +486,7 @@ for tool in EBTABLES IPTABLES; do
 	ok "$tool failure: no ebtables rule left" eq "$(in_node ebtables -t nat -L | grep -c -- '-j')" 0
 	ok "$tool failure: IP released" eq "$(inuse)" 0
 	rf=$(run ADD cf1aaaaaaa1 "$(nspath "f1$tool")")
-	ok "$tool failure: the next ADD succeeds" jq -e '.ips[0].address' <<<"$rf"
+	ok "$tool failure: the next ADD succeeds" jqe '.ips[0].address' <<<"$rf"
 	ok "$tool failure: azure0 holds the node IP, eth0 enslaved" bash -c "ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16' && ip -n $NODE link show eth0 | grep -q 'master azure0'"
 	ok "$tool failure: ping pod -> node" ping1 "f1$tool" 10.240.0.4
 done
@@ -497,7 +499,7 @@ pod k2
 run ADD ck1aaaaaaa1 "$(nspath k1)" >/dev/null
 truncate -s0 "$RT/azure-vnet.json"
 rk2=$(run ADD ck2aaaaaaa2 "$(nspath k2)")
-ok "state lost: ADD c2 adopts azure0 and succeeds" jq -e '.ips[0].address' <<<"$rk2"
+ok "state lost: ADD c2 adopts azure0 and succeeds" jqe '.ips[0].address' <<<"$rk2"
 ok "state lost: one bridge, eth0 still its port, azure0 holds the node IP" bash -c "[ \$(ip -n $NODE -o link show type bridge | wc -l) = 1 ] && ip -n $NODE link show eth0 | grep -q 'master azure0' && ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16'"
 ok "state lost: state records eth0 with bridge azure0" eq "$(jq -r '.Network.ExternalInterfaces.eth0.BridgeName' "$RT/azure-vnet.json")" azure0
 ok "state lost: ping k2 -> node" ping1 k2 10.240.0.4
@@ -510,7 +512,7 @@ if [ -x /usr/lib/cni/host-local ]; then
 	CONF=$(jq -c --arg d "$WORK/hl" '.ipam = {"type":"host-local","dataDir":$d,"ranges":[[{"subnet":"10.240.0.0/16","rangeStart":"10.240.10.1","rangeEnd":"10.240.10.9","gateway":"10.240.0.1"}]]}' <<<"$TRANSPARENT")
 	pod h1
 	rh=$(run ADD ch1aaaaaaa1 "$(nspath h1)")
-	ok "host-local ADD gives 10.240.10.x" jq -e '.ips[0].address | startswith("10.240.10.")' <<<"$rh"
+	ok "host-local ADD gives 10.240.10.x" jqe '.ips[0].address | startswith("10.240.10.")' <<<"$rh"
 	ok "host-local: ping pod -> node" ping1 h1 10.240.0.4
 	ok "host-local DEL: exit 0" run DEL ch1aaaaaaa1 "$(nspath h1)"
 	ok "host-local DEL released the address" absent bash -c "ls $WORK/hl/azure | grep -q '^10.240.10'"
@@ -553,7 +555,7 @@ CONF=$(jq -c '.mode = "tunnel" | .enableOutboundSnat = false | .disableIPTableLo
 pod u1
 ru=$(run ADD cu1aaaaaaa1 "$(nspath u1)")
 uip=$(jq -r '.ips[0].address' <<<"$ru" | cut -d/ -f1)
-ok "tunnel ADD" jq -e '.ips[0].address' <<<"$ru"
+ok "tunnel ADD" jqe '.ips[0].address' <<<"$ru"
 ok "tunnel: ARP reply with the VEPA MAC" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--arp-ip-dst $uip -j arpreply --arpreply-mac 12:34:56:78:9a:bc'"
 ok "enableOutboundSnat=false: no SNAT chain jump" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 0
 ok "tunnel CHECK (no SNAT expected)" run CHECK cu1aaaaaaa1 "$(nspath u1)"
@@ -570,7 +572,7 @@ for i in $(seq 1 30); do
 done
 wait
 bad=0
-for i in $(seq 1 30); do jq -e '.ips[0].address' "$WORK/b08-$i.out" >/dev/null 2>&1 || bad=$((bad + 1)); done
+for i in $(seq 1 30); do jqe '.ips[0].address' "$WORK/b08-$i.out" >/dev/null 2>&1 || bad=$((bad + 1)); done
 ok "B08: 30 ADDs succeeded ($bad failed)" eq "$bad" 0
 ok "B08: 30 distinct IPs" eq "$(cat "$WORK"/b08-*.out | jq -r '.ips[0].address' 2>/dev/null | sort -u | wc -l)" 30
 ok "B08: one bridge azure0" eq "$(ip -n "$NODE" -o link show type bridge | wc -l)" 1

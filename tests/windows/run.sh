@@ -9,6 +9,8 @@
 # Usage: tests/windows/run.sh      (root on Debian 12; installs mingw-w64/wine when missing)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/lib/jqe.sh
+. "$top/tests/lib/jqe.sh"
 build=${AZCNI_WIN_BUILD:-$top/build-windows}
 
 need=()
@@ -128,33 +130,33 @@ C5=c5eeeeee11112222333344445555
 cni ADD $C1
 check "ADD c1 exits 0" [ $rc -eq 0 ]
 check "ADD c1 result: address, gateway, interface" \
-	jq -e '.ips[0].address == "10.240.0.5/16" and .ips[0].gateway == "10.240.0.1" and .interfaces[0].name == "eth0"' <<<"$out"
+	jqe '.ips[0].address == "10.240.0.5/16" and .ips[0].gateway == "10.240.0.1" and .interfaces[0].name == "eth0"' <<<"$out"
 check "ADD c1 result dns: nameservers and per-namespace search" \
-	jq -e '.dns.nameservers == ["10.0.0.10","168.63.129.16"] and .dns.search == ["default.svc.cluster.local"]' <<<"$out"
+	jqe '.dns.nameservers == ["10.0.0.10","168.63.129.16"] and .dns.search == ["default.svc.cluster.local"]' <<<"$out"
 net_doc=$(calls HcnCreateNetwork | head -n1)
 check "HcnCreateNetwork: L2Bridge, Flags 8, static subnet with default route via the gateway" \
-	jq -e '.doc | .Name == "azure" and .Type == "L2Bridge" and .Flags == 8 and .SchemaVersion.Major == 2
+	jqe '.doc | .Name == "azure" and .Type == "L2Bridge" and .Flags == 8 and .SchemaVersion.Major == 2
 		and .Ipams[0].Type == "Static" and .Ipams[0].Subnets[0].IpAddressPrefix == "10.240.0.0/16"
 		and .Ipams[0].Subnets[0].Routes == [{"NextHop":"10.240.0.1","DestinationPrefix":"0.0.0.0/0"}]' <<<"$net_doc"
 net_id=$(jq -r '.id' <<<"$net_doc")
 ep_call=$(calls HcnCreateEndpoint | head -n1)
 check "HcnCreateEndpoint: name, network, IP, route, DNS" \
-	jq -e --arg n "$(cid8 $C1)" --arg net "$net_id" '.network == $net and (.doc | .Name == $n
+	jqe --arg n "$(cid8 $C1)" --arg net "$net_id" '.network == $net and (.doc | .Name == $n
 		and (.HostComputeNetwork | ascii_upcase) == $net
 		and .IpConfigurations == [{"IpAddress":"10.240.0.5","PrefixLength":16}]
 		and .Routes == [{"NextHop":"10.240.0.1","DestinationPrefix":"0.0.0.0/0"}]
 		and .Dns.ServerList == ["10.0.0.10","168.63.129.16"] and .Dns.Search == ["default.svc.cluster.local"])' <<<"$ep_call"
 check "HcnCreateEndpoint: conflist policies translated to v2, in order" \
-	jq -e '.doc.Policies == [{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.240.0.0/16","10.0.0.0/8"]}},
+	jqe '.doc.Policies == [{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.240.0.0/16","10.0.0.0/8"]}},
 		{"Type":"SDNRoute","Settings":{"DestinationPrefix":"10.0.0.0/8","NeedEncap":true}}]' <<<"$ep_call"
 ep1=$(jq -r '.id' <<<"$ep_call")
 check "HcnModifyNamespace: Add endpoint to CNI_NETNS" \
-	jq -e --arg ns "$NS_UP" --arg ep "$ep1" 'select(.id == $ns) | .doc == {"ResourceType":"Endpoint","RequestType":"Add","Settings":{"EndpointId":($ep | ascii_downcase)}}' \
+	jqe --arg ns "$NS_UP" --arg ep "$ep1" 'select(.id == $ns) | .doc == {"ResourceType":"Endpoint","RequestType":"Add","Settings":{"EndpointId":($ep | ascii_downcase)}}' \
 	<<<"$(calls HcnModifyNamespace | tail -n1)"
 check "fake HNS holds the endpoint in the namespace" \
-	jq -e --arg ns "$NS_UP" --arg ep "$ep1" '.Namespaces[$ns].Resources[0].Data.ID == $ep and .Endpoints[$ep].HostComputeNamespace == $ns' "$hcn_state"
+	jqe --arg ns "$NS_UP" --arg ep "$ep1" '.Namespaces[$ns].Resources[0].Data.ID == $ep and .Endpoints[$ep].HostComputeNamespace == $ns' "$hcn_state"
 check "azure-vnet.json records network and endpoint HNS IDs" \
-	jq -e --arg net "$net_id" --arg ep "$ep1" --arg epid "$(cid8 $C1)" \
+	jqe --arg net "$net_id" --arg ep "$ep1" --arg epid "$(cid8 $C1)" \
 	'[.Network.ExternalInterfaces[].Networks.azure] | .[0] | (.HnsId | ascii_upcase) == $net and (.Endpoints[$epid].HnsId | ascii_upcase) == $ep' "$rt/azure-vnet.json"
 check "azure-vnet-ipam.json: 10.240.0.5 in use" [ "$(ipam_inuse 10.240.0.5)" = true ]
 check "log file C:\\k-style azure-vnet.log written" grep -q 'ADD' "$rt/azure-vnet.log"
@@ -184,11 +186,11 @@ check "CHECK of an unknown container fails" [ $rc -ne 0 ]
 cni DEL $C1
 check "DEL c1 exits 0" [ $rc -eq 0 ]
 check "DEL c1: namespace Remove then HcnDeleteEndpoint" \
-	jq -e --arg ep "$ep1" '.doc.RequestType == "Remove" and .doc.Settings.EndpointId == ($ep | ascii_downcase)' <<<"$(calls HcnModifyNamespace | tail -n1)"
-check "DEL c1: endpoint gone from HNS" jq -e '.Endpoints == {}' "$hcn_state"
+	jqe --arg ep "$ep1" '.doc.RequestType == "Remove" and .doc.Settings.EndpointId == ($ep | ascii_downcase)' <<<"$(calls HcnModifyNamespace | tail -n1)"
+check "DEL c1: endpoint gone from HNS" jqe '.Endpoints == {}' "$hcn_state"
 check "DEL c1: IP free" [ "$(ipam_inuse 10.240.0.5)" = false ]
-check "DEL c1: state entry removed" jq -e '[.Network.ExternalInterfaces[].Networks.azure.Endpoints | length] == [0]' "$rt/azure-vnet.json"
-check "DEL c1: the network stays" jq -e '.Networks | length == 1' "$hcn_state"
+check "DEL c1: state entry removed" jqe '[.Network.ExternalInterfaces[].Networks.azure.Endpoints | length] == [0]' "$rt/azure-vnet.json"
+check "DEL c1: the network stays" jqe '.Networks | length == 1' "$hcn_state"
 cni DEL $C1
 check "DEL c1 again exits 0 (idempotent)" [ $rc -eq 0 ]
 
@@ -200,21 +202,21 @@ jq '.AdditionalArgs = [
 cni ADD $C2 "$scratch/conf-b21.json"
 check "B21 ADD exits 0" [ $rc -eq 0 ]
 check "B21 endpoint policies: all three exceptions, then SDNRoute" \
-	jq -e '.doc.Policies == [{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16"]}},
+	jqe '.doc.Policies == [{"Type":"OutBoundNAT","Settings":{"Exceptions":["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16"]}},
 		{"Type":"SDNRoute","Settings":{"DestinationPrefix":"10.96.0.0/12","NeedEncap":true}}]' <<<"$(calls HcnCreateEndpoint | tail -n1)"
 cni DEL $C2 "$scratch/conf-b21.json"
 check "B21 DEL exits 0" [ $rc -eq 0 ]
 jq '.AdditionalArgs = [{Name: "EndpointPolicy", Value: "OutBoundNAT:10.0.0.0/8"}]' "$scratch/conf.json" >"$scratch/conf-bad.json"
 : >"$hcn_log"
 cni ADD $C2 "$scratch/conf-bad.json"
-check "B21 malformed policy: code 7" jq -e '.code == 7' <<<"$out"
+check "B21 malformed policy: code 7" jqe '.code == 7' <<<"$out"
 check "B21 malformed policy: no HCN call at all" [ ! -s "$hcn_log" ]
 check "B21 malformed policy: no IP taken" [ "$(ipam_inuse 10.240.0.5)" = false ]
 
 # ---- B22: DEL when the endpoint does not exist ----
 FAKE_HCN_FAIL=HcnCreateEndpoint:0x803b000d cni ADD $C2
 check "B22a ADD with HNS invalid-policy failure: code 103 with the HNS message" \
-	jq -e '.code == 103 and (.msg | test("0x803b000d")) and (.details | test("policy configuration is invalid"))' <<<"$out"
+	jqe '.code == 103 and (.msg | test("0x803b000d")) and (.details | test("policy configuration is invalid"))' <<<"$out"
 check "B22a failed ADD released its IP" [ "$(ipam_inuse 10.240.0.5)" = false ]
 cni DEL $C2
 check "B22a DEL after the failed ADD exits 0" [ $rc -eq 0 ]
@@ -225,12 +227,12 @@ jq --arg ep "$ep3" 'del(.Endpoints[$ep]) | .Namespaces[].Resources = []' "$hcn_s
 cni DEL $C3
 check "B22b DEL of an endpoint deleted out of band exits 0" [ $rc -eq 0 ]
 check "B22b its IP is free" [ "$(ipam_inuse 10.240.0.5)" = false ]
-check "B22b its state entry is gone" jq -e '[.Network.ExternalInterfaces[].Networks.azure.Endpoints | length] == [0]' "$rt/azure-vnet.json"
+check "B22b its state entry is gone" jqe '[.Network.ExternalInterfaces[].Networks.azure.Endpoints | length] == [0]' "$rt/azure-vnet.json"
 cni DEL $C3
 check "B22b second DEL exits 0" [ $rc -eq 0 ]
 cni ADD $C3
 FAKE_HCN_FAIL=HcnDeleteEndpoint:0x80004005 cni DEL $C3
-check "B22 other HNS errors are still reported (code 103)" jq -e '.code == 103' <<<"$out"
+check "B22 other HNS errors are still reported (code 103)" jqe '.code == 103' <<<"$out"
 check "B22 ... but the IP is released anyway" [ "$(ipam_inuse 10.240.0.5)" = false ]
 cni DEL $C3
 check "B22 retried DEL finishes (exit 0, endpoint gone)" bash -c "[ $rc -eq 0 ] && jq -e '.Endpoints == {}' '$hcn_state' >/dev/null"
@@ -246,7 +248,7 @@ check "B24 ADD c5 after HNS lost the network exits 0" [ $rc -eq 0 ]
 new_net=$(jq -r '.Networks | keys[0]' "$hcn_state")
 check "B24 network re-created with a new ID" bash -c "[ -n '$new_net' ] && [ '$new_net' != '$old_net' ] && [ '$new_net' != null ]"
 check "B24 state records the new network ID" \
-	jq -e --arg net "$new_net" '[.Network.ExternalInterfaces[].Networks.azure.HnsId | ascii_upcase] == [$net]' "$rt/azure-vnet.json"
+	jqe --arg net "$new_net" '[.Network.ExternalInterfaces[].Networks.azure.HnsId | ascii_upcase] == [$net]' "$rt/azure-vnet.json"
 cni DEL $C4
 check "B24 DEL c4 (endpoint lost with the network) exits 0" [ $rc -eq 0 ]
 check "B24 c4's IP ($ip4) is free" [ "$(ipam_inuse "$ip4")" = false ]
@@ -258,7 +260,7 @@ jq --arg net "$new_net" '.Endpoints["0B3C1F6E-3F1D-4B3C-9D4E-1A2B3C4D5E6F"] = {I
 	"$hcn_state" >"$hcn_state.new" && mv "$hcn_state.new" "$hcn_state"
 cni ADD $C1
 check "ADD over a stale same-name endpoint exits 0" [ $rc -eq 0 ]
-check "... and the stale endpoint was deleted" jq -e '.Endpoints | has("0B3C1F6E-3F1D-4B3C-9D4E-1A2B3C4D5E6F") | not' "$hcn_state"
+check "... and the stale endpoint was deleted" jqe '.Endpoints | has("0B3C1F6E-3F1D-4B3C-9D4E-1A2B3C4D5E6F") | not' "$hcn_state"
 cni DEL $C1
 
 # ---- kubernetes#74766: an ADD killed after HcnCreateEndpoint left the endpoint (not attached,
@@ -274,20 +276,20 @@ ep_killed=$(calls HcnCreateEndpoint | jq -r '.id' | tail -n1)
 ip_killed=$(calls HcnCreateEndpoint | jq -r '.doc.IpConfigurations[0].IpAddress' | tail -n1)
 check "74766 set-up: the killed ADD left its endpoint, unattached, and its IP" \
 	eval "[ -n '$ep_killed' ] && [ \$(named $(cid8 $C1)) -eq 1 ] && [ \"\$(owned_by $C1)\" = '$ip_killed' ] &&
-		jq -e '.Namespaces[].Resources == []' '$hcn_state' >/dev/null"
+		jqe '.Namespaces[].Resources == []' '$hcn_state' >/dev/null"
 cni ADD $C1
-check "74766 retried ADD exits 0 with the same IP" jq -e --arg ip "$ip_killed/16" '.ips[0].address == $ip' <<<"$out"
+check "74766 retried ADD exits 0 with the same IP" jqe --arg ip "$ip_killed/16" '.ips[0].address == $ip' <<<"$out"
 check "74766 the leftover endpoint was removed: one endpoint of that name, a new one, attached" \
-	eval "[ \$(named $(cid8 $C1)) -eq 1 ] && jq -e --arg old '$ep_killed' --arg ns '$NS_UP' \
+	eval "[ \$(named $(cid8 $C1)) -eq 1 ] && jqe --arg old '$ep_killed' --arg ns '$NS_UP' \
 		'.Endpoints | has(\$old) | not' '$hcn_state' >/dev/null &&
-		jq -e --arg ns '$NS_UP' '.Namespaces[\$ns].Resources | length == 1' '$hcn_state' >/dev/null"
+		jqe --arg ns '$NS_UP' '.Namespaces[\$ns].Resources | length == 1' '$hcn_state' >/dev/null"
 check "74766 one IP held by the container" eval "[ \"\$(owned_by $C1)\" = '$ip_killed' ]"
 cni ADD $C1
 check "74766 and a further ADD creates nothing more" \
 	eval "[ $rc -eq 0 ] && [ \$(ncalls HcnCreateEndpoint) -eq 2 ] && [ \$(named $(cid8 $C1)) -eq 1 ]"
 cni DEL $C1
 check "74766 DEL exits 0, nothing left" \
-	eval "[ $rc -eq 0 ] && jq -e '.Endpoints == {}' '$hcn_state' >/dev/null && [ -z \"\$(owned_by $C1)\" ]"
+	eval "[ $rc -eq 0 ] && jqe '.Endpoints == {}' '$hcn_state' >/dev/null && [ -z \"\$(owned_by $C1)\" ]"
 
 # ---- GC (CNI 1.1.0): endpoints and IPs of attachments not in cni.dev/valid-attachments ----
 # gc_conf <file> <container id...>: the 1.1.0 config with those containers (eth0) valid
@@ -298,7 +300,7 @@ gc_conf() {
 		--args "$@" <"$scratch/conf.json" >"$f"
 }
 ep_of() { jq -r --arg n "$(cid8 "$1")" '[.Endpoints[] | select(.Name == $n) | .ID][0] // ""' "$hcn_state"; }
-has_record() { jq -e --arg id "$(cid8 "$1")" '[.Network.ExternalInterfaces[].Networks.azure.Endpoints | has($id)] == [true]' "$rt/azure-vnet.json" >/dev/null; }
+has_record() { jqe --arg id "$(cid8 "$1")" '[.Network.ExternalInterfaces[].Networks.azure.Endpoints | has($id)] == [true]' "$rt/azure-vnet.json" >/dev/null; }
 cni ADD $C1
 ip_c1=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
 cni ADD $C2
@@ -328,7 +330,7 @@ check "GC left c1 working (CHECK exits 0)" [ $rc -eq 0 ]
 # an HNS failure: reported (code 103), the IP released anyway, the record kept for a retry
 gc_conf "$scratch/gc-1.json" $C1
 FAKE_HCN_FAIL=HcnDeleteEndpoint:0x80004005 cni GC $C1 "$scratch/gc-1.json"
-check "GC with HcnDeleteEndpoint failing: code 103" jq -e '.code == 103' <<<"$out"
+check "GC with HcnDeleteEndpoint failing: code 103" jqe '.code == 103' <<<"$out"
 check "... c3's IP released anyway, its record kept" eval "[ \"\$(ipam_inuse $ip_c3)\" = false ] && has_record $C3"
 check "... c1 untouched" eval "[ \"\$(ipam_inuse $ip_c1)\" = true ] && has_record $C1 && [ -n \"\$(ep_of $C1)\" ]"
 cni GC $C1 "$scratch/gc-1.json"
@@ -343,13 +345,13 @@ check "GC of an endpoint HNS already lost: exit 0, record gone, IP free" \
 gc_conf "$scratch/gc-none.json"
 cni GC $C1 "$scratch/gc-none.json"
 check "GC with no valid attachments removes everything" \
-	eval "[ $rc -eq 0 ] && jq -e '.Endpoints == {}' '$hcn_state' >/dev/null && [ \"\$(ipam_inuse $ip_c1)\" = false ] && ! has_record $C1"
-check "... and keeps the network" jq -e '.Networks | length == 1' "$hcn_state"
+	eval "[ $rc -eq 0 ] && jqe '.Endpoints == {}' '$hcn_state' >/dev/null && [ \"\$(ipam_inuse $ip_c1)\" = false ] && ! has_record $C1"
+check "... and keeps the network" jqe '.Networks | length == 1' "$hcn_state"
 jq 'del(.["cni.dev/valid-attachments"])' "$scratch/gc-none.json" >"$scratch/gc-missing.json"
 cni GC $C1 "$scratch/gc-missing.json"
-check "GC without cni.dev/valid-attachments: code 7" jq -e '.code == 7' <<<"$out"
+check "GC without cni.dev/valid-attachments: code 7" jqe '.code == 7' <<<"$out"
 cni GC $C1 "$scratch/conf-1.0.json"
-check "GC with cniVersion 1.0.0: refused (code 1)" jq -e '.code == 1' <<<"$out"
+check "GC with cniVersion 1.0.0: refused (code 1)" jqe '.code == 1' <<<"$out"
 jq '.cniVersion = "1.1.0"' "$scratch/conf.json" >"$scratch/conf-1.1.json"
 cni STATUS $C1 "$scratch/conf-1.1.json"
 check "STATUS with free addresses: exit 0, empty stdout" eval "[ $rc -eq 0 ] && [ -z '$out' ]"
@@ -364,7 +366,7 @@ check "fault set-up: ADD calls create network, create endpoint and modify namesp
 	eval "[ $rc -eq 0 ] && grep -qx HcnCreateNetwork <<<'$add_fns' && grep -qx HcnCreateEndpoint <<<'$add_fns' && grep -qx HcnModifyNamespace <<<'$add_fns'"
 cni DEL $C1
 left_nothing() { # left_nothing <container id>: no endpoint in HNS or the namespace, no IP, no record
-	jq -e '.Endpoints == {} and ([.Namespaces[].Resources[]] == [])' "$hcn_state" >/dev/null &&
+	jqe '.Endpoints == {} and ([.Namespaces[].Resources[]] == [])' "$hcn_state" >/dev/null &&
 		[ -z "$(owned_by "$1")" ] && ! has_record "$1"
 }
 for fn in $add_fns; do
@@ -376,14 +378,14 @@ for fn in $add_fns; do
 		continue
 	fi
 	check "ADD with $fn failing: code 103 naming the call and the HRESULT" \
-		jq -e --arg fn "$fn" '.code == 103 and (.msg | contains($fn) and contains("0x80004005"))' <<<"$out"
+		jqe --arg fn "$fn" '.code == 103 and (.msg | contains($fn) and contains("0x80004005"))' <<<"$out"
 	check "... $fn: no endpoint, no IP, no record left" left_nothing $C2
 done
 for fn in HcnCreateNetwork HcnModifyNamespace; do
 	seed_namespace
 	FAKE_HCN_FAIL=$fn:hang cni ADD $C2 "$scratch/conf-timeout.json"
 	check "ADD with $fn hung: code 11 naming the call" \
-		jq -e --arg fn "$fn" '.code == 11 and (.msg | contains($fn) and contains("timed out"))' <<<"$out"
+		jqe --arg fn "$fn" '.code == 11 and (.msg | contains($fn) and contains("timed out"))' <<<"$out"
 	if [ $fn = HcnCreateNetwork ]; then
 		check "... $fn hung: no endpoint, no IP, no record left" left_nothing $C2
 	else
@@ -402,7 +404,7 @@ check "... and its DEL leaves nothing" left_nothing $C2
 
 # ---- hung HNS: bounded by windowsSettings.hnsTimeoutDurationInSeconds ----
 FAKE_HCN_FAIL=HcnCreateEndpoint:hang cni ADD $C2 "$scratch/conf-timeout.json"
-check "hung HcnCreateEndpoint: code 11 timed out" jq -e '.code == 11 and (.msg | test("timed out"))' <<<"$out"
+check "hung HcnCreateEndpoint: code 11 timed out" jqe '.code == 11 and (.msg | test("timed out"))' <<<"$out"
 check "hung HcnCreateEndpoint: IP kept reserved (HNS may still create the endpoint)" \
 	[ "$(ipam_inuse 10.240.0.5)" = true ]
 cni DEL $C2
@@ -421,7 +423,7 @@ check "same prefix: ADD $CB exits 0 with another IP" eval "[ $rc -eq 0 ] && [ '$
 check "same prefix: $CA keeps its endpoint (default--eth0), $CB gets default-pod-b-eth0, both attached" \
 	eval "[ -n \"\$(named_ns default--eth0)\" ] && [ -n \"\$(named_ns default-pod-b-eth0)\" ]"
 check "same prefix: two records, one per owner" \
-	jq -e '[.Network.ExternalInterfaces[].Networks.azure.Endpoints[] | select(.ContainerID | startswith("default-pod-"))] | map(.Id) | sort == ["default--eth0","default-pod-b-eth0"]' "$rt/azure-vnet.json"
+	jqe '[.Network.ExternalInterfaces[].Networks.azure.Endpoints[] | select(.ContainerID | startswith("default-pod-"))] | map(.Id) | sort == ["default--eth0","default-pod-b-eth0"]' "$rt/azure-vnet.json"
 cni ADD $CB
 check "same prefix: repeated ADD $CB answers, $CA's endpoint untouched" \
 	eval "[ $rc -eq 0 ] && [ \$(named default--eth0) -eq 1 ] && [ \$(named default-pod-b-eth0) -eq 1 ]"
@@ -453,7 +455,7 @@ ip_retry=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
 rc_retry=$rc
 wait $add1 || true
 check "owner lock: the retried ADD exits 0" [ $rc_retry -eq 0 ]
-check "owner lock: the hung ADD ends with code 11" jq -e '.code == 11' "$scratch/add1.out"
+check "owner lock: the hung ADD ends with code 11" jqe '.code == 11' "$scratch/add1.out"
 check "owner lock: the retried ADD's IP ($ip_retry) is still held by the container" \
 	eval "[ \"\$(owned_by $C1)\" = '$ip_retry' ] && [ \"\$(ipam_inuse $ip_retry)\" = true ]"
 check "owner lock: one endpoint of that name, attached to the namespace" \
@@ -467,7 +469,7 @@ check "owner lock: DEL leaves nothing" left_nothing $C1
 # ---- one HNS timeout bounds the whole command: no call after the one that hung ----
 : >"$hcn_log"
 FAKE_HCN_FAIL=HcnModifyNamespace:hang,HcnOpenNamespace:hang,HcnDeleteEndpoint:hang cni ADD $C2 "$scratch/conf-t3.json"
-check "ADD with namespace open/modify and endpoint delete hung: code 11" jq -e '.code == 11' <<<"$out"
+check "ADD with namespace open/modify and endpoint delete hung: code 11" jqe '.code == 11' <<<"$out"
 check "... one hung HCN call, none after it (no rollback call waits again)" \
 	eval "[ \$(ncalls HcnOpenNamespace) -eq 1 ] && [ \$(ncalls HcnModifyNamespace) -eq 0 ] && [ \$(ncalls HcnDeleteEndpoint) -eq 0 ]"
 check "... no HCN handle closed while in use or twice" eval "[ -z \"\$(handle_problems)\" ]"
@@ -498,7 +500,7 @@ cni ADD $C2
 cni DEL $C2 "$scratch/conf-bad2.json"
 check "DEL with malformed dns and runtimeConfig exits 0 and cleans up" eval "[ $rc -eq 0 ] && left_nothing $C2"
 cni ADD $C2 "$scratch/conf-bad2.json"
-check "... while ADD with them is code 7" jq -e '.code == 7' <<<"$out"
+check "... while ADD with them is code 7" jqe '.code == 7' <<<"$out"
 cni ADD $C2
 check "ADD c2 for the DEL-namespace test exits 0" [ $rc -eq 0 ]
 : >"$hcn_log"
@@ -511,18 +513,18 @@ check "... and left nothing" left_nothing $C2
 
 # ---- missing namespace, bad CNI_NETNS ----
 cni ADD $C2 "$scratch/conf.json" 11111111-2222-3333-4444-555555555555
-check "ADD into a namespace HNS does not know: code 103" jq -e '.code == 103' <<<"$out"
+check "ADD into a namespace HNS does not know: code 103" jqe '.code == 103' <<<"$out"
 check "... endpoint removed and IP released" bash -c "jq -e '.Endpoints == {}' '$hcn_state' >/dev/null && [ \"\$(jq -r '[.IPAM.AddressSpaces[].Pools[].Addresses[\"10.240.0.5\"].InUse][0]' '$rt/azure-vnet-ipam.json')\" = false ]"
 cni ADD $C2 "$scratch/conf.json" 'container:abc'
-check "ADD with a non-GUID CNI_NETNS: code 4" jq -e '.code == 4' <<<"$out"
+check "ADD with a non-GUID CNI_NETNS: code 4" jqe '.code == 4' <<<"$out"
 
 # ---- DLL loading: missing DLL / missing function = clear error; System32 in production ----
 HCN_DLL='C:\nowhere\computenetwork.dll' cni ADD $C2
 check "no computenetwork.dll: unsupported-build error, no crash" \
-	jq -e '.code == 103 and (.msg | test("unsupported on this Windows build"))' <<<"$out"
+	jqe '.code == 103 and (.msg | test("unsupported on this Windows build"))' <<<"$out"
 HCN_DLL='kernel32.dll' cni ADD $C2
 check "a DLL without the HCN functions: unsupported-build error" \
-	jq -e '.code == 103 and (.msg | test("unsupported on this Windows build"))' <<<"$out"
+	jqe '.code == 103 and (.msg | test("unsupported on this Windows build"))' <<<"$out"
 check "... and no IP kept" [ "$(ipam_inuse 10.240.0.5)" = false ]
 cp "$scratch/fake-computenetwork.dll" "$WINEPREFIX/drive_c/windows/system32/computenetwork.dll"
 HCN_DLL= cni ADD $C2
@@ -537,7 +539,7 @@ ipam_out=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_MAS
 	CNI_COMMAND=ADD CNI_CONTAINERID=ipamonly1234 CNI_NETNS=$NS CNI_IFNAME=eth0 CNI_PATH='C:\k' \
 	wine "$build/bin/azure-vnet-ipam.exe" <"$scratch/ipam.json")
 set -e
-check "azure-vnet-ipam.exe ADD" jq -e '.ips[0].address == "10.240.0.5/16"' <<<"$ipam_out"
+check "azure-vnet-ipam.exe ADD" jqe '.ips[0].address == "10.240.0.5/16"' <<<"$ipam_out"
 check "azure-vnet-ipam.log written" test -s "$rt/azure-vnet-ipam.log"
 
 # ---- NMAgent over WinHTTP (ipam.environment azure, the default) against a loopback server ----
@@ -571,15 +573,15 @@ state_sum() { cat "$rt/azure-vnet-ipam.json" "$rt/azure-vnet.json" 2>/dev/null |
 
 NM_URL=$(nm_url ok) ipam ADD nmipam11112222
 check "NMAgent: azure-vnet-ipam.exe ADD gets 10.240.0.5 from the XML over WinHTTP" \
-	jq -e '.ips[0].address == "10.240.0.5/16" and .ips[0].gateway == "10.240.0.1"' <<<"$out"
+	jqe '.ips[0].address == "10.240.0.5/16" and .ips[0].gateway == "10.240.0.1"' <<<"$out"
 check "NMAgent: the server was asked" [ "$(nm_hits ok)" -ge 1 ]
 check "NMAgent: the pool holds the XML's 30 secondaries, not the primary" \
-	jq -e '[.IPAM.AddressSpaces[].Pools[].Addresses | (length == 30 and (has("10.240.0.4") | not))] == [true]' "$rt/azure-vnet-ipam.json"
+	jqe '[.IPAM.AddressSpaces[].Pools[].Addresses | (length == 30 and (has("10.240.0.4") | not))] == [true]' "$rt/azure-vnet-ipam.json"
 NM_URL=$(nm_url ok) cni ADD $C1 "$scratch/conf-nm.json"
 check "NMAgent: azure-vnet.exe ADD exits 0 with the next address" \
 	bash -c "[ $rc -eq 0 ] && jq -e '.ips[0].address == \"10.240.0.6/16\"' <<<'$out' >/dev/null"
 check "NMAgent: azure-vnet.exe created the endpoint with that address" \
-	jq -e '.doc.IpConfigurations == [{"IpAddress":"10.240.0.6","PrefixLength":16}]' <<<"$(calls HcnCreateEndpoint | tail -n1)"
+	jqe '.doc.IpConfigurations == [{"IpAddress":"10.240.0.6","PrefixLength":16}]' <<<"$(calls HcnCreateEndpoint | tail -n1)"
 hits_before=$(nm_hits ok)
 NM_URL=$(nm_url ok) cni DEL $C1 "$scratch/conf-nm.json"
 check "NMAgent: azure-vnet.exe DEL exits 0, IP free" bash -c "[ $rc -eq 0 ] && [ \"\$(jq -r '[.IPAM.AddressSpaces[].Pools[].Addresses[\"10.240.0.6\"].InUse][0]' '$rt/azure-vnet-ipam.json')\" = false ]"
@@ -600,11 +602,11 @@ for bad_src in hang:11:timed.out 500:11:status.500 redirect:11:status.302 trunc:
 	before=$(state_sum)
 	NM_URL=$(nm_url "$mode") ipam ADD nmbad111$mode
 	check "NMAgent $mode: azure-vnet-ipam.exe ADD fails with code $code naming the source ($why)" \
-		jq -e --argjson c "$code" --arg u "$nm_base/$mode/" --arg why "$why" \
+		jqe --argjson c "$code" --arg u "$nm_base/$mode/" --arg why "$why" \
 		'.code == $c and (.msg | contains("NMAgent") and contains($u) and test($why))' <<<"$out"
 	NM_URL=$(nm_url "$mode") cni ADD $C2 "$scratch/conf-nm.json"
 	check "NMAgent $mode: azure-vnet.exe ADD fails with code $code naming the source" \
-		jq -e --argjson c "$code" --arg u "$nm_base/$mode/" --arg why "$why" \
+		jqe --argjson c "$code" --arg u "$nm_base/$mode/" --arg why "$why" \
 		'.code == $c and (.msg | contains("NMAgent") and contains($u) and test($why))' <<<"$out"
 	check "NMAgent $mode: state unchanged" [ "$(state_sum)" = "$before" ]
 done
@@ -614,7 +616,7 @@ jq '.cniVersion = "1.1.0"' "$scratch/conf-nm.json" >"$scratch/conf-nm-1.1.json"
 NM_URL=$(nm_url ok) cni STATUS $C1 "$scratch/conf-nm-1.1.json"
 check "NMAgent STATUS with free addresses: exit 0" eval "[ $rc -eq 0 ] && [ -z '$out' ]"
 NM_URL=$(nm_url 500) cni STATUS $C1 "$scratch/conf-nm-1.1.json"
-check "NMAgent STATUS with the source failing: code 50 (as on Linux)" jq -e '.code == 50' <<<"$out"
+check "NMAgent STATUS with the source failing: code 50 (as on Linux)" jqe '.code == 50' <<<"$out"
 kill "$nm_pid" 2>/dev/null || true
 wait "$nm_pid" 2>/dev/null || true
 nm_pid=
