@@ -2,6 +2,7 @@
 /* Exec a delegated IPAM plugin through CNI_PATH (see ipam-exec.h). */
 #define _GNU_SOURCE
 #include "ipam-exec.h"
+#include "platform/env-ms.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -43,14 +44,7 @@ static int find_plugin(const char *type, const char *cni_path, char *buf, size_t
 /* The deadline of one delegated IPAM call: AZURE_CNI_EXEC_TIMEOUT_MS, else 60 s. */
 static unsigned exec_timeout_ms(void)
 {
-	const char *v = getenv("AZURE_CNI_EXEC_TIMEOUT_MS");
-	char *end;
-	unsigned long ms;
-
-	if (!v || !*v)
-		return IPAM_EXEC_TIMEOUT_MS;
-	ms = strtoul(v, &end, 10);
-	return *end || ms == 0 || ms > 3600000ul ? IPAM_EXEC_TIMEOUT_MS : (unsigned)ms;
+	return platform_env_ms("AZURE_CNI_EXEC_TIMEOUT_MS", IPAM_EXEC_TIMEOUT_MS, 1, 3600000ul);
 }
 
 static long long now_ms(void)

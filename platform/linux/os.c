@@ -4,6 +4,7 @@
  * HTTP GET through libcurl (loaded with dlopen on first use, so the calls that never fetch do not
  * pay for its ~35 dependent libraries), RFC 3339 timestamps and the append-only log file. */
 #define _GNU_SOURCE
+#include "platform/env-ms.h"
 #include "platform/platform.h"
 
 #include <dirent.h>
@@ -90,17 +91,7 @@ const char *platform_path(enum platform_path what)
 
 unsigned platform_lock_timeout_ms(void)
 {
-	const char *v = getenv("AZURE_CNI_LOCK_TIMEOUT_MS");
-	unsigned long ms;
-	char *end;
-
-	if (!v || !*v)
-		return OS_DEFAULT_LOCK_TIMEOUT_MS;
-	errno = 0;
-	ms = strtoul(v, &end, 10);
-	if (errno || *end || ms > UINT_MAX)
-		return OS_DEFAULT_LOCK_TIMEOUT_MS;
-	return (unsigned)ms;
+	return platform_env_ms("AZURE_CNI_LOCK_TIMEOUT_MS", OS_DEFAULT_LOCK_TIMEOUT_MS, 0, UINT_MAX);
 }
 
 /* ---- files ---- */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/env-ms.h"
 #include "platform/platform.h"
 #include "platform/windows/winutil.h"
 
@@ -185,17 +186,7 @@ const char *platform_path(enum platform_path what)
 
 unsigned platform_lock_timeout_ms(void)
 {
-	const char *v = getenv("AZURE_CNI_LOCK_TIMEOUT_MS");
-	unsigned long ms;
-	char *end;
-
-	if (!v || !*v)
-		return OS_DEFAULT_LOCK_TIMEOUT_MS;
-	errno = 0;
-	ms = strtoul(v, &end, 10);
-	if (errno || *end || ms > UINT_MAX)
-		return OS_DEFAULT_LOCK_TIMEOUT_MS;
-	return (unsigned)ms;
+	return platform_env_ms("AZURE_CNI_LOCK_TIMEOUT_MS", OS_DEFAULT_LOCK_TIMEOUT_MS, 0, UINT_MAX);
 }
 
 /* ---- files ---- */
