@@ -350,6 +350,25 @@ static int call_new(enum hcn_kind kind, enum hcn_op op, const char *text, struct
 	return 0;
 }
 
+/* A call on the object with GUID text @id (Open, Delete): call_new plus the ID, or code 103
+ * "not an HCN ID" when @id is not a GUID. */
+static int call_new_id(enum hcn_kind kind, enum hcn_op op, const char *id, struct call **ret,
+		       struct cni_error *err)
+{
+	struct call *c = NULL;
+	int r;
+
+	r = call_new(kind, op, NULL, &c, err);
+	if (r < 0)
+		return r;
+	if (!parse_guid(id, &c->id)) {
+		call_unref(c);
+		return cni_error_set(err, -EINVAL, CNI_CODE_NETWORK, "not an HCN ID: %s", id);
+	}
+	*ret = c;
+	return 0;
+}
+
 /* Open @id; *ret_obj to be closed with close_obj. */
 static int open_obj(struct hcn *h, enum hcn_kind kind, const char *id, void **ret_obj,
 		    struct cni_error *err)
@@ -357,13 +376,9 @@ static int open_obj(struct hcn *h, enum hcn_kind kind, const char *id, void **re
 	struct call *c = NULL;
 	int r;
 
-	r = call_new(kind, OP_OPEN, NULL, &c, err);
+	r = call_new_id(kind, OP_OPEN, id, &c, err);
 	if (r < 0)
 		return r;
-	if (!parse_guid(id, &c->id)) {
-		call_unref(c);
-		return cni_error_set(err, -EINVAL, CNI_CODE_NETWORK, "not an HCN ID: %s", id);
-	}
 	r = call_run(h, c, id, err);
 	if (r < 0)
 		return r;
@@ -538,13 +553,9 @@ int hcn_delete(struct hcn *h, enum hcn_kind kind, const char *id, struct cni_err
 	struct call *c = NULL;
 	int r;
 
-	r = call_new(kind, OP_DELETE, NULL, &c, err);
+	r = call_new_id(kind, OP_DELETE, id, &c, err);
 	if (r < 0)
 		return r;
-	if (!parse_guid(id, &c->id)) {
-		call_unref(c);
-		return cni_error_set(err, -EINVAL, CNI_CODE_NETWORK, "not an HCN ID: %s", id);
-	}
 	r = call_run(h, c, id, err);
 	if (r == 0)
 		call_unref(c);
