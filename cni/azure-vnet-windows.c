@@ -437,33 +437,79 @@ static void result_from_record(struct win *w, const struct netstate_endpoint *ep
 			 ep->mac[3], ep->mac[4], ep->mac[5]);
 }
 
+/* The network @w->conf->name in @st, or code 104 when it vanished (network_ensure recorded it
+ * earlier in this ADD). */
+static struct netstate_network *own_network(struct win *w, struct netstate *st,
+					    struct cni_error *err)
+{
+	struct netstate_network *net = netstate_find_network(st, w->conf->name, NULL);
+
+	if (!net)
+		cni_error_set(err, -ENOENT, CNI_CODE_STATE, "network %s vanished from %s during ADD",
+			      w->conf->name, platform_path(PLATFORM_PATH_NET_STATE));
+	return net;
+}
+
+struct put_arg {
+	struct win *w;
+	const struct netstate_endpoint *ep;
+};
+
+static int put_endpoint(struct netstate *st, void *arg, struct cni_error *err)
+{
+	struct put_arg *a = arg;
+	struct netstate_network *net = own_network(a->w, st, err);
+
+	if (!net)
+		return -ENOENT;
+	if (netstate_endpoint_put(net, a->ep) < 0)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return 1;
+}
+
 /* Add or replace @ep in network @w->conf->name (which network_ensure recorded). */
 static int state_put_endpoint(struct win *w, const struct netstate_endpoint *ep,
 			      struct cni_error *err)
 {
-	struct platform_lock *l = NULL;
-	struct netstate_network *net;
-	struct netstate st;
-	int r;
+	struct put_arg a = { w, ep };
 
-	r = state_lock(&l, err);
-	if (r < 0)
-		return r;
-	r = state_load(&st, err);
-	if (r < 0)
-		goto unlock;
-	net = netstate_find_network(&st, w->conf->name, NULL);
+	return state_update(put_endpoint, &a, err);
+}
+
+struct reserve_arg {
+	struct win *w;
+	const char *net_id;
+};
+
+static int reserve(struct netstate *st, void *arg, struct cni_error *err)
+{
+	struct reserve_arg *ra = arg;
+	struct win *w = ra->w;
+	const struct cni_args *a = &w->ctx->env.args;
+	struct netstate_network *net = own_network(w, st, err);
+	struct netstate_endpoint *ep, *other, rec;
+
 	if (!net)
-		r = cni_error_set(err, -ENOENT, CNI_CODE_STATE, "network %s vanished from %s during ADD",
-				  w->conf->name, platform_path(PLATFORM_PATH_NET_STATE));
-	else if (netstate_endpoint_put(net, ep) < 0)
-		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	else
-		r = state_save(&st, err);
-	netstate_free(&st);
-unlock:
-	platform_lock_release(l);
-	return r;
+		return -ENOENT;
+	ep = find_ep(w, net);
+	if (ep) {
+		snprintf(w->ep_name, sizeof(w->ep_name), "%s", ep->id);
+	} else {
+		other = netstate_find_endpoint(net, w->epid);
+		memcpy(w->ep_name, other ? w->full : w->epid, sizeof(w->ep_name));
+	}
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.id, sizeof(rec.id), "%s", w->ep_name);
+	snprintf(rec.hns_network_id, sizeof(rec.hns_network_id), "%s", ra->net_id);
+	snprintf(rec.sandbox_key, sizeof(rec.sandbox_key), "%s", w->ctx->env.netns);
+	snprintf(rec.netns, sizeof(rec.netns), "%s", w->ctx->env.netns);
+	snprintf(rec.ifname, sizeof(rec.ifname), "%s", w->ctx->env.ifname);
+	snprintf(rec.container_id, sizeof(rec.container_id), "%s", w->ctx->env.container_id);
+	snprintf(rec.pod_name, sizeof(rec.pod_name), "%s", a->pod_name);
+	snprintf(rec.pod_namespace, sizeof(rec.pod_namespace), "%s", a->pod_namespace);
+	if (netstate_endpoint_put(net, &rec) < 0)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return 1;
 }
 
 /* Reserve this owner's record ID (= HCN endpoint name) before HNS sees the name, so two owners
@@ -474,75 +520,25 @@ unlock:
  * Sets w->ep_name. Returns 0 or negative errno. */
 static int state_reserve(struct win *w, const char *net_id, struct cni_error *err)
 {
-	const struct cni_args *a = &w->ctx->env.args;
-	struct platform_lock *l = NULL;
-	struct netstate_endpoint *ep, *other, rec;
-	struct netstate_network *net;
-	struct netstate st;
-	int r;
+	struct reserve_arg a = { w, net_id };
 
-	r = state_lock(&l, err);
-	if (r < 0)
-		return r;
-	r = state_load(&st, err);
-	if (r < 0)
-		goto unlock;
-	net = netstate_find_network(&st, w->conf->name, NULL);
-	if (!net) {
-		r = cni_error_set(err, -ENOENT, CNI_CODE_STATE, "network %s vanished from %s during ADD",
-				  w->conf->name, platform_path(PLATFORM_PATH_NET_STATE));
-		goto out;
-	}
-	ep = find_ep(w, net);
-	if (ep) {
-		snprintf(w->ep_name, sizeof(w->ep_name), "%s", ep->id);
-	} else {
-		other = netstate_find_endpoint(net, w->epid);
-		memcpy(w->ep_name, other ? w->full : w->epid, sizeof(w->ep_name));
-	}
-	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.id, sizeof(rec.id), "%s", w->ep_name);
-	snprintf(rec.hns_network_id, sizeof(rec.hns_network_id), "%s", net_id);
-	snprintf(rec.sandbox_key, sizeof(rec.sandbox_key), "%s", w->ctx->env.netns);
-	snprintf(rec.netns, sizeof(rec.netns), "%s", w->ctx->env.netns);
-	snprintf(rec.ifname, sizeof(rec.ifname), "%s", w->ctx->env.ifname);
-	snprintf(rec.container_id, sizeof(rec.container_id), "%s", w->ctx->env.container_id);
-	snprintf(rec.pod_name, sizeof(rec.pod_name), "%s", a->pod_name);
-	snprintf(rec.pod_namespace, sizeof(rec.pod_namespace), "%s", a->pod_namespace);
-	if (netstate_endpoint_put(net, &rec) < 0)
-		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	else
-		r = state_save(&st, err);
-out:
-	netstate_free(&st);
-unlock:
-	platform_lock_release(l);
-	return r;
+	return state_update(reserve, &a, err);
+}
+
+static int remove_endpoint(struct netstate *st, void *arg, struct cni_error *err)
+{
+	struct win *w = arg;
+	struct netstate_network *net = netstate_find_network(st, w->conf->name, NULL);
+	struct netstate_endpoint *ep = find_ep(w, net);
+
+	(void)err;
+	return ep && netstate_endpoint_remove(net, ep->id) > 0 ? 1 : 0;
 }
 
 /* Drop this attachment's record (absent = done). */
 static int state_remove_endpoint(struct win *w, struct cni_error *err)
 {
-	struct platform_lock *l = NULL;
-	struct netstate_endpoint *ep;
-	struct netstate_network *net;
-	struct netstate st;
-	int r;
-
-	r = state_lock(&l, err);
-	if (r < 0)
-		return r;
-	r = state_load(&st, err);
-	if (r < 0)
-		goto unlock;
-	net = netstate_find_network(&st, w->conf->name, NULL);
-	ep = find_ep(w, net);
-	if (ep && netstate_endpoint_remove(net, ep->id) > 0)
-		r = state_save(&st, err);
-	netstate_free(&st);
-unlock:
-	platform_lock_release(l);
-	return r;
+	return state_update(remove_endpoint, w, err);
 }
 
 static bool ipam_ours(const struct conf *c)

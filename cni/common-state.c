@@ -76,6 +76,26 @@ int state_snap_read(struct state_snap *snap, struct cni_error *err)
 	return r;
 }
 
+int state_update(int (*fn)(struct netstate *st, void *arg, struct cni_error *err), void *arg,
+		 struct cni_error *err)
+{
+	struct platform_lock *l = NULL;
+	struct netstate st;
+	int r;
+
+	r = state_lock(&l, err);
+	if (r < 0)
+		return r;
+	r = state_load(&st, err);
+	if (r >= 0)
+		r = fn(&st, arg, err);
+	if (r > 0)
+		r = state_save(&st, err);
+	netstate_free(&st);
+	platform_lock_release(l);
+	return r < 0 ? r : 0;
+}
+
 int state_read(struct netstate *ret, struct cni_error *err)
 {
 	struct platform_lock *l = NULL;

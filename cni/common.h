@@ -124,6 +124,13 @@ int state_load(struct netstate *ret, struct cni_error *err);
  * (nothing to free). Returns 0 or negative errno (codes as state_lock and state_load). */
 int state_read(struct netstate *ret, struct cni_error *err);
 
+/* state_update - one read-modify-write of the state file under its lock: state_lock,
+ * state_load, @fn(st, @arg, err), state_save when @fn returned > 0 (it changed @st), unlock.
+ * @fn returns > 0 (changed), 0 (nothing to save) or a negative errno (nothing saved; it sets
+ * err). Returns 0 or negative errno (codes as state_lock, state_load, state_save, @fn). */
+int state_update(int (*fn)(struct netstate *st, void *arg, struct cni_error *err), void *arg,
+		 struct cni_error *err);
+
 /* state_save - encode @st (Version "v<our version>", TimeStamp now) and replace the file
  * atomically. Call under state_lock. Returns 0 or negative errno (code 5; 100 out of memory). */
 int state_save(const struct netstate *st, struct cni_error *err);
