@@ -47,6 +47,12 @@ struct cni_error {
 int cni_error_set(struct cni_error *err, int ret, int code, const char *fmt, ...)
 	__attribute__((format(gnu_printf, 4, 5)));
 
+/* cni_error_check_fail - record a CHECK finding (code 106, "CHECK found the attachment not as ADD left
+ * it") with the printf message @fmt naming what is missing, first error wins as cni_error_set.
+ * @err may be NULL. Returns -ENOENT, so validators write `return cni_error_check_fail(err, ...)`. */
+int cni_error_check_fail(struct cni_error *err, const char *fmt, ...)
+	__attribute__((format(gnu_printf, 2, 3)));
+
 /* cni_error_details - set the details of the recorded error, if details are still empty.
  * @err may be NULL. */
 void cni_error_details(struct cni_error *err, const char *fmt, ...)

@@ -33,6 +33,11 @@ enum platform_path {
  * static storage valid for the process lifetime. */
 const char *platform_path(enum platform_path what);
 
+/* platform_lock_path - the path of lock file @name (e.g. "<sha1 hex>.lock", no separator) in
+ * the lock directory, <runtime>/azure-vnet/<name> (Windows <runtime>\\azure-vnet\\<name>), into
+ * @buf (@size bytes). Returns 0, or -ENAMETOOLONG when it does not fit (nothing recorded). */
+int platform_lock_path(const char *name, char *buf, size_t size);
+
 /* platform_lock_timeout_ms - the lock wait in milliseconds. */
 unsigned platform_lock_timeout_ms(void);
 
@@ -88,6 +93,12 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
  * Returns 0, or -ENOENT when no interface has that MAC (no error recorded: the caller falls back
  * to the MAC). Used to name IPAM pools by interface ("eth0") as the Go plugin does. */
 int platform_ifname_by_mac(const char *mac, char *buf, size_t size);
+
+/* ---- errors ---- */
+/* platform_errno_text - a short English text for the (positive) errno @errnum, for messages:
+ * the C library's on Linux, our own table on Windows (msvcrt's numbering and texts differ).
+ * Returns static storage (the text of an unknown number may be overwritten by the next call). */
+const char *platform_errno_text(int errnum);
 
 /* ---- time ---- */
 /* platform_timestamp - current UTC time as RFC 3339 ("2026-11-29T08:49:31.123456789Z") into @buf. */

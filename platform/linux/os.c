@@ -46,6 +46,19 @@ static const char *env_or(const char *name, const char *dflt)
 	return (v && *v) ? v : dflt;
 }
 
+int platform_lock_path(const char *name, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/azure-vnet/%s",
+			 env_or("AZURE_CNI_RUNTIME_DIR", OS_DEFAULT_RUNTIME_DIR), name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+const char *platform_errno_text(int errnum)
+{
+	return strerror(errnum);
+}
+
 const char *platform_path(enum platform_path what)
 {
 	/* Packed one after another (each at most PATH_MAX, so the pool never runs out): the few

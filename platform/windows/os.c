@@ -143,6 +143,41 @@ static const char *env_or(const char *name, const char *dflt)
 	return (v && *v) ? v : dflt;
 }
 
+int platform_lock_path(const char *name, char *buf, size_t size)
+{
+	const char *rt = env_or("AZURE_CNI_RUNTIME_DIR", OS_DEFAULT_RUNTIME_DIR);
+	/* the separator style of the runtime directory, as platform_path keeps it */
+	char sep = strchr(rt, '/') && !strchr(rt, '\\') ? '/' : '\\';
+	int n = snprintf(buf, size, "%s%cazure-vnet%c%s", rt, sep, sep, name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+const char *platform_errno_text(int errnum)
+{
+	static char unknown[32];
+
+	switch (errnum) {
+	case ENOENT: return "No such file or directory";
+	case EEXIST: return "File exists";
+	case ENOMEM: return "Out of memory";
+	case EINVAL: return "Invalid argument";
+	case EIO: return "Input/output error";
+	case EACCES: return "Permission denied";
+	case EAGAIN: return "Resource temporarily unavailable";
+	case EBUSY: return "Device or resource busy";
+	case ENOSYS: return "Function not implemented";
+	case ENAMETOOLONG: return "File name too long";
+	case EFBIG: return "File too large";
+	case ENOSPC: return "No space left on device";
+	case ETIMEDOUT: return "Connection timed out";
+	case ENOTSUP: return "Operation not supported";
+	default:
+		snprintf(unknown, sizeof(unknown), "error %d", errnum);
+		return unknown;
+	}
+}
+
 const char *platform_path(enum platform_path what)
 {
 	static char paths[PLATFORM_PATH_LOG_DIR + 1][OS_PATH_MAX];
