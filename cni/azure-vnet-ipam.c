@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* azure-vnet-ipam: the IPAM plugin. Hands out the VM NIC's secondary IPs, one per owner
- * (CNI_CONTAINERID + CNI_IFNAME), persisted in the IPAM state file; see cni/common-ipam.c. */
-#include "common.h"
+ * (CNI_CONTAINERID + CNI_IFNAME), persisted in the IPAM state file; see cni/ipam-run.c. */
+#include "ipam-run.h"
+#include "plugin.h"
 
 #include <errno.h>
 #include <stdlib.h>

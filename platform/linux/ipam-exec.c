@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Exec a delegated IPAM plugin through CNI_PATH (see ipam-exec.h). */
 #define _GNU_SOURCE
-#include "ipam-exec.h"
+#include "platform/ipam-exec.h"
 #include "platform/env-ms.h"
 
 #include <errno.h>

@@ -11,7 +11,7 @@
  * or saved by the Go plugin) or a LastRefresh in the future read the source first, as before.
  * The Go plugin throttles only within one long-lived process; its CNI binary runs once per call
  * and so reads NMAgent on every ADD. */
-#include "common.h"
+#include "ipam-run.h"
 
 #include <errno.h>
 #include <stdio.h>

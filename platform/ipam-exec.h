@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Delegation to an IPAM plugin that is not ours (host-local, static, ...): exec <type> found in
  * CNI_PATH with the caller's environment, CNI_COMMAND replaced, and the network config on stdin,
- * as SPEC.md "Delegated plugins" says. No shell. */
+ * as SPEC.md "Delegated plugins" says. No shell. Linux: platform/linux/ipam-exec.c; Windows
+ * does not delegate (platform/windows/ipam-exec.c). */
 #ifndef AZCNI_IPAM_EXEC_H
 #define AZCNI_IPAM_EXEC_H
 
@@ -16,7 +17,9 @@
  * A plugin error object is passed on with its code, msg and details (msg prefixed with the
  * plugin name); a plugin not found in CNI_PATH is code 7; unparsable output, or more than 1 MiB
  * of it, is code 6. The call is bounded by AZURE_CNI_EXEC_TIMEOUT_MS (default 60000): a plugin
- * still running then is killed (SIGKILL) and the call is code 11 naming the plugin.
+ * still running then is killed (SIGKILL) and the call is code 11 naming the plugin. Windows:
+ * DEL and GC return 0 (nothing delegated exists), other commands -EOPNOTSUPP, code 7 naming
+ * ipam.type.
  * Returns 0 or negative errno. */
 int ipam_exec(const char *type, const char *command, const char *cni_path, const char *conf_text,
 	      size_t len, struct cni_result *ret, struct cni_error *err);

@@ -3,7 +3,7 @@
  * CNI_* and stdin parsing, version gates per command, dispatch to the program's ops, exactly one
  * JSON object on stdout (result or error) and one log line per call.
  * Source: containernetworking/cni SPEC.md 1.1.0 "Execution Protocol" and "Version". */
-#include "common.h"
+#include "plugin.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -183,32 +183,20 @@ static int conf_parse_for_del(const cJSON *root, struct conf *ret, struct cni_er
 int plugin_owner_lock(const char *container_id, const char *ifname, unsigned timeout_ms,
 		      struct platform_lock **ret, struct cni_error *err)
 {
-	const char *state = platform_path(PLATFORM_PATH_NET_STATE);
-	const char *sep = strrchr(state, '\\'), *slash = strrchr(state, '/');
 	size_t klen = strlen(container_id) + strlen(ifname) + 2;
-	size_t plen = strlen(state) + sizeof("azure-vnet/.lock") + 40;
-	char hex[41], *key, *path;
-	int r;
+	char hex[41], name[48], path[4096], *key;
 
-	/* the last separator of either kind: Windows takes both */
-	if (!sep || (slash && slash > sep))
-		sep = slash;
 	key = malloc(klen);
-	path = malloc(plen);
-	if (!key || !path) {
-		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-		goto out;
-	}
+	if (!key)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	snprintf(key, klen, "%s/%s", container_id, ifname);
 	sha1_hex(key, hex, sizeof(hex));
-	/* platform_path always puts a separator before azure-vnet.json; without one, relative */
-	snprintf(path, plen, "%.*sazure-vnet%c%s.lock", sep ? (int)(sep - state + 1) : 0, state,
-		 sep ? *sep : '/', hex);
-	r = platform_lock_acquire(path, timeout_ms, ret, err);
-out:
-	free(path);
 	free(key);
-	return r;
+	snprintf(name, sizeof(name), "%s.lock", hex);
+	if (platform_lock_path(name, path, sizeof(path)) < 0)
+		return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO,
+				     "the lock directory path (AZURE_CNI_RUNTIME_DIR) is too long");
+	return platform_lock_acquire(path, timeout_ms, ret, err);
 }
 
 /* ops->add/del/check, under the owner's lock when ops->lock_per_owner. */
@@ -245,6 +233,142 @@ static int run_owned_op(const struct plugin_ops *ops, struct plugin_ctx *ctx,
 	return r;
 }
 
+/* The command's version gate (SPEC "Version": CHECK from 0.4.0, GC and STATUS from 1.1.0) and
+ * whether @ops implements it. Returns 0 or negative errno (code 1 or 2). */
+static int command_allowed(const struct plugin_ops *ops, const struct plugin_ctx *ctx,
+			   struct cni_error *err)
+{
+	if (ctx->env.command == CNI_CMD_CHECK && ctx->req.version < CNI_VERSION_0_4_0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INCOMPATIBLE_VERSION,
+				     "CHECK needs cniVersion 0.4.0 or later, config has %s",
+				     cni_version_string(ctx->req.version));
+	if ((ctx->env.command == CNI_CMD_GC || ctx->env.command == CNI_CMD_STATUS) &&
+	    ctx->req.version < CNI_VERSION_1_1_0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INCOMPATIBLE_VERSION,
+				     "%s needs cniVersion 1.1.0 or later, config has %s",
+				     ctx->env.command_str, cni_version_string(ctx->req.version));
+	if (!op_available(ops, ctx->env.command))
+		return cni_error_set(err, -ENOTSUP, CNI_CODE_UNSUPPORTED_FIELD,
+				     "%s does not support %s", ops->program, ctx->env.command_str);
+	return 0;
+}
+
+/* ctx->conf from the request; DEL falls back to a parse without the parts only ADD and CHECK
+ * use, so a config error there cannot keep a pod's IP. "name" is required (SPEC "Network
+ * configuration"; the network state is keyed by it). Returns 0 or negative errno (code 7). */
+static int conf_read(const struct plugin_ops *ops, struct plugin_ctx *ctx, struct cni_error *err)
+{
+	int r = conf_parse(ctx->req.root, &ctx->conf, err);
+
+	if (r < 0 && ctx->env.command == CNI_CMD_DEL) {
+		struct cni_error strict = *err;
+
+		memset(err, 0, sizeof(*err));
+		r = conf_parse_for_del(ctx->req.root, &ctx->conf, err);
+		if (r < 0)
+			*err = strict;
+		else
+			platform_log("%s DEL container=%s: ignoring a config error DEL does not depend "
+				     "on: %s", ops->program, ctx->env.container_id, strict.msg);
+	}
+	if (r < 0)
+		return r;
+	if (!ctx->conf.name[0])
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "the network configuration has no \"name\" (required)");
+	return 0;
+}
+
+/* ctx->prev from the request's prevResult: undecodable is an error except on DEL, which must
+ * clean up whatever it can (a bad prevResult only loses a hint). Returns 0 or negative errno. */
+static int prev_read(const struct plugin_ops *ops, struct plugin_ctx *ctx, struct cni_error *err)
+{
+	struct cni_error perr = { 0 };
+
+	if (!ctx->req.prev_result)
+		return 0;
+	if (cni_result_decode(ctx->req.prev_result, &ctx->prev, &perr) == 0) {
+		ctx->has_prev = true;
+		return 0;
+	}
+	if (ctx->env.command != CNI_CMD_DEL) {
+		*err = perr;
+		return -EINVAL;
+	}
+	platform_log("%s DEL container=%s ignoring prevResult: %s", ops->program,
+		     ctx->env.container_id, perr.msg);
+	return 0;
+}
+
+/* Fill @ctx from the environment and the stdin @text (@len bytes). @version_echo (@vsize bytes)
+ * gets the request's cniVersion as soon as it is known, for the error object. */
+static int ctx_read(const struct plugin_ops *ops, struct plugin_ctx *ctx, const char *text,
+		    size_t len, char *version_echo, size_t vsize, struct cni_error *err)
+{
+	int r;
+
+	sniff_version(text, version_echo, vsize);
+	r = cni_env_read(&ctx->env, err);
+	if (r >= 0)
+		r = cni_request_parse(text, len, false, true, &ctx->req, err);
+	if (r < 0)
+		return r;
+	snprintf(version_echo, vsize, "%s", ctx->req.version_str);
+	r = command_allowed(ops, ctx, err);
+	if (r >= 0)
+		r = conf_read(ops, ctx, err);
+	if (r >= 0)
+		r = prev_read(ops, ctx, err);
+	return r;
+}
+
+/* Run the command's op. */
+static int dispatch(const struct plugin_ops *ops, struct plugin_ctx *ctx,
+		    struct cni_result *result, struct cni_error *err)
+{
+	int r;
+
+	switch (ctx->env.command) {
+	case CNI_CMD_ADD:
+	case CNI_CMD_DEL:
+	case CNI_CMD_CHECK:
+		r = run_owned_op(ops, ctx, result, err);
+		break;
+	case CNI_CMD_GC:
+		r = ops->gc(ctx, err);
+		break;
+	case CNI_CMD_STATUS:
+		r = ops->status(ctx, err);
+		break;
+	default:
+		r = cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "unknown CNI_COMMAND");
+		break;
+	}
+	if (r < 0 && !cni_error_is_set(err))
+		cni_error_set(err, r, CNI_CODE_INTERNAL, "%s failed: %s", ctx->env.command_str,
+			      platform_errno_text(-r));
+	return r;
+}
+
+/* Print the ADD result in the request's version; its IPs into @ips (@size bytes) for the log. */
+static int print_result(const struct plugin_ctx *ctx, const struct cni_result *result, char *ips,
+			size_t size, struct cni_error *err)
+{
+	cJSON *obj = cni_result_encode(result, ctx->req.version, err);
+	char *out;
+
+	if (!obj)
+		return -EINVAL;
+	out = cJSON_Print(obj);
+	cJSON_Delete(obj);
+	if (!out)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	emit(out);
+	free(out);
+	ips_text(result, ips, size);
+	return 0;
+}
+
 int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 {
 	/* Large (the env and conf hold path-sized buffers, the results 8 sandbox paths): static,
@@ -254,8 +378,7 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 	static struct cni_result result;
 	static bool called;
 	struct cni_error err = { 0 };
-	char version_echo[32] = "";
-	char ips[256] = "";
+	char version_echo[32] = "", ips[256] = "";
 	const char *command;
 	char *text = NULL;
 	size_t len = 0;
@@ -267,7 +390,6 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 			return 0;
 		}
 	}
-
 	platform_log_open(ops->program);
 	if (called) {
 		memset(&ctx, 0, sizeof(ctx));
@@ -283,130 +405,25 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 		rc = run_version(ops, text, len);
 		goto out;
 	}
-	if (r < 0)
-		goto fail;
-	sniff_version(text, version_echo, sizeof(version_echo));
-
-	r = cni_env_read(&ctx.env, &err);
-	if (r < 0)
-		goto fail;
-	r = cni_request_parse(text, len, false, true, &ctx.req, &err);
-	if (r < 0)
-		goto fail;
-	snprintf(version_echo, sizeof(version_echo), "%s", ctx.req.version_str);
-
-	if (ctx.env.command == CNI_CMD_CHECK && ctx.req.version < CNI_VERSION_0_4_0) {
-		cni_error_set(&err, -EINVAL, CNI_CODE_INCOMPATIBLE_VERSION,
-			      "CHECK needs cniVersion 0.4.0 or later, config has %s",
-			      cni_version_string(ctx.req.version));
-		goto fail;
-	}
-	if ((ctx.env.command == CNI_CMD_GC || ctx.env.command == CNI_CMD_STATUS) &&
-	    ctx.req.version < CNI_VERSION_1_1_0) {
-		cni_error_set(&err, -EINVAL, CNI_CODE_INCOMPATIBLE_VERSION,
-			      "%s needs cniVersion 1.1.0 or later, config has %s", ctx.env.command_str,
-			      cni_version_string(ctx.req.version));
-		goto fail;
-	}
-	if (!op_available(ops, ctx.env.command)) {
-		cni_error_set(&err, -ENOTSUP, CNI_CODE_UNSUPPORTED_FIELD, "%s does not support %s",
-			      ops->program, ctx.env.command_str);
-		goto fail;
-	}
-
-	r = conf_parse(ctx.req.root, &ctx.conf, &err);
-	if (r < 0 && ctx.env.command == CNI_CMD_DEL) {
-		/* DEL must clean up whatever the config says about things only ADD/CHECK use
-		 * (a malformed AdditionalArgs policy, dns, runtimeConfig): parse it without them. */
-		struct cni_error strict = err;
-
-		memset(&err, 0, sizeof(err));
-		r = conf_parse_for_del(ctx.req.root, &ctx.conf, &err);
-		if (r < 0)
-			err = strict;
-		else
-			platform_log("%s DEL container=%s: ignoring a config error DEL does not depend "
-				     "on: %s", ops->program, ctx.env.container_id, strict.msg);
-	}
-	if (r < 0)
-		goto fail;
-	/* SPEC "Network configuration": name is required (libcni refuses a config without it);
-	 * azure-vnet keys its network state by it. */
-	if (!ctx.conf.name[0]) {
-		r = cni_error_set(&err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-				  "the network configuration has no \"name\" (required)");
-		goto fail;
-	}
-
-	if (ctx.req.prev_result) {
-		struct cni_error perr = { 0 };
-
-		r = cni_result_decode(ctx.req.prev_result, &ctx.prev, &perr);
-		if (r == 0) {
-			ctx.has_prev = true;
-		} else if (ctx.env.command != CNI_CMD_DEL) {
-			err = perr;
-			goto fail;
-		} else {
-			/* DEL must clean up whatever it can: a bad prevResult only loses a hint. */
-			platform_log("%s DEL container=%s ignoring prevResult: %s", ops->program,
-				     ctx.env.container_id, perr.msg);
-		}
-	}
-
-	switch (ctx.env.command) {
-	case CNI_CMD_ADD:
-	case CNI_CMD_DEL:
-	case CNI_CMD_CHECK:
-		r = run_owned_op(ops, &ctx, &result, &err);
-		break;
-	case CNI_CMD_GC:
-		r = ops->gc(&ctx, &err);
-		break;
-	case CNI_CMD_STATUS:
-		r = ops->status(&ctx, &err);
-		break;
-	default:
-		r = cni_error_set(&err, -EINVAL, CNI_CODE_INVALID_ENV, "unknown CNI_COMMAND");
-		break;
-	}
+	if (r >= 0)
+		r = ctx_read(ops, &ctx, text, len, version_echo, sizeof(version_echo), &err);
+	if (r >= 0)
+		r = dispatch(ops, &ctx, &result, &err);
+	if (r >= 0 && ctx.env.command == CNI_CMD_ADD)
+		r = print_result(&ctx, &result, ips, sizeof(ips), &err);
 	if (r < 0) {
 		if (!cni_error_is_set(&err))
-			cni_error_set(&err, r, CNI_CODE_INTERNAL, "%s failed: %s", ctx.env.command_str,
-				      strerror(-r));
-		goto fail;
-	}
-
-	if (ctx.env.command == CNI_CMD_ADD) {
-		cJSON *obj = cni_result_encode(&result, ctx.req.version, &err);
-		char *out;
-
-		if (!obj)
-			goto fail;
-		out = cJSON_Print(obj);
-		cJSON_Delete(obj);
-		if (!out) {
-			cni_error_set(&err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-			goto fail;
-		}
-		emit(out);
-		free(out);
-		ips_text(&result, ips, sizeof(ips));
+			cni_error_set(&err, -EINVAL, CNI_CODE_INTERNAL, "internal error");
+		emit_error(&err, version_echo);
+		platform_log("%s %s container=%s ifname=%s error code=%d msg=%s details=%s",
+			     ops->program, command ? command : "(unset)", ctx.env.container_id,
+			     ctx.env.ifname, err.code, err.msg, err.details);
+		goto out;
 	}
 	platform_log("%s %s container=%s ifname=%s result=ok%s%s", ops->program,
 		     ctx.env.command_str, ctx.env.container_id, ctx.env.ifname, ips[0] ? " ips=" : "",
 		     ips);
 	rc = 0;
-	goto out;
-
-fail:
-	if (!cni_error_is_set(&err))
-		cni_error_set(&err, -EINVAL, CNI_CODE_INTERNAL, "internal error");
-	emit_error(&err, version_echo);
-	platform_log("%s %s container=%s ifname=%s error code=%d msg=%s details=%s", ops->program,
-		     command ? command : "(unset)", ctx.env.container_id, ctx.env.ifname, err.code,
-		     err.msg, err.details);
-	rc = 1;
 out:
 	cni_request_free(&ctx.req);
 	free(text);

@@ -2,7 +2,7 @@
 /* The network/endpoint state file (azure-vnet.json) for both azure-vnet programs: its lock,
  * loading, atomic saving, and a snapshot that lets one call parse the file once when nobody
  * changed it between two locked steps. Talks to platform.h (files, locks) and core/netstate. */
-#include "common.h"
+#include "state.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -76,22 +76,23 @@ int state_snap_read(struct state_snap *snap, struct cni_error *err)
 	return r;
 }
 
-int state_update(int (*fn)(struct netstate *st, void *arg, struct cni_error *err), void *arg,
+int state_update(struct state_snap *snap,
+		 int (*fn)(struct netstate *st, void *arg, struct cni_error *err), void *arg,
 		 struct cni_error *err)
 {
 	struct platform_lock *l = NULL;
-	struct netstate st;
 	int r;
 
 	r = state_lock(&l, err);
 	if (r < 0)
 		return r;
-	r = state_load(&st, err);
+	r = state_snap_load(snap, err);
 	if (r >= 0)
-		r = fn(&st, arg, err);
+		r = fn(&snap->st, arg, err);
+	if (r != 0)
+		state_snap_changed(snap);  /* @fn may have changed the model, saved or not */
 	if (r > 0)
-		r = state_save(&st, err);
-	netstate_free(&st);
+		r = state_save(&snap->st, err);
 	platform_lock_release(l);
 	return r < 0 ? r : 0;
 }

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* The azure-vnet-ipam operations, run in-process by both programs (the azure-vnet-ipam binary and
+ * azure-vnet's built-in IPAM): same lock, same state file, same results. */
+#ifndef AZCNI_IPAM_RUN_H
+#define AZCNI_IPAM_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/cni.h"
+#include "core/conf.h"
+#include "core/error.h"
+#include "core/ipam.h"
+
+/* Each call: fetch the source (NMAgent or the mas file) outside any lock, then lock
+ * PLATFORM_PATH_IPAM_LOCK, load PLATFORM_PATH_IPAM_STATE, refresh, change, save atomically, unlock. */
+
+/* ipam_run_add - allocate for (container_id, ifname) per conf->ipam; fill *ret with the IPAM
+ * result (ips, routes, dns; no interfaces). Errors: 11 source unreachable or lock timeout,
+ * 105 broken source, 101 exhausted, 102 address in use, 6 corrupt state file, 5 I/O. */
+int ipam_run_add(const struct conf *conf, const char *container_id, const char *ifname,
+		 struct cni_result *ret, struct cni_error *err);
+
+/* ipam_run_add_owned - ipam_run_add that also tells whether the address is new to the owner:
+ * *ret_fresh (may be NULL; written only on success) is true when the owner held no address
+ * before this call (a rollback may release it), false when an earlier ADD of the same owner
+ * already held it (releasing it would take the address from a live attachment). */
+int ipam_run_add_owned(const struct conf *conf, const char *container_id, const char *ifname,
+		       struct cni_result *ret, bool *ret_fresh, struct cni_error *err);
+
+/* ipam_run_del - release what (container_id, ifname) owns (only @addr when non-NULL).
+ * Missing state, unknown owner or address: success. Does not contact the source. */
+int ipam_run_del(const struct conf *conf, const char *container_id, const char *ifname,
+		 const struct ipnet_addr *addr, struct cni_error *err);
+
+/* ipam_run_release - ipam_run_del that also reports the addresses it released: at most @max
+ * into @ret_released (caller's array) and their count in *ret_n (both may be NULL/0; written
+ * only on success). Used by a DEL that has no other record of the pod's address. */
+int ipam_run_release(const struct conf *conf, const char *container_id, const char *ifname,
+		     const struct ipnet_addr *addr, struct ipnet_addr *ret_released, size_t max,
+		     size_t *ret_n, struct cni_error *err);
+
+/* ipam_run_owned - the addresses (at most @max into @ret_addrs, count in *ret_n) that
+ * (container_id, ifname) holds, read under the IPAM lock; nothing changes. Missing state: 0
+ * addresses. Does not contact the source. */
+int ipam_run_owned(const struct conf *conf, const char *container_id, const char *ifname,
+		   struct ipnet_addr *ret_addrs, size_t max, size_t *ret_n, struct cni_error *err);
+
+/* ipam_run_gc - release every allocation not in @valid (@n entries). Does not contact the source. */
+int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, size_t n,
+		struct cni_error *err);
+
+/* ipam_run_status - 0 when an address is free (refreshing from the source), else code 50. */
+int ipam_run_status(const struct conf *conf, struct cni_error *err);
+
+#endif

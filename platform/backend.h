@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/* The network backend: what azure-vnet's one orchestrator (cni/azure-vnet.c) asks of an OS to
+ * attach a pod to the VM's virtual network. Linux (platform/linux/backend-linux.c) drives
+ * netlink, iptables and ebtables; Windows (platform/windows/backend-windows.c) drives HCN. Tests
+ * link an in-memory fake (tests/unit/test-vnet.c). In the manner of Open vSwitch's
+ * lib/netdev-provider.h: a table of documented function pointers, one instance per OS.
+ *
+ * The orchestrator owns the policy: the state files and their locks, the owner lock, IPAM
+ * (allocation, the "fresh" rule, release), the endpoint-ID rule, the common fields of a record,
+ * the CNI result, rollback order and GC. A backend owns the kernel or HNS objects: it never
+ * reads or writes a state file, never calls IPAM, never takes a lock.
+ *
+ * Records: endpoints and networks are described by core/netstate.h records, as they are (or will
+ * be) stored in azure-vnet.json. The orchestrator fills the portable fields of an endpoint record
+ * (ID, owner, netns, pod name, IPs, gateways, routes, DNS); a backend fills its own (host
+ * interface, MAC, HNS IDs). Every pointer passed in is owned by the caller and valid for the
+ * call only; a backend keeps none of them.
+ *
+ * Errors: every int member returns 0 (or the count / boolean it documents) on success and a
+ * negative errno on failure, with @err set (code 103 for an OS operation, 11 for a timeout,
+ * 4 or 7 for bad input); the first error set wins. */
+#ifndef AZCNI_BACKEND_H
+#define AZCNI_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/cni.h"
+#include "core/conf.h"
+#include "core/error.h"
+#include "core/netstate.h"
+
+/* What one call asks of the backend: the CNI request as parsed (env, conf, prevResult). */
+struct backend_call {
+	const struct cni_env *env;
+	const struct conf *conf;
+	const struct cni_result *prev;  /* prevResult, NULL when none (or undecodable on DEL) */
+	const struct cni_dns *dns;      /* endpoint_add only: the new attachment's whole DNS (the
+					 * record keeps only the Go fields), else NULL */
+};
+
+/* A network as recorded: copies of its record and of its external interface's (the endpoints
+ * and networks arrays are not copied: NULL, count 0). */
+struct backend_network {
+	struct netstate_network net;
+	struct netstate_extif extif;
+};
+
+/* One OS session (netlink sockets, the HCN library): opaque, made by ops.open. */
+struct backend;
+
+/* Bits of backend_ops.open's @need. */
+enum backend_need {
+	BACKEND_NEED_SANDBOX = 1 << 0,  /* the pod's network namespace (CNI_NETNS) too */
+};
+
+struct backend_ops {
+	const char *name;                  /* "linux", "windows", "fake" */
+
+	/* reserve_name - true when the endpoint's name in the OS is its record ID (HCN endpoint
+	 * names): the orchestrator then reserves the ID in azure-vnet.json (a placeholder record,
+	 * netstate_endpoint.hns_id "") before endpoint_add, so two owners never race for a name,
+	 * and a DEL, GC or ADD that finds the placeholder removes the endpoint by that name. */
+	bool reserve_name;
+
+	/* validate - refuse what this OS cannot do with this request before anything is made:
+	 * no handle is open yet, nothing is read or changed. Code 4 (env) or 7 (config) naming the
+	 * field. Called by ADD only. Idempotent. Required. */
+	int (*validate)(const struct backend_call *call, struct cni_error *err);
+
+	/* mode - the network mode this backend records for @conf and requires of an existing
+	 * network ("transparent", "bridge", "tunnel"), or NULL when it does not compare modes.
+	 * The orchestrator refuses ADD and CHECK (code 7) when a recorded network's mode differs.
+	 * Optional (NULL: no comparison). */
+	const char *(*mode)(const struct conf *conf);
+
+	/* open - make an OS session for @call into *ret (free with close). @need: enum
+	 * backend_need bits; endpoint_alive, endpoint_add and endpoint_check need a session
+	 * opened with BACKEND_NEED_SANDBOX (ADD and CHECK open so; DEL and GC do not). With it, a
+	 * CNI_NETNS that is empty or not a network namespace (Windows: not a GUID) is code 4.
+	 * Leaves nothing behind on failure. Required. */
+	int (*open)(const struct backend_call *call, unsigned need, struct backend **ret,
+		    struct cni_error *err);
+
+	/* close - free the session; NULL allowed. Returns NULL. Required. */
+	struct backend *(*close)(struct backend *be);
+
+	/* network_alive - is the recorded network @net still there? 1 yes, 0 gone (the OS lost
+	 * it: HNS after a reboot), negative errno when that cannot be told. Changes nothing.
+	 * Called without any lock. Optional (NULL: a recorded network is always there). */
+	int (*network_alive)(struct backend *be, const struct backend_call *call,
+			     const struct backend_network *net, struct cni_error *err);
+
+	/* network_create - make the network @call->conf->name exist for the pod addresses of
+	 * @ipres (ips[0] is the first one; its gateway may be unset) and add its record to @st
+	 * (network and external interface; the orchestrator saves @st). @stale is the record of a
+	 * network network_alive found gone (update it in place), else NULL. May adopt what an
+	 * earlier, forgotten run left (a bridge, an HNS network of that name). Called under the
+	 * network state lock, so first ADDs on a new node never race. On failure undoes what it
+	 * made (the NIC as it was) and leaves @st without the network. Not idempotent on its own:
+	 * the orchestrator calls it only when no live network is recorded. Required. */
+	int (*network_create)(struct backend *be, const struct backend_call *call,
+			      const struct cni_result *ipres, struct netstate *st,
+			      struct netstate_network *stale, struct cni_error *err);
+
+	/* network_undo - undo a network_create whose record could not be saved: @net is what it
+	 * recorded; called on the same session as that network_create (which may remember what
+	 * it changed, e.g. whether it moved the NIC's addresses itself). Best effort, no error.
+	 * Optional (NULL: the network stays, found again by network_create next time). */
+	void (*network_undo)(struct backend *be, const struct backend_call *call,
+			     const struct backend_network *net);
+
+	/* endpoint_alive - is @rec (this owner's record, NULL when none) a live attachment that a
+	 * repeated ADD may report unchanged? 1 yes (then *ret_dns holds the live endpoint's DNS
+	 * and *ret_has_dns is true when the OS keeps one, else false), 0 no and nothing blocks a
+	 * new attachment, negative errno when something does (Linux: CNI_IFNAME already exists in
+	 * the sandbox; code 103 naming it) or when it cannot be told (an HNS timeout, code 11).
+	 * *ret_dns is written only when *ret_has_dns is set. @net may be NULL (not recorded).
+	 * Changes nothing. Required. */
+	int (*endpoint_alive)(struct backend *be, const struct backend_call *call,
+			      const struct backend_network *net, const struct netstate_endpoint *rec,
+			      struct cni_dns *ret_dns, bool *ret_has_dns, struct cni_error *err);
+
+	/* dns - the DNS of a new attachment from the config and the IPAM's (@ipam_dns), into
+	 * *ret. Optional (NULL: runtimeConfig.dns, else the config's dns, else the IPAM's). */
+	int (*dns)(const struct backend_call *call, const struct cni_dns *ipam_dns,
+		   struct cni_dns *ret, struct cni_error *err);
+
+	/* endpoint_add - attach the sandbox: make the endpoint for @rec (portable fields filled:
+	 * id, ips, gateways, routes, dns, owner) in network @net, with @ipres as IPAM gave it, and
+	 * fill the backend's fields of @rec (host_ifname, mac, hns_id, hns_network_id). A leftover
+	 * of this owner (same host interface or endpoint name, from a killed earlier ADD) is
+	 * removed first. On failure removes what it made; *ret_left is set true when it cannot be
+	 * sure nothing is left (an HNS call timed out and may still finish): the orchestrator then
+	 * keeps the IP and the reserved record for the next DEL or ADD. Required. */
+	int (*endpoint_add)(struct backend *be, const struct backend_call *call,
+			    const struct backend_network *net, const struct cni_result *ipres,
+			    struct netstate_endpoint *rec, bool *ret_left, struct cni_error *err);
+
+	/* endpoint_del - remove the attachment @rec: the owner's record, or when @recorded is
+	 * false what is known of an unrecorded one (container_id, ifname and netns of the call,
+	 * IPs from prevResult or the IPAM, MAC from prevResult; host_ifname "" and hns_id "").
+	 * Only @rec's owner fields name the owner: in a GC the call's CNI_CONTAINERID is not it.
+	 * @names (@n_names, may be 0) are the record IDs under which the endpoint may exist in
+	 * the OS (by name: HCN endpoints); @net is NULL when the network is not recorded. Tries
+	 * every removal; anything already gone counts as removed (idempotent). Returns 0, or the
+	 * first negative errno of an object that could not be removed (then the orchestrator
+	 * still releases the address, as the Go plugin does, but keeps the record so a later DEL
+	 * or GC finishes the endpoint). Required. */
+	int (*endpoint_del)(struct backend *be, const struct backend_call *call,
+			    const struct backend_network *net, const struct netstate_endpoint *rec,
+			    bool recorded, const char *const *names, size_t n_names,
+			    struct cni_error *err);
+
+	/* del_needs_ips - true when endpoint_del of an unrecorded endpoint in @net needs its IPs
+	 * (rules keyed by IP: Linux bridge and tunnel modes, and a network of unknown mode): the
+	 * orchestrator then asks the IPAM which addresses the owner holds before releasing them.
+	 * Optional (NULL: false). */
+	bool (*del_needs_ips)(const struct backend_network *net);
+
+	/* endpoint_check - verify the OS objects of @rec are as endpoint_add left them (CHECK):
+	 * 0 when they are, code 106 naming the first thing missing, or another code when the
+	 * check itself failed. Changes nothing. Required. */
+	int (*endpoint_check)(struct backend *be, const struct backend_call *call,
+			      const struct backend_network *net, const struct netstate_endpoint *rec,
+			      struct cni_error *err);
+
+	/* result_interfaces - the CNI result's interfaces for @rec into @ret->interfaces (and
+	 * n_interfaces); returns the index of the sandbox interface (the one ips[].interface
+	 * names). Never fails (what the OS cannot tell is left empty). Required. */
+	int (*result_interfaces)(struct backend *be, const struct backend_call *call,
+				 const struct netstate_endpoint *rec, struct cni_result *ret);
+
+	/* finish - called once by main with the process exit code @rc just before it returns,
+	 * after every session is closed (Windows: a process with an HCN call abandoned on timeout
+	 * exits without unloading computenetwork.dll). May not return. Optional. */
+	void (*finish)(int rc);
+};
+
+/* backend_native - this OS's backend (platform/linux or platform/windows). Static storage. */
+const struct backend_ops *backend_native(void);
+
+#endif

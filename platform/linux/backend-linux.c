@@ -1,0 +1,1530 @@
+/* SPDX-License-Identifier: MIT */
+/* The Linux network backend of azure-vnet (platform/backend.h): netlink through netdev.h,
+ * iptables and ebtables through fw.h. transparent: a veth with host MAC aa:aa:aa:aa:aa:aa, a host
+ * /32 route and proxy ARP; in the pod the VNet IP and 169.254.1.1 as a link-scope gateway with a
+ * permanent neighbour entry. bridge/tunnel: the NIC enslaved to a bridge that takes its
+ * addresses, per-pod ebtables ARP reply and MAC DNAT. Once per network: ip_forward, (bridge)
+ * bridge-nf-call-iptables, and the outbound SNAT chain. Never reads the state file, never locks,
+ * never calls IPAM: cni/azure-vnet.c does. */
+#define _GNU_SOURCE
+#include "platform/backend.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+
+#include "core/sha1.h"
+#include "platform/linux/fw.h"
+#include "platform/linux/netdev.h"
+#include "platform/platform.h"
+
+#define SNAT_CHAIN "AZURE-VNET-SNAT"
+#define GW4_TEXT "169.254.1.1"
+#define GW6_TEXT "fe80::1234:5678:9abc"
+
+static const uint8_t host_veth_mac[6] = { 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa };
+static const uint8_t vepa_mac[6] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc };
+
+/* One session: the node's netns, the pod's (BACKEND_NEED_SANDBOX), the iptables options. */
+struct backend {
+	struct netdev *host;
+	struct netdev *pod;                /* NULL unless opened with BACKEND_NEED_SANDBOX */
+	struct fw_opts fw;
+	bool moved_nic;                    /* this session's network_create moved the NIC into a
+					    * bridge: network_undo puts it back (an adopted bridge
+					    * is left as found) */
+};
+
+/* What one call knows of the network (from its record, or found by network_create). */
+struct netinfo {
+	char master[NETSTATE_IFNAME_MAX];
+	char bridge[NETSTATE_IFNAME_MAX];  /* "" in transparent mode */
+	struct ipnet_prefix subnet;        /* the pool subnet (network address) */
+	struct ipnet_addr primary;         /* the VM's primary IP (SNAT source) */
+	uint8_t nic_mac[6];
+	unsigned mtu;                      /* the master's, 0 = unknown (kernel default) */
+};
+
+/* One call's view: the session, the request and the mode it works in. */
+struct vnet {
+	struct backend *be;
+	const struct conf *conf;
+	const struct cni_env *env;
+	bool bridged;                      /* bridge or tunnel */
+	bool tunnel;
+	struct netinfo ni;
+};
+
+static const char *mode_name(const struct conf *c)
+{
+	switch (c->mode) {
+	case CONF_MODE_BRIDGE: return "bridge";
+	case CONF_MODE_TRANSPARENT: return "transparent";
+	case CONF_MODE_TRANSPARENT_VLAN: return "transparent-vlan";
+	default: return "tunnel";
+	}
+}
+
+/* The call's view of network @net (NULL: not recorded, nothing known yet). The recorded mode
+ * wins over the config's, DEL included (the Go plugin's DEL used "", so its tunnel rules
+ * leaked); ADD and CHECK reach here only when both agree (the orchestrator compares them). */
+static void vnet_init(struct vnet *v, struct backend *be, const struct backend_call *call,
+		      const struct backend_network *net)
+{
+	const char *mode = net && net->net.mode[0] ? net->net.mode : mode_name(call->conf);
+
+	memset(v, 0, sizeof(*v));
+	v->be = be;
+	v->conf = call->conf;
+	v->env = call->env;
+	v->tunnel = strcmp(mode, "tunnel") == 0;
+	v->bridged = v->tunnel || strcmp(mode, "bridge") == 0;
+	if (!net)
+		return;
+	snprintf(v->ni.master, sizeof(v->ni.master), "%s", net->extif.name);
+	snprintf(v->ni.bridge, sizeof(v->ni.bridge), "%s", net->extif.bridge_name);
+	if (net->net.n_subnets) {
+		v->ni.subnet = net->net.subnets[0].prefix;
+		v->ni.primary = net->net.subnets[0].primary_ip;
+	}
+	if (net->extif.has_mac)
+		memcpy(v->ni.nic_mac, net->extif.mac, 6);
+}
+
+/* The host veth of owner @container_id/@ifname in network @network into @buf (>= 16 bytes):
+ * "azv" + 11 hex digits of sha1(network + container ID + ifname). Go hashes "<ns>.<pod>" in
+ * transparent mode, so two sandboxes of one pod collide and the second ADD deletes the first
+ * one's veth. */
+static void host_veth_name(const char *network, const char *container_id, const char *ifname,
+			   char *buf, size_t size)
+{
+	char key[1024], hex[41];
+
+	snprintf(key, sizeof(key), "%s%s%s", network, container_id, ifname);
+	sha1_hex(key, hex, sizeof(hex));
+	snprintf(buf, size, "azv%.11s", hex);
+}
+
+/* Write @val to net/<@proto>/conf/<@ifname>/<@leaf> in @nd's netns. */
+static int sysctl_if(struct netdev *nd, const char *proto, const char *ifname, const char *leaf,
+		     const char *val, struct cni_error *err)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "net/%s/conf/%s/%s", proto, ifname, leaf);
+	return netdev_sysctl_write(nd, key, val, err);
+}
+
+static int need_sandbox(const struct backend *be, struct cni_error *err)
+{
+	if (be->pod)
+		return 0;
+	return cni_error_set(err, -EINVAL, CNI_CODE_INTERNAL,
+			     "backend session opened without the pod's netns");
+}
+
+/* ---- firewall rules ---- */
+
+/* The outbound SNAT: nat POSTROUTING -s <subnet> -j AZURE-VNET-SNAT; in the chain a RETURN for
+ * each VNet range, then SNAT to the primary IP. */
+static int snat_install(struct vnet *v, struct cni_error *err)
+{
+	char sub[IPNET_PREFIX_STRLEN], cidr[IPNET_PREFIX_STRLEN], prim[IPNET_ADDR_STRLEN];
+	const struct fw_opts *fw = &v->be->fw;
+	size_t i;
+	int r;
+
+	if (!v->conf->outbound_snat)
+		return 0;
+	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
+	ipnet_addr_format(&v->ni.primary, prim, sizeof(prim));
+	r = fw_ipt_chain_ensure(fw, "nat", SNAT_CHAIN, err);
+	if (r < 0)
+		return r;
+	/* Rebuilt from scratch: the order (RETURNs before SNAT) matters. */
+	r = fw_ipt_chain_flush(fw, "nat", SNAT_CHAIN, err);
+	if (r < 0)
+		return r;
+	r = fw_ipt_rule_ensure(fw, "nat", SNAT_CHAIN, true,
+			       (const char *const[]){ "-d", sub, "-j", "RETURN", NULL }, err);
+	for (i = 0; r >= 0 && i < v->conf->n_vnet_cidrs; i++) {
+		ipnet_prefix_format(&v->conf->vnet_cidrs[i], cidr, sizeof(cidr));
+		r = fw_ipt_rule_ensure(fw, "nat", SNAT_CHAIN, true,
+				       (const char *const[]){ "-d", cidr, "-j", "RETURN", NULL },
+				       err);
+	}
+	if (r >= 0)
+		r = fw_ipt_rule_ensure(fw, "nat", SNAT_CHAIN, true,
+				       (const char *const[]){ "-j", "SNAT", "--to-source", prim,
+							      NULL }, err);
+	if (r >= 0)
+		r = fw_ipt_rule_ensure(fw, "nat", "POSTROUTING", false,
+				       (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL },
+				       err);
+	return r < 0 ? r : 0;
+}
+
+/* Undo snat_install (best effort): the jump for this subnet, then the chain. */
+static void snat_remove(struct vnet *v)
+{
+	char sub[IPNET_PREFIX_STRLEN];
+
+	if (!v->conf->outbound_snat)
+		return;
+	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
+	fw_ipt_rule_delete(&v->be->fw, "nat", "POSTROUTING",
+			   (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL }, NULL);
+	fw_ipt_chain_delete(&v->be->fw, "nat", SNAT_CHAIN, NULL);
+}
+
+/* Is @line one whole line of @text? */
+static bool has_line(const char *text, const char *line)
+{
+	size_t len = strlen(line);
+	const char *p;
+
+	for (p = text; (p = strstr(p, line)); p += len)
+		if ((p == text || p[-1] == '\n') && (p[len] == '\n' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+/* 1 when the POSTROUTING jump and the SNAT rule are both there, 0 when one is missing, negative
+ * errno when iptables failed. One `iptables -t nat -S` listing; two -C checks only when the
+ * table is too large to list. */
+static int snat_present(struct vnet *v, struct cni_error *err)
+{
+	char sub[IPNET_PREFIX_STRLEN], prim[IPNET_ADDR_STRLEN], jump[128], snat[128], *text;
+	bool full = false;
+	int r;
+
+	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
+	ipnet_addr_format(&v->ni.primary, prim, sizeof(prim));
+	r = fw_ipt_list(&v->be->fw, "nat", &text, &full, err);
+	if (r < 0)
+		return r;
+	if (!full) {
+		snprintf(jump, sizeof(jump), "-A POSTROUTING -s %s -j %s", sub, SNAT_CHAIN);
+		snprintf(snat, sizeof(snat), "-A %s -j SNAT --to-source %s", SNAT_CHAIN, prim);
+		r = has_line(text, jump) && has_line(text, snat);
+		free(text);
+		return r;
+	}
+	free(text);
+	r = fw_ipt_rule_check(&v->be->fw, "nat", "POSTROUTING",
+			      (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL }, err);
+	if (r <= 0)
+		return r;
+	return fw_ipt_rule_check(&v->be->fw, "nat", SNAT_CHAIN,
+				 (const char *const[]){ "-j", "SNAT", "--to-source", prim, NULL },
+				 err);
+}
+
+/* Per-pod ebtables rules (bridge/tunnel): ARP reply for the pod IP (with the VEPA MAC in
+ * tunnel mode) and MAC DNAT from the NIC. @add: install both (on failure none is left), else
+ * remove both (every rule tried; the first error is returned). IPv6 addresses have none. */
+static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6], bool add,
+		   struct cni_error *err)
+{
+	char ips[IPNET_ADDR_STRLEN], macs[18], rmacs[18];
+	int r, r2;
+
+	if (ip->family != IPNET_AF_INET)
+		return 0;
+	ipnet_addr_format(ip, ips, sizeof(ips));
+	netdev_mac_format(mac, macs, sizeof(macs));
+	netdev_mac_format(v->tunnel ? vepa_mac : mac, rmacs, sizeof(rmacs));
+	const char *const arp[] = { "-p", "ARP", "--arp-op", "Request", "--arp-ip-dst", ips, "-j",
+				    "arpreply", "--arpreply-mac", rmacs, NULL };
+	const char *const dnat[] = { "-p", "IPv4", "-i", v->ni.master, "--ip-dst", ips, "-j",
+				     "dnat", "--to-dst", macs, "--dnat-target", "ACCEPT", NULL };
+	if (!add) {
+		r = fw_ebt_rule_delete("nat", "PREROUTING", arp, err);
+		r2 = fw_ebt_rule_delete("nat", "PREROUTING", dnat, err);
+		return r < 0 ? r : r2 < 0 ? r2 : 0;
+	}
+	r = fw_ebt_rule_ensure("nat", "PREROUTING", arp, err);
+	if (r >= 0)
+		r = fw_ebt_rule_ensure("nat", "PREROUTING", dnat, err);
+	if (r < 0)
+		ebt_pod(v, ip, mac, false, NULL);
+	return r;
+}
+
+/* In ebtables -L text @list, the line matching "<@key> <@ip> " whose "<@target> <MAC>" follows:
+ * the MAC into @mac. ebtables prints MAC bytes with or without leading zeros. */
+static bool ebt_find(const char *list, const char *key, const char *ip, const char *target,
+		     uint8_t mac[6])
+{
+	char pat[96];
+	const char *line = list;
+
+	snprintf(pat, sizeof(pat), "%s %s ", key, ip);
+	while (line && *line) {
+		const char *end = strchr(line, '\n'), *k = strstr(line, pat), *t;
+		unsigned b[6];
+
+		if (k && (!end || k < end) && (t = strstr(k, target)) && (!end || t < end) &&
+		    sscanf(t + strlen(target), " %2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2],
+			   &b[3], &b[4], &b[5]) == 6) {
+			for (int i = 0; i < 6; i++)
+				mac[i] = (uint8_t)b[i];
+			return true;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* The MAC of a pod known by its IPs only (an unrecorded bridge-mode endpoint: killed between
+ * making the endpoint and saving the state): the target of its MAC DNAT rule, from one
+ * ebtables listing. Best effort: ep->has_mac stays false when nothing is found. */
+static void ebt_pod_mac(struct netstate_endpoint *ep)
+{
+	char ip[IPNET_ADDR_STRLEN], *list = NULL;
+	size_t i;
+
+	if (!ep->n_ips || fw_ebt_list("nat", "PREROUTING", &list, NULL) < 0)
+		return;
+	for (i = 0; !ep->has_mac && i < ep->n_ips; i++)
+		if (ep->ips[i].addr.family == IPNET_AF_INET &&
+		    ebt_find(list, "--ip-dst", ipnet_addr_format(&ep->ips[i].addr, ip, sizeof(ip)),
+			     "--to-dst", ep->mac))
+			ep->has_mac = true;
+	free(list);
+}
+
+/* Add (@add) or remove one ebtables rule; removal is best effort (an undo). */
+static int ebt_rule(bool add, const char *table, const char *chain, const char *const rule[],
+		    struct cni_error *err)
+{
+	if (add)
+		return fw_ebt_rule_ensure(table, chain, rule, err);
+	fw_ebt_rule_delete(table, chain, rule, NULL);
+	return 0;
+}
+
+/* ipsToRouteViaHost in bridge mode: broute those IPs to the host stack. */
+static int ebt_route_via_host(struct vnet *v, bool add, struct cni_error *err)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r >= 0 && i < v->conf->n_ips_to_route_via_host; i++)
+		r = ebt_rule(add, "broute", "BROUTING",
+			     (const char *const[]){ "-p", "IPv4", "--ip-dst",
+						    v->conf->ips_to_route_via_host[i], "-j",
+						    "redirect", "--redirect-target", "ACCEPT", NULL },
+			     err);
+	return r;
+}
+
+/* The network-wide ebtables rules of bridge mode (ACN ebtables/ebtables.go): installed when
+ * @add, else removed (best effort, every rule tried). */
+static int ebt_network(struct vnet *v, bool add, struct cni_error *err)
+{
+	const struct netinfo *ni = &v->ni;
+	char mac[18], prim[IPNET_ADDR_STRLEN], vmac[18];
+	int r;
+
+	netdev_mac_format(ni->nic_mac, mac, sizeof(mac));
+	netdev_mac_format(vepa_mac, vmac, sizeof(vmac));
+	ipnet_addr_format(&ni->primary, prim, sizeof(prim));
+	r = ebt_rule(add, "nat", "POSTROUTING",
+		     (const char *const[]){ "-s", "Unicast", "-o", ni->master, "-j", "snat",
+					    "--to-src", mac, "--snat-arp", "--snat-target",
+					    "ACCEPT", NULL }, err);
+	if (r >= 0 && ni->primary.family)
+		r = ebt_rule(add, "nat", "PREROUTING",
+			     (const char *const[]){ "-p", "ARP", "--arp-op", "Request",
+						    "--arp-ip-dst", prim, "-j", "arpreply",
+						    "--arpreply-mac", mac, "--arpreply-target",
+						    "DROP", NULL }, err);
+	if (r >= 0)
+		r = ebt_rule(add, "nat", "PREROUTING",
+			     (const char *const[]){ "-p", "ARP", "-i", ni->master, "--arp-op",
+						    "Reply", "-j", "dnat", "--to-dst",
+						    "ff:ff:ff:ff:ff:ff", "--dnat-target", "ACCEPT",
+						    NULL }, err);
+	if (r >= 0 && v->tunnel)
+		r = ebt_rule(add, "nat", "PREROUTING",
+			     (const char *const[]){ "-i", ni->bridge, "-j", "dnat", "--to-dst", vmac,
+						    "--dnat-target", "ACCEPT", NULL }, err);
+	if (r >= 0)
+		r = ebt_route_via_host(v, add, err);
+	return r < 0 ? r : 0;
+}
+
+/* ---- the master NIC ---- */
+
+/* The NIC enslaved to bridge @br: the port with the bridge's MAC (bridge_setup pins it), else
+ * the first port that is not a pod's host veth. Returns its ifindex, 0 when none. */
+static int bridge_port(struct netdev *nd, const struct netdev_link *br, struct cni_error *err)
+{
+	struct netdev_link *links = NULL;
+	int n, i, found = 0;
+
+	n = netdev_link_list(nd, &links, err);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++)
+		if (links[i].master == br->ifindex && memcmp(links[i].mac, br->mac, 6) == 0) {
+			found = links[i].ifindex;
+			break;
+		}
+	for (i = 0; !found && i < n; i++)
+		if (links[i].master == br->ifindex && strncmp(links[i].name, "azv", 3) != 0)
+			found = links[i].ifindex;
+	free(links);
+	return found;
+}
+
+/* The link that holds the node's address for pod subnet @subnet: conf.master, else the link
+ * with a global address inside @subnet (@addrs, @n: the node's IPv4 addresses), else the link of
+ * the IPv4 default route. Returns its ifindex (> 0) or negative errno: code 7 for a conf.master
+ * that does not exist, 103 when there is none. */
+static int master_ifindex(struct netdev *nd, const struct conf *conf,
+			  const struct ipnet_prefix *subnet, const struct netdev_addr *addrs,
+			  int n, struct cni_error *err)
+{
+	struct netdev_route *routes = NULL;
+	struct netdev_link l;
+	int i, m, r, ifindex = 0;
+
+	if (conf->master[0]) {
+		r = netdev_link_get(nd, conf->master, 0, &l, err);
+		if (r == -ENODEV)
+			return cni_error_set(err, r, CNI_CODE_INVALID_CONFIG,
+					     "master interface %s not found", conf->master);
+		return r < 0 ? r : l.ifindex;
+	}
+	for (i = 0; i < n; i++)
+		if (addrs[i].scope == RT_SCOPE_UNIVERSE &&
+		    ipnet_prefix_contains(subnet, &addrs[i].prefix.addr))
+			return addrs[i].ifindex;
+	m = netdev_route_list(nd, IPNET_AF_INET, 0, 0, &routes, err);
+	for (i = 0; i < m; i++)
+		if (routes[i].dst.len == 0 && routes[i].ifindex) {
+			ifindex = routes[i].ifindex;
+			break;
+		}
+	free(routes);
+	if (m < 0)
+		return m;
+	if (!ifindex)
+		return cni_error_set(err, -ENODEV, CNI_CODE_NETWORK,
+				     "no master interface: none has an address in the pod subnet "
+				     "and there is no default route (set \"master\")");
+	return ifindex;
+}
+
+/* The primary IP among @addrs (@n) of link @ifindex: its global address inside @subnet, else
+ * its first global one; family 0 when it has none. */
+static struct ipnet_addr primary_ip(const struct netdev_addr *addrs, int n, int ifindex,
+				    const struct ipnet_prefix *subnet)
+{
+	struct ipnet_addr none = { 0 };
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (addrs[i].ifindex == ifindex && addrs[i].scope == RT_SCOPE_UNIVERSE &&
+		    ipnet_prefix_contains(subnet, &addrs[i].prefix.addr))
+			return addrs[i].prefix.addr;
+	for (i = 0; i < n; i++)
+		if (addrs[i].ifindex == ifindex && addrs[i].scope == RT_SCOPE_UNIVERSE)
+			return addrs[i].prefix.addr;
+	return none;
+}
+
+/* The master NIC for pod address @pod into *ret and v->ni (master, mtu, nic_mac, subnet,
+ * primary). When the link holding the address is a bridge with the NIC enslaved (a bridge-mode
+ * network whose state is gone, or a failed one), the NIC is the master and v->ni.bridge names
+ * the bridge to adopt. Returns 0 or negative errno (code 103 when the SNAT has no source). */
+static int find_master(struct vnet *v, const struct ipnet_prefix *pod, struct netdev_link *ret,
+		       struct cni_error *err)
+{
+	struct netdev *nd = v->be->host;
+	struct ipnet_prefix subnet = ipnet_prefix_network(pod);
+	struct netdev_addr *addrs = NULL;
+	int n, addr_if, r;
+
+	n = netdev_addr_list(nd, 0, IPNET_AF_INET, &addrs, err);
+	if (n < 0)
+		return n;
+	r = addr_if = master_ifindex(nd, v->conf, &subnet, addrs, n, err);
+	if (r > 0)
+		r = netdev_link_get(nd, NULL, addr_if, ret, err);
+	if (r >= 0 && strcmp(ret->kind, "bridge") == 0) {
+		r = bridge_port(nd, ret, err);
+		if (r > 0) {
+			snprintf(v->ni.bridge, sizeof(v->ni.bridge), "%s", ret->name);
+			r = netdev_link_get(nd, NULL, r, ret, err);
+		}
+	}
+	if (r < 0)
+		goto out;
+	snprintf(v->ni.master, sizeof(v->ni.master), "%s", ret->name);
+	v->ni.mtu = ret->mtu;
+	memcpy(v->ni.nic_mac, ret->mac, 6);
+	v->ni.subnet = subnet;
+	v->ni.primary = primary_ip(addrs, n, addr_if, &subnet);
+	r = 0;
+	if (!v->ni.primary.family && v->conf->outbound_snat)
+		r = cni_error_set(err, -EADDRNOTAVAIL, CNI_CODE_NETWORK,
+				  "master %s has no IPv4 address for the outbound SNAT", ret->name);
+out:
+	free(addrs);
+	return r;
+}
+
+/* The MTU of the recorded master, 0 (kernel default) when it cannot be read. */
+static unsigned master_mtu(struct vnet *v)
+{
+	struct netdev_link m;
+
+	if (v->ni.master[0] && netdev_link_get(v->be->host, v->ni.master, 0, &m, NULL) == 0)
+		return m.mtu;
+	return 0;
+}
+
+/* ---- the bridge (bridge and tunnel mode) ---- */
+
+/* br_netfilter: load it when the sysctl is missing; tolerate its absence. */
+static void bridge_nf(struct netdev *nd)
+{
+	const char *const modprobe[] = { "modprobe", "br_netfilter", NULL };
+	int r;
+
+	r = netdev_sysctl_write(nd, "net/bridge/bridge-nf-call-iptables", "1", NULL);
+	if (r == -ENOENT) {
+		fw_exec(modprobe, NULL, 0, NULL);
+		r = netdev_sysctl_write(nd, "net/bridge/bridge-nf-call-iptables", "1", NULL);
+	}
+	if (r < 0)
+		platform_log("warning: cannot set bridge-nf-call-iptables=1 (%s): bridged pod "
+			     "traffic will bypass the outbound SNAT", platform_errno_text(-r));
+}
+
+/* Name v->ni.bridge (the adopted one, else conf.bridge, else azure<ifindex of @nic>) and make
+ * sure it exists. Returns 1 when it already has @nic as its port (nothing to do), 0 when it is
+ * ready to take the NIC (*ret_created: this call made it), negative errno. */
+static int bridge_make(struct vnet *v, const struct netdev_link *nic, bool *ret_created,
+		       struct cni_error *err)
+{
+	struct netinfo *ni = &v->ni;
+	struct netdev_link br;
+	int r;
+
+	*ret_created = false;
+	if (!ni->bridge[0])
+		snprintf(ni->bridge, sizeof(ni->bridge), "%s", v->conf->bridge);
+	if (!ni->bridge[0])
+		snprintf(ni->bridge, sizeof(ni->bridge), "azure%d", nic->ifindex);
+	if (strcmp(ni->bridge, nic->name) == 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_NETWORK,
+				     "the master interface %s is the bridge itself and has no port "
+				     "to adopt (set \"master\")", nic->name);
+	r = netdev_link_get(v->be->host, ni->bridge, 0, &br, err);
+	if (r == 0 && nic->master == br.ifindex)
+		return 1;
+	if (r == 0 && strcmp(br.kind, "bridge") != 0)
+		return cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
+				     "%s exists and is not a bridge", ni->bridge);
+	if (r != -ENODEV)
+		return r;
+	r = netdev_bridge_create(v->be->host, ni->bridge, ni->nic_mac, err);
+	if (r < 0)
+		return r;
+	*ret_created = true;
+	return 0;
+}
+
+/* Add @routes (@nr; the NIC's, kernel routes skipped) to bridge @br, recording them in @x with
+ * the NIC as their device. */
+static int bridge_move_routes(struct vnet *v, const struct netdev_link *nic,
+			      const struct netdev_link *br, const struct netdev_route *routes,
+			      int nr, struct netstate_extif *x, struct cni_error *err)
+{
+	char d[IPNET_PREFIX_STRLEN];
+	int i, r = 0;
+
+	x->n_routes = 0;
+	for (i = 0; r >= 0 && i < nr; i++) {
+		struct netdev_route rt = routes[i];
+
+		if (rt.protocol == RTPROT_KERNEL)
+			continue;
+		if (x->n_routes < NETSTATE_MAX_ROUTES) {
+			struct netstate_route *s = &x->routes[x->n_routes++];
+
+			memset(s, 0, sizeof(*s));
+			s->dst = rt.dst, s->gw = rt.gw, s->src = rt.src;
+			s->protocol = rt.protocol, s->scope = rt.scope;
+			s->priority = (int)rt.priority;
+			snprintf(s->dev, sizeof(s->dev), "%s", nic->name);
+		}
+		rt.ifindex = br->ifindex;
+		r = netdev_route_add(v->be->host, &rt, NULL);
+		if (r == -EEXIST)
+			r = 0;
+		if (r < 0)
+			r = cni_error_set(err, r, CNI_CODE_NETWORK, "move route %s to %s failed",
+					  ipnet_prefix_format(&rt.dst, d, sizeof(d)), br->name);
+	}
+	return r;
+}
+
+/* Move the NIC into the bridge: its global addresses (@addrs, @na) off the NIC and onto the
+ * bridge, the NIC enslaved, both up, its routes (@routes, @nr) onto the bridge. Records the
+ * addresses and routes in @x for bridge_restore. */
+static int bridge_move(struct vnet *v, const struct netdev_link *nic,
+		       const struct netdev_addr *addrs, int na, const struct netdev_route *routes,
+		       int nr, struct netstate_extif *x, struct cni_error *err)
+{
+	struct netdev *nd = v->be->host;
+	struct netdev_link br;
+	int i, r;
+
+	for (i = 0, x->n_ips = 0; i < na; i++) {
+		if (addrs[i].scope != RT_SCOPE_UNIVERSE)
+			continue;
+		if (x->n_ips < NETSTATE_MAX_IPS)
+			x->ips[x->n_ips++] = addrs[i].prefix;
+		netdev_addr_del(nd, nic->ifindex, &addrs[i].prefix, NULL);
+	}
+	r = netdev_link_set_up(nd, nic->name, false, err);
+	if (r >= 0)
+		r = netdev_link_set_master(nd, nic->name, v->ni.bridge, err);
+	if (r >= 0)
+		r = netdev_link_set_up(nd, nic->name, true, err);
+	if (r >= 0)
+		r = netdev_link_set_up(nd, v->ni.bridge, true, err);
+	if (r >= 0)
+		r = netdev_link_get(nd, v->ni.bridge, 0, &br, err);
+	for (i = 0; r >= 0 && i < na; i++) {
+		if (addrs[i].scope != RT_SCOPE_UNIVERSE)
+			continue;
+		r = netdev_addr_add(nd, br.ifindex, &addrs[i].prefix, err);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	if (r >= 0)
+		r = bridge_move_routes(v, nic, &br, routes, nr, x, err);
+	return r;
+}
+
+/* Bridge mode: create the bridge with the NIC's MAC, move the NIC's addresses and routes to it,
+ * enslave the NIC; x->bridge_name is set when this call moved the NIC (not when it found it
+ * already enslaved). On failure puts everything back. */
+static int bridge_setup(struct vnet *v, const struct netdev_link *nic, struct netstate_extif *x,
+			struct cni_error *err)
+{
+	struct netdev *nd = v->be->host;
+	struct netdev_addr *addrs = NULL;
+	struct netdev_route *routes = NULL;
+	int na = 0, nr = 0, i, r;
+	bool created;
+
+	r = bridge_make(v, nic, &created, err);
+	if (r != 0)
+		return r < 0 ? r : 0; /* already set up (state lost): adopt it */
+	/* The bridge only (best effort, as Go does for its interfaces): "all" would turn router
+	 * advertisements off node-wide. */
+	sysctl_if(nd, "ipv6", v->ni.bridge, "accept_ra", "0", NULL);
+	r = na = netdev_addr_list(nd, nic->ifindex, 0, &addrs, err);
+	if (r >= 0)
+		r = nr = netdev_route_list(nd, 0, 0, nic->ifindex, &routes, err);
+	if (r < 0)
+		goto undo_bridge;
+	r = bridge_move(v, nic, addrs, na, routes, nr, x, err);
+	if (r >= 0 && !v->conf->disable_hairpin_on_host_interface)
+		r = netdev_bridge_port_hairpin(nd, nic->name, true, err);
+	if (r >= 0) {
+		snprintf(x->bridge_name, sizeof(x->bridge_name), "%s", v->ni.bridge);
+		goto out;
+	}
+	/* Put the NIC back as it was. */
+	netdev_link_set_master(nd, nic->name, NULL, NULL);
+	netdev_link_set_up(nd, nic->name, true, NULL);
+	for (i = 0; i < na; i++)
+		if (addrs[i].scope == RT_SCOPE_UNIVERSE)
+			netdev_addr_add(nd, nic->ifindex, &addrs[i].prefix, NULL);
+	for (i = 0; i < nr; i++)
+		if (routes[i].protocol != RTPROT_KERNEL)
+			netdev_route_add(nd, &routes[i], NULL);
+undo_bridge:
+	if (created)
+		netdev_link_delete(nd, v->ni.bridge, NULL);
+out:
+	free(addrs);
+	free(routes);
+	return r;
+}
+
+/* Undo bridge_setup: the NIC out of the bridge, the bridge deleted (its addresses and routes go
+ * with it), the addresses and routes recorded in @x put back on the NIC. Best effort. */
+static void bridge_restore(struct vnet *v, const struct netstate_extif *x)
+{
+	struct netdev *nd = v->be->host;
+	struct netdev_link nic;
+	size_t i;
+
+	netdev_link_set_master(nd, v->ni.master, NULL, NULL);
+	netdev_link_delete(nd, v->ni.bridge, NULL);
+	netdev_link_set_up(nd, v->ni.master, true, NULL);
+	if (netdev_link_get(nd, v->ni.master, 0, &nic, NULL) < 0)
+		return;
+	for (i = 0; i < x->n_ips; i++)
+		netdev_addr_add(nd, nic.ifindex, &x->ips[i], NULL);
+	for (i = 0; i < x->n_routes; i++) {
+		const struct netstate_route *s = &x->routes[i];
+		struct netdev_route rt = { .dst = s->dst, .gw = s->gw, .src = s->src,
+					   .ifindex = nic.ifindex, .scope = s->scope,
+					   .table = s->table, .protocol = s->protocol,
+					   .priority = (unsigned)s->priority };
+
+		netdev_route_add(nd, &rt, NULL);
+	}
+}
+
+/* ---- the network ---- */
+
+/* Undo what network_create made (SNAT, the network's ebtables rules, the NIC moved into the
+ * bridge by this session; @x: the moved addresses and routes). Best effort. */
+static void network_unmake(struct vnet *v, const struct netstate_extif *x)
+{
+	snat_remove(v);
+	if (!v->bridged)
+		return;
+	ebt_network(v, false, NULL);
+	if (v->be->moved_nic)
+		bridge_restore(v, x);
+	v->be->moved_nic = false;
+}
+
+/* Add the network record (and its external interface's fields) to @st: @gw the IPAM gateway,
+ * @made what bridge_setup moved. Returns 0 or -ENOMEM (code 100; an external interface this
+ * call added may stay, empty). */
+static int network_record(struct vnet *v, struct netstate *st, const struct ipnet_addr *gw,
+			  const struct netstate_extif *made, struct cni_error *err)
+{
+	struct netstate_network net;
+	struct netstate_extif *x;
+
+	memset(&net, 0, sizeof(net));
+	snprintf(net.id, sizeof(net.id), "%s", v->conf->name);
+	snprintf(net.mode, sizeof(net.mode), "%s", mode_name(v->conf));
+	net.n_subnets = 1;
+	net.subnets[0].family = v->ni.subnet.addr.family;
+	net.subnets[0].prefix = v->ni.subnet;
+	net.subnets[0].gateway = *gw;
+	net.subnets[0].primary_ip = v->ni.primary;
+	netstate_dns_set(&net.dns, &v->conf->dns);
+	x = netstate_extif_get(st, v->ni.master);
+	if (!x || !netstate_network_add(x, &net))
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	if (v->bridged) {
+		snprintf(x->bridge_name, sizeof(x->bridge_name), "%s", v->ni.bridge);
+		memcpy(x->ips, made->ips, sizeof(x->ips));
+		x->n_ips = made->n_ips;
+		memcpy(x->routes, made->routes, sizeof(x->routes));
+		x->n_routes = made->n_routes;
+	}
+	memcpy(x->mac, v->ni.nic_mac, 6);
+	x->has_mac = true;
+	if (x->n_subnets < NETSTATE_MAX_SUBNETS)
+		x->subnets[x->n_subnets++] = v->ni.subnet;
+	if (gw->family == IPNET_AF_INET)
+		x->ipv4_gateway = *gw;
+	return 0;
+}
+
+/* ---- the endpoint ---- */
+
+/* Remove what endpoint_add made for @ep (NULL: only the host veth is known) with host veth
+ * @host_if: the pod's ebtables rules and bridge neighbours (bridge mode), then the veth (its
+ * host routes and proxy ARP go with it; the pod end with it). Everything is tried; what is
+ * already gone counts as removed. Returns 0 or the first error. */
+static int endpoint_teardown(struct vnet *v, const struct netstate_endpoint *ep,
+			     const char *host_if, struct cni_error *err)
+{
+	struct netdev *nd = v->be->host;
+	struct netdev_link br;
+	bool have_br;
+	size_t i;
+	int r = 0, r2;
+
+	if (v->bridged && ep) {
+		have_br = v->ni.bridge[0] && netdev_link_get(nd, v->ni.bridge, 0, &br, NULL) == 0;
+		for (i = 0; i < ep->n_ips; i++) {
+			r2 = ep->has_mac ? ebt_pod(v, &ep->ips[i].addr, ep->mac, false, err) : 0;
+			if (r2 < 0 && r >= 0)
+				r = r2;
+			r2 = have_br && !v->tunnel ?
+				netdev_neigh_del(nd, br.ifindex, &ep->ips[i].addr, err) : 0;
+			if (r2 < 0 && r >= 0)
+				r = r2;
+		}
+	}
+	r2 = host_if[0] ? netdev_link_delete(nd, host_if, err) : 0;
+	if (r2 < 0 && r2 != -ENODEV && r >= 0)
+		r = r2;
+	return r;
+}
+
+/* The host end @name: accept_ra off; bridge port with hairpin (bridge mode) or proxy ARP
+ * (transparent); up. Its link into *h. */
+static int host_end_setup(struct vnet *v, const char *name, struct netdev_link *h,
+			  struct cni_error *err)
+{
+	struct netdev *nd = v->be->host;
+	int r;
+
+	r = netdev_link_get(nd, name, 0, h, err);
+	if (r < 0)
+		return r;
+	sysctl_if(nd, "ipv6", name, "accept_ra", "0", NULL);
+	if (v->bridged)
+		r = netdev_link_set_master(nd, name, v->ni.bridge, err);
+	else
+		r = sysctl_if(nd, "ipv4", name, "proxy_arp", "1", err);
+	if (r >= 0)
+		r = netdev_link_set_up(nd, name, true, err);
+	if (r >= 0 && v->bridged)
+		r = netdev_bridge_port_hairpin(nd, name, true, err);
+	return r;
+}
+
+/* The pod end CNI_IFNAME (created in the pod netns under its final name): its MAC into @rec,
+ * accept_ra off, @rec's addresses, up. Its link into *p. */
+static int pod_end_setup(struct vnet *v, struct netstate_endpoint *rec, struct netdev_link *p,
+			 struct cni_error *err)
+{
+	struct netdev *pod = v->be->pod;
+	const char *ifname = v->env->ifname;
+	size_t i;
+	int r;
+
+	r = netdev_link_get(pod, ifname, 0, p, err);
+	if (r == -ENODEV)
+		r = cni_error_set(err, r, CNI_CODE_NETWORK, "%s vanished from netns %s", ifname,
+				  v->env->netns);
+	if (r < 0)
+		return r;
+	memcpy(rec->mac, p->mac, 6);
+	rec->has_mac = true;
+	sysctl_if(pod, "ipv6", ifname, "accept_ra", "0", NULL);
+	for (i = 0; r >= 0 && i < rec->n_ips; i++)
+		r = netdev_addr_add(pod, p->ifindex, &rec->ips[i], err);
+	if (r >= 0)
+		r = netdev_link_set_up(pod, ifname, true, err);
+	return r;
+}
+
+/* Transparent, IPv4 in the pod: 169.254.1.1 as a link route, the default route via it, a
+ * permanent neighbour 169.254.1.1 -> host veth MAC, and the ipsToRouteViaHost via it. */
+static int pod_gateway4(struct vnet *v, const struct netdev_link *h, const struct netdev_link *p,
+			struct cni_error *err)
+{
+	struct netdev *pod = v->be->pod;
+	struct ipnet_addr gw4;
+	size_t i;
+	int r;
+
+	ipnet_addr_parse(GW4_TEXT, &gw4);
+	struct netdev_route link = { .dst = { gw4, 32 }, .ifindex = p->ifindex,
+				     .scope = RT_SCOPE_LINK };
+	struct netdev_route def = { .dst = { .addr.family = IPNET_AF_INET }, .gw = gw4,
+				    .ifindex = p->ifindex };
+
+	r = netdev_route_add(pod, &link, err);
+	if (r >= 0)
+		r = netdev_route_add(pod, &def, err);
+	if (r >= 0)
+		r = netdev_neigh_set(pod, p->ifindex, &gw4, h->mac, err);
+	for (i = 0; r >= 0 && i < v->conf->n_ips_to_route_via_host; i++) {
+		struct netdev_route via = { .gw = gw4, .ifindex = p->ifindex };
+
+		if (ipnet_addr_parse(v->conf->ips_to_route_via_host[i], &via.dst.addr) < 0 ||
+		    via.dst.addr.family != IPNET_AF_INET)
+			continue;
+		via.dst.len = 32;
+		r = netdev_route_add(pod, &via, err);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	return r;
+}
+
+/* Transparent, IPv6 in the pod: a permanent neighbour fe80::1234:5678:9abc -> host veth MAC and
+ * the default route via it. */
+static int pod_gateway6(struct vnet *v, const struct netdev_link *h, const struct netdev_link *p,
+			struct cni_error *err)
+{
+	struct ipnet_addr gw6;
+	int r;
+
+	ipnet_addr_parse(GW6_TEXT, &gw6);
+	struct netdev_route def6 = { .dst = { .addr.family = IPNET_AF_INET6 }, .gw = gw6,
+				     .ifindex = p->ifindex };
+
+	r = netdev_neigh_set(v->be->pod, p->ifindex, &gw6, h->mac, err);
+	if (r >= 0)
+		r = netdev_route_add(v->be->pod, &def6, err);
+	return r;
+}
+
+/* Transparent mode: everything goes through the host. Per pod address, the kernel's subnet
+ * route in the pod is dropped and a host route /32 (/128) via the host veth added; then the
+ * pod's gateways. */
+static int transparent_routes(struct vnet *v, const struct netstate_endpoint *rec,
+			      const struct netdev_link *h, const struct netdev_link *p,
+			      struct cni_error *err)
+{
+	bool v4 = false, v6 = false;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r >= 0 && i < rec->n_ips; i++) {
+		const struct ipnet_prefix *ip = &rec->ips[i];
+		int bits = ipnet_addr_len(&ip->addr) * 8;
+		struct netdev_route sub = { .dst = ipnet_prefix_network(ip), .ifindex = p->ifindex };
+		struct netdev_route host = { .dst = { ip->addr, bits }, .ifindex = h->ifindex };
+
+		if (ip->len < bits)
+			netdev_route_del(v->be->pod, &sub, NULL);
+		r = netdev_route_add(v->be->host, &host, err);
+		if (ip->addr.family == IPNET_AF_INET)
+			v4 = true;
+		else
+			v6 = true;
+	}
+	if (r >= 0 && v4)
+		r = pod_gateway4(v, h, p, err);
+	if (r >= 0 && v6)
+		r = pod_gateway6(v, h, p, err);
+	return r;
+}
+
+/* Bridge/tunnel mode: the IPAM routes in the pod (@ipres), the bridge's permanent neighbour
+ * pod IP -> pod MAC (bridge mode, IPv4) and the pod's ebtables rules. */
+static int bridged_pod(struct vnet *v, const struct cni_result *ipres,
+		       const struct netstate_endpoint *rec, const struct netdev_link *p,
+		       struct cni_error *err)
+{
+	struct netdev_link br;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r >= 0 && i < ipres->n_routes; i++) {
+		struct netdev_route rt = { .dst = ipres->routes[i].dst, .gw = ipres->routes[i].gw,
+					   .ifindex = p->ifindex };
+
+		r = netdev_route_add(v->be->pod, &rt, err);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	if (r >= 0 && !v->tunnel) {
+		r = netdev_link_get(v->be->host, v->ni.bridge, 0, &br, err);
+		for (i = 0; r >= 0 && i < rec->n_ips; i++)
+			if (rec->ips[i].addr.family == IPNET_AF_INET)
+				r = netdev_neigh_set(v->be->host, br.ifindex, &rec->ips[i].addr,
+						     rec->mac, err);
+	}
+	for (i = 0; r >= 0 && i < rec->n_ips; i++)
+		r = ebt_pod(v, &rec->ips[i].addr, rec->mac, true, err);
+	return r;
+}
+
+/* ---- CHECK ----
+ * The kernel's side of an attachment, one small validator per object; each returns 0, -ENOENT
+ * with code 106 naming what is missing (cni_error_check_fail), or another negative errno when it
+ * could not look. */
+
+struct check {
+	struct vnet v;
+	const struct netstate_endpoint *rec;
+	struct netdev_link h;              /* host veth (check_host_link) */
+	struct netdev_link p;              /* pod interface (check_pod_link) */
+	struct netdev_link br;             /* the bridge (check_bridge_port) */
+	struct netdev_route *routes;       /* the pod interface's IPv4 routes (pod_routes) */
+	int n_routes;
+	bool have_routes;
+};
+
+/* The pod interface's IPv4 routes, listed once per CHECK into c->routes. */
+static int pod_routes(struct check *c, struct cni_error *err)
+{
+	int m;
+
+	if (c->have_routes)
+		return 0;
+	m = netdev_route_list(c->v.be->pod, IPNET_AF_INET, 0, c->p.ifindex, &c->routes, err);
+	if (m < 0)
+		return m;
+	c->n_routes = m;
+	c->have_routes = true;
+	return 0;
+}
+
+static bool has_ipv4(const struct netstate_endpoint *rec)
+{
+	for (size_t i = 0; i < rec->n_ips; i++)
+		if (rec->ips[i].addr.family == IPNET_AF_INET)
+			return true;
+	return false;
+}
+
+static int check_host_link(struct check *c, struct cni_error *err)
+{
+	int r = netdev_link_get(c->v.be->host, c->rec->host_ifname, 0, &c->h, err);
+
+	if (r == -ENODEV)
+		return cni_error_check_fail(err, "host interface %s is missing",
+					    c->rec->host_ifname);
+	return r;
+}
+
+static int check_pod_link(struct check *c, struct cni_error *err)
+{
+	const struct cni_env *env = c->v.env;
+	int r = netdev_link_get(c->v.be->pod, env->ifname, 0, &c->p, err);
+
+	if (r == -ENODEV)
+		return cni_error_check_fail(err, "interface %s is missing in netns %s", env->ifname,
+					    env->netns);
+	if (r < 0)
+		return r;
+	if (!(c->p.flags & IFF_UP))
+		return cni_error_check_fail(err, "interface %s in netns %s is down", env->ifname,
+					    env->netns);
+	return 0;
+}
+
+static int check_addresses(struct check *c, struct cni_error *err)
+{
+	struct netdev_addr *addrs = NULL;
+	char buf[IPNET_PREFIX_STRLEN];
+	size_t i;
+	int n, j, r = 0;
+
+	n = netdev_addr_list(c->v.be->pod, c->p.ifindex, 0, &addrs, err);
+	if (n < 0)
+		return n;
+	for (i = 0; r >= 0 && i < c->rec->n_ips; i++) {
+		for (j = 0; j < n; j++)
+			if (ipnet_addr_equal(&addrs[j].prefix.addr, &c->rec->ips[i].addr))
+				break;
+		if (j == n)
+			r = cni_error_check_fail(err, "address %s is missing on %s",
+						 ipnet_prefix_format(&c->rec->ips[i], buf,
+								     sizeof(buf)),
+						 c->v.env->ifname);
+	}
+	free(addrs);
+	return r;
+}
+
+/* Transparent: 169.254.1.1/32 scope link and the default route via it. */
+static int check_transparent_routes(struct check *c, struct cni_error *err)
+{
+	struct ipnet_addr gw4;
+	bool link = false, def = false;
+	int j, r;
+
+	if (!has_ipv4(c->rec))
+		return 0;
+	r = pod_routes(c, err);
+	if (r < 0)
+		return r;
+	ipnet_addr_parse(GW4_TEXT, &gw4);
+	for (j = 0; j < c->n_routes; j++) {
+		if (c->routes[j].dst.len == 32 && ipnet_addr_equal(&c->routes[j].dst.addr, &gw4))
+			link = true;
+		if (c->routes[j].dst.len == 0 && ipnet_addr_equal(&c->routes[j].gw, &gw4))
+			def = true;
+	}
+	if (!link)
+		return cni_error_check_fail(err, "route " GW4_TEXT "/32 dev %s is missing in netns %s",
+					    c->v.env->ifname, c->v.env->netns);
+	if (!def)
+		return cni_error_check_fail(err, "route default via " GW4_TEXT
+					    " is missing in netns %s", c->v.env->netns);
+	return 0;
+}
+
+/* Transparent: the pod's permanent neighbour 169.254.1.1 -> host veth MAC. */
+static int check_gateway_neighbour(struct check *c, struct cni_error *err)
+{
+	struct ipnet_addr gw4;
+	uint8_t mac[6];
+	int r, state = 0;
+
+	if (!has_ipv4(c->rec))
+		return 0;
+	ipnet_addr_parse(GW4_TEXT, &gw4);
+	r = netdev_neigh_get(c->v.be->pod, c->p.ifindex, &gw4, mac, &state, err);
+	if (r == -ENOENT ||
+	    (r == 0 && (memcmp(mac, c->h.mac, 6) != 0 || !(state & NUD_PERMANENT))))
+		return cni_error_check_fail(err, "permanent neighbour %s -> host veth is missing "
+					    "in %s", GW4_TEXT, c->v.env->netns);
+	return r;
+}
+
+/* Transparent: a host route to each pod address via the host veth. */
+static int check_host_routes(struct check *c, struct cni_error *err)
+{
+	struct netdev_route *routes = NULL;
+	char buf[IPNET_ADDR_STRLEN];
+	size_t i;
+	int m, j, r = 0;
+
+	m = netdev_route_list(c->v.be->host, 0, 0, c->h.ifindex, &routes, err);
+	if (m < 0)
+		return m;
+	for (i = 0; r >= 0 && i < c->rec->n_ips; i++) {
+		for (j = 0; j < m; j++)
+			if (ipnet_addr_equal(&routes[j].dst.addr, &c->rec->ips[i].addr))
+				break;
+		if (j == m)
+			r = cni_error_check_fail(err, "host route to %s via %s is missing",
+						 ipnet_addr_format(&c->rec->ips[i].addr, buf,
+								   sizeof(buf)),
+						 c->rec->host_ifname);
+	}
+	free(routes);
+	return r;
+}
+
+/* Bridge/tunnel: the host veth is a port of the network's bridge. */
+static int check_bridge_port(struct check *c, struct cni_error *err)
+{
+	int r = netdev_link_get(c->v.be->host, c->v.ni.bridge, 0, &c->br, err);
+
+	if (r == -ENODEV || (r == 0 && c->h.master != c->br.ifindex))
+		return cni_error_check_fail(err, "host interface %s is not attached to bridge %s",
+					    c->rec->host_ifname, c->v.ni.bridge);
+	return r;
+}
+
+/* Bridge/tunnel: the recorded (IPAM) IPv4 routes in the pod. */
+static int check_bridge_routes(struct check *c, struct cni_error *err)
+{
+	char buf[IPNET_PREFIX_STRLEN];
+	size_t i;
+	int j, r;
+
+	r = pod_routes(c, err);
+	if (r < 0)
+		return r;
+	for (i = 0; i < c->rec->n_routes; i++) {
+		const struct netstate_route *want = &c->rec->routes[i];
+
+		if (want->dst.addr.family != IPNET_AF_INET)
+			continue;
+		for (j = 0; j < c->n_routes; j++)
+			if (c->routes[j].dst.len == want->dst.len &&
+			    ipnet_addr_equal(&c->routes[j].dst.addr, &want->dst.addr) &&
+			    (!want->gw.family || ipnet_addr_equal(&c->routes[j].gw, &want->gw)))
+				break;
+		if (j == c->n_routes)
+			return cni_error_check_fail(err, "route %s is missing in netns %s",
+						    ipnet_prefix_format(&want->dst, buf,
+									sizeof(buf)),
+						    c->v.env->netns);
+	}
+	return 0;
+}
+
+/* Bridge mode (not tunnel): the bridge's neighbour pod IP -> pod MAC for each IPv4 address. */
+static int check_bridge_neighbours(struct check *c, struct cni_error *err)
+{
+	char buf[IPNET_ADDR_STRLEN];
+	uint8_t mac[6];
+	size_t i;
+	int r, state;
+
+	for (i = 0; !c->v.tunnel && i < c->rec->n_ips; i++) {
+		const struct ipnet_addr *ip = &c->rec->ips[i].addr;
+
+		if (ip->family != IPNET_AF_INET)
+			continue;
+		r = netdev_neigh_get(c->v.be->host, c->br.ifindex, ip, mac, &state, err);
+		if (r == -ENOENT || (r == 0 && memcmp(mac, c->rec->mac, 6) != 0))
+			return cni_error_check_fail(err, "neighbour %s -> pod MAC is missing on "
+						    "bridge %s",
+						    ipnet_addr_format(ip, buf, sizeof(buf)),
+						    c->v.ni.bridge);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Bridge/tunnel: the pod's ebtables ARP reply and MAC DNAT (one listing). */
+static int check_bridge_ebtables(struct check *c, struct cni_error *err)
+{
+	char buf[IPNET_ADDR_STRLEN], *list = NULL;
+	const uint8_t *reply = c->v.tunnel ? vepa_mac : c->rec->mac;
+	uint8_t mac[6];
+	size_t i;
+	int r;
+
+	r = fw_ebt_list("nat", "PREROUTING", &list, err);
+	if (r < 0)
+		return r;
+	for (i = 0; r >= 0 && i < c->rec->n_ips; i++) {
+		if (c->rec->ips[i].addr.family != IPNET_AF_INET)
+			continue;
+		ipnet_addr_format(&c->rec->ips[i].addr, buf, sizeof(buf));
+		if (!ebt_find(list, "--arp-ip-dst", buf, "--arpreply-mac", mac) ||
+		    memcmp(mac, reply, 6) != 0)
+			r = cni_error_check_fail(err, "ebtables ARP reply for %s is missing "
+						 "(nat PREROUTING)", buf);
+		else if (!ebt_find(list, "--ip-dst", buf, "--to-dst", mac) ||
+			 memcmp(mac, c->rec->mac, 6) != 0)
+			r = cni_error_check_fail(err, "ebtables MAC DNAT for %s is missing "
+						 "(nat PREROUTING)", buf);
+	}
+	free(list);
+	return r;
+}
+
+/* The network's outbound SNAT (when the config wants one and a primary IP is recorded). */
+static int check_snat(struct check *c, struct cni_error *err)
+{
+	char buf[IPNET_ADDR_STRLEN];
+	int r;
+
+	if (!c->v.conf->outbound_snat || !c->v.ni.primary.family)
+		return 0;
+	r = snat_present(&c->v, err);
+	if (r == 0)
+		return cni_error_check_fail(err, "outbound SNAT rule (nat %s to %s) is missing",
+					    SNAT_CHAIN,
+					    ipnet_addr_format(&c->v.ni.primary, buf, sizeof(buf)));
+	return r < 0 ? r : 0;
+}
+
+enum check_modes {
+	CHECK_TRANSPARENT = 1 << 0,
+	CHECK_BRIDGED = 1 << 1,
+	CHECK_ANY = CHECK_TRANSPARENT | CHECK_BRIDGED,
+};
+
+/* In order: the first finding is the one reported. */
+static const struct check_step {
+	int (*fn)(struct check *c, struct cni_error *err);
+	unsigned modes;                    /* enum check_modes */
+} check_steps[] = {
+	{ check_host_link, CHECK_ANY },
+	{ check_pod_link, CHECK_ANY },
+	{ check_addresses, CHECK_ANY },
+	{ check_transparent_routes, CHECK_TRANSPARENT },
+	{ check_gateway_neighbour, CHECK_TRANSPARENT },
+	{ check_host_routes, CHECK_TRANSPARENT },
+	{ check_bridge_port, CHECK_BRIDGED },
+	{ check_bridge_routes, CHECK_BRIDGED },
+	{ check_bridge_neighbours, CHECK_BRIDGED },
+	{ check_bridge_ebtables, CHECK_BRIDGED },
+	{ check_snat, CHECK_ANY },
+};
+
+/* ---- backend_ops ---- */
+
+/* Refused before anything is made: an ADD in mode transparent-vlan (code 7). DEL, CHECK and GC
+ * of such a config are let through: nothing of it can exist. */
+static int linux_validate(const struct backend_call *call, struct cni_error *err)
+{
+	if (call->env->command == CNI_CMD_ADD && call->conf->mode == CONF_MODE_TRANSPARENT_VLAN)
+		return cni_error_set(err, -EOPNOTSUPP, CNI_CODE_INVALID_CONFIG,
+				     "mode transparent-vlan (CNS multitenancy) is not supported");
+	return 0;
+}
+
+static const char *linux_mode(const struct conf *conf)
+{
+	return mode_name(conf);
+}
+
+static struct backend *linux_close(struct backend *be)
+{
+	if (!be)
+		return NULL;
+	netdev_close(be->pod);
+	netdev_close(be->host);
+	free(be);
+	return NULL;
+}
+
+/* The node's netns always; the pod's (CNI_NETNS, which must then be set: code 4) with
+ * BACKEND_NEED_SANDBOX. */
+static int linux_open(const struct backend_call *call, unsigned need, struct backend **ret,
+		      struct cni_error *err)
+{
+	struct backend *be = calloc(1, sizeof(*be));
+	int r;
+
+	if (!be)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	be->fw.wait = !call->conf->disable_iptables_lock;
+	r = netdev_open(NULL, &be->host, err);
+	if (r >= 0 && (need & BACKEND_NEED_SANDBOX)) {
+		if (call->env->netns[0])
+			r = netdev_open(call->env->netns, &be->pod, err);
+		else
+			r = cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
+					  "CNI_NETNS is required");
+	}
+	if (r < 0) {
+		linux_close(be);
+		return r;
+	}
+	*ret = be;
+	return 0;
+}
+
+/* Find the master, (bridge mode) move it into the bridge and install the network's ebtables
+ * rules, install the SNAT, record. @stale is always NULL (no network_alive). */
+static int linux_network_create(struct backend *be, const struct backend_call *call,
+				const struct cni_result *ipres, struct netstate *st,
+				struct netstate_network *stale, struct cni_error *err)
+{
+	struct netstate_extif made;
+	struct netdev_link nic;
+	struct vnet v;
+	int r;
+
+	(void)stale;
+	if (!ipres->n_ips)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INTERNAL,
+				     "network_create without a pod address");
+	vnet_init(&v, be, call, NULL);
+	memset(&made, 0, sizeof(made));
+	r = find_master(&v, &ipres->ips[0].address, &nic, err);
+	if (r >= 0)
+		r = netdev_sysctl_write(be->host, "net/ipv4/ip_forward", "1", err);
+	if (r < 0)
+		return r;
+	if (v.bridged) {
+		r = bridge_setup(&v, &nic, &made, err);
+		if (r < 0)
+			return r;
+		be->moved_nic = made.bridge_name[0] != '\0';
+		bridge_nf(be->host);
+		r = ebt_network(&v, true, err);
+	}
+	if (r >= 0)
+		r = snat_install(&v, err);
+	if (r >= 0)
+		r = network_record(&v, st, &ipres->ips[0].gateway, &made, err);
+	if (r < 0)
+		network_unmake(&v, &made);
+	return r;
+}
+
+/* The NIC goes back into place only when this session's network_create moved it. */
+static void linux_network_undo(struct backend *be, const struct backend_call *call,
+			       const struct backend_network *net)
+{
+	struct vnet v;
+
+	vnet_init(&v, be, call, net);
+	network_unmake(&v, &net->extif);
+}
+
+static int linux_endpoint_alive(struct backend *be, const struct backend_call *call,
+				const struct backend_network *net,
+				const struct netstate_endpoint *rec, struct cni_dns *ret_dns,
+				bool *ret_has_dns, struct cni_error *err)
+{
+	const struct cni_env *env = call->env;
+	struct netdev_link l;
+	int r;
+
+	(void)net;
+	(void)ret_dns;
+	r = need_sandbox(be, err);
+	if (r < 0)
+		return r;
+	if (rec && rec->host_ifname[0]) {
+		r = netdev_link_get(be->host, rec->host_ifname, 0, &l, err);
+		if (r == 0)
+			r = netdev_link_get(be->pod, env->ifname, 0, &l, err);
+		if (r == 0) {
+			*ret_has_dns = false;
+			return 1;
+		}
+		if (r != -ENODEV)
+			return r;
+	}
+	r = netdev_link_get(be->pod, env->ifname, 0, &l, err);
+	if (r == 0)
+		return cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
+				     "interface %s already exists in netns %s", env->ifname,
+				     env->netns);
+	return r == -ENODEV ? 0 : r;
+}
+
+/* The veth pair "azv<hash>" / CNI_IFNAME with the master's MTU, both ends configured for the
+ * network's mode. Fills rec->host_ifname, mac/has_mac and the routes' DevName. */
+static int linux_endpoint_add(struct backend *be, const struct backend_call *call,
+			      const struct backend_network *net, const struct cni_result *ipres,
+			      struct netstate_endpoint *rec, bool *ret_left, struct cni_error *err)
+{
+	const struct cni_env *env = call->env;
+	struct netdev_link h, p;
+	struct vnet v;
+	size_t i;
+	int r;
+
+	*ret_left = false;
+	r = need_sandbox(be, err);
+	if (r < 0)
+		return r;
+	if (!net)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INTERNAL,
+				     "endpoint_add without a network");
+	vnet_init(&v, be, call, net);
+	v.ni.mtu = master_mtu(&v);
+	host_veth_name(call->conf->name, env->container_id, env->ifname, rec->host_ifname,
+		       sizeof(rec->host_ifname));
+	for (i = 0; i < rec->n_routes; i++)
+		snprintf(rec->routes[i].dev, sizeof(rec->routes[i].dev), "%s", env->ifname);
+	rec->has_mac = false;
+	/* A leftover host veth of this owner (a killed earlier ADD) would block the name. */
+	netdev_link_delete(be->host, rec->host_ifname, NULL);
+	r = netdev_veth_create(be->host, rec->host_ifname, v.bridged ? NULL : host_veth_mac,
+			       be->pod, env->ifname, v.ni.mtu, err);
+	if (r < 0)
+		return r;
+	r = host_end_setup(&v, rec->host_ifname, &h, err);
+	if (r >= 0)
+		r = pod_end_setup(&v, rec, &p, err);
+	if (r >= 0)
+		r = v.bridged ? bridged_pod(&v, ipres, rec, &p, err) :
+				transparent_routes(&v, rec, &h, &p, err);
+	if (r < 0)
+		endpoint_teardown(&v, rec, rec->host_ifname, NULL);
+	return r;
+}
+
+/* The host veth is the record's, else the one this backend names for the record's owner (GC
+ * passes other owners' records: the call's CNI_CONTAINERID is not theirs). In bridge/tunnel
+ * mode a pod without a known MAC gets it from its MAC DNAT rule. Without a recorded network only
+ * the host veth can be named. @names are unused: Linux endpoints are not named by record ID. */
+static int linux_endpoint_del(struct backend *be, const struct backend_call *call,
+			      const struct backend_network *net, const struct netstate_endpoint *rec,
+			      bool recorded, const char *const *names, size_t n_names,
+			      struct cni_error *err)
+{
+	struct netstate_endpoint pod;
+	char host_if[NETSTATE_IFNAME_MAX];
+	struct vnet v;
+
+	(void)recorded;
+	(void)names;
+	(void)n_names;
+	if (rec)
+		pod = *rec;
+	else
+		memset(&pod, 0, sizeof(pod));
+	vnet_init(&v, be, call, net);
+	if (pod.host_ifname[0])
+		snprintf(host_if, sizeof(host_if), "%s", pod.host_ifname);
+	else
+		host_veth_name(call->conf->name,
+			       pod.container_id[0] ? pod.container_id : call->env->container_id,
+			       pod.ifname[0] ? pod.ifname : call->env->ifname, host_if,
+			       sizeof(host_if));
+	if (net && v.bridged && !pod.has_mac)
+		ebt_pod_mac(&pod);
+	return endpoint_teardown(&v, net ? &pod : NULL, host_if, err);
+}
+
+/* Bridge and tunnel rules are keyed by IP; a record without a mode follows the config. */
+static bool linux_del_needs_ips(const struct backend_network *net)
+{
+	const char *mode = net ? net->net.mode : "transparent";
+
+	return !mode[0] || strcmp(mode, "bridge") == 0 || strcmp(mode, "tunnel") == 0;
+}
+
+static int linux_endpoint_check(struct backend *be, const struct backend_call *call,
+				const struct backend_network *net,
+				const struct netstate_endpoint *rec, struct cni_error *err)
+{
+	struct check c;
+	size_t i;
+	int r;
+
+	r = need_sandbox(be, err);
+	if (r < 0)
+		return r;
+	if (!net || !rec)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INTERNAL,
+				     "endpoint_check without a network or a record");
+	memset(&c, 0, sizeof(c));
+	vnet_init(&c.v, be, call, net);
+	c.rec = rec;
+	for (i = 0; r >= 0 && i < sizeof(check_steps) / sizeof(check_steps[0]); i++)
+		if (check_steps[i].modes & (c.v.bridged ? CHECK_BRIDGED : CHECK_TRANSPARENT))
+			r = check_steps[i].fn(&c, err);
+	free(c.routes);
+	return r < 0 ? r : 0;
+}
+
+/* interfaces[0] the host veth (MAC read from the kernel), interfaces[1] the pod interface with
+ * the recorded MAC and its sandbox; returns 1. */
+static int linux_result_interfaces(struct backend *be, const struct backend_call *call,
+				   const struct netstate_endpoint *rec, struct cni_result *ret)
+{
+	struct cni_iface *host = &ret->interfaces[0], *pod = &ret->interfaces[1];
+	const struct cni_env *env = call->env;
+	struct netdev_link h;
+
+	memset(host, 0, sizeof(*host));
+	memset(pod, 0, sizeof(*pod));
+	snprintf(host->name, sizeof(host->name), "%s", rec->host_ifname);
+	if (be && be->host && rec->host_ifname[0] &&
+	    netdev_link_get(be->host, rec->host_ifname, 0, &h, NULL) == 0)
+		netdev_mac_format(h.mac, host->mac, sizeof(host->mac));
+	snprintf(pod->name, sizeof(pod->name), "%s", env->ifname[0] ? env->ifname : rec->ifname);
+	if (rec->has_mac)
+		netdev_mac_format(rec->mac, pod->mac, sizeof(pod->mac));
+	snprintf(pod->sandbox, sizeof(pod->sandbox), "%s",
+		 env->netns[0] ? env->netns : rec->sandbox_key);
+	ret->n_interfaces = 2;
+	return 1;
+}
+
+static const struct backend_ops linux_ops = {
+	.name = "linux",
+	.reserve_name = false,
+	.validate = linux_validate,
+	.mode = linux_mode,
+	.open = linux_open,
+	.close = linux_close,
+	.network_alive = NULL,
+	.network_create = linux_network_create,
+	.network_undo = linux_network_undo,
+	.endpoint_alive = linux_endpoint_alive,
+	.dns = NULL,
+	.endpoint_add = linux_endpoint_add,
+	.endpoint_del = linux_endpoint_del,
+	.del_needs_ips = linux_del_needs_ips,
+	.endpoint_check = linux_endpoint_check,
+	.result_interfaces = linux_result_interfaces,
+	.finish = NULL,
+};
+
+const struct backend_ops *backend_native(void)
+{
+	return &linux_ops;
+}

@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/* The Windows network backend (platform/backend.h) over HCN (HNS v2, computenetwork.dll through
+ * hcn.h): one L2Bridge network per config name, created once and re-created when HNS lost it
+ * (it is non-persistent: a reboot or an HNS restart forgets it), and one endpoint per attachment
+ * named by its record ID, attached to the pod's HCN namespace (CNI_NETNS, a GUID from
+ * containerd). The orchestrator (cni/azure-vnet.c) owns the state file, IPAM and the record IDs.
+ * Source of the behaviour: ../shared/reference/azure-vnet.md §6, windows-hcn.md §A3. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hcndoc.h"
+#include "core/netstate.h"
+#include "platform/backend.h"
+#include "platform/platform.h"
+#include "platform/windows/hcn.h"
+#include "platform/windows/winutil.h"
+
+/* One session: the HCN library and this call's namespace. */
+struct backend {
+	struct hcn *hcn;
+	char netns[HCNDOC_GUID_STRLEN];    /* CNI_NETNS normalized, "" when it is not a GUID */
+};
+
+static const char ipam_ours_type[] = "azure-vnet-ipam";
+
+static int bad_netns(const struct cni_env *env, struct cni_error *err)
+{
+	return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
+			     "CNI_NETNS must be an HCN namespace GUID (containerd); got \"%s\" "
+			     "(HNS v1 / dockershim is not supported)", env->netns);
+}
+
+/* "aa:bb:cc:dd:ee:ff" of @mac into @buf (CNI_MAC_STRLEN bytes). */
+static void mac_format(const uint8_t mac[6], char *buf, size_t size)
+{
+	snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+}
+
+/* "00-15-5D-AB-CD-EF" (HNS) -> 6 bytes. Returns true when it parsed. */
+static bool parse_hns_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	int i;
+
+	if (!s || sscanf(s, "%2x-%2x-%2x-%2x-%2x-%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return false;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return true;
+}
+
+/* ---- validate, open, close ---- */
+
+/* Only ADD is refused here (as the old program did): DEL, GC and STATUS must work with what ADD
+ * would refuse, and CHECK's namespace is checked by open (BACKEND_NEED_SANDBOX). */
+static int win_validate(const struct backend_call *call, struct cni_error *err)
+{
+	const struct conf *conf = call->conf;
+	struct cni_dns dns;
+	cJSON *pols = NULL;
+	char ns[HCNDOC_GUID_STRLEN];
+	int r;
+
+	if (call->env->command != CNI_CMD_ADD)
+		return 0;
+	if (hcndoc_guid_normalize(call->env->netns, ns) < 0)
+		return bad_netns(call->env, err);
+	if (conf->ipam.type[0] && strcmp(conf->ipam.type, ipam_ours_type) != 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.type \"%s\" is not supported on Windows (azure-vnet-ipam)",
+				     conf->ipam.type);
+	r = hcndoc_policies(conf, NULL, NULL, &pols, err);
+	cJSON_Delete(pols);
+	if (r < 0)
+		return r;
+	return hcndoc_dns(conf, call->env->args.pod_namespace, NULL, &dns, err);
+}
+
+static int win_open(const struct backend_call *call, unsigned need, struct backend **ret,
+		    struct cni_error *err)
+{
+	int s = call->conf->hns_timeout_s;
+	struct backend *be;
+	int r;
+
+	be = calloc(1, sizeof(*be));
+	if (!be)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	if (hcndoc_guid_normalize(call->env->netns, be->netns) < 0) {
+		be->netns[0] = '\0';
+		if (need & BACKEND_NEED_SANDBOX) {
+			free(be);
+			return bad_netns(call->env, err);
+		}
+	}
+	r = hcn_open(s > 0 ? (unsigned)s * 1000u : 0, &be->hcn, err);
+	if (r < 0) {
+		free(be);
+		return r;
+	}
+	*ret = be;
+	return 0;
+}
+
+static struct backend *win_close(struct backend *be)
+{
+	if (be) {
+		hcn_close(be->hcn);
+		free(be);
+	}
+	return NULL;
+}
+
+/* ---- network ---- */
+
+/* A recorded network is alive while HNS knows its ID; one without an HNS ID (or with one that is
+ * not a GUID) is as good as gone: network_create finds or makes it by name. */
+static int win_network_alive(struct backend *be, const struct backend_call *call,
+			     const struct backend_network *net, struct cni_error *err)
+{
+	char id[HCNDOC_GUID_STRLEN];
+	int r;
+
+	(void)call;
+	if (hcndoc_guid_normalize(net->net.hns_id, id) < 0)
+		return 0;
+	r = hcn_query(be->hcn, HCN_KIND_NETWORK, id, NULL, err);
+	if (r == -ENOENT)
+		return 0;
+	return r < 0 ? r : 1;
+}
+
+/* The adapter the network binds: config adapterName, else the NIC holding an address in the
+ * pool subnet, else "" (HNS picks). */
+static void adapter_for(const struct conf *conf, const struct ipnet_prefix *subnet, char *buf,
+			size_t size)
+{
+	struct ipnet_prefix net = ipnet_prefix_network(subnet);
+
+	buf[0] = '\0';
+	if (conf->adapter_name[0]) {
+		snprintf(buf, size, "%s", conf->adapter_name);
+		return;
+	}
+	if (win_adapter_for_prefix(net.addr.family, net.addr.bytes, net.len, buf, size) < 0)
+		buf[0] = '\0';
+}
+
+/* Create the HCN network @conf->name for @subnet via @gw on @adapter; its ID into @ret_id. */
+static int hns_network_create(struct backend *be, const struct conf *conf,
+			      const struct ipnet_prefix *subnet, const struct ipnet_addr *gw,
+			      const char *adapter, char ret_id[HCNDOC_GUID_STRLEN],
+			      struct cni_error *err)
+{
+	struct hcndoc_network n = { .name = conf->name, .subnet = *subnet, .gateway = *gw,
+				    .adapter_name = adapter };
+	cJSON *doc = hcndoc_network(&n, err);
+	char *text = doc ? hcndoc_print(doc) : NULL;
+	int r;
+
+	cJSON_Delete(doc);
+	if (!text)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	r = hcn_create(be->hcn, HCN_KIND_NETWORK, NULL, text, ret_id, NULL, err);
+	free(text);
+	if (r == 0)
+		platform_log("created HCN network %s %s", conf->name, ret_id);
+	return r;
+}
+
+/* Add network @conf->name with HNS ID @id to @st under the external interface @adapter ("" =
+ * "Ethernet", as the old program recorded it). Returns 0 or -ENOMEM. */
+static int network_record(struct netstate *st, const struct conf *conf, const char *adapter,
+			  const struct ipnet_prefix *subnet, const struct ipnet_addr *gw,
+			  const char *id, struct cni_error *err)
+{
+	struct netstate_extif *x = netstate_extif_get(st, adapter[0] ? adapter : "Ethernet");
+	struct netstate_network fresh, *net;
+
+	memset(&fresh, 0, sizeof(fresh));
+	snprintf(fresh.id, sizeof(fresh.id), "%s", conf->name);
+	snprintf(fresh.hns_id, sizeof(fresh.hns_id), "%s", id);
+	snprintf(fresh.mode, sizeof(fresh.mode), "%s", conf->mode_str[0] ? conf->mode_str : "bridge");
+	fresh.subnets[0].family = subnet->addr.family;
+	fresh.subnets[0].prefix = *subnet;
+	fresh.subnets[0].gateway = *gw;
+	fresh.n_subnets = 1;
+	net = x ? netstate_network_add(x, &fresh) : NULL;
+	if (!net)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	if (x->n_subnets == 0) {
+		x->subnets[0] = *subnet;
+		x->n_subnets = 1;
+	}
+	return 0;
+}
+
+/* Find the HCN network by name (one an earlier, forgotten run made, or the one HNS still has
+ * after losing only our record of it) or create it, then record it (case B24 when @stale). */
+static int win_network_create(struct backend *be, const struct backend_call *call,
+			      const struct cni_result *ipres, struct netstate *st,
+			      struct netstate_network *stale, struct cni_error *err)
+{
+	const struct conf *conf = call->conf;
+	char id[HCNDOC_GUID_STRLEN] = "", adapter[NETSTATE_IFNAME_MAX] = "";
+	struct ipnet_prefix subnet;
+	struct ipnet_addr gw;
+	bool created = false;
+	int r;
+
+	if (ipres->n_ips == 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_NO_ADDRESS, "IPAM returned no address");
+	subnet = ipnet_prefix_network(&ipres->ips[0].address);
+	gw = ipres->ips[0].gateway.family ? ipres->ips[0].gateway : ipnet_prefix_first_host(&subnet);
+	if (!stale)
+		stale = netstate_find_network(st, conf->name, NULL);
+	if (stale && stale->hns_id[0])
+		platform_log("HCN network %s (%s) is gone: re-creating it", conf->name,
+			     stale->hns_id);
+	r = hcn_find_by_name(be->hcn, HCN_KIND_NETWORK, conf->name, id, NULL, err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT || !stale)
+		adapter_for(conf, &subnet, adapter, sizeof(adapter));
+	if (r == -ENOENT) {
+		r = hns_network_create(be, conf, &subnet, &gw, adapter, id, err);
+		if (r < 0)
+			return r;
+		created = true;
+	}
+	if (stale) {
+		snprintf(stale->hns_id, sizeof(stale->hns_id), "%s", id);
+		return 0;
+	}
+	r = network_record(st, conf, adapter, &subnet, &gw, id, err);
+	if (r < 0 && created)
+		hcn_delete(be->hcn, HCN_KIND_NETWORK, id, NULL);
+	return r;
+}
+
+/* ---- endpoint ---- */
+
+/* Detach endpoint @ep_id from namespace @netns ("" = none; errors ignored: the namespace may be
+ * gone, antrea#2301) and delete it. Returns 0 (also when it was already gone) or negative errno. */
+static int endpoint_remove(struct backend *be, const char *netns, const char *ep_id,
+			   struct cni_error *err)
+{
+	cJSON *doc;
+	char *text;
+	int r;
+
+	if (netns[0]) {
+		doc = hcndoc_namespace_modify(ep_id, false);
+		text = doc ? hcndoc_print(doc) : NULL;
+		cJSON_Delete(doc);
+		if (text) {
+			struct cni_error ignored = { 0 };
+
+			r = hcn_modify(be->hcn, HCN_KIND_NAMESPACE, netns, text, &ignored);
+			if (r < 0 && r != -ENOENT)
+				platform_log("detach %s from namespace %s: %s", ep_id, netns,
+					     ignored.msg);
+			free(text);
+		}
+	}
+	r = hcn_delete(be->hcn, HCN_KIND_ENDPOINT, ep_id, err);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Remove the endpoint named @name, if any, detaching it from @netns first. Returns 0 (also when
+ * there is none) or negative errno. */
+static int endpoint_remove_by_name(struct backend *be, const char *netns, const char *name,
+				   struct cni_error *err)
+{
+	char id[HCNDOC_GUID_STRLEN];
+	int r;
+
+	r = hcn_find_by_name(be->hcn, HCN_KIND_ENDPOINT, name, id, NULL, err);
+	if (r == 0)
+		r = endpoint_remove(be, netns, id, err);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Copies the strings of JSON array @a (may be NULL) into @dst (at most CNI_MAX_DNS of @len
+ * bytes each); returns the count. */
+static size_t dns_strings(const cJSON *a, char *dst, size_t len)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(e, a) {
+		if (n == CNI_MAX_DNS)
+			break;
+		if (cJSON_IsString(e))
+			snprintf(dst + n++ * len, len, "%s", e->valuestring);
+	}
+	return n;
+}
+
+/* The DNS of HCN endpoint properties @props (v2 "Dns": Domain, Search, ServerList, Options) into
+ * *ret; false (and *ret untouched) when @props has none. The state record keeps only the Go
+ * fields (Suffix, Servers, Options), so the search list of a repeated ADD comes from HNS. */
+static bool dns_from_props(const char *props, struct cni_dns *ret)
+{
+	cJSON *doc = props ? cJSON_Parse(props) : NULL;
+	const cJSON *d = doc ? cJSON_GetObjectItem(doc, "Dns") : NULL;
+	const char *domain;
+
+	if (!cJSON_IsObject(d)) {
+		cJSON_Delete(doc);
+		return false;
+	}
+	memset(ret, 0, sizeof(*ret));
+	domain = cni_json_string(d, "Domain");
+	snprintf(ret->domain, sizeof(ret->domain), "%s", domain ? domain : "");
+	ret->n_search = dns_strings(cJSON_GetObjectItem(d, "Search"), ret->search[0],
+				    sizeof(ret->search[0]));
+	ret->n_nameservers = dns_strings(cJSON_GetObjectItem(d, "ServerList"), ret->nameservers[0],
+					 sizeof(ret->nameservers[0]));
+	ret->n_options = dns_strings(cJSON_GetObjectItem(d, "Options"), ret->options[0],
+				     sizeof(ret->options[0]));
+	cJSON_Delete(doc);
+	return true;
+}
+
+/* A repeated ADD of a live attachment answers as before: the record has an HNS ID (not a
+ * placeholder), names this CNI_NETNS, and HNS still has the endpoint. Anything else is replaced
+ * by a new attachment, except an HNS call that timed out (nothing more can be asked of HNS). */
+static int win_endpoint_alive(struct backend *be, const struct backend_call *call,
+			      const struct backend_network *net,
+			      const struct netstate_endpoint *rec, struct cni_dns *ret_dns,
+			      bool *ret_has_dns, struct cni_error *err)
+{
+	struct cni_error qerr = { 0 };
+	char *props = NULL;
+	int r;
+
+	(void)call, (void)net;
+	*ret_has_dns = false;
+	if (!rec || !rec->hns_id[0] || !be->netns[0] || !hcndoc_guid_equal(rec->netns, be->netns))
+		return 0;
+	r = hcn_query(be->hcn, HCN_KIND_ENDPOINT, rec->hns_id, &props, &qerr);
+	if (r == -ETIMEDOUT) {
+		cni_error_set(err, r, qerr.code, "%s", qerr.msg);
+		cni_error_details(err, "%s", qerr.details);
+		return r;
+	}
+	if (r < 0)
+		return 0;
+	*ret_has_dns = dns_from_props(props, ret_dns);
+	free(props);
+	return 1;
+}
+
+static int win_dns(const struct backend_call *call, const struct cni_dns *ipam_dns,
+		   struct cni_dns *ret, struct cni_error *err)
+{
+	return hcndoc_dns(call->conf, call->env->args.pod_namespace, ipam_dns, ret, err);
+}
+
+/* Create the endpoint @rec->id in network @net_id with @ipres's addresses and routes, the
+ * call's DNS and @pols: its ID into @ret_id, its HCN properties into *ret_props (caller frees).
+ * On failure *ret_left is set when an endpoint of that name may be left in HNS. */
+static int endpoint_create(struct backend *be, const struct backend_call *call,
+			   const char *net_id, const struct cni_result *ipres,
+			   const struct netstate_endpoint *rec, const cJSON *pols,
+			   char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, bool *ret_left,
+			   struct cni_error *err)
+{
+	struct cni_dns recorded;
+	const struct cni_dns *dns = call->dns;
+	char found[HCNDOC_GUID_STRLEN];
+	cJSON *doc;
+	char *text;
+	int r;
+
+	if (!dns) {
+		/* without the call's DNS, the record's (it has no search list) */
+		netstate_dns_get(&rec->dns, &recorded);
+		dns = &recorded;
+	}
+	{
+		struct hcndoc_endpoint e = { .name = rec->id, .network_id = net_id, .ipam = ipres,
+					     .dns = dns, .policies = pols };
+
+		doc = hcndoc_endpoint(&e, err);
+	}
+	text = doc ? hcndoc_print(doc) : NULL;
+	cJSON_Delete(doc);
+	if (!text)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	r = hcn_create(be->hcn, HCN_KIND_ENDPOINT, net_id, text, ret_id, ret_props, err);
+	free(text);
+	/* HNS may have made it even so (the read-back of the new ID failed): by name. After a
+	 * timeout HNS may still be creating it: no further call (hcn_abandoned). */
+	if (r < 0 && !hcn_abandoned(be->hcn) &&
+	    hcn_find_by_name(be->hcn, HCN_KIND_ENDPOINT, rec->id, found, NULL, NULL) == 0 &&
+	    endpoint_remove(be, be->netns, found, NULL) < 0)
+		*ret_left = true;
+	return r;
+}
+
+/* Attach endpoint @ep_id to this call's namespace. */
+static int endpoint_attach(struct backend *be, const char *ep_id, struct cni_error *err)
+{
+	cJSON *doc = hcndoc_namespace_modify(ep_id, true);
+	char *text = doc ? hcndoc_print(doc) : NULL;
+	int r;
+
+	cJSON_Delete(doc);
+	if (!text)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	r = hcn_modify(be->hcn, HCN_KIND_NAMESPACE, be->netns, text, err);
+	free(text);
+	if (r == -ENOENT)
+		r = cni_error_set(err, r, CNI_CODE_NETWORK,
+				  "HCN namespace %s (CNI_NETNS) or endpoint %s not found", be->netns,
+				  ep_id);
+	return r;
+}
+
+/* The endpoint's HNS fields of @rec from its ID, network and HCN properties (MacAddress). */
+static void record_fill(struct netstate_endpoint *rec, const char *ep_id, const char *net_id,
+			const char *props)
+{
+	cJSON *doc = props ? cJSON_Parse(props) : NULL;
+
+	snprintf(rec->hns_id, sizeof(rec->hns_id), "%s", ep_id);
+	snprintf(rec->hns_network_id, sizeof(rec->hns_network_id), "%s", net_id);
+	rec->has_mac = parse_hns_mac(doc ? cni_json_string(doc, "MacAddress") : NULL, rec->mac);
+	cJSON_Delete(doc);
+}
+
+/* An endpoint named @rec->id left by an earlier attempt of this owner (the name is reserved to
+ * it) makes HcnCreateEndpoint fail with "already exists" (kubernetes#74766): it is removed first.
+ * Then create, attach, fill @rec. On failure the endpoint is removed again; *ret_left when it
+ * may not be (an HNS call timed out, or the removal failed). */
+static int win_endpoint_add(struct backend *be, const struct backend_call *call,
+			    const struct backend_network *net, const struct cni_result *ipres,
+			    struct netstate_endpoint *rec, bool *ret_left, struct cni_error *err)
+{
+	char net_id[HCNDOC_GUID_STRLEN], ep_id[HCNDOC_GUID_STRLEN], *props = NULL;
+	struct ipnet_prefix subnet;
+	cJSON *pols = NULL;
+	bool left = false;
+	int r;
+
+	*ret_left = false;
+	if (!be->netns[0])
+		return bad_netns(call->env, err);
+	if (!net || hcndoc_guid_normalize(net->net.hns_id, net_id) < 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_STATE,
+				     "network %s has no HCN network ID", call->conf->name);
+	if (ipres->n_ips == 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_NO_ADDRESS, "IPAM returned no address");
+	subnet = ipnet_prefix_network(&ipres->ips[0].address);
+	r = hcndoc_policies(call->conf, &subnet, &ipres->ips[0].address.addr, &pols, err);
+	if (r < 0)
+		return r;
+	r = endpoint_remove_by_name(be, be->netns, rec->id, err);
+	if (r < 0)
+		goto out;
+	r = endpoint_create(be, call, net_id, ipres, rec, pols, ep_id, &props, &left, err);
+	if (r < 0)
+		goto out;
+	r = endpoint_attach(be, ep_id, err);
+	if (r < 0) {
+		/* fails at once when an HNS call of this ADD timed out */
+		if (endpoint_remove(be, be->netns, ep_id, NULL) < 0)
+			left = true;
+		goto out;
+	}
+	record_fill(rec, ep_id, net_id, props);
+	platform_log("ADD %s: endpoint %s (%s) in network %s, namespace %s", rec->id, ep_id,
+		     call->env->container_id, net_id, be->netns);
+out:
+	/* after a timeout HNS may still finish what it was doing with this name */
+	if (r < 0)
+		*ret_left = left || hcn_abandoned(be->hcn);
+	free(props);
+	cJSON_Delete(pols);
+	return r;
+}
+
+/* DEL and GC: detach from the namespace recorded at ADD (CNI_NETNS may name another, or none;
+ * GC has none) and delete by the recorded HNS ID, or, for a placeholder or an unrecorded
+ * attachment (an ADD that did not finish, a lost state), by each name in @names (the record's
+ * ID when none are given). Gone = done (case B22). Uses only @rec and @names, so it works for
+ * GC, whose CNI_CONTAINERID is not the record's owner. */
+static int win_endpoint_del(struct backend *be, const struct backend_call *call,
+			    const struct backend_network *net, const struct netstate_endpoint *rec,
+			    bool recorded, const char *const *names, size_t n_names,
+			    struct cni_error *err)
+{
+	char netns[HCNDOC_GUID_STRLEN] = "", ep_id[HCNDOC_GUID_STRLEN];
+	const char *own[1];
+	size_t i;
+	int r;
+
+	(void)net;
+	if (rec && hcndoc_guid_normalize(rec->netns, netns) < 0)
+		netns[0] = '\0';
+	if (!netns[0] && call->env->command == CNI_CMD_DEL)
+		memcpy(netns, be->netns, sizeof(netns));
+	if (rec && rec->hns_id[0] && hcndoc_guid_normalize(rec->hns_id, ep_id) == 0)
+		return endpoint_remove(be, netns, ep_id, err);
+	if (n_names == 0 && recorded && rec && rec->id[0]) {
+		own[0] = rec->id;
+		names = own;
+		n_names = 1;
+	}
+	for (i = 0; i < n_names; i++) {
+		r = endpoint_remove_by_name(be, netns, names[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- CHECK: the recorded endpoint exists in HNS, sits in CNI_NETNS, holds the recorded IPs ---- */
+
+static int check_recorded(const struct netstate_endpoint *rec, struct cni_error *err)
+{
+	if (!rec || !rec->hns_id[0])
+		return cni_error_check_fail(err, "no endpoint %s recorded for this container",
+					    rec ? rec->id : "");
+	return 0;
+}
+
+/* The endpoint's HCN properties as JSON into *ret_doc (NULL when HNS returned no JSON). */
+static int check_exists(struct backend *be, const struct netstate_endpoint *rec, cJSON **ret_doc,
+			struct cni_error *err)
+{
+	char *props = NULL;
+	int r;
+
+	r = hcn_query(be->hcn, HCN_KIND_ENDPOINT, rec->hns_id, &props, err);
+	if (r == -ENOENT)
+		return cni_error_check_fail(err, "HCN endpoint %s (%s) does not exist", rec->id,
+					    rec->hns_id);
+	if (r < 0)
+		return r;
+	*ret_doc = cJSON_Parse(props);
+	free(props);
+	return 0;
+}
+
+static int check_namespace(const struct backend *be, const struct netstate_endpoint *rec,
+			   const cJSON *doc, struct cni_error *err)
+{
+	const char *ns = doc ? cni_json_string(doc, "HostComputeNamespace") : NULL;
+
+	if (be->netns[0] && (!ns || !hcndoc_guid_equal(ns, be->netns)))
+		return cni_error_check_fail(err, "HCN endpoint %s is not attached to namespace %s",
+					    rec->id, be->netns);
+	return 0;
+}
+
+static bool has_address(const cJSON *ipcs, const char *addr)
+{
+	const cJSON *ipc;
+
+	cJSON_ArrayForEach(ipc, ipcs) {
+		const char *a = cni_json_string(ipc, "IpAddress");
+
+		if (a && strcmp(a, addr) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int check_addresses(const struct netstate_endpoint *rec, const cJSON *doc,
+			   struct cni_error *err)
+{
+	const cJSON *ipcs = doc ? cJSON_GetObjectItem(doc, "IpConfigurations") : NULL;
+	char buf[IPNET_ADDR_STRLEN];
+	size_t i;
+
+	for (i = 0; i < rec->n_ips; i++) {
+		ipnet_addr_format(&rec->ips[i].addr, buf, sizeof(buf));
+		if (!has_address(ipcs, buf))
+			return cni_error_check_fail(err, "HCN endpoint %s lacks address %s", rec->id,
+						    buf);
+	}
+	return 0;
+}
+
+static int win_endpoint_check(struct backend *be, const struct backend_call *call,
+			      const struct backend_network *net,
+			      const struct netstate_endpoint *rec, struct cni_error *err)
+{
+	cJSON *doc = NULL;
+	int r;
+
+	(void)call, (void)net;
+	r = check_recorded(rec, err);
+	if (r == 0)
+		r = check_exists(be, rec, &doc, err);
+	if (r == 0)
+		r = check_namespace(be, rec, doc, err);
+	if (r == 0)
+		r = check_addresses(rec, doc, err);
+	cJSON_Delete(doc);
+	return r;
+}
+
+/* ---- result, finish ---- */
+
+/* One interface: CNI_IFNAME with the endpoint's MAC, in CNI_NETNS (the recorded sandbox when the
+ * call has none). */
+static int win_result_interfaces(struct backend *be, const struct backend_call *call,
+				 const struct netstate_endpoint *rec, struct cni_result *ret)
+{
+	const struct cni_env *env = call->env;
+	struct cni_iface *i = &ret->interfaces[0];
+
+	(void)be;
+	memset(i, 0, sizeof(*i));
+	snprintf(i->name, sizeof(i->name), "%s", env->ifname[0] ? env->ifname : rec->ifname);
+	if (rec->has_mac)
+		mac_format(rec->mac, i->mac, sizeof(i->mac));
+	snprintf(i->sandbox, sizeof(i->sandbox), "%s",
+		 env->netns[0] ? env->netns : rec->sandbox_key);
+	ret->n_interfaces = 1;
+	return 0;
+}
+
+/* Never DLL_PROCESS_DETACH with an abandoned HNS worker inside computenetwork.dll. */
+static void win_finish(int rc)
+{
+	hcn_exit_if_abandoned(rc);
+}
+
+const struct backend_ops *backend_native(void)
+{
+	static const struct backend_ops ops = {
+		.name = "windows",
+		.reserve_name = true,
+		.validate = win_validate,
+		.mode = NULL,
+		.open = win_open,
+		.close = win_close,
+		.network_alive = win_network_alive,
+		.network_create = win_network_create,
+		.network_undo = NULL,
+		.endpoint_alive = win_endpoint_alive,
+		.dns = win_dns,
+		.endpoint_add = win_endpoint_add,
+		.endpoint_del = win_endpoint_del,
+		.del_needs_ips = NULL,
+		.endpoint_check = win_endpoint_check,
+		.result_interfaces = win_result_interfaces,
+		.finish = win_finish,
+	};
+
+	return &ops;
+}
