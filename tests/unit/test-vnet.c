@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: MIT */
+/* The azure-vnet orchestrator (cni/azure-vnet.c) over an in-memory fake network backend: no
+ * root, no kernel, no HNS, so it runs natively and under wine. The real state files, locks and
+ * in-process IPAM (the "mas" source from tests/data/interfaces.json: 10.240.0.5-.8 free) are
+ * used in a scratch runtime directory; each invocation goes through plugin_main as the program
+ * would (CNI_* in the environment, the config on stdin, one JSON object on stdout).
+ *
+ * The fake records every backend call and fails the Nth call of a named operation on demand.
+ * Two tables: one like Linux (endpoints named by the backend), one like Windows (reserve_name:
+ * endpoints named by their record ID). Pinned here: each failing ADD step leaves no record and
+ * no address (except one the owner held before), a repeated ADD, DEL with and without a record,
+ * GC with a busy owner, the endpoint-ID collision rule, and CHECK. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <fcntl.h>
+
+#include <cmocka.h>
+
+#include "cni/azure-vnet.h"
+#include "cni/ipam-run.h"
+#include "cni/plugin.h"
+#include "core/conf.h"
+#include "core/netstate.h"
+#include "platform/platform.h"
+
+#ifdef _WIN32
+#include <direct.h>
+#include <io.h>
+#define setenv(name, value, overwrite) _putenv_s(name, value)
+#define unsetenv(name) _putenv_s(name, "")
+#define mkdir(path, mode) _mkdir(path)
+#endif
+
+#define NET "azure"
+#define CONF_TEXT "{\"cniVersion\":\"1.1.0\",\"name\":\"" NET "\",\"type\":\"azure-vnet\"," \
+	"\"mode\":\"transparent\",\"ipam\":{\"type\":\"azure-vnet-ipam\",\"environment\":\"mas\"}"
+
+static char dir[512], state_path[600], ipam_path[600], stdin_path[600], stdout_path[600];
+
+/* ---- the fake backend ---- */
+
+#define FAKE_MAX 16
+
+struct fake_ep {
+	bool used;
+	char name[NETSTATE_ID_MAX];
+	char cid[NETSTATE_ID_MAX];
+	char ifname[NETSTATE_IFNAME_MAX];
+};
+
+static struct {
+	struct fake_ep eps[FAKE_MAX];
+	int networks;               /* networks made and not undone */
+	char log[2048];             /* the operations called, space-separated */
+	const char *fail_op;        /* fail the fail_nth call of this operation */
+	int fail_nth, seen;
+	bool add_left;              /* a failing endpoint_add says it may have left the endpoint */
+	bool sabotage_state;        /* endpoint_add turns azure-vnet.json into a directory */
+	bool del_recorded;          /* the last endpoint_del's @recorded */
+	size_t del_n_names;
+	char del_names[2][NETSTATE_ID_MAX];
+} fake;
+
+struct backend {
+	int unused;
+};
+
+static int step(const char *op, struct cni_error *err)
+{
+	size_t n = strlen(fake.log);
+
+	snprintf(fake.log + n, sizeof(fake.log) - n, "%s%s", n ? " " : "", op);
+	if (!fake.fail_op || strcmp(fake.fail_op, op) != 0 || ++fake.seen != fake.fail_nth)
+		return 0;
+	return cni_error_set(err, -EIO, CNI_CODE_NETWORK, "fake: injected failure in %s", op);
+}
+
+static struct fake_ep *fake_find(const char *name)
+{
+	for (int i = 0; i < FAKE_MAX; i++)
+		if (fake.eps[i].used && strcmp(fake.eps[i].name, name) == 0)
+			return &fake.eps[i];
+	return NULL;
+}
+
+static int fake_count(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < FAKE_MAX; i++)
+		n += fake.eps[i].used;
+	return n;
+}
+
+static int f_validate(const struct backend_call *call, struct cni_error *err)
+{
+	(void)call;
+	return step("validate", err);
+}
+
+static const char *f_mode(const struct conf *conf)
+{
+	(void)conf;
+	return "transparent";
+}
+
+static int f_open(const struct backend_call *call, unsigned need, struct backend **ret,
+		  struct cni_error *err)
+{
+	int r = step("open", err);
+
+	(void)call, (void)need;
+	if (r < 0)
+		return r;
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static struct backend *f_close(struct backend *be)
+{
+	free(be);
+	return NULL;
+}
+
+static int f_network_create(struct backend *be, const struct backend_call *call,
+			    const struct cni_result *ipres, struct netstate *st,
+			    struct netstate_network *stale, struct cni_error *err)
+{
+	struct netstate_network net;
+	struct netstate_extif *x;
+	int r = step("network_create", err);
+
+	(void)be, (void)ipres, (void)stale;
+	if (r < 0)
+		return r;
+	memset(&net, 0, sizeof(net));
+	snprintf(net.id, sizeof(net.id), "%s", call->conf->name);
+	snprintf(net.mode, sizeof(net.mode), "transparent");
+	x = netstate_extif_get(st, "eth0");
+	assert_non_null(x);
+	assert_non_null(netstate_network_add(x, &net));
+	fake.networks++;
+	return 0;
+}
+
+static void f_network_undo(struct backend *be, const struct backend_call *call,
+			   const struct backend_network *net)
+{
+	(void)be, (void)call, (void)net;
+	fake.networks--;
+}
+
+static int f_endpoint_alive(struct backend *be, const struct backend_call *call,
+			    const struct backend_network *net, const struct netstate_endpoint *rec,
+			    struct cni_dns *ret_dns, bool *ret_has_dns, struct cni_error *err)
+{
+	int r = step("endpoint_alive", err);
+
+	(void)be, (void)call, (void)net, (void)ret_dns, (void)ret_has_dns;
+	if (r < 0)
+		return r;
+	return rec && fake_find(rec->id) ? 1 : 0;
+}
+
+static int f_endpoint_add(struct backend *be, const struct backend_call *call,
+			  const struct backend_network *net, const struct cni_result *ipres,
+			  struct netstate_endpoint *rec, bool *ret_left, struct cni_error *err)
+{
+	struct fake_ep *ep = fake_find(rec->id);
+	int r;
+
+	(void)be, (void)net, (void)ipres;
+	assert_non_null(call->dns);
+	if (ep)  /* a leftover of this name: removed first */
+		ep->used = false;
+	r = step("endpoint_add", err);
+	for (ep = fake.eps; ep->used; ep++)
+		;
+	if (r >= 0 || fake.add_left) {
+		ep->used = true;
+		snprintf(ep->name, sizeof(ep->name), "%s", rec->id);
+		snprintf(ep->cid, sizeof(ep->cid), "%s", rec->container_id);
+		snprintf(ep->ifname, sizeof(ep->ifname), "%s", rec->ifname);
+	}
+	if (r < 0) {
+		*ret_left = fake.add_left;
+		return r;
+	}
+	snprintf(rec->host_ifname, sizeof(rec->host_ifname), "fake%d", (int)(ep - fake.eps));
+	snprintf(rec->hns_id, sizeof(rec->hns_id), "fake-id-%d", (int)(ep - fake.eps));
+	rec->has_mac = true;
+	memcpy(rec->mac, "\x02\x00\x00\x00\x00\x01", 6);
+	if (fake.sabotage_state) {
+		/* the record's save fails: the state file's path is a directory */
+		assert_int_equal(remove(state_path), 0);
+		assert_int_equal(mkdir(state_path, 0700), 0);
+	}
+	return 0;
+}
+
+static int f_endpoint_del(struct backend *be, const struct backend_call *call,
+			  const struct backend_network *net, const struct netstate_endpoint *rec,
+			  bool recorded, const char *const *names, size_t n_names,
+			  struct cni_error *err)
+{
+	struct fake_ep *ep;
+	int r = step("endpoint_del", err);
+
+	(void)be, (void)call, (void)net;
+	fake.del_recorded = recorded;
+	fake.del_n_names = n_names;
+	for (size_t i = 0; i < n_names && i < 2; i++)
+		snprintf(fake.del_names[i], sizeof(fake.del_names[i]), "%s", names[i]);
+	if (r < 0)
+		return r;
+	if (recorded && (ep = fake_find(rec->id)))
+		ep->used = false;
+	for (size_t i = 0; i < n_names; i++)
+		if ((ep = fake_find(names[i])))
+			ep->used = false;
+	return 0;
+}
+
+static int f_endpoint_check(struct backend *be, const struct backend_call *call,
+			    const struct backend_network *net, const struct netstate_endpoint *rec,
+			    struct cni_error *err)
+{
+	int r = step("endpoint_check", err);
+
+	(void)be, (void)call, (void)net;
+	if (r < 0)
+		return r;
+	if (!fake_find(rec->id))
+		return cni_error_check_fail(err, "fake endpoint %s is missing", rec->id);
+	return 0;
+}
+
+static int f_result_interfaces(struct backend *be, const struct backend_call *call,
+			       const struct netstate_endpoint *rec, struct cni_result *ret)
+{
+	(void)be;
+	snprintf(ret->interfaces[0].name, sizeof(ret->interfaces[0].name), "%s", rec->ifname);
+	snprintf(ret->interfaces[0].sandbox, sizeof(ret->interfaces[0].sandbox), "%s",
+		 call->env->netns);
+	ret->n_interfaces = 1;
+	return 0;
+}
+
+static bool f_del_needs_ips(const struct backend_network *net)
+{
+	(void)net;
+	return true;
+}
+
+/* Linux-like: the backend names its objects; no reservation. */
+static const struct backend_ops fake_plain = {
+	.name = "fake",
+	.validate = f_validate,
+	.mode = f_mode,
+	.open = f_open,
+	.close = f_close,
+	.network_create = f_network_create,
+	.network_undo = f_network_undo,
+	.endpoint_alive = f_endpoint_alive,
+	.endpoint_add = f_endpoint_add,
+	.endpoint_del = f_endpoint_del,
+	.del_needs_ips = f_del_needs_ips,
+	.endpoint_check = f_endpoint_check,
+	.result_interfaces = f_result_interfaces,
+};
+
+/* Windows-like: endpoints are named by their record ID, reserved before endpoint_add. */
+static struct backend_ops fake_named;
+
+/* ---- running the program ---- */
+
+static char out[8192];
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	assert_int_equal(fclose(f), 0);
+}
+
+static bool read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return true;
+}
+
+/* Run azure-vnet @cmd for owner (@cid, @ifname) over @ops with config @extra appended to
+ * CONF_TEXT's object (e.g. ",\"prevResult\":{...}"); the output lands in out. Returns the
+ * exit code. */
+static int run(const struct backend_ops *ops, const char *cmd, const char *cid,
+	       const char *ifname, const char *extra)
+{
+	char conf[4096];
+	char *argv[] = { (char *)"azure-vnet", NULL };
+	int saved_out, fd, rc;
+
+	snprintf(conf, sizeof(conf), CONF_TEXT "%s}", extra ? extra : "");
+	write_file(stdin_path, conf);
+	setenv("CNI_COMMAND", cmd, 1);
+	setenv("CNI_CONTAINERID", cid ? cid : "", 1);
+	setenv("CNI_IFNAME", ifname ? ifname : "", 1);
+	setenv("CNI_NETNS", "/var/run/netns/fake-pod", 1);
+	setenv("CNI_PATH", "/nonexistent", 1);
+	assert_non_null(freopen(stdin_path, "rb", stdin));
+	fflush(stdout);
+	saved_out = dup(1);
+	fd = open(stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved_out >= 0 && fd >= 0);
+	dup2(fd, 1);
+	close(fd);
+	rc = azure_vnet_main(ops, 1, argv);
+	fflush(stdout);
+	dup2(saved_out, 1);
+	close(saved_out);
+	assert_true(read_file(stdout_path, out, sizeof(out)));
+	return rc;
+}
+
+/* Does the state record an endpoint of (@cid, @ifname)? Its ID into @id_ret (may be NULL). */
+static bool recorded(const char *cid, const char *ifname, char *id_ret)
+{
+	static char text[1 << 16];
+	struct netstate st;
+	struct netstate_network *net;
+	struct netstate_endpoint *ep;
+	struct cni_error err = { 0 };
+	bool found;
+
+	if (!read_file(state_path, text, sizeof(text)))
+		return false;
+	assert_int_equal(netstate_decode(text, strlen(text), state_path, &st, &err), 0);
+	net = netstate_find_network(&st, NET, NULL);
+	ep = net ? netstate_find_endpoint_by_owner(net, cid, ifname) : NULL;
+	found = ep != NULL;
+	if (ep && id_ret)
+		snprintf(id_ret, NETSTATE_ID_MAX, "%s", ep->id);
+	netstate_free(&st);
+	return found;
+}
+
+/* The addresses the IPAM state gives (@cid, @ifname), as a count; the first into @ip. */
+static size_t held(const char *cid, const char *ifname, char *ip)
+{
+	struct ipnet_addr a[4];
+	struct cni_error err = { 0 };
+	struct conf c;
+	cJSON *root = cJSON_Parse(CONF_TEXT "}");
+	size_t n = 0;
+
+	assert_non_null(root);
+	assert_int_equal(conf_parse(root, &c, &err), 0);
+	assert_int_equal(ipam_run_owned(&c, cid, ifname, a, 4, &n, &err), 0);
+	cJSON_Delete(root);
+	if (n && ip)
+		ipnet_addr_format(&a[0], ip, IPNET_ADDR_STRLEN);
+	return n;
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	remove(state_path);
+	rmdir(state_path);
+	remove(ipam_path);
+	memset(&fake, 0, sizeof(fake));
+	return 0;
+}
+
+/* ---- the tests ---- */
+
+static void add_del_cycle(const struct backend_ops *ops)
+{
+	char ip[IPNET_ADDR_STRLEN];
+
+	assert_int_equal(run(ops, "ADD", "c0ffee0000000001", "eth0", NULL), 0);
+	assert_non_null(strstr(out, "\"10.240.0.5/16\""));
+	assert_int_equal(fake_count(), 1);
+	assert_true(recorded("c0ffee0000000001", "eth0", NULL));
+	assert_int_equal(held("c0ffee0000000001", "eth0", ip), 1);
+	assert_string_equal(ip, "10.240.0.5");
+	assert_int_equal(fake.networks, 1);
+
+	assert_int_equal(run(ops, "DEL", "c0ffee0000000001", "eth0", NULL), 0);
+	assert_int_equal(fake_count(), 0);
+	assert_false(recorded("c0ffee0000000001", "eth0", NULL));
+	assert_int_equal(held("c0ffee0000000001", "eth0", NULL), 0);
+}
+
+static void test_add_del(void **state)
+{
+	(void)state;
+	add_del_cycle(&fake_plain);
+	reset(NULL);
+	add_del_cycle(&fake_named);
+}
+
+/* Each ADD step that can fail, failed: no record, no address, no endpoint; then an ADD works. */
+static void failing_steps(const struct backend_ops *ops)
+{
+	static const char *const ops_to_fail[] = { "validate", "open", "endpoint_alive",
+						   "network_create", "endpoint_add", "state" };
+
+	for (size_t i = 0; i < sizeof(ops_to_fail) / sizeof(ops_to_fail[0]); i++) {
+		reset(NULL);
+		if (strcmp(ops_to_fail[i], "state") == 0) {
+			fake.sabotage_state = true;
+		} else {
+			fake.fail_op = ops_to_fail[i];
+			fake.fail_nth = 1;
+		}
+		assert_int_equal(run(ops, "ADD", "deadbeef00000001", "eth0", NULL), 1);
+		assert_non_null(strstr(out, "\"code\""));
+		if (fake.sabotage_state) {
+			/* the save failed; the endpoint was removed before the address */
+			assert_true(strstr(fake.log, "endpoint_add endpoint_del") != NULL);
+			rmdir(state_path);
+		}
+		assert_int_equal(fake_count(), 0);
+		assert_false(recorded("deadbeef00000001", "eth0", NULL));
+		assert_int_equal(held("deadbeef00000001", "eth0", NULL), 0);
+
+		memset(&fake, 0, sizeof(fake));
+		assert_int_equal(run(ops, "ADD", "deadbeef00000001", "eth0", NULL), 0);
+		assert_non_null(strstr(out, "\"10.240.0.5/16\""));
+		assert_true(recorded("deadbeef00000001", "eth0", NULL));
+	}
+}
+
+static void test_failing_add_leaves_nothing(void **state)
+{
+	(void)state;
+	failing_steps(&fake_plain);
+	failing_steps(&fake_named);
+}
+
+/* The address an owner held before a failed ADD stays its own. */
+static void test_failing_add_keeps_address_held_before(void **state)
+{
+	char ip[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	assert_int_equal(run(&fake_plain, "ADD", "abc0000000000001", "eth0", NULL), 0);
+	memset(&fake, 0, sizeof(fake));  /* the endpoint died (a reboot): ADD makes it again */
+	fake.fail_op = "endpoint_add";
+	fake.fail_nth = 1;
+	assert_int_equal(run(&fake_plain, "ADD", "abc0000000000001", "eth0", NULL), 1);
+	assert_int_equal(held("abc0000000000001", "eth0", ip), 1);
+	assert_string_equal(ip, "10.240.0.5");
+}
+
+/* A repeated ADD of a live attachment answers the same and makes nothing. */
+static void test_repeated_add(void **state)
+{
+	char first[8192];
+
+	(void)state;
+	assert_int_equal(run(&fake_named, "ADD", "feed000000000001", "eth0", NULL), 0);
+	snprintf(first, sizeof(first), "%s", out);
+	fake.log[0] = '\0';
+	assert_int_equal(run(&fake_named, "ADD", "feed000000000001", "eth0", NULL), 0);
+	assert_string_equal(out, first);
+	assert_null(strstr(fake.log, "endpoint_add"));
+	assert_int_equal(fake_count(), 1);
+	assert_int_equal(held("feed000000000001", "eth0", NULL), 1);
+}
+
+/* A named endpoint whose ADD may have left it (an HNS timeout) keeps its address and
+ * placeholder record; the next DEL removes the endpoint by name and frees both. */
+static void test_left_endpoint_kept_for_del(void **state)
+{
+	(void)state;
+	fake.fail_op = "endpoint_add";
+	fake.fail_nth = 1;
+	fake.add_left = true;
+	assert_int_equal(run(&fake_named, "ADD", "1eff000000000001", "eth0", NULL), 1);
+	assert_int_equal(fake_count(), 1);
+	assert_true(recorded("1eff000000000001", "eth0", NULL));
+	assert_int_equal(held("1eff000000000001", "eth0", NULL), 1);
+	memset(&fake, 0, sizeof(fake));
+	assert_int_equal(run(&fake_named, "DEL", "1eff000000000001", "eth0", NULL), 0);
+	assert_false(recorded("1eff000000000001", "eth0", NULL));
+	assert_int_equal(held("1eff000000000001", "eth0", NULL), 0);
+}
+
+/* DEL with a record, again without one (done), and of an endpoint nobody recorded. */
+static void test_del_idempotent(void **state)
+{
+	struct fake_ep *ep;
+
+	(void)state;
+	assert_int_equal(run(&fake_named, "DEL", "0dd0000000000001", "eth0", NULL), 0);
+	assert_int_equal(run(&fake_named, "ADD", "0dd0000000000001", "eth0", NULL), 0);
+	assert_int_equal(run(&fake_named, "DEL", "0dd0000000000001", "eth0", NULL), 0);
+	assert_true(fake.del_recorded);
+	assert_int_equal(run(&fake_named, "DEL", "0dd0000000000001", "eth0", NULL), 0);
+	assert_false(fake.del_recorded);
+	assert_string_equal(fake.del_names[0], "0dd00000-eth0");
+	/* an ADD killed after the endpoint was made, before its record was saved */
+	ep = &fake.eps[0];
+	ep->used = true;
+	snprintf(ep->name, sizeof(ep->name), "0dd00000-eth0");
+	assert_int_equal(run(&fake_named, "DEL", "0dd0000000000001", "eth0", NULL), 0);
+	assert_int_equal(fake_count(), 0);
+}
+
+/* A DEL whose endpoint removal fails: the error is reported, the address released (as the Go
+ * plugin does), the record kept; a retried DEL finishes. */
+static void test_del_failure_keeps_record(void **state)
+{
+	(void)state;
+	assert_int_equal(run(&fake_plain, "ADD", "0ff0000000000001", "eth0", NULL), 0);
+	fake.fail_op = "endpoint_del";
+	fake.fail_nth = 1;
+	assert_int_equal(run(&fake_plain, "DEL", "0ff0000000000001", "eth0", NULL), 1);
+	assert_non_null(strstr(out, "injected failure in endpoint_del"));
+	assert_true(recorded("0ff0000000000001", "eth0", NULL));
+	assert_int_equal(held("0ff0000000000001", "eth0", NULL), 0);
+	assert_int_equal(fake_count(), 1);
+	assert_int_equal(run(&fake_plain, "DEL", "0ff0000000000001", "eth0", NULL), 0);
+	assert_false(recorded("0ff0000000000001", "eth0", NULL));
+	assert_int_equal(fake_count(), 0);
+}
+
+/* Owners whose container IDs share 8 characters: the second gets <cid>-<ifname>. */
+static void test_endpoint_id_collision(void **state)
+{
+	char id1[NETSTATE_ID_MAX], id2[NETSTATE_ID_MAX];
+
+	(void)state;
+	assert_int_equal(run(&fake_named, "ADD", "abcdefgh-1111", "eth0", NULL), 0);
+	assert_int_equal(run(&fake_named, "ADD", "abcdefgh-2222", "eth0", NULL), 0);
+	assert_true(recorded("abcdefgh-1111", "eth0", id1));
+	assert_true(recorded("abcdefgh-2222", "eth0", id2));
+	assert_string_equal(id1, "abcdefgh-eth0");
+	assert_string_equal(id2, "abcdefgh-2222-eth0");
+	assert_non_null(fake_find(id1));
+	assert_non_null(fake_find(id2));
+	/* DEL of the first leaves the second; a third owner may then take the short ID */
+	assert_int_equal(run(&fake_named, "DEL", "abcdefgh-1111", "eth0", NULL), 0);
+	assert_true(recorded("abcdefgh-2222", "eth0", id2));
+	assert_string_equal(id2, "abcdefgh-2222-eth0");
+	assert_non_null(fake_find("abcdefgh-2222-eth0"));
+	assert_int_equal(run(&fake_named, "ADD", "abcdefgh-3333", "eth0", NULL), 0);
+	assert_true(recorded("abcdefgh-3333", "eth0", id1));
+	assert_string_equal(id1, "abcdefgh-eth0");
+	/* a repeated DEL of the first (no record now) must not take the third's endpoint */
+	assert_int_equal(run(&fake_named, "DEL", "abcdefgh-1111", "eth0", NULL), 0);
+	assert_non_null(fake_find("abcdefgh-eth0"));
+	assert_true(recorded("abcdefgh-3333", "eth0", NULL));
+}
+
+/* GC removes stale owners, but not one whose lock is held (a call of it is running). */
+static void gc_busy_owner(const struct backend_ops *ops)
+{
+	struct platform_lock *busy = NULL;
+	struct cni_error err = { 0 };
+	const char *gc = ",\"cni.dev/valid-attachments\":[]";
+
+	assert_int_equal(run(ops, "ADD", "aaaa000000000001", "eth0", NULL), 0);
+	assert_int_equal(run(ops, "ADD", "bbbb000000000002", "eth0", NULL), 0);
+	assert_int_equal(plugin_owner_lock("bbbb000000000002", "eth0", 1000, &busy, &err), 0);
+	assert_int_equal(run(ops, "GC", NULL, NULL, gc), 0);
+	assert_false(recorded("aaaa000000000001", "eth0", NULL));
+	assert_int_equal(held("aaaa000000000001", "eth0", NULL), 0);
+	assert_true(recorded("bbbb000000000002", "eth0", NULL));
+	assert_int_equal(held("bbbb000000000002", "eth0", NULL), 1);
+	assert_int_equal(fake_count(), 1);
+	platform_lock_release(busy);
+	assert_int_equal(run(ops, "GC", NULL, NULL, gc), 0);
+	assert_false(recorded("bbbb000000000002", "eth0", NULL));
+	assert_int_equal(held("bbbb000000000002", "eth0", NULL), 0);
+	assert_int_equal(fake_count(), 0);
+}
+
+static void test_gc_busy_owner(void **state)
+{
+	(void)state;
+	gc_busy_owner(&fake_plain);
+	reset(NULL);
+	gc_busy_owner(&fake_named);
+}
+
+/* A GC whose endpoint removal fails keeps that record and says so; valid owners stay. */
+static void test_gc_failure_keeps_record(void **state)
+{
+	(void)state;
+	assert_int_equal(run(&fake_plain, "ADD", "cccc000000000001", "eth0", NULL), 0);
+	assert_int_equal(run(&fake_plain, "ADD", "dddd000000000001", "eth0", NULL), 0);
+	fake.fail_op = "endpoint_del";
+	fake.fail_nth = 1;
+	assert_int_equal(run(&fake_plain, "GC", NULL, NULL,
+			     ",\"cni.dev/valid-attachments\":[{\"containerID\":\"dddd000000000001\","
+			     "\"ifname\":\"eth0\"}]"), 1);
+	assert_non_null(strstr(out, "injected failure in endpoint_del"));
+	assert_true(recorded("cccc000000000001", "eth0", NULL));
+	assert_true(recorded("dddd000000000001", "eth0", NULL));
+	assert_int_equal(held("dddd000000000001", "eth0", NULL), 1);
+}
+
+/* CHECK passes on a live attachment and fails (code 106) when its endpoint is gone. */
+static void test_check(void **state)
+{
+	(void)state;
+	assert_int_equal(run(&fake_plain, "CHECK", "eeee000000000001", "eth0", NULL), 1);
+	assert_non_null(strstr(out, "\"code\":106"));
+	assert_int_equal(run(&fake_plain, "ADD", "eeee000000000001", "eth0", NULL), 0);
+	assert_int_equal(run(&fake_plain, "CHECK", "eeee000000000001", "eth0", NULL), 0);
+	memset(fake.eps, 0, sizeof(fake.eps));
+	assert_int_equal(run(&fake_plain, "CHECK", "eeee000000000001", "eth0", NULL), 1);
+	assert_non_null(strstr(out, "fake endpoint"));
+}
+
+/* Remove directory @path and everything in it (the scratch runtime directory). */
+static void remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char sub[1024];
+	struct stat sb;
+
+	while (d && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		if (stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
+			remove_tree(sub);
+		else
+			remove(sub);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_add_del, reset),
+		cmocka_unit_test_setup(test_failing_add_leaves_nothing, reset),
+		cmocka_unit_test_setup(test_failing_add_keeps_address_held_before, reset),
+		cmocka_unit_test_setup(test_repeated_add, reset),
+		cmocka_unit_test_setup(test_left_endpoint_kept_for_del, reset),
+		cmocka_unit_test_setup(test_del_idempotent, reset),
+		cmocka_unit_test_setup(test_del_failure_keeps_record, reset),
+		cmocka_unit_test_setup(test_endpoint_id_collision, reset),
+		cmocka_unit_test_setup(test_gc_busy_owner, reset),
+		cmocka_unit_test_setup(test_gc_failure_keeps_record, reset),
+		cmocka_unit_test_setup(test_check, reset),
+	};
+	const char *tmp = getenv("TMPDIR");
+	int rc;
+
+	fake_named = fake_plain;
+	fake_named.name = "fake-named";
+	fake_named.reserve_name = true;
+	snprintf(dir, sizeof(dir), "%s/azcni-test-vnet-%ld", tmp && *tmp ? tmp : "/tmp",
+		 (long)getpid());
+	mkdir(dir, 0700);
+	snprintf(state_path, sizeof(state_path), "%s/azure-vnet.json", dir);
+	snprintf(ipam_path, sizeof(ipam_path), "%s/azure-vnet-ipam.json", dir);
+	snprintf(stdin_path, sizeof(stdin_path), "%s/stdin.json", dir);
+	snprintf(stdout_path, sizeof(stdout_path), "%s/stdout.json", dir);
+	/* paths are read once per process: set the overrides before the first call */
+	setenv("AZURE_CNI_RUNTIME_DIR", dir, 1);
+	setenv("AZURE_CNI_LOG_DIR", dir, 1);
+	setenv("AZURE_CNI_MAS_FILE", AZCNI_TEST_DATA "/interfaces.json", 1);
+	setenv("AZURE_CNI_LOCK_TIMEOUT_MS", "2000", 1);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	remove_tree(dir);
+	return rc;
+}
