@@ -33,14 +33,4 @@ int store_rfc3339_parse(const char *s, long long *ret);
  * into @buf of @size bytes. Returns 0, -EINVAL outside years 1..9999, -ENOSPC if @size is short. */
 int store_rfc3339_format(long long t, char *buf, size_t size);
 
-/* store_base64_encode - @n bytes of @data as standard base64 (RFC 4648 §4, with padding), as
- * Go's encoding/json writes []byte. Returns malloc'd NUL-terminated text (caller frees), or
- * NULL on out of memory. */
-char *store_base64_encode(const unsigned char *data, size_t n);
-
-/* store_base64_decode - decode the NUL-terminated base64 text @s (RFC 4648 §4, padding
- * required) into @out, writing at most @max bytes. Returns the byte count, or -EINVAL for text
- * that is not base64 or decodes to more than @max bytes (@out may then hold a prefix). */
-int store_base64_decode(const char *s, unsigned char *out, size_t max);
-
 #endif

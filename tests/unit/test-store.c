@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the IPAM state store: base64 (RFC 4648 vectors), decoding of files the Go plugin
- * writes, empty/whitespace/truncated files (case B10), the exact Go MarshalIndent layout, and
- * round trips. */
+/* Unit tests of the IPAM state store: decoding of files the Go plugin writes,
+ * empty/whitespace/truncated files (case B10), the exact Go MarshalIndent layout, RFC 3339 times
+ * and round trips. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,42 +35,6 @@ static struct ipam_pool *find_pool(struct ipam_space *sp, const char *id)
 		if (strcmp(sp->pools[i].id, id) == 0)
 			return &sp->pools[i];
 	return NULL;
-}
-
-static void test_base64(void **state)
-{
-	static const struct {
-		const char *raw;
-		const char *b64;
-	} vec[] = {
-		{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
-		{"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"\xff\xff\x00\x00", "//8AAA=="},
-		{"\xff\xff\xff\xf0", "////8A=="},
-	};
-	static const char *const bad[] = {
-		"Zg=", "Zh==", "Zm9=", "Z===", "Zm9v!A==", "=Zg=", "Zg==Zg==", "Zm 9v", "Zg=a",
-	};
-	unsigned char out[16];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
-		size_t n = i == 7 || i == 8 ? 4 : strlen(vec[i].raw);
-		char *enc = store_base64_encode((const unsigned char *)vec[i].raw, n);
-
-		assert_non_null(enc);
-		assert_string_equal(enc, vec[i].b64);
-		free(enc);
-		assert_int_equal(store_base64_decode(vec[i].b64, out, sizeof(out)), (int)n);
-		assert_memory_equal(out, vec[i].raw, n);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (store_base64_decode(bad[i], out, sizeof(out)) != -EINVAL)
-			fail_msg("\"%s\" decoded", bad[i]);
-	/* never writes past @max */
-	memset(out, 0xee, sizeof(out));
-	assert_int_equal(store_base64_decode("Zm9vYmFy", out, 5), -EINVAL);
-	assert_int_equal(store_base64_decode("Zm9vYmFy", out, 6), 6);
-	assert_int_equal(out[6], 0xee);
 }
 
 /* A file as the Go plugin writes it decodes into the model, and its records are usable. */
@@ -594,7 +558,6 @@ static void test_last_refresh(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_decode_go),
 		cmocka_unit_test(test_decode_go_odd),
 		cmocka_unit_test(test_decode_unhealthy_free),
