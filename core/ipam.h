@@ -56,7 +56,7 @@ int ipam_source_parse_mas(const char *json, size_t len, struct ipam_source *ret,
 /* ipam_source_free - free the heap parts; safe on a zeroed source. */
 void ipam_source_free(struct ipam_source *src);
 
-/* ---- pools (the state model, persisted by store.h in the Go layout) ---- */
+/* ---- pools (the state model, persisted by ipamstate.h in the Go layout) ---- */
 #define IPAM_OWNER_MAX 256
 
 struct ipam_addr {

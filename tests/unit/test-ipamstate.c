@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the IPAM state store: decoding of files the Go plugin writes,
+/* Unit tests of the IPAM state document (ipamstate): decoding of files the Go plugin writes,
  * empty/whitespace/truncated files (case B10), the exact Go MarshalIndent layout, RFC 3339 times
  * and round trips. */
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 #include "fixtures.h"
 
-#include "core/store.h"
+#include "core/ipamstate.h"
 
 static int decode_file(const char *name, struct ipam_space *sp, struct cni_error *err)
 {
@@ -24,7 +24,7 @@ static int decode_file(const char *name, struct ipam_space *sp, struct cni_error
 	int r;
 
 	memset(err, 0, sizeof(*err));
-	r = store_ipam_decode(text, len, "/var/run/azure-vnet-ipam.json", sp, err);
+	r = ipamstate_decode(text, len, "/var/run/azure-vnet-ipam.json", sp, err);
 	free(text);
 	return r;
 }
@@ -131,7 +131,7 @@ static void test_decode_unhealthy_free(void **state)
 	size_t p, a;
 
 	(void)state;
-	assert_int_equal(store_ipam_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
+	assert_int_equal(ipamstate_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
 	assert_int_equal(ipam_free_count(&sp), 1);
 	assert_int_equal(ipam_allocate(&sp, &req, &p, &a, &err), 0);
 	assert_string_equal(ipnet_addr_format(&sp.pools[p].addrs[a].addr, buf, sizeof(buf)), "10.0.0.6");
@@ -161,7 +161,7 @@ static void test_decode_duplicates_sorted(void **state)
 	char buf[IPNET_ADDR_STRLEN];
 
 	(void)state;
-	assert_int_equal(store_ipam_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
+	assert_int_equal(ipamstate_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
 	assert_int_equal(sp.n_pools, 1);
 	assert_int_equal(sp.pools[0].n_addrs, 5);
 	for (size_t i = 0; i < 5; i++)
@@ -185,7 +185,7 @@ static void test_decode_empty(void **state)
 		struct ipam_space sp = {.n_pools = 77};
 		struct cni_error err = {0};
 		int r = i < 2 ? decode_file(files[i], &sp, &err)
-			      : store_ipam_decode(texts[i - 2], strlen(texts[i - 2]), "x", &sp, &err);
+			      : ipamstate_decode(texts[i - 2], strlen(texts[i - 2]), "x", &sp, &err);
 
 		assert_int_equal(r, 0);
 		assert_int_equal(err.code, 0);
@@ -233,8 +233,8 @@ static void test_decode_broken(void **state)
 		size_t len = i == 2 ? 3 : strlen(cases[i].text);
 
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(store_ipam_decode(cases[i].text, len, "/run/x/azure-vnet-ipam.json", &sp,
-						   &err), -EINVAL);
+		assert_int_equal(ipamstate_decode(cases[i].text, len, "/run/x/azure-vnet-ipam.json", &sp,
+						  &err), -EINVAL);
 		assert_int_equal(err.code, CNI_CODE_DECODE);
 		if (!strstr(err.msg, "/run/x/azure-vnet-ipam.json") || !strstr(err.msg, cases[i].needle))
 			fail_msg("case %zu: \"%s\" lacks the path or \"%s\"", i, err.msg, cases[i].needle);
@@ -351,7 +351,7 @@ static void test_encode_layout(void **state)
 	char *text;
 
 	(void)state;
-	text = store_ipam_encode(&sp, "2026-11-29T08:49:31Z");
+	text = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
 	assert_non_null(text);
 	assert_string_equal(text, expect_empty);
 	free(text);
@@ -365,7 +365,7 @@ static void test_encode_layout(void **state)
 	sp.pools[0].refcount = 1;
 	sp.pools[0].priority = 1;
 	assert_int_equal(ipnet_addr_parse("10.240.0.4", &sp.pools[0].primary), 0);
-	text = store_ipam_encode(&sp, "2026-11-29T08:49:31Z");
+	text = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
 	assert_non_null(text);
 	assert_string_equal(text, expect);
 	free(text);
@@ -430,12 +430,12 @@ static void test_round_trip(void **state)
 		snprintf(cid, sizeof(cid), "c%d", i);
 		assert_int_equal(ipam_allocate(&sp, &req, &p, &a, &err), 0);
 	}
-	t1 = store_ipam_encode(&sp, "2026-11-29T08:49:31Z");
+	t1 = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
 	assert_non_null(t1);
 	assert_non_null(strstr(t1, "\"Mask\": \"//////////8AAAAAAAAAAA==\""));
-	assert_int_equal(store_ipam_decode(t1, strlen(t1), "t1", &back, &err), 0);
+	assert_int_equal(ipamstate_decode(t1, strlen(t1), "t1", &back, &err), 0);
 	assert_space_equal(&sp, &back);
-	t2 = store_ipam_encode(&back, "2026-11-29T08:49:31Z");
+	t2 = ipamstate_encode(&back, "2026-11-29T08:49:31Z");
 	assert_string_equal(t1, t2);
 	free(t1);
 	free(t2);
@@ -446,12 +446,12 @@ static void test_round_trip(void **state)
 
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(decode_file(files[i], &sp, &err), 0);
-		t1 = store_ipam_encode(&sp, "2024-03-11T09:14:02Z");
-		assert_int_equal(store_ipam_decode(t1, strlen(t1), "t1", &back, &err), 0);
+		t1 = ipamstate_encode(&sp, "2024-03-11T09:14:02Z");
+		assert_int_equal(ipamstate_decode(t1, strlen(t1), "t1", &back, &err), 0);
 		assert_space_equal(&sp, &back);
-		t2 = store_ipam_encode(&back, "2024-03-11T09:14:02Z");
+		t2 = ipamstate_encode(&back, "2024-03-11T09:14:02Z");
 		assert_string_equal(t1, t2);
-		assert_int_equal(store_ipam_decode(t2, strlen(t2), "t2", &again, &err), 0);
+		assert_int_equal(ipamstate_decode(t2, strlen(t2), "t2", &again, &err), 0);
 		assert_space_equal(&sp, &again);
 		free(t1);
 		free(t2);
@@ -488,24 +488,24 @@ static void test_rfc3339(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(store_rfc3339_parse(good[i].text, &t), 0);
+		assert_int_equal(ipamstate_rfc3339_parse(good[i].text, &t), 0);
 		assert_true(t == good[i].t);
-		assert_int_equal(store_rfc3339_format(good[i].t, buf, sizeof(buf)), 0);
+		assert_int_equal(ipamstate_rfc3339_format(good[i].t, buf, sizeof(buf)), 0);
 		assert_string_equal(buf, good[i].text);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		t = 42;
-		assert_int_equal(store_rfc3339_parse(bad[i], &t), -EINVAL);
+		assert_int_equal(ipamstate_rfc3339_parse(bad[i], &t), -EINVAL);
 		assert_true(t == 42);
 	}
-	assert_int_equal(store_rfc3339_parse("2026-11-29T08:49:31.123456789Z", &t), 0);
+	assert_int_equal(ipamstate_rfc3339_parse("2026-11-29T08:49:31.123456789Z", &t), 0);
 	assert_true(t == 1795942171);
-	assert_int_equal(store_rfc3339_parse("2026-11-29T09:49:31+01:00", &t), 0);
+	assert_int_equal(ipamstate_rfc3339_parse("2026-11-29T09:49:31+01:00", &t), 0);
 	assert_true(t == 1795942171);
-	assert_int_equal(store_rfc3339_parse("2026-11-29T03:19:31-05:30", &t), 0);
+	assert_int_equal(ipamstate_rfc3339_parse("2026-11-29T03:19:31-05:30", &t), 0);
 	assert_true(t == 1795942171);
-	assert_int_equal(store_rfc3339_format(1795942171, buf, 20), -ENOSPC);
-	assert_int_equal(store_rfc3339_format(253402300800LL, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(ipamstate_rfc3339_format(1795942171, buf, 20), -ENOSPC);
+	assert_int_equal(ipamstate_rfc3339_format(253402300800LL, buf, sizeof(buf)), -EINVAL);
 }
 
 /* LastRefresh (ours): written after TimeStamp when known, read back; absent, null, a number or
@@ -525,31 +525,31 @@ static void test_last_refresh(void **state)
 
 	(void)state;
 	sp.last_refresh = 1795942171;
-	t1 = store_ipam_encode(&sp, "2026-11-29T08:49:40.5Z");
+	t1 = ipamstate_encode(&sp, "2026-11-29T08:49:40.5Z");
 	assert_non_null(t1);
 	assert_non_null(strstr(t1, "\t\t\"TimeStamp\": \"2026-11-29T08:49:40.5Z\",\n"
 				   "\t\t\"LastRefresh\": \"2026-11-29T08:49:31Z\",\n"
 				   "\t\t\"AddressSpaces\""));
-	assert_int_equal(store_ipam_decode(t1, strlen(t1), "t1", &back, &err), 0);
+	assert_int_equal(ipamstate_decode(t1, strlen(t1), "t1", &back, &err), 0);
 	assert_true(back.last_refresh == 1795942171);
-	t2 = store_ipam_encode(&back, "2026-11-29T08:49:40.5Z");
+	t2 = ipamstate_encode(&back, "2026-11-29T08:49:40.5Z");
 	assert_string_equal(t1, t2);
 	free(t1);
 	free(t2);
 	ipam_space_free(&back);
 	/* "lastrefresh": keys match case-insensitively as everywhere in this file */
-	assert_int_equal(store_ipam_decode(odd, strlen(odd), "t", &back, &err), 0);
+	assert_int_equal(ipamstate_decode(odd, strlen(odd), "t", &back, &err), 0);
 	assert_true(back.last_refresh == 1795942171);
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		back.last_refresh = 7;
-		assert_int_equal(store_ipam_decode(unknown[i], strlen(unknown[i]), "u", &back, &err), 0);
+		assert_int_equal(ipamstate_decode(unknown[i], strlen(unknown[i]), "u", &back, &err), 0);
 		assert_true(back.last_refresh == 0);
 		ipam_space_free(&back);
 	}
 	assert_false(cni_error_is_set(&err));
 	assert_int_equal(decode_file("ipam-state-go.json", &sp, &err), 0);
 	assert_true(sp.last_refresh == 0);
-	t1 = store_ipam_encode(&sp, "2024-03-11T09:14:02Z");
+	t1 = ipamstate_encode(&sp, "2024-03-11T09:14:02Z");
 	assert_null(strstr(t1, "LastRefresh"));
 	free(t1);
 	ipam_space_free(&sp);

@@ -13,7 +13,7 @@
  *                        Lets ipam.queryInterval throttle source reads across processes. The Go
  *                        plugin drops it when it saves, and an unparsable value reads as unknown:
  *                        either way the next ADD reads the source. */
-#include "store.h"
+#include "ipamstate.h"
 
 #include "base64.h"
 
@@ -66,7 +66,7 @@ static bool digits(const char *s, int n, int *v)
 	return true;
 }
 
-int store_rfc3339_parse(const char *s, long long *ret)
+int ipamstate_rfc3339_parse(const char *s, long long *ret)
 {
 	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
@@ -103,7 +103,7 @@ int store_rfc3339_parse(const char *s, long long *ret)
 	return 0;
 }
 
-int store_rfc3339_format(long long t, char *buf, size_t size)
+int ipamstate_rfc3339_format(long long t, char *buf, size_t size)
 {
 	long long days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), rem = t - days * 86400;
 	long long y = 1970 + days / 366;
@@ -431,8 +431,8 @@ static bool only_space(const char *text, size_t len)
 	return true;
 }
 
-int store_ipam_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
-		      struct cni_error *err)
+int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
+		     struct cni_error *err)
 {
 	struct dec d = {.path = path ? path : "(unnamed)", .err = err};
 	struct ipam_space sp = {.id = "local"};
@@ -468,7 +468,7 @@ int store_ipam_decode(const char *text, size_t len, const char *path, struct ipa
 	{
 		const cJSON *lr = member(ipam, "LastRefresh");
 
-		if (!cJSON_IsString(lr) || store_rfc3339_parse(lr->valuestring, &sp.last_refresh) < 0)
+		if (!cJSON_IsString(lr) || ipamstate_rfc3339_parse(lr->valuestring, &sp.last_refresh) < 0)
 			sp.last_refresh = 0;
 	}
 	spaces = member(ipam, "AddressSpaces");
@@ -746,7 +746,7 @@ static int put_pool(struct buf *b, int depth, bool *first, const struct ipam_poo
 	return 0;
 }
 
-char *store_ipam_encode(const struct ipam_space *sp, const char *timestamp)
+char *ipamstate_encode(const struct ipam_space *sp, const char *timestamp)
 {
 	struct buf b = {0};
 	size_t *idx = NULL;
@@ -767,7 +767,7 @@ char *store_ipam_encode(const struct ipam_space *sp, const char *timestamp)
 	put(&b, "{", 1);
 	put_kv_str(&b, 2, &f1, "Version", AZCNI_VERSION);
 	put_kv_str(&b, 2, &f1, "TimeStamp", timestamp ? timestamp : "0001-01-01T00:00:00Z");
-	if (sp->last_refresh > 0 && store_rfc3339_format(sp->last_refresh, lr, sizeof(lr)) == 0)
+	if (sp->last_refresh > 0 && ipamstate_rfc3339_format(sp->last_refresh, lr, sizeof(lr)) == 0)
 		put_kv_str(&b, 2, &f1, "LastRefresh", lr);
 	put_key(&b, 2, &f1, "AddressSpaces");
 	put(&b, "{", 1);
