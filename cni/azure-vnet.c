@@ -19,6 +19,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
+#include "core/mac.h"
 #include "core/netstate.h"
 #include "core/sha1.h"
 #include "platform/linux/fw.h"
@@ -308,8 +309,8 @@ static int ebt_pod(struct vnet *v, const struct netinfo *ni, const struct ipnet_
 	if (ip->family != IPNET_AF_INET)
 		return 0;
 	ipnet_addr_format(ip, ips, sizeof(ips));
-	netdev_mac_format(mac, macs, sizeof(macs));
-	netdev_mac_format(v->tunnel ? vepa_mac : mac, rmacs, sizeof(rmacs));
+	mac_format(mac, MAC_COLON_LOWER, macs, sizeof(macs));
+	mac_format(v->tunnel ? vepa_mac : mac, MAC_COLON_LOWER, rmacs, sizeof(rmacs));
 	const char *const arp[] = { "-p", "ARP", "--arp-op", "Request", "--arp-ip-dst", ips, "-j",
 				    "arpreply", "--arpreply-mac", rmacs, NULL };
 	const char *const dnat[] = { "-p", "IPv4", "-i", ni->master, "--ip-dst", ips, "-j",
@@ -385,8 +386,8 @@ static int ebt_network(struct vnet *v, const struct netinfo *ni, bool add, struc
 	char mac[18], prim[IPNET_ADDR_STRLEN], vmac[18];
 	int r;
 
-	netdev_mac_format(ni->nic_mac, mac, sizeof(mac));
-	netdev_mac_format(vepa_mac, vmac, sizeof(vmac));
+	mac_format(ni->nic_mac, MAC_COLON_LOWER, mac, sizeof(mac));
+	mac_format(vepa_mac, MAC_COLON_LOWER, vmac, sizeof(vmac));
 	ipnet_addr_format(&ni->primary, prim, sizeof(prim));
 	r = ebt_rule(add, "nat", "POSTROUTING",
 		     (const char *const[]){ "-s", "Unicast", "-o", ni->master, "-j", "snat",
@@ -1035,10 +1036,12 @@ static void result_build(struct vnet *v, struct netdev *nd, const struct netstat
 	memset(ret, 0, sizeof(*ret));
 	snprintf(ret->interfaces[0].name, sizeof(ret->interfaces[0].name), "%s", ep->host_ifname);
 	if (netdev_link_get(nd, ep->host_ifname, 0, &h, NULL) == 0)
-		netdev_mac_format(h.mac, ret->interfaces[0].mac, sizeof(ret->interfaces[0].mac));
+		mac_format(h.mac, MAC_COLON_LOWER, ret->interfaces[0].mac,
+			   sizeof(ret->interfaces[0].mac));
 	snprintf(ret->interfaces[1].name, sizeof(ret->interfaces[1].name), "%s", ep->ifname);
 	if (ep->has_mac)
-		netdev_mac_format(ep->mac, ret->interfaces[1].mac, sizeof(ret->interfaces[1].mac));
+		mac_format(ep->mac, MAC_COLON_LOWER, ret->interfaces[1].mac,
+			   sizeof(ret->interfaces[1].mac));
 	snprintf(ret->interfaces[1].sandbox, sizeof(ret->interfaces[1].sandbox), "%s",
 		 v->ctx->env.netns[0] ? v->ctx->env.netns : ep->sandbox_key);
 	ret->n_interfaces = 2;
@@ -1257,13 +1260,13 @@ static bool unrecorded_pod(struct vnet *v, struct netstate_endpoint *ep)
 
 			ep->ips[ep->n_ips++] = c->address;
 			if (!ep->has_mac && c->iface >= 0 && (size_t)c->iface < ctx->prev.n_interfaces &&
-			    netdev_mac_parse(ctx->prev.interfaces[c->iface].mac, ep->mac) == 0)
+			    mac_parse(ctx->prev.interfaces[c->iface].mac, ep->mac) == 0)
 				ep->has_mac = true;
 		}
 		for (i = 0; !ep->has_mac && i < ctx->prev.n_interfaces; i++)
 			if (ctx->prev.interfaces[i].sandbox[0] &&
 			    strcmp(ctx->prev.interfaces[i].name, ctx->env.ifname) == 0 &&
-			    netdev_mac_parse(ctx->prev.interfaces[i].mac, ep->mac) == 0)
+			    mac_parse(ctx->prev.interfaces[i].mac, ep->mac) == 0)
 				ep->has_mac = true;
 		if (ep->n_ips && ep->has_mac)
 			return true;
