@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/hcndoc.h"
+#include "core/mac.h"
 #include "core/netstate.h"
 #include "platform/platform.h"
 #include "platform/windows/hcn.h"
@@ -269,19 +270,6 @@ static int network_ensure(struct win *w, const struct ipnet_prefix *subnet,
 
 /* ---- endpoint ---- */
 
-/* "00-15-5D-AB-CD-EF" (HNS) -> 6 bytes. Returns true when it parsed. */
-static bool parse_hns_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	int i;
-
-	if (!s || sscanf(s, "%2x-%2x-%2x-%2x-%2x-%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
-		return false;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return true;
-}
-
 /* Detach the endpoint from the pod's namespace (errors ignored: the namespace may be gone,
  * antrea#2301) and delete it. Returns 0 (also when it was already gone) or negative errno. */
 static int endpoint_remove(struct win *w, const char *ep_id, struct cni_error *err)
@@ -327,7 +315,7 @@ static void fill_record(struct win *w, const struct cni_result *ipres, const str
 	snprintf(ep->container_id, sizeof(ep->container_id), "%s", w->ctx->env.container_id);
 	snprintf(ep->pod_name, sizeof(ep->pod_name), "%s", a->pod_name);
 	snprintf(ep->pod_namespace, sizeof(ep->pod_namespace), "%s", a->pod_namespace);
-	ep->has_mac = parse_hns_mac(doc ? cni_json_string(doc, "MacAddress") : NULL, ep->mac);
+	ep->has_mac = mac_parse(doc ? cni_json_string(doc, "MacAddress") : NULL, ep->mac) == 0;
 	cJSON_Delete(doc);
 	for (i = 0; i < ipres->n_ips && i < NETSTATE_MAX_IPS; i++) {
 		ep->ips[ep->n_ips++] = ipres->ips[i].address;
@@ -344,9 +332,8 @@ static void fill_record(struct win *w, const struct cni_result *ipres, const str
 	memset(ret, 0, sizeof(*ret));
 	snprintf(ret->interfaces[0].name, sizeof(ret->interfaces[0].name), "%s", w->ctx->env.ifname);
 	if (ep->has_mac)
-		snprintf(ret->interfaces[0].mac, sizeof(ret->interfaces[0].mac),
-			 "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2],
-			 ep->mac[3], ep->mac[4], ep->mac[5]);
+		mac_format(ep->mac, MAC_COLON_LOWER, ret->interfaces[0].mac,
+			   sizeof(ret->interfaces[0].mac));
 	snprintf(ret->interfaces[0].sandbox, sizeof(ret->interfaces[0].sandbox), "%s",
 		 w->ctx->env.netns);
 	ret->n_interfaces = 1;
@@ -432,9 +419,8 @@ static void result_from_record(struct win *w, const struct netstate_endpoint *ep
 	fill_record(w, &ipres, &dns, ep->hns_network_id, ep->hns_id, NULL, &copy, ret);
 	dns_from_props(props, &ret->dns);
 	if (ep->has_mac)
-		snprintf(ret->interfaces[0].mac, sizeof(ret->interfaces[0].mac),
-			 "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2],
-			 ep->mac[3], ep->mac[4], ep->mac[5]);
+		mac_format(ep->mac, MAC_COLON_LOWER, ret->interfaces[0].mac,
+			   sizeof(ret->interfaces[0].mac));
 }
 
 /* The network @w->conf->name in @st, or code 104 when it vanished (network_ensure recorded it
