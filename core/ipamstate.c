@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The IPAM state document in the Go plugin's layout (ACN store/json.go writes
  * json.MarshalIndent(map, "", "\t") of ipam/manager.go's addressManager), and RFC 3339 times.
- * Subnet masks are base64 (base64.h) as Go's encoding/json writes []byte. Decoding is tolerant as Go's encoding/json: keys match
- * case-insensitively, unknown keys are ignored, missing fields take zero values.
+ * Subnet masks are base64 (base64.h) as Go's encoding/json writes []byte. Decoding is tolerant
+ * as Go's encoding/json: keys match case-insensitively, unknown keys are ignored, missing fields
+ * take zero values.
  *
  * Fields we add (ignored by the Go plugin, which skips unknown keys):
  *   pool    "Primary":   the NIC's primary IP in the subnet (never handed out), omitted if unknown
@@ -15,8 +16,6 @@
  *                        either way the next ADD reads the source. */
 #include "ipamstate.h"
 
-#include "base64.h"
-
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -26,6 +25,8 @@
 #include <string.h>
 
 #include <cJSON.h>
+
+#include "base64.h"
 
 #ifndef AZCNI_VERSION
 #define AZCNI_VERSION "0.0.0"
@@ -468,7 +469,8 @@ int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam
 	{
 		const cJSON *lr = member(ipam, "LastRefresh");
 
-		if (!cJSON_IsString(lr) || ipamstate_rfc3339_parse(lr->valuestring, &sp.last_refresh) < 0)
+		if (!cJSON_IsString(lr) ||
+		    ipamstate_rfc3339_parse(lr->valuestring, &sp.last_refresh) < 0)
 			sp.last_refresh = 0;
 	}
 	spaces = member(ipam, "AddressSpaces");
