@@ -4,7 +4,7 @@
  * under the IPAM lock load the state file, refresh, change, save atomically and unlock.
  *
  * Source throttling (ipam.queryInterval, default 10 s): the state records when the source was
- * last read into it (LastRefresh, store.c). An ADD whose state was refreshed less than the
+ * last read into it (LastRefresh, ipamstate.c). An ADD whose state was refreshed less than the
  * interval ago allocates from the state alone; it reads the source only when that allocation
  * fails for want of an address (pool exhausted for this request, ipam.ipAddress or ipam.subnet
  * not in any pool) and then retries once. queryInterval 0, a state without LastRefresh (new,
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/store.h"
+#include "core/ipamstate.h"
 #include "platform/platform.h"
 
 /* NMAgent GET bound: platform_http_get caps the connect phase at 5 s, the whole GET at this. */
@@ -116,7 +116,7 @@ static int session_open(struct ipam_session *s, struct cni_error *err)
 		r = 0;
 	} else if (r == 0) {
 		s->existed = true;
-		r = store_ipam_decode(text, len, path, &s->space, err);
+		r = ipamstate_decode(text, len, path, &s->space, err);
 		free(text);
 	}
 	if (r < 0) {
@@ -137,7 +137,7 @@ static int session_close(struct ipam_session *s, bool save, struct cni_error *er
 
 	if (save) {
 		platform_timestamp(ts, sizeof(ts));
-		text = store_ipam_encode(&s->space, ts);
+		text = ipamstate_encode(&s->space, ts);
 		if (!text)
 			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory encoding IPAM state");
 		else

@@ -13,6 +13,8 @@
 #include <cJSON.h>
 #include <expat.h>
 
+#include "mac.h"
+
 static char ascii_lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
@@ -65,31 +67,19 @@ static int parse_bool(const char *s, bool *ret)
 	return -EINVAL;
 }
 
-/* MAC text -> 12 upper-case hex digits ("*", the Go plugin's wildcard, is kept as is). */
+/* MAC text (any spelling mac_parse takes) -> 12 upper-case hex digits ("*", the Go plugin's
+ * wildcard, is kept as is). */
 static int mac_normalise(const char *s, char ret[13])
 {
-	char out[13];
-	size_t n = 0;
+	uint8_t mac[MAC_LEN];
 
 	if (strcmp(s, "*") == 0) {
 		memcpy(ret, "*", 2);
 		return 0;
 	}
-	for (; *s; s++) {
-		char c = *s;
-
-		if (c == ':' || c == '-' || c == '.')
-			continue;
-		if (c >= 'a' && c <= 'f')
-			c = (char)(c - 'a' + 'A');
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')) || n >= 12)
-			return -EINVAL;
-		out[n++] = c;
-	}
-	if (n != 12)
+	if (mac_parse(s, mac) < 0)
 		return -EINVAL;
-	out[12] = '\0';
-	memcpy(ret, out, 13);
+	mac_format(mac, MAC_BARE_UPPER, ret, 13);
 	return 0;
 }
 

@@ -42,10 +42,12 @@ struct ipam_source {
 
 /* ipam_source_parse_nmagent - parse the NMAgent interface-info XML (@len bytes):
  * <Interfaces><Interface MacAddress IsPrimary><IPSubnet Prefix><IPAddress Address IsPrimary/>.
- * Truncated or malformed XML, a wrong root element, a DOCTYPE, a bad MacAddress, IsPrimary,
- * Prefix or Address, or an Address outside its Prefix: code 105 (CNI_CODE_SOURCE) naming what
- * is wrong and where (line; expat's own message for malformed XML). Unknown elements and
- * attributes are ignored, as Go's encoding/xml does; duplicate addresses are merged. Primary addresses are recorded in .primary, never in .addrs.
+ * MacAddress is "*" or a MAC as mac_parse (mac.h) takes it: "000D3A6E1825", "00:0d:3a:6e:18:25"
+ * or "00-0D-3A-6E-18-25", any case. Truncated or malformed XML, a wrong root element, a DOCTYPE,
+ * a bad MacAddress, IsPrimary, Prefix or Address, or an Address outside its Prefix: code 105
+ * (CNI_CODE_SOURCE) naming what is wrong and where (line; expat's own message for malformed
+ * XML). Unknown elements and attributes are ignored, as Go's encoding/xml does; duplicate
+ * addresses are merged. Primary addresses are recorded in .primary, never in .addrs.
  * Returns 0 (caller calls ipam_source_free) or -EINVAL. */
 int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *ret, struct cni_error *err);
 
@@ -56,7 +58,7 @@ int ipam_source_parse_mas(const char *json, size_t len, struct ipam_source *ret,
 /* ipam_source_free - free the heap parts; safe on a zeroed source. */
 void ipam_source_free(struct ipam_source *src);
 
-/* ---- pools (the state model, persisted by store.h in the Go layout) ---- */
+/* ---- pools (the state model, persisted by ipamstate.h in the Go layout) ---- */
 #define IPAM_OWNER_MAX 256
 
 struct ipam_addr {

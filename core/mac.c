@@ -1,28 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/* MAC address text: one parser for the colon, dash and bare spellings, one formatter. */
 #include "mac.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
-char *mac_format(const uint8_t mac[MAC_LEN], enum mac_style style, char *buf, size_t size)
-{
-	const uint8_t *m = mac;
-
-	switch (style) {
-	case MAC_DASH_UPPER:
-		snprintf(buf, size, "%02X-%02X-%02X-%02X-%02X-%02X", m[0], m[1], m[2], m[3], m[4], m[5]);
-		break;
-	case MAC_BARE_UPPER:
-		snprintf(buf, size, "%02X%02X%02X%02X%02X%02X", m[0], m[1], m[2], m[3], m[4], m[5]);
-		break;
-	default:
-		snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	}
-	return buf;
-}
-
-static int hex(char c)
+static int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -33,28 +16,48 @@ static int hex(char c)
 	return -1;
 }
 
+char *mac_format(const uint8_t mac[MAC_LEN], enum mac_style style, char *buf, size_t size)
+{
+	static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+	const char *digits = style == MAC_COLON_LOWER ? lower : upper;
+	char sep = style == MAC_COLON_LOWER ? ':' : style == MAC_DASH_UPPER ? '-' : '\0';
+	size_t need = sep ? 3 * MAC_LEN : 2 * MAC_LEN + 1, n = 0;
+
+	if ((unsigned)style > MAC_BARE_UPPER || size < need) {
+		if (size > 0)
+			buf[0] = '\0';
+		return NULL;
+	}
+	for (int i = 0; i < MAC_LEN; i++) {
+		if (sep && i > 0)
+			buf[n++] = sep;
+		buf[n++] = digits[mac[i] >> 4];
+		buf[n++] = digits[mac[i] & 15];
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 int mac_parse(const char *s, uint8_t ret[MAC_LEN])
 {
-	uint8_t m[MAC_LEN];
-	size_t len = s ? strlen(s) : 0, step, i;
+	uint8_t out[MAC_LEN];
+	size_t len = s ? strlen(s) : 0;
 	char sep;
 
-	if (len == 17)
-		step = 3, sep = s[2];
-	else if (len == 12)
-		step = 2, sep = 0;
+	if (len == 2 * MAC_LEN)
+		sep = '\0';
+	else if (len == 3 * MAC_LEN - 1 && (s[2] == ':' || s[2] == '-'))
+		sep = s[2];
 	else
 		return -EINVAL;
-	if (sep && sep != ':' && sep != '-')
-		return -EINVAL;
-	for (i = 0; i < MAC_LEN; i++) {
-		const char *p = s + i * step;
-		int hi = hex(p[0]), lo = hex(p[1]);
+	for (int i = 0; i < MAC_LEN; i++) {
+		const char *p = s + (sep ? 3 * i : 2 * i);
+		int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
 
 		if (hi < 0 || lo < 0 || (sep && i < MAC_LEN - 1 && p[2] != sep))
 			return -EINVAL;
-		m[i] = (uint8_t)(hi << 4 | lo);
+		out[i] = (uint8_t)(hi << 4 | lo);
 	}
-	memcpy(ret, m, MAC_LEN);
+	memcpy(ret, out, MAC_LEN);
 	return 0;
 }

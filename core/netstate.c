@@ -9,7 +9,7 @@
 
 #include <cJSON.h>
 
-#include "store.h"
+#include "base64.h"
 
 /* ---- decode helpers: each returns 0 or -EINVAL with code 6 naming the path and field ---- */
 
@@ -107,7 +107,7 @@ static int get_mac(struct dctx *d, const cJSON *o, const char *key, uint8_t mac[
 		return bad(d, key, "is not a string");
 	if (v->valuestring[0] == '\0')
 		return 0;
-	n = store_base64_decode(v->valuestring, buf, sizeof(buf));
+	n = base64_decode(v->valuestring, buf, sizeof(buf));
 	if (n == 0)
 		return 0;
 	if (n != 6)
@@ -136,7 +136,7 @@ static int get_ipnet(struct dctx *d, const cJSON *o, const char *field, struct i
 		return 0;
 	if (!cJSON_IsString(m))
 		return bad(d, field, "Mask is not a string");
-	n = store_base64_decode(m->valuestring, mask, sizeof(mask));
+	n = base64_decode(m->valuestring, mask, sizeof(mask));
 	if (n < 0 || (n != 4 && n != 16))
 		return bad(d, field, "Mask is not a base64 netmask");
 	len = ipnet_mask_len(mask, (size_t)n);
@@ -492,7 +492,7 @@ static cJSON *ipnet_json(const struct ipnet_prefix *p)
 		return o;
 	}
 	ipnet_mask_bytes(p->addr.family, p->len, mask);
-	m = store_base64_encode(mask, (size_t)n);
+	m = base64_encode(mask, (size_t)n);
 	if (!m) {
 		cJSON_Delete(o);
 		return NULL;
@@ -509,7 +509,7 @@ static cJSON *mac_json(const uint8_t mac[6], bool has)
 
 	if (!has)
 		return cJSON_CreateNull();
-	s = store_base64_encode(mac, 6);
+	s = base64_encode(mac, 6);
 	if (!s)
 		return NULL;
 	j = cJSON_CreateString(s);

@@ -19,6 +19,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
+#include "core/mac.h"
 #include "core/sha1.h"
 #include "platform/linux/fw.h"
 #include "platform/linux/netdev.h"
@@ -238,8 +239,8 @@ static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t ma
 	if (ip->family != IPNET_AF_INET)
 		return 0;
 	ipnet_addr_format(ip, ips, sizeof(ips));
-	netdev_mac_format(mac, macs, sizeof(macs));
-	netdev_mac_format(v->tunnel ? vepa_mac : mac, rmacs, sizeof(rmacs));
+	mac_format(mac, MAC_COLON_LOWER, macs, sizeof(macs));
+	mac_format(v->tunnel ? vepa_mac : mac, MAC_COLON_LOWER, rmacs, sizeof(rmacs));
 	const char *const arp[] = { "-p", "ARP", "--arp-op", "Request", "--arp-ip-dst", ips, "-j",
 				    "arpreply", "--arpreply-mac", rmacs, NULL };
 	const char *const dnat[] = { "-p", "IPv4", "-i", v->ni.master, "--ip-dst", ips, "-j",
@@ -333,8 +334,8 @@ static int ebt_network(struct vnet *v, bool add, struct cni_error *err)
 	char mac[18], prim[IPNET_ADDR_STRLEN], vmac[18];
 	int r;
 
-	netdev_mac_format(ni->nic_mac, mac, sizeof(mac));
-	netdev_mac_format(vepa_mac, vmac, sizeof(vmac));
+	mac_format(ni->nic_mac, MAC_COLON_LOWER, mac, sizeof(mac));
+	mac_format(vepa_mac, MAC_COLON_LOWER, vmac, sizeof(vmac));
 	ipnet_addr_format(&ni->primary, prim, sizeof(prim));
 	r = ebt_rule(add, "nat", "POSTROUTING",
 		     (const char *const[]){ "-s", "Unicast", "-o", ni->master, "-j", "snat",
@@ -1494,10 +1495,10 @@ static int linux_result_interfaces(struct backend *be, const struct backend_call
 	snprintf(host->name, sizeof(host->name), "%s", rec->host_ifname);
 	if (be && be->host && rec->host_ifname[0] &&
 	    netdev_link_get(be->host, rec->host_ifname, 0, &h, NULL) == 0)
-		netdev_mac_format(h.mac, host->mac, sizeof(host->mac));
+		mac_format(h.mac, MAC_COLON_LOWER, host->mac, sizeof(host->mac));
 	snprintf(pod->name, sizeof(pod->name), "%s", env->ifname[0] ? env->ifname : rec->ifname);
 	if (rec->has_mac)
-		netdev_mac_format(rec->mac, pod->mac, sizeof(pod->mac));
+		mac_format(rec->mac, MAC_COLON_LOWER, pod->mac, sizeof(pod->mac));
 	snprintf(pod->sandbox, sizeof(pod->sandbox), "%s",
 		 env->netns[0] ? env->netns : rec->sandbox_key);
 	ret->n_interfaces = 2;

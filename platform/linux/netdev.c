@@ -77,27 +77,6 @@ static int nlfail(struct cni_error *err, int nle, const char *fmt, ...)
 			     nl_geterror(nle));
 }
 
-char *netdev_mac_format(const uint8_t mac[6], char *buf, size_t size)
-{
-	snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
-	return buf;
-}
-
-int netdev_mac_parse(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char tail;
-	int i;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
-
 static int af_of(int family)
 {
 	return family == IPNET_AF_INET6 ? AF_INET6 : AF_INET;

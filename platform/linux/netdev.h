@@ -164,11 +164,4 @@ int netdev_sysctl_write(struct netdev *nd, const char *key, const char *value,
 int netdev_sysctl_read(struct netdev *nd, const char *key, char *buf, size_t size,
 		       struct cni_error *err);
 
-/* ---- helpers ---- */
-/* netdev_mac_format - "aa:bb:cc:dd:ee:ff" into @buf (>= 18 bytes). Returns buf. */
-char *netdev_mac_format(const uint8_t mac[6], char *buf, size_t size);
-
-/* netdev_mac_parse - parse "aa:bb:cc:dd:ee:ff". Returns 0 or -EINVAL. */
-int netdev_mac_parse(const char *s, uint8_t mac[6]);
-
 #endif

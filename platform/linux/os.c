@@ -4,6 +4,7 @@
  * HTTP GET through libcurl (loaded with dlopen on first use, so the calls that never fetch do not
  * pay for its ~35 dependent libraries), RFC 3339 timestamps and the append-only log file. */
 #define _GNU_SOURCE
+#include "core/mac.h"
 #include "platform/env-ms.h"
 #include "platform/platform.h"
 
@@ -572,34 +573,15 @@ cleanup_global:
 
 /* ---- interfaces ---- */
 
-/* @hex (12 hex digits, any case) into @out; -EINVAL when malformed. */
-static int mac_parse_hex(const char *hex, unsigned char out[6])
-{
-	for (int i = 0; i < 12; i++) {
-		char c = hex[i];
-		int v = c >= '0' && c <= '9' ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-
-		if (v < 0)
-			return -EINVAL;
-		if (i % 2 == 0)
-			out[i / 2] = (unsigned char)(v << 4);
-		else
-			out[i / 2] |= (unsigned char)v;
-	}
-	return hex[12] == '\0' ? 0 : -EINVAL;
-}
-
 int platform_ifname_by_mac(const char *mac, char *buf, size_t size)
 {
 	char best[IFNAMSIZ] = "";
-	unsigned char want[6];
+	uint8_t want[MAC_LEN];
 	int best_index = -1, s;
 	struct dirent *de;
 	DIR *d;
 
-	if (!mac || strlen(mac) != 12 || size == 0 || mac_parse_hex(mac, want) < 0)
+	if (!mac || strlen(mac) != 12 || size == 0 || mac_parse(mac, want) < 0)
 		return -ENOENT;
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -621,7 +603,7 @@ int platform_ifname_by_mac(const char *mac, char *buf, size_t size)
 		memset(&ifr, 0, sizeof(ifr));
 		memcpy(ifr.ifr_name, de->d_name, strlen(de->d_name) + 1);
 		if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0 || ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER ||
-		    memcmp(ifr.ifr_hwaddr.sa_data, want, 6) != 0)
+		    memcmp(ifr.ifr_hwaddr.sa_data, want, MAC_LEN) != 0)
 			continue;
 		snprintf(probe, sizeof(probe), "/sys/class/net/%s/bridge", de->d_name);
 		if (stat(probe, &st) == 0)

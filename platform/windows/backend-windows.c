@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/hcndoc.h"
+#include "core/mac.h"
 #include "core/netstate.h"
 #include "platform/backend.h"
 #include "platform/platform.h"
@@ -31,26 +32,6 @@ static int bad_netns(const struct cni_env *env, struct cni_error *err)
 	return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
 			     "CNI_NETNS must be an HCN namespace GUID (containerd); got \"%s\" "
 			     "(HNS v1 / dockershim is not supported)", env->netns);
-}
-
-/* "aa:bb:cc:dd:ee:ff" of @mac into @buf (CNI_MAC_STRLEN bytes). */
-static void mac_format(const uint8_t mac[6], char *buf, size_t size)
-{
-	snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
-}
-
-/* "00-15-5D-AB-CD-EF" (HNS) -> 6 bytes. Returns true when it parsed. */
-static bool parse_hns_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	int i;
-
-	if (!s || sscanf(s, "%2x-%2x-%2x-%2x-%2x-%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
-		return false;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return true;
 }
 
 /* ---- validate, open, close ---- */
@@ -431,7 +412,7 @@ static void record_fill(struct netstate_endpoint *rec, const char *ep_id, const 
 
 	snprintf(rec->hns_id, sizeof(rec->hns_id), "%s", ep_id);
 	snprintf(rec->hns_network_id, sizeof(rec->hns_network_id), "%s", net_id);
-	rec->has_mac = parse_hns_mac(doc ? cni_json_string(doc, "MacAddress") : NULL, rec->mac);
+	rec->has_mac = mac_parse(doc ? cni_json_string(doc, "MacAddress") : NULL, rec->mac) == 0;
 	cJSON_Delete(doc);
 }
 
@@ -622,7 +603,7 @@ static int win_result_interfaces(struct backend *be, const struct backend_call *
 	memset(i, 0, sizeof(*i));
 	snprintf(i->name, sizeof(i->name), "%s", env->ifname[0] ? env->ifname : rec->ifname);
 	if (rec->has_mac)
-		mac_format(rec->mac, i->mac, sizeof(i->mac));
+		mac_format(rec->mac, MAC_COLON_LOWER, i->mac, sizeof(i->mac));
 	snprintf(i->sandbox, sizeof(i->sandbox), "%s",
 		 env->netns[0] ? env->netns : rec->sandbox_key);
 	ret->n_interfaces = 1;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mac.h"
 #include "platform/env-ms.h"
 #include "platform/platform.h"
 #include "platform/windows/winutil.h"
@@ -624,38 +625,19 @@ static IP_ADAPTER_ADDRESSES *adapters(void)
 	return NULL;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int platform_ifname_by_mac(const char *mac, char *buf, size_t size)
 {
-	unsigned char want[6];
+	uint8_t want[MAC_LEN];
 	IP_ADAPTER_ADDRESSES *list, *a;
 	ULONG best_index = ULONG_MAX;
 	char *name = NULL;
-	int i;
 
-	if (!mac || strlen(mac) != 12)
+	if (!mac || strlen(mac) != 12 || mac_parse(mac, want) < 0)
 		return -ENOENT;
-	for (i = 0; i < 6; i++) {
-		int hi = hexval(mac[2 * i]), lo = hexval(mac[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -ENOENT;
-		want[i] = (unsigned char)(hi << 4 | lo);
-	}
 	list = adapters();
 	for (a = list; a; a = a->Next) {
-		if (a->PhysicalAddressLength != 6 || memcmp(a->PhysicalAddress, want, 6) != 0 ||
-		    a->IfIndex >= best_index)
+		if (a->PhysicalAddressLength != MAC_LEN ||
+		    memcmp(a->PhysicalAddress, want, MAC_LEN) != 0 || a->IfIndex >= best_index)
 			continue;
 		/* the Go plugin names interfaces as net.Interfaces() does on Windows: FriendlyName */
 		free(name);

@@ -216,22 +216,9 @@ static void bridge_master_hairpin(void **state)
 	netdev_close(nd);
 }
 
-static void mac_text(void **state)
-{
-	uint8_t m[6];
-	char buf[18];
-
-	(void)state;
-	assert_int_equal(netdev_mac_parse("aa:BB:0c:dd:ee:0f", m), 0);
-	assert_string_equal(netdev_mac_format(m, buf, sizeof(buf)), "aa:bb:0c:dd:ee:0f");
-	assert_int_equal(netdev_mac_parse("aa:bb:cc:dd:ee", m), -EINVAL);
-	assert_int_equal(netdev_mac_parse("aa:bb:cc:dd:ee:ff:00", m), -EINVAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(mac_text),
 		cmocka_unit_test(netns_check),
 		cmocka_unit_test(veth_addr_route_neigh),
 		cmocka_unit_test(bridge_master_hairpin),

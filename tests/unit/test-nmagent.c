@@ -131,6 +131,11 @@ static const struct bad_case bad[] = {
 	{"nmagent-not-xml.txt", NULL, XML, "malformed XML at line 1", "not well-formed"},
 	{"nmagent-bad-mac.xml", NULL, XML, "bad MacAddress \"000D3A6E18\"", "line 2"},
 	{"nmagent-bad-isprimary.xml", NULL, XML, "bad IsPrimary \"maybe\"", "line 5"},
+	/* one MAC parser (mac.h): mixed separators and the dotted form are not MACs */
+	{NULL, "<Interfaces>\n<Interface MacAddress=\"00:0D-3A:6E-18:25\"/></Interfaces>", XML,
+	 "bad MacAddress \"00:0D-3A:6E-18:25\"", "line 2"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000d.3a6e.1825\"}]}", MAS,
+	 "bad MacAddress \"000d.3a6e.1825\"", "Interfaces[0]"},
 	{NULL, "", XML, "malformed XML", "no element found"},
 	{NULL, "<Interfaces><Interface MacAddress=\"000D3A6E1825\"><IPSubnet/></Interface></Interfaces>",
 	 XML, "bad Prefix \"\"", "line 1"},

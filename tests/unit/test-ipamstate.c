@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the IPAM state store: base64 (RFC 4648 vectors), decoding of files the Go plugin
- * writes, empty/whitespace/truncated files (case B10), the exact Go MarshalIndent layout, and
- * round trips. */
+/* Unit tests of the IPAM state document (ipamstate): decoding of files the Go plugin writes,
+ * empty/whitespace/truncated files (case B10), the exact Go MarshalIndent layout, RFC 3339 times
+ * and round trips. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 
 #include "fixtures.h"
 
-#include "core/store.h"
+#include "core/ipamstate.h"
 
 static int decode_file(const char *name, struct ipam_space *sp, struct cni_error *err)
 {
@@ -24,7 +24,7 @@ static int decode_file(const char *name, struct ipam_space *sp, struct cni_error
 	int r;
 
 	memset(err, 0, sizeof(*err));
-	r = store_ipam_decode(text, len, "/var/run/azure-vnet-ipam.json", sp, err);
+	r = ipamstate_decode(text, len, "/var/run/azure-vnet-ipam.json", sp, err);
 	free(text);
 	return r;
 }
@@ -35,42 +35,6 @@ static struct ipam_pool *find_pool(struct ipam_space *sp, const char *id)
 		if (strcmp(sp->pools[i].id, id) == 0)
 			return &sp->pools[i];
 	return NULL;
-}
-
-static void test_base64(void **state)
-{
-	static const struct {
-		const char *raw;
-		const char *b64;
-	} vec[] = {
-		{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
-		{"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"\xff\xff\x00\x00", "//8AAA=="},
-		{"\xff\xff\xff\xf0", "////8A=="},
-	};
-	static const char *const bad[] = {
-		"Zg=", "Zh==", "Zm9=", "Z===", "Zm9v!A==", "=Zg=", "Zg==Zg==", "Zm 9v", "Zg=a",
-	};
-	unsigned char out[16];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
-		size_t n = i == 7 || i == 8 ? 4 : strlen(vec[i].raw);
-		char *enc = store_base64_encode((const unsigned char *)vec[i].raw, n);
-
-		assert_non_null(enc);
-		assert_string_equal(enc, vec[i].b64);
-		free(enc);
-		assert_int_equal(store_base64_decode(vec[i].b64, out, sizeof(out)), (int)n);
-		assert_memory_equal(out, vec[i].raw, n);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (store_base64_decode(bad[i], out, sizeof(out)) != -EINVAL)
-			fail_msg("\"%s\" decoded", bad[i]);
-	/* never writes past @max */
-	memset(out, 0xee, sizeof(out));
-	assert_int_equal(store_base64_decode("Zm9vYmFy", out, 5), -EINVAL);
-	assert_int_equal(store_base64_decode("Zm9vYmFy", out, 6), 6);
-	assert_int_equal(out[6], 0xee);
 }
 
 /* A file as the Go plugin writes it decodes into the model, and its records are usable. */
@@ -167,7 +131,7 @@ static void test_decode_unhealthy_free(void **state)
 	size_t p, a;
 
 	(void)state;
-	assert_int_equal(store_ipam_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
+	assert_int_equal(ipamstate_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
 	assert_int_equal(ipam_free_count(&sp), 1);
 	assert_int_equal(ipam_allocate(&sp, &req, &p, &a, &err), 0);
 	assert_string_equal(ipnet_addr_format(&sp.pools[p].addrs[a].addr, buf, sizeof(buf)), "10.0.0.6");
@@ -197,7 +161,7 @@ static void test_decode_duplicates_sorted(void **state)
 	char buf[IPNET_ADDR_STRLEN];
 
 	(void)state;
-	assert_int_equal(store_ipam_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
+	assert_int_equal(ipamstate_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
 	assert_int_equal(sp.n_pools, 1);
 	assert_int_equal(sp.pools[0].n_addrs, 5);
 	for (size_t i = 0; i < 5; i++)
@@ -221,7 +185,7 @@ static void test_decode_empty(void **state)
 		struct ipam_space sp = {.n_pools = 77};
 		struct cni_error err = {0};
 		int r = i < 2 ? decode_file(files[i], &sp, &err)
-			      : store_ipam_decode(texts[i - 2], strlen(texts[i - 2]), "x", &sp, &err);
+			      : ipamstate_decode(texts[i - 2], strlen(texts[i - 2]), "x", &sp, &err);
 
 		assert_int_equal(r, 0);
 		assert_int_equal(err.code, 0);
@@ -269,8 +233,8 @@ static void test_decode_broken(void **state)
 		size_t len = i == 2 ? 3 : strlen(cases[i].text);
 
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(store_ipam_decode(cases[i].text, len, "/run/x/azure-vnet-ipam.json", &sp,
-						   &err), -EINVAL);
+		assert_int_equal(ipamstate_decode(cases[i].text, len, "/run/x/azure-vnet-ipam.json", &sp,
+						  &err), -EINVAL);
 		assert_int_equal(err.code, CNI_CODE_DECODE);
 		if (!strstr(err.msg, "/run/x/azure-vnet-ipam.json") || !strstr(err.msg, cases[i].needle))
 			fail_msg("case %zu: \"%s\" lacks the path or \"%s\"", i, err.msg, cases[i].needle);
@@ -387,7 +351,7 @@ static void test_encode_layout(void **state)
 	char *text;
 
 	(void)state;
-	text = store_ipam_encode(&sp, "2026-11-29T08:49:31Z");
+	text = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
 	assert_non_null(text);
 	assert_string_equal(text, expect_empty);
 	free(text);
@@ -401,7 +365,7 @@ static void test_encode_layout(void **state)
 	sp.pools[0].refcount = 1;
 	sp.pools[0].priority = 1;
 	assert_int_equal(ipnet_addr_parse("10.240.0.4", &sp.pools[0].primary), 0);
-	text = store_ipam_encode(&sp, "2026-11-29T08:49:31Z");
+	text = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
 	assert_non_null(text);
 	assert_string_equal(text, expect);
 	free(text);
@@ -466,12 +430,12 @@ static void test_round_trip(void **state)
 		snprintf(cid, sizeof(cid), "c%d", i);
 		assert_int_equal(ipam_allocate(&sp, &req, &p, &a, &err), 0);
 	}
-	t1 = store_ipam_encode(&sp, "2026-11-29T08:49:31Z");
+	t1 = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
 	assert_non_null(t1);
 	assert_non_null(strstr(t1, "\"Mask\": \"//////////8AAAAAAAAAAA==\""));
-	assert_int_equal(store_ipam_decode(t1, strlen(t1), "t1", &back, &err), 0);
+	assert_int_equal(ipamstate_decode(t1, strlen(t1), "t1", &back, &err), 0);
 	assert_space_equal(&sp, &back);
-	t2 = store_ipam_encode(&back, "2026-11-29T08:49:31Z");
+	t2 = ipamstate_encode(&back, "2026-11-29T08:49:31Z");
 	assert_string_equal(t1, t2);
 	free(t1);
 	free(t2);
@@ -482,12 +446,12 @@ static void test_round_trip(void **state)
 
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(decode_file(files[i], &sp, &err), 0);
-		t1 = store_ipam_encode(&sp, "2024-03-11T09:14:02Z");
-		assert_int_equal(store_ipam_decode(t1, strlen(t1), "t1", &back, &err), 0);
+		t1 = ipamstate_encode(&sp, "2024-03-11T09:14:02Z");
+		assert_int_equal(ipamstate_decode(t1, strlen(t1), "t1", &back, &err), 0);
 		assert_space_equal(&sp, &back);
-		t2 = store_ipam_encode(&back, "2024-03-11T09:14:02Z");
+		t2 = ipamstate_encode(&back, "2024-03-11T09:14:02Z");
 		assert_string_equal(t1, t2);
-		assert_int_equal(store_ipam_decode(t2, strlen(t2), "t2", &again, &err), 0);
+		assert_int_equal(ipamstate_decode(t2, strlen(t2), "t2", &again, &err), 0);
 		assert_space_equal(&sp, &again);
 		free(t1);
 		free(t2);
@@ -524,24 +488,24 @@ static void test_rfc3339(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(store_rfc3339_parse(good[i].text, &t), 0);
+		assert_int_equal(ipamstate_rfc3339_parse(good[i].text, &t), 0);
 		assert_true(t == good[i].t);
-		assert_int_equal(store_rfc3339_format(good[i].t, buf, sizeof(buf)), 0);
+		assert_int_equal(ipamstate_rfc3339_format(good[i].t, buf, sizeof(buf)), 0);
 		assert_string_equal(buf, good[i].text);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		t = 42;
-		assert_int_equal(store_rfc3339_parse(bad[i], &t), -EINVAL);
+		assert_int_equal(ipamstate_rfc3339_parse(bad[i], &t), -EINVAL);
 		assert_true(t == 42);
 	}
-	assert_int_equal(store_rfc3339_parse("2026-11-29T08:49:31.123456789Z", &t), 0);
+	assert_int_equal(ipamstate_rfc3339_parse("2026-11-29T08:49:31.123456789Z", &t), 0);
 	assert_true(t == 1795942171);
-	assert_int_equal(store_rfc3339_parse("2026-11-29T09:49:31+01:00", &t), 0);
+	assert_int_equal(ipamstate_rfc3339_parse("2026-11-29T09:49:31+01:00", &t), 0);
 	assert_true(t == 1795942171);
-	assert_int_equal(store_rfc3339_parse("2026-11-29T03:19:31-05:30", &t), 0);
+	assert_int_equal(ipamstate_rfc3339_parse("2026-11-29T03:19:31-05:30", &t), 0);
 	assert_true(t == 1795942171);
-	assert_int_equal(store_rfc3339_format(1795942171, buf, 20), -ENOSPC);
-	assert_int_equal(store_rfc3339_format(253402300800LL, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(ipamstate_rfc3339_format(1795942171, buf, 20), -ENOSPC);
+	assert_int_equal(ipamstate_rfc3339_format(253402300800LL, buf, sizeof(buf)), -EINVAL);
 }
 
 /* LastRefresh (ours): written after TimeStamp when known, read back; absent, null, a number or
@@ -561,31 +525,31 @@ static void test_last_refresh(void **state)
 
 	(void)state;
 	sp.last_refresh = 1795942171;
-	t1 = store_ipam_encode(&sp, "2026-11-29T08:49:40.5Z");
+	t1 = ipamstate_encode(&sp, "2026-11-29T08:49:40.5Z");
 	assert_non_null(t1);
 	assert_non_null(strstr(t1, "\t\t\"TimeStamp\": \"2026-11-29T08:49:40.5Z\",\n"
 				   "\t\t\"LastRefresh\": \"2026-11-29T08:49:31Z\",\n"
 				   "\t\t\"AddressSpaces\""));
-	assert_int_equal(store_ipam_decode(t1, strlen(t1), "t1", &back, &err), 0);
+	assert_int_equal(ipamstate_decode(t1, strlen(t1), "t1", &back, &err), 0);
 	assert_true(back.last_refresh == 1795942171);
-	t2 = store_ipam_encode(&back, "2026-11-29T08:49:40.5Z");
+	t2 = ipamstate_encode(&back, "2026-11-29T08:49:40.5Z");
 	assert_string_equal(t1, t2);
 	free(t1);
 	free(t2);
 	ipam_space_free(&back);
 	/* "lastrefresh": keys match case-insensitively as everywhere in this file */
-	assert_int_equal(store_ipam_decode(odd, strlen(odd), "t", &back, &err), 0);
+	assert_int_equal(ipamstate_decode(odd, strlen(odd), "t", &back, &err), 0);
 	assert_true(back.last_refresh == 1795942171);
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		back.last_refresh = 7;
-		assert_int_equal(store_ipam_decode(unknown[i], strlen(unknown[i]), "u", &back, &err), 0);
+		assert_int_equal(ipamstate_decode(unknown[i], strlen(unknown[i]), "u", &back, &err), 0);
 		assert_true(back.last_refresh == 0);
 		ipam_space_free(&back);
 	}
 	assert_false(cni_error_is_set(&err));
 	assert_int_equal(decode_file("ipam-state-go.json", &sp, &err), 0);
 	assert_true(sp.last_refresh == 0);
-	t1 = store_ipam_encode(&sp, "2024-03-11T09:14:02Z");
+	t1 = ipamstate_encode(&sp, "2024-03-11T09:14:02Z");
 	assert_null(strstr(t1, "LastRefresh"));
 	free(t1);
 	ipam_space_free(&sp);
@@ -594,7 +558,6 @@ static void test_last_refresh(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_decode_go),
 		cmocka_unit_test(test_decode_go_odd),
 		cmocka_unit_test(test_decode_unhealthy_free),

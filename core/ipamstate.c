@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The IPAM state document in the Go plugin's layout (ACN store/json.go writes
- * json.MarshalIndent(map, "", "\t") of ipam/manager.go's addressManager), and base64 as Go's
- * encoding/json writes []byte. Decoding is tolerant as Go's encoding/json: keys match
- * case-insensitively, unknown keys are ignored, missing fields take zero values.
+ * json.MarshalIndent(map, "", "\t") of ipam/manager.go's addressManager), and RFC 3339 times.
+ * Subnet masks are base64 (base64.h) as Go's encoding/json writes []byte. Decoding is tolerant
+ * as Go's encoding/json: keys match case-insensitively, unknown keys are ignored, missing fields
+ * take zero values.
  *
  * Fields we add (ignored by the Go plugin, which skips unknown keys):
  *   pool    "Primary":   the NIC's primary IP in the subnet (never handed out), omitted if unknown
@@ -13,7 +14,7 @@
  *                        Lets ipam.queryInterval throttle source reads across processes. The Go
  *                        plugin drops it when it saves, and an unparsable value reads as unknown:
  *                        either way the next ADD reads the source. */
-#include "store.h"
+#include "ipamstate.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,75 +26,11 @@
 
 #include <cJSON.h>
 
+#include "base64.h"
+
 #ifndef AZCNI_VERSION
 #define AZCNI_VERSION "0.0.0"
 #endif
-
-/* ---- base64 (RFC 4648 §4) ---- */
-
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *store_base64_encode(const unsigned char *data, size_t n)
-{
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)data[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)data[i + 1] << 8;
-		if (i + 2 < n)
-			v |= data[i + 2];
-		*o++ = B64[v >> 18 & 63];
-		*o++ = B64[v >> 12 & 63];
-		*o++ = i + 1 < n ? B64[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? B64[v & 63] : '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-static int b64_val(char c)
-{
-	const char *p = c ? strchr(B64, c) : NULL;
-
-	return p ? (int)(p - B64) : -1;
-}
-
-int store_base64_decode(const char *s, unsigned char *out, size_t max)
-{
-	size_t len = strlen(s), n = 0;
-
-	if (len % 4 != 0)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4], pad = 0;
-		uint32_t w;
-
-		for (int j = 0; j < 4; j++) {
-			if (s[i + j] == '=' && i + 4 == len && j >= 2) {
-				v[j] = 0;
-				pad++;
-				continue;
-			}
-			/* '=' only at the very end, and nothing after it */
-			if (pad > 0 || (v[j] = b64_val(s[i + j])) < 0)
-				return -EINVAL;
-		}
-		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		/* RFC 4648 §3.5: the unused bits before padding must be zero (Go's strict check) */
-		if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
-			return -EINVAL;
-		for (int j = 0; j < 3 - pad; j++) {
-			if (n >= max)
-				return -EINVAL;
-			out[n++] = (unsigned char)(w >> (16 - 8 * j));
-		}
-	}
-	return (int)n;
-}
 
 /* ---- RFC 3339 times (UTC seconds since 1970) ---- */
 
@@ -130,7 +67,7 @@ static bool digits(const char *s, int n, int *v)
 	return true;
 }
 
-int store_rfc3339_parse(const char *s, long long *ret)
+int ipamstate_rfc3339_parse(const char *s, long long *ret)
 {
 	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
@@ -167,7 +104,7 @@ int store_rfc3339_parse(const char *s, long long *ret)
 	return 0;
 }
 
-int store_rfc3339_format(long long t, char *buf, size_t size)
+int ipamstate_rfc3339_format(long long t, char *buf, size_t size)
 {
 	long long days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), rem = t - days * 86400;
 	long long y = 1970 + days / 366;
@@ -296,7 +233,7 @@ static int dec_subnet(const struct dec *d, const cJSON *pool, const char *where,
 		return r;
 	if (ret->addr.family == 0)
 		return 0;
-	n = store_base64_decode(mask_s, mask, sizeof(mask));
+	n = base64_decode(mask_s, mask, sizeof(mask));
 	if (n == 16 && ret->addr.family == IPNET_AF_INET)
 		len = memcmp(mask, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 12) == 0
 			      ? ipnet_mask_len(mask + 12, 4) : -EINVAL;
@@ -495,8 +432,8 @@ static bool only_space(const char *text, size_t len)
 	return true;
 }
 
-int store_ipam_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
-		      struct cni_error *err)
+int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
+		     struct cni_error *err)
 {
 	struct dec d = {.path = path ? path : "(unnamed)", .err = err};
 	struct ipam_space sp = {.id = "local"};
@@ -532,7 +469,8 @@ int store_ipam_decode(const char *text, size_t len, const char *path, struct ipa
 	{
 		const cJSON *lr = member(ipam, "LastRefresh");
 
-		if (!cJSON_IsString(lr) || store_rfc3339_parse(lr->valuestring, &sp.last_refresh) < 0)
+		if (!cJSON_IsString(lr) ||
+		    ipamstate_rfc3339_parse(lr->valuestring, &sp.last_refresh) < 0)
 			sp.last_refresh = 0;
 	}
 	spaces = member(ipam, "AddressSpaces");
@@ -765,7 +703,7 @@ static int put_pool(struct buf *b, int depth, bool *first, const struct ipam_poo
 	put(b, "{", 1);
 	put_kv_ip(b, depth + 2, &fs, "IP", &pool->subnet.addr);
 	ipnet_mask_bytes(pool->subnet.addr.family, pool->subnet.len, mask);
-	mask_b64 = store_base64_encode(mask, (size_t)ipnet_addr_len(&pool->subnet.addr));
+	mask_b64 = base64_encode(mask, (size_t)ipnet_addr_len(&pool->subnet.addr));
 	if (!mask_b64)
 		return -ENOMEM;
 	put_kv_str(b, depth + 2, &fs, "Mask", mask_b64);
@@ -810,7 +748,7 @@ static int put_pool(struct buf *b, int depth, bool *first, const struct ipam_poo
 	return 0;
 }
 
-char *store_ipam_encode(const struct ipam_space *sp, const char *timestamp)
+char *ipamstate_encode(const struct ipam_space *sp, const char *timestamp)
 {
 	struct buf b = {0};
 	size_t *idx = NULL;
@@ -831,7 +769,7 @@ char *store_ipam_encode(const struct ipam_space *sp, const char *timestamp)
 	put(&b, "{", 1);
 	put_kv_str(&b, 2, &f1, "Version", AZCNI_VERSION);
 	put_kv_str(&b, 2, &f1, "TimeStamp", timestamp ? timestamp : "0001-01-01T00:00:00Z");
-	if (sp->last_refresh > 0 && store_rfc3339_format(sp->last_refresh, lr, sizeof(lr)) == 0)
+	if (sp->last_refresh > 0 && ipamstate_rfc3339_format(sp->last_refresh, lr, sizeof(lr)) == 0)
 		put_kv_str(&b, 2, &f1, "LastRefresh", lr);
 	put_key(&b, 2, &f1, "AddressSpaces");
 	put(&b, "{", 1);

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* The IPAM state document (/var/run/azure-vnet-ipam.json, C:\k\azure-vnet-ipam.json) in the Go
+ * plugin's layout, so a node can switch between the two plugins either way; the network state
+ * file's counterpart is netstate.h. This module converts between text and the ipam.h model, and
+ * holds the RFC 3339 times the document carries; reading, locking and atomic replacement of the
+ * file are the platform's job (platform.h).
+ * Source: ACN store/json.go, ipam/manager.go, ipam/pool.go (see README "State files"). */
+#ifndef AZCNI_IPAMSTATE_H
+#define AZCNI_IPAMSTATE_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "ipam.h"
+
+/* ipamstate_decode - parse azure-vnet-ipam.json text (@len bytes) into *ret:
+ * {"IPAM":{"Version","TimeStamp","AddressSpaces":{"local":{"Id","Scope","Pools":{"<cidr>":
+ * {"Id","IfName","Subnet","Gateway","Addresses":{"<ip>":{"ID","Addr","InUse"}},"IsIPv6",
+ * "Priority","RefCount"}}}}}}. Subnet is {"IP":"a.b.c.d","Mask":"<base64>"} as Go net.IPNet
+ * marshals it. 0 bytes (or only whitespace) = empty store. Anything else unparsable: code 6
+ * naming @path (used only in the message). Returns 0 (caller ipam_space_free) or -EINVAL. */
+int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
+		     struct cni_error *err);
+
+/* ipamstate_encode - the text of the IPAM state (tab-indented as Go's store), with @timestamp
+ * (RFC 3339, e.g. "2026-11-29T08:49:31Z") in TimeStamp. Returns malloc'd text (caller frees)
+ * or NULL on out of memory. */
+char *ipamstate_encode(const struct ipam_space *sp, const char *timestamp);
+
+/* ipamstate_rfc3339_parse - an RFC 3339 date-time ("2026-11-29T08:49:31Z", fractional seconds
+ * and a "+hh:mm"/"-hh:mm" offset allowed) as Unix seconds (UTC) into *ret. Returns 0 or -EINVAL. */
+int ipamstate_rfc3339_parse(const char *s, long long *ret);
+
+/* ipamstate_rfc3339_format - Unix seconds @t as "YYYY-MM-DDTHH:MM:SSZ" (UTC, 20 characters + NUL)
+ * into @buf of @size bytes. Returns 0, -EINVAL outside years 1..9999, -ENOSPC if @size is short. */
+int ipamstate_rfc3339_format(long long t, char *buf, size_t size);
+
+#endif
