@@ -10,31 +10,13 @@
 
 #include "platform/platform.h"
 
-int state_lock(struct platform_lock **ret, struct cni_error *err)
+static int state_lock(struct platform_lock **ret, struct cni_error *err)
 {
 	return platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
 				     platform_lock_timeout_ms(), ret, err);
 }
 
-int state_load(struct netstate *ret, struct cni_error *err)
-{
-	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
-	char *text = NULL;
-	size_t len = 0;
-	int r;
-
-	memset(ret, 0, sizeof(*ret));
-	r = platform_file_read(path, &text, &len, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	r = netstate_decode(text, len, path, ret, err);
-	free(text);
-	return r;
-}
-
-int state_snap_load(struct state_snap *snap, struct cni_error *err)
+static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 {
 	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
 	char *text = NULL;
@@ -61,6 +43,25 @@ int state_snap_load(struct state_snap *snap, struct cni_error *err)
 	snap->len = len;
 	snap->valid = true;
 	return 0;
+}
+
+static int state_save(const struct netstate *st, struct cni_error *err)
+{
+	char ts[64], *text;
+	int r;
+
+	platform_timestamp(ts, sizeof(ts));
+	text = netstate_encode(st, "v" AZCNI_VERSION, ts);
+	if (!text)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	r = platform_file_replace(platform_path(PLATFORM_PATH_NET_STATE), text, strlen(text), err);
+	free(text);
+	return r;
+}
+
+static void state_snap_changed(struct state_snap *snap)
+{
+	snap->valid = false;
 }
 
 int state_snap_read(struct state_snap *snap, struct cni_error *err)
@@ -97,44 +98,9 @@ int state_update(struct state_snap *snap,
 	return r < 0 ? r : 0;
 }
 
-int state_read(struct netstate *ret, struct cni_error *err)
-{
-	struct platform_lock *l = NULL;
-	int r;
-
-	memset(ret, 0, sizeof(*ret));
-	r = state_lock(&l, err);
-	if (r < 0)
-		return r;
-	r = state_load(ret, err);
-	platform_lock_release(l);
-	if (r < 0)
-		netstate_free(ret);
-	return r;
-}
-
-void state_snap_changed(struct state_snap *snap)
-{
-	snap->valid = false;
-}
-
 void state_snap_free(struct state_snap *snap)
 {
 	netstate_free(&snap->st);
 	free(snap->text);
 	memset(snap, 0, sizeof(*snap));
-}
-
-int state_save(const struct netstate *st, struct cni_error *err)
-{
-	char ts[64], *text;
-	int r;
-
-	platform_timestamp(ts, sizeof(ts));
-	text = netstate_encode(st, "v" AZCNI_VERSION, ts);
-	if (!text)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	r = platform_file_replace(platform_path(PLATFORM_PATH_NET_STATE), text, strlen(text), err);
-	free(text);
-	return r;
 }
