@@ -82,11 +82,6 @@ seed_namespace
 # the plugin config as a runtime builds it from the conflist: plugins[0] + name + cniVersion,
 # with the IPAM source switched to the interfaces.json file (no wireserver here)
 conflist=$top/tests/data/conflist/10-azure-windows.conflist
-# the shared fixture is only a drift check of the copy in tests/data (the suite runs without it)
-shared_conflist=$top/../shared/fixtures/conflist/10-azure-windows.conflist
-if [ -f "$shared_conflist" ]; then
-	check "tests/data conflist matches ../shared/fixtures (no drift)" cmp -s "$conflist" "$shared_conflist"
-fi
 check "package folder: both programs, the conflist and install.ps1" \
 	eval "cd '$build/package' && [ -s azure-vnet.exe ] && [ -s azure-vnet-ipam.exe ] && cmp -s 10-azure.conflist '$top/windows/10-azure.conflist' && cmp -s install.ps1 '$top/windows/install.ps1'"
 jq '.plugins[0] + {name: .name, cniVersion: .cniVersion} | .ipam.environment = "mas"' "$conflist" >"$scratch/conf.json"
