@@ -31,7 +31,7 @@ suite() {
 }
 
 build() {
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAZCNI_WERROR=ON >/dev/null &&
 		cmake --build build -j"$(nproc)" 2>&1 | grep -Ev '^\[|^-- ' || true
 	[ -x build/bin/azure-vnet-ipam ] && [ -x build/bin/azure-vnet ]
 }
