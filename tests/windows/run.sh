@@ -11,6 +11,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/lib/jqe.sh
 . "$top/tests/lib/jqe.sh"
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
 build=${AZCNI_WIN_BUILD:-$top/build-windows}
 
 need=()
@@ -34,20 +36,10 @@ cleanup() {
 trap cleanup EXIT
 GUARD_S=120 # a hung program fails its check (status 124) instead of hanging the suite; never asserted on
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $*"
-	echo "     last output: $(tr -d '\n\t' <<<"${out:-}")"
-}
-# check <description> <command...>: the command's status decides
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi
-}
+suite_begin "$scratch/results"
+# check DESC CMD...: CMD's status decides (its stdout is not shown); a failure shows $out, the
+# output of the plugin call the check is about
+suite_on_fail() { echo "     last output: $(tr -d '\n\t' <<<"${out:-}")"; }
 
 # ---- unit tests of the Windows-only code, under wine through ctest's emulator ----
 wineboot -i >/dev/null 2>&1 || true
@@ -616,5 +608,4 @@ kill "$nm_pid" 2>/dev/null || true
 wait "$nm_pid" 2>/dev/null || true
 nm_pid=
 
-echo "windows: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+suite_end
