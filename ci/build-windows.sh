@@ -7,7 +7,8 @@
 # loaded at run time), and <build dir>/package/: the two programs, 10-azure.conflist and
 # install.ps1 side by side, the folder to copy to a node and run install.ps1 from.
 # cJSON, expat and cmocka come from ci/cross-deps.sh (.deps-mingw).
-# AZCNI_TESTS=OFF skips the unit tests (then cmocka is not needed).
+# AZCNI_TESTS=OFF skips the unit tests (then cmocka is not needed). Warnings are errors
+# (AZCNI_WERROR, default ON here: this is the CI build; AZCNI_WERROR=OFF to build anyway).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build-windows}
@@ -16,7 +17,7 @@ deps=${AZCNI_DEPS_PREFIX:-$top/.deps-mingw}
 "$top/ci/cross-deps.sh" "$deps"
 cmake -S "$top" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$top/cmake/toolchain-mingw64.cmake" \
 	-DAZCNI_DEPS_PREFIX="$deps" -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" \
-	-DAZCNI_TESTS="${AZCNI_TESTS:-ON}" >/dev/null
+	-DAZCNI_TESTS="${AZCNI_TESTS:-ON}" -DAZCNI_WERROR="${AZCNI_WERROR:-ON}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 for exe in azure-vnet.exe azure-vnet-ipam.exe; do
 	[ -f "$build/bin/$exe" ] || { echo "build-windows: $build/bin/$exe missing" >&2; exit 1; }

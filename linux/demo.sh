@@ -35,14 +35,13 @@ esac
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (sudo $0)" >&2; exit 2; }
 
-bold=$'\e[1m' green=$'\e[32m' red=$'\e[31m' off=$'\e[0m'
-[ -t 1 ] || bold='' green='' red='' off=''
-passed=0
-failed=0
-failures=()
+bold=$'\e[1m' off=$'\e[0m'
+[ -t 1 ] || bold='' off=''
 say() { echo "${bold}== $*${off}"; }
-pass() { passed=$((passed + 1)); echo "  ${green}PASS${off} $*"; }
-fail() { failed=$((failed + 1)); failures+=("$*"); echo "  ${red}FAIL${off} $*"; }
+# ok DESC, bad DESC: one check's result (tests/lib/suite.sh counts them)
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
+SUITE_INDENT="  "
 
 work=$(mktemp -d /tmp/azdemo.XXXXXX)
 cleanup() {
@@ -53,6 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+suite_begin "$work/results"
 
 # ---- build ----
 if [ "$reference" = 0 ] && [ "${AZCNI_NO_BUILD:-0}" != 1 ]; then
@@ -150,7 +150,7 @@ for pv in "${pods[@]}"; do
 	ns=${P}vm$n-$pod
 	ip netns add "$ns" && ip -n "$ns" link set lo up
 	if ! out=$(cni "$n" add "$ns" 2>&1); then
-		fail "ADD pod $pod on vm$n: $out"
+		bad "ADD pod $pod on vm$n: $out"
 		continue
 	fi
 	addr=$(jq -r '.ips[0].address // empty' <<<"$out" 2>/dev/null)
@@ -159,11 +159,11 @@ for pv in "${pods[@]}"; do
 	if [ -n "$ip" ] && [ "$(ip_to_int "$ip")" -ge "$(ip_to_int "$AZSIM_POOL_FIRST")" ] &&
 		[ "$(ip_to_int "$ip")" -le "$(ip_to_int "$AZSIM_POOL_LAST")" ] &&
 		ip -n "$ns" -4 -o addr show | grep -q " $ip/"; then
-		pass "ADD pod $pod on vm$n: eth0 $addr, a secondary IP of vm$n ($AZSIM_POOL_FIRST-$AZSIM_POOL_LAST)"
+		ok "ADD pod $pod on vm$n: eth0 $addr, a secondary IP of vm$n ($AZSIM_POOL_FIRST-$AZSIM_POOL_LAST)"
 		POD_IP[$pod]=$ip
 		POD_VM[$pod]=$n
 	else
-		fail "ADD pod $pod on vm$n: address '$addr' not in vm$n's pool or not on the pod's eth0: $out"
+		bad "ADD pod $pod on vm$n: address '$addr' not in vm$n's pool or not on the pod's eth0: $out"
 	fi
 done
 if [ "$reference" = 0 ]; then
@@ -173,9 +173,9 @@ if [ "$reference" = 0 ]; then
 		vm_env "$n"
 		if grep -q "^nmagent: $AZSIM_PRIMARY \"GET /machine/plugins?comp=nmagent&type=getinterfaceinfov1 [^\"]*\" 200" \
 			"$AZSIM_DIR/nmagent.log"; then
-			pass "vm$n's IPAM fetched its own interface XML from 168.63.129.16 (as $AZSIM_PRIMARY)"
+			ok "vm$n's IPAM fetched its own interface XML from 168.63.129.16 (as $AZSIM_PRIMARY)"
 		else
-			fail "vm$n's IPAM did not fetch its interface XML from 168.63.129.16"
+			bad "vm$n's IPAM did not fetch its interface XML from 168.63.129.16"
 		fi
 	done
 fi
@@ -216,16 +216,16 @@ tcp_check() {
 	wait "$spid" 2>/dev/null
 	seen=$(cat "$work/seen" 2>/dev/null)
 	if [ "$seen" = "$want" ]; then
-		pass "$desc: TCP to $dst:$port, receiver saw source $seen"
+		ok "$desc: TCP to $dst:$port, receiver saw source $seen"
 	else
-		fail "$desc: TCP to $dst:$port, receiver saw source '${seen:-nothing}', want $want ($said)"
+		bad "$desc: TCP to $dst:$port, receiver saw source '${seen:-nothing}', want $want ($said)"
 	fi
 }
 ping_check() { # DESC NS DST
 	if ip netns exec "$2" busybox ping -c 1 -W 2 "$3" >/dev/null 2>&1; then
-		pass "$1: ping $3"
+		ok "$1: ping $3"
 	else
-		fail "$1: ping $3"
+		bad "$1: ping $3"
 	fi
 }
 
@@ -267,9 +267,9 @@ done
 for n in 1 2; do
 	got=$(in_use "$n")
 	if [ "$got" = "${want_before[$n]:-0}" ]; then
-		pass "vm$n: $got address(es) in use before DEL"
+		ok "vm$n: $got address(es) in use before DEL"
 	else
-		fail "vm$n: $got address(es) in use before DEL, want ${want_before[$n]:-0}"
+		bad "vm$n: $got address(es) in use before DEL, want ${want_before[$n]:-0}"
 	fi
 done
 for pv in "${pods[@]}"; do
@@ -277,38 +277,32 @@ for pv in "${pods[@]}"; do
 	n=${n#vm}
 	ns=${P}vm$n-$pod
 	if out=$(cni "$n" del "$ns" 2>&1); then
-		pass "DEL pod $pod on vm$n"
+		ok "DEL pod $pod on vm$n"
 	else
-		fail "DEL pod $pod on vm$n: $out"
+		bad "DEL pod $pod on vm$n: $out"
 	fi
 	ip=${POD_IP[$pod]:-}
 	if [ -n "$ip" ] && ip -n "${P}vm$n" -4 route show "$ip/32" | grep -q .; then
-		fail "DEL pod $pod on vm$n: host route to $ip left behind"
+		bad "DEL pod $pod on vm$n: host route to $ip left behind"
 	fi
 	ip netns del "$ns"
 done
 for n in 1 2; do
 	got=$(in_use "$n")
 	if [ "$got" = 0 ]; then
-		pass "vm$n: 0 addresses in use after DEL"
+		ok "vm$n: 0 addresses in use after DEL"
 	else
-		fail "vm$n: $got address(es) still in use after DEL"
+		bad "vm$n: $got address(es) still in use after DEL"
 	fi
 	# The network's bridge (bridge mode) stays, as the Go plugin's does: DEL never removes a network.
 	br=$(jq -r '.plugins[0].bridge // "azure0"' "$conflist")
 	left=$(ip -n "${P}vm$n" -o link show | awk -F': ' '{print $2}' | grep -v -E "^(lo|eth0|$br)(@|\$)" | tr '\n' ' ')
 	if [ -z "$left" ]; then
-		pass "vm$n: no pod interfaces left"
+		ok "vm$n: no pod interfaces left"
 	else
-		fail "vm$n: interfaces left behind: $left"
+		bad "vm$n: interfaces left behind: $left"
 	fi
 done
 
 echo
-if [ "$failed" -eq 0 ]; then
-	echo "${bold}${green}demo: $passed passed, 0 failed${off}"
-	exit 0
-fi
-echo "${bold}${red}demo: $passed passed, $failed failed${off}"
-printf '  - %s\n' "${failures[@]}"
-exit 1
+suite_end

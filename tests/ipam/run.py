@@ -9,7 +9,8 @@ one that hangs, one that answers 500, one that serves truncated XML. Covers conc
 timeout and the IPAM cases of ../shared/cases/bug-cases.md (B02 B06 B10 B11 B12 B13 B14 B16).
 
 usage: tests/ipam/run.py [--bin build/bin/azure-vnet-ipam] [--data tests/data] [-k substring]
-Prints one line per check ("ok - ..." / "FAIL - ..."); exits 1 when any check fails.
+Prints one line per check ("PASS ..." / "FAIL ...") and last "N passed, N failed", as the shell
+suites do (tests/lib/suite.sh); exits 1 when any check fails.
 """
 import argparse
 import http.server
@@ -37,10 +38,10 @@ def check(name, cond, detail=""):
     global failures, checks
     checks += 1
     if cond:
-        print(f"ok - {name}")
+        print(f"PASS {name}")
     else:
         failures += 1
-        print(f"FAIL - {name}" + (f": {detail}" if detail else ""))
+        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
     sys.stdout.flush()
     return cond
 
@@ -802,7 +803,7 @@ def main():
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     if not os.access(binary, os.X_OK):
-        print(f"FAIL - binary not found: {binary}")
+        print(f"FAIL binary not found: {binary}")
         return 1
     root = tempfile.mkdtemp(prefix="ipamprog-tests-")
     try:
@@ -818,7 +819,7 @@ def main():
                 check(f"{name}: test ran to completion", False, f"{type(e).__name__}: {e}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"# {checks - failures}/{checks} checks passed")
+    print(f"{checks - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 

@@ -312,11 +312,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cat >"$work/lib.sh" <<'LIB'
-passed=0 failed=0 skipped=0
-ok() { echo "PASS $*"; echo "PASS $*" >>"$work/results"; }
-bad() { echo "FAIL $*"; echo "FAIL $*" >>"$work/results"; }
-skip() { echo "SKIP $*"; echo "SKIP $*" >>"$work/results"; }
-check() { local d=$1; shift; if "$@" >>"$work/log" 2>&1; then ok "$d"; else bad "$d"; fi; }
+# ok, bad, skip, check: tests/lib/suite.sh, counting into $work/results (SUITE_RESULTS, from the
+# environment in the inner part); check logs the command's output to $work/log
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
+SUITE_LOG=$work/log SUITE_ERRLOG=$work/log
 vm_env() { eval "$("$sim" env "vm$1")"; }
 in_use() { # N: addresses in use in VM N's pool
 	vm_env "$1"
@@ -378,7 +378,7 @@ LIB
 export sim reference P work top build
 # shellcheck source=/dev/null
 . "$work/lib.sh"
-: >"$work/results"
+suite_begin "$work/results"
 # Every plugin call must use the simulated VMs' state: the host's default paths stay untouched.
 host_state_before=$(ls -d /run/azure-vnet /run/azure-vnet.json /run/azure-vnet-ipam.json 2>/dev/null)
 
@@ -451,13 +451,9 @@ fi
 check "no plugin call wrote the host's /run state (${host_state_before:-none before})" \
 	[ "$(ls -d /run/azure-vnet /run/azure-vnet.json /run/azure-vnet-ipam.json 2>/dev/null)" = "$host_state_before" ]
 
-p=$(grep -c '^PASS' "$work/results")
-f=$(grep -c '^FAIL' "$work/results")
-s=$(grep -c '^SKIP' "$work/results")
-echo "clients: $p passed, $f failed, $s skipped"
-if [ "$f" -gt 0 ]; then
+if [ "$(suite_failed)" -gt 0 ]; then
 	echo "--- log (last 40 lines)"
 	tail -n 40 "$work/log"
 	for d in "$AZSIM_DIR"/vm*/log; do tail -n 20 "$d"/*.log 2>/dev/null; done
 fi
-[ "$f" -eq 0 ]
+suite_end

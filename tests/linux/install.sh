@@ -8,17 +8,15 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 inst=$top/linux/install.sh
 build=${AZCNI_BUILD_DIR:-$top/build}
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "PASS $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { local d=$1; shift; if "$@" >/dev/null; then ok "$d"; else bad "$d"; fi; }
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
 
 snapshot() { for d in /opt/cni/bin /etc/cni/net.d; do ls -la --time-style=full-iso "$d" 2>&1; done; }
 host_before=$(snapshot)
 
 tmp=$(mktemp -d /tmp/azinst.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+suite_begin "$tmp/results"
 
 # Binaries: the real build when it exists, else stand-ins that say who they are.
 bin=$tmp/bin
@@ -94,5 +92,4 @@ check "uninstall kept a portmap that was not our link" [ -e "$root2/opt/cni/bin/
 
 check "host /opt/cni/bin and /etc/cni/net.d untouched" [ "$host_before" = "$(snapshot)" ]
 
-echo "install tests: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+suite_end

@@ -11,14 +11,14 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bdir=${1:-$top/build}
 # shellcheck source=tests/lib/jqe.sh
 . "$top/tests/lib/jqe.sh"
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
 B=$bdir/bin
 [ -x "$B/azure-vnet" ] && [ -x "$B/azure-vnet-ipam" ] || { echo "FAIL: build $B first"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
 
 P=vnt$$-
 WORK=$(mktemp -d /tmp/vnt-test.XXXXXX)
-pass=0
-fail=0
 
 cleanup() {
 	local n
@@ -29,17 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { # ok "description" command...
-	local d=$1
-	shift
-	if "$@" >/dev/null 2>&1; then
-		pass=$((pass + 1))
-		echo "PASS $d"
-	else
-		fail=$((fail + 1))
-		echo "FAIL $d"
-	fi
-}
+# check DESC CMD...: CMD's status decides; its output (stdout and stderr) is not shown
+SUITE_ERRLOG=/dev/null
+suite_begin "$WORK/results"
 
 # mas interfaces.json with secondaries .5 .. .(4+n)
 mas() {
@@ -103,64 +95,64 @@ CONF=$TRANSPARENT
 pod p1
 pod p2
 r1=$(run ADD c1aaaaaaaa1 "$(nspath p1)")
-ok "ADD p1 exits 0" eq "$?" 0
+check "ADD p1 exits 0" eq "$?" 0
 r2=$(run ADD c2aaaaaaaa2 "$(nspath p2)")
 ip1=$(jq -r '.ips[0].address' <<<"$r1" | cut -d/ -f1)
 ip2=$(jq -r '.ips[0].address' <<<"$r2" | cut -d/ -f1)
 hv1=$(jq -r '.interfaces[0].name' <<<"$r1")
-ok "ADD p2 gets another IP ($ip1, $ip2)" [ -n "$ip2" ] && [ "$ip1" != "$ip2" ] && [ "$ip2" != null ]
-ok "primary IP .4 never handed out" [ "$ip1" != 10.240.0.4 ] && [ "$ip2" != 10.240.0.4 ]
-ok "result: host veth azv+11 hex with aa:aa:aa:aa:aa:aa" jqe '.interfaces[0].name | test("^azv[0-9a-f]{11}$")' <<<"$r1"
-ok "result: host veth MAC" jqe '.interfaces[0].mac == "aa:aa:aa:aa:aa:aa" and (.interfaces[0].sandbox // "") == ""' <<<"$r1"
-ok "result: eth0 with mac and sandbox" jqe --arg s "$(nspath p1)" '.interfaces[1].name == "eth0" and (.interfaces[1].mac | length == 17) and .interfaces[1].sandbox == $s' <<<"$r1"
-ok "result: ips interface 1, IPAM gateway, version 0.4.0" jqe '.ips[0].interface == 1 and .ips[0].gateway == "10.240.0.1" and .cniVersion == "0.4.0"' <<<"$r1"
-ok "host veth MAC is aa:aa:aa:aa:aa:aa" bash -c "ip -n $NODE link show $hv1 | grep -q 'link/ether aa:aa:aa:aa:aa:aa'"
-ok "host veth MTU = eth0 MTU" eq "$(ip -n "$NODE" -j link show "$hv1" | jq .[0].mtu)" "$(ip -n "$NODE" -j link show eth0 | jq .[0].mtu)"
-ok "pod eth0 MTU = eth0 MTU" eq "$(ip -n "${P}p1" -j link show eth0 | jq .[0].mtu)" "$(ip -n "$NODE" -j link show eth0 | jq .[0].mtu)"
-ok "host /32 route to the pod" bash -c "ip -n $NODE route show $ip1 | grep -q 'dev $hv1'"
-ok "proxy_arp=1 on the host veth" eq "$(in_node cat /proc/sys/net/ipv4/conf/$hv1/proxy_arp)" 1
-ok "ip_forward=1 on the node" eq "$(in_node cat /proc/sys/net/ipv4/ip_forward)" 1
-ok "pod: address with prefix" bash -c "ip -n ${P}p1 addr show eth0 | grep -q 'inet $ip1/16'"
-ok "pod: no kernel subnet route" absent bash -c "ip -n ${P}p1 route | grep -q '10.240.0.0/16'"
-ok "pod: 169.254.1.1 link route" bash -c "ip -n ${P}p1 route | grep -q '169.254.1.1 dev eth0 scope link'"
-ok "pod: default via 169.254.1.1" bash -c "ip -n ${P}p1 route | grep -q 'default via 169.254.1.1 dev eth0'"
-ok "pod: ipsToRouteViaHost 169.254.20.10 via host" bash -c "ip -n ${P}p1 route | grep -q '169.254.20.10 via 169.254.1.1'"
-ok "pod: PERMANENT neighbour 169.254.1.1 -> aa:aa:.." bash -c "ip -n ${P}p1 neigh show 169.254.1.1 | grep -q 'aa:aa:aa:aa:aa:aa PERMANENT'"
-ok "ping pod -> pod on the node" ping1 p1 "$ip2"
-ok "ping pod -> node primary IP" ping1 p1 10.240.0.4
-ok "SNAT: one jump from nat POSTROUTING" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
-ok "SNAT: to the primary IP, after the VNet RETURN" bash -c "ip netns exec $NODE iptables -t nat -S AZURE-VNET-SNAT | tr '\n' ' ' | grep -q -- '-d 10.240.0.0/16 -j RETURN -A AZURE-VNET-SNAT -j SNAT --to-source 10.240.0.4'"
-ok "state file parses, 2 endpoints, Go keys" eq "$(jq '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints | length' "$RT/azure-vnet.json")" 2
-ok "state endpoint ID <cid[:8]>-eth0, base64 mask" jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["c1aaaaaa-eth0"].IPAddresses[0].Mask == "//8AAA=="' "$RT/azure-vnet.json"
-ok "CHECK healthy: exit 0, no output" eq "$(run CHECK c1aaaaaaaa1 "$(nspath p1)"; echo "rc=$?")" "rc=0"
+check "ADD p2 gets another IP ($ip1, $ip2)" [ -n "$ip2" ] && [ "$ip1" != "$ip2" ] && [ "$ip2" != null ]
+check "primary IP .4 never handed out" [ "$ip1" != 10.240.0.4 ] && [ "$ip2" != 10.240.0.4 ]
+check "result: host veth azv+11 hex with aa:aa:aa:aa:aa:aa" jqe '.interfaces[0].name | test("^azv[0-9a-f]{11}$")' <<<"$r1"
+check "result: host veth MAC" jqe '.interfaces[0].mac == "aa:aa:aa:aa:aa:aa" and (.interfaces[0].sandbox // "") == ""' <<<"$r1"
+check "result: eth0 with mac and sandbox" jqe --arg s "$(nspath p1)" '.interfaces[1].name == "eth0" and (.interfaces[1].mac | length == 17) and .interfaces[1].sandbox == $s' <<<"$r1"
+check "result: ips interface 1, IPAM gateway, version 0.4.0" jqe '.ips[0].interface == 1 and .ips[0].gateway == "10.240.0.1" and .cniVersion == "0.4.0"' <<<"$r1"
+check "host veth MAC is aa:aa:aa:aa:aa:aa" bash -c "ip -n $NODE link show $hv1 | grep -q 'link/ether aa:aa:aa:aa:aa:aa'"
+check "host veth MTU = eth0 MTU" eq "$(ip -n "$NODE" -j link show "$hv1" | jq .[0].mtu)" "$(ip -n "$NODE" -j link show eth0 | jq .[0].mtu)"
+check "pod eth0 MTU = eth0 MTU" eq "$(ip -n "${P}p1" -j link show eth0 | jq .[0].mtu)" "$(ip -n "$NODE" -j link show eth0 | jq .[0].mtu)"
+check "host /32 route to the pod" bash -c "ip -n $NODE route show $ip1 | grep -q 'dev $hv1'"
+check "proxy_arp=1 on the host veth" eq "$(in_node cat /proc/sys/net/ipv4/conf/$hv1/proxy_arp)" 1
+check "ip_forward=1 on the node" eq "$(in_node cat /proc/sys/net/ipv4/ip_forward)" 1
+check "pod: address with prefix" bash -c "ip -n ${P}p1 addr show eth0 | grep -q 'inet $ip1/16'"
+check "pod: no kernel subnet route" absent bash -c "ip -n ${P}p1 route | grep -q '10.240.0.0/16'"
+check "pod: 169.254.1.1 link route" bash -c "ip -n ${P}p1 route | grep -q '169.254.1.1 dev eth0 scope link'"
+check "pod: default via 169.254.1.1" bash -c "ip -n ${P}p1 route | grep -q 'default via 169.254.1.1 dev eth0'"
+check "pod: ipsToRouteViaHost 169.254.20.10 via host" bash -c "ip -n ${P}p1 route | grep -q '169.254.20.10 via 169.254.1.1'"
+check "pod: PERMANENT neighbour 169.254.1.1 -> aa:aa:.." bash -c "ip -n ${P}p1 neigh show 169.254.1.1 | grep -q 'aa:aa:aa:aa:aa:aa PERMANENT'"
+check "ping pod -> pod on the node" ping1 p1 "$ip2"
+check "ping pod -> node primary IP" ping1 p1 10.240.0.4
+check "SNAT: one jump from nat POSTROUTING" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
+check "SNAT: to the primary IP, after the VNet RETURN" bash -c "ip netns exec $NODE iptables -t nat -S AZURE-VNET-SNAT | tr '\n' ' ' | grep -q -- '-d 10.240.0.0/16 -j RETURN -A AZURE-VNET-SNAT -j SNAT --to-source 10.240.0.4'"
+check "state file parses, 2 endpoints, Go keys" eq "$(jq '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints | length' "$RT/azure-vnet.json")" 2
+check "state endpoint ID <cid[:8]>-eth0, base64 mask" jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["c1aaaaaa-eth0"].IPAddresses[0].Mask == "//8AAA=="' "$RT/azure-vnet.json"
+check "CHECK healthy: exit 0, no output" eq "$(run CHECK c1aaaaaaaa1 "$(nspath p1)"; echo "rc=$?")" "rc=0"
 # repeated ADD: same result, nothing re-created, SNAT not re-run (rule still once)
 r1b=$(run ADD c1aaaaaaaa1 "$(nspath p1)")
-ok "repeated ADD: exit 0, same IP and MACs" eq "$(jq -c '[.ips, .interfaces]' <<<"$r1b")" "$(jq -c '[.ips, .interfaces]' <<<"$r1")"
-ok "repeated ADD: one host veth for p1" eq "$(ip -n "$NODE" -o link | grep -c "$hv1")" 1
-ok "repeated ADD: still 2 IPs in use" eq "$(inuse)" 2
-ok "SNAT still once after 3 ADDs" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
+check "repeated ADD: exit 0, same IP and MACs" eq "$(jq -c '[.ips, .interfaces]' <<<"$r1b")" "$(jq -c '[.ips, .interfaces]' <<<"$r1")"
+check "repeated ADD: one host veth for p1" eq "$(ip -n "$NODE" -o link | grep -c "$hv1")" 1
+check "repeated ADD: still 2 IPs in use" eq "$(inuse)" 2
+check "SNAT still once after 3 ADDs" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
 # CHECK finds a missing SNAT rule
 in_node iptables -t nat -F AZURE-VNET-SNAT
 out=$(run CHECK c1aaaaaaaa1 "$(nspath p1)")
-ok "CHECK reports the missing SNAT rule (106)" jout '.code == 106 and (.msg | test("SNAT"))' "$out"
+check "CHECK reports the missing SNAT rule (106)" jout '.code == 106 and (.msg | test("SNAT"))' "$out"
 in_node iptables -t nat -A AZURE-VNET-SNAT -d 10.240.0.0/16 -j RETURN
 in_node iptables -t nat -A AZURE-VNET-SNAT -j SNAT --to-source 10.240.0.4
-ok "CHECK healthy again once the rule is back" run CHECK c1aaaaaaaa1 "$(nspath p1)"
+check "CHECK healthy again once the rule is back" run CHECK c1aaaaaaaa1 "$(nspath p1)"
 # CHECK finds a missing neighbour
 in_node true
 ip -n "${P}p2" neigh del 169.254.1.1 dev eth0
 out=$(run CHECK c2aaaaaaaa2 "$(nspath p2)")
-ok "CHECK reports the missing neighbour (106)" jout '.code == 106 and (.msg | test("neighbour"))' "$out"
+check "CHECK reports the missing neighbour (106)" jout '.code == 106 and (.msg | test("neighbour"))' "$out"
 # DEL
 hv2=$(jq -r '.interfaces[0].name' <<<"$r2")
 out=$(run DEL c2aaaaaaaa2 "$(nspath p2)"; echo "rc=$?")
-ok "DEL p2: exit 0, no output" eq "$out" "rc=0"
-ok "DEL p2: host veth gone" absent ip -n "$NODE" link show "$hv2"
-ok "DEL p2: host route gone" absent bash -c "ip -n $NODE route | grep -q '^$ip2 '"
-ok "DEL p2: eth0 gone from the pod" absent ip -n "${P}p2" link show eth0
-ok "DEL p2: IP released" eq "$(inuse)" 1
-ok "DEL p2 again: exit 0" run DEL c2aaaaaaaa2 "$(nspath p2)"
-ok "DEL of a never-added container: exit 0" run DEL c9aaaaaaaa9 ""
+check "DEL p2: exit 0, no output" eq "$out" "rc=0"
+check "DEL p2: host veth gone" absent ip -n "$NODE" link show "$hv2"
+check "DEL p2: host route gone" absent bash -c "ip -n $NODE route | grep -q '^$ip2 '"
+check "DEL p2: eth0 gone from the pod" absent ip -n "${P}p2" link show eth0
+check "DEL p2: IP released" eq "$(inuse)" 1
+check "DEL p2 again: exit 0" run DEL c2aaaaaaaa2 "$(nspath p2)"
+check "DEL of a never-added container: exit 0" run DEL c9aaaaaaaa9 ""
 
 # Container IDs sharing their first 8 characters (cnitool-..., default-...) share the Go-style
 # endpoint ID: each owner must keep its own record, and DEL of one must not touch the other.
@@ -170,22 +162,22 @@ rs1=$(run ADD sharedid-one "$(nspath s1)")
 rs2=$(run ADD sharedid-two "$(nspath s2)")
 hs1=$(jq -r '.interfaces[0].name' <<<"$rs1")
 hs2=$(jq -r '.interfaces[0].name' <<<"$rs2")
-ok "shared cid prefix: both ADDs succeed with distinct IPs" jqe --argjson b "$rs2" '.ips[0].address != $b.ips[0].address' <<<"$rs1"
-ok "shared cid prefix: two endpoint records" eq "$(jq '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID | startswith("sharedid"))] | length' "$RT/azure-vnet.json")" 2
-ok "shared cid prefix: DEL of the first exits 0" run DEL sharedid-one "$(nspath s1)"
-ok "shared cid prefix: first host veth gone" absent ip -n "$NODE" link show "$hs1"
-ok "shared cid prefix: second host veth kept" ip -n "$NODE" link show "$hs2"
-ok "shared cid prefix: CHECK of the second still healthy" run CHECK sharedid-two "$(nspath s2)"
-ok "shared cid prefix: DEL of the second exits 0" run DEL sharedid-two "$(nspath s2)"
-ok "shared cid prefix: no record left" eq "$(jq '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID | startswith("sharedid"))] | length' "$RT/azure-vnet.json")" 0
+check "shared cid prefix: both ADDs succeed with distinct IPs" jqe --argjson b "$rs2" '.ips[0].address != $b.ips[0].address' <<<"$rs1"
+check "shared cid prefix: two endpoint records" eq "$(jq '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID | startswith("sharedid"))] | length' "$RT/azure-vnet.json")" 2
+check "shared cid prefix: DEL of the first exits 0" run DEL sharedid-one "$(nspath s1)"
+check "shared cid prefix: first host veth gone" absent ip -n "$NODE" link show "$hs1"
+check "shared cid prefix: second host veth kept" ip -n "$NODE" link show "$hs2"
+check "shared cid prefix: CHECK of the second still healthy" run CHECK sharedid-two "$(nspath s2)"
+check "shared cid prefix: DEL of the second exits 0" run DEL sharedid-two "$(nspath s2)"
+check "shared cid prefix: no record left" eq "$(jq '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[] | select(.ContainerID | startswith("sharedid"))] | length' "$RT/azure-vnet.json")" 0
 ip netns del "${P}s1"; ip netns del "${P}s2"
 
 # Per-owner lock files (<runtime>/azure-vnet/<sha1 of "cid/ifname">.lock): DEL removes its own,
 # so they do not pile up; only the global locks and those of owners still attached remain.
 ownerlock() { echo "$RT/azure-vnet/$(printf '%s/%s' "$1" "${2:-eth0}" | sha1sum | cut -c1-40).lock"; }
-ok "owner lock: an attached owner's lock file exists (ADD keeps it)" test -f "$(ownerlock c1aaaaaaaa1)"
-ok "owner lock: DEL removed the owner's lock file (p2)" absent test -e "$(ownerlock c2aaaaaaaa2)"
-ok "owner lock: DEL of a never-added container leaves no lock file" absent test -e "$(ownerlock c9aaaaaaaa9)"
+check "owner lock: an attached owner's lock file exists (ADD keeps it)" test -f "$(ownerlock c1aaaaaaaa1)"
+check "owner lock: DEL removed the owner's lock file (p2)" absent test -e "$(ownerlock c2aaaaaaaa2)"
+check "owner lock: DEL of a never-added container leaves no lock file" absent test -e "$(ownerlock c9aaaaaaaa9)"
 pod l1
 cyc_ok=true
 for i in $(seq 1 20); do
@@ -193,10 +185,10 @@ for i in $(seq 1 20); do
 	run DEL "lockcyc$i" "$(nspath l1)" >/dev/null || cyc_ok=false
 done
 ip netns del "${P}l1"
-ok "owner lock: 20 ADD/DEL cycles succeed" $cyc_ok
+check "owner lock: 20 ADD/DEL cycles succeed" $cyc_ok
 want=$(printf '%s\n' azure-vnet-ipam.lock azure-vnet.lock "$(basename "$(ownerlock c1aaaaaaaa1)")" | sort)
 got=$(ls "$RT/azure-vnet" | sort)
-ok "owner lock: after 20 cycles only the global locks and the attached owner's remain" eq "$got" "$want"
+check "owner lock: after 20 cycles only the global locks and the attached owner's remain" eq "$got" "$want"
 
 # ---------------------------------------------------------------- same-owner race
 # A runtime retrying ADD while the first is still running: two ADDs of one container at once.
@@ -237,25 +229,25 @@ for i in $(seq 1 10); do
 	ip netns del "${P}w$i"
 done
 [ -z "$race_why" ] || echo "  race failures:$race_why"
-ok "same-owner parallel ADDs: same IP or a clear error; InUse 1, pod has its IP, one record" $race_ok
-ok "same-owner parallel ADDs: InUse 0 after the DELs" eq "$(inuse)" 0
+check "same-owner parallel ADDs: same IP or a clear error; InUse 1, pod has its IP, one record" $race_ok
+check "same-owner parallel ADDs: InUse 0 after the DELs" eq "$(inuse)" 0
 
 # ---------------------------------------------------------------- B15 prevResult/runtimeConfig
 echo "== B15 chained prevResult, runtimeConfig, capabilities"
 pod p3
 CONF='{"cniVersion":"1.1.0","name":"azure","type":"azure-vnet","mode":"transparent","capabilities":{"portMappings":true,"dns":true},"runtimeConfig":{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}],"dns":{"servers":["10.0.0.10"],"searches":["svc.cluster.local"]}},"ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 r3=$(run ADD c3aaaaaaaa3 "$(nspath p3)")
-ok "ADD with runtimeConfig+capabilities (1.1.0)" jqe '.ips[0].address and (has("version") | not)' <<<"$r3"
-ok "result dns from runtimeConfig.dns" jqe '.dns.nameservers == ["10.0.0.10"] and .dns.search == ["svc.cluster.local"]' <<<"$r3"
+check "ADD with runtimeConfig+capabilities (1.1.0)" jqe '.ips[0].address and (has("version") | not)' <<<"$r3"
+check "result dns from runtimeConfig.dns" jqe '.dns.nameservers == ["10.0.0.10"] and .dns.search == ["svc.cluster.local"]' <<<"$r3"
 CONF=$(jq -c --argjson p "$r3" '. + {prevResult: $p}' <<<"$CONF")
 out=$(run CHECK c3aaaaaaaa3 "$(nspath p3)"; echo "rc=$?")
-ok "CHECK with prevResult: exit 0 silently" eq "$out" "rc=0"
+check "CHECK with prevResult: exit 0 silently" eq "$out" "rc=0"
 ip3=$(jq -r '.ips[0].address' <<<"$r3" | cut -d/ -f1)
 ip -n "${P}p3" addr flush dev eth0
 out=$(run CHECK c3aaaaaaaa3 "$(nspath p3)")
-ok "CHECK after 'ip addr flush' fails (106, names the address)" jout ".code == 106 and (.msg | contains(\"$ip3\"))" "$out"
+check "CHECK after 'ip addr flush' fails (106, names the address)" jout ".code == 106 and (.msg | contains(\"$ip3\"))" "$out"
 out=$(run DEL c3aaaaaaaa3 "$(nspath p3)"; echo "rc=$?")
-ok "DEL with prevResult: exit 0, no output" eq "$out" "rc=0"
+check "DEL with prevResult: exit 0, no output" eq "$out" "rc=0"
 CONF=$TRANSPARENT
 
 # ---------------------------------------------------------------- DEL vs config errors of ADD
@@ -268,16 +260,16 @@ for bad in '.runtimeConfig = {portMappings: [{hostPort: 70000, containerPort: 80
 	   '.AdditionalArgs = [{Name: "EndpointPolicy", Value: "not-an-object"}]'; do
 	BADCONF=$(jq -c "$bad" <<<"$TRANSPARENT")
 	out=$(CONF=$BADCONF run ADD cd7aaaaaaa7 "$(nspath d7)")
-	ok "ADD with a config error ($bad): code 7 naming the field" jout '.code == 7 and (.msg | test("portMappings|AdditionalArgs"))' "$out"
-	ok "... and it took no IP" eq "$(inuse)" "$inuse0"
+	check "ADD with a config error ($bad): code 7 naming the field" jout '.code == 7 and (.msg | test("portMappings|AdditionalArgs"))' "$out"
+	check "... and it took no IP" eq "$(inuse)" "$inuse0"
 	rd7=$(run ADD cd7aaaaaaa7 "$(nspath d7)")
-	ok "ADD with the good config: an IP" jqe '.ips[0].address' <<<"$rd7"
-	ok "... in use" eq "$(inuse)" "$((inuse0 + 1))"
+	check "ADD with the good config: an IP" jqe '.ips[0].address' <<<"$rd7"
+	check "... in use" eq "$(inuse)" "$((inuse0 + 1))"
 	out=$(CONF=$BADCONF run DEL cd7aaaaaaa7 "$(nspath d7)"; echo "rc=$?")
-	ok "DEL with that config error: exit 0, no output" eq "$out" "rc=0"
-	ok "... the IP is released" eq "$(inuse)" "$inuse0"
-	ok "... the endpoint record is gone" absent jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cd7aaaaa-eth0"]' "$RT/azure-vnet.json"
-	ok "... the pod has no eth0 left" absent ip -n "${P}d7" link show eth0
+	check "DEL with that config error: exit 0, no output" eq "$out" "rc=0"
+	check "... the IP is released" eq "$(inuse)" "$inuse0"
+	check "... the endpoint record is gone" absent jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cd7aaaaa-eth0"]' "$RT/azure-vnet.json"
+	check "... the pod has no eth0 left" absent ip -n "${P}d7" link show eth0
 done
 ip netns del "${P}d7"
 
@@ -289,12 +281,12 @@ hv4=$(jq -r '.interfaces[0].name' <<<"$r4")
 ip4=$(jq -r '.ips[0].address' <<<"$r4" | cut -d/ -f1)
 before=$(inuse)
 ip netns del "${P}p4"
-ok "DEL with CNI_NETNS=\"\": exit 0" run DEL c4aaaaaaaa4 ""
-ok "DEL with a missing netns path: exit 0" run DEL c4aaaaaaaa4 /var/run/netns/nope
-ok "B04: IP freed" eq "$(inuse)" $((before - 1))
-ok "B04: host veth and route gone" absent bash -c "ip -n $NODE link show $hv4 || ip -n $NODE route | grep -q '^$ip4 '"
+check "DEL with CNI_NETNS=\"\": exit 0" run DEL c4aaaaaaaa4 ""
+check "DEL with a missing netns path: exit 0" run DEL c4aaaaaaaa4 /var/run/netns/nope
+check "B04: IP freed" eq "$(inuse)" $((before - 1))
+check "B04: host veth and route gone" absent bash -c "ip -n $NODE link show $hv4 || ip -n $NODE route | grep -q '^$ip4 '"
 out=$(CNI_COMMAND=ADD CNI_CONTAINERID=c5aaaaaaaa5 CNI_IFNAME=eth0 ip netns exec "$NODE" env -u CNI_NETNS "$B/azure-vnet" <<<"$CONF")
-ok "ADD without CNI_NETNS: code 4" jout '.code == 4' "$out"
+check "ADD without CNI_NETNS: code 4" jout '.code == 4' "$out"
 
 # ---------------------------------------------------------------- bad input
 echo "== bad input changes nothing"
@@ -302,27 +294,27 @@ pod p6
 snap() { ip -n "$NODE" -o link | awk '{print $2}'; cat "$RT/azure-vnet.json" "$RT/azure-vnet-ipam.json"; in_node iptables -t nat -S; }
 s0=$(snap)
 out=$(run ADD c6aaaaaaaa6 "$(nspath p6)" eth0123456789012)
-ok "ifname over 15 bytes: error" is_error "$out"
+check "ifname over 15 bytes: error" is_error "$out"
 out=$(run ADD c6aaaaaaaa6 "$(nspath p6)" "a/b")
-ok "ifname with '/': error" is_error "$out"
+check "ifname with '/': error" is_error "$out"
 touch "$WORK/notns"
 out=$(run ADD c6aaaaaaaa6 "$WORK/notns")
-ok "netns path that is not a netns: code 4" jout '.code == 4' "$out"
+check "netns path that is not a netns: code 4" jout '.code == 4' "$out"
 out=$(run ADD c6aaaaaaaa6 /proc/self/ns/uts)
-ok "netns path of another namespace type (uts): code 4" jout '.code == 4 and (.msg | test("not a network namespace"))' "$out"
+check "netns path of another namespace type (uts): code 4" jout '.code == 4 and (.msg | test("not a network namespace"))' "$out"
 out=$(CONF=$(jq -c '.mode = "weird"' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
-ok "unknown mode: code 7" jout '.code == 7' "$out"
+check "unknown mode: code 7" jout '.code == 7' "$out"
 out=$(CONF=$(jq -c '.mode = "bridge" | .bridge = "br;rm -rf"' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
-ok "bridge name with odd characters: code 7" jout '.code == 7' "$out"
+check "bridge name with odd characters: code 7" jout '.code == 7' "$out"
 out=$(CONF=$(jq -c 'del(.ipam)' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
-ok "missing ipam: code 7" jout '.code == 7' "$out"
+check "missing ipam: code 7" jout '.code == 7' "$out"
 out=$(CONF=$(jq -c 'del(.name)' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
-ok "missing name: code 7 naming the field" jout '.code == 7 and (.msg | test("\"name\""))' "$out"
+check "missing name: code 7 naming the field" jout '.code == 7 and (.msg | test("\"name\""))' "$out"
 out=$(CNI_COMMAND=ADD CNI_CONTAINERID=c6aaaaaaaa6 CNI_NETNS="$(nspath p6)" CNI_IFNAME=eth0 \
 	ip netns exec "$NODE" "$B/azure-vnet-ipam" <<<"$(jq -c '.ipam + {cniVersion, type: "azure-vnet-ipam"}' <<<"$TRANSPARENT")")
-ok "azure-vnet-ipam without name: code 7 naming the field" jout '.code == 7 and (.msg | test("\"name\""))' "$out"
-ok "nothing changed by the bad ADDs" eq "$(snap)" "$s0"
-ok "pod netns untouched" absent ip -n "${P}p6" link show eth0
+check "azure-vnet-ipam without name: code 7 naming the field" jout '.code == 7 and (.msg | test("\"name\""))' "$out"
+check "nothing changed by the bad ADDs" eq "$(snap)" "$s0"
+check "pod netns untouched" absent ip -n "${P}p6" link show eth0
 
 # ---------------------------------------------------------------- B01
 echo "== B01 failed ADD leaks nothing"
@@ -341,16 +333,16 @@ for i in 1 2 3 4 5; do
 	rc=$?
 	{ [ $rc -ne 0 ] && [ "$(jq -s length <<<"$out")" = 1 ] && is_error "$out" >/dev/null; } || allfail=false
 done
-ok "B01: 5 ADDs into a netns with eth0 fail with one error object each" $allfail
-ok "B01: InUse unchanged ($base)" eq "$(inuse)" "$base"
-ok "B01: no host veth left" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
-ok "B01: a failed ADD leaves no owner lock file" absent test -e "$(ownerlock q3aaaaaaaa3)"
-ok "B01: the runtime's DEL after the failure is a no-op success" run DEL q1aaaaaaaa1 "$(nspath q1)"
+check "B01: 5 ADDs into a netns with eth0 fail with one error object each" $allfail
+check "B01: InUse unchanged ($base)" eq "$(inuse)" "$base"
+check "B01: no host veth left" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
+check "B01: a failed ADD leaves no owner lock file" absent test -e "$(ownerlock q3aaaaaaaa3)"
+check "B01: the runtime's DEL after the failure is a no-op success" run DEL q1aaaaaaaa1 "$(nspath q1)"
 pod q6
-ok "B01: c6 into a clean netns succeeds" run ADD q6aaaaaaaa6 "$(nspath q6)"
+check "B01: c6 into a clean netns succeeds" run ADD q6aaaaaaaa6 "$(nspath q6)"
 run DEL q6aaaaaaaa6 "$(nspath q6)" >/dev/null
 run DEL q0aaaaaaaa0 "$(nspath q0)" >/dev/null
-ok "B01: InUse 0 at the end" eq "$(inuse)" 0
+check "B01: InUse 0 at the end" eq "$(inuse)" 0
 # a failure after the IP and the veth exist (IPAM exhausted is before; here: pod netns vanishes
 # is racy, so use a bad ipsToRouteViaHost gateway clash instead: eth0 exists -> done above)
 
@@ -361,52 +353,52 @@ CONF=$BRIDGE
 pod b1
 pod b2
 rb1=$(run ADD cb1aaaaaaa1 "$(nspath b1)")
-ok "bridge ADD b1" jqe '.ips[0].address' <<<"$rb1"
+check "bridge ADD b1" jqe '.ips[0].address' <<<"$rb1"
 rb2=$(run ADD cb2aaaaaaa2 "$(nspath b2)")
 bip1=$(jq -r '.ips[0].address' <<<"$rb1" | cut -d/ -f1)
 bip2=$(jq -r '.ips[0].address' <<<"$rb2" | cut -d/ -f1)
 bmac1=$(jq -r '.interfaces[1].mac' <<<"$rb1")
-ok "bridge ADD b2, distinct IP" [ -n "$bip2" ] && [ "$bip1" != "$bip2" ]
-ok "azure0 holds the node IP" bash -c "ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16'"
-ok "eth0 lost its IP and is enslaved to azure0" bash -c "ip -n $NODE link show eth0 | grep -q 'master azure0' && ! ip -n $NODE addr show eth0 | grep -q 'inet '"
-ok "azure0 MAC pinned to eth0's" eq "$(ip -n "$NODE" -j link show azure0 | jq -r .[0].address)" 00:0d:3a:6e:18:25
-ok "default route moved to azure0" bash -c "ip -n $NODE route | grep -q 'default via 10.240.0.1 dev azure0'"
-ok "bridge-nf-call-iptables=1 (or br_netfilter absent)" bash -c "[ ! -e /proc/sys/net/bridge ] || [ \$(ip netns exec $NODE cat /proc/sys/net/bridge/bridge-nf-call-iptables) = 1 ]"
-ok "ebtables ARP reply for b1" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--arp-ip-dst $bip1 -j arpreply --arpreply-mac $bmac1'"
-ok "ebtables MAC DNAT for b1" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--ip-dst $bip1 -j dnat --to-dst $bmac1'"
-ok "ebtables MAC SNAT on eth0 once" eq "$(in_node ebtables -t nat -L POSTROUTING | grep -c 'snat --to-src')" 1
-ok "accept_ra=0 on azure0 and the host veth only, not node-wide" bash -c "[ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/azure0/accept_ra) = 0 ] && [ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/$(jq -r '.interfaces[0].name' <<<"$rb1")/accept_ra) = 0 ] && [ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/all/accept_ra) = 1 ]"
-ok "host veth hairpin on" bash -c "ip -n $NODE -d link show $(jq -r '.interfaces[0].name' <<<"$rb1") | grep -q 'hairpin on'"
-ok "ping b1 -> b2 over the bridge" ping1 b1 "$bip2"
-ok "ping b1 -> node IP" ping1 b1 10.240.0.4
-ok "bridge CHECK healthy" run CHECK cb1aaaaaaa1 "$(nspath b1)"
+check "bridge ADD b2, distinct IP" [ -n "$bip2" ] && [ "$bip1" != "$bip2" ]
+check "azure0 holds the node IP" bash -c "ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16'"
+check "eth0 lost its IP and is enslaved to azure0" bash -c "ip -n $NODE link show eth0 | grep -q 'master azure0' && ! ip -n $NODE addr show eth0 | grep -q 'inet '"
+check "azure0 MAC pinned to eth0's" eq "$(ip -n "$NODE" -j link show azure0 | jq -r .[0].address)" 00:0d:3a:6e:18:25
+check "default route moved to azure0" bash -c "ip -n $NODE route | grep -q 'default via 10.240.0.1 dev azure0'"
+check "bridge-nf-call-iptables=1 (or br_netfilter absent)" bash -c "[ ! -e /proc/sys/net/bridge ] || [ \$(ip netns exec $NODE cat /proc/sys/net/bridge/bridge-nf-call-iptables) = 1 ]"
+check "ebtables ARP reply for b1" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--arp-ip-dst $bip1 -j arpreply --arpreply-mac $bmac1'"
+check "ebtables MAC DNAT for b1" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--ip-dst $bip1 -j dnat --to-dst $bmac1'"
+check "ebtables MAC SNAT on eth0 once" eq "$(in_node ebtables -t nat -L POSTROUTING | grep -c 'snat --to-src')" 1
+check "accept_ra=0 on azure0 and the host veth only, not node-wide" bash -c "[ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/azure0/accept_ra) = 0 ] && [ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/$(jq -r '.interfaces[0].name' <<<"$rb1")/accept_ra) = 0 ] && [ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/all/accept_ra) = 1 ]"
+check "host veth hairpin on" bash -c "ip -n $NODE -d link show $(jq -r '.interfaces[0].name' <<<"$rb1") | grep -q 'hairpin on'"
+check "ping b1 -> b2 over the bridge" ping1 b1 "$bip2"
+check "ping b1 -> node IP" ping1 b1 10.240.0.4
+check "bridge CHECK healthy" run CHECK cb1aaaaaaa1 "$(nspath b1)"
 chk() { run CHECK cb1aaaaaaa1 "$(nspath b1)"; }
 in_node ip neigh del "$bip1" dev azure0
-ok "bridge CHECK reports the missing bridge neighbour (106)" jout '.code == 106 and (.msg | test("neighbour"))' "$(chk)"
+check "bridge CHECK reports the missing bridge neighbour (106)" jout '.code == 106 and (.msg | test("neighbour"))' "$(chk)"
 in_node ip neigh replace "$bip1" lladdr "$bmac1" dev azure0 nud permanent
-ok "bridge CHECK healthy with the neighbour back" chk
+check "bridge CHECK healthy with the neighbour back" chk
 arp1=(-p ARP --arp-op Request --arp-ip-dst "$bip1" -j arpreply --arpreply-mac "$bmac1")
 dnat1=(-p IPv4 -i eth0 --ip-dst "$bip1" -j dnat --to-dst "$bmac1" --dnat-target ACCEPT)
 in_node ebtables -t nat -D PREROUTING "${arp1[@]}"
-ok "bridge CHECK reports the missing ebtables ARP reply (106)" jout '.code == 106 and (.msg | test("ARP reply"))' "$(chk)"
+check "bridge CHECK reports the missing ebtables ARP reply (106)" jout '.code == 106 and (.msg | test("ARP reply"))' "$(chk)"
 in_node ebtables -t nat -A PREROUTING "${arp1[@]}"
 in_node ebtables -t nat -D PREROUTING "${dnat1[@]}"
-ok "bridge CHECK reports the missing ebtables MAC DNAT (106)" jout '.code == 106 and (.msg | test("DNAT"))' "$(chk)"
+check "bridge CHECK reports the missing ebtables MAC DNAT (106)" jout '.code == 106 and (.msg | test("DNAT"))' "$(chk)"
 in_node ebtables -t nat -A PREROUTING "${dnat1[@]}"
 ip -n "${P}b1" route del default
-ok "bridge CHECK reports the missing pod default route (106)" jout '.code == 106 and (.msg | test("route 0.0.0.0/0"))' "$(chk)"
+check "bridge CHECK reports the missing pod default route (106)" jout '.code == 106 and (.msg | test("route 0.0.0.0/0"))' "$(chk)"
 ip -n "${P}b1" route add default via 10.240.0.1 dev eth0
 ip -n "${P}b1" addr flush dev eth0
-ok "bridge CHECK reports the missing pod address (106)" jout ".code == 106 and (.msg | contains(\"$bip1\"))" "$(chk)"
+check "bridge CHECK reports the missing pod address (106)" jout ".code == 106 and (.msg | contains(\"$bip1\"))" "$(chk)"
 ip -n "${P}b1" addr add "$bip1/16" dev eth0
 ip -n "${P}b1" route replace default via 10.240.0.1 dev eth0
-ok "bridge CHECK healthy once everything is back" chk
+check "bridge CHECK healthy once everything is back" chk
 out=$(CONF=$(jq -c '.mode = "transparent"' <<<"$BRIDGE") run CHECK cb1aaaaaaa1 "$(nspath b1)")
-ok "CHECK with a config mode other than the network's: code 7 naming the mode" jout '.code == 7 and (.msg | test("exists in mode bridge"))' "$out"
+check "CHECK with a config mode other than the network's: code 7 naming the mode" jout '.code == 7 and (.msg | test("exists in mode bridge"))' "$out"
 pod b9
 out=$(CONF=$(jq -c '.mode = "transparent"' <<<"$BRIDGE") run ADD cb9aaaaaaa9 "$(nspath b9)")
-ok "ADD with a config mode other than the network's: code 7, nothing made" bash -c "jq -e '.code == 7 and (.msg | test(\"exists in mode bridge\"))' <<<'$out' && ! ip -n ${P}b9 link show eth0"
-ok "SNAT once in bridge mode" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
+check "ADD with a config mode other than the network's: code 7, nothing made" bash -c "jq -e '.code == 7 and (.msg | test(\"exists in mode bridge\"))' <<<'$out' && ! ip -n ${P}b9 link show eth0"
+check "SNAT once in bridge mode" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
 echo "== bridge DEL without an endpoint record (killed between endpoint create and state save)"
 jqi() { jq "$1" "$2" >"$2.tmp" && mv "$2.tmp" "$2"; }
 ebt_has() { in_node ebtables -t nat -L PREROUTING | grep -- "$1 " >/dev/null; }
@@ -414,27 +406,27 @@ pod b7
 rb7=$(run ADD cb7aaaaaaa7 "$(nspath b7)")
 bip7=$(jq -r '.ips[0].address' <<<"$rb7" | cut -d/ -f1)
 jqi 'del(.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cb7aaaaa-eth0"])' "$RT/azure-vnet.json"
-ok "no record: the pod's ebtables rules are there before the DEL" ebt_has "$bip7"
-ok "no record, no prevResult: DEL exits 0" run DEL cb7aaaaaaa7 "$(nspath b7)"
-ok "no record, no prevResult: the pod's ebtables rules are removed (IP from IPAM)" absent ebt_has "$bip7"
-ok "no record, no prevResult: IP freed" eq "$(inuse)" 2
+check "no record: the pod's ebtables rules are there before the DEL" ebt_has "$bip7"
+check "no record, no prevResult: DEL exits 0" run DEL cb7aaaaaaa7 "$(nspath b7)"
+check "no record, no prevResult: the pod's ebtables rules are removed (IP from IPAM)" absent ebt_has "$bip7"
+check "no record, no prevResult: IP freed" eq "$(inuse)" 2
 pod b8
 rb8=$(run ADD cb8aaaaaaa8 "$(nspath b8)")
 bip8=$(jq -r '.ips[0].address' <<<"$rb8" | cut -d/ -f1)
 jqi 'del(.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cb8aaaaa-eth0"])' "$RT/azure-vnet.json"
 # the IPAM forgot it as well: only prevResult knows the pod
 jqi "(.IPAM.AddressSpaces.local.Pools[].Addresses[\"$bip8\"] | select(. != null)) |= (.InUse = false | .ID = \"\" | .IfName = \"\")" "$RT/azure-vnet-ipam.json"
-ok "no record, prevResult: DEL exits 0" eq "$(CONF=$(jq -c --argjson p "$rb8" '. + {prevResult: $p}' <<<"$BRIDGE") run DEL cb8aaaaaaa8 "$(nspath b8)"; echo "rc=$?")" rc=0
-ok "no record, prevResult: the pod's ebtables rules are removed (MAC from prevResult)" absent ebt_has "$bip8"
+check "no record, prevResult: DEL exits 0" eq "$(CONF=$(jq -c --argjson p "$rb8" '. + {prevResult: $p}' <<<"$BRIDGE") run DEL cb8aaaaaaa8 "$(nspath b8)"; echo "rc=$?")" rc=0
+check "no record, prevResult: the pod's ebtables rules are removed (MAC from prevResult)" absent ebt_has "$bip8"
 echo "== B03 DEL when the veth is already gone (bridge)"
 ip netns del "${P}b1"
-ok "B03: DEL exits 0" run DEL cb1aaaaaaa1 "$(nspath b1)"
-ok "B03: DEL again exits 0" run DEL cb1aaaaaaa1 "$(nspath b1)"
-ok "B03: ebtables rules of b1 removed" absent bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '$bip1 '"
-ok "B03: bridge neighbour of b1 removed" absent bash -c "ip -n $NODE neigh show dev azure0 | grep -q '^$bip1 '"
-ok "B03: endpoint removed from state" absent jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cb1aaaaa-eth0"]' "$RT/azure-vnet.json"
-ok "B03: IP freed" eq "$(inuse)" 1
-ok "b2 still reachable from the node" in_node busybox ping -c1 -W2 "$bip2"
+check "B03: DEL exits 0" run DEL cb1aaaaaaa1 "$(nspath b1)"
+check "B03: DEL again exits 0" run DEL cb1aaaaaaa1 "$(nspath b1)"
+check "B03: ebtables rules of b1 removed" absent bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '$bip1 '"
+check "B03: bridge neighbour of b1 removed" absent bash -c "ip -n $NODE neigh show dev azure0 | grep -q '^$bip1 '"
+check "B03: endpoint removed from state" absent jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cb1aaaaa-eth0"]' "$RT/azure-vnet.json"
+check "B03: IP freed" eq "$(inuse)" 1
+check "b2 still reachable from the node" in_node busybox ping -c1 -W2 "$bip2"
 
 # ---------------------------------------------------------------- GC
 echo "== GC (1.1.0)"
@@ -442,26 +434,26 @@ before=$(inuse)
 for bad in '["cb2aaaaaaa2"]' '[{"ifname":"eth0"}]'; do
 	CONF=$(jq -c --argjson v "$bad" '.cniVersion = "1.1.0" | . + {"cni.dev/valid-attachments": $v}' <<<"$BRIDGE")
 	out=$(run GC "" "")
-	ok "azure-vnet GC with valid-attachments $bad: code 7" jout '.code == 7 and (.msg | test("valid-attachments"))' "$out"
+	check "azure-vnet GC with valid-attachments $bad: code 7" jout '.code == 7 and (.msg | test("valid-attachments"))' "$out"
 	out=$(CNI_COMMAND=GC ip netns exec "$NODE" "$B/azure-vnet-ipam" <<<"$(jq -c '.type = "azure-vnet-ipam"' <<<"$CONF")")
-	ok "azure-vnet-ipam GC with valid-attachments $bad: code 7" jout '.code == 7 and (.msg | test("valid-attachments"))' "$out"
+	check "azure-vnet-ipam GC with valid-attachments $bad: code 7" jout '.code == 7 and (.msg | test("valid-attachments"))' "$out"
 done
-ok "bad GC requests released nothing" eq "$(inuse)" "$before"
+check "bad GC requests released nothing" eq "$(inuse)" "$before"
 CONF=$(jq -c '.cniVersion = "1.1.0" | . + {"cni.dev/valid-attachments": []}' <<<"$BRIDGE")
-ok "GC: b2's owner lock file exists before GC" test -f "$(ownerlock cb2aaaaaaa2)"
+check "GC: b2's owner lock file exists before GC" test -f "$(ownerlock cb2aaaaaaa2)"
 locks_before=$(ls "$RT/azure-vnet" | grep -vx "$(basename "$(ownerlock cb2aaaaaaa2)")" | sort)
 # b2's owner lock held elsewhere (a call of that owner running): GC keeps b2 whole
 exec 9>>"$(ownerlock cb2aaaaaaa2)"
 flock 9
-ok "GC with b2's owner lock busy: exit 0" run GC "" ""
-ok "GC with b2's owner lock busy: b2's endpoint, veth and IP are kept" bash -c "jq -e '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[\"cb2aaaaa-eth0\"]' $RT/azure-vnet.json >/dev/null && [ \$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json) = 1 ] && ip -n $NODE -o link | grep -q azv"
+check "GC with b2's owner lock busy: exit 0" run GC "" ""
+check "GC with b2's owner lock busy: b2's endpoint, veth and IP are kept" bash -c "jq -e '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints[\"cb2aaaaa-eth0\"]' $RT/azure-vnet.json >/dev/null && [ \$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json) = 1 ] && ip -n $NODE -o link | grep -q azv"
 exec 9>&-
-ok "GC with no valid attachments: exit 0" run GC "" ""
-ok "GC removed b2's endpoint and IP" bash -c "[ \$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json) = 0 ] && ! ip -n $NODE -o link | grep -q azv"
-ok "GC removed b2's owner lock file" absent test -e "$(ownerlock cb2aaaaaaa2)"
-ok "GC removed only the removed owner's lock file (and made none)" eq "$(ls "$RT/azure-vnet" | sort)" "$locks_before"
+check "GC with no valid attachments: exit 0" run GC "" ""
+check "GC removed b2's endpoint and IP" bash -c "[ \$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json) = 0 ] && ! ip -n $NODE -o link | grep -q azv"
+check "GC removed b2's owner lock file" absent test -e "$(ownerlock cb2aaaaaaa2)"
+check "GC removed only the removed owner's lock file (and made none)" eq "$(ls "$RT/azure-vnet" | sort)" "$locks_before"
 CONF=$(jq -c '.cniVersion = "1.1.0"' <<<"$BRIDGE")
-ok "STATUS: exit 0 with free addresses" run STATUS "" ""
+check "STATUS: exit 0 with free addresses" run STATUS "" ""
 
 # ---------------------------------------------------------------- bridge creation failures
 # A failure while creating the bridge network (ebtables or the SNAT) must put the node back:
@@ -480,15 +472,15 @@ for tool in EBTABLES IPTABLES; do
 	export "AZURE_CNI_$tool=/bin/false"
 	out=$(run ADD cf1aaaaaaa1 "$(nspath "f1$tool")")
 	unset "AZURE_CNI_$tool"
-	ok "$tool failure: ADD fails with an error object" is_error "$out"
-	ok "$tool failure: eth0 has its IP and default route back, no azure0" node_pristine
-	ok "$tool failure: no SNAT jump left" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 0
-	ok "$tool failure: no ebtables rule left" eq "$(in_node ebtables -t nat -L | grep -c -- '-j')" 0
-	ok "$tool failure: IP released" eq "$(inuse)" 0
+	check "$tool failure: ADD fails with an error object" is_error "$out"
+	check "$tool failure: eth0 has its IP and default route back, no azure0" node_pristine
+	check "$tool failure: no SNAT jump left" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 0
+	check "$tool failure: no ebtables rule left" eq "$(in_node ebtables -t nat -L | grep -c -- '-j')" 0
+	check "$tool failure: IP released" eq "$(inuse)" 0
 	rf=$(run ADD cf1aaaaaaa1 "$(nspath "f1$tool")")
-	ok "$tool failure: the next ADD succeeds" jqe '.ips[0].address' <<<"$rf"
-	ok "$tool failure: azure0 holds the node IP, eth0 enslaved" bash -c "ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16' && ip -n $NODE link show eth0 | grep -q 'master azure0'"
-	ok "$tool failure: ping pod -> node" ping1 "f1$tool" 10.240.0.4
+	check "$tool failure: the next ADD succeeds" jqe '.ips[0].address' <<<"$rf"
+	check "$tool failure: azure0 holds the node IP, eth0 enslaved" bash -c "ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16' && ip -n $NODE link show eth0 | grep -q 'master azure0'"
+	check "$tool failure: ping pod -> node" ping1 "f1$tool" 10.240.0.4
 done
 
 echo "== bridge network after the state file was lost (truncated)"
@@ -499,11 +491,11 @@ pod k2
 run ADD ck1aaaaaaa1 "$(nspath k1)" >/dev/null
 truncate -s0 "$RT/azure-vnet.json"
 rk2=$(run ADD ck2aaaaaaa2 "$(nspath k2)")
-ok "state lost: ADD c2 adopts azure0 and succeeds" jqe '.ips[0].address' <<<"$rk2"
-ok "state lost: one bridge, eth0 still its port, azure0 holds the node IP" bash -c "[ \$(ip -n $NODE -o link show type bridge | wc -l) = 1 ] && ip -n $NODE link show eth0 | grep -q 'master azure0' && ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16'"
-ok "state lost: state records eth0 with bridge azure0" eq "$(jq -r '.Network.ExternalInterfaces.eth0.BridgeName' "$RT/azure-vnet.json")" azure0
-ok "state lost: ping k2 -> node" ping1 k2 10.240.0.4
-ok "state lost: CHECK c2 healthy" run CHECK ck2aaaaaaa2 "$(nspath k2)"
+check "state lost: ADD c2 adopts azure0 and succeeds" jqe '.ips[0].address' <<<"$rk2"
+check "state lost: one bridge, eth0 still its port, azure0 holds the node IP" bash -c "[ \$(ip -n $NODE -o link show type bridge | wc -l) = 1 ] && ip -n $NODE link show eth0 | grep -q 'master azure0' && ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16'"
+check "state lost: state records eth0 with bridge azure0" eq "$(jq -r '.Network.ExternalInterfaces.eth0.BridgeName' "$RT/azure-vnet.json")" azure0
+check "state lost: ping k2 -> node" ping1 k2 10.240.0.4
+check "state lost: CHECK c2 healthy" run CHECK ck2aaaaaaa2 "$(nspath k2)"
 
 # ---------------------------------------------------------------- delegated IPAM
 echo "== delegated IPAM (host-local)"
@@ -512,10 +504,10 @@ if [ -x /usr/lib/cni/host-local ]; then
 	CONF=$(jq -c --arg d "$WORK/hl" '.ipam = {"type":"host-local","dataDir":$d,"ranges":[[{"subnet":"10.240.0.0/16","rangeStart":"10.240.10.1","rangeEnd":"10.240.10.9","gateway":"10.240.0.1"}]]}' <<<"$TRANSPARENT")
 	pod h1
 	rh=$(run ADD ch1aaaaaaa1 "$(nspath h1)")
-	ok "host-local ADD gives 10.240.10.x" jqe '.ips[0].address | startswith("10.240.10.")' <<<"$rh"
-	ok "host-local: ping pod -> node" ping1 h1 10.240.0.4
-	ok "host-local DEL: exit 0" run DEL ch1aaaaaaa1 "$(nspath h1)"
-	ok "host-local DEL released the address" absent bash -c "ls $WORK/hl/azure | grep -q '^10.240.10'"
+	check "host-local ADD gives 10.240.10.x" jqe '.ips[0].address | startswith("10.240.10.")' <<<"$rh"
+	check "host-local: ping pod -> node" ping1 h1 10.240.0.4
+	check "host-local DEL: exit 0" run DEL ch1aaaaaaa1 "$(nspath h1)"
+	check "host-local DEL released the address" absent bash -c "ls $WORK/hl/azure | grep -q '^10.240.10'"
 else
 	echo "SKIP host-local not installed"
 fi
@@ -531,11 +523,11 @@ pod g1
 links0=$(ip -n "$NODE" -o link | wc -l)
 out=$(CONF=$(jq -c '.ipam = {"type":"sleepy"}' <<<"$TRANSPARENT") CNI_PATH=$WORK/fake:$CNI_PATH \
 	AZURE_CNI_EXEC_TIMEOUT_MS=1000 timeout 20 bash -c "$(declare -f run); B=$B NODE=$NODE CONF=\$CONF run ADD cg1aaaaaaa1 $(nspath g1)")
-ok "hung IPAM plugin: ADD ends with code 11 naming the plugin" jout '.code == 11 and (.msg | test("sleepy"))' "$out"
+check "hung IPAM plugin: ADD ends with code 11 naming the plugin" jout '.code == 11 and (.msg | test("sleepy"))' "$out"
 out=$(CONF=$(jq -c '.ipam = {"type":"chatty"}' <<<"$TRANSPARENT") CNI_PATH=$WORK/fake:$CNI_PATH \
 	timeout 20 bash -c "$(declare -f run); B=$B NODE=$NODE CONF=\$CONF run ADD cg1aaaaaaa1 $(nspath g1)")
-ok "IPAM plugin writing 3 MB: ADD ends with an error naming the plugin" jout '.code > 0 and (.msg | test("chatty"))' "$out"
-ok "failed delegated ADDs left no interface" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
+check "IPAM plugin writing 3 MB: ADD ends with an error naming the plugin" jout '.code > 0 and (.msg | test("chatty"))' "$out"
+check "failed delegated ADDs left no interface" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
 
 # ---------------------------------------------------------------- iptables lock wait
 echo "== iptables -w shorter than the 30 s network lock"
@@ -544,9 +536,9 @@ printf '#!/bin/sh\necho "$*" >>%s/ipt.log\nexec iptables "$@"\n' "$WORK" >"$WORK
 chmod +x "$WORK/fake/ipt"
 pod i1
 export AZURE_CNI_IPTABLES=$WORK/fake/ipt
-ok "ADD through a logging iptables" run ADD ci1aaaaaaa1 "$(nspath i1)"
+check "ADD through a logging iptables" run ADD ci1aaaaaaa1 "$(nspath i1)"
 unset AZURE_CNI_IPTABLES
-ok "iptables ran with -w 10 every time" bash -c "[ -s $WORK/ipt.log ] && ! grep -v -- '^-w 10 ' $WORK/ipt.log"
+check "iptables ran with -w 10 every time" bash -c "[ -s $WORK/ipt.log ] && ! grep -v -- '^-w 10 ' $WORK/ipt.log"
 
 # ---------------------------------------------------------------- tunnel, SNAT off
 echo "== tunnel mode (VEPA) with enableOutboundSnat=false and disableIPTableLock"
@@ -555,12 +547,12 @@ CONF=$(jq -c '.mode = "tunnel" | .enableOutboundSnat = false | .disableIPTableLo
 pod u1
 ru=$(run ADD cu1aaaaaaa1 "$(nspath u1)")
 uip=$(jq -r '.ips[0].address' <<<"$ru" | cut -d/ -f1)
-ok "tunnel ADD" jqe '.ips[0].address' <<<"$ru"
-ok "tunnel: ARP reply with the VEPA MAC" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--arp-ip-dst $uip -j arpreply --arpreply-mac 12:34:56:78:9a:bc'"
-ok "enableOutboundSnat=false: no SNAT chain jump" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 0
-ok "tunnel CHECK (no SNAT expected)" run CHECK cu1aaaaaaa1 "$(nspath u1)"
-ok "tunnel DEL" run DEL cu1aaaaaaa1 "$(nspath u1)"
-ok "tunnel DEL removed the pod rules" absent bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '$uip '"
+check "tunnel ADD" jqe '.ips[0].address' <<<"$ru"
+check "tunnel: ARP reply with the VEPA MAC" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--arp-ip-dst $uip -j arpreply --arpreply-mac 12:34:56:78:9a:bc'"
+check "enableOutboundSnat=false: no SNAT chain jump" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 0
+check "tunnel CHECK (no SNAT expected)" run CHECK cu1aaaaaaa1 "$(nspath u1)"
+check "tunnel DEL" run DEL cu1aaaaaaa1 "$(nspath u1)"
+check "tunnel DEL removed the pod rules" absent bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '$uip '"
 
 # ---------------------------------------------------------------- B08 parallel bridge ADDs
 echo "== B08 30 parallel ADDs then DELs, fresh node, bridge mode"
@@ -573,22 +565,21 @@ done
 wait
 bad=0
 for i in $(seq 1 30); do jqe '.ips[0].address' "$WORK/b08-$i.out" >/dev/null 2>&1 || bad=$((bad + 1)); done
-ok "B08: 30 ADDs succeeded ($bad failed)" eq "$bad" 0
-ok "B08: 30 distinct IPs" eq "$(cat "$WORK"/b08-*.out | jq -r '.ips[0].address' 2>/dev/null | sort -u | wc -l)" 30
-ok "B08: one bridge azure0" eq "$(ip -n "$NODE" -o link show type bridge | wc -l)" 1
-ok "B08: azure0 holds eth0 and the node IP" bash -c "ip -n $NODE link show eth0 | grep -q 'master azure0' && ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16'"
-ok "B08: state files parse, 30 endpoints" eq "$(jq '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints | length' "$RT/azure-vnet.json")" 30
-ok "B08: InUse 30" eq "$(inuse)" 30
+check "B08: 30 ADDs succeeded ($bad failed)" eq "$bad" 0
+check "B08: 30 distinct IPs" eq "$(cat "$WORK"/b08-*.out | jq -r '.ips[0].address' 2>/dev/null | sort -u | wc -l)" 30
+check "B08: one bridge azure0" eq "$(ip -n "$NODE" -o link show type bridge | wc -l)" 1
+check "B08: azure0 holds eth0 and the node IP" bash -c "ip -n $NODE link show eth0 | grep -q 'master azure0' && ip -n $NODE addr show azure0 | grep -q 'inet 10.240.0.4/16'"
+check "B08: state files parse, 30 endpoints" eq "$(jq '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints | length' "$RT/azure-vnet.json")" 30
+check "B08: InUse 30" eq "$(inuse)" 30
 for i in $(seq 1 30); do
 	run DEL "r${i}aaaaaaaaa" "$(nspath "r$i")" >"$WORK/b08d-$i.out" 2>&1 &
 done
 wait
-ok "B08: DELs printed nothing" eq "$(cat "$WORK"/b08d-*.out | wc -c)" 0
-ok "B08: InUse 0 after the DELs" eq "$(inuse)" 0
-ok "B08: no endpoint left in state" eq "$(jq '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints | length' "$RT/azure-vnet.json")" 0
-ok "B08: no host veth left" absent bash -c "ip -n $NODE -o link | grep -q azv"
-ok "B08: no per-pod ebtables rule left" eq "$(in_node ebtables -t nat -L PREROUTING | grep -c 'dnat --to-dst [0-9a-f:]* --dnat-target' )" 1
+check "B08: DELs printed nothing" eq "$(cat "$WORK"/b08d-*.out | wc -c)" 0
+check "B08: InUse 0 after the DELs" eq "$(inuse)" 0
+check "B08: no endpoint left in state" eq "$(jq '.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints | length' "$RT/azure-vnet.json")" 0
+check "B08: no host veth left" absent bash -c "ip -n $NODE -o link | grep -q azv"
+check "B08: no per-pod ebtables rule left" eq "$(in_node ebtables -t nat -L PREROUTING | grep -c 'dnat --to-dst [0-9a-f:]* --dnat-target' )" 1
 
 echo
-echo "passed: $pass failed: $fail"
-[ "$fail" -eq 0 ]
+suite_end

@@ -11,6 +11,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/lib/jqe.sh
 . "$top/tests/lib/jqe.sh"
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
 build=${AZCNI_WIN_BUILD:-$top/build-windows}
 
 need=()
@@ -34,20 +36,10 @@ cleanup() {
 trap cleanup EXIT
 GUARD_S=120 # a hung program fails its check (status 124) instead of hanging the suite; never asserted on
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $*"
-	echo "     last output: $(tr -d '\n\t' <<<"${out:-}")"
-}
-# check <description> <command...>: the command's status decides
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi
-}
+suite_begin "$scratch/results"
+# check DESC CMD...: CMD's status decides (its stdout is not shown); a failure shows $out, the
+# output of the plugin call the check is about
+suite_on_fail() { echo "     last output: $(tr -d '\n\t' <<<"${out:-}")"; }
 
 # ---- unit tests of the Windows-only code, under wine through ctest's emulator ----
 wineboot -i >/dev/null 2>&1 || true
@@ -82,11 +74,6 @@ seed_namespace
 # the plugin config as a runtime builds it from the conflist: plugins[0] + name + cniVersion,
 # with the IPAM source switched to the interfaces.json file (no wireserver here)
 conflist=$top/tests/data/conflist/10-azure-windows.conflist
-# the shared fixture is only a drift check of the copy in tests/data (the suite runs without it)
-shared_conflist=$top/../shared/fixtures/conflist/10-azure-windows.conflist
-if [ -f "$shared_conflist" ]; then
-	check "tests/data conflist matches ../shared/fixtures (no drift)" cmp -s "$conflist" "$shared_conflist"
-fi
 check "package folder: both programs, the conflist and install.ps1" \
 	eval "cd '$build/package' && [ -s azure-vnet.exe ] && [ -s azure-vnet-ipam.exe ] && cmp -s 10-azure.conflist '$top/windows/10-azure.conflist' && cmp -s install.ps1 '$top/windows/install.ps1'"
 jq '.plugins[0] + {name: .name, cniVersion: .cniVersion} | .ipam.environment = "mas"' "$conflist" >"$scratch/conf.json"
@@ -621,5 +608,4 @@ kill "$nm_pid" 2>/dev/null || true
 wait "$nm_pid" 2>/dev/null || true
 nm_pid=
 
-echo "windows: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+suite_end
