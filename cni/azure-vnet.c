@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,20 +39,22 @@ struct vnet {
 	char goid[NETSTATE_ID_MAX];        /* the Go endpoint ID <cid[:8]>-<ifname> */
 	char full[NETSTATE_ID_MAX];        /* <cid>-<ifname>: when another owner holds goid */
 	struct state_snap snap;            /* the state as last read by this call */
-	bool net_found;                    /* the network is recorded (net is its copy) */
-	struct backend_network net;
+	bool net_found;                    /* the network is recorded: net is its copy */
 	bool net_created;                  /* this ADD made the network (network_put) */
-	bool has_rec;                      /* this owner's record exists (rec is its copy) */
-	struct netstate_endpoint rec;      /* also the record ADD builds, or DEL's unrecorded one */
-	struct cni_result ipres;           /* ADD: what the IPAM gave */
+	bool has_rec;                      /* this owner's record exists: rec is its copy */
 	bool fresh;                        /* ADD: the owner did not hold ipres's address before */
-	struct cni_dns dns;                /* ADD: the new attachment's DNS */
 	struct gc *gc;                     /* GC: its lists */
+	/* Large parts (some 40 KB), written before they are read, so vnet_init leaves them. */
+	struct backend_network net;        /* valid when net_found */
+	struct netstate_endpoint rec;      /* when has_rec, else the record ADD builds or DEL's
+					    * unrecorded one */
+	struct cni_result ipres;           /* ADD: what the IPAM gave (ipam_add) */
+	struct cni_dns dns;                /* ADD: the new attachment's DNS (attach_dns) */
 };
 
 static void vnet_init(struct vnet *v, struct plugin_ctx *ctx)
 {
-	memset(v, 0, sizeof(*v));
+	memset(v, 0, offsetof(struct vnet, net));
 	v->ctx = ctx;
 	v->conf = &ctx->conf;
 	v->call.env = &ctx->env;

@@ -121,8 +121,8 @@ struct backend_ops {
 			      const struct backend_network *net, const struct netstate_endpoint *rec,
 			      struct cni_dns *ret_dns, bool *ret_has_dns, struct cni_error *err);
 
-	/* dns - the DNS of a new attachment from the config and the IPAM's (@ipam_dns), into
-	 * *ret. Optional (NULL: runtimeConfig.dns, else the config's dns, else the IPAM's). */
+	/* dns - the DNS of a new attachment from the config and the IPAM's (@ipam_dns): all of
+	 * *ret is written on success. Optional (NULL: runtimeConfig.dns, else the config's dns, else the IPAM's). */
 	int (*dns)(const struct backend_call *call, const struct cni_dns *ipam_dns,
 		   struct cni_dns *ret, struct cni_error *err);
 
