@@ -688,7 +688,7 @@ struct gc {
 	struct netstate_endpoint *stale;   /* records to remove, their owners' locks held */
 	size_t n_stale;
 	struct platform_lock **locks;      /* n_stale of them */
-	const char **removed;              /* IDs of the records whose endpoint is gone */
+	const struct netstate_endpoint **removed; /* stale records whose endpoint is gone */
 	size_t n_removed;
 };
 
@@ -759,11 +759,13 @@ static void gc_remove(struct vnet *v, struct gc *g, struct cni_error *berr)
 			continue;
 		}
 		platform_log("GC %s (%s): endpoint removed", name, g->stale[i].container_id);
-		g->removed[g->n_removed++] = name;
+		g->removed[g->n_removed++] = &g->stale[i];
 	}
 }
 
-/* state_update callback: drop the records gc_remove emptied. */
+/* state_update callback: drop the records gc_remove emptied. By owner, not by ID alone: the
+ * stale owner's DEL may have dropped its record since the look-up, and a new owner whose
+ * container ID starts alike then holds the same Go ID. */
 static int gc_forget(struct netstate *st, void *arg, struct cni_error *err)
 {
 	struct vnet *v = arg;
@@ -773,8 +775,13 @@ static int gc_forget(struct netstate *st, void *arg, struct cni_error *err)
 	int n = 0;
 
 	(void)err;
-	for (i = 0; net && i < g->n_removed; i++)
-		n += netstate_endpoint_remove(net, g->removed[i]);
+	for (i = 0; net && i < g->n_removed; i++) {
+		const struct netstate_endpoint *gone = g->removed[i];
+		const struct netstate_endpoint *ep = netstate_find_endpoint(net, gone->id);
+
+		if (ep && same_owner(ep, gone->container_id, gone->ifname))
+			n += netstate_endpoint_remove(net, gone->id);
+	}
 	return n;
 }
 

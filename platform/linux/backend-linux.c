@@ -284,8 +284,10 @@ static bool ebt_find(const char *list, const char *key, const char *ip, const ch
 }
 
 /* The MAC of a pod known by its IPs only (an unrecorded bridge-mode endpoint: killed between
- * making the endpoint and saving the state): the target of its MAC DNAT rule, from one
- * ebtables listing. Best effort: ep->has_mac stays false when nothing is found. */
+ * making the endpoint and saving the state): the target of its MAC DNAT rule, else (killed
+ * between its two rules: ebt_pod adds the ARP reply first) of its ARP reply rule (in tunnel
+ * mode the VEPA MAC, which is what that rule holds), from one ebtables listing. Best effort:
+ * ep->has_mac stays false when nothing is found. */
 static void ebt_pod_mac(struct netstate_endpoint *ep)
 {
 	char ip[IPNET_ADDR_STRLEN], *list = NULL;
@@ -297,6 +299,12 @@ static void ebt_pod_mac(struct netstate_endpoint *ep)
 		if (ep->ips[i].addr.family == IPNET_AF_INET &&
 		    ebt_find(list, "--ip-dst", ipnet_addr_format(&ep->ips[i].addr, ip, sizeof(ip)),
 			     "--to-dst", ep->mac))
+			ep->has_mac = true;
+	for (i = 0; !ep->has_mac && i < ep->n_ips; i++)
+		if (ep->ips[i].addr.family == IPNET_AF_INET &&
+		    ebt_find(list, "--arp-ip-dst",
+			     ipnet_addr_format(&ep->ips[i].addr, ip, sizeof(ip)), "--arpreply-mac",
+			     ep->mac))
 			ep->has_mac = true;
 	free(list);
 }

@@ -410,6 +410,15 @@ check "no record: the pod's ebtables rules are there before the DEL" ebt_has "$b
 check "no record, no prevResult: DEL exits 0" run DEL cb7aaaaaaa7 "$(nspath b7)"
 check "no record, no prevResult: the pod's ebtables rules are removed (IP from IPAM)" absent ebt_has "$bip7"
 check "no record, no prevResult: IP freed" eq "$(inuse)" 2
+# killed between the pod's two ebtables rules (ARP reply first, MAC DNAT never added)
+pod b6
+rb6=$(run ADD cb6aaaaaaa6 "$(nspath b6)")
+bip6=$(jq -r '.ips[0].address' <<<"$rb6" | cut -d/ -f1)
+jqi 'del(.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["cb6aaaaa-eth0"])' "$RT/azure-vnet.json"
+in_node ebtables -t nat -D PREROUTING -p IPv4 -i eth0 --ip-dst "$bip6" -j dnat --to-dst "$(jq -r '.interfaces[1].mac' <<<"$rb6")" --dnat-target ACCEPT
+check "no record, no DNAT rule: DEL exits 0" run DEL cb6aaaaaaa6 "$(nspath b6)"
+check "no record, no DNAT rule: the pod's ARP reply rule is removed (MAC from it)" absent ebt_has "$bip6"
+check "no record, no DNAT rule: IP freed" eq "$(inuse)" 2
 pod b8
 rb8=$(run ADD cb8aaaaaaa8 "$(nspath b8)")
 bip8=$(jq -r '.ips[0].address' <<<"$rb8" | cut -d/ -f1)
