@@ -39,7 +39,7 @@ static int ipam_gc_op(struct plugin_ctx *ctx, struct cni_error *err)
 	r = plugin_valid_attachments(ctx, &valid, &n, err);
 	if (r < 0)
 		return r;
-	r = ipam_run_gc(&ctx->conf, valid, n, err);
+	r = ipam_run_gc(&ctx->conf, valid, n, NULL, NULL, err);
 	free(valid);
 	return r;
 }

@@ -479,8 +479,8 @@ undo_endpoint:
 		left = true;
 unreserve:
 	if (left) {
-		platform_log("ADD %s failed with an endpoint possibly left: keeping its IP and "
-			     "record for the next DEL or ADD", v->rec.id);
+		platform_log("ADD %s failed with an endpoint possibly left: keeping its IP%s for "
+			     "the next DEL or ADD", v->rec.id, reserved ? " and placeholder record" : "");
 		return r;
 	}
 	if (reserved)
@@ -559,8 +559,10 @@ static void unrecorded_fill(struct vnet *v)
 
 /* DEL: remove the endpoint (by its record, else by what prevResult and the IPAM tell and by
  * the names it may have), release the address, drop the record. Gone counts as removed, so a
- * repeated DEL succeeds. When the backend cannot remove an object the address is still
- * released but the record stays, so a retried DEL or a GC finishes the endpoint. */
+ * repeated DEL succeeds. When the backend cannot remove an object the DEL fails and the record
+ * stays, so a retried DEL or a GC finishes the endpoint; the address is released all the same
+ * unless the object left is keyed by it (-EADDRINUSE: a rule, neighbour or route that would
+ * act for the next pod given the address), then the owner keeps it too. */
 static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	const char *names[2];
@@ -585,7 +587,7 @@ static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
 	if (rb >= 0)
 		rb = backend->endpoint_del(v.be, &v.call, v.net_found ? &v.net : NULL, &v.rec,
 					   v.has_rec, names, n_names, &berr);
-	if (ctx->conf.ipam.type[0]) {
+	if (ctx->conf.ipam.type[0] && rb != -EADDRINUSE) {
 		r = ipam_del(&v, err);
 		if (r < 0)
 			goto out;
@@ -690,6 +692,8 @@ struct gc {
 	struct platform_lock **locks;      /* n_stale of them */
 	const struct netstate_endpoint **removed; /* stale records whose endpoint is gone */
 	size_t n_removed;
+	struct platform_lock **held;       /* owners with only an address, locked for the IPAM GC */
+	size_t n_held;
 };
 
 static bool gc_is_valid(const struct gc *g, size_t n, const struct netstate_endpoint *ep)
@@ -736,8 +740,17 @@ static int gc_collect(struct vnet *v, struct gc *g, struct cni_error *err)
 	return 0;
 }
 
-/* Remove the stale endpoints; the first failure is copied to @berr (that record is kept, and
- * its address released all the same, as DEL does). */
+/* Keep stale record @ep's address: it goes on the valid list of the IPAM GC. */
+static void gc_keep_address(struct gc *g, const struct netstate_endpoint *ep)
+{
+	g->valid[g->n_valid].container_id = ep->container_id;
+	g->valid[g->n_valid].ifname = ep->ifname;
+	g->n_valid++;
+}
+
+/* Remove the stale endpoints; the first failure is copied to @berr. A record whose endpoint
+ * could not be removed is kept; its address is released all the same (as DEL does) unless
+ * what is left is keyed by it (-EADDRINUSE), or nothing could be tried (no session). */
 static void gc_remove(struct vnet *v, struct gc *g, struct cni_error *berr)
 {
 	const struct backend_network *net = v->net_found ? &v->net : NULL;
@@ -747,20 +760,53 @@ static void gc_remove(struct vnet *v, struct gc *g, struct cni_error *berr)
 	if (!g->n_stale)
 		return;
 	r = vnet_open(v, 0, berr);
+	for (i = 0; r < 0 && i < g->n_stale; i++)
+		gc_keep_address(g, &g->stale[i]);
 	for (i = 0; r >= 0 && i < g->n_stale; i++) {
 		const char *name = g->stale[i].id;
 		struct cni_error one = { 0 };
+		int rd = backend->endpoint_del(v->be, &v->call, net, &g->stale[i], true, &name, 1,
+					       &one);
 
-		if (backend->endpoint_del(v->be, &v->call, net, &g->stale[i], true, &name, 1,
-					  &one) < 0) {
+		if (rd < 0) {
 			platform_log("GC %s (%s): %s", name, g->stale[i].container_id, one.msg);
 			if (!cni_error_is_set(berr))
 				*berr = one;
+			if (rd == -EADDRINUSE)
+				gc_keep_address(g, &g->stale[i]);
 			continue;
 		}
 		platform_log("GC %s (%s): endpoint removed", name, g->stale[i].container_id);
 		g->removed[g->n_removed++] = &g->stale[i];
 	}
+}
+
+/* ipam_gc's keep: an address whose owner has no stale record here is kept while a call of
+ * that owner runs (its ADD may be between the allocation and saving its record); otherwise
+ * its owner lock is taken (without waiting: the IPAM lock is held) and held until the GC is
+ * over, so no ADD of that owner starts on an address being released. */
+static bool gc_keep_busy(const struct ipam_addr *rec, void *arg)
+{
+	struct gc *g = arg;
+	struct platform_lock *l = NULL, **grown;
+	size_t i;
+
+	for (i = 0; i < g->n_stale; i++)
+		if (strcmp(g->stale[i].container_id, rec->id) == 0 &&
+		    (!rec->ifname[0] || strcmp(g->stale[i].ifname, rec->ifname) == 0))
+			return false;  /* this GC holds the owner and removed its endpoint */
+	if (plugin_owner_lock(rec->id, rec->ifname, 0, &l, NULL) < 0) {
+		platform_log("azure-vnet GC: keeping %s's address for now: a call of it runs", rec->id);
+		return true;
+	}
+	grown = realloc(g->held, (g->n_held + 1) * sizeof(*g->held));
+	if (!grown) {
+		platform_lock_release(l);
+		return true;
+	}
+	g->held = grown;
+	g->held[g->n_held++] = l;
+	return false;
 }
 
 /* state_update callback: drop the records gc_remove emptied. By owner, not by ID alone: the
@@ -788,8 +834,9 @@ static int gc_forget(struct netstate *st, void *arg, struct cni_error *err)
 /* GC (CNI 1.1.0): every recorded endpoint of this network whose attachment is not in
  * "cni.dev/valid-attachments" is removed under its owner's lock (whose file goes with it), its
  * record dropped; then every address not held by a valid or busy owner is released. An owner
- * whose lock is busy is kept whole. A backend failure keeps that record (a later GC or DEL
- * finishes it) and is reported after the addresses are released. */
+ * whose lock is busy (a call of it runs) is kept whole, whether it has a record or only an
+ * address. A backend failure keeps that record (a later GC or DEL finishes it) and is reported
+ * after the addresses are released. */
 static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	struct cni_error berr = { 0 };
@@ -809,7 +856,7 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	if (r >= 0)
 		gc_remove(&v, &g, &berr);
 	if (r >= 0 && ipam_ours(v.conf))
-		r = ipam_run_gc(v.conf, g.valid, g.n_valid, err);
+		r = ipam_run_gc(v.conf, g.valid, g.n_valid, gc_keep_busy, &g, err);
 	else if (r >= 0 && v.conf->ipam.type[0])
 		r = ipam_delegate(&v, "GC", NULL, err);
 	if (r >= 0 && g.n_removed)
@@ -821,6 +868,9 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	/* the owners are gone (or a failed GC is retried and takes new files) */
 	for (i = 0; i < g.n_stale; i++)
 		platform_lock_release_unlink(g.locks[i]);
+	for (i = 0; i < g.n_held; i++)
+		platform_lock_release_unlink(g.held[i]);
+	free(g.held);
 	vnet_fini(&v);
 	free(g.valid);
 	free(g.stale);

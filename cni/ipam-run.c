@@ -343,6 +343,7 @@ int ipam_run_owned(const struct conf *conf, const char *container_id, const char
 }
 
 int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, size_t n,
+		bool (*keep)(const struct ipam_addr *rec, void *arg), void *arg,
 		struct cni_error *err)
 {
 	struct ipam_session s;
@@ -352,7 +353,7 @@ int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, si
 	r = session_open(&s, err);
 	if (r < 0)
 		return r;
-	released = ipam_gc(&s.space, valid, n);
+	released = ipam_gc(&s.space, valid, n, keep, arg);
 	return session_close(&s, released > 0, err);
 }
 

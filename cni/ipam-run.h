@@ -46,8 +46,11 @@ int ipam_run_release(const struct conf *conf, const char *container_id, const ch
 int ipam_run_owned(const struct conf *conf, const char *container_id, const char *ifname,
 		   struct ipnet_addr *ret_addrs, size_t max, size_t *ret_n, struct cni_error *err);
 
-/* ipam_run_gc - release every allocation not in @valid (@n entries). Does not contact the source. */
+/* ipam_run_gc - release every allocation not in @valid (@n entries) that @keep (may be NULL)
+ * does not keep (ipam_gc; @keep runs under the IPAM lock, so it must not wait for anything
+ * that waits for that lock). Does not contact the source. */
 int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, size_t n,
+		bool (*keep)(const struct ipam_addr *rec, void *arg), void *arg,
 		struct cni_error *err);
 
 /* ipam_run_status - 0 when an address is free (refreshing from the source), else code 50. */

@@ -389,7 +389,8 @@ static bool attachment_valid(const struct ipam_addr *rec, const struct ipam_atta
 	return false;
 }
 
-int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n)
+int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n,
+	    bool (*keep)(const struct ipam_addr *rec, void *arg), void *arg)
 {
 	int released = 0;
 
@@ -399,7 +400,7 @@ int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n
 		for (size_t k = 0; k < pool->n_addrs; k++) {
 			struct ipam_addr *rec = &pool->addrs[k];
 
-			if (!rec->in_use || attachment_valid(rec, valid, n))
+			if (!rec->in_use || attachment_valid(rec, valid, n) || (keep && keep(rec, arg)))
 				continue;
 			release_rec(rec);
 			released++;

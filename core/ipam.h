@@ -136,9 +136,11 @@ struct ipam_attachment {
 	const char *ifname;
 };
 
-/* ipam_gc - release every in-use address whose owner is not in @valid (@n entries).
- * Returns the number released. */
-int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n);
+/* ipam_gc - release every in-use address whose owner is not in @valid (@n entries) unless
+ * @keep (may be NULL) says to keep it: @keep(@rec, @arg) is asked once per such in-use record
+ * (e.g. "a call of that owner is running"). Returns the number released. */
+int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n,
+	    bool (*keep)(const struct ipam_addr *rec, void *arg), void *arg);
 
 /* ipam_free_count - number of free, healthy addresses across pools (STATUS). */
 size_t ipam_free_count(const struct ipam_space *sp);

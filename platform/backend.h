@@ -143,10 +143,12 @@ struct backend_ops {
 	 * Only @rec's owner fields name the owner: in a GC the call's CNI_CONTAINERID is not it.
 	 * @names (@n_names, may be 0) are the record IDs under which the endpoint may exist in
 	 * the OS (by name: HCN endpoints); @net is NULL when the network is not recorded. Tries
-	 * every removal; anything already gone counts as removed (idempotent). Returns 0, or the
-	 * first negative errno of an object that could not be removed (then the orchestrator
-	 * still releases the address, as the Go plugin does, but keeps the record so a later DEL
-	 * or GC finishes the endpoint). Required. */
+	 * every removal; anything already gone counts as removed (idempotent). Returns 0, or a
+	 * negative errno when an object could not be removed: the orchestrator then fails the
+	 * call and keeps the record, so a later DEL or GC finishes the endpoint. -EADDRINUSE
+	 * says an object keyed by the pod's address is left (Linux: every object it removes is),
+	 * and the owner then keeps the address too; after any other error the address is
+	 * released (Windows: HNS endpoints are keyed by ID). Required. */
 	int (*endpoint_del)(struct backend *be, const struct backend_call *call,
 			    const struct backend_network *net, const struct netstate_endpoint *rec,
 			    bool recorded, const char *const *names, size_t n_names,

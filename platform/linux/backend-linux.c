@@ -760,6 +760,20 @@ static int network_record(struct vnet *v, struct netstate *st, const struct ipne
  * @host_if: the pod's ebtables rules and bridge neighbours (bridge mode), then the veth (its
  * host routes and proxy ARP go with it; the pod end with it). Everything is tried; what is
  * already gone counts as removed. Returns 0 or the first error. */
+/* The bridge's permanent neighbour entry for @ip goes only when it is the pod's (@mac): after
+ * a failed DEL the address may already belong to another pod, whose entry must stay. */
+static int bridge_neigh_del(struct netdev *nd, int ifindex, const struct ipnet_addr *ip,
+			    const struct netstate_endpoint *ep, struct cni_error *err)
+{
+	uint8_t mac[6];
+	int state = 0, r;
+
+	r = netdev_neigh_get(nd, ifindex, ip, mac, &state, NULL);
+	if (r == -ENOENT || (r == 0 && ep->has_mac && memcmp(mac, ep->mac, 6) != 0))
+		return 0;
+	return netdev_neigh_del(nd, ifindex, ip, err);
+}
+
 static int endpoint_teardown(struct vnet *v, const struct netstate_endpoint *ep,
 			     const char *host_if, struct cni_error *err)
 {
@@ -776,7 +790,7 @@ static int endpoint_teardown(struct vnet *v, const struct netstate_endpoint *ep,
 			if (r2 < 0 && r >= 0)
 				r = r2;
 			r2 = have_br && !v->tunnel ?
-				netdev_neigh_del(nd, br.ifindex, &ep->ips[i].addr, err) : 0;
+				bridge_neigh_del(nd, br.ifindex, &ep->ips[i].addr, ep, err) : 0;
 			if (r2 < 0 && r >= 0)
 				r = r2;
 		}
@@ -1454,10 +1468,12 @@ static int linux_endpoint_del(struct backend *be, const struct backend_call *cal
 			       sizeof(host_if));
 	if (net && v.bridged && !pod.has_mac)
 		ebt_pod_mac(&pod);
-	return endpoint_teardown(&v, net ? &pod : NULL, host_if, err);
+	/* everything it removes is keyed by the pod's address (rules, the bridge neighbour, the
+	 * veth that carries the host route): what is left would act for the address's next pod */
+	return endpoint_teardown(&v, net ? &pod : NULL, host_if, err) < 0 ? -EADDRINUSE : 0;
 }
 
-/* Bridge and tunnel rules are keyed by IP; a record without a mode follows the config. */
+/* Bridge and tunnel rules are keyed by IP; a network recorded without a mode may have them. */
 static bool linux_del_needs_ips(const struct backend_network *net)
 {
 	const char *mode = net ? net->net.mode : "transparent";

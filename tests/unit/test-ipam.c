@@ -335,14 +335,14 @@ static void test_gc(void **state)
 	must_alloc(&sp, "c1", "eth1", a);  /* .6 released: ifname not valid */
 	must_alloc(&sp, "c2", "eth0", a);  /* .7 released */
 	must_alloc(&sp, "c3", "eth0", a);  /* .8 kept */
-	assert_int_equal(ipam_gc(&sp, valid, 3), 2);
+	assert_int_equal(ipam_gc(&sp, valid, 3, NULL, NULL), 2);
 	assert_true(find_rec(&sp, "10.240.0.5")->in_use);
 	assert_false(find_rec(&sp, "10.240.0.6")->in_use);
 	assert_false(find_rec(&sp, "10.240.0.7")->in_use);
 	assert_true(find_rec(&sp, "10.240.0.8")->in_use);
 	assert_int_equal(ipam_free_count(&sp), 28);
-	assert_int_equal(ipam_gc(&sp, valid, 3), 0);
-	assert_int_equal(ipam_gc(&sp, NULL, 0), 2);
+	assert_int_equal(ipam_gc(&sp, valid, 3, NULL, NULL), 0);
+	assert_int_equal(ipam_gc(&sp, NULL, 0, NULL, NULL), 2);
 	assert_int_equal(ipam_free_count(&sp), 30);
 	assert_int_equal(sp.pools[0].refcount, 0);
 	ipam_space_free(&sp);

@@ -64,6 +64,7 @@ static struct {
 	const char *fail_op;        /* fail the fail_nth call of this operation */
 	int fail_nth, seen;
 	bool add_left;              /* a failing endpoint_add says it may have left the endpoint */
+	bool del_addr_busy;         /* a failing endpoint_del says the address is still in use */
 	bool sabotage_state;        /* endpoint_add turns azure-vnet.json into a directory */
 	bool del_recorded;          /* the last endpoint_del's @recorded */
 	size_t del_n_names;
@@ -221,7 +222,7 @@ static int f_endpoint_del(struct backend *be, const struct backend_call *call,
 	for (size_t i = 0; i < n_names && i < 2; i++)
 		snprintf(fake.del_names[i], sizeof(fake.del_names[i]), "%s", names[i]);
 	if (r < 0)
-		return r;
+		return fake.del_addr_busy ? -EADDRINUSE : r;
 	if (recorded && (ep = fake_find(rec->id)))
 		ep->used = false;
 	for (size_t i = 0; i < n_names; i++)
@@ -544,6 +545,61 @@ static void test_del_failure_keeps_record(void **state)
 	assert_int_equal(fake_count(), 0);
 }
 
+/* A DEL that leaves an object keyed by the address keeps the address with the record. */
+static void test_del_failure_keeps_busy_address(void **state)
+{
+	(void)state;
+	assert_int_equal(run(&fake_plain, "ADD", "0ff0000000000002", "eth0", NULL), 0);
+	fake.fail_op = "endpoint_del";
+	fake.fail_nth = 1;
+	fake.del_addr_busy = true;
+	assert_int_equal(run(&fake_plain, "DEL", "0ff0000000000002", "eth0", NULL), 1);
+	assert_true(recorded("0ff0000000000002", "eth0", NULL));
+	assert_int_equal(held("0ff0000000000002", "eth0", NULL), 1);
+	assert_int_equal(run(&fake_plain, "DEL", "0ff0000000000002", "eth0", NULL), 0);
+	assert_false(recorded("0ff0000000000002", "eth0", NULL));
+	assert_int_equal(held("0ff0000000000002", "eth0", NULL), 0);
+}
+
+/* GC keeps the address of an owner with no record whose call is running (an ADD between its
+ * allocation and its record), and releases it once the owner is idle. */
+static void test_gc_keeps_address_of_running_add(void **state)
+{
+	struct platform_lock *busy = NULL;
+	struct cni_error err = { 0 };
+	struct cni_result res;
+	struct conf c;
+	cJSON *root = cJSON_Parse(CONF_TEXT "}");
+	const char *gc = ",\"cni.dev/valid-attachments\":[]";
+
+	(void)state;
+	assert_non_null(root);
+	assert_int_equal(conf_parse(root, &c, &err), 0);
+	assert_int_equal(plugin_owner_lock("add0000000000001", "eth0", 1000, &busy, &err), 0);
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(ipam_run_add(&c, "add0000000000001", "eth0", &res, &err), 0);
+	assert_int_equal(run(&fake_plain, "GC", NULL, NULL, gc), 0);
+	assert_int_equal(held("add0000000000001", "eth0", NULL), 1);
+	platform_lock_release(busy);
+	assert_int_equal(run(&fake_plain, "GC", NULL, NULL, gc), 0);
+	assert_int_equal(held("add0000000000001", "eth0", NULL), 0);
+	cJSON_Delete(root);
+}
+
+/* A GC whose endpoint removal leaves the address in use keeps record and address. */
+static void test_gc_failure_keeps_busy_address(void **state)
+{
+	(void)state;
+	assert_int_equal(run(&fake_plain, "ADD", "cccc000000000002", "eth0", NULL), 0);
+	fake.fail_op = "endpoint_del";
+	fake.fail_nth = 1;
+	fake.del_addr_busy = true;
+	assert_int_equal(run(&fake_plain, "GC", NULL, NULL, ",\"cni.dev/valid-attachments\":[]"),
+			 1);
+	assert_true(recorded("cccc000000000002", "eth0", NULL));
+	assert_int_equal(held("cccc000000000002", "eth0", NULL), 1);
+}
+
 /* Owners whose container IDs share 8 characters: the second gets <cid>-<ifname>. */
 static void test_endpoint_id_collision(void **state)
 {
@@ -665,6 +721,9 @@ int main(void)
 		cmocka_unit_test_setup(test_left_endpoint_kept_for_del, reset),
 		cmocka_unit_test_setup(test_del_idempotent, reset),
 		cmocka_unit_test_setup(test_del_failure_keeps_record, reset),
+		cmocka_unit_test_setup(test_del_failure_keeps_busy_address, reset),
+		cmocka_unit_test_setup(test_gc_keeps_address_of_running_add, reset),
+		cmocka_unit_test_setup(test_gc_failure_keeps_busy_address, reset),
 		cmocka_unit_test_setup(test_endpoint_id_collision, reset),
 		cmocka_unit_test_setup(test_gc_busy_owner, reset),
 		cmocka_unit_test_setup(test_gc_failure_keeps_record, reset),
