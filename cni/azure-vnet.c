@@ -450,8 +450,10 @@ static int add_new(struct vnet *v, struct cni_result *ret, struct cni_error *err
 	int r;
 
 	r = ipam_add(v, err);
+	platform_fault_point("ADD ipam");
 	if (r >= 0)
 		r = network_ensure(v, err);
+	platform_fault_point("ADD network");
 	if (r >= 0)
 		r = attach_dns(v, err);
 	if (r < 0)
@@ -462,13 +464,16 @@ static int add_new(struct vnet *v, struct cni_result *ret, struct cni_error *err
 		if (r < 0)
 			goto release_ip;
 		reserved = true;
+		platform_fault_point("ADD reserved");
 	}
 	v->call.dns = &v->dns;
 	r = backend->endpoint_add(v->be, &v->call, &v->net, &v->ipres, &v->rec, &left, err);
 	v->call.dns = NULL;
+	platform_fault_point("ADD endpoint");
 	if (r < 0)
 		goto unreserve;
 	r = state_update(&v->snap, put_record, v, err);
+	platform_fault_point("ADD record");
 	if (r < 0)
 		goto undo_endpoint;
 	result_build(v, &v->rec, &v->dns, ret);
@@ -587,8 +592,10 @@ static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
 	if (rb >= 0)
 		rb = backend->endpoint_del(v.be, &v.call, v.net_found ? &v.net : NULL, &v.rec,
 					   v.has_rec, names, n_names, &berr);
+	platform_fault_point("DEL endpoint");
 	if (ctx->conf.ipam.type[0] && rb != -EADDRINUSE) {
 		r = ipam_del(&v, err);
+		platform_fault_point("DEL ipam");
 		if (r < 0)
 			goto out;
 	}
@@ -776,6 +783,7 @@ static void gc_remove(struct vnet *v, struct gc *g, struct cni_error *berr)
 				gc_keep_address(g, &g->stale[i]);
 			continue;
 		}
+		platform_fault_point("GC endpoint");
 		platform_log("GC %s (%s): endpoint removed", name, g->stale[i].container_id);
 		g->removed[g->n_removed++] = &g->stale[i];
 	}
@@ -859,6 +867,7 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 		r = ipam_run_gc(v.conf, g.valid, g.n_valid, gc_keep_busy, &g, err);
 	else if (r >= 0 && v.conf->ipam.type[0])
 		r = ipam_delegate(&v, "GC", NULL, err);
+	platform_fault_point("GC ipam");
 	if (r >= 0 && g.n_removed)
 		r = state_update(&v.snap, gc_forget, &v, err);
 	if (r >= 0 && cni_error_is_set(&berr)) {

@@ -100,6 +100,16 @@ int platform_ifname_by_mac(const char *mac, char *buf, size_t size);
  * Returns static storage (the text of an unknown number may be overwritten by the next call). */
 const char *platform_errno_text(int errnum);
 
+/* ---- fault injection (crash tests) ---- */
+/* platform_fault_point - a numbered step of a call at which a crash test may kill the process:
+ * after a state or lock change, a kernel or HNS change, an IPAM step. With
+ * AZURE_CNI_FAULT_KILL_AT=N (N >= 1) the Nth call in this process kills it at once, as an OOM
+ * kill or a runtime's timeout would (SIGKILL on Linux; TerminateProcess on Windows, exit code
+ * 137); with AZURE_CNI_FAULT_LOG=<file> each call appends "<n> <@step>" and a newline to that
+ * file, so a test learns how many steps a command has. Both unset (production): one getenv per
+ * variable and process, nothing else. @step: a short static name ("ADD ipam"). */
+void platform_fault_point(const char *step);
+
 /* ---- time ---- */
 /* platform_timestamp - current UTC time as RFC 3339 ("2026-11-29T08:49:31.123456789Z") into @buf. */
 void platform_timestamp(char *buf, size_t size);

@@ -2,6 +2,7 @@
 /* iptables/ebtables by fork + execvp with an argv array (see fw.h). */
 #define _GNU_SOURCE
 #include "fw.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +64,7 @@ int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *
 		if (errno != EINTR)
 			return cni_error_set(err, -errno, CNI_CODE_NETWORK, "wait %s: %s", argv[0],
 					     strerror(errno));
+	platform_fault_point("exec");
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return cni_error_set(err, -EINTR, CNI_CODE_NETWORK, "%s killed by signal %d", argv[0],

@@ -4,6 +4,7 @@
  * thread returns to its own netns at once; sysctls are opened the same way. */
 #define _GNU_SOURCE
 #include "netdev.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -340,6 +341,7 @@ int netdev_veth_create(struct netdev *nd, const char *host_name, const uint8_t *
 	if (peer_ns && peer_ns != nd)
 		rtnl_link_set_ns_fd(peer, peer_ns->nsfd);
 	r = rtnl_link_add(nd->sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	platform_fault_point("netlink link add");
 	if (r < 0)
 		r = nlfail(err, r, "create veth %s (peer %s)", host_name, peer_name);
 out:
@@ -365,8 +367,10 @@ int netdev_bridge_create(struct netdev *nd, const char *name, const uint8_t *mac
 		if (a)
 			rtnl_link_set_addr(l, a);
 	}
-	if (r >= 0)
+	if (r >= 0) {
 		r = rtnl_link_add(nd->sk, l, NLM_F_CREATE | NLM_F_EXCL);
+		platform_fault_point("netlink link add");
+	}
 	if (r < 0)
 		r = nlfail(err, r, "create bridge %s", name);
 	nl_addr_put(a);
@@ -387,6 +391,7 @@ static int link_change(struct netdev *nd, const char *name, struct rtnl_link *ch
 		goto out;
 	}
 	r = rtnl_link_change(nd->sk, orig, changes, 0);
+	platform_fault_point("netlink link change");
 	if (r < 0)
 		r = nlfail(err, r, "%s %s", what, name);
 out:
@@ -481,6 +486,7 @@ int netdev_link_delete(struct netdev *nd, const char *name, struct cni_error *er
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	rtnl_link_set_name(l, name);
 	r = rtnl_link_delete(nd->sk, l);
+	platform_fault_point("netlink link delete");
 	rtnl_link_put(l);
 	if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)
 		return -ENODEV;
@@ -513,6 +519,7 @@ int netdev_bridge_port_hairpin(struct netdev *nd, const char *name, bool on,
 	}
 	nla_nest_end(msg, nest);
 	r = nl_send_sync(nd->sk, msg); /* frees msg */
+	platform_fault_point("netlink send");
 	return r < 0 ? nlfail(err, r, "set hairpin on %s", name) : 0;
 }
 
@@ -549,6 +556,7 @@ int netdev_addr_add(struct netdev *nd, int ifindex, const struct ipnet_prefix *p
 	if (prefix->addr.family == IPNET_AF_INET6)
 		rtnl_addr_set_flags(a, IFA_F_NODAD);
 	r = rtnl_addr_add(nd->sk, a, NLM_F_EXCL);
+	platform_fault_point("netlink addr add");
 	rtnl_addr_put(a);
 	return r < 0 ? nlfail(err, r, "add address %s to link #%d",
 			      ipnet_prefix_format(prefix, buf, sizeof(buf)), ifindex) : 0;
@@ -564,6 +572,7 @@ int netdev_addr_del(struct netdev *nd, int ifindex, const struct ipnet_prefix *p
 	if (!a)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	r = rtnl_addr_delete(nd->sk, a, 0);
+	platform_fault_point("netlink addr delete");
 	rtnl_addr_put(a);
 	if (r == -NLE_NOADDR || r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
 		return nle_errno(r);
@@ -693,6 +702,7 @@ int netdev_route_add(struct netdev *nd, const struct netdev_route *r, struct cni
 	if (!rt)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	rc = rtnl_route_add(nd->sk, rt, NLM_F_EXCL);
+	platform_fault_point("netlink route add");
 	rtnl_route_put(rt);
 	return rc < 0 ? nlfail(err, rc, "add route %s", route_text(r, buf, sizeof(buf))) : 0;
 }
@@ -706,6 +716,7 @@ int netdev_route_del(struct netdev *nd, const struct netdev_route *r, struct cni
 	if (!rt)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	rc = rtnl_route_delete(nd->sk, rt, 0);
+	platform_fault_point("netlink route delete");
 	rtnl_route_put(rt);
 	if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV)
 		return -ESRCH;
@@ -805,6 +816,7 @@ int netdev_neigh_set(struct netdev *nd, int ifindex, const struct ipnet_addr *ip
 	rtnl_neigh_set_lladdr(n, ll);
 	rtnl_neigh_set_state(n, NUD_PERMANENT);
 	r = rtnl_neigh_add(nd->sk, n, NLM_F_CREATE | NLM_F_REPLACE);
+	platform_fault_point("netlink neigh add");
 	nl_addr_put(ll);
 	rtnl_neigh_put(n);
 	return r < 0 ? nlfail(err, r, "set neighbour %s on link #%d",
@@ -821,6 +833,7 @@ int netdev_neigh_del(struct netdev *nd, int ifindex, const struct ipnet_addr *ip
 	if (!n)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	r = rtnl_neigh_delete(nd->sk, n, 0);
+	platform_fault_point("netlink neigh delete");
 	rtnl_neigh_put(n);
 	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV || r == -NLE_NOADDR)
 		return 0;
@@ -903,6 +916,7 @@ int netdev_sysctl_write(struct netdev *nd, const char *key, const char *value,
 	struct sysctl_op op = { .key = key, .value = value };
 	int r = in_netns(nd->nsfd, sysctl_fn, &op, err);
 
+	platform_fault_point("sysctl write");
 	if (r == -ENOENT || cni_error_is_set(err))
 		return r;
 	return r < 0 ? cni_error_set(err, r, CNI_CODE_NETWORK, "sysctl %s=%s: %s", key, value,

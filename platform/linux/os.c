@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,11 +276,13 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 		cni_error_set(err, r, CNI_CODE_IO, "cannot write %s: %s", tmp, strerror(-r));
 		goto remove_tmp;
 	}
+	platform_fault_point("file written");
 	if (rename(tmp, path) < 0) {
 		r = -errno;
 		cni_error_set(err, r, CNI_CODE_IO, "cannot rename %s to %s: %s", tmp, path, strerror(-r));
 		goto remove_tmp;
 	}
+	platform_fault_point("file renamed");
 	/* The rename is durable only once the directory entry is on disk. */
 	dir_of(path, dir, sizeof(dir));
 	remove_stale_temps(dir, path);
@@ -692,4 +695,34 @@ void platform_log_close(void)
 	if (log_fd >= 0)
 		close(log_fd);
 	log_fd = -1;
+}
+
+/* ---- fault injection ---- */
+
+void platform_fault_point(const char *step)
+{
+	static int on = -1;        /* -1: not read yet */
+	static unsigned long at, n;
+	static const char *log;
+	const char *s;
+
+	if (on < 0) {
+		s = getenv("AZURE_CNI_FAULT_KILL_AT");
+		at = s ? strtoul(s, NULL, 10) : 0;
+		log = getenv("AZURE_CNI_FAULT_LOG");
+		on = at > 0 || (log && log[0]);
+	}
+	if (!on)
+		return;
+	n++;
+	if (log && log[0]) {
+		int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd >= 0) {
+			dprintf(fd, "%lu %s\n", n, step);
+			close(fd);
+		}
+	}
+	if (n == at)
+		kill(getpid(), SIGKILL);
 }

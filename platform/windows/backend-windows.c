@@ -147,6 +147,7 @@ static int hns_network_create(struct backend *be, const struct conf *conf,
 	if (!text)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	r = hcn_create(be->hcn, HCN_KIND_NETWORK, NULL, text, ret_id, NULL, err);
+	platform_fault_point("HCN network create");
 	free(text);
 	if (r == 0)
 		platform_log("created HCN network %s %s", conf->name, ret_id);
@@ -249,6 +250,7 @@ static int endpoint_remove(struct backend *be, const char *netns, const char *ep
 		}
 	}
 	r = hcn_delete(be->hcn, HCN_KIND_ENDPOINT, ep_id, err);
+	platform_fault_point("HCN endpoint delete");
 	return r == -ENOENT ? 0 : r;
 }
 
@@ -375,6 +377,7 @@ static int endpoint_create(struct backend *be, const struct backend_call *call,
 	if (!text)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	r = hcn_create(be->hcn, HCN_KIND_ENDPOINT, net_id, text, ret_id, ret_props, err);
+	platform_fault_point("HCN endpoint create");
 	free(text);
 	/* HNS may have made it even so (the read-back of the new ID failed): by name. After a
 	 * timeout HNS may still be creating it: no further call (hcn_abandoned). */
@@ -396,6 +399,7 @@ static int endpoint_attach(struct backend *be, const char *ep_id, struct cni_err
 	if (!text)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	r = hcn_modify(be->hcn, HCN_KIND_NAMESPACE, be->netns, text, err);
+	platform_fault_point("HCN namespace attach");
 	free(text);
 	if (r == -ENOENT)
 		r = cni_error_set(err, r, CNI_CODE_NETWORK,

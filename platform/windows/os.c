@@ -363,8 +363,12 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 	if (!e && !FlushFileBuffers(h))
 		e = GetLastError();
 	CloseHandle(h);
+	if (!e)
+		platform_fault_point("file written");
 	if (!e && !MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
 		e = GetLastError();
+	if (!e)
+		platform_fault_point("file renamed");
 	if (e) {
 		DeleteFileW(wtmp);
 		r = cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot write %s: %s", path,
@@ -771,4 +775,34 @@ void platform_log_close(void)
 	if (log_handle != INVALID_HANDLE_VALUE)
 		CloseHandle(log_handle);
 	log_handle = INVALID_HANDLE_VALUE;
+}
+
+/* ---- fault injection ---- */
+
+void platform_fault_point(const char *step)
+{
+	static int on = -1;        /* -1: not read yet */
+	static unsigned long at, n;
+	static const char *log;
+	const char *s;
+
+	if (on < 0) {
+		s = getenv("AZURE_CNI_FAULT_KILL_AT");
+		at = s ? strtoul(s, NULL, 10) : 0;
+		log = getenv("AZURE_CNI_FAULT_LOG");
+		on = at > 0 || (log && log[0]);
+	}
+	if (!on)
+		return;
+	n++;
+	if (log && log[0]) {
+		FILE *f = fopen(log, "a");
+
+		if (f) {
+			fprintf(f, "%lu %s\n", n, step);
+			fclose(f);
+		}
+	}
+	if (n == at)
+		TerminateProcess(GetCurrentProcess(), 137);
 }
