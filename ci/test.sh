@@ -58,6 +58,7 @@ suite build build
 needs_build unit ctest --test-dir build --output-on-failure --no-tests=error -LE process
 [ -x tests/ipam/run.sh ] && needs_build ipam tests/ipam/run.sh
 [ -x tests/linux/plugin.sh ] && needs_build linux-plugin tests/linux/plugin.sh
+[ -x tests/linux/crash.sh ] && needs_build crash tests/linux/crash.sh
 [ -x tests/linux/install.sh ] && needs_build install tests/linux/install.sh
 [ -x tests/linux/clients.sh ] && needs_build clients tests/linux/clients.sh
 [ -x linux/demo.sh ] && needs_build demo linux/demo.sh

@@ -880,6 +880,9 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	for (i = 0; i < g.n_held; i++)
 		platform_lock_release_unlink(g.held[i]);
 	free(g.held);
+	/* and the files a killed DEL or GC left */
+	if (r >= 0)
+		plugin_owner_lock_sweep();
 	vnet_fini(&v);
 	free(g.valid);
 	free(g.stale);

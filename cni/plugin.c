@@ -5,6 +5,7 @@
  * Source: containernetworking/cni SPEC.md 1.1.0 "Execution Protocol" and "Version". */
 #include "plugin.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,6 +430,21 @@ out:
 	free(text);
 	platform_log_close();
 	return rc;
+}
+
+static bool owner_lock_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < 40; i++)
+		if (!isxdigit((unsigned char)name[i]))
+			return false;
+	return strcmp(name + 40, ".lock") == 0;
+}
+
+int plugin_owner_lock_sweep(void)
+{
+	return platform_lock_sweep(owner_lock_name);
 }
 
 int plugin_valid_attachments(const struct plugin_ctx *ctx, struct ipam_attachment **ret,

@@ -56,6 +56,12 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv);
 int plugin_owner_lock(const char *container_id, const char *ifname, unsigned timeout_ms,
 		      struct platform_lock **ret, struct cni_error *err);
 
+/* plugin_owner_lock_sweep - remove the idle owner lock files (platform_lock_sweep of every
+ * "<40 hex digits>.lock"): those of owners whose DEL or GC was killed before removing them, and
+ * of idle live owners (harmless: their next call makes the file again). Called by GC. Returns
+ * the number removed. */
+int plugin_owner_lock_sweep(void);
+
 /* plugin_valid_attachments - the GC request's "cni.dev/valid-attachments" (SPEC 1.1.0 "GC"),
  * an array of {"containerID", "ifname"} objects, as *ret (calloc'd, caller frees; the strings
  * point into ctx->req.root) with *ret_n entries (ifname "" when absent). A missing or non-array

@@ -38,6 +38,13 @@ const char *platform_path(enum platform_path what);
  * @buf (@size bytes). Returns 0, or -ENAMETOOLONG when it does not fit (nothing recorded). */
 int platform_lock_path(const char *name, char *buf, size_t size);
 
+/* platform_lock_sweep - remove the idle lock files of the lock directory whose names @match
+ * accepts: each is taken without waiting and removed while held (platform_lock_release_unlink),
+ * so a file whose lock a running call holds stays. For per-owner locks whose owner went away
+ * without removing its file (a killed DEL or GC). Windows keeps lock files (see
+ * platform_lock_release_unlink): 0 there. Returns the number removed (>= 0). */
+int platform_lock_sweep(bool (*match)(const char *name));
+
 /* platform_lock_timeout_ms - the lock wait in milliseconds. */
 unsigned platform_lock_timeout_ms(void);
 

@@ -230,6 +230,39 @@ static int snat_present(struct vnet *v, struct cni_error *err)
 /* Per-pod ebtables rules (bridge/tunnel): ARP reply for the pod IP (with the VEPA MAC in
  * tunnel mode) and MAC DNAT from the NIC. @add: install both (on failure none is left), else
  * remove both (every rule tried; the first error is returned). IPv6 addresses have none. */
+static bool ebt_find(const char *list, const char *key, const char *ip, const char *target,
+		     uint8_t mac[6]);
+static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6], bool add,
+		   struct cni_error *err);
+
+/* Remove the pod rules for @ip that point at a MAC other than @mac: leftovers of a killed ADD
+ * or a failed DEL of the address's earlier pod. The address is this pod's now (the IPAM gave
+ * it), and the first ARP reply in the chain is the one that answers. Best effort. */
+static void ebt_pod_purge(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6])
+{
+	char ips[IPNET_ADDR_STRLEN], line[512], *list = NULL;
+	const char *p, *end;
+	uint8_t old[6];
+
+	if (fw_ebt_list("nat", "PREROUTING", &list, NULL) < 0)
+		return;
+	ipnet_addr_format(ip, ips, sizeof(ips));
+	for (p = list; p && *p; p = end ? end + 1 : NULL) {
+		end = strchr(p, '\n');
+		snprintf(line, sizeof(line), "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
+		if ((ebt_find(line, "--ip-dst", ips, "--to-dst", old) ||
+		     (!v->tunnel && ebt_find(line, "--arp-ip-dst", ips, "--arpreply-mac", old))) &&
+		    memcmp(old, mac, 6) != 0) {
+			char olds[MAC_STRLEN];
+
+			platform_log("removing stale ebtables rules of %s (MAC %s)", ips,
+				     mac_format(old, MAC_COLON_LOWER, olds, sizeof(olds)));
+			ebt_pod(v, ip, old, false, NULL);
+		}
+	}
+	free(list);
+}
+
 static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6], bool add,
 		   struct cni_error *err)
 {
@@ -250,6 +283,7 @@ static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t ma
 		r2 = fw_ebt_rule_delete("nat", "PREROUTING", dnat, err);
 		return r < 0 ? r : r2 < 0 ? r2 : 0;
 	}
+	ebt_pod_purge(v, ip, mac);
 	r = fw_ebt_rule_ensure("nat", "PREROUTING", arp, err);
 	if (r >= 0)
 		r = fw_ebt_rule_ensure("nat", "PREROUTING", dnat, err);
@@ -1362,6 +1396,20 @@ static void linux_network_undo(struct backend *be, const struct backend_call *ca
 	network_unmake(&v, &net->extif);
 }
 
+/* Is the sandbox interface @p the pod end of this owner's own host veth (a killed ADD of this
+ * owner made the pair and never saved its record)? Then a new attachment may replace it. */
+static bool leftover_pod_end(struct backend *be, const struct backend_call *call,
+			     const struct netdev_link *p)
+{
+	char name[NETSTATE_IFNAME_MAX];
+	struct netdev_link h;
+
+	host_veth_name(call->conf->name, call->env->container_id, call->env->ifname, name,
+		       sizeof(name));
+	return strcmp(p->kind, "veth") == 0 && netdev_link_get(be->host, name, 0, &h, NULL) == 0 &&
+	       strcmp(h.kind, "veth") == 0 && h.link == p->ifindex && p->link == h.ifindex;
+}
+
 static int linux_endpoint_alive(struct backend *be, const struct backend_call *call,
 				const struct backend_network *net,
 				const struct netstate_endpoint *rec, struct cni_dns *ret_dns,
@@ -1388,6 +1436,8 @@ static int linux_endpoint_alive(struct backend *be, const struct backend_call *c
 			return r;
 	}
 	r = netdev_link_get(be->pod, env->ifname, 0, &l, err);
+	if (r == 0 && leftover_pod_end(be, call, &l))
+		return 0;  /* endpoint_add removes the pair with this owner's host veth */
 	if (r == 0)
 		return cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
 				     "interface %s already exists in netns %s", env->ifname,

@@ -263,6 +263,7 @@ static void link_fill(struct rtnl_link *l, struct netdev_link *ret)
 	if (a && nl_addr_get_len(a) == 6)
 		memcpy(ret->mac, nl_addr_get_binary_addr(a), 6);
 	ret->master = rtnl_link_get_master(l);
+	ret->link = rtnl_link_get_link(l);
 	ret->flags = rtnl_link_get_flags(l);
 }
 

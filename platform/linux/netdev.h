@@ -43,6 +43,7 @@ struct netdev_link {
 	unsigned mtu;
 	uint8_t mac[6];
 	int master;             /* ifindex of the master (bridge), 0 = none */
+	int link;               /* IFLA_LINK: a veth's peer ifindex (in the peer's netns), 0 = none */
 	unsigned flags;         /* IFF_* */
 };
 

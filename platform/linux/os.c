@@ -726,3 +726,26 @@ void platform_fault_point(const char *step)
 	if (n == at)
 		kill(getpid(), SIGKILL);
 }
+
+int platform_lock_sweep(bool (*match)(const char *name))
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct platform_lock *l;
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	if (platform_lock_path("", dir, sizeof(dir)) < 0 || !(d = opendir(dir)))
+		return 0;
+	while ((e = readdir(d))) {
+		if (!match(e->d_name) || platform_lock_path(e->d_name, path, sizeof(path)) < 0)
+			continue;
+		l = NULL;
+		if (platform_lock_acquire(path, 0, &l, NULL) == 0) {
+			platform_lock_release_unlink(l);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Crash tests: azure-vnet killed (SIGKILL) at every numbered step of ADD, DEL and GC
+# (platform_fault_point: AZURE_CNI_FAULT_KILL_AT=N kills the Nth step; AZURE_CNI_FAULT_LOG lists
+# them), in transparent and bridge mode, on a node whose network exists and (transparent) on a
+# new node whose first ADD also makes the network. After each kill: both state files parse; the
+# next call does not wait on a stale lock (lock timeout 5 s, each call bounded); the runtime's
+# retry succeeds (ADD: with the address the killed ADD took, if it took one); a DEL (or GC)
+# leaves no address, host veth, host route, ebtables rule, record or owner lock file; a new ADD
+# succeeds. All inside network namespaces this script creates and removes (prefix "crs").
+# Usage: tests/linux/crash.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bdir=${1:-$top/build}
+# shellcheck source=tests/lib/jqe.sh
+. "$top/tests/lib/jqe.sh"
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
+B=$bdir/bin
+[ -x "$B/azure-vnet" ] && [ -x "$B/azure-vnet-ipam" ] || { echo "FAIL: build $B first"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
+
+P=crs$$-
+WORK=$(mktemp -d /tmp/crs-test.XXXXXX)
+cleanup() {
+	local n
+	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+SUITE_ERRLOG=/dev/null
+suite_begin "$WORK/results"
+
+# a node netns with eth0 10.240.0.4/16 (peer in a fabric netns holding .1), default route, and
+# the mas source with secondaries .5 .. .8; runtime dir, lock timeout 5 s
+setup_node() {
+	NODE=${P}node-$1
+	local fab=${P}fab-$1
+	RT=$WORK/rt-$1
+	mkdir -p "$RT"
+	cat >"$RT/interfaces.json" <<EOF
+{"Interfaces":[{"MacAddress":"000D3A6E1825","IsPrimary":true,"IPSubnets":[{"Prefix":"10.240.0.0/16","IPAddresses":[{"Address":"10.240.0.4","IsPrimary":true},{"Address":"10.240.0.5","IsPrimary":false},{"Address":"10.240.0.6","IsPrimary":false},{"Address":"10.240.0.7","IsPrimary":false},{"Address":"10.240.0.8","IsPrimary":false}]}]}]}
+EOF
+	export AZURE_CNI_RUNTIME_DIR=$RT AZURE_CNI_LOG_DIR=$RT AZURE_CNI_MAS_FILE=$RT/interfaces.json
+	export AZURE_CNI_LOCK_TIMEOUT_MS=5000 CNI_PATH=$B
+	ip netns add "$NODE"
+	ip netns add "$fab"
+	ip -n "$NODE" link set lo up
+	ip -n "$NODE" link add eth0 address 00:0d:3a:6e:18:25 type veth peer name fab0 netns "$fab"
+	ip -n "$fab" addr add 10.240.0.1/16 dev fab0
+	ip -n "$fab" link set fab0 up
+	ip -n "$NODE" addr add 10.240.0.4/16 dev eth0
+	ip -n "$NODE" link set eth0 up
+	ip -n "$NODE" route add default via 10.240.0.1
+}
+eq() { [ "$1" = "$2" ]; }
+drop_node() { ip netns del "$NODE"; ip netns del "${NODE/node-/fab-}"; }
+pod() { ip netns add "${P}$1" 2>/dev/null; ip -n "${P}$1" link set lo up; }
+nspath() { echo "/var/run/netns/${P}$1"; }
+
+# call CMD CID POD [extra env...]: azure-vnet in the node netns, bounded to 20 s; output in $out,
+# exit code in $rc (137: killed)
+call() {
+	local cmd=$1 cid=$2 p=$3
+	shift 3
+	out=$(env "$@" CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_NETNS="$(nspath "$p")" \
+		CNI_IFNAME=eth0 CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-$cid" \
+		timeout 20 ip netns exec "$NODE" "$B/azure-vnet" <<<"$CONF")
+	rc=$?
+}
+# gc VALID-CID [extra env...]: GC keeping VALID-CID's attachment
+gc() {
+	local valid=$1 conf
+	shift
+	conf=$(jq -c --arg v "$valid" '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = [{"containerID": $v, "ifname": "eth0"}]' <<<"$CONF")
+	out=$(env "$@" CNI_COMMAND=GC CNI_PATH="$B" timeout 20 ip netns exec "$NODE" "$B/azure-vnet" <<<"$conf")
+	rc=$?
+}
+ipam_ip() { jq -r --arg c "$1" '[.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse and .ID == $c) | .Addr][0] // ""' "$RT/azure-vnet-ipam.json" 2>/dev/null; }
+states_parse() {
+	local f
+	for f in "$RT/azure-vnet.json" "$RT/azure-vnet-ipam.json"; do
+		[ ! -s "$f" ] || jq -e . "$f" >/dev/null || return 1
+	done
+}
+# what the node holds beyond the network: addresses in use, host veths, host /32 routes, pod
+# ebtables rules, endpoint records, owner lock files. "0 0 0 0 0 0" when nothing.
+held() {
+	local ips veths routes ebt recs locks
+	ips=$(jq '[.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse)] | length' "$RT/azure-vnet-ipam.json" 2>/dev/null || echo 0)
+	veths=$(ip -n "$NODE" -o link | grep -c ' azv')
+	routes=$(ip -n "$NODE" route | grep -c '^10\.240\.0\.[0-9]* dev azv')
+	ebt=$( { ip netns exec "$NODE" ebtables -t nat -L PREROUTING 2>/dev/null; ip netns exec "$NODE" ebtables -t nat -L POSTROUTING 2>/dev/null; } | grep -c '10\.240\.0\.[5-8]')
+	recs=$(jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json" 2>/dev/null || echo 0)
+	locks=$(ls "$RT/azure-vnet" 2>/dev/null | grep -cv '^azure-vnet\(-ipam\)\?\.lock$')
+	echo "$ips $veths $routes $ebt $recs $locks"
+}
+
+# kill_add MODE-TAG N: ADD killed at step N, then the checks. Returns 1 once N is past the last
+# step (the ADD completed).
+kill_add() {
+	local tag=$1 n=$2 want ip
+	pod a
+	call ADD cafe0000000a a AZURE_CNI_FAULT_KILL_AT="$n"
+	if [ $rc -ne 137 ]; then
+		call DEL cafe0000000a a
+		return 1
+	fi
+	want=$(ipam_ip cafe0000000a)
+	check "$tag: ADD killed at step $n: state files parse" states_parse
+	call ADD cafe0000000a a
+	ip=$(jq -r '.ips[0].address // ""' <<<"$out" | cut -d/ -f1)
+	check "$tag: step $n: the retried ADD succeeds${want:+ with $want}" bash -c "[ $rc -eq 0 ] && [ -n '$ip' ] && { [ -z '$want' ] || [ '$ip' = '$want' ]; }"
+	call CHECK cafe0000000a a
+	check "$tag: step $n: CHECK after the retry" eq "$rc" 0
+	call DEL cafe0000000a a
+	check "$tag: step $n: DEL exits 0 and leaves nothing" bash -c "[ $rc -eq 0 ] && [ '$(held)' = '0 0 0 0 0 0' ]"
+	pod b
+	call ADD cafe0000000b b
+	check "$tag: step $n: a new ADD succeeds" eq "$rc" 0
+	call DEL cafe0000000b b
+	return 0
+}
+
+# kill_del MODE-TAG N: DEL killed at step N after a good ADD; the retried DEL finishes.
+kill_del() {
+	local tag=$1 n=$2
+	pod a
+	call ADD cafe0000000a a
+	call DEL cafe0000000a a AZURE_CNI_FAULT_KILL_AT="$n"
+	[ $rc -eq 137 ] || return 1
+	check "$tag: DEL killed at step $n: state files parse" states_parse
+	call DEL cafe0000000a a
+	check "$tag: step $n: the retried DEL exits 0 and leaves nothing" bash -c "[ $rc -eq 0 ] && [ '$(held)' = '0 0 0 0 0 0' ]"
+	call ADD cafe0000000b a
+	check "$tag: step $n: a new ADD succeeds" eq "$rc" 0
+	call DEL cafe0000000b a
+	return 0
+}
+
+# kill_gc MODE-TAG N: GC (keeping b) killed at step N; the retried GC removes a whole, b stays.
+kill_gc() {
+	local tag=$1 n=$2
+	pod a
+	pod b
+	call ADD cafe0000000a a
+	call ADD cafe0000000b b
+	gc cafe0000000b AZURE_CNI_FAULT_KILL_AT="$n"
+	if [ $rc -ne 137 ]; then
+		call DEL cafe0000000b b
+		return 1
+	fi
+	check "$tag: GC killed at step $n: state files parse" states_parse
+	gc cafe0000000b
+	check "$tag: step $n: the retried GC exits 0" eq "$rc" 0
+	call CHECK cafe0000000b b
+	check "$tag: step $n: the valid pod is intact (CHECK)" eq "$rc" 0
+	call DEL cafe0000000b b
+	check "$tag: step $n: after its DEL nothing is left" eq "$(held)" "0 0 0 0 0 0"
+	return 0
+}
+
+TRANSPARENT='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"transparent","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
+BRIDGE='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"bridge","bridge":"azure0","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
+
+total=0
+for mode in transparent bridge; do
+	if [ $mode = transparent ]; then CONF=$TRANSPARENT; else CONF=$BRIDGE; fi
+	echo "== $mode: kills on a node whose network exists"
+	setup_node "$mode"
+	pod w
+	call ADD cafe00000000 w   # the network, made once
+	call DEL cafe00000000 w
+	for kind in add del gc; do
+		n=1
+		while "kill_$kind" "$mode $kind" "$n"; do
+			n=$((n + 1))
+			total=$((total + 1))
+		done
+		check "$mode $kind: killed at each of its $((n - 1)) steps" [ $n -gt 3 ]
+	done
+	drop_node
+done
+
+echo "== transparent: kills during a new node's first ADD (the network made too)"
+CONF=$TRANSPARENT
+n=1
+while :; do
+	setup_node "first$n"
+	kill_add "first ADD" "$n" || { drop_node; break; }
+	drop_node
+	n=$((n + 1))
+	total=$((total + 1))
+done
+check "first ADD: killed at each of its $((n - 1)) steps" [ $n -gt 3 ]
+echo "steps killed: $total"
+suite_end
