@@ -27,7 +27,7 @@ suite_begin "$WORK/results"
 
 # exitcode 86: a sanitizer finding is never mistaken for a CNI error (exit 1)
 common="log_path=$WORK/reports/report:exitcode=86:print_stacktrace=1"
-export ASAN_OPTIONS="$common:detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
+export ASAN_OPTIONS="$common:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="$common:halt_on_error=1"
 export LSAN_OPTIONS="$common"
 
@@ -45,7 +45,8 @@ run "unit tests (ctest -LE process) under ASan+UBSan" \
 	ctest --test-dir "$bdir" --output-on-failure --no-tests=error -LE process
 run "IPAM process suite (tests/ipam) under ASan+UBSan" \
 	env AZCNI_IPAM_BIN="$bdir/bin/azure-vnet-ipam" "$top/tests/ipam/run.sh"
-run "Linux netns suite (tests/linux/plugin.sh) under ASan+UBSan" "$top/tests/linux/plugin.sh" "$bdir"
+run "Linux netns suite (tests/linux/plugin.sh) under ASan+UBSan" \
+	"$top/tests/linux/plugin.sh" "$bdir"
 
 reports=$(find "$WORK/reports" -type f | sort)
 if [ -z "$reports" ]; then

@@ -75,16 +75,19 @@ pod() { ip netns add "${P}$1" && ip -n "${P}$1" link set lo up && echo "/var/run
 # cycle PROG LABEL CID NETNS: ADD, CHECK, DEL, each under memcheck
 cycle() {
 	local prog=$1 label=$2 cid=$3 ns=$4
-	check "$label: ADD clean under memcheck, with a result" eval 'vg "$prog" ADD "$cid" "$ns" && ok_result'
+	check "$label: ADD clean under memcheck, with a result" \
+		eval 'vg "$prog" ADD "$cid" "$ns" && ok_result'
 	check "$label: CHECK clean under memcheck" eval 'vg "$prog" CHECK "$cid" "$ns" && empty_out'
 	check "$label: DEL clean under memcheck" eval 'vg "$prog" DEL "$cid" "$ns" && empty_out'
 }
+# version PROG: VERSION (no container) under memcheck, with the supported versions
+version() { vg "$1" VERSION "" "" "{}" && jqe '.supportedVersions | length > 0' "$WORK/out"; }
 
 echo "== azure-vnet, transparent mode"
 node t
 CONF='{"cniVersion":"1.1.0","name":"azure","type":"azure-vnet","mode":"transparent","ipsToRouteViaHost":["169.254.20.10"],"ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 cycle azure-vnet "azure-vnet transparent" vgtransp0001 "$(pod pt)"
-check "azure-vnet: VERSION clean under memcheck" eval 'vg azure-vnet VERSION "" "" "{}" && jqe ".supportedVersions | length > 0" "$WORK/out"'
+check "azure-vnet: VERSION clean under memcheck" version azure-vnet
 # an error answer: exit 1 with code 7, and memcheck clean
 bad_mode() {
 	local rc=0
@@ -102,6 +105,6 @@ echo "== azure-vnet-ipam"
 node i
 CONF='{"cniVersion":"1.1.0","name":"azure","type":"azure-vnet-ipam","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 cycle azure-vnet-ipam "azure-vnet-ipam" vgipam000001 "$(pod pi)"
-check "azure-vnet-ipam: VERSION clean under memcheck" eval 'vg azure-vnet-ipam VERSION "" "" "{}" && jqe ".supportedVersions | length > 0" "$WORK/out"'
+check "azure-vnet-ipam: VERSION clean under memcheck" version azure-vnet-ipam
 
 suite_end
