@@ -19,6 +19,9 @@ clients=(golang-go golang-github-appc-cni-dev dpkg-dev xz-utils podman runc crun
 # mingw-w64, wine, and dpkg-dev for `apt-get source` (ci/cross-deps.sh). Installed with their
 # recommends, the configuration the wine tests were verified with.
 windows=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev)
+# The fuzz, asan and valgrind suites: clang with its sanitizer and libFuzzer runtimes (only
+# recommended by clang, so named), llvm-symbolizer (llvm) for the sanitizers' stacks, valgrind.
+analysis=(clang llvm libclang-rt-dev valgrind)
 # Optional extras.
 extra=(${AZCNI_EXTRA_PACKAGES:-})
 
@@ -49,7 +52,7 @@ fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
-for p in "${build[@]}" "${runtime[@]}" "${clients[@]}" "${extra[@]}"; do
+for p in "${build[@]}" "${runtime[@]}" "${clients[@]}" "${analysis[@]}" "${extra[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 missing_win=()

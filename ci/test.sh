@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # All the tests: native build + cmocka unit tests, IPAM process tests, Linux data-plane tests in
-# network namespaces, real CNI clients, the install script, and the Windows cross-build under wine.
+# network namespaces, valgrind memcheck of ADD/CHECK/DEL, real CNI clients, the install script,
+# the unit, IPAM and netns suites again under ASan+UBSan (build-asan), bounded libFuzzer runs
+# (build-fuzz, clang), and the Windows cross-build under wine.
 # Run as root on Debian 12 after ci/deps.sh. Exit non-zero when any suite fails.
 # The native build is RelWithDebInfo with warnings as errors (AZCNI_WERROR); when it fails, the
 # suites that use its programs are reported "not run" (never run against an older build) and the
@@ -53,15 +55,35 @@ build() {
 		[ -x build/bin/azure-vnet-ipam ] && [ -x build/bin/azure-vnet ]
 }
 
+# asan_suite: build-asan (AZCNI_SANITIZE), then the unit, IPAM and netns suites over it
+asan_suite() {
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAZCNI_WERROR=ON \
+		-DAZCNI_SANITIZE=ON >/dev/null &&
+		cmake --build build-asan -j"$(nproc)" 2>&1 | { grep -Ev '^\[|^-- ' || true; } &&
+		tests/asan/run.sh build-asan
+}
+
+# fuzz_suite: build-fuzz (clang, AZCNI_FUZZ; the harnesses only), then a bounded run of each
+# (AZCNI_FUZZ_TIME seconds per target, default 20, two at a time on two CPUs)
+fuzz_suite() {
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DAZCNI_WERROR=ON -DAZCNI_FUZZ=ON -DAZCNI_TESTS=OFF >/dev/null &&
+		cmake --build build-fuzz -j"$(nproc)" --target fuzz 2>&1 | { grep -Ev '^\[|^-- ' || true; } &&
+		tests/fuzz/run.sh build-fuzz
+}
+
 suite build build
 [ ${#failed[@]} -eq 0 ] || built=0
 needs_build unit ctest --test-dir build --output-on-failure --no-tests=error -LE process
 [ -x tests/ipam/run.sh ] && needs_build ipam tests/ipam/run.sh
 [ -x tests/linux/plugin.sh ] && needs_build linux-plugin tests/linux/plugin.sh
 [ -x tests/linux/crash.sh ] && needs_build crash tests/linux/crash.sh
+[ -x tests/linux/valgrind.sh ] && needs_build valgrind tests/linux/valgrind.sh
 [ -x tests/linux/install.sh ] && needs_build install tests/linux/install.sh
 [ -x tests/linux/clients.sh ] && needs_build clients tests/linux/clients.sh
 [ -x linux/demo.sh ] && needs_build demo linux/demo.sh
+[ -x tests/asan/run.sh ] && suite asan asan_suite
+[ -x tests/fuzz/run.sh ] && suite fuzz fuzz_suite
 [ -x tests/windows/run.sh ] && suite windows tests/windows/run.sh
 
 echo

@@ -6,6 +6,7 @@
 #include "cni.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -518,7 +519,9 @@ static int get_int(const cJSON *obj, const char *key, const char *path, int *ret
 	snprintf(what, sizeof(what), "%s.%s", path, key);
 	if (!m)
 		return 0;
-	if (!cJSON_IsNumber(m) || m->valuedouble != (double)(int)m->valuedouble)
+	/* the range first: converting a double outside int (1e300) is undefined */
+	if (!cJSON_IsNumber(m) || !(m->valuedouble >= INT_MIN && m->valuedouble <= INT_MAX) ||
+	    m->valuedouble != (double)(int)m->valuedouble)
 		return decode_fail(err, what, "is not an integer");
 	*ret = (int)m->valuedouble;
 	return 0;

@@ -61,11 +61,14 @@ static int get_int(const cJSON *obj, const char *key, const char *field, int min
 
 	if (!m)
 		return 0;
-	if (!cJSON_IsNumber(m) || m->valuedouble != (double)(long long)m->valuedouble)
+	if (!cJSON_IsNumber(m))
 		return bad(err, field, "must be an integer");
-	if (m->valuedouble < min || m->valuedouble > max)
+	/* the range first: converting a double outside long long (1e300) is undefined */
+	if (!(m->valuedouble >= min && m->valuedouble <= max))
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
 				     "%s must be between %d and %d", field, min, max);
+	if (m->valuedouble != (double)(int)m->valuedouble)
+		return bad(err, field, "must be an integer");
 	*dst = (int)m->valuedouble;
 	return 0;
 }

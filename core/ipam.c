@@ -32,6 +32,8 @@ static struct ipam_addr *pool_find_addr(struct ipam_pool *pool, const struct ipn
 {
 	struct ipam_addr key = {.addr = *a};
 
+	if (!pool->n_addrs)
+		return NULL; /* addrs is NULL then, and bsearch's base must not be (C11 7.22.5) */
 	return bsearch(&key, pool->addrs, pool->n_addrs, sizeof(*pool->addrs), addr_rec_cmp);
 }
 

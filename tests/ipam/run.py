@@ -157,6 +157,10 @@ class Node:
              "AZURE_CNI_MAS_FILE": self.mas, "AZURE_CNI_NMAGENT_URL": self.url}
         if self.lock_timeout_ms is not None:
             e["AZURE_CNI_LOCK_TIMEOUT_MS"] = str(self.lock_timeout_ms)
+        # a sanitized build (tests/asan/run.sh) reports to the files these name
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                e[k] = os.environ[k]
         if command is not None:
             e["CNI_COMMAND"] = command
         if cid is not None:

@@ -606,6 +606,10 @@ static void test_result_decode_errors(void **state)
 		{"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":5}]}", "interfaces[0].name"},
 		{"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"e\",\"mac\":\"aa:bb:cc:dd:ee:ff:00:11\"}]}", "interfaces[0].mac"},
 		{"{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"e\",\"mtu\":\"1500\"}]}", "interfaces[0].mtu"},
+		/* found by fuzz-result under UBSan: the int conversion came before the range check */
+		{"{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"e\",\"mtu\":1e300}]}", "interfaces[0].mtu"},
+		{"{\"cniVersion\":\"1.1.0\",\"routes\":[{\"dst\":\"0.0.0.0/0\",\"table\":-3e9}]}", "routes[0].table"},
+		{"{\"cniVersion\":\"1.1.0\",\"routes\":[{\"dst\":\"0.0.0.0/0\",\"mtu\":1e309}]}", "routes[0].mtu"},
 		{"{\"cniVersion\":\"1.0.0\",\"routes\":[{\"gw\":\"10.0.0.1\"}]}", "routes[0].dst"},
 		{"{\"cniVersion\":\"1.0.0\",\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.0.0.1/8\"}]}", "routes[0].gw"},
 		{"{\"cniVersion\":\"1.1.0\",\"routes\":[{\"dst\":\"0.0.0.0/0\",\"scope\":\"link\"}]}", "routes[0].scope"},

@@ -441,6 +441,9 @@ static const struct {
 	{"{\"runtimeConfig\":{\"portMappings\":[5]}}", "runtimeConfig.portMappings[0]"},
 	{"{\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":0,\"containerPort\":80}]}}", "runtimeConfig.portMappings[0].hostPort"},
 	{"{\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":70000,\"containerPort\":80}]}}", "runtimeConfig.portMappings[0].hostPort"},
+	/* the conversion to an integer came before the range check (undefined for 1e300) */
+	{"{\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":1e300,\"containerPort\":80}]}}", "runtimeConfig.portMappings[0].hostPort"},
+	{"{\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":80,\"containerPort\":-1e309}]}}", "runtimeConfig.portMappings[0].containerPort"},
 	{"{\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":\"80\",\"containerPort\":80}]}}", "runtimeConfig.portMappings[0].hostPort"},
 	{"{\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":80,\"containerPort\":80.5}]}}", "runtimeConfig.portMappings[0].containerPort"},
 	{"{\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":80,\"containerPort\":80},{\"hostPort\":81}]}}", "runtimeConfig.portMappings[1]"},

@@ -202,6 +202,12 @@ static void test_exhaustion(void **state)
 	assert_int_equal(sp.pools[0].n_addrs, 0);
 	assert_int_equal(alloc(&sp, "c1", "eth0", NULL, NULL, a, &err), -ENOSPC);
 	assert_string_equal(err.msg, "no available addresses in pool 10.240.0.0/16");
+	/* A pool with no records has no address array: the lookups of a refresh (its primary)
+	 * and of a requested address must not search it (found by fuzz-nmagent under UBSan:
+	 * bsearch with a NULL base). */
+	assert_true(alloc(&sp, "c1", "eth0", NULL, "10.240.0.9", a, &err) < 0);
+	refresh_file(&sp, "no-secondaries.xml");
+	assert_int_equal(sp.pools[0].n_addrs, 0);
 	ipam_space_free(&sp);
 }
 
