@@ -663,18 +663,16 @@ static int bridge_gather(struct vnet *v, const struct netdev_link *nic,
 	return 0;
 }
 
-/* Take the NIC's global addresses off it, then what is left of its non-kernel routes (with its
- * last IPv4 address the kernel drops its IPv4 routes, in the same request; IPv6 routes stay).
- * *moved is set when something was there. */
-static int nic_strip(struct vnet *v, const struct netdev_link *nic, bool *moved,
-		     struct cni_error *err)
+/* Take the NIC's global addresses (@addrs, @na: listed before it was enslaved) off it, then
+ * what is left of its non-kernel routes (with its last IPv4 address the kernel drops its IPv4
+ * routes, in the same request; IPv6 routes stay). *moved is set when something was there. */
+static int nic_strip(struct vnet *v, const struct netdev_link *nic,
+		     const struct netdev_addr *addrs, int na, bool *moved, struct cni_error *err)
 {
 	struct netdev *nd = v->be->host;
-	struct netdev_addr *addrs = NULL;
 	struct netdev_route *routes = NULL;
-	int na, nr = 0, i, r;
+	int nr = 0, i, r = 0;
 
-	r = na = netdev_addr_list(nd, nic->ifindex, 0, &addrs, err);
 	for (i = 0; r >= 0 && i < na; i++) {
 		if (addrs[i].scope != RT_SCOPE_UNIVERSE)
 			continue;
@@ -694,7 +692,6 @@ static int nic_strip(struct vnet *v, const struct netdev_link *nic, bool *moved,
 		if (r == -ESRCH)
 			r = 0;
 	}
-	free(addrs);
 	free(routes);
 	return r < 0 ? r : 0;
 }
@@ -728,10 +725,10 @@ static void bridge_restore(struct vnet *v, const struct netstate_extif *x)
  * holding the NIC's addresses and routes. Every step keeps each address and route on the NIC or
  * the bridge, and a run killed at any point leaves a state this finishes: the addresses are
  * added to the bridge, then the routes (appended: the NIC's, of the same metric, stay first in
- * use while the bridge has no port), then the NIC is enslaved, and only then stripped. Between
- * those last two the node has its addresses and routes but no traffic: the NIC's routes are
- * first and an enslaved NIC receives nothing (one request: with the NIC's last IPv4 address its
- * routes go). @x gets what the NIC had (bridge_gather). *ret_moved is set when this call
+ * use while the bridge has no port), then the NIC is enslaved, and only then stripped. From the
+ * enslaving request to the next one, which deletes the NIC's address (with its last IPv4
+ * address the kernel drops its IPv4 routes), the node keeps its addresses and routes but has no
+ * traffic: the NIC's routes come first and an enslaved NIC receives nothing. @x gets what the NIC had (bridge_gather). *ret_moved is set when this call
  * changed the NIC or the bridge; a bridge found complete is adopted as it is. On failure puts
  * the NIC back when this call changed anything (a half-made bridge is undone whole). */
 static int bridge_setup(struct vnet *v, const struct netdev_link *nic, struct netstate_extif *x,
@@ -739,10 +736,11 @@ static int bridge_setup(struct vnet *v, const struct netdev_link *nic, struct ne
 {
 	struct netdev *nd = v->be->host;
 	char text[IPNET_PREFIX_STRLEN];
+	struct netdev_addr *addrs = NULL;
 	struct netdev_link br;
 	bool created, moved = false;
 	size_t i;
-	int r;
+	int na = 0, r;
 
 	*ret_moved = false;
 	r = bridge_make(v, nic, &created, err);
@@ -778,16 +776,20 @@ static int bridge_setup(struct vnet *v, const struct netdev_link *nic, struct ne
 					  ipnet_prefix_format(&rt.dst, text, sizeof(text)),
 					  br.name);
 	}
+	/* listed first, so that only the enslaving request precedes the first deletion */
+	if (r >= 0)
+		r = na = netdev_addr_list(nd, nic->ifindex, 0, &addrs, err);
 	if (r >= 0 && nic->master != br.ifindex) {
 		moved = true;
 		r = netdev_link_set_master(nd, nic->name, v->ni.bridge, err);
 	}
 	if (r >= 0)
-		r = nic_strip(v, nic, &moved, err);
+		r = nic_strip(v, nic, addrs, na, &moved, err);
 	if (r >= 0)
 		r = netdev_link_set_up(nd, nic->name, true, err);
 	if (r >= 0 && !v->conf->disable_hairpin_on_host_interface)
 		r = netdev_bridge_port_hairpin(nd, nic->name, true, err);
+	free(addrs);
 	if (r >= 0)
 		*ret_moved = moved || created;
 	else if (moved || created)
