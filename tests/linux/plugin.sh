@@ -566,6 +566,26 @@ for s in 1 2 3 4 5; do
 	check "$d: DEL of the pod exits 0" run DEL "cx${s}aaaaaaa" "$(nspath "x$s")"
 	check "$d: ... and the node keeps azure0 with its IP and default route" node_bridged
 done
+# killed at step 2 with the bridge older than eth0 (a lower ifindex): the node IP is found on the
+# bridge first, which has no port yet; eth0 beside it, with the same address, is the master
+echo "== first bridge ADD killed at step 2, the bridge older than eth0"
+setup_node killold 2
+CONF=$BRIDGE
+pod xo
+in_node ip link del eth0
+in_node ip link add azure0 address 00:0d:3a:6e:18:25 type bridge
+in_node ip link add eth0 address 00:0d:3a:6e:18:25 type veth peer name fab0 netns "$FAB"
+ip -n "$FAB" addr add 10.240.0.1/16 dev fab0
+ip -n "$FAB" link set fab0 up
+in_node ip addr add 10.240.0.4/16 dev eth0
+in_node ip link set eth0 up
+in_node ip route add default via 10.240.0.1
+in_node ip link set azure0 up
+in_node ip addr add 10.240.0.4/16 dev azure0
+rx=$(run ADD cxoaaaaaaaa "$(nspath xo)")
+check "bridge older than eth0: the next ADD succeeds" jqe '.ips[0].address' <<<"$rx"
+check "bridge older than eth0: azure0 holds the node IP and the one default route, eth0 its port" node_bridged
+check "bridge older than eth0: ping pod -> fabric" ping1 xo 10.240.0.1
 
 # ---------------------------------------------------------------- delegated IPAM
 echo "== delegated IPAM (host-local)"
