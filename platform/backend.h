@@ -95,9 +95,11 @@ struct backend_ops {
 	 * @ipres (ips[0] is the first one; its gateway may be unset) and add its record to @st
 	 * (network and external interface; the orchestrator saves @st). @stale is the record of a
 	 * network network_alive found gone (update it in place), else NULL. May adopt what an
-	 * earlier, forgotten run left (a bridge, an HNS network of that name). Called under the
-	 * network state lock, so first ADDs on a new node never race. On failure undoes what it
-	 * made (the NIC as it was) and leaves @st without the network. Not idempotent on its own:
+	 * earlier, forgotten run left (a bridge, an HNS network of that name), and finishes what
+	 * a run killed half-way left: a kill at any point leaves the node its addresses and
+	 * routes. Called under the network state lock, so first ADDs on a new node never race.
+	 * On failure undoes what it made or finished (the NIC as it was) and leaves @st without
+	 * the network. Not idempotent on its own:
 	 * the orchestrator calls it only when no live network is recorded. Required. */
 	int (*network_create)(struct backend *be, const struct backend_call *call,
 			      const struct cni_result *ipres, struct netstate *st,

@@ -37,9 +37,9 @@ struct backend {
 	struct netdev *host;
 	struct netdev *pod;                /* NULL unless opened with BACKEND_NEED_SANDBOX */
 	struct fw_opts fw;
-	bool moved_nic;                    /* this session's network_create moved the NIC into a
-					    * bridge: network_undo puts it back (an adopted bridge
-					    * is left as found) */
+	bool moved_nic;                    /* this session's network_create made or finished the
+					    * bridge: network_undo puts the NIC back (a complete
+					    * bridge adopted is left as found) */
 };
 
 /* What one call knows of the network (from its record, or found by network_create). */
@@ -428,6 +428,33 @@ static int bridge_port(struct netdev *nd, const struct netdev_link *br, struct c
 	return found;
 }
 
+/* A link other than bridge @br, and not a bridge, holding one of @br's global addresses in
+ * @subnet (@addrs, @n: the node's IPv4 addresses): the NIC whose addresses a killed ADD had
+ * copied onto the bridge before enslaving the NIC. Returns its ifindex, 0 when none. */
+static int address_twin(struct netdev *nd, const struct netdev_addr *addrs, int n, int br,
+			const struct ipnet_prefix *subnet, struct cni_error *err)
+{
+	struct netdev_link l;
+	int i, j, r;
+
+	for (i = 0; i < n; i++) {
+		if (addrs[i].ifindex != br || addrs[i].scope != RT_SCOPE_UNIVERSE ||
+		    !ipnet_prefix_contains(subnet, &addrs[i].prefix.addr))
+			continue;
+		for (j = 0; j < n; j++) {
+			if (addrs[j].ifindex == br ||
+			    !ipnet_addr_equal(&addrs[j].prefix.addr, &addrs[i].prefix.addr))
+				continue;
+			r = netdev_link_get(nd, NULL, addrs[j].ifindex, &l, err);
+			if (r < 0)
+				return r;
+			if (strcmp(l.kind, "bridge") != 0)
+				return l.ifindex;
+		}
+	}
+	return 0;
+}
+
 /* The link that holds the node's address for pod subnet @subnet: conf.master, else the link
  * with a global address inside @subnet (@addrs, @n: the node's IPv4 addresses), else the link of
  * the IPv4 default route. Returns its ifindex (> 0) or negative errno: code 7 for a conf.master
@@ -487,8 +514,10 @@ static struct ipnet_addr primary_ip(const struct netdev_addr *addrs, int n, int 
 
 /* The master NIC for pod address @pod into *ret and v->ni (master, mtu, nic_mac, subnet,
  * primary). When the link holding the address is a bridge with the NIC enslaved (a bridge-mode
- * network whose state is gone, or a failed one), the NIC is the master and v->ni.bridge names
- * the bridge to adopt. Returns 0 or negative errno (code 103 when the SNAT has no source). */
+ * network whose state is gone, or a failed one), or a bridge that shares the address with a NIC
+ * not yet enslaved (an ADD killed while making the bridge), the NIC is the master and
+ * v->ni.bridge names the bridge to adopt. Returns 0 or negative errno (code 103 when the SNAT
+ * has no source). */
 static int find_master(struct vnet *v, const struct ipnet_prefix *pod, struct netdev_link *ret,
 		       struct cni_error *err)
 {
@@ -505,6 +534,8 @@ static int find_master(struct vnet *v, const struct ipnet_prefix *pod, struct ne
 		r = netdev_link_get(nd, NULL, addr_if, ret, err);
 	if (r >= 0 && strcmp(ret->kind, "bridge") == 0) {
 		r = bridge_port(nd, ret, err);
+		if (r == 0)
+			r = address_twin(nd, addrs, n, ret->ifindex, &subnet, err);
 		if (r > 0) {
 			snprintf(v->ni.bridge, sizeof(v->ni.bridge), "%s", ret->name);
 			r = netdev_link_get(nd, NULL, r, ret, err);
@@ -517,6 +548,9 @@ static int find_master(struct vnet *v, const struct ipnet_prefix *pod, struct ne
 	memcpy(v->ni.nic_mac, ret->mac, 6);
 	v->ni.subnet = subnet;
 	v->ni.primary = primary_ip(addrs, n, addr_if, &subnet);
+	if (!v->ni.primary.family && ret->master)
+		/* conf.master names a NIC whose bridge holds its addresses */
+		v->ni.primary = primary_ip(addrs, n, ret->master, &subnet);
 	r = 0;
 	if (!v->ni.primary.family && v->conf->outbound_snat)
 		r = cni_error_set(err, -EADDRNOTAVAIL, CNI_CODE_NETWORK,
@@ -555,8 +589,8 @@ static void bridge_nf(struct netdev *nd)
 }
 
 /* Name v->ni.bridge (the adopted one, else conf.bridge, else azure<ifindex of @nic>) and make
- * sure it exists. Returns 1 when it already has @nic as its port (nothing to do), 0 when it is
- * ready to take the NIC (*ret_created: this call made it), negative errno. */
+ * sure it exists (*ret_created: this call made it, with the NIC's MAC). Returns 0 or negative
+ * errno. */
 static int bridge_make(struct vnet *v, const struct netdev_link *nic, bool *ret_created,
 		       struct cni_error *err)
 {
@@ -574,8 +608,6 @@ static int bridge_make(struct vnet *v, const struct netdev_link *nic, bool *ret_
 				     "the master interface %s is the bridge itself and has no port "
 				     "to adopt (set \"master\")", nic->name);
 	r = netdev_link_get(v->be->host, ni->bridge, 0, &br, err);
-	if (r == 0 && nic->master == br.ifindex)
-		return 1;
 	if (r == 0 && strcmp(br.kind, "bridge") != 0)
 		return cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
 				     "%s exists and is not a bridge", ni->bridge);
@@ -588,152 +620,215 @@ static int bridge_make(struct vnet *v, const struct netdev_link *nic, bool *ret_
 	return 0;
 }
 
-/* Add @routes (@nr; the NIC's, kernel routes skipped) to bridge @br, recording them in @x with
- * the NIC as their device. */
-static int bridge_move_routes(struct vnet *v, const struct netdev_link *nic,
-			      const struct netdev_link *br, const struct netdev_route *routes,
-			      int nr, struct netstate_extif *x, struct cni_error *err)
+static bool extif_has_ip(const struct netstate_extif *x, const struct ipnet_prefix *p)
 {
-	char d[IPNET_PREFIX_STRLEN];
-	int i, r = 0;
+	size_t i;
 
-	x->n_routes = 0;
-	for (i = 0; r >= 0 && i < nr; i++) {
-		struct netdev_route rt = routes[i];
-
-		if (rt.protocol == RTPROT_KERNEL)
-			continue;
-		if (x->n_routes < NETSTATE_MAX_ROUTES) {
-			struct netstate_route *s = &x->routes[x->n_routes++];
-
-			memset(s, 0, sizeof(*s));
-			s->dst = rt.dst, s->gw = rt.gw, s->src = rt.src;
-			s->protocol = rt.protocol, s->scope = rt.scope;
-			s->priority = (int)rt.priority;
-			snprintf(s->dev, sizeof(s->dev), "%s", nic->name);
-		}
-		rt.ifindex = br->ifindex;
-		r = netdev_route_add(v->be->host, &rt, NULL);
-		if (r == -EEXIST)
-			r = 0;
-		if (r < 0)
-			r = cni_error_set(err, r, CNI_CODE_NETWORK, "move route %s to %s failed",
-					  ipnet_prefix_format(&rt.dst, d, sizeof(d)), br->name);
-	}
-	return r;
+	for (i = 0; i < x->n_ips; i++)
+		if (x->ips[i].len == p->len && ipnet_addr_equal(&x->ips[i].addr, &p->addr))
+			return true;
+	return false;
 }
 
-/* Move the NIC into the bridge: its global addresses (@addrs, @na) off the NIC and onto the
- * bridge, the NIC enslaved, both up, its routes (@routes, @nr) onto the bridge. Records the
- * addresses and routes in @x for bridge_restore. */
-static int bridge_move(struct vnet *v, const struct netdev_link *nic,
-		       const struct netdev_addr *addrs, int na, const struct netdev_route *routes,
-		       int nr, struct netstate_extif *x, struct cni_error *err)
+/* Record route @rt in @x->routes with device @dev, unless a route to the same destination
+ * through the same gateway with the same metric is there. */
+static void extif_route_put(struct netstate_extif *x, const struct netdev_route *rt,
+			    const char *dev)
+{
+	struct netstate_route *s;
+	size_t i;
+
+	for (i = 0; i < x->n_routes; i++) {
+		s = &x->routes[i];
+		if (s->dst.len == rt->dst.len && ipnet_addr_equal(&s->dst.addr, &rt->dst.addr) &&
+		    ipnet_addr_equal(&s->gw, &rt->gw) && s->priority == (int)rt->priority)
+			return;
+	}
+	if (x->n_routes == NETSTATE_MAX_ROUTES)
+		return;
+	s = &x->routes[x->n_routes++];
+	memset(s, 0, sizeof(*s));
+	s->dst = rt->dst, s->gw = rt->gw, s->src = rt->src;
+	s->protocol = rt->protocol, s->scope = rt->scope;
+	s->priority = (int)rt->priority;
+	snprintf(s->dev, sizeof(s->dev), "%s", dev);
+}
+
+static struct netdev_route route_of(const struct netstate_route *s, int ifindex)
+{
+	return (struct netdev_route){ .dst = s->dst, .gw = s->gw, .src = s->src,
+				      .ifindex = ifindex, .scope = s->scope, .table = s->table,
+				      .protocol = s->protocol, .priority = (unsigned)s->priority };
+}
+
+/* What the NIC had before it went into bridge @br, into @x (ips; routes with the NIC as their
+ * device), as the record keeps it for bridge_restore and the Go plugin: the NIC's global
+ * addresses and non-kernel routes, then those of the bridge the NIC lacks (a killed ADD had
+ * moved them; the bridge is the network's, so its addresses are the NIC's). */
+static int bridge_gather(struct vnet *v, const struct netdev_link *nic,
+			 const struct netdev_link *br, struct netstate_extif *x,
+			 struct cni_error *err)
+{
+	struct netdev_addr *addrs = NULL;
+	struct netdev_route *routes = NULL;
+	int na, nr, i, k, link;
+
+	x->n_ips = x->n_routes = 0;
+	na = netdev_addr_list(v->be->host, 0, 0, &addrs, err);
+	if (na < 0)
+		return na;
+	nr = netdev_route_list(v->be->host, 0, 0, 0, &routes, err);
+	if (nr < 0) {
+		free(addrs);
+		return nr;
+	}
+	for (k = 0; k < 2; k++) {
+		link = k == 0 ? nic->ifindex : br->ifindex;
+		for (i = 0; i < na; i++)
+			if (addrs[i].ifindex == link && addrs[i].scope == RT_SCOPE_UNIVERSE &&
+			    !extif_has_ip(x, &addrs[i].prefix) && x->n_ips < NETSTATE_MAX_IPS)
+				x->ips[x->n_ips++] = addrs[i].prefix;
+		for (i = 0; i < nr; i++)
+			if (routes[i].ifindex == link && routes[i].protocol != RTPROT_KERNEL)
+				extif_route_put(x, &routes[i], nic->name);
+	}
+	free(addrs);
+	free(routes);
+	return 0;
+}
+
+/* Take the NIC's global addresses (@addrs, @na: listed before it was enslaved) off it, then
+ * what is left of its non-kernel routes (with its last IPv4 address the kernel drops its IPv4
+ * routes, in the same request; IPv6 routes stay). *moved is set when something was there. */
+static int nic_strip(struct vnet *v, const struct netdev_link *nic,
+		     const struct netdev_addr *addrs, int na, bool *moved, struct cni_error *err)
 {
 	struct netdev *nd = v->be->host;
-	struct netdev_link br;
-	int i, r;
+	struct netdev_route *routes = NULL;
+	int nr = 0, i, r = 0;
 
-	for (i = 0, x->n_ips = 0; i < na; i++) {
-		if (addrs[i].scope != RT_SCOPE_UNIVERSE)
-			continue;
-		if (x->n_ips < NETSTATE_MAX_IPS)
-			x->ips[x->n_ips++] = addrs[i].prefix;
-		netdev_addr_del(nd, nic->ifindex, &addrs[i].prefix, NULL);
-	}
-	r = netdev_link_set_up(nd, nic->name, false, err);
-	if (r >= 0)
-		r = netdev_link_set_master(nd, nic->name, v->ni.bridge, err);
-	if (r >= 0)
-		r = netdev_link_set_up(nd, nic->name, true, err);
-	if (r >= 0)
-		r = netdev_link_set_up(nd, v->ni.bridge, true, err);
-	if (r >= 0)
-		r = netdev_link_get(nd, v->ni.bridge, 0, &br, err);
 	for (i = 0; r >= 0 && i < na; i++) {
 		if (addrs[i].scope != RT_SCOPE_UNIVERSE)
 			continue;
-		r = netdev_addr_add(nd, br.ifindex, &addrs[i].prefix, err);
-		if (r == -EEXIST)
+		r = netdev_addr_del(nd, nic->ifindex, &addrs[i].prefix, err);
+		*moved |= r == 0;
+		/* deleting a primary IPv4 address deletes its secondaries */
+		if (r == -EADDRNOTAVAIL || r == -ENOENT)
 			r = 0;
 	}
 	if (r >= 0)
-		r = bridge_move_routes(v, nic, &br, routes, nr, x, err);
-	return r;
-}
-
-/* Bridge mode: create the bridge with the NIC's MAC, move the NIC's addresses and routes to it,
- * enslave the NIC; x->bridge_name is set when this call moved the NIC (not when it found it
- * already enslaved). On failure puts everything back. */
-static int bridge_setup(struct vnet *v, const struct netdev_link *nic, struct netstate_extif *x,
-			struct cni_error *err)
-{
-	struct netdev *nd = v->be->host;
-	struct netdev_addr *addrs = NULL;
-	struct netdev_route *routes = NULL;
-	int na = 0, nr = 0, i, r;
-	bool created;
-
-	r = bridge_make(v, nic, &created, err);
-	if (r != 0)
-		return r < 0 ? r : 0; /* already set up (state lost): adopt it */
-	/* The bridge only (best effort, as Go does for its interfaces): "all" would turn router
-	 * advertisements off node-wide. */
-	sysctl_if(nd, "ipv6", v->ni.bridge, "accept_ra", "0", NULL);
-	r = na = netdev_addr_list(nd, nic->ifindex, 0, &addrs, err);
-	if (r >= 0)
 		r = nr = netdev_route_list(nd, 0, 0, nic->ifindex, &routes, err);
-	if (r < 0)
-		goto undo_bridge;
-	r = bridge_move(v, nic, addrs, na, routes, nr, x, err);
-	if (r >= 0 && !v->conf->disable_hairpin_on_host_interface)
-		r = netdev_bridge_port_hairpin(nd, nic->name, true, err);
-	if (r >= 0) {
-		snprintf(x->bridge_name, sizeof(x->bridge_name), "%s", v->ni.bridge);
-		goto out;
+	for (i = 0; r >= 0 && i < nr; i++) {
+		if (routes[i].protocol == RTPROT_KERNEL)
+			continue;
+		r = netdev_route_del(nd, &routes[i], err);
+		*moved |= r == 0;
+		if (r == -ESRCH)
+			r = 0;
 	}
-	/* Put the NIC back as it was. */
-	netdev_link_set_master(nd, nic->name, NULL, NULL);
-	netdev_link_set_up(nd, nic->name, true, NULL);
-	for (i = 0; i < na; i++)
-		if (addrs[i].scope == RT_SCOPE_UNIVERSE)
-			netdev_addr_add(nd, nic->ifindex, &addrs[i].prefix, NULL);
-	for (i = 0; i < nr; i++)
-		if (routes[i].protocol != RTPROT_KERNEL)
-			netdev_route_add(nd, &routes[i], NULL);
-undo_bridge:
-	if (created)
-		netdev_link_delete(nd, v->ni.bridge, NULL);
-out:
-	free(addrs);
 	free(routes);
-	return r;
+	return r < 0 ? r : 0;
 }
 
-/* Undo bridge_setup: the NIC out of the bridge, the bridge deleted (its addresses and routes go
- * with it), the addresses and routes recorded in @x put back on the NIC. Best effort. */
+/* Undo bridge_setup (best effort) in an order that, like bridge_setup's, keeps each address and
+ * route on the NIC or the bridge, with a link under the route first in use (a kill in between
+ * leaves a state bridge_setup finishes): the addresses in @x back on the NIC, then its routes
+ * (appended after the bridge's), then the bridge deleted (which frees the NIC; its addresses
+ * and routes go with it). */
 static void bridge_restore(struct vnet *v, const struct netstate_extif *x)
 {
 	struct netdev *nd = v->be->host;
 	struct netdev_link nic;
 	size_t i;
 
-	netdev_link_set_master(nd, v->ni.master, NULL, NULL);
-	netdev_link_delete(nd, v->ni.bridge, NULL);
-	netdev_link_set_up(nd, v->ni.master, true, NULL);
-	if (netdev_link_get(nd, v->ni.master, 0, &nic, NULL) < 0)
-		return;
-	for (i = 0; i < x->n_ips; i++)
-		netdev_addr_add(nd, nic.ifindex, &x->ips[i], NULL);
-	for (i = 0; i < x->n_routes; i++) {
-		const struct netstate_route *s = &x->routes[i];
-		struct netdev_route rt = { .dst = s->dst, .gw = s->gw, .src = s->src,
-					   .ifindex = nic.ifindex, .scope = s->scope,
-					   .table = s->table, .protocol = s->protocol,
-					   .priority = (unsigned)s->priority };
+	if (netdev_link_get(nd, v->ni.master, 0, &nic, NULL) == 0) {
+		for (i = 0; i < x->n_ips; i++)
+			netdev_addr_add(nd, nic.ifindex, &x->ips[i], NULL);
+		for (i = 0; i < x->n_routes; i++) {
+			struct netdev_route rt = route_of(&x->routes[i], nic.ifindex);
 
-		netdev_route_add(nd, &rt, NULL);
+			netdev_route_append(nd, &rt, NULL);
+		}
 	}
+	netdev_link_delete(nd, v->ni.bridge, NULL);
+	netdev_link_set_master(nd, v->ni.master, NULL, NULL);
+	netdev_link_set_up(nd, v->ni.master, true, NULL);
+}
+
+/* Bridge mode: the NIC a port of the bridge (made with the NIC's MAC when absent), the bridge
+ * holding the NIC's addresses and routes. Every step keeps each address and route on the NIC or
+ * the bridge, and a run killed at any point leaves a state this finishes: the addresses are
+ * added to the bridge, then the routes (appended: the NIC's, of the same metric, stay first in
+ * use while the bridge has no port), then the NIC is enslaved, and only then stripped. From the
+ * enslaving request to the next one, which deletes the NIC's address (with its last IPv4
+ * address the kernel drops its IPv4 routes), the node keeps its addresses and routes but has no
+ * traffic: the NIC's routes come first and an enslaved NIC receives nothing. @x gets what the NIC had (bridge_gather). *ret_moved is set when this call
+ * changed the NIC or the bridge; a bridge found complete is adopted as it is. On failure puts
+ * the NIC back when this call changed anything (a half-made bridge is undone whole). */
+static int bridge_setup(struct vnet *v, const struct netdev_link *nic, struct netstate_extif *x,
+			bool *ret_moved, struct cni_error *err)
+{
+	struct netdev *nd = v->be->host;
+	char text[IPNET_PREFIX_STRLEN];
+	struct netdev_addr *addrs = NULL;
+	struct netdev_link br;
+	bool created, moved = false;
+	size_t i;
+	int na = 0, r;
+
+	*ret_moved = false;
+	r = bridge_make(v, nic, &created, err);
+	if (r < 0)
+		return r;
+	/* The bridge only (best effort, as Go does for its interfaces): "all" would turn router
+	 * advertisements off node-wide. */
+	sysctl_if(nd, "ipv6", v->ni.bridge, "accept_ra", "0", NULL);
+	r = netdev_link_set_up(nd, v->ni.bridge, true, err);
+	if (r >= 0)
+		r = netdev_link_get(nd, v->ni.bridge, 0, &br, err);
+	if (r >= 0)
+		r = bridge_gather(v, nic, &br, x, err);
+	for (i = 0; r >= 0 && i < x->n_ips; i++) {
+		r = netdev_addr_add(nd, br.ifindex, &x->ips[i], NULL);
+		moved |= r == 0;
+		if (r == -EEXIST)
+			r = 0;
+		else if (r < 0)
+			r = cni_error_set(err, r, CNI_CODE_NETWORK, "add address %s to %s failed",
+					  ipnet_prefix_format(&x->ips[i], text, sizeof(text)),
+					  br.name);
+	}
+	for (i = 0; r >= 0 && i < x->n_routes; i++) {
+		struct netdev_route rt = route_of(&x->routes[i], br.ifindex);
+
+		r = netdev_route_append(nd, &rt, NULL);
+		moved |= r == 0;
+		if (r == -EEXIST)
+			r = 0;
+		else if (r < 0)
+			r = cni_error_set(err, r, CNI_CODE_NETWORK, "move route %s to %s failed",
+					  ipnet_prefix_format(&rt.dst, text, sizeof(text)),
+					  br.name);
+	}
+	/* listed first, so that only the enslaving request precedes the first deletion */
+	if (r >= 0)
+		r = na = netdev_addr_list(nd, nic->ifindex, 0, &addrs, err);
+	if (r >= 0 && nic->master != br.ifindex) {
+		moved = true;
+		r = netdev_link_set_master(nd, nic->name, v->ni.bridge, err);
+	}
+	if (r >= 0)
+		r = nic_strip(v, nic, addrs, na, &moved, err);
+	if (r >= 0)
+		r = netdev_link_set_up(nd, nic->name, true, err);
+	if (r >= 0 && !v->conf->disable_hairpin_on_host_interface)
+		r = netdev_bridge_port_hairpin(nd, nic->name, true, err);
+	free(addrs);
+	if (r >= 0)
+		*ret_moved = moved || created;
+	else if (moved || created)
+		bridge_restore(v, x);
+	return r;
 }
 
 /* ---- the network ---- */
@@ -752,7 +847,7 @@ static void network_unmake(struct vnet *v, const struct netstate_extif *x)
 }
 
 /* Add the network record (and its external interface's fields) to @st: @gw the IPAM gateway,
- * @made what bridge_setup moved. Returns 0 or -ENOMEM (code 100; an external interface this
+ * @made what the NIC had before the bridge (bridge_setup). Returns 0 or -ENOMEM (code 100; an external interface this
  * call added may stay, empty). */
 static int network_record(struct vnet *v, struct netstate *st, const struct ipnet_addr *gw,
 			  const struct netstate_extif *made, struct cni_error *err)
@@ -1370,10 +1465,9 @@ static int linux_network_create(struct backend *be, const struct backend_call *c
 	if (r < 0)
 		return r;
 	if (v.bridged) {
-		r = bridge_setup(&v, &nic, &made, err);
+		r = bridge_setup(&v, &nic, &made, &be->moved_nic, err);
 		if (r < 0)
 			return r;
-		be->moved_nic = made.bridge_name[0] != '\0';
 		bridge_nf(be->host);
 		r = ebt_network(&v, true, err);
 	}

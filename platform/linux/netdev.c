@@ -640,6 +640,8 @@ static struct rtnl_route *route_obj(const struct netdev_route *r, bool for_delet
 		/* wildcards for the kernel's match (fib_table_delete) */
 		rtnl_route_set_scope(rt, RT_SCOPE_NOWHERE);
 		rtnl_route_set_protocol(rt, RTPROT_UNSPEC);
+		if (r->priority)
+			rtnl_route_set_priority(rt, r->priority);
 	} else {
 		rtnl_route_set_protocol(rt, r->protocol ? (uint8_t)r->protocol : RTPROT_BOOT);
 		if (r->scope)
@@ -708,6 +710,23 @@ int netdev_route_add(struct netdev *nd, const struct netdev_route *r, struct cni
 	return rc < 0 ? nlfail(err, rc, "add route %s", route_text(r, buf, sizeof(buf))) : 0;
 }
 
+int netdev_route_append(struct netdev *nd, const struct netdev_route *r, struct cni_error *err)
+{
+	struct rtnl_route *rt = route_obj(r, false);
+	char buf[160];
+	int rc;
+
+	if (!rt)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	/* no NLM_F_EXCL: the kernel refuses only a route with the same nexthop (fib_table_insert,
+	 * fib6_add_rt2) */
+	rc = rtnl_route_add(nd->sk, rt, NLM_F_APPEND);
+	rtnl_route_put(rt);
+	if (rc == -NLE_EXIST)
+		return -EEXIST;
+	return rc < 0 ? nlfail(err, rc, "add route %s", route_text(r, buf, sizeof(buf))) : 0;
+}
+
 int netdev_route_del(struct netdev *nd, const struct netdev_route *r, struct cni_error *err)
 {
 	struct rtnl_route *rt = route_obj(r, true);
@@ -724,60 +743,101 @@ int netdev_route_del(struct netdev *nd, const struct netdev_route *r, struct cni
 	return rc < 0 ? nlfail(err, rc, "delete route %s", route_text(r, buf, sizeof(buf))) : 0;
 }
 
+/* One RTM_GETROUTE dump, kept whole: libnl's route cache merges routes that differ only in
+ * their nexthop (its object ID is family, tos, table, dst, priority), so of two same-metric
+ * default routes on two links it would list one. */
+struct route_dump {
+	int table, ifindex;
+	struct netdev_route *arr;
+	int n, cap, err;
+};
+
+static int route_dump_msg(struct nl_msg *msg, void *arg)
+{
+	struct route_dump *d = arg;
+	struct rtnl_route *rt = NULL;
+	struct netdev_route x = { 0 };
+	struct rtnl_nexthop *nh;
+	struct nl_addr *dst;
+	int r;
+
+	r = rtnl_route_parse(nlmsg_hdr(msg), &rt);
+	if (r < 0) {
+		d->err = r;
+		return NL_STOP;
+	}
+	dst = rtnl_route_get_dst(rt);
+	if (rtnl_route_get_type(rt) != RTN_UNICAST ||
+	    rtnl_route_get_table(rt) != (uint32_t)(d->table ? d->table : RT_TABLE_MAIN) ||
+	    !dst || ipnet_of(dst, &x.dst.addr) < 0)
+		goto out;
+	if (x.dst.addr.family == 0) {
+		/* default route: libnl reports an empty address */
+		x.dst.addr.family = rtnl_route_get_family(rt) == AF_INET6 ? IPNET_AF_INET6
+									 : IPNET_AF_INET;
+	}
+	x.dst.len = nl_addr_get_prefixlen(dst);
+	x.table = (int)rtnl_route_get_table(rt);
+	x.scope = rtnl_route_get_scope(rt);
+	x.protocol = rtnl_route_get_protocol(rt);
+	x.priority = rtnl_route_get_priority(rt);
+	if (rtnl_route_get_nnexthops(rt) > 0) {
+		nh = rtnl_route_nexthop_n(rt, 0);
+		x.ifindex = rtnl_route_nh_get_ifindex(nh);
+		if (rtnl_route_nh_get_gateway(nh))
+			ipnet_of(rtnl_route_nh_get_gateway(nh), &x.gw);
+	}
+	if (rtnl_route_get_pref_src(rt))
+		ipnet_of(rtnl_route_get_pref_src(rt), &x.src);
+	if (d->ifindex && x.ifindex != d->ifindex)
+		goto out;
+	if (d->n == d->cap) {
+		int cap = d->cap ? 2 * d->cap : 16;
+		struct netdev_route *a = realloc(d->arr, (size_t)cap * sizeof(*a));
+
+		if (!a) {
+			d->err = -NLE_NOMEM;
+			rtnl_route_put(rt);
+			return NL_STOP;
+		}
+		d->arr = a;
+		d->cap = cap;
+	}
+	d->arr[d->n++] = x;
+out:
+	rtnl_route_put(rt);
+	return NL_OK;
+}
+
 int netdev_route_list(struct netdev *nd, int family, int table, int ifindex,
 		      struct netdev_route **ret, struct cni_error *err)
 {
-	struct nl_cache *cache = NULL;
-	struct nl_object *o;
-	struct netdev_route *arr;
-	int r, n = 0;
+	struct rtmsg rtm = { .rtm_family = (unsigned char)(family ? af_of(family) : AF_UNSPEC) };
+	struct route_dump d = { .table = table, .ifindex = ifindex };
+	struct nl_cb *base = nl_socket_get_cb(nd->sk), *cb;
+	int r;
 
-	r = rtnl_route_alloc_cache(nd->sk, family ? af_of(family) : AF_UNSPEC, 0, &cache);
-	if (r < 0)
-		return nlfail(err, r, "list routes");
-	arr = calloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*arr));
-	if (!arr) {
-		nl_cache_free(cache);
+	cb = base ? nl_cb_clone(base) : NULL;
+	nl_cb_put(base);
+	if (!cb)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, route_dump_msg, &d);
+	r = nl_send_simple(nd->sk, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	if (r >= 0)
+		r = nl_recvmsgs(nd->sk, cb);
+	nl_cb_put(cb);
+	if (r >= 0 && d.err)
+		r = d.err;
+	if (r < 0) {
+		free(d.arr);
+		return d.err == -NLE_NOMEM ? cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL,
+							   "out of memory")
+					   : nlfail(err, r, "list routes");
 	}
-	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_route *rt = (struct rtnl_route *)o;
-		struct netdev_route *x = &arr[n];
-		struct rtnl_nexthop *nh;
-		struct nl_addr *d = rtnl_route_get_dst(rt);
-
-		if (rtnl_route_get_type(rt) != RTN_UNICAST)
-			continue;
-		if (rtnl_route_get_table(rt) != (uint32_t)(table ? table : RT_TABLE_MAIN))
-			continue;
-		memset(x, 0, sizeof(*x));
-		if (!d || ipnet_of(d, &x->dst.addr) < 0)
-			continue;
-		if (x->dst.addr.family == 0) {
-			/* default route: libnl reports an empty address */
-			x->dst.addr.family = rtnl_route_get_family(rt) == AF_INET6 ? IPNET_AF_INET6
-										    : IPNET_AF_INET;
-		}
-		x->dst.len = nl_addr_get_prefixlen(d);
-		x->table = (int)rtnl_route_get_table(rt);
-		x->scope = rtnl_route_get_scope(rt);
-		x->protocol = rtnl_route_get_protocol(rt);
-		x->priority = rtnl_route_get_priority(rt);
-		if (rtnl_route_get_nnexthops(rt) > 0) {
-			nh = rtnl_route_nexthop_n(rt, 0);
-			x->ifindex = rtnl_route_nh_get_ifindex(nh);
-			if (rtnl_route_nh_get_gateway(nh))
-				ipnet_of(rtnl_route_nh_get_gateway(nh), &x->gw);
-		}
-		if (rtnl_route_get_pref_src(rt))
-			ipnet_of(rtnl_route_get_pref_src(rt), &x->src);
-		if (ifindex && x->ifindex != ifindex)
-			continue;
-		n++;
-	}
-	nl_cache_free(cache);
-	*ret = arr;
-	return n;
+	*ret = d.arr ? d.arr : calloc(1, sizeof(*d.arr));
+	if (!*ret)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return d.n;
 }
 
 /* ---- neighbours ---- */

@@ -131,8 +131,14 @@ struct netdev_route {
 /* netdev_route_add - add @r (NLM_F_CREATE|NLM_F_EXCL; -EEXIST when present). */
 int netdev_route_add(struct netdev *nd, const struct netdev_route *r, struct cni_error *err);
 
-/* netdev_route_del - delete the route matching @r's dst, table, and (when set) ifindex and gw.
- * Returns 0, or -ESRCH when absent (no error recorded). */
+/* netdev_route_append - add @r after the routes to the same destination with the same metric
+ * (NLM_F_CREATE|NLM_F_APPEND, like `ip route append`): an IPv4 default route on a second link
+ * with the metric of the first's, where netdev_route_add gets -EEXIST. Returns 0, -EEXIST when
+ * a route with the same nexthop is there (no error recorded), or another negative errno. */
+int netdev_route_append(struct netdev *nd, const struct netdev_route *r, struct cni_error *err);
+
+/* netdev_route_del - delete the route matching @r's dst, table, and (when set) ifindex, gw and
+ * priority. Returns 0, or -ESRCH when absent (no error recorded). */
 int netdev_route_del(struct netdev *nd, const struct netdev_route *r, struct cni_error *err);
 
 /* netdev_route_list - unicast routes of @family (0 = both) in @table (0 = main), optionally only

@@ -4,7 +4,8 @@
 # (prefix "vnt-"): a "node" netns with eth0 10.240.0.4/16 (a veth whose peer sits in a "fabric"
 # netns holding 10.240.0.1) and a default route, pods as netns. iptables/ebtables run only inside
 # the node netns. Covers transparent and bridge mode, SNAT once per network, repeated ADD, CHECK,
-# GC, delegated IPAM, bad input, and cases B01 B03 B04 B08 B15 of ../shared/cases/bug-cases.md.
+# GC, delegated IPAM, bad input, every state a first bridge ADD killed while making the bridge
+# leaves, and cases B01 B03 B04 B08 B15 of ../shared/cases/bug-cases.md.
 # Usage: tests/linux/plugin.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -505,6 +506,86 @@ check "state lost: one bridge, eth0 still its port, azure0 holds the node IP" ba
 check "state lost: state records eth0 with bridge azure0" eq "$(jq -r '.Network.ExternalInterfaces.eth0.BridgeName' "$RT/azure-vnet.json")" azure0
 check "state lost: ping k2 -> node" ping1 k2 10.240.0.4
 check "state lost: CHECK c2 healthy" run CHECK ck2aaaaaaa2 "$(nspath k2)"
+check "state lost: the record keeps eth0's address and default route (read off azure0)" jqe '.Network.ExternalInterfaces.eth0 | .IPAddresses == [{"IP":"10.240.0.4","Mask":"//8AAA=="}] and ([.Routes[] | select(.Gw == "10.240.0.1" and .DevName == "eth0" and .Dst.IP == "0.0.0.0")] | length == 1)' "$RT/azure-vnet.json"
+
+# ---------------------------------------------------------------- first bridge ADD killed
+# Each state a first bridge ADD killed while making the bridge leaves, made by hand (its steps:
+# the bridge, eth0's address onto it too, eth0's default route appended onto it, eth0
+# enslaved, eth0's address deleted). DEL changes nothing; an ADD whose network creation fails
+# puts eth0 back whole (for a complete bridge: leaves it as found); the next ADD finishes the
+# bridge: azure0 with the node IP and the only default route, eth0 its port without an
+# address, the record keeping eth0's address and route, traffic through it.
+half_bridge() {
+	local s=$1
+	in_node ip link add azure0 address 00:0d:3a:6e:18:25 type bridge
+	if [ "$s" -ge 2 ]; then in_node ip link set azure0 up; in_node ip addr add 10.240.0.4/16 dev azure0; fi
+	if [ "$s" -ge 3 ]; then in_node ip route append default via 10.240.0.1 dev azure0; fi
+	if [ "$s" -ge 4 ]; then in_node ip link set eth0 master azure0; fi
+	if [ "$s" -ge 5 ]; then in_node ip addr del 10.240.0.4/16 dev eth0; fi
+}
+node_bridged() {
+	ip -n "$NODE" addr show azure0 | grep 'inet 10.240.0.4/16' >/dev/null &&
+		ip -n "$NODE" link show eth0 | grep 'master azure0' >/dev/null &&
+		! ip -n "$NODE" addr show eth0 | grep 'inet ' >/dev/null &&
+		[ "$(ip -n "$NODE" route show default | wc -l)" = 1 ] &&
+		ip -n "$NODE" route show default | grep 'via 10.240.0.1 dev azure0' >/dev/null &&
+		in_node busybox ping -c1 -W2 10.240.0.1 >/dev/null
+}
+# the node's IPv4 addresses and routes, and which link is whose port (IPv6 link-local
+# addresses come and go on their own)
+node_links() {
+	ip -n "$NODE" -4 -o addr | awk '{print $2, $4}'
+	ip -n "$NODE" route
+	ip -n "$NODE" -o link | grep -o '^[0-9]*: [^:]*\|master [^ ]*'
+}
+killed_at=("" "bridge made" "address on the bridge too" "default route on the bridge too" "eth0 enslaved" "eth0's address deleted")
+for s in 1 2 3 4 5; do
+	d="killed at step $s (${killed_at[$s]})"
+	echo "== first bridge ADD $d"
+	setup_node "kill$s" 2
+	CONF=$BRIDGE
+	pod "x$s"
+	half_bridge "$s"
+	before=$(node_links)
+	check "$d: DEL exits 0" run DEL "cx${s}aaaaaaa" "$(nspath "x$s")"
+	check "$d: DEL changes no address, route or link" eq "$(node_links)" "$before"
+	out=$(AZURE_CNI_EBTABLES=/bin/false run ADD "cx${s}aaaaaaa" "$(nspath "x$s")")
+	check "$d: an ADD failing after the bridge ends with an error object" is_error "$out"
+	if [ "$s" -lt 5 ]; then
+		check "$d: ... and puts eth0 back with its IP and default route, no azure0" node_pristine
+		half_bridge "$s"
+	else
+		check "$d: ... and leaves the complete bridge as it found it" node_bridged
+	fi
+	rx=$(run ADD "cx${s}aaaaaaa" "$(nspath "x$s")")
+	check "$d: the next ADD succeeds" jqe '.ips[0].address' <<<"$rx"
+	check "$d: azure0 holds the node IP and the one default route, eth0 its port without an address" node_bridged
+	check "$d: the record keeps eth0's address and default route" jqe '.Network.ExternalInterfaces.eth0 | .BridgeName == "azure0" and .IPAddresses == [{"IP":"10.240.0.4","Mask":"//8AAA=="}] and ([.Routes[] | select(.Gw == "10.240.0.1" and .DevName == "eth0" and .Dst.IP == "0.0.0.0")] | length == 1)' "$RT/azure-vnet.json"
+	check "$d: ping pod -> fabric" ping1 "x$s" 10.240.0.1
+	check "$d: CHECK healthy" run CHECK "cx${s}aaaaaaa" "$(nspath "x$s")"
+	check "$d: DEL of the pod exits 0" run DEL "cx${s}aaaaaaa" "$(nspath "x$s")"
+	check "$d: ... and the node keeps azure0 with its IP and default route" node_bridged
+done
+# killed at step 2 with the bridge older than eth0 (a lower ifindex): the node IP is found on the
+# bridge first, which has no port yet; eth0 beside it, with the same address, is the master
+echo "== first bridge ADD killed at step 2, the bridge older than eth0"
+setup_node killold 2
+CONF=$BRIDGE
+pod xo
+in_node ip link del eth0
+in_node ip link add azure0 address 00:0d:3a:6e:18:25 type bridge
+in_node ip link add eth0 address 00:0d:3a:6e:18:25 type veth peer name fab0 netns "$FAB"
+ip -n "$FAB" addr add 10.240.0.1/16 dev fab0
+ip -n "$FAB" link set fab0 up
+in_node ip addr add 10.240.0.4/16 dev eth0
+in_node ip link set eth0 up
+in_node ip route add default via 10.240.0.1
+in_node ip link set azure0 up
+in_node ip addr add 10.240.0.4/16 dev azure0
+rx=$(run ADD cxoaaaaaaaa "$(nspath xo)")
+check "bridge older than eth0: the next ADD succeeds" jqe '.ips[0].address' <<<"$rx"
+check "bridge older than eth0: azure0 holds the node IP and the one default route, eth0 its port" node_bridged
+check "bridge older than eth0: ping pod -> fabric" ping1 xo 10.240.0.1
 
 # ---------------------------------------------------------------- delegated IPAM
 echo "== delegated IPAM (host-local)"

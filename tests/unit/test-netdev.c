@@ -216,12 +216,70 @@ static void bridge_master_hairpin(void **state)
 	netdev_close(nd);
 }
 
+/* One address on two links (a bridge taking over its port's), and a default route on each with
+ * the same metric: netdev_route_add refuses the second (IPv4), netdev_route_append adds it once. */
+static void route_append_two_links(void **state)
+{
+	struct cni_error err = { 0 };
+	struct netdev *nd = NULL;
+	struct netdev_link b, v;
+	struct netdev_route *routes = NULL;
+	struct ipnet_prefix ip;
+	struct ipnet_addr gw;
+	int n, i, defaults = 0;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(netdev_open(NULL, &nd, &err), 0);
+	assert_int_equal(netdev_bridge_create(nd, "aztestbr1", NULL, &err), 0);
+	assert_int_equal(netdev_veth_create(nd, "aztestv5", NULL, NULL, "aztestv6", 0, &err), 0);
+	assert_int_equal(netdev_link_get(nd, "aztestbr1", 0, &b, &err), 0);
+	assert_int_equal(netdev_link_get(nd, "aztestv5", 0, &v, &err), 0);
+	assert_int_equal(netdev_link_set_up(nd, "aztestv6", true, &err), 0);
+	assert_int_equal(netdev_link_set_up(nd, "aztestv5", true, &err), 0);
+	assert_int_equal(netdev_link_set_up(nd, "aztestbr1", true, &err), 0);
+	assert_int_equal(ipnet_prefix_parse("10.77.0.4/16", false, &ip), 0);
+	assert_int_equal(ipnet_addr_parse("10.77.0.1", &gw), 0);
+	assert_int_equal(netdev_addr_add(nd, v.ifindex, &ip, &err), 0);
+	assert_int_equal(netdev_addr_add(nd, b.ifindex, &ip, &err), 0);
+	struct netdev_route dv = { .dst = { .addr.family = IPNET_AF_INET }, .gw = gw,
+				   .ifindex = v.ifindex };
+	struct netdev_route db = dv;
+
+	db.ifindex = b.ifindex;
+	assert_int_equal(netdev_route_add(nd, &dv, &err), 0);
+	assert_int_equal(netdev_route_add(nd, &db, NULL), -EEXIST);
+	assert_int_equal(netdev_route_append(nd, &db, &err), 0);
+	assert_int_equal(netdev_route_append(nd, &db, &err), -EEXIST);
+	assert_int_equal(err.code, 0);
+	n = netdev_route_list(nd, IPNET_AF_INET, 0, 0, &routes, &err);
+	for (i = 0; i < n; i++)
+		if (routes[i].dst.len == 0)
+			defaults++;
+	free(routes);
+	assert_int_equal(defaults, 2);
+	/* the link's address goes: its routes go, the bridge's stay */
+	assert_int_equal(netdev_addr_del(nd, v.ifindex, &ip, &err), 0);
+	n = netdev_route_list(nd, IPNET_AF_INET, 0, b.ifindex, &routes, &err);
+	for (i = 0, defaults = 0; i < n; i++)
+		if (routes[i].dst.len == 0)
+			defaults++;
+	free(routes);
+	assert_int_equal(defaults, 1);
+	assert_int_equal(netdev_route_del(nd, &db, &err), 0);
+	assert_int_equal(netdev_route_del(nd, &db, &err), -ESRCH);
+	assert_int_equal(netdev_link_delete(nd, "aztestv5", NULL), 0);
+	assert_int_equal(netdev_link_delete(nd, "aztestbr1", NULL), 0);
+	netdev_close(nd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(netns_check),
 		cmocka_unit_test(veth_addr_route_neigh),
 		cmocka_unit_test(bridge_master_hairpin),
+		cmocka_unit_test(route_append_two_links),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
