@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Crash tests: azure-vnet killed (SIGKILL) at every numbered step of ADD, DEL and GC
 # (platform_fault_point: AZURE_CNI_FAULT_KILL_AT=N kills the Nth step; AZURE_CNI_FAULT_LOG lists
-# them), in transparent and bridge mode, on a node whose network exists and (transparent) on a
-# new node whose first ADD also makes the network. After each kill: both state files parse; the
-# next call does not wait on a stale lock (lock timeout 5 s, each call bounded); the runtime's
-# retry succeeds (ADD: with the address the killed ADD took, if it took one); a DEL (or GC)
-# leaves no address, host veth, host route, ebtables rule, record or owner lock file; a new ADD
-# succeeds. All inside network namespaces this script creates and removes (prefix "crs").
+# them), in transparent and bridge mode, on a node whose network exists and on a new node whose
+# first ADD also makes the network (bridge: moves the NIC's addresses to the bridge). After each
+# kill: both state files parse; the next call does not wait on a stale lock (lock timeout 5 s,
+# each call bounded); the runtime's retry succeeds (ADD: with the address the killed ADD took, if
+# it took one); a DEL (or GC) leaves no address, host veth, host route, ebtables rule, record or
+# owner lock file; a new ADD succeeds; a first ADD's node keeps its IP and default route. All inside network namespaces this script creates and removes (prefix "crs").
 # Usage: tests/linux/crash.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -184,16 +184,20 @@ for mode in transparent bridge; do
 	drop_node
 done
 
-echo "== transparent: kills during a new node's first ADD (the network made too)"
-CONF=$TRANSPARENT
-n=1
-while :; do
-	setup_node "first$n"
-	kill_add "first ADD" "$n" || { drop_node; break; }
-	drop_node
-	n=$((n + 1))
-	total=$((total + 1))
+for mode in transparent bridge; do
+	echo "== $mode: kills during a new node's first ADD (the network made too)"
+	if [ $mode = transparent ]; then CONF=$TRANSPARENT; else CONF=$BRIDGE; fi
+	n=1
+	while :; do
+		setup_node "$mode-first$n"
+		kill_add "$mode first ADD" "$n" || { drop_node; break; }
+		check "$mode first ADD: step $n: the node keeps its IP and default route" \
+			bash -c "ip -n $NODE -4 addr | grep -q 10.240.0.4/16 && ip -n $NODE route | grep -q '^default via 10.240.0.1'"
+		drop_node
+		n=$((n + 1))
+		total=$((total + 1))
+	done
+	check "$mode first ADD: killed at each of its $((n - 1)) steps" [ $n -gt 3 ]
 done
-check "first ADD: killed at each of its $((n - 1)) steps" [ $n -gt 3 ]
 echo "steps killed: $total"
 suite_end
