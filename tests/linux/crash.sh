@@ -7,7 +7,8 @@
 # kill: both state files parse; the next call does not wait on a stale lock (lock timeout 5 s,
 # each call bounded); the runtime's retry succeeds (ADD: with the address the killed ADD took, if
 # it took one); a DEL (or GC) leaves no address, host veth, host route, ebtables rule, record or
-# owner lock file; a new ADD succeeds; a first ADD's node keeps its IP and default route. All inside network namespaces this script creates and removes (prefix "crs").
+# owner lock file; a new ADD succeeds; a first ADD's node keeps its IP and default route. All
+# inside network namespaces this script creates and removes (prefix "crs").
 # Usage: tests/linux/crash.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
