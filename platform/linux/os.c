@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "core/mac.h"
 #include "platform/env-ms.h"
+#include "platform/fault.h"
 #include "platform/platform.h"
 
 #include <dirent.h>
@@ -701,29 +702,7 @@ void platform_log_close(void)
 
 void platform_fault_point(const char *step)
 {
-	static int on = -1;        /* -1: not read yet */
-	static unsigned long at, n;
-	static const char *log;
-	const char *s;
-
-	if (on < 0) {
-		s = getenv("AZURE_CNI_FAULT_KILL_AT");
-		at = s ? strtoul(s, NULL, 10) : 0;
-		log = getenv("AZURE_CNI_FAULT_LOG");
-		on = at > 0 || (log && log[0]);
-	}
-	if (!on)
-		return;
-	n++;
-	if (log && log[0]) {
-		int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-		if (fd >= 0) {
-			dprintf(fd, "%lu %s\n", n, step);
-			close(fd);
-		}
-	}
-	if (n == at)
+	if (platform_fault_step(step))
 		kill(getpid(), SIGKILL);
 }
 

@@ -20,6 +20,7 @@
 
 #include "core/mac.h"
 #include "platform/env-ms.h"
+#include "platform/fault.h"
 #include "platform/platform.h"
 #include "platform/windows/winutil.h"
 
@@ -781,29 +782,7 @@ void platform_log_close(void)
 
 void platform_fault_point(const char *step)
 {
-	static int on = -1;        /* -1: not read yet */
-	static unsigned long at, n;
-	static const char *log;
-	const char *s;
-
-	if (on < 0) {
-		s = getenv("AZURE_CNI_FAULT_KILL_AT");
-		at = s ? strtoul(s, NULL, 10) : 0;
-		log = getenv("AZURE_CNI_FAULT_LOG");
-		on = at > 0 || (log && log[0]);
-	}
-	if (!on)
-		return;
-	n++;
-	if (log && log[0]) {
-		FILE *f = fopen(log, "a");
-
-		if (f) {
-			fprintf(f, "%lu %s\n", n, step);
-			fclose(f);
-		}
-	}
-	if (n == at)
+	if (platform_fault_step(step))
 		TerminateProcess(GetCurrentProcess(), 137);
 }
 
