@@ -301,6 +301,14 @@ check "ifname with '/': error" is_error "$out"
 touch "$WORK/notns"
 out=$(run ADD c6aaaaaaaa6 "$WORK/notns")
 check "netns path that is not a netns: code 4" jout '.code == 4' "$out"
+links0=$(ip -n "$NODE" -o link | wc -l)
+out=$(run ADD c6aaaaaaaa6 /proc/self/ns/net)
+check "CNI_NETNS naming the node's own netns: code 4 naming CNI_NETNS" jout '.code == 4 and (.msg | test("CNI_NETNS"))' "$out"
+sleeper=$(ip netns exec "$NODE" sh -c 'sleep 30 >/dev/null & echo $!')
+out=$(run ADD c6aaaaaaaa6 "/proc/$sleeper/ns/net")
+kill "$sleeper" 2>/dev/null
+check "CNI_NETNS naming the node's netns through another process: code 4" jout '.code == 4' "$out"
+check "own netns refused: no interface made" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
 out=$(run ADD c6aaaaaaaa6 /proc/self/ns/uts)
 check "netns path of another namespace type (uts): code 4" jout '.code == 4 and (.msg | test("not a network namespace"))' "$out"
 out=$(CONF=$(jq -c '.mode = "weird"' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
