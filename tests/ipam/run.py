@@ -871,12 +871,39 @@ def t_files(binary, root):
         os.umask(old)
 
 
+def t_strings(binary, root):
+    """NUL and invalid UTF-8 (issue 9 item 6): in the config, code 7 naming the field, nothing
+    allocated; in a CNI_* variable, code 4 naming it."""
+    n = Node(binary, root, mas=mas_doc(["10.240.0.5"]))
+    text = json.dumps(conf("1.0.0")).replace('"mas"', '"mas\\u0000x"')
+    r = n.run("ADD", text, "u1")
+    check("strings: \\u0000 in ipam.environment is code 7 naming it",
+          r.code == 7 and "ipam.environment" in r.msg, repr(r))
+    p = subprocess.run([binary], env=n.env("ADD", "u2"), capture_output=True, timeout=GUARD_S,
+                       input=json.dumps(conf("1.0.0")).replace('"azure"', '"az\xffure"',
+                                                               1).encode("latin-1"))
+    o = one_object(p.stdout.decode("utf-8", "replace")) or {}
+    check("strings: invalid UTF-8 in name is code 7 naming it",
+          o.get("code") == 7 and '"name"' in o.get("msg", ""), repr(p.stdout))
+    env = n.env("ADD", "u3")
+    env = {k.encode(): v.encode() for k, v in env.items()}
+    env[b"CNI_ARGS"] = b"K8S_POD_NAME=p\xff"
+    p = subprocess.run([binary], env=env, input=json.dumps(conf("1.0.0")).encode(),
+                       capture_output=True, timeout=GUARD_S)
+    o = one_object(p.stdout.decode("utf-8", "replace")) or {}
+    check("strings: invalid UTF-8 in CNI_ARGS is code 4 naming it",
+          o.get("code") == 4 and "CNI_ARGS" in o.get("msg", ""), repr(p.stdout))
+    check("strings: nothing allocated by the refused calls",
+          not os.path.exists(n.state_path) or n.in_use() == {}, "")
+
+
 TESTS = [("nmagent", t_nmagent, True), ("throttle", t_throttle, True),
          ("concurrency", t_concurrency, True),
          ("lock", t_lock_timeout, False), ("b02", t_b02, False), ("b06", t_b06, False),
          ("b10", t_b10, False), ("b11", t_b11, False), ("b12", t_b12, False),
          ("b13", t_b13_b14, False), ("b16", t_b16, False), ("gc", t_gc_misc, False),
-         ("ifname", t_pool_ifname, False), ("files", t_files, False)]
+         ("ifname", t_pool_ifname, False), ("files", t_files, False),
+         ("strings", t_strings, False)]
 
 
 def main():
