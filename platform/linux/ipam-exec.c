@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -160,6 +161,7 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 	unsigned timeout;
 	cJSON *doc = NULL;
 	const cJSON *code;
+	struct stat st, self;
 	pid_t pid;
 
 	if (!type[0] || strchr(type, '/') || strcmp(type, ".") == 0 || strcmp(type, "..") == 0)
@@ -169,6 +171,11 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 		return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
 				     "IPAM plugin %s not found in CNI_PATH (%s)", type,
 				     cni_path && cni_path[0] ? cni_path : "unset");
+	/* our own program under another name (a symlink, a hard link) would wait on our locks */
+	if (stat(path, &st) == 0 && stat("/proc/self/exe", &self) == 0 &&
+	    st.st_dev == self.st_dev && st.st_ino == self.st_ino)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.type \"%s\" (%s) is this plugin's own program", type, path);
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
 		r = cni_error_set(err, -errno, CNI_CODE_IO, "pipe: %s", strerror(errno));
 		goto out;

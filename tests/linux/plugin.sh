@@ -627,6 +627,25 @@ out=$(CONF=$(jq -c '.ipam = {"type":"chatty"}' <<<"$TRANSPARENT") CNI_PATH=$WORK
 check "IPAM plugin writing 3 MB: ADD ends with an error naming the plugin" jout '.code > 0 and (.msg | test("chatty"))' "$out"
 check "failed delegated ADDs left no interface" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
 
+# ---------------------------------------------------------------- a plugin named as its own IPAM
+# It would run itself, and the child would wait on the locks its parent holds until they time
+# out: code 7 before any exec, by name or through a link to the binary.
+echo "== ipam.type naming the plugin itself"
+setup_node self 1
+pod s1
+ln -sf "$B/azure-vnet" "$WORK/fake/myipam"
+for t in azure-vnet myipam; do
+	for cmd in ADD DEL; do
+		t0=$SECONDS
+		out=$(CONF=$(jq -c --arg t "$t" '.ipam = {"type": $t}' <<<"$TRANSPARENT") CNI_PATH=$WORK/fake:$CNI_PATH \
+			AZURE_CNI_LOCK_TIMEOUT_MS=3000 timeout 20 bash -c "$(declare -f run); B=$B NODE=$NODE CONF=\$CONF run $cmd cs1aaaaaaa1 $(nspath s1)")
+		check "ipam.type $t: $cmd is code 7 naming ipam.type at once" \
+			jout '.code == 7 and (.msg | test("ipam.type"))' "$out"
+		check "ipam.type $t: $cmd answered without waiting on a lock" [ $((SECONDS - t0)) -lt 3 ]
+	done
+done
+check "ipam.type naming the plugin: no interface made" absent ip -n "${P}s1" link show eth0
+
 # ---------------------------------------------------------------- iptables lock wait
 echo "== iptables -w shorter than the 30 s network lock"
 setup_node ipw 1
