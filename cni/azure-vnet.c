@@ -286,9 +286,14 @@ static bool ipam_ours(const struct conf *c)
 static int ipam_delegate(struct vnet *v, const char *cmd, struct cni_result *ret,
 			 struct cni_error *err)
 {
-	char *text = cJSON_PrintUnformatted(v->ctx->req.root);
+	char *text;
 	int r;
 
+	/* it would run this plugin again, which waits on the locks this call holds */
+	if (strcmp(v->conf->ipam.type, v->ctx->program) == 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.type \"%s\" names this plugin itself", v->conf->ipam.type);
+	text = cJSON_PrintUnformatted(v->ctx->req.root);
 	if (!text)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	r = ipam_exec(v->conf->ipam.type, cmd, v->ctx->env.path, text, strlen(text), ret, err);

@@ -59,7 +59,7 @@ static int fetch_source(const struct conf *conf, struct ipam_source *ret, struct
 	case CONF_IPAM_ENV_MAS:
 		where = platform_path(PLATFORM_PATH_MAS_FILE);
 		snprintf(prefix, sizeof(prefix), "IPAM source mas (%s)", where);
-		r = platform_file_read(where, &body, &len, &inner);
+		r = platform_file_read_follow(where, &body, &len, &inner);
 		if (r == -ENOENT) {
 			cni_error_set(&inner, r, CNI_CODE_TRY_AGAIN, "file does not exist");
 			return wrap_error(err, r, &inner, prefix);

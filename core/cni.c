@@ -58,6 +58,58 @@ static int copy_str(char *dst, size_t size, const char *src, size_t len)
 	return 0;
 }
 
+/* The length of the UTF-8 sequence at @s (@n bytes left), or 0 when it is not one (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF, no stray continuation byte). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len, k;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	/* the second byte's range rules out overlongs, surrogates and > U+10FFFF */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (k = 2; k < len; k++)
+		if (s[k] < 0x80 || s[k] > 0xbf)
+			return 0;
+	return len;
+}
+
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	while (n > 0) {
+		size_t k = utf8_seq(p, n);
+
+		if (k == 0)
+			return false;
+		p += k;
+		n -= k;
+	}
+	return true;
+}
+
 static bool ascii_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -180,6 +232,11 @@ static int env_copy(const char *name, char *dst, size_t size, struct cni_error *
 	if (copy_str(dst, size, v, strlen(v)) < 0)
 		return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_INVALID_ENV,
 				     "%s is too long (%zu bytes, at most %zu)", name, strlen(v), size - 1);
+	if (!utf8_valid(v)) {
+		dst[0] = '\0';
+		return cni_error_set(err, -EILSEQ, CNI_CODE_INVALID_ENV, "%s is not valid UTF-8",
+				     name);
+	}
 	return 0;
 }
 
@@ -768,6 +825,181 @@ int cni_result_decode(const cJSON *obj, struct cni_result *ret, struct cni_error
 
 /* ---- request ---- */
 
+/* A walk over JSON text that cJSON already accepted, looking inside every string (keys too) for
+ * what cJSON's C strings hide: an escaped or raw NUL (the value would end there) and bytes that
+ * are not UTF-8. @path is the field being walked ("ipam.type", "prevResult.ips[0].address"). */
+struct jwalk {
+	const unsigned char *p, *end;
+	char path[192];
+	size_t plen;
+	const char *why;        /* set at the first bad string: what is wrong */
+	bool in_key;
+};
+
+#define JWALK_DEPTH_MAX 1000 /* cJSON's own nesting limit (CJSON_NESTING_LIMIT) */
+
+static void jw_ws(struct jwalk *w)
+{
+	while (w->p < w->end && ascii_space((char)*w->p))
+		w->p++;
+}
+
+/* Append @s (@n bytes; not UTF-8-checked, so shown as '?' outside printable ASCII) to the path. */
+static void jw_push(struct jwalk *w, const char *fmt, const unsigned char *s, size_t n, size_t idx)
+{
+	size_t room = sizeof(w->path) - w->plen;
+	int k;
+
+	if (room <= 1)
+		return;
+	if (s) {
+		if (fmt[0] == '.' && w->plen > 0 && room > 1) {
+			w->path[w->plen++] = '.';
+			room--;
+		}
+		for (size_t i = 0; i < n && room > 1; i++, room--)
+			w->path[w->plen++] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+		w->path[w->plen] = '\0';
+		return;
+	}
+	k = snprintf(w->path + w->plen, room, "[%zu]", idx);
+	w->plen += k > 0 && (size_t)k < room ? (size_t)k : 0;
+}
+
+static int hexval(unsigned char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A string at w->p (the opening quote): step past it; note a NUL or invalid UTF-8 in w->why.
+ * *ret_s, *ret_n: its raw text between the quotes (for keys). */
+static void jw_string(struct jwalk *w, const unsigned char **ret_s, size_t *ret_n)
+{
+	const unsigned char *s = ++w->p;
+
+	while (w->p < w->end && *w->p != '"') {
+		if (*w->p == '\\') {
+			w->p++;
+			if (w->p < w->end && *w->p == 'u' && w->end - w->p >= 5) {
+				int v = 0;
+
+				for (int i = 1; i <= 4; i++)
+					v = v * 16 + (hexval(w->p[i]) < 0 ? 0 : hexval(w->p[i]));
+				if (v == 0 && !w->why)
+					w->why = "holds a NUL character (\\u0000)";
+				w->p += 5;
+			} else {
+				w->p++;
+			}
+		} else if (*w->p == 0) {
+			if (!w->why)
+				w->why = "holds a NUL byte";
+			w->p++;
+		} else {
+			size_t k = utf8_seq(w->p, (size_t)(w->end - w->p));
+
+			if (k == 0) {
+				if (!w->why)
+					w->why = "is not valid UTF-8";
+				k = 1;
+			}
+			w->p += k;
+		}
+	}
+	*ret_s = s;
+	*ret_n = (size_t)(w->p - s);
+	if (w->p < w->end)
+		w->p++;
+}
+
+/* One value at w->p. Returns true to go on, false once a bad string is found (w->path then
+ * names it) or the text ends early. */
+static bool jw_value(struct jwalk *w, int depth)
+{
+	const unsigned char *s;
+	size_t n, saved = w->plen, idx = 0;
+
+	jw_ws(w);
+	if (w->p >= w->end || depth > JWALK_DEPTH_MAX)
+		return false;
+	if (*w->p == '"') {
+		jw_string(w, &s, &n);
+		return !w->why;
+	}
+	if (*w->p != '{' && *w->p != '[') {
+		const unsigned char *start = w->p;
+
+		while (w->p < w->end && *w->p && !strchr(",}] \t\r\n", *w->p))
+			w->p++;
+		if (w->p == start)
+			w->p++; /* never stuck, whatever the text */
+		return true;
+	}
+	if (*w->p++ == '{') {
+		for (;;) {
+			jw_ws(w);
+			if (w->p >= w->end)
+				return false;
+			if (*w->p == '}') {
+				w->p++;
+				return true;
+			}
+			if (*w->p == ',') {
+				w->p++;
+				continue;
+			}
+			jw_string(w, &s, &n);
+			jw_push(w, ".", s, n, 0);
+			if (w->why) {
+				w->in_key = true;
+				return false;
+			}
+			jw_ws(w);
+			if (w->p < w->end && *w->p == ':')
+				w->p++;
+			if (!jw_value(w, depth + 1))
+				return false;
+			w->plen = saved;
+			w->path[saved] = '\0';
+		}
+	}
+	for (;;) {
+		jw_ws(w);
+		if (w->p >= w->end)
+			return false;
+		if (*w->p == ']') {
+			w->p++;
+			return true;
+		}
+		if (*w->p == ',') {
+			w->p++;
+			continue;
+		}
+		jw_push(w, "[", NULL, 0, idx++);
+		if (!jw_value(w, depth + 1))
+			return false;
+		w->plen = saved;
+		w->path[saved] = '\0';
+	}
+}
+
+/* Code 7 naming the field when a string of @text (@len bytes, parsed by cJSON) holds a NUL or
+ * is not UTF-8; else 0. */
+static int strings_check(const char *text, size_t len, struct cni_error *err)
+{
+	struct jwalk w = { .p = (const unsigned char *)text, .end = (const unsigned char *)text + len };
+
+	if (jw_value(&w, 0) || !w.why)
+		return 0;
+	if (w.in_key)
+		return cni_error_set(err, -EILSEQ, CNI_CODE_INVALID_CONFIG,
+				     "a key of the network configuration (\"%s\") %s", w.path, w.why);
+	return cni_error_set(err, -EILSEQ, CNI_CODE_INVALID_CONFIG,
+			     "%s%s%s %s", w.plen ? "\"" : "the network configuration",
+			     w.path, w.plen ? "\"" : "", w.why);
+}
+
 int cni_request_parse(const char *text, size_t len, bool allow_empty, bool check_version,
 		      struct cni_request *ret, struct cni_error *err)
 {
@@ -810,6 +1042,9 @@ int cni_request_parse(const char *text, size_t len, bool allow_empty, bool check
 		cni_error_set(err, -EINVAL, CNI_CODE_DECODE, "network configuration is not a JSON object");
 		goto fail;
 	}
+	/* VERSION answers whatever it is sent */
+	if (check_version && strings_check(text, (size_t)(end - text), err) < 0)
+		goto fail;
 
 	m = member(req.root, "cniVersion");
 	if (m && !cJSON_IsString(m)) {

@@ -5,6 +5,7 @@
 #include "ipam.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,29 @@ static bool owner_match(const struct ipam_addr *rec, const char *cid, const char
 	return rec->ifname[0] == '\0' || !ifname || ifname[0] == '\0' || strcmp(rec->ifname, ifname) == 0;
 }
 
+/* Addresses of @pool that are never handed out: the NIC's primary IP, the subnet's network
+ * address and (IPv4) its broadcast address. /31 and /32 (RFC 3021) and IPv6 /127 and /128
+ * (RFC 6164) have neither. Records of them that another plugin already handed out stay readable
+ * and releasable; only new allocations skip them. */
+static bool pool_reserved(const struct ipam_pool *pool, const struct ipam_addr *rec)
+{
+	const struct ipnet_addr *a = &rec->addr;
+	int n = ipnet_addr_len(a);
+	bool v4 = a->family == IPNET_AF_INET, net = true, bcast = true;
+	uint8_t mask[16];
+
+	if (pool->primary.family && ipnet_addr_equal(a, &pool->primary))
+		return true;
+	if (a->family != pool->subnet.addr.family || pool->subnet.len > (v4 ? 30 : 126))
+		return false;
+	ipnet_mask_bytes(a->family, pool->subnet.len, mask);
+	for (int k = 0; k < n; k++) {
+		net = net && (a->bytes[k] & (uint8_t)~mask[k]) == 0;
+		bcast = bcast && (a->bytes[k] | mask[k]) == 0xff;
+	}
+	return net || (v4 && bcast);
+}
+
 static void take(struct ipam_pool *pool, struct ipam_addr *rec, const struct ipam_request *req)
 {
 	snprintf(rec->id, sizeof(rec->id), "%s", req->container_id);
@@ -313,6 +337,11 @@ int ipam_allocate(struct ipam_space *sp, const struct ipam_request *req,
 			return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
 					     "ipam.ipAddress %s is not a free address of any pool",
 					     req->ip_address);
+		if (pool_reserved(pool, rec))
+			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+					     "ipam.ipAddress %s is the primary, network or broadcast "
+					     "address of pool %s, never handed out", req->ip_address,
+					     pool->id);
 		if (rec->in_use)
 			return cni_error_set(err, -EBUSY, CNI_CODE_ADDRESS_IN_USE,
 					     "address %s already in use by %s", req->ip_address, rec->id);
@@ -340,7 +369,7 @@ int ipam_allocate(struct ipam_space *sp, const struct ipam_request *req,
 	for (size_t k = 0; k < pool->n_addrs; k++) {
 		struct ipam_addr *r = &pool->addrs[k];
 
-		if (r->in_use || r->unhealthy || ipnet_addr_equal(&r->addr, &pool->primary))
+		if (r->in_use || r->unhealthy || pool_reserved(pool, r))
 			continue;
 		take(pool, r, req);
 		*ret_pool = (size_t)(pool - sp->pools);
@@ -421,7 +450,7 @@ size_t ipam_free_count(const struct ipam_space *sp)
 
 		for (size_t k = 0; k < pool->n_addrs; k++)
 			n += !pool->addrs[k].in_use && !pool->addrs[k].unhealthy &&
-			     !ipnet_addr_equal(&pool->addrs[k].addr, &pool->primary);
+			     !pool_reserved(pool, &pool->addrs[k]);
 	}
 	return n;
 }

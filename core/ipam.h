@@ -116,7 +116,10 @@ struct ipam_request {
 
 /* ipam_allocate - the address for the owner: an existing record of the same owner is returned
  * again (idempotent); else the requested ip_address (code 102 when held by another owner,
- * code 7 when not in the pool); else the lowest free address. Primary IPs never appear.
+ * code 7 when not in the pool or one of the reserved below); else the lowest free address.
+ * Never newly handed out: the pool's primary IP, its subnet's network address and (IPv4, prefix
+ * up to /30) broadcast address, even when the source lists them; a record of one that the Go
+ * plugin handed out is still returned to its owner and released as any other.
  * No free address: code 101 "no available addresses in pool <id>".
  * On success writes the pool and address indexes to *ret_pool, *ret_addr.
  * Returns 0, or -ENOENT (unknown subnet, code 7), -ENOSPC (exhausted), -EBUSY (in use). */
@@ -142,7 +145,8 @@ struct ipam_attachment {
 int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n,
 	    bool (*keep)(const struct ipam_addr *rec, void *arg), void *arg);
 
-/* ipam_free_count - number of free, healthy addresses across pools (STATUS). */
+/* ipam_free_count - number of free, healthy addresses across pools that ipam_allocate would
+ * hand out (STATUS). */
 size_t ipam_free_count(const struct ipam_space *sp);
 
 /* ipam_result_fill - the IPAM result for pool @pool, address @addr: ips[{address/len, gateway}],

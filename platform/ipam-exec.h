@@ -15,9 +15,12 @@
  * "GC", "STATUS") with @conf_text (@len bytes) on stdin, searching the ':'-separated @cni_path.
  * ADD: the plugin's result (any version) is decoded into *ret (may be NULL for other commands).
  * A plugin error object is passed on with its code, msg and details (msg prefixed with the
- * plugin name); a plugin not found in CNI_PATH is code 7; unparsable output, or more than 1 MiB
- * of it, is code 6. The call is bounded by AZURE_CNI_EXEC_TIMEOUT_MS (default 60000): a plugin
- * still running then is killed (SIGKILL) and the call is code 11 naming the plugin. Windows:
+ * plugin name); a plugin not found in CNI_PATH, or (Linux) found but the running program itself
+ * (same inode as /proc/self/exe, under any name), is code 7, before any exec; unparsable output, or more than 1 MiB
+ * of it, is code 6. Linux: the plugin runs in a process group of its own and dies with ours
+ * (PR_SET_PDEATHSIG(SIGKILL)); whatever it leaves in its group is killed when it exits. The call
+ * is bounded by AZURE_CNI_EXEC_TIMEOUT_MS (default 60000): a plugin still running then is killed
+ * with its whole group (SIGKILL) and the call is code 11 naming the plugin. Windows:
  * DEL and GC return 0 (nothing delegated exists), other commands -EOPNOTSUPP, code 7 naming
  * ipam.type.
  * Returns 0 or negative errno. */

@@ -48,15 +48,31 @@ int platform_lock_sweep(bool (*match)(const char *name));
 /* platform_lock_timeout_ms - the lock wait in milliseconds. */
 unsigned platform_lock_timeout_ms(void);
 
-/* ---- files ---- */
-/* platform_file_read - read a whole file. Returns 0 with *ret_data (malloc'd, NUL-terminated,
- * caller frees) and *ret_len, -ENOENT when absent (no error recorded), or another negative errno
- * with err set (code 5 naming the path). */
+/* ---- files ----
+ * State, lock, temp and log files are opened without following a symbolic link (Linux
+ * O_NOFOLLOW; Windows FILE_FLAG_OPEN_REPARSE_POINT), close-on-exec, non-blocking (a FIFO never
+ * hangs the open), and must be regular files, checked on the open descriptor or handle (fstat;
+ * GetFileType and GetFileInformationByHandle); a symlink, FIFO, directory, device or socket there
+ * is code 5 naming the path, and no lock is kept. Files we create are 0600 on Linux (the Go
+ * plugin's state and log mode; README "Paths and environment"). */
+
+/* platform_file_read - read a whole regular file (up to 64 MiB) that is not a symbolic link.
+ * Returns 0 with *ret_data (malloc'd, NUL-terminated, caller frees) and *ret_len, -ENOENT when
+ * absent (no error recorded), or another negative errno with err set (code 5 naming the path:
+ * -ELOOP a symlink, -EINVAL not a regular file, -EFBIG too large). */
 int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err);
 
+/* platform_file_read_follow - platform_file_read for an input an operator may link elsewhere
+ * (the "mas" interfaces.json, read as the Go plugin reads it): a symbolic link is followed; the
+ * file it names must still be a regular file. Same returns and ownership. */
+int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len,
+			      struct cni_error *err);
+
 /* platform_file_replace - atomically replace @path with @len bytes: write a temp file in the same
- * directory, fsync it, rename over @path (MoveFileEx REPLACE_EXISTING|WRITE_THROUGH on Windows),
- * fsync the directory. Creates missing parent directories (0755). A reader sees the old or the
+ * directory (created new, never an existing name: O_EXCL / CREATE_NEW; 0600), fsync it, rename
+ * over @path (MoveFileEx REPLACE_EXISTING|WRITE_THROUGH on Windows), fsync the directory. The
+ * rename replaces a symlink at @path, never what it points to. Creates missing parent
+ * directories (0755). A reader sees the old or the
  * new file, never a torn one. The caller holds the file's lock: temp files of @path that a killed
  * writer left behind are removed after the rename. Returns 0 or negative errno (code 5 naming
  * the path). */
@@ -66,7 +82,8 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 struct platform_lock;
 
 /* platform_lock_acquire - take an exclusive kernel lock (flock / LockFileEx) on @path, creating
- * it (and its directory) if needed, waiting at most @timeout_ms. The lock dies with the process,
+ * it (0600; its directory 0755) if needed, waiting at most @timeout_ms. A @path that is not a
+ * regular file (a symlink, a FIFO, a directory) is code 5 naming it, at once. The lock dies with the process,
  * so a killed holder never wedges the next call. Writes our PID into the file as the Go plugin
  * does. On Linux the lock is taken only on the file @path names once it is held (a holder may
  * remove the path, platform_lock_release_unlink; a waiter then opens the path again within the
@@ -122,8 +139,10 @@ void platform_fault_point(const char *step);
 void platform_timestamp(char *buf, size_t size);
 
 /* ---- logging ---- */
-/* platform_log_open - name the log (e.g. "azure-vnet-ipam": <log dir>/azure-vnet-ipam.log).
- * Failure to open the log is silent: logging never breaks a CNI call, never writes stdout. */
+/* platform_log_open - name the log (e.g. "azure-vnet-ipam": <log dir>/azure-vnet-ipam.log,
+ * created 0600). Failure to open the log, or a log path that is not a regular file (a symlink, a
+ * FIFO), is silent: no log is written, but logging never breaks a CNI call, never writes
+ * stdout. */
 void platform_log_open(const char *program);
 
 /* platform_log - append one line "<timestamp> [<pid>] <message>" to the log. */

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* iptables/ebtables by fork + execvp with an argv array (see fw.h). */
+/* iptables/ebtables by fork + execvp with an argv array (see fw.h), each a child that dies with
+ * the plugin and is bounded in time (spawn.h). */
 #define _GNU_SOURCE
 #include "fw.h"
+#include "spawn.h"
 #include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,51 +23,89 @@
 int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err)
 {
 	char sink[256];
-	int pfd[2], status;
+	int pfd[2], status, r, rr, pidfd;
+	unsigned timeout = spawn_timeout_ms();
+	bool exited = false, eof = false;
+	long long deadline;
 	size_t used = 0;
 	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return cni_error_set(err, -errno, CNI_CODE_NETWORK, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-
-		close(pfd[0]);
-		close(pfd[1]);
-		return cni_error_set(err, -e, CNI_CODE_NETWORK, "fork %s: %s", argv[0], strerror(e));
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(pfd[1], 1);
-		dup2(pfd[1], 2);
-		execvp(argv[0], (char *const *)argv);
-		dprintf(2, "exec %s: %s", argv[0], strerror(errno));
-		_exit(127);
-	}
+	r = spawn_start(&(struct spawn_opts){ .path = argv[0], .argv = argv, .search = true,
+					     .stdin_fd = -1, .stdout_fd = pfd[1],
+					     .stderr_fd = pfd[1] },
+			CNI_CODE_NETWORK, &pid, err);
 	close(pfd[1]);
+	if (r < 0) {
+		close(pfd[0]);
+		return r;
+	}
+	pidfd = spawn_pidfd(pid);
+	deadline = spawn_now_ms() + timeout;
+	/* Read until the child exits (then only what it wrote is left to read) or, without a
+	 * pidfd, until EOF; whatever it left holding the pipe is killed by spawn_reap. */
 	for (;;) {
 		char *dst = out && used + 1 < size ? out + used : sink;
 		size_t room = out && used + 1 < size ? size - 1 - used : sizeof(sink);
-		ssize_t n = read(pfd[0], dst, room);
+		long long left = deadline - spawn_now_ms();
+		struct pollfd p[2] = { { .fd = eof ? -1 : pfd[0], .events = POLLIN },
+				       { .fd = pidfd, .events = POLLIN } };
+		ssize_t n;
 
+		if (left <= 0) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		n = poll(p, pidfd >= 0 && !exited ? 2 : 1,
+			 exited ? 0 : left > INT_MAX ? INT_MAX : (int)left);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			r = -errno;
 			break;
+		}
+		if (pidfd >= 0 && p[1].revents) {
+			exited = true;
+			continue;
+		}
+		if (n == 0 || eof) {
+			if (exited)
+				break; /* the child is gone and its output read */
+			continue;
+		}
+		n = read(pfd[0], dst, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0) {
+			/* its stdout closed: without a pidfd that is the end; else wait (bounded)
+			 * for the exit itself */
+			if (pidfd < 0 || exited)
+				break;
+			eof = true;
+			continue;
+		}
 		if (dst != sink)
 			used += (size_t)n;
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	close(pfd[0]);
 	if (out && size)
 		out[used] = '\0';
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return cni_error_set(err, -errno, CNI_CODE_NETWORK, "wait %s: %s", argv[0],
-					     strerror(errno));
+	/* every path ends the child's whole group; a hung one is killed first */
+	rr = spawn_reap(pid, r < 0, &status);
+	if (rr < 0 && r == 0)
+		r = rr;
+	if (r == -ETIMEDOUT)
+		return cni_error_set(err, r, CNI_CODE_TRY_AGAIN, "%s timed out after %u ms (killed)",
+				     argv[0], timeout);
+	if (r < 0)
+		return cni_error_set(err, r, CNI_CODE_NETWORK, "run %s: %s", argv[0], strerror(-r));
 	platform_fault_point("exec");
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

@@ -20,8 +20,11 @@ struct fw_opts {
 };
 
 /* fw_exec - run @argv (argv[0] looked up in PATH) with stdin /dev/null; stdout and stderr are
- * captured into @out (NUL-terminated, truncated to @size; may be NULL). Returns the exit status
- * (>= 0), or a negative errno when it could not run or died by a signal (code 103). */
+ * captured into @out (NUL-terminated, truncated to @size; may be NULL). The child runs in its
+ * own process group, dies with the plugin (PR_SET_PDEATHSIG), and its group is killed when it
+ * ends (spawn.h). Returns the exit status (>= 0), or a negative errno when it could not run or
+ * died by a signal (code 103), or -ETIMEDOUT when it ran longer than AZURE_CNI_EXEC_TIMEOUT_MS
+ * (default 60 s; then its group is killed: code 11 naming argv[0]). */
 int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err);
 
 /* fw_ipt_chain_ensure - create @chain in @table (-N) unless it exists. Returns 0 or -EIO. */

@@ -2,7 +2,7 @@
 /* Exec a delegated IPAM plugin through CNI_PATH (see ipam-exec.h). */
 #define _GNU_SOURCE
 #include "platform/ipam-exec.h"
-#include "platform/env-ms.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +21,6 @@
 #include <cJSON.h>
 
 #define IPAM_EXEC_OUT_MAX (1u << 20)
-#define IPAM_EXEC_TIMEOUT_MS 60000u
 
 /* The first executable <dir>/<type> along @cni_path into @buf. */
 static int find_plugin(const char *type, const char *cni_path, char *buf, size_t size)
@@ -41,31 +41,18 @@ static int find_plugin(const char *type, const char *cni_path, char *buf, size_t
 	return -ENOENT;
 }
 
-/* The deadline of one delegated IPAM call: AZURE_CNI_EXEC_TIMEOUT_MS, else 60 s. */
-static unsigned exec_timeout_ms(void)
-{
-	return platform_env_ms("AZURE_CNI_EXEC_TIMEOUT_MS", IPAM_EXEC_TIMEOUT_MS, 1, 3600000ul);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Write @in to the child's stdin and read its stdout into a heap buffer until EOF, without
- * deadlock, until @deadline (CLOCK_MONOTONIC ms). Output past IPAM_EXEC_OUT_MAX is drained and
- * dropped (the child never blocks on a full pipe) and reported with -EFBIG. Returns 0, -EFBIG
- * (with the kept output), -ETIMEDOUT or -ENOMEM; *ret (caller frees) is set unless -ENOMEM. */
-static int pump(int in_fd, int out_fd, const char *in, size_t len, long long deadline,
+/* Write @in to the child's stdin and read its stdout into a heap buffer, without deadlock,
+ * until the child has exited and its output is read (@pidfd, spawn_pidfd; -1: until EOF), or
+ * @deadline (CLOCK_MONOTONIC ms). Output past IPAM_EXEC_OUT_MAX is drained and dropped (the
+ * child never blocks on a full pipe) and reported with -EFBIG. Returns 0, -EFBIG (with the kept
+ * output), -ETIMEDOUT or -ENOMEM; *ret (caller frees) is set unless -ENOMEM. */
+static int pump(int in_fd, int out_fd, int pidfd, const char *in, size_t len, long long deadline,
 		char **ret, size_t *ret_len)
 {
 	size_t off = 0, used = 0, cap = 4096;
 	char *out = malloc(cap), sink[4096];
-	struct pollfd pfd[2];
-	bool overflow = false;
+	struct pollfd pfd[3];
+	bool overflow = false, exited = false, eof = false;
 	int result = 0;
 
 	if (!out) {
@@ -78,8 +65,8 @@ static int pump(int in_fd, int out_fd, const char *in, size_t len, long long dea
 		in_fd = -1;
 	}
 	for (;;) {
-		long long left = deadline - now_ms();
-		int nfd = 0, r;
+		long long left = deadline - spawn_now_ms();
+		int nfd = 0, r, o;
 
 		if (left <= 0) {
 			result = -ETIMEDOUT;
@@ -87,25 +74,39 @@ static int pump(int in_fd, int out_fd, const char *in, size_t len, long long dea
 		}
 		if (in_fd >= 0)
 			pfd[nfd++] = (struct pollfd){ .fd = in_fd, .events = POLLOUT };
-		pfd[nfd++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
-		r = poll(pfd, (nfds_t)nfd, left > INT_MAX ? INT_MAX : (int)left);
+		o = nfd;
+		pfd[nfd++] = (struct pollfd){ .fd = eof ? -1 : out_fd, .events = POLLIN };
+		if (pidfd >= 0 && !exited)
+			pfd[nfd++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		/* once the child is gone only what it wrote is left: no more waiting */
+		r = poll(pfd, (nfds_t)nfd, exited ? 0 : left > INT_MAX ? INT_MAX : (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			result = -errno;
 			break;
 		}
+		if (pidfd >= 0 && !exited && pfd[nfd - 1].revents) {
+			exited = true;
+			if (in_fd >= 0) {
+				close(in_fd);
+				in_fd = -1;
+			}
+			continue;
+		}
+		if (exited && (r == 0 || eof))
+			break;
 		if (in_fd >= 0 && pfd[0].revents) {
 			ssize_t w = write(in_fd, in + off, len - off);
 
 			if (w > 0)
 				off += (size_t)w;
-			if (w < 0 || off == len) {
+			if ((w < 0 && errno != EAGAIN && errno != EINTR) || off == len) {
 				close(in_fd);
 				in_fd = -1;
 			}
 		}
-		if (pfd[nfd - 1].revents) {
+		if (!eof && pfd[o].revents) {
 			char *dst = out + used;
 			size_t room = cap - 1 - used;
 			ssize_t n;
@@ -128,8 +129,15 @@ static int pump(int in_fd, int out_fd, const char *in, size_t len, long long dea
 			n = read(out_fd, dst, room);
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n <= 0)
+			if (n < 0)
 				break;
+			if (n == 0) {
+				/* stdout closed: the end without a pidfd, else wait for the exit */
+				if (pidfd < 0 || exited)
+					break;
+				eof = true;
+				continue;
+			}
 			if (dst != sink)
 				used += (size_t)n;
 		}
@@ -148,11 +156,12 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 	      size_t len, struct cni_result *ret, struct cni_error *err)
 {
 	char path[4096], *out = NULL;
-	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, status, r;
+	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, status, r, rr, pidfd;
 	size_t out_len = 0;
 	unsigned timeout;
 	cJSON *doc = NULL;
 	const cJSON *code;
+	struct stat st, self;
 	pid_t pid;
 
 	if (!type[0] || strchr(type, '/') || strcmp(type, ".") == 0 || strcmp(type, "..") == 0)
@@ -162,37 +171,41 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 		return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
 				     "IPAM plugin %s not found in CNI_PATH (%s)", type,
 				     cni_path && cni_path[0] ? cni_path : "unset");
+	/* our own program under another name (a symlink, a hard link) would wait on our locks */
+	if (stat(path, &st) == 0 && stat("/proc/self/exe", &self) == 0 &&
+	    st.st_dev == self.st_dev && st.st_ino == self.st_ino)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.type \"%s\" (%s) is this plugin's own program", type, path);
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
 		r = cni_error_set(err, -errno, CNI_CODE_IO, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	pid = fork();
-	if (pid < 0) {
-		r = cni_error_set(err, -errno, CNI_CODE_IO, "fork: %s", strerror(errno));
+	/* stderr stays the plugin's own (the runtime's), as libcni passes it */
+	r = spawn_start(&(struct spawn_opts){ .path = path, .argv = (const char *const[]){ type, NULL },
+					     .stdin_fd = in[0], .stdout_fd = outp[1], .stderr_fd = 2,
+					     .env_name = "CNI_COMMAND", .env_value = command },
+			CNI_CODE_IO, &pid, err);
+	if (r < 0)
 		goto out;
-	}
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(outp[1], 1);
-		setenv("CNI_COMMAND", command, 1);
-		execl(path, type, (char *)NULL);
-		_exit(127);
-	}
 	close(in[0]);
 	close(outp[1]);
 	in[0] = outp[1] = -1;
+	/* a plugin that never reads its stdin cannot hold a write past the deadline */
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
-	timeout = exec_timeout_ms();
-	r = pump(in[1], outp[0], conf_text, len, now_ms() + timeout, &out, &out_len);
+	timeout = spawn_timeout_ms();
+	pidfd = spawn_pidfd(pid);
+	r = pump(in[1], outp[0], pidfd, conf_text, len, spawn_now_ms() + timeout, &out, &out_len);
 	in[1] = -1; /* closed by pump */
-	/* A hung plugin is killed; the pipe is closed before the wait either way, so a child still
-	 * writing gets EPIPE instead of blocking the wait. */
-	if (r == -ETIMEDOUT)
-		kill(pid, SIGKILL);
+	if (pidfd >= 0)
+		close(pidfd);
+	/* A hung plugin's whole group is killed; the pipe is closed before the wait either way, so
+	 * a child still writing gets EPIPE instead of blocking the wait. */
 	close(outp[0]);
 	outp[0] = -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	rr = spawn_reap(pid, r == -ETIMEDOUT, &status);
+	if (rr < 0 && r == 0)
+		r = rr;
 	if (r == -ETIMEDOUT) {
 		r = cni_error_set(err, r, CNI_CODE_TRY_AGAIN,
 				  "IPAM plugin %s %s timed out after %u ms (killed)", type, command,

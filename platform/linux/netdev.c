@@ -112,17 +112,19 @@ static int ipnet_of(struct nl_addr *n, struct ipnet_addr *ret)
 
 /* ---- namespaces ---- */
 
-/* Open @path once and verify that fd: nsfs (fstatfs magic) and a network namespace
- * (NS_GET_NSTYPE). Returns the fd (O_CLOEXEC, caller closes) or negative errno (code 4). The
+/* Open @path once and verify that fd: nsfs (fstatfs magic), a network namespace
+ * (NS_GET_NSTYPE), and not the plugin's own (st_dev/st_ino of /proc/self/ns/net). Returns the fd (O_CLOEXEC, caller closes) or negative errno (code 4). The
  * caller keeps this fd: re-opening the path would let it be swapped between check and use. */
 static int netns_open_verified(const char *path, struct cni_error *err)
 {
+	struct stat st, self;
 	struct statfs sfs;
 	int fd, type, r;
 
 	if (!path || !path[0])
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "netns path is empty");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put at the path answers at once (then fails the nsfs check) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		return cni_error_set(err, r, CNI_CODE_INVALID_ENV, "netns %s: %s", path,
@@ -137,6 +139,14 @@ static int netns_open_verified(const char *path, struct cni_error *err)
 	if (type >= 0 && type != CLONE_NEWNET) {
 		r = cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
 				  "netns %s is a namespace but not a network namespace", path);
+		goto fail;
+	}
+	/* The node's own namespace as the pod's would move node interfaces and routes. */
+	if (fstat(fd, &st) == 0 && stat("/proc/self/ns/net", &self) == 0 &&
+	    st.st_dev == self.st_dev && st.st_ino == self.st_ino) {
+		r = cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
+				  "CNI_NETNS %s is the plugin's own network namespace, not a pod's",
+				  path);
 		goto fail;
 	}
 	return fd;

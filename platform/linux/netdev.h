@@ -20,13 +20,16 @@
 struct netdev;
 
 /* netdev_netns_check - is @path a network namespace file (bind mount under /var/run/netns or
- * /proc/<pid>/ns/net)? Checks that it opens, lives on nsfs (NSFS_MAGIC) and that NS_GET_NSTYPE
- * says CLONE_NEWNET. Returns 0, -ENOENT (absent), -EINVAL (not a netns); err code 4 naming @path. */
+ * /proc/<pid>/ns/net) other than the plugin's own? Checks that it opens (non-blocking), lives on
+ * nsfs (NSFS_MAGIC), that NS_GET_NSTYPE says CLONE_NEWNET and that it is not /proc/self/ns/net
+ * (same st_dev and st_ino). Returns 0, -ENOENT (absent), -EINVAL (not a netns, or ours); err
+ * code 4 naming @path. */
 int netdev_netns_check(const char *path, struct cni_error *err);
 
 /* netdev_open - a handle for the network namespace at @netns_path (NULL or "" = the caller's).
+ * A @netns_path is verified as netdev_netns_check does: naming the caller's own netns is code 4.
  * Returns 0 with *ret (free with netdev_close) or negative errno (code 103, or 4 when the path is
- * not a netns). The calling thread's netns is unchanged on return. */
+ * not a pod's netns). The calling thread's netns is unchanged on return. */
 int netdev_open(const char *netns_path, struct netdev **ret, struct cni_error *err);
 
 /* netdev_close - free the handle; NULL allowed. Returns NULL. */

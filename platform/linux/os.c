@@ -39,6 +39,7 @@
 #define OS_HTTP_CONNECT_MAX_MS 5000u
 #define OS_HTTP_BODY_MAX (4u * 1024u * 1024u)
 #define OS_FILE_MAX (64u * 1024u * 1024u)
+#define OS_FILE_MODE 0600 /* state, lock and log files (README "Paths and environment") */
 
 /* ---- paths ---- */
 
@@ -147,22 +148,63 @@ static void dir_of(const char *path, char *buf, size_t size)
 		snprintf(buf, size, "%.*s", (int)(slash - path), path);
 }
 
-int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err)
+/* Open @path with @flags plus O_CLOEXEC and O_NONBLOCK (a FIFO never blocks the open), and
+ * O_NOFOLLOW unless @follow; then require a regular file on the descriptor itself (fstat), so
+ * what is checked is what is used. @what names the file in messages ("", "lock "). Returns the
+ * fd, -ENOENT when absent and @flags has no O_CREAT (no error recorded), or negative errno with
+ * code 5 naming @path: -ELOOP for a symlink, -EINVAL for a FIFO, directory, device or socket. */
+static int open_regular(const char *path, int flags, mode_t mode, bool follow, const char *what,
+			struct stat *ret_st, struct cni_error *err)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW), mode);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT && !(flags & O_CREAT))
+			return r;
+		if (r == -ELOOP && !follow)
+			return cni_error_set(err, r, CNI_CODE_IO,
+					     "cannot open %s%s: it is a symbolic link", what, path);
+		/* O_NONBLOCK: a FIFO without a reader refuses a write-only open at once */
+		if (r == -ENXIO)
+			return cni_error_set(err, -EINVAL, CNI_CODE_IO,
+					     "cannot open %s%s: not a regular file", what, path);
+		return cni_error_set(err, r, CNI_CODE_IO, "cannot open %s%s: %s", what, path,
+				     strerror(-r));
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return cni_error_set(err, r, CNI_CODE_IO, "cannot stat %s%s: %s", what, path,
+				     strerror(-r));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return cni_error_set(err, -EINVAL, CNI_CODE_IO, "cannot open %s%s: not a regular file "
+				     "(%s)", what, path, S_ISDIR(st.st_mode) ? "a directory" :
+				     S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" :
+				     "a device");
+	}
+	if (ret_st)
+		*ret_st = st;
+	return fd;
+}
+
+static int file_read(const char *path, bool follow, char **ret_data, size_t *ret_len,
+		     struct cni_error *err)
 {
 	char *data = NULL;
 	size_t len = 0, cap = 0, hint = 4096;
 	struct stat st;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		r = -errno;
-		return cni_error_set(err, r, CNI_CODE_IO, "cannot open %s: %s", path, strerror(-r));
-	}
+	fd = open_regular(path, O_RDONLY, 0, follow, "", &st, err);
+	if (fd < 0)
+		return fd;
 	/* The size is only a hint: the file may grow or shrink while we read. */
-	if (fstat(fd, &st) == 0 && st.st_size > 0 && (size_t)st.st_size < OS_FILE_MAX)
+	if (st.st_size > 0 && (size_t)st.st_size < OS_FILE_MAX)
 		hint = (size_t)st.st_size + 1;
 	for (;;) {
 		ssize_t n;
@@ -213,6 +255,17 @@ fail:
 	return r;
 }
 
+int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err)
+{
+	return file_read(path, false, ret_data, ret_len, err);
+}
+
+int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len,
+			      struct cni_error *err)
+{
+	return file_read(path, true, ret_data, ret_len, err);
+}
+
 /* Write all of @data to @fd, retrying short writes. Returns 0 or negative errno. */
 static int write_all(int fd, const char *data, size_t len)
 {
@@ -260,6 +313,7 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 				     path, strerror(-r));
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "path too long: %s", path);
+	/* O_EXCL: a name someone else put there (a symlink, a FIFO) is never opened */
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
@@ -267,7 +321,8 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 				     path, strerror(-r));
 	}
 	r = write_all(fd, data, len);
-	if (r == 0 && fchmod(fd, 0644) < 0)
+	/* 0600 whatever the umask: the Go plugin's os.CreateTemp mode, kept by its rename */
+	if (r == 0 && fchmod(fd, OS_FILE_MODE) < 0)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
@@ -338,11 +393,9 @@ int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform
 				     path, strerror(-r));
 	deadline = now_ms() + timeout_ms;
 reopen:
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		return cni_error_set(err, r, CNI_CODE_IO, "cannot open lock %s: %s", path, strerror(-r));
-	}
+	fd = open_regular(path, O_RDWR | O_CREAT, OS_FILE_MODE, false, "lock ", NULL, err);
+	if (fd < 0)
+		return fd;
 	/* Non-blocking polls with a growing sleep: no signals, no threads, bounded wait. */
 	for (;;) {
 		struct timespec ts;
@@ -351,8 +404,9 @@ reopen:
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			/* platform_lock_release_unlink removes the path while holding the lock: a lock
 			 * won on the inode it named is a lock on nothing. Go on only if @path still
-			 * names our inode, else open the path again (same deadline). */
-			if (fstat(fd, &fst) == 0 && stat(path, &pst) == 0 &&
+			 * names our inode, else open the path again (same deadline). lstat: a
+			 * symlink put there since never names our inode, and the reopen refuses it. */
+			if (fstat(fd, &fst) == 0 && lstat(path, &pst) == 0 &&
 			    fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino)
 				break;
 			close(fd);
@@ -657,7 +711,11 @@ void platform_log_open(const char *program)
 		     program) >= (int)sizeof(path))
 		return;
 	(void)mkdir_parents(path);
-	log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	/* Not a regular file (a symlink, a FIFO): no log, and the call goes on. */
+	log_fd = open_regular(path, O_WRONLY | O_APPEND | O_CREAT, OS_FILE_MODE, false, "log ",
+			      NULL, NULL);
+	if (log_fd < 0)
+		log_fd = -1;
 }
 
 void platform_log(const char *fmt, ...)

@@ -170,6 +170,7 @@ const char *platform_errno_text(int errnum)
 	case EBUSY: return "Device or resource busy";
 	case ENOSYS: return "Function not implemented";
 	case ENAMETOOLONG: return "File name too long";
+	case ELOOP: return "Too many levels of symbolic links";
 	case EFBIG: return "File too large";
 	case ENOSPC: return "No space left on device";
 	case ETIMEDOUT: return "Connection timed out";
@@ -271,27 +272,69 @@ static int mkdir_parents(const wchar_t *wpath)
 	return r;
 }
 
-int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err)
+/* CreateFileW of @path (UTF-8) with @access, @share and @disposition, then require a regular
+ * disk file on the handle itself: GetFileType FILE_TYPE_DISK, and GetFileInformationByHandle
+ * neither a directory nor (unless @follow) a reparse point. Unless @follow the open carries
+ * FILE_FLAG_OPEN_REPARSE_POINT, so a symbolic link or junction is opened as itself and refused,
+ * never followed. The handle is not inheritable (no security attributes): no child gets it.
+ * @what names the file in messages ("", "lock "). Returns 0 with *ret (caller closes),
+ * -ENOENT when absent with OPEN_EXISTING (no error recorded), or negative errno, code 5 naming
+ * @path (-ELOOP a reparse point, -EINVAL not a regular disk file). */
+static int open_regular(const char *path, DWORD access, DWORD share, DWORD disposition,
+			bool follow, const char *what, HANDLE *ret, struct cni_error *err)
+{
+	BY_HANDLE_FILE_INFORMATION info;
+	wchar_t *w = win_wide(path);
+	char msg[256];
+	DWORD e, type;
+	HANDLE h;
+
+	if (!w)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_IO, "cannot open %s%s: bad path", what,
+				     path);
+	/* FILE_READ_ATTRIBUTES: GetFileInformationByHandle needs it (the log opens for append
+	 * only, the temp file for write only) */
+	h = CreateFileW(w, access | FILE_READ_ATTRIBUTES, share, NULL, disposition,
+			FILE_ATTRIBUTE_NORMAL | (follow ? 0 : FILE_FLAG_OPEN_REPARSE_POINT), NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		e = GetLastError();
+		if (win_errno(e) == -ENOENT && disposition == OPEN_EXISTING)
+			return -ENOENT;
+		return cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot open %s%s: %s", what,
+				     path, win_error_text(e, msg, sizeof(msg)));
+	}
+	type = GetFileType(h);
+	if (type != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &info) ||
+	    (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+		CloseHandle(h);
+		return cni_error_set(err, -EINVAL, CNI_CODE_IO, "cannot open %s%s: not a regular file",
+				     what, path);
+	}
+	if (!follow && (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+		CloseHandle(h);
+		return cni_error_set(err, -ELOOP, CNI_CODE_IO,
+				     "cannot open %s%s: it is a symbolic link or reparse point", what,
+				     path);
+	}
+	*ret = h;
+	return 0;
+}
+
+static int file_read(const char *path, bool follow, char **ret_data, size_t *ret_len,
+		     struct cni_error *err)
 {
 	char msg[256], *data;
-	wchar_t *w = win_wide(path);
 	LARGE_INTEGER size;
 	DWORD got, e;
 	size_t len = 0;
 	HANDLE h;
+	int r;
 
-	if (!w)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_IO, "cannot read %s: bad path", path);
-	h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-			NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
-	free(w);
-	if (h == INVALID_HANDLE_VALUE) {
-		e = GetLastError();
-		if (win_errno(e) == -ENOENT)
-			return -ENOENT;
-		return cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot open %s: %s", path,
-				     win_error_text(e, msg, sizeof(msg)));
-	}
+	r = open_regular(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+			 OPEN_EXISTING, follow, "", &h, err);
+	if (r < 0)
+		return r;
 	if (!GetFileSizeEx(h, &size) || size.QuadPart > OS_FILE_MAX) {
 		CloseHandle(h);
 		return cni_error_set(err, -EFBIG, CNI_CODE_IO, "cannot read %s: size unknown or over %u bytes",
@@ -321,6 +364,17 @@ int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struc
 	return 0;
 }
 
+int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err)
+{
+	return file_read(path, false, ret_data, ret_len, err);
+}
+
+int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len,
+			      struct cni_error *err)
+{
+	return file_read(path, true, ret_data, ret_len, err);
+}
+
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err)
 {
 	char tmp[OS_PATH_MAX], msg[256];
@@ -344,13 +398,12 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 		cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s", path);
 		goto free_paths;
 	}
-	h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
-	if (h == INVALID_HANDLE_VALUE) {
-		e = GetLastError();
-		r = cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot create %s: %s", tmp,
-				  win_error_text(e, msg, sizeof(msg)));
+	/* A temp file of ours a killed writer with this PID left goes first (a symlink there is
+	 * removed, not followed); CREATE_NEW then never opens anything someone put there since. */
+	DeleteFileW(wtmp);
+	r = open_regular(tmp, GENERIC_WRITE, 0, CREATE_NEW, false, "", &h, err);
+	if (r < 0)
 		goto free_paths;
-	}
 	while (done < len) {
 		DWORD chunk = len - done > 0x40000000u ? 0x40000000u : (DWORD)(len - done);
 
@@ -403,19 +456,14 @@ int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform
 	if (!w)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_IO, "cannot lock %s: bad path", path);
 	r = mkdir_parents(w);
-	if (r < 0) {
-		free(w);
-		return cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s", path);
-	}
-	h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE,
-			FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_ALWAYS,
-			FILE_ATTRIBUTE_NORMAL, NULL);
 	free(w);
-	if (h == INVALID_HANDLE_VALUE) {
-		e = GetLastError();
-		return cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot open lock %s: %s", path,
-				     win_error_text(e, msg, sizeof(msg)));
-	}
+	if (r < 0)
+		return cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s", path);
+	r = open_regular(path, GENERIC_READ | GENERIC_WRITE,
+			 FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, OPEN_ALWAYS, false,
+			 "lock ", &h, err);
+	if (r < 0)
+		return r;
 	/* Polls with a growing sleep: the lock goes away with its holder's handle (kernel-owned),
 	 * and the wait stays bounded without overlapped I/O. */
 	deadline = GetTickCount64() + timeout_ms;
@@ -736,10 +784,12 @@ void platform_log_open(const char *program)
 	if (!w)
 		return;
 	(void)mkdir_parents(w);
-	/* FILE_APPEND_DATA alone: every write lands at the end, even from concurrent processes */
-	log_handle = CreateFileW(w, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE |
-				 FILE_SHARE_DELETE, NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
 	free(w);
+	/* FILE_APPEND_DATA alone: every write lands at the end, even from concurrent processes.
+	 * Not a regular file (a symlink, a pipe): no log, and the call goes on. */
+	if (open_regular(path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE |
+			 FILE_SHARE_DELETE, OPEN_ALWAYS, false, "log ", &log_handle, NULL) < 0)
+		log_handle = INVALID_HANDLE_VALUE;
 }
 
 void platform_log(const char *fmt, ...)

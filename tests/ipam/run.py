@@ -790,12 +790,120 @@ def t_pool_ifname(binary, root):
         sh("netns", "del", ns)
 
 
+def t_files(binary, root):
+    """State, lock and log paths that are not regular files (issue 9 item 5): a FIFO never hangs
+    a call, a symlink is never followed, each is code 5 naming the path; files are made 0600."""
+    def quick(n, cid, c=None):
+        # short guard: the old plugin blocked for ever opening a FIFO
+        try:
+            p = subprocess.run([n.binary], env=n.env("ADD", cid), input=json.dumps(c or conf()),
+                               capture_output=True, text=True, timeout=10)
+            return Res(p.returncode, p.stdout, p.stderr)
+        except subprocess.TimeoutExpired:
+            return Res(-1, "", "hung (killed after 10 s)")
+
+    old = os.umask(0)
+    try:
+        n = Node(binary, root, mas=mas_doc(["10.240.0.5", "10.240.0.6"]))
+        r = quick(n, "m1")
+        check("files: ADD on a fresh node", r.rc == 0, repr(r))
+        log = os.path.join(n.logdir, "azure-vnet-ipam.log")
+        for what, path in (("state", n.state_path), ("lock", n.lock_path), ("log", log)):
+            mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else None
+            check(f"files: the {what} file is created 0600 (umask 0)", mode == 0o600, oct(mode or 0))
+
+        for what, path in (("state", n.state_path), ("lock", n.lock_path)):
+            for kind in ("FIFO", "symlink", "directory"):
+                m = Node(binary, root, mas=mas_doc(["10.240.0.5"]))
+                path = m.state_path if what == "state" else m.lock_path
+                victim = os.path.join(m.dir, "victim")
+                with open(victim, "w") as f:
+                    f.write("victim")
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                if kind == "FIFO":
+                    os.mkfifo(path, 0o600)
+                elif kind == "symlink":
+                    os.symlink(victim, path)
+                else:
+                    os.mkdir(path)
+                t0 = time.monotonic()
+                r = quick(m, "f1")
+                took = time.monotonic() - t0
+                check(f"files: a {kind} at the {what} path is code 5 naming it",
+                      r.code == 5 and path in r.msg, repr(r))
+                check(f"files: a {kind} at the {what} path answers at once", took < 5, f"{took:.1f} s")
+                with open(victim) as f:
+                    check(f"files: a {kind} at the {what} path leaves its target alone",
+                          f.read() == "victim")
+                if kind == "FIFO" and what == "state":
+                    check("files: no lock kept after a refused state file (the next call waits "
+                          "for nothing)", subprocess.run(
+                              ["flock", "-n", m.lock_path, "true"]).returncode == 0)
+
+        # the log: a FIFO or a symlink there means no log, never a hung or failed call
+        for kind in ("FIFO", "symlink"):
+            m = Node(binary, root, mas=mas_doc(["10.240.0.5"]))
+            os.makedirs(m.logdir)
+            lp = os.path.join(m.logdir, "azure-vnet-ipam.log")
+            victim = os.path.join(m.dir, "victim")
+            with open(victim, "w") as f:
+                f.write("victim")
+            if kind == "FIFO":
+                os.mkfifo(lp, 0o600)
+            else:
+                os.symlink(victim, lp)
+            r = quick(m, "l1")
+            check(f"files: a {kind} at the log path: ADD still succeeds at once", r.rc == 0, repr(r))
+            with open(victim) as f:
+                check(f"files: a {kind} at the log path: nothing written through it",
+                      f.read() == "victim")
+
+        # interfaces.json is an operator's input: a symlink to it is followed (as Go reads it)
+        m = Node(binary, root)
+        real = os.path.join(m.dir, "real-interfaces.json")
+        with open(real, "w") as f:
+            json.dump(mas_doc(["10.240.0.5"]), f)
+        os.symlink(real, m.mas)
+        r = quick(m, "s1")
+        check("files: a symlinked interfaces.json is still read", r.rc == 0 and r.ip() == "10.240.0.5",
+              repr(r))
+    finally:
+        os.umask(old)
+
+
+def t_strings(binary, root):
+    """NUL and invalid UTF-8 (issue 9 item 6): in the config, code 7 naming the field, nothing
+    allocated; in a CNI_* variable, code 4 naming it."""
+    n = Node(binary, root, mas=mas_doc(["10.240.0.5"]))
+    text = json.dumps(conf("1.0.0")).replace('"mas"', '"mas\\u0000x"')
+    r = n.run("ADD", text, "u1")
+    check("strings: \\u0000 in ipam.environment is code 7 naming it",
+          r.code == 7 and "ipam.environment" in r.msg, repr(r))
+    p = subprocess.run([binary], env=n.env("ADD", "u2"), capture_output=True, timeout=GUARD_S,
+                       input=json.dumps(conf("1.0.0")).replace('"azure"', '"az\xffure"',
+                                                               1).encode("latin-1"))
+    o = one_object(p.stdout.decode("utf-8", "replace")) or {}
+    check("strings: invalid UTF-8 in name is code 7 naming it",
+          o.get("code") == 7 and '"name"' in o.get("msg", ""), repr(p.stdout))
+    env = n.env("ADD", "u3")
+    env = {k.encode(): v.encode() for k, v in env.items()}
+    env[b"CNI_ARGS"] = b"K8S_POD_NAME=p\xff"
+    p = subprocess.run([binary], env=env, input=json.dumps(conf("1.0.0")).encode(),
+                       capture_output=True, timeout=GUARD_S)
+    o = one_object(p.stdout.decode("utf-8", "replace")) or {}
+    check("strings: invalid UTF-8 in CNI_ARGS is code 4 naming it",
+          o.get("code") == 4 and "CNI_ARGS" in o.get("msg", ""), repr(p.stdout))
+    check("strings: nothing allocated by the refused calls",
+          not os.path.exists(n.state_path) or n.in_use() == {}, "")
+
+
 TESTS = [("nmagent", t_nmagent, True), ("throttle", t_throttle, True),
          ("concurrency", t_concurrency, True),
          ("lock", t_lock_timeout, False), ("b02", t_b02, False), ("b06", t_b06, False),
          ("b10", t_b10, False), ("b11", t_b11, False), ("b12", t_b12, False),
          ("b13", t_b13_b14, False), ("b16", t_b16, False), ("gc", t_gc_misc, False),
-         ("ifname", t_pool_ifname, False)]
+         ("ifname", t_pool_ifname, False), ("files", t_files, False),
+         ("strings", t_strings, False)]
 
 
 def main():

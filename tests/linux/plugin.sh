@@ -301,6 +301,14 @@ check "ifname with '/': error" is_error "$out"
 touch "$WORK/notns"
 out=$(run ADD c6aaaaaaaa6 "$WORK/notns")
 check "netns path that is not a netns: code 4" jout '.code == 4' "$out"
+links0=$(ip -n "$NODE" -o link | wc -l)
+out=$(run ADD c6aaaaaaaa6 /proc/self/ns/net)
+check "CNI_NETNS naming the node's own netns: code 4 naming CNI_NETNS" jout '.code == 4 and (.msg | test("CNI_NETNS"))' "$out"
+sleeper=$(ip netns exec "$NODE" sh -c 'sleep 30 >/dev/null & echo $!')
+out=$(run ADD c6aaaaaaaa6 "/proc/$sleeper/ns/net")
+kill "$sleeper" 2>/dev/null
+check "CNI_NETNS naming the node's netns through another process: code 4" jout '.code == 4' "$out"
+check "own netns refused: no interface made" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
 out=$(run ADD c6aaaaaaaa6 /proc/self/ns/uts)
 check "netns path of another namespace type (uts): code 4" jout '.code == 4 and (.msg | test("not a network namespace"))' "$out"
 out=$(CONF=$(jq -c '.mode = "weird"' <<<"$TRANSPARENT") run ADD c6aaaaaaaa6 "$(nspath p6)")
@@ -619,6 +627,25 @@ out=$(CONF=$(jq -c '.ipam = {"type":"chatty"}' <<<"$TRANSPARENT") CNI_PATH=$WORK
 check "IPAM plugin writing 3 MB: ADD ends with an error naming the plugin" jout '.code > 0 and (.msg | test("chatty"))' "$out"
 check "failed delegated ADDs left no interface" eq "$(ip -n "$NODE" -o link | wc -l)" "$links0"
 
+# ---------------------------------------------------------------- a plugin named as its own IPAM
+# It would run itself, and the child would wait on the locks its parent holds until they time
+# out: code 7 before any exec, by name or through a link to the binary.
+echo "== ipam.type naming the plugin itself"
+setup_node self 1
+pod s1
+ln -sf "$B/azure-vnet" "$WORK/fake/myipam"
+for t in azure-vnet myipam; do
+	for cmd in ADD DEL; do
+		t0=$SECONDS
+		out=$(CONF=$(jq -c --arg t "$t" '.ipam = {"type": $t}' <<<"$TRANSPARENT") CNI_PATH=$WORK/fake:$CNI_PATH \
+			AZURE_CNI_LOCK_TIMEOUT_MS=3000 timeout 20 bash -c "$(declare -f run); B=$B NODE=$NODE CONF=\$CONF run $cmd cs1aaaaaaa1 $(nspath s1)")
+		check "ipam.type $t: $cmd is code 7 naming ipam.type at once" \
+			jout '.code == 7 and (.msg | test("ipam.type"))' "$out"
+		check "ipam.type $t: $cmd answered without waiting on a lock" [ $((SECONDS - t0)) -lt 3 ]
+	done
+done
+check "ipam.type naming the plugin: no interface made" absent ip -n "${P}s1" link show eth0
+
 # ---------------------------------------------------------------- iptables lock wait
 echo "== iptables -w shorter than the 30 s network lock"
 setup_node ipw 1
@@ -629,6 +656,50 @@ export AZURE_CNI_IPTABLES=$WORK/fake/ipt
 check "ADD through a logging iptables" run ADD ci1aaaaaaa1 "$(nspath i1)"
 unset AZURE_CNI_IPTABLES
 check "iptables ran with -w 10 every time" bash -c "[ -s $WORK/ipt.log ] && ! grep -v -- '^-w 10 ' $WORK/ipt.log"
+
+# ---------------------------------------------------------------- children die with the plugin
+# An iptables still running when the plugin is killed must not append its rule after DEL has
+# cleaned up (issue 9): it dies with the plugin (PR_SET_PDEATHSIG). What an iptables leaves in
+# its process group dies when it exits; one past AZURE_CNI_EXEC_TIMEOUT_MS is killed (code 11).
+echo "== children die with the plugin"
+setup_node kid 2
+CONF=$TRANSPARENT
+pod kd1
+# slow: records "pid ppid", waits, then would mark and run the real iptables
+printf '#!/bin/sh\necho "$$ $PPID" >%s/slow.pid\nsleep 2\necho late >>%s/slow.late\nexec iptables "$@"\n' \
+	"$WORK" "$WORK" >"$WORK/fake/slow-ipt"
+# litter: leaves a background job in its group that would mark later, then runs iptables
+printf '#!/bin/sh\n(sleep 2; echo late >>%s/litter.late) &\nexec iptables "$@"\n' "$WORK" >"$WORK/fake/litter-ipt"
+# hung: never ends (no exec, so its command line stays findable)
+printf '#!/bin/sh\nsleep 30\n' >"$WORK/fake/hung-ipt"
+chmod +x "$WORK/fake/slow-ipt" "$WORK/fake/litter-ipt" "$WORK/fake/hung-ipt"
+rm -f "$WORK/slow.pid" "$WORK/slow.late"
+AZURE_CNI_IPTABLES=$WORK/fake/slow-ipt run ADD ckd1aaaaaa1 "$(nspath kd1)" >/dev/null 2>&1 &
+for _ in $(seq 1 100); do [ -s "$WORK/slow.pid" ] && break; sleep 0.05; done
+read -r kid plug <"$WORK/slow.pid" 2>/dev/null || kid=
+check "slow iptables started by the plugin" [ -n "$kid" ] && [ "$(cat "/proc/$plug/comm" 2>/dev/null)" = azure-vnet ]
+check "slow iptables leads its own process group" eq "$(ps -o pgid= -p "$kid" | tr -d ' ')" "$kid"
+[ -n "${plug:-}" ] && kill -KILL "$plug" 2>/dev/null
+wait
+sleep 3
+check "plugin SIGKILLed: its iptables died with it (no rule after the kill)" absent test -e "$WORK/slow.late"
+check "plugin SIGKILLed: no iptables process left" absent kill -0 "${kid:-0}" 2>/dev/null
+rm -f "$WORK/litter.late"
+setup_node kid2 2
+pod kd2
+AZURE_CNI_IPTABLES=$WORK/fake/litter-ipt run ADD ckd2aaaaaa2 "$(nspath kd2)" >/dev/null
+check "ADD through an iptables that leaves a job behind succeeds" eq "$?" 0
+sleep 3
+check "what iptables left in its process group is killed when it exits" absent test -e "$WORK/litter.late"
+setup_node kid3 2
+pod kd3
+t0=$SECONDS
+out=$(AZURE_CNI_IPTABLES=$WORK/fake/hung-ipt AZURE_CNI_EXEC_TIMEOUT_MS=500 run ADD ckd3aaaaaa3 "$(nspath kd3)")
+took=$((SECONDS - t0))
+check "a hung iptables: ADD ends with code 11 naming it" jout '.code == 11 and (.msg | test("hung-ipt"))' "$out"
+check "a hung iptables: ADD ends well before its 30 s (${took} s)" [ "$took" -lt 10 ]
+check "a hung iptables: killed, no process of it left" absent pgrep -f "$WORK/fake/hung-ipt"
+check "a hung iptables: the failed ADD left no IP" eq "$(inuse)" 0
 
 # ---------------------------------------------------------------- tunnel, SNAT off
 echo "== tunnel mode (VEPA) with enableOutboundSnat=false and disableIPTableLock"

@@ -799,6 +799,93 @@ static void test_request_length_bounded(void **state)
 	cni_request_free(&req);
 }
 
+/* NUL (escaped or raw) and invalid UTF-8 in any string of the config, prevResult included, and
+ * in keys: code 7 naming the field (cJSON's C strings would silently end at the NUL). */
+static void test_request_strings(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len;            /* 0: strlen */
+		const char *field;     /* NULL: accepted */
+	} cases[] = {
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"az\\u0000ure\"}", 0, "\"name\""},
+		{"{\"cniVersion\":\"1.0.0\",\"ipam\":{\"type\":\"azure-vnet-ipam\\u0000x\"}}", 0,
+		 "\"ipam.type\""},
+		{"{\"cniVersion\":\"1.0.0\",\"prevResult\":{\"ips\":[{\"address\":\"10.0.0.1/24\"},"
+		 "{\"address\":\"10.0.0.2\\u0000/24\"}]}}", 0, "\"prevResult.ips[1].address\""},
+		{"{\"cniVersion\":\"1.0.0\",\"dns\":{\"search\":[\"a\",\"b\xff\"]}}", 0,
+		 "\"dns.search[1]\""},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"\xc0\xaf\"}", 0, "\"name\""},     /* overlong */
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"\xed\xa0\x80\"}", 0, "\"name\""}, /* surrogate */
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"\xf4\x90\x80\x80\"}", 0, "\"name\""},
+		{"{\"cniVersion\":\"1.0.0\",\"na\\u0000me\":\"x\"}", 0, "a key"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"a\0b\"}", 36, "\"name\""},          /* raw NUL */
+		/* accepted: an escaped backslash before u0000, real UTF-8, \u escapes that are not NUL */
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"a\\\\u0000\"}", 0, NULL},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"r\xc3\xa9seau \xe2\x82\xac \xf0\x9f\x98\x80\"}", 0,
+		 NULL},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"\\u00e9\\ud83d\\ude00\",\"n\":[1,true,null,{}]}", 0,
+		 NULL},
+	};
+
+	(void)state;
+	for (size_t k = 0; k < N_ELEM(cases); k++) {
+		struct cni_request req = {0};
+		struct cni_error err = {0};
+		size_t len = cases[k].len ? cases[k].len : strlen(cases[k].text);
+		int r = cni_request_parse(cases[k].text, len, false, true, &req, &err);
+
+		if (!cases[k].field) {
+			if (r != 0)
+				fail_msg("case %zu: %s", k, err.msg);
+			cni_request_free(&req);
+			continue;
+		}
+		if (r != -EINVAL || err.code != CNI_CODE_INVALID_CONFIG ||
+		    !strstr(err.msg, cases[k].field))
+			fail_msg("case %zu: r=%d code=%d msg=%s", k, r, err.code, err.msg);
+	}
+}
+
+#ifndef _WIN32
+/* CNI_* variables that are not UTF-8: code 4 naming the variable. */
+static void test_env_utf8(void **state)
+{
+	static const char *const vars[] = { "CNI_CONTAINERID", "CNI_NETNS", "CNI_PATH", "CNI_ARGS" };
+	struct cni_env *env = calloc(1, sizeof(*env));
+
+	(void)state;
+	assert_non_null(env);
+	for (size_t k = 0; k < N_ELEM(vars); k++) {
+		struct cni_error err = {0};
+
+		set_env("CNI_COMMAND", "ADD");
+		set_env("CNI_CONTAINERID", "c1");
+		set_env("CNI_NETNS", "/var/run/netns/p1");
+		set_env("CNI_IFNAME", "eth0");
+		set_env("CNI_PATH", "/opt/cni/bin");
+		set_env("CNI_ARGS", "K8S_POD_NAME=p");
+		set_env(vars[k], strcmp(vars[k], "CNI_ARGS") == 0 ? "K8S_POD_NAME=p\xff" : "x\xfe");
+		assert_int_equal(cni_env_read(env, &err), -EILSEQ);
+		assert_int_equal(err.code, CNI_CODE_INVALID_ENV);
+		assert_non_null(strstr(err.msg, vars[k]));
+	}
+	{
+		struct cni_error err = {0};
+
+		set_env("CNI_ARGS", "K8S_POD_NAME=r\xc3\xa9seau");
+		assert_int_equal(cni_env_read(env, &err), 0);
+	}
+	set_env("CNI_COMMAND", NULL);
+	set_env("CNI_CONTAINERID", NULL);
+	set_env("CNI_NETNS", NULL);
+	set_env("CNI_IFNAME", NULL);
+	set_env("CNI_ARGS", NULL);
+	set_env("CNI_PATH", NULL);
+	free(env);
+}
+#endif
+
 /* ---- error object and VERSION ---- */
 
 static void test_error_encode(void **state)
@@ -925,6 +1012,10 @@ int main(void)
 		cmocka_unit_test(test_request_parse),
 		cmocka_unit_test(test_request_unsupported_lists_versions),
 		cmocka_unit_test(test_request_length_bounded),
+		cmocka_unit_test(test_request_strings),
+#ifndef _WIN32
+		cmocka_unit_test(test_env_utf8),
+#endif
 		cmocka_unit_test(test_error_encode),
 		cmocka_unit_test(test_version_reply),
 		cmocka_unit_test(test_json_string),

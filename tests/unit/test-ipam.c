@@ -534,6 +534,61 @@ static void test_ipv6_pool(void **state)
 	ipam_space_free(&sp);
 }
 
+/* A source listing the subnet's network and broadcast addresses (issue 9): they are never
+ * handed out, requested or not, nor counted free; a record of one the Go plugin handed out is
+ * still its owner's and releasable. /31 has neither (RFC 3021): both its addresses are used. */
+static void test_network_broadcast(void **state)
+{
+	static const char doc[] =
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IsPrimary\":true,\"IPSubnets\":["
+		"{\"Prefix\":\"10.240.0.0/16\",\"IPAddresses\":[{\"Address\":\"10.240.0.4\",\"IsPrimary\":true},"
+		"{\"Address\":\"10.240.0.0\"},{\"Address\":\"10.240.255.255\"},{\"Address\":\"10.240.0.5\"}]},"
+		"{\"Prefix\":\"fd00:1::/64\",\"IPAddresses\":[{\"Address\":\"fd00:1::\"},"
+		"{\"Address\":\"fd00:1::9\"}]}]},"
+		"{\"MacAddress\":\"000D3A6E1826\",\"IsPrimary\":false,\"IPSubnets\":["
+		"{\"Prefix\":\"10.9.0.0/31\",\"IPAddresses\":[{\"Address\":\"10.9.0.0\"},"
+		"{\"Address\":\"10.9.0.1\"}]}]}]}";
+	struct ipam_request v6 = {.container_id = "v6", .ifname = "eth0", .subnet = "",
+				  .ip_address = "", .ipv6 = true};
+	struct ipam_space sp = {0};
+	struct cni_error err;
+	struct ipam_addr *rec;
+	char a[IPNET_ADDR_STRLEN];
+	size_t p, ad;
+
+	(void)state;
+	refresh_text(&sp, doc, sizeof(doc) - 1);
+	assert_non_null(find_rec(&sp, "10.240.0.0"));      /* kept as records, never handed out */
+	assert_int_equal(ipam_free_count(&sp), 1 + 1 + 2); /* .5, fd00:1::9, the /31's two */
+	assert_int_equal(alloc(&sp, "n1", "eth0", "10.240.0.0/16", NULL, a, &err), 0);
+	assert_string_equal(a, "10.240.0.5");
+	assert_int_equal(alloc(&sp, "n2", "eth0", "10.240.0.0/16", NULL, a, &err), -ENOSPC);
+	assert_int_equal(err.code, CNI_CODE_NO_ADDRESS);
+	assert_int_equal(alloc(&sp, "n3", "eth0", NULL, "10.240.0.0", a, &err), -EINVAL);
+	assert_int_equal(err.code, CNI_CODE_INVALID_CONFIG);
+	assert_non_null(strstr(err.msg, "10.240.0.0"));
+	assert_int_equal(alloc(&sp, "n3", "eth0", NULL, "10.240.255.255", a, &err), -EINVAL);
+	assert_int_equal(err.code, CNI_CODE_INVALID_CONFIG);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(ipam_allocate(&sp, &v6, &p, &ad, &err), 0);
+	assert_string_equal(ipnet_addr_format(&sp.pools[p].addrs[ad].addr, a, sizeof(a)), "fd00:1::9");
+	/* RFC 3021: a /31's two addresses are both hosts */
+	assert_int_equal(alloc(&sp, "t1", "eth0", "10.9.0.0/31", NULL, a, &err), 0);
+	assert_string_equal(a, "10.9.0.0");
+	assert_int_equal(alloc(&sp, "t2", "eth0", "10.9.0.0/31", NULL, a, &err), 0);
+	assert_string_equal(a, "10.9.0.1");
+	/* the network address as the Go plugin may have handed it out (no IfName) */
+	rec = find_rec(&sp, "10.240.0.0");
+	snprintf(rec->id, sizeof(rec->id), "go1");
+	rec->in_use = true;
+	assert_int_equal(alloc(&sp, "go1", "eth0", NULL, NULL, a, &err), 0);
+	assert_string_equal(a, "10.240.0.0");                /* its owner's repeated ADD */
+	assert_int_equal(ipam_release(&sp, "go1", "eth0", NULL), 1);
+	assert_false(find_rec(&sp, "10.240.0.0")->in_use);
+	assert_int_equal(alloc(&sp, "n4", "eth0", "10.240.0.0/16", NULL, a, &err), -ENOSPC);
+	ipam_space_free(&sp);
+}
+
 /* Case B06: mas source with 4 secondaries (.5-.8) and the primary .4. ADD a, b, c; DEL a;
  * ADD d, e, f: distinct addresses from one pool, never .4, d never b's or c's, f fails. */
 static void test_b06(void **state)
@@ -612,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_refresh_unsorted_duplicates),
 		cmocka_unit_test(test_refresh_back),
 		cmocka_unit_test(test_ipv6_pool),
+		cmocka_unit_test(test_network_broadcast),
 		cmocka_unit_test(test_b06),
 	};
 

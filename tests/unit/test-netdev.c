@@ -89,6 +89,22 @@ static void netns_check(void **state)
 	assert_non_null(strstr(err.msg, "/etc/hostname"));
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(netdev_netns_check("/nonexistent/ns", &err), -ENOENT);
+	/* the test's own netns (its "node"), by any name: refused, code 4 naming the path */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(netdev_netns_check("/proc/self/ns/net", &err), -EINVAL);
+	assert_int_equal(err.code, 4);
+	assert_non_null(strstr(err.msg, "/proc/self/ns/net"));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(netdev_netns_check("/proc/thread-self/ns/net", &err), -EINVAL);
+	assert_int_equal(err.code, 4);
+	{
+		struct netdev *nd = NULL;
+
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(netdev_open("/proc/self/ns/net", &nd, &err), -EINVAL);
+		assert_null(nd);
+		assert_int_equal(err.code, 4);
+	}
 }
 
 static void veth_addr_route_neigh(void **state)

@@ -16,7 +16,12 @@
 #include "platform/platform.h"
 
 #ifdef _WIN32
+#include <direct.h>
 #define setenv(name, value, overwrite) _putenv_s(name, value)
+#define MKDIR(p) _mkdir(p)
+#else
+#include <sys/stat.h>
+#define MKDIR(p) mkdir(p, 0755)
 #endif
 
 static char dir[512];
@@ -24,6 +29,22 @@ static char dir[512];
 static void path_in(char *buf, size_t size, const char *name)
 {
 	snprintf(buf, size, "%s/%s", dir, name);
+}
+
+/* mkdir of @path and its missing parents. Returns 0 or -1. */
+static int mkdir_p(const char *path)
+{
+	char buf[600];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *c = buf + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		MKDIR(buf);
+		*c = '/';
+	}
+	return MKDIR(buf) == 0 || errno == EEXIST ? 0 : -1;
 }
 
 static void test_paths_follow_overrides(void **state)
@@ -116,6 +137,112 @@ static void test_lock_timeout_is_code_11(void **state)
 	rmdir(p);
 }
 
+/* Not a regular file at a state or lock path: code 5 naming the path, at once, no lock kept. */
+static void test_directory_is_code_5(void **state)
+{
+	struct platform_lock *l = NULL;
+	struct cni_error err = { 0 };
+	char p[600], *data = NULL;
+	size_t len = 0;
+
+	(void)state;
+	path_in(p, sizeof(p), "adir");
+	assert_int_equal(mkdir_p(p), 0);
+	assert_true(platform_file_read(p, &data, &len, &err) < 0);
+	assert_null(data);
+	assert_int_equal(err.code, CNI_CODE_IO);
+	assert_non_null(strstr(err.msg, p));
+	memset(&err, 0, sizeof(err));
+	assert_true(platform_lock_acquire(p, 5000, &l, &err) < 0);
+	assert_null(l);
+	assert_int_equal(err.code, CNI_CODE_IO);
+	assert_non_null(strstr(err.msg, p));
+	rmdir(p);
+}
+
+#ifndef _WIN32
+/* mode bits of @path (lstat) */
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return (unsigned)(st.st_mode & 07777);
+}
+
+/* Symlinks and FIFOs at state and lock paths (Linux): refused with code 5 naming the path, never
+ * followed, never blocking (alarm: a blocked open fails the test instead of hanging it); what a
+ * symlink points at is left as it was. Files we create are 0600 whatever the umask. */
+static void test_symlink_fifo_refused(void **state)
+{
+	struct platform_lock *l = NULL;
+	struct cni_error err = { 0 };
+	char p[600], target[600], *data = NULL;
+	size_t len = 0;
+	mode_t old_umask = umask(0);
+
+	(void)state;
+	alarm(10);
+	path_in(target, sizeof(target), "target.json");
+	assert_int_equal(platform_file_replace(target, "{}", 2, &err), 0);
+	assert_int_equal(mode_of(target), 0600);
+
+	path_in(p, sizeof(p), "link.json");
+	assert_int_equal(symlink(target, p), 0);
+	assert_int_equal(platform_file_read(p, &data, &len, &err), -ELOOP);
+	assert_null(data);
+	assert_int_equal(err.code, CNI_CODE_IO);
+	assert_non_null(strstr(err.msg, p));
+	/* an input that may be linked (interfaces.json) is followed */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(platform_file_read_follow(p, &data, &len, &err), 0);
+	assert_string_equal(data, "{}");
+	free(data);
+	data = NULL;
+	/* a lock through a symlink: refused, the target neither locked nor rewritten */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(platform_lock_acquire(p, 5000, &l, &err), -ELOOP);
+	assert_null(l);
+	assert_int_equal(err.code, CNI_CODE_IO);
+	assert_non_null(strstr(err.msg, p));
+	assert_int_equal(platform_file_read(target, &data, &len, &err), 0);
+	assert_string_equal(data, "{}");
+	free(data);
+	data = NULL;
+	/* a dangling symlink is not created through */
+	unlink(target);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(platform_lock_acquire(p, 5000, &l, &err), -ELOOP);
+	assert_int_equal(access(target, F_OK), -1);
+	unlink(p);
+
+	path_in(p, sizeof(p), "fifo.json");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(platform_file_read(p, &data, &len, &err), -EINVAL);
+	assert_int_equal(err.code, CNI_CODE_IO);
+	assert_non_null(strstr(err.msg, p));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(platform_file_read_follow(p, &data, &len, &err), -EINVAL);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(platform_lock_acquire(p, 5000, &l, &err), -EINVAL);
+	assert_null(l);
+	assert_int_equal(err.code, CNI_CODE_IO);
+	assert_non_null(strstr(err.msg, p));
+	unlink(p);
+
+	/* a lock file we create is 0600 */
+	path_in(p, sizeof(p), "mode.lock");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(platform_lock_acquire(p, 5000, &l, &err), 0);
+	assert_int_equal(mode_of(p), 0600);
+	l = platform_lock_release(l);
+	unlink(p);
+	alarm(0);
+	umask(old_umask);
+}
+#endif
+
 static void test_timestamp_rfc3339(void **state)
 {
 	char ts[64];
@@ -159,6 +286,10 @@ int main(void)
 		cmocka_unit_test(test_read_missing_is_enoent_without_error),
 		cmocka_unit_test(test_replace_then_read),
 		cmocka_unit_test(test_lock_timeout_is_code_11),
+		cmocka_unit_test(test_directory_is_code_5),
+#ifndef _WIN32
+		cmocka_unit_test(test_symlink_fifo_refused),
+#endif
 		cmocka_unit_test(test_timestamp_rfc3339),
 		cmocka_unit_test(test_http_refused_is_code_11_naming_url),
 		cmocka_unit_test(test_ifname_by_unknown_mac),
