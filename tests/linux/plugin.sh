@@ -711,8 +711,8 @@ oldname() { printf '%s' "$1$2$3" | sha1sum | cut -c1-11 | sed 's/^/azv/'; }
 c0=$(cand azure coll1aaaaa eth0 0)
 c1=$(cand azure coll1aaaaa eth0 1)
 co=$(oldname azure coll1aaaaa eth0)
-ip -n "$NODE" link add "$c0" type dummy
-ip -n "$NODE" link add "$co" type dummy
+ip -n "$NODE" link add "$c0" type veth peer name nmblock0
+ip -n "$NODE" link add "$co" type veth peer name nmblock1
 pod n6
 r6=$(run ADD coll1aaaaa "$(nspath n6)")
 check "collision: ADD exits 0" eq "$?" 0
