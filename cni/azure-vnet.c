@@ -37,7 +37,6 @@ struct vnet {
 	struct backend_call call;
 	struct backend *be;                /* opened on first need (vnet_open) */
 	char goid[NETSTATE_ID_MAX];        /* the Go endpoint ID <cid[:8]>-<ifname> */
-	char full[NETSTATE_ID_MAX];        /* <cid>-<ifname>: when another owner holds goid */
 	struct state_snap snap;            /* the state as last read by this call */
 	bool net_found;                    /* the network is recorded: net is its copy */
 	bool net_created;                  /* this ADD made the network (network_put) */
@@ -61,8 +60,6 @@ static void vnet_init(struct vnet *v, struct plugin_ctx *ctx)
 	v->call.conf = &ctx->conf;
 	v->call.prev = ctx->has_prev ? &ctx->prev : NULL;
 	netstate_endpoint_id(ctx->env.container_id, ctx->env.ifname, v->goid, sizeof(v->goid));
-	snprintf(v->full, sizeof(v->full), "%.*s-%.*s", (int)(sizeof(v->full) - CNI_IFNAME_MAX - 2),
-		 ctx->env.container_id, CNI_IFNAME_MAX, ctx->env.ifname);
 }
 
 static int vnet_open(struct vnet *v, unsigned need, struct cni_error *err)
@@ -101,36 +98,69 @@ static struct netstate_endpoint *owner_record(const struct vnet *v, struct netst
 	return ep && !ep->container_id[0] ? ep : NULL;
 }
 
+/* Is @id held by a record of @net (NULL allowed) other than this call's owner's? */
+static bool id_taken(const struct vnet *v, struct netstate_network *net, const char *id)
+{
+	const struct netstate_endpoint *ep = net ? netstate_find_endpoint(net, id) : NULL;
+
+	return ep && ep != owner_record(v, net);
+}
+
 /* The endpoint-ID rule (both OSes): the owner's existing record keeps its ID; a new owner gets
- * the Go plugin's <cid[:8]>-<ifname> unless another owner's record holds it, then
- * <cid>-<ifname>. Writes the ID to @ret. */
+ * the first candidate of netstate_endpoint_key (the Go ID <cid[:8]>-<ifname>, then
+ * <cid>:<ifname>, then <cid>:<ifname>/<k>) that no record of @net holds. At most
+ * n_endpoints candidates are held, so the walk ends; put_record applies it under the state
+ * lock, so no record is ever keyed like another owner's. Writes the ID to @ret. */
 static void record_id(const struct vnet *v, struct netstate_network *net,
 		      char ret[NETSTATE_ID_MAX])
 {
 	const struct netstate_endpoint *ep = owner_record(v, net);
+	unsigned k;
 
-	if (ep)
+	if (ep) {
 		memcpy(ret, ep->id, NETSTATE_ID_MAX);
-	else if (net && netstate_find_endpoint(net, v->goid))
-		memcpy(ret, v->full, NETSTATE_ID_MAX);
-	else
-		memcpy(ret, v->goid, NETSTATE_ID_MAX);
+		return;
+	}
+	for (k = 0;; k++) {
+		netstate_endpoint_key(v->ctx->env.container_id, v->ctx->env.ifname, k, ret,
+				      NETSTATE_ID_MAX);
+		if (!id_taken(v, net, ret))
+			return;
+	}
 }
 
-/* The IDs under which an unrecorded endpoint of this owner may exist (by name): the Go ID unless
- * the state gives it to another owner, and <cid>-<ifname>. Returns the count (1 or 2). */
-static size_t unrecorded_ids(const struct vnet *v, struct netstate_network *net,
-			     const char *ret[2])
-{
-	const struct netstate_endpoint *other = net ? netstate_find_endpoint(net, v->goid) : NULL;
-	size_t n = 0;
+/* The IDs under which an unrecorded endpoint of this owner may exist (by name: HCN endpoint
+ * names), none held by another owner's record: the candidates of the endpoint-ID rule up to the
+ * first free one past the Go ID (what an ADD on this state would take at the latest), and
+ * <cid>-<ifname>, which our earlier versions gave when the Go ID was held. */
+struct unrecorded_ids {
+	char ids[3][NETSTATE_ID_MAX];
+	const char *names[3];
+	size_t n;
+};
 
-	if (!other || !other->container_id[0] ||
-	    same_owner(other, v->ctx->env.container_id, v->ctx->env.ifname))
-		ret[n++] = v->goid;
-	if (strcmp(v->full, v->goid) != 0)
-		ret[n++] = v->full;
-	return n;
+static void unrecorded_ids(const struct vnet *v, struct netstate_network *net,
+			   struct unrecorded_ids *ret)
+{
+	const struct cni_env *env = &v->ctx->env;
+	char *id;
+	unsigned k;
+
+	ret->n = 0;
+	for (k = 0;; k++) {
+		id = ret->ids[ret->n];
+		netstate_endpoint_key(env->container_id, env->ifname, k, id, NETSTATE_ID_MAX);
+		if (id_taken(v, net, id))
+			continue;
+		ret->names[ret->n++] = id;
+		if (k > 0)
+			break;
+	}
+	id = ret->ids[ret->n];
+	snprintf(id, NETSTATE_ID_MAX, "%.*s-%.*s", NETSTATE_ID_MAX - CNI_IFNAME_MAX - 2,
+		 env->container_id, CNI_IFNAME_MAX, env->ifname);
+	if (strcmp(id, v->goid) != 0 && !id_taken(v, net, id))
+		ret->names[ret->n++] = id;
 }
 
 /* A copy of network @net (of external interface @x) without its arrays, into @ret. */
@@ -575,7 +605,8 @@ static void unrecorded_fill(struct vnet *v)
  * act for the next pod given the address), then the owner keeps it too. */
 static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
 {
-	const char *names[2];
+	struct unrecorded_ids u;
+	const char *const *names = u.names;
 	size_t n_names;
 	struct cni_error berr = { 0 };
 	struct vnet v;
@@ -586,11 +617,11 @@ static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
 	if (r < 0)
 		goto out;
 	if (v.has_rec) {
-		names[0] = v.rec.id;
+		u.names[0] = v.rec.id;
 		n_names = 1;
 	} else {
-		n_names = unrecorded_ids(&v, netstate_find_network(&v.snap.st, v.conf->name, NULL),
-					 names);
+		unrecorded_ids(&v, netstate_find_network(&v.snap.st, v.conf->name, NULL), &u);
+		n_names = u.n;
 		unrecorded_fill(&v);
 	}
 	rb = vnet_open(&v, 0, &berr);

@@ -742,6 +742,18 @@ char *netstate_endpoint_id(const char *container_id, const char *ifname, char *b
 	return buf;
 }
 
+char *netstate_endpoint_key(const char *container_id, const char *ifname, unsigned k, char *buf,
+			    size_t size)
+{
+	if (k == 0)
+		return netstate_endpoint_id(container_id, ifname, buf, size);
+	if (k == 1)
+		snprintf(buf, size, "%.*s:%s", NETSTATE_KEY_CID_MAX, container_id, ifname);
+	else
+		snprintf(buf, size, "%.*s:%s/%u", NETSTATE_KEY_CID_MAX, container_id, ifname, k);
+	return buf;
+}
+
 struct netstate_network *netstate_find_network(struct netstate *st, const char *id,
 					       struct netstate_extif **ret_extif)
 {

@@ -52,7 +52,7 @@ struct netstate_route {
 
 /* One endpoint (network/endpoint.go "endpoint"). MACs are 6 bytes; has_mac false = null. */
 struct netstate_endpoint {
-	char id[NETSTATE_ID_MAX];           /* "<cid[:8]>-<ifname>" (netstate_endpoint_id) */
+	char id[NETSTATE_ID_MAX];           /* the key: netstate_endpoint_key, unique per network */
 	char hns_id[NETSTATE_ID_MAX];       /* Windows HCN endpoint GUID, "" on Linux */
 	char hns_network_id[NETSTATE_ID_MAX];
 	char sandbox_key[CNI_NETNS_MAX];    /* netns path given at ADD */
@@ -145,6 +145,19 @@ void netstate_free(struct netstate *st);
  * so every such pod would share one record), we use the whole container ID + "-" + ifname.
  * Writes at most @size bytes (NUL included) to @buf and returns @buf. */
 char *netstate_endpoint_id(const char *container_id, const char *ifname, char *buf, size_t size);
+
+/* netstate_endpoint_key - candidate @k (0, 1, 2, ...) of the record key of owner
+ * (@container_id, @ifname), the endpoint-ID rule's sequence: 0 is the Go ID
+ * (netstate_endpoint_id), 1 is "<container ID>:<ifname>", k >= 2 is
+ * "<container ID>:<ifname>/<k>". An ifname never holds ':' or '/' (cni_env_read), so the text
+ * after the last ':' tells ifname and k apart and the rest is the container ID: candidates 1
+ * and up are injective in (container ID, ifname, k), and distinct for distinct k. A container
+ * ID longer than NETSTATE_KEY_CID_MAX bytes is cut there (keys stay distinct per k, so the
+ * orchestrator's walk still ends). Writes at most @size (>= NETSTATE_ID_MAX) bytes to @buf
+ * and returns @buf. */
+#define NETSTATE_KEY_CID_MAX (NETSTATE_ID_MAX - CNI_IFNAME_MAX - 13)
+char *netstate_endpoint_key(const char *container_id, const char *ifname, unsigned k, char *buf,
+			    size_t size);
 
 /* netstate_find_network - the network with @id in any external interface, or NULL. When
  * @ret_extif is non-NULL and found, *ret_extif is set to its external interface. */

@@ -98,18 +98,151 @@ static void vnet_init(struct vnet *v, struct backend *be, const struct backend_c
 		memcpy(v->ni.nic_mac, net->extif.mac, 6);
 }
 
-/* The host veth of owner @container_id/@ifname in network @network into @buf (>= 16 bytes):
- * "azv" + 11 hex digits of sha1(network + container ID + ifname). Go hashes "<ns>.<pod>" in
- * transparent mode, so two sandboxes of one pod collide and the second ADD deletes the first
- * one's veth. */
-static void host_veth_name(const char *network, const char *container_id, const char *ifname,
-			   char *buf, size_t size)
+/* Host veth names: an owner (network, container ID, ifname) has HOST_VETH_CANDIDATES names
+ * "azv" + 11 hex digits of sha1("<len>:<network>,<len>:<container ID>,<len>:<ifname>,<k>"),
+ * k = 0, 1, ...: the length prefixes make the hashed text injective in the owner (Go hashes
+ * "<ns>.<pod>" in transparent mode, so two sandboxes of one pod collide and the second ADD
+ * deletes the first one's veth; our earlier versions hashed the three parts run together). 44
+ * bits of hash can still meet another owner's name, so ADD takes the first candidate that is
+ * free or already this owner's, known by the host veth's alias (IFLA_IFALIAS, which the Go
+ * plugin ignores): host_veth_tag. */
+#define HOST_VETH_CANDIDATES 8
+
+struct veth_owner {
+	const char *network, *container_id, *ifname;
+};
+
+/* The owner of record @rec (its owner fields, else the call's: GC passes other owners'
+ * records, whose owner is not the call's CNI_CONTAINERID). */
+static struct veth_owner veth_owner_of(const struct backend_call *call,
+				       const struct netstate_endpoint *rec)
+{
+	return (struct veth_owner){
+		.network = call->conf->name,
+		.container_id = rec && rec->container_id[0] ? rec->container_id :
+							      call->env->container_id,
+		.ifname = rec && rec->ifname[0] ? rec->ifname : call->env->ifname,
+	};
+}
+
+/* sha1 hex (41 bytes) of the owner's unambiguous text, with ",<k>" appended when @k >= 0. */
+static void veth_owner_hash(const struct veth_owner *o, long k, char hex[41])
+{
+	char key[1024];
+	int n;
+
+	n = snprintf(key, sizeof(key), "%zu:%s,%zu:%s,%zu:%s", strlen(o->network), o->network,
+		     strlen(o->container_id), o->container_id, strlen(o->ifname), o->ifname);
+	if (k >= 0 && n >= 0 && (size_t)n < sizeof(key))
+		snprintf(key + n, sizeof(key) - (size_t)n, ",%ld", k);
+	sha1_hex(key, hex, 41);
+}
+
+/* Host veth name candidate @k of owner @o into @buf (>= 16 bytes). */
+static void host_veth_name(const struct veth_owner *o, unsigned k, char *buf, size_t size)
+{
+	char hex[41];
+
+	veth_owner_hash(o, k, hex);
+	snprintf(buf, size, "azv%.11s", hex);
+}
+
+/* The name our earlier versions gave: "azv" + 11 hex of sha1(network + container ID + ifname). */
+static void host_veth_old_name(const struct veth_owner *o, char *buf, size_t size)
 {
 	char key[1024], hex[41];
 
-	snprintf(key, sizeof(key), "%s%s%s", network, container_id, ifname);
+	snprintf(key, sizeof(key), "%s%s%s", o->network, o->container_id, o->ifname);
 	sha1_hex(key, hex, sizeof(hex));
 	snprintf(buf, size, "azv%.11s", hex);
+}
+
+/* The alias that marks owner @o's host veth: "azure-vnet <sha1 of the owner's text> <container
+ * ID>/<ifname>", cut at NETDEV_IFALIASZ - 1 bytes (the hash decides; the rest is for people). */
+static void host_veth_tag(const struct veth_owner *o, char buf[NETDEV_IFALIASZ])
+{
+	char hex[41];
+
+	veth_owner_hash(o, -1, hex);
+	snprintf(buf, NETDEV_IFALIASZ, "azure-vnet %.40s %.180s/%.15s", hex, o->container_id,
+		 o->ifname);
+}
+
+/* Is host link @h owner @o's veth by name alone: an untagged link (an earlier version's, or one
+ * a kill left between creation and tagging) named as @o's would be? */
+static bool host_veth_named_for(const struct veth_owner *o, const struct netdev_link *h)
+{
+	char name[NETDEV_IFNAMSIZ];
+	unsigned k;
+
+	if (h->alias[0])
+		return false;
+	host_veth_old_name(o, name, sizeof(name));
+	for (k = 0; strcmp(name, h->name) != 0; k++) {
+		if (k == HOST_VETH_CANDIDATES)
+			return false;
+		host_veth_name(o, k, name, sizeof(name));
+	}
+	return true;
+}
+
+/* Owner @o's host veth, for a DEL or GC that has no recorded name: the candidate tagged as
+ * @o's, else an untagged veth of our earlier versions' name. Its name into @ret (>= 16 bytes),
+ * "" when there is none. Returns 0 or negative errno (code 103). */
+static int host_veth_find(struct netdev *nd, const struct veth_owner *o, char *ret, size_t size,
+			  struct cni_error *err)
+{
+	char tag[NETDEV_IFALIASZ];
+	struct netdev_link h;
+	unsigned k;
+	int r;
+
+	host_veth_tag(o, tag);
+	for (k = 0; k < HOST_VETH_CANDIDATES; k++) {
+		host_veth_name(o, k, ret, size);
+		r = netdev_link_get(nd, ret, 0, &h, err);
+		if (r == 0 && strcmp(h.alias, tag) == 0)
+			return 0;
+		if (r < 0 && r != -ENODEV)
+			return r;
+	}
+	host_veth_old_name(o, ret, size);
+	r = netdev_link_get(nd, ret, 0, &h, err);
+	if (r == 0 && !h.alias[0] && strcmp(h.kind, "veth") == 0)
+		return 0;
+	ret[0] = '\0';
+	return r == -ENODEV || r == 0 ? 0 : r;
+}
+
+/* The name a new host veth of owner @o takes: the first candidate that is free, or tagged as
+ * @o's (a leftover of a killed ADD: removed here). Into @ret (>= 16 bytes). Returns 0, or
+ * -EEXIST (code 103) when other links hold every candidate, or another negative errno. */
+static int host_veth_pick(struct netdev *nd, const struct veth_owner *o, char *ret, size_t size,
+			  struct cni_error *err)
+{
+	char tag[NETDEV_IFALIASZ];
+	struct netdev_link h;
+	unsigned k;
+	int r;
+
+	host_veth_tag(o, tag);
+	for (k = 0; k < HOST_VETH_CANDIDATES; k++) {
+		host_veth_name(o, k, ret, size);
+		r = netdev_link_get(nd, ret, 0, &h, err);
+		if (r == -ENODEV)
+			return 0;
+		if (r < 0)
+			return r;
+		if (strcmp(h.alias, tag) == 0) {
+			r = netdev_link_delete(nd, ret, err);
+			return r == -ENODEV ? 0 : r;
+		}
+		platform_log("host veth name %s of %s/%s is another link's: trying the next", ret,
+			     o->container_id, o->ifname);
+	}
+	return cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
+			     "all %d host veth names of %s/%s are other links'",
+			     HOST_VETH_CANDIDATES, o->container_id, o->ifname);
 }
 
 /* Write @val to net/<@proto>/conf/<@ifname>/<@leaf> in @nd's netns. */
@@ -1495,13 +1628,16 @@ static void linux_network_undo(struct backend *be, const struct backend_call *ca
 static bool leftover_pod_end(struct backend *be, const struct backend_call *call,
 			     const struct netdev_link *p)
 {
-	char name[NETSTATE_IFNAME_MAX];
+	const struct veth_owner o = veth_owner_of(call, NULL);
+	char tag[NETDEV_IFALIASZ];
 	struct netdev_link h;
 
-	host_veth_name(call->conf->name, call->env->container_id, call->env->ifname, name,
-		       sizeof(name));
-	return strcmp(p->kind, "veth") == 0 && netdev_link_get(be->host, name, 0, &h, NULL) == 0 &&
-	       strcmp(h.kind, "veth") == 0 && h.link == p->ifindex && p->link == h.ifindex;
+	if (strcmp(p->kind, "veth") != 0 || p->link <= 0 ||
+	    netdev_link_get(be->host, NULL, p->link, &h, NULL) < 0 ||
+	    strcmp(h.kind, "veth") != 0 || h.link != p->ifindex || p->link != h.ifindex)
+		return false;
+	host_veth_tag(&o, tag);
+	return strcmp(h.alias, tag) == 0 || host_veth_named_for(&o, &h);
 }
 
 static int linux_endpoint_alive(struct backend *be, const struct backend_call *call,
@@ -1546,6 +1682,8 @@ static int linux_endpoint_add(struct backend *be, const struct backend_call *cal
 			      struct netstate_endpoint *rec, bool *ret_left, struct cni_error *err)
 {
 	const struct cni_env *env = call->env;
+	const struct veth_owner o = veth_owner_of(call, NULL);
+	char tag[NETDEV_IFALIASZ];
 	struct netdev_link h, p;
 	struct vnet v;
 	size_t i;
@@ -1560,18 +1698,24 @@ static int linux_endpoint_add(struct backend *be, const struct backend_call *cal
 				     "endpoint_add without a network");
 	vnet_init(&v, be, call, net);
 	v.ni.mtu = master_mtu(&v);
-	host_veth_name(call->conf->name, env->container_id, env->ifname, rec->host_ifname,
-		       sizeof(rec->host_ifname));
 	for (i = 0; i < rec->n_routes; i++)
 		snprintf(rec->routes[i].dev, sizeof(rec->routes[i].dev), "%s", env->ifname);
 	rec->has_mac = false;
-	/* A leftover host veth of this owner (a killed earlier ADD) would block the name. */
-	netdev_link_delete(be->host, rec->host_ifname, NULL);
+	/* A leftover pair of this owner (a killed earlier ADD) would block CNI_IFNAME. */
+	if (netdev_link_get(be->pod, env->ifname, 0, &p, NULL) == 0 &&
+	    leftover_pod_end(be, call, &p))
+		netdev_link_delete(be->pod, env->ifname, NULL);
+	r = host_veth_pick(be->host, &o, rec->host_ifname, sizeof(rec->host_ifname), err);
+	if (r < 0)
+		return r;
+	host_veth_tag(&o, tag);
 	r = netdev_veth_create(be->host, rec->host_ifname, v.bridged ? NULL : host_veth_mac,
 			       be->pod, env->ifname, v.ni.mtu, err);
 	if (r < 0)
 		return r;
-	r = host_end_setup(&v, rec->host_ifname, &h, err);
+	r = netdev_link_set_alias(be->host, rec->host_ifname, tag, err);
+	if (r >= 0)
+		r = host_end_setup(&v, rec->host_ifname, &h, err);
 	if (r >= 0)
 		r = pod_end_setup(&v, rec, &p, err);
 	if (r >= 0)
@@ -1582,7 +1726,7 @@ static int linux_endpoint_add(struct backend *be, const struct backend_call *cal
 	return r;
 }
 
-/* The host veth is the record's, else the one this backend names for the record's owner (GC
+/* The host veth is the record's, else the one host_veth_find finds for the record's owner (GC
  * passes other owners' records: the call's CNI_CONTAINERID is not theirs). In bridge/tunnel
  * mode a pod without a known MAC gets it from its MAC DNAT rule. Without a recorded network only
  * the host veth can be named. @names are unused: Linux endpoints are not named by record ID. */
@@ -1603,13 +1747,14 @@ static int linux_endpoint_del(struct backend *be, const struct backend_call *cal
 	else
 		memset(&pod, 0, sizeof(pod));
 	vnet_init(&v, be, call, net);
-	if (pod.host_ifname[0])
+	if (pod.host_ifname[0]) {
 		snprintf(host_if, sizeof(host_if), "%s", pod.host_ifname);
-	else
-		host_veth_name(call->conf->name,
-			       pod.container_id[0] ? pod.container_id : call->env->container_id,
-			       pod.ifname[0] ? pod.ifname : call->env->ifname, host_if,
-			       sizeof(host_if));
+	} else {
+		const struct veth_owner o = veth_owner_of(call, &pod);
+
+		if (host_veth_find(be->host, &o, host_if, sizeof(host_if), err) < 0)
+			return -EADDRINUSE;
+	}
 	if (net && v.bridged && !pod.has_mac)
 		ebt_pod_mac(&pod);
 	/* everything it removes is keyed by the pod's address (rules, the bridge neighbour, the

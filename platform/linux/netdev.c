@@ -275,6 +275,8 @@ static void link_fill(struct rtnl_link *l, struct netdev_link *ret)
 	ret->master = rtnl_link_get_master(l);
 	ret->link = rtnl_link_get_link(l);
 	ret->flags = rtnl_link_get_flags(l);
+	snprintf(ret->alias, sizeof(ret->alias), "%s",
+		 rtnl_link_get_ifalias(l) ? rtnl_link_get_ifalias(l) : "");
 }
 
 int netdev_link_get(struct netdev *nd, const char *name, int ifindex, struct netdev_link *ret,
@@ -464,6 +466,17 @@ int netdev_link_set_mac(struct netdev *nd, const char *name, const uint8_t mac[6
 	rtnl_link_set_addr(c, a);
 	nl_addr_put(a);
 	return link_change(nd, name, c, "set MAC of link", err);
+}
+
+int netdev_link_set_alias(struct netdev *nd, const char *name, const char *alias,
+			  struct cni_error *err)
+{
+	struct rtnl_link *c = rtnl_link_alloc();
+
+	if (!c)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	rtnl_link_set_ifalias(c, alias);
+	return link_change(nd, name, c, "set alias of link", err);
 }
 
 int netdev_link_rename(struct netdev *nd, const char *name, const char *new_name,

@@ -16,6 +16,7 @@
 #include "core/ipnet.h"
 
 #define NETDEV_IFNAMSIZ 16
+#define NETDEV_IFALIASZ 256     /* IFALIASZ: 255 bytes + NUL */
 
 struct netdev;
 
@@ -48,6 +49,7 @@ struct netdev_link {
 	int master;             /* ifindex of the master (bridge), 0 = none */
 	int link;               /* IFLA_LINK: a veth's peer ifindex (in the peer's netns), 0 = none */
 	unsigned flags;         /* IFF_* */
+	char alias[NETDEV_IFALIASZ]; /* IFLA_IFALIAS, "" when none */
 };
 
 /* netdev_link_get - look up @name (or, when @name is NULL, @ifindex). Returns 0 and fills *ret,
@@ -82,6 +84,11 @@ int netdev_link_set_master(struct netdev *nd, const char *name, const char *mast
 /* netdev_link_set_mac - set the MAC of @name. */
 int netdev_link_set_mac(struct netdev *nd, const char *name, const uint8_t mac[6],
 			struct cni_error *err);
+
+/* netdev_link_set_alias - set the IFLA_IFALIAS of @name to @alias (at most
+ * NETDEV_IFALIASZ - 1 bytes; "" removes it). */
+int netdev_link_set_alias(struct netdev *nd, const char *name, const char *alias,
+			  struct cni_error *err);
 
 /* netdev_link_rename - rename @name to @new_name (the link must be down). */
 int netdev_link_rename(struct netdev *nd, const char *name, const char *new_name,

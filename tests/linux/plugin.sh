@@ -742,5 +742,70 @@ check "B08: no endpoint left in state" eq "$(jq '.Network.ExternalInterfaces.eth
 check "B08: no host veth left" absent bash -c "ip -n $NODE -o link | grep -q azv"
 check "B08: no per-pod ebtables rule left" eq "$(in_node ebtables -t nat -L PREROUTING | grep -c 'dnat --to-dst [0-9a-f:]* --dnat-target' )" 1
 
+# ---------------------------------------------------------------- names that cannot collide
+echo "== names: adversarial owners (record keys, host veth names), transparent mode"
+setup_node nm 4
+CONF=$TRANSPARENT
+EPS=.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints
+# ("abcdefgh-y",eth0) and ("abcdefgh",y-eth0) share "abcdefgh-y-eth0" under the Go ID and
+# <cid>-<ifname>; an 8-character container ID has no shorter Go ID
+pod n1; pod n2; pod n3
+run ADD abcdefgh-x "$(nspath n1)" eth0 >/dev/null
+run ADD abcdefgh-y "$(nspath n2)" eth0 >/dev/null
+r3=$(run ADD abcdefgh "$(nspath n3)" y-eth0)
+check "keys: ADD (abcdefgh, y-eth0) exits 0" eq "$?" 0
+check "keys: three records, each under its own key" jqe "$EPS"' | (length == 3) and .["abcdefgh-eth0"].ContainerID == "abcdefgh-x" and .["abcdefgh-y:eth0"].ContainerID == "abcdefgh-y" and .["abcdefgh-y-eth0"].ContainerID == "abcdefgh"' "$RT/azure-vnet.json"
+hy=$(jq -r "$EPS"'["abcdefgh-y:eth0"].HostIfName // empty' "$RT/azure-vnet.json")
+check "keys: DEL (abcdefgh, y-eth0) exits 0" run DEL abcdefgh "$(nspath n3)" y-eth0
+check "keys: ... leaves the other two records" jqe "$EPS"' | (length == 2) and .["abcdefgh-y:eth0"].ContainerID == "abcdefgh-y"' "$RT/azure-vnet.json"
+check "keys: ... and their host veths and addresses" bash -c "[ -n '$hy' ] && ip -n $NODE link show '$hy' >/dev/null && [ \$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json) = 2 ]"
+check "keys: ping between the two left" ping1 n1 "$(ip -n "${P}n2" -j addr show eth0 | jq -r '.[0].addr_info[] | select(.family=="inet") | .local')"
+run DEL abcdefgh-x "$(nspath n1)" eth0 >/dev/null
+run DEL abcdefgh-y "$(nspath n2)" eth0 >/dev/null
+check "keys: all gone after the DELs" bash -c "[ \$(jq '$EPS | length' $RT/azure-vnet.json) = 0 ] && ! ip -n $NODE -o link | grep -q azv"
+
+# ("vethab",c) and ("vetha",bc): one host veth name under the unseparated hash
+pod n4; pod n5
+run ADD vethab "$(nspath n4)" c >/dev/null
+run ADD vetha "$(nspath n5)" bc >/dev/null
+h4=$(jq -r "$EPS"'["vethab-c"].HostIfName' "$RT/azure-vnet.json")
+h5=$(jq -r "$EPS"'["vetha-bc"].HostIfName' "$RT/azure-vnet.json")
+check "veth: (vethab,c) and (vetha,bc) get two host veths ($h4, $h5)" bash -c "[ '$h4' != '$h5' ] && ip -n $NODE link show '$h4' >/dev/null && ip -n $NODE link show '$h5' >/dev/null"
+check "veth: both pods have their interface" bash -c "ip -n ${P}n4 link show c >/dev/null && ip -n ${P}n5 link show bc >/dev/null"
+run DEL vetha "$(nspath n5)" bc >/dev/null
+check "veth: DEL of one leaves the other's veth" bash -c "ip -n $NODE link show '$h4' >/dev/null && ip -n ${P}n4 link show c >/dev/null"
+run DEL vethab "$(nspath n4)" c >/dev/null
+
+# a forced collision: links already hold the owner's first name and our earlier versions' name
+cand() { printf '%s' "${#1}:$1,${#2}:$2,${#3}:$3,$4" | sha1sum | cut -c1-11 | sed 's/^/azv/'; }
+oldname() { printf '%s' "$1$2$3" | sha1sum | cut -c1-11 | sed 's/^/azv/'; }
+c0=$(cand azure coll1aaaaa eth0 0)
+c1=$(cand azure coll1aaaaa eth0 1)
+co=$(oldname azure coll1aaaaa eth0)
+ip -n "$NODE" link add "$c0" type veth peer name nmblock0
+ip -n "$NODE" link add "$co" type veth peer name nmblock1
+pod n6
+r6=$(run ADD coll1aaaaa "$(nspath n6)")
+check "collision: ADD exits 0" eq "$?" 0
+check "collision: ADD takes the next name $c1" jout ".interfaces[0].name == \"$c1\"" "$r6"
+check "collision: the record keeps it" jqe "$EPS"'["coll1aaa-eth0"].HostIfName == "'"$c1"'"' "$RT/azure-vnet.json"
+check "collision: the links in the way are left" bash -c "ip -n $NODE link show '$c0' >/dev/null && ip -n $NODE link show '$co' >/dev/null"
+check "collision: the veth carries its owner's tag" bash -c "ip -n $NODE -j -d link show '$c1' | jq -e '.[0].ifalias | startswith(\"azure-vnet \") and endswith(\" coll1aaaaa/eth0\")'"
+check "collision: CHECK passes" run CHECK coll1aaaaa "$(nspath n6)"
+check "collision: ping pod -> node" ping1 n6 10.240.0.4
+run DEL coll1aaaaa "$(nspath n6)" >/dev/null
+check "collision: DEL removes $c1 and leaves the others" bash -c "! ip -n $NODE link show '$c1' >/dev/null 2>&1 && ip -n $NODE link show '$c0' >/dev/null && ip -n $NODE link show '$co' >/dev/null"
+run ADD coll1aaaaa "$(nspath n6)" >/dev/null
+jqi "del($EPS[\"coll1aaa-eth0\"])" "$RT/azure-vnet.json"
+check "collision: DEL without a record exits 0" run DEL coll1aaaaa "$(nspath n6)"
+check "collision: ... finds $c1 by its tag, leaves the others" bash -c "! ip -n $NODE link show '$c1' >/dev/null 2>&1 && ip -n $NODE link show '$c0' >/dev/null && ip -n $NODE link show '$co' >/dev/null"
+check "collision: ... and releases the address" eq "$(inuse)" 0
+# a veth of our earlier versions (untagged, the old name), its record lost: DEL still finds it
+ip -n "$NODE" link del "$co"
+ip -n "$NODE" link add "$co" type veth peer name eth0 netns "${P}n6"
+run DEL coll1aaaaa "$(nspath n6)" >/dev/null
+check "earlier name: DEL without a record removes the untagged veth $co, not $c0" bash -c "! ip -n $NODE link show '$co' >/dev/null 2>&1 && ip -n $NODE link show '$c0' >/dev/null"
+ip -n "$NODE" link del "$c0"
+
 echo
 suite_end

@@ -253,11 +253,44 @@ static void sha1_vectors(void **state)
 		"84983e441c3bd26ebaae4aa1f95129e5e54670f1");
 }
 
+/* The key candidates: the Go ID, then forms that stay apart for adversarial owners (a '-' in
+ * both the container ID and the ifname; a ':' in the container ID), and a container ID at the
+ * size limit still leaves room for the ifname and candidate number. */
+static void endpoint_keys(void **state)
+{
+	static const struct {
+		const char *cid, *ifname;
+		unsigned k;
+		const char *want;
+	} t[] = {
+		{ "3f813b02aa55cc", "eth0", 0, "3f813b02-eth0" },
+		{ "3f813b02aa55cc", "eth0", 1, "3f813b02aa55cc:eth0" },
+		{ "3f813b02aa55cc", "eth0", 2, "3f813b02aa55cc:eth0/2" },
+		{ "abcdefgh-y", "eth0", 1, "abcdefgh-y:eth0" },
+		{ "abcdefgh", "y-eth0", 1, "abcdefgh:y-eth0" },
+		{ "ab:cdefg-q", "eth0", 0, "ab:cdefg-eth0" },
+		{ "ab", "cdefg-eth0", 1, "ab:cdefg-eth0" },
+		{ "ab", "cdefg-eth0", 2, "ab:cdefg-eth0/2" },
+	};
+	char cid[CNI_ID_MAX], id[NETSTATE_ID_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_string_equal(netstate_endpoint_key(t[i].cid, t[i].ifname, t[i].k, id,
+							  sizeof(id)), t[i].want);
+	memset(cid, 'c', sizeof(cid) - 1);
+	cid[sizeof(cid) - 1] = '\0';
+	netstate_endpoint_key(cid, "abcdefghijklmno", 4000000000u, id, sizeof(id));
+	assert_int_equal(strlen(id), NETSTATE_KEY_CID_MAX + 1 + 15 + 1 + 10);
+	assert_string_equal(id + NETSTATE_KEY_CID_MAX, ":abcdefghijklmno/4000000000");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(decode_go_file),
 		cmocka_unit_test(round_trip),
+		cmocka_unit_test(endpoint_keys),
 		cmocka_unit_test(empty_and_broken),
 		cmocka_unit_test(overlong_netns_dropped),
 		cmocka_unit_test(edit_model),

@@ -68,7 +68,7 @@ static struct {
 	bool sabotage_state;        /* endpoint_add turns azure-vnet.json into a directory */
 	bool del_recorded;          /* the last endpoint_del's @recorded */
 	size_t del_n_names;
-	char del_names[2][NETSTATE_ID_MAX];
+	char del_names[3][NETSTATE_ID_MAX];
 } fake;
 
 struct backend {
@@ -219,7 +219,7 @@ static int f_endpoint_del(struct backend *be, const struct backend_call *call,
 	(void)be, (void)call, (void)net;
 	fake.del_recorded = recorded;
 	fake.del_n_names = n_names;
-	for (size_t i = 0; i < n_names && i < 2; i++)
+	for (size_t i = 0; i < n_names && i < 3; i++)
 		snprintf(fake.del_names[i], sizeof(fake.del_names[i]), "%s", names[i]);
 	if (r < 0)
 		return fake.del_addr_busy ? -EADDRINUSE : r;
@@ -600,7 +600,7 @@ static void test_gc_failure_keeps_busy_address(void **state)
 	assert_int_equal(held("cccc000000000002", "eth0", NULL), 1);
 }
 
-/* Owners whose container IDs share 8 characters: the second gets <cid>-<ifname>. */
+/* Owners whose container IDs share 8 characters: the second gets <cid>:<ifname>. */
 static void test_endpoint_id_collision(void **state)
 {
 	char id1[NETSTATE_ID_MAX], id2[NETSTATE_ID_MAX];
@@ -611,14 +611,14 @@ static void test_endpoint_id_collision(void **state)
 	assert_true(recorded("abcdefgh-1111", "eth0", id1));
 	assert_true(recorded("abcdefgh-2222", "eth0", id2));
 	assert_string_equal(id1, "abcdefgh-eth0");
-	assert_string_equal(id2, "abcdefgh-2222-eth0");
+	assert_string_equal(id2, "abcdefgh-2222:eth0");
 	assert_non_null(fake_find(id1));
 	assert_non_null(fake_find(id2));
 	/* DEL of the first leaves the second; a third owner may then take the short ID */
 	assert_int_equal(run(&fake_named, "DEL", "abcdefgh-1111", "eth0", NULL), 0);
 	assert_true(recorded("abcdefgh-2222", "eth0", id2));
-	assert_string_equal(id2, "abcdefgh-2222-eth0");
-	assert_non_null(fake_find("abcdefgh-2222-eth0"));
+	assert_string_equal(id2, "abcdefgh-2222:eth0");
+	assert_non_null(fake_find("abcdefgh-2222:eth0"));
 	assert_int_equal(run(&fake_named, "ADD", "abcdefgh-3333", "eth0", NULL), 0);
 	assert_true(recorded("abcdefgh-3333", "eth0", id1));
 	assert_string_equal(id1, "abcdefgh-eth0");
@@ -626,6 +626,131 @@ static void test_endpoint_id_collision(void **state)
 	assert_int_equal(run(&fake_named, "DEL", "abcdefgh-1111", "eth0", NULL), 0);
 	assert_non_null(fake_find("abcdefgh-eth0"));
 	assert_true(recorded("abcdefgh-3333", "eth0", NULL));
+}
+
+/* Owners ADDed in order, each recorded under its own key with its own endpoint (@ops names
+ * endpoints by record ID or not); their IDs into @ids. */
+static void add_owners(const struct backend_ops *ops, const char *const (*owners)[2], size_t n,
+		       char (*ids)[NETSTATE_ID_MAX])
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(run(ops, "ADD", owners[i][0], owners[i][1], NULL), 0);
+		for (size_t j = 0; j <= i; j++)
+			assert_true(recorded(owners[j][0], owners[j][1], ids[j]));
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+		assert_int_equal(fake_count(), (int)i + 1);
+	}
+}
+
+/* Adversarial owner pairs whose keys collide under the Go rule and under "<cid>-<ifname>":
+ * ("abcdefgh-y","eth0") and ("abcdefgh","y-eth0") both give "abcdefgh-y-eth0" (a container ID
+ * of 8 characters has no shorter Go ID); ("ab","cdefg-eth0") meets ("ab-cdefg-r","eth0") on its
+ * Go ID and ("ab:cdefg-q","eth0") on "<cid>:<ifname>", so it walks on to "ab:cdefg-eth0/2".
+ * Every owner keeps its own record; the DEL of one never touches another's record or endpoint. */
+static void adversarial_owners(const struct backend_ops *ops, const char *const (*owners)[2],
+			       size_t n, const char *last_id)
+{
+	char ids[4][NETSTATE_ID_MAX], id[NETSTATE_ID_MAX];
+
+	add_owners(ops, owners, n, ids);
+	assert_string_equal(ids[n - 1], last_id);
+	/* the last one's DEL, then repeated without its record: the others stay whole */
+	for (int again = 0; again < 2; again++) {
+		assert_int_equal(run(ops, "DEL", owners[n - 1][0], owners[n - 1][1], NULL), 0);
+		assert_false(recorded(owners[n - 1][0], owners[n - 1][1], NULL));
+		assert_int_equal(fake_count(), (int)n - 1);
+		for (size_t j = 0; j + 1 < n; j++) {
+			assert_true(recorded(owners[j][0], owners[j][1], id));
+			assert_string_equal(id, ids[j]);
+			assert_int_equal(held(owners[j][0], owners[j][1], NULL), 1);
+			if (ops == &fake_named)
+				assert_non_null(fake_find(ids[j]));
+		}
+	}
+	for (size_t j = 0; j + 1 < n; j++)
+		assert_int_equal(run(ops, "DEL", owners[j][0], owners[j][1], NULL), 0);
+	assert_int_equal(fake_count(), 0);
+}
+
+static void test_adversarial_owner_ids(void **state)
+{
+	static const char *const pair1[][2] = {
+		{ "abcdefgh-x", "eth0" }, { "abcdefgh-y", "eth0" }, { "abcdefgh", "y-eth0" } };
+	static const char *const pair2[][2] = {
+		{ "abcdefgh", "y-eth0" }, { "abcdefgh-x", "eth0" }, { "abcdefgh-y", "eth0" } };
+	static const char *const walk[][2] = {
+		{ "ab-cdefg-r", "eth0" }, { "ab:cdefg-q", "eth0" }, { "ab", "cdefg-eth0" } };
+	const struct backend_ops *ops[] = { &fake_plain, &fake_named };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		reset(NULL);
+		adversarial_owners(ops[i], pair1, 3, "abcdefgh-y-eth0");
+		reset(NULL);
+		adversarial_owners(ops[i], pair2, 3, "abcdefgh-y:eth0");
+		reset(NULL);
+		adversarial_owners(ops[i], walk, 3, "ab:cdefg-eth0/2");
+	}
+}
+
+/* An unrecorded DEL tries only names no other owner's record holds: ("abcdefgh-y","eth0")
+ * never added, while ("abcdefgh","y-eth0") holds "abcdefgh-y-eth0", the name our earlier
+ * versions would have given the first. */
+static void test_unrecorded_del_spares_other_owner(void **state)
+{
+	(void)state;
+	assert_int_equal(run(&fake_named, "ADD", "abcdefgh", "y-eth0", NULL), 0);
+	assert_non_null(fake_find("abcdefgh-y-eth0"));
+	assert_int_equal(run(&fake_named, "DEL", "abcdefgh-y", "eth0", NULL), 0);
+	assert_false(fake.del_recorded);
+	assert_non_null(fake_find("abcdefgh-y-eth0"));
+	assert_true(recorded("abcdefgh", "y-eth0", NULL));
+	assert_int_equal(held("abcdefgh", "y-eth0", NULL), 1);
+}
+
+/* Endpoints named by our earlier versions' "<cid>-<ifname>" (the Go ID held by another owner):
+ * a record so keyed is found by owner for CHECK and DEL; an unrecorded one by that name. */
+static void test_earlier_fallback_names(void **state)
+{
+	static char text[1 << 16];
+	struct netstate st;
+	struct netstate_network *net;
+	struct cni_error err = { 0 };
+	struct fake_ep *ep;
+	char id[NETSTATE_ID_MAX], *enc;
+
+	(void)state;
+	assert_int_equal(run(&fake_named, "ADD", "abcdefgh-1111", "eth0", NULL), 0);
+	assert_int_equal(run(&fake_named, "ADD", "abcdefgh-2222", "eth0", NULL), 0);
+	assert_true(recorded("abcdefgh-2222", "eth0", id));
+	/* re-key the second as the earlier versions did, its endpoint too */
+	assert_true(read_file(state_path, text, sizeof(text)));
+	assert_int_equal(netstate_decode(text, strlen(text), state_path, &st, &err), 0);
+	net = netstate_find_network(&st, NET, NULL);
+	snprintf(netstate_find_endpoint_by_owner(net, "abcdefgh-2222", "eth0")->id,
+		 NETSTATE_ID_MAX, "abcdefgh-2222-eth0");
+	enc = netstate_encode(&st, "v0.1.0", "2024-01-01T00:00:00Z");
+	write_file(state_path, enc);
+	free(enc);
+	netstate_free(&st);
+	ep = fake_find(id);
+	assert_non_null(ep);
+	snprintf(ep->name, sizeof(ep->name), "abcdefgh-2222-eth0");
+	assert_int_equal(run(&fake_named, "CHECK", "abcdefgh-2222", "eth0", NULL), 0);
+	assert_int_equal(run(&fake_named, "DEL", "abcdefgh-2222", "eth0", NULL), 0);
+	assert_true(fake.del_recorded);
+	assert_null(fake_find("abcdefgh-2222-eth0"));
+	assert_non_null(fake_find("abcdefgh-eth0"));
+	/* an unrecorded endpoint of that name (an earlier version's ADD, its record lost) */
+	ep = &fake.eps[FAKE_MAX - 1];
+	ep->used = true;
+	snprintf(ep->name, sizeof(ep->name), "abcdefgh-2222-eth0");
+	assert_int_equal(run(&fake_named, "DEL", "abcdefgh-2222", "eth0", NULL), 0);
+	assert_false(fake.del_recorded);
+	assert_null(fake_find("abcdefgh-2222-eth0"));
+	assert_non_null(fake_find("abcdefgh-eth0"));
+	assert_true(recorded("abcdefgh-1111", "eth0", NULL));
 }
 
 /* GC removes stale owners, but not one whose lock is held (a call of it is running). */
@@ -725,6 +850,9 @@ int main(void)
 		cmocka_unit_test_setup(test_gc_keeps_address_of_running_add, reset),
 		cmocka_unit_test_setup(test_gc_failure_keeps_busy_address, reset),
 		cmocka_unit_test_setup(test_endpoint_id_collision, reset),
+		cmocka_unit_test_setup(test_adversarial_owner_ids, reset),
+		cmocka_unit_test_setup(test_unrecorded_del_spares_other_owner, reset),
+		cmocka_unit_test_setup(test_earlier_fallback_names, reset),
 		cmocka_unit_test_setup(test_gc_busy_owner, reset),
 		cmocka_unit_test_setup(test_gc_failure_keeps_record, reset),
 		cmocka_unit_test_setup(test_check, reset),

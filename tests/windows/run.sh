@@ -407,20 +407,20 @@ check "same prefix: ADD $CA exits 0" [ $rc -eq 0 ]
 cni ADD $CB
 ipb=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
 check "same prefix: ADD $CB exits 0 with another IP" eval "[ $rc -eq 0 ] && [ '$ipa' != '$ipb' ]"
-check "same prefix: $CA keeps its endpoint (default--eth0), $CB gets default-pod-b-eth0, both attached" \
-	eval "[ -n \"\$(named_ns default--eth0)\" ] && [ -n \"\$(named_ns default-pod-b-eth0)\" ]"
+check "same prefix: $CA keeps its endpoint (default--eth0), $CB gets default-pod-b:eth0, both attached" \
+	eval "[ -n \"\$(named_ns default--eth0)\" ] && [ -n \"\$(named_ns default-pod-b:eth0)\" ]"
 check "same prefix: two records, one per owner" \
-	jqe '[.Network.ExternalInterfaces[].Networks.azure.Endpoints[] | select(.ContainerID | startswith("default-pod-"))] | map(.Id) | sort == ["default--eth0","default-pod-b-eth0"]' "$rt/azure-vnet.json"
+	jqe '[.Network.ExternalInterfaces[].Networks.azure.Endpoints[] | select(.ContainerID | startswith("default-pod-"))] | map(.Id) | sort == ["default--eth0","default-pod-b:eth0"]' "$rt/azure-vnet.json"
 cni ADD $CB
 check "same prefix: repeated ADD $CB answers, $CA's endpoint untouched" \
-	eval "[ $rc -eq 0 ] && [ \$(named default--eth0) -eq 1 ] && [ \$(named default-pod-b-eth0) -eq 1 ]"
+	eval "[ $rc -eq 0 ] && [ \$(named default--eth0) -eq 1 ] && [ \$(named default-pod-b:eth0) -eq 1 ]"
 cni CHECK $CA "$scratch/conf-1.0.json"
 check "same prefix: CHECK $CA exits 0" [ $rc -eq 0 ]
 cni CHECK $CB "$scratch/conf-1.0.json"
 check "same prefix: CHECK $CB exits 0" [ $rc -eq 0 ]
 cni DEL $CB
 check "same prefix: DEL $CB leaves $CA's endpoint, IP and record" \
-	eval "[ $rc -eq 0 ] && [ \$(named default--eth0) -eq 1 ] && [ \$(named default-pod-b-eth0) -eq 0 ] &&
+	eval "[ $rc -eq 0 ] && [ \$(named default--eth0) -eq 1 ] && [ \$(named default-pod-b:eth0) -eq 0 ] &&
 		[ \"\$(ipam_inuse $ipa)\" = true ] && [ \"\$(ipam_inuse $ipb)\" = false ]"
 cni CHECK $CA "$scratch/conf-1.0.json"
 check "same prefix: CHECK $CA still exits 0" [ $rc -eq 0 ]
