@@ -243,6 +243,7 @@ static int endpoint_remove(struct backend *be, const char *netns, const char *ep
 			struct cni_error ignored = { 0 };
 
 			r = hcn_modify(be->hcn, HCN_KIND_NAMESPACE, netns, text, &ignored);
+			platform_fault_point("HCN namespace detach");
 			if (r < 0 && r != -ENOENT)
 				platform_log("detach %s from namespace %s: %s", ep_id, netns,
 					     ignored.msg);

@@ -5,7 +5,8 @@
 # ADD, CHECK, DEL with the shipped Windows conflist against the HCN test double
 # (tests/windows/fake-hcn), asserting the JSON documents the double received and the CNI results.
 # Cases B21, B22, B24 of ../shared/cases/bug-cases.md, plus hung HNS, missing namespace, stale
-# endpoint of the same name, missing DLL. Everything lives in a scratch dir removed at the end.
+# endpoint of the same name, missing DLL; then the crash tests (tests/windows/crash.sh: killed at
+# every step of ADD, DEL and GC). Everything lives in a scratch dir removed at the end.
 # Usage: tests/windows/run.sh      (root on Debian 12; installs mingw-w64/wine when missing)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -607,5 +608,8 @@ check "NMAgent STATUS with the source failing: code 50 (as on Linux)" jqe '.code
 kill "$nm_pid" 2>/dev/null || true
 wait "$nm_pid" 2>/dev/null || true
 nm_pid=
+
+# ---- crash tests: killed at every step of ADD, DEL and GC (its own runtime dirs and HNS) ----
+"$top/tests/windows/crash.sh" --in-suite "$build" || bad "crash tests (tests/windows/crash.sh) ran to the end"
 
 suite_end

@@ -10,6 +10,11 @@
  *                   ("doc": the JSON document received, parsed; absent when none).
  *   FAKE_HCN_FAIL   "<function>:<hresult|hang>[,...]": that function returns the HRESULT (hex
  *                   or decimal) with an ErrorRecord, or never returns ("hang").
+ *   FAKE_HCN_EXIT_LOG  a probe of how the process ends: the DLL pins itself (FreeLibrary no
+ *                   longer unloads it), registers an msvcrt _onexit handler appending
+ *                   "<pid> atexit", and appends "<pid> detach" at DLL_PROCESS_DETACH. A process
+ *                   that returns from main writes both lines; one killed (TerminateProcess)
+ *                   writes neither.
  * Handles are tracked for the life of the process (never freed): HcnClose* is logged as
  * {"fn","id","hr"}, and a misuse adds "problem": "double close", "close while in use" (another
  * thread is inside a call on that handle, e.g. a hung HcnModifyNamespace), "use after close"
@@ -51,6 +56,57 @@ static struct handle *handles[MAX_HANDLES];
 static volatile LONG n_handles;
 
 static void log_problem(const char *fn, const char *id, const char *problem);
+
+/* ---- exit probe (FAKE_HCN_EXIT_LOG) ---- */
+/* Appends "<pid> @what" to the probe log with Win32 calls only: at process exit the CRT may be
+ * half gone. */
+static void exit_note(const char *what)
+{
+	char path[MAX_PATH], line[64];
+	DWORD n = GetEnvironmentVariableA("FAKE_HCN_EXIT_LOG", path, sizeof(path)), put;
+	HANDLE f;
+	int len;
+
+	if (n == 0 || n >= sizeof(path))
+		return;
+	f = CreateFileA(path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+			OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+	if (f == INVALID_HANDLE_VALUE)
+		return;
+	len = snprintf(line, sizeof(line), "%lu %s\n", (unsigned long)GetCurrentProcessId(), what);
+	WriteFile(f, line, (DWORD)len, &put, NULL);
+	CloseHandle(f);
+}
+
+static int __cdecl exit_atexit(void)
+{
+	exit_note("atexit");
+	return 0;
+}
+
+BOOL WINAPI DllMain(HINSTANCE dll, DWORD reason, LPVOID reserved)
+{
+	typedef _onexit_t(__cdecl * onexit_fn)(_onexit_t);
+	HMODULE self, crt;
+	onexit_fn reg;
+
+	(void)reserved;
+	if (!GetEnvironmentVariableA("FAKE_HCN_EXIT_LOG", NULL, 0))
+		return TRUE;
+	if (reason == DLL_PROCESS_ATTACH) {
+		/* stay loaded past the plugin's FreeLibrary, so detach means the process ends; the
+		 * handler goes into msvcrt's own table, which the program's exit() runs */
+		GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+				   GET_MODULE_HANDLE_EX_FLAG_PIN, (LPCWSTR)(void *)dll, &self);
+		crt = GetModuleHandleW(L"msvcrt.dll");
+		reg = crt ? (onexit_fn)(void *)GetProcAddress(crt, "_onexit") : NULL;
+		if (reg)
+			reg(exit_atexit);
+	} else if (reason == DLL_PROCESS_DETACH) {
+		exit_note("detach");
+	}
+	return TRUE;
+}
 
 static struct handle *handle_new(enum kind k, const char *id)
 {
