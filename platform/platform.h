@@ -88,6 +88,11 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
 			    struct cni_error *err);
 
+/* platform_file_mtime - the last modification time of @path (a symbolic link followed: a
+ * runtime's netns path is a bind mount whose time is the namespace's creation) in Unix seconds
+ * into *ret_s. Returns 0, -ENOENT when absent, or another negative errno (nothing recorded). */
+int platform_file_mtime(const char *path, long long *ret_s);
+
 /* ---- locks ---- */
 struct platform_lock;
 

@@ -358,6 +358,16 @@ remove_tmp:
 	return r;
 }
 
+int platform_file_mtime(const char *path, long long *ret_s)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	*ret_s = (long long)st.st_mtime;
+	return 0;
+}
+
 int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
 			    struct cni_error *err)
 {

@@ -435,6 +435,22 @@ free_paths:
 	return r;
 }
 
+int platform_file_mtime(const char *path, long long *ret_s)
+{
+	WIN32_FILE_ATTRIBUTE_DATA d;
+	wchar_t *w = win_wide(path);
+	BOOL ok = w && GetFileAttributesExW(w, GetFileExInfoStandard, &d);
+	DWORD e = ok ? 0 : GetLastError();
+
+	free(w);
+	if (!ok)
+		return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? -ENOENT : -EIO;
+	/* FILETIME: 100 ns ticks since 1601-01-01 */
+	*ret_s = (long long)((((unsigned long long)d.ftLastWriteTime.dwHighDateTime << 32) |
+			      d.ftLastWriteTime.dwLowDateTime) / 10000000ULL) - 11644473600LL;
+	return 0;
+}
+
 int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
 			    struct cni_error *err)
 {
