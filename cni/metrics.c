@@ -23,6 +23,7 @@ static const double buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 
 /* What this process recorded. */
 static struct {
+	char dir[1024];                  /* "" = off */
 	long long lock_ns[METRICS_LOCK_N];
 	unsigned lock_n[METRICS_LOCK_N];
 	unsigned source_ok, source_err;
@@ -53,9 +54,18 @@ struct table {
 	size_t n;
 };
 
+void metrics_configure(const char *dir)
+{
+	const char *env = getenv("AZURE_CNI_METRICS_DIR");
+
+	if (env && *env)
+		dir = env;
+	snprintf(rec.dir, sizeof(rec.dir), "%s", dir ? dir : "");
+}
+
 void metrics_lock_waited(enum metrics_lock which, long long ns)
 {
-	if (which < METRICS_LOCK_N) {
+	if (rec.dir[0] && which < METRICS_LOCK_N) {
 		rec.lock_ns[which] += ns;
 		rec.lock_n[which]++;
 	}
@@ -63,6 +73,8 @@ void metrics_lock_waited(enum metrics_lock which, long long ns)
 
 void metrics_source_read(bool ok)
 {
+	if (!rec.dir[0])
+		return;
 	if (ok)
 		rec.source_ok++;
 	else
@@ -71,6 +83,8 @@ void metrics_source_read(bool ok)
 
 void metrics_pools(const struct ipam_space *sp)
 {
+	if (!rec.dir[0])
+		return;
 	memset(rec.addrs, 0, sizeof(rec.addrs));
 	for (size_t i = 0; i < sp->n_pools; i++) {
 		const struct ipam_pool *p = &sp->pools[i];
@@ -232,22 +246,18 @@ static void table_add_call(struct table *t, const char *program, const char *com
 	set(t, (double)time(NULL), "azure_cni_metrics_updated_timestamp_seconds");
 }
 
-void metrics_flush(const char *dir, const char *program, const char *command, int code,
-		   long long duration_ns)
+void metrics_flush(const char *program, const char *command, int code, long long duration_ns)
 {
-	const char *env = getenv("AZURE_CNI_METRICS_DIR");
-	char path[1024], lock_path[1100], *text = NULL, *out;
+	char path[1100], lock_path[1200], *text = NULL, *out;
 	struct platform_lock *l = NULL;
 	struct cni_error err = { 0 };
 	static struct table t;     /* 140 KB: static, one flush per process */
 	size_t len = 0;
 	int r;
 
-	if (env && *env)
-		dir = env;
-	if (!dir || !*dir || !command || !*command)
+	if (!rec.dir[0] || !command || !*command)
 		return;
-	if (snprintf(path, sizeof(path), "%s/%s", dir, METRICS_FILE) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", rec.dir, METRICS_FILE) >= (int)sizeof(path))
 		return;
 	snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
 	r = platform_lock_acquire(lock_path, METRICS_LOCK_MS, &l, &err);

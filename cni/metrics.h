@@ -27,6 +27,11 @@ enum metrics_lock {
 	METRICS_LOCK_N,
 };
 
+/* metrics_configure - turn recording on when a metrics directory is set: @dir (the config's
+ * "metricsDir"; NULL or "" = none) unless AZURE_CNI_METRICS_DIR sets one. Until it is called, and
+ * when off, the recording calls below do nothing. */
+void metrics_configure(const char *dir);
+
 /* metrics_lock_waited - this process waited @ns nanoseconds for a @which lock. */
 void metrics_lock_waited(enum metrics_lock which, long long ns);
 
@@ -36,10 +41,9 @@ void metrics_source_read(bool ok);
 /* metrics_pools - the IPAM state as this process saw it last (@sp is read now, not kept). */
 void metrics_pools(const struct ipam_space *sp);
 
-/* metrics_flush - add one call of @program (@command, CNI error @code or 0, @duration_ns) and
- * what this process recorded to the textfile in @dir (AZURE_CNI_METRICS_DIR wins over it; ""
- * and unset = off). Never fails a call: a problem is logged. */
-void metrics_flush(const char *dir, const char *program, const char *command, int code,
-		   long long duration_ns);
+/* metrics_flush - when on, add one call of @program (@command, CNI error @code or 0,
+ * @duration_ns) and what this process recorded to the textfile. Never fails a call: a problem is
+ * logged. */
+void metrics_flush(const char *program, const char *command, int code, long long duration_ns);
 
 #endif

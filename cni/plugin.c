@@ -416,6 +416,7 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 	}
 	if (r >= 0)
 		r = ctx_read(ops, &ctx, text, len, version_echo, sizeof(version_echo), &err);
+	metrics_configure(ctx.conf.metrics_dir);
 	if (r >= 0)
 		r = dispatch(ops, &ctx, &result, &err);
 	if (r >= 0 && ctx.env.command == CNI_CMD_ADD)
@@ -435,8 +436,8 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 	rc = 0;
 out:
 	if (ctx.env.command_str[0] && ctx.env.command != CNI_CMD_VERSION)
-		metrics_flush(ctx.conf.metrics_dir, ops->program, ctx.env.command_str,
-			      rc ? err.code : 0, platform_monotonic_ns() - t0);
+		metrics_flush(ops->program, ctx.env.command_str, rc ? err.code : 0,
+			      platform_monotonic_ns() - t0);
 	cni_request_free(&ctx.req);
 	free(text);
 	platform_log_close();
