@@ -176,7 +176,7 @@ static int session_rebuild(struct ipam_session *s, const struct conf *conf, cons
 	r = platform_file_replace(path, text, strlen(text), err);
 	free(text);
 	if (r >= 0)
-		platform_log("error: %s was corrupt (%s): kept as %s; rebuilt from the IPAM source "
+		platform_log_error("%s was corrupt (%s): kept as %s; rebuilt from the IPAM source "
 			     "with %zu addresses in use found on the node", path, why->msg, aside,
 			     marked);
 	return r;

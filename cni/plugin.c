@@ -391,6 +391,7 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 	char *text = NULL;
 	size_t len = 0;
 	long long t0 = platform_monotonic_ns();
+	enum logline_level level;
 	int r, rc = 1;
 
 	for (int i = 1; i < argc; i++) {
@@ -417,6 +418,8 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 	if (r >= 0)
 		r = ctx_read(ops, &ctx, text, len, version_echo, sizeof(version_echo), &err);
 	metrics_configure(ctx.conf.metrics_dir);
+	if (ctx.conf.log_level[0] && logline_level_parse(ctx.conf.log_level, &level) == 0)
+		platform_log_set_level(level);
 	if (r >= 0)
 		r = dispatch(ops, &ctx, &result, &err);
 	if (r >= 0 && ctx.env.command == CNI_CMD_ADD)
@@ -425,7 +428,7 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 		if (!cni_error_is_set(&err))
 			cni_error_set(&err, -EINVAL, CNI_CODE_INTERNAL, "internal error");
 		emit_error(&err, version_echo);
-		platform_log("%s %s container=%s ifname=%s error code=%d msg=%s details=%s",
+		platform_log_error("%s %s container=%s ifname=%s error code=%d msg=%s details=%s",
 			     ops->program, command ? command : "(unset)", ctx.env.container_id,
 			     ctx.env.ifname, err.code, err.msg, err.details);
 		goto out;

@@ -41,7 +41,7 @@ static int state_rebuild(struct state_snap *snap, const char *path, const struct
 	r = state_save(&snap->st, err);
 	if (r < 0)
 		return r;
-	platform_log("error: %s was corrupt (%s): kept as %s; started again from an empty state",
+	platform_log_error("%s was corrupt (%s): kept as %s; started again from an empty state",
 		     path, why->msg, aside);
 	/* the saved bytes differ from any snapshot's: the next load decodes them */
 	return 0;

@@ -41,6 +41,19 @@ static int get_string(const cJSON *obj, const char *key, const char *field, char
 	return 0;
 }
 
+/* "logLevel": a string, as Go's NetworkConfig types it; a value no level names (too long
+ * included) leaves the default, as the Go plugin ignores the field. */
+static int get_log_level(const cJSON *root, struct conf *c, struct cni_error *err)
+{
+	const cJSON *m = member(root, "logLevel");
+
+	if (m && !cJSON_IsString(m))
+		return bad(err, "logLevel", "must be a string");
+	if (m && strlen(m->valuestring) < sizeof(c->log_level))
+		memcpy(c->log_level, m->valuestring, strlen(m->valuestring) + 1);
+	return 0;
+}
+
 static int get_bool(const cJSON *obj, const char *key, const char *field, bool *dst,
 		    struct cni_error *err)
 {
@@ -528,6 +541,7 @@ int conf_parse(const cJSON *root, struct conf *ret, struct cni_error *err)
 			  err)) < 0 ||
 	    (r = get_string(root, "metricsDir", "metricsDir", c->metrics_dir, sizeof(c->metrics_dir),
 			    err)) < 0 ||
+	    (r = get_log_level(root, c, err)) < 0 ||
 	    (r = parse_runtime_config(root, c, err)) < 0 ||
 	    (r = parse_policies(root, c, err)) < 0 ||
 	    (r = get_object(root, "windowsSettings", "windowsSettings", &o, err)) < 0 ||

@@ -80,6 +80,8 @@ struct conf {
 	bool outbound_snat;
 	bool disable_hairpin_on_host_interface;
 	bool disable_iptables_lock;
+	char log_level[16];                /* "logLevel" (Go: parsed, unused): debug, info, warn,
+					    * error; "" or another value = debug, as Go logs */
 	char metrics_dir[CNI_NETNS_MAX];   /* "metricsDir" (ours): the node-exporter textfile
 					    * directory, "" = no metrics (cni/metrics.h) */
 	/* runtimeConfig */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "core/logline.h"
 
 /* ---- paths ----
  * Defaults are the Go plugin's. Environment overrides (documented in README "Paths"):
@@ -169,8 +170,20 @@ void platform_timestamp(char *buf, size_t size);
  * stdout. */
 void platform_log_open(const char *program);
 
-/* platform_log - append one line "<timestamp> [<pid>] <message>" to the log. */
-void platform_log(const char *fmt, ...) __attribute__((format(gnu_printf, 1, 2)));
+/* platform_log_at - append one record, a JSON line in the Go plugin's layout (core/logline.h:
+ * level, ts, caller "<dir>/<file>:<line>", msg, pid), in one write: lines of concurrent calls
+ * never interleave. Records below the level platform_log_set_level chose are dropped. A log
+ * past LOGLINE_MAX_BYTES (AZURE_CNI_LOG_MAX_BYTES overrides it, for tests) is rotated as the Go
+ * plugin's lumberjack does: renamed "<program>-<UTC time>.log", the newest LOGLINE_BACKUPS
+ * kept; the process that renames it holds a lock so concurrent calls rotate once. */
+void platform_log_at(enum logline_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(gnu_printf, 4, 5)));
+#define platform_log(...) platform_log_at(LOGLINE_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define platform_log_error(...) platform_log_at(LOGLINE_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+
+/* platform_log_set_level - drop records below @level (the config's "logLevel"; default debug:
+ * everything, as the Go plugin logs). */
+void platform_log_set_level(enum logline_level level);
 
 /* platform_log_close - flush and close; safe to call twice. */
 void platform_log_close(void);

@@ -765,53 +765,134 @@ void platform_timestamp(char *buf, size_t size)
 /* ---- logging ---- */
 
 static int log_fd = -1;
+static char log_dir[PATH_MAX], log_program[64];
+static enum logline_level log_min = LOGLINE_DEBUG;
+
+static int log_open_path(void)
+{
+	char path[PATH_MAX + 80];
+
+	if (snprintf(path, sizeof(path), "%s/%s.log", log_dir, log_program) >= (int)sizeof(path))
+		return -1;
+	(void)mkdir_parents(path);
+	/* Not a regular file (a symlink, a FIFO): no log, and the call goes on. */
+	return open_regular(path, O_WRONLY | O_APPEND | O_CREAT, OS_FILE_MODE, false, "log ", NULL,
+			    NULL);
+}
 
 void platform_log_open(const char *program)
 {
-	char path[PATH_MAX];
-
 	if (log_fd >= 0)
 		return;
-	if (snprintf(path, sizeof(path), "%s/%s.log", platform_path(PLATFORM_PATH_LOG_DIR),
-		     program) >= (int)sizeof(path))
-		return;
-	(void)mkdir_parents(path);
-	/* Not a regular file (a symlink, a FIFO): no log, and the call goes on. */
-	log_fd = open_regular(path, O_WRONLY | O_APPEND | O_CREAT, OS_FILE_MODE, false, "log ",
-			      NULL, NULL);
+	snprintf(log_dir, sizeof(log_dir), "%s", platform_path(PLATFORM_PATH_LOG_DIR));
+	snprintf(log_program, sizeof(log_program), "%s", program);
+	log_fd = log_open_path();
 	if (log_fd < 0)
 		log_fd = -1;
 }
 
-void platform_log(const char *fmt, ...)
+void platform_log_set_level(enum logline_level level)
 {
-	char line[4096], ts[64];
-	va_list ap;
-	int n, m;
+	log_min = level;
+}
 
-	if (log_fd < 0)
+/* Keep the newest LOGLINE_BACKUPS backups of the log. */
+static void log_prune(void)
+{
+	char *names[LOGLINE_BACKUPS + 1], path[PATH_MAX + 300];
+	size_t n = 0, i, oldest;
+	struct dirent *de;
+	DIR *d = opendir(log_dir);
+
+	if (!d)
 		return;
-	platform_timestamp(ts, sizeof(ts));
-	n = snprintf(line, sizeof(line), "%s [%ld] ", ts, (long)getpid());
-	if (n < 0 || n >= (int)sizeof(line))
+	while ((de = readdir(d))) {
+		if (!logline_is_backup(de->d_name, log_program))
+			continue;
+		names[n++] = strdup(de->d_name);
+		if (!names[n - 1]) {
+			n--;
+			continue;
+		}
+		if (n <= LOGLINE_BACKUPS)
+			continue;
+		/* one too many: the oldest (names sort by time) goes */
+		for (oldest = 0, i = 1; i < n; i++)
+			if (strcmp(names[i], names[oldest]) < 0)
+				oldest = i;
+		snprintf(path, sizeof(path), "%s/%s", log_dir, names[oldest]);
+		(void)unlink(path);
+		free(names[oldest]);
+		names[oldest] = names[--n];
+	}
+	closedir(d);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+}
+
+/* The log grew past its limit: under its rotation lock, if the file is still the one this
+ * process writes (no one rotated it since), rename it to its backup name, prune, and open the
+ * path anew. */
+static void log_rotate(void)
+{
+	char path[PATH_MAX + 80], backup[PATH_MAX + 120], lock[PATH_MAX + 90];
+	struct platform_lock *l = NULL;
+	struct stat now, mine;
+	struct timespec ts;
+	struct tm tm;
+
+	snprintf(path, sizeof(path), "%s/%s.log", log_dir, log_program);
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	if (platform_lock_acquire(lock, 0, &l, NULL) < 0)
+		return;  /* another call rotates it */
+	if (stat(path, &now) == 0 && fstat(log_fd, &mine) == 0 && now.st_ino == mine.st_ino &&
+	    now.st_dev == mine.st_dev) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		logline_backup_name(log_dir, log_program, &tm, (int)(ts.tv_nsec / 1000000), backup,
+				    sizeof(backup));
+		if (rename(path, backup) == 0)
+			log_prune();
+	}
+	platform_lock_release(l);
+	close(log_fd);
+	log_fd = log_open_path();
+}
+
+static long log_max_bytes(void)
+{
+	static long max;
+
+	if (!max)
+		max = (long)platform_env_ms("AZURE_CNI_LOG_MAX_BYTES", LOGLINE_MAX_BYTES, 1024,
+					    1L << 30);
+	return max;
+}
+
+void platform_log_at(enum logline_level level, const char *file, int line, const char *fmt, ...)
+{
+	char rec[4608], ts[40];
+	struct timespec now;
+	struct stat st;
+	struct tm tm;
+	va_list ap;
+	size_t n;
+
+	if (log_fd < 0 || level < log_min)
 		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
 	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	n = logline_vformat(rec, sizeof(rec), level, ts, file, line, (long)getpid(), fmt, ap);
 	va_end(ap);
-	if (m < 0)
-		return;
-	n += m;
-	if (n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	/* One line per record, whatever the message holds. */
-	for (int i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[n++] = '\n';
 	/* One write(2) on an O_APPEND descriptor: lines of concurrent calls never interleave. */
-	if (write(log_fd, line, (size_t)n) < 0) {
+	if (n && write(log_fd, rec, n) < 0) {
 		/* logging never breaks a call */
 	}
+	if (fstat(log_fd, &st) == 0 && st.st_size > log_max_bytes())
+		log_rotate();
 }
 
 void platform_log_close(void)

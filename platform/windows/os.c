@@ -849,56 +849,160 @@ void platform_timestamp(char *buf, size_t size)
 /* ---- logging ---- */
 
 static HANDLE log_handle = INVALID_HANDLE_VALUE;
+static char log_dir[OS_PATH_MAX], log_program[64];
+static enum logline_level log_min = LOGLINE_DEBUG;
+
+static HANDLE log_open_path(void)
+{
+	char path[OS_PATH_MAX + 80];
+	HANDLE h = INVALID_HANDLE_VALUE;
+	wchar_t *w;
+
+	if (snprintf(path, sizeof(path), "%s\\%s.log", log_dir, log_program) >= (int)sizeof(path))
+		return INVALID_HANDLE_VALUE;
+	w = win_wide(path);
+	if (!w)
+		return INVALID_HANDLE_VALUE;
+	(void)mkdir_parents(w);
+	free(w);
+	/* FILE_APPEND_DATA alone: every write lands at the end, even from concurrent processes;
+	 * FILE_SHARE_DELETE: another process may rotate it. Not a regular file (a symlink, a
+	 * pipe): no log, and the call goes on. */
+	if (open_regular(path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE |
+			 FILE_SHARE_DELETE, OPEN_ALWAYS, false, "log ", &h, NULL) < 0)
+		return INVALID_HANDLE_VALUE;
+	return h;
+}
 
 void platform_log_open(const char *program)
 {
-	char path[OS_PATH_MAX];
-	wchar_t *w;
-
 	if (log_handle != INVALID_HANDLE_VALUE)
 		return;
-	if (snprintf(path, sizeof(path), "%s\\%s.log", platform_path(PLATFORM_PATH_LOG_DIR),
-		     program) >= (int)sizeof(path))
-		return;
-	w = win_wide(path);
-	if (!w)
-		return;
-	(void)mkdir_parents(w);
-	free(w);
-	/* FILE_APPEND_DATA alone: every write lands at the end, even from concurrent processes.
-	 * Not a regular file (a symlink, a pipe): no log, and the call goes on. */
-	if (open_regular(path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE |
-			 FILE_SHARE_DELETE, OPEN_ALWAYS, false, "log ", &log_handle, NULL) < 0)
-		log_handle = INVALID_HANDLE_VALUE;
+	snprintf(log_dir, sizeof(log_dir), "%s", platform_path(PLATFORM_PATH_LOG_DIR));
+	snprintf(log_program, sizeof(log_program), "%s", program);
+	log_handle = log_open_path();
 }
 
-void platform_log(const char *fmt, ...)
+void platform_log_set_level(enum logline_level level)
 {
-	char line[4096], ts[64];
+	log_min = level;
+}
+
+/* Keep the newest LOGLINE_BACKUPS backups of the log. */
+static void log_prune(void)
+{
+	char *names[LOGLINE_BACKUPS + 1], pattern[OS_PATH_MAX + 80], path[OS_PATH_MAX + 300];
+	WIN32_FIND_DATAW fd;
+	HANDLE f;
+	size_t n = 0, i, oldest;
+	wchar_t *w;
+
+	snprintf(pattern, sizeof(pattern), "%s\\%s-*.log", log_dir, log_program);
+	w = win_wide(pattern);
+	f = w ? FindFirstFileW(w, &fd) : INVALID_HANDLE_VALUE;
+	free(w);
+	if (f == INVALID_HANDLE_VALUE)
+		return;
+	do {
+		char name[MAX_PATH * 3];
+
+		if (WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, name, sizeof(name), NULL,
+					NULL) <= 0 || !logline_is_backup(name, log_program))
+			continue;
+		names[n] = _strdup(name);
+		if (!names[n])
+			continue;
+		if (++n <= LOGLINE_BACKUPS)
+			continue;
+		for (oldest = 0, i = 1; i < n; i++)
+			if (strcmp(names[i], names[oldest]) < 0)
+				oldest = i;
+		snprintf(path, sizeof(path), "%s\\%s", log_dir, names[oldest]);
+		if ((w = win_wide(path)))
+			DeleteFileW(w);
+		free(w);
+		free(names[oldest]);
+		names[oldest] = names[--n];
+	} while (FindNextFileW(f, &fd));
+	FindClose(f);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+}
+
+/* The log grew past its limit: under its rotation lock, rename it to its backup name (fails,
+ * and waits for a later call, while a process that does not share delete access, such as the
+ * Go plugin, holds it open), prune, and open the path anew. */
+static void log_rotate(void)
+{
+	char path[OS_PATH_MAX + 80], backup[OS_PATH_MAX + 120], lock[OS_PATH_MAX + 90];
+	struct platform_lock *l = NULL;
+	wchar_t *wp, *wb;
+	SYSTEMTIME t;
+	struct tm tm;
+	bool moved;
+
+	snprintf(path, sizeof(path), "%s\\%s.log", log_dir, log_program);
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	if (platform_lock_acquire(lock, 0, &l, NULL) < 0)
+		return;
+	GetSystemTime(&t);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = t.wYear - 1900;
+	tm.tm_mon = t.wMonth - 1;
+	tm.tm_mday = t.wDay;
+	tm.tm_hour = t.wHour;
+	tm.tm_min = t.wMinute;
+	tm.tm_sec = t.wSecond;
+	logline_backup_name(log_dir, log_program, &tm, t.wMilliseconds, backup, sizeof(backup));
+	for (char *c = backup + strlen(log_dir); *c; c++)
+		if (*c == '/')
+			*c = '\\';
+	wp = win_wide(path);
+	wb = win_wide(backup);
+	moved = wp && wb && MoveFileExW(wp, wb, 0);
+	free(wp);
+	free(wb);
+	if (moved)
+		log_prune();
+	platform_lock_release(l);
+	if (moved) {
+		CloseHandle(log_handle);
+		log_handle = log_open_path();
+	}
+}
+
+static long log_max_bytes(void)
+{
+	static long max;
+
+	if (!max)
+		max = (long)platform_env_ms("AZURE_CNI_LOG_MAX_BYTES", LOGLINE_MAX_BYTES, 1024,
+					    1L << 30);
+	return max;
+}
+
+void platform_log_at(enum logline_level level, const char *file, int line, const char *fmt, ...)
+{
+	char rec[4608], ts[40];
+	LARGE_INTEGER size;
+	SYSTEMTIME t;
 	va_list ap;
 	DWORD put;
-	int n, m, i;
+	size_t n;
 
-	if (log_handle == INVALID_HANDLE_VALUE)
+	if (log_handle == INVALID_HANDLE_VALUE || level < log_min)
 		return;
-	platform_timestamp(ts, sizeof(ts));
-	n = snprintf(line, sizeof(line), "%s [%lu] ", ts, (unsigned long)GetCurrentProcessId());
-	if (n < 0 || n >= (int)sizeof(line))
-		return;
+	GetSystemTime(&t);
+	snprintf(ts, sizeof(ts), "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", t.wYear, t.wMonth, t.wDay,
+		 t.wHour, t.wMinute, t.wSecond, t.wMilliseconds);
 	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+	n = logline_vformat(rec, sizeof(rec), level, ts, file, line,
+			    (long)GetCurrentProcessId(), fmt, ap);
 	va_end(ap);
-	if (m < 0)
-		return;
-	n += m;
-	if (n > (int)sizeof(line) - 3)
-		n = (int)sizeof(line) - 3;
-	for (i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[n++] = '\r';
-	line[n++] = '\n';
-	(void)WriteFile(log_handle, line, (DWORD)n, &put, NULL);
+	if (n)
+		(void)WriteFile(log_handle, rec, (DWORD)n, &put, NULL);
+	if (GetFileSizeEx(log_handle, &size) && size.QuadPart > log_max_bytes())
+		log_rotate();
 }
 
 void platform_log_close(void)

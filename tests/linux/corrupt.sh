@@ -108,7 +108,7 @@ run() {
 	for f in $( [ "$which" = net ] || echo azure-vnet-ipam.json; [ "$which" = ipam ] || echo azure-vnet.json); do
 		check "$tag: $f kept as $f.corrupt-<UTC>" bash -c "ls '$RT' | grep -qE '^$f\\.corrupt-[0-9]{8}T[0-9]{6}Z\$'"
 		check "$tag: the log says $f was corrupt, at error level" \
-			grep -q "error: .*$f was corrupt" "$RT/azure-vnet.log"
+			jq -e -s --arg f "$f" 'any(.[]; .level == "error" and (.msg | contains($f + " was corrupt")))' "$RT/azure-vnet.log"
 	done
 	: >"$WORK/failed"
 	for n in $(seq 1 "$PODS"); do

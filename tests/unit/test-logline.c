@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the JSON log line (core/logline.h): the Go plugin's (zap's) keys in its order,
+ * every message (quotes, control bytes, invalid UTF-8, too long) still one valid JSON line, the
+ * short caller, level names, and lumberjack's backup names. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "core/logline.h"
+
+/* @line is one JSON object with exactly zap's keys (level, ts, caller, msg, pid) in order. */
+static cJSON *parse_line(const char *line, size_t n)
+{
+	cJSON *o, *it;
+	static const char *const keys[] = { "level", "ts", "caller", "msg", "pid" };
+	size_t k = 0;
+
+	assert_true(n > 0);
+	assert_int_equal(line[n - 1], '\n');
+	assert_null(memchr(line, '\n', n - 1));
+	o = cJSON_ParseWithLength(line, n);
+	assert_non_null(o);
+	cJSON_ArrayForEach(it, o) {
+		assert_true(k < 5);
+		assert_string_equal(it->string, keys[k++]);
+	}
+	assert_int_equal(k, 5);
+	return o;
+}
+
+static void test_format(void **state)
+{
+	char buf[512];
+	size_t n;
+	cJSON *o;
+
+	(void)state;
+	n = logline_format(buf, sizeof(buf), LOGLINE_INFO, "2026-12-02T11:30:00.123Z",
+			   "cni/azure-vnet.c:42", 4242, "azure-vnet ADD container=c1 result=ok");
+	assert_string_equal(buf, "{\"level\":\"info\",\"ts\":\"2026-12-02T11:30:00.123Z\","
+				 "\"caller\":\"cni/azure-vnet.c:42\",\"msg\":\"azure-vnet ADD "
+				 "container=c1 result=ok\",\"pid\":4242}\n");
+	assert_int_equal(n, strlen(buf));
+	o = parse_line(buf, n);
+	cJSON_Delete(o);
+}
+
+/* Quotes, backslashes, newlines, control bytes and invalid UTF-8 in a message: still one line
+ * of valid JSON, the valid text kept. */
+static void test_hostile_messages(void **state)
+{
+	static const char *const msgs[] = {
+		"a \"quoted\" \\ path\nsecond line\r\tand\x01\x1f\x7f",
+		"bad utf-8: \xff \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 cut \xe2\x82",
+		"good utf-8: \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		"",
+	};
+	char buf[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		size_t n = logline_format(buf, sizeof(buf), LOGLINE_ERROR, "t", "c:1", 1, msgs[i]);
+		cJSON *o = parse_line(buf, n);
+
+		assert_string_equal(cJSON_GetObjectItem(o, "level")->valuestring, "error");
+		if (i == 0)
+			assert_string_equal(cJSON_GetObjectItem(o, "msg")->valuestring,
+					    "a \"quoted\" \\ path\nsecond line\r\tand\x01\x1f\x7f");
+		if (i == 2)
+			assert_string_equal(cJSON_GetObjectItem(o, "msg")->valuestring, msgs[2]);
+		if (i == 1)
+			assert_non_null(strstr(cJSON_GetObjectItem(o, "msg")->valuestring,
+					       "\xef\xbf\xbd"));
+		cJSON_Delete(o);
+	}
+}
+
+/* A message longer than the buffer is cut, never the line's end. */
+static void test_long_message(void **state)
+{
+	char msg[3000], buf[256];
+	size_t n;
+	cJSON *o;
+
+	(void)state;
+	memset(msg, '"', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	n = logline_format(buf, sizeof(buf), LOGLINE_WARN, "t", "c:1", 7, msg);
+	assert_true(n > 0 && n < sizeof(buf));
+	o = parse_line(buf, n);
+	assert_int_equal(cJSON_GetObjectItem(o, "pid")->valueint, 7);
+	cJSON_Delete(o);
+	assert_int_equal(logline_format(buf, 16, LOGLINE_INFO, "t", "c:1", 7, "m"), 0);
+}
+
+static void test_caller_and_levels(void **state)
+{
+	char buf[64];
+	enum logline_level l = LOGLINE_DEBUG;
+
+	(void)state;
+	assert_string_equal(logline_caller("/work/main/cni/azure-vnet.c", 12, buf, sizeof(buf)),
+			    "cni/azure-vnet.c:12");
+	assert_string_equal(logline_caller("C:\\src\\platform\\windows\\os.c", 3, buf, sizeof(buf)),
+			    "windows/os.c:3");
+	assert_string_equal(logline_caller("os.c", 3, buf, sizeof(buf)), "os.c:3");
+	assert_int_equal(logline_level_parse("ERROR", &l), 0);
+	assert_int_equal(l, LOGLINE_ERROR);
+	assert_int_equal(logline_level_parse("warning", &l), 0);
+	assert_int_equal(l, LOGLINE_WARN);
+	assert_int_equal(logline_level_parse("verbose", &l), -EINVAL);
+	assert_int_equal(l, LOGLINE_WARN);
+	assert_string_equal(logline_level_name(LOGLINE_DEBUG), "debug");
+}
+
+/* lumberjack's backup names, and which names are backups of which log. */
+static void test_backups(void **state)
+{
+	struct tm tm = { .tm_year = 126, .tm_mon = 11, .tm_mday = 2, .tm_hour = 9, .tm_min = 5,
+			 .tm_sec = 7 };
+	char buf[128];
+
+	(void)state;
+	assert_string_equal(logline_backup_name("/var/log", "azure-vnet", &tm, 45, buf, sizeof(buf)),
+			    "/var/log/azure-vnet-2026-12-02T09-05-07.045.log");
+	assert_true(logline_is_backup("azure-vnet-2026-12-02T09-05-07.045.log", "azure-vnet"));
+	assert_false(logline_is_backup("azure-vnet-ipam-2026-12-02T09-05-07.045.log", "azure-vnet"));
+	assert_true(logline_is_backup("azure-vnet-ipam-2026-12-02T09-05-07.045.log",
+				      "azure-vnet-ipam"));
+	assert_false(logline_is_backup("azure-vnet.log", "azure-vnet"));
+	assert_false(logline_is_backup("azure-vnet-2026-12-02T09-05-07.045.log.gz", "azure-vnet"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_hostile_messages),
+		cmocka_unit_test(test_long_message),
+		cmocka_unit_test(test_caller_and_levels),
+		cmocka_unit_test(test_backups),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
