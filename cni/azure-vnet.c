@@ -10,6 +10,7 @@
 #include "azure-vnet.h"
 #include "ipam-run.h"
 #include "plugin.h"
+#include "recover.h"
 #include "state.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ struct vnet {
 	bool has_rec;                      /* this owner's record exists: rec is its copy */
 	bool fresh;                        /* ADD: the owner did not hold ipres's address before */
 	struct gc *gc;                     /* GC: its lists */
+	struct platform_lock *gone_lock;   /* ADD: a gone owner's lock (vnet_owner_gone) */
 	/* Large parts (some 40 KB), written before they are read, so vnet_init leaves them. */
 	struct backend_network net;        /* valid when net_found */
 	struct netstate_endpoint rec;      /* when has_rec, else the record ADD builds or DEL's
@@ -50,6 +52,9 @@ struct vnet {
 	struct cni_result ipres;           /* ADD: what the IPAM gave (ipam_add) */
 	struct cni_dns dns;                /* ADD: the new attachment's DNS (attach_dns) */
 };
+
+static bool vnet_owner_gone(void *arg, const char *cid, const char *ifname);
+static bool ipam_ours(const struct conf *c);
 
 static void vnet_init(struct vnet *v, struct plugin_ctx *ctx)
 {
@@ -59,6 +64,8 @@ static void vnet_init(struct vnet *v, struct plugin_ctx *ctx)
 	v->call.env = &ctx->env;
 	v->call.conf = &ctx->conf;
 	v->call.prev = ctx->has_prev ? &ctx->prev : NULL;
+	v->call.owner_gone = vnet_owner_gone;
+	v->call.owner_arg = v;
 	netstate_endpoint_id(ctx->env.container_id, ctx->env.ifname, v->goid, sizeof(v->goid));
 }
 
@@ -71,8 +78,36 @@ static int vnet_open(struct vnet *v, unsigned need, struct cni_error *err)
 
 static void vnet_fini(struct vnet *v)
 {
+	v->gone_lock = platform_lock_release_unlink(v->gone_lock);
 	v->be = backend->close(v->be);
 	state_snap_free(&v->snap);
+}
+
+/* backend_call.owner_gone: owner (@cid, @ifname), not this call's, has no record in this
+ * network, holds no address in our IPAM, and no call of it runs (its lock is taken without
+ * waiting and held until this call ends). One per call. Without our IPAM nothing is proven. */
+static bool vnet_owner_gone(void *arg, const char *cid, const char *ifname)
+{
+	struct vnet *v = arg;
+	struct ipnet_addr held[NETSTATE_MAX_IPS];
+	struct state_snap snap;
+	struct netstate_network *net;
+	bool gone;
+	size_t n = 0;
+
+	if (v->gone_lock || !ipam_ours(v->conf) ||
+	    (strcmp(cid, v->ctx->env.container_id) == 0 && strcmp(ifname, v->ctx->env.ifname) == 0))
+		return false;
+	memset(&snap, 0, sizeof(snap));
+	gone = state_snap_read(&snap, NULL) == 0;
+	net = gone ? netstate_find_network(&snap.st, v->conf->name, NULL) : NULL;
+	if (net && netstate_find_endpoint_by_owner(net, cid, ifname))
+		gone = false;
+	state_snap_free(&snap);
+	if (gone && (ipam_run_owned(v->conf, cid, ifname, held, NETSTATE_MAX_IPS, &n, NULL) < 0 ||
+		     n > 0))
+		gone = false;
+	return gone && plugin_owner_lock(cid, ifname, 0, &v->gone_lock, NULL) == 0;
 }
 
 /* ---- records and the endpoint-ID rule ---- */
@@ -575,8 +610,8 @@ static void unrecorded_fill(struct vnet *v)
 		    strcmp(prev->interfaces[i].name, ctx->env.ifname) == 0 &&
 		    mac_parse(prev->interfaces[i].mac, ep->mac) == 0)
 			ep->has_mac = true;
-	if (ep->n_ips || !ipam_ours(v->conf) || !v->net_found || !backend->del_needs_ips ||
-	    !backend->del_needs_ips(&v->net))
+	if (ep->n_ips || !ipam_ours(v->conf) || !backend->del_needs_ips ||
+	    !backend->del_needs_ips(v->net_found ? &v->net : NULL, v->conf))
 		return;
 	if (ipam_run_owned(v->conf, ctx->env.container_id, ctx->env.ifname, held,
 			   NETSTATE_MAX_IPS, &n, NULL) < 0)
@@ -727,6 +762,7 @@ struct gc {
 	size_t n_held;
 	struct backend_attachment *found;  /* what the backend traced in the OS (gc_orphans) */
 	size_t n_found;
+	bool traced;                       /* found holds the backend's trace */
 	struct vnet *v;
 };
 
@@ -844,6 +880,7 @@ static void gc_orphans(struct vnet *v, struct gc *g)
 			platform_log("azure-vnet GC: no orphan sweep: %s", lerr.msg);
 		return;
 	}
+	g->traced = true;
 	n = g->n_valid;
 	for (i = 0; i < g->n_found; i++) {
 		const struct backend_attachment *a = &g->found[i];
@@ -926,7 +963,9 @@ static int gc_unrecorded_del(struct vnet *v, const struct ipam_addr *rec)
 	memset(ep, 0, sizeof(*ep));
 	snprintf(ep->container_id, sizeof(ep->container_id), "%s", rec->id);
 	snprintf(ep->ifname, sizeof(ep->ifname), "%s", rec->ifname);
-	ep->ips[ep->n_ips++] = (struct ipnet_prefix){ rec->addr, ipnet_addr_len(&rec->addr) * 8 };
+	/* No address: what an ADD keys by address comes after it tagged its objects (those go
+	 * through gc_orphans), and the IPAM's owner may be another network's, whose rules this
+	 * GC must not touch. */
 	r = backend->endpoint_del(v->be, &v->call, v->net_found ? &v->net : NULL, ep, false, NULL,
 				  0, &one);
 	if (r < 0)
@@ -934,6 +973,23 @@ static int gc_unrecorded_del(struct vnet *v, const struct ipam_addr *rec)
 			     ipnet_addr_format(&rec->addr, (char[IPNET_ADDR_STRLEN]){ 0 },
 					       IPNET_ADDR_STRLEN), one.msg);
 	return r;
+}
+
+/* An address a rebuild gave an untagged OS object (RECOVER_UNTRACED + its name): kept while
+ * the object still routes it, or when the OS cannot be traced. */
+static bool gc_untraced_live(const struct gc *g, const struct ipam_addr *rec)
+{
+	const char *host = rec->id + strlen(RECOVER_UNTRACED);
+	size_t i, k;
+
+	if (!g->traced)
+		return true;
+	for (i = 0; i < g->n_found; i++)
+		if (strcmp(g->found[i].host_ifname, host) == 0)
+			for (k = 0; k < g->found[i].n_ips; k++)
+				if (ipnet_addr_equal(&g->found[i].ips[k], &rec->addr))
+					return true;
+	return false;
 }
 
 /* ipam_gc's keep: an address whose owner has no stale record here is kept while a call of
@@ -950,6 +1006,8 @@ static bool gc_keep_busy(const struct ipam_addr *rec, void *arg)
 		if (strcmp(g->stale[i].container_id, rec->id) == 0 &&
 		    (!rec->ifname[0] || strcmp(g->stale[i].ifname, rec->ifname) == 0))
 			return false;  /* this GC holds the owner and removed its endpoint */
+	if (strncmp(rec->id, RECOVER_UNTRACED, strlen(RECOVER_UNTRACED)) == 0)
+		return gc_untraced_live(g, rec);
 	if (plugin_owner_lock(rec->id, rec->ifname, 0, &l, NULL) < 0) {
 		platform_log("azure-vnet GC: keeping %s's address for now: a call of it runs", rec->id);
 		return true;

@@ -119,16 +119,17 @@ void ipam_run_set_recovery(const struct backend_ops *ops)
 	recovery_ops = ops;
 }
 
-/* Mark the addresses of @a in use by its owner (the host interface's name when the OS object
- * names no owner) in @sp, where a pool has them. */
+/* Mark the addresses of @a in use by its owner (RECOVER_UNTRACED + the host interface's name
+ * when the OS object names no owner) in @sp, where a pool has them and no one holds them. */
 static size_t rebuild_mark(struct ipam_space *sp, const struct backend_attachment *a)
 {
-	char text[IPNET_ADDR_STRLEN];
+	char text[IPNET_ADDR_STRLEN], untraced[sizeof(RECOVER_UNTRACED) + NETSTATE_IFNAME_MAX];
 	size_t i, n = 0, pool, addr;
 
+	snprintf(untraced, sizeof(untraced), RECOVER_UNTRACED "%s", a->host_ifname);
 	for (i = 0; i < a->n_ips; i++) {
 		struct ipam_request req = {
-			.container_id = a->container_id[0] ? a->container_id : a->host_ifname,
+			.container_id = a->container_id[0] ? a->container_id : untraced,
 			.ifname = a->container_id[0] ? a->ifname : "",
 			.subnet = "",
 			.ip_address = ipnet_addr_format(&a->ips[i], text, sizeof(text)),
@@ -186,6 +187,7 @@ static int session_rebuild(struct ipam_session *s, const struct conf *conf, cons
  * is rebuilt (session_rebuild). */
 static int session_open(struct ipam_session *s, const struct conf *conf, struct cni_error *err)
 {
+	struct cni_error why = { 0 };
 	const char *path = platform_path(PLATFORM_PATH_IPAM_STATE);
 	char *text = NULL;
 	size_t len = 0;
@@ -199,12 +201,17 @@ static int session_open(struct ipam_session *s, const struct conf *conf, struct 
 	metrics_lock_waited(METRICS_LOCK_IPAM, platform_monotonic_ns() - t0);
 	if (r < 0)
 		return r;
-	r = platform_file_read(path, &text, &len, err);
+	r = platform_file_read(path, &text, &len, &why);
 	if (r == -ENOENT) {
 		r = 0;
-	} else if (r == 0) {
-		struct cni_error why = { 0 };
-
+	} else if (r == -EFBIG) {
+		/* past any size a node's state reaches: corrupt too */
+		s->existed = true;
+		r = session_rebuild(s, conf, path, &why, err);
+	} else if (r < 0) {
+		if (err && !cni_error_is_set(err))
+			*err = why;
+	} else {
 		s->existed = true;
 		r = ipamstate_decode(text, len, path, &s->space, &why);
 		free(text);

@@ -10,6 +10,12 @@
 #include "core/conf.h"
 #include "platform/backend.h"
 
+/* The IPAM owner a rebuild gives an address that an OS object routes without naming its owner
+ * (an untagged veth: the Go plugin's or an earlier version's, with no record left): this prefix
+ * and the object's name. No DEL names it; GC keeps it while the object still routes the
+ * address, and releases it once the object is gone. */
+#define RECOVER_UNTRACED "untraced:"
+
 /* recover_attachments - every endpoint record of azure-vnet.json, of any network (read without
  * its lock: the file is only ever replaced whole; left out when absent or itself corrupt), then
  * what @ops traces in the OS (backend_ops.attachments, any network; @ops NULL or without it:

@@ -55,9 +55,17 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 	size_t len = 0;
 	int r;
 
-	r = platform_file_read(path, &text, &len, err);
-	if (r < 0 && r != -ENOENT)
+	r = platform_file_read(path, &text, &len, &why);
+	if (r == -EFBIG) {
+		/* past any size a node's state reaches: corrupt too */
+		state_snap_free(snap);
+		return state_rebuild(snap, path, &why, err);
+	}
+	if (r < 0 && r != -ENOENT) {
+		if (err && !cni_error_is_set(err))
+			*err = why;
 		return r;
+	}
 	if (r == -ENOENT)
 		len = 0;
 	/* The model is a function of the text alone: the same bytes need no second parse. */

@@ -493,6 +493,11 @@ int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam
 		r = dec_fail(&d, "address space local: Pools is not an object");
 		goto out;
 	}
+	if (pools && cJSON_GetArraySize(pools) > 65536) {
+		/* a crafted file, not gigabytes of pools: corrupt (then rebuilt) */
+		r = dec_fail(&d, "address space local: Pools has more members than any node holds");
+		goto out;
+	}
 	if (pools && cJSON_GetArraySize(pools) > 0) {
 		sp.pools = calloc((size_t)cJSON_GetArraySize(pools), sizeof(*sp.pools));
 		if (!sp.pools) {

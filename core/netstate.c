@@ -11,6 +11,10 @@
 
 #include "base64.h"
 
+/* Members of one object decoded at most: a crafted file with millions of them is corrupt
+ * (code 6, then rebuilt), not an allocation of gigabytes (a node holds 250 pods). */
+#define NETSTATE_DECODE_MAX 65536
+
 /* ---- decode helpers: each returns 0 or -EINVAL with code 6 naming the path and field ---- */
 
 struct dctx {
@@ -340,6 +344,8 @@ static int decode_network(struct dctx *d, const cJSON *o, struct netstate_networ
 	v = cJSON_GetObjectItem(o, "Endpoints");
 	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
 		return bad(d, "Endpoints", "is not an object");
+	if (v && cJSON_GetArraySize(v) > NETSTATE_DECODE_MAX)
+		return bad(d, "Endpoints", "has more members than any node holds");
 	if (v && cJSON_GetArraySize(v) > 0) {
 		/* Not calloc: decode_endpoint zeroes each record, and a record is 23 KB (zeroing
 		 * 250 of them twice was a visible part of every ADD on a full node). */
@@ -392,6 +398,8 @@ static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x
 	v = cJSON_GetObjectItem(o, "Networks");
 	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
 		return bad(d, "Networks", "is not an object");
+	if (v && cJSON_GetArraySize(v) > NETSTATE_DECODE_MAX)
+		return bad(d, "Networks", "has more members than any node holds");
 	if (v && cJSON_GetArraySize(v) > 0) {
 		x->networks = calloc((size_t)cJSON_GetArraySize(v), sizeof(*x->networks));
 		if (!x->networks)
@@ -442,6 +450,10 @@ int netstate_decode(const char *text, size_t len, const char *path, struct netst
 	v = cJSON_GetObjectItem(net, "ExternalInterfaces");
 	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
 		bad(&d, "ExternalInterfaces", "is not an object");
+		goto out;
+	}
+	if (v && cJSON_GetArraySize(v) > NETSTATE_DECODE_MAX) {
+		bad(&d, "ExternalInterfaces", "has more members than any node holds");
 		goto out;
 	}
 	if (v && cJSON_GetArraySize(v) > 0) {

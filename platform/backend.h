@@ -37,6 +37,13 @@ struct backend_call {
 	const struct cni_result *prev;  /* prevResult, NULL when none (or undecodable on DEL) */
 	const struct cni_dns *dns;      /* endpoint_add only: the new attachment's whole DNS (the
 					 * record keeps only the Go fields), else NULL */
+	/* endpoint_add only: may the backend remove an object of owner (@cid, @ifname), another
+	 * owner of this network, that stands in the new attachment's way (a host route to the
+	 * address IPAM just gave)? True only when the orchestrator proved that owner gone: no
+	 * record, no address in the IPAM, no call of it running (its lock, taken, is then held
+	 * until this call ends). NULL: never. */
+	bool (*owner_gone)(void *arg, const char *cid, const char *ifname);
+	void *owner_arg;
 };
 
 /* A network as recorded: copies of its record and of its external interface's (the endpoints
@@ -191,10 +198,11 @@ struct backend_ops {
 			   struct backend_attachment **ret, size_t *ret_n, struct cni_error *err);
 
 	/* del_needs_ips - true when endpoint_del of an unrecorded endpoint in @net needs its IPs
-	 * (rules keyed by IP: Linux bridge and tunnel modes, and a network of unknown mode): the
-	 * orchestrator then asks the IPAM which addresses the owner holds before releasing them.
-	 * Optional (NULL: false). */
-	bool (*del_needs_ips)(const struct backend_network *net);
+	 * (rules keyed by IP: Linux bridge and tunnel modes, and a network of unknown mode; @net
+	 * NULL, the network not recorded (a state file lost or rebuilt): the mode @conf names):
+	 * the orchestrator then asks the IPAM which addresses the owner holds before releasing
+	 * them. Optional (NULL: false). */
+	bool (*del_needs_ips)(const struct backend_network *net, const struct conf *conf);
 
 	/* endpoint_check - verify the OS objects of @rec are as endpoint_add left them (CHECK):
 	 * 0 when they are, code 106 naming the first thing missing, or another code when the

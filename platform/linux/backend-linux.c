@@ -55,6 +55,7 @@ struct netinfo {
 /* One call's view: the session, the request and the mode it works in. */
 struct vnet {
 	struct backend *be;
+	const struct backend_call *call;
 	const struct conf *conf;
 	const struct cni_env *env;
 	bool bridged;                      /* bridge or tunnel */
@@ -82,6 +83,7 @@ static void vnet_init(struct vnet *v, struct backend *be, const struct backend_c
 
 	memset(v, 0, sizeof(*v));
 	v->be = be;
+	v->call = call;
 	v->conf = call->conf;
 	v->env = call->env;
 	v->tunnel = strcmp(mode, "tunnel") == 0;
@@ -187,9 +189,9 @@ static bool host_veth_named_for(const struct veth_owner *o, const struct netdev_
 }
 
 /* Owner @o's host veth, for a DEL or GC that has no recorded name: the candidate tagged as
- * @o's, else an untagged veth named as @o's would be (a kill between the veth's creation and
- * its tagging, or our earlier versions' name). Its name into @ret (>= 16 bytes), "" when there
- * is none. Returns 0 or negative errno (code 103). */
+ * @o's, else an untagged veth of our earlier versions' name, else an untagged veth that is
+ * down at a candidate name (a kill between the veth's creation and its tagging). Its name into
+ * @ret (>= 16 bytes), "" when there is none. Returns 0 or negative errno (code 103). */
 static int host_veth_find(struct netdev *nd, const struct veth_owner *o, char *ret, size_t size,
 			  struct cni_error *err)
 {
@@ -201,19 +203,25 @@ static int host_veth_find(struct netdev *nd, const struct veth_owner *o, char *r
 	char untagged[64] = "";
 
 	host_veth_tag(o, tag);
-	for (k = 0; k <= HOST_VETH_CANDIDATES; k++) {
-		if (k < HOST_VETH_CANDIDATES)
-			host_veth_name(o, k, ret, size);
-		else
-			host_veth_old_name(o, ret, size);
+	for (k = 0; k < HOST_VETH_CANDIDATES; k++) {
+		host_veth_name(o, k, ret, size);
 		r = netdev_link_get(nd, ret, 0, &h, err);
 		if (r == 0 && strcmp(h.alias, tag) == 0)
 			return 0;
-		if (r == 0 && !h.alias[0] && strcmp(h.kind, "veth") == 0 && !untagged[0])
+		/* a kill between creation and tagging leaves the veth untagged and down; an
+		 * untagged link that is up is someone else's that took the name */
+		if (r == 0 && !h.alias[0] && strcmp(h.kind, "veth") == 0 && !(h.flags & IFF_UP) &&
+		    !untagged[0])
 			snprintf(untagged, sizeof(untagged), "%s", ret);
 		if (r < 0 && r != -ENODEV)
 			return r;
 	}
+	host_veth_old_name(o, ret, size);
+	r = netdev_link_get(nd, ret, 0, &h, err);
+	if (r == 0 && !h.alias[0] && strcmp(h.kind, "veth") == 0)
+		return 0;
+	if (r < 0 && r != -ENODEV)
+		return r;
 	snprintf(ret, size, "%s", untagged);
 	return 0;
 }
@@ -1169,14 +1177,21 @@ static int pod_gateway6(struct vnet *v, const struct netdev_link *h, const struc
 	return r;
 }
 
-/* A host route to @dst (host length) is there though the IPAM gave its address to this owner
- * (the one holder): when it goes via a veth of another owner (ours, tagged) or an untagged
- * "azv" veth (an earlier version's), that veth is a leftover of a gone owner (a pod whose DEL
- * never came and whose address a GC released): remove it, and its routes with it. Returns 0
- * when it was removed (the caller adds its route again), else -EEXIST with the error set. */
+static bool attachment_owner(const struct netdev_link *h, const char *network,
+			     struct backend_attachment *a);
+
+/* A host route to @want's address (host length) is there though the IPAM gave the address to
+ * this owner: when it goes via a veth tagged by another owner of this network whom the
+ * orchestrator proves gone (call->owner_gone: no record, no address, no call running), that
+ * veth is a leftover (a pod whose DEL never came and whose address a GC released): remove it,
+ * and its routes with it. Anything else (another network's veth, an untagged one, the
+ * operator's) stays and the ADD fails as before. Returns 0 when it was removed (the caller
+ * adds its route again), else -EEXIST with the error set. */
 static int host_route_take(struct vnet *v, const struct netdev_route *want, struct cni_error *err)
 {
+	const struct backend_call *call = v->call;
 	struct netdev *nd = v->be->host;
+	struct backend_attachment a;
 	struct netdev_route *rt = NULL;
 	struct netdev_link l;
 	char buf[IPNET_ADDR_STRLEN];
@@ -1188,14 +1203,16 @@ static int host_route_take(struct vnet *v, const struct netdev_route *want, stru
 			dev = rt[i].ifindex;
 	free(rt);
 	ipnet_addr_format(&want->dst.addr, buf, sizeof(buf));
+	memset(&a, 0, sizeof(a));
 	if (!dev || dev == want->ifindex || netdev_link_get(nd, NULL, dev, &l, NULL) < 0 ||
-	    strcmp(l.kind, "veth") != 0 ||
-	    (l.alias[0] ? strncmp(l.alias, "azure-vnet ", 11) != 0 : strncmp(l.name, "azv", 3) != 0))
+	    strcmp(l.kind, "veth") != 0 || !attachment_owner(&l, call->conf->name, &a) ||
+	    !a.this_network || !call->owner_gone ||
+	    !call->owner_gone(call->owner_arg, a.container_id, a.ifname))
 		return cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
 				     "a host route to %s (the pod's address) exists via another link",
 				     buf);
-	platform_log("%s: removing %s (%s), a leftover that still routes %s", v->env->container_id,
-		     l.name, l.alias[0] ? l.alias : "untagged", buf);
+	platform_log("%s: removing %s (%s), a gone owner's leftover that still routes %s",
+		     v->env->container_id, l.name, l.alias, buf);
 	i = netdev_link_delete(nd, l.name, err);
 	return i == -ENODEV ? 0 : i;
 }
@@ -1770,6 +1787,28 @@ static int linux_endpoint_add(struct backend *be, const struct backend_call *cal
 	return r;
 }
 
+/* Bridge mode without a recorded network: the bridge (the config's "bridge", else the Go
+ * name "azure<ifindex of the NIC>") and the NIC enslaved to it, into v->ni. Best effort. */
+static void unrecorded_bridge(struct vnet *v)
+{
+	struct netdev_link *l = NULL;
+	int n = netdev_link_list(v->be->host, &l, NULL), i, k;
+	char name[NETDEV_IFNAMSIZ + 8];
+
+	for (i = 0; i < n; i++) {
+		if (!l[i].master || strncmp(l[i].name, "azv", 3) == 0)
+			continue;  /* (a pod's host veth is a port too, never the NIC) */
+		snprintf(name, sizeof(name), "azure%d", l[i].ifindex);
+		for (k = 0; k < n; k++)
+			if (l[k].ifindex == l[i].master && strcmp(l[k].kind, "bridge") == 0 &&
+			    strcmp(l[k].name, v->conf->bridge[0] ? v->conf->bridge : name) == 0) {
+				snprintf(v->ni.bridge, sizeof(v->ni.bridge), "%s", l[k].name);
+				snprintf(v->ni.master, sizeof(v->ni.master), "%s", l[i].name);
+			}
+	}
+	free(l);
+}
+
 /* The host veth is the record's, else the one host_veth_find finds for the record's owner (GC
  * passes other owners' records: the call's CNI_CONTAINERID is not theirs). In bridge/tunnel
  * mode a pod without a known MAC gets it from its MAC DNAT rule. Without a recorded network only
@@ -1799,17 +1838,23 @@ static int linux_endpoint_del(struct backend *be, const struct backend_call *cal
 		if (host_veth_find(be->host, &o, host_if, sizeof(host_if), err) < 0)
 			return -EADDRINUSE;
 	}
-	if (net && v.bridged && !pod.has_mac)
+	/* Without a recorded network (azure-vnet.json lost or rebuilt) the config's mode and
+	 * the bridge found on the node stand in, so a bridge pod's rules and neighbour still go
+	 * with it. */
+	if (!net && v.bridged)
+		unrecorded_bridge(&v);
+	if (v.bridged && !pod.has_mac)
 		ebt_pod_mac(&pod);
 	/* everything it removes is keyed by the pod's address (rules, the bridge neighbour, the
 	 * veth that carries the host route): what is left would act for the address's next pod */
-	return endpoint_teardown(&v, net ? &pod : NULL, host_if, err) < 0 ? -EADDRINUSE : 0;
+	return endpoint_teardown(&v, v.bridged || net ? &pod : NULL, host_if, err) < 0 ?
+		       -EADDRINUSE : 0;
 }
 
 /* Bridge and tunnel rules are keyed by IP; a network recorded without a mode may have them. */
-static bool linux_del_needs_ips(const struct backend_network *net)
+static bool linux_del_needs_ips(const struct backend_network *net, const struct conf *conf)
 {
-	const char *mode = net ? net->net.mode : "transparent";
+	const char *mode = net ? net->net.mode : mode_name(conf);
 
 	return !mode[0] || strcmp(mode, "bridge") == 0 || strcmp(mode, "tunnel") == 0;
 }

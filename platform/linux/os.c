@@ -204,8 +204,9 @@ static int file_read(const char *path, bool follow, char **ret_data, size_t *ret
 	if (fd < 0)
 		return fd;
 	/* The size is only a hint: the file may grow or shrink while we read. */
+	/* (+2: room to read 0 at the end without growing the buffer) */
 	if (st.st_size > 0 && (size_t)st.st_size < OS_FILE_MAX)
-		hint = (size_t)st.st_size + 1;
+		hint = (size_t)st.st_size + 2;
 	for (;;) {
 		ssize_t n;
 
@@ -213,7 +214,10 @@ static int file_read(const char *path, bool follow, char **ret_data, size_t *ret
 			size_t ncap = cap == 0 ? hint : cap * 2;
 			char *p;
 
-			if (ncap > OS_FILE_MAX) {
+			/* a file of exactly the limit still fits, with the room to read its end */
+			if (ncap > OS_FILE_MAX + 2 && cap < OS_FILE_MAX + 2)
+				ncap = OS_FILE_MAX + 2;
+			if (ncap > OS_FILE_MAX + 2) {
 				r = cni_error_set(err, -EFBIG, CNI_CODE_IO, "%s is larger than %u bytes",
 						  path, OS_FILE_MAX);
 				goto fail;

@@ -125,8 +125,84 @@ run() {
 TRANSPARENT='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"transparent","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 BRIDGE='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"bridge","bridge":"azure0","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 
+# ---- cases an adversarial review found (each destroyed a live pod or left rules) ----
+# ccall CMD CID POD [env...]: one call with $CONF on the review node; output $out, code $rc
+ccall() {
+	local cmd=$1 cid=$2 p=$3
+	shift 3
+	out=$(env CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_NETNS="/var/run/netns/${P}p$p" \
+		CNI_IFNAME=eth0 "$@" timeout 20 ip netns exec "$NODE" "$B/azure-vnet" <<<"$CONF" 2>/dev/null)
+	rc=$?
+}
+cgc() {
+	local conf
+	conf=$(jq -c --argjson v "$1" '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = $v' <<<"$CONF")
+	out=$(CNI_COMMAND=GC timeout 20 ip netns exec "$NODE" "$B/azure-vnet" <<<"$conf" 2>/dev/null)
+	rc=$?
+}
+review_cases() {
+	local ebt
+	# 1. two networks share the node's IPAM: a GC of one releases the other's pod's address
+	# (an older limit); the next ADD given that address must fail, not delete that live pod
+	node_setup review1 10.246 4
+	ip netns add "${P}p1"; ip netns add "${P}p2"; ip netns add "${P}p3"
+	CONF=$TRANSPARENT
+	ccall ADD cid-b 1
+	CONF=$(jq -c '.name = "azure2"' <<<"$TRANSPARENT")
+	ccall ADD cid-a 2
+	CONF=$TRANSPARENT
+	cgc '[{"containerID":"cid-b","ifname":"eth0"}]'
+	ccall ADD cid-c 3
+	check "review: a GC of one network and an ADD never delete another network's live pod" \
+		ip -n "${P}p2" link show eth0
+	node_drop
+	# 2. a live pod with an untagged veth (the Go plugin's) and no record, then a corrupt IPAM
+	# file: the rebuild keeps its address, a GC does not release it, and no ADD takes it
+	node_setup review2 10.246 4
+	ip netns add "${P}p1"; ip netns add "${P}pg"; ip netns add "${P}p3"
+	ccall ADD cid-b 1
+	ip -n "$NODE" link add azv0123456789a type veth peer name eth0 netns "${P}pg"
+	ip -n "${P}pg" addr add 10.246.0.6/16 dev eth0
+	ip -n "${P}pg" link set eth0 up
+	ip -n "$NODE" link set azv0123456789a up
+	ip -n "$NODE" route add 10.246.0.6/32 dev azv0123456789a
+	echo '{"IPAM": {"AddressSpaces": {"local": {"Pools": {' >"$RT/azure-vnet-ipam.json"
+	cgc '[{"containerID":"cid-b","ifname":"eth0"}]'
+	ccall ADD cid-c 3
+	check "review: an untagged live pod keeps its address through a rebuild and a GC" \
+		bash -c "[ $rc -eq 0 ] && [ \"\$(jq -r '.ips[0].address' <<<'$out')\" != 10.246.0.6/16 ] && ip -n ${P}pg link show eth0 >/dev/null"
+	node_drop
+	# 3. bridge mode, azure-vnet.json lost: a DEL of a pod without its record removes its
+	# ebtables rules and bridge neighbour too
+	node_setup review3 10.246 4
+	ip netns add "${P}p1"; ip netns add "${P}p2"
+	CONF=$BRIDGE
+	ccall ADD cid-a 1
+	ccall ADD cid-b 2
+	echo '{"Network": {"Version": "v1", "ExternalInterfaces": {' >"$RT/azure-vnet.json"
+	ccall DEL cid-a 1
+	ebt=$( { ip netns exec "$NODE" ebtables -t nat -L PREROUTING; ip netns exec "$NODE" ebtables -t nat -L POSTROUTING; } 2>/dev/null | grep -c '10\.246\.0\.5 ')
+	check "review: bridge DEL without its network's record leaves no rule or neighbour of it" \
+		bash -c "[ $rc -eq 0 ] && [ $ebt = 0 ] && ! ip -n $NODE neigh show dev azure0 | grep -q '^10.246.0.5 '"
+	node_drop
+	# 4. a state file past the size limit (64 MiB) is corrupt too: rebuilt, not a stop
+	node_setup review4 10.246 4
+	ip netns add "${P}p1"; ip netns add "${P}p2"
+	CONF=$TRANSPARENT
+	ccall ADD cid-a 1
+	{ cat "$RT/azure-vnet-ipam.json"; head -c $((65 * 1024 * 1024)) /dev/zero; } >"$WORK/big"
+	cat "$WORK/big" >"$RT/azure-vnet-ipam.json"
+	rm -f "$WORK/big"
+	ccall ADD cid-b 2
+	check "review: an IPAM file past 64 MiB is rebuilt and the ADD succeeds" \
+		bash -c "[ $rc -eq 0 ] && [ \"\$(jq -r '.ips[0].address' <<<'$out')\" != 10.246.0.5/16 ]"
+	rm -f "$RT"/azure-vnet-ipam.json.corrupt-*
+	node_drop
+}
+
 # The issue's case at full size (each file corrupted in the middle of a 250-pod fill, the mode
 # the Go plugin's AKS conflists use); both files, and bridge mode, with fewer pods (CI time).
+review_cases
 FULL=$PODS
 CONF=$TRANSPARENT
 for which in ipam net; do run transparent "$which"; done

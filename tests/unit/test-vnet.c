@@ -263,9 +263,9 @@ static int f_result_interfaces(struct backend *be, const struct backend_call *ca
 	return 0;
 }
 
-static bool f_del_needs_ips(const struct backend_network *net)
+static bool f_del_needs_ips(const struct backend_network *net, const struct conf *conf)
 {
-	(void)net;
+	(void)net, (void)conf;
 	return true;
 }
 
