@@ -31,7 +31,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 
 #include "core/ipamstate.h"
 #include "core/netstate.h"

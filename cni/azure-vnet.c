@@ -928,11 +928,12 @@ static void gc_remove(struct vnet *v, struct gc *g, struct cni_error *berr)
 	for (i = 0; r < 0 && i < g->n_stale; i++)
 		gc_keep_address(g, &g->stale[i]);
 	for (i = 0; r >= 0 && i < g->n_stale; i++) {
-		const char *name = g->stale[i].id;
-		bool recorded = name[0] != '\0';  /* else an orphan (gc_orphans) */
+		bool recorded = g->stale[i].id[0] != '\0';  /* else an orphan (gc_orphans) */
+		/* an orphan's name: the OS object's (an HCN endpoint is deleted by name) */
+		const char *name = recorded ? g->stale[i].id : g->stale[i].host_ifname;
 		struct cni_error one = { 0 };
 		int rd = backend->endpoint_del(v->be, &v->call, net, &g->stale[i], recorded, &name,
-					       recorded ? 1 : 0, &one);
+					       name[0] ? 1 : 0, &one);
 
 		if (rd < 0) {
 			platform_log("GC %s (%s): %s", name, g->stale[i].container_id, one.msg);

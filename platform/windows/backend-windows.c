@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "core/hcndoc.h"
 #include "core/mac.h"
 #include "core/netstate.h"
@@ -594,6 +596,90 @@ static int win_endpoint_check(struct backend *be, const struct backend_call *cal
 	return r;
 }
 
+/* ---- attachments ---- */
+
+/* An endpoint's properties @props as an attachment into @a: its name (the record key it was
+ * made with) as the object; the owner when the name is one of our "<cid>:<ifname>[/<k>]" keys
+ * (the Go name "<cid[:8]>-<ifname>" names only a prefix: owner "" then); its addresses; of
+ * network @netid ("" = none found) or not. False when @props is not an endpoint document. */
+static bool attachment_of(const char *props, const char *netid, struct backend_attachment *a)
+{
+	cJSON *doc = cJSON_Parse(props), *ipc;
+	const cJSON *name = doc ? cJSON_GetObjectItem(doc, "Name") : NULL;
+	const cJSON *net = doc ? cJSON_GetObjectItem(doc, "HostComputeNetwork") : NULL;
+	const char *colon;
+
+	memset(a, 0, sizeof(*a));
+	if (!cJSON_IsString(name) || !name->valuestring[0]) {
+		cJSON_Delete(doc);
+		return false;
+	}
+	snprintf(a->host_ifname, sizeof(a->host_ifname), "%s", name->valuestring);
+	colon = strrchr(name->valuestring, ':');
+	if (colon && colon > name->valuestring &&
+	    (size_t)(colon - name->valuestring) < sizeof(a->container_id)) {
+		snprintf(a->container_id, sizeof(a->container_id), "%.*s",
+			 (int)(colon - name->valuestring), name->valuestring);
+		snprintf(a->ifname, sizeof(a->ifname), "%.*s", (int)strcspn(colon + 1, "/"),
+			 colon + 1);
+	}
+	a->this_network = netid[0] && cJSON_IsString(net) && hcndoc_guid_equal(net->valuestring, netid);
+	cJSON_ArrayForEach(ipc, cJSON_GetObjectItem(doc, "IpConfigurations")) {
+		const cJSON *ip = cJSON_GetObjectItem(ipc, "IpAddress");
+
+		if (cJSON_IsString(ip) && a->n_ips < NETSTATE_MAX_IPS &&
+		    ipnet_addr_parse(ip->valuestring, &a->ips[a->n_ips]) == 0)
+			a->n_ips++;
+	}
+	cJSON_Delete(doc);
+	return true;
+}
+
+/* Every HCN endpoint, traced by its name (attachment_of); this_network for those on the HNS
+ * network named as the config. */
+static int win_attachments(struct backend *be, const struct backend_call *call,
+			   struct backend_attachment **ret, size_t *ret_n, struct cni_error *err)
+{
+	char netid[HCNDOC_GUID_STRLEN] = "", (*ids)[HCNDOC_GUID_STRLEN] = NULL;
+	struct backend_attachment *out = NULL;
+	size_t n = 0, i, k = 0;
+	int r;
+
+	r = hcn_find_by_name(be->hcn, HCN_KIND_NETWORK, call->conf->name, netid, NULL, err);
+	if (r == -ENOENT) {
+		netid[0] = '\0';
+		r = 0;
+	}
+	if (r >= 0)
+		r = hcn_list(be->hcn, HCN_KIND_ENDPOINT, &ids, &n, err);
+	if (r >= 0 && n && !(out = calloc(n, sizeof(*out))))
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	for (i = 0; r >= 0 && i < n; i++) {
+		char *props = NULL;
+		int q = hcn_query(be->hcn, HCN_KIND_ENDPOINT, ids[i], &props, err);
+
+		if (q == -ENOENT)
+			continue;  /* deleted since the enumeration */
+		if (q < 0) {
+			r = q;
+			break;
+		}
+		if (attachment_of(props, netid, &out[k]))
+			k++;
+		free(props);
+	}
+	free(ids);
+	if (r < 0 || !k) {
+		free(out);
+		out = NULL;
+	}
+	if (r >= 0) {
+		*ret = out;
+		*ret_n = k;
+	}
+	return r < 0 ? r : 0;
+}
+
 /* ---- result, finish ---- */
 
 /* One interface: CNI_IFNAME with the endpoint's MAC, in CNI_NETNS (the recorded sandbox when the
@@ -638,6 +724,7 @@ const struct backend_ops *backend_native(void)
 		.endpoint_add = win_endpoint_add,
 		.endpoint_del = win_endpoint_del,
 		.del_needs_ips = NULL,
+		.attachments = win_attachments,
 		.endpoint_check = win_endpoint_check,
 		.result_interfaces = win_result_interfaces,
 		.finish = win_finish,

@@ -450,14 +450,12 @@ int hcn_query(struct hcn *h, enum hcn_kind kind, const char *id, char **ret_prop
 	return r;
 }
 
-int hcn_find_by_name(struct hcn *h, enum hcn_kind kind, const char *name,
-		     char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, struct cni_error *err)
+/* The IDs of the objects of @kind that query document @q matches (consumed). */
+static int list_by_query(struct hcn *h, enum hcn_kind kind, cJSON *q, const char *what,
+			 char (**ret_ids)[HCNDOC_GUID_STRLEN], size_t *ret_n, struct cni_error *err)
 {
-	char (*ids)[HCNDOC_GUID_STRLEN] = NULL, *list, *props = NULL;
-	cJSON *q = hcndoc_query_name(name);
-	char *qtext = q ? hcndoc_print(q) : NULL;
+	char *qtext = q ? hcndoc_print(q) : NULL, *list;
 	struct call *c = NULL;
-	size_t n = 0, i;
 	int r;
 
 	cJSON_Delete(q);
@@ -465,18 +463,37 @@ int hcn_find_by_name(struct hcn *h, enum hcn_kind kind, const char *name,
 	free(qtext);
 	if (r < 0)
 		return r;
-	r = call_run(h, c, name, err);
+	r = call_run(h, c, what, err);
 	if (r < 0)
 		return r;
 	list = win_utf8(c->out ? c->out : L"");
 	call_unref(c);
 	if (!list)
 		return oom(err);
-	r = hcndoc_id_list(list, &ids, &n);
+	r = hcndoc_id_list(list, ret_ids, ret_n);
 	free(list);
 	if (r < 0)
 		return cni_error_set(err, r, CNI_CODE_NETWORK, "%s %s: unexpected answer",
-				     fn_names[kind][OP_ENUM], name);
+				     fn_names[kind][OP_ENUM], what);
+	return 0;
+}
+
+int hcn_list(struct hcn *h, enum hcn_kind kind, char (**ret_ids)[HCNDOC_GUID_STRLEN],
+	     size_t *ret_n, struct cni_error *err)
+{
+	return list_by_query(h, kind, hcndoc_query_all(), "(all)", ret_ids, ret_n, err);
+}
+
+int hcn_find_by_name(struct hcn *h, enum hcn_kind kind, const char *name,
+		     char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, struct cni_error *err)
+{
+	char (*ids)[HCNDOC_GUID_STRLEN] = NULL, *props = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = list_by_query(h, kind, hcndoc_query_name(name), name, &ids, &n, err);
+	if (r < 0)
+		return r;
 	/* an object deleted between the enumeration and the open is skipped */
 	for (i = 0, r = -ENOENT; i < n && r == -ENOENT; i++) {
 		r = hcn_query(h, kind, ids[i], ret_props ? &props : NULL, err);

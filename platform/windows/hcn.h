@@ -79,6 +79,11 @@ void hcn_exit_if_abandoned(int rc);
 int hcn_find_by_name(struct hcn *h, enum hcn_kind kind, const char *name,
 		     char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, struct cni_error *err);
 
+/* hcn_list - the IDs of every object of @kind (HcnEnumerate* with an empty filter) into
+ * *ret_ids (malloc'd array of *ret_n, caller frees). */
+int hcn_list(struct hcn *h, enum hcn_kind kind, char (**ret_ids)[HCNDOC_GUID_STRLEN],
+	     size_t *ret_n, struct cni_error *err);
+
 /* hcn_query - Open + Query (schema 2.0) + Close of the object @id. When @ret_props is
  * non-NULL, *ret_props gets the properties JSON (malloc'd UTF-8, the caller frees; written only
  * on success); NULL only tests existence. -ENOENT when it does not exist. */

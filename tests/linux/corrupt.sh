@@ -47,19 +47,32 @@ call() {
 		timeout 20 ip netns exec "$NODE" "$B/azure-vnet" <<<"$CONF" 2>>"$WORK/stderr")
 	rc=$?
 }
-# fill FROM TO: ADD pods FROM..TO; their addresses appended to $WORK/ips, failures counted
-fill() {
-	local n
-	for n in $(seq "$1" "$2"); do
-		ip netns add "${P}p$n"
-		call ADD "$n"
-		if [ $rc -eq 0 ]; then
-			jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1 >>"$WORK/ips"
-		else
-			echo "ADD $n: $out" >>"$WORK/failed"
-		fi
-	done
+# fill_one N: ADD pod N; its address appended to $WORK/ips, a failure to $WORK/failed
+fill_one() {
+	ip netns add "${P}p$1"
+	call ADD "$1"
+	if [ $rc -eq 0 ]; then
+		jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1 >>"$WORK/ips"
+	else
+		echo "ADD $1: $out" >>"$WORK/failed"
+	fi
 }
+# del_one N: DEL pod N; a failure to $WORK/failed
+del_one() {
+	call DEL "$1"
+	[ $rc -eq 0 ] || echo "DEL $1: $out" >>"$WORK/failed"
+}
+# batch FN FROM TO: FN for each of FROM..TO, 8 at a time (as a kubelet starts pods in parallel;
+# the lines each appends are short, so appends never interleave)
+batch() {
+	local fn=$1 n
+	for n in $(seq "$2" "$3"); do
+		"$fn" "$n" &
+		[ $((n % 8)) -ne 0 ] || wait
+	done
+	wait
+}
+fill() { batch fill_one "$1" "$2"; }
 # corrupt FILE: cut it in the middle and append bytes that are not JSON
 corrupt() {
 	local f=$RT/$1 size
@@ -111,10 +124,7 @@ run() {
 			jq -e -s --arg f "$f" 'any(.[]; .level == "error" and (.msg | contains($f + " was corrupt")))' "$RT/azure-vnet.log"
 	done
 	: >"$WORK/failed"
-	for n in $(seq 1 "$PODS"); do
-		call DEL "$n"
-		[ $rc -eq 0 ] || echo "DEL $n: $out" >>"$WORK/failed"
-	done
+	batch del_one 1 "$PODS"
 	check "$tag: every pod deleted (DEL exits 0)" test ! -s "$WORK/failed"
 	[ -s "$WORK/failed" ] && head -3 "$WORK/failed"
 	check "$tag: nothing is left (ips veths routes ebtables records locks)" test "$(held)" = "0 0 0 0 0 0"

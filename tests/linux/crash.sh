@@ -33,6 +33,8 @@ cleanup() {
 trap cleanup EXIT
 SUITE_ERRLOG=/dev/null
 suite_begin "$WORK/results"
+# after a failed check: the last call's output (its CNI error) and what the node holds
+suite_on_fail() { echo "    last output: $(tr -d '\n\t' <<<"${out:-}" | cut -c1-300); held: $(held 2>/dev/null)"; }
 
 # a node netns with eth0 10.240.0.4/16 (peer in a fabric netns holding .1), default route, and
 # the mas source with secondaries .5 .. .8; runtime dir, lock timeout 5 s

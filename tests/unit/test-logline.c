@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 #include <cmocka.h>
 
 #include "core/logline.h"

@@ -431,6 +431,31 @@ check "same prefix: DEL $CB again (no record) does not touch $CA's endpoint" \
 cni DEL $CA
 check "same prefix: DEL $CA leaves nothing" left_nothing $CA
 
+# ---- both state files corrupt: HNS endpoints are traced (issue 9 items 1 and 7) ----
+cni ADD $CA
+ipa=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
+cni ADD $CB
+ipb=$(jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1)
+printf '{"IPAM":{' >"$rt/azure-vnet-ipam.json"
+printf '{"Network":' >"$rt/azure-vnet.json"
+cni ADD $C4
+ip4=$(jq -r '.ips[0].address // ""' <<<"$out" | cut -d/ -f1)
+check "both files corrupt: ADD succeeds with an address no HNS endpoint holds ($ip4)" \
+	eval "[ $rc -eq 0 ] && [ -n '$ip4' ] && [ '$ip4' != '$ipa' ] && [ '$ip4' != '$ipb' ]"
+check "both files corrupt: each kept as <file>.corrupt-<UTC>" \
+	eval "ls '$rt' | grep -qE '^azure-vnet-ipam\.json\.corrupt-[0-9]{8}T[0-9]{6}Z\$' && ls '$rt' | grep -qE '^azure-vnet\.json\.corrupt-[0-9]{8}T[0-9]{6}Z\$'"
+gc_conf "$scratch/gc-4a.json" $C4 $CA
+cni GC $C4 "$scratch/gc-4a.json"
+check "GC removes the endpoint whose name gives an owner not valid and unrecorded ($CB), keeps the valid" \
+	eval "[ $rc -eq 0 ] && [ \$(named default-pod-b:eth0) -eq 0 ] && [ \$(named default--eth0) -eq 1 ] && [ -n \"\$(ep_of $C4)\" ] && [ \"\$(ipam_inuse $ipb)\" = false ]"
+cni DEL $CA
+cni DEL $C4
+gc_conf "$scratch/gc-none.json"
+cni GC $C1 "$scratch/gc-none.json"
+check "after the DELs and a GC: no endpoint, no address in use" \
+	eval "jqe '.Endpoints == {}' '$hcn_state' >/dev/null && [ \"\$(ipam_inuse $ipa)\" = false ] && [ \"\$(ipam_inuse $ip4)\" = false ]"
+rm -f "$rt"/*.corrupt-*
+
 # ---- a retried ADD while the first hangs in HNS (per-owner lock): one endpoint, the IP kept ----
 jq '.windowsSettings = {hnsTimeoutDurationInSeconds: 3}' "$scratch/conf.json" >"$scratch/conf-t3.json"
 handle_problems() { [ -f "$hcn_log" ] && jq -c 'select(.problem)' "$hcn_log" || true; }
