@@ -19,6 +19,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
+#include "core/ipam.h"
 #include "core/mac.h"
 #include "core/sha1.h"
 #include "platform/linux/fw.h"
@@ -1582,6 +1583,13 @@ static const char *linux_mode(const struct conf *conf)
 	return mode_name(conf);
 }
 
+/* IPv4 only for now: the IPv6 data plane (gateway, neighbour, forwarding, CHECK) is not done. */
+static unsigned linux_families(const struct conf *conf)
+{
+	(void)conf;
+	return IPAM_FAMILY_V4;
+}
+
 static struct backend *linux_close(struct backend *be)
 {
 	if (!be)
@@ -1946,6 +1954,7 @@ static const struct backend_ops linux_ops = {
 	.reserve_name = false,
 	.validate = linux_validate,
 	.mode = linux_mode,
+	.families = linux_families,
 	.open = linux_open,
 	.close = linux_close,
 	.network_alive = NULL,
