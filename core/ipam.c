@@ -586,23 +586,9 @@ size_t ipam_free_count_family(const struct ipam_space *sp, int family)
 
 void ipam_result_fill(const struct ipam_space *sp, size_t pool, size_t addr, struct cni_result *ret)
 {
-	const struct ipam_pool *p = &sp->pools[pool];
-	struct cni_route *rt;
+	const struct ipam_alloc one = {.pool = pool, .addr = addr};
 
-	memset(ret, 0, sizeof(*ret));
-	ret->ips[0].address.addr = p->addrs[addr].addr;
-	ret->ips[0].address.len = p->subnet.len;
-	ret->ips[0].gateway = p->gateway;
-	ret->ips[0].iface = -1;
-	ret->n_ips = 1;
-	rt = &ret->routes[0];
-	rt->dst.addr.family = p->subnet.addr.family;
-	rt->dst.len = 0;
-	rt->gw = p->gateway;
-	rt->scope = -1;
-	ret->n_routes = 1;
-	snprintf(ret->dns.nameservers[0], sizeof(ret->dns.nameservers[0]), "%s", IPAM_DNS_SERVER);
-	ret->dns.n_nameservers = 1;
+	ipam_result_fill_allocs(sp, &one, 1, ret);
 }
 
 void ipam_result_fill_allocs(const struct ipam_space *sp, const struct ipam_alloc *allocs,

@@ -1432,11 +1432,6 @@ static bool has_family(const struct netstate_endpoint *rec, int family)
 	return false;
 }
 
-static bool has_ipv4(const struct netstate_endpoint *rec)
-{
-	return has_family(rec, IPNET_AF_INET);
-}
-
 static int check_host_link(struct check *c, struct cni_error *err)
 {
 	int r = netdev_link_get(c->v.be->host, c->rec->host_ifname, 0, &c->h, err);
@@ -1494,7 +1489,7 @@ static int check_transparent_routes(struct check *c, struct cni_error *err)
 	bool link = false, def = false;
 	int j, r;
 
-	if (!has_ipv4(c->rec))
+	if (!has_family(c->rec, IPNET_AF_INET))
 		return 0;
 	r = pod_routes(c, err);
 	if (r < 0)
@@ -1515,22 +1510,30 @@ static int check_transparent_routes(struct check *c, struct cni_error *err)
 	return 0;
 }
 
-/* Transparent: the pod's permanent neighbour 169.254.1.1 -> host veth MAC. */
-static int check_gateway_neighbour(struct check *c, struct cni_error *err)
+/* Transparent: the pod's permanent neighbour @gw_text -> host veth MAC, when the pod has an
+ * address of @family. */
+static int gateway_neighbour(struct check *c, int family, const char *gw_text,
+			     struct cni_error *err)
 {
-	struct ipnet_addr gw4;
+	struct ipnet_addr gw;
 	uint8_t mac[6];
 	int r, state = 0;
 
-	if (!has_ipv4(c->rec))
+	if (!has_family(c->rec, family))
 		return 0;
-	ipnet_addr_parse(GW4_TEXT, &gw4);
-	r = netdev_neigh_get(c->v.be->pod, c->p.ifindex, &gw4, mac, &state, err);
+	ipnet_addr_parse(gw_text, &gw);
+	r = netdev_neigh_get(c->v.be->pod, c->p.ifindex, &gw, mac, &state, err);
 	if (r == -ENOENT ||
 	    (r == 0 && (memcmp(mac, c->h.mac, 6) != 0 || !(state & NUD_PERMANENT))))
 		return cni_error_check_fail(err, "permanent neighbour %s -> host veth is missing "
-					    "in %s", GW4_TEXT, c->v.env->netns);
+					    "in %s", gw_text, c->v.env->netns);
 	return r;
+}
+
+/* Transparent: the pod's permanent neighbour 169.254.1.1 -> host veth MAC. */
+static int check_gateway_neighbour(struct check *c, struct cni_error *err)
+{
+	return gateway_neighbour(c, IPNET_AF_INET, GW4_TEXT, err);
 }
 
 /* Transparent, IPv6: the default route via fe80::1234:5678:9abc on the pod interface. */
@@ -1560,19 +1563,7 @@ static int check_transparent_routes6(struct check *c, struct cni_error *err)
 /* Transparent, IPv6: the pod's permanent neighbour fe80::1234:5678:9abc -> host veth MAC. */
 static int check_gateway_neighbour6(struct check *c, struct cni_error *err)
 {
-	struct ipnet_addr gw6;
-	uint8_t mac[6];
-	int r, state = 0;
-
-	if (!has_family(c->rec, IPNET_AF_INET6))
-		return 0;
-	ipnet_addr_parse(GW6_TEXT, &gw6);
-	r = netdev_neigh_get(c->v.be->pod, c->p.ifindex, &gw6, mac, &state, err);
-	if (r == -ENOENT ||
-	    (r == 0 && (memcmp(mac, c->h.mac, 6) != 0 || !(state & NUD_PERMANENT))))
-		return cni_error_check_fail(err, "permanent neighbour %s -> host veth is missing "
-					    "in %s", GW6_TEXT, c->v.env->netns);
-	return r;
+	return gateway_neighbour(c, IPNET_AF_INET6, GW6_TEXT, err);
 }
 
 /* Transparent: a host route to each pod address via the host veth. */
