@@ -276,6 +276,32 @@ static struct ipam_pool *space_pool_by_subnet(struct ipam_space *sp, const char 
 	return NULL;
 }
 
+/* The owner's record of @family (in pool @only when set; the address @want when set) taken
+ * again (idempotent ADD): true with its indexes in *ret_pool, *ret_addr, else false. */
+static bool owner_again(struct ipam_space *sp, const struct ipam_request *req,
+			const struct ipam_pool *only, int family, const struct ipnet_addr *want,
+			size_t *ret_pool, size_t *ret_addr)
+{
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		struct ipam_pool *p = &sp->pools[i];
+
+		if ((only && p != only) || p->subnet.addr.family != family)
+			continue;
+		for (size_t k = 0; k < p->n_addrs; k++) {
+			struct ipam_addr *r = &p->addrs[k];
+
+			if (!owner_match(r, req->container_id, req->ifname) ||
+			    (want->family && !ipnet_addr_equal(&r->addr, want)))
+				continue;
+			take(p, r, req);
+			*ret_pool = i;
+			*ret_addr = k;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ipam_allocate, also telling whether the address is the owner's record found again
  * (*ret_held true; written only on success). */
 static int allocate(struct ipam_space *sp, const struct ipam_request *req, size_t *ret_pool,
@@ -307,26 +333,9 @@ static int allocate(struct ipam_space *sp, const struct ipam_request *req, size_
 		family = want.family;
 	}
 
-	/* The owner's record again (idempotent ADD). */
-	for (size_t i = 0; i < sp->n_pools; i++) {
-		struct ipam_pool *p = &sp->pools[i];
-
-		if ((only && p != only) || p->subnet.addr.family != family)
-			continue;
-		for (size_t k = 0; k < p->n_addrs; k++) {
-			struct ipam_addr *r = &p->addrs[k];
-
-			if (!owner_match(r, req->container_id, req->ifname) ||
-			    (want.family && !ipnet_addr_equal(&r->addr, &want)))
-				continue;
-			take(p, r, req);
-			*ret_pool = i;
-			*ret_addr = k;
-			*ret_held = true;
-			return 0;
-		}
-	}
-	*ret_held = false;
+	*ret_held = owner_again(sp, req, only, family, &want, ret_pool, ret_addr);
+	if (*ret_held)
+		return 0;
 
 	if (want.family) {
 		for (size_t i = 0; i < sp->n_pools && !rec; i++) {
