@@ -354,25 +354,61 @@ static int ipam_delegate(struct vnet *v, const char *cmd, struct cni_result *ret
 	return r;
 }
 
-/* Allocate into v->ipres. v->fresh: the owner did not hold the address before (a rollback may
- * release it). A delegated plugin cannot say; host-local refuses a second allocation for the
- * same owner, so its successful ADD is fresh. An answer without an address is code 101. */
+/* The address families the backend configures for this call's config (enum ipam_family). */
+static unsigned vnet_families(const struct vnet *v)
+{
+	return backend->families ? backend->families(v->conf) : IPAM_FAMILY_V4;
+}
+
+static bool family_wanted(unsigned families, int family)
+{
+	return (families & (family == IPNET_AF_INET6 ? IPAM_FAMILY_V6 : IPAM_FAMILY_V4)) != 0;
+}
+
+/* Drop from @res the addresses and routes of families not in @families (a delegated IPAM may
+ * answer with both; the pod gets only what the backend configures, and the result reports only
+ * that). The delegated plugin's DEL releases them all. */
+static void ipres_keep_families(struct cni_result *res, unsigned families)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < res->n_ips; i++)
+		if (family_wanted(families, res->ips[i].address.addr.family))
+			res->ips[k++] = res->ips[i];
+		else
+			platform_log("IPAM address of a family this mode does not configure: dropped");
+	res->n_ips = k;
+	for (i = k = 0; i < res->n_routes; i++)
+		if (family_wanted(families, res->routes[i].dst.addr.family))
+			res->routes[k++] = res->routes[i];
+	res->n_routes = k;
+}
+
+/* Allocate into v->ipres, one address per family the backend configures (IPv4 only when it
+ * configures only IPv4, even on a dual-stack NIC). v->fresh: the owner held none of the
+ * addresses before (a rollback may release them). A delegated plugin cannot say; host-local
+ * refuses a second allocation for the same owner, so its successful ADD is fresh. An answer
+ * without an address (of a family the backend configures) is code 101. */
 static int ipam_add(struct vnet *v, struct cni_error *err)
 {
+	unsigned families = vnet_families(v);
 	int r;
 
 	memset(&v->ipres, 0, sizeof(v->ipres));
 	v->fresh = false;
 	if (ipam_ours(v->conf)) {
 		r = ipam_run_add_owned(v->conf, v->ctx->env.container_id, v->ctx->env.ifname,
-				       &v->ipres, &v->fresh, err);
+				       families, &v->ipres, &v->fresh, err);
 	} else {
 		r = ipam_delegate(v, "ADD", &v->ipres, err);
 		v->fresh = r >= 0;
+		if (r >= 0)
+			ipres_keep_families(&v->ipres, families);
 	}
 	if (r >= 0 && v->ipres.n_ips == 0)
-		r = cni_error_set(err, -ENOENT, CNI_CODE_NO_ADDRESS, "IPAM %s returned no address",
-				  v->conf->ipam.type);
+		r = cni_error_set(err, -ENOENT, CNI_CODE_NO_ADDRESS, "IPAM %s returned no address%s",
+				  v->conf->ipam.type, vnet_families(v) == IPAM_FAMILY_ANY ? "" :
+				  " of the family this network mode configures");
 	return r;
 }
 
@@ -1115,7 +1151,7 @@ static int vnet_status(struct plugin_ctx *ctx, struct cni_error *err)
 
 	vnet_init(&v, ctx);
 	if (ipam_ours(v.conf))
-		r = ipam_run_status(v.conf, err);
+		r = ipam_run_status_families(v.conf, vnet_families(&v), err);
 	else if (v.conf->ipam.type[0])
 		r = ipam_delegate(&v, "STATUS", NULL, err);
 	vnet_fini(&v);

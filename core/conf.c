@@ -223,6 +223,30 @@ static int parse_query_interval(const cJSON *ipam, int *ret, struct cni_error *e
 	return 0;
 }
 
+/* ipam.subnet and ipam.ipAddress: each well-formed, an IPv6 subnet at most /64 (Azure's IPv6
+ * subnets are /64s), and both of one family when both are given. Code 7 naming the field. */
+static int ipam_request_check(const struct conf_ipam *ipam, struct cni_error *err)
+{
+	struct ipnet_prefix p = {0};
+	struct ipnet_addr a = {0};
+
+	if (ipam->subnet[0] && ipnet_prefix_parse(ipam->subnet, false, &p) < 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.subnet \"%s\" is not a CIDR prefix", ipam->subnet);
+	if (p.addr.family == IPNET_AF_INET6 && p.len > 64)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.subnet \"%s\" is longer than /64 (an Azure IPv6 subnet is "
+				     "a /64)", ipam->subnet);
+	if (ipam->ip_address[0] && ipnet_addr_parse(ipam->ip_address, &a) < 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.ipAddress \"%s\" is not an IP address", ipam->ip_address);
+	if (a.family && p.addr.family && a.family != p.addr.family)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.ipAddress \"%s\" and ipam.subnet \"%s\" are of different "
+				     "address families", ipam->ip_address, ipam->subnet);
+	return 0;
+}
+
 static int parse_ipam(const cJSON *root, struct conf_ipam *ipam, struct cni_error *err)
 {
 	static const struct {
@@ -267,22 +291,7 @@ static int parse_ipam(const cJSON *root, struct conf_ipam *ipam, struct cni_erro
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
 				     "ipam.environment \"%s\" is invalid (want \"azure\", \"mas\" or "
 				     "\"null\")", env);
-	if (ipam->subnet[0]) {
-		struct ipnet_prefix p;
-
-		if (ipnet_prefix_parse(ipam->subnet, false, &p) < 0)
-			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-					     "ipam.subnet \"%s\" is not a CIDR prefix", ipam->subnet);
-	}
-	if (ipam->ip_address[0]) {
-		struct ipnet_addr a;
-
-		if (ipnet_addr_parse(ipam->ip_address, &a) < 0)
-			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-					     "ipam.ipAddress \"%s\" is not an IP address",
-					     ipam->ip_address);
-	}
-	return 0;
+	return ipam_request_check(ipam, err);
 }
 
 static int parse_dns(const cJSON *o, const char *path, bool runtime, struct cni_dns *d,

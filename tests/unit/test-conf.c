@@ -403,6 +403,13 @@ static const struct {
 	{"{\"ipam\":{\"subnet\":[\"10.0.0.0/16\"]}}", "ipam.subnet"},
 	{"{\"ipam\":{\"ipAddress\":\"10.0.0.5/16\"}}", "ipam.ipAddress"},
 	{"{\"ipam\":{\"ipAddress\":\"x\"}}", "ipam.ipAddress"},
+	/* dual-stack (issue 10): an IPv6 subnet longer than /64, malformed, or of the other family
+	 * than ipam.ipAddress */
+	{"{\"ipam\":{\"subnet\":\"fd00:10::/80\"}}", "ipam.subnet"},
+	{"{\"ipam\":{\"subnet\":\"fd00:10:::/64\"}}", "ipam.subnet"},
+	{"{\"ipam\":{\"subnet\":\"fd00:10::/64\",\"ipAddress\":\"10.0.0.5\"}}", "ipam.ipAddress"},
+	{"{\"ipam\":{\"subnet\":\"10.0.0.0/16\",\"ipAddress\":\"fd00:10::5\"}}", "ipam.subnet"},
+	{"{\"ipam\":{\"ipAddress\":\"fd00:10::5/64\"}}", "ipam.ipAddress"},
 	{"{\"ipam\":{\"ipAddress\":\"fd00::g\"}}", "ipam.ipAddress"},
 	{"{\"ipam\":{\"queryInterval\":\"abc\"}}", "ipam.queryInterval"},
 	{"{\"ipam\":{\"queryInterval\":\"10m\"}}", "ipam.queryInterval"},
