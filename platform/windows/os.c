@@ -525,8 +525,12 @@ struct platform_lock *platform_lock_release_unlink(struct platform_lock *l)
 
 /* ---- HTTP ---- */
 
-int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
-		      struct cni_error *err)
+/* One request: GET when @data is NULL, else POST of @len bytes of JSON. Returns 0 with the
+ * status in *ret_status and the body (malloc'd, NUL-terminated) in *ret_body, *ret_len, whatever
+ * the status; -EAGAIN (code 11) when the server cannot be reached or does not answer in time. */
+static int http_request(const char *method, const char *url, const char *data, size_t data_len,
+			unsigned timeout_ms, long *ret_status, char **ret_body, size_t *ret_len,
+			struct cni_error *err)
 {
 	URL_COMPONENTSW uc;
 	wchar_t host[256], path[2048], *wurl = win_wide(url);
@@ -538,7 +542,7 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	int r = 0;
 
 	if (!wurl)
-		return cni_error_set(err, -EINVAL, CNI_CODE_TRY_AGAIN, "GET %s: bad URL", url);
+		return cni_error_set(err, -EINVAL, CNI_CODE_TRY_AGAIN, "%s %s: bad URL", method, url);
 	memset(&uc, 0, sizeof(uc));
 	uc.dwStructSize = sizeof(uc);
 	uc.lpszHostName = host;
@@ -548,13 +552,13 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	uc.dwExtraInfoLength = 1; /* the query string stays part of the path */
 	if (!WinHttpCrackUrl(wurl, 0, 0, &uc)) {
 		e = GetLastError();
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: %s", url,
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "%s %s: %s", method, url,
 				  win_error_text(e, msg, sizeof(msg)));
 		goto done;
 	}
 	if (uc.dwExtraInfoLength && uc.lpszExtraInfo)
 		wcsncat(path, uc.lpszExtraInfo, sizeof(path) / sizeof(path[0]) - wcslen(path) - 1);
-	/* NMAgent and the wireserver are link-local to the VM: never through a proxy */
+	/* NMAgent, the wireserver and CNS are local to the VM: never through a proxy */
 	session = WinHttpOpen(L"azure-vnet", WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
 			      WINHTTP_NO_PROXY_BYPASS, 0);
 	if (!session ||
@@ -565,7 +569,7 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	conn = WinHttpConnect(session, host, uc.nPort, 0);
 	if (!conn)
 		goto fail;
-	req = WinHttpOpenRequest(conn, L"GET", path, NULL, WINHTTP_NO_REFERER,
+	req = WinHttpOpenRequest(conn, data ? L"POST" : L"GET", path, NULL, WINHTTP_NO_REFERER,
 				 WINHTTP_DEFAULT_ACCEPT_TYPES,
 				 uc.nScheme == INTERNET_SCHEME_HTTPS ? WINHTTP_FLAG_SECURE : 0);
 	/* The wait for the response headers has its own limit (90 s by default), which
@@ -578,18 +582,16 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 		    !WinHttpSetOption(req, WINHTTP_OPTION_REDIRECT_POLICY, &redirects,
 				      sizeof(redirects))))
 		goto fail;
-	if (!req || !WinHttpSendRequest(req, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA,
-					0, 0, 0) ||
+	if (!req ||
+	    !WinHttpSendRequest(req, data ? L"Content-Type: application/json\r\n" : WINHTTP_NO_ADDITIONAL_HEADERS,
+				data ? (DWORD)-1L : 0, data ? (LPVOID)data : WINHTTP_NO_REQUEST_DATA,
+				(DWORD)data_len, (DWORD)data_len, 0) ||
 	    !WinHttpReceiveResponse(req, NULL) ||
 	    !WinHttpQueryHeaders(req, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
 				 WINHTTP_HEADER_NAME_BY_INDEX, &status, &status_len,
 				 WINHTTP_NO_HEADER_INDEX))
 		goto fail;
-	if (status != 200) {
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: HTTP status %lu", url,
-				  (unsigned long)status);
-		goto done;
-	}
+	*ret_status = (long)status;
 	body = malloc(1);
 	if (!body)
 		goto oom;
@@ -599,8 +601,8 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 		ULONGLONG now = GetTickCount64();
 
 		if (now >= deadline) {
-			r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: timed out after %u ms",
-					  url, timeout_ms);
+			r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "%s %s: timed out after %u ms",
+					  method, url, timeout_ms);
 			goto done;
 		}
 		/* a body that trickles in stays within the whole GET's bound */
@@ -611,7 +613,7 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 		if (avail == 0)
 			break;
 		if (len + avail > OS_HTTP_BODY_MAX) {
-			r = cni_error_set(err, -EFBIG, CNI_CODE_SOURCE, "GET %s: body over %u bytes", url,
+			r = cni_error_set(err, -EFBIG, CNI_CODE_SOURCE, "%s %s: body over %u bytes", method, url,
 					  OS_HTTP_BODY_MAX);
 			goto done;
 		}
@@ -633,10 +635,10 @@ fail:
 	e = GetLastError();
 	/* WinHTTP reports ERROR_WINHTTP_TIMEOUT; wine's passes the socket's WSAETIMEDOUT through */
 	if (e == ERROR_WINHTTP_TIMEOUT || e == WSAETIMEDOUT)
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: timed out after %u ms",
-				  url, timeout_ms);
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "%s %s: timed out after %u ms",
+				  method, url, timeout_ms);
 	else
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: %s", url,
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "%s %s: %s", method, url,
 				  win_error_text(e, msg, sizeof(msg)));
 	goto done;
 oom:
@@ -651,6 +653,33 @@ done:
 		WinHttpCloseHandle(session);
 	free(wurl);
 	return r;
+}
+
+int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
+		      struct cni_error *err)
+{
+	char *body = NULL;
+	size_t len = 0;
+	long status = 0;
+	int r;
+
+	r = http_request("GET", url, NULL, 0, timeout_ms, &status, &body, &len, err);
+	if (r < 0)
+		return r;
+	if (status != 200) {
+		free(body);
+		return cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: HTTP status %ld", url,
+				     status);
+	}
+	*ret_body = body;
+	*ret_len = len;
+	return 0;
+}
+
+int platform_http_post(const char *url, const char *data, size_t len, unsigned timeout_ms,
+		       long *ret_status, char **ret_body, size_t *ret_len, struct cni_error *err)
+{
+	return http_request("POST", url, data, len, timeout_ms, ret_status, ret_body, ret_len, err);
 }
 
 /* ---- interfaces ---- */
