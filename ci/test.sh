@@ -77,6 +77,7 @@ suite build build
 needs_build unit ctest --test-dir build --output-on-failure --no-tests=error -LE process
 [ -x tests/ipam/run.sh ] && needs_build ipam tests/ipam/run.sh
 [ -x tests/linux/plugin.sh ] && needs_build linux-plugin tests/linux/plugin.sh
+[ -x tests/linux/cns.sh ] && needs_build linux-cns tests/linux/cns.sh
 [ -x tests/linux/crash.sh ] && needs_build crash tests/linux/crash.sh
 [ -x tests/linux/valgrind.sh ] && needs_build valgrind tests/linux/valgrind.sh
 [ -x tests/linux/install.sh ] && needs_build install tests/linux/install.sh
