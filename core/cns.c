@@ -4,6 +4,7 @@
 #include "cns.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,7 +209,7 @@ static int get_subnet(const cJSON *o, const char *field, struct ipnet_prefix *re
 	len = member(o, "PrefixLength");
 	if (!len)
 		return 0;
-	if (!cJSON_IsNumber(len) || len->valuedouble < 0 || len->valuedouble > 255 ||
+	if (!cJSON_IsNumber(len) || !(len->valuedouble >= 0 && len->valuedouble <= 255) ||
 	    len->valuedouble != (double)(int)len->valuedouble)
 		return bad(err, f, "must be an integer from 0 to 255");
 	ret->len = (int)len->valuedouble;
@@ -326,7 +327,9 @@ static int decode_status(const cJSON *o, const char *field, int *code, char *msg
 
 	snprintf(f, sizeof(f), "%s.ReturnCode", field);
 	*code = 0;
-	if (rc && (!cJSON_IsNumber(rc) || rc->valuedouble != (double)(int)rc->valuedouble))
+	/* the range first: converting a double outside int (1e300, inf) is undefined */
+	if (rc && (!cJSON_IsNumber(rc) || !(rc->valuedouble >= INT_MIN && rc->valuedouble <= INT_MAX) ||
+		   rc->valuedouble != (double)(int)rc->valuedouble))
 		return bad(err, f, "must be an integer");
 	if (rc)
 		*code = (int)rc->valuedouble;
@@ -344,8 +347,9 @@ static cJSON *parse_object(const char *text, size_t len, struct cni_error *err)
 
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
+		/* @text need not be NUL-terminated */
 		cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE, "CNS answer is not a JSON object: "
-			      "\"%.80s\"", text ? text : "");
+			      "\"%.*s\"", text ? (int)(len < 80 ? len : 80) : 0, text ? text : "");
 		return NULL;
 	}
 	return root;

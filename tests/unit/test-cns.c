@@ -212,6 +212,21 @@ static void test_answer_malformed(void **state)
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(cns_response_decode("", 0, &resp, &err), -EBADMSG);
 	assert_int_equal(cns_response_decode("[]", 2, &resp, &err), -EBADMSG);
+	/* found by fuzz-cns: a ReturnCode past int; a body without a NUL (ASan checks the read) */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cns_response_decode("{\"response\":{\"ReturnCode\":1e999}}", 34, &resp,
+					     &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "response.ReturnCode"));
+	{
+		char *raw = malloc(3);
+
+		assert_non_null(raw);
+		memcpy(raw, "x y", 3);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(cns_response_decode(raw, 3, &resp, &err), -EBADMSG);
+		assert_non_null(strstr(err.msg, "\"x y\""));
+		free(raw);
+	}
 }
 
 /* Answers that decode but make no result: code 105 naming why. */
