@@ -599,9 +599,9 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
 				     "the config has no ipam (ipam.type is required)");
 	vnet_init(&v, ctx);
-	r = ipam_cns_is(v.conf) ? ipam_cns_validate(v.conf, &ctx->env, err) : 0;
-	if (r >= 0)
-		r = backend->validate(&v.call, err);
+	r = backend->validate(&v.call, err);
+	if (r >= 0 && ipam_cns_is(v.conf))
+		r = ipam_cns_validate(v.conf, &ctx->env, err);
 	if (r >= 0)
 		r = vnet_open(&v, BACKEND_NEED_SANDBOX, err);
 	if (r >= 0)
