@@ -78,6 +78,16 @@ int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len
  * the path). */
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err);
 
+/* platform_file_set_aside - keep the file at @path (found corrupt) also as "<path>.<@tag>-<UTC
+ * time as YYYYMMDDTHHMMSSZ>" (with "-<n>" when that name is taken: an existing file is never
+ * replaced) for an operator to read; nothing of ours ever deletes it. @path stays as it is,
+ * for the caller to replace atomically (platform_file_replace), so a kill in between never
+ * leaves the file missing. Linux: a hard link; Windows: a copy. The new name into @ret_path
+ * (@size bytes; may be NULL). The caller holds the file's lock. Returns 0, -ENOENT when @path
+ * is absent (no error recorded), or another negative errno (code 5 naming @path). */
+int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
+			    struct cni_error *err);
+
 /* ---- locks ---- */
 struct platform_lock;
 

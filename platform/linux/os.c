@@ -358,6 +358,40 @@ remove_tmp:
 	return r;
 }
 
+int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
+			    struct cni_error *err)
+{
+	char aside[PATH_MAX], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n, r;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (n = 1; n < 100; n++) {
+		if ((n == 1 ? snprintf(aside, sizeof(aside), "%s.%s-%s", path, tag, stamp) :
+			      snprintf(aside, sizeof(aside), "%s.%s-%s-%d", path, tag, stamp, n)) >=
+		    (int)sizeof(aside))
+			return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "path too long: %s",
+					     path);
+		/* link(2) never replaces what is at the new name */
+		if (link(path, aside) == 0)
+			break;
+		r = -errno;
+		if (r == -ENOENT)
+			return r;
+		if (r != -EEXIST)
+			return cni_error_set(err, r, CNI_CODE_IO, "cannot set %s aside: %s", path,
+					     strerror(-r));
+	}
+	if (n == 100)
+		return cni_error_set(err, -EEXIST, CNI_CODE_IO, "cannot set %s aside: names taken",
+				     path);
+	if (ret_path)
+		snprintf(ret_path, size, "%s", aside);
+	return 0;
+}
+
 /* ---- locks ---- */
 
 struct platform_lock {

@@ -435,6 +435,43 @@ free_paths:
 	return r;
 }
 
+int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
+			    struct cni_error *err)
+{
+	char aside[OS_PATH_MAX], msg[256];
+	wchar_t *wpath = win_wide(path), *waside = NULL;
+	SYSTEMTIME t;
+	DWORD e = ERROR_ALREADY_EXISTS;
+	int n, r = 0;
+
+	GetSystemTime(&t);
+	for (n = 1; !r && n < 100 && (e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS); n++) {
+		int w = snprintf(aside, sizeof(aside), "%s.%s-%04u%02u%02uT%02u%02u%02uZ", path, tag,
+				 t.wYear, t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond);
+
+		if (n > 1 && w > 0 && w < (int)sizeof(aside))
+			w += snprintf(aside + w, sizeof(aside) - (size_t)w, "-%d", n);
+		free(waside);
+		waside = w > 0 && w < (int)sizeof(aside) ? win_wide(aside) : NULL;
+		if (!wpath || !waside)
+			r = cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "cannot set %s aside: bad path",
+					  path);
+		/* bFailIfExists: an existing file at the new name stays */
+		else
+			e = CopyFileW(wpath, waside, TRUE) ? 0 : GetLastError();
+	}
+	if (!r && (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND))
+		r = -ENOENT;
+	else if (!r && e)
+		r = cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot set %s aside: %s", path,
+				  win_error_text(e, msg, sizeof(msg)));
+	if (!r && ret_path)
+		snprintf(ret_path, size, "%s", aside);
+	free(wpath);
+	free(waside);
+	return r;
+}
+
 /* ---- locks ---- */
 
 struct platform_lock {
