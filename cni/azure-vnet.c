@@ -1062,11 +1062,13 @@ static int gc_forget(struct netstate *st, void *arg, struct cni_error *err)
 	return n;
 }
 
-/* azure-cns GC: release in CNS what each removed endpoint's owner holds, by its record's ID.
+/* azure-cns GC: release in CNS what each removed endpoint's owner holds, by its record's ID
+ * (an orphan, which has none: by the Go ID its ADD asked with, unless another owner held it).
  * A release that fails keeps that record (dropped from the removed list), so a later GC or DEL
  * releases it; the first failure is copied to @berr. */
 static void gc_cns_release(struct vnet *v, struct gc *g, struct cni_error *berr)
 {
+	char id[NETSTATE_ID_MAX];
 	size_t i, k = 0;
 
 	for (i = 0; i < g->n_removed; i++) {
@@ -1075,17 +1077,21 @@ static void gc_cns_release(struct vnet *v, struct gc *g, struct cni_error *berr)
 		struct cns_request req;
 		size_t j;
 
+		if (ep->id[0])
+			memcpy(id, ep->id, sizeof(id));
+		else
+			netstate_endpoint_key(ep->container_id, ep->ifname, 0, id, sizeof(id));
 		memset(&req, 0, sizeof(req));
 		req.pod_name = ep->pod_name;
 		req.pod_namespace = ep->pod_namespace;
-		req.pod_interface_id = ep->id;
+		req.pod_interface_id = id;
 		req.infra_container_id = ep->container_id;
 		req.ifname = ep->ifname;
 		for (j = 0; j < ep->n_ips && j < CNS_MAX_DESIRED; j++)
 			req.desired[req.n_desired++] = ep->ips[j].addr;
 		if (ipam_cns_del(v->conf, &req, &one) < 0) {
-			platform_log("GC %s (%s): keeping the record: %s", ep->id, ep->container_id,
-				     one.msg);
+			platform_log("GC %s (%s): CNS release failed, record kept: %s", id,
+				     ep->container_id, one.msg);
 			if (!cni_error_is_set(berr))
 				*berr = one;
 			continue;

@@ -256,6 +256,19 @@ check "GC released the stale pod's address in CNS" eq "$(assigned c6aaaaaa-eth0)
 gc_gone() { [ "$(records)" = 0 ] && ! ip -n "$NODE" route | grep -q "^$ip6 "; }
 check "GC removed its record and route" gc_gone
 
+# an ADD killed after its endpoint was made, before its record was saved: an orphan GC traces
+# by the veth's owner tag, and whose address it releases in CNS by the Go ID the ADD asked with
+AZURE_CNI_FAULT_LOG=$WORK/steps run ADD c8aaaaaaaa8 "$(nspath p4)" >/dev/null
+run DEL c8aaaaaaaa8 "$(nspath p4)" >/dev/null
+step=$(awk '$2 == "ADD" && $3 == "endpoint" {print $1; exit}' "$WORK/steps")
+AZURE_CNI_FAULT_KILL_AT=$step run ADD c8aaaaaaaa8 "$(nspath p4)" >/dev/null 2>&1
+killed_left() { [ -n "$(assigned c8aaaaaa-eth0)" ] && [ "$(links)" = 1 ] && [ "$(records)" = 0 ]; }
+check "killed ADD: CNS holds its address, its veth is left, no record" killed_left
+out=$(CONF=$GCCONF run GC "" ""; echo "rc=$?")
+check "GC of the orphan: exit 0" eq "$out" "rc=0"
+check "GC of the orphan: its address released in CNS" eq "$(assigned c8aaaaaa-eth0)" ""
+check "GC of the orphan: its veth gone" eq "$(links)" 0
+
 echo "== bad input: a clear error, CNS not asked, nothing made"
 n=$(nreq)
 out=$(ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default" run ADD c7aaaaaaaa7 "$(nspath p4)")
