@@ -129,38 +129,40 @@ static int get_str(const cJSON *o, const char *key, const char *field, char *dst
 	return 0;
 }
 
-/* An address member: absent or "" is family 0. */
+/* An address (@cidr false) or CIDR (@cidr true) member into *ret: absent or "" is family 0. */
+static int get_net(const cJSON *o, const char *key, const char *field, bool cidr,
+		   struct ipnet_prefix *ret, struct cni_error *err)
+{
+	char s[IPNET_PREFIX_STRLEN];
+	int r = get_str(o, key, field, s, sizeof(s), err);
+	const char *raw;
+
+	memset(ret, 0, sizeof(*ret));
+	if (r < 0 || !s[0])
+		return r;
+	raw = member(o, key)->valuestring;
+	if (strlen(raw) < sizeof(s) &&
+	    (cidr ? ipnet_prefix_parse(s, false, ret) : ipnet_addr_parse(s, &ret->addr)) == 0)
+		return 0;
+	memset(ret, 0, sizeof(*ret));
+	return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE, "CNS answer: %s \"%.64s\" is not %s",
+			     field, raw, cidr ? "a CIDR prefix" : "an IP address");
+}
+
 static int get_addr(const cJSON *o, const char *key, const char *field, struct ipnet_addr *ret,
 		    struct cni_error *err)
 {
-	char s[IPNET_PREFIX_STRLEN];
-	int r = get_str(o, key, field, s, sizeof(s), err);
+	struct ipnet_prefix p;
+	int r = get_net(o, key, field, false, &p, err);
 
-	memset(ret, 0, sizeof(*ret));
-	if (r < 0 || !s[0])
-		return r;
-	if (strlen(member(o, key)->valuestring) >= sizeof(s) || ipnet_addr_parse(s, ret) < 0)
-		return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
-				     "CNS answer: %s \"%.64s\" is not an IP address", field,
-				     member(o, key)->valuestring);
-	return 0;
+	*ret = p.addr;
+	return r;
 }
 
-/* A CIDR member ("10.0.0.0/16"): absent or "" is family 0. */
 static int get_cidr(const cJSON *o, const char *key, const char *field, struct ipnet_prefix *ret,
 		    struct cni_error *err)
 {
-	char s[IPNET_PREFIX_STRLEN];
-	int r = get_str(o, key, field, s, sizeof(s), err);
-
-	memset(ret, 0, sizeof(*ret));
-	if (r < 0 || !s[0])
-		return r;
-	if (strlen(member(o, key)->valuestring) >= sizeof(s) || ipnet_prefix_parse(s, false, ret) < 0)
-		return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
-				     "CNS answer: %s \"%.64s\" is not a CIDR prefix", field,
-				     member(o, key)->valuestring);
-	return 0;
+	return get_net(o, key, field, true, ret, err);
 }
 
 static int get_bool(const cJSON *o, const char *key, const char *field, bool *ret,
