@@ -352,6 +352,23 @@ static void cns_request_of(const struct vnet *v, const char *id,
 		ret->desired[ret->n_desired++] = rec->ips[i].addr;
 }
 
+/* The CNS key of owner (@cid, @ifname) when it has no record in @net (NULL allowed): the first
+ * candidate of the endpoint-ID rule that no other owner's record holds (what its ADD asked
+ * with on this state), so a DEL or GC never releases another owner's addresses in CNS. */
+static void cns_unrecorded_key(struct netstate_network *net, const char *cid,
+			       const char *ifname, char id[NETSTATE_ID_MAX])
+{
+	const struct netstate_endpoint *ep;
+	unsigned k;
+
+	for (k = 0;; k++) {
+		netstate_endpoint_key(cid, ifname, k, id, NETSTATE_ID_MAX);
+		ep = net ? netstate_find_endpoint(net, id) : NULL;
+		if (!ep || same_owner(ep, cid, ifname))
+			return;
+	}
+}
+
 /* azure-cns ADD: the owner's endpoint ID (on the snapshot) is its CNS key. CNS answers a known
  * key with the addresses it already holds, so only an owner without a record is fresh. */
 static int ipam_cns_add_owner(struct vnet *v, struct cni_error *err)
@@ -409,8 +426,8 @@ static int ipam_del(struct vnet *v, struct cni_error *err)
 		if (v->has_rec)
 			memcpy(id, v->rec.id, sizeof(id));
 		else
-			netstate_endpoint_key(v->ctx->env.container_id, v->ctx->env.ifname, 0, id,
-					      sizeof(id));
+			cns_unrecorded_key(netstate_find_network(&v->snap.st, v->conf->name, NULL),
+					   v->ctx->env.container_id, v->ctx->env.ifname, id);
 		cns_request_of(v, id, &v->rec, &req);
 		return ipam_cns_del(v->conf, &req, err);
 	}
@@ -1063,7 +1080,7 @@ static int gc_forget(struct netstate *st, void *arg, struct cni_error *err)
 }
 
 /* azure-cns GC: release in CNS what each removed endpoint's owner holds, by its record's ID
- * (an orphan, which has none: by the Go ID its ADD asked with, unless another owner held it).
+ * (an orphan, which has none: by the key its ADD asked with, cns_unrecorded_key).
  * A release that fails keeps that record (dropped from the removed list), so a later GC or DEL
  * releases it; the first failure is copied to @berr. */
 static void gc_cns_release(struct vnet *v, struct gc *g, struct cni_error *berr)
@@ -1080,7 +1097,8 @@ static void gc_cns_release(struct vnet *v, struct gc *g, struct cni_error *berr)
 		if (ep->id[0])
 			memcpy(id, ep->id, sizeof(id));
 		else
-			netstate_endpoint_key(ep->container_id, ep->ifname, 0, id, sizeof(id));
+			cns_unrecorded_key(netstate_find_network(&v->snap.st, v->conf->name, NULL),
+					   ep->container_id, ep->ifname, id);
 		memset(&req, 0, sizeof(req));
 		req.pod_name = ep->pod_name;
 		req.pod_namespace = ep->pod_namespace;

@@ -185,6 +185,24 @@ check "... and the record is gone" eq "$(jq '[.. | objects | select(.ContainerID
 mode ok
 run DEL c3aaaaaaaa3 "$(nspath p3)" >/dev/null   # (the double kept it: free it)
 
+echo "== container IDs sharing their first 8 characters"
+# The Go plugin sends both the same podInterfaceID (<cid[:8]>-<ifname>), and CNS then answers
+# the second pod with the first one's address. Ours is the endpoint ID: unique per owner.
+pod s1
+pod s2
+rs1=$(run ADD sharedid-one "$(nspath s1)")
+rs2=$(run ADD sharedid-two "$(nspath s2)")
+ips1=$(jq -r '.ips[0].address' <<<"$rs1" | cut -d/ -f1)
+ips2=$(jq -r '.ips[0].address' <<<"$rs2" | cut -d/ -f1)
+two_keys() { [ "$(assigned sharedid-eth0)" = "$ips1" ] && [ "$(assigned sharedid-two:eth0)" = "$ips2" ] && [ "$ips1" != "$ips2" ]; }
+check "shared prefix: two CNS keys, two addresses ($ips1, $ips2)" two_keys
+jq 'del(.Network.ExternalInterfaces[].Networks[].Endpoints[] | select(.ContainerID == "sharedid-two"))' "$RT/azure-vnet.json" >"$WORK/st.json" && cat "$WORK/st.json" >"$RT/azure-vnet.json"
+check "shared prefix: DEL of the second without its record exits 0" run DEL sharedid-two "$(nspath s2)"
+first_kept() { [ "$(assigned sharedid-eth0)" = "$ips1" ] && [ -z "$(assigned sharedid-two:eth0)" ]; }
+check "shared prefix: ... released its own key, not the first pod's" first_kept
+check "shared prefix: DEL of the first exits 0 and frees its address" run DEL sharedid-one "$(nspath s1)"
+check "shared prefix: ... freed" eq "$(assigned sharedid-eth0)" ""
+
 echo "== CNS down, hung, refusing, answering garbage"
 veths=$(links)
 routes=$(ip -n "$NODE" route | grep -c '^10\.241\.')
