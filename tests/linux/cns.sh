@@ -170,6 +170,12 @@ check "ADD after the pod's veth vanished: CNS asked again, same address" same_ip
 check "... and the pod works again" ping1 p1 "$ip2"
 check "CNS still holds one address for p1" eq "$(assigned c1aaaaaa-eth0)" "$ip1"
 
+n=$(nreq)
+check "CHECK of a CNS pod: exit 0" run CHECK c1aaaaaaaa1 "$(nspath p1)"
+out=$(run STATUS "" ""; echo "rc=$?")
+check "STATUS: ready (exit 0, no output)" eq "$out" "rc=0"
+check "CHECK and STATUS do not ask CNS" eq "$(nreq)" "$n"
+
 echo "== DEL"
 out=$(run DEL c2aaaaaaaa2 "$(nspath p2)"; echo "rc=$?")
 check "DEL p2: exit 0" eq "$out" "rc=0"
@@ -183,7 +189,11 @@ mode notfound
 check "DEL when CNS answers NotFound: exit 0" run DEL c3aaaaaaaa3 "$(nspath p3)"
 check "... and the record is gone" eq "$(jq '[.. | objects | select(.ContainerID? == "c3aaaaaaaa3")] | length' "$RT/azure-vnet.json")" 0
 mode ok
-run DEL c3aaaaaaaa3 "$(nspath p3)" >/dev/null   # (the double kept it: free it)
+# the double kept it: a DEL without CNI_ARGS (runtimes send none on DEL) frees it
+del_noargs() { ARGS='' run DEL c3aaaaaaaa3 "$(nspath p3)"; }
+check "DEL without CNI_ARGS: exit 0" del_noargs
+check "DEL without CNI_ARGS: released by its interface" jout '.path == "/network/releaseipconfigs" and .body.podInterfaceID == "c3aaaaaa-eth0" and .body.orchestratorContext == {"podName":"","podNamespace":""}' "$(lastreq)"
+check "... freed" eq "$(assigned c3aaaaaa-eth0)" ""
 
 echo "== container IDs sharing their first 8 characters"
 # The Go plugin sends both the same podInterfaceID (<cid[:8]>-<ifname>), and CNS then answers
