@@ -165,18 +165,6 @@ static void unrecorded_ids(const struct vnet *v, struct netstate_network *net,
 		ret->names[ret->n++] = id;
 }
 
-/* A copy of network @net (of external interface @x) without its arrays, into @ret. */
-static void network_copy(const struct netstate_network *net, const struct netstate_extif *x,
-			 struct backend_network *ret)
-{
-	ret->net = *net;
-	ret->net.endpoints = NULL;
-	ret->net.n_endpoints = 0;
-	ret->extif = *x;
-	ret->extif.networks = NULL;
-	ret->extif.n_networks = 0;
-}
-
 /* A placeholder record (add_new reserves the ID before endpoint_add) not yet completed: an ADD
  * in progress, or one that did not finish. Only backends that reserve names write them, with no
  * HNS ID yet. */
@@ -201,7 +189,7 @@ static int vnet_lookup(struct vnet *v, struct cni_error *err)
 	net = netstate_find_network(&v->snap.st, v->conf->name, &x);
 	v->net_found = net != NULL;
 	if (net)
-		network_copy(net, x, &v->net);
+		backend_network_of(net, x, &v->net);
 	ep = owner_record(v, net);
 	v->has_rec = ep != NULL;
 	if (ep)
@@ -274,7 +262,7 @@ static int network_put(struct netstate *st, void *arg, struct cni_error *err)
 	int r;
 
 	if (net && (!v->net_found || strcmp(net->hns_id, v->net.net.hns_id) != 0)) {
-		network_copy(net, x, &v->net);
+		backend_network_of(net, x, &v->net);
 		v->net_found = true;
 		return 0;
 	}
@@ -286,7 +274,7 @@ static int network_put(struct netstate *st, void *arg, struct cni_error *err)
 		return cni_error_set(err, -EIO, CNI_CODE_INTERNAL,
 				     "the %s backend recorded no network %s", backend->name,
 				     v->conf->name);
-	network_copy(net, x, &v->net);
+	backend_network_of(net, x, &v->net);
 	v->net_found = v->net_created = true;
 	return 1;
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "core/ipamstate.h"
+#include "metrics.h"
 #include "platform/platform.h"
 #include "recover.h"
 
@@ -37,9 +38,21 @@ static int wrap_error(struct cni_error *err, int r, const struct cni_error *inne
 	return r;
 }
 
+static int fetch_source_once(const struct conf *conf, struct ipam_source *ret,
+			     struct cni_error *err);
+
 /* Fetch and parse the source named by @conf into *ret (caller ipam_source_free).
  * Unreachable, hung or non-200: code 11 naming the source. Unusable document: code 105. */
 static int fetch_source(const struct conf *conf, struct ipam_source *ret, struct cni_error *err)
+{
+	int r = fetch_source_once(conf, ret, err);
+
+	metrics_source_read(r >= 0);
+	return r;
+}
+
+static int fetch_source_once(const struct conf *conf, struct ipam_source *ret,
+			     struct cni_error *err)
 {
 	struct cni_error inner = { 0 };
 	char prefix[CNI_PATH_MAX + 64];
@@ -176,11 +189,14 @@ static int session_open(struct ipam_session *s, const struct conf *conf, struct 
 	const char *path = platform_path(PLATFORM_PATH_IPAM_STATE);
 	char *text = NULL;
 	size_t len = 0;
+	long long t0;
 	int r;
 
 	memset(s, 0, sizeof(*s));
+	t0 = platform_monotonic_ns();
 	r = platform_lock_acquire(platform_path(PLATFORM_PATH_IPAM_LOCK), platform_lock_timeout_ms(),
 				  &s->lock, err);
+	metrics_lock_waited(METRICS_LOCK_IPAM, platform_monotonic_ns() - t0);
 	if (r < 0)
 		return r;
 	r = platform_file_read(path, &text, &len, err);
@@ -225,6 +241,7 @@ static int session_close(struct ipam_session *s, bool save, struct cni_error *er
 						  strlen(text), err);
 		free(text);
 	}
+	metrics_pools(&s->space);
 	ipam_space_free(&s->space);
 	s->lock = platform_lock_release(s->lock);
 	return r;

@@ -8,12 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "platform/platform.h"
 
 static int state_lock(struct platform_lock **ret, struct cni_error *err)
 {
-	return platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
-				     platform_lock_timeout_ms(), ret, err);
+	long long t0 = platform_monotonic_ns();
+	int r = platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
+				      platform_lock_timeout_ms(), ret, err);
+
+	metrics_lock_waited(METRICS_LOCK_STATE, platform_monotonic_ns() - t0);
+	return r;
 }
 
 static int state_save(const struct netstate *st, struct cni_error *err);

@@ -46,6 +46,19 @@ struct backend_network {
 	struct netstate_extif extif;
 };
 
+/* backend_network_of - *ret as a copy of network @net's record and of its external interface
+ * @x's, without their endpoint and network arrays (NULL, count 0): nothing in *ret is owned. */
+static inline void backend_network_of(const struct netstate_network *net,
+				      const struct netstate_extif *x, struct backend_network *ret)
+{
+	ret->net = *net;
+	ret->net.endpoints = NULL;
+	ret->net.n_endpoints = 0;
+	ret->extif = *x;
+	ret->extif.networks = NULL;
+	ret->extif.n_networks = 0;
+}
+
 /* One attachment found in the OS itself, traced to its owner without the state files
  * (backend_ops.attachments). */
 struct backend_attachment {
@@ -170,7 +183,7 @@ struct backend_ops {
 
 	/* attachments - every pod attachment the OS holds that names its owner, of any network,
 	 * found without the state files (Linux: host veths with our owner tag, IFLA_IFALIAS, with
-	 * the host routes via them; untagged "azv" veths that carry a host route too, owner ""):
+	 * the host routes via them; untagged "azv" veths too, owner ""):
 	 * what GC removes when no record and no valid owner claim it, and what a rebuilt IPAM state
 	 * keeps in use. *ret is a malloc'd array of *ret_n (caller frees; NULL when 0). Changes
 	 * nothing. Returns 0 or negative errno (code 103). Optional (NULL: nothing is traced). */

@@ -1907,8 +1907,8 @@ static void attachment_ips(const struct netdev_route *rt, int n, int ifindex,
 			a->ips[a->n_ips++] = rt[i].dst.addr;
 }
 
-/* Tagged host veths (owner from the tag) and untagged "azv" veths that carry a host route (an
- * earlier version's or the Go plugin's: owner ""), with the host routes via each. */
+/* Tagged host veths (owner from the tag) and untagged "azv" veths (an earlier version's or the
+ * Go plugin's: owner ""), with the host routes via each. */
 static int linux_attachments(struct backend *be, const struct backend_call *call,
 			     struct backend_attachment **ret, size_t *ret_n, struct cni_error *err)
 {
@@ -1933,8 +1933,7 @@ static int linux_attachments(struct backend *be, const struct backend_call *call
 			continue;
 		snprintf(a->host_ifname, sizeof(a->host_ifname), "%s", links[i].name);
 		attachment_ips(rt, nr, links[i].ifindex, a);
-		if (a->container_id[0] || a->n_ips)
-			n++;
+		n++;
 	}
 	free(links);
 	free(rt);

@@ -16,6 +16,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bdir=${1:-$top/build}
 # shellcheck source=tests/lib/suite.sh
 . "$top/tests/lib/suite.sh"
+# shellcheck source=tests/lib/node.sh
+. "$top/tests/lib/node.sh"
 B=$bdir/bin
 [ -x "$B/azure-vnet" ] && [ -x "$B/azure-vnet-ipam" ] || { echo "FAIL: build $B first"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
@@ -34,35 +36,6 @@ cleanup() {
 trap cleanup EXIT
 SUITE_ERRLOG=/dev/null
 suite_begin "$WORK/results"
-
-# a node netns with eth0 10.241.0.4/16 (its fabric peer holds .1) and the mas source with the
-# 250 secondaries 10.241.0.5 .. 10.241.0.254
-setup_node() {
-	NODE=${P}node-$1
-	local fab=${P}fab-$1 i ips
-	RT=$WORK/rt-$1
-	mkdir -p "$RT"
-	ips='{"Address":"10.241.0.4","IsPrimary":true}'
-	for i in $(seq 5 254); do ips+=",{\"Address\":\"10.241.0.$i\",\"IsPrimary\":false}"; done
-	echo "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1826\",\"IsPrimary\":true,\"IPSubnets\":[{\"Prefix\":\"10.241.0.0/16\",\"IPAddresses\":[$ips]}]}]}" >"$RT/interfaces.json"
-	export AZURE_CNI_RUNTIME_DIR=$RT AZURE_CNI_LOG_DIR=$RT AZURE_CNI_MAS_FILE=$RT/interfaces.json
-	export AZURE_CNI_LOCK_TIMEOUT_MS=5000 CNI_PATH=$B
-	ip netns add "$NODE"
-	ip netns add "$fab"
-	ip -n "$NODE" link set lo up
-	ip -n "$NODE" link add eth0 address 00:0d:3a:6e:18:26 type veth peer name fab0 netns "$fab"
-	ip -n "$fab" addr add 10.241.0.1/16 dev fab0
-	ip -n "$fab" link set fab0 up
-	ip -n "$NODE" addr add 10.241.0.4/16 dev eth0
-	ip -n "$NODE" link set eth0 up
-	ip -n "$NODE" route add default via 10.241.0.1
-}
-drop_node() {
-	local n
-	for n in $(ip netns list | awk '{print $1}' | grep "^${P}p"); do ip netns del "$n"; done
-	ip netns del "$NODE"
-	ip netns del "${NODE/node-/fab-}"
-}
 
 # call CMD N: azure-vnet for pod N (container cafe<N>, netns ${P}p<N>), bounded to 20 s; output
 # in $out, exit code in $rc
@@ -110,7 +83,7 @@ held() {
 # run MODE WHICH: the fill with WHICH ("ipam", "net" or "both") corrupted half-way
 run() {
 	local mode=$1 which=$2 tag="$1, $2 corrupt" half=$((PODS / 2)) f n nips
-	setup_node "$mode-$which"
+	node_setup "$mode-$which" 10.241 250
 	: >"$WORK/ips"
 	: >"$WORK/failed"
 	fill 1 "$half"
@@ -146,7 +119,7 @@ run() {
 	[ -s "$WORK/failed" ] && head -3 "$WORK/failed"
 	check "$tag: nothing is left (ips veths routes ebtables records locks)" test "$(held)" = "0 0 0 0 0 0"
 	echo "  held: $(held)"
-	drop_node
+	node_drop
 }
 
 TRANSPARENT='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"transparent","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
