@@ -4,9 +4,10 @@
  * Windows: HCN). This file holds the policy once: ADD with rollback and the "fresh" rule,
  * repeated ADD, DEL, CHECK, GC with owner locks, STATUS, the endpoint-ID rule, the record's
  * portable fields and the CNI result. IPAM runs in-process (azure-vnet-ipam), asks CNS over
- * HTTP (azure-cns, cni/ipam-cns.c) or runs by exec (any other ipam.type; Linux only). State: azure-vnet.json in the Go layout (cni/state.c), locked
- * only around read-modify-write and the one-time network creation. ADD, DEL and CHECK of one
- * owner (container ID + ifname) run under its own lock, taken by plugin_main. */
+ * HTTP (azure-cns, cni/ipam-cns.c) or runs by exec (any other ipam.type; Linux only). State:
+ * azure-vnet.json in the Go layout (cni/state.c), locked only around read-modify-write and the
+ * one-time network creation. ADD, DEL and CHECK of one owner (container ID + ifname) run under
+ * its own lock, taken by plugin_main. */
 #include "azure-vnet.h"
 #include "ipam-cns.h"
 #include "ipam-run.h"
