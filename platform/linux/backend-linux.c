@@ -1753,13 +1753,22 @@ static const struct check_step {
 
 /* ---- backend_ops ---- */
 
-/* Refused before anything is made: an ADD in mode transparent-vlan (code 7). DEL, CHECK and GC
- * of such a config are let through: nothing of it can exist. */
+/* Refused before anything is made: an ADD in mode transparent-vlan, or with ipam.type
+ * azure-cns in a mode other than transparent (code 7). DEL, CHECK and GC of such a config are
+ * let through: nothing of it can exist. */
 static int linux_validate(const struct backend_call *call, struct cni_error *err)
 {
-	if (call->env->command == CNI_CMD_ADD && call->conf->mode == CONF_MODE_TRANSPARENT_VLAN)
+	const struct conf *c = call->conf;
+
+	if (call->env->command != CNI_CMD_ADD)
+		return 0;
+	if (c->mode == CONF_MODE_TRANSPARENT_VLAN)
 		return cni_error_set(err, -EOPNOTSUPP, CNI_CODE_INVALID_CONFIG,
 				     "mode transparent-vlan (CNS multitenancy) is not supported");
+	if (strcmp(c->ipam.type, "azure-cns") == 0 && c->mode != CONF_MODE_TRANSPARENT)
+		return cni_error_set(err, -EOPNOTSUPP, CNI_CODE_INVALID_CONFIG,
+				     "mode \"%s\" with ipam.type azure-cns is not supported (mode "
+				     "transparent only)", mode_name(c));
 	return 0;
 }
 
