@@ -16,8 +16,9 @@ prefix=${AZCNI_STATIC_PREFIX:-$top/.deps-static}
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" \
 	-DAZCNI_FULLY_STATIC=ON -DAZCNI_STATIC_PREFIX="$prefix" -DAZCNI_TESTS=OFF \
 	-DAZCNI_WERROR="${AZCNI_WERROR:-ON}" >/dev/null
-# glibc's linker notes about getaddrinfo in a static program are expected: libcurl resolves only
-# a host name, and the NMAgent URL is an IP address (see README, Install).
+# The linker's notes that getaddrinfo (libcurl, libnl) and getprotoby* (libnl) in a static
+# program need the build's glibc at run time are filtered: libcurl resolves only a host name (the
+# NMAgent URL is an IP address), and we call none of libnl's (README, Install).
 cmake --build "$build" -j"$(nproc)" --target azure-vnet azure-vnet-ipam 2>&1 |
 	{ grep -Ev '^\[|^-- |statically linked applications requires at runtime|^/usr/bin/ld: .*\.a\(.*\): in function' || true; }
 for p in azure-vnet azure-vnet-ipam; do
