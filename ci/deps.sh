@@ -12,7 +12,7 @@ apt=(apt-get -qq -y -o DPkg::Lock::Timeout=600 -o Dpkg::Use-Pty=0)
 build=(cmake gcc make pkg-config libcjson-dev libnl-3-dev libnl-route-3-dev libcmocka-dev
 	libexpat1-dev libcurl4-openssl-dev)
 runtime=(iproute2 iptables ebtables python3 jq busybox-static containernetworking-plugins
-	hyperfine util-linux kmod curl)
+	hyperfine util-linux kmod curl python3-prometheus-client)
 clients=(golang-go golang-github-appc-cni-dev dpkg-dev xz-utils podman runc crun catatonit
 	containerd)
 # Packages and deployment (tests/linux/package.sh): the Debian packages and lintian, the Windows

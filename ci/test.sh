@@ -79,6 +79,9 @@ needs_build unit ctest --test-dir build --output-on-failure --no-tests=error -LE
 [ -x tests/ipam/run.sh ] && needs_build ipam tests/ipam/run.sh
 [ -x tests/linux/plugin.sh ] && needs_build linux-plugin tests/linux/plugin.sh
 [ -x tests/linux/crash.sh ] && needs_build crash tests/linux/crash.sh
+[ -x tests/linux/corrupt.sh ] && needs_build corrupt tests/linux/corrupt.sh
+[ -x tests/linux/inspect.sh ] && needs_build inspect tests/linux/inspect.sh
+[ -x tests/linux/metrics.sh ] && needs_build metrics tests/linux/metrics.sh
 [ -x tests/linux/valgrind.sh ] && needs_build valgrind tests/linux/valgrind.sh
 [ -x tests/linux/install.sh ] && needs_build install tests/linux/install.sh
 [ -x tests/linux/clients.sh ] && needs_build clients tests/linux/clients.sh

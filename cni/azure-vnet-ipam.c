@@ -60,5 +60,7 @@ int main(int argc, char **argv)
 		.status = ipam_status,
 	};
 
+	/* a corrupt state is rebuilt keeping what the node's pods hold (cni/recover.h) */
+	ipam_run_set_recovery(backend_native());
 	return plugin_main(&ops, argc, argv);
 }

@@ -163,18 +163,6 @@ static void unrecorded_ids(const struct vnet *v, struct netstate_network *net,
 		ret->names[ret->n++] = id;
 }
 
-/* A copy of network @net (of external interface @x) without its arrays, into @ret. */
-static void network_copy(const struct netstate_network *net, const struct netstate_extif *x,
-			 struct backend_network *ret)
-{
-	ret->net = *net;
-	ret->net.endpoints = NULL;
-	ret->net.n_endpoints = 0;
-	ret->extif = *x;
-	ret->extif.networks = NULL;
-	ret->extif.n_networks = 0;
-}
-
 /* A placeholder record (add_new reserves the ID before endpoint_add) not yet completed: an ADD
  * in progress, or one that did not finish. Only backends that reserve names write them, with no
  * HNS ID yet. */
@@ -199,7 +187,7 @@ static int vnet_lookup(struct vnet *v, struct cni_error *err)
 	net = netstate_find_network(&v->snap.st, v->conf->name, &x);
 	v->net_found = net != NULL;
 	if (net)
-		network_copy(net, x, &v->net);
+		backend_network_of(net, x, &v->net);
 	ep = owner_record(v, net);
 	v->has_rec = ep != NULL;
 	if (ep)
@@ -272,7 +260,7 @@ static int network_put(struct netstate *st, void *arg, struct cni_error *err)
 	int r;
 
 	if (net && (!v->net_found || strcmp(net->hns_id, v->net.net.hns_id) != 0)) {
-		network_copy(net, x, &v->net);
+		backend_network_of(net, x, &v->net);
 		v->net_found = true;
 		return 0;
 	}
@@ -284,7 +272,7 @@ static int network_put(struct netstate *st, void *arg, struct cni_error *err)
 		return cni_error_set(err, -EIO, CNI_CODE_INTERNAL,
 				     "the %s backend recorded no network %s", backend->name,
 				     v->conf->name);
-	network_copy(net, x, &v->net);
+	backend_network_of(net, x, &v->net);
 	v->net_found = v->net_created = true;
 	return 1;
 }
@@ -737,17 +725,25 @@ struct gc {
 	size_t n_removed;
 	struct platform_lock **held;       /* owners with only an address, locked for the IPAM GC */
 	size_t n_held;
+	struct backend_attachment *found;  /* what the backend traced in the OS (gc_orphans) */
+	size_t n_found;
+	struct vnet *v;
 };
 
-static bool gc_is_valid(const struct gc *g, size_t n, const struct netstate_endpoint *ep)
+static bool gc_owner_valid(const struct gc *g, size_t n, const char *cid, const char *ifname)
 {
 	size_t j;
 
 	for (j = 0; j < n; j++)
-		if (strcmp(g->valid[j].container_id, ep->container_id) == 0 &&
-		    (!g->valid[j].ifname[0] || strcmp(g->valid[j].ifname, ep->ifname) == 0))
+		if (strcmp(g->valid[j].container_id, cid) == 0 &&
+		    (!g->valid[j].ifname[0] || strcmp(g->valid[j].ifname, ifname) == 0))
 			return true;
 	return false;
+}
+
+static bool gc_is_valid(const struct gc *g, size_t n, const struct netstate_endpoint *ep)
+{
+	return gc_owner_valid(g, n, ep->container_id, ep->ifname);
 }
 
 /* Sort the network's records into stale (owner lock taken) and busy (kept valid). */
@@ -783,6 +779,95 @@ static int gc_collect(struct vnet *v, struct gc *g, struct cni_error *err)
 	return 0;
 }
 
+/* Make room for @more entries in the stale, lock and removed lists (and the valid list). */
+static int gc_grow(struct gc *g, size_t more, struct cni_error *err)
+{
+	size_t room = g->n_stale + more + 1, vroom = g->n_valid + g->n_stale + more + 1;
+	struct ipam_attachment *valid = realloc(g->valid, vroom * sizeof(*g->valid));
+	struct netstate_endpoint *stale;
+	struct platform_lock **locks;
+	const struct netstate_endpoint **removed;
+
+	if (valid)
+		g->valid = valid;
+	stale = realloc(g->stale, room * sizeof(*g->stale));
+	if (stale)
+		g->stale = stale;
+	locks = realloc(g->locks, room * sizeof(*g->locks));
+	if (locks)
+		g->locks = locks;
+	removed = realloc(g->removed, room * sizeof(*g->removed));
+	if (removed)
+		g->removed = removed;
+	if (!valid || !stale || !locks || !removed)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return 0;
+}
+
+/* Orphan @a (its owner lock held) onto the stale list: its addresses are the OS's, else the
+ * IPAM's for the owner (bridge mode has no host route). */
+static void gc_orphan_add(struct vnet *v, struct gc *g, const struct backend_attachment *a)
+{
+	struct netstate_endpoint *ep = &g->stale[g->n_stale++];
+	struct ipnet_addr held[NETSTATE_MAX_IPS];
+	size_t i, n = a->n_ips;
+
+	memset(ep, 0, sizeof(*ep));
+	snprintf(ep->container_id, sizeof(ep->container_id), "%s", a->container_id);
+	snprintf(ep->ifname, sizeof(ep->ifname), "%s", a->ifname);
+	snprintf(ep->host_ifname, sizeof(ep->host_ifname), "%s", a->host_ifname);
+	memcpy(held, a->ips, n * sizeof(*held));
+	if (!n && ipam_ours(v->conf) &&
+	    ipam_run_owned(v->conf, a->container_id, a->ifname, held, NETSTATE_MAX_IPS, &n,
+			   NULL) < 0)
+		n = 0;
+	for (i = 0; i < n; i++)
+		ep->ips[ep->n_ips++] = (struct ipnet_prefix){ held[i], ipnet_addr_len(&held[i]) * 8 };
+	platform_log("azure-vnet GC: %s of %s/%s has no record: removing it", a->host_ifname,
+		     a->container_id, a->ifname);
+}
+
+/* Add what the backend traces in the OS to an owner of this network that neither a record nor
+ * a valid attachment claims (an ADD killed before it saved its record, a record lost with a
+ * corrupt state file) to the stale list, under the owner's lock; a busy owner is kept valid.
+ * A failed look is logged and GC goes on with the records. */
+static void gc_orphans(struct vnet *v, struct gc *g)
+{
+	struct netstate_network *net = netstate_find_network(&v->snap.st, v->conf->name, NULL);
+	struct cni_error lerr = { 0 };
+	size_t i, n;
+
+	if (!backend->attachments || vnet_open(v, 0, &lerr) < 0 ||
+	    backend->attachments(v->be, &v->call, &g->found, &g->n_found, &lerr) < 0 ||
+	    gc_grow(g, g->n_found, &lerr) < 0) {
+		if (cni_error_is_set(&lerr))
+			platform_log("azure-vnet GC: no orphan sweep: %s", lerr.msg);
+		return;
+	}
+	n = g->n_valid;
+	for (i = 0; i < g->n_found; i++) {
+		const struct backend_attachment *a = &g->found[i];
+		size_t k;
+
+		if (!a->this_network || !a->container_id[0] ||
+		    gc_owner_valid(g, n, a->container_id, a->ifname))
+			continue;
+		for (k = 0; net && k < net->n_endpoints; k++)
+			if (same_owner(&net->endpoints[k], a->container_id, a->ifname))
+				break;
+		if (net && k < net->n_endpoints)
+			continue;  /* recorded: gc_collect sorted it */
+		if (plugin_owner_lock(a->container_id, a->ifname, GC_OWNER_LOCK_MS,
+				      &g->locks[g->n_stale], &lerr) < 0) {
+			g->valid[g->n_valid].container_id = a->container_id;
+			g->valid[g->n_valid].ifname = a->ifname;
+			g->n_valid++;
+			continue;
+		}
+		gc_orphan_add(v, g, a);
+	}
+}
+
 /* Keep stale record @ep's address: it goes on the valid list of the IPAM GC. */
 static void gc_keep_address(struct gc *g, const struct netstate_endpoint *ep)
 {
@@ -807,9 +892,10 @@ static void gc_remove(struct vnet *v, struct gc *g, struct cni_error *berr)
 		gc_keep_address(g, &g->stale[i]);
 	for (i = 0; r >= 0 && i < g->n_stale; i++) {
 		const char *name = g->stale[i].id;
+		bool recorded = name[0] != '\0';  /* else an orphan (gc_orphans) */
 		struct cni_error one = { 0 };
-		int rd = backend->endpoint_del(v->be, &v->call, net, &g->stale[i], true, &name, 1,
-					       &one);
+		int rd = backend->endpoint_del(v->be, &v->call, net, &g->stale[i], recorded, &name,
+					       recorded ? 1 : 0, &one);
 
 		if (rd < 0) {
 			platform_log("GC %s (%s): %s", name, g->stale[i].container_id, one.msg);
@@ -823,6 +909,31 @@ static void gc_remove(struct vnet *v, struct gc *g, struct cni_error *berr)
 		platform_log("GC %s (%s): endpoint removed", name, g->stale[i].container_id);
 		g->removed[g->n_removed++] = &g->stale[i];
 	}
+}
+
+/* What an owner with only address @rec (an ADD killed before it saved its record) left in the
+ * OS, removed as its DEL would (endpoint_del of an unrecorded endpoint) before the address is
+ * released. Returns endpoint_del's result (-EADDRINUSE: keep the address); 0 without a
+ * session. */
+static int gc_unrecorded_del(struct vnet *v, const struct ipam_addr *rec)
+{
+	struct netstate_endpoint *ep = &v->rec;
+	struct cni_error one = { 0 };
+	int r;
+
+	if (vnet_open(v, 0, NULL) < 0)
+		return 0;
+	memset(ep, 0, sizeof(*ep));
+	snprintf(ep->container_id, sizeof(ep->container_id), "%s", rec->id);
+	snprintf(ep->ifname, sizeof(ep->ifname), "%s", rec->ifname);
+	ep->ips[ep->n_ips++] = (struct ipnet_prefix){ rec->addr, ipnet_addr_len(&rec->addr) * 8 };
+	r = backend->endpoint_del(v->be, &v->call, v->net_found ? &v->net : NULL, ep, false, NULL,
+				  0, &one);
+	if (r < 0)
+		platform_log("azure-vnet GC: %s (%s) keeps its address: %s", rec->id,
+			     ipnet_addr_format(&rec->addr, (char[IPNET_ADDR_STRLEN]){ 0 },
+					       IPNET_ADDR_STRLEN), one.msg);
+	return r;
 }
 
 /* ipam_gc's keep: an address whose owner has no stale record here is kept while a call of
@@ -841,6 +952,10 @@ static bool gc_keep_busy(const struct ipam_addr *rec, void *arg)
 			return false;  /* this GC holds the owner and removed its endpoint */
 	if (plugin_owner_lock(rec->id, rec->ifname, 0, &l, NULL) < 0) {
 		platform_log("azure-vnet GC: keeping %s's address for now: a call of it runs", rec->id);
+		return true;
+	}
+	if (gc_unrecorded_del(g->v, rec) == -EADDRINUSE) {
+		platform_lock_release(l);
 		return true;
 	}
 	grown = realloc(g->held, (g->n_held + 1) * sizeof(*g->held));
@@ -892,11 +1007,14 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	memset(&g, 0, sizeof(g));
 	vnet_init(&v, ctx);
 	v.gc = &g;
+	g.v = &v;
 	r = plugin_valid_attachments(ctx, &g.valid, &g.n_valid, err);
 	if (r >= 0)
 		r = vnet_lookup(&v, err);
 	if (r >= 0)
 		r = gc_collect(&v, &g, err);
+	if (r >= 0)
+		gc_orphans(&v, &g);
 	if (r >= 0)
 		gc_remove(&v, &g, &berr);
 	if (r >= 0 && ipam_ours(v.conf))
@@ -916,6 +1034,7 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	for (i = 0; i < g.n_held; i++)
 		platform_lock_release_unlink(g.held[i]);
 	free(g.held);
+	free(g.found);
 	/* and the files a killed DEL or GC left */
 	if (r >= 0)
 		plugin_owner_lock_sweep();
@@ -960,6 +1079,7 @@ static const struct plugin_ops vnet_ops = {
 int azure_vnet_main(const struct backend_ops *ops, int argc, char **argv)
 {
 	backend = ops;
+	ipam_run_set_recovery(ops);
 	return plugin_main(&vnet_ops, argc, argv);
 }
 

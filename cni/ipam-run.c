@@ -20,7 +20,9 @@
 #include <time.h>
 
 #include "core/ipamstate.h"
+#include "metrics.h"
 #include "platform/platform.h"
+#include "recover.h"
 
 /* NMAgent GET bound: platform_http_get caps the connect phase at 5 s, the whole GET at this. */
 #define IPAM_SOURCE_TIMEOUT_MS 10000u
@@ -36,9 +38,21 @@ static int wrap_error(struct cni_error *err, int r, const struct cni_error *inne
 	return r;
 }
 
+static int fetch_source_once(const struct conf *conf, struct ipam_source *ret,
+			     struct cni_error *err);
+
 /* Fetch and parse the source named by @conf into *ret (caller ipam_source_free).
  * Unreachable, hung or non-200: code 11 naming the source. Unusable document: code 105. */
 static int fetch_source(const struct conf *conf, struct ipam_source *ret, struct cni_error *err)
+{
+	int r = fetch_source_once(conf, ret, err);
+
+	metrics_source_read(r >= 0);
+	return r;
+}
+
+static int fetch_source_once(const struct conf *conf, struct ipam_source *ret,
+			     struct cni_error *err)
 {
 	struct cni_error inner = { 0 };
 	char prefix[CNI_PATH_MAX + 64];
@@ -98,26 +112,108 @@ struct ipam_session {
 	bool existed;   /* the state file was present */
 };
 
-/* Lock and load the state; a missing or 0-byte file is an empty "local" space. */
-static int session_open(struct ipam_session *s, struct cni_error *err)
+static const struct backend_ops *recovery_ops;
+
+void ipam_run_set_recovery(const struct backend_ops *ops)
+{
+	recovery_ops = ops;
+}
+
+/* Mark the addresses of @a in use by its owner (the host interface's name when the OS object
+ * names no owner) in @sp, where a pool has them. */
+static size_t rebuild_mark(struct ipam_space *sp, const struct backend_attachment *a)
+{
+	char text[IPNET_ADDR_STRLEN];
+	size_t i, n = 0, pool, addr;
+
+	for (i = 0; i < a->n_ips; i++) {
+		struct ipam_request req = {
+			.container_id = a->container_id[0] ? a->container_id : a->host_ifname,
+			.ifname = a->container_id[0] ? a->ifname : "",
+			.subnet = "",
+			.ip_address = ipnet_addr_format(&a->ips[i], text, sizeof(text)),
+			.ipv6 = a->ips[i].family == IPNET_AF_INET6,
+		};
+
+		if (req.container_id[0] && ipam_allocate(sp, &req, &pool, &addr, NULL) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* The state file @path is corrupt (@why): rebuild s->space from the source and from what the
+ * node holds (recover_attachments), keep the corrupt file as <path>.corrupt-<UTC> and replace
+ * it with the rebuilt state. The lock is held. When the source cannot be read the file stays
+ * as it is (the next call tries again) and the call fails: an empty state would hand out
+ * addresses in use. */
+static int session_rebuild(struct ipam_session *s, const struct conf *conf, const char *path,
+			   const struct cni_error *why, struct cni_error *err)
+{
+	struct ipam_source src = { 0 };
+	struct backend_attachment *held = NULL;
+	char aside[512], ts[64], *text;
+	size_t n = 0, i, marked = 0;
+	int r;
+
+	r = fetch_source(conf, &src, err);
+	if (r >= 0)
+		r = ipam_space_refresh(&s->space, &src, err);
+	ipam_source_free(&src);
+	if (r < 0)
+		return r;
+	s->space.last_refresh = (long long)time(NULL);
+	recover_attachments(recovery_ops, conf, &held, &n);
+	for (i = 0; i < n; i++)
+		marked += rebuild_mark(&s->space, &held[i]);
+	free(held);
+	r = platform_file_set_aside(path, "corrupt", aside, sizeof(aside), err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	platform_timestamp(ts, sizeof(ts));
+	text = ipamstate_encode(&s->space, ts);
+	if (!text)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory encoding IPAM state");
+	r = platform_file_replace(path, text, strlen(text), err);
+	free(text);
+	if (r >= 0)
+		platform_log("error: %s was corrupt (%s): kept as %s; rebuilt from the IPAM source "
+			     "with %zu addresses in use found on the node", path, why->msg, aside,
+			     marked);
+	return r;
+}
+
+/* Lock and load the state; a missing or 0-byte file is an empty "local" space; a corrupt one
+ * is rebuilt (session_rebuild). */
+static int session_open(struct ipam_session *s, const struct conf *conf, struct cni_error *err)
 {
 	const char *path = platform_path(PLATFORM_PATH_IPAM_STATE);
 	char *text = NULL;
 	size_t len = 0;
+	long long t0;
 	int r;
 
 	memset(s, 0, sizeof(*s));
+	t0 = platform_monotonic_ns();
 	r = platform_lock_acquire(platform_path(PLATFORM_PATH_IPAM_LOCK), platform_lock_timeout_ms(),
 				  &s->lock, err);
+	metrics_lock_waited(METRICS_LOCK_IPAM, platform_monotonic_ns() - t0);
 	if (r < 0)
 		return r;
 	r = platform_file_read(path, &text, &len, err);
 	if (r == -ENOENT) {
 		r = 0;
 	} else if (r == 0) {
+		struct cni_error why = { 0 };
+
 		s->existed = true;
-		r = ipamstate_decode(text, len, path, &s->space, err);
+		r = ipamstate_decode(text, len, path, &s->space, &why);
 		free(text);
+		if (r == -EINVAL) {
+			ipam_space_free(&s->space);
+			r = session_rebuild(s, conf, path, &why, err);
+		} else if (r < 0 && err && !cni_error_is_set(err)) {
+			*err = why;
+		}
 	}
 	if (r < 0) {
 		s->lock = platform_lock_release(s->lock);
@@ -145,6 +241,7 @@ static int session_close(struct ipam_session *s, bool save, struct cni_error *er
 						  strlen(text), err);
 		free(text);
 	}
+	metrics_pools(&s->space);
 	ipam_space_free(&s->space);
 	s->lock = platform_lock_release(s->lock);
 	return r;
@@ -238,7 +335,7 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 	if (conf->ipam.query_interval_s > 0 && conf->ipam.environment != CONF_IPAM_ENV_NULL) {
 		struct cni_error inner = { 0 };
 
-		r = session_open(&s, err);
+		r = session_open(&s, conf, err);
 		if (r < 0)
 			return r;
 		if (source_fresh(conf, &s.space, (long long)time(NULL))) {
@@ -262,7 +359,7 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 	r = fetch_source(conf, &src, err);
 	if (r < 0)
 		return r;
-	r = session_open(&s, err);
+	r = session_open(&s, conf, err);
 	if (r < 0)
 		goto free_src;
 	r = ipam_space_refresh(&s.space, &src, err);
@@ -299,12 +396,11 @@ int ipam_run_release(const struct conf *conf, const char *container_id, const ch
 	size_t n_held, i, k = 0;
 	int r, n;
 
-	(void)conf;
 	if (!container_id || !*container_id)
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "CNI_CONTAINERID is required");
 	if (!ifname)
 		ifname = "";
-	r = session_open(&s, err);
+	r = session_open(&s, conf, err);
 	if (r < 0)
 		return r;
 	n_held = owner_held(&s.space, container_id, ifname, held, IPAM_HELD_MAX);
@@ -327,10 +423,9 @@ int ipam_run_owned(const struct conf *conf, const char *container_id, const char
 	size_t n, i;
 	int r;
 
-	(void)conf;
 	if (!container_id || !*container_id)
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "CNI_CONTAINERID is required");
-	r = session_open(&s, err);
+	r = session_open(&s, conf, err);
 	if (r < 0)
 		return r;
 	n = owner_held(&s.space, container_id, ifname ? ifname : "", held, IPAM_HELD_MAX);
@@ -349,8 +444,7 @@ int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, si
 	struct ipam_session s;
 	int r, released;
 
-	(void)conf;
-	r = session_open(&s, err);
+	r = session_open(&s, conf, err);
 	if (r < 0)
 		return r;
 	released = ipam_gc(&s.space, valid, n, keep, arg);
@@ -372,7 +466,7 @@ int ipam_run_status(const struct conf *conf, struct cni_error *err)
 		cni_error_details(err, "%s", inner.details);
 		return r;
 	}
-	r = session_open(&s, err);
+	r = session_open(&s, conf, err);
 	if (r < 0)
 		goto free_src;
 	r = ipam_space_refresh(&s.space, &src, err);

@@ -11,13 +11,22 @@
 #include "core/conf.h"
 #include "core/error.h"
 #include "core/ipam.h"
+#include "platform/backend.h"
 
 /* Each call: fetch the source (NMAgent or the mas file) outside any lock, then lock
- * PLATFORM_PATH_IPAM_LOCK, load PLATFORM_PATH_IPAM_STATE, refresh, change, save atomically, unlock. */
+ * PLATFORM_PATH_IPAM_LOCK, load PLATFORM_PATH_IPAM_STATE, refresh, change, save atomically, unlock.
+ * A state file that does not decode (corrupt) is kept as "<file>.corrupt-<UTC>" and rebuilt under
+ * the lock from the source and from what the node holds (cni/recover.h: azure-vnet.json's records
+ * and what ipam_run_set_recovery's backend traces in the OS), logged at error level; when the
+ * source cannot be read then, the call fails (code 11) and the file stays for the next call. */
+
+/* ipam_run_set_recovery - the backend whose trace of the OS (backend_ops.attachments) a rebuild
+ * keeps in use; set once by each program's main (NULL: the records alone). Static storage. */
+void ipam_run_set_recovery(const struct backend_ops *ops);
 
 /* ipam_run_add - allocate for (container_id, ifname) per conf->ipam; fill *ret with the IPAM
  * result (ips, routes, dns; no interfaces). Errors: 11 source unreachable or lock timeout,
- * 105 broken source, 101 exhausted, 102 address in use, 6 corrupt state file, 5 I/O. */
+ * 105 broken source, 101 exhausted, 102 address in use, 5 I/O. */
 int ipam_run_add(const struct conf *conf, const char *container_id, const char *ifname,
 		 struct cni_result *ret, struct cni_error *err);
 

@@ -5,6 +5,8 @@
  * Source: containernetworking/cni SPEC.md 1.1.0 "Execution Protocol" and "Version". */
 #include "plugin.h"
 
+#include "metrics.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -186,6 +188,8 @@ int plugin_owner_lock(const char *container_id, const char *ifname, unsigned tim
 {
 	size_t klen = strlen(container_id) + strlen(ifname) + 2;
 	char hex[41], name[48], path[4096], *key;
+	long long t0;
+	int r;
 
 	key = malloc(klen);
 	if (!key)
@@ -197,7 +201,10 @@ int plugin_owner_lock(const char *container_id, const char *ifname, unsigned tim
 	if (platform_lock_path(name, path, sizeof(path)) < 0)
 		return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO,
 				     "the lock directory path (AZURE_CNI_RUNTIME_DIR) is too long");
-	return platform_lock_acquire(path, timeout_ms, ret, err);
+	t0 = platform_monotonic_ns();
+	r = platform_lock_acquire(path, timeout_ms, ret, err);
+	metrics_lock_waited(METRICS_LOCK_OWNER, platform_monotonic_ns() - t0);
+	return r;
 }
 
 /* ops->add/del/check, under the owner's lock when ops->lock_per_owner. */
@@ -383,6 +390,7 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 	const char *command;
 	char *text = NULL;
 	size_t len = 0;
+	long long t0 = platform_monotonic_ns();
 	int r, rc = 1;
 
 	for (int i = 1; i < argc; i++) {
@@ -426,6 +434,9 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 		     ips);
 	rc = 0;
 out:
+	if (ctx.env.command_str[0] && ctx.env.command != CNI_CMD_VERSION)
+		metrics_flush(ctx.conf.metrics_dir, ops->program, ctx.env.command_str,
+			      rc ? err.code : 0, platform_monotonic_ns() - t0);
 	cni_request_free(&ctx.req);
 	free(text);
 	platform_log_close();

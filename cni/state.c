@@ -8,17 +8,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "platform/platform.h"
 
 static int state_lock(struct platform_lock **ret, struct cni_error *err)
 {
-	return platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
-				     platform_lock_timeout_ms(), ret, err);
+	long long t0 = platform_monotonic_ns();
+	int r = platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK),
+				      platform_lock_timeout_ms(), ret, err);
+
+	metrics_lock_waited(METRICS_LOCK_STATE, platform_monotonic_ns() - t0);
+	return r;
+}
+
+static int state_save(const struct netstate *st, struct cni_error *err);
+
+/* The file at @path does not decode (@why): keep it as <path>.corrupt-<UTC>, replace it with an
+ * empty state and log at error level. Nothing is lost that the node cannot tell again: a next
+ * ADD finds or makes the network again (backend network_create adopts what is there), a DEL of
+ * a pod without a record removes it by what its owner names (the host veth, the IPAM's
+ * addresses), a GC removes the OS objects of owners it is not given as valid, and the IPAM state
+ * keeps every address in use. The lock is held. */
+static int state_rebuild(struct state_snap *snap, const char *path, const struct cni_error *why,
+			 struct cni_error *err)
+{
+	char aside[512];
+	int r;
+
+	r = platform_file_set_aside(path, "corrupt", aside, sizeof(aside), err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	r = state_save(&snap->st, err);
+	if (r < 0)
+		return r;
+	platform_log("error: %s was corrupt (%s): kept as %s; started again from an empty state",
+		     path, why->msg, aside);
+	/* the saved bytes differ from any snapshot's: the next load decodes them */
+	return 0;
 }
 
 static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 {
 	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
+	struct cni_error why = { 0 };
 	char *text = NULL;
 	size_t len = 0;
 	int r;
@@ -34,9 +66,15 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 		return 0;
 	}
 	state_snap_free(snap);
-	r = len ? netstate_decode(text, len, path, &snap->st, err) : 0;
+	r = len ? netstate_decode(text, len, path, &snap->st, &why) : 0;
+	if (r == -EINVAL) {
+		free(text);
+		return state_rebuild(snap, path, &why, err);
+	}
 	if (r < 0) {
 		free(text);
+		if (err && !cni_error_is_set(err))
+			*err = why;
 		return r;
 	}
 	snap->text = text;

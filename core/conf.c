@@ -526,6 +526,8 @@ int conf_parse(const cJSON *root, struct conf *ret, struct cni_error *err)
 			  &c->disable_hairpin_on_host_interface, err)) < 0 ||
 	    (r = get_bool(root, "disableIPTableLock", "disableIPTableLock", &c->disable_iptables_lock,
 			  err)) < 0 ||
+	    (r = get_string(root, "metricsDir", "metricsDir", c->metrics_dir, sizeof(c->metrics_dir),
+			    err)) < 0 ||
 	    (r = parse_runtime_config(root, c, err)) < 0 ||
 	    (r = parse_policies(root, c, err)) < 0 ||
 	    (r = get_object(root, "windowsSettings", "windowsSettings", &o, err)) < 0 ||

@@ -80,6 +80,8 @@ struct conf {
 	bool outbound_snat;
 	bool disable_hairpin_on_host_interface;
 	bool disable_iptables_lock;
+	char metrics_dir[CNI_NETNS_MAX];   /* "metricsDir" (ours): the node-exporter textfile
+					    * directory, "" = no metrics (cni/metrics.h) */
 	/* runtimeConfig */
 	struct conf_portmap portmaps[CONF_MAX_PORTMAPS];
 	size_t n_portmaps;

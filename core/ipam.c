@@ -441,17 +441,22 @@ int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n
 	return released;
 }
 
+size_t ipam_pool_free_count(const struct ipam_pool *pool)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < pool->n_addrs; k++)
+		n += !pool->addrs[k].in_use && !pool->addrs[k].unhealthy &&
+		     !pool_reserved(pool, &pool->addrs[k]);
+	return n;
+}
+
 size_t ipam_free_count(const struct ipam_space *sp)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < sp->n_pools; i++) {
-		const struct ipam_pool *pool = &sp->pools[i];
-
-		for (size_t k = 0; k < pool->n_addrs; k++)
-			n += !pool->addrs[k].in_use && !pool->addrs[k].unhealthy &&
-			     !pool_reserved(pool, &pool->addrs[k]);
-	}
+	for (size_t i = 0; i < sp->n_pools; i++)
+		n += ipam_pool_free_count(&sp->pools[i]);
 	return n;
 }
 

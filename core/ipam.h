@@ -149,6 +149,9 @@ int ipam_gc(struct ipam_space *sp, const struct ipam_attachment *valid, size_t n
  * hand out (STATUS). */
 size_t ipam_free_count(const struct ipam_space *sp);
 
+/* ipam_pool_free_count - ipam_free_count of one pool. */
+size_t ipam_pool_free_count(const struct ipam_pool *pool);
+
 /* ipam_result_fill - the IPAM result for pool @pool, address @addr: ips[{address/len, gateway}],
  * routes [{0.0.0.0/0 (or ::/0) via gateway}], dns.nameservers ["168.63.129.16"], no interfaces. */
 void ipam_result_fill(const struct ipam_space *sp, size_t pool, size_t addr, struct cni_result *ret);

@@ -46,6 +46,31 @@ struct backend_network {
 	struct netstate_extif extif;
 };
 
+/* backend_network_of - *ret as a copy of network @net's record and of its external interface
+ * @x's, without their endpoint and network arrays (NULL, count 0): nothing in *ret is owned. */
+static inline void backend_network_of(const struct netstate_network *net,
+				      const struct netstate_extif *x, struct backend_network *ret)
+{
+	ret->net = *net;
+	ret->net.endpoints = NULL;
+	ret->net.n_endpoints = 0;
+	ret->extif = *x;
+	ret->extif.networks = NULL;
+	ret->extif.n_networks = 0;
+}
+
+/* One attachment found in the OS itself, traced to its owner without the state files
+ * (backend_ops.attachments). */
+struct backend_attachment {
+	char container_id[NETSTATE_ID_MAX];  /* the owner; "" when the OS object does not name one */
+	char ifname[NETSTATE_IFNAME_MAX];    /* the owner's CNI_IFNAME, "" when not named */
+	char host_ifname[NETSTATE_IFNAME_MAX]; /* the object (Linux: the host veth) */
+	struct ipnet_addr ips[NETSTATE_MAX_IPS]; /* the pod addresses it serves (Linux: the host
+						  * /32 and /128 routes via it; none in bridge mode) */
+	size_t n_ips;
+	bool this_network;                   /* proven to be network call->conf->name's */
+};
+
 /* One OS session (netlink sockets, the HCN library): opaque, made by ops.open. */
 struct backend;
 
@@ -155,6 +180,15 @@ struct backend_ops {
 			    const struct backend_network *net, const struct netstate_endpoint *rec,
 			    bool recorded, const char *const *names, size_t n_names,
 			    struct cni_error *err);
+
+	/* attachments - every pod attachment the OS holds that names its owner, of any network,
+	 * found without the state files (Linux: host veths with our owner tag, IFLA_IFALIAS, with
+	 * the host routes via them; untagged "azv" veths too, owner ""):
+	 * what GC removes when no record and no valid owner claim it, and what a rebuilt IPAM state
+	 * keeps in use. *ret is a malloc'd array of *ret_n (caller frees; NULL when 0). Changes
+	 * nothing. Returns 0 or negative errno (code 103). Optional (NULL: nothing is traced). */
+	int (*attachments)(struct backend *be, const struct backend_call *call,
+			   struct backend_attachment **ret, size_t *ret_n, struct cni_error *err);
 
 	/* del_needs_ips - true when endpoint_del of an unrecorded endpoint in @net needs its IPs
 	 * (rules keyed by IP: Linux bridge and tunnel modes, and a network of unknown mode): the

@@ -78,6 +78,26 @@ int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len
  * the path). */
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err);
 
+/* platform_file_publish - platform_file_replace without the fsyncs, for a file whose loss in a
+ * crash costs nothing (the metrics textfile): a reader still sees the old or the new file, never
+ * a torn one. Same returns. */
+int platform_file_publish(const char *path, const char *data, size_t len, struct cni_error *err);
+
+/* platform_file_set_aside - keep the file at @path (found corrupt) also as "<path>.<@tag>-<UTC
+ * time as YYYYMMDDTHHMMSSZ>" (with "-<n>" when that name is taken: an existing file is never
+ * replaced) for an operator to read; nothing of ours ever deletes it. @path stays as it is,
+ * for the caller to replace atomically (platform_file_replace), so a kill in between never
+ * leaves the file missing. Linux: a hard link; Windows: a copy. The new name into @ret_path
+ * (@size bytes; may be NULL). The caller holds the file's lock. Returns 0, -ENOENT when @path
+ * is absent (no error recorded), or another negative errno (code 5 naming @path). */
+int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
+			    struct cni_error *err);
+
+/* platform_file_mtime - the last modification time of @path (a symbolic link followed: a
+ * runtime's netns path is a bind mount whose time is the namespace's creation) in Unix seconds
+ * into *ret_s. Returns 0, -ENOENT when absent, or another negative errno (nothing recorded). */
+int platform_file_mtime(const char *path, long long *ret_s);
+
 /* ---- locks ---- */
 struct platform_lock;
 
@@ -135,6 +155,10 @@ const char *platform_errno_text(int errnum);
 void platform_fault_point(const char *step);
 
 /* ---- time ---- */
+/* platform_monotonic_ns - a monotonic clock in nanoseconds (Linux CLOCK_MONOTONIC, Windows
+ * QueryPerformanceCounter), for durations only. */
+long long platform_monotonic_ns(void);
+
 /* platform_timestamp - current UTC time as RFC 3339 ("2026-11-29T08:49:31.123456789Z") into @buf. */
 void platform_timestamp(char *buf, size_t size);
 

@@ -187,8 +187,9 @@ static bool host_veth_named_for(const struct veth_owner *o, const struct netdev_
 }
 
 /* Owner @o's host veth, for a DEL or GC that has no recorded name: the candidate tagged as
- * @o's, else an untagged veth of our earlier versions' name. Its name into @ret (>= 16 bytes),
- * "" when there is none. Returns 0 or negative errno (code 103). */
+ * @o's, else an untagged veth named as @o's would be (a kill between the veth's creation and
+ * its tagging, or our earlier versions' name). Its name into @ret (>= 16 bytes), "" when there
+ * is none. Returns 0 or negative errno (code 103). */
 static int host_veth_find(struct netdev *nd, const struct veth_owner *o, char *ret, size_t size,
 			  struct cni_error *err)
 {
@@ -197,21 +198,24 @@ static int host_veth_find(struct netdev *nd, const struct veth_owner *o, char *r
 	unsigned k;
 	int r;
 
+	char untagged[64] = "";
+
 	host_veth_tag(o, tag);
-	for (k = 0; k < HOST_VETH_CANDIDATES; k++) {
-		host_veth_name(o, k, ret, size);
+	for (k = 0; k <= HOST_VETH_CANDIDATES; k++) {
+		if (k < HOST_VETH_CANDIDATES)
+			host_veth_name(o, k, ret, size);
+		else
+			host_veth_old_name(o, ret, size);
 		r = netdev_link_get(nd, ret, 0, &h, err);
 		if (r == 0 && strcmp(h.alias, tag) == 0)
 			return 0;
+		if (r == 0 && !h.alias[0] && strcmp(h.kind, "veth") == 0 && !untagged[0])
+			snprintf(untagged, sizeof(untagged), "%s", ret);
 		if (r < 0 && r != -ENODEV)
 			return r;
 	}
-	host_veth_old_name(o, ret, size);
-	r = netdev_link_get(nd, ret, 0, &h, err);
-	if (r == 0 && !h.alias[0] && strcmp(h.kind, "veth") == 0)
-		return 0;
-	ret[0] = '\0';
-	return r == -ENODEV || r == 0 ? 0 : r;
+	snprintf(ret, size, "%s", untagged);
+	return 0;
 }
 
 /* The name a new host veth of owner @o takes: the first candidate that is free, or tagged as
@@ -1165,6 +1169,37 @@ static int pod_gateway6(struct vnet *v, const struct netdev_link *h, const struc
 	return r;
 }
 
+/* A host route to @dst (host length) is there though the IPAM gave its address to this owner
+ * (the one holder): when it goes via a veth of another owner (ours, tagged) or an untagged
+ * "azv" veth (an earlier version's), that veth is a leftover of a gone owner (a pod whose DEL
+ * never came and whose address a GC released): remove it, and its routes with it. Returns 0
+ * when it was removed (the caller adds its route again), else -EEXIST with the error set. */
+static int host_route_take(struct vnet *v, const struct netdev_route *want, struct cni_error *err)
+{
+	struct netdev *nd = v->be->host;
+	struct netdev_route *rt = NULL;
+	struct netdev_link l;
+	char buf[IPNET_ADDR_STRLEN];
+	int n, i, dev = 0;
+
+	n = netdev_route_list(nd, want->dst.addr.family, 0, 0, &rt, NULL);
+	for (i = 0; i < n; i++)
+		if (rt[i].dst.len == want->dst.len && ipnet_addr_equal(&rt[i].dst.addr, &want->dst.addr))
+			dev = rt[i].ifindex;
+	free(rt);
+	ipnet_addr_format(&want->dst.addr, buf, sizeof(buf));
+	if (!dev || dev == want->ifindex || netdev_link_get(nd, NULL, dev, &l, NULL) < 0 ||
+	    strcmp(l.kind, "veth") != 0 ||
+	    (l.alias[0] ? strncmp(l.alias, "azure-vnet ", 11) != 0 : strncmp(l.name, "azv", 3) != 0))
+		return cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
+				     "a host route to %s (the pod's address) exists via another link",
+				     buf);
+	platform_log("%s: removing %s (%s), a leftover that still routes %s", v->env->container_id,
+		     l.name, l.alias[0] ? l.alias : "untagged", buf);
+	i = netdev_link_delete(nd, l.name, err);
+	return i == -ENODEV ? 0 : i;
+}
+
 /* Transparent mode: everything goes through the host. Per pod address, the kernel's subnet
  * route in the pod is dropped and a host route /32 (/128) via the host veth added; then the
  * pod's gateways. */
@@ -1181,10 +1216,19 @@ static int transparent_routes(struct vnet *v, const struct netstate_endpoint *re
 		int bits = ipnet_addr_len(&ip->addr) * 8;
 		struct netdev_route sub = { .dst = ipnet_prefix_network(ip), .ifindex = p->ifindex };
 		struct netdev_route host = { .dst = { ip->addr, bits }, .ifindex = h->ifindex };
+		struct cni_error rerr = { 0 };
 
 		if (ip->len < bits)
 			netdev_route_del(v->be->pod, &sub, NULL);
-		r = netdev_route_add(v->be->host, &host, err);
+		r = netdev_route_add(v->be->host, &host, &rerr);
+		if (r == -EEXIST) {
+			memset(&rerr, 0, sizeof(rerr));
+			r = host_route_take(v, &host, &rerr);
+			if (r >= 0)
+				r = netdev_route_add(v->be->host, &host, &rerr);
+		}
+		if (r < 0 && err && !cni_error_is_set(err))
+			*err = rerr;
 		if (ip->addr.family == IPNET_AF_INET)
 			v4 = true;
 		else
@@ -1818,6 +1862,85 @@ static int linux_result_interfaces(struct backend *be, const struct backend_call
 	return 1;
 }
 
+/* Host veth @h's owner from its tag (host_veth_tag's form) into @a; false when @h is not
+ * tagged by us. this_network when the tag's hash is of (network @network, the named owner):
+ * a tag cut short (a container ID past its 180 bytes) proves nothing. */
+static bool attachment_owner(const struct netdev_link *h, const char *network,
+			     struct backend_attachment *a)
+{
+	static const char pfx[] = "azure-vnet ";
+	const char *hash = h->alias + sizeof(pfx) - 1, *owner, *slash;
+	char hex[41];
+
+	if (strncmp(h->alias, pfx, sizeof(pfx) - 1) != 0 || strlen(hash) < 42 || hash[40] != ' ')
+		return false;
+	owner = hash + 41;
+	slash = strrchr(owner, '/');
+	if (!slash || slash == owner || (size_t)(slash - owner) >= sizeof(a->container_id) ||
+	    strlen(slash + 1) >= sizeof(a->ifname))
+		return false;
+	snprintf(a->container_id, sizeof(a->container_id), "%.*s", (int)(slash - owner), owner);
+	snprintf(a->ifname, sizeof(a->ifname), "%s", slash + 1);
+	const struct veth_owner o = { network, a->container_id, a->ifname };
+
+	veth_owner_hash(&o, -1, hex);
+	a->this_network = strncmp(hex, hash, 40) == 0;
+	return true;
+}
+
+/* The host routes (/32, /128) of main-table list @rt (@n) via @ifindex into @a. */
+static void attachment_ips(const struct netdev_route *rt, int n, int ifindex,
+			   struct backend_attachment *a)
+{
+	for (int i = 0; i < n && a->n_ips < NETSTATE_MAX_IPS; i++)
+		if (rt[i].ifindex == ifindex && !rt[i].gw.family &&
+		    rt[i].dst.len == ipnet_addr_len(&rt[i].dst.addr) * 8)
+			a->ips[a->n_ips++] = rt[i].dst.addr;
+}
+
+/* Tagged host veths (owner from the tag) and untagged "azv" veths (an earlier version's or the
+ * Go plugin's: owner ""), with the host routes via each. */
+static int linux_attachments(struct backend *be, const struct backend_call *call,
+			     struct backend_attachment **ret, size_t *ret_n, struct cni_error *err)
+{
+	struct backend_attachment *out = NULL;
+	struct netdev_link *links = NULL;
+	struct netdev_route *rt = NULL;
+	int nl, nr, i;
+	size_t n = 0;
+
+	nl = netdev_link_list(be->host, &links, err);
+	nr = nl < 0 ? nl : netdev_route_list(be->host, 0, 0, 0, &rt, err);
+	if (nr >= 0 && nl > 0 && !(out = calloc((size_t)nl, sizeof(*out))))
+		nr = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	for (i = 0; nr >= 0 && i < nl; i++) {
+		struct backend_attachment *a = &out[n];
+
+		if (strcmp(links[i].kind, "veth") != 0)
+			continue;
+		memset(a, 0, sizeof(*a));
+		if (!attachment_owner(&links[i], call->conf->name, a) &&
+		    (links[i].alias[0] || strncmp(links[i].name, "azv", 3) != 0))
+			continue;
+		snprintf(a->host_ifname, sizeof(a->host_ifname), "%s", links[i].name);
+		attachment_ips(rt, nr, links[i].ifindex, a);
+		n++;
+	}
+	free(links);
+	free(rt);
+	if (nr < 0) {
+		free(out);
+		return nr;
+	}
+	if (!n) {
+		free(out);
+		out = NULL;
+	}
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
 static const struct backend_ops linux_ops = {
 	.name = "linux",
 	.reserve_name = false,
@@ -1833,6 +1956,7 @@ static const struct backend_ops linux_ops = {
 	.endpoint_add = linux_endpoint_add,
 	.endpoint_del = linux_endpoint_del,
 	.del_needs_ips = linux_del_needs_ips,
+	.attachments = linux_attachments,
 	.endpoint_check = linux_endpoint_check,
 	.result_interfaces = linux_result_interfaces,
 	.finish = NULL,

@@ -302,7 +302,21 @@ static void remove_stale_temps(const char *dir, const char *path)
 	closedir(d);
 }
 
+static int file_replace(const char *path, const char *data, size_t len, bool sync,
+			struct cni_error *err);
+
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err)
+{
+	return file_replace(path, data, len, true, err);
+}
+
+int platform_file_publish(const char *path, const char *data, size_t len, struct cni_error *err)
+{
+	return file_replace(path, data, len, false, err);
+}
+
+static int file_replace(const char *path, const char *data, size_t len, bool sync,
+			struct cni_error *err)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd, dfd, r;
@@ -324,7 +338,7 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 	/* 0600 whatever the umask: the Go plugin's os.CreateTemp mode, kept by its rename */
 	if (r == 0 && fchmod(fd, OS_FILE_MODE) < 0)
 		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && sync && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -342,6 +356,8 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 	/* The rename is durable only once the directory entry is on disk. */
 	dir_of(path, dir, sizeof(dir));
 	remove_stale_temps(dir, path);
+	if (!sync)
+		return 0;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		if (fsync(dfd) < 0 && errno != EINVAL)
@@ -358,6 +374,50 @@ remove_tmp:
 	return r;
 }
 
+int platform_file_mtime(const char *path, long long *ret_s)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	*ret_s = (long long)st.st_mtime;
+	return 0;
+}
+
+int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
+			    struct cni_error *err)
+{
+	char aside[PATH_MAX], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n, r;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (n = 1; n < 100; n++) {
+		if ((n == 1 ? snprintf(aside, sizeof(aside), "%s.%s-%s", path, tag, stamp) :
+			      snprintf(aside, sizeof(aside), "%s.%s-%s-%d", path, tag, stamp, n)) >=
+		    (int)sizeof(aside))
+			return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "path too long: %s",
+					     path);
+		/* link(2) never replaces what is at the new name */
+		if (link(path, aside) == 0)
+			break;
+		r = -errno;
+		if (r == -ENOENT)
+			return r;
+		if (r != -EEXIST)
+			return cni_error_set(err, r, CNI_CODE_IO, "cannot set %s aside: %s", path,
+					     strerror(-r));
+	}
+	if (n == 100)
+		return cni_error_set(err, -EEXIST, CNI_CODE_IO, "cannot set %s aside: names taken",
+				     path);
+	if (ret_path)
+		snprintf(ret_path, size, "%s", aside);
+	return 0;
+}
+
 /* ---- locks ---- */
 
 struct platform_lock {
@@ -365,12 +425,17 @@ struct platform_lock {
 	char path[PATH_MAX];   /* for platform_lock_release_unlink */
 };
 
-static long long now_ms(void)
+long long platform_monotonic_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long now_ms(void)
+{
+	return platform_monotonic_ns() / 1000000;
 }
 
 int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform_lock **ret,

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "spawn.h"
 #include "platform/env-ms.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +24,7 @@ unsigned spawn_timeout_ms(void)
 
 long long spawn_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return platform_monotonic_ns() / 1000000;
 }
 
 int spawn_pidfd(pid_t pid)

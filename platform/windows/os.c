@@ -375,7 +375,33 @@ int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len
 	return file_read(path, true, ret_data, ret_len, err);
 }
 
+static int file_replace(const char *path, const char *data, size_t len, bool sync,
+			struct cni_error *err);
+
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err)
+{
+	return file_replace(path, data, len, true, err);
+}
+
+int platform_file_publish(const char *path, const char *data, size_t len, struct cni_error *err)
+{
+	return file_replace(path, data, len, false, err);
+}
+
+long long platform_monotonic_ns(void)
+{
+	static LARGE_INTEGER freq;
+	LARGE_INTEGER t;
+
+	if (!freq.QuadPart)
+		QueryPerformanceFrequency(&freq);
+	QueryPerformanceCounter(&t);
+	return (long long)(t.QuadPart / freq.QuadPart) * 1000000000LL +
+	       (long long)(t.QuadPart % freq.QuadPart) * 1000000000LL / freq.QuadPart;
+}
+
+static int file_replace(const char *path, const char *data, size_t len, bool sync,
+			struct cni_error *err)
 {
 	char tmp[OS_PATH_MAX], msg[256];
 	wchar_t *wpath = NULL, *wtmp = NULL;
@@ -414,12 +440,13 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 		done += put;
 	}
 	/* the data reaches the disk before the rename makes it the state */
-	if (!e && !FlushFileBuffers(h))
+	if (!e && sync && !FlushFileBuffers(h))
 		e = GetLastError();
 	CloseHandle(h);
 	if (!e)
 		platform_fault_point("file written");
-	if (!e && !MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+	if (!e && !MoveFileExW(wtmp, wpath,
+			       MOVEFILE_REPLACE_EXISTING | (sync ? MOVEFILE_WRITE_THROUGH : 0)))
 		e = GetLastError();
 	if (!e)
 		platform_fault_point("file renamed");
@@ -432,6 +459,59 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 free_paths:
 	free(wpath);
 	free(wtmp);
+	return r;
+}
+
+int platform_file_mtime(const char *path, long long *ret_s)
+{
+	WIN32_FILE_ATTRIBUTE_DATA d;
+	wchar_t *w = win_wide(path);
+	BOOL ok = w && GetFileAttributesExW(w, GetFileExInfoStandard, &d);
+	DWORD e = ok ? 0 : GetLastError();
+
+	free(w);
+	if (!ok)
+		return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? -ENOENT : -EIO;
+	/* FILETIME: 100 ns ticks since 1601-01-01 */
+	*ret_s = (long long)((((unsigned long long)d.ftLastWriteTime.dwHighDateTime << 32) |
+			      d.ftLastWriteTime.dwLowDateTime) / 10000000ULL) - 11644473600LL;
+	return 0;
+}
+
+int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
+			    struct cni_error *err)
+{
+	char aside[OS_PATH_MAX], msg[256];
+	wchar_t *wpath = win_wide(path), *waside = NULL;
+	SYSTEMTIME t;
+	DWORD e = ERROR_ALREADY_EXISTS;
+	int n, r = 0;
+
+	GetSystemTime(&t);
+	for (n = 1; !r && n < 100 && (e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS); n++) {
+		int w = snprintf(aside, sizeof(aside), "%s.%s-%04u%02u%02uT%02u%02u%02uZ", path, tag,
+				 t.wYear, t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond);
+
+		if (n > 1 && w > 0 && w < (int)sizeof(aside))
+			w += snprintf(aside + w, sizeof(aside) - (size_t)w, "-%d", n);
+		free(waside);
+		waside = w > 0 && w < (int)sizeof(aside) ? win_wide(aside) : NULL;
+		if (!wpath || !waside)
+			r = cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "cannot set %s aside: bad path",
+					  path);
+		/* bFailIfExists: an existing file at the new name stays */
+		else
+			e = CopyFileW(wpath, waside, TRUE) ? 0 : GetLastError();
+	}
+	if (!r && (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND))
+		r = -ENOENT;
+	else if (!r && e)
+		r = cni_error_set(err, win_errno(e), CNI_CODE_IO, "cannot set %s aside: %s", path,
+				  win_error_text(e, msg, sizeof(msg)));
+	if (!r && ret_path)
+		snprintf(ret_path, size, "%s", aside);
+	free(wpath);
+	free(waside);
 	return r;
 }
 

@@ -163,6 +163,56 @@ kill_gc() {
 	return 0
 }
 
+# kill_add_gc MODE-TAG N: b attached, a's ADD killed at step N, then a GC keeping only b: it
+# removes whatever a's ADD made (an unrecorded host veth and route too: issue 9's wedged node),
+# b stays intact, and a new ADD (which takes the lowest free address, a's) succeeds.
+kill_add_gc() {
+	local tag=$1 n=$2
+	pod a
+	pod b
+	pod c
+	call ADD cafe0000000b b
+	call ADD cafe0000000a a AZURE_CNI_FAULT_KILL_AT="$n"
+	if [ $rc -ne 137 ]; then
+		call DEL cafe0000000a a
+		call DEL cafe0000000b b
+		return 1
+	fi
+	gc cafe0000000b
+	check "$tag: ADD killed at step $n, then GC: it exits 0" eq "$rc" 0
+	call CHECK cafe0000000b b
+	check "$tag: step $n: the valid pod is intact (CHECK)" eq "$rc" 0
+	call ADD cafe0000000c c
+	check "$tag: step $n: a new ADD succeeds" eq "$rc" 0
+	call DEL cafe0000000c c
+	call DEL cafe0000000b b
+	check "$tag: step $n: after the DELs nothing is left" eq "$(held)" "0 0 0 0 0 0"
+	ip netns del "${P}a" 2>/dev/null
+	return 0
+}
+
+# leftover MODE-TAG: a pod whose address the IPAM lost (its DEL never came, a GC of an older
+# version released it) still holds its host veth and route; the next ADD, given that address,
+# removes the leftover instead of failing, and DEL then leaves nothing.
+leftover() {
+	local tag=$1 ip
+	pod a
+	pod c
+	call ADD cafe0000000a a
+	ip=$(ipam_ip cafe0000000a)
+	jq '(.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.ID == "cafe0000000a")) |= (.InUse = false | .ID = "")' \
+		"$RT/azure-vnet-ipam.json" >"$WORK/ipam.json" && cat "$WORK/ipam.json" >"$RT/azure-vnet-ipam.json"
+	jq 'del(.Network.ExternalInterfaces[].Networks[].Endpoints[]? | select(.ContainerID == "cafe0000000a"))' \
+		"$RT/azure-vnet.json" >"$WORK/net.json" && cat "$WORK/net.json" >"$RT/azure-vnet.json"
+	call ADD cafe0000000c c
+	check "$tag: an ADD given a gone owner's address ($ip) succeeds" \
+		bash -c "[ $rc -eq 0 ] && [ \"\$(jq -r '.ips[0].address' <<<'$out' | cut -d/ -f1)\" = '$ip' ]"
+	call DEL cafe0000000c c
+	gc cafe000000ff   # the lock file of a, whose DEL never came
+	check "$tag: its DEL (and a GC) leave nothing" eq "$(held)" "0 0 0 0 0 0"
+	ip netns del "${P}a" 2>/dev/null
+}
+
 TRANSPARENT='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"transparent","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 BRIDGE='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"bridge","bridge":"azure0","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 
@@ -174,7 +224,8 @@ for mode in transparent bridge; do
 	pod w
 	call ADD cafe00000000 w   # the network, made once
 	call DEL cafe00000000 w
-	for kind in add del gc; do
+	[ $mode = transparent ] && leftover "$mode"
+	for kind in add del gc add_gc; do
 		n=1
 		while "kill_$kind" "$mode $kind" "$n"; do
 			n=$((n + 1))

@@ -52,6 +52,7 @@ static char dir[512], state_path[600], ipam_path[600], stdin_path[600], stdout_p
 
 struct fake_ep {
 	bool used;
+	struct ipnet_addr ip;       /* the first of its record's addresses */
 	char name[NETSTATE_ID_MAX];
 	char cid[NETSTATE_ID_MAX];
 	char ifname[NETSTATE_IFNAME_MAX];
@@ -191,6 +192,7 @@ static int f_endpoint_add(struct backend *be, const struct backend_call *call,
 		snprintf(ep->name, sizeof(ep->name), "%s", rec->id);
 		snprintf(ep->cid, sizeof(ep->cid), "%s", rec->container_id);
 		snprintf(ep->ifname, sizeof(ep->ifname), "%s", rec->ifname);
+		ep->ip = rec->ips[0].addr;
 	}
 	if (r < 0) {
 		*ret_left = fake.add_left;
@@ -225,6 +227,11 @@ static int f_endpoint_del(struct backend *be, const struct backend_call *call,
 		return fake.del_addr_busy ? -EADDRINUSE : r;
 	if (recorded && (ep = fake_find(rec->id)))
 		ep->used = false;
+	/* unrecorded: by what the owner names (as Linux finds a host veth by its owner) */
+	for (int i = 0; !recorded && i < FAKE_MAX; i++)
+		if (fake.eps[i].used && strcmp(fake.eps[i].cid, rec->container_id) == 0 &&
+		    strcmp(fake.eps[i].ifname, rec->ifname) == 0)
+			fake.eps[i].used = false;
 	for (size_t i = 0; i < n_names; i++)
 		if ((ep = fake_find(names[i])))
 			ep->used = false;
@@ -262,6 +269,32 @@ static bool f_del_needs_ips(const struct backend_network *net)
 	return true;
 }
 
+/* Every fake endpoint, traced to its owner (as Linux's host veth tags). */
+static int f_attachments(struct backend *be, const struct backend_call *call,
+			 struct backend_attachment **ret, size_t *ret_n, struct cni_error *err)
+{
+	struct backend_attachment *a = calloc(FAKE_MAX, sizeof(*a));
+	size_t n = 0;
+	int r = step("attachments", err);
+
+	(void)be, (void)call;
+	if (r < 0 || !a) {
+		free(a);
+		return r < 0 ? r : -ENOMEM;
+	}
+	for (int i = 0; i < FAKE_MAX; i++)
+		if (fake.eps[i].used) {
+			snprintf(a[n].container_id, sizeof(a[n].container_id), "%s", fake.eps[i].cid);
+			snprintf(a[n].ifname, sizeof(a[n].ifname), "%s", fake.eps[i].ifname);
+			snprintf(a[n].host_ifname, sizeof(a[n].host_ifname), "fake%d", i);
+			a[n].ips[a[n].n_ips++] = fake.eps[i].ip;
+			a[n++].this_network = true;
+		}
+	*ret = a;
+	*ret_n = n;
+	return 0;
+}
+
 /* Linux-like: the backend names its objects; no reservation. */
 static const struct backend_ops fake_plain = {
 	.name = "fake",
@@ -281,6 +314,9 @@ static const struct backend_ops fake_plain = {
 
 /* Windows-like: endpoints are named by their record ID, reserved before endpoint_add. */
 static struct backend_ops fake_named;
+
+/* Linux-like, and it traces its endpoints to their owners (backend_ops.attachments). */
+static struct backend_ops fake_traced;
 
 /* ---- running the program ---- */
 
@@ -382,10 +418,22 @@ static size_t held(const char *cid, const char *ifname, char *ip)
 
 static int reset(void **state)
 {
+	char path[900];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
 	(void)state;
 	remove(state_path);
 	rmdir(state_path);
 	remove(ipam_path);
+	/* the copies of corrupt files an earlier case left */
+	while (d && (de = readdir(d)))
+		if (strstr(de->d_name, ".corrupt-")) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			remove(path);
+		}
+	if (d)
+		closedir(d);
 	memset(&fake, 0, sizeof(fake));
 	return 0;
 }
@@ -801,6 +849,97 @@ static void test_gc_failure_keeps_record(void **state)
 	assert_int_equal(held("dddd000000000001", "eth0", NULL), 1);
 }
 
+/* An ADD killed after its allocation and endpoint but before its record: GC (the owner not
+ * valid) removes the endpoint before it releases the address, with or without a backend that
+ * traces endpoints; with one, also when the IPAM no longer holds the address. */
+static void test_gc_removes_unrecorded_endpoint(void **state)
+{
+	const char *none = ",\"cni.dev/valid-attachments\":[]";
+	const struct backend_ops *ops[] = { &fake_plain, &fake_traced };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		reset(NULL);
+		assert_int_equal(run(ops[i], "ADD", "0bad000000000001", "eth0", NULL), 0);
+		assert_int_equal(remove(state_path), 0);  /* the record never saved */
+		assert_int_equal(run(ops[i], "GC", NULL, NULL, none), 0);
+		assert_int_equal(fake_count(), 0);
+		assert_int_equal(held("0bad000000000001", "eth0", NULL), 0);
+	}
+	reset(NULL);
+	assert_int_equal(run(&fake_traced, "ADD", "0bad000000000002", "eth0", NULL), 0);
+	assert_int_equal(run(&fake_traced, "ADD", "0bad000000000003", "eth0", NULL), 0);
+	assert_int_equal(remove(state_path), 0);
+	assert_int_equal(remove(ipam_path), 0);   /* the address, too, forgotten */
+	assert_int_equal(run(&fake_traced, "GC", NULL, NULL,
+			     ",\"cni.dev/valid-attachments\":[{\"containerID\":\"0bad000000000003\","
+			     "\"ifname\":\"eth0\"}]"), 0);
+	assert_int_equal(fake_count(), 1);       /* the valid owner's stays */
+}
+
+/* Is there a "<base>.corrupt-<UTC>" file in the runtime directory? */
+static bool corrupt_copy(const char *base)
+{
+	char want[128];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool found = false;
+
+	assert_non_null(d);
+	snprintf(want, sizeof(want), "%s.corrupt-", base);
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, want, strlen(want)) == 0 &&
+		    strlen(de->d_name) == strlen(want) + 16)
+			found = true;
+	closedir(d);
+	return found;
+}
+
+/* A corrupt azure-vnet-ipam.json is kept aside and rebuilt keeping the recorded pods'
+ * addresses (from azure-vnet.json, or from what the backend traces when that is corrupt too):
+ * the next ADD gets another address, and every pod is deleted with nothing left. */
+static void test_corrupt_ipam_state_rebuilt(void **state)
+{
+	const struct backend_ops *ops[] = { &fake_plain, &fake_traced };
+	char ip1[IPNET_ADDR_STRLEN], ip2[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		reset(NULL);
+		assert_int_equal(run(ops[i], "ADD", "c0de000000000001", "eth0", NULL), 0);
+		write_file(ipam_path, "{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":[1,");
+		if (i == 1)  /* both files: only the backend's trace is left */
+			write_file(state_path, "\x01 not json");
+		assert_int_equal(run(ops[i], "ADD", "c0de000000000002", "eth0", NULL), 0);
+		assert_true(corrupt_copy("azure-vnet-ipam.json"));
+		assert_int_equal(held("c0de000000000001", "eth0", ip1), 1);
+		assert_int_equal(held("c0de000000000002", "eth0", ip2), 1);
+		assert_string_not_equal(ip1, ip2);
+		assert_int_equal(run(ops[i], "DEL", "c0de000000000001", "eth0", NULL), 0);
+		assert_int_equal(run(ops[i], "DEL", "c0de000000000002", "eth0", NULL), 0);
+		assert_int_equal(fake_count(), 0);
+		assert_int_equal(held("c0de000000000001", "eth0", NULL), 0);
+		assert_int_equal(held("c0de000000000002", "eth0", NULL), 0);
+	}
+}
+
+/* A corrupt azure-vnet.json is kept aside and started again: the next ADD works, and a pod
+ * whose record went with it is still deleted (its endpoint and its address). */
+static void test_corrupt_net_state(void **state)
+{
+	(void)state;
+	assert_int_equal(run(&fake_plain, "ADD", "c0de000000000003", "eth0", NULL), 0);
+	write_file(state_path, "{\"Network\":{\"ExternalInterfaces\":");
+	assert_int_equal(run(&fake_plain, "ADD", "c0de000000000004", "eth0", NULL), 0);
+	assert_true(corrupt_copy("azure-vnet.json"));
+	assert_true(recorded("c0de000000000004", "eth0", NULL));
+	assert_int_equal(run(&fake_plain, "DEL", "c0de000000000003", "eth0", NULL), 0);
+	assert_int_equal(run(&fake_plain, "DEL", "c0de000000000004", "eth0", NULL), 0);
+	assert_int_equal(fake_count(), 0);
+	assert_int_equal(held("c0de000000000003", "eth0", NULL), 0);
+	assert_int_equal(held("c0de000000000004", "eth0", NULL), 0);
+}
+
 /* CHECK passes on a live attachment and fails (code 106) when its endpoint is gone. */
 static void test_check(void **state)
 {
@@ -856,6 +995,9 @@ int main(void)
 		cmocka_unit_test_setup(test_gc_busy_owner, reset),
 		cmocka_unit_test_setup(test_gc_failure_keeps_record, reset),
 		cmocka_unit_test_setup(test_check, reset),
+		cmocka_unit_test_setup(test_gc_removes_unrecorded_endpoint, reset),
+		cmocka_unit_test_setup(test_corrupt_ipam_state_rebuilt, reset),
+		cmocka_unit_test_setup(test_corrupt_net_state, reset),
 	};
 	const char *tmp = getenv("TMPDIR");
 	int rc;
@@ -863,6 +1005,9 @@ int main(void)
 	fake_named = fake_plain;
 	fake_named.name = "fake-named";
 	fake_named.reserve_name = true;
+	fake_traced = fake_plain;
+	fake_traced.name = "fake-traced";
+	fake_traced.attachments = f_attachments;
 	snprintf(dir, sizeof(dir), "%s/azcni-test-vnet-%ld", tmp && *tmp ? tmp : "/tmp",
 		 (long)getpid());
 	mkdir(dir, 0700);
@@ -876,6 +1021,7 @@ int main(void)
 	setenv("AZURE_CNI_MAS_FILE", AZCNI_TEST_DATA "/interfaces.json", 1);
 	setenv("AZURE_CNI_LOCK_TIMEOUT_MS", "2000", 1);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	remove_tree(dir);
+	if (!getenv("AZCNI_TEST_KEEP"))  /* set it to read the scratch directory after a failure */
+		remove_tree(dir);
 	return rc;
 }

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A corrupt state file no longer stops the node (issue 9 item 7). In the middle of a 250-pod fill
+# (AZCNI_CORRUPT_PODS, default 250; both files, and bridge mode, with at most 64 pods) one state
+# file is corrupted (azure-vnet-ipam.json, azure-vnet.json, or both), then the fill goes on. Checks: every ADD after the corruption
+# succeeds; no address is handed out twice (the results, and the host routes in transparent
+# mode); the IPAM holds exactly the live pods' addresses; the corrupt file is kept as
+# <file>.corrupt-<UTC> and the log says so at error level; both files parse; every pod is then
+# deleted (DEL exits 0) and nothing is left: no address in use, host veth, host route, ebtables
+# rule, record or owner lock file. Transparent and bridge mode (bridge: one file at a time; with
+# both files gone a bridge node has no host route to tell its pods' addresses by). All inside
+# network namespaces this script creates and removes (prefix "cor").
+# Usage: tests/linux/corrupt.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bdir=${1:-$top/build}
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
+# shellcheck source=tests/lib/node.sh
+. "$top/tests/lib/node.sh"
+B=$bdir/bin
+[ -x "$B/azure-vnet" ] && [ -x "$B/azure-vnet-ipam" ] || { echo "FAIL: build $B first"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
+PODS=${AZCNI_CORRUPT_PODS:-250}
+[ "$PODS" -ge 2 ] && [ "$PODS" -le 250 ] || { echo "FAIL: AZCNI_CORRUPT_PODS must be 2..250"; exit 1; }
+
+P=cor$$-
+WORK=$(mktemp -d /tmp/cor-test.XXXXXX)
+cleanup() {
+	local n
+	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+SUITE_ERRLOG=/dev/null
+suite_begin "$WORK/results"
+
+# call CMD N: azure-vnet for pod N (container cafe<N>, netns ${P}p<N>), bounded to 20 s; output
+# in $out, exit code in $rc
+call() {
+	local cmd=$1 cid
+	cid=$(printf 'cafe%08d' "$2")
+	out=$(CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_NETNS="/var/run/netns/${P}p$2" \
+		CNI_IFNAME=eth0 CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-$2" \
+		timeout 20 ip netns exec "$NODE" "$B/azure-vnet" <<<"$CONF" 2>>"$WORK/stderr")
+	rc=$?
+}
+# fill FROM TO: ADD pods FROM..TO; their addresses appended to $WORK/ips, failures counted
+fill() {
+	local n
+	for n in $(seq "$1" "$2"); do
+		ip netns add "${P}p$n"
+		call ADD "$n"
+		if [ $rc -eq 0 ]; then
+			jq -r '.ips[0].address' <<<"$out" | cut -d/ -f1 >>"$WORK/ips"
+		else
+			echo "ADD $n: $out" >>"$WORK/failed"
+		fi
+	done
+}
+# corrupt FILE: cut it in the middle and append bytes that are not JSON
+corrupt() {
+	local f=$RT/$1 size
+	size=$(stat -c %s "$f")
+	head -c $((size / 2)) "$f" >"$WORK/cut" && printf '\x00\xff{"oops' >>"$WORK/cut"
+	cat "$WORK/cut" >"$f"
+}
+in_use() { jq '[.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse)] | length' "$RT/azure-vnet-ipam.json"; }
+in_use_ips() { jq -r '.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse) | .Addr' "$RT/azure-vnet-ipam.json" | sort; }
+held() {
+	local ips veths routes ebt recs locks
+	ips=$(in_use 2>/dev/null || echo x)
+	veths=$(ip -n "$NODE" -o link | grep -c ' azv')
+	routes=$(ip -n "$NODE" route | grep -c '^10\.241\.0\.[0-9]* dev azv')
+	ebt=$( { ip netns exec "$NODE" ebtables -t nat -L PREROUTING 2>/dev/null; ip netns exec "$NODE" ebtables -t nat -L POSTROUTING 2>/dev/null; } | grep -cE '10\.241\.0\.([5-9]|[0-9]{2,3})([^0-9]|$)')
+	recs=$(jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json" 2>/dev/null || echo x)
+	locks=$(ls "$RT/azure-vnet" 2>/dev/null | grep -cv '^azure-vnet\(-ipam\)\?\.lock$')
+	echo "$ips $veths $routes $ebt $recs $locks"
+}
+
+# run MODE WHICH: the fill with WHICH ("ipam", "net" or "both") corrupted half-way
+run() {
+	local mode=$1 which=$2 tag="$1, $2 corrupt" half=$((PODS / 2)) f n nips
+	node_setup "$mode-$which" 10.241 250
+	: >"$WORK/ips"
+	: >"$WORK/failed"
+	fill 1 "$half"
+	check "$tag: the first $half ADDs succeed" test ! -s "$WORK/failed"
+	case $which in
+	ipam) corrupt azure-vnet-ipam.json ;;
+	net) corrupt azure-vnet.json ;;
+	both) corrupt azure-vnet-ipam.json; corrupt azure-vnet.json ;;
+	esac
+	fill $((half + 1)) "$PODS"
+	check "$tag: every ADD after the corruption succeeds" test ! -s "$WORK/failed"
+	[ -s "$WORK/failed" ] && head -3 "$WORK/failed"
+	nips=$(sort "$WORK/ips" | uniq | wc -l)
+	check "$tag: $PODS pods, $PODS distinct addresses" test "$nips" = "$PODS"
+	check "$tag: the IPAM holds exactly the pods' addresses" \
+		bash -c "[ \"\$(sort '$WORK/ips')\" = \"\$(jq -r '.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse) | .Addr' '$RT/azure-vnet-ipam.json' | sort)\" ]"
+	if [ "$mode" = transparent ]; then
+		check "$tag: one host route per pod, none twice" \
+			test "$(ip -n "$NODE" route | grep '^10\.241\.0\.[0-9]* dev azv' | awk '{print $1}' | sort -u | wc -l)" = "$PODS"
+	fi
+	check "$tag: both files parse" bash -c "jq -e . '$RT/azure-vnet.json' >/dev/null && jq -e . '$RT/azure-vnet-ipam.json' >/dev/null"
+	for f in $( [ "$which" = net ] || echo azure-vnet-ipam.json; [ "$which" = ipam ] || echo azure-vnet.json); do
+		check "$tag: $f kept as $f.corrupt-<UTC>" bash -c "ls '$RT' | grep -qE '^$f\\.corrupt-[0-9]{8}T[0-9]{6}Z\$'"
+		check "$tag: the log says $f was corrupt, at error level" \
+			grep -q "error: .*$f was corrupt" "$RT/azure-vnet.log"
+	done
+	: >"$WORK/failed"
+	for n in $(seq 1 "$PODS"); do
+		call DEL "$n"
+		[ $rc -eq 0 ] || echo "DEL $n: $out" >>"$WORK/failed"
+	done
+	check "$tag: every pod deleted (DEL exits 0)" test ! -s "$WORK/failed"
+	[ -s "$WORK/failed" ] && head -3 "$WORK/failed"
+	check "$tag: nothing is left (ips veths routes ebtables records locks)" test "$(held)" = "0 0 0 0 0 0"
+	echo "  held: $(held)"
+	node_drop
+}
+
+TRANSPARENT='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"transparent","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
+BRIDGE='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"bridge","bridge":"azure0","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
+
+# The issue's case at full size (each file corrupted in the middle of a 250-pod fill, the mode
+# the Go plugin's AKS conflists use); both files, and bridge mode, with fewer pods (CI time).
+FULL=$PODS
+CONF=$TRANSPARENT
+for which in ipam net; do run transparent "$which"; done
+PODS=$((FULL < 64 ? FULL : 64))
+run transparent both
+CONF=$BRIDGE
+for which in ipam net; do run bridge "$which"; done
+suite_end
