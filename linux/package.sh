@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Debian packages of a finished build, made with dpkg-dev's own tools (dpkg-shlibdeps,
 # dpkg-gencontrol, dpkg-deb) from the metadata in linux/debian/:
-#   azure-vnet-cni_<ver>_<arch>.deb          /opt/cni/bin/azure-vnet, azure-vnet-ipam (the build's
-#                                            programs, stripped as dh_strip does), sample conflists
-#                                            in /usr/share/doc/azure-vnet-cni/examples
+#   azure-vnet-cni_<ver>_<arch>.deb          /opt/cni/bin/azure-vnet, azure-vnet-ipam and
+#                                            /usr/sbin/azure-vnet-inspect (the build's programs,
+#                                            stripped as dh_strip does) with its manual page, sample
+#                                            conflists in /usr/share/doc/azure-vnet-cni/examples
 #   azure-vnet-cni-conflist_<ver>_all.deb    /etc/cni/net.d/10-azure.conflist as a conffile: the
 #                                            opt-in for the node's CNI configuration
 # No maintainer scripts. The programs are packaged, not rebuilt, so the package holds what the
@@ -22,8 +23,9 @@ die() { echo "package: $*" >&2; exit 1; }
 for t in dpkg-deb dpkg-gencontrol dpkg-shlibdeps dpkg-parsechangelog strip; do
 	command -v "$t" >/dev/null || die "$t not found (apt-get install dpkg-dev binutils)"
 done
-[ -x "$build/bin/azure-vnet" ] && [ -x "$build/bin/azure-vnet-ipam" ] ||
-	die "$build/bin/azure-vnet{,-ipam} not found (cmake -S . -B build && cmake --build build)"
+for prog in azure-vnet azure-vnet-ipam azure-vnet-inspect; do
+	[ -x "$build/bin/$prog" ] || die "$build/bin/$prog not found (cmake -S . -B build && cmake --build build)"
+done
 
 version=$(dpkg-parsechangelog -l "$deb/changelog" -S Version)
 upstream=${version%-*}
@@ -66,18 +68,23 @@ finish() {
 
 # azure-vnet-cni
 p=azure-vnet-cni
-install -d -m 0755 "debian/$p/DEBIAN" "debian/$p/opt/cni/bin" \
-	"debian/$p/usr/share/doc/$p/examples" "debian/$p/usr/share/lintian/overrides"
-for prog in azure-vnet azure-vnet-ipam; do
-	install -m 0755 "$build/bin/$prog" "debian/$p/opt/cni/bin/$prog"
-	strip --remove-section=.comment --remove-section=.note --strip-unneeded "debian/$p/opt/cni/bin/$prog"
+install -d -m 0755 "debian/$p/DEBIAN" "debian/$p/opt/cni/bin" "debian/$p/usr/sbin" \
+	"debian/$p/usr/share/man/man8" "debian/$p/usr/share/doc/$p/examples" \
+	"debian/$p/usr/share/lintian/overrides"
+# the plugins where runtimes look for them; the operator's command where root's PATH has it
+for f in opt/cni/bin/azure-vnet opt/cni/bin/azure-vnet-ipam usr/sbin/azure-vnet-inspect; do
+	install -m 0755 "$build/bin/${f##*/}" "debian/$p/$f"
+	strip --remove-section=.comment --remove-section=.note --strip-unneeded "debian/$p/$f"
 done
+gzip -9nc "$deb/azure-vnet-inspect.8" >"debian/$p/usr/share/man/man8/azure-vnet-inspect.8.gz"
+chmod 0644 "debian/$p/usr/share/man/man8/azure-vnet-inspect.8.gz"
 install -m 0644 "$top/linux/10-azure.conflist" "debian/$p/usr/share/doc/$p/examples/10-azure.conflist"
 install -m 0644 "$top/tests/data/conflist/10-azure-linux-bridge.conflist" \
 	"debian/$p/usr/share/doc/$p/examples/10-azure-bridge.conflist"
 install -m 0644 "$deb/$p.lintian-overrides" "debian/$p/usr/share/lintian/overrides/$p"
 doc "$p"
-dpkg-shlibdeps -T"debian/$p.substvars" "debian/$p/opt/cni/bin/azure-vnet" "debian/$p/opt/cni/bin/azure-vnet-ipam"
+dpkg-shlibdeps -T"debian/$p.substvars" "debian/$p/opt/cni/bin/azure-vnet" "debian/$p/opt/cni/bin/azure-vnet-ipam" \
+	"debian/$p/usr/sbin/azure-vnet-inspect"
 
 # Built-Using: the Debian source packages of the static archives the build linked (CMake found
 # them: AZCNI_STATIC_DEPS), which the LGPL of libnl asks us to name.

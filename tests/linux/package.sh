@@ -70,8 +70,8 @@ deb_suite() {
 		sort -u >"$tmp/overrides"
 	check "deb: overrides in force: dir-or-file-in-opt, embedded-library (each with a reason)" \
 		diff -u <(printf '%s\n' 'azure-vnet-cni: dir-or-file-in-opt' 'azure-vnet-cni: embedded-library') "$tmp/overrides"
-	check "deb: every override line follows a comment" \
-		awk '/^[^#]/ && prev !~ /^#/ {bad=1} {prev=$0} END {exit bad}' "$top/linux/debian/azure-vnet-cni.lintian-overrides"
+	check "deb: every block of overrides starts with a comment (its reason)" \
+		awk '/^[^#]/ && (NR == 1 || prev == "") {bad=1} {prev=$0} END {exit bad}' "$top/linux/debian/azure-vnet-cni.lintian-overrides"
 
 	# contents and modes
 	dpkg-deb -c "$d" | awk '{print $1, $2, $6}' | sed 's|\./||' | sort >"$tmp/list"
@@ -83,12 +83,14 @@ deb_suite() {
 	-rw-r--r-- root/root usr/share/lintian/overrides/azure-vnet-cni
 	-rwxr-xr-x root/root opt/cni/bin/azure-vnet
 	-rwxr-xr-x root/root opt/cni/bin/azure-vnet-ipam
+	-rwxr-xr-x root/root usr/sbin/azure-vnet-inspect
+	-rw-r--r-- root/root usr/share/man/man8/azure-vnet-inspect.8.gz
 	EOF
-	check "deb: azure-vnet-cni holds exactly the programs (0755), examples, copyright, changelog, overrides (root:root)" \
+	check "deb: azure-vnet-cni holds exactly the programs (0755), a man page, examples, copyright, changelog, overrides (root:root)" \
 		diff -u <(sort "$tmp/want") <(grep -v '^d' "$tmp/list")
-	check "deb: no directory but opt/cni/bin, usr/share/doc, usr/share/lintian; all 0755" \
+	check "deb: no directory but opt/cni/bin, usr/sbin, usr/share/{doc,lintian,man}; all 0755" \
 		bash -c "grep '^d' '$tmp/list' | grep -v '^drwxr-xr-x root/root ' | grep -q . && exit 1;
-			! grep '^d' '$tmp/list' | awk '{print \$3}' | grep -Ev '^(/?|opt/|opt/cni/|opt/cni/bin/|usr/|usr/share/|usr/share/doc/.*|usr/share/lintian/.*)$' | grep -q ."
+			! grep '^d' '$tmp/list' | awk '{print \$3}' | grep -Ev '^(/?|opt/|opt/cni/|opt/cni/bin/|usr/|usr/sbin/|usr/share/|usr/share/doc/.*|usr/share/lintian/.*|usr/share/man/|usr/share/man/man8/)$' | grep -q ."
 	check "deb: nothing in etc/ (no conflist unless azure-vnet-cni-conflist is installed)" \
 		bash -c "! grep -q ' etc/' '$tmp/list'"
 	dpkg-deb -c "$c" | awk '$1 !~ /^d/ {print $1, $2, $6}' | sed 's|\./||' | sort >"$tmp/clist"
@@ -106,10 +108,10 @@ deb_suite() {
 	mkdir -p "$tmp/x"
 	dpkg-deb -x "$d" "$tmp/x"
 	local p
-	for p in azure-vnet azure-vnet-ipam; do
-		cp "$build/bin/$p" "$tmp/$p.stripped"
-		strip --remove-section=.comment --remove-section=.note --strip-unneeded "$tmp/$p.stripped"
-		check "deb: /opt/cni/bin/$p is build/bin/$p stripped" cmp "$tmp/$p.stripped" "$tmp/x/opt/cni/bin/$p"
+	for p in opt/cni/bin/azure-vnet opt/cni/bin/azure-vnet-ipam usr/sbin/azure-vnet-inspect; do
+		cp "$build/bin/${p##*/}" "$tmp/${p##*/}.stripped"
+		strip --remove-section=.comment --remove-section=.note --strip-unneeded "$tmp/${p##*/}.stripped"
+		check "deb: /$p is build/bin/${p##*/} stripped" cmp "$tmp/${p##*/}.stripped" "$tmp/x/$p"
 	done
 	check "deb: examples are linux/10-azure.conflist and the bridge sample" \
 		bash -c "cmp '$top/linux/10-azure.conflist' '$tmp/x/usr/share/doc/azure-vnet-cni/examples/10-azure.conflist' &&
@@ -120,7 +122,8 @@ deb_suite() {
 	depends=$(dpkg-deb -f "$d" Depends)
 	echo "    Depends: $depends"
 	echo "    Built-Using: $(dpkg-deb -f "$d" Built-Using)"
-	for lib in $(objdump -p "$tmp/x/opt/cni/bin/azure-vnet" "$tmp/x/opt/cni/bin/azure-vnet-ipam" |
+	for lib in $(objdump -p "$tmp/x/opt/cni/bin/azure-vnet" "$tmp/x/opt/cni/bin/azure-vnet-ipam" \
+		"$tmp/x/usr/sbin/azure-vnet-inspect" |
 		awk '/NEEDED/ {print $2}' | sort -u); do
 		owner=$(dpkg -S "*/$lib" 2>/dev/null | head -n1 | cut -d: -f1)
 		[[ ", $depends," == *", $owner "* ]] || missing+=" $lib($owner)"
@@ -156,6 +159,11 @@ deb_suite() {
 		check "dpkg --root: /opt/cni/bin/$p 0755 root:root" \
 			bash -c "[ \"\$(stat -c '%a %U:%G' '$root/opt/cni/bin/$p')\" = '755 root:root' ]"
 	done
+	check "dpkg --root: /usr/sbin/azure-vnet-inspect 0755 root:root, its man page" \
+		bash -c "[ \"\$(stat -c '%a %U:%G' '$root/usr/sbin/azure-vnet-inspect')\" = '755 root:root' ] &&
+			zcat '$root/usr/share/man/man8/azure-vnet-inspect.8.gz' | grep -q '^.TH AZURE-VNET-INSPECT 8'"
+	check "dpkg --root: the installed azure-vnet-inspect answers --help" \
+		bash -c "'$root/usr/sbin/azure-vnet-inspect' --help 2>&1 | grep -q 'usage: azure-vnet-inspect'"
 	check "dpkg --root: the installed azure-vnet answers VERSION" \
 		bash -c "CNI_COMMAND=VERSION '$root/opt/cni/bin/azure-vnet' <<<'{\"cniVersion\":\"1.0.0\"}' | jq -e '.supportedVersions | index(\"1.0.0\")'"
 	check "dpkg --root: the examples are in /usr/share/doc/azure-vnet-cni/examples" \
@@ -368,7 +376,7 @@ image_suite() {
 	"${pm[@]}" rm -f azpkg-pause >>"$tmp/log" 2>&1
 }
 
-if command -v lintian >/dev/null && command -v dpkg-gencontrol >/dev/null && [ -x "$build/bin/azure-vnet" ]; then
+if command -v lintian >/dev/null && command -v dpkg-gencontrol >/dev/null && [ -x "$build/bin/azure-vnet-inspect" ]; then
 	deb_suite
 else
 	bad "deb: needs lintian, dpkg-dev (ci/deps.sh) and a build in $build"
