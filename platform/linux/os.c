@@ -586,6 +586,28 @@ struct curl_api {
 
 #define OS_LIBCURL_SONAME "libcurl.so.4"
 
+#ifdef AZCNI_CURL_LINKED
+/* A fully static build (AZCNI_FULLY_STATIC) links an HTTP-only libcurl: nothing to load. */
+static int curl_load(const char *url, const struct curl_api **ret, struct cni_error *err)
+{
+	static const struct curl_api api = {
+		.global_init = curl_global_init,
+		.global_cleanup = curl_global_cleanup,
+		.easy_init = curl_easy_init,
+		.easy_setopt = (curl_easy_setopt),
+		.easy_perform = curl_easy_perform,
+		.easy_getinfo = (curl_easy_getinfo),
+		.easy_strerror = curl_easy_strerror,
+		.easy_cleanup = curl_easy_cleanup,
+	};
+
+	(void)url;
+	(void)err;
+	*ret = &api;
+	return 0;
+}
+#else
+
 /* Load libcurl once per process into *ret (the handle stays open until exit).
  * Returns 0, or -ELIBACC with code 11 naming @url and the loader's message. */
 static int curl_load(const char *url, const struct curl_api **ret, struct cni_error *err)
@@ -626,6 +648,7 @@ static int curl_load(const char *url, const struct curl_api **ret, struct cni_er
 	*ret = &api;
 	return 0;
 }
+#endif
 
 /* One request: GET when @data is NULL, else POST of @len bytes of JSON. Returns 0 with the
  * status in *ret_status and the body (malloc'd, NUL-terminated) in *ret_body, *ret_len, whatever
