@@ -5,7 +5,8 @@
 # produces <build dir>/bin/azure-vnet.exe and azure-vnet-ipam.exe, linked -static (they need only
 # DLLs every Windows Server 2019+ ships: kernel32, winhttp, ole32, ...; computenetwork.dll is
 # loaded at run time), and <build dir>/package/: the two programs, 10-azure.conflist and
-# install.ps1 side by side, the folder to copy to a node and run install.ps1 from.
+# install.ps1 side by side, the folder to copy to a node and run install.ps1 from, and the same
+# files as <build dir>/azure-vnet-cni-windows-amd64-<version>.zip (ci/windows-zip.sh).
 # cJSON, expat and cmocka come from ci/cross-deps.sh (.deps-mingw).
 # AZCNI_TESTS=OFF skips the unit tests (then cmocka is not needed). Warnings are errors
 # (AZCNI_WERROR, default ON here: this is the CI build; AZCNI_WERROR=OFF to build anyway).
@@ -34,4 +35,5 @@ rm -rf "$pkg"
 mkdir -p "$pkg"
 cp "$build/bin/azure-vnet.exe" "$build/bin/azure-vnet-ipam.exe" "$top/windows/10-azure.conflist" \
 	"$top/windows/install.ps1" "$pkg/"
-echo "build-windows: $build/bin/azure-vnet.exe $build/bin/azure-vnet-ipam.exe; package $pkg"
+zip=$("$top/ci/windows-zip.sh" "$build")
+echo "build-windows: $build/bin/azure-vnet.exe $build/bin/azure-vnet-ipam.exe; package $pkg; $zip"

@@ -15,6 +15,10 @@ runtime=(iproute2 iptables ebtables python3 jq busybox-static containernetworkin
 	hyperfine util-linux kmod curl python3-prometheus-client)
 clients=(golang-go golang-github-appc-cni-dev dpkg-dev xz-utils podman runc crun catatonit
 	containerd)
+# Packages and deployment (tests/linux/package.sh): the Debian packages and lintian, the Windows
+# zip, the installer image (podman and runc are in clients; busybox-static in runtime), the
+# manifest check (python3-yaml), the installer's fsync/rename trace (strace).
+packaging=(dpkg-dev lintian binutils zip unzip python3-yaml strace)
 # The Windows cross-build and its tests under wine (ci/build-windows.sh, tests/windows/run.sh):
 # mingw-w64, wine, and dpkg-dev for `apt-get source` (ci/cross-deps.sh). Installed with their
 # recommends, the configuration the wine tests were verified with.
@@ -52,7 +56,7 @@ fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
-for p in "${build[@]}" "${runtime[@]}" "${clients[@]}" "${analysis[@]}" "${extra[@]}"; do
+for p in "${build[@]}" "${runtime[@]}" "${clients[@]}" "${packaging[@]}" "${analysis[@]}" "${extra[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 missing_win=()

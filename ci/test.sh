@@ -3,7 +3,8 @@
 # All the tests: native build + cmocka unit tests, IPAM process tests, Linux data-plane tests in
 # network namespaces, valgrind memcheck of ADD/CHECK/DEL, real CNI clients, the install script,
 # the unit, IPAM and netns suites again under ASan+UBSan (build-asan), bounded libFuzzer runs
-# (build-fuzz, clang), and the Windows cross-build under wine.
+# (build-fuzz, clang), the Windows cross-build under wine, and the Debian packages, the Windows
+# zip and the DaemonSet installer image (package).
 # Run as root on Debian 12 after ci/deps.sh. Exit non-zero when any suite fails.
 # The native build is RelWithDebInfo with warnings as errors (AZCNI_WERROR); when it fails, the
 # suites that use its programs are reported "not run" (never run against an older build) and the
@@ -77,6 +78,8 @@ suite build build
 needs_build unit ctest --test-dir build --output-on-failure --no-tests=error -LE process
 [ -x tests/ipam/run.sh ] && needs_build ipam tests/ipam/run.sh
 [ -x tests/linux/plugin.sh ] && needs_build linux-plugin tests/linux/plugin.sh
+[ -x tests/linux/dualstack.sh ] && needs_build linux-dualstack tests/linux/dualstack.sh
+[ -x tests/linux/cns.sh ] && needs_build linux-cns tests/linux/cns.sh
 [ -x tests/linux/crash.sh ] && needs_build crash tests/linux/crash.sh
 [ -x tests/linux/corrupt.sh ] && needs_build corrupt tests/linux/corrupt.sh
 [ -x tests/linux/inspect.sh ] && needs_build inspect tests/linux/inspect.sh
@@ -89,6 +92,8 @@ needs_build unit ctest --test-dir build --output-on-failure --no-tests=error -LE
 [ -x tests/asan/run.sh ] && suite asan asan_suite
 [ -x tests/fuzz/run.sh ] && suite fuzz fuzz_suite
 [ -x tests/windows/run.sh ] && suite windows tests/windows/run.sh
+# after windows: it also checks the zip ci/build-windows.sh made
+[ -x tests/linux/package.sh ] && needs_build package tests/linux/package.sh
 
 echo
 echo "passed: ${passed[*]:-none}"

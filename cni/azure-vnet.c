@@ -3,11 +3,13 @@
  * through the network backend of platform/backend.h (Linux: netlink, iptables, ebtables;
  * Windows: HCN). This file holds the policy once: ADD with rollback and the "fresh" rule,
  * repeated ADD, DEL, CHECK, GC with owner locks, STATUS, the endpoint-ID rule, the record's
- * portable fields and the CNI result. IPAM runs in-process (azure-vnet-ipam) or by exec (any
- * other ipam.type; Linux only). State: azure-vnet.json in the Go layout (cni/state.c), locked
- * only around read-modify-write and the one-time network creation. ADD, DEL and CHECK of one
- * owner (container ID + ifname) run under its own lock, taken by plugin_main. */
+ * portable fields and the CNI result. IPAM runs in-process (azure-vnet-ipam), asks CNS over
+ * HTTP (azure-cns, cni/ipam-cns.c) or runs by exec (any other ipam.type; Linux only). State:
+ * azure-vnet.json in the Go layout (cni/state.c), locked only around read-modify-write and the
+ * one-time network creation. ADD, DEL and CHECK of one owner (container ID + ifname) run under
+ * its own lock, taken by plugin_main. */
 #include "azure-vnet.h"
+#include "ipam-cns.h"
 #include "ipam-run.h"
 #include "plugin.h"
 #include "recover.h"
@@ -43,6 +45,7 @@ struct vnet {
 	bool net_created;                  /* this ADD made the network (network_put) */
 	bool has_rec;                      /* this owner's record exists: rec is its copy */
 	bool fresh;                        /* ADD: the owner did not hold ipres's address before */
+	char cns_id[NETSTATE_ID_MAX];      /* azure-cns: the podInterfaceID this ADD asked for */
 	struct gc *gc;                     /* GC: its lists */
 	struct platform_lock *gone_lock;   /* ADD: a gone owner's lock (vnet_owner_gone) */
 	/* Large parts (some 40 KB), written before they are read, so vnet_init leaves them. */
@@ -354,31 +357,141 @@ static int ipam_delegate(struct vnet *v, const char *cmd, struct cni_result *ret
 	return r;
 }
 
-/* Allocate into v->ipres. v->fresh: the owner did not hold the address before (a rollback may
- * release it). A delegated plugin cannot say; host-local refuses a second allocation for the
- * same owner, so its successful ADD is fresh. An answer without an address is code 101. */
+/* The address families the backend configures for this call's config (enum ipam_family). */
+static unsigned vnet_families(const struct vnet *v)
+{
+	return backend->families ? backend->families(v->conf) : IPAM_FAMILY_V4;
+}
+
+static bool family_wanted(unsigned families, int family)
+{
+	return (families & (family == IPNET_AF_INET6 ? IPAM_FAMILY_V6 : IPAM_FAMILY_V4)) != 0;
+}
+
+/* Drop from @res the addresses and routes of families not in @families (a delegated IPAM may
+ * answer with both; the pod gets only what the backend configures, and the result reports only
+ * that). The delegated plugin's DEL releases them all. */
+static void ipres_keep_families(struct cni_result *res, unsigned families)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < res->n_ips; i++)
+		if (family_wanted(families, res->ips[i].address.addr.family))
+			res->ips[k++] = res->ips[i];
+		else
+			platform_log("IPAM address of a family this mode does not configure: dropped");
+	res->n_ips = k;
+	for (i = k = 0; i < res->n_routes; i++)
+		if (family_wanted(families, res->routes[i].dst.addr.family))
+			res->routes[k++] = res->routes[i];
+	res->n_routes = k;
+}
+
+/* The CNS request for this owner: podInterfaceID @id (the endpoint ID: the Go plugin's
+ * <cid[:8]>-<ifname> unless another owner's record holds it, so owners never share a CNS key),
+ * the pod's identity from CNI_ARGS, and the addresses @rec records (may be NULL). */
+static void cns_request_of(const struct vnet *v, const char *id,
+			   const struct netstate_endpoint *rec, struct cns_request *ret)
+{
+	const struct cni_env *env = &v->ctx->env;
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->pod_name = env->args.pod_name;
+	ret->pod_namespace = env->args.pod_namespace;
+	ret->pod_interface_id = id;
+	ret->infra_container_id = env->container_id;
+	ret->ifname = env->ifname;
+	for (i = 0; rec && i < rec->n_ips && ret->n_desired < CNS_MAX_DESIRED; i++)
+		ret->desired[ret->n_desired++] = rec->ips[i].addr;
+}
+
+/* The CNS key of owner (@cid, @ifname) when it has no record in @net (NULL allowed): the first
+ * candidate of the endpoint-ID rule that no other owner's record holds (what its ADD asked
+ * with on this state), so a DEL or GC never releases another owner's addresses in CNS. */
+static void cns_unrecorded_key(struct netstate_network *net, const char *cid,
+			       const char *ifname, char id[NETSTATE_ID_MAX])
+{
+	const struct netstate_endpoint *ep;
+	unsigned k;
+
+	for (k = 0;; k++) {
+		netstate_endpoint_key(cid, ifname, k, id, NETSTATE_ID_MAX);
+		ep = net ? netstate_find_endpoint(net, id) : NULL;
+		if (!ep || same_owner(ep, cid, ifname))
+			return;
+	}
+}
+
+/* azure-cns ADD: the owner's endpoint ID (on the snapshot) is its CNS key. CNS answers a known
+ * key with the addresses it already holds, so only an owner without a record is fresh. */
+static int ipam_cns_add_owner(struct vnet *v, struct cni_error *err)
+{
+	struct cns_request req;
+	int r;
+
+	record_id(v, netstate_find_network(&v->snap.st, v->conf->name, NULL), v->cns_id);
+	cns_request_of(v, v->cns_id, NULL, &req);
+	r = ipam_cns_add(v->conf, &req, !v->has_rec, &v->ipres, err);
+	v->fresh = r >= 0 && !v->has_rec;
+	return r;
+}
+
+/* Allocate into v->ipres, one address per family the backend configures (IPv4 only when it
+ * configures only IPv4, even on a dual-stack NIC); azure-cns: what CNS gives for the owner's
+ * key. v->fresh: the owner held none of the addresses before (a rollback may release them). A
+ * delegated plugin cannot say; host-local refuses a second allocation for the same owner, so
+ * its successful ADD is fresh. An answer without an address (of a family the backend
+ * configures) is code 101. */
 static int ipam_add(struct vnet *v, struct cni_error *err)
 {
+	unsigned families = vnet_families(v);
 	int r;
 
 	memset(&v->ipres, 0, sizeof(v->ipres));
 	v->fresh = false;
-	if (ipam_ours(v->conf)) {
+	if (ipam_cns_is(v->conf)) {
+		r = ipam_cns_add_owner(v, err);
+	} else if (ipam_ours(v->conf)) {
 		r = ipam_run_add_owned(v->conf, v->ctx->env.container_id, v->ctx->env.ifname,
-				       &v->ipres, &v->fresh, err);
+				       families, &v->ipres, &v->fresh, err);
 	} else {
 		r = ipam_delegate(v, "ADD", &v->ipres, err);
 		v->fresh = r >= 0;
+		if (r >= 0)
+			ipres_keep_families(&v->ipres, families);
 	}
 	if (r >= 0 && v->ipres.n_ips == 0)
-		r = cni_error_set(err, -ENOENT, CNI_CODE_NO_ADDRESS, "IPAM %s returned no address",
-				  v->conf->ipam.type);
+		r = cni_error_set(err, -ENOENT, CNI_CODE_NO_ADDRESS, "IPAM %s returned no address%s",
+				  v->conf->ipam.type, vnet_families(v) == IPAM_FAMILY_ANY ? "" :
+				  " of the family this network mode configures");
 	return r;
 }
 
-/* Release what this owner holds (ours: in-process; else the delegated plugin's DEL). */
+/* Release what this owner holds (ours: in-process; azure-cns: by the CNS key this ADD used,
+ * else the record's ID, else the Go ID; else the delegated plugin's DEL). */
 static int ipam_del(struct vnet *v, struct cni_error *err)
 {
+	if (ipam_cns_is(v->conf)) {
+		struct cns_request req;
+		char id[NETSTATE_ID_MAX];
+		size_t i;
+
+		if (v->cns_id[0]) {  /* an ADD's rollback: what CNS gave it */
+			cns_request_of(v, v->cns_id, NULL, &req);
+			for (i = 0; i < v->ipres.n_ips && req.n_desired < CNS_MAX_DESIRED; i++)
+				req.desired[req.n_desired++] = v->ipres.ips[i].address.addr;
+			return ipam_cns_del(v->conf, &req, err);
+		}
+		/* DEL: v->rec is the record or what unrecorded_fill learnt */
+		if (v->has_rec)
+			memcpy(id, v->rec.id, sizeof(id));
+		else
+			cns_unrecorded_key(netstate_find_network(&v->snap.st, v->conf->name, NULL),
+					   v->ctx->env.container_id, v->ctx->env.ifname, id);
+		cns_request_of(v, id, &v->rec, &req);
+		return ipam_cns_del(v->conf, &req, err);
+	}
 	if (ipam_ours(v->conf))
 		return ipam_run_del(v->conf, v->ctx->env.container_id, v->ctx->env.ifname, NULL,
 				    err);
@@ -565,6 +678,8 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 				     "the config has no ipam (ipam.type is required)");
 	vnet_init(&v, ctx);
 	r = backend->validate(&v.call, err);
+	if (r >= 0 && ipam_cns_is(v.conf))
+		r = ipam_cns_validate(v.conf, &ctx->env, err);
 	if (r >= 0)
 		r = vnet_open(&v, BACKEND_NEED_SANDBOX, err);
 	if (r >= 0)
@@ -1049,6 +1164,46 @@ static int gc_forget(struct netstate *st, void *arg, struct cni_error *err)
 	return n;
 }
 
+/* azure-cns GC: release in CNS what each removed endpoint's owner holds, by its record's ID
+ * (an orphan, which has none: by the key its ADD asked with, cns_unrecorded_key).
+ * A release that fails keeps that record (dropped from the removed list), so a later GC or DEL
+ * releases it; the first failure is copied to @berr. */
+static void gc_cns_release(struct vnet *v, struct gc *g, struct cni_error *berr)
+{
+	char id[NETSTATE_ID_MAX];
+	size_t i, k = 0;
+
+	for (i = 0; i < g->n_removed; i++) {
+		const struct netstate_endpoint *ep = g->removed[i];
+		struct cni_error one = { 0 };
+		struct cns_request req;
+		size_t j;
+
+		if (ep->id[0])
+			memcpy(id, ep->id, sizeof(id));
+		else
+			cns_unrecorded_key(netstate_find_network(&v->snap.st, v->conf->name, NULL),
+					   ep->container_id, ep->ifname, id);
+		memset(&req, 0, sizeof(req));
+		req.pod_name = ep->pod_name;
+		req.pod_namespace = ep->pod_namespace;
+		req.pod_interface_id = id;
+		req.infra_container_id = ep->container_id;
+		req.ifname = ep->ifname;
+		for (j = 0; j < ep->n_ips && j < CNS_MAX_DESIRED; j++)
+			req.desired[req.n_desired++] = ep->ips[j].addr;
+		if (ipam_cns_del(v->conf, &req, &one) < 0) {
+			platform_log("GC %s (%s): CNS release failed, record kept: %s", id,
+				     ep->container_id, one.msg);
+			if (!cni_error_is_set(berr))
+				*berr = one;
+			continue;
+		}
+		g->removed[k++] = ep;
+	}
+	g->n_removed = k;
+}
+
 /* GC (CNI 1.1.0): every recorded endpoint of this network whose attachment is not in
  * "cni.dev/valid-attachments" is removed under its owner's lock (whose file goes with it), its
  * record dropped; then every address not held by a valid or busy owner is released. An owner
@@ -1076,7 +1231,9 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 		gc_orphans(&v, &g);
 	if (r >= 0)
 		gc_remove(&v, &g, &berr);
-	if (r >= 0 && ipam_ours(v.conf))
+	if (r >= 0 && ipam_cns_is(v.conf))
+		gc_cns_release(&v, &g, &berr);
+	else if (r >= 0 && ipam_ours(v.conf))
 		r = ipam_run_gc(v.conf, g.valid, g.n_valid, gc_keep_busy, &g, err);
 	else if (r >= 0 && v.conf->ipam.type[0])
 		r = ipam_delegate(&v, "GC", NULL, err);
@@ -1108,7 +1265,8 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 /* ---- STATUS ---- */
 
 /* STATUS (CNI 1.1.0): ready when the IPAM can hand out an address (ours: the source answers
- * and has a free address, else code 50; another type: its own STATUS). */
+ * and has a free address, else code 50; azure-cns: ready, CNS is not asked, as its contract has
+ * no request that tells without allocating; another type: its own STATUS). */
 static int vnet_status(struct plugin_ctx *ctx, struct cni_error *err)
 {
 	struct vnet v;
@@ -1116,8 +1274,8 @@ static int vnet_status(struct plugin_ctx *ctx, struct cni_error *err)
 
 	vnet_init(&v, ctx);
 	if (ipam_ours(v.conf))
-		r = ipam_run_status(v.conf, err);
-	else if (v.conf->ipam.type[0])
+		r = ipam_run_status_families(v.conf, vnet_families(&v), err);
+	else if (v.conf->ipam.type[0] && !ipam_cns_is(v.conf))
 		r = ipam_delegate(&v, "STATUS", NULL, err);
 	vnet_fini(&v);
 	return r;

@@ -105,6 +105,21 @@ static int fetch_source_once(const struct conf *conf, struct ipam_source *ret,
 	return 0;
 }
 
+/* An error about what the source lists (no pool of a wanted family): name the source in
+ * @err's details. */
+static void source_name_error(const struct conf *conf, struct cni_error *err)
+{
+	if (!err || err->details[0])
+		return;
+	if (conf->ipam.environment == CONF_IPAM_ENV_AZURE)
+		cni_error_details(err, "IPAM source NMAgent (%s)",
+				  platform_path(PLATFORM_PATH_NMAGENT_URL));
+	else if (conf->ipam.environment == CONF_IPAM_ENV_MAS)
+		cni_error_details(err, "IPAM source mas (%s)", platform_path(PLATFORM_PATH_MAS_FILE));
+	else
+		cni_error_details(err, "IPAM source null (no addresses)");
+}
+
 /* A locked session on the IPAM state file. */
 struct ipam_session {
 	struct platform_lock *lock;
@@ -286,25 +301,22 @@ static bool source_fresh(const struct conf *conf, const struct ipam_space *sp, l
 	return now >= sp->last_refresh && now - sp->last_refresh < iv;
 }
 
-/* In an open session: record what the owner held, allocate for @req and fill @ret; on success
- * *ret_fresh tells whether the address is new to the owner. Errors as ipam_allocate. */
+/* In an open session: allocate the owner's addresses for @req (one per family,
+ * ipam_allocate_owner) and fill @ret; on success *ret_fresh tells whether the owner held none
+ * of them before. Errors as ipam_allocate_owner. */
 static int session_allocate(struct ipam_session *s, const struct ipam_request *req,
 			    struct cni_result *ret, bool *ret_fresh, struct cni_error *err)
 {
-	struct ipnet_addr held[IPAM_HELD_MAX];
-	size_t pool, addr, n_held, i;
+	struct ipam_alloc allocs[IPAM_MAX_FAMILIES];
 	bool fresh = true;
-	int r;
+	int n;
 
-	/* What the owner held before this call: ipam_allocate hands an owner its record again. */
-	n_held = owner_held(&s->space, req->container_id, req->ifname, held, IPAM_HELD_MAX);
-	r = ipam_allocate(&s->space, req, &pool, &addr, err);
-	if (r < 0)
-		return r;
-	for (i = 0; fresh && i < n_held; i++)
-		if (ipnet_addr_equal(&held[i], &s->space.pools[pool].addrs[addr].addr))
-			fresh = false;
-	ipam_result_fill(&s->space, pool, addr, ret);
+	n = ipam_allocate_owner(&s->space, req, allocs, err);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		fresh = fresh && !allocs[i].held;
+	ipam_result_fill_allocs(&s->space, allocs, (size_t)n, ret);
 	*ret_fresh = fresh;
 	return 0;
 }
@@ -312,11 +324,12 @@ static int session_allocate(struct ipam_session *s, const struct ipam_request *r
 int ipam_run_add(const struct conf *conf, const char *container_id, const char *ifname,
 		 struct cni_result *ret, struct cni_error *err)
 {
-	return ipam_run_add_owned(conf, container_id, ifname, ret, NULL, err);
+	return ipam_run_add_owned(conf, container_id, ifname, IPAM_FAMILY_ANY, ret, NULL, err);
 }
 
 int ipam_run_add_owned(const struct conf *conf, const char *container_id, const char *ifname,
-		       struct cni_result *ret, bool *ret_fresh, struct cni_error *err)
+		       unsigned families, struct cni_result *ret, bool *ret_fresh,
+		       struct cni_error *err)
 {
 	struct ipam_source src = { 0 };
 	struct ipam_session s;
@@ -325,17 +338,13 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 		.ifname = ifname ? ifname : "",
 		.subnet = conf->ipam.subnet,
 		.ip_address = conf->ipam.ip_address,
+		.families = families,
 	};
-	struct ipnet_addr want;
 	bool fresh = true;
 	int r;
 
 	if (!container_id || !*container_id)
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "CNI_CONTAINERID is required");
-	if (conf->ipam.ip_address[0] && ipnet_addr_parse(conf->ipam.ip_address, &want) == 0)
-		req.ipv6 = want.family == IPNET_AF_INET6;
-	else if (conf->ipam.subnet[0])
-		req.ipv6 = strchr(conf->ipam.subnet, ':') != NULL;
 
 	/* Within queryInterval of the last refresh: the state alone, unless it has no address for
 	 * this request (then unlock, read the source and try once more below). */
@@ -353,7 +362,7 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 					*ret_fresh = fresh;
 				return r;
 			}
-			if (r != -ENOSPC && r != -ENOENT) {
+			if (r != -ENOSPC && r != -ENOENT && r != -EAFNOSUPPORT) {
 				session_close(&s, false, NULL);
 				if (err && !cni_error_is_set(err))
 					*err = inner;
@@ -374,6 +383,8 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 		goto unlock;
 	s.space.last_refresh = (long long)time(NULL);
 	r = session_allocate(&s, &req, ret, &fresh, err);
+	if (r == -EAFNOSUPPORT)
+		source_name_error(conf, err);
 	if (r < 0)
 		goto unlock;
 	r = session_close(&s, true, err);
@@ -458,12 +469,40 @@ int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, si
 	return session_close(&s, released > 0, err);
 }
 
+/* STATUS's verdict on the refreshed @sp for @families: each wanted family that has pools needs
+ * a free address (an ADD takes one of each); at least one wanted family must have pools.
+ * Returns 0 or -ENOSPC (code 50 naming the family). */
+static int status_families(const struct ipam_space *sp, unsigned families, struct cni_error *err)
+{
+	static const int fam[2] = { IPNET_AF_INET, IPNET_AF_INET6 };
+	static const unsigned bit[2] = { IPAM_FAMILY_V4, IPAM_FAMILY_V6 };
+	bool any = false;
+
+	for (int f = 0; f < 2; f++) {
+		if (!(families & bit[f]) || !ipam_has_family(sp, fam[f]))
+			continue;
+		any = true;
+		if (ipam_free_count_family(sp, fam[f]) == 0)
+			return cni_error_set(err, -ENOSPC, CNI_CODE_PLUGIN_NOT_AVAILABLE,
+					     "no available %s addresses in any pool",
+					     f ? "IPv6" : "IPv4");
+	}
+	if (!any)
+		return cni_error_set(err, -ENOSPC, CNI_CODE_PLUGIN_NOT_AVAILABLE,
+				     "no available addresses in any pool");
+	return 0;
+}
+
 int ipam_run_status(const struct conf *conf, struct cni_error *err)
+{
+	return ipam_run_status_families(conf, IPAM_FAMILY_ANY, err);
+}
+
+int ipam_run_status_families(const struct conf *conf, unsigned families, struct cni_error *err)
 {
 	struct ipam_source src = { 0 };
 	struct cni_error inner = { 0 };
 	struct ipam_session s;
-	size_t n_free;
 	int r;
 
 	/* A source that cannot be read means ADD cannot be served: "plugin not available". */
@@ -477,14 +516,10 @@ int ipam_run_status(const struct conf *conf, struct cni_error *err)
 	if (r < 0)
 		goto free_src;
 	r = ipam_space_refresh(&s.space, &src, err);
-	n_free = ipam_free_count(&s.space);
+	if (r >= 0)
+		r = status_families(&s.space, families, err);
 	/* STATUS only reads: the refreshed view is not saved. */
 	session_close(&s, false, NULL);
-	if (r < 0)
-		goto free_src;
-	if (n_free == 0)
-		r = cni_error_set(err, -ENOSPC, CNI_CODE_PLUGIN_NOT_AVAILABLE,
-				  "no available addresses in any pool");
 free_src:
 	ipam_source_free(&src);
 	return r;

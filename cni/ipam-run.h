@@ -24,18 +24,23 @@
  * keeps in use; set once by each program's main (NULL: the records alone). Static storage. */
 void ipam_run_set_recovery(const struct backend_ops *ops);
 
-/* ipam_run_add - allocate for (container_id, ifname) per conf->ipam; fill *ret with the IPAM
- * result (ips, routes, dns; no interfaces). Errors: 11 source unreachable or lock timeout,
- * 105 broken source, 101 exhausted, 102 address in use, 5 I/O. */
+/* ipam_run_add - allocate for (container_id, ifname) per conf->ipam, one address per family
+ * the NIC has (ipam_allocate_owner with IPAM_FAMILY_ANY: IPv4 and IPv6 on a dual-stack NIC);
+ * fill *ret with the IPAM result (ips IPv4 first, a default route per family, dns; no
+ * interfaces). Errors: 11 source unreachable or lock timeout, 105 broken source, 101 exhausted
+ * (any family with pools), 102 address in use, 7 bad ipam.subnet/ipAddress, 5 I/O. */
 int ipam_run_add(const struct conf *conf, const char *container_id, const char *ifname,
 		 struct cni_result *ret, struct cni_error *err);
 
-/* ipam_run_add_owned - ipam_run_add that also tells whether the address is new to the owner:
- * *ret_fresh (may be NULL; written only on success) is true when the owner held no address
- * before this call (a rollback may release it), false when an earlier ADD of the same owner
- * already held it (releasing it would take the address from a live attachment). */
+/* ipam_run_add_owned - ipam_run_add for the address @families (enum ipam_family bits: what the
+ * caller's data plane configures) that also tells whether the addresses are new to the owner:
+ * *ret_fresh (may be NULL; written only on success) is true when the owner held none of them
+ * before this call (a rollback may release them), false when an earlier ADD of the same owner
+ * already held one (releasing it would take the address from a live attachment). A node with
+ * no pool of the wanted families is code 101 with the IPAM source named in details. */
 int ipam_run_add_owned(const struct conf *conf, const char *container_id, const char *ifname,
-		       struct cni_result *ret, bool *ret_fresh, struct cni_error *err);
+		       unsigned families, struct cni_result *ret, bool *ret_fresh,
+		       struct cni_error *err);
 
 /* ipam_run_del - release what (container_id, ifname) owns (only @addr when non-NULL).
  * Missing state, unknown owner or address: success. Does not contact the source. */
@@ -62,7 +67,12 @@ int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, si
 		bool (*keep)(const struct ipam_addr *rec, void *arg), void *arg,
 		struct cni_error *err);
 
-/* ipam_run_status - 0 when an address is free (refreshing from the source), else code 50. */
+/* ipam_run_status - 0 when an ADD can be served (refreshing from the source): each family
+ * that has pools has a free address, else code 50 naming the family. */
 int ipam_run_status(const struct conf *conf, struct cni_error *err);
+
+/* ipam_run_status_families - ipam_run_status for the address @families (enum ipam_family
+ * bits) only: what an ADD asking for those families needs. */
+int ipam_run_status_families(const struct conf *conf, unsigned families, struct cni_error *err);
 
 #endif

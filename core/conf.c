@@ -223,6 +223,30 @@ static int parse_query_interval(const cJSON *ipam, int *ret, struct cni_error *e
 	return 0;
 }
 
+/* ipam.subnet and ipam.ipAddress: each well-formed, an IPv6 subnet at most /64 (Azure's IPv6
+ * subnets are /64s), and both of one family when both are given. Code 7 naming the field. */
+static int ipam_request_check(const struct conf_ipam *ipam, struct cni_error *err)
+{
+	struct ipnet_prefix p = {0};
+	struct ipnet_addr a = {0};
+
+	if (ipam->subnet[0] && ipnet_prefix_parse(ipam->subnet, false, &p) < 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.subnet \"%s\" is not a CIDR prefix", ipam->subnet);
+	if (p.addr.family == IPNET_AF_INET6 && p.len > 64)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.subnet \"%s\" is longer than /64 (an Azure IPv6 subnet is "
+				     "a /64)", ipam->subnet);
+	if (ipam->ip_address[0] && ipnet_addr_parse(ipam->ip_address, &a) < 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.ipAddress \"%s\" is not an IP address", ipam->ip_address);
+	if (a.family && p.addr.family && a.family != p.addr.family)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.ipAddress \"%s\" and ipam.subnet \"%s\" are of different "
+				     "address families", ipam->ip_address, ipam->subnet);
+	return 0;
+}
+
 static int parse_ipam(const cJSON *root, struct conf_ipam *ipam, struct cni_error *err)
 {
 	static const struct {
@@ -253,8 +277,14 @@ static int parse_ipam(const cJSON *root, struct conf_ipam *ipam, struct cni_erro
 	    (r = get_string(o, "subnet", "ipam.subnet", ipam->subnet, sizeof(ipam->subnet), err)) < 0 ||
 	    (r = get_string(o, "ipAddress", "ipam.ipAddress", ipam->ip_address,
 			    sizeof(ipam->ip_address), err)) < 0 ||
+	    (r = get_string(o, "mode", "ipam.mode", ipam->mode, sizeof(ipam->mode), err)) < 0 ||
 	    (r = parse_query_interval(o, &ipam->query_interval_s, err)) < 0)
 		return r;
+	if (ipam->mode[0] && strcmp(ipam->mode, "v4overlay") != 0 &&
+	    strcmp(ipam->mode, "dualStackOverlay") != 0 && strcmp(ipam->mode, "overlay") != 0)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.mode \"%s\" is invalid (want \"\" for pod subnets, "
+				     "\"overlay\", \"v4overlay\" or \"dualStackOverlay\")", ipam->mode);
 	if (!ipam->address_space[0])
 		snprintf(ipam->address_space, sizeof(ipam->address_space), "local");
 	for (size_t k = 0; k < sizeof(envs) / sizeof(envs[0]); k++) {
@@ -267,21 +297,23 @@ static int parse_ipam(const cJSON *root, struct conf_ipam *ipam, struct cni_erro
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
 				     "ipam.environment \"%s\" is invalid (want \"azure\", \"mas\" or "
 				     "\"null\")", env);
-	if (ipam->subnet[0]) {
-		struct ipnet_prefix p;
+	return ipam_request_check(ipam, err);
+}
 
-		if (ipnet_prefix_parse(ipam->subnet, false, &p) < 0)
-			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-					     "ipam.subnet \"%s\" is not a CIDR prefix", ipam->subnet);
-	}
-	if (ipam->ip_address[0]) {
-		struct ipnet_addr a;
+/* cnsurl: an http:// or https:// URL without spaces (ACN cns/client/client.go New parses it
+ * and keeps only scheme, host and port). */
+static int parse_cns_url(const cJSON *root, struct conf *c, struct cni_error *err)
+{
+	int r = get_string(root, "cnsurl", "cnsurl", c->cns_url, sizeof(c->cns_url), err);
+	const char *host;
 
-		if (ipnet_addr_parse(ipam->ip_address, &a) < 0)
-			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-					     "ipam.ipAddress \"%s\" is not an IP address",
-					     ipam->ip_address);
-	}
+	if (r < 0 || !c->cns_url[0])
+		return r;
+	host = strncmp(c->cns_url, "http://", 7) == 0 ? c->cns_url + 7 :
+	       strncmp(c->cns_url, "https://", 8) == 0 ? c->cns_url + 8 : NULL;
+	if (!host || !*host || *host == '/' || strpbrk(c->cns_url, " \t\r\n"))
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "cnsurl \"%.128s\" is not an http:// or https:// URL", c->cns_url);
 	return 0;
 }
 
@@ -530,6 +562,7 @@ int conf_parse(const cJSON *root, struct conf *ret, struct cni_error *err)
 	    (r = get_string(root, "bridge", "bridge", c->bridge, sizeof(c->bridge), err)) < 0 ||
 	    (r = check_bridge(c->bridge, err)) < 0 ||
 	    (r = parse_ipam(root, &c->ipam, err)) < 0 ||
+	    (r = parse_cns_url(root, c, err)) < 0 ||
 	    (r = get_object(root, "dns", "dns", &o, err)) < 0 ||
 	    (o && (r = parse_dns(o, "dns", false, &c->dns, err)) < 0) ||
 	    (r = parse_ips_via_host(root, c, err)) < 0 ||

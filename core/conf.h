@@ -40,6 +40,8 @@ struct conf_ipam {
 	char address_space[CNI_NAME_MAX];  /* "local" when unset */
 	char subnet[IPNET_PREFIX_STRLEN];  /* pool ID, "" = pick one */
 	char ip_address[IPNET_ADDR_STRLEN];/* requested address, "" = any */
+	char mode[32];                     /* ipam.mode (azure-cns): "" = pod subnet (swift),
+	                                    * "v4overlay", "dualStackOverlay", "overlay" */
 	int query_interval_s;              /* ipam.queryInterval in seconds (string or number;
 	                                    * unset or "" = CONF_QUERY_INTERVAL_DEFAULT_S): the IPAM
 	                                    * source is read again when the state's LastRefresh is
@@ -69,6 +71,8 @@ struct conf {
 	char adapter_name[CNI_NAME_MAX];
 	char bridge[CNI_IFNAME_MAX + 32];
 	struct conf_ipam ipam;
+	char cns_url[512];                 /* "cnsurl": the CNS base URL for ipam.type azure-cns
+	                                    * ("" = http://localhost:10090) */
 	struct cni_dns dns;                /* from "dns" (nameservers/domain/search/options) */
 	char ips_to_route_via_host[CONF_MAX_LIST][IPNET_ADDR_STRLEN];
 	size_t n_ips_to_route_via_host;
@@ -98,7 +102,9 @@ struct conf {
 
 /* conf_parse - fill *ret from the request root @root (case-insensitive keys, unknown ignored).
  * Wrong JSON types, an unknown mode ("Network mode is invalid"), an unknown ipam.environment,
- * an invalid ipam.subnet/ipAddress/vnetCidrs entry, a bridge name outside ^[a-zA-Z0-9._\-() ]*$
+ * an invalid ipam.subnet/ipAddress/vnetCidrs entry, an ipam.mode other than "", "v4overlay",
+ * "dualStackOverlay" or "overlay" (ACN cni/util/const.go, compared exactly), a cnsurl that is not
+ * an http:// or https:// URL, a bridge name outside ^[a-zA-Z0-9._\-() ]*$
  * or over 15 bytes: code 7 naming the field. Policy values stay owned by @root. JSON null counts
  * as absent. vnetCidrs are stored with host bits cleared. A portMappings protocol is lower-cased
  * ("" -> "tcp"); ports must be 1..65535. AdditionalArgs[].Value must be an object when present.

@@ -112,6 +112,11 @@ static int src_add_subnet(struct ipam_source_iface *it, const char *what, const 
 	if (!prefix || ipnet_prefix_parse(prefix, false, &p) < 0)
 		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: bad Prefix \"%s\" at %s",
 				     what, prefix ? prefix : "", where);
+	/* Azure's IPv6 subnets are /64s; a longer one would be a typo that narrows the pool. */
+	if (p.addr.family == IPNET_AF_INET6 && p.len > 64)
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE,
+				     "%s: bad Prefix \"%s\" at %s: an IPv6 subnet longer than /64",
+				     what, prefix, where);
 	if (array_append((void **)&it->subnets, it->n_subnets, sizeof(*it->subnets)) < 0)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	sn = &it->subnets[it->n_subnets++];

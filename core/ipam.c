@@ -276,8 +276,36 @@ static struct ipam_pool *space_pool_by_subnet(struct ipam_space *sp, const char 
 	return NULL;
 }
 
-int ipam_allocate(struct ipam_space *sp, const struct ipam_request *req,
-		  size_t *ret_pool, size_t *ret_addr, struct cni_error *err)
+/* The owner's record of @family (in pool @only when set; the address @want when set) taken
+ * again (idempotent ADD): true with its indexes in *ret_pool, *ret_addr, else false. */
+static bool owner_again(struct ipam_space *sp, const struct ipam_request *req,
+			const struct ipam_pool *only, int family, const struct ipnet_addr *want,
+			size_t *ret_pool, size_t *ret_addr)
+{
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		struct ipam_pool *p = &sp->pools[i];
+
+		if ((only && p != only) || p->subnet.addr.family != family)
+			continue;
+		for (size_t k = 0; k < p->n_addrs; k++) {
+			struct ipam_addr *r = &p->addrs[k];
+
+			if (!owner_match(r, req->container_id, req->ifname) ||
+			    (want->family && !ipnet_addr_equal(&r->addr, want)))
+				continue;
+			take(p, r, req);
+			*ret_pool = i;
+			*ret_addr = k;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ipam_allocate, also telling whether the address is the owner's record found again
+ * (*ret_held true; written only on success). */
+static int allocate(struct ipam_space *sp, const struct ipam_request *req, size_t *ret_pool,
+		    size_t *ret_addr, bool *ret_held, struct cni_error *err)
 {
 	int family = req->ipv6 ? IPNET_AF_INET6 : IPNET_AF_INET;
 	struct ipam_pool *only = NULL, *pool = NULL;
@@ -305,24 +333,9 @@ int ipam_allocate(struct ipam_space *sp, const struct ipam_request *req,
 		family = want.family;
 	}
 
-	/* The owner's record again (idempotent ADD). */
-	for (size_t i = 0; i < sp->n_pools; i++) {
-		struct ipam_pool *p = &sp->pools[i];
-
-		if ((only && p != only) || p->subnet.addr.family != family)
-			continue;
-		for (size_t k = 0; k < p->n_addrs; k++) {
-			struct ipam_addr *r = &p->addrs[k];
-
-			if (!owner_match(r, req->container_id, req->ifname) ||
-			    (want.family && !ipnet_addr_equal(&r->addr, &want)))
-				continue;
-			take(p, r, req);
-			*ret_pool = i;
-			*ret_addr = k;
-			return 0;
-		}
-	}
+	*ret_held = owner_again(sp, req, only, family, &want, ret_pool, ret_addr);
+	if (*ret_held)
+		return 0;
 
 	if (want.family) {
 		for (size_t i = 0; i < sp->n_pools && !rec; i++) {
@@ -385,6 +398,120 @@ static void release_rec(struct ipam_addr *rec)
 	rec->in_use = false;
 	rec->id[0] = '\0';
 	rec->ifname[0] = '\0';
+}
+
+int ipam_allocate(struct ipam_space *sp, const struct ipam_request *req,
+		  size_t *ret_pool, size_t *ret_addr, struct cni_error *err)
+{
+	bool held;
+
+	return allocate(sp, req, ret_pool, ret_addr, &held, err);
+}
+
+bool ipam_has_family(const struct ipam_space *sp, int family)
+{
+	for (size_t i = 0; i < sp->n_pools; i++)
+		if (sp->pools[i].subnet.addr.family == family)
+			return true;
+	return false;
+}
+
+static const char *family_name(int family)
+{
+	return family == IPNET_AF_INET6 ? "IPv6" : "IPv4";
+}
+
+static unsigned family_bit(int family)
+{
+	return family == IPNET_AF_INET6 ? IPAM_FAMILY_V6 : IPAM_FAMILY_V4;
+}
+
+/* The family that req->ip_address and req->subnet pin (0: neither), into *ret_family. Both
+ * given must agree; an IPv6 subnet is at most /64; the family must be one of @fams. Text that
+ * does not parse is left to ipam_allocate (a pool ID, or its own error). Returns 0 or -EINVAL
+ * (code 7 naming the field). */
+static int pinned_family(const struct ipam_request *req, unsigned fams, int *ret_family,
+			 struct cni_error *err)
+{
+	struct ipnet_addr a = {0};
+	struct ipnet_prefix p = {0};
+	const char *field = "ipam.ipAddress", *text = req->ip_address;
+
+	if (req->ip_address && req->ip_address[0])
+		ipnet_addr_parse(req->ip_address, &a);
+	if (req->subnet && req->subnet[0])
+		ipnet_prefix_parse(req->subnet, false, &p);
+	if (a.family && p.addr.family && a.family != p.addr.family)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.ipAddress %s is an %s address but ipam.subnet %s is an "
+				     "%s subnet", req->ip_address, family_name(a.family),
+				     req->subnet, family_name(p.addr.family));
+	if (p.addr.family == IPNET_AF_INET6 && p.len > 64)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.subnet %s is longer than /64 (an Azure IPv6 subnet is a /64)",
+				     req->subnet);
+	*ret_family = a.family ? a.family : p.addr.family;
+	if (!a.family) {
+		field = "ipam.subnet";
+		text = req->subnet;
+	}
+	if (*ret_family && !(fams & family_bit(*ret_family)))
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "%s %s is %s; this request takes %s addresses only", field, text,
+				     family_name(*ret_family),
+				     family_name(*ret_family == IPNET_AF_INET ? IPNET_AF_INET6
+									       : IPNET_AF_INET));
+	return 0;
+}
+
+/* Undo what ipam_allocate_owner took (@n entries of @a): addresses new to the owner are free
+ * again, as they were (they were free and healthy, or take would not have taken them). */
+static void allocs_undo(struct ipam_space *sp, const struct ipam_alloc *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ipam_pool *pool = &sp->pools[a[i].pool];
+
+		if (a[i].held)
+			continue;
+		release_rec(&pool->addrs[a[i].addr]);
+		pool->refcount = 0;
+		for (size_t k = 0; k < pool->n_addrs; k++)
+			pool->refcount += pool->addrs[k].in_use;
+	}
+}
+
+int ipam_allocate_owner(struct ipam_space *sp, const struct ipam_request *req,
+			struct ipam_alloc ret[IPAM_MAX_FAMILIES], struct cni_error *err)
+{
+	static const int order[IPAM_MAX_FAMILIES] = {IPNET_AF_INET, IPNET_AF_INET6};
+	unsigned fams = req->families ? req->families : IPAM_FAMILY_ANY;
+	struct ipam_request one = *req;
+	size_t n = 0;
+	int pinned = 0, r;
+
+	r = pinned_family(req, fams, &pinned, err);
+	if (r < 0)
+		return r;
+	for (size_t f = 0; f < IPAM_MAX_FAMILIES; f++) {
+		if (pinned ? order[f] != pinned :
+			     !(fams & family_bit(order[f])) || !ipam_has_family(sp, order[f]))
+			continue;
+		one.ipv6 = order[f] == IPNET_AF_INET6;
+		r = allocate(sp, &one, &ret[n].pool, &ret[n].addr, &ret[n].held, err);
+		if (r < 0) {
+			allocs_undo(sp, ret, n);
+			return r;
+		}
+		n++;
+	}
+	if (n == 0)
+		return cni_error_set(err, -EAFNOSUPPORT, CNI_CODE_NO_ADDRESS,
+				     "no available addresses: no %s address pool on this node%s",
+				     fams == IPAM_FAMILY_ANY ? "IPv4 or IPv6" :
+				     family_name(fams == IPAM_FAMILY_V6 ? IPNET_AF_INET6 : IPNET_AF_INET),
+				     sp->n_pools && fams != IPAM_FAMILY_ANY ?
+				     " (its pools are of the other family only)" : "");
+	return (int)n;
 }
 
 int ipam_release(struct ipam_space *sp, const char *container_id, const char *ifname,
@@ -453,30 +580,44 @@ size_t ipam_pool_free_count(const struct ipam_pool *pool)
 
 size_t ipam_free_count(const struct ipam_space *sp)
 {
+	return ipam_free_count_family(sp, 0);
+}
+
+size_t ipam_free_count_family(const struct ipam_space *sp, int family)
+{
 	size_t n = 0;
 
 	for (size_t i = 0; i < sp->n_pools; i++)
-		n += ipam_pool_free_count(&sp->pools[i]);
+		if (!family || sp->pools[i].subnet.addr.family == family)
+			n += ipam_pool_free_count(&sp->pools[i]);
 	return n;
 }
 
 void ipam_result_fill(const struct ipam_space *sp, size_t pool, size_t addr, struct cni_result *ret)
 {
-	const struct ipam_pool *p = &sp->pools[pool];
-	struct cni_route *rt;
+	const struct ipam_alloc one = {.pool = pool, .addr = addr};
 
+	ipam_result_fill_allocs(sp, &one, 1, ret);
+}
+
+void ipam_result_fill_allocs(const struct ipam_space *sp, const struct ipam_alloc *allocs,
+			     size_t n, struct cni_result *ret)
+{
 	memset(ret, 0, sizeof(*ret));
-	ret->ips[0].address.addr = p->addrs[addr].addr;
-	ret->ips[0].address.len = p->subnet.len;
-	ret->ips[0].gateway = p->gateway;
-	ret->ips[0].iface = -1;
-	ret->n_ips = 1;
-	rt = &ret->routes[0];
-	rt->dst.addr.family = p->subnet.addr.family;
-	rt->dst.len = 0;
-	rt->gw = p->gateway;
-	rt->scope = -1;
-	ret->n_routes = 1;
+	for (size_t i = 0; i < n && i < CNI_MAX_IPS; i++) {
+		const struct ipam_pool *p = &sp->pools[allocs[i].pool];
+		struct cni_route *rt = &ret->routes[ret->n_routes++];
+		struct cni_ipconfig *ip = &ret->ips[ret->n_ips++];
+
+		ip->address.addr = p->addrs[allocs[i].addr].addr;
+		ip->address.len = p->subnet.len;
+		ip->gateway = p->gateway;
+		ip->iface = -1;
+		rt->dst.addr.family = p->subnet.addr.family;
+		rt->dst.len = 0;
+		rt->gw = p->gateway;
+		rt->scope = -1;
+	}
 	snprintf(ret->dns.nameservers[0], sizeof(ret->dns.nameservers[0]), "%s", IPAM_DNS_SERVER);
 	ret->dns.n_nameservers = 1;
 }

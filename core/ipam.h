@@ -46,8 +46,10 @@ struct ipam_source {
  * or "00-0D-3A-6E-18-25", any case. Truncated or malformed XML, a wrong root element, a DOCTYPE,
  * a bad MacAddress, IsPrimary, Prefix or Address, or an Address outside its Prefix: code 105
  * (CNI_CODE_SOURCE) naming what is wrong and where (line; expat's own message for malformed
- * XML). Unknown elements and attributes are ignored, as Go's encoding/xml does; duplicate
- * addresses are merged. Primary addresses are recorded in .primary, never in .addrs.
+ * XML). An IPv6 Prefix longer than /64 is code 105 too (Azure's IPv6 subnets are /64s); IPv6
+ * subnets and addresses are otherwise read as IPv4 ones are (dual-stack NICs list both).
+ * Unknown elements and attributes are ignored, as Go's encoding/xml does; duplicate addresses
+ * are merged. Primary addresses are recorded in .primary, never in .addrs.
  * Returns 0 (caller calls ipam_source_free) or -EINVAL. */
 int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *ret, struct cni_error *err);
 
@@ -105,13 +107,26 @@ void ipam_space_free(struct ipam_space *sp);
  * Returns 0 or -ENOMEM (code 100; @sp is then half-merged and must be discarded, not saved). */
 int ipam_space_refresh(struct ipam_space *sp, const struct ipam_source *src, struct cni_error *err);
 
+/* Address families a request wants (bits of ipam_request.families). */
+enum ipam_family {
+	IPAM_FAMILY_V4 = 1 << 0,
+	IPAM_FAMILY_V6 = 1 << 1,
+	IPAM_FAMILY_ANY = IPAM_FAMILY_V4 | IPAM_FAMILY_V6,
+};
+
+/* At most one address per family per owner: IPv4 and IPv6. */
+#define IPAM_MAX_FAMILIES 2
+
 /* An allocation request. */
 struct ipam_request {
 	const char *container_id;          /* owner; required */
 	const char *ifname;                /* owner; may be "" */
 	const char *subnet;                /* pool ID or "" to pick */
 	const char *ip_address;            /* a specific address or "" */
-	bool ipv6;                         /* family wanted */
+	bool ipv6;                         /* ipam_allocate: family wanted when neither subnet
+					    * nor ip_address names one */
+	unsigned families;                 /* ipam_allocate_owner: enum ipam_family bits the
+					    * caller can use, 0 = both */
 };
 
 /* ipam_allocate - the address for the owner: an existing record of the same owner is returned
@@ -125,6 +140,30 @@ struct ipam_request {
  * Returns 0, or -ENOENT (unknown subnet, code 7), -ENOSPC (exhausted), -EBUSY (in use). */
 int ipam_allocate(struct ipam_space *sp, const struct ipam_request *req,
 		  size_t *ret_pool, size_t *ret_addr, struct cni_error *err);
+
+/* One address of an owner's allocation: indexes into the space (valid until it changes) and
+ * whether the owner held that address before the call. */
+struct ipam_alloc {
+	size_t pool;
+	size_t addr;
+	bool held;
+};
+
+/* ipam_allocate_owner - the owner's addresses, one per family (dual-stack), as ipam_allocate
+ * takes each:
+ * - req->ip_address or req->subnet given: that one address, of their family, which must be one
+ *   of req->families (else code 7 naming the field); both given must be of one family (code 7
+ *   naming both). IPv6: ipam.subnet longer than /64 is code 7 (Azure subnets are /64).
+ * - else one address of each family of req->families that has a pool on this node, IPv4
+ *   first: both when the NIC has both, IPv6 only when it has only IPv6 pools. A family that
+ *   has pools but no free address fails the whole request (code 101 naming the pool).
+ *   No pool of any wanted family: -EAFNOSUPPORT, code 101 naming the families.
+ * Never hands out what ipam_allocate never does (primary, network address, which for IPv6 is
+ * the subnet-router anycast address, IPv4 broadcast).
+ * Writes up to IPAM_MAX_FAMILIES entries to @ret (IPv4 before IPv6) and returns their count
+ * (1 or 2), or a negative errno as ipam_allocate; on failure @sp is as it was before the call. */
+int ipam_allocate_owner(struct ipam_space *sp, const struct ipam_request *req,
+			struct ipam_alloc ret[IPAM_MAX_FAMILIES], struct cni_error *err);
 
 /* ipam_release - release every address owned by (container_id, ifname); a record with an
  * empty ifname (written by the Go plugin) matches any ifname. When @addr is non-NULL only that
@@ -152,8 +191,21 @@ size_t ipam_free_count(const struct ipam_space *sp);
 /* ipam_pool_free_count - ipam_free_count of one pool. */
 size_t ipam_pool_free_count(const struct ipam_pool *pool);
 
+/* ipam_free_count_family - ipam_free_count over the pools of @family (IPNET_AF_INET or
+ * IPNET_AF_INET6) only; 0 = every pool. */
+size_t ipam_free_count_family(const struct ipam_space *sp, int family);
+
+/* ipam_has_family - true when @sp has a pool of @family (IPNET_AF_INET or IPNET_AF_INET6). */
+bool ipam_has_family(const struct ipam_space *sp, int family);
+
 /* ipam_result_fill - the IPAM result for pool @pool, address @addr: ips[{address/len, gateway}],
  * routes [{0.0.0.0/0 (or ::/0) via gateway}], dns.nameservers ["168.63.129.16"], no interfaces. */
 void ipam_result_fill(const struct ipam_space *sp, size_t pool, size_t addr, struct cni_result *ret);
+
+/* ipam_result_fill_allocs - the IPAM result of an owner's @n allocations (ipam_allocate_owner):
+ * ips in the order of @allocs, each with its pool's gateway; a default route per family
+ * (0.0.0.0/0, ::/0) via that family's gateway; dns.nameservers ["168.63.129.16"]. */
+void ipam_result_fill_allocs(const struct ipam_space *sp, const struct ipam_alloc *allocs,
+			     size_t n, struct cni_result *ret);
 
 #endif

@@ -106,6 +106,13 @@ struct backend_ops {
 	 * Optional (NULL: no comparison). */
 	const char *(*mode)(const struct conf *conf);
 
+	/* families - the address families (enum ipam_family bits of core/ipam.h: IPAM_FAMILY_V4,
+	 * IPAM_FAMILY_V6) this backend's data plane configures on a pod for @conf: the
+	 * orchestrator asks the IPAM for those only (one address of each the NIC has) and drops
+	 * other families from a delegated IPAM's answer, so a result never reports an address the
+	 * pod does not have. Optional (NULL: IPv4 only). */
+	unsigned (*families)(const struct conf *conf);
+
 	/* open - make an OS session for @call into *ret (free with close). @need: enum
 	 * backend_need bits; endpoint_alive, endpoint_add and endpoint_check need a session
 	 * opened with BACKEND_NEED_SANDBOX (ADD and CHECK open so; DEL and GC do not). With it, a

@@ -131,6 +131,15 @@ struct platform_lock *platform_lock_release_unlink(struct platform_lock *l);
 int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
 		      struct cni_error *err);
 
+/* platform_http_post - POST @len bytes of @data (Content-Type: application/json) to @url, with
+ * platform_http_get's bounds (whole request @timeout_ms, connect min(@timeout_ms, 5000)), no proxy,
+ * no redirects. Returns 0 with the HTTP status in *ret_status and the body (malloc'd,
+ * NUL-terminated, caller frees; "" when none) in *ret_body, *ret_len, whatever the status: the
+ * caller decides what a status means (CNS answers 404 on an API it lacks). Unreachable or timed
+ * out: -EAGAIN with code 11 naming @url and the cause. Body limit 4 MiB (-EFBIG, code 105). */
+int platform_http_post(const char *url, const char *data, size_t len, unsigned timeout_ms,
+		       long *ret_status, char **ret_body, size_t *ret_len, struct cni_error *err);
+
 /* ---- interfaces ---- */
 /* platform_ifname_by_mac - the name of the host interface whose MAC is @mac (12 hex digits, any
  * case, no separators; the NMAgent form) into @buf (@size bytes). Bridges are skipped (in bridge

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The Linux network backend of azure-vnet (platform/backend.h): netlink through netdev.h,
- * iptables and ebtables through fw.h. transparent: a veth with host MAC aa:aa:aa:aa:aa:aa, a host
- * /32 route and proxy ARP; in the pod the VNet IP and 169.254.1.1 as a link-scope gateway with a
- * permanent neighbour entry. bridge/tunnel: the NIC enslaved to a bridge that takes its
- * addresses, per-pod ebtables ARP reply and MAC DNAT. Once per network: ip_forward, (bridge)
- * bridge-nf-call-iptables, and the outbound SNAT chain. Never reads the state file, never locks,
- * never calls IPAM: cni/azure-vnet.c does. */
+ * iptables, ip6tables and ebtables through fw.h. transparent (IPv4, IPv6 or both): a veth with
+ * host MAC aa:aa:aa:aa:aa:aa, a host /32 (/128) route and proxy ARP; in the pod the VNet IPs and
+ * 169.254.1.1 (IPv6: fe80::1234:5678:9abc) as the gateway with a permanent neighbour entry.
+ * bridge/tunnel (IPv4 only): the NIC enslaved to a bridge that takes its addresses, per-pod
+ * ebtables ARP reply and MAC DNAT. Once per network: ip_forward, (bridge)
+ * bridge-nf-call-iptables, and the outbound SNAT chain per family; IPv6 forwarding with the
+ * first IPv6 pod. Never reads the state file, never locks, never calls IPAM: cni/azure-vnet.c
+ * does. */
 #define _GNU_SOURCE
 #include "platform/backend.h"
 
@@ -19,6 +21,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
+#include "core/ipam.h"
 #include "core/mac.h"
 #include "core/sha1.h"
 #include "platform/linux/fw.h"
@@ -48,6 +51,8 @@ struct netinfo {
 	char bridge[NETSTATE_IFNAME_MAX];  /* "" in transparent mode */
 	struct ipnet_prefix subnet;        /* the pool subnet (network address) */
 	struct ipnet_addr primary;         /* the VM's primary IP (SNAT source) */
+	struct ipnet_prefix subnet6;       /* dual-stack: the IPv6 pool subnet (family 0 = none) */
+	struct ipnet_addr primary6;        /* dual-stack: the VM's primary IPv6 (SNAT source) */
 	uint8_t nic_mac[6];
 	unsigned mtu;                      /* the master's, 0 = unknown (kernel default) */
 };
@@ -95,6 +100,11 @@ static void vnet_init(struct vnet *v, struct backend *be, const struct backend_c
 	if (net->net.n_subnets) {
 		v->ni.subnet = net->net.subnets[0].prefix;
 		v->ni.primary = net->net.subnets[0].primary_ip;
+	}
+	if (net->net.n_subnets > 1 && net->net.subnets[1].prefix.addr.family == IPNET_AF_INET6 &&
+	    v->ni.subnet.addr.family == IPNET_AF_INET) {
+		v->ni.subnet6 = net->net.subnets[1].prefix;
+		v->ni.primary6 = net->net.subnets[1].primary_ip;
 	}
 	if (net->extif.has_mac)
 		memcpy(v->ni.nic_mac, net->extif.mac, 6);
@@ -277,19 +287,28 @@ static int need_sandbox(const struct backend *be, struct cni_error *err)
 
 /* ---- firewall rules ---- */
 
-/* The outbound SNAT: nat POSTROUTING -s <subnet> -j AZURE-VNET-SNAT; in the chain a RETURN for
- * each VNet range, then SNAT to the primary IP. */
-static int snat_install(struct vnet *v, struct cni_error *err)
+/* The firewall options for rules of @family: iptables, or ip6tables for IPv6. */
+static struct fw_opts fw_for(const struct vnet *v, int family)
+{
+	struct fw_opts o = v->be->fw;
+
+	o.ipv6 = family == IPNET_AF_INET6;
+	return o;
+}
+
+/* The outbound SNAT of one family: nat POSTROUTING -s <subnet> -j AZURE-VNET-SNAT; in the chain
+ * a RETURN for the subnet and each VNet range of its family, then SNAT to @primary (iptables,
+ * or ip6tables for an IPv6 subnet: the same rules, the same switch). */
+static int snat_install_one(struct vnet *v, const struct ipnet_prefix *subnet,
+			    const struct ipnet_addr *primary, struct cni_error *err)
 {
 	char sub[IPNET_PREFIX_STRLEN], cidr[IPNET_PREFIX_STRLEN], prim[IPNET_ADDR_STRLEN];
-	const struct fw_opts *fw = &v->be->fw;
+	const struct fw_opts o = fw_for(v, subnet->addr.family), *fw = &o;
 	size_t i;
 	int r;
 
-	if (!v->conf->outbound_snat)
-		return 0;
-	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
-	ipnet_addr_format(&v->ni.primary, prim, sizeof(prim));
+	ipnet_prefix_format(subnet, sub, sizeof(sub));
+	ipnet_addr_format(primary, prim, sizeof(prim));
 	r = fw_ipt_chain_ensure(fw, "nat", SNAT_CHAIN, err);
 	if (r < 0)
 		return r;
@@ -300,6 +319,8 @@ static int snat_install(struct vnet *v, struct cni_error *err)
 	r = fw_ipt_rule_ensure(fw, "nat", SNAT_CHAIN, true,
 			       (const char *const[]){ "-d", sub, "-j", "RETURN", NULL }, err);
 	for (i = 0; r >= 0 && i < v->conf->n_vnet_cidrs; i++) {
+		if (v->conf->vnet_cidrs[i].addr.family != subnet->addr.family)
+			continue;
 		ipnet_prefix_format(&v->conf->vnet_cidrs[i], cidr, sizeof(cidr));
 		r = fw_ipt_rule_ensure(fw, "nat", SNAT_CHAIN, true,
 				       (const char *const[]){ "-d", cidr, "-j", "RETURN", NULL },
@@ -316,17 +337,43 @@ static int snat_install(struct vnet *v, struct cni_error *err)
 	return r < 0 ? r : 0;
 }
 
-/* Undo snat_install (best effort): the jump for this subnet, then the chain. */
-static void snat_remove(struct vnet *v)
+/* Undo snat_install_one (best effort): the jump for this subnet, then the chain. */
+static void snat_remove_one(struct vnet *v, const struct ipnet_prefix *subnet)
 {
+	const struct fw_opts o = fw_for(v, subnet->addr.family);
 	char sub[IPNET_PREFIX_STRLEN];
 
+	ipnet_prefix_format(subnet, sub, sizeof(sub));
+	fw_ipt_rule_delete(&o, "nat", "POSTROUTING",
+			   (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL }, NULL);
+	fw_ipt_chain_delete(&o, "nat", SNAT_CHAIN, NULL);
+}
+
+/* The network's outbound SNAT, per family it has (the switch: conf enableOutboundSnat). On
+ * failure what was installed is removed. */
+static int snat_install(struct vnet *v, struct cni_error *err)
+{
+	int r;
+
+	if (!v->conf->outbound_snat)
+		return 0;
+	r = snat_install_one(v, &v->ni.subnet, &v->ni.primary, err);
+	if (r >= 0 && v->ni.subnet6.addr.family) {
+		r = snat_install_one(v, &v->ni.subnet6, &v->ni.primary6, err);
+		if (r < 0)
+			snat_remove_one(v, &v->ni.subnet);
+	}
+	return r;
+}
+
+/* Undo snat_install (best effort). */
+static void snat_remove(struct vnet *v)
+{
 	if (!v->conf->outbound_snat)
 		return;
-	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
-	fw_ipt_rule_delete(&v->be->fw, "nat", "POSTROUTING",
-			   (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL }, NULL);
-	fw_ipt_chain_delete(&v->be->fw, "nat", SNAT_CHAIN, NULL);
+	snat_remove_one(v, &v->ni.subnet);
+	if (v->ni.subnet6.addr.family)
+		snat_remove_one(v, &v->ni.subnet6);
 }
 
 /* Is @line one whole line of @text? */
@@ -341,18 +388,20 @@ static bool has_line(const char *text, const char *line)
 	return false;
 }
 
-/* 1 when the POSTROUTING jump and the SNAT rule are both there, 0 when one is missing, negative
- * errno when iptables failed. One `iptables -t nat -S` listing; two -C checks only when the
- * table is too large to list. */
-static int snat_present(struct vnet *v, struct cni_error *err)
+/* 1 when the POSTROUTING jump of @subnet and the SNAT rule to @primary are both there (in
+ * ip6tables for IPv6), 0 when one is missing, negative errno when iptables failed. One
+ * `iptables -t nat -S` listing; two -C checks only when the table is too large to list. */
+static int snat_present(struct vnet *v, const struct ipnet_prefix *subnet,
+			const struct ipnet_addr *primary, struct cni_error *err)
 {
 	char sub[IPNET_PREFIX_STRLEN], prim[IPNET_ADDR_STRLEN], jump[128], snat[128], *text;
+	const struct fw_opts o = fw_for(v, subnet->addr.family);
 	bool full = false;
 	int r;
 
-	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
-	ipnet_addr_format(&v->ni.primary, prim, sizeof(prim));
-	r = fw_ipt_list(&v->be->fw, "nat", &text, &full, err);
+	ipnet_prefix_format(subnet, sub, sizeof(sub));
+	ipnet_addr_format(primary, prim, sizeof(prim));
+	r = fw_ipt_list(&o, "nat", &text, &full, err);
 	if (r < 0)
 		return r;
 	if (!full) {
@@ -363,11 +412,11 @@ static int snat_present(struct vnet *v, struct cni_error *err)
 		return r;
 	}
 	free(text);
-	r = fw_ipt_rule_check(&v->be->fw, "nat", "POSTROUTING",
+	r = fw_ipt_rule_check(&o, "nat", "POSTROUTING",
 			      (const char *const[]){ "-s", sub, "-j", SNAT_CHAIN, NULL }, err);
 	if (r <= 0)
 		return r;
-	return fw_ipt_rule_check(&v->be->fw, "nat", SNAT_CHAIN,
+	return fw_ipt_rule_check(&o, "nat", SNAT_CHAIN,
 				 (const char *const[]){ "-j", "SNAT", "--to-source", prim, NULL },
 				 err);
 }
@@ -600,17 +649,32 @@ static int address_twin(struct netdev *nd, const struct netdev_addr *addrs, int 
 	return 0;
 }
 
+/* The link of the default route of @family (0 when none), or negative errno. */
+static int default_route_ifindex(struct netdev *nd, int family, struct cni_error *err)
+{
+	struct netdev_route *routes = NULL;
+	int i, m, ifindex = 0;
+
+	m = netdev_route_list(nd, family, 0, 0, &routes, err);
+	for (i = 0; i < m; i++)
+		if (routes[i].dst.len == 0 && routes[i].ifindex) {
+			ifindex = routes[i].ifindex;
+			break;
+		}
+	free(routes);
+	return m < 0 ? m : ifindex;
+}
+
 /* The link that holds the node's address for pod subnet @subnet: conf.master, else the link
- * with a global address inside @subnet (@addrs, @n: the node's IPv4 addresses), else the link of
- * the IPv4 default route. Returns its ifindex (> 0) or negative errno: code 7 for a conf.master
- * that does not exist, 103 when there is none. */
+ * with a global address inside @subnet (@addrs, @n: the node's addresses), else the link of
+ * the default route of the subnet's family, else of the IPv4 one. Returns its ifindex (> 0) or
+ * negative errno: code 7 for a conf.master that does not exist, 103 when there is none. */
 static int master_ifindex(struct netdev *nd, const struct conf *conf,
 			  const struct ipnet_prefix *subnet, const struct netdev_addr *addrs,
 			  int n, struct cni_error *err)
 {
-	struct netdev_route *routes = NULL;
 	struct netdev_link l;
-	int i, m, r, ifindex = 0;
+	int i, r, ifindex = 0;
 
 	if (conf->master[0]) {
 		r = netdev_link_get(nd, conf->master, 0, &l, err);
@@ -623,15 +687,11 @@ static int master_ifindex(struct netdev *nd, const struct conf *conf,
 		if (addrs[i].scope == RT_SCOPE_UNIVERSE &&
 		    ipnet_prefix_contains(subnet, &addrs[i].prefix.addr))
 			return addrs[i].ifindex;
-	m = netdev_route_list(nd, IPNET_AF_INET, 0, 0, &routes, err);
-	for (i = 0; i < m; i++)
-		if (routes[i].dst.len == 0 && routes[i].ifindex) {
-			ifindex = routes[i].ifindex;
-			break;
-		}
-	free(routes);
-	if (m < 0)
-		return m;
+	ifindex = default_route_ifindex(nd, subnet->addr.family, err);
+	if (ifindex == 0 && subnet->addr.family != IPNET_AF_INET)
+		ifindex = default_route_ifindex(nd, IPNET_AF_INET, err);
+	if (ifindex < 0)
+		return ifindex;
 	if (!ifindex)
 		return cni_error_set(err, -ENODEV, CNI_CODE_NETWORK,
 				     "no master interface: none has an address in the pod subnet "
@@ -640,7 +700,7 @@ static int master_ifindex(struct netdev *nd, const struct conf *conf,
 }
 
 /* The primary IP among @addrs (@n) of link @ifindex: its global address inside @subnet, else
- * its first global one; family 0 when it has none. */
+ * its first global one of the subnet's family; family 0 when it has none. */
 static struct ipnet_addr primary_ip(const struct netdev_addr *addrs, int n, int ifindex,
 				    const struct ipnet_prefix *subnet)
 {
@@ -652,26 +712,42 @@ static struct ipnet_addr primary_ip(const struct netdev_addr *addrs, int n, int 
 		    ipnet_prefix_contains(subnet, &addrs[i].prefix.addr))
 			return addrs[i].prefix.addr;
 	for (i = 0; i < n; i++)
-		if (addrs[i].ifindex == ifindex && addrs[i].scope == RT_SCOPE_UNIVERSE)
+		if (addrs[i].ifindex == ifindex && addrs[i].scope == RT_SCOPE_UNIVERSE &&
+		    addrs[i].prefix.addr.family == subnet->addr.family)
 			return addrs[i].prefix.addr;
 	return none;
 }
 
-/* The master NIC for pod address @pod into *ret and v->ni (master, mtu, nic_mac, subnet,
- * primary). When the link holding the address is a bridge with the NIC enslaved (a bridge-mode
- * network whose state is gone, or a failed one), or a bridge that shares the address with a NIC
- * not yet enslaved (an ADD killed while making the bridge), the NIC is the master and
- * v->ni.bridge names the bridge to adopt. Returns 0 or negative errno (code 103 when the SNAT
- * has no source). */
-static int find_master(struct vnet *v, const struct ipnet_prefix *pod, struct netdev_link *ret,
+/* The VM's primary address for pod subnet @subnet on the master: on link @addr_if (the one
+ * holding the pod subnet's address), else on @nic's bridge master. Family 0 when none. */
+static struct ipnet_addr master_primary(const struct netdev_addr *addrs, int n, int addr_if,
+					const struct netdev_link *nic,
+					const struct ipnet_prefix *subnet)
+{
+	struct ipnet_addr a = primary_ip(addrs, n, addr_if, subnet);
+
+	if (!a.family && nic->master)
+		/* conf.master names a NIC whose bridge holds its addresses */
+		a = primary_ip(addrs, n, nic->master, subnet);
+	return a;
+}
+
+/* The master NIC for the pod addresses @ipres (ips[0] finds it; a dual-stack result's IPv6
+ * address is ips[1]) into *ret and v->ni (master, mtu, nic_mac, subnet, primary, and for
+ * dual-stack subnet6, primary6). When the link holding the address is a bridge with the NIC
+ * enslaved (a bridge-mode network whose state is gone, or a failed one), or a bridge that
+ * shares the address with a NIC not yet enslaved (an ADD killed while making the bridge), the
+ * NIC is the master and v->ni.bridge names the bridge to adopt. Returns 0 or negative errno
+ * (code 103 when the SNAT of a family has no source). */
+static int find_master(struct vnet *v, const struct cni_result *ipres, struct netdev_link *ret,
 		       struct cni_error *err)
 {
 	struct netdev *nd = v->be->host;
-	struct ipnet_prefix subnet = ipnet_prefix_network(pod);
+	struct ipnet_prefix subnet = ipnet_prefix_network(&ipres->ips[0].address);
 	struct netdev_addr *addrs = NULL;
 	int n, addr_if, r;
 
-	n = netdev_addr_list(nd, 0, IPNET_AF_INET, &addrs, err);
+	n = netdev_addr_list(nd, 0, 0, &addrs, err);
 	if (n < 0)
 		return n;
 	r = addr_if = master_ifindex(nd, v->conf, &subnet, addrs, n, err);
@@ -692,14 +768,20 @@ static int find_master(struct vnet *v, const struct ipnet_prefix *pod, struct ne
 	v->ni.mtu = ret->mtu;
 	memcpy(v->ni.nic_mac, ret->mac, 6);
 	v->ni.subnet = subnet;
-	v->ni.primary = primary_ip(addrs, n, addr_if, &subnet);
-	if (!v->ni.primary.family && ret->master)
-		/* conf.master names a NIC whose bridge holds its addresses */
-		v->ni.primary = primary_ip(addrs, n, ret->master, &subnet);
+	v->ni.primary = master_primary(addrs, n, addr_if, ret, &subnet);
+	if (ipres->n_ips > 1 && subnet.addr.family == IPNET_AF_INET &&
+	    ipres->ips[1].address.addr.family == IPNET_AF_INET6) {
+		v->ni.subnet6 = ipnet_prefix_network(&ipres->ips[1].address);
+		v->ni.primary6 = master_primary(addrs, n, ret->ifindex, ret, &v->ni.subnet6);
+	}
 	r = 0;
 	if (!v->ni.primary.family && v->conf->outbound_snat)
 		r = cni_error_set(err, -EADDRNOTAVAIL, CNI_CODE_NETWORK,
-				  "master %s has no IPv4 address for the outbound SNAT", ret->name);
+				  "master %s has no %s address for the outbound SNAT", ret->name,
+				  subnet.addr.family == IPNET_AF_INET6 ? "IPv6" : "IPv4");
+	else if (v->ni.subnet6.addr.family && !v->ni.primary6.family && v->conf->outbound_snat)
+		r = cni_error_set(err, -EADDRNOTAVAIL, CNI_CODE_NETWORK,
+				  "master %s has no IPv6 address for the outbound SNAT", ret->name);
 out:
 	free(addrs);
 	return r;
@@ -992,10 +1074,12 @@ static void network_unmake(struct vnet *v, const struct netstate_extif *x)
 }
 
 /* Add the network record (and its external interface's fields) to @st: @gw the IPAM gateway,
- * @made what the NIC had before the bridge (bridge_setup). Returns 0 or -ENOMEM (code 100; an external interface this
- * call added may stay, empty). */
+ * @gw6 the IPv6 one of a dual-stack network (NULL otherwise), @made what the NIC had before
+ * the bridge (bridge_setup). Returns 0 or -ENOMEM (code 100; an external interface this call
+ * added may stay, empty). */
 static int network_record(struct vnet *v, struct netstate *st, const struct ipnet_addr *gw,
-			  const struct netstate_extif *made, struct cni_error *err)
+			  const struct ipnet_addr *gw6, const struct netstate_extif *made,
+			  struct cni_error *err)
 {
 	struct netstate_network net;
 	struct netstate_extif *x;
@@ -1008,6 +1092,14 @@ static int network_record(struct vnet *v, struct netstate *st, const struct ipne
 	net.subnets[0].prefix = v->ni.subnet;
 	net.subnets[0].gateway = *gw;
 	net.subnets[0].primary_ip = v->ni.primary;
+	if (v->ni.subnet6.addr.family && gw6) {
+		/* dual-stack: the IPv6 subnet second, as the Go layout lists them (Family 10) */
+		net.n_subnets = 2;
+		net.subnets[1].family = IPNET_AF_INET6;
+		net.subnets[1].prefix = v->ni.subnet6;
+		net.subnets[1].gateway = *gw6;
+		net.subnets[1].primary_ip = v->ni.primary6;
+	}
 	netstate_dns_set(&net.dns, &v->conf->dns);
 	x = netstate_extif_get(st, v->ni.master);
 	if (!x || !netstate_network_add(x, &net))
@@ -1023,8 +1115,14 @@ static int network_record(struct vnet *v, struct netstate *st, const struct ipne
 	x->has_mac = true;
 	if (x->n_subnets < NETSTATE_MAX_SUBNETS)
 		x->subnets[x->n_subnets++] = v->ni.subnet;
+	if (v->ni.subnet6.addr.family && x->n_subnets < NETSTATE_MAX_SUBNETS)
+		x->subnets[x->n_subnets++] = v->ni.subnet6;
 	if (gw->family == IPNET_AF_INET)
 		x->ipv4_gateway = *gw;
+	else if (gw->family == IPNET_AF_INET6)
+		x->ipv6_gateway = *gw;
+	if (gw6 && gw6->family == IPNET_AF_INET6)
+		x->ipv6_gateway = *gw6;
 	return 0;
 }
 
@@ -1075,8 +1173,9 @@ static int endpoint_teardown(struct vnet *v, const struct netstate_endpoint *ep,
 	return r;
 }
 
-/* The host end @name: accept_ra off; bridge port with hairpin (bridge mode) or proxy ARP
- * (transparent); up. Its link into *h. */
+/* The host end @name: accept_ra off, DAD off (a veth's one peer is the pod: its link-local
+ * address is usable at once for the pod's IPv6 neighbour discovery); bridge port with hairpin
+ * (bridge mode) or proxy ARP (transparent); up. Its link into *h. */
 static int host_end_setup(struct vnet *v, const char *name, struct netdev_link *h,
 			  struct cni_error *err)
 {
@@ -1087,6 +1186,7 @@ static int host_end_setup(struct vnet *v, const char *name, struct netdev_link *
 	if (r < 0)
 		return r;
 	sysctl_if(nd, "ipv6", name, "accept_ra", "0", NULL);
+	sysctl_if(nd, "ipv6", name, "accept_dad", "0", NULL);
 	if (v->bridged)
 		r = netdev_link_set_master(nd, name, v->ni.bridge, err);
 	else
@@ -1159,8 +1259,28 @@ static int pod_gateway4(struct vnet *v, const struct netdev_link *h, const struc
 	return r;
 }
 
+/* IPv6 forwarding on in the node's netns (net.ipv6.conf.all.forwarding, as the Go plugin's
+ * transparent mode sets it for IPv6), once: read first, so an ADD writes nothing when it is on.
+ * A forwarding node ignores router advertisements on interfaces with accept_ra 1, and the VM
+ * learns its own IPv6 default route from them: the master's accept_ra 1 becomes 2 (accept
+ * them while forwarding) before forwarding is turned on. */
+static int ipv6_forwarding(struct vnet *v, struct cni_error *err)
+{
+	struct netdev *nd = v->be->host;
+	char val[16] = "", key[128];
+
+	if (netdev_sysctl_read(nd, "net/ipv6/conf/all/forwarding", val, sizeof(val), NULL) == 0 &&
+	    strcmp(val, "1") == 0)
+		return 0;
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra", v->ni.master);
+	if (v->ni.master[0] && netdev_sysctl_read(nd, key, val, sizeof(val), NULL) == 0 &&
+	    strcmp(val, "1") == 0)
+		netdev_sysctl_write(nd, key, "2", NULL);
+	return netdev_sysctl_write(nd, "net/ipv6/conf/all/forwarding", "1", err);
+}
+
 /* Transparent, IPv6 in the pod: a permanent neighbour fe80::1234:5678:9abc -> host veth MAC and
- * the default route via it. */
+ * the default route via it (the Go plugin's IPv6 gateway); IPv6 forwarding on the node. */
 static int pod_gateway6(struct vnet *v, const struct netdev_link *h, const struct netdev_link *p,
 			struct cni_error *err)
 {
@@ -1174,6 +1294,8 @@ static int pod_gateway6(struct vnet *v, const struct netdev_link *h, const struc
 	r = netdev_neigh_set(v->be->pod, p->ifindex, &gw6, h->mac, err);
 	if (r >= 0)
 		r = netdev_route_add(v->be->pod, &def6, err);
+	if (r >= 0)
+		r = ipv6_forwarding(v, err);
 	return r;
 }
 
@@ -1319,10 +1441,10 @@ static int pod_routes(struct check *c, struct cni_error *err)
 	return 0;
 }
 
-static bool has_ipv4(const struct netstate_endpoint *rec)
+static bool has_family(const struct netstate_endpoint *rec, int family)
 {
 	for (size_t i = 0; i < rec->n_ips; i++)
-		if (rec->ips[i].addr.family == IPNET_AF_INET)
+		if (rec->ips[i].addr.family == family)
 			return true;
 	return false;
 }
@@ -1384,7 +1506,7 @@ static int check_transparent_routes(struct check *c, struct cni_error *err)
 	bool link = false, def = false;
 	int j, r;
 
-	if (!has_ipv4(c->rec))
+	if (!has_family(c->rec, IPNET_AF_INET))
 		return 0;
 	r = pod_routes(c, err);
 	if (r < 0)
@@ -1405,22 +1527,60 @@ static int check_transparent_routes(struct check *c, struct cni_error *err)
 	return 0;
 }
 
-/* Transparent: the pod's permanent neighbour 169.254.1.1 -> host veth MAC. */
-static int check_gateway_neighbour(struct check *c, struct cni_error *err)
+/* Transparent: the pod's permanent neighbour @gw_text -> host veth MAC, when the pod has an
+ * address of @family. */
+static int gateway_neighbour(struct check *c, int family, const char *gw_text,
+			     struct cni_error *err)
 {
-	struct ipnet_addr gw4;
+	struct ipnet_addr gw;
 	uint8_t mac[6];
 	int r, state = 0;
 
-	if (!has_ipv4(c->rec))
+	if (!has_family(c->rec, family))
 		return 0;
-	ipnet_addr_parse(GW4_TEXT, &gw4);
-	r = netdev_neigh_get(c->v.be->pod, c->p.ifindex, &gw4, mac, &state, err);
+	ipnet_addr_parse(gw_text, &gw);
+	r = netdev_neigh_get(c->v.be->pod, c->p.ifindex, &gw, mac, &state, err);
 	if (r == -ENOENT ||
 	    (r == 0 && (memcmp(mac, c->h.mac, 6) != 0 || !(state & NUD_PERMANENT))))
 		return cni_error_check_fail(err, "permanent neighbour %s -> host veth is missing "
-					    "in %s", GW4_TEXT, c->v.env->netns);
+					    "in %s", gw_text, c->v.env->netns);
 	return r;
+}
+
+/* Transparent: the pod's permanent neighbour 169.254.1.1 -> host veth MAC. */
+static int check_gateway_neighbour(struct check *c, struct cni_error *err)
+{
+	return gateway_neighbour(c, IPNET_AF_INET, GW4_TEXT, err);
+}
+
+/* Transparent, IPv6: the default route via fe80::1234:5678:9abc on the pod interface. */
+static int check_transparent_routes6(struct check *c, struct cni_error *err)
+{
+	struct netdev_route *routes = NULL;
+	struct ipnet_addr gw6;
+	bool def = false;
+	int j, m;
+
+	if (!has_family(c->rec, IPNET_AF_INET6))
+		return 0;
+	m = netdev_route_list(c->v.be->pod, IPNET_AF_INET6, 0, c->p.ifindex, &routes, err);
+	if (m < 0)
+		return m;
+	ipnet_addr_parse(GW6_TEXT, &gw6);
+	for (j = 0; j < m; j++)
+		if (routes[j].dst.len == 0 && ipnet_addr_equal(&routes[j].gw, &gw6))
+			def = true;
+	free(routes);
+	if (!def)
+		return cni_error_check_fail(err, "route default via " GW6_TEXT " dev %s is missing "
+					    "in netns %s", c->v.env->ifname, c->v.env->netns);
+	return 0;
+}
+
+/* Transparent, IPv6: the pod's permanent neighbour fe80::1234:5678:9abc -> host veth MAC. */
+static int check_gateway_neighbour6(struct check *c, struct cni_error *err)
+{
+	return gateway_neighbour(c, IPNET_AF_INET6, GW6_TEXT, err);
 }
 
 /* Transparent: a host route to each pod address via the host veth. */
@@ -1542,19 +1702,26 @@ static int check_bridge_ebtables(struct check *c, struct cni_error *err)
 	return r;
 }
 
-/* The network's outbound SNAT (when the config wants one and a primary IP is recorded). */
+/* The network's outbound SNAT of each family (when the config wants one and a primary IP is
+ * recorded). */
 static int check_snat(struct check *c, struct cni_error *err)
 {
+	const struct ipnet_prefix *subs[2] = { &c->v.ni.subnet, &c->v.ni.subnet6 };
+	const struct ipnet_addr *prims[2] = { &c->v.ni.primary, &c->v.ni.primary6 };
 	char buf[IPNET_ADDR_STRLEN];
-	int r;
+	int r = 0;
 
-	if (!c->v.conf->outbound_snat || !c->v.ni.primary.family)
-		return 0;
-	r = snat_present(&c->v, err);
-	if (r == 0)
-		return cni_error_check_fail(err, "outbound SNAT rule (nat %s to %s) is missing",
-					    SNAT_CHAIN,
-					    ipnet_addr_format(&c->v.ni.primary, buf, sizeof(buf)));
+	for (int f = 0; r >= 0 && f < 2; f++) {
+		if (!c->v.conf->outbound_snat || !prims[f]->family || !subs[f]->addr.family)
+			continue;
+		r = snat_present(&c->v, subs[f], prims[f], err);
+		if (r == 0)
+			return cni_error_check_fail(err, "outbound SNAT rule (%s nat %s to %s) is "
+						    "missing",
+						    prims[f]->family == IPNET_AF_INET6 ? "ip6tables" :
+						    "iptables", SNAT_CHAIN,
+						    ipnet_addr_format(prims[f], buf, sizeof(buf)));
+	}
 	return r < 0 ? r : 0;
 }
 
@@ -1574,6 +1741,8 @@ static const struct check_step {
 	{ check_addresses, CHECK_ANY },
 	{ check_transparent_routes, CHECK_TRANSPARENT },
 	{ check_gateway_neighbour, CHECK_TRANSPARENT },
+	{ check_transparent_routes6, CHECK_TRANSPARENT },
+	{ check_gateway_neighbour6, CHECK_TRANSPARENT },
 	{ check_host_routes, CHECK_TRANSPARENT },
 	{ check_bridge_port, CHECK_BRIDGED },
 	{ check_bridge_routes, CHECK_BRIDGED },
@@ -1584,19 +1753,36 @@ static const struct check_step {
 
 /* ---- backend_ops ---- */
 
-/* Refused before anything is made: an ADD in mode transparent-vlan (code 7). DEL, CHECK and GC
- * of such a config are let through: nothing of it can exist. */
+/* Refused before anything is made: an ADD in mode transparent-vlan, or with ipam.type
+ * azure-cns in a mode other than transparent (code 7). DEL, CHECK and GC of such a config are
+ * let through: nothing of it can exist. */
 static int linux_validate(const struct backend_call *call, struct cni_error *err)
 {
-	if (call->env->command == CNI_CMD_ADD && call->conf->mode == CONF_MODE_TRANSPARENT_VLAN)
+	const struct conf *c = call->conf;
+
+	if (call->env->command != CNI_CMD_ADD)
+		return 0;
+	if (c->mode == CONF_MODE_TRANSPARENT_VLAN)
 		return cni_error_set(err, -EOPNOTSUPP, CNI_CODE_INVALID_CONFIG,
 				     "mode transparent-vlan (CNS multitenancy) is not supported");
+	if (strcmp(c->ipam.type, "azure-cns") == 0 && c->mode != CONF_MODE_TRANSPARENT)
+		return cni_error_set(err, -EOPNOTSUPP, CNI_CODE_INVALID_CONFIG,
+				     "mode \"%s\" with ipam.type azure-cns is not supported (mode "
+				     "transparent only)", mode_name(c));
 	return 0;
 }
 
 static const char *linux_mode(const struct conf *conf)
 {
 	return mode_name(conf);
+}
+
+/* transparent: IPv4 and IPv6 (dual-stack). bridge and tunnel: IPv4 only for now (their IPv6
+ * neighbour discovery on the bridge is not done), so a dual-stack NIC gives them its IPv4
+ * address alone. */
+static unsigned linux_families(const struct conf *conf)
+{
+	return conf->mode == CONF_MODE_TRANSPARENT ? IPAM_FAMILY_ANY : IPAM_FAMILY_V4;
 }
 
 static struct backend *linux_close(struct backend *be)
@@ -1653,7 +1839,7 @@ static int linux_network_create(struct backend *be, const struct backend_call *c
 				     "network_create without a pod address");
 	vnet_init(&v, be, call, NULL);
 	memset(&made, 0, sizeof(made));
-	r = find_master(&v, &ipres->ips[0].address, &nic, err);
+	r = find_master(&v, ipres, &nic, err);
 	if (r >= 0)
 		r = netdev_sysctl_write(be->host, "net/ipv4/ip_forward", "1", err);
 	if (r < 0)
@@ -1668,7 +1854,8 @@ static int linux_network_create(struct backend *be, const struct backend_call *c
 	if (r >= 0)
 		r = snat_install(&v, err);
 	if (r >= 0)
-		r = network_record(&v, st, &ipres->ips[0].gateway, &made, err);
+		r = network_record(&v, st, &ipres->ips[0].gateway,
+				   ipres->n_ips > 1 ? &ipres->ips[1].gateway : NULL, &made, err);
 	if (r < 0)
 		network_unmake(&v, &made);
 	return r;
@@ -1991,6 +2178,7 @@ static const struct backend_ops linux_ops = {
 	.reserve_name = false,
 	.validate = linux_validate,
 	.mode = linux_mode,
+	.families = linux_families,
 	.open = linux_open,
 	.close = linux_close,
 	.network_alive = NULL,

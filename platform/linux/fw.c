@@ -185,8 +185,11 @@ static int run(const char *const argv[], int ok_max, struct cni_error *err)
 	return -EIO;
 }
 
-static const char *ipt(void)
+/* iptables, or ip6tables for @o->ipv6 */
+static const char *ipt(const struct fw_opts *o)
 {
+	if (o->ipv6)
+		return bin("AZURE_CNI_IP6TABLES", "ip6tables");
 	return bin("AZURE_CNI_IPTABLES", "iptables");
 }
 
@@ -201,13 +204,13 @@ int fw_ipt_chain_ensure(const struct fw_opts *o, const char *table, const char *
 	const char *argv[FW_ARGV_MAX];
 	int st;
 
-	build(argv, ipt(), o->wait, table, "-L", chain, NULL, (const char *const[]){ "-n", NULL });
+	build(argv, ipt(o), o->wait, table, "-L", chain, NULL, (const char *const[]){ "-n", NULL });
 	st = run(argv, 255, err);
 	if (st < 0)
 		return st;
 	if (st == 0)
 		return 0;
-	build(argv, ipt(), o->wait, table, "-N", chain, NULL, NULL);
+	build(argv, ipt(o), o->wait, table, "-N", chain, NULL, NULL);
 	st = run(argv, 0, err);
 	if (st < 0)
 		return st;
@@ -220,7 +223,7 @@ int fw_ipt_rule_check(const struct fw_opts *o, const char *table, const char *ch
 	const char *argv[FW_ARGV_MAX];
 	int st;
 
-	if (build(argv, ipt(), o->wait, table, "-C", chain, NULL, rule) < 0)
+	if (build(argv, ipt(o), o->wait, table, "-C", chain, NULL, rule) < 0)
 		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "iptables rule too long");
 	st = run(argv, 1, err);
 	if (st < 0)
@@ -237,7 +240,7 @@ int fw_ipt_rule_ensure(const struct fw_opts *o, const char *table, const char *c
 	r = fw_ipt_rule_check(o, table, chain, rule, err);
 	if (r != 0)
 		return r < 0 ? r : 0;
-	if (build(argv, ipt(), o->wait, table, append ? "-A" : "-I", chain, append ? NULL : "1",
+	if (build(argv, ipt(o), o->wait, table, append ? "-A" : "-I", chain, append ? NULL : "1",
 		  rule) < 0)
 		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "iptables rule too long");
 	r = run(argv, 0, err);
@@ -250,7 +253,7 @@ int fw_ipt_rule_delete(const struct fw_opts *o, const char *table, const char *c
 	const char *argv[FW_ARGV_MAX];
 	int i, st;
 
-	if (build(argv, ipt(), o->wait, table, "-D", chain, NULL, rule) < 0)
+	if (build(argv, ipt(o), o->wait, table, "-D", chain, NULL, rule) < 0)
 		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "iptables rule too long");
 	for (i = 0; i < FW_MAX_COPIES; i++) {
 		/* exit 1: no such rule or chain (done); 2+: a real failure */
@@ -269,7 +272,7 @@ int fw_ipt_chain_flush(const struct fw_opts *o, const char *table, const char *c
 	const char *argv[FW_ARGV_MAX];
 	int st;
 
-	build(argv, ipt(), o->wait, table, "-F", chain, NULL, NULL);
+	build(argv, ipt(o), o->wait, table, "-F", chain, NULL, NULL);
 	st = run(argv, 1, err);
 	return st < 0 ? st : 0;
 }
@@ -280,11 +283,11 @@ int fw_ipt_chain_delete(const struct fw_opts *o, const char *table, const char *
 	const char *argv[FW_ARGV_MAX];
 	int st;
 
-	build(argv, ipt(), o->wait, table, "-F", chain, NULL, NULL);
+	build(argv, ipt(o), o->wait, table, "-F", chain, NULL, NULL);
 	st = run(argv, 1, err);
 	if (st < 0 || st == 1)
 		return st < 0 ? st : 0;
-	build(argv, ipt(), o->wait, table, "-X", chain, NULL, NULL);
+	build(argv, ipt(o), o->wait, table, "-X", chain, NULL, NULL);
 	st = run(argv, 1, err);
 	return st < 0 ? st : 0;
 }
@@ -365,6 +368,6 @@ int fw_ipt_list(const struct fw_opts *o, const char *table, char **ret, bool *re
 {
 	const char *argv[FW_ARGV_MAX];
 
-	build(argv, ipt(), o->wait, table, "-S", NULL, NULL, NULL);
+	build(argv, ipt(o), o->wait, table, "-S", NULL, NULL, NULL);
 	return list(argv, ret, ret_full, err);
 }

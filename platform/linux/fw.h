@@ -14,9 +14,11 @@
 #include "core/error.h"
 
 /* Options shared by every call. wait: pass "-w 10" to iptables (below the 30 s network lock) (conf disableIPTableLock turns
- * it off). The binaries can be renamed with AZURE_CNI_IPTABLES / AZURE_CNI_EBTABLES. */
+ * it off). ipv6: the fw_ipt_* calls run ip6tables (same arguments) instead of iptables. The
+ * binaries can be renamed with AZURE_CNI_IPTABLES / AZURE_CNI_IP6TABLES / AZURE_CNI_EBTABLES. */
 struct fw_opts {
 	bool wait;
+	bool ipv6;
 };
 
 /* fw_exec - run @argv (argv[0] looked up in PATH) with stdin /dev/null; stdout and stderr are

@@ -586,6 +586,28 @@ struct curl_api {
 
 #define OS_LIBCURL_SONAME "libcurl.so.4"
 
+#ifdef AZCNI_CURL_LINKED
+/* A fully static build (AZCNI_FULLY_STATIC) links an HTTP-only libcurl: nothing to load. */
+static int curl_load(const char *url, const struct curl_api **ret, struct cni_error *err)
+{
+	static const struct curl_api api = {
+		.global_init = curl_global_init,
+		.global_cleanup = curl_global_cleanup,
+		.easy_init = curl_easy_init,
+		.easy_setopt = (curl_easy_setopt),
+		.easy_perform = curl_easy_perform,
+		.easy_getinfo = (curl_easy_getinfo),
+		.easy_strerror = curl_easy_strerror,
+		.easy_cleanup = curl_easy_cleanup,
+	};
+
+	(void)url;
+	(void)err;
+	*ret = &api;
+	return 0;
+}
+#else
+
 /* Load libcurl once per process into *ret (the handle stays open until exit).
  * Returns 0, or -ELIBACC with code 11 naming @url and the loader's message. */
 static int curl_load(const char *url, const struct curl_api **ret, struct cni_error *err)
@@ -626,14 +648,19 @@ static int curl_load(const char *url, const struct curl_api **ret, struct cni_er
 	*ret = &api;
 	return 0;
 }
+#endif
 
-int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
-		      struct cni_error *err)
+/* One request: GET when @data is NULL, else POST of @len bytes of JSON. Returns 0 with the
+ * status in *ret_status and the body (malloc'd, NUL-terminated) in *ret_body, *ret_len, whatever
+ * the status; -EAGAIN (code 11) when the server cannot be reached or does not answer in time. */
+static int http_request(const char *method, const char *url, const char *data, size_t len,
+			unsigned timeout_ms, long *ret_status, char **ret_body, size_t *ret_len,
+			struct cni_error *err)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct http_body body = { 0 };
+	struct curl_slist ctype = { .data = (char *)"Content-Type: application/json" };
 	const struct curl_api *cu;
-	long status = 0;
 	CURLcode rc;
 	CURL *c;
 	int r;
@@ -653,32 +680,34 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			(long)(timeout_ms < OS_HTTP_CONNECT_MAX_MS ? timeout_ms : OS_HTTP_CONNECT_MAX_MS));
 	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	/* The wireserver is reached directly, never through an environment proxy. */
+	/* The wireserver and CNS are reached directly, never through an environment proxy. */
 	cu->easy_setopt(c, CURLOPT_NOPROXY, "*");
 	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
+	if (data) {
+		cu->easy_setopt(c, CURLOPT_POST, 1L);
+		cu->easy_setopt(c, CURLOPT_POSTFIELDS, data);
+		cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+		cu->easy_setopt(c, CURLOPT_HTTPHEADER, &ctype);
+	}
 	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
 	cu->easy_setopt(c, CURLOPT_WRITEDATA, &body);
 	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	rc = cu->easy_perform(c);
 	if (body.too_big) {
-		r = cni_error_set(err, -EFBIG, CNI_CODE_SOURCE, "GET %s: body larger than %u bytes",
-				  url, OS_HTTP_BODY_MAX);
+		r = cni_error_set(err, -EFBIG, CNI_CODE_SOURCE, "%s %s: body larger than %u bytes",
+				  method, url, OS_HTTP_BODY_MAX);
 		goto cleanup;
 	}
 	if (rc != CURLE_OK) {
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s failed: %s", url,
+		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "%s %s failed: %s", method, url,
 				  errbuf[0] ? errbuf : cu->easy_strerror(rc));
 		goto cleanup;
 	}
-	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s failed: HTTP status %ld",
-				  url, status);
-		goto cleanup;
-	}
+	*ret_status = 0;
+	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
 	if (!body.data) {
 		body.data = calloc(1, 1);
 		if (!body.data) {
@@ -696,6 +725,33 @@ cleanup:
 cleanup_global:
 	cu->global_cleanup();
 	return r;
+}
+
+int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
+		      struct cni_error *err)
+{
+	char *body = NULL;
+	size_t len = 0;
+	long status = 0;
+	int r;
+
+	r = http_request("GET", url, NULL, 0, timeout_ms, &status, &body, &len, err);
+	if (r < 0)
+		return r;
+	if (status != 200) {
+		free(body);
+		return cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s failed: HTTP status %ld",
+				     url, status);
+	}
+	*ret_body = body;
+	*ret_len = len;
+	return 0;
+}
+
+int platform_http_post(const char *url, const char *data, size_t len, unsigned timeout_ms,
+		       long *ret_status, char **ret_body, size_t *ret_len, struct cni_error *err)
+{
+	return http_request("POST", url, data, len, timeout_ms, ret_status, ret_body, ret_len, err);
 }
 
 /* ---- interfaces ---- */

@@ -605,20 +605,94 @@ struct platform_lock *platform_lock_release_unlink(struct platform_lock *l)
 
 /* ---- HTTP ---- */
 
-int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
-		      struct cni_error *err)
+/* The WinHTTP failure GetLastError() reports, as code 11 naming @method and @url. */
+static int http_fail(const char *method, const char *url, unsigned timeout_ms,
+		     struct cni_error *err)
+{
+	DWORD e = GetLastError();
+	char msg[256];
+
+	/* WinHTTP reports ERROR_WINHTTP_TIMEOUT; wine's passes the socket's WSAETIMEDOUT through */
+	if (e == ERROR_WINHTTP_TIMEOUT || e == WSAETIMEDOUT)
+		return cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "%s %s: timed out after %u ms",
+				     method, url, timeout_ms);
+	return cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "%s %s: %s", method, url,
+			     win_error_text(e, msg, sizeof(msg)));
+}
+
+/* The body of the answer to @req, read by @deadline (a body that trickles in stays within the
+ * whole request's bound), into *ret_body (malloc'd, NUL-terminated, caller frees) and *ret_len.
+ * Returns 0 or negative errno: code 11 on a WinHTTP failure or timeout, 105 past the limit. */
+static int http_read_body(HINTERNET req, const char *method, const char *url,
+			  ULONGLONG deadline, unsigned timeout_ms, char **ret_body, size_t *ret_len,
+			  struct cni_error *err)
+{
+	char *body = malloc(1), *bigger;
+	DWORD avail, got;
+	size_t len = 0;
+	int r = 0;
+
+	if (!body)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", url);
+	for (;;) {
+		ULONGLONG now = GetTickCount64();
+
+		if (now >= deadline) {
+			r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "%s %s: timed out after %u ms",
+					  method, url, timeout_ms);
+			break;
+		}
+		WinHttpSetTimeouts(req, 0, 0, 0, (int)(deadline - now));
+		avail = 0;
+		if (!WinHttpQueryDataAvailable(req, &avail)) {
+			r = http_fail(method, url, timeout_ms, err);
+			break;
+		}
+		if (avail == 0)
+			break;
+		if (len + avail > OS_HTTP_BODY_MAX) {
+			r = cni_error_set(err, -EFBIG, CNI_CODE_SOURCE, "%s %s: body over %u bytes",
+					  method, url, OS_HTTP_BODY_MAX);
+			break;
+		}
+		bigger = realloc(body, len + avail + 1);
+		if (!bigger) {
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", url);
+			break;
+		}
+		body = bigger;
+		if (!WinHttpReadData(req, body + len, avail, &got)) {
+			r = http_fail(method, url, timeout_ms, err);
+			break;
+		}
+		len += got;
+	}
+	if (r < 0) {
+		free(body);
+		return r;
+	}
+	body[len] = '\0';
+	*ret_body = body;
+	*ret_len = len;
+	return 0;
+}
+
+/* One request: GET when @data is NULL, else POST of @len bytes of JSON. Returns 0 with the
+ * status in *ret_status and the body (malloc'd, NUL-terminated) in *ret_body, *ret_len, whatever
+ * the status; -EAGAIN (code 11) when the server cannot be reached or does not answer in time. */
+static int http_request(const char *method, const char *url, const char *data, size_t data_len,
+			unsigned timeout_ms, long *ret_status, char **ret_body, size_t *ret_len,
+			struct cni_error *err)
 {
 	URL_COMPONENTSW uc;
 	wchar_t host[256], path[2048], *wurl = win_wide(url);
 	HINTERNET session = NULL, conn = NULL, req = NULL;
-	DWORD status = 0, status_len = sizeof(status), avail, got, e = 0, rr_timeout, redirects;
+	DWORD status = 0, status_len = sizeof(status), rr_timeout, redirects;
 	ULONGLONG deadline = GetTickCount64() + timeout_ms;
-	char msg[256], *body = NULL;
-	size_t len = 0;
 	int r = 0;
 
 	if (!wurl)
-		return cni_error_set(err, -EINVAL, CNI_CODE_TRY_AGAIN, "GET %s: bad URL", url);
+		return cni_error_set(err, -EINVAL, CNI_CODE_TRY_AGAIN, "%s %s: bad URL", method, url);
 	memset(&uc, 0, sizeof(uc));
 	uc.dwStructSize = sizeof(uc);
 	uc.lpszHostName = host;
@@ -626,15 +700,11 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	uc.lpszUrlPath = path;
 	uc.dwUrlPathLength = sizeof(path) / sizeof(path[0]);
 	uc.dwExtraInfoLength = 1; /* the query string stays part of the path */
-	if (!WinHttpCrackUrl(wurl, 0, 0, &uc)) {
-		e = GetLastError();
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: %s", url,
-				  win_error_text(e, msg, sizeof(msg)));
-		goto done;
-	}
+	if (!WinHttpCrackUrl(wurl, 0, 0, &uc))
+		goto fail;
 	if (uc.dwExtraInfoLength && uc.lpszExtraInfo)
 		wcsncat(path, uc.lpszExtraInfo, sizeof(path) / sizeof(path[0]) - wcslen(path) - 1);
-	/* NMAgent and the wireserver are link-local to the VM: never through a proxy */
+	/* NMAgent, the wireserver and CNS are local to the VM: never through a proxy */
 	session = WinHttpOpen(L"azure-vnet", WINHTTP_ACCESS_TYPE_NO_PROXY, WINHTTP_NO_PROXY_NAME,
 			      WINHTTP_NO_PROXY_BYPASS, 0);
 	if (!session ||
@@ -645,7 +715,7 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 	conn = WinHttpConnect(session, host, uc.nPort, 0);
 	if (!conn)
 		goto fail;
-	req = WinHttpOpenRequest(conn, L"GET", path, NULL, WINHTTP_NO_REFERER,
+	req = WinHttpOpenRequest(conn, data ? L"POST" : L"GET", path, NULL, WINHTTP_NO_REFERER,
 				 WINHTTP_DEFAULT_ACCEPT_TYPES,
 				 uc.nScheme == INTERNET_SCHEME_HTTPS ? WINHTTP_FLAG_SECURE : 0);
 	/* The wait for the response headers has its own limit (90 s by default), which
@@ -658,71 +728,23 @@ int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, siz
 		    !WinHttpSetOption(req, WINHTTP_OPTION_REDIRECT_POLICY, &redirects,
 				      sizeof(redirects))))
 		goto fail;
-	if (!req || !WinHttpSendRequest(req, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA,
-					0, 0, 0) ||
+	if (!req ||
+	    !WinHttpSendRequest(req, data ? L"Content-Type: application/json\r\n"
+					  : WINHTTP_NO_ADDITIONAL_HEADERS,
+				data ? (DWORD)-1L : 0, data ? (LPVOID)data : WINHTTP_NO_REQUEST_DATA,
+				(DWORD)data_len, (DWORD)data_len, 0) ||
 	    !WinHttpReceiveResponse(req, NULL) ||
 	    !WinHttpQueryHeaders(req, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
 				 WINHTTP_HEADER_NAME_BY_INDEX, &status, &status_len,
 				 WINHTTP_NO_HEADER_INDEX))
 		goto fail;
-	if (status != 200) {
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: HTTP status %lu", url,
-				  (unsigned long)status);
-		goto done;
-	}
-	body = malloc(1);
-	if (!body)
-		goto oom;
-	for (;;) {
-		char *bigger;
-
-		ULONGLONG now = GetTickCount64();
-
-		if (now >= deadline) {
-			r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: timed out after %u ms",
-					  url, timeout_ms);
-			goto done;
-		}
-		/* a body that trickles in stays within the whole GET's bound */
-		WinHttpSetTimeouts(req, 0, 0, 0, (int)(deadline - now));
-		avail = 0;
-		if (!WinHttpQueryDataAvailable(req, &avail))
-			goto fail;
-		if (avail == 0)
-			break;
-		if (len + avail > OS_HTTP_BODY_MAX) {
-			r = cni_error_set(err, -EFBIG, CNI_CODE_SOURCE, "GET %s: body over %u bytes", url,
-					  OS_HTTP_BODY_MAX);
-			goto done;
-		}
-		bigger = realloc(body, len + avail + 1);
-		if (!bigger)
-			goto oom;
-		body = bigger;
-		if (!WinHttpReadData(req, body + len, avail, &got))
-			goto fail;
-		len += got;
-	}
-	body[len] = '\0';
-	*ret_body = body;
-	*ret_len = len;
-	body = NULL;
+	*ret_status = (long)status;
+	r = http_read_body(req, method, url, deadline, timeout_ms, ret_body, ret_len, err);
 	goto done;
 
 fail:
-	e = GetLastError();
-	/* WinHTTP reports ERROR_WINHTTP_TIMEOUT; wine's passes the socket's WSAETIMEDOUT through */
-	if (e == ERROR_WINHTTP_TIMEOUT || e == WSAETIMEDOUT)
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: timed out after %u ms",
-				  url, timeout_ms);
-	else
-		r = cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: %s", url,
-				  win_error_text(e, msg, sizeof(msg)));
-	goto done;
-oom:
-	r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", url);
+	r = http_fail(method, url, timeout_ms, err);
 done:
-	free(body);
 	if (req)
 		WinHttpCloseHandle(req);
 	if (conn)
@@ -731,6 +753,33 @@ done:
 		WinHttpCloseHandle(session);
 	free(wurl);
 	return r;
+}
+
+int platform_http_get(const char *url, unsigned timeout_ms, char **ret_body, size_t *ret_len,
+		      struct cni_error *err)
+{
+	char *body = NULL;
+	size_t len = 0;
+	long status = 0;
+	int r;
+
+	r = http_request("GET", url, NULL, 0, timeout_ms, &status, &body, &len, err);
+	if (r < 0)
+		return r;
+	if (status != 200) {
+		free(body);
+		return cni_error_set(err, -EAGAIN, CNI_CODE_TRY_AGAIN, "GET %s: HTTP status %ld", url,
+				     status);
+	}
+	*ret_body = body;
+	*ret_len = len;
+	return 0;
+}
+
+int platform_http_post(const char *url, const char *data, size_t len, unsigned timeout_ms,
+		       long *ret_status, char **ret_body, size_t *ret_len, struct cni_error *err)
+{
+	return http_request("POST", url, data, len, timeout_ms, ret_status, ret_body, ret_len, err);
 }
 
 /* ---- interfaces ---- */

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The unit tests, the IPAM process suite (tests/ipam) and the Linux netns suite
-# (tests/linux/plugin.sh) against a build with AddressSanitizer, UndefinedBehaviorSanitizer and
-# LeakSanitizer (AZCNI_SANITIZE=ON; any finding stops the process). Every sanitized process
-# writes its report to a file under a directory of this run (ASAN_OPTIONS log_path), so a finding
-# in a call whose failure a suite expected still fails here. One check per suite, plus one for
-# the reports.
+# The unit tests, the IPAM process suite (tests/ipam) and the Linux netns suites
+# (tests/linux/plugin.sh, tests/linux/cns.sh) against a build with AddressSanitizer,
+# UndefinedBehaviorSanitizer and LeakSanitizer (AZCNI_SANITIZE=ON; any finding stops the
+# process). Every sanitized process writes its report to a file under a directory of this run
+# (ASAN_OPTIONS log_path), so a finding in a call whose failure a suite expected still fails
+# here. One check per suite, plus one for the reports.
 # Usage: tests/asan/run.sh [build-dir]   (default build-asan; configure it with
 #   cmake -S . -B build-asan -DAZCNI_SANITIZE=ON && cmake --build build-asan)
 # Root for the process and netns suites (they skip their root-only parts otherwise).
@@ -47,6 +47,8 @@ run "IPAM process suite (tests/ipam) under ASan+UBSan" \
 	env AZCNI_IPAM_BIN="$bdir/bin/azure-vnet-ipam" "$top/tests/ipam/run.sh"
 run "Linux netns suite (tests/linux/plugin.sh) under ASan+UBSan" \
 	"$top/tests/linux/plugin.sh" "$bdir"
+run "azure-cns netns suite (tests/linux/cns.sh) under ASan+UBSan" \
+	"$top/tests/linux/cns.sh" "$bdir"
 
 reports=$(find "$WORK/reports" -type f | sort)
 if [ -z "$reports" ]; then

@@ -906,13 +906,103 @@ def t_strings(binary, root):
           not os.path.exists(n.state_path) or n.in_use() == {}, "")
 
 
+def t_dualstack(binary, data, root):
+    """Issue 10: a dual-stack NIC (NMAgent fixture with an IPv4 and an IPv6 subnet) gives each
+    owner one address per family, in every result version; exhaustion, STATUS, DEL and GC per
+    family; bad dual-stack input is a CNI error naming the field with nothing allocated."""
+    xml = open(os.path.join(data, "nmagent-dualstack.xml"), "rb").read()
+    srv = NMAgent("ok", xml)
+    try:
+        n = Node(binary, root, url=srv.url)
+        r = n.run("ADD", conf("0.3.1", env="azure"), "d1")
+        o = r.obj or {}
+        got = [(ip.get("version"), ip.get("address"), ip.get("gateway")) for ip in o.get("ips", [])]
+        check("dualstack: ADD 0.3.1 gets an IPv4 and an IPv6 address",
+              got == [("4", "10.240.0.5/16", "10.240.0.1"),
+                      ("6", "2001:db8:0:1::5/64", "2001:db8:0:1::1")], repr(r))
+        check("dualstack: a default route per family",
+              sorted((rt.get("dst"), rt.get("gw")) for rt in o.get("routes", [])) ==
+              [("0.0.0.0/0", "10.240.0.1"), ("::/0", "2001:db8:0:1::1")], repr(r))
+        r = n.run("ADD", conf("0.2.0", env="azure"), "d2")
+        o = r.obj or {}
+        check("dualstack: ADD 0.2.0 reports ip4 and ip6",
+              o.get("ip4", {}).get("ip") == "10.240.0.6/16" and
+              o.get("ip6", {}).get("ip") == "2001:db8:0:1::6/64" and
+              (o.get("ip6", {}).get("routes") or [{}])[0].get("dst") == "::/0", repr(r))
+        check("dualstack: neither primary nor the subnet-router anycast 2001:db8:0:1:: handed out",
+              not {"10.240.0.4", "2001:db8:0:1::4", "2001:db8:0:1::"} & set(n.in_use()),
+              str(n.in_use()))
+        r = n.run("ADD", conf("1.0.0", env="azure"), "d1")
+        check("dualstack: repeated ADD returns the same two addresses",
+              [ip.get("address") for ip in (r.obj or {}).get("ips", [])] ==
+              ["10.240.0.5/16", "2001:db8:0:1::5/64"], repr(r))
+        before = n.in_use()
+        r = n.run("ADD", conf("1.1.0", env="azure"), "d3")
+        check("dualstack: exhausted (both families) -> code 101, nothing allocated",
+              r.code == 101 and n.in_use() == before, repr(r))
+        r = n.run("STATUS", conf("1.1.0", env="azure"))
+        check("dualstack: STATUS with IPv4 exhausted is code 50 naming IPv4",
+              r.code == 50 and "IPv4" in r.msg, repr(r))
+        r = n.run("DEL", conf("1.1.0", env="azure"), "d1")
+        check("dualstack: DEL releases both families",
+              r.rc == 0 and "d1" not in n.in_use().values() and len(n.in_use()) == 2,
+              str(n.in_use()))
+        r = n.run("STATUS", conf("1.1.0", env="azure"))
+        check("dualstack: STATUS ready again", r.rc == 0 and not r.out.strip(), repr(r))
+        st = n.state()
+        pools = st["IPAM"]["AddressSpaces"]["local"]["Pools"]
+        p6 = pools.get("2001:db8:0:1::/64", {})
+        check("dualstack: state has the v6 pool beside v4 (IsIPv6, Go net.IPNet Subnet)",
+              p6.get("IsIPv6") is True and pools.get("10.240.0.0/16", {}).get("IsIPv6") is False
+              and p6.get("Subnet") == {"IP": "2001:db8:0:1::", "Mask": "//////////8AAAAAAAAAAA=="},
+              json.dumps(p6)[:300])
+        n.run("ADD", conf("1.1.0", env="azure"), "d4")
+        gc = conf("1.1.0", env="azure")
+        gc["cni.dev/valid-attachments"] = [{"containerID": "d2", "ifname": "eth0"}]
+        r = n.run("GC", gc)
+        check("dualstack: GC releases both families of an owner not listed",
+              r.rc == 0 and sorted(n.in_use().values()) == ["d2", "d2"], str(n.in_use()))
+        r = n.run("ADD", conf("1.1.0", env="azure", subnet="2001:db8:0:1::/64",
+                              ipAddress="2001:db8:0:1::5"), "pin6")
+        check("dualstack: ipam.ipAddress + ipam.subnet of IPv6 give that one address",
+              [ip.get("address") for ip in (r.obj or {}).get("ips", [])] ==
+              ["2001:db8:0:1::5/64"], repr(r))
+        before = n.in_use()
+        for what, ipam, field in (
+                ("v6 subnet longer than /64", {"subnet": "2001:db8:0:1::/80"}, "ipam.subnet"),
+                ("malformed v6 subnet", {"subnet": "2001:db8::1::/64"}, "ipam.subnet"),
+                ("family mismatch", {"subnet": "10.240.0.0/16", "ipAddress": "2001:db8:0:1::6"},
+                 "ipam.ipAddress")):
+            r = n.run("ADD", conf("1.1.0", env="azure", **ipam), "bad")
+            check(f"dualstack: {what} is code 7 naming {field}, nothing allocated",
+                  r.code == 7 and field in r.msg and n.in_use() == before, repr(r))
+    finally:
+        srv.close()
+    srv = NMAgent("ok", open(os.path.join(data, "nmagent-bad-v6-prefix.xml"), "rb").read())
+    try:
+        n = Node(binary, root, url=srv.url)
+        r = n.run("ADD", conf("1.1.0", env="azure"), "b1")
+        check("dualstack: a source IPv6 Prefix longer than /64 is code 105 naming it",
+              r.code == 105 and "2001:db8:0:1::/80" in r.msg and n.state_bytes() is None, repr(r))
+    finally:
+        srv.close()
+    n = Node(binary, root, mas={"Interfaces": [{"MacAddress": "000D3A6E1825", "IsPrimary": True,
+                                                "IPSubnets": [{"Prefix": "fd00:5::/64", "IPAddresses": [
+                                                    {"Address": "fd00:5::4", "IsPrimary": True},
+                                                    {"Address": "fd00:5::5"}]}]}]})
+    r = n.run("ADD", conf("1.0.0"), "v6only")
+    check("dualstack: an IPv6-only NIC (mas) gives an IPv6-only result",
+          [ip.get("address") for ip in (r.obj or {}).get("ips", [])] == ["fd00:5::5/64"] and
+          [rt.get("dst") for rt in (r.obj or {}).get("routes", [])] == ["::/0"], repr(r))
+
+
 TESTS = [("nmagent", t_nmagent, True), ("throttle", t_throttle, True),
          ("concurrency", t_concurrency, True),
          ("lock", t_lock_timeout, False), ("b02", t_b02, False), ("b06", t_b06, False),
          ("b10", t_b10, False), ("b11", t_b11, False), ("b12", t_b12, False),
          ("b13", t_b13_b14, False), ("b16", t_b16, False), ("gc", t_gc_misc, False),
          ("ifname", t_pool_ifname, False), ("files", t_files, False),
-         ("strings", t_strings, False)]
+         ("strings", t_strings, False), ("dualstack", t_dualstack, True)]
 
 
 def main():

@@ -680,6 +680,69 @@ static void test_result_encode_edges(void **state)
 
 /* ---- request ---- */
 
+/* Dual-stack (issue 10): the azure-vnet-ipam result of a dual-stack NIC and an azure-vnet
+ * result with both families, sent back as prevResult in a config of any version, parse with
+ * both addresses, each with its gateway, and the default route of each family; re-encoded in
+ * 0.2.0 they become ip4 and ip6, each with its own route. */
+static void test_dualstack_prev_result(void **state)
+{
+	static const char *const confs[] = {
+		"{\"cniVersion\":\"1.1.0\",\"name\":\"azure\",\"type\":\"azure-vnet\",\"prevResult\":"
+		"{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"azv1\"},{\"name\":\"eth0\","
+		"\"sandbox\":\"/var/run/netns/p\"}],\"ips\":[{\"address\":\"10.240.0.5/16\","
+		"\"gateway\":\"10.240.0.1\",\"interface\":1},{\"address\":\"2001:db8:0:1::5/64\","
+		"\"gateway\":\"2001:db8:0:1::1\",\"interface\":1}],\"routes\":[{\"dst\":\"0.0.0.0/0\","
+		"\"gw\":\"10.240.0.1\"},{\"dst\":\"::/0\",\"gw\":\"2001:db8:0:1::1\"}]}}",
+		"{\"cniVersion\":\"0.3.1\",\"name\":\"azure\",\"prevResult\":{\"cniVersion\":\"0.3.1\","
+		"\"ips\":[{\"version\":\"4\",\"address\":\"10.240.0.5/16\",\"gateway\":\"10.240.0.1\"},"
+		"{\"version\":\"6\",\"address\":\"2001:db8:0:1::5/64\",\"gateway\":\"2001:db8:0:1::1\"}],"
+		"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.240.0.1\"},{\"dst\":\"::/0\","
+		"\"gw\":\"2001:db8:0:1::1\"}]}}",
+		"{\"cniVersion\":\"0.2.0\",\"name\":\"azure\",\"prevResult\":{\"cniVersion\":\"0.2.0\","
+		"\"ip4\":{\"ip\":\"10.240.0.5/16\",\"gateway\":\"10.240.0.1\",\"routes\":[{\"dst\":"
+		"\"0.0.0.0/0\",\"gw\":\"10.240.0.1\"}]},\"ip6\":{\"ip\":\"2001:db8:0:1::5/64\","
+		"\"gateway\":\"2001:db8:0:1::1\",\"routes\":[{\"dst\":\"::/0\",\"gw\":\"2001:db8:0:1::1\"}]}}}",
+	};
+	static const char want020[] =
+		"{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.240.0.5/16\",\"gateway\":\"10.240.0.1\","
+		"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.240.0.1\"}]},\"ip6\":{\"ip\":"
+		"\"2001:db8:0:1::5/64\",\"gateway\":\"2001:db8:0:1::1\",\"routes\":[{\"dst\":\"::/0\","
+		"\"gw\":\"2001:db8:0:1::1\"}]}}";
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(confs) / sizeof(confs[0]); c++) {
+		struct cni_request req;
+		struct cni_result *res = calloc(1, sizeof(*res));
+		struct cni_error err = {0};
+		char buf[IPNET_PREFIX_STRLEN];
+		cJSON *o;
+
+		assert_non_null(res);
+		assert_int_equal(cni_request_parse(confs[c], strlen(confs[c]), false, true, &req, &err), 0);
+		assert_non_null(req.prev_result);
+		if (cni_result_decode(req.prev_result, res, &err) != 0)
+			fail_msg("case %zu: %s", c, err.msg);
+		assert_int_equal(res->n_ips, 2);
+		assert_int_equal(res->ips[0].address.addr.family, IPNET_AF_INET);
+		assert_int_equal(res->ips[1].address.addr.family, IPNET_AF_INET6);
+		assert_string_equal(ipnet_prefix_format(&res->ips[1].address, buf, sizeof(buf)),
+				    "2001:db8:0:1::5/64");
+		assert_string_equal(ipnet_addr_format(&res->ips[1].gateway, buf, sizeof(buf)),
+				    "2001:db8:0:1::1");
+		assert_int_equal(res->n_routes, 2);
+		assert_int_equal(res->routes[1].dst.addr.family, IPNET_AF_INET6);
+		assert_int_equal(res->routes[1].dst.len, 0);
+		res->n_interfaces = 0;
+		res->ips[0].iface = res->ips[1].iface = -1;
+		o = cni_result_encode(res, CNI_VERSION_0_2_0, &err);
+		assert_non_null(o);
+		assert_json_text(o, want020);
+		cJSON_Delete(o);
+		cni_request_free(&req);
+		free(res);
+	}
+}
+
 static void test_request_parse(void **state)
 {
 	static const struct {
@@ -1009,6 +1072,7 @@ int main(void)
 		cmocka_unit_test(test_result_convert),
 		cmocka_unit_test(test_result_decode_errors),
 		cmocka_unit_test(test_result_encode_edges),
+		cmocka_unit_test(test_dualstack_prev_result),
 		cmocka_unit_test(test_request_parse),
 		cmocka_unit_test(test_request_unsupported_lists_versions),
 		cmocka_unit_test(test_request_length_bounded),

@@ -227,6 +227,22 @@ static void check_env_azure(const struct conf *c, const cJSON *root)
 	assert_string_equal(c->ipam.address_space, "local");
 }
 
+/* azure-cns: the swift conflist's ipam, cnsurl matched in any case (ACN cni/netconfig.go) */
+static void check_cns(const struct conf *c, const cJSON *root)
+{
+	(void)root;
+	assert_string_equal(c->ipam.type, "azure-cns");
+	assert_string_equal(c->ipam.mode, "overlay");
+	assert_string_equal(c->cns_url, "http://127.0.0.1:10091");
+}
+
+static void check_cns_default(const struct conf *c, const cJSON *root)
+{
+	(void)root;
+	assert_string_equal(c->ipam.mode, "");
+	assert_string_equal(c->cns_url, "");
+}
+
 static void check_bridge_chars(const struct conf *c, const cJSON *root)
 {
 	(void)root;
@@ -328,6 +344,8 @@ static const struct {
 	{"{\"ipam\":{\"environment\":\"fileIpam\"}}", check_env_file},
 	{"{\"ipam\":{\"environment\":\"\",\"addressSpace\":\"\"}}", check_env_azure},
 	{"{\"ipam\":{}}", check_env_azure},
+	{"{\"CNSUrl\":\"http://127.0.0.1:10091\",\"ipam\":{\"type\":\"azure-cns\",\"Mode\":\"overlay\"}}", check_cns},
+	{"{\"ipam\":{\"type\":\"azure-cns\"}}", check_cns_default},
 	{"{\"bridge\":\"az (0)_.-Z9 x\"}", check_bridge_chars},
 	{"{\"ipam\":{\"queryInterval\":30}}", check_query_number},
 	{"{\"ipam\":{\"queryInterval\":\"15s\"}}", check_query_suffix},
@@ -396,6 +414,12 @@ static const struct {
 	{"{\"ipam\":{\"environment\":\"foo\"}}", "ipam.environment"},
 	{"{\"ipam\":{\"environment\":\"Azure\"}}", "ipam.environment"},
 	{"{\"ipam\":{\"environment\":5}}", "ipam.environment"},
+	{"{\"ipam\":{\"mode\":\"V4Overlay\"}}", "ipam.mode"},
+	{"{\"ipam\":{\"mode\":5}}", "ipam.mode"},
+	{"{\"cnsurl\":\"ftp://x\"}", "cnsurl"},
+	{"{\"cnsurl\":\"http://\"}", "cnsurl"},
+	{"{\"cnsurl\":\"http://a b\"}", "cnsurl"},
+	{"{\"cnsurl\":true}", "cnsurl"},
 	{"{\"ipam\":{\"addressSpace\":5}}", "ipam.addressSpace"},
 	{"{\"ipam\":{\"subnet\":\"10.0.0.0\"}}", "ipam.subnet"},
 	{"{\"ipam\":{\"subnet\":\"10.0.0.300/16\"}}", "ipam.subnet"},
@@ -403,6 +427,13 @@ static const struct {
 	{"{\"ipam\":{\"subnet\":[\"10.0.0.0/16\"]}}", "ipam.subnet"},
 	{"{\"ipam\":{\"ipAddress\":\"10.0.0.5/16\"}}", "ipam.ipAddress"},
 	{"{\"ipam\":{\"ipAddress\":\"x\"}}", "ipam.ipAddress"},
+	/* dual-stack (issue 10): an IPv6 subnet longer than /64, malformed, or of the other family
+	 * than ipam.ipAddress */
+	{"{\"ipam\":{\"subnet\":\"fd00:10::/80\"}}", "ipam.subnet"},
+	{"{\"ipam\":{\"subnet\":\"fd00:10:::/64\"}}", "ipam.subnet"},
+	{"{\"ipam\":{\"subnet\":\"fd00:10::/64\",\"ipAddress\":\"10.0.0.5\"}}", "ipam.ipAddress"},
+	{"{\"ipam\":{\"subnet\":\"10.0.0.0/16\",\"ipAddress\":\"fd00:10::5\"}}", "ipam.subnet"},
+	{"{\"ipam\":{\"ipAddress\":\"fd00:10::5/64\"}}", "ipam.ipAddress"},
 	{"{\"ipam\":{\"ipAddress\":\"fd00::g\"}}", "ipam.ipAddress"},
 	{"{\"ipam\":{\"queryInterval\":\"abc\"}}", "ipam.queryInterval"},
 	{"{\"ipam\":{\"queryInterval\":\"10m\"}}", "ipam.queryInterval"},

@@ -589,6 +589,190 @@ static void test_network_broadcast(void **state)
 	ipam_space_free(&sp);
 }
 
+/* Allocate the owner's addresses (ipam_allocate_owner) with @families, subnet and ip (NULL =
+ * none); the addresses' text into @out (", "-separated, IPv4 first). Returns the count or the
+ * negative errno with @err filled. */
+static int alloc_owner(struct ipam_space *sp, const char *cid, unsigned families,
+		       const char *subnet, const char *ip, char *out, size_t size,
+		       struct cni_error *err)
+{
+	struct ipam_request req = {.container_id = cid, .ifname = "eth0",
+				   .subnet = subnet ? subnet : "", .ip_address = ip ? ip : "",
+				   .families = families};
+	struct ipam_alloc al[IPAM_MAX_FAMILIES];
+	char a[IPNET_ADDR_STRLEN];
+	int n;
+
+	memset(err, 0, sizeof(*err));
+	out[0] = '\0';
+	n = ipam_allocate_owner(sp, &req, al, err);
+	if (n < 0) {
+		assert_true(err->code != 0);
+		return n;
+	}
+	assert_true(n >= 1 && n <= IPAM_MAX_FAMILIES);
+	for (int i = 0; i < n; i++) {
+		const struct ipam_addr *rec = &sp->pools[al[i].pool].addrs[al[i].addr];
+
+		assert_true(rec->in_use);
+		assert_string_equal(rec->id, cid);
+		ipnet_addr_format(&rec->addr, a, sizeof(a));
+		snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? ", " : "", a);
+	}
+	return n;
+}
+
+/* Number of in-use records in @sp. */
+static size_t in_use(const struct ipam_space *sp)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sp->n_pools; i++)
+		for (size_t k = 0; k < sp->pools[i].n_addrs; k++)
+			n += sp->pools[i].addrs[k].in_use;
+	return n;
+}
+
+/* Dual-stack NMAgent document (issue 10): one address per family per owner, IPv4 first;
+ * never the primaries nor the IPv6 subnet-router anycast (the network address) even though
+ * the source lists it; idempotent per owner; IPv4 only when the caller asks so; the result
+ * carries both with a default route per family. */
+static void test_dualstack(void **state)
+{
+	struct ipam_request req = {.container_id = "c1", .ifname = "eth0", .subnet = "",
+				   .ip_address = ""};
+	struct ipam_alloc al[IPAM_MAX_FAMILIES];
+	struct ipam_space sp = {0};
+	struct cni_error err;
+	struct cni_result res;
+	char out[128], buf[IPNET_PREFIX_STRLEN];
+
+	(void)state;
+	refresh_file(&sp, "nmagent-dualstack.xml");
+	assert_int_equal(sp.n_pools, 2);
+	assert_true(ipam_has_family(&sp, IPNET_AF_INET) && ipam_has_family(&sp, IPNET_AF_INET6));
+	assert_int_equal(ipam_free_count_family(&sp, IPNET_AF_INET), 2);
+	assert_int_equal(ipam_free_count_family(&sp, IPNET_AF_INET6), 2);  /* ::5 ::6, not :: */
+	assert_int_equal(alloc_owner(&sp, "c1", 0, NULL, NULL, out, sizeof(out), &err), 2);
+	assert_string_equal(out, "10.240.0.5, 2001:db8:0:1::5");
+	/* again: the same two, held */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(ipam_allocate_owner(&sp, &req, al, &err), 2);
+	assert_true(al[0].held && al[1].held);
+	ipam_result_fill_allocs(&sp, al, 2, &res);
+	assert_int_equal(res.n_ips, 2);
+	assert_string_equal(ipnet_prefix_format(&res.ips[0].address, buf, sizeof(buf)), "10.240.0.5/16");
+	assert_string_equal(ipnet_addr_format(&res.ips[0].gateway, buf, sizeof(buf)), "10.240.0.1");
+	assert_string_equal(ipnet_prefix_format(&res.ips[1].address, buf, sizeof(buf)),
+			    "2001:db8:0:1::5/64");
+	assert_string_equal(ipnet_addr_format(&res.ips[1].gateway, buf, sizeof(buf)), "2001:db8:0:1::1");
+	assert_int_equal(res.n_routes, 2);
+	assert_string_equal(ipnet_prefix_format(&res.routes[0].dst, buf, sizeof(buf)), "0.0.0.0/0");
+	assert_string_equal(ipnet_prefix_format(&res.routes[1].dst, buf, sizeof(buf)), "::/0");
+	assert_string_equal(res.dns.nameservers[0], "168.63.129.16");
+	/* a caller whose data plane is IPv4 only gets IPv4 only */
+	assert_int_equal(alloc_owner(&sp, "c2", IPAM_FAMILY_V4, NULL, NULL, out, sizeof(out), &err), 1);
+	assert_string_equal(out, "10.240.0.6");
+	/* IPv6 only: 2001:db8:0:1::6 (::4 primary, :: anycast) */
+	assert_int_equal(alloc_owner(&sp, "c3", IPAM_FAMILY_V6, NULL, NULL, out, sizeof(out), &err), 1);
+	assert_string_equal(out, "2001:db8:0:1::6");
+	assert_int_equal(ipam_free_count_family(&sp, IPNET_AF_INET6), 0);
+	/* IPv4 exhausted now: a dual-stack request fails whole, nothing taken */
+	assert_int_equal(alloc_owner(&sp, "c4", 0, NULL, NULL, out, sizeof(out), &err), -ENOSPC);
+	assert_int_equal(err.code, CNI_CODE_NO_ADDRESS);
+	assert_non_null(strstr(err.msg, "10.240.0.0/16"));
+	/* release c1 by owner: both families go */
+	assert_int_equal(ipam_release(&sp, "c1", "eth0", NULL), 2);
+	assert_int_equal(ipam_free_count_family(&sp, IPNET_AF_INET), 1);
+	assert_int_equal(ipam_free_count_family(&sp, IPNET_AF_INET6), 1);
+	/* c3 still holds the last IPv6 address, so c4's dual-stack request fails on IPv6 and
+	 * returns the IPv4 address it took first */
+	assert_int_equal(ipam_release(&sp, "c1", "eth0", NULL), 0);
+	assert_int_equal(alloc_owner(&sp, "c5", IPAM_FAMILY_V6, NULL, NULL, out, sizeof(out), &err), 1);
+	assert_int_equal(alloc_owner(&sp, "c4", 0, NULL, NULL, out, sizeof(out), &err), -ENOSPC);
+	assert_non_null(strstr(err.msg, "2001:db8:0:1::/64"));
+	assert_int_equal(ipam_free_count_family(&sp, IPNET_AF_INET), 1);
+	assert_null(strstr(find_rec(&sp, "10.240.0.5")->id, "c4"));
+	ipam_space_free(&sp);
+}
+
+/* ipam.ipAddress / ipam.subnet for either family, and their bad forms: each a code 7 naming
+ * the field with nothing allocated. */
+static void test_dualstack_requests(void **state)
+{
+	struct ipam_space sp = {0};
+	struct cni_error err;
+	char out[128];
+
+	(void)state;
+	refresh_file(&sp, "interfaces-dualstack.json");
+	assert_int_equal(alloc_owner(&sp, "a", 0, NULL, "fd00:db8:1::6", out, sizeof(out), &err), 1);
+	assert_string_equal(out, "fd00:db8:1::6");
+	assert_int_equal(alloc_owner(&sp, "b", 0, "fd00:db8:1::/64", NULL, out, sizeof(out), &err), 1);
+	assert_string_equal(out, "fd00:db8:1::5");
+	assert_int_equal(alloc_owner(&sp, "c", 0, "10.240.0.0/16", "10.240.0.6", out, sizeof(out),
+				     &err), 1);
+	assert_string_equal(out, "10.240.0.6");
+	/* both in use: another owner asking for one is code 102 */
+	assert_int_equal(alloc_owner(&sp, "d", 0, NULL, "fd00:db8:1::6", out, sizeof(out), &err),
+			 -EBUSY);
+	assert_int_equal(err.code, CNI_CODE_ADDRESS_IN_USE);
+	/* bad requests */
+	assert_int_equal(alloc_owner(&sp, "e", 0, "10.240.0.0/16", "fd00:db8:1::5", out, sizeof(out),
+				     &err), -EINVAL);
+	assert_int_equal(err.code, CNI_CODE_INVALID_CONFIG);
+	assert_non_null(strstr(err.msg, "ipam.ipAddress fd00:db8:1::5"));
+	assert_non_null(strstr(err.msg, "ipam.subnet 10.240.0.0/16"));
+	assert_int_equal(alloc_owner(&sp, "e", 0, "fd00:db8:1::/80", NULL, out, sizeof(out), &err),
+			 -EINVAL);
+	assert_int_equal(err.code, CNI_CODE_INVALID_CONFIG);
+	assert_non_null(strstr(err.msg, "ipam.subnet fd00:db8:1::/80 is longer than /64"));
+	assert_int_equal(alloc_owner(&sp, "e", IPAM_FAMILY_V4, NULL, "fd00:db8:1::5", out,
+				     sizeof(out), &err), -EINVAL);
+	assert_int_equal(err.code, CNI_CODE_INVALID_CONFIG);
+	assert_non_null(strstr(err.msg, "ipam.ipAddress fd00:db8:1::5 is IPv6"));
+	/* the primary and the anycast: not pool addresses */
+	assert_int_equal(alloc_owner(&sp, "e", 0, NULL, "fd00:db8:1::4", out, sizeof(out), &err),
+			 -ENOENT);
+	assert_int_equal(err.code, CNI_CODE_INVALID_CONFIG);
+	assert_int_equal(alloc_owner(&sp, "e", 0, NULL, "fd00:db8:1::", out, sizeof(out), &err),
+			 -ENOENT);
+	assert_int_equal(in_use(&sp), 3);
+	assert_null(strstr(out, "fd00"));
+	ipam_space_free(&sp);
+}
+
+/* A NIC with IPv6 only: IPv6-only pods; a caller that takes IPv4 only gets -EAFNOSUPPORT
+ * (code 101) and nothing. GC and STATUS counts per family. */
+static void test_v6_only(void **state)
+{
+	struct ipam_attachment keep[] = {{"k", "eth0"}};
+	struct ipam_space sp = {0};
+	struct cni_error err;
+	char out[128];
+
+	(void)state;
+	refresh_file(&sp, "nmagent-v6only.xml");
+	assert_int_equal(alloc_owner(&sp, "x", IPAM_FAMILY_V4, NULL, NULL, out, sizeof(out), &err),
+			 -EAFNOSUPPORT);
+	assert_int_equal(err.code, CNI_CODE_NO_ADDRESS);
+	assert_non_null(strstr(err.msg, "no IPv4 address pool"));
+	assert_int_equal(in_use(&sp), 0);
+	assert_int_equal(alloc_owner(&sp, "k", 0, NULL, NULL, out, sizeof(out), &err), 1);
+	assert_string_equal(out, "2001:db8:0:2::5");
+	assert_int_equal(ipam_free_count(&sp), 0);
+	assert_int_equal(alloc_owner(&sp, "y", 0, NULL, NULL, out, sizeof(out), &err), -ENOSPC);
+	/* dual-stack source again: a GC releases both families of a gone owner, keeps the valid */
+	refresh_file(&sp, "nmagent-dualstack.xml");
+	assert_int_equal(alloc_owner(&sp, "gone", 0, NULL, NULL, out, sizeof(out), &err), 2);
+	assert_int_equal(ipam_free_count_family(&sp, IPNET_AF_INET6), 1);
+	assert_int_equal(ipam_gc(&sp, keep, 1, NULL, NULL), 2);
+	assert_int_equal(in_use(&sp), 1);                    /* k's v6 of the vanished subnet */
+	assert_int_equal(ipam_free_count_family(&sp, IPNET_AF_INET), 2);
+	assert_int_equal(ipam_free_count_family(&sp, IPNET_AF_INET6), 2);
+	ipam_space_free(&sp);
+}
+
 /* Case B06: mas source with 4 secondaries (.5-.8) and the primary .4. ADD a, b, c; DEL a;
  * ADD d, e, f: distinct addresses from one pool, never .4, d never b's or c's, f fails. */
 static void test_b06(void **state)
@@ -669,6 +853,9 @@ int main(void)
 		cmocka_unit_test(test_ipv6_pool),
 		cmocka_unit_test(test_network_broadcast),
 		cmocka_unit_test(test_b06),
+		cmocka_unit_test(test_dualstack),
+		cmocka_unit_test(test_dualstack_requests),
+		cmocka_unit_test(test_v6_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -461,6 +461,73 @@ static void test_round_trip(void **state)
 	}
 }
 
+/* A dual-stack state (issue 10) in the Go layout: the IPv6 pool beside the IPv4 one under
+ * AddressSpaces.local.Pools, keyed by its CIDR, "IsIPv6": true with Subnet {IP, 16-byte Mask};
+ * the IPv4 pool keeps "IsIPv6": false and its records where the Go plugin (ACN ipam/pool.go
+ * requestPool skips pools whose IsIPv6 differs from the request) looks for them. */
+static void test_dualstack_layout(void **state)
+{
+	struct ipam_request req = {.container_id = "c1", .ifname = "eth0", .subnet = "",
+				   .ip_address = ""};
+	struct ipam_alloc al[IPAM_MAX_FAMILIES];
+	struct ipam_space sp = {0}, back = {0};
+	struct ipam_source src = {0};
+	struct cni_error err = {0};
+	const cJSON *pools, *p4, *p6, *r4, *r6;
+	cJSON *root;
+	char *xml, *text;
+	size_t len;
+
+	(void)state;
+	xml = fixture_read("nmagent-dualstack.xml", &len);
+	assert_int_equal(ipam_source_parse_nmagent(xml, len, &src, &err), 0);
+	assert_int_equal(ipam_space_refresh(&sp, &src, &err), 0);
+	assert_int_equal(ipam_allocate_owner(&sp, &req, al, &err), 2);
+	text = ipamstate_encode(&sp, "2026-12-02T10:00:00Z");
+	assert_non_null(text);
+	root = cJSON_Parse(text);
+	assert_non_null(root);
+	pools = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(root, "IPAM"), "AddressSpaces"),
+			"local"),
+		"Pools");
+	p4 = cJSON_GetObjectItemCaseSensitive(pools, "10.240.0.0/16");
+	p6 = cJSON_GetObjectItemCaseSensitive(pools, "2001:db8:0:1::/64");
+	assert_non_null(p4);
+	assert_non_null(p6);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(p4, "IsIPv6")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p6, "IsIPv6")));
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(p6, "Subnet"), "IP")->valuestring, "2001:db8:0:1::");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(p6, "Subnet"), "Mask")->valuestring,
+		"//////////8AAAAAAAAAAA==");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(p6, "Gateway")->valuestring,
+			    "2001:db8:0:1::1");
+	r4 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p4, "Addresses"),
+					      "10.240.0.5");
+	r6 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p6, "Addresses"),
+					      "2001:db8:0:1::5");
+	assert_non_null(r4);
+	assert_non_null(r6);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(r4, "ID")->valuestring, "c1");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r4, "InUse")));
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(r6, "ID")->valuestring, "c1");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(r6, "Addr")->valuestring,
+			    "2001:db8:0:1::5");
+	/* and back: the same space */
+	assert_int_equal(ipamstate_decode(text, strlen(text), "t", &back, &err), 0);
+	assert_space_equal(&sp, &back);
+	cJSON_Delete(root);
+	free(text);
+	free(xml);
+	ipam_space_free(&back);
+	ipam_space_free(&sp);
+	ipam_source_free(&src);
+}
+
 /* RFC 3339 both ways: known epoch values (date(1) -u -d @N), offsets, fractions, leap days;
  * malformed text refused. */
 static void test_rfc3339(void **state)
@@ -566,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_decode_broken),
 		cmocka_unit_test(test_encode_layout),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_dualstack_layout),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_last_refresh),
 	};

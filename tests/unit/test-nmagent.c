@@ -51,6 +51,11 @@ static const struct good_case good[] = {
 	{"no-secondaries.xml", XML, 1, 0, "000D3A6E1825", "10.240.0.0/16", "10.240.0.4", ""},
 	{"interfaces.json", MAS, 1, 4, "000D3A6E1825", "10.240.0.0/16", "10.240.0.4", "10.240.0.5"},
 	{"interfaces-oddcase.json", MAS, 1, 1, "000D3A2B3C02", "10.1.8.0/22", "10.1.8.4", "10.1.8.10"},
+	/* dual-stack NICs: an IPv4 and an IPv6 subnet (the anycast 2001:db8:0:1:: is listed) */
+	{"nmagent-dualstack.xml", XML, 1, 5, "000D3A6E1825", "10.240.0.0/16", "10.240.0.4", "10.240.0.5"},
+	{"interfaces-dualstack.json", MAS, 1, 4, "000D3A6E1825", "10.240.0.0/16", "10.240.0.4", "10.240.0.5"},
+	{"nmagent-v6only.xml", XML, 1, 1, "000D3A6E1825", "2001:db8:0:2::/64", "2001:db8:0:2::4",
+	 "2001:db8:0:2::5"},
 };
 
 static void test_good(void **state)
@@ -72,7 +77,7 @@ static void test_good(void **state)
 		assert_int_equal(src.n_ifaces, tc->n_ifaces);
 		assert_int_equal(count_addrs(&src), tc->n_addrs);
 		assert_string_equal(src.ifaces[0].mac, tc->mac0);
-		assert_true(src.ifaces[0].is_primary == (tc->fmt == XML || c == 4));
+		assert_true(src.ifaces[0].is_primary == (strstr(tc->file, "oddcase") == NULL));
 		assert_int_equal(src.ifaces[0].ifname[0], '\0');
 		assert_string_equal(ipnet_prefix_format(&src.ifaces[0].subnets[0].prefix, buf, sizeof(buf)),
 				    tc->prefix0);
@@ -145,6 +150,15 @@ static const struct bad_case bad[] = {
 	{NULL, "<Interfaces></Interfaces><Interfaces/>", XML, "malformed XML", "junk after document"},
 	{NULL, "<?xml version=\"1.0\"?>\n<!DOCTYPE Interfaces [<!ENTITY a \"aaaa\">]>\n<Interfaces/>", XML,
 	 "unexpected DOCTYPE Interfaces", "line 2"},
+	/* IPv6: a subnet longer than /64, a malformed prefix or address */
+	{"nmagent-bad-v6-prefix.xml", NULL, XML, "bad Prefix \"2001:db8:0:1::/80\"", "line 8"},
+	{NULL, "<Interfaces><Interface MacAddress=\"000D3A6E1825\"><IPSubnet Prefix=\"2001:db8::1::/64\">"
+	       "</IPSubnet></Interface></Interfaces>", XML, "bad Prefix \"2001:db8::1::/64\"", "line 1"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"fd00::/96\"}]}]}",
+	 MAS, "bad Prefix \"fd00::/96\"", "longer than /64"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"fd00::/64\","
+	       "\"IPAddresses\":[{\"Address\":\"fd00::g\"}]}]}]}",
+	 MAS, "bad Address \"fd00::g\"", "Interfaces[0].IPSubnets[0].IPAddresses[0]"},
 	{"interfaces-truncated.json", NULL, MAS, "interfaces.json: invalid JSON", "line 10"},
 	{"interfaces-bad-prefix.json", NULL, MAS, "bad Prefix \"10.240.0.0\"", "Interfaces[0].IPSubnets[0]"},
 	{"interfaces-wrong-type.json", NULL, MAS, "Interfaces[0].IsPrimary", "wrong type"},

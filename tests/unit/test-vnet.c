@@ -45,6 +45,7 @@
 	"\"mode\":\"transparent\",\"ipam\":{\"type\":\"azure-vnet-ipam\",\"environment\":\"mas\"}"
 
 static char dir[512], state_path[600], ipam_path[600], stdin_path[600], stdout_path[600];
+static char mas_path[600];  /* AZURE_CNI_MAS_FILE: a copy of a tests/data document */
 
 /* ---- the fake backend ---- */
 
@@ -374,6 +375,17 @@ static int run(const struct backend_ops *ops, const char *cmd, const char *cid,
 	close(saved_out);
 	assert_true(read_file(stdout_path, out, sizeof(out)));
 	return rc;
+}
+
+/* The mas source (mas_path) becomes a copy of tests/data/@name. */
+static void mas_use(const char *name)
+{
+	static char text[1 << 14];
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/%s", AZCNI_TEST_DATA, name);
+	assert_true(read_file(path, text, sizeof(text)));
+	write_file(mas_path, text);
 }
 
 /* Does the state record an endpoint of (@cid, @ifname)? Its ID into @id_ret (may be NULL). */
@@ -975,6 +987,63 @@ static void remove_tree(const char *path)
 	rmdir(path);
 }
 
+/* Address families (issue 10): the orchestrator asks the IPAM for the families the backend
+ * configures. A dual-stack NIC gives an IPv4-only backend (families NULL: Windows, and Linux
+ * modes whose IPv6 data plane is not done) its IPv4 address only, and a dual-stack one both;
+ * a failed ADD returns both; an IPv6-only NIC with an IPv4-only backend is code 101 naming the
+ * IPAM source, with nothing allocated or made. */
+static unsigned f_families_any(const struct conf *conf)
+{
+	(void)conf;
+	return 3; /* IPAM_FAMILY_V4 | IPAM_FAMILY_V6 */
+}
+
+static void test_families(void **state)
+{
+	struct backend_ops dual = fake_plain;
+
+	(void)state;
+	dual.families = f_families_any;
+	mas_use("interfaces-dualstack.json");
+	assert_int_equal(run(&fake_plain, "ADD", "d0000001", "eth0", NULL), 0);
+	assert_non_null(strstr(out, "\"10.240.0.5/16\""));
+	assert_null(strstr(out, "fd00:db8:1::"));
+	assert_int_equal(held("d0000001", "eth0", NULL), 1);
+
+	assert_int_equal(run(&dual, "ADD", "d0000002", "eth0", NULL), 0);
+	assert_non_null(strstr(out, "\"10.240.0.6/16\""));
+	assert_non_null(strstr(out, "\"fd00:db8:1::5/64\""));
+	assert_non_null(strstr(out, "\"::/0\""));
+	assert_int_equal(held("d0000002", "eth0", NULL), 2);
+	assert_int_equal(run(&dual, "DEL", "d0000002", "eth0", NULL), 0);
+	assert_int_equal(held("d0000002", "eth0", NULL), 0);
+
+	fake.fail_op = "endpoint_add";
+	fake.fail_nth = 1;
+	assert_int_not_equal(run(&dual, "ADD", "d0000003", "eth0", NULL), 0);
+	assert_int_equal(held("d0000003", "eth0", NULL), 0);
+	assert_false(recorded("d0000003", "eth0", NULL));
+	fake.fail_op = NULL;
+
+	/* a node whose NIC has IPv6 only (a new IPAM state: no IPv4 pool left from above) */
+	assert_int_equal(run(&fake_plain, "DEL", "d0000001", "eth0", NULL), 0);
+	remove(ipam_path);
+	write_file(mas_path, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IsPrimary\":true,"
+		   "\"IPSubnets\":[{\"Prefix\":\"fd00:5::/64\",\"IPAddresses\":["
+		   "{\"Address\":\"fd00:5::4\",\"IsPrimary\":true},{\"Address\":\"fd00:5::5\"}]}]}]}");
+	assert_int_not_equal(run(&fake_plain, "ADD", "d0000004", "eth0", NULL), 0);
+	assert_non_null(strstr(out, "\"code\":101"));
+	assert_non_null(strstr(out, "no IPv4 address pool"));
+	assert_non_null(strstr(out, mas_path));
+	assert_int_equal(held("d0000004", "eth0", NULL), 0);
+	assert_false(recorded("d0000004", "eth0", NULL));
+	assert_int_equal(fake_count(), 0);
+	assert_int_equal(run(&dual, "ADD", "d0000004", "eth0", NULL), 0);
+	assert_non_null(strstr(out, "\"fd00:5::5/64\""));
+	assert_null(strstr(out, "10.240."));
+	mas_use("interfaces.json");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -998,6 +1067,7 @@ int main(void)
 		cmocka_unit_test_setup(test_gc_removes_unrecorded_endpoint, reset),
 		cmocka_unit_test_setup(test_corrupt_ipam_state_rebuilt, reset),
 		cmocka_unit_test_setup(test_corrupt_net_state, reset),
+		cmocka_unit_test_setup(test_families, reset),
 	};
 	const char *tmp = getenv("TMPDIR");
 	int rc;
@@ -1018,7 +1088,9 @@ int main(void)
 	/* paths are read once per process: set the overrides before the first call */
 	setenv("AZURE_CNI_RUNTIME_DIR", dir, 1);
 	setenv("AZURE_CNI_LOG_DIR", dir, 1);
-	setenv("AZURE_CNI_MAS_FILE", AZCNI_TEST_DATA "/interfaces.json", 1);
+	snprintf(mas_path, sizeof(mas_path), "%s/interfaces.json", dir);
+	mas_use("interfaces.json");
+	setenv("AZURE_CNI_MAS_FILE", mas_path, 1);
 	setenv("AZURE_CNI_LOCK_TIMEOUT_MS", "2000", 1);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (!getenv("AZCNI_TEST_KEEP"))  /* set it to read the scratch directory after a failure */

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# ipam.type azure-cns end to end: the real azure-vnet in transparent mode against the CNS test
+# double (tests/cns/cns-double.py, the node's CNS on 127.0.0.1:10090 inside the node netns), all
+# inside network namespaces this script creates and removes (prefix "cns<pid>-"): a "node" netns
+# with eth0 10.240.0.4/16 (peer in a "fabric" netns holding 10.240.0.1) and a default route;
+# pods from the pod subnet 10.241.0.0/16 that CNS hands out. Covers ADD (the pod reaches the
+# node and another pod), what is sent to CNS, repeated ADD, DEL and its release, CNS down, hung,
+# refusing, answering garbage or NotFound, the older singular API, a data-plane failure after
+# CNS gave the address, cnsurl, GC, and bad input.
+# Usage: tests/linux/cns.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bdir=${1:-$top/build}
+# shellcheck source=tests/lib/jqe.sh
+. "$top/tests/lib/jqe.sh"
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
+B=$bdir/bin
+DOUBLE=$top/tests/cns/cns-double.py
+[ -x "$B/azure-vnet" ] || { echo "FAIL: build $B first"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
+
+P=cns$$-
+WORK=$(mktemp -d /tmp/cns-test.XXXXXX)
+declare -A DPID=()
+
+stop_double() {
+	local port=$1
+	[ -n "${DPID[$port]:-}" ] || return 0
+	kill "${DPID[$port]}" 2>/dev/null
+	wait "${DPID[$port]}" 2>/dev/null
+	unset "DPID[$port]"
+}
+
+cleanup() {
+	local n p
+	for p in "${!DPID[@]}"; do stop_double "$p"; done
+	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SUITE_ERRLOG=/dev/null
+suite_begin "$WORK/results"
+
+NODE=${P}node
+FAB=${P}fab
+RT=$WORK/rt
+mkdir -p "$RT"
+export AZURE_CNI_RUNTIME_DIR=$RT AZURE_CNI_LOG_DIR=$RT
+export CNI_PATH=$B
+ip netns add "$NODE"
+ip netns add "$FAB"
+ip -n "$NODE" link set lo up
+ip -n "$NODE" link add eth0 type veth peer name fab0 netns "$FAB"
+ip -n "$FAB" addr add 10.240.0.1/16 dev fab0
+ip -n "$FAB" link set fab0 up
+ip -n "$NODE" addr add 10.240.0.4/16 dev eth0
+ip -n "$NODE" link set eth0 up
+ip -n "$NODE" route add default via 10.240.0.1
+
+# start_double PORT [ARGS...]: the node's CNS double on 127.0.0.1:PORT in the node netns, its
+# pool kept in $WORK/cns-PORT.json across restarts; returns when it listens.
+start_double() {
+	local port=$1 i
+	shift
+	rm -f "$WORK/ready-$port"
+	ip netns exec "$NODE" python3 "$DOUBLE" --port "$port" --count 6 \
+		--state "$WORK/cns-$port.json" --ready "$WORK/ready-$port" "$@" \
+		2>>"$WORK/double-$port.log" &
+	DPID[$port]=$!
+	for i in $(seq 200); do
+		[ -s "$WORK/ready-$port" ] && return 0
+		kill -0 "${DPID[$port]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "cns-double on port $port did not start"; cat "$WORK/double-$port.log"
+	return 1
+}
+
+dget() { ip netns exec "$NODE" curl -s "http://127.0.0.1:${2:-10090}$1"; }
+mode() { ip netns exec "$NODE" curl -s -o /dev/null -X POST -d "{\"mode\":\"$1\"}" "http://127.0.0.1:${2:-10090}/test/mode"; }
+# dpost PATH BODY: a raw request to the double (its strictness), status and body
+dpost() { ip netns exec "$NODE" curl -s -w '\n%{http_code}' -X POST --data-binary "$2" "http://127.0.0.1:10090$1"; }
+assigned() { dget /test/pool | jq -r --arg k "$1" '[.assigned | to_entries[] | select(.value == $k) | .key] | join(",")'; }
+nfree() { dget /test/pool | jq '.free | length'; }
+nreq() { dget /test/requests | jq length; }
+lastreq() { dget /test/requests | jq -c '.[-1]'; }
+
+pod() { ip netns add "${P}$1" && ip -n "${P}$1" link set lo up; }
+nspath() { echo "/var/run/netns/${P}$1"; }
+CNI_ARGS_OF() { echo "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-$1"; }
+
+# run CMD CID NETNS-PATH: config in $CONF, CNI_ARGS from $ARGS (default: the pod's identity)
+run() {
+	CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$3 CNI_IFNAME=eth0 \
+		CNI_ARGS=${ARGS-$(CNI_ARGS_OF "$2")} \
+		ip netns exec "$NODE" "$B/azure-vnet" <<<"$CONF"
+}
+
+jout() { [ -n "$2" ] && jqe "$1" <<<"$2"; }
+eq() { [ "$1" = "$2" ]; }
+absent() { ! "$@"; }
+ping1() { ip netns exec "${P}$1" busybox ping -c1 -W2 "$2"; }
+links() { ip -n "$NODE" -o link | grep -c ' azv'; }
+# nothing of pod NAME left: no eth0 in it, no azv veth more than $1, no pod-subnet route
+nothing_left() {
+	! ip -n "${P}$1" link show eth0 2>/dev/null &&
+		[ "$(links)" = "$2" ] &&
+		[ "$(ip -n "$NODE" route | grep -c '^10\.241\.')" = "$3" ]
+}
+records() { jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json" 2>/dev/null || echo 0; }
+
+CONF='{"cniVersion":"1.1.0","name":"azure","type":"azure-vnet","mode":"transparent","ipsToRouteViaHost":["169.254.20.10"],"ipam":{"type":"azure-cns"}}'
+
+start_double 10090 || exit 1
+
+echo "== the double is as strict as CNS"
+out=$(dpost /network/requestipconfigs '[1,2]')
+check "double: a body that does not decode is 400" eq "$(tail -n1 <<<"$out")" 400
+out=$(dpost /network/requestipconfigs '{"podInterfaceID":"x-eth0"}' | head -n1)
+check "double: no orchestratorContext is ReturnCode 33" jout '.response.ReturnCode == 33 and .podIPInfo == null' "$out"
+out=$(dpost /network/requestipconfigs '{"podInterfaceID":"","orchestratorContext":{"podName":"a","podNamespace":"b"}}' | head -n1)
+check "double: an empty podInterfaceID is ReturnCode 34" jout '.response.ReturnCode == 34' "$out"
+out=$(dpost /network/requestipconfigs '{"podInterfaceID":7,"orchestratorContext":{}}')
+check "double: a field of the wrong type is 400" eq "$(tail -n1 <<<"$out")" 400
+check "double: nothing was handed out by those" eq "$(nfree)" 6
+
+echo "== a data-plane failure after CNS gave the address"
+pod p0
+out=$(AZURE_CNI_IPTABLES=/bin/false run ADD c0aaaaaaaa0 "$(nspath p0)")
+check "ADD with the network's SNAT failing: an error" jout '.code == 103' "$out"
+check "the address CNS gave was released in CNS" eq "$(nfree)" 6
+check "the release named the same pod interface" jout '.path == "/network/releaseipconfigs" and .body.podInterfaceID == "c0aaaaaa-eth0"' "$(lastreq)"
+check "nothing left: no eth0 in the pod, no veth, no pod route" nothing_left p0 0 0
+check "nothing left: no SNAT jump" absent bash -c "ip netns exec $NODE iptables -t nat -S POSTROUTING | grep -q AZURE-VNET-SNAT"
+
+echo "== ADD, from the default CNS URL"
+pod p1
+pod p2
+r1=$(run ADD c1aaaaaaaa1 "$(nspath p1)")
+check "ADD p1 exits 0" eq "$?" 0
+ip1=$(jq -r '.ips[0].address' <<<"$r1" | cut -d/ -f1)
+check "ADD p1: an address of the CNS pool with its prefix length ($ip1)" jout '.ips[0].address | test("^10\\.241\\.0\\.[4-9]/16$")' "$r1"
+check "ADD p1: CNS's gateway, default route via it" jout '.ips[0].gateway == "10.241.0.1" and .routes == [{"dst":"0.0.0.0/0","gw":"10.241.0.1"}]' "$r1"
+check "CNS was asked with the pod's identity (IPConfigsRequest)" jout '.path == "/network/requestipconfigs" and .body.podInterfaceID == "c1aaaaaa-eth0" and .body.infraContainerID == "c1aaaaaaaa1" and .body.ifname == "eth0" and .body.orchestratorContext == {"podName":"pod-c1aaaaaaaa1","podNamespace":"default"} and .body.desiredIPAddresses == null' "$(lastreq)"
+check "CNS holds p1's address for its interface" eq "$(assigned c1aaaaaa-eth0)" "$ip1"
+r2=$(run ADD c2aaaaaaaa2 "$(nspath p2)")
+ip2=$(jq -r '.ips[0].address' <<<"$r2" | cut -d/ -f1)
+check "ADD p2: another address ($ip2)" jout "(.ips[0].address | startswith(\"10.241.0.\")) and .ips[0].address != \"$ip1/16\"" "$r2"
+check "pod: the address with CNS's prefix" bash -c "ip -n ${P}p1 addr show eth0 | grep -q 'inet $ip1/16'"
+check "pod: default via 169.254.1.1" bash -c "ip -n ${P}p1 route | grep -q 'default via 169.254.1.1 dev eth0'"
+check "node: /32 route to the pod" bash -c "ip -n $NODE route show $ip1 | grep -q 'dev azv'"
+check "ping pod -> pod" ping1 p1 "$ip2"
+check "ping pod -> node" ping1 p1 10.240.0.4
+check "ping pod -> fabric (SNAT to the node)" ping1 p1 10.240.0.1
+
+echo "== repeated ADD"
+n=$(nreq)
+r1b=$(run ADD c1aaaaaaaa1 "$(nspath p1)")
+same_ips() { [ -n "$1" ] && [ "$(jq -c .ips <<<"$1")" = "$(jq -c .ips <<<"$r1")" ] && [ "$(nreq)" = "$2" ]; }
+check "repeated ADD of a live pod: same address, CNS not asked" same_ips "$r1b" "$n"
+hv1=$(jq -r '.interfaces[0].name' <<<"$r1")
+ip -n "$NODE" link del "$hv1"
+r1c=$(run ADD c1aaaaaaaa1 "$(nspath p1)")
+check "ADD after the pod's veth vanished: CNS asked again, same address" same_ips "$r1c" $((n + 1))
+check "... and the pod works again" ping1 p1 "$ip2"
+check "CNS still holds one address for p1" eq "$(assigned c1aaaaaa-eth0)" "$ip1"
+
+n=$(nreq)
+check "CHECK of a CNS pod: exit 0" run CHECK c1aaaaaaaa1 "$(nspath p1)"
+out=$(run STATUS "" ""; echo "rc=$?")
+check "STATUS: ready (exit 0, no output)" eq "$out" "rc=0"
+check "CHECK and STATUS do not ask CNS" eq "$(nreq)" "$n"
+
+echo "== DEL"
+out=$(run DEL c2aaaaaaaa2 "$(nspath p2)"; echo "rc=$?")
+check "DEL p2: exit 0" eq "$out" "rc=0"
+check "DEL p2: the release named its interface and address" jout ".path == \"/network/releaseipconfigs\" and .body.podInterfaceID == \"c2aaaaaa-eth0\" and .body.desiredIPAddresses == [\"$ip2\"]" "$(lastreq)"
+check "DEL p2: CNS's pool has the address free again" eq "$(assigned c2aaaaaa-eth0)" ""
+check "DEL p2: no route to it on the node" absent bash -c "ip -n $NODE route | grep -q '^$ip2 '"
+check "DEL p2 again: exit 0" run DEL c2aaaaaaaa2 "$(nspath p2)"
+pod p3
+r3=$(run ADD c3aaaaaaaa3 "$(nspath p3)")
+mode notfound
+check "DEL when CNS answers NotFound: exit 0" run DEL c3aaaaaaaa3 "$(nspath p3)"
+check "... and the record is gone" eq "$(jq '[.. | objects | select(.ContainerID? == "c3aaaaaaaa3")] | length' "$RT/azure-vnet.json")" 0
+mode ok
+# the double kept it: a DEL without CNI_ARGS (runtimes send none on DEL) frees it
+del_noargs() { ARGS='' run DEL c3aaaaaaaa3 "$(nspath p3)"; }
+check "DEL without CNI_ARGS: exit 0" del_noargs
+check "DEL without CNI_ARGS: released by its interface" jout '.path == "/network/releaseipconfigs" and .body.podInterfaceID == "c3aaaaaa-eth0" and .body.orchestratorContext == {"podName":"","podNamespace":""}' "$(lastreq)"
+check "... freed" eq "$(assigned c3aaaaaa-eth0)" ""
+
+echo "== container IDs sharing their first 8 characters"
+# The Go plugin sends both the same podInterfaceID (<cid[:8]>-<ifname>), and CNS then answers
+# the second pod with the first one's address. Ours is the endpoint ID: unique per owner.
+pod s1
+pod s2
+rs1=$(run ADD sharedid-one "$(nspath s1)")
+rs2=$(run ADD sharedid-two "$(nspath s2)")
+ips1=$(jq -r '.ips[0].address' <<<"$rs1" | cut -d/ -f1)
+ips2=$(jq -r '.ips[0].address' <<<"$rs2" | cut -d/ -f1)
+two_keys() { [ "$(assigned sharedid-eth0)" = "$ips1" ] && [ "$(assigned sharedid-two:eth0)" = "$ips2" ] && [ "$ips1" != "$ips2" ]; }
+check "shared prefix: two CNS keys, two addresses ($ips1, $ips2)" two_keys
+jq 'del(.Network.ExternalInterfaces[].Networks[].Endpoints[] | select(.ContainerID == "sharedid-two"))' "$RT/azure-vnet.json" >"$WORK/st.json" && cat "$WORK/st.json" >"$RT/azure-vnet.json"
+check "shared prefix: DEL of the second without its record exits 0" run DEL sharedid-two "$(nspath s2)"
+first_kept() { [ "$(assigned sharedid-eth0)" = "$ips1" ] && [ -z "$(assigned sharedid-two:eth0)" ]; }
+check "shared prefix: ... released its own key, not the first pod's" first_kept
+check "shared prefix: DEL of the first exits 0 and frees its address" run DEL sharedid-one "$(nspath s1)"
+check "shared prefix: ... freed" eq "$(assigned sharedid-eth0)" ""
+
+echo "== CNS down, hung, refusing, answering garbage"
+veths=$(links)
+routes=$(ip -n "$NODE" route | grep -c '^10\.241\.')
+nrec=$(records)
+stop_double 10090
+pod p4
+out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS down: ADD is code 11 naming CNS" jout '.code == 11 and (.msg | test("CNS")) and (.msg | test("10090"))' "$out"
+check "CNS down: nothing left in the pod or on the node" nothing_left p4 "$veths" "$routes"
+check "CNS down: no record" eq "$(records)" "$nrec"
+out=$(run DEL c1aaaaaaaa1 "$(nspath p1)")
+check "CNS down: DEL is code 11 (the runtime retries)" jout '.code == 11 and (.msg | test("CNS"))' "$out"
+check "CNS down: the DEL kept p1's record" eq "$(records)" "$nrec"
+check "CNS down: the DEL removed p1's veth and route (the record finishes the release)" bash -c "! ip -n $NODE route | grep -q '^$ip1 '"
+veths=$(links)
+routes=$(ip -n "$NODE" route | grep -c '^10\.241\.')
+start_double 10090 || exit 1
+check "CNS restarted: its pool still holds p1's address" eq "$(assigned c1aaaaaa-eth0)" "$ip1"
+mode hang
+out=$(AZURE_CNI_CNS_TIMEOUT_MS=1500 run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS hung: ADD is code 11 naming CNS" jout '.code == 11 and (.msg | test("CNS"))' "$out"
+check "CNS hung: nothing left" nothing_left p4 "$veths" "$routes"
+mode ok
+mode refuse
+out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS refusing (FailedToAllocateIpConfig): code 11 naming it" jout '.code == 11 and (.msg | test("FailedToAllocateIpConfig \\(32\\)"))' "$out"
+check "CNS refusing: nothing left" nothing_left p4 "$veths" "$routes"
+mode malformed
+out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS answer with a bad address: code 105 naming the field" jout '.code == 105 and (.msg | test("podIPInfo\\[0\\].PodIPConfig.IPAddress"))' "$out"
+check "... the address CNS assigned was released" eq "$(assigned c4aaaaaa-eth0)" ""
+check "... nothing left" nothing_left p4 "$veths" "$routes"
+mode garbage
+out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS answer that is not JSON: code 105" jout '.code == 105 and (.msg | test("not a JSON object"))' "$out"
+held_none() { nothing_left "$@" && [ -z "$(assigned c4aaaaaa-eth0)" ]; }
+check "... nothing left, nothing held" held_none p4 "$veths" "$routes"
+mode ok
+check "DEL of p1 once CNS is back: exit 0" run DEL c1aaaaaaaa1 "$(nspath p1)"
+check "... CNS freed p1's address" eq "$(assigned c1aaaaaa-eth0)" ""
+
+echo "== a CNS without the plural API (HTTP 404)"
+mode old
+r4=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "old CNS: ADD exits 0 through /network/requestipconfig" jout '.ips[0].address | startswith("10.241.0.")' "$r4"
+check "old CNS: IPConfigRequest field names" jout '.path == "/network/requestipconfig" and .body.PodInterfaceID == "c4aaaaaa-eth0" and .body.InfraContainerID == "c4aaaaaaaa4" and .body.OrchestratorContext.podName == "pod-c4aaaaaaaa4"' "$(lastreq)"
+check "old CNS: DEL through /network/releaseipconfig" run DEL c4aaaaaaaa4 "$(nspath p4)"
+old_released() { [ -z "$(assigned c4aaaaaa-eth0)" ] && jout '.path == "/network/releaseipconfig"' "$(lastreq)"; }
+check "old CNS: released" old_released
+mode ok
+
+echo "== cnsurl"
+start_double 10091 --first 10.242.0.4 --subnet 10.242.0.0/16 --gateway 10.242.0.1 || exit 1
+pod p5
+CONF5=${CONF/\"ipam\"/\"cnsurl\":\"http:\/\/127.0.0.1:10091\/ignored\/path\",\"ipam\"}
+r5=$(CONF=$CONF5 run ADD c5aaaaaaaa5 "$(nspath p5)")
+check "cnsurl: the address comes from that CNS" jout '(.ips[0].address | test("^10\\.242\\.0\\.[4-9]/16$")) and .ips[0].gateway == "10.242.0.1"' "$r5"
+del5() { CONF=$CONF5 run DEL c5aaaaaaaa5 "$(nspath p5)" && [ "$(dget /test/pool 10091 | jq '.free | length')" = 6 ]; }
+check "cnsurl: DEL releases there" del5
+stop_double 10091
+
+echo "== GC"
+r6=$(run ADD c6aaaaaaaa6 "$(nspath p4)")
+ip6=$(jq -r '.ips[0].address' <<<"$r6" | cut -d/ -f1)
+GCCONF=${CONF/\"ipam\"/\"cni.dev\/valid-attachments\":[],\"ipam\"}
+out=$(CONF=$GCCONF run GC "" ""; echo "rc=$?")
+check "GC with no valid attachment: exit 0" eq "$out" "rc=0"
+check "GC released the stale pod's address in CNS" eq "$(assigned c6aaaaaa-eth0)" ""
+gc_gone() { [ "$(records)" = 0 ] && ! ip -n "$NODE" route | grep -q "^$ip6 "; }
+check "GC removed its record and route" gc_gone
+
+# an ADD killed after its endpoint was made, before its record was saved: an orphan GC traces
+# by the veth's owner tag, and whose address it releases in CNS by the Go ID the ADD asked with
+AZURE_CNI_FAULT_LOG=$WORK/steps run ADD c8aaaaaaaa8 "$(nspath p4)" >/dev/null
+run DEL c8aaaaaaaa8 "$(nspath p4)" >/dev/null
+step=$(awk '$2 == "ADD" && $3 == "endpoint" {print $1; exit}' "$WORK/steps")
+AZURE_CNI_FAULT_KILL_AT=$step run ADD c8aaaaaaaa8 "$(nspath p4)" >/dev/null 2>&1
+killed_left() { [ -n "$(assigned c8aaaaaa-eth0)" ] && [ "$(links)" = 1 ] && [ "$(records)" = 0 ]; }
+check "killed ADD: CNS holds its address, its veth is left, no record" killed_left
+out=$(CONF=$GCCONF run GC "" ""; echo "rc=$?")
+check "GC of the orphan: exit 0" eq "$out" "rc=0"
+check "GC of the orphan: its address released in CNS" eq "$(assigned c8aaaaaa-eth0)" ""
+check "GC of the orphan: its veth gone" eq "$(links)" 0
+
+echo "== bad input: a clear error, CNS not asked, nothing made"
+n=$(nreq)
+out=$(ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default" run ADD c7aaaaaaaa7 "$(nspath p4)")
+check "no K8S_POD_NAME: code 4 naming it" jout '.code == 4 and (.msg | test("K8S_POD_NAME"))' "$out"
+out=$(CONF=${CONF/\"azure-cns\"/\"azure-cns\",\"mode\":\"v4overlay\"} run ADD c7aaaaaaaa7 "$(nspath p4)")
+check "ipam.mode v4overlay: code 7 naming ipam.mode (not done yet)" jout '.code == 7 and (.msg | test("ipam.mode"))' "$out"
+out=$(CONF=${CONF/transparent/bridge} run ADD c7aaaaaaaa7 "$(nspath p4)")
+check "bridge mode with azure-cns: code 7 naming mode and ipam.type" jout '.code == 7 and (.msg | test("mode")) and (.msg | test("azure-cns"))' "$out"
+out=$(CONF=${CONF/\"ipam\"/\"cnsurl\":\"ftp:\/\/x\",\"ipam\"} run ADD c7aaaaaaaa7 "$(nspath p4)")
+check "cnsurl ftp://x: code 7 naming cnsurl" jout '.code == 7 and (.msg | test("cnsurl"))' "$out"
+check "bad input: CNS was not asked" eq "$(nreq)" "$n"
+check "bad input: nothing made" nothing_left p4 0 0
+
+suite_end

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Dual-stack (issue 10) end to end, all inside network namespaces this script creates and removes
+# (prefix "vds<pid>-"): a "node" (the VM) whose eth0 holds 10.240.0.4/16 and 2001:db8:0:1::4/64
+# (a veth whose peer sits in a "fabric" netns holding the gateways .1 and ::1 and an outside
+# host fd99::1 on its loopback), pods as netns. iptables/ip6tables run only inside the node netns.
+# Transparent mode: both addresses on the pod (nodad), the IPv6 default route via the link-local
+# gateway fe80::1234:5678:9abc with a PERMANENT neighbour to the host veth MAC, host /128 route,
+# accept_ra 0 on both ends, IPv6 forwarding, ip6tables SNAT; pod to pod, pod to the VM and pod
+# to outside over IPv6; CHECK, DEL, GC and rollback cover both families. Bridge mode is IPv4 only
+# for now: a dual-stack NIC gives it the IPv4 address alone, an IPv6-only NIC a clear error.
+# Usage: tests/linux/dualstack.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bdir=${1:-$top/build}
+# shellcheck source=tests/lib/jqe.sh
+. "$top/tests/lib/jqe.sh"
+# shellcheck source=tests/lib/suite.sh
+. "$top/tests/lib/suite.sh"
+B=$bdir/bin
+[ -x "$B/azure-vnet" ] && [ -x "$B/azure-vnet-ipam" ] || { echo "FAIL: build $B first"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
+
+P=vds$$-
+WORK=$(mktemp -d /tmp/vds-test.XXXXXX)
+
+cleanup() {
+	local n
+	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SUITE_ERRLOG=/dev/null
+suite_begin "$WORK/results"
+
+V4='{"Prefix":"10.240.0.0/16","IPAddresses":[{"Address":"10.240.0.4","IsPrimary":true},{"Address":"10.240.0.5"},{"Address":"10.240.0.6"},{"Address":"10.240.0.7"}]}'
+V6='{"Prefix":"2001:db8:0:1::/64","IPAddresses":[{"Address":"2001:db8:0:1::4","IsPrimary":true},{"Address":"2001:db8:0:1::"},{"Address":"2001:db8:0:1::5"},{"Address":"2001:db8:0:1::6"},{"Address":"2001:db8:0:1::7"}]}'
+
+# mas SUBNETS-JSON: interfaces.json of the node's NIC with these IPSubnets
+mas() {
+	echo "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IsPrimary\":true,\"IPSubnets\":[$1]}]}" \
+		>"$RT/interfaces.json"
+}
+
+# setup_node TAG SUBNETS-JSON [v4] [v6]: a fresh node and fabric with the families asked for
+setup_node() {
+	local tag=$1
+	NODE=${P}node-$tag
+	FAB=${P}fab-$tag
+	RT=$WORK/rt-$tag
+	mkdir -p "$RT"
+	mas "$2"
+	export AZURE_CNI_RUNTIME_DIR=$RT AZURE_CNI_LOG_DIR=$RT AZURE_CNI_MAS_FILE=$RT/interfaces.json
+	export CNI_PATH=$B
+	ip netns add "$NODE"
+	ip netns add "$FAB"
+	ip -n "$NODE" link set lo up
+	ip -n "$FAB" link set lo up
+	ip -n "$NODE" link add eth0 address 00:0d:3a:6e:18:25 type veth peer name fab0 netns "$FAB"
+	ip -n "$FAB" link set fab0 up
+	ip -n "$NODE" link set eth0 up
+	if [ "${3:-}" = v4 ]; then
+		ip -n "$FAB" addr add 10.240.0.1/16 dev fab0
+		ip -n "$NODE" addr add 10.240.0.4/16 dev eth0
+		ip -n "$NODE" route add default via 10.240.0.1
+	fi
+	if [ "${4:-}" = v6 ]; then
+		ip -n "$FAB" addr add 2001:db8:0:1::1/64 dev fab0 nodad
+		ip -n "$FAB" addr add fd99::1/128 dev lo
+		ip -n "$NODE" addr add 2001:db8:0:1::4/64 dev eth0 nodad
+		ip -n "$NODE" -6 route add default via 2001:db8:0:1::1 dev eth0
+	fi
+}
+
+pod() { ip netns add "${P}$1" && ip -n "${P}$1" link set lo up; }
+nspath() { echo "/var/run/netns/${P}$1"; }
+
+# run CMD CID NETNS-PATH: config in $CONF
+run() {
+	CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$3 CNI_IFNAME=eth0 \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-$2" \
+		ip netns exec "$NODE" "$B/azure-vnet" <<<"$CONF"
+}
+
+inuse() { jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' "$RT/azure-vnet-ipam.json"; }
+inuse6() { jq '[.IPAM.AddressSpaces.local.Pools[] | select(.IsIPv6) | .Addresses[] | select(.InUse)] | length' "$RT/azure-vnet-ipam.json"; }
+in_node() { ip netns exec "$NODE" "$@"; }
+# ping6 POD ADDR: a few tries (neighbour discovery of the first packet), never a timed assert
+ping6() {
+	local i
+	for i in 1 2 3; do
+		ip netns exec "${P}$1" busybox ping -c1 -W2 "$2" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+ping4() { ip netns exec "${P}$1" busybox ping -c1 -W2 "$2"; }
+jout() { [ -n "$2" ] && jqe "$1" <<<"$2"; }
+eq() { [ "$1" = "$2" ]; }
+absent() { ! "$@"; }
+v6of() { jq -r '[.ips[] | select(.address | contains(":"))][0].address // "" | split("/")[0]' <<<"$1"; }
+v4of() { jq -r '[.ips[] | select(.address | contains(":") | not)][0].address // "" | split("/")[0]' <<<"$1"; }
+
+TRANSPARENT='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"transparent","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
+BRIDGE='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"bridge","bridge":"azure0","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
+
+# ---------------------------------------------------------------- transparent, dual-stack
+echo "== transparent mode, dual-stack NIC"
+setup_node t "$V4,$V6" v4 v6
+CONF=$TRANSPARENT
+pod p1
+pod p2
+r1=$(run ADD d1aaaaaaaa1 "$(nspath p1)")
+check "ADD p1 exits 0" eq "$?" 0
+r2=$(run ADD d2aaaaaaaa2 "$(nspath p2)")
+a4=$(v4of "$r1"); a6=$(v6of "$r1"); b6=$(v6of "$r2")
+hv1=$(jq -r '.interfaces[0].name' <<<"$r1")
+hv2=$(jq -r '.interfaces[0].name' <<<"$r2")
+check "result: an IPv4 and an IPv6 address on eth0 ($a4, $a6)" \
+	jout '(.ips | length) == 2 and .ips[0].address == "10.240.0.5/16" and .ips[1].address == "2001:db8:0:1::5/64" and .ips[1].gateway == "2001:db8:0:1::1" and .ips[1].interface == 1' "$r1"
+check "result: a default route per family" jout '[.routes[].dst] | sort == ["0.0.0.0/0", "::/0"]' "$r1"
+check "p2 gets other addresses of both families ($b6)" [ "$b6" = 2001:db8:0:1::6 ] && [ "$(v4of "$r2")" = 10.240.0.6 ]
+check "neither primary nor the anycast 2001:db8:0:1:: handed out" absent grep -q '"2001:db8:0:1::": {[^}]*"InUse": true' "$RT/azure-vnet-ipam.json"
+check "pod: IPv6 address /64 without DAD (nodad, not tentative)" bash -c "ip -n ${P}p1 -6 addr show dev eth0 scope global | grep -q 'inet6 $a6/64 scope global nodad' && ! ip -n ${P}p1 -6 addr show dev eth0 scope global | grep -q tentative"
+check "pod: IPv4 address still there" bash -c "ip -n ${P}p1 addr show eth0 | grep -q 'inet $a4/16'"
+check "pod: no kernel IPv6 subnet route" absent bash -c "ip -n ${P}p1 -6 route | grep -q '2001:db8:0:1::/64'"
+check "pod: IPv6 default via fe80::1234:5678:9abc dev eth0" bash -c "ip -n ${P}p1 -6 route | grep -q 'default via fe80::1234:5678:9abc dev eth0'"
+check "pod: PERMANENT neighbour fe80::1234:5678:9abc -> aa:aa:aa:aa:aa:aa" bash -c "ip -n ${P}p1 -6 neigh show fe80::1234:5678:9abc | grep -q 'lladdr aa:aa:aa:aa:aa:aa PERMANENT'"
+check "pod: IPv4 gateway as before (169.254.1.1 PERMANENT)" bash -c "ip -n ${P}p1 neigh show 169.254.1.1 | grep -q 'aa:aa:aa:aa:aa:aa PERMANENT'"
+check "host: /128 route to the pod via its veth" bash -c "ip -n $NODE -6 route show $a6 | grep -q 'dev $hv1'"
+check "host: /32 route to the pod via its veth" bash -c "ip -n $NODE route show $a4 | grep -q 'dev $hv1'"
+check "accept_ra=0 on the host veth" eq "$(in_node cat /proc/sys/net/ipv6/conf/"$hv1"/accept_ra)" 0
+check "accept_ra=0 on the pod interface" eq "$(ip netns exec "${P}p1" cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" 0
+check "IPv6 forwarding on in the node's netns" eq "$(in_node cat /proc/sys/net/ipv6/conf/all/forwarding)" 1
+check "the master's accept_ra 1 became 2 (the VM keeps its router advertisements)" eq "$(in_node cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" 2
+check "ping pod -> pod over IPv6" ping6 p1 "$b6"
+check "ping pod -> pod over IPv4" ping4 p1 "$(v4of "$r2")"
+check "ping pod -> the VM's primary IPv6" ping6 p1 2001:db8:0:1::4
+check "ping pod -> outside IPv6 host (fd99::1), SNATed to the VM's primary IPv6" ping6 p2 fd99::1
+check "ip6tables SNAT: one jump from nat POSTROUTING for the IPv6 subnet" eq "$(in_node ip6tables -t nat -S POSTROUTING | grep -c -- '-s 2001:db8:0:1::/64 -j AZURE-VNET-SNAT')" 1
+check "ip6tables SNAT: to the primary IPv6, after the VNet RETURN" bash -c "ip netns exec $NODE ip6tables -t nat -S AZURE-VNET-SNAT | tr '\n' ' ' | grep -q -- '-d 2001:db8:0:1::/64 -j RETURN -A AZURE-VNET-SNAT -j SNAT --to-source 2001:db8:0:1::4'"
+check "iptables SNAT (IPv4) as before" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
+check "state: network subnets IPv4 then IPv6 (Family 10)" jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Subnets | length == 2 and .[1].Family == 10 and .[1].Prefix.IP == "2001:db8:0:1::"' "$RT/azure-vnet.json"
+check "state: the endpoint records both addresses" jqe '[.Network.ExternalInterfaces.eth0.Networks.azure.Endpoints["d1aaaaaa-eth0"].IPAddresses[].IP] == ["10.240.0.5", "2001:db8:0:1::5"]' "$RT/azure-vnet.json"
+check "IPAM state: 2 IPv6 addresses in use" eq "$(inuse6)" 2
+check "CHECK healthy: exit 0, no output" eq "$(run CHECK d1aaaaaaaa1 "$(nspath p1)"; echo "rc=$?")" "rc=0"
+r1b=$(run ADD d1aaaaaaaa1 "$(nspath p1)")
+check "repeated ADD: the same two addresses" eq "$(jq -c .ips <<<"$r1b")" "$(jq -c .ips <<<"$r1")"
+# CHECK finds what is missing of IPv6
+ip -n "${P}p1" -6 neigh del fe80::1234:5678:9abc dev eth0
+out=$(run CHECK d1aaaaaaaa1 "$(nspath p1)")
+check "CHECK reports the missing IPv6 gateway neighbour (106)" jout '.code == 106 and (.msg | test("fe80::1234:5678:9abc"))' "$out"
+ip -n "${P}p1" -6 neigh replace fe80::1234:5678:9abc lladdr aa:aa:aa:aa:aa:aa dev eth0 nud permanent
+ip -n "${P}p1" -6 route del default
+out=$(run CHECK d1aaaaaaaa1 "$(nspath p1)")
+check "CHECK reports the missing IPv6 default route (106)" jout '.code == 106 and (.msg | test("default via fe80::1234:5678:9abc"))' "$out"
+ip -n "${P}p1" -6 route add default via fe80::1234:5678:9abc dev eth0
+ip -n "$NODE" -6 route del "$a6/128"
+out=$(run CHECK d1aaaaaaaa1 "$(nspath p1)")
+check "CHECK reports the missing host /128 route (106)" jout ".code == 106 and (.msg | test(\"$a6\"))" "$out"
+ip -n "$NODE" -6 route add "$a6/128" dev "$hv1"
+in_node ip6tables -t nat -F AZURE-VNET-SNAT
+out=$(run CHECK d1aaaaaaaa1 "$(nspath p1)")
+check "CHECK reports the missing ip6tables SNAT rule (106)" jout '.code == 106 and (.msg | test("ip6tables"))' "$out"
+in_node ip6tables -t nat -A AZURE-VNET-SNAT -d 2001:db8:0:1::/64 -j RETURN
+in_node ip6tables -t nat -A AZURE-VNET-SNAT -j SNAT --to-source 2001:db8:0:1::4
+check "CHECK healthy again" run CHECK d1aaaaaaaa1 "$(nspath p1)"
+# a 0.2.0 config: ip4 and ip6
+pod p3
+CONF=${TRANSPARENT/1.0.0/0.2.0}
+r3=$(run ADD d3aaaaaaaa3 "$(nspath p3)")
+check "ADD 0.2.0: ip4 and ip6, each with its default route" jout '.ip4.ip == "10.240.0.7/16" and .ip6.ip == "2001:db8:0:1::7/64" and .ip6.routes[0].dst == "::/0"' "$r3"
+CONF=$TRANSPARENT
+# exhausted (IPv4 .5 .6 .7 taken): the next dual-stack ADD fails whole, nothing made
+pod p4
+before=$(inuse); links0=$(ip -n "$NODE" -o link | wc -l)
+out=$(run ADD d4aaaaaaaa4 "$(nspath p4)")
+check "exhausted: code 101, nothing allocated, no veth" bash -c "jq -e '.code == 101' <<<'$out' >/dev/null && [ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = $before ] && [ \"\$(ip -n $NODE -o link | wc -l)\" = $links0 ]"
+check "exhausted: no eth0 in the pod" absent ip -n "${P}p4" link show eth0
+# DEL leaves nothing of either family
+out=$(run DEL d2aaaaaaaa2 "$(nspath p2)"; echo "rc=$?")
+check "DEL p2: exit 0, no output" eq "$out" "rc=0"
+check "DEL p2: host veth gone" absent ip -n "$NODE" link show "$hv2"
+check "DEL p2: host /128 route gone" absent bash -c "ip -n $NODE -6 route | grep -q '^$b6 '"
+check "DEL p2: host /32 route gone" absent bash -c "ip -n $NODE route | grep -q '^10.240.0.6 '"
+check "DEL p2: eth0 gone from the pod (no address of either family)" absent bash -c "ip -n ${P}p2 addr | grep -q 'inet6\? \(10\.\|2001:\)'"
+check "DEL p2: both addresses released" bash -c "[ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse and .ID == \"d2aaaaaaaa2\")] | length' $RT/azure-vnet-ipam.json)\" = 0 ]"
+check "DEL p2 again: exit 0" run DEL d2aaaaaaaa2 "$(nspath p2)"
+# rollback: the host /128 route of the next pod's IPv6 address is taken; the ADD fails at that
+# step and leaves nothing of either family
+pod p5
+ip -n "$NODE" -6 route add blackhole 2001:db8:0:1::6/128
+before=$(inuse); links0=$(ip -n "$NODE" -o link | wc -l)
+out=$(run ADD d5aaaaaaaa5 "$(nspath p5)")
+check "rollback: ADD fails with one error object (103)" jout '.code == 103' "$out"
+check "rollback: both addresses returned" eq "$(inuse)" "$before"
+check "rollback: no host veth, no IPv4 host route left" bash -c "[ \"\$(ip -n $NODE -o link | wc -l)\" = $links0 ] && ! ip -n $NODE route | grep -q '^10.240.0.6 '"
+check "rollback: no interface left in the pod" absent ip -n "${P}p5" link show eth0
+ip -n "$NODE" -6 route del blackhole 2001:db8:0:1::6/128
+check "after the rollback the same ADD succeeds" run ADD d5aaaaaaaa5 "$(nspath p5)"
+# GC: only p1 is valid; p3 and p5 go with both families
+gc=$(jq -c '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = [{"containerID":"d1aaaaaaaa1","ifname":"eth0"}]' <<<"$TRANSPARENT")
+out=$(CONF=$gc run GC "" ""; echo "rc=$?")
+check "GC: exit 0" eq "$out" "rc=0"
+check "GC: only p1's two addresses stay in use" bash -c "[ \"\$(jq -c '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse) | .ID] | unique' $RT/azure-vnet-ipam.json)\" = '[\"d1aaaaaaaa1\"]' ] && [ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 2 ]"
+check "GC: p3's pod interface gone" absent ip -n "${P}p3" link show eth0
+check "GC: no host /128 route but p1's" eq "$(ip -n "$NODE" -6 route | grep -c '^2001:db8:0:1::[0-9a-f]* dev azv')" 1
+check "DEL p1: exit 0" run DEL d1aaaaaaaa1 "$(nspath p1)"
+check "DEL p1: no IPv6 host route, no azv link left" bash -c "! ip -n $NODE -6 route | grep -q azv && ! ip -n $NODE -o link | grep -q azv"
+check "all addresses released" eq "$(inuse)" 0
+
+# ---------------------------------------------------------------- transparent, IPv6-only NIC
+echo "== transparent mode, IPv6-only NIC"
+setup_node t6 "$V6" v4 v6
+CONF=$TRANSPARENT
+pod q1
+pod q2
+r=$(run ADD e1aaaaaaaa1 "$(nspath q1)")
+check "ADD: IPv6 only in the result" jout '[.ips[].address] == ["2001:db8:0:1::5/64"] and [.routes[].dst] == ["::/0"]' "$r"
+r=$(run ADD e2aaaaaaaa2 "$(nspath q2)")
+check "pod: no IPv4 address" absent bash -c "ip -n ${P}q1 addr show eth0 | grep -q 'inet '"
+check "ping pod -> pod over IPv6" ping6 q1 2001:db8:0:1::6
+check "ping pod -> outside IPv6 host (SNAT)" ping6 q1 fd99::1
+check "state: the network's subnet is the IPv6 one" jqe '.Network.ExternalInterfaces.eth0.Networks.azure.Subnets | length == 1 and .[0].Family == 10' "$RT/azure-vnet.json"
+check "no IPv4 SNAT jump for an IPv6 subnet" absent bash -c "ip netns exec $NODE iptables -t nat -S POSTROUTING | grep -q AZURE-VNET-SNAT"
+check "CHECK healthy" run CHECK e1aaaaaaaa1 "$(nspath q1)"
+out=$(run DEL e1aaaaaaaa1 "$(nspath q1)"; echo "rc=$?"; run DEL e2aaaaaaaa2 "$(nspath q2)"; echo "rc=$?")
+check "DEL both: exit 0" eq "$out" "rc=0
+rc=0"
+check "DEL both: nothing in use, no azv link" bash -c "[ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 0 ] && ! ip -n $NODE -o link | grep -q azv"
+
+# ---------------------------------------------------------------- bridge mode: IPv4 only for now
+echo "== bridge mode (IPv4 only for now)"
+setup_node b "$V4,$V6" v4 v6
+CONF=$BRIDGE
+pod b1
+r=$(run ADD f1aaaaaaaa1 "$(nspath b1)")
+check "bridge, dual-stack NIC: the IPv4 address alone" jout '[.ips[].address] == ["10.240.0.5/16"]' "$r"
+check "bridge: no IPv6 address allocated" eq "$(inuse6)" 0
+check "bridge: the pod has no global IPv6 address" absent bash -c "ip -n ${P}b1 -6 addr show scope global | grep -q inet6"
+check "bridge: DEL exit 0" run DEL f1aaaaaaaa1 "$(nspath b1)"
+setup_node b6 "$V6" v4 v6
+CONF=$BRIDGE
+pod b2
+links0=$(ip -n "$NODE" -o link | wc -l)
+out=$(run ADD f2aaaaaaaa2 "$(nspath b2)")
+check "bridge, IPv6-only NIC: code 101 naming the IPAM source" jout ".code == 101 and (.msg | test(\"no IPv4 address pool\")) and (.details | contains(\"$RT/interfaces.json\"))" "$out"
+check "bridge, IPv6-only NIC: nothing allocated, no link made" bash -c "[ ! -s $RT/azure-vnet-ipam.json ] || [ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 0 ]; [ \"\$(ip -n $NODE -o link | wc -l)\" = $links0 ]"
+check "bridge, IPv6-only NIC: no eth0 in the pod" absent ip -n "${P}b2" link show eth0
+
+suite_end
