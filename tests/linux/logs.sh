@@ -72,7 +72,11 @@ check "logLevel error: only the error record is written" \
 	bash -c "tail -n +$((before + 1)) '$RT/azure-vnet.log' | jq -e -s 'length == 1 and .[0].level == \"error\"' >/dev/null"
 CONF=$(jq -c 'del(.logLevel)' <<<"$CONF")
 
-# rotation: a 4 KiB limit; 114 calls write well past it many times
+# rotation: a 4 KiB limit; 114 calls write well past it many times. Nine backups of
+# azure-vnet-ipam.log (whose names also start "azure-vnet-") must survive azure-vnet's pruning.
+for i in 1 2 3 4 5 6 7 8 9; do
+	echo '{}' >"$RT/azure-vnet-ipam-2026-01-0${i}T00-00-00.000.log"
+done
 export AZURE_CNI_LOG_MAX_BYTES=4096
 for round in 1 2 3; do
 	for i in $(seq 3 21); do call DEL "$i" & done
@@ -86,8 +90,8 @@ check "at most 8 backups kept" test "$backups" -le 8
 check "the live log is back under the limit plus one record" test "$(stat -c %s "$RT/azure-vnet.log")" -le $((4096 + 4608))
 check "every line of the live log and of each backup is one record" \
 	zap_lines "$RT"/azure-vnet.log "$RT"/azure-vnet-2*.log
-check "azure-vnet-ipam.log's backups are not azure-vnet's" \
-	bash -c "! ls '$RT' | grep -qE '^azure-vnet-ipam-.*\\.log' || ls '$RT' | grep -qE '^azure-vnet-ipam\\.log$'"
+check "azure-vnet's pruning leaves azure-vnet-ipam.log's 9 backups alone" \
+	test "$(ls "$RT" | grep -cE '^azure-vnet-ipam-2026-01-0[1-9]T00-00-00\.000\.log$')" = 9
 # every ADD of the three rounds left a record in some file (none lost by a rotation)
 # (backups beyond 8 are deleted, so only a lower bound can be checked across files: the
 # records of the last round are all kept)
