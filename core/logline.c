@@ -4,20 +4,22 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static const char *const names[] = { "debug", "info", "warn", "error" };
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 const char *logline_level_name(enum logline_level level)
 {
-	return (unsigned)level < sizeof(names) / sizeof(names[0]) ? names[level] : "info";
+	return (unsigned)level < sizeof(level_names) / sizeof(level_names[0]) ? level_names[level]
+									       : "info";
 }
 
 int logline_level_parse(const char *name, enum logline_level *ret)
 {
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcasecmp(name, names[i]) == 0) {
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcasecmp(name, level_names[i]) == 0) {
 			*ret = (enum logline_level)i;
 			return 0;
 		}
@@ -156,4 +158,23 @@ int logline_is_backup(const char *name, const char *program)
 	 * backup of azure-vnet) and ".log" */
 	return strncmp(name, program, n) == 0 && name[n] == '-' && name[n + 1] >= '0' &&
 	       name[n + 1] <= '9' && len == n + 28 && strcmp(name + len - 4, ".log") == 0;
+}
+
+char *logline_backups_add(char *names[LOGLINE_BACKUPS + 1], size_t *n, const char *name)
+{
+	size_t i, oldest = 0;
+	char *out, *copy = malloc(strlen(name) + 1);
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, name, strlen(name) + 1);
+	names[(*n)++] = copy;
+	if (*n <= LOGLINE_BACKUPS)
+		return NULL;
+	for (i = 1; i < *n; i++)
+		if (strcmp(names[i], names[oldest]) < 0)
+			oldest = i;
+	out = names[oldest];
+	names[oldest] = names[--*n];
+	return out;
 }

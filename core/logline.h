@@ -56,4 +56,10 @@ char *logline_backup_name(const char *dir, const char *program, const struct tm 
 /* logline_is_backup - is file name @name (no directory) a backup of @program's log? */
 int logline_is_backup(const char *name, const char *program);
 
+/* logline_backups_add - track backup file name @name (copied) among @names (*@n of them, room
+ * for LOGLINE_BACKUPS + 1). Once more than LOGLINE_BACKUPS are tracked, the oldest (names sort
+ * by time) leaves the set and is returned, for the caller to delete and then free; else NULL
+ * (also when out of memory: nothing is tracked). Free the set's names when done. */
+char *logline_backups_add(char *names[LOGLINE_BACKUPS + 1], size_t *n, const char *name);
+
 #endif

@@ -859,35 +859,23 @@ void platform_log_set_level(enum logline_level level)
 /* Keep the newest LOGLINE_BACKUPS backups of the log. */
 static void log_prune(void)
 {
-	char *names[LOGLINE_BACKUPS + 1], path[PATH_MAX + 300];
-	size_t n = 0, i, oldest;
+	char *names[LOGLINE_BACKUPS + 1], *gone, path[PATH_MAX + 300];
+	size_t n = 0;
 	struct dirent *de;
 	DIR *d = opendir(log_dir);
 
 	if (!d)
 		return;
-	while ((de = readdir(d))) {
-		if (!logline_is_backup(de->d_name, log_program))
-			continue;
-		names[n++] = strdup(de->d_name);
-		if (!names[n - 1]) {
-			n--;
-			continue;
+	while ((de = readdir(d)))
+		if (logline_is_backup(de->d_name, log_program) &&
+		    (gone = logline_backups_add(names, &n, de->d_name))) {
+			snprintf(path, sizeof(path), "%s/%s", log_dir, gone);
+			(void)unlink(path);
+			free(gone);
 		}
-		if (n <= LOGLINE_BACKUPS)
-			continue;
-		/* one too many: the oldest (names sort by time) goes */
-		for (oldest = 0, i = 1; i < n; i++)
-			if (strcmp(names[i], names[oldest]) < 0)
-				oldest = i;
-		snprintf(path, sizeof(path), "%s/%s", log_dir, names[oldest]);
-		(void)unlink(path);
-		free(names[oldest]);
-		names[oldest] = names[--n];
-	}
 	closedir(d);
-	for (i = 0; i < n; i++)
-		free(names[i]);
+	while (n)
+		free(names[--n]);
 }
 
 /* The log grew past its limit: under its rotation lock, if the file is still the one this

@@ -940,10 +940,11 @@ void platform_log_set_level(enum logline_level level)
 /* Keep the newest LOGLINE_BACKUPS backups of the log. */
 static void log_prune(void)
 {
-	char *names[LOGLINE_BACKUPS + 1], pattern[OS_PATH_MAX + 80], path[OS_PATH_MAX + 300];
+	char *names[LOGLINE_BACKUPS + 1], *gone, pattern[OS_PATH_MAX + 80], path[OS_PATH_MAX + 300];
+	char name[MAX_PATH * 3];
 	WIN32_FIND_DATAW fd;
 	HANDLE f;
-	size_t n = 0, i, oldest;
+	size_t n = 0;
 	wchar_t *w;
 
 	snprintf(pattern, sizeof(pattern), "%s\\%s-*.log", log_dir, log_program);
@@ -953,29 +954,19 @@ static void log_prune(void)
 	if (f == INVALID_HANDLE_VALUE)
 		return;
 	do {
-		char name[MAX_PATH * 3];
-
 		if (WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, name, sizeof(name), NULL,
-					NULL) <= 0 || !logline_is_backup(name, log_program))
+					NULL) <= 0 || !logline_is_backup(name, log_program) ||
+		    !(gone = logline_backups_add(names, &n, name)))
 			continue;
-		names[n] = _strdup(name);
-		if (!names[n])
-			continue;
-		if (++n <= LOGLINE_BACKUPS)
-			continue;
-		for (oldest = 0, i = 1; i < n; i++)
-			if (strcmp(names[i], names[oldest]) < 0)
-				oldest = i;
-		snprintf(path, sizeof(path), "%s\\%s", log_dir, names[oldest]);
+		snprintf(path, sizeof(path), "%s\\%s", log_dir, gone);
 		if ((w = win_wide(path)))
 			DeleteFileW(w);
 		free(w);
-		free(names[oldest]);
-		names[oldest] = names[--n];
+		free(gone);
 	} while (FindNextFileW(f, &fd));
 	FindClose(f);
-	for (i = 0; i < n; i++)
-		free(names[i]);
+	while (n)
+		free(names[--n]);
 }
 
 /* The log grew past its limit: under its rotation lock, rename it to its backup name (fails,

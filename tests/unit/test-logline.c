@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
@@ -137,6 +139,30 @@ static void test_backups(void **state)
 	assert_false(logline_is_backup("azure-vnet-2026-12-02T09-05-07.045.log.gz", "azure-vnet"));
 }
 
+/* The set keeps the newest LOGLINE_BACKUPS names, whatever order they come in. */
+static void test_backups_prune(void **state)
+{
+	char *names[LOGLINE_BACKUPS + 1], name[64], *gone;
+	int order[12] = { 5, 11, 0, 7, 3, 9, 1, 10, 2, 8, 4, 6 }, dropped = 0;
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "azure-vnet-2026-12-%02dT00-00-00.000.log", order[i] + 1);
+		gone = logline_backups_add(names, &n, name);
+		if (gone) {
+			/* never one of the 8 newest (days 5..12) */
+			assert_true(strcmp(gone, "azure-vnet-2026-12-05T00-00-00.000.log") < 0);
+			dropped++;
+			free(gone);
+		}
+	}
+	assert_int_equal(dropped, 4);
+	assert_int_equal(n, LOGLINE_BACKUPS);
+	while (n)
+		free(names[--n]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_long_message),
 		cmocka_unit_test(test_caller_and_levels),
 		cmocka_unit_test(test_backups),
+		cmocka_unit_test(test_backups_prune),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
