@@ -7,7 +7,26 @@
 #                          NET.0.4 (primary) and N secondaries NET.0.5 ..; exports the plugin's
 #                          AZURE_CNI_* paths into $RT=$WORK/rt-TAG and CNI_PATH=$B; sets NODE
 #   node_drop              remove the node, its fabric and every pod netns ${P}p*
-# Needs P (the suite's netns prefix), WORK and B set by the suite.
+#   netns_suite_begin TAG  a suite's start: P=TAG<pid>- (its netns prefix), WORK (a temp dir),
+#                          an EXIT trap that removes every netns ${P}* and WORK, suite_begin
+# Needs P (the suite's netns prefix), WORK and B set by the suite (netns_suite_begin sets P and
+# WORK), and tests/lib/suite.sh sourced.
+netns_suite_begin() {
+	P=$1$$-
+	WORK=$(mktemp -d "/tmp/$1-test.XXXXXX")
+	trap netns_suite_cleanup EXIT
+	SUITE_ERRLOG=/dev/null
+	suite_begin "$WORK/results"
+}
+
+netns_suite_cleanup() {
+	local n
+	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+
 node_setup() {
 	local tag=$1 net=$2 n=$3 fab=${P}fab-$1 i ips
 	NODE=${P}node-$tag

@@ -24,18 +24,7 @@ B=$bdir/bin
 PODS=${AZCNI_CORRUPT_PODS:-250}
 [ "$PODS" -ge 2 ] && [ "$PODS" -le 250 ] || { echo "FAIL: AZCNI_CORRUPT_PODS must be 2..250"; exit 1; }
 
-P=cor$$-
-WORK=$(mktemp -d /tmp/cor-test.XXXXXX)
-cleanup() {
-	local n
-	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
-		ip netns del "$n" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-SUITE_ERRLOG=/dev/null
-suite_begin "$WORK/results"
+netns_suite_begin cor
 
 # call CMD N: azure-vnet for pod N (container cafe<N>, netns ${P}p<N>), bounded to 20 s; output
 # in $out, exit code in $rc

@@ -21,18 +21,7 @@ for p in azure-vnet azure-vnet-ipam azure-vnet-inspect; do
 done
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
 
-P=ins$$-
-WORK=$(mktemp -d /tmp/ins-test.XXXXXX)
-cleanup() {
-	local n
-	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
-		ip netns del "$n" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-SUITE_ERRLOG=/dev/null
-suite_begin "$WORK/results"
+netns_suite_begin ins
 CONF='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"transparent","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 
 # call CMD N [env...]: azure-vnet for pod N; output in $out, exit code in $rc

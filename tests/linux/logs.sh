@@ -18,18 +18,7 @@ B=$bdir/bin
 [ -x "$B/azure-vnet" ] || { echo "FAIL: build $B first"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
 
-P=log$$-
-WORK=$(mktemp -d /tmp/log-test.XXXXXX)
-cleanup() {
-	local n
-	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
-		ip netns del "$n" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-SUITE_ERRLOG=/dev/null
-suite_begin "$WORK/results"
+netns_suite_begin log
 CONF='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"transparent","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 
 call() {

@@ -21,18 +21,7 @@ B=$bdir/bin
 PY=/usr/bin/python3
 $PY -c 'import prometheus_client.parser' 2>/dev/null || { echo "FAIL: python3-prometheus-client is missing"; exit 1; }
 
-P=met$$-
-WORK=$(mktemp -d /tmp/met-test.XXXXXX)
-cleanup() {
-	local n
-	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
-		ip netns del "$n" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-SUITE_ERRLOG=/dev/null
-suite_begin "$WORK/results"
+netns_suite_begin met
 CONF='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"transparent","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 M=$WORK/metrics
 mkdir -p "$M"
