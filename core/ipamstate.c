@@ -432,12 +432,38 @@ static bool only_space(const char *text, size_t len)
 	return true;
 }
 
+/* The local space's "Pools" object @pools (NULL: none) into sp->pools (n_pools counts the pool
+ * being filled, so the caller's ipam_space_free frees a half-decoded one too). */
+static int dec_pools(struct dec *d, const cJSON *pools, struct ipam_space *sp)
+{
+	const cJSON *jp;
+	int r;
+
+	if (pools && !cJSON_IsObject(pools))
+		return dec_fail(d, "address space local: Pools is not an object");
+	if (pools && cJSON_GetArraySize(pools) > 65536)
+		/* a crafted file, not gigabytes of pools: corrupt (then rebuilt) */
+		return dec_fail(d, "address space local: Pools has more members than any node holds");
+	if (pools && cJSON_GetArraySize(pools) > 0) {
+		sp->pools = calloc((size_t)cJSON_GetArraySize(pools), sizeof(*sp->pools));
+		if (!sp->pools)
+			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	cJSON_ArrayForEach(jp, pools) {
+		sp->n_pools++;
+		r = dec_pool(d, jp, &sp->pools[sp->n_pools - 1]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
 		     struct cni_error *err)
 {
 	struct dec d = {.path = path ? path : "(unnamed)", .err = err};
 	struct ipam_space sp = {.id = "local"};
-	const cJSON *ipam, *spaces, *local, *pools, *jp;
+	const cJSON *ipam, *spaces, *local;
 	const char *end = NULL;
 	cJSON *root;
 	int r = 0;
@@ -488,30 +514,9 @@ int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam
 	r = dec_int(&d, local, "Scope", "address space local", &sp.scope);
 	if (r < 0)
 		goto out;
-	pools = member(local, "Pools");
-	if (pools && !cJSON_IsObject(pools)) {
-		r = dec_fail(&d, "address space local: Pools is not an object");
+	r = dec_pools(&d, member(local, "Pools"), &sp);
+	if (r < 0)
 		goto out;
-	}
-	if (pools && cJSON_GetArraySize(pools) > 65536) {
-		/* a crafted file, not gigabytes of pools: corrupt (then rebuilt) */
-		r = dec_fail(&d, "address space local: Pools has more members than any node holds");
-		goto out;
-	}
-	if (pools && cJSON_GetArraySize(pools) > 0) {
-		sp.pools = calloc((size_t)cJSON_GetArraySize(pools), sizeof(*sp.pools));
-		if (!sp.pools) {
-			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-			goto out;
-		}
-	}
-	cJSON_ArrayForEach(jp, pools) {
-		/* n_pools counts the pool being filled, so a failure frees its addresses too */
-		sp.n_pools++;
-		r = dec_pool(&d, jp, &sp.pools[sp.n_pools - 1]);
-		if (r < 0)
-			goto out;
-	}
 done:
 	*ret = sp;
 	sp = (struct ipam_space){0};
