@@ -14,9 +14,12 @@
  *    "allocations":[{"address","containerID","ifname","network","endpointID","podName",
  *                    "podNamespace","hostInterface","sandbox","ageSeconds"}],
  *    "problems":[{"kind","message","repairable","repaired"}], "consistent":bool}
+ * hostInterface is the record's OS object: the host veth (Linux), the HNS endpoint's name
+ * (Windows, where it is the record's ID).
  * Problem kinds: corrupt-state, orphan (an OS object whose owner has no record), untraced (an
- * untagged "azv" veth that routes a pod address and has no record), leak (an address held by an
- * owner with no record and no OS object), stale-record (a record whose host interface is gone),
+ * untagged "azv" veth, or an HNS endpoint not named by an owner, that routes a pod address and
+ * has no record), leak (an address held by an owner with no record and no OS object),
+ * stale-record (a record whose host interface or HNS endpoint is gone),
  * sandbox-gone (a record whose netns path no longer exists: its DEL never came), mismatch (a
  * record's address not held by its owner in the IPAM, an address routed to one owner and held
  * by another). --repair removes orphans (the endpoint as its DEL would, then the owner's
@@ -202,7 +205,15 @@ static const struct netstate_endpoint *record_of(const struct node *n, const cha
 	return NULL;
 }
 
-/* The record whose host interface is @host (Linux), or NULL. */
+/* The name record @ep's OS object is traced by (backend_attachment.host_ifname): its host
+ * interface (Linux veths), else its record ID where the OS names endpoints by it
+ * (backend_ops.reserve_name: HCN endpoints), else "". Owned by @ep. */
+static const char *object_name(const struct netstate_endpoint *ep)
+{
+	return ep->host_ifname[0] ? ep->host_ifname : ops->reserve_name ? ep->id : "";
+}
+
+/* The record whose OS object is named @host (object_name), or NULL. */
 static const struct netstate_endpoint *record_by_host(const struct node *n, const char *host)
 {
 	for (size_t i = 0; host[0] && i < n->st.n_extifs; i++)
@@ -210,7 +221,7 @@ static const struct netstate_endpoint *record_by_host(const struct node *n, cons
 			const struct netstate_network *net = &n->st.extifs[i].networks[j];
 
 			for (size_t k = 0; k < net->n_endpoints; k++)
-				if (strcmp(net->endpoints[k].host_ifname, host) == 0)
+				if (strcmp(object_name(&net->endpoints[k]), host) == 0)
 					return &net->endpoints[k];
 		}
 	return NULL;
@@ -280,7 +291,7 @@ static cJSON *allocation_json(const struct node *n, const struct ipam_addr *r, l
 	cJSON_AddStringToObject(o, "endpointID", ep ? ep->id : "");
 	cJSON_AddStringToObject(o, "podName", ep ? ep->pod_name : "");
 	cJSON_AddStringToObject(o, "podNamespace", ep ? ep->pod_namespace : "");
-	cJSON_AddStringToObject(o, "hostInterface", ep ? ep->host_ifname : "");
+	cJSON_AddStringToObject(o, "hostInterface", ep ? object_name(ep) : "");
 	cJSON_AddStringToObject(o, "sandbox", ep ? ep->sandbox_key : "");
 	if (ep && ep->sandbox_key[0] == '/' && platform_file_mtime(ep->sandbox_key, &t) == 0)
 		cJSON_AddNumberToObject(o, "ageSeconds", (double)(now > t ? now - t : 0));
@@ -419,18 +430,19 @@ static bool traced_host(const struct node *n, const char *host)
 	return false;
 }
 
-/* One record: its host interface exists (when the backend traces), its sandbox's netns path
+/* One record: its OS object exists (when the backend traces), its sandbox's netns path
  * exists (a path runtimes remove after the pod's DEL), its addresses are its owner's. */
 static void check_record(struct node *n, const struct netstate_network *net,
 			 const struct netstate_endpoint *ep)
 {
+	const char *obj = object_name(ep);
 	char ip[IPNET_ADDR_STRLEN];
 	long long t;
 
-	if (n->traced && ep->host_ifname[0] && !traced_host(n, ep->host_ifname))
+	if (n->traced && obj[0] && !traced_host(n, obj))
 		problem(n, "stale-record", false, false,
 			"endpoint %s of %s/%s (network %s): host interface %s is gone", ep->id,
-			ep->container_id, ep->ifname, net->id, ep->host_ifname);
+			ep->container_id, ep->ifname, net->id, obj);
 	if (ep->sandbox_key[0] == '/' && platform_file_mtime(ep->sandbox_key, &t) == -ENOENT)
 		problem(n, "sandbox-gone", false, false,
 			"endpoint %s of %s/%s: its netns %s no longer exists (its DEL never came?)",
