@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Installs azure-vnet.exe and azure-vnet-ipam.exe into C:\k\azurecni\bin and the conflist into
+# Installs azure-vnet.exe, azure-vnet-ipam.exe and azure-vnet-inspect.exe (the operator's
+# inspection command) into C:\k\azurecni\bin and the conflist into
 # C:\k\azurecni\netconf (the paths the Go plugin's Windows deployment uses). Each file is copied
 # to a temporary name beside its target, then renamed over it, so a CNI call never runs a
 # half-written program.
@@ -42,7 +43,7 @@ if (-not (Test-Path (Join-Path $env:SystemRoot 'System32\computenetwork.dll'))) 
     Write-Warning 'computenetwork.dll not found: azure-vnet.exe needs Windows Server 2019 or later'
 }
 
-foreach ($exe in 'azure-vnet.exe', 'azure-vnet-ipam.exe') {
+foreach ($exe in 'azure-vnet.exe', 'azure-vnet-ipam.exe', 'azure-vnet-inspect.exe') {
     Install-One (Join-Path $Source $exe) $BinDir
 }
 Install-One (Join-Path $Source $Conflist) $ConfDir

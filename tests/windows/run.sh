@@ -75,8 +75,8 @@ seed_namespace
 # the plugin config as a runtime builds it from the conflist: plugins[0] + name + cniVersion,
 # with the IPAM source switched to the interfaces.json file (no wireserver here)
 conflist=$top/tests/data/conflist/10-azure-windows.conflist
-check "package folder: both programs, the conflist and install.ps1" \
-	eval "cd '$build/package' && [ -s azure-vnet.exe ] && [ -s azure-vnet-ipam.exe ] && cmp -s 10-azure.conflist '$top/windows/10-azure.conflist' && cmp -s install.ps1 '$top/windows/install.ps1'"
+check "package folder: the three programs, the conflist and install.ps1" \
+	eval "cd '$build/package' && [ -s azure-vnet.exe ] && [ -s azure-vnet-ipam.exe ] && [ -s azure-vnet-inspect.exe ] && cmp -s 10-azure.conflist '$top/windows/10-azure.conflist' && cmp -s install.ps1 '$top/windows/install.ps1'"
 jq '.plugins[0] + {name: .name, cniVersion: .cniVersion} | .ipam.environment = "mas"' "$conflist" >"$scratch/conf.json"
 
 # vnet_exe <command> <container id> <netns>: exec azure-vnet.exe (config on stdin) with the test
@@ -148,6 +148,32 @@ check "azure-vnet.json records network and endpoint HNS IDs" \
 	'[.Network.ExternalInterfaces[].Networks.azure] | .[0] | (.HnsId | ascii_upcase) == $net and (.Endpoints[$epid].HnsId | ascii_upcase) == $ep' "$rt/azure-vnet.json"
 check "azure-vnet-ipam.json: 10.240.0.5 in use" [ "$(ipam_inuse 10.240.0.5)" = true ]
 check "log file C:\\k-style azure-vnet.log written" grep -q 'ADD' "$rt/azure-vnet.log"
+# azure-vnet-inspect.exe (in the zip) on this node: c1's address with its pod, the HNS endpoint
+# found by enumeration, nothing inconsistent (exit status 0)
+set +e
+insp=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_HCN_DLL="$DLL_W" \
+	timeout "${GUARD_S:-60}" wine "$build/bin/azure-vnet-inspect.exe" --json 2>>"$scratch/inspect.err")
+insp_rc=$?
+set -e
+insp_ok() {
+	[ "$insp_rc" -eq 0 ] && jq -e --arg c "$C1" --arg ep "$(cid8 $C1)" '.consistent and any(.allocations[];
+		.address == "10.240.0.5" and .containerID == $c and .podNamespace == "default"
+		and .podName == ("pod-" + $c) and .hostInterface == $ep)' <<<"$insp"
+}
+out="rc $insp_rc: $insp"
+check "azure-vnet-inspect.exe --json: exit 0, c1's 10.240.0.5 with pod default/pod-$C1, HNS endpoint $(cid8 $C1)" insp_ok
+# the HNS endpoint gone behind the plugin's back (HNS restarted, deleted by hand): a stale record
+cp "$hcn_state" "$scratch/hcn-saved.json"
+jq '.Endpoints = {} | .Namespaces[].Resources = []' "$scratch/hcn-saved.json" >"$hcn_state"
+set +e
+insp=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_HCN_DLL="$DLL_W" \
+	timeout "${GUARD_S:-60}" wine "$build/bin/azure-vnet-inspect.exe" --json 2>>"$scratch/inspect.err")
+insp_rc=$?
+set -e
+out="rc $insp_rc: $insp"
+check "azure-vnet-inspect.exe: the HNS endpoint gone is a stale-record naming it, exit 1" \
+	eval "[ $insp_rc -eq 1 ] && jq -e --arg n '$(cid8 $C1)' '[.problems[] | select(.kind == \"stale-record\")] | length == 1 and (.[0].message | contains(\$n))' <<<\"\$insp\""
+cp "$scratch/hcn-saved.json" "$hcn_state"
 
 # ---- repeated ADD: same answer, no second endpoint, no second IP ----
 add1_out=$out
