@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Install the Azure VNet CNI plugin on a Linux node of one's own:
 #   azure-vnet, azure-vnet-ipam  -> <root>/opt/cni/bin/           (0755)
+#   azure-vnet-inspect           -> <root>/usr/local/sbin/        (0755, the operator's command)
 #   linux/10-azure.conflist      -> <root>/etc/cni/net.d/10-azure.conflist (0644)
 # and, when the shipped conflist's chained portmap is not already in <root>/opt/cni/bin, a link
 # to the distribution's (/usr/lib/cni/portmap, Debian's containernetworking-plugins).
@@ -11,7 +12,7 @@
 #   --root DIR       install under DIR instead of / (for tests and images)
 #   --bin DIR        where the built binaries are (default build/bin)
 #   --conflist FILE  the conflist to install (default linux/10-azure.conflist)
-#   --uninstall      remove what install puts there (our binaries, our conflist, our portmap link)
+#   --uninstall      remove what install puts there (our programs, our conflist, our portmap link)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 root=/
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--bin) bin=${2:?}; shift 2 ;;
 	--conflist) conflist=${2:?}; shift 2 ;;
 	--uninstall) uninstall=1; shift ;;
-	-h | --help) sed -n '3,16p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,15p' "$0"; exit 0 ;;
 	*) die "unknown argument: $1" ;;
 	esac
 done
@@ -34,17 +35,18 @@ root=$(cd "$root" && pwd)
 [ "$root" = / ] && root=""
 bindir=$root/opt/cni/bin
 confdir=$root/etc/cni/net.d
+sbindir=$root/usr/local/sbin
 progs=(azure-vnet azure-vnet-ipam)
 
 if [ "$uninstall" = 1 ]; then
 	for p in "${progs[@]}"; do rm -f "$bindir/$p"; done
-	rm -f "$confdir/10-azure.conflist"
+	rm -f "$sbindir/azure-vnet-inspect" "$confdir/10-azure.conflist"
 	[ "$(readlink "$bindir/portmap" 2>/dev/null)" = /usr/lib/cni/portmap ] && rm -f "$bindir/portmap"
-	echo "install: removed azure-vnet, azure-vnet-ipam and 10-azure.conflist from ${root:-/}"
+	echo "install: removed azure-vnet, azure-vnet-ipam, azure-vnet-inspect and 10-azure.conflist from ${root:-/}"
 	exit 0
 fi
 
-for p in "${progs[@]}"; do
+for p in "${progs[@]}" azure-vnet-inspect; do
 	[ -x "$bin/$p" ] || die "$bin/$p not found (build first: cmake -S . -B build && cmake --build build)"
 done
 [ -r "$conflist" ] || die "conflist $conflist not readable"
@@ -63,11 +65,13 @@ put() {
 	fi
 }
 
-install -d -m 0755 "$bindir" "$confdir"
+install -d -m 0755 "$bindir" "$confdir" "$sbindir"
 for p in "${progs[@]}"; do
 	put "$bin/$p" "$bindir/$p" 0755
 	echo "install: $bindir/$p"
 done
+put "$bin/azure-vnet-inspect" "$sbindir/azure-vnet-inspect" 0755
+echo "install: $sbindir/azure-vnet-inspect"
 put "$conflist" "$confdir/10-azure.conflist" 0644
 echo "install: $confdir/10-azure.conflist"
 if [ ! -e "$bindir/portmap" ] && [ -x /usr/lib/cni/portmap ]; then

@@ -22,11 +22,11 @@ suite_begin "$tmp/results"
 bin=$tmp/bin
 mkdir -p "$bin"
 real=0
-if [ -x "$build/bin/azure-vnet" ] && [ -x "$build/bin/azure-vnet-ipam" ]; then
-	cp "$build/bin/azure-vnet" "$build/bin/azure-vnet-ipam" "$bin/"
+if [ -x "$build/bin/azure-vnet" ] && [ -x "$build/bin/azure-vnet-ipam" ] && [ -x "$build/bin/azure-vnet-inspect" ]; then
+	cp "$build/bin/azure-vnet" "$build/bin/azure-vnet-ipam" "$build/bin/azure-vnet-inspect" "$bin/"
 	real=1
 else
-	for p in azure-vnet azure-vnet-ipam; do printf '#!/bin/sh\necho %s v1\n' "$p" >"$bin/$p"; chmod 755 "$bin/$p"; done
+	for p in azure-vnet azure-vnet-ipam azure-vnet-inspect; do printf '#!/bin/sh\necho %s v1\n' "$p" >"$bin/$p"; chmod 755 "$bin/$p"; done
 fi
 
 root=$tmp/root
@@ -36,6 +36,9 @@ for p in azure-vnet azure-vnet-ipam; do
 	check "$p installed, mode 0755, identical" \
 		bash -c "[ \"\$(stat -c %a '$root/opt/cni/bin/$p')\" = 755 ] && cmp -s '$bin/$p' '$root/opt/cni/bin/$p'"
 done
+check "azure-vnet-inspect installed in /usr/local/sbin, mode 0755, identical" \
+	bash -c "[ \"\$(stat -c %a '$root/usr/local/sbin/azure-vnet-inspect')\" = 755 ] &&
+		cmp -s '$bin/azure-vnet-inspect' '$root/usr/local/sbin/azure-vnet-inspect'"
 check "10-azure.conflist installed, mode 0644, identical to linux/10-azure.conflist" \
 	bash -c "[ \"\$(stat -c %a '$root/etc/cni/net.d/10-azure.conflist')\" = 644 ] &&
 		cmp -s '$top/linux/10-azure.conflist' '$root/etc/cni/net.d/10-azure.conflist'"
@@ -51,6 +54,8 @@ fi
 if [ "$real" = 1 ]; then
 	out=$(CNI_COMMAND=VERSION "$root/opt/cni/bin/azure-vnet" <<<'{"cniVersion":"1.0.0"}' 2>&1)
 	check "installed azure-vnet answers VERSION" jq -e '.supportedVersions | index("0.3.0")' <<<"$out"
+	out=$("$root/usr/local/sbin/azure-vnet-inspect" --help 2>&1)
+	check "installed azure-vnet-inspect answers --help" grep -q 'usage: azure-vnet-inspect' <<<"$out"
 fi
 
 # Idempotent: a second install gives the same tree; an update replaces the binary (new inode).
@@ -75,6 +80,10 @@ root3=$tmp/root3
 mkdir -p "$root3"
 check "missing binaries: fails" bash -c "! '$inst' --root '$root3' --bin '$tmp/nowhere' 2>/dev/null"
 check "missing binaries: nothing installed" bash -c "[ -z \"\$(ls -A '$root3')\" ]"
+mkdir -p "$tmp/noinspect"
+cp "$bin/azure-vnet" "$bin/azure-vnet-ipam" "$tmp/noinspect/"
+check "azure-vnet-inspect missing: fails, nothing installed" \
+	bash -c "! '$inst' --root '$root3' --bin '$tmp/noinspect' 2>/dev/null && [ -z \"\$(ls -A '$root3')\" ]"
 echo '{"cniVersion":"0.3.0","name":"x","plugins":[{"type":"bridge"}]}' >"$tmp/other.conflist"
 check "a conflist without azure-vnet first: fails" \
 	bash -c "! '$inst' --root '$root3' --bin '$bin' --conflist '$tmp/other.conflist' 2>/dev/null"
@@ -85,6 +94,7 @@ check "unknown argument: fails" bash -c "! '$inst' --bogus 2>/dev/null"
 touch "$root/etc/cni/net.d/99-other.conflist"
 check "uninstall succeeds" "$inst" --root "$root" --uninstall
 check "uninstall removed our files" bash -c "[ ! -e '$root/opt/cni/bin/azure-vnet' ] && [ ! -e '$root/opt/cni/bin/azure-vnet-ipam' ] &&
+	[ ! -e '$root/usr/local/sbin/azure-vnet-inspect' ] &&
 	[ ! -e '$root/etc/cni/net.d/10-azure.conflist' ] && [ ! -e '$root/opt/cni/bin/portmap' ]"
 check "uninstall kept other conflists" [ -e "$root/etc/cni/net.d/99-other.conflist" ]
 "$inst" --root "$root2" --uninstall >/dev/null
