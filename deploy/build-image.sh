@@ -3,8 +3,8 @@
 # The installer image (deploy/Containerfile), built locally with podman from our static programs
 # and Debian's static busybox: FROM scratch, nothing pulled from a registry.
 #   deploy/build-image.sh [--bin DIR] [--tag TAG] [--save FILE]
-#     --bin DIR    the static azure-vnet and azure-vnet-ipam (default: linux/build-static.sh builds
-#                  them into build-static/bin)
+#     --bin DIR    the static azure-vnet, azure-vnet-ipam and azure-vnet-inspect (default:
+#                  linux/build-static.sh builds them into build-static/bin)
 #     --tag TAG    default localhost/azure-vnet-cni:<version the programs report>
 #     --save FILE  also write the image as an OCI archive (podman load -i FILE on another host,
 #                  or push it to the cluster's registry)
@@ -33,7 +33,8 @@ fi
 busybox=/bin/busybox
 # static_elf FILE: no program interpreter, no shared library
 static_elf() { ! readelf -lW "$1" | grep -q INTERP && ! readelf -dW "$1" | grep -q NEEDED; }
-for p in azure-vnet azure-vnet-ipam; do
+progs=(azure-vnet azure-vnet-ipam azure-vnet-inspect)
+for p in "${progs[@]}"; do
 	[ -x "$bin/$p" ] || die "$bin/$p not found"
 	static_elf "$bin/$p" || die "$bin/$p is not static (linux/build-static.sh builds static programs)"
 done
@@ -51,14 +52,14 @@ cp "$busybox" "$ctx/bin/busybox"
 for a in sh cp mv rm chmod sync sha256sum sleep; do ln -s busybox "$ctx/bin/$a"; done
 cp "$top/deploy/install-cni.sh" "$ctx/install-cni.sh"
 chmod 0755 "$ctx/install-cni.sh"
-for p in azure-vnet azure-vnet-ipam; do
+for p in "${progs[@]}"; do
 	cp "$bin/$p" "$ctx/azure-cni/$p"
 	strip --strip-unneeded "$ctx/azure-cni/$p"
 	chmod 0755 "$ctx/azure-cni/$p"
 done
 cp "$top/linux/10-azure.conflist" "$ctx/azure-cni/10-azure.conflist"
 chmod 0644 "$ctx/azure-cni/10-azure.conflist"
-(cd "$ctx/azure-cni" && sha256sum azure-vnet azure-vnet-ipam 10-azure.conflist >SHA256SUMS)
+(cd "$ctx/azure-cni" && sha256sum "${progs[@]}" 10-azure.conflist >SHA256SUMS)
 
 "${podman[@]}" build --pull=never -q -f "$top/deploy/Containerfile" -t "$tag" \
 	--label org.opencontainers.image.title=azure-vnet-cni \

@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The installer image's entry point (deploy/Containerfile; POSIX sh, busybox in the image).
-#   install-cni.sh [install]   copy azure-vnet and azure-vnet-ipam (0755) into $AZURE_CNI_BIN_DIR,
-#                              and, only when AZURE_CNI_INSTALL_CONFLIST=true, 10-azure.conflist
-#                              (0644) into $AZURE_CNI_CONF_DIR; then exit (an init container)
+#   install-cni.sh [install]   copy azure-vnet, azure-vnet-ipam and azure-vnet-inspect (the
+#                              operator's command, beside the plugins) (0755) into
+#                              $AZURE_CNI_BIN_DIR, and, only when AZURE_CNI_INSTALL_CONFLIST=true,
+#                              10-azure.conflist (0644) into $AZURE_CNI_CONF_DIR; then exit (an
+#                              init container)
 #   install-cni.sh pause       sleep until SIGTERM (the DaemonSet's long-running container)
 # Each file is written to a temp name in its target directory, fsynced, checked against the
 # image's SHA256SUMS, then renamed over the target, and the directory is fsynced: a runtime
@@ -69,6 +71,7 @@ install)
 	# ipam first: azure-vnet, once renamed in, may run it at once.
 	put azure-vnet-ipam "$bindir" 0755
 	put azure-vnet "$bindir" 0755
+	put azure-vnet-inspect "$bindir" 0755
 	if [ "$want_conflist" = true ]; then
 		put 10-azure.conflist "$confdir" 0644
 	else

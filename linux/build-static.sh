@@ -3,7 +3,7 @@
 # Fully static Linux programs, for the DaemonSet installer image (deploy/): no shared library and
 # no program interpreter, so they run on any node's userland (as the Go plugin's CGO_ENABLED=0
 # builds do).
-#   linux/build-static.sh [build dir]      (default build-static) -> <dir>/bin/azure-vnet{,-ipam}
+#   linux/build-static.sh [build dir]      (default build-static) -> <dir>/bin/azure-vnet{,-ipam,-inspect}
 # cJSON and an HTTP-only libcurl come from ci/static-deps.sh (.deps-static, or
 # AZCNI_STATIC_PREFIX); the rest is glibc's, libnl's and expat's static archives from Debian.
 # Warnings are errors (AZCNI_WERROR, default ON).
@@ -19,9 +19,9 @@ cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebIn
 # The linker's notes that getaddrinfo (libcurl, libnl) and getprotoby* (libnl) in a static
 # program need the build's glibc at run time are filtered: libcurl resolves only a host name (the
 # NMAgent URL is an IP address), and we call none of libnl's (README, Install).
-cmake --build "$build" -j"$(nproc)" --target azure-vnet azure-vnet-ipam 2>&1 |
+cmake --build "$build" -j"$(nproc)" --target azure-vnet azure-vnet-ipam azure-vnet-inspect 2>&1 |
 	{ grep -Ev '^\[|^-- |statically linked applications requires at runtime|^/usr/bin/ld: .*\.a\(.*\): in function' || true; }
-for p in azure-vnet azure-vnet-ipam; do
+for p in azure-vnet azure-vnet-ipam azure-vnet-inspect; do
 	f=$build/bin/$p
 	[ -x "$f" ] || { echo "build-static: $f missing" >&2; exit 1; }
 	if readelf -lW "$f" | grep -q 'INTERP' || readelf -dW "$f" | grep -q 'NEEDED'; then
@@ -29,4 +29,4 @@ for p in azure-vnet azure-vnet-ipam; do
 		exit 1
 	fi
 done
-echo "build-static: $build/bin/azure-vnet $build/bin/azure-vnet-ipam (static)"
+echo "build-static: $build/bin/azure-vnet $build/bin/azure-vnet-ipam $build/bin/azure-vnet-inspect (static)"

@@ -195,16 +195,17 @@ zip_suite() {
 	local w=$tmp/win f
 	mkdir -p "$w/package"
 	echo 'AZCNI_VERSION:STRING=1.2.3' >"$w/CMakeCache.txt"
-	for f in azure-vnet.exe azure-vnet-ipam.exe 10-azure.conflist install.ps1; do
+	for f in azure-vnet.exe azure-vnet-ipam.exe azure-vnet-inspect.exe 10-azure.conflist install.ps1; do
 		head -c 3000 /dev/urandom >"$w/package/$f"
 	done
 	check "zip: ci/windows-zip.sh succeeds" "$top/ci/windows-zip.sh" "$w"
 	local z=$w/azure-vnet-cni-windows-amd64-1.2.3.zip
 	check "zip: named azure-vnet-cni-windows-amd64-<version>.zip" test -f "$z"
-	check "zip: exactly the four files, at the top level" \
-		diff <(printf '%s\n' 10-azure.conflist azure-vnet-ipam.exe azure-vnet.exe install.ps1) <(unzip -Z1 "$z" | sort)
+	check "zip: exactly the five files, at the top level" \
+		diff <(printf '%s\n' 10-azure.conflist azure-vnet-inspect.exe azure-vnet-ipam.exe azure-vnet.exe install.ps1) \
+		<(unzip -Z1 "$z" | LC_ALL=C sort)
 	check "zip: contents byte-identical to the package" \
-		bash -c "for f in azure-vnet.exe azure-vnet-ipam.exe 10-azure.conflist install.ps1; do
+		bash -c "for f in azure-vnet.exe azure-vnet-ipam.exe azure-vnet-inspect.exe 10-azure.conflist install.ps1; do
 			unzip -p '$z' \"\$f\" | cmp -s - '$w/package/'\"\$f\" || exit 1; done"
 	cp "$z" "$tmp/first.zip"
 	touch "$w/package/"*
@@ -216,8 +217,8 @@ zip_suite() {
 	local real
 	real=$(ls "$winbuild"/azure-vnet-cni-windows-amd64-*.zip 2>/dev/null | head -n1)
 	if [ -n "$real" ] && [ -d "$winbuild/package" ]; then
-		check "zip: ${real##*/} holds build-windows/package/ (4 files, identical)" \
-			bash -c "[ \"\$(unzip -Z1 '$real' | sort | tr '\n' ' ')\" = '10-azure.conflist azure-vnet-ipam.exe azure-vnet.exe install.ps1 ' ] &&
+		check "zip: ${real##*/} holds build-windows/package/ (5 files, identical)" \
+			bash -c "[ \"\$(unzip -Z1 '$real' | LC_ALL=C sort | tr '\n' ' ')\" = '10-azure.conflist azure-vnet-inspect.exe azure-vnet-ipam.exe azure-vnet.exe install.ps1 ' ] &&
 				for f in \$(unzip -Z1 '$real'); do unzip -p '$real' \"\$f\" | cmp -s - '$winbuild/package/'\"\$f\" || exit 1; done"
 		check "zip: ${real##*/} names the build's version" \
 			test "${real##*-}" = "$(sed -n 's/^AZCNI_VERSION:STRING=//p' "$winbuild/CMakeCache.txt").zip"
@@ -236,7 +237,7 @@ manifest() {
 image_suite() {
 	local p
 	check "image: linux/build-static.sh builds static programs" "$top/linux/build-static.sh" "$static"
-	for p in azure-vnet azure-vnet-ipam; do
+	for p in azure-vnet azure-vnet-ipam azure-vnet-inspect; do
 		check "image: $p is static (no interpreter, no NEEDED)" \
 			bash -c "! readelf -lW '$static/bin/$p' | grep -q INTERP && ! readelf -dW '$static/bin/$p' | grep -q NEEDED"
 	done
@@ -261,7 +262,8 @@ image_suite() {
 	"${pm[@]}" rm -f azpkg-list >>"$tmp/log" 2>&1
 	check "image: only busybox (and its applet links), install-cni.sh and the payload" \
 		diff -u <(printf '%s\n' 'drwxr-xr-x azure-cni' '-rw-r--r-- azure-cni/10-azure.conflist' \
-			'-rw-r--r-- azure-cni/SHA256SUMS' '-rwxr-xr-x azure-cni/azure-vnet' '-rwxr-xr-x azure-cni/azure-vnet-ipam' \
+			'-rw-r--r-- azure-cni/SHA256SUMS' '-rwxr-xr-x azure-cni/azure-vnet' '-rwxr-xr-x azure-cni/azure-vnet-inspect' \
+			'-rwxr-xr-x azure-cni/azure-vnet-ipam' \
 			'drwxr-xr-x bin' '-rwxr-xr-x bin/busybox' 'lrwxrwxrwx bin/chmod' 'lrwxrwxrwx bin/cp' 'lrwxrwxrwx bin/mv' \
 			'lrwxrwxrwx bin/rm' 'lrwxrwxrwx bin/sh' 'lrwxrwxrwx bin/sha256sum' 'lrwxrwxrwx bin/sleep' \
 			'lrwxrwxrwx bin/sync' '-rwxr-xr-x install-cni.sh' | sort) "$tmp/image-files"
@@ -299,7 +301,7 @@ image_suite() {
 	"${pm[@]}" create --name azpkg-payload "$tag" >>"$tmp/log" 2>&1
 	"${pm[@]}" cp azpkg-payload:/azure-cni/. "$tmp/payload" >>"$tmp/log" 2>&1
 	"${pm[@]}" rm -f azpkg-payload >>"$tmp/log" 2>&1
-	for p in azure-vnet azure-vnet-ipam; do
+	for p in azure-vnet azure-vnet-ipam azure-vnet-inspect; do
 		check "installer: /opt/cni/bin/$p 0755, the image's (SHA256SUMS), the static build's stripped" \
 			bash -c "[ \"\$(stat -c %a '$h/opt/cni/bin/$p')\" = 755 ] && cmp -s '$tmp/payload/$p' '$h/opt/cni/bin/$p' &&
 				grep -q \"^\$(sha256sum <'$h/opt/cni/bin/$p' | cut -d' ' -f1)  $p\$\" '$tmp/payload/SHA256SUMS' &&
@@ -307,6 +309,8 @@ image_suite() {
 	done
 	check "installer: the installed static azure-vnet answers VERSION" \
 		bash -c "CNI_COMMAND=VERSION '$h/opt/cni/bin/azure-vnet' <<<'{\"cniVersion\":\"1.0.0\"}' | jq -e '.supportedVersions | index(\"1.0.0\")'"
+	check "installer: the installed static azure-vnet-inspect answers --help" \
+		bash -c "'$h/opt/cni/bin/azure-vnet-inspect' --help 2>&1 | grep -q 'usage: azure-vnet-inspect'"
 	check "installer: the old azure-vnet was renamed over, not written in place (its open copy intact)" \
 		bash -c "[ \"\$(cat '$tmp/old-azure-vnet')\" = 'old azure-vnet' ] && [ \"\$(stat -c %i '$tmp/old-azure-vnet')\" != \"\$(stat -c %i '$h/opt/cni/bin/azure-vnet')\" ]"
 	check "installer: no conflist written when not asked" test ! -e "$h/etc/cni/net.d/10-azure.conflist"
@@ -342,7 +346,8 @@ image_suite() {
 		AZURE_CNI_INSTALL_CONFLIST=true strace -f -qq -y -o "$tmp/trace" \
 		-e trace=fsync,fdatasync,rename,renameat,renameat2 dash "$top/deploy/install-cni.sh"
 	check "installer: each file fsynced under its temp name, renamed in, then its directory fsynced" \
-		python3 - "$tmp/trace" "$tmp/h2/bin/azure-vnet-ipam" "$tmp/h2/bin/azure-vnet" "$tmp/h2/conf/10-azure.conflist" <<-'EOF'
+		python3 - "$tmp/trace" "$tmp/h2/bin/azure-vnet-ipam" "$tmp/h2/bin/azure-vnet" "$tmp/h2/bin/azure-vnet-inspect" \
+		"$tmp/h2/conf/10-azure.conflist" <<-'EOF'
 		import os, re, sys
 		ev = []
 		for line in open(sys.argv[1]):
@@ -363,8 +368,8 @@ image_suite() {
 		    assert d, ("no fsync of the directory after", target)
 		    last = d[0]
 		EOF
-	check "installer: ... all three files, nothing else" \
-		bash -c "[ \"\$(cd '$tmp/h2' && find . -type f | sort | tr '\n' ' ')\" = './bin/azure-vnet ./bin/azure-vnet-ipam ./conf/10-azure.conflist ' ]"
+	check "installer: ... all four files, nothing else" \
+		bash -c "[ \"\$(cd '$tmp/h2' && find . -type f | sort | tr '\n' ' ')\" = './bin/azure-vnet ./bin/azure-vnet-inspect ./bin/azure-vnet-ipam ./conf/10-azure.conflist ' ]"
 
 	# the DaemonSet's long-running container: ends (status 0) on the SIGTERM of a pod's deletion
 	"${pm[@]}" run -d --name azpkg-pause --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
