@@ -13,8 +13,11 @@ build=(cmake gcc make pkg-config libcjson-dev libnl-3-dev libnl-route-3-dev libc
 	libexpat1-dev libcurl4-openssl-dev)
 runtime=(iproute2 iptables ebtables python3 jq busybox-static containernetworking-plugins
 	hyperfine util-linux kmod curl python3-prometheus-client)
-clients=(golang-go golang-github-appc-cni-dev dpkg-dev xz-utils podman runc crun catatonit
-	containerd)
+# Real clients (tests/linux/clients.sh): cnitool and our CRI client are built with Debian's Go from
+# Debian source packages (ci/build-cnitool.sh, ci/build-cri-client.sh: the CRI client also needs
+# Debian's grpc and gogo-protobuf Go sources).
+clients=(golang-go golang-github-appc-cni-dev golang-google-grpc-dev golang-github-gogo-protobuf-dev
+	dpkg-dev xz-utils podman runc crun catatonit containerd)
 # Packages and deployment (tests/linux/package.sh): the Debian packages and lintian, the Windows
 # zip, the installer image (podman and runc are in clients; busybox-static in runtime), the
 # manifest check (python3-yaml), the installer's fsync/rename trace (strace).

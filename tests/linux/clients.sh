@@ -11,10 +11,19 @@
 #   attach   linux/attach.sh gives a `--network none` podman container a VNet interface and
 #            takes it away, also after the container stopped (empty netns).
 #   ctr      containerd's `ctr run --cni` (DEL arrives with an empty netns).
-# podman and ctr run in a private mount namespace where /etc/cni/net.d, /opt/cni/bin,
-# /var/lib/cni and /var/lib/containers are temporary directories: the host's are never touched.
-# Their storage is vfs in temporary directories. A client whose package cannot be installed is
-# reported SKIP. AZCNI_REFERENCE=1 runs with ptp + host-local instead of azure-vnet (to check the
+#   cri      containerd's CRI plugin driven as the kubelet drives it, by our CRI client
+#            (ci/build-cri-client.sh): RunPodSandbox with port mappings and DNS config, a
+#            container serving HTTP reached from another pod and through its host port, the
+#            CNI_ARGS (K8S_POD_*) in our records and in azure-vnet-inspect, containerd restarted
+#            while pods run, StopPodSandbox (DEL with the netns), RemovePodSandbox (DEL again
+#            without netns or prevResult), 30 pods started at once.
+# podman, ctr and cri run in a private mount namespace where /etc/cni/net.d, /opt/cni/bin,
+# /var/lib/cni, /var/lib/containers and /run/containerd (containerd's shim sockets and runc
+# state) are temporary directories: the host's are never touched. containerd has its own root,
+# state and socket in the scratch directory and is stopped by its pid. Storage is vfs (podman)
+# or native (containerd) in temporary directories. A client whose package cannot be installed is
+# reported SKIP. AZCNI_CLIENTS="cri ctr" runs only those clients (default: all four: cnitool
+# podman ctr cri). AZCNI_REFERENCE=1 runs with ptp + host-local instead of azure-vnet (to check the
 # test itself). Exit non-zero on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,7 +46,9 @@ ensure() {
 
 shipped=$top/tests/data/conflist/10-azure-linux.conflist
 # conflist_for N OUT [check]: the shipped conflist for VM N (reference: ptp + host-local in its
-# place); "check" drops portmap and raises cniVersion to 1.0.0 (libcni CHECKs from 0.4.0).
+# place); "check" drops portmap and raises cniVersion to 1.0.0 (libcni CHECKs from 0.4.0);
+# "cri" adds dns to azure-vnet's capabilities (as the Go plugin's Windows conflist declares it),
+# so the pod's DNS config reaches the plugin as runtimeConfig.dns.
 conflist_for() {
 	local n=$1 out=$2 mode=${3:-} c
 	c=$(cat "$shipped")
@@ -51,6 +62,8 @@ conflist_for() {
 	fi
 	if [ "$mode" = check ]; then
 		c=$(jq '.cniVersion = "1.0.0" | .plugins |= map(select(.type != "portmap"))' <<<"$c")
+	elif [ "$mode" = cri ]; then
+		c=$(jq '.plugins[0].capabilities = {dns: true}' <<<"$c")
 	fi
 	printf '%s\n' "$c" >"$out"
 }
@@ -109,7 +122,9 @@ test_cnitool() {
 # The runtimes' own helper processes (podman's conmon-started cleanup, which runs the CNI DEL)
 # do not inherit our environment, so the plugins are installed in the private /opt/cni/bin as
 # wrappers that pin the simulated VM's state and log directories: a DEL never falls back to the
-# host's /var/run.
+# host's /var/run. With CALLS set, azure-vnet also appends one line per call to that file:
+# "COMMAND cid=CNI_CONTAINERID netns=CNI_NETNS prev=yes|no args=CNI_ARGS" (prev: a prevResult
+# in its stdin), what the runtime sent.
 install_wrapped_plugins() {
 	local b real
 	vm_env 1
@@ -117,8 +132,17 @@ install_wrapped_plugins() {
 		real=$(readlink -f "$b")
 		case ${b##*/} in
 		azure-vnet | azure-vnet-ipam)
-			printf '#!/bin/sh\nexport AZURE_CNI_RUNTIME_DIR=%q AZURE_CNI_LOG_DIR=%q\nexec %q "$@"\n' \
-				"$AZURE_CNI_RUNTIME_DIR" "$AZURE_CNI_LOG_DIR" "$real" >"/opt/cni/bin/${b##*/}"
+			{
+				printf '#!/bin/sh\nexport AZURE_CNI_RUNTIME_DIR=%q AZURE_CNI_LOG_DIR=%q\n' \
+					"$AZURE_CNI_RUNTIME_DIR" "$AZURE_CNI_LOG_DIR"
+				if [ -n "${CALLS:-}" ] && [ "${b##*/}" = azure-vnet ]; then
+					printf 'in=$(cat)\ncase $in in *\\"prevResult\\"*) prev=yes ;; *) prev=no ;; esac\n'
+					printf 'printf "%%s cid=%%s netns=%%s prev=%%s args=%%s\\n" "$CNI_COMMAND" "$CNI_CONTAINERID" "$CNI_NETNS" "$prev" "$CNI_ARGS" >>%q\n' "$CALLS"
+					printf 'printf "%%s" "$in" | exec %q "$@"\n' "$real"
+				else
+					printf 'exec %q "$@"\n' "$real"
+				fi
+			} >"/opt/cni/bin/${b##*/}"
 			chmod 755 "/opt/cni/bin/${b##*/}"
 			;;
 		*) cp -P "$b" /opt/cni/bin/ ;;
@@ -229,7 +253,6 @@ EOF
 		wait "$cpid"
 		return
 	fi
-	python3 "$work/oci.py" "$work/bb-rootfs.tar" "$work/bb-oci.tar" localhost/bb:latest
 	ctr -a "$sock" images import --snapshotter native "$work/bb-oci.tar" >>"$work/log" 2>&1 ||
 		bad "ctr images import"
 	if out=$(in_vm 1 ctr -a "$sock" run --rm --snapshotter native --cni localhost/bb:latest azct1 \
@@ -250,6 +273,237 @@ EOF
 	wait "$cpid" 2>/dev/null
 }
 
+# ---------------------------------------------------------------------------------------------
+# containerd's CRI plugin, driven as the kubelet drives it (inner: private mount namespace).
+# The pods are in Kubernetes namespace $CRI_NS, their cgroups under /${P}cri (removed at exit).
+CRI_NS=azcli
+crc() { "$cri_client" -a "$sock" "$@"; }
+cri_start() { # containerd (CRI) in vm1, its pid in cpid; 0 once CRI says runtime and network ready
+	local i
+	in_vm 1 containerd --config "$work/cri/config.toml" >>"$work/cri/containerd.log" 2>&1 &
+	cpid=$!
+	for ((i = 0; i < 300; i++)); do
+		crc status >/dev/null 2>&1 && return 0
+		kill -0 "$cpid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+cri_stop() { # stop containerd by its pid (its shims and pods keep running)
+	kill "$cpid" 2>/dev/null
+	wait "$cpid" 2>/dev/null
+}
+cri_pod_json() { # NAME [HOSTPORT]: PodSandboxConfig of pod NAME (crictl's JSON) -> $work/cri/NAME.json
+	local pm='[]'
+	[ -z "${2:-}" ] || pm="[{\"protocol\":0,\"container_port\":80,\"host_port\":$2}]"
+	jq -n --arg n "$1" --arg ns "$CRI_NS" --arg logs "$work/cri/logs/$1" --argjson pm "$pm" \
+		--arg cg "/${P}cri" \
+		'{metadata: {name: $n, namespace: $ns, uid: ($n + "-uid"), attempt: 0}, hostname: $n,
+		  log_directory: $logs, port_mappings: $pm, linux: {cgroup_parent: $cg},
+		  dns_config: {servers: ["10.0.0.10"], searches: [($ns + ".svc.cluster.local"), "svc.cluster.local"],
+		               options: ["ndots:5"]}}' >"$work/cri/$1.json"
+}
+cri_ip() { crc inspectp "$1" | jq -r '.status.network.ip // empty'; }
+cri_netns() {
+	crc inspectp "$1" | jq -r '.info.info.runtimeSpec.linux.namespaces[] | select(.type == "network") | .path'
+}
+# fetch_in NETNS-PATH URL: the body of URL fetched from inside that netns (bounded retries)
+fetch_in() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		nsenter --net="$1" python3 -c 'import sys, urllib.request as u
+sys.stdout.write(u.urlopen(sys.argv[1], timeout=2).read().decode())' "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# record CID: our endpoint record (azure-vnet.json in vm1) of sandbox CID, compact JSON or nothing
+record() {
+	vm_env 1
+	jq -c --arg c "$1" 'first(.. | objects | select(.ContainerID? == $c)) // empty' \
+		"$AZURE_CNI_RUNTIME_DIR/azure-vnet.json" 2>/dev/null
+}
+n_records() {
+	vm_env 1
+	jq '[.. | objects | select(has("PODName"))] | length' "$AZURE_CNI_RUNTIME_DIR/azure-vnet.json"
+}
+inspect_json() { in_vm 1 "$build/bin/azure-vnet-inspect" --json; }
+# calls_of CID: the CNI calls azure-vnet got for sandbox CID (install_wrapped_plugins, CALLS)
+calls_of() { grep -F " cid=$1 " "$CALLS" || true; }
+matches() { grep -qE "$1" <<<"$2"; }
+serves() { [ "$(fetch_in "$1" "$2")" = "$3" ]; } # NETNS-PATH URL BODY
+result_has_dns() { # POD: containerd's record of the CNI result has nameserver 10.0.0.10
+	crc inspectp "$1" | jq -e '.info.info.cniResult.DNS | any(.nameservers | index("10.0.0.10"))'
+}
+inspect_empty() { inspect_json | jq -e '.consistent and (.allocations | length) == 0'; }
+all_in_pool() { local ip; for ip in $1; do in_pool "$ip" 1 || return 1; done; }
+all_ping() { # IPS: each answers a ping from vm2
+	local ip
+	for ip in $1; do
+		ip netns exec "${P}vm2" busybox ping -c 1 -W 2 "$ip" >/dev/null || { echo "no answer: $ip"; return 1; }
+	done
+}
+both_dels() { # CID...: each got a DEL with its netns, then one with neither netns nor prevResult
+	local p c
+	for p; do
+		c=$(calls_of "$p")
+		matches "(^| )DEL cid=$p netns=/[^ ]+ .* DEL cid=$p netns= prev=no " "$(tr '\n' ' ' <<<"$c")" ||
+			{ echo "$p: $c"; return 1; }
+	done
+}
+
+cri_web_pods() {
+	local web client ip cip ctr wnet cnet out
+	cri_pod_json web 18083
+	cri_pod_json client
+	jq -n '{metadata: {name: "httpd"}, image: {image: "localhost/bb:latest"}, log_path: "httpd.log",
+		linux: {}, command: ["/bin/busybox", "sh", "-c",
+		"/bin/busybox cp /etc/resolv.conf /www/resolv.conf && exec /bin/busybox httpd -f -p 80 -h /www"]}' \
+		>"$work/cri/httpd.json"
+	if ! web=$(crc runp "$work/cri/web.json" 2>&1); then
+		bad "CRI RunPodSandbox (port 18083->80, DNS config): $web"
+		return
+	fi
+	ok "CRI RunPodSandbox (port 18083->80, DNS config)"
+	ctr=$(crc create "$web" "$work/cri/httpd.json" "$work/cri/web.json" 2>>"$work/log") &&
+		check "CRI CreateContainer + StartContainer (httpd in the pod)" crc start "$ctr" ||
+		bad "CRI CreateContainer"
+	client=$(crc runp "$work/cri/client.json" 2>>"$work/log") || bad "CRI RunPodSandbox (client pod)"
+	ip=$(cri_ip "$web")
+	cip=$(cri_ip "$client")
+	wnet=$(cri_netns "$web")
+	cnet=$(cri_netns "$client")
+	check "CRI: pod IPs $ip and $cip are distinct vm1 secondaries, on each pod's eth0" \
+		both in_pool "$ip" 1 -- both in_pool "$cip" 1 -- both [ "$ip" != "$cip" ] -- \
+		both has_ip "$wnet" "$ip" -- has_ip "$cnet" "$cip"
+	check "CRI: 2 addresses in use" [ "$(in_use 1)" = 2 ]
+	out=$(calls_of "$web")
+	check "CRI ADD: CNI_ARGS K8S_POD_NAMESPACE=$CRI_NS;K8S_POD_NAME=web;K8S_POD_INFRA_CONTAINER_ID;K8S_POD_UID, netns $wnet" \
+		both matches "^ADD cid=$web netns=$wnet prev=no args=.*K8S_POD_NAMESPACE=$CRI_NS(;|$)" "$out" -- \
+		both matches "^ADD .*K8S_POD_NAME=web(;|$)" "$out" -- \
+		both matches "^ADD .*K8S_POD_INFRA_CONTAINER_ID=$web(;|$)" "$out" -- matches "^ADD .*K8S_POD_UID=web-uid(;|$)" "$out"
+	out=$(record "$web")
+	check "CNI_ARGS honoured: our record of the web pod has PODName web, PODNameSpace $CRI_NS, the netns, DNS 10.0.0.10" \
+		jq -e --arg ns "$CRI_NS" --arg net "$wnet" '.PODName == "web" and .PODNameSpace == $ns and
+			.NetNs == $net and (.DNS.Servers | index("10.0.0.10"))' <<<"$out"
+	out=$(inspect_json)
+	check "azure-vnet-inspect: consistent; the web pod's address with pod $CRI_NS/web, sandbox $wnet" \
+		jq -e --arg ip "$ip" --arg ns "$CRI_NS" --arg net "$wnet" '.consistent and
+			any(.allocations[]; .address == $ip and .podName == "web" and .podNamespace == $ns and .sandbox == $net)' <<<"$out"
+	check "CRI DNS config reached the plugin: its result (containerd's cniResult) has nameserver 10.0.0.10" \
+		result_has_dns "$web"
+	out=$(fetch_in "$cnet" "http://$ip:80/resolv.conf")
+	check "CRI DNS config in the container's resolv.conf (nameserver 10.0.0.10, search $CRI_NS.svc.cluster.local)" \
+		both matches '^nameserver 10\.0\.0\.10$' "$out" -- matches "^search $CRI_NS\\.svc\\.cluster\\.local svc\\.cluster\\.local$" "$out"
+	check "CRI: the client pod reaches the web pod at $ip:80" \
+		serves "$cnet" "http://$ip:80/" "hi from a container"
+	check "CRI: vm2 reaches the web pod through its host port $vm1_primary:18083 (portmap)" \
+		wget_from "${P}vm2" "http://$vm1_primary:18083/" "hi from a container"
+
+	# containerd restarted while the pods run: they keep their addresses and attachments.
+	cri_stop
+	if cri_start; then ok "containerd restarted with both pods running"; else bad "containerd restart"; return; fi
+	check "after the restart: CRI reports the same pod IPs ($ip, $cip), still on the pods' eth0" \
+		both [ "$(cri_ip "$web") $(cri_ip "$client")" = "$ip $cip" ] -- \
+		both has_ip "$wnet" "$ip" -- has_ip "$cnet" "$cip"
+	check "after the restart: the client pod still reaches $ip:80" \
+		serves "$cnet" "http://$ip:80/" "hi from a container"
+	check "after the restart: no CNI call was made (no ADD or DEL beyond the two ADDs)" \
+		[ "$(grep -c . "$CALLS")" = 2 ]
+
+	check "CRI StopPodSandbox (web)" crc stopp "$web"
+	out=$(calls_of "$web")
+	# No prevResult: libcni sends it from cniVersion 0.4.0 on, the shipped conflist is 0.3.0.
+	check "StopPodSandbox: DEL with the pod's netns (no prevResult: the conflist is 0.3.0)" \
+		matches "^DEL cid=$web netns=$wnet prev=no " "$out"
+	check "StopPodSandbox: the web pod's address released (1 in use), no record left" \
+		both [ "$(in_use 1)" = 1 ] -- [ -z "$(record "$web")" ]
+	check "StopPodSandbox: no host route to $ip, one pod veth left (the client's)" \
+		both [ -z "$(ip -n "${P}vm1" -4 route show "$ip/32")" ] -- [ "$(pod_links 1 | grep -c .)" = 1 ]
+	check "StopPodSandbox: portmap's DNAT for 18083 gone" not dnat_has 18083
+	check "CRI RemovePodSandbox (web)" crc rmp "$web"
+	out=$(calls_of "$web")
+	check "RemovePodSandbox: DEL again, with no netns and no prevResult" matches "^DEL cid=$web netns= prev=no " "$out"
+	check "CRI StopPodSandbox + RemovePodSandbox (client)" both crc stopp "$client" -- crc rmp "$client"
+	check "all stopped: 0 in use, no records, no pod veth or host route in vm1" \
+		both [ "$(in_use 1)" = 0 ] -- both [ "$(n_records)" = 0 ] -- clean_vm 1
+	check "azure-vnet-inspect: consistent, no allocations" inspect_empty
+}
+
+# cri_bulk N: N pods started at once (parallel RunPodSandbox), then stopped and removed at once.
+cri_bulk() {
+	local n=$1 i p pids=() ids=() ips out
+	for ((i = 1; i <= n; i++)); do cri_pod_json "bulk$i"; done
+	for ((i = 1; i <= n; i++)); do
+		crc runp "$work/cri/bulk$i.json" >"$work/cri/bulk$i.id" 2>>"$work/log" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	for ((i = 1; i <= n; i++)); do
+		p=$(cat "$work/cri/bulk$i.id")
+		[ -n "$p" ] && ids+=("$p")
+	done
+	check "$n pods started at once: $n sandboxes ready" [ "${#ids[@]}" = "$n" ]
+	ips=$(for p in "${ids[@]}"; do cri_ip "$p"; done | sort -u)
+	check "$n pods: $n distinct IPs, all vm1 secondaries; $n in use" \
+		both [ "$(grep -c . <<<"$ips")" = "$n" ] -- both [ "$(in_use 1)" = "$n" ] -- all_in_pool "$ips"
+	check "$n pods: each answers a ping from vm2" all_ping "$ips"
+	out=$(inspect_json)
+	check "$n pods: azure-vnet-inspect consistent, $n allocations each with its pod's name" \
+		jq -e --argjson n "$n" --arg ns "$CRI_NS" '.consistent and (.allocations | length) == $n and
+			([.allocations[] | select(.podNamespace == $ns and (.podName | startswith("bulk")))] | length) == $n' <<<"$out"
+	pids=()
+	for p in "${ids[@]}"; do
+		{ crc stopp "$p" && crc rmp "$p"; } >>"$work/log" 2>&1 &
+		pids+=($!)
+	done
+	out=0
+	for p in "${pids[@]}"; do wait "$p" || out=$((out + 1)); done
+	check "$n pods stopped and removed at once ($out failed)" [ "$out" = 0 ]
+	check "$n pods: each got a DEL with its netns, then one with neither netns nor prevResult" both_dels "${ids[@]}"
+	check "$n pods gone: 0 in use, no records, no pod veth or host route in vm1" \
+		both [ "$(in_use 1)" = 0 ] -- both [ "$(n_records)" = 0 ] -- clean_vm 1
+}
+
+inner_cri() {
+	local cpid p
+	sock=$work/cri/containerd.sock
+	export CALLS=$work/cri/calls
+	mkdir -p "$work/cri/logs"
+	: >"$CALLS"
+	conflist_for 1 /etc/cni/net.d/10-azure.conflist cri
+	install_wrapped_plugins
+	cat >"$work/cri/config.toml" <<TOML
+version = 2
+root = "$work/cri/root"
+state = "$work/cri/state"
+[grpc]
+  address = "$sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "localhost/pause:latest"
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "native"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/opt/cni/bin"
+    conf_dir = "/etc/cni/net.d"
+TOML
+	if ! cri_start; then
+		bad "cri: containerd's CRI did not become ready: $(tail -n 5 "$work/cri/containerd.log")"
+		cri_stop
+		return
+	fi
+	ok "containerd CRI ready (RuntimeReady, NetworkReady) on the azure conflist"
+	for p in bb pause; do
+		ctr -a "$sock" -n k8s.io images import --snapshotter native "$work/$p-oci.tar" >>"$work/log" 2>&1 ||
+			bad "cri: ctr images import $p"
+	done
+	cri_web_pods
+	cri_bulk 30
+	for p in $(crc pods 2>/dev/null); do crc stopp "$p" && crc rmp "$p"; done >>"$work/log" 2>&1
+	cri_stop
+}
 
 # run_private CLIENT: the inner part for CLIENT in a private mount namespace.
 run_private() {
@@ -286,6 +540,8 @@ if [ "${1:-}" = --inner ]; then
 	hide /opt/cni/bin "$work/p/bin"
 	hide /var/lib/cni "$work/p/cni-cache"
 	hide /var/lib/containers "$work/p/containers"
+	mkdir -p "$work/p/run-containerd"
+	hide /run/containerd "$work/p/run-containerd" # exists: made by the outer part when missing
 	"inner_$client"
 	exit $?
 fi
@@ -294,17 +550,44 @@ fi
 [ "$(id -u)" -eq 0 ] || { echo "clients: run as root" >&2; exit 2; }
 work=$(mktemp -d /tmp/azcli.XXXXXX)
 pids=()
-# cgroup parents podman (cgroupfs) and containerd leave behind: removed at exit when we made them.
-cgroup_parents() { ls -d /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/*/default /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/default 2>/dev/null || true; }
+# cgroup parents podman (cgroupfs) and containerd (ctr's "default", the CRI pods' /<P>cri) leave
+# behind: removed at exit when we made them.
+cgroup_parents() {
+	ls -d /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/*/default /sys/fs/cgroup/*/"${P}cri" \
+		/sys/fs/cgroup/libpod_parent /sys/fs/cgroup/default /sys/fs/cgroup/"${P}cri" 2>/dev/null || true
+}
 cgroups_before=$(cgroup_parents)
+# The mount point of the private /run/containerd (containerd's shim sockets and runc state): an
+# empty directory made here when the host has none, removed at exit.
+made_run_containerd=0
+if [ ! -d /run/containerd ]; then
+	mkdir /run/containerd
+	made_run_containerd=1
+fi
+# our_shims: pids of containerd shims serving one of our containerds (socket under $work)
+our_shims() {
+	local d
+	for d in /proc/[0-9]*; do
+		tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qE "^[^ ]*containerd-shim[^ ]* .*-address $work/" &&
+			echo "${d#/proc/}"
+	done
+	return 0
+}
 cleanup() {
 	local rc=$? p d
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}" $(our_shims); do kill "$p" 2>/dev/null; done
 	for d in $(cgroup_parents); do
 		grep -qxF "$d" <<<"$cgroups_before" && continue
-		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		# processes left in a cgroup we made (a suite stopped half-way): ours, killed by pid
+		for p in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		for p in 1 2 3 4 5 6 7 8 9 10; do
+			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$d" ] || break
+			sleep 0.2
+		done
 	done
 	"$sim" down >/dev/null 2>&1
+	[ "$made_run_containerd" = 0 ] || rmdir /run/containerd 2>/dev/null
 	rm -rf "$work"
 	exit "$rc"
 }
@@ -406,15 +689,17 @@ echo "hi from a container" >"$work/rootfs/www/index.html"
 tar -C "$work/rootfs" -cf "$work/bb-rootfs.tar" .
 
 cat >"$work/oci.py" <<'PY'
-# oci.py ROOTFS.tar OUT.tar REF: a one-layer OCI image archive (image layout) of ROOTFS.tar.
+# oci.py ROOTFS.tar OUT.tar REF [CMD-JSON]: a one-layer OCI image archive (image layout) of
+# ROOTFS.tar; CMD-JSON is the image's Cmd (default ["/bin/busybox", "sh"]).
 import hashlib, io, json, sys, tarfile
 rootfs, out, ref = sys.argv[1:4]
+cmd = json.loads(sys.argv[4]) if len(sys.argv) > 4 else ["/bin/busybox", "sh"]
 layer = open(rootfs, "rb").read()
 def blob(data):
     return "sha256:" + hashlib.sha256(data).hexdigest(), data
 ldig, _ = blob(layer)
 config = json.dumps({"architecture": "amd64", "os": "linux",
-    "config": {"Cmd": ["/bin/busybox", "sh"]},
+    "config": {"Cmd": cmd},
     "rootfs": {"type": "layers", "diff_ids": [ldig]}}).encode()
 cdig, _ = blob(config)
 manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -432,20 +717,48 @@ with tarfile.open(out, "w") as t:
     for d in (layer, config, manifest):
         add("blobs/sha256/" + hashlib.sha256(d).hexdigest(), d)
 PY
+python3 "$work/oci.py" "$work/bb-rootfs.tar" "$work/bb-oci.tar" localhost/bb:latest
+# the CRI sandbox ("pause") image: the same rootfs, sleeping
+python3 "$work/oci.py" "$work/bb-rootfs.tar" "$work/pause-oci.tar" localhost/pause:latest \
+	'["/bin/busybox", "sleep", "2147483647"]'
 
+want() { [[ " ${AZCNI_CLIENTS:-cnitool podman ctr cri} " == *" $1 "* ]]; }
 echo "== cnitool"
-test_cnitool
+want cnitool && test_cnitool
 echo "== podman + attach helper"
-if ensure podman podman runc crun catatonit && ensure runc runc; then
+if ! want podman; then
+	:
+elif ensure podman podman runc crun catatonit && ensure runc runc; then
 	run_private podman
 else
 	skip "podman: package cannot be installed"
 fi
 echo "== containerd ctr run --cni"
-if ensure ctr containerd && ensure containerd containerd && ensure runc runc; then
+if ! want ctr; then
+	:
+elif ensure ctr containerd && ensure containerd containerd && ensure runc runc; then
 	run_private ctr
 else
 	skip "ctr: containerd cannot be installed"
+fi
+
+echo "== containerd CRI (the kubelet's path)"
+# build_cri_client: our CRI client (cached in $build/tools), installing its packages once if needed
+build_cri_client() {
+	"$top/ci/build-cri-client.sh" "$build/tools/cri-client" 2>>"$work/log" && return 0
+	DEBIAN_FRONTEND=noninteractive apt-get -qq -y -o DPkg::Lock::Timeout=300 install --no-install-recommends \
+		golang-go golang-google-grpc-dev golang-github-gogo-protobuf-dev dpkg-dev xz-utils >>"$work/log" 2>&1
+	"$top/ci/build-cri-client.sh" "$build/tools/cri-client" 2>>"$work/log"
+}
+if ! want cri; then
+	:
+elif ! { ensure ctr containerd && ensure containerd containerd && ensure runc runc; }; then
+	skip "cri: containerd cannot be installed"
+elif ! cri_client=$(build_cri_client); then
+	skip "cri: the CRI client cannot be built (golang-google-grpc-dev, golang-github-gogo-protobuf-dev, deb-src: ci/deps.sh)"
+else
+	export cri_client
+	run_private cri
 fi
 
 check "no plugin call wrote the host's /run state (${host_state_before:-none before})" \
