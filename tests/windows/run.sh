@@ -150,6 +150,7 @@ check "azure-vnet-ipam.json: 10.240.0.5 in use" [ "$(ipam_inuse 10.240.0.5)" = t
 check "log file C:\\k-style azure-vnet.log written" grep -q 'ADD' "$rt/azure-vnet.log"
 # azure-vnet-inspect.exe (in the zip) on this node: c1's address with its pod, the HNS endpoint
 # found by enumeration, nothing inconsistent (exit status 0)
+add1_out=$out  # the ADD's result, kept for the repeated ADD below ($out shows a failed check)
 set +e
 insp=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_HCN_DLL="$DLL_W" \
 	timeout "${GUARD_S:-60}" wine "$build/bin/azure-vnet-inspect.exe" --json 2>>"$scratch/inspect.err")
@@ -176,7 +177,6 @@ check "azure-vnet-inspect.exe: the HNS endpoint gone is a stale-record naming it
 cp "$scratch/hcn-saved.json" "$hcn_state"
 
 # ---- repeated ADD: same answer, no second endpoint, no second IP ----
-add1_out=$out
 owned_by() { # owned_by <container id>: the addresses IPAM holds for it, one a line
 	jq -r --arg c "$1" '.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse and (.ID | startswith($c))) | .Addr' "$rt/azure-vnet-ipam.json"
 }
