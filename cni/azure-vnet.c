@@ -679,7 +679,7 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 	vnet_init(&v, ctx);
 	r = backend->validate(&v.call, err);
 	if (r >= 0 && ipam_cns_is(v.conf))
-		r = ipam_cns_validate(v.conf, &ctx->env, err);
+		r = ipam_cns_validate(&ctx->env, err);
 	if (r >= 0)
 		r = vnet_open(&v, BACKEND_NEED_SANDBOX, err);
 	if (r >= 0)

@@ -21,11 +21,15 @@
 /* ipam_cns_is - whether @conf's ipam.type is "azure-cns". */
 bool ipam_cns_is(const struct conf *conf);
 
-/* ipam_cns_validate - refuse, before anything is made, an ADD this increment cannot serve:
- * ipam.mode "overlay", "v4overlay" or "dualStackOverlay" (Azure CNI Overlay: code 7 naming
- * ipam.mode), or a CNI_ARGS without K8S_POD_NAME or K8S_POD_NAMESPACE (code 4 naming them:
- * CNS keys the pod by them). Changes nothing. Returns 0 or -EINVAL / -EOPNOTSUPP. */
-int ipam_cns_validate(const struct conf *conf, const struct cni_env *env, struct cni_error *err);
+/* ipam_cns_overlay - whether @conf is Azure CNI Overlay: ipam.type "azure-cns" with an
+ * ipam.mode ("overlay", "v4overlay" or "dualStackOverlay": conf_parse admits no other; ACN
+ * cni/util/const.go IpamMode). "" is pod subnets (dynamic pod IP allocation, "swift"). */
+bool ipam_cns_overlay(const struct conf *conf);
+
+/* ipam_cns_validate - refuse, before anything is made, an ADD CNS cannot serve: a CNI_ARGS
+ * without K8S_POD_NAME or K8S_POD_NAMESPACE (code 4 naming them: CNS keys the pod by them).
+ * Changes nothing. Returns 0 or -EINVAL. */
+int ipam_cns_validate(const struct cni_env *env, struct cni_error *err);
 
 /* ipam_cns_add - ask CNS (POST <cnsurl>/network/requestipconfigs; on HTTP 404 the older
  * /network/requestipconfig) for the IP configuration of the pod interface @req names, and fill
