@@ -114,7 +114,8 @@ nothing_left() {
 }
 records() { jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json" 2>/dev/null || echo 0; }
 
-CONF='{"cniVersion":"1.1.0","name":"azure","type":"azure-vnet","mode":"transparent","ipsToRouteViaHost":["169.254.20.10"],"ipam":{"type":"azure-cns"}}'
+# the shipped pod-subnet conflist's first plugin, at CNI 1.1.0 (GC is tested here)
+CONF=$(jq -c '.plugins[0] + {cniVersion: "1.1.0", name}' "$top/linux/azure-linux-swift.conflist")
 
 start_double 10090 || exit 1
 
