@@ -28,10 +28,12 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -40,6 +42,7 @@ PEER = os.path.join(TOP, "tests", "lib", "peer.py")
 PREFIX = "azk-"
 FABRIC = PREFIX + "fabric"
 GW = "10.240.0.1"
+STOP = threading.Event()  # Ctrl-C or SIGTERM: the workers stop after their current call
 
 
 def sh(*args, check=True, **kw):
@@ -153,7 +156,12 @@ def call(vnet, v, i, cmd):
 def fill_vm(vnet, v, cmd):
     """One VM's pods, one after another (a kubelet starts pods of one node in parallel, but the
     node's state lock serializes them anyway; VMs run in parallel)."""
-    return [call(vnet, v, i, cmd) for i in range(vnet.pods)]
+    out = []
+    for i in range(vnet.pods):
+        if STOP.is_set():
+            break
+        out.append(call(vnet, v, i, cmd))
+    return out
 
 
 def phase(vnet, workers, cmd):
@@ -161,8 +169,13 @@ def phase(vnet, workers, cmd):
     res = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
         futs = {ex.submit(fill_vm, vnet, v, cmd): v for v in range(vnet.vms)}
-        for f in concurrent.futures.as_completed(futs):
-            res[futs[f]] = f.result()
+        try:
+            for f in concurrent.futures.as_completed(futs):
+                res[futs[f]] = f.result()
+                print("%s: %d of %d VMs done" % (cmd, len(res), vnet.vms), file=sys.stderr)
+        except BaseException:
+            STOP.set()
+            raise
     return time.perf_counter() - t0, res
 
 
@@ -248,6 +261,7 @@ def main():
         sys.exit("vnet16k.py: --vms 1..250, --pods 1..250")
     if not os.access(os.path.join(BIN, "azure-vnet"), os.X_OK):
         sys.exit("vnet16k.py: build first (no %s/azure-vnet)" % BIN)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     cleanup()
     work = tempfile.mkdtemp(prefix="azk-", dir="/dev/shm")
     vnet = VNet(work, a.vms, a.pods)
