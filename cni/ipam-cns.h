@@ -41,9 +41,12 @@ int ipam_cns_validate(const struct cni_env *env, struct cni_error *err);
  * (cns/client/client.go RequestIPs). Errors: CNS unreachable, hung past the bound or answering
  * a status other than 200: code 11 naming CNS and its URL; ReturnCode not 0: code 11 naming
  * the code (100 for the codes that mean our request was malformed); an unusable answer: 105
- * naming the field. Returns 0 or negative errno. */
+ * naming the field. On success *ret_nc_primary (may be NULL) is the network container's primary
+ * IPv4 (NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress of the first PodIpInfo; family 0
+ * when it is not IPv4): the address the Go plugin SNATs Azure DNS to in pod-subnet mode.
+ * The Overlay gateway rule is this OS's (enum cns_mode). Returns 0 or negative errno. */
 int ipam_cns_add(const struct conf *conf, const struct cns_request *req, bool release_on_fail,
-		 struct cni_result *ret, struct cni_error *err);
+		 struct cni_result *ret, struct ipnet_addr *ret_nc_primary, struct cni_error *err);
 
 /* ipam_cns_del - release what the pod interface @req names holds (POST
  * <cnsurl>/network/releaseipconfigs, on 404 /network/releaseipconfig). ReturnCode 0 or
