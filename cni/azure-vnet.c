@@ -432,7 +432,8 @@ static int ipam_cns_add_owner(struct vnet *v, struct cni_error *err)
 
 	record_id(v, netstate_find_network(&v->snap.st, v->conf->name, NULL), v->cns_id);
 	cns_request_of(v, v->cns_id, NULL, &req);
-	r = ipam_cns_add(v->conf, &req, !v->has_rec, &v->ipres, err);
+	r = ipam_cns_add(v->conf, &req, !v->has_rec, &v->ipres,
+			 ipam_cns_overlay(v->conf) ? NULL : &v->call.cns_nc_primary, err);
 	v->fresh = r >= 0 && !v->has_rec;
 	return r;
 }
@@ -679,7 +680,7 @@ static int vnet_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_e
 	vnet_init(&v, ctx);
 	r = backend->validate(&v.call, err);
 	if (r >= 0 && ipam_cns_is(v.conf))
-		r = ipam_cns_validate(v.conf, &ctx->env, err);
+		r = ipam_cns_validate(&ctx->env, err);
 	if (r >= 0)
 		r = vnet_open(&v, BACKEND_NEED_SANDBOX, err);
 	if (r >= 0)

@@ -19,13 +19,13 @@ bool ipam_cns_is(const struct conf *conf)
 	return strcmp(conf->ipam.type, IPAM_CNS_TYPE) == 0;
 }
 
-int ipam_cns_validate(const struct conf *conf, const struct cni_env *env, struct cni_error *err)
+bool ipam_cns_overlay(const struct conf *conf)
 {
-	if (conf->ipam.mode[0])
-		return cni_error_set(err, -EOPNOTSUPP, CNI_CODE_INVALID_CONFIG,
-				     "ipam.mode \"%s\" (Azure CNI Overlay) is not supported yet with "
-				     "ipam.type azure-cns: only pod subnets (no ipam.mode)",
-				     conf->ipam.mode);
+	return ipam_cns_is(conf) && conf->ipam.mode[0];
+}
+
+int ipam_cns_validate(const struct cni_env *env, struct cni_error *err)
+{
 	if (!env->args.pod_name[0] || !env->args.pod_namespace[0])
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
 				     "CNI_ARGS needs K8S_POD_NAME and K8S_POD_NAMESPACE for ipam.type "
@@ -114,7 +114,8 @@ static int refused(const char *url, int code, const char *msg, struct cni_error 
 }
 
 /* The answer @text of a request as a CNI result into @ret. */
-static int use_answer(const char *url, const char *text, struct cni_result *ret,
+static int use_answer(const char *url, const char *text, enum cns_mode mode,
+		      struct cni_result *ret, struct ipnet_addr *ret_nc_primary,
 		      struct cni_error *err)
 {
 	struct cni_error inner = { 0 };
@@ -127,7 +128,10 @@ static int use_answer(const char *url, const char *text, struct cni_result *ret,
 	if (r == 0 && resp->return_code != CNS_CODE_SUCCESS)
 		r = refused(url, resp->return_code, resp->message, err);
 	else if (r == 0)
-		r = cns_result_fill(resp, ret, &inner);
+		r = cns_result_fill(resp, mode, ret, &inner);
+	if (r == 0 && ret_nc_primary) /* the NC's own IPv4 (invoker_cns.go ncPrimaryIP) */
+		*ret_nc_primary = resp->ips[0].nc_subnet.addr.family == IPNET_AF_INET ?
+				  resp->ips[0].nc_subnet.addr : (struct ipnet_addr){ 0 };
 	if (r < 0 && cni_error_is_set(&inner))
 		cni_error_set(err, r, inner.code, "CNS %s: %s", url, inner.msg);
 	free(resp);
@@ -135,7 +139,7 @@ static int use_answer(const char *url, const char *text, struct cni_result *ret,
 }
 
 int ipam_cns_add(const struct conf *conf, const struct cns_request *req, bool release_on_fail,
-		 struct cni_result *ret, struct cni_error *err)
+		 struct cni_result *ret, struct ipnet_addr *ret_nc_primary, struct cni_error *err)
 {
 	char url[CNS_URL_MAX], *answer = NULL;
 	long status = 0;
@@ -145,7 +149,13 @@ int ipam_cns_add(const struct conf *conf, const struct cns_request *req, bool re
 			 url, err);
 	if (r < 0)
 		return r;
-	r = use_answer(url, answer, ret, err);
+	r = use_answer(url, answer, !ipam_cns_overlay(conf) ? CNS_POD_SUBNETS :
+#ifdef _WIN32
+		       CNS_OVERLAY_WINDOWS,
+#else
+		       CNS_OVERLAY_LINUX,
+#endif
+		       ret, ret_nc_primary, err);
 	free(answer);
 	if (r < 0 && release_on_fail && ipam_cns_del(conf, req, NULL) < 0)
 		platform_log("azure-cns: releasing %s after an unusable answer failed",

@@ -21,11 +21,15 @@
 /* ipam_cns_is - whether @conf's ipam.type is "azure-cns". */
 bool ipam_cns_is(const struct conf *conf);
 
-/* ipam_cns_validate - refuse, before anything is made, an ADD this increment cannot serve:
- * ipam.mode "overlay", "v4overlay" or "dualStackOverlay" (Azure CNI Overlay: code 7 naming
- * ipam.mode), or a CNI_ARGS without K8S_POD_NAME or K8S_POD_NAMESPACE (code 4 naming them:
- * CNS keys the pod by them). Changes nothing. Returns 0 or -EINVAL / -EOPNOTSUPP. */
-int ipam_cns_validate(const struct conf *conf, const struct cni_env *env, struct cni_error *err);
+/* ipam_cns_overlay - whether @conf is Azure CNI Overlay: ipam.type "azure-cns" with an
+ * ipam.mode ("overlay", "v4overlay" or "dualStackOverlay": conf_parse admits no other; ACN
+ * cni/util/const.go IpamMode). "" is pod subnets (dynamic pod IP allocation, "swift"). */
+bool ipam_cns_overlay(const struct conf *conf);
+
+/* ipam_cns_validate - refuse, before anything is made, an ADD CNS cannot serve: a CNI_ARGS
+ * without K8S_POD_NAME or K8S_POD_NAMESPACE (code 4 naming them: CNS keys the pod by them).
+ * Changes nothing. Returns 0 or -EINVAL. */
+int ipam_cns_validate(const struct cni_env *env, struct cni_error *err);
 
 /* ipam_cns_add - ask CNS (POST <cnsurl>/network/requestipconfigs; on HTTP 404 the older
  * /network/requestipconfig) for the IP configuration of the pod interface @req names, and fill
@@ -37,9 +41,12 @@ int ipam_cns_validate(const struct conf *conf, const struct cni_env *env, struct
  * (cns/client/client.go RequestIPs). Errors: CNS unreachable, hung past the bound or answering
  * a status other than 200: code 11 naming CNS and its URL; ReturnCode not 0: code 11 naming
  * the code (100 for the codes that mean our request was malformed); an unusable answer: 105
- * naming the field. Returns 0 or negative errno. */
+ * naming the field. On success *ret_nc_primary (may be NULL) is the network container's primary
+ * IPv4 (NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress of the first PodIpInfo; family 0
+ * when it is not IPv4): the address the Go plugin SNATs Azure DNS to in pod-subnet mode.
+ * The Overlay gateway rule is this OS's (enum cns_mode). Returns 0 or negative errno. */
 int ipam_cns_add(const struct conf *conf, const struct cns_request *req, bool release_on_fail,
-		 struct cni_result *ret, struct cni_error *err);
+		 struct cni_result *ret, struct ipnet_addr *ret_nc_primary, struct cni_error *err);
 
 /* ipam_cns_del - release what the pod interface @req names holds (POST
  * <cnsurl>/network/releaseipconfigs, on 404 /network/releaseipconfig). ReturnCode 0 or

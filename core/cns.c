@@ -466,8 +466,8 @@ const char *cns_code_name(int code)
 
 /* The address of @ip with its prefix length and gateway (invoker_cns.go
  * getIPConfigPrefixLength, getIPConfigGatewayAddress) into @c. */
-static int fill_ip(const struct cns_pod_ip *ip, const char *field, struct cni_ipconfig *c,
-		   struct cni_error *err)
+static int fill_ip(const struct cns_pod_ip *ip, const char *field, enum cns_mode mode,
+		   struct cni_ipconfig *c, struct cni_error *err)
 {
 	bool v6 = ip->pod.addr.family == IPNET_AF_INET6;
 	int len = v6 && ip->nc_subnet6.len ? ip->nc_subnet6.len : ip->nc_subnet.len;
@@ -481,6 +481,17 @@ static int fill_ip(const struct cns_pod_ip *ip, const char *field, struct cni_ip
 	c->address.len = len;
 	c->gateway = v6 && ip->nc_gateway6.family ? ip->nc_gateway6 : ip->nc_gateway;
 	c->iface = -1;
+	if (mode != CNS_POD_SUBNETS && c->gateway.family != ip->pod.addr.family) {
+		/* an Overlay NC without a gateway: the pod's own (getOverlayGateway, per OS) */
+		struct ipnet_prefix net = ipnet_prefix_network(&c->address);
+
+		if (v6)
+			ipnet_addr_parse(CNS_OVERLAY_GATEWAY6, &c->gateway);
+		else if (mode == CNS_OVERLAY_WINDOWS && net.len < 31)
+			c->gateway = ipnet_prefix_first_host(&net);
+		else if (mode == CNS_OVERLAY_LINUX)
+			ipnet_addr_parse(CNS_OVERLAY_GATEWAY4, &c->gateway);
+	}
 	if (c->gateway.family != ip->pod.addr.family)
 		return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
 				     "CNS answer: %s.NetworkContainerPrimaryIPConfig.GatewayIPAddress "
@@ -516,7 +527,7 @@ static int fill_routes(const struct cns_pod_ip *ip, const struct ipnet_addr *gw,
 	return 0;
 }
 
-int cns_result_fill(const struct cns_response *resp, struct cni_result *ret,
+int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct cni_result *ret,
 		    struct cni_error *err)
 {
 	bool counted = false;
@@ -536,7 +547,7 @@ int cns_result_fill(const struct cns_response *resp, struct cni_result *ret,
 		if (ret->n_ips >= CNI_MAX_IPS)
 			return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
 					     "CNS answer: too many addresses");
-		r = fill_ip(ip, f, &ret->ips[ret->n_ips], err);
+		r = fill_ip(ip, f, mode, &ret->ips[ret->n_ips], err);
 		if (r < 0)
 			return r;
 		r = fill_routes(ip, &ret->ips[ret->n_ips].gateway, ret, err);

@@ -121,16 +121,34 @@ int cns_release_decode(const char *text, size_t len, int *ret_code, char *msg, s
  * for one codes.go does not name (its String()). Static storage. */
 const char *cns_code_name(int code);
 
+/* Which pods a CNS answer is for, and so what gateway a pod gets when CNS gives none. */
+enum cns_mode {
+	CNS_POD_SUBNETS = 0,      /* dynamic pod IP allocation: CNS's gateway is required */
+	CNS_OVERLAY_LINUX,        /* Azure CNI Overlay on Linux: CNS_OVERLAY_GATEWAY4 (ACN
+				   * cni/network/network_linux.go getOverlayGateway) */
+	CNS_OVERLAY_WINDOWS,      /* on Windows: the first address after the pod CIDR's network
+				   * address (network_windows.go getOverlayGateway) */
+};
+
+/* IPv4 and (both OSes) IPv6 gateways of an Overlay pod when CNS gives none: ACN
+ * cni/network/network_linux.go getOverlayGateway and cni/network/invoker_cns.go
+ * overlayGatewayV6IP. They are the gateways the Linux transparent data plane gives every pod. */
+#define CNS_OVERLAY_GATEWAY4 "169.254.1.1"
+#define CNS_OVERLAY_GATEWAY6 "fe80::1234:5678:9abc"
+
 /* cns_result_fill - the CNI result of a successful answer @resp into *ret (cleared first;
  * interfaces are left to the backend): for each PodIpInfo of the pod's own interface (NICType ""
  * or "InfraNIC"), the address PodIPConfig.IPAddress with the prefix length of
- * NetworkContainerPrimaryIPConfig.IPSubnet (IPSubnetV6 for IPv6; PodIPConfig's when that is 0),
- * the gateway GatewayIPAddress (GatewayIPv6Address for IPv6, when set), and the routes CNS gave,
+ * NetworkContainerPrimaryIPConfig.IPSubnet (IPSubnetV6 for IPv6; PodIPConfig's when that is 0;
+ * in Overlay that is the cluster's pod CIDR, cns/kubecontroller/nodenetworkconfig
+ * CreateNCRequestFromStaticNC), the gateway GatewayIPAddress (GatewayIPv6Address for IPv6, when
+ * set; in an Overlay @mode and none given, the Overlay gateway of the OS (enum cns_mode), as
+ * invoker_cns.go configureDefaultAddResult does), and the routes CNS gave,
  * else a default route of the address's family via the gateway (ACN cni/network/invoker_cns.go
  * configureDefaultAddResult). Errors, -EBADMSG with code 105 naming the field: no address, an
  * address without a gateway, another NICType (SwiftV2 NICs: not supported), or not exactly one
  * interface with default routes. Returns 0 or -EBADMSG. */
-int cns_result_fill(const struct cns_response *resp, struct cni_result *ret,
+int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct cni_result *ret,
 		    struct cni_error *err);
 
 #endif

@@ -563,6 +563,8 @@ int conf_parse(const cJSON *root, struct conf *ret, struct cni_error *err)
 	    (r = check_bridge(c->bridge, err)) < 0 ||
 	    (r = parse_ipam(root, &c->ipam, err)) < 0 ||
 	    (r = parse_cns_url(root, c, err)) < 0 ||
+	    (r = get_string(root, "executionMode", "executionMode", c->execution_mode,
+			    sizeof(c->execution_mode), err)) < 0 ||
 	    (r = get_object(root, "dns", "dns", &o, err)) < 0 ||
 	    (o && (r = parse_dns(o, "dns", false, &c->dns, err)) < 0) ||
 	    (r = parse_ips_via_host(root, c, err)) < 0 ||

@@ -71,6 +71,8 @@ struct conf {
 	char adapter_name[CNI_NAME_MAX];
 	char bridge[CNI_IFNAME_MAX + 32];
 	struct conf_ipam ipam;
+	char execution_mode[32];           /* "executionMode" (ACN cni/util ExecutionMode:
+					    * "v4swift" on the pod-subnet conflists; "" else) */
 	char cns_url[512];                 /* "cnsurl": the CNS base URL for ipam.type azure-cns
 	                                    * ("" = http://localhost:10090) */
 	struct cni_dns dns;                /* from "dns" (nameservers/domain/search/options) */

@@ -464,21 +464,37 @@ static int policy_acl(const cJSON *v, cJSON *arr, size_t idx, struct cni_error *
 	return 0;
 }
 
-/* OutBoundNAT {Destinations [ip]}: loopback DSR (the pod reaches itself through a service VIP). */
-static int policy_dsr(const char *ip, cJSON *arr)
+/* OutBoundNAT {[VirtualIP @vip,] Destinations [@dst]} appended to @arr (@vip NULL: none). */
+static int policy_nat_to(cJSON *arr, const char *vip, const char *dst)
 {
 	cJSON *s = policy_new(arr, "OutBoundNAT"), *d, *c;
 
-	if (!s)
+	if (!s || (vip && !cJSON_AddStringToObject(s, "VirtualIP", vip)))
 		return -ENOMEM;
 	d = cJSON_AddArrayToObject(s, "Destinations");
-	c = cJSON_CreateString(ip);
+	c = cJSON_CreateString(dst);
 	if (!d || !c) {
 		cJSON_Delete(c);
 		return -ENOMEM;
 	}
 	cJSON_AddItemToArray(d, c);
 	return 0;
+}
+
+/* OutBoundNAT {Destinations [ip]}: loopback DSR (the pod reaches itself through a service VIP). */
+static int policy_dsr(const char *ip, cJSON *arr)
+{
+	return policy_nat_to(arr, NULL, ip);
+}
+
+int hcndoc_swift_nat(cJSON *policies, const struct ipnet_addr *nc_primary)
+{
+	char vip[IPNET_ADDR_STRLEN];
+	int r;
+
+	ipnet_addr_format(nc_primary, vip, sizeof(vip));
+	r = policy_nat_to(policies, vip, HCNDOC_AZURE_DNS);
+	return r < 0 ? r : policy_nat_to(policies, NULL, HCNDOC_AZURE_IMDS);
 }
 
 /* One AdditionalArgs EndpointPolicy value into @arr. */

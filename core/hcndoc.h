@@ -83,6 +83,19 @@ cJSON *hcndoc_endpoint(const struct hcndoc_endpoint *e, struct cni_error *err);
 int hcndoc_policies(const struct conf *conf, const struct ipnet_prefix *subnet,
 		    const struct ipnet_addr *pod_ip, cJSON **ret_policies, struct cni_error *err);
 
+/* Azure's DNS and instance metadata service (ACN network/networkutils AzureDNS, AzureIMDS). */
+#define HCNDOC_AZURE_DNS "168.63.129.16"
+#define HCNDOC_AZURE_IMDS "169.254.169.254"
+
+/* hcndoc_swift_nat - append to @policies (an array from hcndoc_policies) what the Go plugin adds
+ * for a pod-subnet pod on Windows (ACN cni/network/network_windows.go getNATInfo with
+ * executionMode "v4swift", network/policy/policy_windows.go AddNATPolicyV2; hcsshim
+ * OutboundNatPolicySetting): OutBoundNAT {Settings {VirtualIP @nc_primary, Destinations
+ * ["168.63.129.16"]}} (Azure DNS seen from the network container's primary IP) and OutBoundNAT
+ * {Settings {Destinations ["169.254.169.254"]}} (IMDS from the node's). Returns 0 or -ENOMEM
+ * (@policies may then hold the first). */
+int hcndoc_swift_nat(cJSON *policies, const struct ipnet_addr *nc_primary);
+
 /* hcndoc_dns - the endpoint DNS for one ADD (ACN cni/network/network_windows.go):
  * runtimeConfig.dns wins only when it has both servers and searches (Go getCustomDNS): its
  * servers, searches and options as given, no domain; one with servers alone is ignored.

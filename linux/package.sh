@@ -81,6 +81,10 @@ chmod 0644 "debian/$p/usr/share/man/man8/azure-vnet-inspect.8.gz"
 install -m 0644 "$top/linux/10-azure.conflist" "debian/$p/usr/share/doc/$p/examples/10-azure.conflist"
 install -m 0644 "$top/tests/data/conflist/10-azure-linux-bridge.conflist" \
 	"debian/$p/usr/share/doc/$p/examples/10-azure-bridge.conflist"
+# the azure-cns modes, as AKS ships them: pod subnets (dynamic pod IP allocation) and Overlay
+for f in azure-linux-swift.conflist azure-linux-swift-overlay.conflist; do
+	install -m 0644 "$top/linux/$f" "debian/$p/usr/share/doc/$p/examples/$f"
+done
 install -m 0644 "$deb/$p.lintian-overrides" "debian/$p/usr/share/lintian/overrides/$p"
 doc "$p"
 dpkg-shlibdeps -T"debian/$p.substvars" "debian/$p/opt/cni/bin/azure-vnet" "debian/$p/opt/cni/bin/azure-vnet-ipam" \

@@ -28,6 +28,7 @@ struct backend {
 };
 
 static const char ipam_ours_type[] = "azure-vnet-ipam";
+static const char ipam_cns_type[] = "azure-cns";  /* the orchestrator asks CNS (cni/ipam-cns.c) */
 
 static int bad_netns(const struct cni_env *env, struct cni_error *err)
 {
@@ -52,10 +53,11 @@ static int win_validate(const struct backend_call *call, struct cni_error *err)
 		return 0;
 	if (hcndoc_guid_normalize(call->env->netns, ns) < 0)
 		return bad_netns(call->env, err);
-	if (conf->ipam.type[0] && strcmp(conf->ipam.type, ipam_ours_type) != 0)
+	if (conf->ipam.type[0] && strcmp(conf->ipam.type, ipam_ours_type) != 0 &&
+	    strcmp(conf->ipam.type, ipam_cns_type) != 0)
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-				     "ipam.type \"%s\" is not supported on Windows (azure-vnet-ipam)",
-				     conf->ipam.type);
+				     "ipam.type \"%s\" is not supported on Windows (azure-vnet-ipam "
+				     "or azure-cns)", conf->ipam.type);
 	r = hcndoc_policies(conf, NULL, NULL, &pols, err);
 	cJSON_Delete(pols);
 	if (r < 0)
@@ -449,6 +451,12 @@ static int win_endpoint_add(struct backend *be, const struct backend_call *call,
 	r = hcndoc_policies(call->conf, &subnet, &ipres->ips[0].address.addr, &pols, err);
 	if (r < 0)
 		return r;
+	/* pod subnets (CNS): Azure DNS from the NC's primary IP, IMDS from the node's */
+	if (call->cns_nc_primary.family && strcmp(call->conf->execution_mode, "v4swift") == 0 &&
+	    hcndoc_swift_nat(pols, &call->cns_nc_primary) < 0) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
 	r = endpoint_remove_by_name(be, be->netns, rec->id, err);
 	if (r < 0)
 		goto out;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The unit tests, the IPAM process suite (tests/ipam) and the Linux netns suites
-# (tests/linux/plugin.sh, tests/linux/cns.sh) against a build with AddressSanitizer,
+# (tests/linux/plugin.sh, tests/linux/cns.sh, tests/linux/overlay.sh) against a build with AddressSanitizer,
 # UndefinedBehaviorSanitizer and LeakSanitizer (AZCNI_SANITIZE=ON; any finding stops the
 # process). Every sanitized process writes its report to a file under a directory of this run
 # (ASAN_OPTIONS log_path), so a finding in a call whose failure a suite expected still fails
@@ -49,6 +49,8 @@ run "Linux netns suite (tests/linux/plugin.sh) under ASan+UBSan" \
 	"$top/tests/linux/plugin.sh" "$bdir"
 run "azure-cns netns suite (tests/linux/cns.sh) under ASan+UBSan" \
 	"$top/tests/linux/cns.sh" "$bdir"
+run "Azure CNI Overlay netns suite (tests/linux/overlay.sh) under ASan+UBSan" \
+	"$top/tests/linux/overlay.sh" "$bdir"
 
 reports=$(find "$WORK/reports" -type f | sort)
 if [ -z "$reports" ]; then

@@ -40,7 +40,10 @@ The pool survives a restart when --state names a file (CNS keeps its state on di
 
 Usage: cns-double.py --port N [--addr 127.0.0.1] [--subnet 10.241.0.0/16] [--gateway 10.241.0.1]
        [--first 10.241.0.4] [--count 4] [--host-ip 10.240.0.4] [--host-gateway 10.240.0.1]
-       [--host-subnet 10.240.0.0/16] [--state FILE] [--ready FILE]
+       [--host-subnet 10.240.0.0/16] [--subnet6 fd44::/64 --first6 fd44::1:4 [--nc-primary6 A]
+       [--gateway6 G]] [--state FILE] [--ready FILE]
+With --subnet6 the node is dual-stack: a pod gets an address of each family (two PodIpInfo,
+one per network container, as CNS answers on a dual-stack Overlay node).
 """
 import argparse
 import ipaddress
@@ -132,6 +135,11 @@ class Pool:
         self.lock = threading.Lock()
         first = ipaddress.ip_address(args.first)
         self.ips = [str(first + i) for i in range(args.count)]
+        # a dual-stack node: a second network container of IPv6 addresses; a pod gets one of each
+        self.ips6 = []
+        if args.subnet6:
+            first6 = ipaddress.ip_address(args.first6)
+            self.ips6 = [str(first6 + i) for i in range(args.count)]
         self.assigned = {}  # ip -> {"key", "name", "namespace"}
         if args.state and os.path.exists(args.state):
             with open(args.state) as f:
@@ -147,14 +155,20 @@ class Pool:
     def pod_ip_info(self, ip):
         """PodIpInfo as populateIPConfigInfoUntransacted fills it, every field Go encodes."""
         a = self.args
-        plen = ipaddress.ip_network(a.subnet).prefixlen
+        v6 = ":" in ip
+        plen = ipaddress.ip_network(a.subnet6 if v6 else a.subnet).prefixlen
         empty_subnet = {"IPAddress": "", "PrefixLength": 0}
+        # the IPv6 NC (CreateNCRequestFromStaticNC): its IPSubnet is the v6 subnet, its gateway
+        # DefaultGatewayV6 in both gateway fields' places as createNCRequestFromStaticNCHelper
+        # fills them (GatewayIPAddress from DefaultGateway, empty for a v6-only NC)
         return {
             "PodIPConfig": {"IPAddress": ip, "PrefixLength": plen},
             "NetworkContainerPrimaryIPConfig": {
-                "IPSubnet": {"IPAddress": a.nc_primary, "PrefixLength": plen},
+                "IPSubnet": {"IPAddress": a.nc_primary6 if v6 else a.nc_primary,
+                             "PrefixLength": plen},
                 "IPSubnetV6": empty_subnet, "DNSServers": None,
-                "GatewayIPAddress": a.gateway, "GatewayIPv6Address": ""},
+                "GatewayIPAddress": "" if v6 else a.gateway,
+                "GatewayIPv6Address": a.gateway6 if v6 else ""},
             "NetworkContainerIPv6Config": {
                 "IPSubnet": empty_subnet, "IPSubnetV6": empty_subnet, "DNSServers": None,
                 "GatewayIPAddress": "", "GatewayIPv6Address": ""},
@@ -163,7 +177,7 @@ class Pool:
             "NICType": "InfraNIC", "InterfaceName": "", "MacAddress": "00:0d:3a:6e:18:25",
             "SkipDefaultRoutes": False, "Routes": None, "PnPID": "", "EndpointPolicies": None,
             "AllowHostToNCCommunication": False, "AllowNCToHostCommunication": False,
-            "NetworkContainerID": "Swift_double-nc",
+            "NetworkContainerID": "Swift_double-nc6" if v6 else "Swift_double-nc",
         }
 
     def request(self, key, name, namespace, desired):
@@ -178,15 +192,19 @@ class Pool:
                         ipaddress.ip_address(d)
                     except ValueError:
                         return FAILED_TO_ALLOCATE_IP_CONFIG, "invalid ip %s specified as desired IP" % d, []
-                want = [d for d in desired if d in self.ips and d not in self.assigned]
+                want = [d for d in desired
+                        if d in self.ips + self.ips6 and d not in self.assigned]
                 if len(want) != len(desired):
                     return FAILED_TO_ALLOCATE_IP_CONFIG, "not enough desired IPs found in pool", []
             else:
-                free = [ip for ip in self.ips if ip not in self.assigned]
-                if not free:
-                    return (FAILED_TO_ALLOCATE_IP_CONFIG,
-                            "not enough IPs available, waiting on Azure CNS to allocate more", [])
-                want = free[:1]
+                want = []
+                for ips in [self.ips, self.ips6] if self.ips6 else [self.ips]:
+                    free = [ip for ip in ips if ip not in self.assigned]
+                    if not free:
+                        return (FAILED_TO_ALLOCATE_IP_CONFIG,
+                                "not enough IPs available, waiting on Azure CNS to allocate more",
+                                [])
+                    want.append(free[0])
             for ip in want:
                 self.assigned[ip] = {"key": key, "name": name, "namespace": namespace}
             self.save()
@@ -225,7 +243,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/test/pool":
             with st.pool.lock:
                 doc = {"assigned": {ip: o["key"] for ip, o in st.pool.assigned.items()},
-                       "free": [ip for ip in st.pool.ips if ip not in st.pool.assigned]}
+                       "free": [ip for ip in st.pool.ips + st.pool.ips6
+                                if ip not in st.pool.assigned]}
             return self.send_json(doc)
         if self.path == "/test/requests":
             with st.pool.lock:
@@ -329,6 +348,10 @@ def main():
     p.add_argument("--nc-primary", default="10.241.0.2")
     p.add_argument("--first", default="10.241.0.4")
     p.add_argument("--count", type=int, default=4)
+    p.add_argument("--subnet6", default="", help="a dual-stack node's IPv6 NC subnet")
+    p.add_argument("--gateway6", default="")
+    p.add_argument("--nc-primary6", default="")
+    p.add_argument("--first6", default="")
     p.add_argument("--host-ip", default="10.240.0.4")
     p.add_argument("--host-gateway", default="10.240.0.1")
     p.add_argument("--host-subnet", default="10.240.0.0/16")

@@ -11,7 +11,7 @@
 #include "cns.h"
 #include "fuzz.h"
 
-static void use_response(const struct cns_response *resp)
+static void use_response(const struct cns_response *resp, enum cns_mode mode)
 {
 	struct cni_error err = { 0 };
 	struct cni_result res;
@@ -23,7 +23,7 @@ static void use_response(const struct cns_response *resp)
 		FUZZ_ASSERT_TERMINATED(resp->ips[i].nic_type);
 		FUZZ_ASSERT(resp->ips[i].n_routes <= CNS_MAX_ROUTES);
 	}
-	if (cns_result_fill(resp, &res, &err) < 0) {
+	if (cns_result_fill(resp, mode, &res, &err) < 0) {
 		FUZZ_ASSERT(err.code != 0 && err.msg[0]);
 		return;
 	}
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cns_response_decode((const char *)data, size, resp, &err) < 0)
 		FUZZ_ASSERT(err.code != 0 && err.msg[0]);
 	else
-		use_response(resp);
+		use_response(resp, (enum cns_mode)(size % 3)); /* each mode, by the input */
 	free(resp);
 	memset(&err, 0, sizeof(err));
 	if (cns_release_decode((const char *)data, size, &code, msg, sizeof(msg), &err) < 0)

@@ -114,7 +114,8 @@ nothing_left() {
 }
 records() { jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json" 2>/dev/null || echo 0; }
 
-CONF='{"cniVersion":"1.1.0","name":"azure","type":"azure-vnet","mode":"transparent","ipsToRouteViaHost":["169.254.20.10"],"ipam":{"type":"azure-cns"}}'
+# the shipped pod-subnet conflist's first plugin, at CNI 1.1.0 (GC is tested here)
+CONF=$(jq -c '.plugins[0] + {cniVersion: "1.1.0", name}' "$top/linux/azure-linux-swift.conflist")
 
 start_double 10090 || exit 1
 
@@ -301,8 +302,8 @@ echo "== bad input: a clear error, CNS not asked, nothing made"
 n=$(nreq)
 out=$(ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default" run ADD c7aaaaaaaa7 "$(nspath p4)")
 check "no K8S_POD_NAME: code 4 naming it" jout '.code == 4 and (.msg | test("K8S_POD_NAME"))' "$out"
-out=$(CONF=${CONF/\"azure-cns\"/\"azure-cns\",\"mode\":\"v4overlay\"} run ADD c7aaaaaaaa7 "$(nspath p4)")
-check "ipam.mode v4overlay: code 7 naming ipam.mode (not done yet)" jout '.code == 7 and (.msg | test("ipam.mode"))' "$out"
+out=$(CONF=${CONF/\"azure-cns\"/\"azure-cns\",\"mode\":\"overlay1\"} run ADD c7aaaaaaaa7 "$(nspath p4)")
+check "ipam.mode overlay1: code 7 naming ipam.mode" jout '.code == 7 and (.msg | test("ipam.mode"))' "$out"
 out=$(CONF=${CONF/transparent/bridge} run ADD c7aaaaaaaa7 "$(nspath p4)")
 check "bridge mode with azure-cns: code 7 naming mode and ipam.type" jout '.code == 7 and (.msg | test("mode")) and (.msg | test("azure-cns"))' "$out"
 out=$(CONF=${CONF/\"ipam\"/\"cnsurl\":\"ftp:\/\/x\",\"ipam\"} run ADD c7aaaaaaaa7 "$(nspath p4)")

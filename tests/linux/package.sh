@@ -80,6 +80,8 @@ deb_suite() {
 	-rw-r--r-- root/root usr/share/doc/azure-vnet-cni/copyright
 	-rw-r--r-- root/root usr/share/doc/azure-vnet-cni/examples/10-azure-bridge.conflist
 	-rw-r--r-- root/root usr/share/doc/azure-vnet-cni/examples/10-azure.conflist
+	-rw-r--r-- root/root usr/share/doc/azure-vnet-cni/examples/azure-linux-swift-overlay.conflist
+	-rw-r--r-- root/root usr/share/doc/azure-vnet-cni/examples/azure-linux-swift.conflist
 	-rw-r--r-- root/root usr/share/lintian/overrides/azure-vnet-cni
 	-rwxr-xr-x root/root opt/cni/bin/azure-vnet
 	-rwxr-xr-x root/root opt/cni/bin/azure-vnet-ipam
@@ -113,8 +115,10 @@ deb_suite() {
 		strip --remove-section=.comment --remove-section=.note --strip-unneeded "$tmp/${p##*/}.stripped"
 		check "deb: /$p is build/bin/${p##*/} stripped" cmp "$tmp/${p##*/}.stripped" "$tmp/x/$p"
 	done
-	check "deb: examples are linux/10-azure.conflist and the bridge sample" \
+	check "deb: examples are linux/10-azure.conflist, the bridge sample and the azure-cns ones" \
 		bash -c "cmp '$top/linux/10-azure.conflist' '$tmp/x/usr/share/doc/azure-vnet-cni/examples/10-azure.conflist' &&
+			cmp '$top/linux/azure-linux-swift.conflist' '$tmp/x/usr/share/doc/azure-vnet-cni/examples/azure-linux-swift.conflist' &&
+			cmp '$top/linux/azure-linux-swift-overlay.conflist' '$tmp/x/usr/share/doc/azure-vnet-cni/examples/azure-linux-swift-overlay.conflist' &&
 			cmp '$top/tests/data/conflist/10-azure-linux-bridge.conflist' '$tmp/x/usr/share/doc/azure-vnet-cni/examples/10-azure-bridge.conflist'"
 
 	# Depends: every NEEDED library's package, libcurl4 (dlopen, unseen by dpkg-shlibdeps)

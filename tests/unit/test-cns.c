@@ -134,7 +134,7 @@ static void test_answer_ok(void **state)
 		assert_string_equal(ipnet_prefix_format(&resp.ips[0].host_subnet, buf, sizeof(buf)),
 				    "10.240.0.0/16");
 		assert_string_equal(resp.ips[0].nic_type, "InfraNIC");
-		assert_int_equal(cns_result_fill(&resp, &res, &err), 0);
+		assert_int_equal(cns_result_fill(&resp, CNS_POD_SUBNETS, &res, &err), 0);
 		assert_int_equal(res.n_ips, 1);
 		expect_ip(&res, 0, "10.241.0.4/16", "10.241.0.1");
 		assert_int_equal(res.ips[0].iface, -1);
@@ -156,7 +156,7 @@ static void test_answer_dualstack_routes(void **state)
 
 	(void)state;
 	decode_fixture("request-dualstack.json", &resp, 0, &err);
-	assert_int_equal(cns_result_fill(&resp, &res, &err), 0);
+	assert_int_equal(cns_result_fill(&resp, CNS_POD_SUBNETS, &res, &err), 0);
 	assert_int_equal(res.n_ips, 2);
 	expect_ip(&res, 0, "10.241.0.4/16", "10.241.0.1");
 	/* IPv6: IPSubnetV6's length and GatewayIPv6Address */
@@ -165,11 +165,56 @@ static void test_answer_dualstack_routes(void **state)
 	assert_string_equal(ipnet_prefix_format(&res.routes[1].dst, buf, sizeof(buf)), "::/0");
 
 	decode_fixture("request-routes.json", &resp, 0, &err);
-	assert_int_equal(cns_result_fill(&resp, &res, &err), 0);
+	assert_int_equal(cns_result_fill(&resp, CNS_POD_SUBNETS, &res, &err), 0);
 	/* CNS's routes replace the default one */
 	assert_int_equal(res.n_routes, 2);
 	assert_string_equal(ipnet_prefix_format(&res.routes[0].dst, buf, sizeof(buf)), "10.0.0.0/8");
 	assert_string_equal(ipnet_prefix_format(&res.routes[1].dst, buf, sizeof(buf)), "0.0.0.0/0");
+}
+
+/* Azure CNI Overlay: the pod's prefix is the cluster's (the NC subnet's length), and with no
+ * gateway from CNS the pod's own per family and OS (Linux 169.254.1.1, Windows the CIDR's first
+ * address; IPv6 fe80::1234:5678:9abc on both). The same
+ * answer outside Overlay is unusable (a pod subnet needs CNS's gateway). */
+static void test_answer_overlay(void **state)
+{
+	struct cns_response resp;
+	struct cni_result res;
+	struct cni_error err;
+	char buf[IPNET_PREFIX_STRLEN];
+
+	(void)state;
+	decode_fixture("request-overlay.json", &resp, 0, &err);
+	assert_int_equal(cns_result_fill(&resp, CNS_OVERLAY_LINUX, &res, &err), 0);
+	assert_int_equal(res.n_ips, 1);
+	expect_ip(&res, 0, "10.244.1.5/16", "169.254.1.1");
+	assert_int_equal(res.n_routes, 1);
+	assert_string_equal(ipnet_prefix_format(&res.routes[0].dst, buf, sizeof(buf)), "0.0.0.0/0");
+	assert_string_equal(ipnet_addr_format(&res.routes[0].gw, buf, sizeof(buf)), "169.254.1.1");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cns_result_fill(&resp, CNS_POD_SUBNETS, &res, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "GatewayIPAddress"));
+
+	decode_fixture("request-overlay-dualstack.json", &resp, 0, &err);
+	assert_int_equal(cns_result_fill(&resp, CNS_OVERLAY_LINUX, &res, &err), 0);
+	assert_int_equal(res.n_ips, 2);
+	expect_ip(&res, 0, "10.244.1.5/16", "169.254.1.1");
+	expect_ip(&res, 1, "fd44:0:0:1::5/48", "fe80::1234:5678:9abc");
+	assert_int_equal(res.n_routes, 2);
+	assert_string_equal(ipnet_prefix_format(&res.routes[1].dst, buf, sizeof(buf)), "::/0");
+	assert_string_equal(ipnet_addr_format(&res.routes[1].gw, buf, sizeof(buf)),
+			    "fe80::1234:5678:9abc");
+
+	/* Windows: the pod CIDR's first address for IPv4, the same IPv6 one */
+	assert_int_equal(cns_result_fill(&resp, CNS_OVERLAY_WINDOWS, &res, &err), 0);
+	expect_ip(&res, 0, "10.244.1.5/16", "10.244.0.1");
+	expect_ip(&res, 1, "fd44:0:0:1::5/48", "fe80::1234:5678:9abc");
+	assert_string_equal(ipnet_addr_format(&res.routes[0].gw, buf, sizeof(buf)), "10.244.0.1");
+
+	/* a gateway CNS does give is kept in Overlay too */
+	decode_fixture("request-ok.json", &resp, 0, &err);
+	assert_int_equal(cns_result_fill(&resp, CNS_OVERLAY_LINUX, &res, &err), 0);
+	expect_ip(&res, 0, "10.241.0.4/16", "10.241.0.1");
 }
 
 static void test_answer_refused(void **state)
@@ -247,7 +292,7 @@ static void test_answer_unusable(void **state)
 	(void)state;
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		decode_fixture(cases[k].file, &resp, 0, &err);
-		assert_int_equal(cns_result_fill(&resp, &res, &err), -EBADMSG);
+		assert_int_equal(cns_result_fill(&resp, CNS_POD_SUBNETS, &res, &err), -EBADMSG);
 		assert_int_equal(err.code, CNI_CODE_SOURCE);
 		if (!strstr(err.msg, cases[k].what))
 			fail_msg("%s: \"%s\" does not name %s", cases[k].file, err.msg, cases[k].what);
@@ -295,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_request_singular),
 		cmocka_unit_test(test_answer_ok),
 		cmocka_unit_test(test_answer_dualstack_routes),
+		cmocka_unit_test(test_answer_overlay),
 		cmocka_unit_test(test_answer_refused),
 		cmocka_unit_test(test_answer_malformed),
 		cmocka_unit_test(test_answer_unusable),

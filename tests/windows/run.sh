@@ -31,6 +31,7 @@ export WINEPREFIX=$scratch/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtm
 nm_pid=
 cleanup() {
 	[ -z "$nm_pid" ] || kill "$nm_pid" 2>/dev/null || true
+	[ -z "${cns_pid:-}" ] || kill "$cns_pid" 2>/dev/null || true
 	wineserver -k >/dev/null 2>&1 || true
 	rm -rf "$scratch"
 }
@@ -697,6 +698,10 @@ check "IPv6-only NIC: azure-vnet.exe ADD is code 101 naming the IPAM source" \
 	jqe '.code == 101 and (.msg | contains("no IPv4 address pool")) and (.details | contains("interfaces.json"))' <<<"$out"
 check "IPv6-only NIC: no HNS endpoint created, no address held" \
 	eval "[ \"\$(ncalls HcnCreateEndpoint)\" = $n_ep ] && [ -z \"\$(owned_by $C2)\" ]"
+
+# ---- ipam.type azure-cns: pod subnets and Overlay against the CNS test double ----
+# shellcheck source=tests/windows/cns.sh
+. "$top/tests/windows/cns.sh"
 
 # ---- crash tests: killed at every step of ADD, DEL and GC (its own runtime dirs and HNS) ----
 "$top/tests/windows/crash.sh" --in-suite "$build" || bad "crash tests (tests/windows/crash.sh) ran to the end"
