@@ -16,8 +16,9 @@ bdir=${1:-$top/build}
 . "$top/tests/lib/jqe.sh"
 # shellcheck source=tests/lib/suite.sh
 . "$top/tests/lib/suite.sh"
+# shellcheck source=tests/lib/cns.sh
+. "$top/tests/lib/cns.sh"
 B=$bdir/bin
-DOUBLE=$top/tests/cns/cns-double.py
 [ -x "$B/azure-vnet" ] || { echo "FAIL: build $B first"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
 
@@ -65,20 +66,12 @@ ip -n "$NODE" route add default via 10.240.0.1
 # start_double PORT [ARGS...]: the node's CNS double on 127.0.0.1:PORT in the node netns, its
 # pool kept in $WORK/cns-PORT.json across restarts; returns when it listens.
 start_double() {
-	local port=$1 i
+	local port=$1
 	shift
-	rm -f "$WORK/ready-$port"
-	ip netns exec "$NODE" python3 "$DOUBLE" --port "$port" --count 6 \
-		--state "$WORK/cns-$port.json" --ready "$WORK/ready-$port" "$@" \
-		2>>"$WORK/double-$port.log" &
-	DPID[$port]=$!
-	for i in $(seq 200); do
-		[ -s "$WORK/ready-$port" ] && return 0
-		kill -0 "${DPID[$port]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "cns-double on port $port did not start"; cat "$WORK/double-$port.log"
-	return 1
+	cns_double_start "$NODE" "$port" "$WORK" --port "$port" --count 6 "$@"
+	local r=$?
+	DPID[$port]=$CNS_DOUBLE_PID   # also when it did not become ready: stopped at exit
+	return $r
 }
 
 dget() { ip netns exec "$NODE" curl -s "http://127.0.0.1:${2:-10090}$1"; }

@@ -25,8 +25,9 @@ bdir=${1:-$top/build}
 . "$top/tests/lib/suite.sh"
 # shellcheck source=tests/lib/node.sh
 . "$top/tests/lib/node.sh"
+# shellcheck source=tests/lib/cns.sh
+. "$top/tests/lib/cns.sh"
 B=$bdir/bin
-DOUBLE=$top/tests/cns/cns-double.py
 PEER=$top/tests/lib/peer.py
 [ -x "$B/azure-vnet" ] || { echo "FAIL: build $B first"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
@@ -87,21 +88,14 @@ ip -n "$FAB" -6 route add fd44::2:0/112 via fd40::5
 # with the cluster CIDR's prefix length (/16) and no gateway, as an Overlay NC has; with
 # "dual", also an IPv6 NC: fd44::N:4.. with the cluster's fd44::/64
 start_double() {
-	local n=$1 base=$2 i v6=()
+	local n=$1 base=$2 v6=()
 	[ "${3:-}" = dual ] && v6=(--subnet6 fd44::/64 --nc-primary6 "fd44::$n:0" --first6 "fd44::$n:4")
-	rm -f "$WORK/ready-$n"
-	ip netns exec "${P}vm$n" /usr/bin/python3 "$DOUBLE" --port 10090 --count 6 "${v6[@]}" \
+	cns_double_start "${P}vm$n" "$n" "$WORK" --port 10090 --count 6 "${v6[@]}" \
 		--subnet 10.244.0.0/16 --nc-primary "$base.0" --first "$base.4" --gateway "" \
-		--host-ip "10.240.0.$((3 + n))" --host-subnet 10.240.0.0/16 \
-		--state "$WORK/cns-$n.json" --ready "$WORK/ready-$n" 2>>"$WORK/double-$n.log" &
-	DPID[$n]=$!
-	for i in $(seq 200); do
-		[ -s "$WORK/ready-$n" ] && return 0
-		kill -0 "${DPID[$n]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "cns-double of vm$n did not start"; cat "$WORK/double-$n.log"
-	return 1
+		--host-ip "10.240.0.$((3 + n))" --host-subnet 10.240.0.0/16
+	local r=$?
+	DPID[$n]=$CNS_DOUBLE_PID   # also when it did not become ready: stopped at exit
+	return $r
 }
 start_double 1 10.244.0 dual || exit 1
 start_double 2 10.244.1 dual || exit 1
