@@ -8,7 +8,9 @@
  *   azure-vnet-inspect [--json] [--repair]
  *
  * Exit status: 0 the node is consistent, 1 problems remain (after --repair: those it could not
- * or would not repair), 2 the node could not be inspected. Paths: the plugin's (AZURE_CNI_*
+ * or would not repair), 2 the node could not be inspected, 3 the state files are consistent but
+ * the OS's objects could not be listed (no HNS, netlink refused: "osChecked" false; leaks are
+ * then not judged, as an owner's endpoint may exist). Paths: the plugin's (AZURE_CNI_*
  * overrides included). Output: text for people, or one JSON object (--json):
  *   {"pools":[{"id","interface","family","size","inUse","free"}],
  *    "allocations":[{"address","containerID","ifname","network","endpointID","podName",
@@ -543,7 +545,8 @@ static int usage(FILE *f, int rc)
 {
 	fprintf(f, "usage: azure-vnet-inspect [--json] [--repair]\n"
 		   "  the pools, every allocation with its owner, and the node's leaks, orphans and\n"
-		   "  mismatches; exit 0 consistent, 1 problems remain, 2 cannot inspect.\n"
+		   "  mismatches; exit 0 consistent, 1 problems remain, 2 cannot inspect, 3 the\n"
+		   "  state files are consistent but the OS's objects could not be checked\n"
 		   "  --repair  remove orphans and release leaked addresses (owners with no call\n"
 		   "            running); nothing else is changed\n");
 	return rc;
@@ -553,7 +556,7 @@ int main(int argc, char **argv)
 {
 	struct node n;
 	struct cni_error err = { 0 };
-	bool json = false, corrupt;
+	bool json = false, corrupt, untraced;
 	cJSON *root;
 	char *text;
 	int r;
@@ -579,20 +582,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	corrupt = n.n_open > 0;
-	if (!corrupt && load_trace(&n, &err) < 0)
-		fprintf(stderr, "azure-vnet-inspect: the OS objects are not checked: %s\n", err.msg);
+	untraced = !corrupt && load_trace(&n, &err) < 0;
+	if (untraced)
+		fprintf(stderr, "azure-vnet-inspect: the OS objects are not checked (the state files "
+			"alone are): %s\n", err.msg);
 	/* with a state file corrupt every pod would look orphaned: the plugin's next call
-	 * rebuilds it (README "Reliability and security"); nothing else is judged */
+	 * rebuilds it (README "Reliability and security"); nothing else is judged. Without the
+	 * OS's objects no address is proven leaked (its owner's endpoint may exist). */
 	if (!corrupt) {
 		check_trace(&n);
 		check_records(&n);
-		check_leaks(&n);
+		if (!untraced)
+			check_leaks(&n);
 	}
 	root = cJSON_CreateObject();
 	cJSON_AddItemToObject(root, "pools", pools_json(&n));
 	cJSON_AddItemToObject(root, "allocations", allocations_json(&n));
 	cJSON_AddItemToObject(root, "problems", n.problems);
 	cJSON_AddBoolToObject(root, "consistent", n.n_open == 0);
+	cJSON_AddBoolToObject(root, "osChecked", !corrupt && !untraced);
 	if (json) {
 		text = cJSON_Print(root);
 		if (text)
@@ -601,7 +609,7 @@ int main(int argc, char **argv)
 	} else {
 		print_text(root);
 	}
-	r = n.n_open ? 1 : 0;
+	r = n.n_open ? 1 : untraced ? 3 : 0;
 	cJSON_Delete(root);
 	ipam_space_free(&n.ipam);
 	netstate_free(&n.st);

@@ -49,7 +49,7 @@ pod 2
 call ADD 1
 call ADD 2
 inspect --json
-check "a clean node: exit 0, consistent" bash -c "[ $rc -eq 0 ] && [ '$(jq -r .consistent <<<"$out")' = true ]"
+check "a clean node: exit 0, consistent, the OS checked" bash -c "[ $rc -eq 0 ] && [ '$(jq -r '.consistent and .osChecked' <<<"$out")' = true ]"
 check "the pool: 4 addresses, 2 in use, 2 free" \
 	test "$(jq -c '.pools[0] | [.id, .family, .size, .inUse, .free]' <<<"$out")" = '["10.242.0.0/16","IPv4",4,2,2]'
 check "each allocation with its owner, pod, host interface, sandbox and age" \

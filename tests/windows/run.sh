@@ -176,6 +176,15 @@ out="rc $insp_rc: $insp"
 check "azure-vnet-inspect.exe: the HNS endpoint gone is a stale-record naming it, exit 1" \
 	eval "[ $insp_rc -eq 1 ] && jq -e --arg n '$(cid8 $C1)' '[.problems[] | select(.kind == \"stale-record\")] | length == 1 and (.[0].message | contains(\$n))' <<<\"\$insp\""
 cp "$scratch/hcn-saved.json" "$hcn_state"
+# no HNS on the node (computenetwork.dll missing): the state files alone, exit 3, no leak judged
+set +e
+insp=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_HCN_DLL='C:\no\such.dll' \
+	timeout "${GUARD_S:-60}" wine "$build/bin/azure-vnet-inspect.exe" --json 2>"$scratch/inspect3.err")
+insp_rc=$?
+set -e
+out="rc $insp_rc: $insp $(cat "$scratch/inspect3.err")"
+check "azure-vnet-inspect.exe without HNS: exit 3, osChecked false, c1's allocation listed, no problem, a message" \
+	eval "[ $insp_rc -eq 3 ] && jq -e '.osChecked == false and .problems == [] and any(.allocations[]; .address == \"10.240.0.5\")' <<<\"\$insp\" >/dev/null && grep -q 'not checked' '$scratch/inspect3.err'"
 
 # ---- repeated ADD: same answer, no second endpoint, no second IP ----
 owned_by() { # owned_by <container id>: the addresses IPAM holds for it, one a line
