@@ -9,9 +9,9 @@
 #            host, CHECK, DEL (twice), both addresses back in the pool.
 #   podman   runc, CNI backend, transparent mode: a container with both addresses
 #            (GlobalIPv6Address), reached from the other VM over IPv6; podman rm gives both back.
-# podman runs in vnet-sim.sh's private mount namespace, where /etc/cni/net.d, /opt/cni/bin and
-# /var/lib/containers are temporary directories: the host's are never touched. A client that
-# is not available is reported SKIP. Usage: tests/linux/dualstack-clients.sh [build-dir].
+# podman reads its configuration and plugins from a temporary directory and runs in a private
+# mount namespace where /var/lib is a temporary overlay: the host's files are never touched. A
+# client that is not available is reported SKIP. Usage: tests/linux/dualstack-clients.sh [build-dir].
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-${AZCNI_BUILD_DIR:-$top/build}}
@@ -100,10 +100,11 @@ conflist() {
 # ---------------------------------------------------------------------------------------------
 # cnitool_mode MODE: two pods (vm1, vm2) through cnitool, both families, then DEL
 cnitool_mode() {
-	local mode=$1 d=$work/net.d-$1 pa=${P}vm1-$1 pc=${P}vm2-$1 ra rc a6 c6 n
-	conflist "$mode" "$d"
+	local mode=$1 pa=${P}vm1-$1 pc=${P}vm2-$1 ra rc a6 c6 n
+	ct_dir=$work/net.d-$1 # global: ct runs under check, whose locals would hide ours
+	conflist "$mode" "$ct_dir"
 	ct() { # N CMD NETNS
-		"$sim" exec "vm$1" -- env NETCONFPATH="$d" CNI_PATH="$CNI_PATH" \
+		"$sim" exec "vm$1" -- env NETCONFPATH="$ct_dir" CNI_PATH="$CNI_PATH" \
 			CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=$3" \
 			"$cnitool" "$2" azure "/var/run/netns/$3"
 	}
@@ -150,12 +151,16 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# podman in vm1 (vnet-sim.sh's private mount namespace), CNI backend. Its cleanup process
-# (started by conmon) may not see our environment: the plugins are wrappers that pin vm1's
-# state and log directories.
+# podman in vm1's network namespace (nsenter: `ip netns exec` would remount /sys without the
+# cgroup mounts runc needs), CNI backend, its configuration and plugins in $work, in a private
+# mount namespace where /var/lib (libcni's cache /var/lib/cni) is an overlay whose upper layer
+# is in $work: the host's files are never touched. Its cleanup process (started by conmon) may
+# not see our environment: the plugins are wrappers that pin vm1's state and log directories.
 podman_vm1() {
-	"$sim" exec vm1 --bind "$work/p/net.d:/etc/cni/net.d" --bind "$work/p/bin:/opt/cni/bin" \
-		--bind "$work/p/containers:/var/lib/containers" -- \
+	mkdir -p "$work/pov/u" "$work/pov/w"
+	unshare -m --propagation private -- bash -c 'mount -t overlay azdsc-ov \
+		-o "lowerdir=/var/lib,upperdir=$1/u,workdir=$1/w" /var/lib && mkdir -p /var/lib/cni &&
+		shift && exec nsenter --net="$@"' podman-vm1 "$work/pov" "/run/netns/${P}vm1" \
 		env CONTAINERS_CONF="$work/containers.conf" "${pm[@]}" "$@"
 }
 podman_setup() {
@@ -174,8 +179,8 @@ podman_setup() {
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 [network]
 network_backend = "cni"
-cni_plugin_dirs = ["/opt/cni/bin"]
-network_config_dir = "/etc/cni/net.d"
+cni_plugin_dirs = ["$work/p/bin"]
+network_config_dir = "$work/p/net.d"
 default_network = "azure"
 [engine]
 runtime = "runc"

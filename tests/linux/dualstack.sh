@@ -262,7 +262,7 @@ a6=$(v6of "$r1"); b6=$(v6of "$r2")
 m1=$(jq -r '.interfaces[1].mac' <<<"$r1")
 check "bridge result: both families ($a6, $b6)" jout '[.ips[].address] == ["10.240.0.5/16", "2001:db8:0:1::5/64"]' "$r1"
 check "bridge: the primary IPv6 moved to the bridge" bash -c "ip -n $NODE -6 addr show dev azure0 | grep -q 'inet6 2001:db8:0:1::4/64'"
-check "bridge pod: IPv6 address without DAD (nodad, not tentative)" bash -c "ip -n ${P}b1 -6 addr show dev eth0 scope global | grep -q 'inet6 $a6/64 scope global nodad' && ! ip -n ${P}b1 -6 addr show dev eth0 | grep -q tentative"
+check "bridge pod: IPv6 address without DAD (nodad, not tentative)" bash -c "ip -n ${P}b1 -6 addr show dev eth0 scope global | grep -q 'inet6 $a6/64 scope global nodad' && ! ip -n ${P}b1 -6 addr show dev eth0 scope global | grep -q tentative"
 check "bridge pod: no on-link IPv6 subnet route (it would solicit across the NIC)" absent bash -c "ip -n ${P}b1 -6 route | grep -q '^2001:db8:0:1::/64'"
 check "bridge pod: IPv6 default via fe80::1234:5678:9abc" bash -c "ip -n ${P}b1 -6 route | grep -q 'default via fe80::1234:5678:9abc dev eth0'"
 check "bridge pod: PERMANENT neighbour fe80::1234:5678:9abc -> 12:34:56:78:9a:bc" bash -c "ip -n ${P}b1 -6 neigh show fe80::1234:5678:9abc | grep -q 'lladdr 12:34:56:78:9a:bc PERMANENT'"
