@@ -22,6 +22,11 @@ sim=$top/linux/vnet-sim.sh
 # shellcheck source=tests/lib/suite.sh
 . "$top/tests/lib/suite.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
+# The whole suite in a private mount namespace: podman's container netns mounts and the /var/lib
+# overlay (podman_vm1) must outlive each podman command and stay invisible to the host.
+if [ -z "${AZDSC_PRIVATE:-}" ]; then
+	AZDSC_PRIVATE=1 exec unshare -m --propagation private -- "$0" "$@"
+fi
 for b in azure-vnet azure-vnet-ipam; do
 	[ -x "$build/bin/$b" ] || { echo "FAIL: $build/bin/$b missing (build first)"; exit 1; }
 done
@@ -37,6 +42,7 @@ cleanup() {
 		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	"$sim" down >/dev/null 2>&1
+	umount /var/lib 2>/dev/null # the overlay podman_setup made (its upper layer is in $work)
 	rm -rf "$work"
 	exit "$rc"
 }
@@ -152,20 +158,20 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 # podman in vm1's network namespace (nsenter: `ip netns exec` would remount /sys without the
-# cgroup mounts runc needs), CNI backend, its configuration and plugins in $work, in a private
-# mount namespace where /var/lib (libcni's cache /var/lib/cni) is an overlay whose upper layer
-# is in $work: the host's files are never touched. Its cleanup process (started by conmon) may
-# not see our environment: the plugins are wrappers that pin vm1's state and log directories.
+# cgroup mounts runc needs), CNI backend, its configuration and plugins in $work; in this
+# suite's private mount namespace /var/lib (libcni's cache /var/lib/cni) is an overlay whose
+# upper layer is in $work (podman_setup): the host's files are never touched. Its cleanup
+# process (started by conmon) may not see our environment: the plugins are wrappers that pin
+# vm1's state and log directories.
 podman_vm1() {
-	mkdir -p "$work/pov/u" "$work/pov/w"
-	unshare -m --propagation private -- bash -c 'mount -t overlay azdsc-ov \
-		-o "lowerdir=/var/lib,upperdir=$1/u,workdir=$1/w" /var/lib && mkdir -p /var/lib/cni &&
-		shift && exec nsenter --net="$@"' podman-vm1 "$work/pov" "/run/netns/${P}vm1" \
-		env CONTAINERS_CONF="$work/containers.conf" "${pm[@]}" "$@"
+	nsenter --net="/run/netns/${P}vm1" env CONTAINERS_CONF="$work/containers.conf" "${pm[@]}" "$@"
 }
 podman_setup() {
 	local b
-	mkdir -p "$work/p/net.d" "$work/p/bin" "$work/p/containers" "$work/rootfs/bin" "$work/rootfs/www"
+	mkdir -p "$work/p/net.d" "$work/p/bin" "$work/p/containers" "$work/rootfs/bin" "$work/rootfs/www" \
+		"$work/pov/u" "$work/pov/w"
+	mount -t overlay azdsc-ov -o "lowerdir=/var/lib,upperdir=$work/pov/u,workdir=$work/pov/w" \
+		/var/lib && mkdir -p /var/lib/cni || return 1
 	conflist transparent "$work/p/net.d"
 	vm_env 1
 	for b in azure-vnet azure-vnet-ipam; do
