@@ -79,6 +79,7 @@ needs_build unit ctest --test-dir build --output-on-failure --no-tests=error -LE
 [ -x tests/ipam/run.sh ] && needs_build ipam tests/ipam/run.sh
 [ -x tests/linux/plugin.sh ] && needs_build linux-plugin tests/linux/plugin.sh
 [ -x tests/linux/dualstack.sh ] && needs_build linux-dualstack tests/linux/dualstack.sh
+[ -x tests/linux/dualstack-clients.sh ] && needs_build dualstack-clients tests/linux/dualstack-clients.sh
 [ -x tests/linux/cns.sh ] && needs_build linux-cns tests/linux/cns.sh
 [ -x tests/linux/overlay.sh ] && needs_build linux-overlay tests/linux/overlay.sh
 [ -x tests/linux/crash.sh ] && needs_build crash tests/linux/crash.sh

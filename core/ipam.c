@@ -276,6 +276,17 @@ static struct ipam_pool *space_pool_by_subnet(struct ipam_space *sp, const char 
 	return NULL;
 }
 
+/* " (the node has no IPv6 address pool)" when @sp has no pool of @family (the family of an
+ * ipam.ipAddress or ipam.subnet that names no pool), else "": a static string. */
+static const char *family_hint(const struct ipam_space *sp, int family)
+{
+	for (size_t i = 0; i < sp->n_pools; i++)
+		if (sp->pools[i].subnet.addr.family == family)
+			return "";
+	return family == IPNET_AF_INET6 ? " (the node has no IPv6 address pool)" :
+					  " (the node has no IPv4 address pool)";
+}
+
 /* The owner's record of @family (in pool @only when set; the address @want when set) taken
  * again (idempotent ADD): true with its indexes in *ret_pool, *ret_addr, else false. */
 static bool owner_again(struct ipam_space *sp, const struct ipam_request *req,
@@ -320,10 +331,14 @@ static int allocate(struct ipam_space *sp, const struct ipam_request *req, size_
 				     "container ID longer than %d bytes", IPAM_OWNER_MAX - 1);
 	if (req->subnet && req->subnet[0]) {
 		only = space_pool_by_subnet(sp, req->subnet);
-		if (!only)
+		if (!only) {
+			struct ipnet_prefix p = { 0 };
+
+			ipnet_prefix_parse(req->subnet, false, &p);
 			return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
-					     "ipam.subnet %s is not an address pool of this node",
-					     req->subnet);
+					     "ipam.subnet %s is not an address pool of this node%s",
+					     req->subnet, family_hint(sp, p.addr.family));
+		}
 		family = only->subnet.addr.family;
 	}
 	if (req->ip_address && req->ip_address[0]) {
@@ -348,8 +363,8 @@ static int allocate(struct ipam_space *sp, const struct ipam_request *req, size_
 		}
 		if (!rec || rec->unhealthy)
 			return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
-					     "ipam.ipAddress %s is not a free address of any pool",
-					     req->ip_address);
+					     "ipam.ipAddress %s is not a free address of any pool%s",
+					     req->ip_address, family_hint(sp, want.family));
 		if (pool_reserved(pool, rec))
 			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
 					     "ipam.ipAddress %s is the primary, network or broadcast "

@@ -5,14 +5,17 @@
 # simulated VNet of network namespaces (linux/vnet-sim.sh). Shows:
 #   pod <-> pod on the same VM; pod <-> pod across VMs with the pod IPs unchanged (the receiver
 #   sees the sender's pod IP); pod <-> the other VM's primary IP; pod -> an internet host, seen
-#   with the VM's primary IP (SNAT); DEL returning every IP to the pool.
+#   with the VM's primary IP (SNAT); DEL returning every IP to the pool. The VNet is dual-stack
+#   (IPv4 and fd00:10:240::/64): every pod also gets an IPv6 secondary of its VM and the same is
+#   shown over IPv6 (pod <-> pod across VMs with the pods' own addresses, pod -> an internet
+#   IPv6 host seen with the VM's primary IPv6).
 # Nothing is created on the host outside the demo's namespaces; everything is torn down at exit.
 #
 # Usage: sudo linux/demo.sh [--bridge | --reference]
 #   --bridge     mode bridge (tests/data/conflist/10-azure-linux-bridge.conflist) instead of the
 #                shipped transparent conflist
 #   --reference  use the reference plugins (ptp + host-local, ipMasq) instead of azure-vnet,
-#                to check the simulation itself.
+#                to check the simulation itself (IPv4 only: the simulation runs without IPv6).
 # Environment: AZCNI_BUILD_DIR (default build; built when needed), AZCNI_NO_BUILD=1,
 #              AZSIM_PREFIX (default azdemo-).
 # Exit status: 0 when every check passed.
@@ -28,7 +31,7 @@ reference=0
 conflist=$top/linux/10-azure.conflist
 case ${1:-} in
 "") ;;
---reference) reference=1 ;;
+--reference) reference=1 && export AZSIM_IPV6=0 ;;
 --bridge) conflist=$top/tests/data/conflist/10-azure-linux-bridge.conflist ;;
 *) echo "usage: $0 [--bridge | --reference]" >&2; exit 2 ;;
 esac
@@ -132,17 +135,25 @@ in_use() { # N: addresses in use in VM N's pool
 	if [ "$reference" = 1 ]; then
 		find "$AZURE_CNI_RUNTIME_DIR/host-local" -type f -name '10.*' 2>/dev/null | wc -l
 	else
-		jq '[.IPAM.AddressSpaces[]?.Pools[]?.Addresses[]? | select(.InUse)] | length' \
+		jq '[.IPAM.AddressSpaces[]?.Pools[]? | select(.IsIPv6 | not) | .Addresses[]? | select(.InUse)] | length' \
 			"$AZURE_CNI_RUNTIME_DIR/azure-vnet-ipam.json" 2>/dev/null || echo "?"
 	fi
 }
+in_use6() { # N: IPv6 addresses in use in VM N's pool
+	vm_env "$1"
+	jq '[.IPAM.AddressSpaces[]?.Pools[]? | select(.IsIPv6) | .Addresses[]? | select(.InUse)] | length' \
+		"$AZURE_CNI_RUNTIME_DIR/azure-vnet-ipam.json" 2>/dev/null || echo "?"
+}
+v6_last() { printf '%d' "0x${1##*:}"; } # the last group of an fd00:10:240::x address
+dual=0
+[ "$reference" = 0 ] && [ "${AZSIM_IPV6:-1}" = 1 ] && dual=1
 
 ip_to_int() { local IFS=.; set -- $1; echo $((($1 << 24) + ($2 << 16) + ($3 << 8) + $4)); }
 
 # ---- pods ----
 if [ "$reference" = 1 ]; then plugin="ptp + host-local (reference)"; else plugin="azure-vnet + azure-vnet-ipam"; fi
 say "attach pods: $client, conflist ${conflist#$top/}, $plugin"
-declare -A POD_IP POD_VM
+declare -A POD_IP POD_VM POD_IP6
 pods=("vm1 a" "vm1 b" "vm2 c")
 for pv in "${pods[@]}"; do
 	read -r n pod <<<"$pv"
@@ -165,6 +176,18 @@ for pv in "${pods[@]}"; do
 	else
 		bad "ADD pod $pod on vm$n: address '$addr' not in vm$n's pool or not on the pod's eth0: $out"
 	fi
+	[ "$dual" = 1 ] || continue
+	addr6=$(jq -r '[.ips[]?.address | select(contains(":"))][0] // empty' <<<"$out" 2>/dev/null)
+	ip6=${addr6%/*}
+	if [ -n "$ip6" ] && [ "${ip6%::*}" = "${AZSIM_POOL6_FIRST%::*}" ] &&
+		[ "$(v6_last "$ip6")" -ge "$(v6_last "$AZSIM_POOL6_FIRST")" ] &&
+		[ "$(v6_last "$ip6")" -le "$(v6_last "$AZSIM_POOL6_LAST")" ] &&
+		ip -n "$ns" -6 -o addr show scope global | grep -q " $ip6/"; then
+		ok "ADD pod $pod on vm$n: eth0 also $addr6, an IPv6 secondary of vm$n ($AZSIM_POOL6_FIRST-$AZSIM_POOL6_LAST)"
+		POD_IP6[$pod]=$ip6
+	else
+		bad "ADD pod $pod on vm$n: IPv6 address '$addr6' not in vm$n's pool or not on the pod's eth0"
+	fi
 done
 if [ "$reference" = 0 ]; then
 	echo "  NMAgent requests served by the fabric (source = the asking VM):"
@@ -181,13 +204,14 @@ if [ "$reference" = 0 ]; then
 fi
 
 cat >"$work/peer.py" <<'PY'
-# peer.py serve PORT READY OUT: accept one TCP connection, write the peer's address to OUT.
-# peer.py connect IP PORT: connect, print what the server said.
+# peer.py serve PORT READY OUT [6]: accept one TCP connection (IPv6 with "6"), write the peer's
+# address to OUT. peer.py connect IP PORT: connect, print what the server said.
 import socket, sys
 if sys.argv[1] == "serve":
-    s = socket.socket()
+    v6 = sys.argv[5:] == ["6"]
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(sys.argv[2])))
+    s.bind(("::" if v6 else "0.0.0.0", int(sys.argv[2])))
     s.listen(1)
     open(sys.argv[3], "w").close()
     s.settimeout(15)  # a guard against a lost client, not a measurement
@@ -202,12 +226,13 @@ else:
 PY
 
 port=7000
-# tcp_check DESC SERVER_NS CLIENT_NS DST EXPECTED_SOURCE
+# tcp_check DESC SERVER_NS CLIENT_NS DST EXPECTED_SOURCE (an IPv6 DST: over IPv6)
 tcp_check() {
-	local desc=$1 sns=$2 cns=$3 dst=$4 want=$5 spid said seen i
+	local desc=$1 sns=$2 cns=$3 dst=$4 want=$5 spid said seen i fam=""
 	port=$((port + 1))
+	[[ $dst == *:* ]] && fam=6
 	rm -f "$work/ready" "$work/seen"
-	ip netns exec "$sns" python3 "$work/peer.py" serve "$port" "$work/ready" "$work/seen" \
+	ip netns exec "$sns" python3 "$work/peer.py" serve "$port" "$work/ready" "$work/seen" $fam \
 		>/dev/null 2>&1 &
 	spid=$!
 	for ((i = 0; i < 100; i++)); do [ -e "$work/ready" ] && break; sleep 0.05; done
@@ -258,6 +283,25 @@ say "pod -> internet host 203.0.113.10 (outside the VNet): seen with the VM's pr
 [ -n "$A" ] && tcp_check "a (vm1) -> internet" "${P}inet" "$nsA" 203.0.113.10 "$vm1_primary"
 [ -n "$C" ] && tcp_check "c (vm2) -> internet" "${P}inet" "$nsC" 203.0.113.10 "$vm2_primary"
 
+A6=${POD_IP6[a]:-} B6=${POD_IP6[b]:-} C6=${POD_IP6[c]:-}
+if [ -n "$A6" ] && [ -n "$C6" ]; then
+	say "IPv6: pod <-> pod across VMs, pod IPs unchanged (a=$A6 on vm1, c=$C6 on vm2)"
+	ping_check "a -> c" "$nsA" "$C6"
+	tcp_check "a -> c" "$nsC" "$nsA" "$C6" "$A6"
+	tcp_check "c -> a" "$nsA" "$nsC" "$A6" "$C6"
+fi
+if [ -n "$A6" ] && [ -n "$B6" ]; then
+	say "IPv6: pod <-> pod on the same VM (vm1: a=$A6, b=$B6)"
+	tcp_check "a -> b" "$nsB" "$nsA" "$B6" "$A6"
+fi
+if [ -n "$A6" ] || [ -n "$C6" ]; then
+	vm_env 1; vm1_primary6=$AZSIM_PRIMARY6
+	vm_env 2; vm2_primary6=$AZSIM_PRIMARY6
+	say "IPv6: pod -> internet host $AZSIM_INET6: seen with the VM's primary IPv6"
+	[ -n "$A6" ] && tcp_check "a (vm1) -> internet" "${P}inet" "$nsA" "$AZSIM_INET6" "$vm1_primary6"
+	[ -n "$C6" ] && tcp_check "c (vm2) -> internet" "${P}inet" "$nsC" "$AZSIM_INET6" "$vm2_primary6"
+fi
+
 say "DEL returns the IPs to the pool"
 declare -A want_before
 for pod in "${!POD_VM[@]}"; do
@@ -285,6 +329,10 @@ for pv in "${pods[@]}"; do
 	if [ -n "$ip" ] && ip -n "${P}vm$n" -4 route show "$ip/32" | grep -q .; then
 		bad "DEL pod $pod on vm$n: host route to $ip left behind"
 	fi
+	ip=${POD_IP6[$pod]:-}
+	if [ -n "$ip" ] && ip -n "${P}vm$n" -6 route show "$ip/128" | grep -q .; then
+		bad "DEL pod $pod on vm$n: host route to $ip left behind"
+	fi
 	ip netns del "$ns"
 done
 for n in 1 2; do
@@ -293,6 +341,14 @@ for n in 1 2; do
 		ok "vm$n: 0 addresses in use after DEL"
 	else
 		bad "vm$n: $got address(es) still in use after DEL"
+	fi
+	if [ "$dual" = 1 ]; then
+		got=$(in_use6 "$n")
+		if [ "$got" = 0 ]; then
+			ok "vm$n: 0 IPv6 addresses in use after DEL"
+		else
+			bad "vm$n: $got IPv6 address(es) still in use after DEL"
+		fi
 	fi
 	# The network's bridge (bridge mode) stays, as the Go plugin's does: DEL never removes a network.
 	br=$(jq -r '.plugins[0].bridge // "azure0"' "$conflist")

@@ -14,6 +14,13 @@
 #   <P>vmN      a VM: eth0 with MAC 00:0d:3a:00:00:0N, primary IP/16, default via 10.240.0.1.
 #               vm1 10.240.0.4 (secondaries .5-.34), vm2 10.240.0.35 (.36-.65), ...
 #   <P>inet     an internet host 203.0.113.10/24 behind the fabric.
+# Dual-stack (AZSIM_IPV6=1, the default): the VNet also has fd00:10:240::/64 (a ULA range). Every
+#   fabric port also holds Azure's IPv6 gateway fe80::1234:5678:9abc (the same MAC); each VM
+#   gets primary fd00:10:240::<primary octet>/128 (as Azure's DHCPv6 hands it) and secondaries
+#   ::<octet+1>..::<octet+N> (vm1 ::4, ::5-::34; the digits read as hex), its default route via
+#   the gateway; the fabric routes each VM's IPv6 secondaries to that VM's primary and lets
+#   only primaries reach the internet host 2001:db8:ff::10/64. The NMAgent XML gets a second
+#   IPSubnet. AZSIM_IPV6=0: IPv4 only, as before.
 #
 # Usage: linux/vnet-sim.sh up|down|status
 #        linux/vnet-sim.sh exec vmN [--bind SRC:DST]... -- CMD [ARG]...
@@ -24,7 +31,8 @@
 #            files are never touched.
 #        linux/vnet-sim.sh env vmN    prints the VM's variables (shell syntax)
 # Environment: AZSIM_PREFIX (default "azsim-"), AZSIM_DIR (default /run/<prefix>sim),
-#              AZSIM_VMS (number of VMs, default 2, at most 7), AZSIM_SECONDARIES (default 30).
+#              AZSIM_VMS (number of VMs, default 2, at most 7), AZSIM_SECONDARIES (default 30),
+#              AZSIM_IPV6 (1 dual-stack, default; 0 IPv4 only).
 set -euo pipefail
 
 P=${AZSIM_PREFIX:-azsim-}
@@ -39,16 +47,23 @@ VMAC=12:34:56:78:9a:bc
 WIRESERVER=168.63.129.16
 INET_IP=203.0.113.10
 INET_GW=203.0.113.1
+IPV6=${AZSIM_IPV6:-1}
+VNET6=fd00:10:240::/64
+GW6=fe80::1234:5678:9abc
+INET6_IP=2001:db8:ff::10
+INET6_GW=2001:db8:ff::1
 
 die() { echo "vnet-sim: $*" >&2; exit 1; }
 
 # vm_primary N - the primary IP's last octet of VM N (1-based): 4, 35, 66, ...
 vm_octet() { echo $((4 + ($1 - 1) * (NSEC + 1))); }
 vm_mac() { printf '00:0d:3a:00:00:%02x' "$1"; }
+v6() { echo "fd00:10:240::$1"; } # the IPv6 twin of last octet $1
 
 validate() {
 	[[ $P =~ ^[a-z0-9-]{1,8}$ ]] || die "AZSIM_PREFIX must be 1-8 of [a-z0-9-]"
 	[[ $NVMS =~ ^[1-7]$ ]] || die "AZSIM_VMS must be 1..7"
+	[[ $IPV6 =~ ^[01]$ ]] || die "AZSIM_IPV6 must be 0 or 1"
 	[[ $NSEC =~ ^[0-9]+$ ]] && [ "$NSEC" -ge 1 ] && [ $((4 + NVMS * (NSEC + 1))) -le 255 ] ||
 		die "AZSIM_SECONDARIES too large for $NVMS VMs in 10.240.0.0/24"
 }
@@ -68,6 +83,14 @@ write_xml() { # N FILE: VM N's NMAgent interface-info document
 			echo "      <IPAddress Address=\"10.240.0.$((o + i))\" IsPrimary=\"false\"/>"
 		done
 		echo '    </IPSubnet>'
+		if [ "$IPV6" = 1 ]; then
+			echo "    <IPSubnet Prefix=\"$VNET6\">"
+			echo "      <IPAddress Address=\"$(v6 "$o")\" IsPrimary=\"true\"/>"
+			for ((i = 1; i <= NSEC; i++)); do
+				echo "      <IPAddress Address=\"$(v6 $((o + i)))\" IsPrimary=\"false\"/>"
+			done
+			echo '    </IPSubnet>'
+		fi
 		echo '  </Interface>'
 		echo '</Interfaces>'
 	} >"$file"
@@ -121,6 +144,39 @@ server_pid() { # prints the NMAgent server's pid when it is alive and ours
 
 sysctl_ns() { nsx "$1" sysctl -qw "$2" >/dev/null; }
 
+# vm_up6 N NS: VM N's IPv6 (its fabric port is up, its IPv4 done)
+vm_up6() {
+	local n=$1 ns=$2 o i p
+	o=$(vm_octet "$n")
+	p=$(v6 "$o")
+	[ "$n" = 1 ] && sysctl_ns "$FABRIC" net.ipv6.conf.all.forwarding=1
+	sysctl_ns "$FABRIC" "net.ipv6.conf.vm$n.accept_ra=0"
+	nsx "$FABRIC" ip addr add "$GW6/64" dev "vm$n" nodad
+	sysctl_ns "$ns" net.ipv6.conf.eth0.accept_ra=0
+	nsx "$ns" ip addr add "$p/128" dev eth0 nodad
+	nsx "$ns" ip -6 route add default via "$GW6" dev eth0
+	nsx "$FABRIC" ip -6 neigh replace "$p" lladdr "$(vm_mac "$n")" dev "vm$n" nud permanent
+	{
+		echo "route add $p/128 dev vm$n"
+		for ((i = 1; i <= NSEC; i++)); do
+			echo "route add $(v6 $((o + i)))/128 via $p dev vm$n"
+		done
+	} | nsx "$FABRIC" ip -6 -batch -
+}
+
+# inet_up6: the internet host's IPv6, reachable from the VMs' primary IPv6 addresses only
+inet_up6() {
+	local n
+	sysctl_ns "$INET" net.ipv6.conf.eth0.accept_ra=0
+	nsx "$FABRIC" ip addr add "$INET6_GW/64" dev inet nodad
+	nsx "$INET" ip addr add "$INET6_IP/64" dev eth0 nodad
+	nsx "$INET" ip -6 route add default via "$INET6_GW"
+	for ((n = 1; n <= NVMS; n++)); do
+		nsx "$FABRIC" ip -6 rule add pref 100 from "$(v6 "$(vm_octet "$n")")" to "$INET6_IP/64" lookup main
+	done
+	nsx "$FABRIC" ip -6 rule add pref 101 from "$VNET6" to "$INET6_IP/64" unreachable
+}
+
 cmd_up() {
 	validate
 	ip netns list | grep -q "^${FABRIC}\b" && die "already up (linux/vnet-sim.sh down first)"
@@ -158,6 +214,7 @@ cmd_up() {
 		for ((i = 1; i <= NSEC; i++)); do
 			nsx "$FABRIC" ip route add "10.240.0.$((o + i))/32" via "10.240.0.$o" dev "vm$n"
 		done
+		[ "$IPV6" = 1 ] && vm_up6 "$n" "$ns"
 		write_xml "$n" "$DIR/nmagent/10.240.0.$o.xml"
 		mkdir -p "$DIR/vm$n/run" "$DIR/vm$n/log" "$DIR/vm$n/cni-cache" "$DIR/vm$n/mnt"
 	done
@@ -176,6 +233,7 @@ cmd_up() {
 		nsx "$FABRIC" ip rule add pref 100 from "10.240.0.$(vm_octet "$n")" to "$INET_IP/24" lookup main
 	done
 	nsx "$FABRIC" ip rule add pref 101 from "$VNET" to "$INET_IP/24" unreachable
+	[ "$IPV6" = 1 ] && inet_up6
 
 	write_server
 	rm -f "$DIR/nmagent.pid"
@@ -227,8 +285,10 @@ cmd_status() {
 		echo "$ns: $(nsx "$ns" ip -4 -o addr show dev eth0 | awk '{print $4}' | tr '\n' ' ')" \
 			"mac $(nsx "$ns" cat /sys/class/net/eth0/address)" \
 			"secondaries 10.240.0.$(($(vm_octet "$n") + 1))-$(($(vm_octet "$n") + NSEC))"
+		[ "$IPV6" = 1 ] && echo "$ns: $(v6 "$(vm_octet "$n")")/128, secondaries" \
+			"$(v6 $(($(vm_octet "$n") + 1)))-$(v6 $(($(vm_octet "$n") + NSEC))) in $VNET6"
 	done
-	echo "$INET: $INET_IP"
+	echo "$INET: $INET_IP$([ "$IPV6" = 1 ] && echo " $INET6_IP")"
 }
 
 cmd_env() {
@@ -240,6 +300,12 @@ cmd_env() {
 	echo "AZSIM_PRIMARY=10.240.0.$o"
 	echo "AZSIM_POOL_FIRST=10.240.0.$((o + 1))"
 	echo "AZSIM_POOL_LAST=10.240.0.$((o + NSEC))"
+	if [ "$IPV6" = 1 ]; then
+		echo "AZSIM_PRIMARY6=$(v6 "$o")"
+		echo "AZSIM_POOL6_FIRST=$(v6 $((o + 1)))"
+		echo "AZSIM_POOL6_LAST=$(v6 $((o + NSEC)))"
+		echo "AZSIM_INET6=$INET6_IP"
+	fi
 	echo "AZURE_CNI_RUNTIME_DIR=$DIR/vm$n/run"
 	echo "AZURE_CNI_LOG_DIR=$DIR/vm$n/log"
 	echo "AZSIM_CNI_CACHE=$DIR/vm$n/cni-cache"

@@ -3,11 +3,12 @@
  * iptables, ip6tables and ebtables through fw.h. transparent (IPv4, IPv6 or both): a veth with
  * host MAC aa:aa:aa:aa:aa:aa, a host /32 (/128) route and proxy ARP; in the pod the VNet IPs and
  * 169.254.1.1 (IPv6: fe80::1234:5678:9abc) as the gateway with a permanent neighbour entry.
- * bridge/tunnel (IPv4 only): the NIC enslaved to a bridge that takes its addresses, per-pod
- * ebtables ARP reply and MAC DNAT. Once per network: ip_forward, (bridge)
- * bridge-nf-call-iptables, and the outbound SNAT chain per family; IPv6 forwarding with the
- * first IPv6 pod. Never reads the state file, never locks, never calls IPAM: cni/azure-vnet.c
- * does. */
+ * bridge/tunnel (IPv4, IPv6 or both): the NIC enslaved to a bridge that takes its addresses,
+ * per-pod ebtables ARP reply (IPv4) and MAC DNAT (both families); the pod's IPv6 goes through
+ * Azure's gateway fe80::1234:5678:9abc (MAC 12:34:56:78:9a:bc) and never solicits beyond the
+ * VM. Once per network: ip_forward, (bridge) bridge-nf-call-iptables (ip6tables), the outbound
+ * SNAT chain per family; IPv6 forwarding with the first IPv6 pod. Never reads the state file,
+ * never locks, never calls IPAM: cni/azure-vnet.c does. */
 #define _GNU_SOURCE
 #include "platform/backend.h"
 
@@ -421,13 +422,21 @@ static int snat_present(struct vnet *v, const struct ipnet_prefix *subnet,
 				 err);
 }
 
-/* Per-pod ebtables rules (bridge/tunnel): ARP reply for the pod IP (with the VEPA MAC in
- * tunnel mode) and MAC DNAT from the NIC. @add: install both (on failure none is left), else
- * remove both (every rule tried; the first error is returned). IPv6 addresses have none. */
+/* Per-pod ebtables rules (bridge/tunnel): for an IPv4 address the ARP reply (with the VEPA MAC
+ * in tunnel mode) and the MAC DNAT from the NIC; for an IPv6 address the MAC DNAT alone (the
+ * Go plugin's SetDnatForIPAddress with --ip6-dst, ACN ebtables/ebtables.go): the fabric sends
+ * a pod's traffic to the NIC's MAC and the rule hands it to the pod. @add: install them (on
+ * failure none is left), else remove them (every rule tried; the first error is returned). */
 static bool ebt_find(const char *list, const char *key, const char *ip, const char *target,
 		     uint8_t mac[6]);
 static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6], bool add,
 		   struct cni_error *err);
+
+/* The ebtables match of a destination address of @ip's family: --ip-dst or --ip6-dst. */
+static const char *ebt_dst_key(const struct ipnet_addr *ip)
+{
+	return ip->family == IPNET_AF_INET6 ? "--ip6-dst" : "--ip-dst";
+}
 
 /* Remove the pod rules for @ip that point at a MAC other than @mac: leftovers of a killed ADD
  * or a failed DEL of the address's earlier pod. The address is this pod's now (the IPAM gave
@@ -444,7 +453,7 @@ static void ebt_pod_purge(struct vnet *v, const struct ipnet_addr *ip, const uin
 	for (p = list; p && *p; p = end ? end + 1 : NULL) {
 		end = strchr(p, '\n');
 		snprintf(line, sizeof(line), "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
-		if ((ebt_find(line, "--ip-dst", ips, "--to-dst", old) ||
+		if ((ebt_find(line, ebt_dst_key(ip), ips, "--to-dst", old) ||
 		     (!v->tunnel && ebt_find(line, "--arp-ip-dst", ips, "--arpreply-mac", old))) &&
 		    memcmp(old, mac, 6) != 0) {
 			char olds[MAC_STRLEN];
@@ -461,24 +470,26 @@ static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t ma
 		   struct cni_error *err)
 {
 	char ips[IPNET_ADDR_STRLEN], macs[18], rmacs[18];
-	int r, r2;
+	const bool v6 = ip->family == IPNET_AF_INET6;
+	int r = 0, r2;
 
-	if (ip->family != IPNET_AF_INET)
-		return 0;
 	ipnet_addr_format(ip, ips, sizeof(ips));
 	mac_format(mac, MAC_COLON_LOWER, macs, sizeof(macs));
 	mac_format(v->tunnel ? vepa_mac : mac, MAC_COLON_LOWER, rmacs, sizeof(rmacs));
 	const char *const arp[] = { "-p", "ARP", "--arp-op", "Request", "--arp-ip-dst", ips, "-j",
 				    "arpreply", "--arpreply-mac", rmacs, NULL };
-	const char *const dnat[] = { "-p", "IPv4", "-i", v->ni.master, "--ip-dst", ips, "-j",
-				     "dnat", "--to-dst", macs, "--dnat-target", "ACCEPT", NULL };
+	const char *const dnat[] = { "-p", v6 ? "IPv6" : "IPv4", "-i", v->ni.master,
+				     ebt_dst_key(ip), ips, "-j", "dnat", "--to-dst", macs,
+				     "--dnat-target", "ACCEPT", NULL };
 	if (!add) {
-		r = fw_ebt_rule_delete("nat", "PREROUTING", arp, err);
+		if (!v6)
+			r = fw_ebt_rule_delete("nat", "PREROUTING", arp, err);
 		r2 = fw_ebt_rule_delete("nat", "PREROUTING", dnat, err);
 		return r < 0 ? r : r2 < 0 ? r2 : 0;
 	}
 	ebt_pod_purge(v, ip, mac);
-	r = fw_ebt_rule_ensure("nat", "PREROUTING", arp, err);
+	if (!v6)
+		r = fw_ebt_rule_ensure("nat", "PREROUTING", arp, err);
 	if (r >= 0)
 		r = fw_ebt_rule_ensure("nat", "PREROUTING", dnat, err);
 	if (r < 0)
@@ -512,7 +523,7 @@ static bool ebt_find(const char *list, const char *key, const char *ip, const ch
 }
 
 /* The MAC of a pod known by its IPs only (an unrecorded bridge-mode endpoint: killed between
- * making the endpoint and saving the state): the target of its MAC DNAT rule, else (killed
+ * making the endpoint and saving the state): the target of one of its MAC DNAT rules, else (killed
  * between its two rules: ebt_pod adds the ARP reply first) of its ARP reply rule (in tunnel
  * mode the VEPA MAC, which is what that rule holds), from one ebtables listing. Best effort:
  * ep->has_mac stays false when nothing is found. */
@@ -524,9 +535,8 @@ static void ebt_pod_mac(struct netstate_endpoint *ep)
 	if (!ep->n_ips || fw_ebt_list("nat", "PREROUTING", &list, NULL) < 0)
 		return;
 	for (i = 0; !ep->has_mac && i < ep->n_ips; i++)
-		if (ep->ips[i].addr.family == IPNET_AF_INET &&
-		    ebt_find(list, "--ip-dst", ipnet_addr_format(&ep->ips[i].addr, ip, sizeof(ip)),
-			     "--to-dst", ep->mac))
+		if (ebt_find(list, ebt_dst_key(&ep->ips[i].addr),
+			     ipnet_addr_format(&ep->ips[i].addr, ip, sizeof(ip)), "--to-dst", ep->mac))
 			ep->has_mac = true;
 	for (i = 0; !ep->has_mac && i < ep->n_ips; i++)
 		if (ep->ips[i].addr.family == IPNET_AF_INET &&
@@ -562,8 +572,18 @@ static int ebt_route_via_host(struct vnet *v, bool add, struct cni_error *err)
 	return r;
 }
 
+/* Does the network have IPv6 (dual-stack, or an IPv6-only NIC)? */
+static bool ni_has_v6(const struct netinfo *ni)
+{
+	return ni->subnet6.addr.family == IPNET_AF_INET6 ||
+	       ni->subnet.addr.family == IPNET_AF_INET6;
+}
+
 /* The network-wide ebtables rules of bridge mode (ACN ebtables/ebtables.go): installed when
- * @add, else removed (best effort, every rule tried). */
+ * @add, else removed (best effort, every rule tried). With IPv6, neighbour solicitations are
+ * not forwarded out of the NIC (ACN DropICMPv6Solicitation): a pod's would carry its own MAC,
+ * which the fabric does not know; pods reach all of IPv6 through the gateway's permanent
+ * neighbour instead (bridged_pod). */
 static int ebt_network(struct vnet *v, bool add, struct cni_error *err)
 {
 	const struct netinfo *ni = &v->ni;
@@ -577,7 +597,7 @@ static int ebt_network(struct vnet *v, bool add, struct cni_error *err)
 		     (const char *const[]){ "-s", "Unicast", "-o", ni->master, "-j", "snat",
 					    "--to-src", mac, "--snat-arp", "--snat-target",
 					    "ACCEPT", NULL }, err);
-	if (r >= 0 && ni->primary.family)
+	if (r >= 0 && ni->primary.family == IPNET_AF_INET)
 		r = ebt_rule(add, "nat", "PREROUTING",
 			     (const char *const[]){ "-p", "ARP", "--arp-op", "Request",
 						    "--arp-ip-dst", prim, "-j", "arpreply",
@@ -593,6 +613,12 @@ static int ebt_network(struct vnet *v, bool add, struct cni_error *err)
 		r = ebt_rule(add, "nat", "PREROUTING",
 			     (const char *const[]){ "-i", ni->bridge, "-j", "dnat", "--to-dst", vmac,
 						    "--dnat-target", "ACCEPT", NULL }, err);
+	if (r >= 0 && ni_has_v6(ni))
+		r = ebt_rule(add, "filter", "FORWARD",
+			     (const char *const[]){ "-p", "IPv6", "-o", ni->master, "--ip6-proto",
+						    "ipv6-icmp", "--ip6-icmp-type",
+						    "neighbour-solicitation", "-j", "DROP", NULL },
+			     err);
 	if (r >= 0)
 		r = ebt_route_via_host(v, add, err);
 	return r < 0 ? r : 0;
@@ -799,8 +825,9 @@ static unsigned master_mtu(struct vnet *v)
 
 /* ---- the bridge (bridge and tunnel mode) ---- */
 
-/* br_netfilter: load it when the sysctl is missing; tolerate its absence. */
-static void bridge_nf(struct netdev *nd)
+/* br_netfilter: load it when the sysctl is missing; tolerate its absence. With @v6 also
+ * bridge-nf-call-ip6tables (the IPv6 SNAT of bridged pod traffic). */
+static void bridge_nf(struct netdev *nd, bool v6)
 {
 	const char *const modprobe[] = { "modprobe", "br_netfilter", NULL };
 	int r;
@@ -810,6 +837,8 @@ static void bridge_nf(struct netdev *nd)
 		fw_exec(modprobe, NULL, 0, NULL);
 		r = netdev_sysctl_write(nd, "net/bridge/bridge-nf-call-iptables", "1", NULL);
 	}
+	if (r >= 0 && v6)
+		r = netdev_sysctl_write(nd, "net/bridge/bridge-nf-call-ip6tables", "1", NULL);
 	if (r < 0)
 		platform_log("warning: cannot set bridge-nf-call-iptables=1 (%s): bridged pod "
 			     "traffic will bypass the outbound SNAT", platform_errno_text(-r));
@@ -1279,9 +1308,12 @@ static int ipv6_forwarding(struct vnet *v, struct cni_error *err)
 	return netdev_sysctl_write(nd, "net/ipv6/conf/all/forwarding", "1", err);
 }
 
-/* Transparent, IPv6 in the pod: a permanent neighbour fe80::1234:5678:9abc -> host veth MAC and
- * the default route via it (the Go plugin's IPv6 gateway); IPv6 forwarding on the node. */
-static int pod_gateway6(struct vnet *v, const struct netdev_link *h, const struct netdev_link *p,
+/* IPv6 in the pod: a permanent neighbour fe80::1234:5678:9abc -> @mac and the default route
+ * via it (the Go plugin's IPv6 gateway, defaultV6HostGw in ACN
+ * network/bridge_endpointclient_linux.go); IPv6 forwarding on the node. @mac: the host veth's
+ * (transparent), or Azure's gateway MAC 12:34:56:78:9a:bc (bridge/tunnel, ACN
+ * defaultHostGwMac). */
+static int pod_gateway6(struct vnet *v, const uint8_t mac[6], const struct netdev_link *p,
 			struct cni_error *err)
 {
 	struct ipnet_addr gw6;
@@ -1291,7 +1323,7 @@ static int pod_gateway6(struct vnet *v, const struct netdev_link *h, const struc
 	struct netdev_route def6 = { .dst = { .addr.family = IPNET_AF_INET6 }, .gw = gw6,
 				     .ifindex = p->ifindex };
 
-	r = netdev_neigh_set(v->be->pod, p->ifindex, &gw6, h->mac, err);
+	r = netdev_neigh_set(v->be->pod, p->ifindex, &gw6, mac, err);
 	if (r >= 0)
 		r = netdev_route_add(v->be->pod, &def6, err);
 	if (r >= 0)
@@ -1339,6 +1371,14 @@ static int host_route_take(struct vnet *v, const struct netdev_route *want, stru
 	return i == -ENODEV ? 0 : i;
 }
 
+static bool has_family(const struct netstate_endpoint *rec, int family)
+{
+	for (size_t i = 0; i < rec->n_ips; i++)
+		if (rec->ips[i].addr.family == family)
+			return true;
+	return false;
+}
+
 /* Transparent mode: everything goes through the host. Per pod address, the kernel's subnet
  * route in the pod is dropped and a host route /32 (/128) via the host veth added; then the
  * pod's gateways. */
@@ -1376,12 +1416,33 @@ static int transparent_routes(struct vnet *v, const struct netstate_endpoint *re
 	if (r >= 0 && v4)
 		r = pod_gateway4(v, h, p, err);
 	if (r >= 0 && v6)
-		r = pod_gateway6(v, h, p, err);
+		r = pod_gateway6(v, h->mac, p, err);
 	return r;
 }
 
-/* Bridge/tunnel mode: the IPAM routes in the pod (@ipres), the bridge's permanent neighbour
- * pod IP -> pod MAC (bridge mode, IPv4) and the pod's ebtables rules. */
+/* Bridge/tunnel, IPv6 in the pod: the kernel's on-link route of each IPv6 address goes (a pod
+ * may not solicit its VNet neighbours: ebt_network drops that at the NIC), and all of IPv6
+ * goes through Azure's gateway, a permanent neighbour to its MAC (pod_gateway6): to other
+ * VMs, to the node's own addresses and to the pods of this VM alike, which the fabric hands
+ * back to the NIC's MAC and the pods' MAC DNAT to them. */
+static int bridged_pod6(struct vnet *v, const struct netstate_endpoint *rec,
+			const struct netdev_link *p, struct cni_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < rec->n_ips; i++) {
+		const struct ipnet_prefix *ip = &rec->ips[i];
+		struct netdev_route sub = { .dst = ipnet_prefix_network(ip), .ifindex = p->ifindex };
+
+		if (ip->addr.family == IPNET_AF_INET6 && ip->len < 128)
+			netdev_route_del(v->be->pod, &sub, NULL);
+	}
+	return pod_gateway6(v, vepa_mac, p, err);
+}
+
+/* Bridge/tunnel mode: the IPAM's IPv4 routes in the pod (@ipres), IPv6 through the gateway
+ * (bridged_pod6), the bridge's permanent neighbour pod IP -> pod MAC of each address (bridge
+ * mode; the node reaches its pods without soliciting) and the pod's ebtables rules. */
 static int bridged_pod(struct vnet *v, const struct cni_result *ipres,
 		       const struct netstate_endpoint *rec, const struct netdev_link *p,
 		       struct cni_error *err)
@@ -1394,16 +1455,19 @@ static int bridged_pod(struct vnet *v, const struct cni_result *ipres,
 		struct netdev_route rt = { .dst = ipres->routes[i].dst, .gw = ipres->routes[i].gw,
 					   .ifindex = p->ifindex };
 
+		if (rt.dst.addr.family != IPNET_AF_INET)
+			continue;
 		r = netdev_route_add(v->be->pod, &rt, err);
 		if (r == -EEXIST)
 			r = 0;
 	}
+	if (r >= 0 && has_family(rec, IPNET_AF_INET6))
+		r = bridged_pod6(v, rec, p, err);
 	if (r >= 0 && !v->tunnel) {
 		r = netdev_link_get(v->be->host, v->ni.bridge, 0, &br, err);
 		for (i = 0; r >= 0 && i < rec->n_ips; i++)
-			if (rec->ips[i].addr.family == IPNET_AF_INET)
-				r = netdev_neigh_set(v->be->host, br.ifindex, &rec->ips[i].addr,
-						     rec->mac, err);
+			r = netdev_neigh_set(v->be->host, br.ifindex, &rec->ips[i].addr, rec->mac,
+					     err);
 	}
 	for (i = 0; r >= 0 && i < rec->n_ips; i++)
 		r = ebt_pod(v, &rec->ips[i].addr, rec->mac, true, err);
@@ -1439,14 +1503,6 @@ static int pod_routes(struct check *c, struct cni_error *err)
 	c->n_routes = m;
 	c->have_routes = true;
 	return 0;
-}
-
-static bool has_family(const struct netstate_endpoint *rec, int family)
-{
-	for (size_t i = 0; i < rec->n_ips; i++)
-		if (rec->ips[i].addr.family == family)
-			return true;
-	return false;
 }
 
 static int check_host_link(struct check *c, struct cni_error *err)
@@ -1527,10 +1583,9 @@ static int check_transparent_routes(struct check *c, struct cni_error *err)
 	return 0;
 }
 
-/* Transparent: the pod's permanent neighbour @gw_text -> host veth MAC, when the pod has an
- * address of @family. */
+/* The pod's permanent neighbour @gw_text -> @want, when the pod has an address of @family. */
 static int gateway_neighbour(struct check *c, int family, const char *gw_text,
-			     struct cni_error *err)
+			     const uint8_t want[6], struct cni_error *err)
 {
 	struct ipnet_addr gw;
 	uint8_t mac[6];
@@ -1541,20 +1596,21 @@ static int gateway_neighbour(struct check *c, int family, const char *gw_text,
 	ipnet_addr_parse(gw_text, &gw);
 	r = netdev_neigh_get(c->v.be->pod, c->p.ifindex, &gw, mac, &state, err);
 	if (r == -ENOENT ||
-	    (r == 0 && (memcmp(mac, c->h.mac, 6) != 0 || !(state & NUD_PERMANENT))))
-		return cni_error_check_fail(err, "permanent neighbour %s -> host veth is missing "
-					    "in %s", gw_text, c->v.env->netns);
+	    (r == 0 && (memcmp(mac, want, 6) != 0 || !(state & NUD_PERMANENT))))
+		return cni_error_check_fail(err, "permanent neighbour %s -> %s is missing in %s",
+					    gw_text, c->v.bridged ? "the gateway MAC" :
+					    "host veth", c->v.env->netns);
 	return r;
 }
 
 /* Transparent: the pod's permanent neighbour 169.254.1.1 -> host veth MAC. */
 static int check_gateway_neighbour(struct check *c, struct cni_error *err)
 {
-	return gateway_neighbour(c, IPNET_AF_INET, GW4_TEXT, err);
+	return gateway_neighbour(c, IPNET_AF_INET, GW4_TEXT, c->h.mac, err);
 }
 
-/* Transparent, IPv6: the default route via fe80::1234:5678:9abc on the pod interface. */
-static int check_transparent_routes6(struct check *c, struct cni_error *err)
+/* IPv6: the default route via fe80::1234:5678:9abc on the pod interface (every mode). */
+static int check_routes6(struct check *c, struct cni_error *err)
 {
 	struct netdev_route *routes = NULL;
 	struct ipnet_addr gw6;
@@ -1577,10 +1633,12 @@ static int check_transparent_routes6(struct check *c, struct cni_error *err)
 	return 0;
 }
 
-/* Transparent, IPv6: the pod's permanent neighbour fe80::1234:5678:9abc -> host veth MAC. */
+/* IPv6: the pod's permanent neighbour fe80::1234:5678:9abc -> host veth MAC (transparent), or
+ * -> Azure's gateway MAC (bridge/tunnel). */
 static int check_gateway_neighbour6(struct check *c, struct cni_error *err)
 {
-	return gateway_neighbour(c, IPNET_AF_INET6, GW6_TEXT, err);
+	return gateway_neighbour(c, IPNET_AF_INET6, GW6_TEXT, c->v.bridged ? vepa_mac : c->h.mac,
+				 err);
 }
 
 /* Transparent: a host route to each pod address via the host veth. */
@@ -1648,7 +1706,7 @@ static int check_bridge_routes(struct check *c, struct cni_error *err)
 	return 0;
 }
 
-/* Bridge mode (not tunnel): the bridge's neighbour pod IP -> pod MAC for each IPv4 address. */
+/* Bridge mode (not tunnel): the bridge's neighbour pod IP -> pod MAC for each address. */
 static int check_bridge_neighbours(struct check *c, struct cni_error *err)
 {
 	char buf[IPNET_ADDR_STRLEN];
@@ -1659,8 +1717,6 @@ static int check_bridge_neighbours(struct check *c, struct cni_error *err)
 	for (i = 0; !c->v.tunnel && i < c->rec->n_ips; i++) {
 		const struct ipnet_addr *ip = &c->rec->ips[i].addr;
 
-		if (ip->family != IPNET_AF_INET)
-			continue;
 		r = netdev_neigh_get(c->v.be->host, c->br.ifindex, ip, mac, &state, err);
 		if (r == -ENOENT || (r == 0 && memcmp(mac, c->rec->mac, 6) != 0))
 			return cni_error_check_fail(err, "neighbour %s -> pod MAC is missing on "
@@ -1673,7 +1729,7 @@ static int check_bridge_neighbours(struct check *c, struct cni_error *err)
 	return 0;
 }
 
-/* Bridge/tunnel: the pod's ebtables ARP reply and MAC DNAT (one listing). */
+/* Bridge/tunnel: the pod's ebtables ARP reply (IPv4) and MAC DNAT (one listing). */
 static int check_bridge_ebtables(struct check *c, struct cni_error *err)
 {
 	char buf[IPNET_ADDR_STRLEN], *list = NULL;
@@ -1686,14 +1742,15 @@ static int check_bridge_ebtables(struct check *c, struct cni_error *err)
 	if (r < 0)
 		return r;
 	for (i = 0; r >= 0 && i < c->rec->n_ips; i++) {
-		if (c->rec->ips[i].addr.family != IPNET_AF_INET)
-			continue;
-		ipnet_addr_format(&c->rec->ips[i].addr, buf, sizeof(buf));
-		if (!ebt_find(list, "--arp-ip-dst", buf, "--arpreply-mac", mac) ||
-		    memcmp(mac, reply, 6) != 0)
+		const struct ipnet_addr *ip = &c->rec->ips[i].addr;
+
+		ipnet_addr_format(ip, buf, sizeof(buf));
+		if (ip->family == IPNET_AF_INET &&
+		    (!ebt_find(list, "--arp-ip-dst", buf, "--arpreply-mac", mac) ||
+		     memcmp(mac, reply, 6) != 0))
 			r = cni_error_check_fail(err, "ebtables ARP reply for %s is missing "
 						 "(nat PREROUTING)", buf);
-		else if (!ebt_find(list, "--ip-dst", buf, "--to-dst", mac) ||
+		else if (!ebt_find(list, ebt_dst_key(ip), buf, "--to-dst", mac) ||
 			 memcmp(mac, c->rec->mac, 6) != 0)
 			r = cni_error_check_fail(err, "ebtables MAC DNAT for %s is missing "
 						 "(nat PREROUTING)", buf);
@@ -1741,8 +1798,8 @@ static const struct check_step {
 	{ check_addresses, CHECK_ANY },
 	{ check_transparent_routes, CHECK_TRANSPARENT },
 	{ check_gateway_neighbour, CHECK_TRANSPARENT },
-	{ check_transparent_routes6, CHECK_TRANSPARENT },
-	{ check_gateway_neighbour6, CHECK_TRANSPARENT },
+	{ check_routes6, CHECK_ANY },
+	{ check_gateway_neighbour6, CHECK_ANY },
 	{ check_host_routes, CHECK_TRANSPARENT },
 	{ check_bridge_port, CHECK_BRIDGED },
 	{ check_bridge_routes, CHECK_BRIDGED },
@@ -1777,12 +1834,11 @@ static const char *linux_mode(const struct conf *conf)
 	return mode_name(conf);
 }
 
-/* transparent: IPv4 and IPv6 (dual-stack). bridge and tunnel: IPv4 only for now (their IPv6
- * neighbour discovery on the bridge is not done), so a dual-stack NIC gives them its IPv4
- * address alone. */
+/* Every mode: IPv4 and IPv6 (dual-stack, or IPv6 alone on an IPv6-only NIC). */
 static unsigned linux_families(const struct conf *conf)
 {
-	return conf->mode == CONF_MODE_TRANSPARENT ? IPAM_FAMILY_ANY : IPAM_FAMILY_V4;
+	(void)conf;
+	return IPAM_FAMILY_ANY;
 }
 
 static struct backend *linux_close(struct backend *be)
@@ -1848,7 +1904,7 @@ static int linux_network_create(struct backend *be, const struct backend_call *c
 		r = bridge_setup(&v, &nic, &made, &be->moved_nic, err);
 		if (r < 0)
 			return r;
-		bridge_nf(be->host);
+		bridge_nf(be->host, ni_has_v6(&v.ni));
 		r = ebt_network(&v, true, err);
 	}
 	if (r >= 0)

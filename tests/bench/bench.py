@@ -3,7 +3,8 @@
 """Benchmarks of azure-vnet / azure-vnet-ipam against the reference plugins, in one run.
 
 Builds a simulated VM in network namespaces (prefix azb-), then measures:
-  1. ADD, DEL, CHECK of one pod: azure-vnet transparent, azure-vnet bridge, reference
+  1. ADD, DEL, CHECK of one pod: azure-vnet transparent, the same dual-stack (IPv4 and IPv6
+     from one NIC: both addresses, IPv6 gateway, ip6tables SNAT), azure-vnet bridge, reference
      bridge + host-local with ipMasq on and off (hyperfine medians and spread, ratios);
   2. filling one VM to 250 pods (max-pods-250.xml) and draining it, sequential and with
      N parallel callers: wall time, per-call p50/p99, errors, distinct IPs;
@@ -41,6 +42,8 @@ NODE = "azb-node"
 FABRIC = "azb-fabric"
 PREFIX = "azb-"
 XML = os.path.join(TOP, "tests", "data", "max-pods-250.xml")
+V6_NET = "2001:db8:0:1::"
+V6_PRIMARY = V6_NET + "4"
 
 
 def sh(*args, check=True, **kw):
@@ -84,6 +87,14 @@ class Node:
         self.mas = os.path.join(work, "interfaces.json")
         with open(self.mas, "w") as f:
             json.dump(mas, f)
+        # Dual-stack: the same NIC with an IPv6 subnet of as many secondaries (documentation
+        # range, inside the namespaces only).
+        v6 = [{"Address": V6_PRIMARY, "IsPrimary": True}] + [
+            {"Address": "%s%x" % (V6_NET, 5 + i), "IsPrimary": False} for i in range(len(self.secondaries))]
+        mas["Interfaces"][0]["IPSubnets"].append({"Prefix": V6_NET + "/64", "IPAddresses": v6})
+        self.mas_dual = os.path.join(work, "interfaces-dual.json")
+        with open(self.mas_dual, "w") as f:
+            json.dump(mas, f)
 
     def up(self):
         # No dummy driver on every kernel: eth0 is a veth whose peer plays the VNet gateway
@@ -100,7 +111,10 @@ class Node:
                     ["route", "add", "default", "via", self.gw, "dev", "eth0", "onlink"]):
             sh("ip", "-n", NODE, *cmd)
         sh("ip", "-n", FABRIC, "addr", "add", f"{self.gw}/{self.plen}", "dev", "azb-gw0")
+        sh("ip", "-n", FABRIC, "addr", "add", V6_NET + "1/64", "dev", "azb-gw0", "nodad")
         sh("ip", "-n", FABRIC, "link", "set", "azb-gw0", "up")
+        sh("ip", "-n", NODE, "addr", "add", V6_PRIMARY + "/64", "dev", "eth0", "nodad")
+        sh("ip", "-n", NODE, "-6", "route", "add", "default", "via", V6_NET + "1", "dev", "eth0")
 
     def down(self):
         sh("ip", "netns", "del", NODE, check=False)
@@ -167,6 +181,10 @@ def conf_files(work, node):
     for mode in ("transparent", "bridge"):
         put("azure-" + mode, {"cniVersion": "1.0.0", "name": "azure", "type": "azure-vnet", "mode": mode,
                               "bridge": "azure0", "ipam": {"type": "azure-vnet-ipam", "environment": "mas"}})
+    # The same transparent config; its state directory's source is the dual-stack NIC
+    # (AZURE_CNI_MAS_FILE, bench_single).
+    put("azure-dualstack", {"cniVersion": "1.0.0", "name": "azure", "type": "azure-vnet", "mode": "transparent",
+                            "ipam": {"type": "azure-vnet-ipam", "environment": "mas"}})
     # The production source: NMAgent (AZURE_CNI_NMAGENT_URL, set in bench_single's env).
     put("azure-nmagent", {"cniVersion": "1.0.0", "name": "azure", "type": "azure-vnet", "mode": "transparent",
                           "ipam": {"type": "azure-vnet-ipam", "environment": "azure"}})
@@ -211,7 +229,7 @@ def hyperfine(work, env, name, cmd, prepare, runs):
             "min": r["min"] * 1e3, "max": r["max"] * 1e3}
 
 
-SINGLE = ("azure-transparent", "azure-bridge", "ref-masq", "ref-nomasq", "azure-nmagent", "azure-nmagent-q0")
+SINGLE = ("azure-transparent", "azure-dualstack", "azure-bridge", "ref-masq", "ref-nomasq", "azure-nmagent", "azure-nmagent-q0")
 
 
 def bench_single(work, node, confs, runs):
@@ -220,8 +238,10 @@ def bench_single(work, node, confs, runs):
     rows = {}
     for name in SINGLE:
         # Each configuration keeps its own state directory (one network per state file).
-        env = plugin_env(work, {"CNI_CONTAINERID": "bench0000000000001", "CNI_NETNS": "/var/run/netns/azb-p1"},
-                         run="run-" + name)
+        extra = {"CNI_CONTAINERID": "bench0000000000001", "CNI_NETNS": "/var/run/netns/azb-p1"}
+        if name == "azure-dualstack":
+            extra["AZURE_CNI_MAS_FILE"] = node.mas_dual
+        env = plugin_env(work, extra, run="run-" + name)
         conf = confs[name]
         binp = binary_of(name)
         add = "CNI_COMMAND=ADD %s < %s > %s/add.out" % (binp, conf, work)
@@ -501,6 +521,9 @@ def targets(rep, node):
                          f["ADD"]["errors"], f["ADD"]["distinct_ips"], f["ADD"]["p99"], f["ADD"]["max"]), ok))
     else:
         rows.append(("250 parallel ADDs all succeed (no lock time-out), 250 distinct IPs", "not run", None))
+    d = s["azure-dualstack"]["ADD"]["median"]
+    rows.append(("dual-stack ADD median <= 1.3x the transparent IPv4 ADD (issue 10)",
+                 "%.2f ms vs %.2f ms = %.2fx" % (d, add, d / add), d <= 1.3 * add))
     o, r = m.get("azure-transparent-rss_kib", -1), m.get("ref-masq-rss_kib", -1)
     rows.append(("peak RSS of one ADD <= half the reference's",
                  "%d KiB vs %d KiB = %.2fx" % (o, r, o / r if r > 0 else float("nan")),
@@ -595,7 +618,9 @@ def write_report(path, rep, node):
     w("")
     w("| plugin | ADD | CHECK | DEL | ADD+DEL cycle |")
     w("|---|---|---|---|---|")
-    names = {"azure-transparent": "azure-vnet transparent", "azure-bridge": "azure-vnet bridge",
+    names = {"azure-transparent": "azure-vnet transparent",
+             "azure-dualstack": "azure-vnet transparent, dual-stack (IPv4 + IPv6)",
+             "azure-bridge": "azure-vnet bridge",
              "ref-masq": "reference bridge+host-local, ipMasq on", "ref-nomasq": "reference bridge+host-local, ipMasq off",
              "azure-nmagent": "azure-vnet transparent, NMAgent source, queryInterval unset (10 s)",
              "azure-nmagent-q0": "azure-vnet transparent, NMAgent source, queryInterval \"0\""}

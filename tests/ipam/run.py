@@ -990,6 +990,14 @@ def t_dualstack(binary, data, root):
                                                 "IPSubnets": [{"Prefix": "fd00:5::/64", "IPAddresses": [
                                                     {"Address": "fd00:5::4", "IsPrimary": True},
                                                     {"Address": "fd00:5::5"}]}]}]})
+    for what, ipam, field in (
+            ("an IPv4 ipam.ipAddress", {"ipAddress": "10.240.0.5"}, "ipam.ipAddress"),
+            ("an IPv4 ipam.subnet", {"subnet": "10.240.0.0/16"}, "ipam.subnet")):
+        r = n.run("ADD", conf("1.0.0", **ipam), "v4ask")
+        check(f"dualstack: {what} on an IPv6-only NIC is code 7 naming {field} and the family, "
+              "nothing allocated",
+              r.code == 7 and field in r.msg and "no IPv4 address pool" in r.msg and
+              (n.state_bytes() is None or not n.in_use()), repr(r))
     r = n.run("ADD", conf("1.0.0"), "v6only")
     check("dualstack: an IPv6-only NIC (mas) gives an IPv6-only result",
           [ip.get("address") for ip in (r.obj or {}).get("ips", [])] == ["fd00:5::5/64"] and

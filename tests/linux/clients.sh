@@ -29,6 +29,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${AZCNI_BUILD_DIR:-$top/build}
 export AZSIM_PREFIX=${AZSIM_PREFIX:-azcli-}
+export AZSIM_IPV6=${AZSIM_IPV6:-0} # IPv4 only here: the dual-stack clients are in tests/linux/dualstack.sh
 export AZSIM_DIR=/run/${AZSIM_PREFIX}sim
 P=$AZSIM_PREFIX
 sim=$top/linux/vnet-sim.sh

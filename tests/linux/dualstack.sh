@@ -7,8 +7,10 @@
 # Transparent mode: both addresses on the pod (nodad), the IPv6 default route via the link-local
 # gateway fe80::1234:5678:9abc with a PERMANENT neighbour to the host veth MAC, host /128 route,
 # accept_ra 0 on both ends, IPv6 forwarding, ip6tables SNAT; pod to pod, pod to the VM and pod
-# to outside over IPv6; CHECK, DEL, GC and rollback cover both families. Bridge mode is IPv4 only
-# for now: a dual-stack NIC gives it the IPv4 address alone, an IPv6-only NIC a clear error.
+# to outside over IPv6; CHECK, DEL, GC and rollback cover both families. Bridge and tunnel mode
+# the same with IPv6 through Azure's gateway (fe80::1234:5678:9abc, 12:34:56:78:9a:bc, which
+# the fabric netns then carries), per-pod ebtables IPv6 MAC DNAT, the bridge neighbours, the
+# neighbour-solicitation drop at the NIC, ip6tables SNAT of bridged traffic.
 # Usage: tests/linux/dualstack.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +34,8 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+printf '#!/bin/sh\ncase " $* " in *" -A "*"--ip6-dst"*) exit 1 ;; esac\nexec ebtables "$@"\n' >"$WORK/ebt-v6fail"
+chmod +x "$WORK/ebt-v6fail"
 
 SUITE_ERRLOG=/dev/null
 suite_begin "$WORK/results"
@@ -231,23 +235,128 @@ check "DEL both: exit 0" eq "$out" "rc=0
 rc=0"
 check "DEL both: nothing in use, no azv link" bash -c "[ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 0 ] && ! ip -n $NODE -o link | grep -q azv"
 
-# ---------------------------------------------------------------- bridge mode: IPv4 only for now
-echo "== bridge mode (IPv4 only for now)"
+# ---------------------------------------------------------------- bridge and tunnel mode
+# The fabric as Azure's: a router (IPv6 forwarding) whose port is the IPv6 gateway
+# fe80::1234:5678:9abc with MAC 12:34:56:78:9a:bc, each secondary routed to the NIC (via the
+# VM's primary: frames reach the NIC's MAC).
+fabric_azure6() {
+	local a
+	ip netns exec "$FAB" sysctl -qw net.ipv6.conf.all.forwarding=1
+	ip -n "$FAB" link set fab0 address 12:34:56:78:9a:bc
+	ip -n "$FAB" addr add fe80::1234:5678:9abc/64 dev fab0 nodad
+	for a in 5 6 7; do
+		ip -n "$FAB" -6 route add "2001:db8:0:1::$a/128" via 2001:db8:0:1::4 dev fab0
+	done
+}
+ebt() { ip netns exec "$NODE" ebtables "$@"; }
+echo "== bridge mode, dual-stack NIC"
 setup_node b "$V4,$V6" v4 v6
+fabric_azure6
 CONF=$BRIDGE
 pod b1
-r=$(run ADD f1aaaaaaaa1 "$(nspath b1)")
-check "bridge, dual-stack NIC: the IPv4 address alone" jout '[.ips[].address] == ["10.240.0.5/16"]' "$r"
-check "bridge: no IPv6 address allocated" eq "$(inuse6)" 0
-check "bridge: the pod has no global IPv6 address" absent bash -c "ip -n ${P}b1 -6 addr show scope global | grep -q inet6"
-check "bridge: DEL exit 0" run DEL f1aaaaaaaa1 "$(nspath b1)"
-setup_node b6 "$V6" v4 v6
-CONF=$BRIDGE
 pod b2
+r1=$(run ADD f1aaaaaaaa1 "$(nspath b1)")
+check "bridge ADD b1 exits 0" eq "$?" 0
+r2=$(run ADD f2aaaaaaaa2 "$(nspath b2)")
+a6=$(v6of "$r1"); b6=$(v6of "$r2")
+m1=$(jq -r '.interfaces[1].mac' <<<"$r1")
+check "bridge result: both families ($a6, $b6)" jout '[.ips[].address] == ["10.240.0.5/16", "2001:db8:0:1::5/64"]' "$r1"
+check "bridge: the primary IPv6 moved to the bridge" bash -c "ip -n $NODE -6 addr show dev azure0 | grep -q 'inet6 2001:db8:0:1::4/64'"
+check "bridge pod: IPv6 address without DAD (nodad, not tentative)" bash -c "ip -n ${P}b1 -6 addr show dev eth0 scope global | grep -q 'inet6 $a6/64 scope global nodad' && ! ip -n ${P}b1 -6 addr show dev eth0 scope global | grep -q tentative"
+check "bridge pod: no on-link IPv6 subnet route (it would solicit across the NIC)" absent bash -c "ip -n ${P}b1 -6 route | grep -q '^2001:db8:0:1::/64'"
+check "bridge pod: IPv6 default via fe80::1234:5678:9abc" bash -c "ip -n ${P}b1 -6 route | grep -q 'default via fe80::1234:5678:9abc dev eth0'"
+check "bridge pod: PERMANENT neighbour fe80::1234:5678:9abc -> 12:34:56:78:9a:bc" bash -c "ip -n ${P}b1 -6 neigh show fe80::1234:5678:9abc | grep -q 'lladdr 12:34:56:78:9a:bc PERMANENT'"
+check "bridge pod: IPv4 default via the IPAM gateway as before" bash -c "ip -n ${P}b1 route | grep -q 'default via 10.240.0.1'"
+check "bridge pod: accept_ra=0" eq "$(ip netns exec "${P}b1" cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" 0
+check "bridge: accept_ra=0 on the bridge" eq "$(in_node cat /proc/sys/net/ipv6/conf/azure0/accept_ra)" 0
+check "bridge: the bridge's PERMANENT neighbour $a6 -> the pod's MAC" bash -c "ip -n $NODE -6 neigh show $a6 dev azure0 | grep -q 'lladdr $m1 PERMANENT'"
+check "bridge: ebtables IPv6 MAC DNAT from eth0 for $a6" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '-p IPv6 -i eth0 --ip6-dst $a6 -j dnat --to-dst $m1'"
+check "bridge: no IPv6 ARP reply rule" absent bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q 'arp-ip-dst 2001'"
+check "bridge: neighbour solicitations not forwarded out of eth0" bash -c "ip netns exec $NODE ebtables -t filter -L FORWARD | grep -q -- '-p IPv6 -o eth0 --ip6-proto ipv6-icmp --ip6-icmp-type neighbour-solicitation -j DROP'"
+check "bridge: bridge-nf-call-ip6tables=1 (or br_netfilter absent)" bash -c "[ ! -e /proc/sys/net/bridge ] || [ \$(ip netns exec $NODE cat /proc/sys/net/bridge/bridge-nf-call-ip6tables) = 1 ]"
+check "bridge: IPv6 forwarding on" eq "$(in_node cat /proc/sys/net/ipv6/conf/all/forwarding)" 1
+check "bridge: ip6tables SNAT jump for the IPv6 subnet" eq "$(in_node ip6tables -t nat -S POSTROUTING | grep -c -- '-s 2001:db8:0:1::/64 -j AZURE-VNET-SNAT')" 1
+check "bridge ping pod -> pod over IPv6 (through the fabric)" ping6 b1 "$b6"
+check "bridge ping pod -> pod over IPv4" ping4 b1 10.240.0.6
+check "bridge ping pod -> the VM's primary IPv6" ping6 b1 2001:db8:0:1::4
+check "bridge ping pod -> outside IPv6 host (fd99::1), SNATed" ping6 b2 fd99::1
+check "bridge CHECK healthy" run CHECK f1aaaaaaaa1 "$(nspath b1)"
+chk() { run CHECK f1aaaaaaaa1 "$(nspath b1)"; }
+ebt -t nat -D PREROUTING -p IPv6 -i eth0 --ip6-dst "$a6" -j dnat --to-dst "$m1" --dnat-target ACCEPT
+check "bridge CHECK reports the missing IPv6 MAC DNAT (106)" jout ".code == 106 and (.msg | test(\"DNAT for $a6\"))" "$(chk)"
+ebt -t nat -A PREROUTING -p IPv6 -i eth0 --ip6-dst "$a6" -j dnat --to-dst "$m1" --dnat-target ACCEPT
+ip -n "$NODE" -6 neigh del "$a6" dev azure0
+check "bridge CHECK reports the missing IPv6 bridge neighbour (106)" jout ".code == 106 and (.msg | test(\"neighbour $a6\"))" "$(chk)"
+ip -n "$NODE" -6 neigh replace "$a6" lladdr "$m1" dev azure0 nud permanent
+ip -n "${P}b1" -6 neigh del fe80::1234:5678:9abc dev eth0
+check "bridge CHECK reports the missing gateway neighbour (106)" jout '.code == 106 and (.msg | test("fe80::1234:5678:9abc -> the gateway MAC"))' "$(chk)"
+ip -n "${P}b1" -6 neigh replace fe80::1234:5678:9abc lladdr 12:34:56:78:9a:bc dev eth0 nud permanent
+ip -n "${P}b1" -6 route del default
+check "bridge CHECK reports the missing IPv6 default route (106)" jout '.code == 106 and (.msg | test("default via fe80"))' "$(chk)"
+ip -n "${P}b1" -6 route add default via fe80::1234:5678:9abc dev eth0
+in_node ip6tables -t nat -F AZURE-VNET-SNAT
+check "bridge CHECK reports the missing ip6tables SNAT (106)" jout '.code == 106 and (.msg | test("ip6tables"))' "$(chk)"
+in_node ip6tables -t nat -A AZURE-VNET-SNAT -d 2001:db8:0:1::/64 -j RETURN
+in_node ip6tables -t nat -A AZURE-VNET-SNAT -j SNAT --to-source 2001:db8:0:1::4
+check "bridge CHECK healthy again" chk
+# rollback: an ebtables that refuses to append an IPv6 rule fails the pod's IPv6 MAC DNAT,
+# after its IPv4 rules, neighbours and IPv6 gateway were made; the ADD leaves nothing
+pod b3
+before=$(inuse); links0=$(ip -n "$NODE" -o link | wc -l)
+ebt0=$(ebt -t nat -L PREROUTING | grep -c dnat)
+out=$(AZURE_CNI_EBTABLES=$WORK/ebt-v6fail run ADD f3aaaaaaaa3 "$(nspath b3)")
+check "bridge rollback (ip6 MAC DNAT fails): code 103" jout '.code == 103' "$out"
+check "bridge rollback: both addresses returned" eq "$(inuse)" "$before"
+check "bridge rollback: no host veth, no pod interface" bash -c "[ \"\$(ip -n $NODE -o link | wc -l)\" = $links0 ] && ! ip -n ${P}b3 link show eth0 2>/dev/null"
+check "bridge rollback: no pod rule left (IPv4 or IPv6)" eq "$(ebt -t nat -L PREROUTING | grep -c dnat)" "$ebt0"
+check "bridge rollback: no bridge neighbour of either address left" absent bash -c "ip -n $NODE neigh show dev azure0 | grep -q '^\(10.240.0.7\|2001:db8:0:1::7\) '"
+check "after the rollback the same ADD succeeds" run ADD f3aaaaaaaa3 "$(nspath b3)"
+out=$(run DEL f2aaaaaaaa2 "$(nspath b2)"; echo "rc=$?")
+check "bridge DEL b2: exit 0, no output" eq "$out" "rc=0"
+check "bridge DEL b2: no ebtables rule and no bridge neighbour of $b6" absent bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '$b6 ' || ip -n $NODE -6 neigh show dev azure0 | grep -q '^$b6 '"
+check "bridge DEL b2: both addresses released" bash -c "[ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse and .ID == \"f2aaaaaaaa2\")] | length' $RT/azure-vnet-ipam.json)\" = 0 ]"
+run DEL f1aaaaaaaa1 "$(nspath b1)" >/dev/null
+run DEL f3aaaaaaaa3 "$(nspath b3)" >/dev/null
+check "bridge DEL all: nothing in use, no pod rule, no azv link" bash -c "[ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 0 ] && ! ip -n $NODE -o link | grep -q azv && ! ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--ip6\?-dst'"
+
+echo "== bridge mode, IPv6-only NIC"
+setup_node b6 "$V6" v4 v6
+fabric_azure6
+CONF=$BRIDGE
+pod c1
+pod c2
 links0=$(ip -n "$NODE" -o link | wc -l)
-out=$(run ADD f2aaaaaaaa2 "$(nspath b2)")
-check "bridge, IPv6-only NIC: code 101 naming the IPAM source" jout ".code == 101 and (.msg | test(\"no IPv4 address pool\")) and (.details | contains(\"$RT/interfaces.json\"))" "$out"
-check "bridge, IPv6-only NIC: nothing allocated, no link made" bash -c "[ ! -s $RT/azure-vnet-ipam.json ] || [ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 0 ]; [ \"\$(ip -n $NODE -o link | wc -l)\" = $links0 ]"
-check "bridge, IPv6-only NIC: no eth0 in the pod" absent ip -n "${P}b2" link show eth0
+for bad in '"ipAddress":"10.240.0.5"' '"subnet":"10.240.0.0/16"' '"subnet":"2001:db8:0:1::/80"'; do
+	out=$(CONF=$(jq -c ".ipam += {$bad}" <<<"$BRIDGE") run ADD g0aaaaaaaa0 "$(nspath c1)")
+	check "bridge, IPv6-only NIC, ipam {$bad}: code 7 naming the field, nothing made" \
+		bash -c "jq -e '.code == 7 and (.msg | test(\"ipam.(ipAddress|subnet)\"))' <<<'$out' >/dev/null && [ \"\$(ip -n $NODE -o link | wc -l)\" = $links0 ] && ! ip -n ${P}c1 link show eth0 2>/dev/null && { [ ! -s $RT/azure-vnet-ipam.json ] || [ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 0 ]; }"
+done
+r=$(run ADD g1aaaaaaaa1 "$(nspath c1)")
+check "bridge, IPv6-only NIC: IPv6 alone in the result" jout '[.ips[].address] == ["2001:db8:0:1::5/64"]' "$r"
+run ADD g2aaaaaaaa2 "$(nspath c2)" >/dev/null
+check "bridge, IPv6-only: no IPv6 ARP reply rule for the primary" absent bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q 'arp-ip-dst 2001'"
+check "bridge, IPv6-only: ping pod -> pod" ping6 c1 2001:db8:0:1::6
+check "bridge, IPv6-only: ping pod -> outside (SNAT)" ping6 c2 fd99::1
+check "bridge, IPv6-only: CHECK healthy" run CHECK g1aaaaaaaa1 "$(nspath c1)"
+run DEL g1aaaaaaaa1 "$(nspath c1)" >/dev/null
+run DEL g2aaaaaaaa2 "$(nspath c2)" >/dev/null
+check "bridge, IPv6-only: DEL leaves nothing" bash -c "[ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 0 ] && ! ip -n $NODE -o link | grep -q azv"
+
+echo "== tunnel mode, dual-stack NIC"
+setup_node tu "$V4,$V6" v4 v6
+fabric_azure6
+CONF=${BRIDGE/\"bridge\",\"bridge\"/\"tunnel\",\"bridge\"}
+pod t1
+pod t2
+r1=$(run ADD h1aaaaaaaa1 "$(nspath t1)")
+check "tunnel ADD: both families" jout '(.ips | length) == 2' "$r1"
+run ADD h2aaaaaaaa2 "$(nspath t2)" >/dev/null
+check "tunnel: no bridge neighbour for the pod's IPv6 (VEPA)" absent bash -c "ip -n $NODE -6 neigh show dev azure0 | grep -q '^2001:db8:0:1::5 .*PERMANENT'"
+check "tunnel ping pod -> pod over IPv6" ping6 t1 2001:db8:0:1::6
+check "tunnel ping pod -> outside IPv6 (SNAT)" ping6 t1 fd99::1
+check "tunnel CHECK healthy" run CHECK h1aaaaaaaa1 "$(nspath t1)"
+run DEL h1aaaaaaaa1 "$(nspath t1)" >/dev/null
+run DEL h2aaaaaaaa2 "$(nspath t2)" >/dev/null
+check "tunnel DEL: nothing in use, no pod rule" bash -c "[ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 0 ] && ! ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--ip6\?-dst'"
 
 suite_end
