@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* platform.h for Windows: state, lock and log files in the working directory, as the Go plugin
- * keeps them (relative names; C:\k on AKS nodes),
- * files through CreateFileW with an atomic MoveFileExW replace, LockFileEx locks with a timeout,
- * WinHTTP GET, RFC 3339 time, and the append-only log. Strings are UTF-8 at this boundary and
+/* platform.h for Windows: state, lock and log files in the working directory by default, where
+ * the Go plugin keeps them (C:\k on AKS nodes); files through CreateFileW with an atomic
+ * MoveFileExW replace, LockFileEx locks with a timeout, WinHTTP GET, RFC 3339 time, and the
+ * append-only log. Strings are UTF-8 at this boundary and
  * UTF-16 only inside this file. */
 #include <winsock2.h>
 #include <ws2tcpip.h>
