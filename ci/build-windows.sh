@@ -6,7 +6,7 @@
 # -static (they need only DLLs every Windows Server 2019+ ships: kernel32, winhttp, ole32, ...;
 # computenetwork.dll is loaded at run time), and <build dir>/package/: the three programs,
 # 10-azure.conflist and install.ps1 side by side, the folder to copy to a node and run install.ps1
-# from, and the same files as <build dir>/azure-vnet-cni-windows-amd64-<version>.zip (ci/windows-zip.sh).
+# from, and the same files as <build dir>/azure-vnet-cni-windows-amd64-v<version>.zip (ci/windows-zip.sh).
 # cJSON, expat and cmocka come from ci/cross-deps.sh (.deps-mingw).
 # AZCNI_TESTS=OFF skips the unit tests (then cmocka is not needed). Warnings are errors
 # (AZCNI_WERROR, default ON here: this is the CI build; AZCNI_WERROR=OFF to build anyway).

@@ -612,6 +612,32 @@ static int add_repeat(struct vnet *v, struct cni_result *ret, struct cni_error *
 	return 1;
 }
 
+/* The endpoint of a new attachment. A network that went away under it (-EIDRM: HNS lost it
+ * between network_ensure and the endpoint, e.g. a restart, or a first ADD's network deleted
+ * out of band) is re-made once, as network_ensure does for a recorded network found gone
+ * (network_put under the state lock: another call's new network is used as it is), and the
+ * endpoint tried again. */
+static int endpoint_make(struct vnet *v, bool *left, struct cni_error *err)
+{
+	struct cni_error gone = { 0 };
+	int r;
+
+	v->call.dns = &v->dns;
+	r = backend->endpoint_add(v->be, &v->call, &v->net, &v->ipres, &v->rec, left, &gone);
+	if (r == -EIDRM && !*left && backend->network_alive) {
+		platform_log("ADD %s: network %s (%s) went away (%s): re-creating it once", v->rec.id,
+			     v->conf->name, v->net.net.hns_id, gone.msg);
+		r = state_update(&v->snap, network_put, v, err);
+		if (r >= 0)
+			r = backend->endpoint_add(v->be, &v->call, &v->net, &v->ipres, &v->rec, left,
+						  err);
+	} else if (r < 0 && err && !cni_error_is_set(err)) {
+		*err = gone;
+	}
+	v->call.dns = NULL;
+	return r;
+}
+
 /* A new attachment: IPAM, the network, the record (reserved first when the backend names
  * endpoints by ID), the endpoint, the result. Rollback in reverse: the endpoint, the reserved
  * record, the address when fresh; an endpoint the backend cannot be sure it removed keeps its
@@ -638,9 +664,7 @@ static int add_new(struct vnet *v, struct cni_result *ret, struct cni_error *err
 		reserved = true;
 		platform_fault_point("ADD reserved");
 	}
-	v->call.dns = &v->dns;
-	r = backend->endpoint_add(v->be, &v->call, &v->net, &v->ipres, &v->rec, &left, err);
-	v->call.dns = NULL;
+	r = endpoint_make(v, &left, err);
 	platform_fault_point("ADD endpoint");
 	if (r < 0)
 		goto unreserve;

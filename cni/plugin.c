@@ -19,6 +19,9 @@
 #ifndef AZCNI_VERSION
 #define AZCNI_VERSION "0.0.0"
 #endif
+/* The version as the Go plugin prints it (its Makefile's `git describe --tags`, "v1.6.21"): -v,
+ * each call's log record, and the Version of both state files (cni/state.c, core/ipamstate.c). */
+#define PLUGIN_VERSION "v" AZCNI_VERSION
 
 #define STDIN_MAX (16u * 1024u * 1024u)
 
@@ -396,7 +399,7 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
-			printf("Azure CNI Version %s\n", AZCNI_VERSION);
+			printf("Azure CNI Version %s\n", PLUGIN_VERSION);
 			return 0;
 		}
 	}
@@ -428,14 +431,15 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 		if (!cni_error_is_set(&err))
 			cni_error_set(&err, -EINVAL, CNI_CODE_INTERNAL, "internal error");
 		emit_error(&err, version_echo);
-		platform_log_error("%s %s container=%s ifname=%s error code=%d msg=%s details=%s",
-			     ops->program, command ? command : "(unset)", ctx.env.container_id,
-			     ctx.env.ifname, err.code, err.msg, err.details);
+		platform_log_error("%s %s container=%s ifname=%s error code=%d msg=%s details=%s "
+				   "version=%s", ops->program, command ? command : "(unset)",
+				   ctx.env.container_id, ctx.env.ifname, err.code, err.msg, err.details,
+				   PLUGIN_VERSION);
 		goto out;
 	}
-	platform_log("%s %s container=%s ifname=%s result=ok%s%s", ops->program,
+	platform_log("%s %s container=%s ifname=%s result=ok%s%s version=%s", ops->program,
 		     ctx.env.command_str, ctx.env.container_id, ctx.env.ifname, ips[0] ? " ips=" : "",
-		     ips);
+		     ips, PLUGIN_VERSION);
 	rc = 0;
 out:
 	if (ctx.env.command_str[0] && ctx.env.command != CNI_CMD_VERSION)

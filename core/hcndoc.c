@@ -737,9 +737,9 @@ int hcndoc_dns(const struct conf *conf, const char *pod_namespace, const struct 
 	size_t i;
 
 	memset(&out, 0, sizeof(out));
-	/* Go getCustomDNS: runtimeConfig.dns is used when it has servers and a search list. */
-	if (conf->has_runtime_dns && conf->runtime_dns.n_nameservers > 0 &&
-	    conf->runtime_dns.n_search > 0) {
+	/* Go getEndpointDNSSettings: getCustomDNS wins when it has servers or a search suffix */
+	if (conf->has_runtime_dns &&
+	    (conf->runtime_dns.n_nameservers > 0 || conf->runtime_dns.n_search > 0)) {
 		out = conf->runtime_dns;
 		out.domain[0] = '\0';
 		*ret = out;

@@ -97,8 +97,9 @@ int hcndoc_policies(const struct conf *conf, const struct ipnet_prefix *subnet,
 int hcndoc_swift_nat(cJSON *policies, const struct ipnet_addr *nc_primary);
 
 /* hcndoc_dns - the endpoint DNS for one ADD (ACN cni/network/network_windows.go):
- * runtimeConfig.dns wins only when it has both servers and searches (Go getCustomDNS): its
- * servers, searches and options as given, no domain; one with servers alone is ignored.
+ * runtimeConfig.dns wins when it has servers or searches (Go getEndpointDNSSettings over
+ * getCustomDNS: Servers non-empty or the joined Searches suffix non-empty): its servers,
+ * searches and options as given, no domain; one with options alone is ignored.
  * Otherwise the config "dns": Nameservers and Search must both be set or both empty (else code
  * 7 "Wrong DNS configuration"); the Go suffix is "<pod_namespace>." + Search joined with ',' and
  * the endpoint search list is that suffix split at ',' (so only the first entry gets the

@@ -777,7 +777,7 @@ char *ipamstate_encode(const struct ipam_space *sp, const char *timestamp)
 	put(&b, "{", 1);
 	put_key(&b, 1, &f0, "IPAM");
 	put(&b, "{", 1);
-	put_kv_str(&b, 2, &f1, "Version", AZCNI_VERSION);
+	put_kv_str(&b, 2, &f1, "Version", "v" AZCNI_VERSION); /* the Go form, as azure-vnet.json's */
 	put_kv_str(&b, 2, &f1, "TimeStamp", timestamp ? timestamp : "0001-01-01T00:00:00Z");
 	if (sp->last_refresh > 0 && ipamstate_rfc3339_format(sp->last_refresh, lr, sizeof(lr)) == 0)
 		put_kv_str(&b, 2, &f1, "LastRefresh", lr);

@@ -41,6 +41,7 @@ done
 [ -x "$busybox" ] && static_elf "$busybox" || die "$busybox is not a static busybox (apt-get install busybox-static)"
 version=$("$bin/azure-vnet" -v)
 version=${version##* }
+version=${version#v} # -v prints the Go tag form (v0.1.0); the tag is the package version, as the manifest's
 [ -n "$tag" ] || tag=localhost/azure-vnet-cni:$version
 
 ctx=$(mktemp -d /tmp/azcni-image.XXXXXX)

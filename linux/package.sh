@@ -30,7 +30,7 @@ done
 version=$(dpkg-parsechangelog -l "$deb/changelog" -S Version)
 upstream=${version%-*}
 reported=$("$build/bin/azure-vnet" -v)
-[ "$reported" = "Azure CNI Version $upstream" ] ||
+[ "$reported" = "Azure CNI Version v$upstream" ] ||
 	die "the build reports \"$reported\", debian/changelog says $version (AZCNI_VERSION and the changelog must agree)"
 # Reproducible: file dates and the gzip headers come from the changelog entry.
 SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l "$deb/changelog" -S Timestamp)

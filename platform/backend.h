@@ -176,7 +176,10 @@ struct backend_ops {
 	 * of this owner (same host interface or endpoint name, from a killed earlier ADD) is
 	 * removed first. On failure removes what it made; *ret_left is set true when it cannot be
 	 * sure nothing is left (an HNS call timed out and may still finish): the orchestrator then
-	 * keeps the IP and the reserved record for the next DEL or ADD. Required. */
+	 * keeps the IP and the reserved record for the next DEL or ADD. -EIDRM (backends with
+	 * network_alive): @net itself went away after network_alive (HNS lost it:
+	 * HCN_E_NETWORK_NOT_FOUND), nothing made; the orchestrator re-creates the network once
+	 * and calls again. Required. */
 	int (*endpoint_add)(struct backend *be, const struct backend_call *call,
 			    const struct backend_network *net, const struct cni_result *ipres,
 			    struct netstate_endpoint *rec, bool *ret_left, struct cni_error *err);

@@ -13,8 +13,8 @@
 
 /* ---- paths ----
  * Defaults are the Go plugin's. Environment overrides (documented in README "Paths"):
- *   AZURE_CNI_RUNTIME_DIR  state files and locks    (Linux /var/run, Windows C:\k)
- *   AZURE_CNI_LOG_DIR      log files                (Linux /var/log, Windows C:\k)
+ *   AZURE_CNI_RUNTIME_DIR  state files and locks    (Linux /var/run, Windows the working dir)
+ *   AZURE_CNI_LOG_DIR      log files                (Linux /var/log, Windows the working dir)
  *   AZURE_CNI_MAS_FILE     the "mas" interfaces.json (Linux /etc/kubernetes/interfaces.json,
  *                          Windows c:\k\interfaces.json)
  *   AZURE_CNI_NMAGENT_URL  the NMAgent interface-info URL (default the wireserver's)
@@ -22,9 +22,9 @@
  */
 enum platform_path {
 	PLATFORM_PATH_NET_STATE,   /* <runtime>/azure-vnet.json */
-	PLATFORM_PATH_NET_LOCK,    /* <runtime>/azure-vnet/azure-vnet.lock (Windows <runtime>\azure-vnet.json.lock) */
+	PLATFORM_PATH_NET_LOCK,    /* <runtime>/azure-vnet/azure-vnet.lock (Windows <runtime>\azure-vnet.lock) */
 	PLATFORM_PATH_IPAM_STATE,  /* <runtime>/azure-vnet-ipam.json */
-	PLATFORM_PATH_IPAM_LOCK,   /* <runtime>/azure-vnet/azure-vnet-ipam.lock */
+	PLATFORM_PATH_IPAM_LOCK,   /* <runtime>/azure-vnet/azure-vnet-ipam.lock (Windows <runtime>\...) */
 	PLATFORM_PATH_MAS_FILE,
 	PLATFORM_PATH_NMAGENT_URL,
 	PLATFORM_PATH_LOG_DIR,

@@ -518,8 +518,8 @@ int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const 
 	if (kind == HCN_KIND_ENDPOINT) {
 		r = open_obj(h, HCN_KIND_NETWORK, network_id ? network_id : "", &net, err);
 		if (r == -ENOENT)
-			return cni_error_set(err, r, CNI_CODE_NETWORK, "HCN network %s not found",
-					     network_id ? network_id : "");
+			return cni_error_set(err, -EIDRM, CNI_CODE_NETWORK,
+					     "HCN network %s not found", network_id ? network_id : "");
 		if (r < 0)
 			return r;
 	}
@@ -535,7 +535,9 @@ int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const 
 		cJSON_Delete(doc);
 	}
 	r = call_run(h, c, what, err);
-	if (r == -ENOENT)
+	if (r == -ENOENT && kind == HCN_KIND_ENDPOINT && h->last_hr == HCN_E_NETWORK_NOT_FOUND)
+		r = -EIDRM;
+	if (r == -ENOENT || r == -EIDRM)
 		r = cni_error_set(err, r, CNI_CODE_NETWORK, "%s: 0x%08lx (not found)",
 				  fn_names[kind][OP_CREATE], h->last_hr);
 	if (r < 0)

@@ -94,7 +94,9 @@ int hcn_query(struct hcn *h, enum hcn_kind kind, const char *id, char **ret_prop
  * endpoint, @network_id is the network to open first (else NULL). Writes the new ID to @ret_id
  * and, when @ret_props is non-NULL, the properties HCN returns for it into *ret_props (malloc'd
  * UTF-8, the caller frees; both written only on success). -ETIMEDOUT: HNS may still finish the
- * create after this returns (the object then exists under its Name). */
+ * create after this returns (the object then exists under its Name). -EIDRM (code 103): the
+ * endpoint's network is gone, at the open or at the create (HCN_E_NETWORK_NOT_FOUND, what HNS
+ * answers once it lost the network: hcsshim hcn/hcnerrors.go); nothing was made. */
 int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const char *settings,
 	       char ret_id[HCNDOC_GUID_STRLEN], char **ret_props, struct cni_error *err);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* platform.h for Windows: paths under C:\k (the Go plugin's working directory in practice),
- * files through CreateFileW with an atomic MoveFileExW replace, LockFileEx locks with a timeout,
- * WinHTTP GET, RFC 3339 time, and the append-only log. Strings are UTF-8 at this boundary and
+/* platform.h for Windows: state, lock and log files in the working directory by default, where
+ * the Go plugin keeps them (C:\k on AKS nodes); files through CreateFileW with an atomic
+ * MoveFileExW replace, LockFileEx locks with a timeout, WinHTTP GET, RFC 3339 time, and the
+ * append-only log. Strings are UTF-8 at this boundary and
  * UTF-16 only inside this file. */
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -24,8 +25,6 @@
 #include "platform/platform.h"
 #include "platform/windows/winutil.h"
 
-#define OS_DEFAULT_RUNTIME_DIR "C:\\k"
-#define OS_DEFAULT_LOG_DIR "C:\\k"
 #define OS_DEFAULT_MAS_FILE "C:\\k\\interfaces.json"
 #define OS_DEFAULT_NMAGENT_URL "http://168.63.129.16/machine/plugins?comp=nmagent&type=getinterfaceinfov1"
 #define OS_DEFAULT_LOCK_TIMEOUT_MS 60000u
@@ -145,9 +144,39 @@ static const char *env_or(const char *name, const char *dflt)
 	return (v && *v) ? v : dflt;
 }
 
+/* The default runtime and log directory: the process's working directory, where the Go plugin
+ * keeps azure-vnet.json, azure-vnet.lock and azure-vnet.log (ACN platform/os_windows.go
+ * CNIRuntimePath and CNILockPath "", cni/log/logger_windows.go LogPath ""), resolved once so
+ * messages name full paths; "." when it cannot be read. */
+static const char *work_dir(void)
+{
+	static char dir[OS_PATH_MAX];
+	wchar_t w[OS_PATH_MAX];
+	size_t len;
+	DWORD n;
+	char *u;
+
+	if (dir[0])
+		return dir;
+	n = GetCurrentDirectoryW(OS_PATH_MAX, w);
+	u = n > 0 && n < OS_PATH_MAX ? win_utf8(w) : NULL;
+	len = u ? strlen(u) : 0;
+	/* a trailing separator (only a drive's root has one) goes: the paths add their own */
+	if (len > 0 && (u[len - 1] == '\\' || u[len - 1] == '/'))
+		u[--len] = '\0';
+	snprintf(dir, sizeof(dir), "%s", len > 0 && len < sizeof(dir) ? u : ".");
+	free(u);
+	return dir;
+}
+
+static const char *runtime_dir(void)
+{
+	return env_or("AZURE_CNI_RUNTIME_DIR", work_dir());
+}
+
 int platform_lock_path(const char *name, char *buf, size_t size)
 {
-	const char *rt = env_or("AZURE_CNI_RUNTIME_DIR", OS_DEFAULT_RUNTIME_DIR);
+	const char *rt = runtime_dir();
 	/* the separator style of the runtime directory, as platform_path keeps it */
 	char sep = strchr(rt, '/') && !strchr(rt, '\\') ? '/' : '\\';
 	int n = snprintf(buf, size, "%s%cazure-vnet%c%s", rt, sep, sep, name);
@@ -192,7 +221,7 @@ const char *platform_path(enum platform_path what)
 		return "";
 	if (done[what])
 		return paths[what];
-	rt = env_or("AZURE_CNI_RUNTIME_DIR", OS_DEFAULT_RUNTIME_DIR);
+	rt = runtime_dir();
 	/* Windows takes both separators: keep the override's style ("/" only if it has no "\\") */
 	sep = strchr(rt, '/') && !strchr(rt, '\\') ? '/' : '\\';
 	switch (what) {
@@ -200,13 +229,13 @@ const char *platform_path(enum platform_path what)
 		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet.json", rt, sep);
 		break;
 	case PLATFORM_PATH_NET_LOCK:
-		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet.json.lock", rt, sep);
+		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet.lock", rt, sep);
 		break;
 	case PLATFORM_PATH_IPAM_STATE:
 		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet-ipam.json", rt, sep);
 		break;
 	case PLATFORM_PATH_IPAM_LOCK:
-		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet-ipam.json.lock", rt, sep);
+		snprintf(paths[what], OS_PATH_MAX, "%s%cazure-vnet-ipam.lock", rt, sep);
 		break;
 	case PLATFORM_PATH_MAS_FILE:
 		snprintf(paths[what], OS_PATH_MAX, "%s", env_or("AZURE_CNI_MAS_FILE", OS_DEFAULT_MAS_FILE));
@@ -215,7 +244,7 @@ const char *platform_path(enum platform_path what)
 		snprintf(paths[what], OS_PATH_MAX, "%s", env_or("AZURE_CNI_NMAGENT_URL", OS_DEFAULT_NMAGENT_URL));
 		break;
 	case PLATFORM_PATH_LOG_DIR:
-		snprintf(paths[what], OS_PATH_MAX, "%s", env_or("AZURE_CNI_LOG_DIR", OS_DEFAULT_LOG_DIR));
+		snprintf(paths[what], OS_PATH_MAX, "%s", env_or("AZURE_CNI_LOG_DIR", work_dir()));
 		break;
 	}
 	done[what] = true;

@@ -140,7 +140,7 @@ deb_suite() {
 			bash -c "dpkg-deb -f '$d' Built-Using | grep -q 'libnl3 (= ' && dpkg-deb -f '$d' Built-Using | grep -q 'expat (= '"
 	fi
 	check "deb: Version is debian/changelog's ($version), the version the programs report" \
-		bash -c "[ \"\$(dpkg-deb -f '$d' Version)\" = '$version' ] && [ \"\$('$build/bin/azure-vnet' -v)\" = 'Azure CNI Version ${version%-*}' ]"
+		bash -c "[ \"\$(dpkg-deb -f '$d' Version)\" = '$version' ] && [ \"\$('$build/bin/azure-vnet' -v)\" = 'Azure CNI Version v${version%-*}' ]"
 	check "deb: package.sh refuses a build whose version differs from the changelog" \
 		bash -c "mkdir -p '$tmp/fakebuild/bin' && printf '#!/bin/sh\necho Azure CNI Version 9.9.9\n' >'$tmp/fakebuild/bin/azure-vnet' &&
 			cp '$tmp/fakebuild/bin/azure-vnet' '$tmp/fakebuild/bin/azure-vnet-ipam' && chmod 755 '$tmp/fakebuild/bin/'* &&
@@ -203,8 +203,8 @@ zip_suite() {
 		head -c 3000 /dev/urandom >"$w/package/$f"
 	done
 	check "zip: ci/windows-zip.sh succeeds" "$top/ci/windows-zip.sh" "$w"
-	local z=$w/azure-vnet-cni-windows-amd64-1.2.3.zip
-	check "zip: named azure-vnet-cni-windows-amd64-<version>.zip" test -f "$z"
+	local z=$w/azure-vnet-cni-windows-amd64-v1.2.3.zip
+	check "zip: named azure-vnet-cni-windows-amd64-v<version>.zip (the Go tag form)" test -f "$z"
 	check "zip: exactly the five files, at the top level" \
 		diff <(printf '%s\n' 10-azure.conflist azure-vnet-inspect.exe azure-vnet-ipam.exe azure-vnet.exe install.ps1) \
 		<(unzip -Z1 "$z" | LC_ALL=C sort)
@@ -225,7 +225,7 @@ zip_suite() {
 			bash -c "[ \"\$(unzip -Z1 '$real' | LC_ALL=C sort | tr '\n' ' ')\" = '10-azure.conflist azure-vnet-inspect.exe azure-vnet-ipam.exe azure-vnet.exe install.ps1 ' ] &&
 				for f in \$(unzip -Z1 '$real'); do unzip -p '$real' \"\$f\" | cmp -s - '$winbuild/package/'\"\$f\" || exit 1; done"
 		check "zip: ${real##*/} names the build's version" \
-			test "${real##*-}" = "$(sed -n 's/^AZCNI_VERSION:STRING=//p' "$winbuild/CMakeCache.txt").zip"
+			test "${real##*-}" = "v$(sed -n 's/^AZCNI_VERSION:STRING=//p' "$winbuild/CMakeCache.txt").zip"
 	else
 		skip "zip: no build-windows/ archive (ci/build-windows.sh makes it; the windows suite runs it)"
 	fi

@@ -315,6 +315,26 @@ static void test_dns(void **state)
 	assert_int_equal(d.n_nameservers, 1);
 	assert_string_equal(d.nameservers[0], "10.96.0.10");
 	assert_string_equal(d.search[0], "default.svc.cluster.local");
+	/* ... also with servers alone (no search list, not the config's) or searches alone */
+	c.runtime_dns.n_search = 0;
+	assert_int_equal(hcndoc_dns(&c, "kube-system", &ipam, &d, &err), 0);
+	assert_int_equal(d.n_nameservers, 1);
+	assert_string_equal(d.nameservers[0], "10.96.0.10");
+	assert_int_equal(d.n_search, 0);
+	c.runtime_dns.n_search = 1;
+	c.runtime_dns.n_nameservers = 0;
+	assert_int_equal(hcndoc_dns(&c, "kube-system", &ipam, &d, &err), 0);
+	assert_int_equal(d.n_nameservers, 0);
+	assert_int_equal(d.n_search, 1);
+	assert_string_equal(d.search[0], "default.svc.cluster.local");
+	/* options alone: the config's dns */
+	c.runtime_dns.n_search = 0;
+	strcpy(c.runtime_dns.options[0], "ndots:5");
+	c.runtime_dns.n_options = 1;
+	assert_int_equal(hcndoc_dns(&c, "kube-system", &ipam, &d, &err), 0);
+	assert_int_equal(d.n_nameservers, 2);
+	assert_string_equal(d.search[0], "kube-system.svc.cluster.local");
+	c.runtime_dns.n_options = 0;
 	c.has_runtime_dns = false;
 
 	/* neither in the config: IPAM's */

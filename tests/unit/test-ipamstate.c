@@ -279,7 +279,7 @@ static void test_encode_layout(void **state)
 	static const char expect_empty[] =
 		"{\n"
 		"\t\"IPAM\": {\n"
-		"\t\t\"Version\": \"" AZCNI_VERSION "\",\n"
+		"\t\t\"Version\": \"v" AZCNI_VERSION "\",\n"
 		"\t\t\"TimeStamp\": \"2026-11-29T08:49:31Z\",\n"
 		"\t\t\"AddressSpaces\": {\n"
 		"\t\t\t\"local\": {\n"
@@ -293,7 +293,7 @@ static void test_encode_layout(void **state)
 	static const char expect[] =
 		"{\n"
 		"\t\"IPAM\": {\n"
-		"\t\t\"Version\": \"" AZCNI_VERSION "\",\n"
+		"\t\t\"Version\": \"v" AZCNI_VERSION "\",\n"
 		"\t\t\"TimeStamp\": \"2026-11-29T08:49:31Z\",\n"
 		"\t\t\"AddressSpaces\": {\n"
 		"\t\t\t\"local\": {\n"

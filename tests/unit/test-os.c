@@ -52,10 +52,10 @@ static void test_paths_follow_overrides(void **state)
 	(void)state;
 	assert_string_equal(platform_path(PLATFORM_PATH_IPAM_STATE), "/rt/azure-vnet-ipam.json");
 #ifdef _WIN32
-	/* Windows keeps the lock beside the state file (C:\k\azure-vnet-ipam.json.lock); the override's
-	 * separator style is kept. */
-	assert_string_equal(platform_path(PLATFORM_PATH_IPAM_LOCK), "/rt/azure-vnet-ipam.json.lock");
-	assert_string_equal(platform_path(PLATFORM_PATH_NET_LOCK), "/rt/azure-vnet.json.lock");
+	/* Windows keeps the Go plugin's lock files beside the state files (its working directory:
+	 * azure-vnet-ipam.lock); the override's separator style is kept. */
+	assert_string_equal(platform_path(PLATFORM_PATH_IPAM_LOCK), "/rt/azure-vnet-ipam.lock");
+	assert_string_equal(platform_path(PLATFORM_PATH_NET_LOCK), "/rt/azure-vnet.lock");
 #else
 	assert_string_equal(platform_path(PLATFORM_PATH_IPAM_LOCK), "/rt/azure-vnet/azure-vnet-ipam.lock");
 #endif

@@ -66,6 +66,7 @@ static struct {
 	const char *fail_op;        /* fail the fail_nth call of this operation */
 	int fail_nth, seen;
 	bool add_left;              /* a failing endpoint_add says it may have left the endpoint */
+	int add_gone;               /* this many endpoint_adds find the network gone (-EIDRM) */
 	bool del_addr_busy;         /* a failing endpoint_del says the address is still in use */
 	bool sabotage_state;        /* endpoint_add turns azure-vnet.json into a directory */
 	bool del_recorded;          /* the last endpoint_del's @recorded */
@@ -142,8 +143,8 @@ static int f_network_create(struct backend *be, const struct backend_call *call,
 	struct netstate_extif *x;
 	int r = step("network_create", err);
 
-	(void)be, (void)ipres, (void)stale;
-	if (r < 0)
+	(void)be, (void)ipres;
+	if (r < 0 || stale)  /* a network found gone is made again under its record */
 		return r;
 	memset(&net, 0, sizeof(net));
 	snprintf(net.id, sizeof(net.id), "%s", call->conf->name);
@@ -186,6 +187,10 @@ static int f_endpoint_add(struct backend *be, const struct backend_call *call,
 	if (ep)  /* a leftover of this name: removed first */
 		ep->used = false;
 	r = step("endpoint_add", err);
+	if (r >= 0 && fake.add_gone > 0) {
+		fake.add_gone--;
+		return cni_error_set(err, -EIDRM, CNI_CODE_NETWORK, "fake: the network is gone");
+	}
 	for (ep = fake.eps; ep->used; ep++)
 		;
 	if (r >= 0 || fake.add_left) {
@@ -315,6 +320,18 @@ static const struct backend_ops fake_plain = {
 
 /* Windows-like: endpoints are named by their record ID, reserved before endpoint_add. */
 static struct backend_ops fake_named;
+
+/* fake_named whose networks can be lost (backend_ops.network_alive; HNS-like). */
+static struct backend_ops fake_lossy;
+
+static int f_network_alive(struct backend *be, const struct backend_call *call,
+			   const struct backend_network *net, struct cni_error *err)
+{
+	int r = step("network_alive", err);
+
+	(void)be, (void)call, (void)net;
+	return r < 0 ? r : 1;
+}
 
 /* Linux-like, and it traces its endpoints to their owners (backend_ops.attachments). */
 static struct backend_ops fake_traced;
@@ -530,6 +547,47 @@ static void test_failing_add_keeps_address_held_before(void **state)
 	assert_int_equal(run(&fake_plain, "ADD", "abc0000000000001", "eth0", NULL), 1);
 	assert_int_equal(held("abc0000000000001", "eth0", ip), 1);
 	assert_string_equal(ip, "10.240.0.5");
+}
+
+/* The number of times @op is in the fake's log. */
+static int logged(const char *op)
+{
+	int n = 0;
+
+	for (const char *p = fake.log; (p = strstr(p, op)); p += strlen(op))
+		n++;
+	return n;
+}
+
+/* An endpoint_add that finds the network gone (-EIDRM) has the network made again once and is
+ * tried again; a second loss fails the ADD leaving nothing; a backend that cannot lose its
+ * networks (no network_alive) is not retried. */
+static void test_network_gone_at_endpoint(void **state)
+{
+	(void)state;
+	fake.add_gone = 1;
+	assert_int_equal(run(&fake_lossy, "ADD", "9a0e000000000001", "eth0", NULL), 0);
+	assert_non_null(strstr(fake.log, "network_create endpoint_add network_create endpoint_add"));
+	assert_int_equal(fake_count(), 1);
+	assert_true(recorded("9a0e000000000001", "eth0", NULL));
+	assert_int_equal(held("9a0e000000000001", "eth0", NULL), 1);
+
+	fake.log[0] = '\0';
+	fake.add_gone = 2;
+	assert_int_equal(run(&fake_lossy, "ADD", "9a0e000000000002", "eth0", NULL), 1);
+	assert_non_null(strstr(out, "\"code\":103"));
+	assert_int_equal(logged("network_create"), 1);
+	assert_int_equal(logged("endpoint_add"), 2);
+	assert_false(recorded("9a0e000000000002", "eth0", NULL));
+	assert_int_equal(held("9a0e000000000002", "eth0", NULL), 0);
+
+	reset(NULL);
+	fake.add_gone = 1;
+	assert_int_equal(run(&fake_named, "ADD", "9a0e000000000003", "eth0", NULL), 1);
+	assert_int_equal(logged("network_create"), 1);
+	assert_int_equal(logged("endpoint_add"), 1);
+	assert_int_equal(fake_count(), 0);
+	assert_int_equal(held("9a0e000000000003", "eth0", NULL), 0);
 }
 
 /* A repeated ADD of a live attachment answers the same and makes nothing. */
@@ -1051,6 +1109,7 @@ int main(void)
 		cmocka_unit_test_setup(test_failing_add_leaves_nothing, reset),
 		cmocka_unit_test_setup(test_failing_add_keeps_address_held_before, reset),
 		cmocka_unit_test_setup(test_repeated_add, reset),
+		cmocka_unit_test_setup(test_network_gone_at_endpoint, reset),
 		cmocka_unit_test_setup(test_left_endpoint_kept_for_del, reset),
 		cmocka_unit_test_setup(test_del_idempotent, reset),
 		cmocka_unit_test_setup(test_del_failure_keeps_record, reset),
@@ -1075,6 +1134,9 @@ int main(void)
 	fake_named = fake_plain;
 	fake_named.name = "fake-named";
 	fake_named.reserve_name = true;
+	fake_lossy = fake_named;
+	fake_lossy.name = "fake-lossy";
+	fake_lossy.network_alive = f_network_alive;
 	fake_traced = fake_plain;
 	fake_traced.name = "fake-traced";
 	fake_traced.attachments = f_attachments;

@@ -81,9 +81,10 @@ check "package folder: the three programs, the conflist and install.ps1" \
 jq '.plugins[0] + {name: .name, cniVersion: .cniVersion} | .ipam.environment = "mas"' "$conflist" >"$scratch/conf.json"
 
 # vnet_exe <command> <container id> <netns>: exec azure-vnet.exe (config on stdin) with the test
-# environment, under the $GUARD_S guard unless GUARD_S is empty
+# environment, under the $GUARD_S guard unless GUARD_S is empty; RT_DIR set and empty: no runtime
+# and log directory override (the defaults: the working directory)
 vnet_exe() {
-	AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" \
+	AZURE_CNI_RUNTIME_DIR="${RT_DIR-$RT_W}" AZURE_CNI_LOG_DIR="${RT_DIR-$RT_W}" \
 		AZURE_CNI_MAS_FILE="$RT_W\\interfaces.json" AZURE_CNI_HCN_DLL="${HCN_DLL-$DLL_W}" \
 		AZURE_CNI_NMAGENT_URL="${NM_URL:-http://127.0.0.1:1/no-nmagent}" \
 		CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$3 CNI_IFNAME=eth0 \
@@ -580,6 +581,130 @@ HCN_DLL= cni ADD $C2
 check "production load from System32 (no override) works" [ $rc -eq 0 ]
 HCN_DLL= cni DEL $C2
 rm -f "$WINEPREFIX/drive_c/windows/system32/computenetwork.dll"
+
+# ---- the Go plugin's lock files and paths (issue 12): azure-vnet.lock and azure-vnet-ipam.lock
+# beside the state files, locked as Go's lockedfile locks them, so a Go process and ours exclude
+# each other. golock.exe (tests/windows/golock) takes a lock the Go way. ----
+golock=$build/tests/windows/golock/golock.exe
+SCR_W=$(win "$scratch")
+ipam_exe() { # ipam_exe <command> <container id>: azure-vnet-ipam.exe on this runtime dir; $out, $rc
+	set +e
+	out=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_MAS_FILE="$RT_W\\interfaces.json" \
+		CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$NS CNI_IFNAME=eth0 CNI_PATH='C:\k' \
+		timeout "$GUARD_S" wine "$build/bin/azure-vnet-ipam.exe" <"$scratch/ipam.json")
+	rc=$?
+	set -e
+}
+# go_hold <lock file> <tag>: golock.exe takes the lock in the background (its pid in $go_pid) and
+# holds it until $scratch/<tag>.release exists; go_wait <tag> waits until it holds it
+go_hold() {
+	rm -f "$scratch/$2.locked" "$scratch/$2.release"
+	timeout "$GUARD_S" wine "$golock" "$1" hold "$SCR_W\\$2.locked" "$SCR_W\\$2.release" &
+	go_pid=$!
+}
+go_wait() { for _ in $(seq 600); do [ -s "$scratch/$1.locked" ] && break; sleep 0.1; done; } # a bound, not an assert
+go_release() { touch "$scratch/$1.release"; wait "$go_pid" || true; }
+jq '.type = "azure-vnet-ipam"' "$scratch/conf.json" >"$scratch/ipam.json"
+check "Go's lock files azure-vnet.lock and azure-vnet-ipam.lock beside the state files, not our old names" \
+	eval "[ -f '$rt/azure-vnet.lock' ] && [ -f '$rt/azure-vnet-ipam.lock' ] && [ ! -e '$rt/azure-vnet.json.lock' ] && [ ! -e '$rt/azure-vnet-ipam.json.lock' ]"
+check "... each holds its last holder's PID, as Go's processlock writes it" \
+	eval "grep -qxE '[0-9]+' '$rt/azure-vnet.lock' && grep -qxE '[0-9]+' '$rt/azure-vnet-ipam.lock'"
+go_hold "$RT_W\\azure-vnet-ipam.lock" gi
+go_wait gi
+check "Go-way lock of azure-vnet-ipam.lock taken" [ -s "$scratch/gi.locked" ]
+AZURE_CNI_LOCK_TIMEOUT_MS=1500 cni ADD $C2
+check "... azure-vnet.exe ADD waits for it, then code 11 naming azure-vnet-ipam.lock" \
+	jqe '.code == 11 and (.msg | contains("azure-vnet-ipam.lock"))' <<<"$out"
+AZURE_CNI_LOCK_TIMEOUT_MS=1500 ipam_exe ADD $C2
+check "... so does azure-vnet-ipam.exe ADD" jqe '.code == 11 and (.msg | contains("azure-vnet-ipam.lock"))' <<<"$out"
+check "... nothing allocated, no endpoint made" eval "[ -z \"\$(owned_by $C2)\" ] && [ \$(named $(cid8 $C2)) -eq 0 ]"
+go_release gi
+cni ADD $C2
+check "once the Go-way holder let go, the ADD works" eval "[ $rc -eq 0 ] && [ -n \"\$(owned_by $C2)\" ]"
+go_hold "$RT_W\\azure-vnet.lock" gn
+go_wait gn
+AZURE_CNI_LOCK_TIMEOUT_MS=1500 cni DEL $C2
+check "a Go-way lock of azure-vnet.lock makes DEL wait, then code 11 naming it; the pod is kept" \
+	eval "jqe '.code == 11 and (.msg | contains(\"azure-vnet.lock\"))' <<<'$out' >/dev/null && [ \$(named $(cid8 $C2)) -eq 1 ]"
+go_release gn
+cni DEL $C2
+check "... and works once it let go" eval "[ $rc -eq 0 ] && left_nothing $C2"
+# ours holds azure-vnet.lock: a first ADD after HNS lost the network, its network create hung
+seed_namespace
+: >"$hcn_log"
+GUARD_S= FAKE_HCN_FAIL=HcnCreateNetwork:hang vnet_exe ADD $C3 $NS <"$scratch/conf-slow.json" >/dev/null &
+hung=$!
+for _ in $(seq 600); do [ "$(ncalls HcnCreateNetwork)" -ge 1 ] && break; sleep 0.1; done # a bound, not an assert
+set +e
+wine "$golock" "$RT_W\\azure-vnet.lock" try
+go_rc=$?
+set -e
+check "while our ADD holds azure-vnet.lock (making the network), the Go way finds it held" [ $go_rc -eq 3 ]
+AZURE_CNI_LOCK_TIMEOUT_MS=1500 cni ADD $C4
+check "... another of our ADDs waits, then code 11 naming azure-vnet.lock, nothing kept" \
+	eval "jqe '.code == 11 and (.msg | contains(\"azure-vnet.lock\"))' <<<'$out' >/dev/null && [ -z \"\$(owned_by $C4)\" ]"
+go_hold "$RT_W\\azure-vnet.lock" gw # blocks in LockFileEx, as Go's does
+kill -KILL $hung 2>/dev/null || true
+wait $hung 2>/dev/null || true
+go_wait gw
+check "... a Go-way waiter gets the lock once our holder is gone" [ -s "$scratch/gw.locked" ]
+go_release gw
+cni ADD $C3
+check "... and the retried ADD makes the network: one network, exit 0" \
+	eval "[ $rc -eq 0 ] && jqe '.Networks | length == 1' '$hcn_state' >/dev/null"
+cni DEL $C3
+cni DEL $C4
+check "... DEL leaves nothing" eval "left_nothing $C3 && left_nothing $C4"
+# without overrides the files are the working directory's, as the Go plugin keeps them
+cwd=$scratch/cwd
+mkdir -p "$cwd"
+pushd "$cwd" >/dev/null
+RT_DIR= cni ADD $C5
+check "default paths: ADD in a working directory exits 0" [ $rc -eq 0 ]
+check "... azure-vnet.json, azure-vnet-ipam.json, their .lock files and azure-vnet.log are there" \
+	eval "cd '$cwd' && [ -s azure-vnet.json ] && [ -s azure-vnet-ipam.json ] && [ -f azure-vnet.lock ] && [ -f azure-vnet-ipam.lock ] && [ -s azure-vnet.log ]"
+go_hold azure-vnet.lock gc # a relative name, as the Go plugin opens it
+go_wait gc
+AZURE_CNI_LOCK_TIMEOUT_MS=1500 RT_DIR= cni DEL $C5
+check "... a Go-way lock of the relative azure-vnet.lock holds our DEL off (code 11)" jqe '.code == 11' <<<"$out"
+go_release gc
+RT_DIR= cni DEL $C5
+popd >/dev/null
+check "... DEL there exits 0 and frees the address" \
+	eval "[ $rc -eq 0 ] && jqe '[.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse)] == []' '$cwd/azure-vnet-ipam.json' >/dev/null"
+
+# ---- network creation is serialized (issue 12): first ADDs after HNS lost the network make one;
+# a network lost between its look-up and the endpoint is made again once ----
+seed_namespace
+: >"$hcn_log"
+pids=()
+for c in $C1 $C2 $C3 $C4; do
+	vnet_exe ADD $c $NS <"$scratch/conf.json" >"$scratch/par-$c.out" 2>/dev/null &
+	pids+=($!)
+done
+par_rc=0
+for p in "${pids[@]}"; do wait "$p" || par_rc=1; done
+check "4 parallel first ADDs after HNS lost the network: all exit 0" [ $par_rc -eq 0 ]
+check "... exactly one network made (one HcnCreateNetwork), all four endpoints in it" \
+	eval "[ \$(ncalls HcnCreateNetwork) -eq 1 ] && jqe '(.Networks | length == 1) and (.Networks | keys[0]) as \$n | [.Endpoints[].HostComputeNetwork] | length == 4 and all(. == \$n)' '$hcn_state' >/dev/null"
+for c in $C2 $C3 $C4; do cni DEL $c; done # the pool has four addresses
+: >"$hcn_log"
+FAKE_HCN_FAIL=HcnCreateEndpoint:lose-networks cni ADD $C5
+check "network lost between its look-up and the endpoint create: ADD exits 0" [ $rc -eq 0 ]
+check "... HNS said 0x803b0001 once, the network was made again once, the endpoint created in it" \
+	jq -es 'map(select(.fn == "HcnCreateEndpoint")) as $e | map(select(.fn == "HcnCreateNetwork")) as $n |
+		($e | length) == 2 and $e[0].hr == "0x803b0001" and $e[1].hr == "0x00000000" and ($n | length) == 1
+		and ($e[1].network | ascii_upcase) == ($n[0].id | ascii_upcase)' "$hcn_log"
+check "... the state records the new network" \
+	jqe --arg net "$(calls HcnCreateNetwork | jq -r .id)" '[.Network.ExternalInterfaces[].Networks.azure.HnsId | ascii_upcase] == [$net]' "$rt/azure-vnet.json"
+: >"$hcn_log"
+FAKE_HCN_FAIL=HcnCreateEndpoint:0x803b0001 cni ADD $C2
+# HNS keeps answering 0x803b0001 while it lists the network by name: find-or-create adopts it (no
+# HcnCreateNetwork), the endpoint create fails again, and that is the end
+check "endpoint create saying 0x803b0001 each time: code 103 after one retry (two creates), nothing left" \
+	eval "jqe '.code == 103' <<<'$out' >/dev/null && [ \$(ncalls HcnCreateEndpoint) -eq 2 ] && [ \$(ncalls HcnCreateNetwork) -eq 0 ] && [ -z \"\$(owned_by $C2)\" ] && ! has_record $C2"
+for c in $C1 $C2 $C5; do cni DEL $c; done
+check "... DEL of all leaves nothing" eval "left_nothing $C1 && left_nothing $C5"
 
 # ---- azure-vnet-ipam.exe shares the IPAM state ----
 jq '.type = "azure-vnet-ipam"' "$scratch/conf.json" >"$scratch/ipam.json"

@@ -8,8 +8,12 @@
  *                   creates them) by writing the file or by HcnCreateNamespace.
  *   FAKE_HCN_LOG    every call appended as one JSON line {"fn","id","network","doc","hr"}
  *                   ("doc": the JSON document received, parsed; absent when none).
- *   FAKE_HCN_FAIL   "<function>:<hresult|hang>[,...]": that function returns the HRESULT (hex
- *                   or decimal) with an ErrorRecord, or never returns ("hang").
+ *   FAKE_HCN_FAIL   "<function>:<hresult|hang|lose-networks>[,...]": that function returns the
+ *                   HRESULT (hex or decimal) with an ErrorRecord, or never returns ("hang"), or
+ *                   ("lose-networks", the first such call of the process only) runs after HNS
+ *                   lost every network and every endpoint (as an HNS restart does to
+ *                   non-persistent networks), so it meets what HNS answers then: a network
+ *                   handle opened before now names a network that is gone (0x803b0001).
  *   FAKE_HCN_EXIT_LOG  a probe of how the process ends: the DLL pins itself (FreeLibrary no
  *                   longer unloads it), registers an msvcrt _onexit handler appending
  *                   "<pid> atexit", and appends "<pid> detach" at DLL_PROCESS_DETACH. A process
@@ -287,6 +291,8 @@ static HRESULT close_handle(const char *fn, void *p)
 
 /* ---- failure injection ---- */
 /* The injected result for @fn: S_OK when none; never returns for "hang". */
+static void lose_networks(void);
+
 static HRESULT injected(const char *fn)
 {
 	const char *spec = getenv("FAKE_HCN_FAIL");
@@ -300,6 +306,10 @@ static HRESULT injected(const char *fn)
 			char val[32];
 
 			snprintf(val, sizeof(val), "%.*s", (int)(len - n - 1), spec + n + 1);
+			if (strcmp(val, "lose-networks") == 0) {
+				lose_networks();
+				return S_OK;
+			}
 			if (strcmp(val, "hang") == 0) {
 				log_call(fn, NULL, NULL, NULL, 0);
 				for (;;)
@@ -404,6 +414,29 @@ static void state_save(cJSON *st)
 	if (f)
 		fclose(f);
 	cJSON_free(text);
+}
+
+/* FAKE_HCN_FAIL "<fn>:lose-networks": every network and endpoint goes, and each namespace's
+ * endpoint resources with them; once per process (the retry after it meets a working HNS). */
+static void lose_networks(void)
+{
+	static bool done;
+	HANDLE lock;
+	cJSON *st, *ns;
+
+	if (done)
+		return;
+	done = true;
+	lock = state_lock();
+	st = state_load();
+	cJSON_ReplaceItemInObjectCaseSensitive(st, "Networks", cJSON_CreateObject());
+	cJSON_ReplaceItemInObjectCaseSensitive(st, "Endpoints", cJSON_CreateObject());
+	cJSON_ArrayForEach(ns, cJSON_GetObjectItemCaseSensitive(st, "Namespaces"))
+		cJSON_ReplaceItemInObjectCaseSensitive(ns, "Resources", cJSON_CreateArray());
+	state_save(st);
+	cJSON_Delete(st);
+	state_unlock(lock);
+	log_call("lose-networks", NULL, NULL, NULL, 0);
 }
 
 static cJSON *find(cJSON *st, enum kind k, const char *id)
