@@ -878,6 +878,7 @@ static void extif_route_put(struct netstate_extif *x, const struct netdev_route 
 	s->dst = rt->dst, s->gw = rt->gw, s->src = rt->src;
 	s->protocol = rt->protocol, s->scope = rt->scope;
 	s->priority = (int)rt->priority;
+	s->link_index = rt->ifindex;
 	snprintf(s->dev, sizeof(s->dev), "%s", dev);
 }
 
@@ -1948,6 +1949,10 @@ static int linux_endpoint_add(struct backend *be, const struct backend_call *cal
 	v.ni.mtu = master_mtu(&v);
 	for (i = 0; i < rec->n_routes; i++)
 		snprintf(rec->routes[i].dev, sizeof(rec->routes[i].dev), "%s", env->ifname);
+	/* as Go's Linux record (network/endpoint_linux.go): the netns path in NetworkNameSpace,
+	 * SandboxKey empty (it is CNM's) */
+	rec->netns_key = NETSTATE_NETNS_KEY_NNS;
+	rec->sandbox_key[0] = '\0';
 	rec->has_mac = false;
 	/* A leftover pair of this owner (a killed earlier ADD) would block CNI_IFNAME. */
 	if (netdev_link_get(be->pod, env->ifname, 0, &p, NULL) == 0 &&
@@ -2089,7 +2094,7 @@ static int linux_result_interfaces(struct backend *be, const struct backend_call
 	if (rec->has_mac)
 		mac_format(rec->mac, MAC_COLON_LOWER, pod->mac, sizeof(pod->mac));
 	snprintf(pod->sandbox, sizeof(pod->sandbox), "%s",
-		 env->netns[0] ? env->netns : rec->sandbox_key);
+		 env->netns[0] ? env->netns : netstate_endpoint_netns(rec));
 	ret->n_interfaces = 2;
 	return 1;
 }
