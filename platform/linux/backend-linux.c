@@ -423,7 +423,11 @@ static int snat_present(struct vnet *v, const struct ipnet_prefix *subnet,
 
 /* Per-pod ebtables rules (bridge/tunnel): ARP reply for the pod IP (with the VEPA MAC in
  * tunnel mode) and MAC DNAT from the NIC. @add: install both (on failure none is left), else
- * remove both (every rule tried; the first error is returned). IPv6 addresses have none. */
+ * remove both (every rule tried; the first error is returned), in tunnel mode also the ARP
+ * reply with the pod's own MAC: the Go plugin gives that form to the pod whose ADD created the
+ * network (it records the tunnel default only then; ACN network/bridge_endpointclient_linux.go
+ * getArpReplyAddress, ebtables/ebtables.go SetArpReply), and a leftover would answer for the
+ * address's next pod with a dead MAC. IPv6 addresses have none. */
 static bool ebt_find(const char *list, const char *key, const char *ip, const char *target,
 		     uint8_t mac[6]);
 static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6], bool add,
@@ -444,9 +448,9 @@ static void ebt_pod_purge(struct vnet *v, const struct ipnet_addr *ip, const uin
 	for (p = list; p && *p; p = end ? end + 1 : NULL) {
 		end = strchr(p, '\n');
 		snprintf(line, sizeof(line), "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
-		if ((ebt_find(line, "--ip-dst", ips, "--to-dst", old) ||
-		     (!v->tunnel && ebt_find(line, "--arp-ip-dst", ips, "--arpreply-mac", old))) &&
-		    memcmp(old, mac, 6) != 0) {
+		if ((ebt_find(line, "--ip-dst", ips, "--to-dst", old) && memcmp(old, mac, 6) != 0) ||
+		    (ebt_find(line, "--arp-ip-dst", ips, "--arpreply-mac", old) &&
+		     memcmp(old, v->tunnel ? vepa_mac : mac, 6) != 0)) {
 			char olds[MAC_STRLEN];
 
 			platform_log("removing stale ebtables rules of %s (MAC %s)", ips,
@@ -472,9 +476,14 @@ static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t ma
 				    "arpreply", "--arpreply-mac", rmacs, NULL };
 	const char *const dnat[] = { "-p", "IPv4", "-i", v->ni.master, "--ip-dst", ips, "-j",
 				     "dnat", "--to-dst", macs, "--dnat-target", "ACCEPT", NULL };
+	const char *const go_arp[] = { "-p", "ARP", "--arp-op", "Request", "--arp-ip-dst", ips,
+				       "-j", "arpreply", "--arpreply-mac", macs,
+				       "--arpreply-target", "DROP", NULL };
 	if (!add) {
 		r = fw_ebt_rule_delete("nat", "PREROUTING", arp, err);
 		r2 = fw_ebt_rule_delete("nat", "PREROUTING", dnat, err);
+		if (r >= 0 && v->tunnel)
+			r = fw_ebt_rule_delete("nat", "PREROUTING", go_arp, err);
 		return r < 0 ? r : r2 < 0 ? r2 : 0;
 	}
 	ebt_pod_purge(v, ip, mac);
