@@ -515,6 +515,14 @@ static bool owned_omitempty(const char *key)
 	return false;
 }
 
+/* Keys we write only as defaults for a new object (a netlink.Route's we do not model): a
+ * source's value wins. */
+static bool default_only(const char *key)
+{
+	return strcmp(key, "Tos") == 0 || strcmp(key, "Type") == 0 || strcmp(key, "Flags") == 0 ||
+	       strcmp(key, "ILinkIndex") == 0;
+}
+
 /* Maps of model objects: each member is merged with its own source by its encoder; a source
  * member missing from ours was removed, so these are never merged key by key. */
 static bool map_key(const char *key)
@@ -577,8 +585,8 @@ static cJSON *merge_value(cJSON *g, const cJSON *s)
 
 /* merge - object @gen (ours; consumed) laid over @src (as decoded; untouched): the result has
  * @src's keys in @src's order, each with our value where we have one, else the source's (by
- * reference, no copy; dropped when it is an omitempty key of ours we left out), then our keys
- * the source lacks. @src not an object: @gen as is. Returns the object or NULL (out of memory,
+ * reference, no copy; dropped when it is an omitempty key of ours we left out; the source's
+ * also for the keys we write only as defaults), then our keys the source lacks. @src not an object: @gen as is. Returns the object or NULL (out of memory,
  * @gen freed). */
 static cJSON *merge(cJSON *gen, const cJSON *src)
 {
@@ -594,6 +602,10 @@ static cJSON *merge(cJSON *gen, const cJSON *src)
 		if (!s->string)
 			continue;
 		g = take(gen, s->string);
+		if (g && default_only(s->string)) {
+			cJSON_Delete(g);
+			g = NULL;
+		}
 		if (g) {
 			g = merge_value(g, s);
 			if (!g)
@@ -958,10 +970,11 @@ char *netstate_encode(const struct netstate *st, const char *version, const char
 	net = cJSON_AddObjectToObject(root, "Network");
 	if (!net)
 		goto out;
-	cJSON_AddStringToObject(net, "Version", version ? version : st->version);
-	cJSON_AddStringToObject(net, "TimeStamp", timestamp ? timestamp : st->timestamp);
+	/* network/manager.go networkManager: CnsClient (nil) comes first */
 	if (!src_net)
 		cJSON_AddNullToObject(net, "CnsClient");
+	cJSON_AddStringToObject(net, "Version", version ? version : st->version);
+	cJSON_AddStringToObject(net, "TimeStamp", timestamp ? timestamp : st->timestamp);
 	xs = cJSON_AddObjectToObject(net, "ExternalInterfaces");
 	for (i = 0; xs && i < st->n_extifs; i++) {
 		const struct netstate_extif *x = &st->extifs[i];
