@@ -612,8 +612,9 @@ static cJSON *merge(cJSON *gen, const cJSON *src)
 				goto oom;
 			cJSON_AddItemToArray(out, g); /* keeps g's key */
 		} else if (!owned_omitempty(s->string) &&
+			   !cJSON_GetObjectItemCaseSensitive(out, s->string) &&
 			   !cJSON_AddItemReferenceToObject(out, s->string, (cJSON *)s)) {
-			goto oom;
+			goto oom; /* (a duplicate of a key already written is dropped) */
 		}
 	}
 	while ((g = gen->child))
@@ -845,8 +846,15 @@ static cJSON *endpoint_json(const struct netstate_endpoint *ep, const cJSON *src
 	cJSON_AddNumberToObject(o, "VlanID", ep->vlan_id);
 	if (!src)
 		endpoint_defaults(o, 1);
-	if (ep->netns_key == NETSTATE_NETNS_KEY_NNS)
+	if (ep->netns_key == NETSTATE_NETNS_KEY_NNS) {
 		add_str_omitempty(o, "NetworkNameSpace", ep->netns);
+	} else if (src) {
+		/* the path is in NetNs: a NetworkNameSpace beside it is kept as read */
+		const cJSON *nns = cJSON_GetObjectItemCaseSensitive(src, "NetworkNameSpace");
+
+		if (cJSON_IsString(nns))
+			add_str_omitempty(o, "NetworkNameSpace", nns->valuestring);
+	}
 	cJSON_AddStringToObject(o, "ContainerID", ep->container_id);
 	add_str_omitempty(o, "PODName", ep->pod_name);
 	add_str_omitempty(o, "PODNameSpace", ep->pod_namespace);

@@ -63,8 +63,9 @@ snat_remove() {
 		# shellcheck disable=SC2086 # the rule's words, as iptables -S printed them
 		"$1" -w -t nat -D ${rule#-A } || die "$1: cannot delete POSTROUTING rule: $rule"
 	done
-	"$1" -w -t nat -F AZURE-VNET-SNAT && "$1" -w -t nat -X AZURE-VNET-SNAT ||
+	if ! "$1" -w -t nat -F AZURE-VNET-SNAT || ! "$1" -w -t nat -X AZURE-VNET-SNAT; then
 		die "$1: cannot remove chain AZURE-VNET-SNAT"
+	fi
 	echo "install: removed $1 nat chain AZURE-VNET-SNAT and its POSTROUTING jumps"
 }
 
