@@ -113,8 +113,8 @@ run_node() {
 	check "$mode: every Go field of azure-vnet-ipam.json kept, unchanged, in place" same "$GOI" "$RT/azure-vnet-ipam.json" "${skip[@]}"
 	check "$mode: our azure-vnet.json reads as Go's structs" gocheck "$RT/azure-vnet.json" "${goargs[@]}"
 	check "$mode: our azure-vnet-ipam.json reads as Go's structs" gocheck "$RT/azure-vnet-ipam.json" "${goargs[@]}"
+	# shellcheck disable=SC2016 # a jq program
 	check "$mode: our new record as Go writes it (NetworkNameSpace, NICType, no SandboxKey)" \
-		# shellcheck disable=SC2016 # a jq program
 		jq -e --arg c "$(cid 4)" --arg ns "/var/run/netns/${P}p4" '[.Network.ExternalInterfaces[].Networks[].Endpoints[] | select(.ContainerID == $c)][0] |
 			.NetworkNameSpace == $ns and .NICType == "InfraNIC" and .SandboxKey == "" and (has("NetNs") | not) and (has("HnsId") | not)' "$RT/azure-vnet.json"
 	if [ -n "$extra" ]; then
