@@ -87,6 +87,7 @@ needs_build unit ctest --test-dir build --output-on-failure --no-tests=error -LE
 [ -x tests/linux/inspect.sh ] && needs_build inspect tests/linux/inspect.sh
 [ -x tests/linux/metrics.sh ] && needs_build metrics tests/linux/metrics.sh
 [ -x tests/linux/logs.sh ] && needs_build logs tests/linux/logs.sh
+[ -x tests/linux/compat.sh ] && needs_build compat tests/linux/compat.sh
 [ -x tests/linux/valgrind.sh ] && needs_build valgrind tests/linux/valgrind.sh
 [ -x tests/linux/install.sh ] && needs_build install tests/linux/install.sh
 [ -x tests/linux/clients.sh ] && needs_build clients tests/linux/clients.sh

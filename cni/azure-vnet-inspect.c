@@ -294,8 +294,9 @@ static cJSON *allocation_json(const struct node *n, const struct ipam_addr *r, l
 	cJSON_AddStringToObject(o, "podName", ep ? ep->pod_name : "");
 	cJSON_AddStringToObject(o, "podNamespace", ep ? ep->pod_namespace : "");
 	cJSON_AddStringToObject(o, "hostInterface", ep ? object_name(ep) : "");
-	cJSON_AddStringToObject(o, "sandbox", ep ? ep->sandbox_key : "");
-	if (ep && ep->sandbox_key[0] == '/' && platform_file_mtime(ep->sandbox_key, &t) == 0)
+	cJSON_AddStringToObject(o, "sandbox", ep ? netstate_endpoint_netns(ep) : "");
+	if (ep && netstate_endpoint_netns(ep)[0] == '/' &&
+	    platform_file_mtime(netstate_endpoint_netns(ep), &t) == 0)
 		cJSON_AddNumberToObject(o, "ageSeconds", (double)(now > t ? now - t : 0));
 	else
 		cJSON_AddNullToObject(o, "ageSeconds");
@@ -445,10 +446,11 @@ static void check_record(struct node *n, const struct netstate_network *net,
 		problem(n, "stale-record", false, false,
 			"endpoint %s of %s/%s (network %s): host interface %s is gone", ep->id,
 			ep->container_id, ep->ifname, net->id, obj);
-	if (ep->sandbox_key[0] == '/' && platform_file_mtime(ep->sandbox_key, &t) == -ENOENT)
+	if (netstate_endpoint_netns(ep)[0] == '/' &&
+	    platform_file_mtime(netstate_endpoint_netns(ep), &t) == -ENOENT)
 		problem(n, "sandbox-gone", false, false,
 			"endpoint %s of %s/%s: its netns %s no longer exists (its DEL never came?)",
-			ep->id, ep->container_id, ep->ifname, ep->sandbox_key);
+			ep->id, ep->container_id, ep->ifname, netstate_endpoint_netns(ep));
 	for (size_t i = 0; i < ep->n_ips; i++) {
 		const struct ipam_addr *h = ipam_holder(n, &ep->ips[i].addr);
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #define IPAM_DNS_SERVER "168.63.129.16" /* Azure's virtual DNS, as the Go plugin returns */
 
 void ipam_space_free(struct ipam_space *sp)
@@ -21,6 +23,8 @@ void ipam_space_free(struct ipam_space *sp)
 	free(sp->pools);
 	sp->pools = NULL;
 	sp->n_pools = 0;
+	cJSON_Delete(sp->doc);
+	sp->doc = NULL;
 }
 
 static int addr_rec_cmp(const void *a, const void *b)

@@ -94,9 +94,12 @@ struct ipam_space {
 	                                    * that was saved (ours, "LastRefresh"; the callers set
 	                                    * it), 0 = unknown: throttles source fetches across
 	                                    * processes (ipam.queryInterval) */
+	void *doc;                         /* the cJSON tree ipamstate_decode read, owned (NULL =
+	                                    * none): the keys and address spaces we do not model
+	                                    * are written back from it */
 };
 
-/* ipam_space_free - free pools and addresses; safe on a zeroed space. */
+/* ipam_space_free - free pools, addresses and the decoded document; safe on a zeroed space. */
 void ipam_space_free(struct ipam_space *sp);
 
 /* ipam_space_refresh - merge a fresh @src into @sp: new pools and addresses are added;

@@ -518,6 +518,8 @@ int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam
 	if (r < 0)
 		goto out;
 done:
+	sp.doc = root; /* kept for ipamstate_encode */
+	root = NULL;
 	*ret = sp;
 	sp = (struct ipam_space){0};
 out:
@@ -698,29 +700,96 @@ static int addr_text_cmp(const void *a, const void *b)
 	return strcmp(((const struct addr_text *)a)->s, ((const struct addr_text *)b)->s);
 }
 
-static int put_pool(struct buf *b, int depth, bool *first, const struct ipam_pool *pool)
+/* A decoded value we do not model, at @depth, as Go's MarshalIndent writes it (numbers: integers
+ * as integers, others with 17 significant digits). */
+static void put_json(struct buf *b, int depth, const cJSON *v)
+{
+	const cJSON *e;
+	bool first = true;
+	char num[32];
+
+	if (cJSON_IsObject(v)) {
+		put(b, "{", 1);
+		cJSON_ArrayForEach(e, v) {
+			put_key(b, depth + 1, &first, e->string ? e->string : "");
+			put_json(b, depth + 1, e);
+		}
+		put_close(b, depth, first, "}");
+	} else if (cJSON_IsArray(v)) {
+		put(b, "[", 1);
+		cJSON_ArrayForEach(e, v) {
+			if (!first)
+				put(b, ",", 1);
+			first = false;
+			indent(b, depth + 1);
+			put_json(b, depth + 1, e);
+		}
+		put_close(b, depth, first, "]");
+	} else if (cJSON_IsString(v)) {
+		put_str(b, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		if (v->valuedouble == (double)(long long)v->valuedouble &&
+		    v->valuedouble > -1e15 && v->valuedouble < 1e15)
+			snprintf(num, sizeof(num), "%lld", (long long)v->valuedouble);
+		else
+			snprintf(num, sizeof(num), "%.17g", v->valuedouble);
+		puts_(b, num);
+	} else {
+		puts_(b, cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "null");
+	}
+}
+
+/* Writes the member @k of @keys (ours) of the object being written, at @depth; may write
+ * nothing (an optional member). */
+typedef int (*put_member_fn)(struct buf *b, int depth, bool *first, size_t k, const void *ctx);
+
+/* An object's members: those of @src (its decoded object, or NULL) in @src's order, ours (the
+ * @n @keys, written by @fn) in place of theirs and every other one as read; then ours that @src
+ * lacks, in @keys' order. Returns 0 or @fn's -ENOMEM. */
+static int put_merged(struct buf *b, int depth, bool *first, const cJSON *src,
+		      const char *const *keys, size_t n, put_member_fn fn, const void *ctx)
+{
+	bool done[16] = { false };
+	const cJSON *s;
+	size_t k;
+	int r;
+
+	if (cJSON_IsObject(src)) {
+		cJSON_ArrayForEach(s, src) {
+			for (k = 0; k < n && (!s->string || strcmp(s->string, keys[k]) != 0); k++)
+				;
+			if (k < n && done[k])
+				continue;
+			if (k < n) {
+				done[k] = true;
+				r = fn(b, depth, first, k, ctx);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			put_key(b, depth, first, s->string ? s->string : "");
+			put_json(b, depth, s);
+		}
+	}
+	for (k = 0; k < n; k++)
+		if (!done[k] && (r = fn(b, depth, first, k, ctx)) < 0)
+			return r;
+	return 0;
+}
+
+/* @parent's member @key when it is an object, else NULL. */
+static const cJSON *sub(const cJSON *parent, const char *key)
+{
+	const cJSON *v = parent ? cJSON_GetObjectItemCaseSensitive(parent, key) : NULL;
+
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+static int put_addresses(struct buf *b, int depth, const struct ipam_pool *pool)
 {
 	struct addr_text *text = NULL;
-	unsigned char mask[16];
-	char *mask_b64;
-	bool f = true, fs = true, fa = true;
+	bool fa = true;
 
-	put_key(b, depth, first, pool->id);
-	put(b, "{", 1);
-	put_kv_str(b, depth + 1, &f, "Id", pool->id);
-	put_kv_str(b, depth + 1, &f, "IfName", pool->ifname);
-	put_key(b, depth + 1, &f, "Subnet");
-	put(b, "{", 1);
-	put_kv_ip(b, depth + 2, &fs, "IP", &pool->subnet.addr);
-	ipnet_mask_bytes(pool->subnet.addr.family, pool->subnet.len, mask);
-	mask_b64 = base64_encode(mask, (size_t)ipnet_addr_len(&pool->subnet.addr));
-	if (!mask_b64)
-		return -ENOMEM;
-	put_kv_str(b, depth + 2, &fs, "Mask", mask_b64);
-	free(mask_b64);
-	put_close(b, depth + 1, fs, "}");
-	put_kv_ip(b, depth + 1, &f, "Gateway", &pool->gateway);
-	put_key(b, depth + 1, &f, "Addresses");
 	put(b, "{", 1);
 	if (pool->n_addrs) {
 		text = malloc(pool->n_addrs * sizeof(*text));
@@ -738,69 +807,204 @@ static int put_pool(struct buf *b, int depth, bool *first, const struct ipam_poo
 		const struct ipam_addr *rec = &pool->addrs[text[i].i];
 		bool fr = true;
 
-		put_key(b, depth + 2, &fa, text[i].s);
+		put_key(b, depth + 1, &fa, text[i].s);
 		put(b, "{", 1);
-		put_kv_str(b, depth + 3, &fr, "ID", rec->id);
-		put_kv_str(b, depth + 3, &fr, "Addr", text[i].s);
-		put_kv_bool(b, depth + 3, &fr, "InUse", rec->in_use);
-		put_kv_str(b, depth + 3, &fr, "IfName", rec->ifname);
-		put_kv_bool(b, depth + 3, &fr, "Unhealthy", rec->unhealthy);
-		put_close(b, depth + 2, fr, "}");
+		put_kv_str(b, depth + 2, &fr, "ID", rec->id);
+		put_kv_str(b, depth + 2, &fr, "Addr", text[i].s);
+		put_kv_bool(b, depth + 2, &fr, "InUse", rec->in_use);
+		put_kv_str(b, depth + 2, &fr, "IfName", rec->ifname);
+		put_kv_bool(b, depth + 2, &fr, "Unhealthy", rec->unhealthy);
+		put_close(b, depth + 1, fr, "}");
 	}
 	free(text);
-	put_close(b, depth + 1, fa, "}");
-	put_kv_bool(b, depth + 1, &f, "IsIPv6", pool->subnet.addr.family == IPNET_AF_INET6);
-	put_kv_int(b, depth + 1, &f, "Priority", pool->priority);
-	put_kv_int(b, depth + 1, &f, "RefCount", pool->refcount);
-	if (pool->primary.family)
-		put_kv_ip(b, depth + 1, &f, "Primary", &pool->primary);
-	put_close(b, depth, f, "}");
+	put_close(b, depth, fa, "}");
 	return 0;
+}
+
+/* ipam/pool.go addressPool, then ours (Primary). */
+static const char *const pool_keys[] = { "Id", "IfName", "Subnet", "Gateway", "Addresses",
+					 "IsIPv6", "Priority", "RefCount", "Primary" };
+
+static int put_pool_member(struct buf *b, int depth, bool *f, size_t k, const void *ctx)
+{
+	const struct ipam_pool *pool = ctx;
+	unsigned char mask[16];
+	char *mask_b64;
+	bool fs = true;
+
+	switch (k) {
+	case 0: put_kv_str(b, depth, f, "Id", pool->id); break;
+	case 1: put_kv_str(b, depth, f, "IfName", pool->ifname); break;
+	case 2:
+		put_key(b, depth, f, "Subnet");
+		put(b, "{", 1);
+		put_kv_ip(b, depth + 1, &fs, "IP", &pool->subnet.addr);
+		ipnet_mask_bytes(pool->subnet.addr.family, pool->subnet.len, mask);
+		mask_b64 = base64_encode(mask, (size_t)ipnet_addr_len(&pool->subnet.addr));
+		if (!mask_b64)
+			return -ENOMEM;
+		put_kv_str(b, depth + 1, &fs, "Mask", mask_b64);
+		free(mask_b64);
+		put_close(b, depth, fs, "}");
+		break;
+	case 3: put_kv_ip(b, depth, f, "Gateway", &pool->gateway); break;
+	case 4:
+		put_key(b, depth, f, "Addresses");
+		return put_addresses(b, depth, pool);
+	case 5:
+		put_kv_bool(b, depth, f, "IsIPv6", pool->subnet.addr.family == IPNET_AF_INET6);
+		break;
+	case 6: put_kv_int(b, depth, f, "Priority", pool->priority); break;
+	case 7: put_kv_int(b, depth, f, "RefCount", pool->refcount); break;
+	default:
+		if (pool->primary.family)
+			put_kv_ip(b, depth, f, "Primary", &pool->primary);
+	}
+	return 0;
+}
+
+/* One pool under its key, over @src (its decoded object, or NULL). */
+static int put_pool(struct buf *b, int depth, bool *first, const struct ipam_pool *pool,
+		    const cJSON *src)
+{
+	bool f = true;
+	int r;
+
+	put_key(b, depth, first, pool->id);
+	put(b, "{", 1);
+	r = put_merged(b, depth + 1, &f, src, pool_keys, sizeof(pool_keys) / sizeof(pool_keys[0]),
+		       put_pool_member, pool);
+	put_close(b, depth, f, "}");
+	return r;
+}
+
+/* What the levels of the document are written from. */
+struct enc {
+	const struct ipam_space *sp;
+	const char *timestamp;
+	const cJSON *ipam, *spaces, *local; /* decoded objects, or NULL */
+};
+
+static int put_pools(struct buf *b, int depth, const struct enc *e)
+{
+	const cJSON *src = sub(e->local, "Pools");
+	size_t *idx = NULL;
+	bool f = true;
+	int r = 0;
+
+	if (e->sp->n_pools) {
+		idx = calloc(e->sp->n_pools, sizeof(*idx));
+		if (!idx)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < e->sp->n_pools; i++)
+		idx[i] = i;
+	sort_idx(idx, e->sp->n_pools, e->sp->pools, idx_cmp_pool);
+	put(b, "{", 1);
+	for (size_t i = 0; r == 0 && i < e->sp->n_pools; i++) {
+		const struct ipam_pool *pool = &e->sp->pools[idx[i]];
+
+		r = put_pool(b, depth + 1, &f, pool, sub(src, pool->id));
+	}
+	put_close(b, depth, f, "}");
+	free(idx);
+	return r;
+}
+
+/* ipam/pool.go addressSpace "local". */
+static const char *const local_keys[] = { "Id", "Scope", "Pools" };
+
+static int put_local_member(struct buf *b, int depth, bool *f, size_t k, const void *ctx)
+{
+	const struct enc *e = ctx;
+
+	if (k == 0) {
+		put_kv_str(b, depth, f, "Id", "local");
+	} else if (k == 1) {
+		put_kv_int(b, depth, f, "Scope", e->sp->scope);
+	} else {
+		put_key(b, depth, f, "Pools");
+		return put_pools(b, depth, e);
+	}
+	return 0;
+}
+
+/* AddressSpaces: ours is "local"; any other space is written back as read. */
+static int put_space_member(struct buf *b, int depth, bool *f, size_t k, const void *ctx)
+{
+	const struct enc *e = ctx;
+	bool f2 = true;
+	int r;
+
+	(void)k;
+	put_key(b, depth, f, "local");
+	put(b, "{", 1);
+	r = put_merged(b, depth + 1, &f2, e->local, local_keys, 3, put_local_member, e);
+	put_close(b, depth, f2, "}");
+	return r;
+}
+
+/* ipam/manager.go addressManager (Version, TimeStamp, AddressSpaces), then ours (LastRefresh). */
+static const char *const ipam_keys[] = { "Version", "TimeStamp", "LastRefresh",
+					 "AddressSpaces" };
+
+static int put_ipam_member(struct buf *b, int depth, bool *f, size_t k, const void *ctx)
+{
+	static const char *const local[] = { "local" };
+	const struct enc *e = ctx;
+	char lr[32];
+	bool f2 = true;
+	int r;
+
+	switch (k) {
+	case 0: put_kv_str(b, depth, f, "Version", "v" AZCNI_VERSION); break; /* Go form */
+	case 1:
+		put_kv_str(b, depth, f, "TimeStamp",
+			   e->timestamp ? e->timestamp : "0001-01-01T00:00:00Z");
+		break;
+	case 2:
+		if (e->sp->last_refresh > 0 &&
+		    ipamstate_rfc3339_format(e->sp->last_refresh, lr, sizeof(lr)) == 0)
+			put_kv_str(b, depth, f, "LastRefresh", lr);
+		break;
+	default:
+		put_key(b, depth, f, "AddressSpaces");
+		put(b, "{", 1);
+		r = put_merged(b, depth + 1, &f2, e->spaces, local, 1, put_space_member, e);
+		put_close(b, depth, f2, "}");
+		return r;
+	}
+	return 0;
+}
+
+static int put_root_member(struct buf *b, int depth, bool *f, size_t k, const void *ctx)
+{
+	const struct enc *e = ctx;
+	bool f2 = true;
+	int r;
+
+	(void)k;
+	put_key(b, depth, f, "IPAM");
+	put(b, "{", 1);
+	r = put_merged(b, depth + 1, &f2, e->ipam, ipam_keys, 4, put_ipam_member, e);
+	put_close(b, depth, f2, "}");
+	return r;
 }
 
 char *ipamstate_encode(const struct ipam_space *sp, const char *timestamp)
 {
-	struct buf b = {0};
-	size_t *idx = NULL;
-	bool f0 = true, f1 = true, f2 = true, f3 = true, f4 = true;
-	char lr[32];
+	static const char *const root_keys[] = { "IPAM" };
+	struct enc e = { .sp = sp, .timestamp = timestamp };
+	struct buf b = { 0 };
+	bool f0 = true;
 
-	if (sp->n_pools) {
-		idx = calloc(sp->n_pools, sizeof(*idx));
-		if (!idx)
-			return NULL;
-	}
-	for (size_t i = 0; i < sp->n_pools; i++)
-		idx[i] = i;
-	sort_idx(idx, sp->n_pools, sp->pools, idx_cmp_pool);
-
+	e.ipam = sub(sp->doc, "IPAM");
+	e.spaces = sub(e.ipam, "AddressSpaces");
+	e.local = sub(e.spaces, "local");
 	put(&b, "{", 1);
-	put_key(&b, 1, &f0, "IPAM");
-	put(&b, "{", 1);
-	put_kv_str(&b, 2, &f1, "Version", "v" AZCNI_VERSION); /* the Go form, as azure-vnet.json's */
-	put_kv_str(&b, 2, &f1, "TimeStamp", timestamp ? timestamp : "0001-01-01T00:00:00Z");
-	if (sp->last_refresh > 0 && ipamstate_rfc3339_format(sp->last_refresh, lr, sizeof(lr)) == 0)
-		put_kv_str(&b, 2, &f1, "LastRefresh", lr);
-	put_key(&b, 2, &f1, "AddressSpaces");
-	put(&b, "{", 1);
-	put_key(&b, 3, &f2, "local");
-	put(&b, "{", 1);
-	put_kv_str(&b, 4, &f3, "Id", "local");
-	put_kv_int(&b, 4, &f3, "Scope", sp->scope);
-	put_key(&b, 4, &f3, "Pools");
-	put(&b, "{", 1);
-	for (size_t i = 0; i < sp->n_pools; i++) {
-		if (put_pool(&b, 5, &f4, &sp->pools[idx[i]]) < 0) {
-			b.oom = true;
-			break;
-		}
-	}
-	put_close(&b, 4, f4, "}");
-	put_close(&b, 3, f3, "}");
-	put_close(&b, 2, f2, "}");
-	put_close(&b, 1, f1, "}");
+	if (put_merged(&b, 1, &f0, sp->doc, root_keys, 1, put_root_member, &e) < 0)
+		b.oom = true;
 	put_close(&b, 0, f0, "}");
-	free(idx);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

@@ -20,6 +20,7 @@
 struct dctx {
 	const char *path;
 	struct cni_error *err;
+	unsigned long gen;
 };
 
 static int bad(struct dctx *d, const char *field, const char *why)
@@ -237,9 +238,13 @@ static int get_routes(struct dctx *d, const cJSON *arr, struct netstate_route *r
 
 		if (*n >= NETSTATE_MAX_ROUTES)
 			return bad(d, "Routes", "has too many entries");
+		int family = 0;
+
 		r = &routes[(*n)++];
 		memset(r, 0, sizeof(*r));
 		if (get_ipnet(d, cJSON_GetObjectItem(e, "Dst"), "Routes.Dst", &r->dst) < 0 ||
+		    get_int(d, e, "Family", &family) < 0 ||
+		    get_int(d, e, "LinkIndex", &r->link_index) < 0 ||
 		    get_ip(d, e, "Src", &r->src) < 0 || get_ip(d, e, "Gw", &r->gw) < 0 ||
 		    get_int(d, e, "Protocol", &r->protocol) < 0 ||
 		    get_int(d, e, "Scope", &r->scope) < 0 ||
@@ -247,6 +252,9 @@ static int get_routes(struct dctx *d, const cJSON *arr, struct netstate_route *r
 		    get_int(d, e, "Table", &r->table) < 0 ||
 		    get_str(d, e, "DevName", r->dev, sizeof(r->dev)) < 0)
 			return -EINVAL;
+		/* netlink.Route: a default route's Dst is null, its family in Family */
+		if (r->dst.addr.family == 0 && (family == IPNET_AF_INET || family == IPNET_AF_INET6))
+			r->dst.addr.family = family;
 	}
 	return 0;
 }
@@ -295,6 +303,13 @@ static int decode_endpoint(struct dctx *d, const cJSON *o, struct netstate_endpo
 	    get_netns(d, o, "NetNs", ep->netns, sizeof(ep->netns)) < 0 ||
 	    get_int(d, o, "VlanID", &ep->vlan_id) < 0)
 		return -EINVAL;
+	if (!ep->netns[0]) {
+		if (get_netns(d, o, "NetworkNameSpace", ep->netns, sizeof(ep->netns)) < 0)
+			return -EINVAL;
+		if (ep->netns[0])
+			ep->netns_key = NETSTATE_NETNS_KEY_NNS;
+	}
+	ep->src = (struct netstate_src){ .obj = o, .gen = d->gen };
 	v = cJSON_GetObjectItem(o, "Gateways");
 	if (v && !cJSON_IsNull(v) && !cJSON_IsArray(v))
 		return bad(d, "Gateways", "is not an array");
@@ -324,6 +339,7 @@ static int decode_network(struct dctx *d, const cJSON *o, struct netstate_networ
 	    get_netns(d, o, "NetNs", net->netns, sizeof(net->netns)) < 0 ||
 	    get_str(d, o, "SnatBridgeIP", net->snat_bridge_ip, sizeof(net->snat_bridge_ip)) < 0)
 		return -EINVAL;
+	net->src = (struct netstate_src){ .obj = o, .gen = d->gen };
 	if (!net->id[0] && o->string)
 		snprintf(net->id, sizeof(net->id), "%s", o->string);
 	v = cJSON_GetObjectItem(o, "Subnets");
@@ -382,6 +398,7 @@ static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x
 	    get_ip(d, o, "IPv4Gateway", &x->ipv4_gateway) < 0 ||
 	    get_ip(d, o, "IPv6Gateway", &x->ipv6_gateway) < 0)
 		return -EINVAL;
+	x->src = (struct netstate_src){ .obj = o, .gen = d->gen };
 	if (!x->name[0] && o->string)
 		snprintf(x->name, sizeof(x->name), "%s", o->string);
 	v = cJSON_GetObjectItem(o, "Subnets");
@@ -418,7 +435,8 @@ static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x
 int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
 		    struct cni_error *err)
 {
-	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err };
+	static unsigned long gens;
+	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err, .gen = ++gens };
 	cJSON *root = NULL;
 	const cJSON *net, *v, *e;
 	size_t i;
@@ -435,7 +453,11 @@ int netstate_decode(const char *text, size_t len, const char *path, struct netst
 		bad(&d, "content", "is not valid JSON");
 		goto out;
 	}
-	net = cJSON_GetObjectItem(root, "Network");
+	/* kept for netstate_encode: the keys we do not model are written back from it */
+	ret->doc = root;
+	ret->gen = d.gen;
+	root = NULL;
+	net = cJSON_GetObjectItem(ret->doc, "Network");
 	if (!net || cJSON_IsNull(net)) {
 		r = 0;
 		goto out;
@@ -479,6 +501,147 @@ out:
 }
 
 /* ---- encode ---- */
+
+/* Keys we own that Go leaves out when empty (json:",omitempty" in network/endpoint.go and
+ * network/network.go): a source's copy of one is dropped when ours is left out. */
+static bool owned_omitempty(const char *key)
+{
+	static const char *const keys[] = { "HnsId", "HNSNetworkID", "NetworkNameSpace",
+					    "PODName", "PODNameSpace", "NetNs" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Keys we write only as defaults for a new object (a netlink.Route's we do not model): a
+ * source's value wins. */
+static bool default_only(const char *key)
+{
+	return strcmp(key, "Tos") == 0 || strcmp(key, "Type") == 0 || strcmp(key, "Flags") == 0 ||
+	       strcmp(key, "ILinkIndex") == 0;
+}
+
+/* Maps of model objects: each member is merged with its own source by its encoder; a source
+ * member missing from ours was removed, so these are never merged key by key. */
+static bool map_key(const char *key)
+{
+	return strcmp(key, "ExternalInterfaces") == 0 || strcmp(key, "Networks") == 0 ||
+	       strcmp(key, "Endpoints") == 0;
+}
+
+/* Detaches and returns @gen's member @key, or NULL. Ours are written in the source's order as
+ * a rule, so the first remaining member is tried first. */
+static cJSON *take(cJSON *gen, const char *key)
+{
+	cJSON *g = gen->child;
+
+	if (g && g->string && strcmp(g->string, key) == 0)
+		return cJSON_DetachItemViaPointer(gen, g);
+	for (; g; g = g->next)
+		if (g->string && strcmp(g->string, key) == 0)
+			return cJSON_DetachItemViaPointer(gen, g);
+	return NULL;
+}
+
+static cJSON *merge(cJSON *gen, const cJSON *src);
+
+/* @g (ours) over @s (the source's value of the same key): objects merged, arrays of objects
+ * element by element (a route keeps its Tos, Type, Flags), anything else ours. Consumes @g;
+ * returns the value under @g's key, or NULL (out of memory). */
+static cJSON *merge_value(cJSON *g, const cJSON *s)
+{
+	cJSON *out, *ge;
+	const cJSON *se;
+
+	if (map_key(g->string ? g->string : ""))
+		return g;
+	if (cJSON_IsObject(g))
+		return merge(g, s);
+	if (!cJSON_IsArray(g) || !cJSON_IsArray(s))
+		return g;
+	out = cJSON_CreateArray();
+	if (!out) {
+		cJSON_Delete(g);
+		return NULL;
+	}
+	for (se = s->child; (ge = g->child); se = se ? se->next : NULL) {
+		cJSON_DetachItemViaPointer(g, ge);
+		if (se && cJSON_IsObject(ge) && cJSON_IsObject(se))
+			ge = merge(ge, se);
+		if (!ge) {
+			cJSON_Delete(out);
+			cJSON_Delete(g);
+			return NULL;
+		}
+		cJSON_AddItemToArray(out, ge);
+	}
+	out->string = g->string;
+	g->string = NULL;
+	cJSON_Delete(g);
+	return out;
+}
+
+/* merge - object @gen (ours; consumed) laid over @src (as decoded; untouched): the result has
+ * @src's keys in @src's order, each with our value where we have one, else the source's (by
+ * reference, no copy; dropped when it is an omitempty key of ours we left out; the source's
+ * also for the keys we write only as defaults), then our keys the source lacks. @src not an object: @gen as is. Returns the object or NULL (out of memory,
+ * @gen freed). */
+static cJSON *merge(cJSON *gen, const cJSON *src)
+{
+	cJSON *out, *g;
+	const cJSON *s;
+
+	if (!gen || !cJSON_IsObject(src) || !cJSON_IsObject(gen))
+		return gen;
+	out = cJSON_CreateObject();
+	if (!out)
+		goto oom;
+	cJSON_ArrayForEach(s, src) {
+		if (!s->string)
+			continue;
+		g = take(gen, s->string);
+		if (g && default_only(s->string)) {
+			cJSON_Delete(g);
+			g = NULL;
+		}
+		if (g) {
+			g = merge_value(g, s);
+			if (!g)
+				goto oom;
+			cJSON_AddItemToArray(out, g); /* keeps g's key */
+		} else if (!owned_omitempty(s->string) &&
+			   !cJSON_GetObjectItemCaseSensitive(out, s->string) &&
+			   !cJSON_AddItemReferenceToObject(out, s->string, (cJSON *)s)) {
+			goto oom; /* (a duplicate of a key already written is dropped) */
+		}
+	}
+	while ((g = gen->child))
+		cJSON_AddItemToArray(out, cJSON_DetachItemViaPointer(gen, g));
+	out->string = gen->string; /* gen's own key, if it is a member */
+	gen->string = NULL;
+	cJSON_Delete(gen);
+	return out;
+oom:
+	cJSON_Delete(out);
+	cJSON_Delete(gen);
+	return NULL;
+}
+
+/* The source object of @src in @st, or NULL when it is from another decode. */
+static const cJSON *src_of(const struct netstate *st, const struct netstate_src *src)
+{
+	return st->doc && src->obj && src->gen == st->gen ? src->obj : NULL;
+}
+
+/* @parent's member @key when it is an object, else NULL. */
+static const cJSON *sub(const cJSON *parent, const char *key)
+{
+	const cJSON *v = parent ? cJSON_GetObjectItemCaseSensitive(parent, key) : NULL;
+
+	return cJSON_IsObject(v) ? v : NULL;
+}
 
 static cJSON *ip_json(const struct ipnet_addr *a)
 {
@@ -555,7 +718,52 @@ static cJSON *dns_json(const struct netstate_dns *dns)
 	return o;
 }
 
-static cJSON *routes_json(const struct netstate_route *routes, size_t n)
+/* An endpoint's route as network.RouteInfo. */
+static cJSON *routeinfo_json(const struct netstate_route *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	cJSON_AddItemToObject(o, "Dst", ipnet_json(&r->dst));
+	cJSON_AddItemToObject(o, "Src", ip_json(&r->src));
+	cJSON_AddItemToObject(o, "Gw", ip_json(&r->gw));
+	cJSON_AddNumberToObject(o, "Protocol", r->protocol);
+	cJSON_AddStringToObject(o, "DevName", r->dev);
+	cJSON_AddNumberToObject(o, "Scope", r->scope);
+	cJSON_AddNumberToObject(o, "Priority", r->priority);
+	cJSON_AddNumberToObject(o, "Table", r->table);
+	return o;
+}
+
+/* An external interface's route as netlink.Route (ACN netlink/ip_linux.go): Dst null for a
+ * default route, as Go's deserializeRoute leaves it; Tos, Type, Flags and ILinkIndex we do not
+ * model: a new route gets a unicast route's values, a decoded one keeps its own (merge). */
+static cJSON *nlroute_json(const struct netstate_route *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool dflt = r->dst.len == 0;
+
+	if (!o)
+		return NULL;
+	cJSON_AddNumberToObject(o, "Family", r->dst.addr.family);
+	cJSON_AddItemToObject(o, "Dst", dflt ? cJSON_CreateNull() : ipnet_json(&r->dst));
+	cJSON_AddItemToObject(o, "Src", ip_json(&r->src));
+	cJSON_AddItemToObject(o, "Gw", ip_json(&r->gw));
+	cJSON_AddNumberToObject(o, "Tos", 0);
+	cJSON_AddNumberToObject(o, "Table", r->table);
+	cJSON_AddNumberToObject(o, "Protocol", r->protocol);
+	cJSON_AddNumberToObject(o, "Scope", r->scope);
+	cJSON_AddNumberToObject(o, "Type", 1); /* RTN_UNICAST */
+	cJSON_AddNumberToObject(o, "Flags", 0);
+	cJSON_AddNumberToObject(o, "Priority", r->priority);
+	cJSON_AddNumberToObject(o, "LinkIndex", r->link_index);
+	cJSON_AddNumberToObject(o, "ILinkIndex", 0);
+	return o;
+}
+
+static cJSON *routes_json(const struct netstate_route *routes, size_t n,
+			  cJSON *(*one)(const struct netstate_route *))
 {
 	cJSON *a;
 	size_t i;
@@ -563,22 +771,8 @@ static cJSON *routes_json(const struct netstate_route *routes, size_t n)
 	if (n == 0)
 		return cJSON_CreateNull();
 	a = cJSON_CreateArray();
-	for (i = 0; a && i < n; i++) {
-		const struct netstate_route *r = &routes[i];
-		cJSON *o = cJSON_CreateObject();
-
-		if (!o)
-			break;
-		cJSON_AddItemToObject(o, "Dst", ipnet_json(&r->dst));
-		cJSON_AddItemToObject(o, "Src", ip_json(&r->src));
-		cJSON_AddItemToObject(o, "Gw", ip_json(&r->gw));
-		cJSON_AddNumberToObject(o, "Protocol", r->protocol);
-		cJSON_AddStringToObject(o, "DevName", r->dev);
-		cJSON_AddNumberToObject(o, "Scope", r->scope);
-		cJSON_AddNumberToObject(o, "Priority", r->priority);
-		cJSON_AddNumberToObject(o, "Table", r->table);
-		cJSON_AddItemToArray(a, o);
-	}
+	for (i = 0; a && i < n; i++)
+		cJSON_AddItemToArray(a, one(&routes[i]));
 	return a;
 }
 
@@ -595,7 +789,35 @@ static cJSON *ipnets_json(const struct ipnet_prefix *ips, size_t n)
 	return a;
 }
 
-static cJSON *endpoint_json(const struct netstate_endpoint *ep)
+static void add_str_omitempty(cJSON *o, const char *key, const char *v)
+{
+	if (v[0])
+		cJSON_AddStringToObject(o, key, v);
+}
+
+/* The Go defaults of the fields we do not model (what Go's CNI writes for a pod's InfraNIC
+ * endpoint), into a new record @o at their places: @part 0 after HostIfName, 1 after VlanID,
+ * 2 at the end. */
+static void endpoint_defaults(cJSON *o, int part)
+{
+	if (part == 0) {
+		cJSON_AddItemToObject(o, "InfraVnetIP", ipnet_json(&(struct ipnet_prefix){ 0 }));
+		cJSON_AddStringToObject(o, "LocalIP", "");
+	} else if (part == 1) {
+		cJSON_AddFalseToObject(o, "EnableSnatOnHost");
+		cJSON_AddFalseToObject(o, "EnableInfraVnet");
+		cJSON_AddFalseToObject(o, "EnableMultitenancy");
+		cJSON_AddFalseToObject(o, "AllowInboundFromHostToNC");
+		cJSON_AddFalseToObject(o, "AllowInboundFromNCToHost");
+		cJSON_AddStringToObject(o, "NetworkContainerID", "");
+	} else {
+		cJSON_AddObjectToObject(o, "SecondaryInterfaces");
+		cJSON_AddStringToObject(o, "NICType", "InfraNIC");
+	}
+}
+
+/* network/endpoint.go "endpoint", in its field order; @src its decoded object or NULL. */
+static cJSON *endpoint_json(const struct netstate_endpoint *ep, const cJSON *src)
 {
 	cJSON *o = cJSON_CreateObject(), *a;
 	size_t i;
@@ -603,14 +825,14 @@ static cJSON *endpoint_json(const struct netstate_endpoint *ep)
 	if (!o)
 		return NULL;
 	cJSON_AddStringToObject(o, "Id", ep->id);
-	cJSON_AddStringToObject(o, "HnsId", ep->hns_id);
-	cJSON_AddStringToObject(o, "HNSNetworkID", ep->hns_network_id);
+	add_str_omitempty(o, "HnsId", ep->hns_id);
+	add_str_omitempty(o, "HNSNetworkID", ep->hns_network_id);
 	cJSON_AddStringToObject(o, "SandboxKey", ep->sandbox_key);
 	cJSON_AddStringToObject(o, "IfName", ep->ifname);
 	cJSON_AddStringToObject(o, "HostIfName", ep->host_ifname);
 	cJSON_AddItemToObject(o, "MacAddress", mac_json(ep->mac, ep->has_mac));
-	cJSON_AddItemToObject(o, "InfraVnetIP", ipnet_json(&(struct ipnet_prefix){ 0 }));
-	cJSON_AddStringToObject(o, "LocalIP", "");
+	if (!src)
+		endpoint_defaults(o, 0);
 	cJSON_AddItemToObject(o, "IPAddresses", ipnets_json(ep->ips, ep->n_ips));
 	if (ep->n_gateways) {
 		a = cJSON_AddArrayToObject(o, "Gateways");
@@ -620,32 +842,55 @@ static cJSON *endpoint_json(const struct netstate_endpoint *ep)
 		cJSON_AddNullToObject(o, "Gateways");
 	}
 	cJSON_AddItemToObject(o, "DNS", dns_json(&ep->dns));
-	cJSON_AddItemToObject(o, "Routes", routes_json(ep->routes, ep->n_routes));
+	cJSON_AddItemToObject(o, "Routes", routes_json(ep->routes, ep->n_routes, routeinfo_json));
 	cJSON_AddNumberToObject(o, "VlanID", ep->vlan_id);
-	cJSON_AddFalseToObject(o, "EnableSnatOnHost");
-	cJSON_AddFalseToObject(o, "EnableInfraVnet");
-	cJSON_AddFalseToObject(o, "EnableMultitenancy");
-	cJSON_AddFalseToObject(o, "AllowInboundFromHostToNC");
-	cJSON_AddFalseToObject(o, "AllowInboundFromNCToHost");
-	cJSON_AddStringToObject(o, "NetworkContainerID", "");
-	cJSON_AddStringToObject(o, "NetworkNameSpace", "");
+	if (!src)
+		endpoint_defaults(o, 1);
+	if (ep->netns_key == NETSTATE_NETNS_KEY_NNS) {
+		add_str_omitempty(o, "NetworkNameSpace", ep->netns);
+	} else if (src) {
+		/* the path is in NetNs: a NetworkNameSpace beside it is kept as read */
+		const cJSON *nns = cJSON_GetObjectItemCaseSensitive(src, "NetworkNameSpace");
+
+		if (cJSON_IsString(nns))
+			add_str_omitempty(o, "NetworkNameSpace", nns->valuestring);
+	}
 	cJSON_AddStringToObject(o, "ContainerID", ep->container_id);
-	cJSON_AddStringToObject(o, "PODName", ep->pod_name);
-	cJSON_AddStringToObject(o, "PODNameSpace", ep->pod_namespace);
-	cJSON_AddStringToObject(o, "InfraVnetAddressSpace", "");
-	cJSON_AddStringToObject(o, "NetNs", ep->netns);
-	return o;
+	add_str_omitempty(o, "PODName", ep->pod_name);
+	add_str_omitempty(o, "PODNameSpace", ep->pod_namespace);
+	if (ep->netns_key == NETSTATE_NETNS_KEY_NETNS)
+		add_str_omitempty(o, "NetNs", ep->netns);
+	if (!src)
+		endpoint_defaults(o, 2);
+	return merge(o, src);
 }
 
-static cJSON *network_json(const struct netstate_network *net)
+/* @ep's decoded object: its own when from this decode, else the member of @eps (the network's
+ * decoded Endpoints) of its key, while that still records the same container. */
+static const cJSON *endpoint_src(const struct netstate *st, const cJSON *eps,
+				 const struct netstate_endpoint *ep)
+{
+	const cJSON *s = src_of(st, &ep->src), *cid;
+
+	if (s && s->string && strcmp(s->string, ep->id) == 0)
+		return s;
+	s = sub(eps, ep->id);
+	cid = s ? cJSON_GetObjectItemCaseSensitive(s, "ContainerID") : NULL;
+	return cJSON_IsString(cid) && strcmp(cid->valuestring, ep->container_id) == 0 ? s : NULL;
+}
+
+/* network/network.go "network"; @src its decoded object or NULL. */
+static cJSON *network_json(const struct netstate *st, const struct netstate_network *net,
+			   const cJSON *src)
 {
 	cJSON *o = cJSON_CreateObject(), *a, *eps;
+	const cJSON *src_eps = sub(src, "Endpoints");
 	size_t i;
 
 	if (!o)
 		return NULL;
 	cJSON_AddStringToObject(o, "Id", net->id);
-	cJSON_AddStringToObject(o, "HnsId", net->hns_id);
+	add_str_omitempty(o, "HnsId", net->hns_id);
 	cJSON_AddStringToObject(o, "Mode", net->mode);
 	cJSON_AddNumberToObject(o, "VlanId", net->vlan_id);
 	a = cJSON_AddArrayToObject(o, "Subnets");
@@ -662,18 +907,29 @@ static cJSON *network_json(const struct netstate_network *net)
 		cJSON_AddItemToArray(a, so);
 	}
 	eps = cJSON_AddObjectToObject(o, "Endpoints");
-	for (i = 0; eps && i < net->n_endpoints; i++)
-		cJSON_AddItemToObject(eps, net->endpoints[i].id, endpoint_json(&net->endpoints[i]));
+	for (i = 0; eps && i < net->n_endpoints; i++) {
+		const struct netstate_endpoint *ep = &net->endpoints[i];
+		cJSON *e = endpoint_json(ep, endpoint_src(st, src_eps, ep));
+
+		if (!e) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		cJSON_AddItemToObject(eps, ep->id, e);
+	}
 	cJSON_AddItemToObject(o, "DNS", dns_json(&net->dns));
 	cJSON_AddBoolToObject(o, "EnableSnatOnHost", net->enable_snat_on_host);
 	cJSON_AddStringToObject(o, "NetNs", net->netns);
 	cJSON_AddStringToObject(o, "SnatBridgeIP", net->snat_bridge_ip);
-	return o;
+	return merge(o, src);
 }
 
-static cJSON *extif_json(const struct netstate_extif *x)
+/* network/network.go "externalInterface"; @src its decoded object or NULL. */
+static cJSON *extif_json(const struct netstate *st, const struct netstate_extif *x,
+			 const cJSON *src)
 {
 	cJSON *o = cJSON_CreateObject(), *a, *nets;
+	const cJSON *src_nets = sub(src, "Networks");
 	char buf[IPNET_PREFIX_STRLEN];
 	size_t i;
 
@@ -681,8 +937,17 @@ static cJSON *extif_json(const struct netstate_extif *x)
 		return NULL;
 	cJSON_AddStringToObject(o, "Name", x->name);
 	nets = cJSON_AddObjectToObject(o, "Networks");
-	for (i = 0; nets && i < x->n_networks; i++)
-		cJSON_AddItemToObject(nets, x->networks[i].id, network_json(&x->networks[i]));
+	for (i = 0; nets && i < x->n_networks; i++) {
+		const struct netstate_network *n = &x->networks[i];
+		const cJSON *s = src_of(st, &n->src);
+		cJSON *j = network_json(st, n, s ? s : sub(src_nets, n->id));
+
+		if (!j) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		cJSON_AddItemToObject(nets, n->id, j);
+	}
 	if (x->n_subnets) {
 		a = cJSON_AddArrayToObject(o, "Subnets");
 		for (i = 0; a && i < x->n_subnets; i++)
@@ -695,15 +960,16 @@ static cJSON *extif_json(const struct netstate_extif *x)
 	cJSON_AddItemToObject(o, "DNSInfo", dns_json(&x->dns));
 	cJSON_AddItemToObject(o, "MacAddress", mac_json(x->mac, x->has_mac));
 	cJSON_AddItemToObject(o, "IPAddresses", ipnets_json(x->ips, x->n_ips));
-	cJSON_AddItemToObject(o, "Routes", routes_json(x->routes, x->n_routes));
+	cJSON_AddItemToObject(o, "Routes", routes_json(x->routes, x->n_routes, nlroute_json));
 	cJSON_AddItemToObject(o, "IPv4Gateway", ip_json(&x->ipv4_gateway));
 	cJSON_AddItemToObject(o, "IPv6Gateway", ip_json(&x->ipv6_gateway));
-	return o;
+	return merge(o, src);
 }
 
 char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp)
 {
 	cJSON *root = cJSON_CreateObject(), *net, *xs;
+	const cJSON *src_net = sub(st->doc, "Network"), *src_xs = sub(src_net, "ExternalInterfaces");
 	char *text = NULL;
 	size_t i;
 
@@ -712,18 +978,24 @@ char *netstate_encode(const struct netstate *st, const char *version, const char
 	net = cJSON_AddObjectToObject(root, "Network");
 	if (!net)
 		goto out;
+	/* network/manager.go networkManager: CnsClient (nil) comes first */
+	if (!src_net)
+		cJSON_AddNullToObject(net, "CnsClient");
 	cJSON_AddStringToObject(net, "Version", version ? version : st->version);
 	cJSON_AddStringToObject(net, "TimeStamp", timestamp ? timestamp : st->timestamp);
-	cJSON_AddNullToObject(net, "CnsClient");
 	xs = cJSON_AddObjectToObject(net, "ExternalInterfaces");
 	for (i = 0; xs && i < st->n_extifs; i++) {
-		cJSON *x = extif_json(&st->extifs[i]);
+		const struct netstate_extif *x = &st->extifs[i];
+		const cJSON *s = src_of(st, &x->src);
+		cJSON *j = extif_json(st, x, s ? s : sub(src_xs, x->name));
 
-		if (!x)
+		if (!j)
 			goto out;
-		cJSON_AddItemToObject(xs, st->extifs[i].name, x);
+		cJSON_AddItemToObject(xs, x->name, j);
 	}
-	text = cJSON_Print(root);
+	root = merge(root, st->doc);
+	if (root)
+		text = cJSON_Print(root);
 out:
 	cJSON_Delete(root);
 	return text;
@@ -741,6 +1013,7 @@ void netstate_free(struct netstate *st)
 		free(st->extifs[i].networks);
 	}
 	free(st->extifs);
+	cJSON_Delete(st->doc);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -856,6 +1129,13 @@ int netstate_endpoint_put(struct netstate_network *net, const struct netstate_en
 	net->endpoints = e;
 	net->endpoints[net->n_endpoints++] = *ep;
 	return 0;
+}
+
+const char *netstate_endpoint_netns(const struct netstate_endpoint *ep)
+{
+	if (ep->netns[0])
+		return ep->netns;
+	return ep->sandbox_key[0] == '/' ? ep->sandbox_key : "";
 }
 
 int netstate_endpoint_remove(struct netstate_network *net, const char *epid)

@@ -12,7 +12,11 @@
  *     "Scope","Priority","Table"}],"ContainerID","PODName","PODNameSpace","NetNs",...}},
  *     "DNS","EnableSnatOnHost","NetNs","SnatBridgeIP"}},"Subnets":["<cidr>"],"BridgeName",
  *     "DNSInfo","MacAddress","IPAddresses","Routes","IPv4Gateway","IPv6Gateway"}}}}
- * Masks and MACs are base64 (Go []byte); IPs are text; a nil IP is "". */
+ * Masks and MACs are base64 (Go []byte); IPs are text; a nil IP is "".
+ * Keys we do not model (Go's NICType, SecondaryInterfaces, the multitenancy fields, a route's
+ * Tos/Type/Flags, other top-level keys, ...) are kept: a decoded state holds its parse tree, each
+ * decoded object remembers its source object there, and netstate_encode writes our fields over
+ * it, every other key at its place with its value as read. New objects get Go's defaults. */
 #ifndef AZCNI_NETSTATE_H
 #define AZCNI_NETSTATE_H
 
@@ -42,12 +46,30 @@ struct netstate_dns {
 	size_t n_options;
 };
 
-/* A route as the Go plugin records it (network.RouteInfo). Unset addresses have family 0. */
+/* A route as the Go plugin records it: an endpoint's as network.RouteInfo (Dst, Src, Gw,
+ * Protocol, DevName, Scope, Priority, Table), an external interface's as netlink.Route (ACN
+ * netlink/ip_linux.go: Family, Dst (null = default), Src, Gw, Tos, Table, Protocol, Scope, Type,
+ * Flags, Priority, LinkIndex, ILinkIndex; no DevName). Unset addresses have family 0. */
 struct netstate_route {
 	struct ipnet_prefix dst;
 	struct ipnet_addr src, gw;
 	int protocol, scope, priority, table;
-	char dev[NETSTATE_IFNAME_MAX];
+	int link_index;                     /* netlink.Route LinkIndex (external interface only) */
+	char dev[NETSTATE_IFNAME_MAX];      /* RouteInfo DevName (endpoint only) */
+};
+
+/* Under which key an endpoint's netns path is written: Go on Linux puts it in
+ * "NetworkNameSpace" (network/endpoint_linux.go), on Windows in "NetNs" (endpoint_windows.go). */
+enum netstate_netns_key {
+	NETSTATE_NETNS_KEY_NETNS = 0,
+	NETSTATE_NETNS_KEY_NNS,
+};
+
+/* The decoded source object of a model object (see the top of this file): valid only while
+ * @gen equals its state's gen; a copy into another state is matched again by key. */
+struct netstate_src {
+	const void *obj;                    /* a cJSON object inside struct netstate's doc */
+	unsigned long gen;
 };
 
 /* One endpoint (network/endpoint.go "endpoint"). MACs are 6 bytes; has_mac false = null. */
@@ -70,8 +92,10 @@ struct netstate_endpoint {
 	char container_id[NETSTATE_ID_MAX];
 	char pod_name[CNI_NAME_MAX];
 	char pod_namespace[CNI_NAME_MAX];
-	char netns[CNI_NETNS_MAX];          /* Go "NetNs" (set from the netns path) */
+	char netns[CNI_NETNS_MAX];          /* the netns path, written under netns_key */
+	enum netstate_netns_key netns_key;
 	int vlan_id;
+	struct netstate_src src;
 };
 
 /* A network subnet (network.SubnetInfo). */
@@ -96,6 +120,7 @@ struct netstate_network {
 	bool enable_snat_on_host;
 	char netns[CNI_NETNS_MAX];
 	char snat_bridge_ip[IPNET_PREFIX_STRLEN];
+	struct netstate_src src;
 };
 
 /* One external interface (the master NIC, network.externalInterface). */
@@ -114,6 +139,7 @@ struct netstate_extif {
 	struct netstate_route routes[NETSTATE_MAX_ROUTES];
 	size_t n_routes;
 	struct ipnet_addr ipv4_gateway, ipv6_gateway;
+	struct netstate_src src;
 };
 
 /* The whole document. Zero-initialise, then netstate_decode or fill; free with netstate_free. */
@@ -122,18 +148,22 @@ struct netstate {
 	char timestamp[64];
 	struct netstate_extif *extifs;      /* heap array, owned */
 	size_t n_extifs;
+	void *doc;                          /* the cJSON tree decoded, owned; NULL = none */
+	unsigned long gen;                  /* distinct per decode in this process */
 };
 
 /* netstate_decode - parse the state file text (@len bytes, need not be NUL-terminated) into
  * *ret (zeroed first). 0 bytes or whitespace only = an empty state (the Go plugin's rule).
  * Invalid JSON, a missing "Network" object or a field of the wrong type: code 6 naming @path
- * (used only in the message) and the field. Unknown keys are ignored.
+ * (used only in the message) and the field. Unknown keys are kept for netstate_encode.
  * Returns 0 (caller netstate_free) or -EINVAL / -ENOMEM (code 100). */
 int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
 		    struct cni_error *err);
 
 /* netstate_encode - the document text, tab-indented as Go's store, with @timestamp (RFC 3339)
- * written to TimeStamp and @version (e.g. "v0.1.0") to Version. Returns malloc'd text (caller
+ * written to TimeStamp and @version (e.g. "v0.1.0") to Version. Our fields as Go's json tags
+ * write them (omitempty honoured); every key of the decoded document we do not model, at its
+ * place and as read (an endpoint's only while its ContainerID is still the record's). Returns malloc'd text (caller
  * frees) or NULL on out of memory. */
 char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp);
 
@@ -197,6 +227,10 @@ void netstate_dns_set(struct netstate_dns *ret, const struct cni_dns *dns);
 /* netstate_dns_get - *ret (zeroed first) as a CNI dns from @d: Suffix as domain, Servers as
  * nameservers, Options as options; no search list. */
 void netstate_dns_get(const struct netstate_dns *d, struct cni_dns *ret);
+
+/* netstate_endpoint_netns - the netns path recorded for @ep: NetworkNameSpace / NetNs, else a
+ * SandboxKey that is a path (our earlier files); "" when none. Points into @ep. */
+const char *netstate_endpoint_netns(const struct netstate_endpoint *ep);
 
 /* netstate_endpoint_remove - remove the endpoint with @epid. Returns 1 if removed, 0 if absent. */
 int netstate_endpoint_remove(struct netstate_network *net, const char *epid);

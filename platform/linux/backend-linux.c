@@ -426,7 +426,11 @@ static int snat_present(struct vnet *v, const struct ipnet_prefix *subnet,
  * in tunnel mode) and the MAC DNAT from the NIC; for an IPv6 address the MAC DNAT alone (the
  * Go plugin's SetDnatForIPAddress with --ip6-dst, ACN ebtables/ebtables.go): the fabric sends
  * a pod's traffic to the NIC's MAC and the rule hands it to the pod. @add: install them (on
- * failure none is left), else remove them (every rule tried; the first error is returned). */
+ * failure none is left), else remove them (every rule tried; the first error is returned), in
+ * tunnel mode also the ARP reply with the pod's own MAC: the Go plugin gives that form to the
+ * pod whose ADD created the network (it records the tunnel default only then; ACN
+ * network/bridge_endpointclient_linux.go getArpReplyAddress, ebtables/ebtables.go SetArpReply),
+ * and a leftover would answer for the address's next pod with a dead MAC. */
 static bool ebt_find(const char *list, const char *key, const char *ip, const char *target,
 		     uint8_t mac[6]);
 static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6], bool add,
@@ -453,9 +457,9 @@ static void ebt_pod_purge(struct vnet *v, const struct ipnet_addr *ip, const uin
 	for (p = list; p && *p; p = end ? end + 1 : NULL) {
 		end = strchr(p, '\n');
 		snprintf(line, sizeof(line), "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
-		if ((ebt_find(line, ebt_dst_key(ip), ips, "--to-dst", old) ||
-		     (!v->tunnel && ebt_find(line, "--arp-ip-dst", ips, "--arpreply-mac", old))) &&
-		    memcmp(old, mac, 6) != 0) {
+		if ((ebt_find(line, ebt_dst_key(ip), ips, "--to-dst", old) && memcmp(old, mac, 6) != 0) ||
+		    (ebt_find(line, "--arp-ip-dst", ips, "--arpreply-mac", old) &&
+		     memcmp(old, v->tunnel ? vepa_mac : mac, 6) != 0)) {
 			char olds[MAC_STRLEN];
 
 			platform_log("removing stale ebtables rules of %s (MAC %s)", ips,
@@ -481,10 +485,15 @@ static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t ma
 	const char *const dnat[] = { "-p", v6 ? "IPv6" : "IPv4", "-i", v->ni.master,
 				     ebt_dst_key(ip), ips, "-j", "dnat", "--to-dst", macs,
 				     "--dnat-target", "ACCEPT", NULL };
+	const char *const go_arp[] = { "-p", "ARP", "--arp-op", "Request", "--arp-ip-dst", ips,
+				       "-j", "arpreply", "--arpreply-mac", macs,
+				       "--arpreply-target", "DROP", NULL };
 	if (!add) {
 		if (!v6)
 			r = fw_ebt_rule_delete("nat", "PREROUTING", arp, err);
 		r2 = fw_ebt_rule_delete("nat", "PREROUTING", dnat, err);
+		if (r >= 0 && v->tunnel && !v6)
+			r = fw_ebt_rule_delete("nat", "PREROUTING", go_arp, err);
 		return r < 0 ? r : r2 < 0 ? r2 : 0;
 	}
 	ebt_pod_purge(v, ip, mac);
@@ -907,6 +916,7 @@ static void extif_route_put(struct netstate_extif *x, const struct netdev_route 
 	s->dst = rt->dst, s->gw = rt->gw, s->src = rt->src;
 	s->protocol = rt->protocol, s->scope = rt->scope;
 	s->priority = (int)rt->priority;
+	s->link_index = rt->ifindex;
 	snprintf(s->dev, sizeof(s->dev), "%s", dev);
 }
 
@@ -2004,6 +2014,10 @@ static int linux_endpoint_add(struct backend *be, const struct backend_call *cal
 	v.ni.mtu = master_mtu(&v);
 	for (i = 0; i < rec->n_routes; i++)
 		snprintf(rec->routes[i].dev, sizeof(rec->routes[i].dev), "%s", env->ifname);
+	/* as Go's Linux record (network/endpoint_linux.go): the netns path in NetworkNameSpace,
+	 * SandboxKey empty (it is CNM's) */
+	rec->netns_key = NETSTATE_NETNS_KEY_NNS;
+	rec->sandbox_key[0] = '\0';
 	rec->has_mac = false;
 	/* A leftover pair of this owner (a killed earlier ADD) would block CNI_IFNAME. */
 	if (netdev_link_get(be->pod, env->ifname, 0, &p, NULL) == 0 &&
@@ -2145,7 +2159,7 @@ static int linux_result_interfaces(struct backend *be, const struct backend_call
 	if (rec->has_mac)
 		mac_format(rec->mac, MAC_COLON_LOWER, pod->mac, sizeof(pod->mac));
 	snprintf(pod->sandbox, sizeof(pod->sandbox), "%s",
-		 env->netns[0] ? env->netns : rec->sandbox_key);
+		 env->netns[0] ? env->netns : netstate_endpoint_netns(rec));
 	ret->n_interfaces = 2;
 	return 1;
 }

@@ -100,6 +100,60 @@ check "uninstall kept other conflists" [ -e "$root/etc/cni/net.d/99-other.confli
 "$inst" --root "$root2" --uninstall >/dev/null
 check "uninstall kept a portmap that was not our link" [ -e "$root2/opt/cni/bin/portmap" ]
 
+# Switching back to the Go plugin (README "Switching back"): a node root with our leftovers,
+# its firewall in a network namespace of this test (prefix "insb"; root only).
+if [ "$(id -u)" = 0 ] && command -v iptables >/dev/null; then
+	ns=insb$$
+	r=$tmp/node
+	rt=$r/var/run
+	mkdir -p "$rt/azure-vnet" "$r/var/log" "$r/var/lib/prom"
+	"$inst" --root "$r" --bin "$bin" >/dev/null
+	jq '.plugins[0].metricsDir = "/var/lib/prom"' "$r/etc/cni/net.d/10-azure.conflist" >"$tmp/c" && cp "$tmp/c" "$r/etc/cni/net.d/10-azure.conflist"
+	echo '{"Network":{"Version":"v1"}}' >"$rt/azure-vnet.json"
+	echo '{"IPAM":{"Version":"v1"}}' >"$rt/azure-vnet-ipam.json"
+	cp "$rt/azure-vnet.json" "$rt/azure-vnet.json.corrupt-20261130T071241Z"
+	touch "$rt/azure-vnet/azure-vnet.lock" "$rt/azure-vnet/azure-vnet-ipam.lock" "$rt/azure-vnet.json.tmp.Ab12Cd" \
+		"$r/var/log/azure-vnet.log" "$r/var/lib/prom/azure_cni.prom" "$r/var/lib/prom/azure_cni.prom.lock" "$r/var/lib/prom/other.prom"
+	for h in 1111111111111111111111111111111111111111 2222222222222222222222222222222222222222 3333333333333333333333333333333333333333; do
+		touch "$rt/azure-vnet/$h.lock"
+	done
+	sums=$(cd "$rt" && sha1sum azure-vnet.json azure-vnet-ipam.json azure-vnet.json.corrupt-*)
+	ip netns add "$ns"
+	trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+	for t in iptables ip6tables; do
+		ip netns exec "$ns" $t -w -t nat -N AZURE-VNET-SNAT
+		ip netns exec "$ns" $t -w -t nat -A AZURE-VNET-SNAT -j MASQUERADE
+		ip netns exec "$ns" $t -w -t nat -A POSTROUTING -o lo -j ACCEPT
+	done
+	ip netns exec "$ns" iptables -w -t nat -A POSTROUTING -s 10.240.0.0/16 -j AZURE-VNET-SNAT
+	ip netns exec "$ns" ip6tables -w -t nat -A POSTROUTING -s 2001:db8:0:1::/64 -j AZURE-VNET-SNAT
+	# a call of ours running: its owner lock is held (by this shell, on fd 9)
+	exec 9>>"$rt/azure-vnet/3333333333333333333333333333333333333333.lock"
+	flock 9
+	check "uninstall --keep-snat leaves the SNAT chains" bash -c "ip netns exec $ns '$inst' --root '$r' --uninstall --snat --keep-snat >/dev/null &&
+		ip netns exec $ns iptables -w -t nat -S AZURE-VNET-SNAT >/dev/null"
+	"$inst" --root "$r" --bin "$bin" >/dev/null
+	jq '.plugins[0].metricsDir = "/var/lib/prom"' "$r/etc/cni/net.d/10-azure.conflist" >"$tmp/c" && cp "$tmp/c" "$r/etc/cni/net.d/10-azure.conflist"
+	touch "$r/var/lib/prom/azure_cni.prom"
+	check "switching back: uninstall succeeds" ip netns exec "$ns" "$inst" --root "$r" --uninstall --snat
+	for t in iptables ip6tables; do
+		check "switching back: $t chain AZURE-VNET-SNAT and its POSTROUTING jump removed" \
+			bash -c "! ip netns exec $ns $t -w -t nat -S AZURE-VNET-SNAT 2>/dev/null && ! ip netns exec $ns $t -w -t nat -S POSTROUTING | grep -q AZURE-VNET-SNAT"
+		check "switching back: another $t POSTROUTING rule kept" bash -c "ip netns exec $ns $t -w -t nat -S POSTROUTING | grep -q -- '-o lo -j ACCEPT'"
+	done
+	check "switching back: free per-pod lock files removed" bash -c "[ ! -e '$rt/azure-vnet/1111111111111111111111111111111111111111.lock' ] && [ ! -e '$rt/azure-vnet/2222222222222222222222222222222222222222.lock' ]"
+	check "switching back: a per-pod lock a running call holds is kept" [ -e "$rt/azure-vnet/3333333333333333333333333333333333333333.lock" ]
+	check "switching back: Go's own lock files kept" bash -c "[ -e '$rt/azure-vnet/azure-vnet.lock' ] && [ -e '$rt/azure-vnet/azure-vnet-ipam.lock' ]"
+	check "switching back: state files and the .corrupt copy unchanged" [ "$sums" = "$(cd "$rt" && sha1sum azure-vnet.json azure-vnet-ipam.json azure-vnet.json.corrupt-*)" ]
+	check "switching back: a killed save's temp file removed" [ ! -e "$rt/azure-vnet.json.tmp.Ab12Cd" ]
+	check "switching back: the metrics textfile removed, other textfiles kept" bash -c "[ ! -e '$r/var/lib/prom/azure_cni.prom' ] && [ ! -e '$r/var/lib/prom/azure_cni.prom.lock' ] && [ -e '$r/var/lib/prom/other.prom' ]"
+	check "switching back: the log kept" [ -e "$r/var/log/azure-vnet.log" ]
+	exec 9>&-
+	ip netns del "$ns"
+else
+	skip "switching back (needs root and iptables)"
+fi
+
 check "host /opt/cni/bin and /etc/cni/net.d untouched" [ "$host_before" = "$(snapshot)" ]
 
 suite_end

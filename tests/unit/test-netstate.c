@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <cJSON.h>
 
 #include "fixtures.h"
 
@@ -83,6 +84,78 @@ static void round_trip(void **state)
 	netstate_free(&b);
 	free(out);
 	free(out2);
+	free(text);
+}
+
+/* The member at @path ("a/b/c") of @root, or NULL. */
+static const cJSON *at(const cJSON *root, const char *path)
+{
+	char buf[256], *save = NULL, *k;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (k = strtok_r(buf, "/", &save); k && root; k = strtok_r(NULL, "/", &save))
+		root = cJSON_GetObjectItemCaseSensitive(root, k);
+	return root;
+}
+
+#define EPS "Network/ExternalInterfaces/eth0/Networks/azure/Endpoints"
+
+/* Every key of a Go-written file we do not model survives a save, at its place: a kept record
+ * (also one copied in from another decode), the NIC's netlink routes, unknown top-level keys;
+ * a removed record is gone; a new one is written as Go writes it (issue 12). */
+static void go_keys_kept(void **state)
+{
+	struct cni_error err = { 0 };
+	struct netstate a, b;
+	struct netstate_endpoint copy, fresh;
+	struct netstate_network *net;
+	cJSON *in, *out;
+	const cJSON *s, *o, *e;
+	size_t len;
+	char *text = fixture_read("net-state-go-full.json", &len), *enc;
+
+	(void)state;
+	assert_int_equal(netstate_decode(text, len, "a.json", &a, &err), 0);
+	assert_int_equal(netstate_decode(text, len, "b.json", &b, &err), 0);
+	net = netstate_find_network(&a, "azure", NULL);
+	copy = *netstate_find_endpoint(netstate_find_network(&b, "azure", NULL), "3f813b02-eth0");
+	assert_string_equal(copy.netns, "/var/run/netns/cni-e66c52d6");
+	assert_int_equal(copy.netns_key, NETSTATE_NETNS_KEY_NNS);
+	assert_int_equal(netstate_endpoint_put(net, &copy), 0); /* src from decode b: matched again */
+	assert_int_equal(netstate_endpoint_remove(net, "6e688597-eth0"), 1);
+	memset(&fresh, 0, sizeof(fresh));
+	snprintf(fresh.id, sizeof(fresh.id), "aaaabbbb-eth0");
+	snprintf(fresh.container_id, sizeof(fresh.container_id), "aaaabbbbcccc");
+	snprintf(fresh.netns, sizeof(fresh.netns), "/var/run/netns/x");
+	fresh.netns_key = NETSTATE_NETNS_KEY_NNS;
+	assert_int_equal(netstate_endpoint_put(net, &fresh), 0);
+	enc = netstate_encode(&a, "v0.1.0", "2026-01-01T00:00:00Z");
+	assert_non_null(enc);
+	in = cJSON_Parse(text);
+	out = cJSON_Parse(enc);
+	assert_non_null(out);
+	s = at(in, EPS "/3f813b02-eth0");
+	o = at(out, EPS "/3f813b02-eth0");
+	assert_true(cJSON_Compare(s, o, true));
+	for (e = s->child, o = o->child; e && o; e = e->next, o = o->next)
+		assert_string_equal(e->string, o->string); /* same places */
+	assert_null(e);
+	assert_null(at(out, EPS "/6e688597-eth0"));
+	assert_true(cJSON_Compare(at(in, "Network/ExternalInterfaces/eth0/Routes"),
+				  at(out, "Network/ExternalInterfaces/eth0/Routes"), true));
+	assert_true(cJSON_Compare(at(in, "Unrelated"), at(out, "Unrelated"), true));
+	assert_string_equal(at(out, EPS "/aaaabbbb-eth0/NICType")->valuestring, "InfraNIC");
+	assert_string_equal(at(out, EPS "/aaaabbbb-eth0/NetworkNameSpace")->valuestring,
+			    "/var/run/netns/x");
+	assert_true(cJSON_IsObject(at(out, EPS "/aaaabbbb-eth0/SecondaryInterfaces")));
+	assert_null(at(out, EPS "/aaaabbbb-eth0/HnsId"));
+	assert_null(at(out, EPS "/aaaabbbb-eth0/NetNs"));
+	assert_null(at(out, EPS "/aaaabbbb-eth0/PODName"));
+	cJSON_Delete(in);
+	cJSON_Delete(out);
+	free(enc);
+	netstate_free(&a);
+	netstate_free(&b);
 	free(text);
 }
 
@@ -290,6 +363,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(decode_go_file),
 		cmocka_unit_test(round_trip),
+		cmocka_unit_test(go_keys_kept),
 		cmocka_unit_test(endpoint_keys),
 		cmocka_unit_test(empty_and_broken),
 		cmocka_unit_test(overlong_netns_dropped),
