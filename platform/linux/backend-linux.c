@@ -916,6 +916,7 @@ static void extif_route_put(struct netstate_extif *x, const struct netdev_route 
 	s->dst = rt->dst, s->gw = rt->gw, s->src = rt->src;
 	s->protocol = rt->protocol, s->scope = rt->scope;
 	s->priority = (int)rt->priority;
+	s->table = rt->table ? rt->table : RT_TABLE_MAIN;  /* Go's netlink.Route reads rtm_table */
 	s->link_index = rt->ifindex;
 	snprintf(s->dev, sizeof(s->dev), "%s", dev);
 }

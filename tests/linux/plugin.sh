@@ -514,7 +514,7 @@ check "state lost: one bridge, eth0 still its port, azure0 holds the node IP" ba
 check "state lost: state records eth0 with bridge azure0" eq "$(jq -r '.Network.ExternalInterfaces.eth0.BridgeName' "$RT/azure-vnet.json")" azure0
 check "state lost: ping k2 -> node" ping1 k2 10.240.0.4
 check "state lost: CHECK c2 healthy" run CHECK ck2aaaaaaa2 "$(nspath k2)"
-check "state lost: the record keeps eth0's address and default route (read off azure0)" jqe '.Network.ExternalInterfaces.eth0 | .IPAddresses == [{"IP":"10.240.0.4","Mask":"//8AAA=="}] and ([.Routes[] | select(.Gw == "10.240.0.1" and .Family == 2 and .Dst == null and .LinkIndex > 0 and (has("DevName") | not))] | length == 1)' "$RT/azure-vnet.json"
+check "state lost: the record keeps eth0's address and default route (read off azure0)" jqe '.Network.ExternalInterfaces.eth0 | .IPAddresses == [{"IP":"10.240.0.4","Mask":"//8AAA=="}] and ([.Routes[] | select(.Gw == "10.240.0.1" and .Family == 2 and .Dst == null and .LinkIndex > 0 and .Table == 254 and (has("DevName") | not))] | length == 1)' "$RT/azure-vnet.json"
 
 # ---------------------------------------------------------------- first bridge ADD killed
 # Each state a first bridge ADD killed while making the bridge leaves, made by hand (its steps:
@@ -568,7 +568,7 @@ for s in 1 2 3 4 5; do
 	rx=$(run ADD "cx${s}aaaaaaa" "$(nspath "x$s")")
 	check "$d: the next ADD succeeds" jqe '.ips[0].address' <<<"$rx"
 	check "$d: azure0 holds the node IP and the one default route, eth0 its port without an address" node_bridged
-	check "$d: the record keeps eth0's address and default route" jqe '.Network.ExternalInterfaces.eth0 | .BridgeName == "azure0" and .IPAddresses == [{"IP":"10.240.0.4","Mask":"//8AAA=="}] and ([.Routes[] | select(.Gw == "10.240.0.1" and .Family == 2 and .Dst == null and .LinkIndex > 0 and (has("DevName") | not))] | length == 1)' "$RT/azure-vnet.json"
+	check "$d: the record keeps eth0's address and default route" jqe '.Network.ExternalInterfaces.eth0 | .BridgeName == "azure0" and .IPAddresses == [{"IP":"10.240.0.4","Mask":"//8AAA=="}] and ([.Routes[] | select(.Gw == "10.240.0.1" and .Family == 2 and .Dst == null and .LinkIndex > 0 and .Table == 254 and (has("DevName") | not))] | length == 1)' "$RT/azure-vnet.json"
 	check "$d: ping pod -> fabric" ping1 "x$s" 10.240.0.1
 	check "$d: CHECK healthy" run CHECK "cx${s}aaaaaaa" "$(nspath "x$s")"
 	check "$d: DEL of the pod exits 0" run DEL "cx${s}aaaaaaa" "$(nspath "x$s")"

@@ -148,7 +148,7 @@ static void test_unknown_kept(void **state)
 	static const char text[] =
 		"{\n"
 		"\t\"IPAM\": {\n"
-		"\t\t\"Version\": \"" AZCNI_VERSION "\",\n"
+		"\t\t\"Version\": \"v" AZCNI_VERSION "\",\n"
 		"\t\t\"XNext\": [\n\t\t\t1,\n\t\t\t2.5,\n\t\t\t\"a\\u003cb\",\n\t\t\t{}\n\t\t],\n"
 		"\t\t\"TimeStamp\": \"2026-11-29T08:49:31Z\",\n"
 		"\t\t\"AddressSpaces\": {\n"
