@@ -130,8 +130,7 @@ static int use_answer(const char *url, const char *text, enum cns_mode mode,
 	else if (r == 0)
 		r = cns_result_fill(resp, mode, ret, &inner);
 	if (r == 0 && ret_nc_primary) /* the NC's own IPv4 (invoker_cns.go ncPrimaryIP) */
-		*ret_nc_primary = resp->ips[0].nc_subnet.addr.family == IPNET_AF_INET ?
-				  resp->ips[0].nc_subnet.addr : (struct ipnet_addr){ 0 };
+		cns_nc_primary4(resp, ret_nc_primary);
 	if (r < 0 && cni_error_is_set(&inner))
 		cni_error_set(err, r, inner.code, "CNS %s: %s", url, inner.msg);
 	free(resp);

@@ -41,9 +41,9 @@ int ipam_cns_validate(const struct cni_env *env, struct cni_error *err);
  * (cns/client/client.go RequestIPs). Errors: CNS unreachable, hung past the bound or answering
  * a status other than 200: code 11 naming CNS and its URL; ReturnCode not 0: code 11 naming
  * the code (100 for the codes that mean our request was malformed); an unusable answer: 105
- * naming the field. On success *ret_nc_primary (may be NULL) is the network container's primary
- * IPv4 (NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress of the first PodIpInfo; family 0
- * when it is not IPv4): the address the Go plugin SNATs Azure DNS to in pod-subnet mode.
+ * naming the field. On success *ret_nc_primary (may be NULL) is the IPv4 network container's
+ * primary IP (cns_nc_primary4: the first PodIpInfo whose NetworkContainerPrimaryIPConfig.IPSubnet
+ * .IPAddress is IPv4; family 0 when none is): what the Go plugin SNATs Azure DNS to for pod subnets.
  * The Overlay gateway rule is this OS's (enum cns_mode). Returns 0 or negative errno. */
 int ipam_cns_add(const struct conf *conf, const struct cns_request *req, bool release_on_fail,
 		 struct cni_result *ret, struct ipnet_addr *ret_nc_primary, struct cni_error *err);

@@ -477,6 +477,10 @@ static int fill_ip(const struct cns_pod_ip *ip, const char *field, enum cns_mode
 				     "CNS answer: %s.PodIPConfig.IPAddress is missing", field);
 	if (!len || len > ipnet_addr_len(&ip->pod.addr) * 8)
 		len = ip->pod.len;
+	if (!len) /* a /0 pod network: the node's SNAT would exempt every destination */
+		return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
+				     "CNS answer: %s.NetworkContainerPrimaryIPConfig.IPSubnet.PrefixLength "
+				     "(and PodIPConfig.PrefixLength) is 0", field);
 	c->address.addr = ip->pod.addr;
 	c->address.len = len;
 	c->gateway = v6 && ip->nc_gateway6.family ? ip->nc_gateway6 : ip->nc_gateway;
@@ -533,12 +537,18 @@ int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct 
 	bool counted = false;
 	int with_default = 0, r;
 	char f[32];
-	size_t i;
+	size_t i, k;
 
 	memset(ret, 0, sizeof(*ret));
-	for (i = 0; i < resp->n_ips; i++) {
-		const struct cns_pod_ip *ip = &resp->ips[i];
+	/* IPv4 first, then IPv6, whatever CNS's order (AssignAvailableIPConfigs ranges over a Go
+	 * map): the backends read ips[0] as the IPv4 network and ips[1] as the IPv6 one */
+	for (k = 0; k < 2 * resp->n_ips; k++) {
+		const struct cns_pod_ip *ip;
 
+		i = k % resp->n_ips;
+		ip = &resp->ips[i];
+		if ((ip->pod.addr.family == IPNET_AF_INET6) != (k >= resp->n_ips))
+			continue;
 		snprintf(f, sizeof(f), "podIPInfo[%zu]", i);
 		if (ip->nic_type[0] && strcmp(ip->nic_type, "InfraNIC") != 0)
 			return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
@@ -568,4 +578,16 @@ int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct 
 				     "CNS answer: the pod's interface has SkipDefaultRoutes set "
 				     "(exactly one interface needs default routes)");
 	return 0;
+}
+
+void cns_nc_primary4(const struct cns_response *resp, struct ipnet_addr *ret)
+{
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	for (i = 0; i < resp->n_ips; i++)
+		if (resp->ips[i].nc_subnet.addr.family == IPNET_AF_INET) {
+			*ret = resp->ips[i].nc_subnet.addr;
+			return;
+		}
 }

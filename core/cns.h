@@ -145,10 +145,19 @@ enum cns_mode {
  * set; in an Overlay @mode and none given, the Overlay gateway of the OS (enum cns_mode), as
  * invoker_cns.go configureDefaultAddResult does), and the routes CNS gave,
  * else a default route of the address's family via the gateway (ACN cni/network/invoker_cns.go
- * configureDefaultAddResult). Errors, -EBADMSG with code 105 naming the field: no address, an
- * address without a gateway, another NICType (SwiftV2 NICs: not supported), or not exactly one
+ * configureDefaultAddResult). The IPv4 address comes first, then the IPv6 one, whatever CNS's
+ * order (it has none: cns/restserver/ipam.go AssignAvailableIPConfigs ranges over a map).
+ * Errors, -EBADMSG with code 105 naming the field: no address, a prefix length of 0 (both
+ * NetworkContainerPrimaryIPConfig.IPSubnet's and PodIPConfig's), an address without a gateway, another NICType (SwiftV2 NICs: not supported), or not exactly one
  * interface with default routes. Returns 0 or -EBADMSG. */
 int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct cni_result *ret,
 		    struct cni_error *err);
+
+/* cns_nc_primary4 - the IPv4 network container's primary IP of @resp into *ret
+ * (NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress of the first PodIpInfo where it is IPv4,
+ * wherever CNS lists it: a dual-stack answer's order is not fixed; family 0 when none is):
+ * what the Go plugin SNATs Azure DNS to for pod subnets (ACN invoker_cns.go
+ * configureDefaultAddResult, SNATIPKey only for an IPv4 ncPrimaryIP). */
+void cns_nc_primary4(const struct cns_response *resp, struct ipnet_addr *ret);
 
 #endif

@@ -41,9 +41,10 @@ The pool survives a restart when --state names a file (CNS keeps its state on di
 Usage: cns-double.py --port N [--addr 127.0.0.1] [--subnet 10.241.0.0/16] [--gateway 10.241.0.1]
        [--first 10.241.0.4] [--count 4] [--host-ip 10.240.0.4] [--host-gateway 10.240.0.1]
        [--host-subnet 10.240.0.0/16] [--subnet6 fd44::/64 --first6 fd44::1:4 [--nc-primary6 A]
-       [--gateway6 G]] [--state FILE] [--ready FILE]
+       [--gateway6 G] [--v6-first]] [--state FILE] [--ready FILE]
 With --subnet6 the node is dual-stack: a pod gets an address of each family (two PodIpInfo,
-one per network container, as CNS answers on a dual-stack Overlay node).
+one per network container, as CNS answers on a dual-stack Overlay node), IPv4 first, or IPv6
+first with --v6-first (real CNS lists them in a Go map's order, either way).
 """
 import argparse
 import ipaddress
@@ -185,7 +186,7 @@ class Pool:
         with self.lock:
             held = [ip for ip, o in self.assigned.items() if o["key"] == key]
             if held:
-                return SUCCESS, "", [self.pod_ip_info(ip) for ip in held]
+                return SUCCESS, "", self.infos(held)
             if desired:
                 for d in desired:
                     try:
@@ -208,7 +209,13 @@ class Pool:
             for ip in want:
                 self.assigned[ip] = {"key": key, "name": name, "namespace": namespace}
             self.save()
-            return SUCCESS, "", [self.pod_ip_info(ip) for ip in want]
+            return SUCCESS, "", self.infos(want)
+
+    def infos(self, ips):
+        """The PodIpInfo of @ips, IPv6 first with --v6-first (CNS has no order: its
+        AssignAvailableIPConfigs ranges over a Go map), else IPv4 first."""
+        return [self.pod_ip_info(ip)
+                for ip in sorted(ips, key=lambda ip: (":" in ip) != self.args.v6_first)]
 
     def release(self, key):
         with self.lock:
@@ -352,6 +359,8 @@ def main():
     p.add_argument("--gateway6", default="")
     p.add_argument("--nc-primary6", default="")
     p.add_argument("--first6", default="")
+    p.add_argument("--v6-first", action="store_true",
+                   help="list a dual-stack pod's IPv6 PodIpInfo first")
     p.add_argument("--host-ip", default="10.240.0.4")
     p.add_argument("--host-gateway", default="10.240.0.1")
     p.add_argument("--host-subnet", default="10.240.0.0/16")

@@ -13,7 +13,7 @@
 # Covers: the result (the cluster prefix, gateway 169.254.1.1), pod to pod on one VM and across
 # VMs with the pods' own addresses, pod to the internet and to a VNet VM seen as the node's
 # primary IP (Overlay addresses are not VNet addresses), the same over IPv6 (each VM's CNS a
-# dual-stack one), an IPv4-only Overlay node, DEL releasing in CNS, nothing left. The network
+# dual-stack one, vm2's listing IPv6 first), an IPv4-only Overlay node, DEL releasing in CNS, nothing left. The network
 # configuration is the shipped linux/azure-linux-swift-overlay.conflist's.
 # Usage: tests/linux/overlay.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
@@ -90,6 +90,8 @@ ip -n "$FAB" -6 route add fd44::2:0/112 via fd40::5
 start_double() {
 	local n=$1 base=$2 v6=()
 	[ "${3:-}" = dual ] && v6=(--subnet6 fd44::/64 --nc-primary6 "fd44::$n:0" --first6 "fd44::$n:4")
+	# vm2's CNS lists IPv6 first (real CNS's order is a Go map's)
+	[ "${3:-}" = dual ] && [ "$n" = 2 ] && v6+=(--v6-first)
 	cns_double_start "${P}vm$n" "$n" "$WORK" --port 10090 --count 6 "${v6[@]}" \
 		--subnet 10.244.0.0/16 --nc-primary "$base.0" --first "$base.4" --gateway "" \
 		--host-ip "10.240.0.$((3 + n))" --host-subnet 10.240.0.0/16
@@ -150,7 +152,8 @@ check "a: gateway 169.254.1.1 (CNS gave none), default route via it" jout '.ips[
 check "a, dual-stack: the node's IPv6 overlay address with the cluster prefix ($A6)" jout '.ips[1].address | test("^fd44::1:[4-9]/64$")' "$ra"
 check "a, dual-stack: gateway fe80::1234:5678:9abc (CNS gave none), a default route via it" jout '.ips[1].gateway == "fe80::1234:5678:9abc" and (.routes | index({"dst":"::/0","gw":"fe80::1234:5678:9abc"}) != null)' "$ra"
 check "pod a: the IPv6 address on eth0 with /64" bash -c "ip -n ${P}a -6 addr show eth0 | grep -q 'inet6 $A6/64'"
-check "c on vm2: vm2's overlay range ($C)" jout '.ips[0].address | test("^10\\.244\\.1\\.[4-9]/16$")' "$rc"
+check "c on vm2 (its CNS lists IPv6 first): IPv4 first all the same, vm2's overlay range ($C)" jout '.ips[0].address | test("^10\\.244\\.1\\.[4-9]/16$")' "$rc"
+check "c on vm2: its network holds both families (IPv4 SNAT too)" bash -c "jq -e '[.Network.ExternalInterfaces[].Networks[].Subnets[].Prefix.IP] == [\"10.244.0.0\", \"fd44::\"]' $WORK/rt-2/azure-vnet.json >/dev/null"
 check "pod a: the address on eth0 with /16" bash -c "ip -n ${P}a addr show eth0 | grep -q 'inet $A/16'"
 check "pod a: default via 169.254.1.1" bash -c "ip -n ${P}a route | grep -q 'default via 169.254.1.1 dev eth0'"
 check "vm1: a /32 route to pod a" bash -c "ip -n ${P}vm1 route show $A | grep -q 'dev azv'"

@@ -217,6 +217,38 @@ static void test_answer_overlay(void **state)
 	expect_ip(&res, 0, "10.241.0.4/16", "10.241.0.1");
 }
 
+/* CNS lists a dual-stack pod's PodIpInfo in no fixed order (cns/restserver/ipam.go
+ * AssignAvailableIPConfigs ranges over a Go map): the result is IPv4 first all the same (the
+ * backends read ips[0] as the IPv4 network, ips[1] as the IPv6 one), and the NC primary IP is
+ * the IPv4 NC's, wherever it is listed. */
+static void test_answer_v6_first(void **state)
+{
+	struct cns_response resp;
+	struct cni_result res;
+	struct cni_error err;
+	struct ipnet_addr nc;
+	char buf[IPNET_PREFIX_STRLEN];
+
+	(void)state;
+	decode_fixture("request-overlay-v6-first.json", &resp, 0, &err);
+	assert_int_equal(cns_result_fill(&resp, CNS_OVERLAY_LINUX, &res, &err), 0);
+	assert_int_equal(res.n_ips, 2);
+	expect_ip(&res, 0, "10.244.1.5/16", "169.254.1.1");
+	expect_ip(&res, 1, "fd44:0:0:1::5/48", "fe80::1234:5678:9abc");
+	assert_int_equal(res.n_routes, 2);
+	assert_string_equal(ipnet_prefix_format(&res.routes[0].dst, buf, sizeof(buf)), "0.0.0.0/0");
+	assert_string_equal(ipnet_prefix_format(&res.routes[1].dst, buf, sizeof(buf)), "::/0");
+	cns_nc_primary4(&resp, &nc);
+	assert_string_equal(ipnet_addr_format(&nc, buf, sizeof(buf)), "10.244.1.0");
+
+	/* no IPv4 NC: family 0 */
+	decode_fixture("request-overlay-dualstack.json", &resp, 0, &err);
+	resp.ips[0] = resp.ips[1];
+	resp.n_ips = 1;
+	cns_nc_primary4(&resp, &nc);
+	assert_int_equal(nc.family, 0);
+}
+
 static void test_answer_refused(void **state)
 {
 	struct cns_response resp;
@@ -284,6 +316,9 @@ static void test_answer_unusable(void **state)
 		{ "request-frontend-nic.json", "NICType \"FrontendNIC\"" },
 		{ "request-skip-default.json", "SkipDefaultRoutes" },
 		{ "request-empty.json", "no address" },
+		/* a prefix length of 0 in both places: a /0 pod network (the node's SNAT would
+		 * exempt everything), refused before anything is made */
+		{ "request-prefix-zero.json", "NetworkContainerPrimaryIPConfig.IPSubnet.PrefixLength" },
 	};
 	struct cns_response resp;
 	struct cni_result res;
@@ -341,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_answer_ok),
 		cmocka_unit_test(test_answer_dualstack_routes),
 		cmocka_unit_test(test_answer_overlay),
+		cmocka_unit_test(test_answer_v6_first),
 		cmocka_unit_test(test_answer_refused),
 		cmocka_unit_test(test_answer_malformed),
 		cmocka_unit_test(test_answer_unusable),
