@@ -148,8 +148,9 @@ enum cns_mode {
  * configureDefaultAddResult). The IPv4 address comes first, then the IPv6 one, whatever CNS's
  * order (it has none: cns/restserver/ipam.go AssignAvailableIPConfigs ranges over a map).
  * Errors, -EBADMSG with code 105 naming the field: no address, a prefix length of 0 (both
- * NetworkContainerPrimaryIPConfig.IPSubnet's and PodIPConfig's), an address without a gateway, another NICType (SwiftV2 NICs: not supported), or not exactly one
- * interface with default routes. Returns 0 or -EBADMSG. */
+ * NetworkContainerPrimaryIPConfig.IPSubnet's and PodIPConfig's), an address without a gateway,
+ * another NICType (SwiftV2 NICs: not supported), or not exactly one interface with default
+ * routes. Returns 0 or -EBADMSG. */
 int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct cni_result *ret,
 		    struct cni_error *err);
 
