@@ -471,6 +471,9 @@ static int win_endpoint_add(struct backend *be, const struct backend_call *call,
 		goto out;
 	}
 	record_fill(rec, ep_id, net_id, props);
+	/* as Go's Windows record (ACN network/endpoint_windows.go): SandboxKey is the container ID,
+	 * the namespace GUID is in NetNs (rec->netns) */
+	snprintf(rec->sandbox_key, sizeof(rec->sandbox_key), "%s", call->env->container_id);
 	platform_log("ADD %s: endpoint %s (%s) in network %s, namespace %s", rec->id, ep_id,
 		     call->env->container_id, net_id, be->netns);
 out:
@@ -703,8 +706,7 @@ static int win_result_interfaces(struct backend *be, const struct backend_call *
 	snprintf(i->name, sizeof(i->name), "%s", env->ifname[0] ? env->ifname : rec->ifname);
 	if (rec->has_mac)
 		mac_format(rec->mac, MAC_COLON_LOWER, i->mac, sizeof(i->mac));
-	snprintf(i->sandbox, sizeof(i->sandbox), "%s",
-		 env->netns[0] ? env->netns : rec->sandbox_key);
+	snprintf(i->sandbox, sizeof(i->sandbox), "%s", env->netns[0] ? env->netns : rec->netns);
 	ret->n_interfaces = 1;
 	return 0;
 }

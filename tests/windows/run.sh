@@ -148,6 +148,9 @@ check "fake HNS holds the endpoint in the namespace" \
 check "azure-vnet.json records network and endpoint HNS IDs" \
 	jqe --arg net "$net_id" --arg ep "$ep1" --arg epid "$(cid8 $C1)" \
 	'[.Network.ExternalInterfaces[].Networks.azure] | .[0] | (.HnsId | ascii_upcase) == $net and (.Endpoints[$epid].HnsId | ascii_upcase) == $ep' "$rt/azure-vnet.json"
+check "azure-vnet.json: SandboxKey the container ID, NetNs the namespace GUID (as Go's Windows record)" \
+	jqe --arg epid "$(cid8 $C1)" --arg c "$C1" --arg ns "$NS" \
+	'[.Network.ExternalInterfaces[].Networks.azure.Endpoints[$epid]] | .[0] | .SandboxKey == $c and (.NetNs | ascii_downcase) == $ns' "$rt/azure-vnet.json"
 check "azure-vnet-ipam.json: 10.240.0.5 in use" [ "$(ipam_inuse 10.240.0.5)" = true ]
 check "log file C:\\k-style azure-vnet.log written" grep -q 'ADD' "$rt/azure-vnet.log"
 # azure-vnet-inspect.exe (in the zip) on this node: c1's address with its pod, the HNS endpoint
