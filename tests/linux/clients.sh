@@ -384,9 +384,9 @@ cri_web_pods() {
 		both matches "^ADD .*K8S_POD_NAME=web(;|$)" "$out" -- \
 		both matches "^ADD .*K8S_POD_INFRA_CONTAINER_ID=$web(;|$)" "$out" -- matches "^ADD .*K8S_POD_UID=web-uid(;|$)" "$out"
 	out=$(record "$web")
-	check "CNI_ARGS honoured: our record of the web pod has PODName web, PODNameSpace $CRI_NS, the netns, DNS 10.0.0.10" \
+	check "CNI_ARGS honoured: our record of the web pod has PODName web, PODNameSpace $CRI_NS, the netns (NetworkNameSpace, as Go's Linux record), DNS 10.0.0.10" \
 		jq -e --arg ns "$CRI_NS" --arg net "$wnet" '.PODName == "web" and .PODNameSpace == $ns and
-			.NetNs == $net and (.DNS.Servers | index("10.0.0.10"))' <<<"$out"
+			.NetworkNameSpace == $net and (.DNS.Servers | index("10.0.0.10"))' <<<"$out"
 	out=$(inspect_json)
 	check "azure-vnet-inspect: consistent; the web pod's address with pod $CRI_NS/web, sandbox $wnet" \
 		jq -e --arg ip "$ip" --arg ns "$CRI_NS" --arg net "$wnet" '.consistent and
