@@ -17,6 +17,7 @@
 #include "ipamstate.h"
 
 #include <errno.h>
+#include <math.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -728,8 +729,11 @@ static void put_json(struct buf *b, int depth, const cJSON *v)
 	} else if (cJSON_IsString(v)) {
 		put_str(b, v->valuestring);
 	} else if (cJSON_IsNumber(v)) {
-		if (v->valuedouble == (double)(long long)v->valuedouble &&
-		    v->valuedouble > -1e15 && v->valuedouble < 1e15)
+		/* the range first: a cast of a double past long long is undefined (fuzz-ipamstate) */
+		if (!isfinite(v->valuedouble))
+			snprintf(num, sizeof(num), "null"); /* as cJSON prints what JSON cannot hold */
+		else if (v->valuedouble > -1e15 && v->valuedouble < 1e15 &&
+			 v->valuedouble == (double)(long long)v->valuedouble)
 			snprintf(num, sizeof(num), "%lld", (long long)v->valuedouble);
 		else
 			snprintf(num, sizeof(num), "%.17g", v->valuedouble);

@@ -192,6 +192,21 @@ static void test_unknown_kept(void **state)
 	assert_string_equal(out, text);
 	free(out);
 	ipam_space_free(&sp);
+
+	/* found by fuzz-ipamstate: an unknown number past long long is written back as a double,
+	 * one JSON cannot hold (1e999: infinity to cJSON) as null, never cast (undefined) */
+	{
+		static const char big[] = "{\"IPAM\": {\"X\": 6.6666e85, \"Y\": -1e999, \"Z\": 12}}";
+
+		assert_int_equal(ipamstate_decode(big, sizeof(big) - 1, "x", &sp, &err), 0);
+		out = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
+		assert_non_null(out);
+		assert_non_null(strstr(out, "\"X\": 6.6666000000000002e+85"));
+		assert_non_null(strstr(out, "\"Y\": null"));
+		assert_non_null(strstr(out, "\"Z\": 12,"));
+		free(out);
+		ipam_space_free(&sp);
+	}
 }
 
 /* Records come out sorted by address whatever the file's order; of two records for the same
