@@ -65,7 +65,7 @@ asan_suite() {
 }
 
 # fuzz_suite: build-fuzz (clang, AZCNI_FUZZ; the harnesses only), then a bounded run of each
-# (AZCNI_FUZZ_TIME seconds per target, default 20, two at a time on two CPUs)
+# (AZCNI_FUZZ_TIME seconds per target, default 12, two at a time on two CPUs)
 fuzz_suite() {
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DAZCNI_WERROR=ON -DAZCNI_FUZZ=ON -DAZCNI_TESTS=OFF >/dev/null &&

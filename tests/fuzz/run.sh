@@ -9,7 +9,7 @@
 # Usage: tests/fuzz/run.sh [build-dir]   (default build-fuzz; configure it with
 #   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DAZCNI_FUZZ=ON -DAZCNI_TESTS=OFF
 #   cmake --build build-fuzz --target fuzz)
-# AZCNI_FUZZ_TIME   seconds per target (default 20)
+# AZCNI_FUZZ_TIME   seconds per target (default 12)
 # AZCNI_FUZZ_JOBS   targets run at once (default: the number of CPUs)
 # AZCNI_FUZZ_TARGETS  a subset, e.g. "request netstate" (default: every corpus/<target>)
 set -uo pipefail
@@ -19,7 +19,7 @@ here=$top/tests/fuzz
 # shellcheck source=tests/lib/suite.sh
 . "$top/tests/lib/suite.sh"
 
-secs=${AZCNI_FUZZ_TIME:-20}
+secs=${AZCNI_FUZZ_TIME:-12}
 jobs=${AZCNI_FUZZ_JOBS:-$(nproc)}
 targets=${AZCNI_FUZZ_TARGETS:-$(cd "$here/corpus" && echo *)}
 art=$bdir/fuzz-artifacts
