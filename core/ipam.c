@@ -317,15 +317,85 @@ static bool owner_again(struct ipam_space *sp, const struct ipam_request *req,
 	return false;
 }
 
+/* ipam.ipAddress @want (in pool @only when set) for @req: taken when it is a free address of a
+ * pool, else code 7 (not a pool's, unhealthy, reserved) or 102 (held by another owner). */
+static int take_wanted(struct ipam_space *sp, const struct ipam_request *req,
+		       struct ipam_pool *only, const struct ipnet_addr *want, size_t *ret_pool,
+		       size_t *ret_addr, struct cni_error *err)
+{
+	struct ipam_pool *pool = NULL;
+	struct ipam_addr *rec = NULL;
+
+	for (size_t i = 0; i < sp->n_pools && !rec; i++) {
+		if (only && &sp->pools[i] != only)
+			continue;
+		if (ipnet_prefix_contains(&sp->pools[i].subnet, want)) {
+			pool = &sp->pools[i];
+			rec = pool_find_addr(pool, want);
+		}
+	}
+	if (!rec || rec->unhealthy)
+		return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
+				     "ipam.ipAddress %s is not a free address of any pool%s",
+				     req->ip_address, family_hint(sp, want->family));
+	if (pool_reserved(pool, rec))
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "ipam.ipAddress %s is the primary, network or broadcast "
+				     "address of pool %s, never handed out", req->ip_address,
+				     pool->id);
+	if (rec->in_use)
+		return cni_error_set(err, -EBUSY, CNI_CODE_ADDRESS_IN_USE,
+				     "address %s already in use by %s", req->ip_address, rec->id);
+	take(pool, rec, req);
+	*ret_pool = (size_t)(pool - sp->pools);
+	*ret_addr = (size_t)(rec - pool->addrs);
+	return 0;
+}
+
+/* The lowest free address of pool @only, else of the best pool of @family (pool_better), for
+ * @req. None: code 101 (no pool of the family, or the pool is full). */
+static int take_lowest(struct ipam_space *sp, const struct ipam_request *req,
+		       struct ipam_pool *only, int family, size_t *ret_pool, size_t *ret_addr,
+		       struct cni_error *err)
+{
+	struct ipam_pool *pool = only;
+
+	if (!pool) {
+		for (size_t i = 0; i < sp->n_pools; i++) {
+			struct ipam_pool *p = &sp->pools[i];
+
+			if (p->subnet.addr.family != family)
+				continue;
+			if (!pool || pool_better(p, pool))
+				pool = p;
+		}
+	}
+	if (!pool)
+		return cni_error_set(err, -ENOSPC, CNI_CODE_NO_ADDRESS,
+				     "no available addresses: no %s address pool on this node",
+				     req->ipv6 ? "IPv6" : "IPv4");
+	for (size_t k = 0; k < pool->n_addrs; k++) {
+		struct ipam_addr *r = &pool->addrs[k];
+
+		if (r->in_use || r->unhealthy || pool_reserved(pool, r))
+			continue;
+		take(pool, r, req);
+		*ret_pool = (size_t)(pool - sp->pools);
+		*ret_addr = k;
+		return 0;
+	}
+	return cni_error_set(err, -ENOSPC, CNI_CODE_NO_ADDRESS,
+			     "no available addresses in pool %s", pool->id);
+}
+
 /* ipam_allocate, also telling whether the address is the owner's record found again
  * (*ret_held true; written only on success). */
 static int allocate(struct ipam_space *sp, const struct ipam_request *req, size_t *ret_pool,
 		    size_t *ret_addr, bool *ret_held, struct cni_error *err)
 {
 	int family = req->ipv6 ? IPNET_AF_INET6 : IPNET_AF_INET;
-	struct ipam_pool *only = NULL, *pool = NULL;
+	struct ipam_pool *only = NULL;
 	struct ipnet_addr want = {0};
-	struct ipam_addr *rec = NULL;
 
 	if (!req->container_id || req->container_id[0] == '\0')
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
@@ -356,60 +426,9 @@ static int allocate(struct ipam_space *sp, const struct ipam_request *req, size_
 	if (*ret_held)
 		return 0;
 
-	if (want.family) {
-		for (size_t i = 0; i < sp->n_pools && !rec; i++) {
-			if (only && &sp->pools[i] != only)
-				continue;
-			if (ipnet_prefix_contains(&sp->pools[i].subnet, &want)) {
-				pool = &sp->pools[i];
-				rec = pool_find_addr(pool, &want);
-			}
-		}
-		if (!rec || rec->unhealthy)
-			return cni_error_set(err, -ENOENT, CNI_CODE_INVALID_CONFIG,
-					     "ipam.ipAddress %s is not a free address of any pool%s",
-					     req->ip_address, family_hint(sp, want.family));
-		if (pool_reserved(pool, rec))
-			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
-					     "ipam.ipAddress %s is the primary, network or broadcast "
-					     "address of pool %s, never handed out", req->ip_address,
-					     pool->id);
-		if (rec->in_use)
-			return cni_error_set(err, -EBUSY, CNI_CODE_ADDRESS_IN_USE,
-					     "address %s already in use by %s", req->ip_address, rec->id);
-		take(pool, rec, req);
-		*ret_pool = (size_t)(pool - sp->pools);
-		*ret_addr = (size_t)(rec - pool->addrs);
-		return 0;
-	}
-
-	pool = only;
-	if (!pool) {
-		for (size_t i = 0; i < sp->n_pools; i++) {
-			struct ipam_pool *p = &sp->pools[i];
-
-			if (p->subnet.addr.family != family)
-				continue;
-			if (!pool || pool_better(p, pool))
-				pool = p;
-		}
-	}
-	if (!pool)
-		return cni_error_set(err, -ENOSPC, CNI_CODE_NO_ADDRESS,
-				     "no available addresses: no %s address pool on this node",
-				     req->ipv6 ? "IPv6" : "IPv4");
-	for (size_t k = 0; k < pool->n_addrs; k++) {
-		struct ipam_addr *r = &pool->addrs[k];
-
-		if (r->in_use || r->unhealthy || pool_reserved(pool, r))
-			continue;
-		take(pool, r, req);
-		*ret_pool = (size_t)(pool - sp->pools);
-		*ret_addr = k;
-		return 0;
-	}
-	return cni_error_set(err, -ENOSPC, CNI_CODE_NO_ADDRESS,
-			     "no available addresses in pool %s", pool->id);
+	if (want.family)
+		return take_wanted(sp, req, only, &want, ret_pool, ret_addr, err);
+	return take_lowest(sp, req, only, family, ret_pool, ret_addr, err);
 }
 
 static void release_rec(struct ipam_addr *rec)
