@@ -179,11 +179,33 @@ static bool add_string_array(cJSON *obj, const char *key, const char (*items)[CN
 	return true;
 }
 
+/* Dns {Domain (when set), Search, ServerList, Options} of @dns into @doc; false on out of
+ * memory. (ServerList rows are address-wide, not add_string_array's.) */
+static bool add_dns(cJSON *doc, const struct cni_dns *dns)
+{
+	cJSON *o = cJSON_AddObjectToObject(doc, "Dns"), *servers;
+
+	if (!o || (dns->domain[0] && !cJSON_AddStringToObject(o, "Domain", dns->domain)) ||
+	    !add_string_array(o, "Search", dns->search, dns->n_search))
+		return false;
+	servers = cJSON_AddArrayToObject(o, "ServerList");
+	if (!servers)
+		return false;
+	for (size_t i = 0; i < dns->n_nameservers; i++) {
+		cJSON *s = cJSON_CreateString(dns->nameservers[i]);
+
+		if (!s)
+			return false;
+		cJSON_AddItemToArray(servers, s);
+	}
+	return add_string_array(o, "Options", dns->options, dns->n_options);
+}
+
 cJSON *hcndoc_endpoint(const struct hcndoc_endpoint *e, struct cni_error *err)
 {
 	char buf[IPNET_ADDR_STRLEN];
 	const struct cni_result *r = e->ipam;
-	cJSON *doc, *ipcs, *routes, *dns, *servers;
+	cJSON *doc, *ipcs, *routes;
 	size_t i, n_routes = 0;
 
 	if (!e->network_id || !e->network_id[0])
@@ -233,27 +255,8 @@ cJSON *hcndoc_endpoint(const struct hcndoc_endpoint *e, struct cni_error *err)
 		if (!add_route(routes, &r->ips[i].gateway, &dflt))
 			goto oom;
 	}
-	if (e->dns) {
-		dns = cJSON_AddObjectToObject(doc, "Dns");
-		if (!dns)
-			goto oom;
-		if (e->dns->domain[0] && !cJSON_AddStringToObject(dns, "Domain", e->dns->domain))
-			goto oom;
-		if (!add_string_array(dns, "Search", e->dns->search, e->dns->n_search))
-			goto oom;
-		servers = cJSON_AddArrayToObject(dns, "ServerList");
-		if (!servers)
-			goto oom;
-		for (i = 0; i < e->dns->n_nameservers; i++) {
-			cJSON *s = cJSON_CreateString(e->dns->nameservers[i]);
-
-			if (!s)
-				goto oom;
-			cJSON_AddItemToArray(servers, s);
-		}
-		if (!add_string_array(dns, "Options", e->dns->options, e->dns->n_options))
-			goto oom;
-	}
+	if (e->dns && !add_dns(doc, e->dns))
+		goto oom;
 	if (e->policies) {
 		cJSON *copy = cJSON_Duplicate(e->policies, true);
 
