@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # ipam.type azure-cns on Windows (issue 11), sourced by tests/windows/run.sh (its helpers: cni,
-# calls, ncalls, seed_namespace, check, win; its $scratch, $build, $NS). azure-vnet.exe under
+# calls, ncalls, fresh_node, check; its $scratch, $build, $NS). azure-vnet.exe under
 # wine asks the CNS test double (tests/cns/cns-double.py, a native process on 127.0.0.1) over
 # WinHTTP, with the shipped Windows conflists windows/azure-windows-swift.conflist (pod subnets)
 # and windows/azure-windows-swift-overlay.conflist (Overlay), against the HCN test double.
@@ -25,19 +25,9 @@ cns_held() { curl -s "http://127.0.0.1:$cns_port/test/pool" | jq -r --arg k "$1"
 cns_conf() {
 	jq --arg u "http://127.0.0.1:$cns_port" '.plugins[0] + {name, cniVersion, cnsurl: $u}' "$1" >"$2"
 }
-# cns_node TAG: a fresh runtime dir and fake HNS for the next cases
-cns_node() {
-	rt=$scratch/rt-$1
-	mkdir -p "$rt"
-	RT_W=$(win "$rt")
-	export FAKE_HCN_STATE="$RT_W\\fake-hcn.json" FAKE_HCN_LOG="$RT_W\\hcn-calls.log"
-	hcn_state=$rt/fake-hcn.json
-	hcn_log=$rt/hcn-calls.log
-	seed_namespace
-}
 
 # ---- pod subnets ("swift": executionMode v4swift) ----
-cns_node cns
+fresh_node cns
 cns_start || bad "CNS double started"
 cns_conf "$top/windows/azure-windows-swift.conflist" "$scratch/conf-cns.json"
 cni ADD $C1 "$scratch/conf-cns.json"
@@ -70,7 +60,7 @@ check "CNS down: ADD is code 11 naming CNS, no HCN endpoint" \
 	eval "jq -e '.code == 11 and (.msg | contains(\"CNS\"))' <<<'$out' >/dev/null && [ \"\$(ncalls HcnCreateEndpoint)\" = $n_ep ]"
 
 # ---- Overlay: the node's block of the cluster's pod CIDR, no gateway from CNS ----
-cns_node cns-ovl
+fresh_node cns-ovl
 cns_start --subnet 10.244.0.0/16 --nc-primary 10.244.1.0 --first 10.244.1.4 --gateway "" ||
 	bad "CNS double (Overlay) started"
 cns_conf "$top/windows/azure-windows-swift-overlay.conflist" "$scratch/conf-ovl.json"

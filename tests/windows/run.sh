@@ -71,6 +71,16 @@ NS_UP=$(echo "$NS" | tr a-f A-F)                 # HNS prints upper case
 seed_namespace() {
 	jq -n --arg id "$NS_UP" '{Networks:{},Endpoints:{},Namespaces:{($id):{ID:$id,Type:"HostDefault",Resources:[]}}}' >"$hcn_state"
 }
+# fresh_node TAG: a runtime dir $scratch/rt-TAG of its own and a fresh fake HNS for the next cases
+fresh_node() {
+	rt=$scratch/rt-$1
+	mkdir -p "$rt"
+	RT_W=$(win "$rt")
+	export FAKE_HCN_STATE="$RT_W\\fake-hcn.json" FAKE_HCN_LOG="$RT_W\\hcn-calls.log"
+	hcn_state=$rt/fake-hcn.json
+	hcn_log=$rt/hcn-calls.log
+	seed_namespace
+}
 seed_namespace
 
 # the plugin config as a runtime builds it from the conflist: plugins[0] + name + cniVersion,
@@ -721,13 +731,7 @@ check "azure-vnet-ipam.log written" test -s "$rt/azure-vnet-ipam.log"
 
 # ---- NMAgent over WinHTTP (ipam.environment azure, the default) against a loopback server ----
 # A fresh runtime dir and HNS: the pools come from the NMAgent XML, not interfaces.json.
-rt=$scratch/rt-nm
-mkdir -p "$rt"
-RT_W=$(win "$rt")
-export FAKE_HCN_STATE="$RT_W\\fake-hcn.json" FAKE_HCN_LOG="$RT_W\\hcn-calls.log"
-hcn_state=$rt/fake-hcn.json
-hcn_log=$rt/hcn-calls.log
-seed_namespace
+fresh_node nm
 python3 "$top/tests/windows/nmagent-server.py" "$scratch/nm.port" "$top/tests/data/single-nic-30.xml" \
 	"$top/tests/data/truncated.xml" &
 nm_pid=$!
@@ -801,13 +805,7 @@ nm_pid=
 # ---- dual-stack NIC (issue 10): HCN stays IPv4 only this increment ----
 # azure-vnet-ipam.exe hands out both families; azure-vnet.exe asks for IPv4 alone, so the HNS
 # endpoint and the result carry only what HNS configures; an IPv6-only NIC is code 101.
-rt=$scratch/rt-ds
-mkdir -p "$rt"
-RT_W=$(win "$rt")
-export FAKE_HCN_STATE="$RT_W\\fake-hcn.json" FAKE_HCN_LOG="$RT_W\\hcn-calls.log"
-hcn_state=$rt/fake-hcn.json
-hcn_log=$rt/hcn-calls.log
-seed_namespace
+fresh_node ds
 cp "$top/tests/data/interfaces-dualstack.json" "$rt/interfaces.json"
 jq '.type = "azure-vnet-ipam"' "$scratch/conf.json" >"$scratch/ipam-mas.json"
 set +e
