@@ -41,7 +41,13 @@ if [ -z "$in_suite" ]; then
 	wineboot -i >/dev/null 2>&1 || true
 	suite_begin "$work/results"
 fi
-suite_on_fail() { echo "     last output: $(tr -d '\n\t' <<<"${out:-}")"; }
+# on a failed check: the last call's status and output, what the node holds (addresses, HNS
+# endpoints, namespace attachments, records) and the tail of the plugin's log
+suite_on_fail() {
+	echo "     last call: rc ${rc:-?}, output: $(tr -d '\n\t' <<<"${out:-}")"
+	[ -z "${rt:-}" ] || echo "     held: $(held 2>/dev/null); networks: $(jq -c '[.Networks[].Name]' "$hcn" 2>/dev/null)"
+	[ -z "${rt:-}" ] || [ ! -f "$rt/azure-vnet.log" ] || tail -n 8 "$rt/azure-vnet.log" | sed 's/^/     log: /'
+}
 cp "$dll" "$work/fake-computenetwork.dll"
 DLL_W=$(winepath -w "$work/fake-computenetwork.dll" 2>/dev/null)
 jq '.plugins[0] + {name: .name, cniVersion: .cniVersion} | .ipam.environment = "mas"' \
