@@ -41,7 +41,8 @@ The pool survives a restart when --state names a file (CNS keeps its state on di
 Usage: cns-double.py --port N [--addr 127.0.0.1] [--subnet 10.241.0.0/16] [--gateway 10.241.0.1]
        [--first 10.241.0.4] [--count 4] [--host-ip 10.240.0.4] [--host-gateway 10.240.0.1]
        [--host-subnet 10.240.0.0/16] [--subnet6 fd44::/64 --first6 fd44::1:4 [--nc-primary6 A]
-       [--gateway6 G] [--v6-first]] [--state FILE] [--ready FILE]
+       [--gateway6 G] [--v6-first]] [--state FILE] [--ready FILE] [--port-file FILE]
+With --port 0 the kernel picks a free port; --port-file gets it (written before --ready).
 With --subnet6 the node is dual-stack: a pod gets an address of each family (two PodIpInfo,
 one per network container, as CNS answers on a dual-stack Overlay node), IPv4 first, or IPv6
 first with --v6-first (real CNS lists them in a Go map's order, either way).
@@ -366,10 +367,15 @@ def main():
     p.add_argument("--host-subnet", default="10.240.0.0/16")
     p.add_argument("--state")
     p.add_argument("--ready")
+    p.add_argument("--port-file", help="write the port listened on here (for --port 0)")
     args = p.parse_args()
     srv = ThreadingHTTPServer((args.addr, args.port), Handler)
     srv.daemon_threads = True
     srv.state = State(args)
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(str(srv.server_address[1]))
+        os.rename(args.port_file + ".tmp", args.port_file)
     if args.ready:
         with open(args.ready, "w") as f:
             f.write(str(os.getpid()))

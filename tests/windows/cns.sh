@@ -5,19 +5,26 @@
 # wine asks the CNS test double (tests/cns/cns-double.py, a native process on 127.0.0.1) over
 # WinHTTP, with the shipped Windows conflists windows/azure-windows-swift.conflist (pod subnets)
 # and windows/azure-windows-swift-overlay.conflist (Overlay), against the HCN test double.
-cns_port=10190
+cns_port=0  # the first cns_start takes a free port; a restart keeps it (the conflists name it)
 cns_pid=
 cns_stop() {
 	[ -z "$cns_pid" ] || { kill "$cns_pid" 2>/dev/null; wait "$cns_pid" 2>/dev/null || true; }
 	cns_pid=
 }
-# cns_start ARGS...: the CNS double on 127.0.0.1:$cns_port, returns once it listens
+# cns_start ARGS...: the CNS double on 127.0.0.1:$cns_port (a free port the first time: other
+# suites may run beside this one), returns once it listens
 cns_start() {
-	rm -f "$scratch/cns.ready"
+	rm -f "$scratch/cns.ready" "$scratch/cns.port"
 	/usr/bin/python3 "$top/tests/cns/cns-double.py" --port "$cns_port" --count 4 \
-		--ready "$scratch/cns.ready" "$@" 2>>"$scratch/cns.log" &
+		--port-file "$scratch/cns.port" --ready "$scratch/cns.ready" "$@" 2>>"$scratch/cns.log" &
 	cns_pid=$!
-	for _ in $(seq 100); do [ -s "$scratch/cns.ready" ] && return 0; sleep 0.05; done
+	for _ in $(seq 100); do
+		if [ -s "$scratch/cns.ready" ]; then
+			cns_port=$(cat "$scratch/cns.port")
+			return 0
+		fi
+		sleep 0.05
+	done
 	return 1
 }
 cns_held() { curl -s "http://127.0.0.1:$cns_port/test/pool" | jq -r --arg k "$1" '[.assigned | to_entries[] | select(.value == $k) | .key] | join(",")'; }
