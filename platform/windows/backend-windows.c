@@ -3,8 +3,11 @@
  * hcn.h): one L2Bridge network per config name, created once and re-created when HNS lost it
  * (it is non-persistent: a reboot or an HNS restart forgets it), and one endpoint per attachment
  * named by its record ID, attached to the pod's HCN namespace (CNI_NETNS, a GUID from
- * containerd). The orchestrator (cni/azure-vnet.c) owns the state file, IPAM and the record IDs.
- * Source of the behaviour: ../shared/reference/azure-vnet.md §6, windows-hcn.md §A3. */
+ * containerd). IPv4, IPv6 or both (dual-stack): the network has a Static subnet per family,
+ * the endpoint an IpConfiguration and a default route per family (HNS 11.10+; ACN
+ * network/network_windows.go, endpoint_windows.go). The orchestrator (cni/azure-vnet.c) owns the
+ * state file, IPAM and the record IDs. Source of the behaviour: ../shared/reference/azure-vnet.md
+ * §6, windows-hcn.md §A3. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
