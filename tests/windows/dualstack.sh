@@ -41,6 +41,10 @@ check "dual-stack ADD: IPAM holds both for c1, the record both, HNS's endpoint a
 		jqe --arg ep \"\$(ds_epname $C1)\" '.Namespaces[].Resources | any(.Data.ID == \$ep)' '$hcn_state' >/dev/null"
 cni CHECK $C1 "$scratch/conf-1.0.json"
 check "dual-stack CHECK: exit 0" [ $rc -eq 0 ]
+jq '.cniVersion = "0.2.0"' "$scratch/conf.json" >"$scratch/conf-0.2.json"
+cni ADD $C1 "$scratch/conf-0.2.json"
+check "dual-stack repeated ADD, cniVersion 0.2.0: ip4 and ip6 as before, no second endpoint" \
+	eval "jq -e '.ip4.ip == \"10.240.0.5/16\" and .ip6.ip == \"fd00:db8:1::5/64\"' <<<'$out' >/dev/null && [ \"\$(ncalls HcnCreateEndpoint)\" = 1 ]"
 cp "$hcn_state" "$scratch/ds-saved.json"
 jq --arg ep "$(ds_epname $C1)" '.Endpoints[$ep].IpConfigurations |= map(select(.IpAddress | contains(":") | not))' \
 	"$scratch/ds-saved.json" >"$hcn_state"
