@@ -96,21 +96,76 @@ static struct ipnet_prefix default_route(int family)
 	return p;
 }
 
-cJSON *hcndoc_network(const struct hcndoc_network *n, struct cni_error *err)
+/* An IPv6 link-local address (fe80::/10): Azure's IPv6 gateway is fe80::1234:5678:9abc. */
+static bool link_local6(const struct ipnet_addr *a)
+{
+	return a->family == IPNET_AF_INET6 && a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80;
+}
+
+/* Checks one network subnet and its gateway: both set, the gateway inside (or, IPv6,
+ * link-local), an IPv6 subnet at most /64. Returns 0 or -EINVAL (code 7). */
+static int subnet_check(const char *name, const struct ipnet_prefix *sn,
+			const struct ipnet_addr *gw, struct cni_error *err)
+{
+	if (!sn->addr.family || gw->family != sn->addr.family ||
+	    !(ipnet_prefix_contains(sn, gw) || link_local6(gw)))
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "HCN network %s: needs a subnet and a gateway inside it", name);
+	if (sn->addr.family == IPNET_AF_INET6 && sn->len > 64)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+				     "HCN network %s: IPv6 subnet /%d is longer than /64", name,
+				     sn->len);
+	return 0;
+}
+
+/* Appends {IpAddressPrefix, Routes [{NextHop @gw, DestinationPrefix default}]} to @subnets.
+ * Returns false on out of memory. */
+static bool add_subnet(cJSON *subnets, const struct ipnet_prefix *sn, const struct ipnet_addr *gw)
 {
 	char buf[IPNET_PREFIX_STRLEN];
-	struct ipnet_prefix net, dflt;
-	cJSON *doc, *ipams, *ipam, *subnets, *subnet, *routes, *pols, *pol, *settings;
+	struct ipnet_prefix net = ipnet_prefix_network(sn), dflt = default_route(net.addr.family);
+	cJSON *subnet = append_object(subnets), *routes;
+
+	if (!subnet || !cJSON_AddStringToObject(subnet, "IpAddressPrefix",
+						ipnet_prefix_format(&net, buf, sizeof(buf))))
+		return false;
+	routes = cJSON_AddArrayToObject(subnet, "Routes");
+	return routes && add_route(routes, gw, &dflt);
+}
+
+/* Policies [NetAdapterName {NetworkAdapterName}] of @doc; false on out of memory. */
+static bool add_adapter_policy(cJSON *doc, const char *adapter)
+{
+	cJSON *pols = cJSON_AddArrayToObject(doc, "Policies"), *pol, *settings;
+
+	if (!pols)
+		return false;
+	/* "vEthernet (...)" is the host vNIC HNS itself made for an earlier switch: naming it as
+	 * the adapter fails, the Go plugin clears it the same way. */
+	if (!adapter || !adapter[0] || strncmp(adapter, "vEthernet", strlen("vEthernet")) == 0)
+		return true;
+	pol = append_object(pols);
+	if (!pol || !cJSON_AddStringToObject(pol, "Type", "NetAdapterName"))
+		return false;
+	settings = cJSON_AddObjectToObject(pol, "Settings");
+	return settings && cJSON_AddStringToObject(settings, "NetworkAdapterName", adapter);
+}
+
+cJSON *hcndoc_network(const struct hcndoc_network *n, struct cni_error *err)
+{
+	bool dual = n->subnet6.addr.family != 0;
+	cJSON *doc, *ipams, *ipam, *subnets;
 
 	if (!n->name || !n->name[0])
 		return cni_error_set(err, 0, CNI_CODE_INVALID_CONFIG, "HCN network: no name"), NULL;
-	if (!n->subnet.addr.family || !n->gateway.family ||
-	    !ipnet_prefix_contains(&n->subnet, &n->gateway))
+	if (subnet_check(n->name, &n->subnet, &n->gateway, err) < 0 ||
+	    (dual && subnet_check(n->name, &n->subnet6, &n->gateway6, err) < 0))
+		return NULL;
+	if (dual && (n->subnet.addr.family != IPNET_AF_INET ||
+		     n->subnet6.addr.family != IPNET_AF_INET6))
 		return cni_error_set(err, 0, CNI_CODE_INVALID_CONFIG,
-				     "HCN network %s: needs a subnet and a gateway inside it", n->name),
-		       NULL;
-	net = ipnet_prefix_network(&n->subnet);
-	dflt = default_route(net.addr.family);
+				     "HCN network %s: dual-stack needs an IPv4 and an IPv6 subnet",
+				     n->name), NULL;
 
 	doc = cJSON_CreateObject();
 	if (!doc)
@@ -121,37 +176,18 @@ cJSON *hcndoc_network(const struct hcndoc_network *n, struct cni_error *err)
 	cJSON_AddNumberToObject(doc, "Flags", HCNDOC_NETWORK_FLAG_NON_PERSISTENT);
 	ipams = cJSON_AddArrayToObject(doc, "Ipams");
 	ipam = append_object(ipams);
-	if (!ipam)
+	if (!ipam || !cJSON_AddStringToObject(ipam, "Type", "Static"))
 		goto oom;
-	cJSON_AddStringToObject(ipam, "Type", "Static");
 	subnets = cJSON_AddArrayToObject(ipam, "Subnets");
-	subnet = append_object(subnets);
-	if (!subnet)
+	if (!subnets || !add_subnet(subnets, &n->subnet, &n->gateway) ||
+	    (dual && !add_subnet(subnets, &n->subnet6, &n->gateway6)))
 		goto oom;
-	cJSON_AddStringToObject(subnet, "IpAddressPrefix", ipnet_prefix_format(&net, buf, sizeof(buf)));
-	routes = cJSON_AddArrayToObject(subnet, "Routes");
-	if (!routes || !add_route(routes, &n->gateway, &dflt))
+	if (!add_adapter_policy(doc, n->adapter_name))
 		goto oom;
-	pols = cJSON_AddArrayToObject(doc, "Policies");
-	if (!pols)
-		goto oom;
-	/* "vEthernet (...)" is the host vNIC HNS itself made for an earlier switch: naming it as
-	 * the adapter fails, the Go plugin clears it the same way. */
-	if (n->adapter_name && n->adapter_name[0] &&
-	    strncmp(n->adapter_name, "vEthernet", strlen("vEthernet")) != 0) {
-		pol = append_object(pols);
-		if (!pol)
-			goto oom;
-		cJSON_AddStringToObject(pol, "Type", "NetAdapterName");
-		settings = cJSON_AddObjectToObject(pol, "Settings");
-		if (!settings || !cJSON_AddStringToObject(settings, "NetworkAdapterName", n->adapter_name))
-			goto oom;
-	}
 	/* cJSON_Add* on a full heap returns NULL but leaves the document consistent: check the
 	 * members once instead of after every call. */
 	if (!cJSON_GetObjectItemCaseSensitive(doc, "SchemaVersion") ||
-	    !cJSON_GetObjectItemCaseSensitive(doc, "Flags") ||
-	    !cJSON_GetObjectItemCaseSensitive(subnet, "IpAddressPrefix"))
+	    !cJSON_GetObjectItemCaseSensitive(doc, "Flags"))
 		goto oom;
 	return doc;
 
@@ -201,12 +237,60 @@ static bool add_dns(cJSON *doc, const struct cni_dns *dns)
 	return add_string_array(o, "Options", dns->options, dns->n_options);
 }
 
+/* Code 7 unless the IPs of @r hold at most one address per family (HNS: one IPv4 and one IPv6
+ * address per endpoint, ACN network/endpoint_windows.go). */
+static int one_per_family(const char *name, const struct cni_result *r, struct cni_error *err)
+{
+	unsigned seen = 0;
+
+	for (size_t i = 0; i < r->n_ips; i++) {
+		unsigned bit = r->ips[i].address.addr.family == IPNET_AF_INET6 ? 2u : 1u;
+
+		if (seen & bit)
+			return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_CONFIG,
+					     "HCN endpoint %s: more than one IPv%c address (HNS takes "
+					     "one per family)", name, bit == 2 ? '6' : '4');
+		seen |= bit;
+	}
+	return 0;
+}
+
+/* Routes of @r into @routes: each route with a gateway of its destination's family, then, for
+ * each family of the IPs that has a gateway but got no route, its default route. False on out
+ * of memory. */
+static bool add_endpoint_routes(cJSON *routes, const struct cni_result *r)
+{
+	unsigned routed = 0;
+	size_t i;
+
+	for (i = 0; i < r->n_routes; i++) {
+		if (!r->routes[i].gw.family || r->routes[i].gw.family != r->routes[i].dst.addr.family)
+			continue; /* HCN routes need a NextHop of their family */
+		if (!add_route(routes, &r->routes[i].gw, &r->routes[i].dst))
+			return false;
+		routed |= r->routes[i].dst.addr.family == IPNET_AF_INET6 ? 2u : 1u;
+	}
+	/* IPAM gave a gateway but no route: the pod still needs its default route (Go: IPAM's
+	 * 0.0.0.0/0 via gw; CNS's ::/0 via its IPv6 gateway). */
+	for (i = 0; i < r->n_ips; i++) {
+		int fam = r->ips[i].address.addr.family;
+		struct ipnet_prefix dflt = default_route(fam);
+
+		if (!r->ips[i].gateway.family || r->ips[i].gateway.family != fam ||
+		    (routed & (fam == IPNET_AF_INET6 ? 2u : 1u)))
+			continue;
+		if (!add_route(routes, &r->ips[i].gateway, &dflt))
+			return false;
+	}
+	return true;
+}
+
 cJSON *hcndoc_endpoint(const struct hcndoc_endpoint *e, struct cni_error *err)
 {
 	char buf[IPNET_ADDR_STRLEN];
 	const struct cni_result *r = e->ipam;
 	cJSON *doc, *ipcs, *routes;
-	size_t i, n_routes = 0;
+	size_t i;
 
 	if (!e->network_id || !e->network_id[0])
 		return cni_error_set(err, 0, CNI_CODE_INVALID_CONFIG,
@@ -216,6 +300,8 @@ cJSON *hcndoc_endpoint(const struct hcndoc_endpoint *e, struct cni_error *err)
 		return cni_error_set(err, 0, CNI_CODE_INVALID_CONFIG,
 				     "HCN endpoint %s: no IP address from IPAM", e->name ? e->name : ""),
 		       NULL;
+	if (one_per_family(e->name ? e->name : "", r, err) < 0)
+		return NULL;
 
 	doc = cJSON_CreateObject();
 	if (!doc)
@@ -238,23 +324,8 @@ cJSON *hcndoc_endpoint(const struct hcndoc_endpoint *e, struct cni_error *err)
 		    !cJSON_AddNumberToObject(ipc, "PrefixLength", r->ips[i].address.len))
 			goto oom;
 	}
-	for (i = 0; i < r->n_routes; i++) {
-		if (!r->routes[i].gw.family)
-			continue; /* HCN routes need a NextHop */
-		if (!add_route(routes, &r->routes[i].gw, &r->routes[i].dst))
-			goto oom;
-		n_routes++;
-	}
-	/* IPAM gave a gateway but no route: the pod still needs its default route (Go: IPAM's
-	 * 0.0.0.0/0 via gw). */
-	for (i = 0; n_routes == 0 && i < r->n_ips; i++) {
-		struct ipnet_prefix dflt = default_route(r->ips[i].address.addr.family);
-
-		if (!r->ips[i].gateway.family)
-			continue;
-		if (!add_route(routes, &r->ips[i].gateway, &dflt))
-			goto oom;
-	}
+	if (!add_endpoint_routes(routes, r))
+		goto oom;
 	if (e->dns && !add_dns(doc, e->dns))
 		goto oom;
 	if (e->policies) {
@@ -582,8 +653,8 @@ static bool prefix_covers(const char *text, const struct ipnet_prefix *r)
 	       ipnet_prefix_contains(&p, &r->addr);
 }
 
-/* Appends each range of @ranges to @ex unless an entry already covers it. */
-static int add_exceptions(cJSON *ex, const struct ipnet_prefix *ranges, size_t n)
+/* Appends each range of @ranges of @family to @ex unless an entry already covers it. */
+static int add_exceptions(cJSON *ex, const struct ipnet_prefix *ranges, size_t n, int family)
 {
 	char buf[IPNET_PREFIX_STRLEN];
 	size_t i;
@@ -594,7 +665,7 @@ static int add_exceptions(cJSON *ex, const struct ipnet_prefix *ranges, size_t n
 		bool covered = false;
 		cJSON *c;
 
-		if (!net.addr.family)
+		if (net.addr.family != family)
 			continue;
 		cJSON_ArrayForEach(it, ex)
 			if (cJSON_IsString(it) && prefix_covers(it->valuestring, &net))
@@ -609,8 +680,23 @@ static int add_exceptions(cJSON *ex, const struct ipnet_prefix *ranges, size_t n
 	return 0;
 }
 
-/* The SNAT OutBoundNAT of @arr: the first OutBoundNAT without Destinations (those are DSR). */
-static cJSON *find_snat(cJSON *arr)
+/* true when Exceptions array @ex holds a range of @family. */
+static bool exceptions_of_family(const cJSON *ex, int family)
+{
+	const cJSON *it;
+	struct ipnet_prefix p;
+
+	cJSON_ArrayForEach(it, ex)
+		if (cJSON_IsString(it) && ipnet_prefix_parse(it->valuestring, true, &p) == 0 &&
+		    p.addr.family == family)
+			return true;
+	return false;
+}
+
+/* The SNAT OutBoundNAT of @arr for @family: the first OutBoundNAT without Destinations (those
+ * are DSR); for IPv6 only one whose Exceptions already hold an IPv6 range (the IPv4 one never
+ * gets IPv6 exceptions: ACN keeps them apart). */
+static cJSON *find_snat(cJSON *arr, int family)
 {
 	cJSON *p;
 
@@ -619,17 +705,21 @@ static cJSON *find_snat(cJSON *arr)
 		cJSON *s = cJSON_GetObjectItem(p, "Settings");
 
 		if (type && ascii_casecmp(type, "OutBoundNAT") == 0 && cJSON_IsObject(s) &&
-		    !cJSON_GetObjectItem(s, "Destinations"))
+		    !cJSON_GetObjectItem(s, "Destinations") &&
+		    (family != IPNET_AF_INET6 ||
+		     exceptions_of_family(cJSON_GetObjectItem(s, "Exceptions"), family)))
 			return s;
 	}
 	return NULL;
 }
 
-static int policy_portmap(const struct conf_portmap *pm, cJSON *arr, size_t idx,
+/* PortMapping of @pm into @arr; @v6 (a dual-stack pod's second mapping of a @pm without hostIP):
+ * Flags 2 (IPv6). */
+static int policy_portmap(const struct conf_portmap *pm, cJSON *arr, size_t idx, bool v6,
 			  struct cni_error *err)
 {
 	struct ipnet_addr vip;
-	int proto, flags = HCNDOC_NAT_FLAG_LOCAL_ROUTED_VIP;
+	int proto, flags = v6 ? HCNDOC_NAT_FLAG_IPV6 : HCNDOC_NAT_FLAG_LOCAL_ROUTED_VIP;
 	cJSON *s;
 
 	if (ascii_casecmp(pm->protocol, "tcp") == 0 || !pm->protocol[0])
@@ -651,7 +741,7 @@ static int policy_portmap(const struct conf_portmap *pm, cJSON *arr, size_t idx,
 					     "runtimeConfig.portMappings[%zu]: invalid hostIP %s", idx,
 					     pm->host_ip);
 		if (vip.family == IPNET_AF_INET6)
-			flags |= HCNDOC_NAT_FLAG_IPV6;
+			flags = HCNDOC_NAT_FLAG_IPV6;  /* as ACN getPoliciesFromRuntimeCfg: 2 alone */
 	}
 	s = policy_new(arr, "PortMapping");
 	if (!s)
@@ -671,7 +761,7 @@ int hcndoc_policies(const struct conf *conf, const struct ipnet_prefix *subnet,
 	struct ipnet_prefix ranges[CONF_MAX_LIST + 1];
 	size_t i, n_ranges = 0;
 	cJSON *arr = cJSON_CreateArray(), *snat;
-	int r = -ENOMEM;
+	int r = -ENOMEM, family = subnet && subnet->addr.family ? subnet->addr.family : IPNET_AF_INET;
 
 	if (!arr)
 		goto fail;
@@ -687,7 +777,7 @@ int hcndoc_policies(const struct conf *conf, const struct ipnet_prefix *subnet,
 			ranges[n_ranges++] = *subnet;
 		for (i = 0; i < conf->n_vnet_cidrs && n_ranges < CONF_MAX_LIST + 1; i++)
 			ranges[n_ranges++] = conf->vnet_cidrs[i];
-		snat = find_snat(arr);
+		snat = find_snat(arr, family);
 		if (!snat) {
 			r = -ENOMEM;
 			snat = policy_new(arr, "OutBoundNAT");
@@ -704,7 +794,8 @@ int hcndoc_policies(const struct conf *conf, const struct ipnet_prefix *subnet,
 					  "OutBoundNAT Settings.Exceptions must be an array");
 			goto fail;
 		}
-		r = add_exceptions(cJSON_GetObjectItem(snat, "Exceptions"), ranges, n_ranges);
+		r = add_exceptions(cJSON_GetObjectItem(snat, "Exceptions"), ranges, n_ranges,
+				   family);
 		if (r < 0)
 			goto fail;
 	}
@@ -716,7 +807,7 @@ int hcndoc_policies(const struct conf *conf, const struct ipnet_prefix *subnet,
 			goto fail;
 	}
 	for (i = 0; i < conf->n_portmaps; i++) {
-		r = policy_portmap(&conf->portmaps[i], arr, i, err);
+		r = policy_portmap(&conf->portmaps[i], arr, i, false, err);
 		if (r < 0)
 			goto fail;
 	}
@@ -728,6 +819,37 @@ fail:
 	if (r == -ENOMEM)
 		cni_error_set(err, r, CNI_CODE_INTERNAL, "out of memory building HCN policies");
 	return r;
+}
+
+int hcndoc_policies_v6(const struct conf *conf, const struct ipnet_prefix *subnet6,
+		       cJSON *policies, struct cni_error *err)
+{
+	struct ipnet_prefix ranges[CONF_MAX_LIST + 1];
+	size_t i, n = 0;
+	cJSON *snat, *ex;
+
+	if (conf->outbound_snat) {
+		if (subnet6 && subnet6->addr.family == IPNET_AF_INET6)
+			ranges[n++] = *subnet6;
+		for (i = 0; i < conf->n_vnet_cidrs && n < CONF_MAX_LIST + 1; i++)
+			ranges[n++] = conf->vnet_cidrs[i];
+		snat = find_snat(policies, IPNET_AF_INET6);
+		if (!snat)
+			snat = policy_new(policies, "OutBoundNAT");
+		ex = snat ? cJSON_GetObjectItem(snat, "Exceptions") : NULL;
+		if (snat && !ex)
+			ex = cJSON_AddArrayToObject(snat, "Exceptions");
+		if (!ex || add_exceptions(ex, ranges, n, IPNET_AF_INET6) < 0)
+			goto oom;
+	}
+	for (i = 0; i < conf->n_portmaps; i++)
+		if (!conf->portmaps[i].host_ip[0] &&
+		    policy_portmap(&conf->portmaps[i], policies, i, true, err) < 0)
+			goto oom; /* hcndoc_policies checked the entry: only memory can fail */
+	return 0;
+
+oom:
+	return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory building HCN policies");
 }
 
 /* ---- DNS ---- */

@@ -33,16 +33,23 @@
 /* What the HostComputeNetwork document holds. */
 struct hcndoc_network {
 	const char *name;                  /* HCN network name = conf "name" */
-	struct ipnet_prefix subnet;        /* the IPAM pool subnet (host bits ignored) */
+	struct ipnet_prefix subnet;        /* the IPAM pool subnet (host bits ignored), v4 or v6 */
 	struct ipnet_addr gateway;         /* next hop of the subnet's default route */
+	struct ipnet_prefix subnet6;       /* dual-stack: the IPv6 subnet beside an IPv4 @subnet;
+					    * family 0 = none */
+	struct ipnet_addr gateway6;        /* next hop of @subnet6's default route */
 	const char *adapter_name;          /* NetAdapterName policy; NULL or "" = omitted */
 };
 
 /* hcndoc_network - {SchemaVersion 2.0, Name, Type "L2Bridge", Flags 8, Ipams [{Type "Static",
  * Subnets [{IpAddressPrefix, Routes [{NextHop gw, DestinationPrefix 0.0.0.0/0 (::/0 for v6)}]}]}],
- * Policies [NetAdapterName {NetworkAdapterName}]}. A missing name, subnet or gateway (or a
- * gateway outside the subnet) is code 7. Returns a new object (caller cJSON_Delete) or NULL with
- * err set (code 100 on out of memory). */
+ * Policies [NetAdapterName {NetworkAdapterName}]}. Dual-stack: one Static Ipam with a Subnet per
+ * family, IPv4 first (ACN network/network_windows.go: Ipams[0].Subnets, the default route per
+ * family; HNS 11.10+, hcsshim hcn/hcnglobals.go IPv6DualStackVersion). A missing name, subnet or
+ * gateway, a gateway outside its subnet (an IPv6 gateway may be link-local: Azure's
+ * fe80::1234:5678:9abc), an IPv6 subnet longer than /64, or a @subnet6 that is not IPv6 beside
+ * an IPv4 @subnet is code 7. Returns a new object (caller cJSON_Delete) or NULL with err set
+ * (code 100 on out of memory). */
 cJSON *hcndoc_network(const struct hcndoc_network *n, struct cni_error *err);
 
 /* What the HostComputeEndpoint document holds. */
@@ -56,8 +63,12 @@ struct hcndoc_endpoint {
 
 /* hcndoc_endpoint - {SchemaVersion 2.0, Name, HostComputeNetwork, IpConfigurations
  * [{IpAddress, PrefixLength}], Routes [{NextHop, DestinationPrefix}], Dns {Domain, Search,
- * ServerList, Options}, Policies}. Routes without a gateway are left out (HCN needs a NextHop).
- * No IP address or no network ID: code 7. Returns a new object (caller cJSON_Delete) or NULL. */
+ * ServerList, Options}, Policies}. Routes without a gateway, or whose gateway and destination
+ * are of different families, are left out (HCN needs a NextHop of the route's family). A family
+ * of the IPs with a gateway but no route gets its default route (0.0.0.0/0, ::/0) via that
+ * gateway. No IP address, no network ID, or two addresses of one family (HNS takes one IPv4 and
+ * one IPv6 address per endpoint: ACN network/endpoint_windows.go): code 7. Returns a new object
+ * (caller cJSON_Delete) or NULL. */
 cJSON *hcndoc_endpoint(const struct hcndoc_endpoint *e, struct cni_error *err);
 
 /* hcndoc_policies - the endpoint's v2 policy array for one ADD:
@@ -82,6 +93,19 @@ cJSON *hcndoc_endpoint(const struct hcndoc_endpoint *e, struct cni_error *err);
  * off. Returns 0 with *ret_policies (a new array, caller cJSON_Delete) or -EINVAL / -ENOMEM. */
 int hcndoc_policies(const struct conf *conf, const struct ipnet_prefix *subnet,
 		    const struct ipnet_addr *pod_ip, cJSON **ret_policies, struct cni_error *err);
+
+/* hcndoc_policies_v6 - append to @policies (an array from hcndoc_policies, built for the
+ * pod's IPv4 side or, IPv6-only, with @subnet NULL there) what a pod with an IPv6 address in
+ * @subnet6 needs:
+ *  - conf->outbound_snat: an OutBoundNAT of its own {Settings {Exceptions [@subnet6 and the
+ *    IPv6 conf->vnet_cidrs]}} (ACN cni/network/network_windows.go getIPV6EndpointPolicy: the v6
+ *    exceptions in a second OutBoundNAT, never mixed into the IPv4 one), unless an existing
+ *    OutBoundNAT's Exceptions already hold an IPv6 range: then the ranges are appended there;
+ *  - each conf->portmaps entry without hostIP: the same PortMapping with Flags 2 (IPv6)
+ *    (ACN getPoliciesFromRuntimeCfg; hcsshim hcn/hcnpolicy.go NatFlagsIPv6).
+ * Returns 0 or -ENOMEM (code 100 in @err). */
+int hcndoc_policies_v6(const struct conf *conf, const struct ipnet_prefix *subnet6,
+		       cJSON *policies, struct cni_error *err);
 
 /* Azure's DNS and instance metadata service (ACN network/networkutils AzureDNS, AzureIMDS). */
 #define HCNDOC_AZURE_DNS "168.63.129.16"

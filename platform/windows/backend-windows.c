@@ -3,8 +3,11 @@
  * hcn.h): one L2Bridge network per config name, created once and re-created when HNS lost it
  * (it is non-persistent: a reboot or an HNS restart forgets it), and one endpoint per attachment
  * named by its record ID, attached to the pod's HCN namespace (CNI_NETNS, a GUID from
- * containerd). The orchestrator (cni/azure-vnet.c) owns the state file, IPAM and the record IDs.
- * Source of the behaviour: ../shared/reference/azure-vnet.md §6, windows-hcn.md §A3. */
+ * containerd). IPv4, IPv6 or both (dual-stack): the network has a Static subnet per family,
+ * the endpoint an IpConfiguration and a default route per family (HNS 11.10+; ACN
+ * network/network_windows.go, endpoint_windows.go). The orchestrator (cni/azure-vnet.c) owns the
+ * state file, IPAM and the record IDs. Source of the behaviour: ../shared/reference/azure-vnet.md
+ * §6, windows-hcn.md §A3. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include <cJSON.h>
 
 #include "core/hcndoc.h"
+#include "core/ipam.h"
 #include "core/mac.h"
 #include "core/netstate.h"
 #include "platform/backend.h"
@@ -30,6 +34,64 @@ struct backend {
 static const char ipam_ours_type[] = "azure-vnet-ipam";
 static const char ipam_cns_type[] = "azure-cns";  /* the orchestrator asks CNS (cni/ipam-cns.c) */
 
+/* Azure's IPv6 gateway (the VNet router's link-local address; ACN network/network_windows.go
+ * defaultIPv6NextHop, the Linux data plane's GW6): the HNS next hop of a pod's IPv6 default
+ * route when the IPAM is ours (NMAgent/interfaces.json give no gateway; the IPAM's computed
+ * first host ::1 stays in the result, as on Linux). CNS gives its own (or this one, Overlay). */
+static const char azure_gw6[] = "fe80::1234:5678:9abc";
+
+/* The pod's addresses of @res by family: index of its IPv4 and IPv6 address, -1 when none. */
+struct families {
+	int v4, v6;
+};
+
+static struct families families_of(const struct cni_result *res)
+{
+	struct families f = { -1, -1 };
+
+	for (size_t i = 0; i < res->n_ips; i++) {
+		int *slot = res->ips[i].address.addr.family == IPNET_AF_INET6 ? &f.v6 : &f.v4;
+
+		if (*slot < 0)
+			*slot = (int)i;
+	}
+	return f;
+}
+
+/* The gateway of @res's address @i: IPAM's, else the subnet's first host (IPv4) or Azure's
+ * IPv6 gateway; an IPv6 one is Azure's when the IPAM is ours (azure_gw6). */
+static struct ipnet_addr gateway_of(const struct conf *conf, const struct cni_result *res, int i)
+{
+	const struct cni_ipconfig *ip = &res->ips[i];
+	struct ipnet_prefix net = ipnet_prefix_network(&ip->address);
+	struct ipnet_addr gw;
+
+	if (net.addr.family == IPNET_AF_INET6 &&
+	    (!ip->gateway.family || strcmp(conf->ipam.type, ipam_cns_type) != 0)) {
+		ipnet_addr_parse(azure_gw6, &gw);
+		return gw;
+	}
+	return ip->gateway.family ? ip->gateway : ipnet_prefix_first_host(&net);
+}
+
+/* @res as HNS gets it: the IPv6 gateway and the IPv6 routes through it are gateway_of's. */
+static void hns_view(const struct conf *conf, const struct cni_result *res, struct cni_result *ret)
+{
+	struct families f = families_of(res);
+	struct ipnet_addr ipam_gw, gw;
+
+	*ret = *res;
+	if (f.v6 < 0)
+		return;
+	ipam_gw = res->ips[f.v6].gateway;
+	gw = gateway_of(conf, res, f.v6);
+	ret->ips[f.v6].gateway = gw;
+	for (size_t i = 0; i < ret->n_routes; i++)
+		if (ret->routes[i].dst.addr.family == IPNET_AF_INET6 &&
+		    ipnet_addr_equal(&ret->routes[i].gw, &ipam_gw))
+			ret->routes[i].gw = gw;
+}
+
 static int bad_netns(const struct cni_env *env, struct cni_error *err)
 {
 	return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV,
@@ -38,6 +100,13 @@ static int bad_netns(const struct cni_env *env, struct cni_error *err)
 }
 
 /* ---- validate, open, close ---- */
+
+/* IPv4 and IPv6: dual-stack HCN endpoints (HNS 11.10+), or IPv6 alone on an IPv6-only NIC. */
+static unsigned win_families(const struct conf *conf)
+{
+	(void)conf;
+	return IPAM_FAMILY_ANY;
+}
 
 /* Only ADD is refused here (as the old program did): DEL, GC and STATUS must work with what ADD
  * would refuse, and CHECK's namespace is checked by open (BACKEND_NEED_SANDBOX). */
@@ -135,34 +204,33 @@ static void adapter_for(const struct conf *conf, const struct ipnet_prefix *subn
 		buf[0] = '\0';
 }
 
-/* Create the HCN network @conf->name for @subnet via @gw on @adapter; its ID into @ret_id. */
-static int hns_network_create(struct backend *be, const struct conf *conf,
-			      const struct ipnet_prefix *subnet, const struct ipnet_addr *gw,
-			      const char *adapter, char ret_id[HCNDOC_GUID_STRLEN],
-			      struct cni_error *err)
+/* Create the HCN network @n (its name, subnets, gateways, adapter); its ID into @ret_id. */
+static int hns_network_create(struct backend *be, const struct hcndoc_network *n,
+			      char ret_id[HCNDOC_GUID_STRLEN], struct cni_error *err)
 {
-	struct hcndoc_network n = { .name = conf->name, .subnet = *subnet, .gateway = *gw,
-				    .adapter_name = adapter };
-	cJSON *doc = hcndoc_network(&n, err);
+	cJSON *doc = hcndoc_network(n, err);
 	char *text = doc ? hcndoc_print(doc) : NULL;
 	int r;
 
 	cJSON_Delete(doc);
+	if (!doc)
+		return -EINVAL;
 	if (!text)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	r = hcn_create(be->hcn, HCN_KIND_NETWORK, NULL, text, ret_id, NULL, err);
 	platform_fault_point("HCN network create");
 	free(text);
 	if (r == 0)
-		platform_log("created HCN network %s %s", conf->name, ret_id);
+		platform_log("created HCN network %s %s%s", n->name, ret_id,
+			     n->subnet6.addr.family ? " (dual-stack)" : "");
 	return r;
 }
 
-/* Add network @conf->name with HNS ID @id to @st under the external interface @adapter ("" =
- * "Ethernet", as the old program recorded it). Returns 0 or -ENOMEM. */
+/* Add network @n->name with HNS ID @id to @st under the external interface @adapter ("" =
+ * "Ethernet", as the old program recorded it): its subnet per family (IPv4 first, as Go's
+ * Subnets). Returns 0 or -ENOMEM. */
 static int network_record(struct netstate *st, const struct conf *conf, const char *adapter,
-			  const struct ipnet_prefix *subnet, const struct ipnet_addr *gw,
-			  const char *id, struct cni_error *err)
+			  const struct hcndoc_network *n, const char *id, struct cni_error *err)
 {
 	struct netstate_extif *x = netstate_extif_get(st, adapter[0] ? adapter : "Ethernet");
 	struct netstate_network fresh, *net;
@@ -171,18 +239,43 @@ static int network_record(struct netstate *st, const struct conf *conf, const ch
 	snprintf(fresh.id, sizeof(fresh.id), "%s", conf->name);
 	snprintf(fresh.hns_id, sizeof(fresh.hns_id), "%s", id);
 	snprintf(fresh.mode, sizeof(fresh.mode), "%s", conf->mode_str[0] ? conf->mode_str : "bridge");
-	fresh.subnets[0].family = subnet->addr.family;
-	fresh.subnets[0].prefix = *subnet;
-	fresh.subnets[0].gateway = *gw;
+	fresh.subnets[0].family = n->subnet.addr.family;
+	fresh.subnets[0].prefix = n->subnet;
+	fresh.subnets[0].gateway = n->gateway;
 	fresh.n_subnets = 1;
+	if (n->subnet6.addr.family) {
+		fresh.subnets[1].family = IPNET_AF_INET6;
+		fresh.subnets[1].prefix = n->subnet6;
+		fresh.subnets[1].gateway = n->gateway6;
+		fresh.n_subnets = 2;
+	}
 	net = x ? netstate_network_add(x, &fresh) : NULL;
 	if (!net)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	if (x->n_subnets == 0) {
-		x->subnets[0] = *subnet;
-		x->n_subnets = 1;
+		for (size_t i = 0; i < fresh.n_subnets; i++)
+			x->subnets[i] = fresh.subnets[i].prefix;
+		x->n_subnets = fresh.n_subnets;
 	}
 	return 0;
+}
+
+/* The HCN network of this ADD's addresses @ipres: a subnet and gateway per family (IPv4 in
+ * subnet, IPv6 in subnet6 beside it; IPv6-only: in subnet). */
+static void network_of(const struct conf *conf, const struct cni_result *ipres,
+		       struct hcndoc_network *ret)
+{
+	struct families f = families_of(ipres);
+	int first = f.v4 >= 0 ? f.v4 : f.v6;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->name = conf->name;
+	ret->subnet = ipnet_prefix_network(&ipres->ips[first].address);
+	ret->gateway = gateway_of(conf, ipres, first);
+	if (f.v4 >= 0 && f.v6 >= 0) {
+		ret->subnet6 = ipnet_prefix_network(&ipres->ips[f.v6].address);
+		ret->gateway6 = gateway_of(conf, ipres, f.v6);
+	}
 }
 
 /* Find the HCN network by name (one an earlier, forgotten run made, or the one HNS still has
@@ -193,15 +286,13 @@ static int win_network_create(struct backend *be, const struct backend_call *cal
 {
 	const struct conf *conf = call->conf;
 	char id[HCNDOC_GUID_STRLEN] = "", adapter[NETSTATE_IFNAME_MAX] = "";
-	struct ipnet_prefix subnet;
-	struct ipnet_addr gw;
+	struct hcndoc_network n;
 	bool created = false;
 	int r;
 
 	if (ipres->n_ips == 0)
 		return cni_error_set(err, -EINVAL, CNI_CODE_NO_ADDRESS, "IPAM returned no address");
-	subnet = ipnet_prefix_network(&ipres->ips[0].address);
-	gw = ipres->ips[0].gateway.family ? ipres->ips[0].gateway : ipnet_prefix_first_host(&subnet);
+	network_of(conf, ipres, &n);
 	if (!stale)
 		stale = netstate_find_network(st, conf->name, NULL);
 	if (stale && stale->hns_id[0])
@@ -211,9 +302,10 @@ static int win_network_create(struct backend *be, const struct backend_call *cal
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if (r == -ENOENT || !stale)
-		adapter_for(conf, &subnet, adapter, sizeof(adapter));
+		adapter_for(conf, &n.subnet, adapter, sizeof(adapter));
+	n.adapter_name = adapter;
 	if (r == -ENOENT) {
-		r = hns_network_create(be, conf, &subnet, &gw, adapter, id, err);
+		r = hns_network_create(be, &n, id, err);
 		if (r < 0)
 			return r;
 		created = true;
@@ -222,7 +314,7 @@ static int win_network_create(struct backend *be, const struct backend_call *cal
 		snprintf(stale->hns_id, sizeof(stale->hns_id), "%s", id);
 		return 0;
 	}
-	r = network_record(st, conf, adapter, &subnet, &gw, id, err);
+	r = network_record(st, conf, adapter, &n, id, err);
 	if (r < 0 && created)
 		hcn_delete(be->hcn, HCN_KIND_NETWORK, id, NULL);
 	return r;
@@ -372,9 +464,11 @@ static int endpoint_create(struct backend *be, const struct backend_call *call,
 		dns = &recorded;
 	}
 	{
-		struct hcndoc_endpoint e = { .name = rec->id, .network_id = net_id, .ipam = ipres,
+		struct cni_result hns;
+		struct hcndoc_endpoint e = { .name = rec->id, .network_id = net_id, .ipam = &hns,
 					     .dns = dns, .policies = pols };
 
+		hns_view(call->conf, ipres, &hns);
 		doc = hcndoc_endpoint(&e, err);
 	}
 	text = doc ? hcndoc_print(doc) : NULL;
@@ -425,6 +519,30 @@ static void record_fill(struct netstate_endpoint *rec, const char *ep_id, const 
 	cJSON_Delete(doc);
 }
 
+/* The endpoint policies of @ipres: the IPv4 side (its subnet; loopback DSR for the IPv4 address
+ * only, as ACN getLoopbackDSRPolicy), then the IPv6 side (hcndoc_policies_v6). */
+static int endpoint_policies(const struct backend_call *call, const struct cni_result *ipres,
+			     cJSON **ret, struct cni_error *err)
+{
+	struct families f = families_of(ipres);
+	struct ipnet_prefix subnet, subnet6;
+	int r;
+
+	if (f.v4 >= 0)
+		subnet = ipnet_prefix_network(&ipres->ips[f.v4].address);
+	r = hcndoc_policies(call->conf, f.v4 >= 0 ? &subnet : NULL,
+			    f.v4 >= 0 ? &ipres->ips[f.v4].address.addr : NULL, ret, err);
+	if (r < 0 || f.v6 < 0)
+		return r;
+	subnet6 = ipnet_prefix_network(&ipres->ips[f.v6].address);
+	r = hcndoc_policies_v6(call->conf, &subnet6, *ret, err);
+	if (r < 0) {
+		cJSON_Delete(*ret);
+		*ret = NULL;
+	}
+	return r;
+}
+
 /* An endpoint named @rec->id left by an earlier attempt of this owner (the name is reserved to
  * it) makes HcnCreateEndpoint fail with "already exists" (kubernetes#74766): it is removed first.
  * Then create, attach, fill @rec. On failure the endpoint is removed again; *ret_left when it
@@ -434,7 +552,6 @@ static int win_endpoint_add(struct backend *be, const struct backend_call *call,
 			    struct netstate_endpoint *rec, bool *ret_left, struct cni_error *err)
 {
 	char net_id[HCNDOC_GUID_STRLEN], ep_id[HCNDOC_GUID_STRLEN], *props = NULL;
-	struct ipnet_prefix subnet;
 	cJSON *pols = NULL;
 	bool left = false;
 	int r;
@@ -447,8 +564,7 @@ static int win_endpoint_add(struct backend *be, const struct backend_call *call,
 				     "network %s has no HCN network ID", call->conf->name);
 	if (ipres->n_ips == 0)
 		return cni_error_set(err, -EINVAL, CNI_CODE_NO_ADDRESS, "IPAM returned no address");
-	subnet = ipnet_prefix_network(&ipres->ips[0].address);
-	r = hcndoc_policies(call->conf, &subnet, &ipres->ips[0].address.addr, &pols, err);
+	r = endpoint_policies(call, ipres, &pols, err);
 	if (r < 0)
 		return r;
 	/* pod subnets (CNS): Azure DNS from the NC's primary IP, IMDS from the node's */
@@ -724,6 +840,7 @@ const struct backend_ops *backend_native(void)
 		.reserve_name = true,
 		.validate = win_validate,
 		.mode = NULL,
+		.families = win_families,
 		.open = win_open,
 		.close = win_close,
 		.network_alive = win_network_alive,

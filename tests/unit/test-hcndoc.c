@@ -145,6 +145,163 @@ static void test_endpoint(void **state)
 	cJSON_Delete(pols);
 }
 
+/* Dual-stack: one Static Ipam, an IPv4 then an IPv6 subnet, each with its family's default
+ * route (ACN network_windows.go); an IPv6 gateway may be link-local; IPv6-only is one v6
+ * subnet; a v6 subnet longer than /64, a v6 gateway outside and not link-local, or a second
+ * subnet that is not v6 beside v4 is code 7. */
+static void test_network_dual(void **state)
+{
+	struct hcndoc_network n = {
+		.name = "azure", .subnet = prefix("10.240.0.4/16"), .gateway = addr("10.240.0.1"),
+		.subnet6 = prefix("fd00:db8:1::4/64"), .gateway6 = addr("fe80::1234:5678:9abc"),
+	};
+	struct cni_error err = { 0 };
+
+	(void)state;
+	assert_json(hcndoc_network(&n, &err),
+		    "{\"SchemaVersion\":{\"Major\":2,\"Minor\":0},\"Name\":\"azure\",\"Type\":\"L2Bridge\","
+		    "\"Flags\":8,\"Ipams\":[{\"Type\":\"Static\",\"Subnets\":[{\"IpAddressPrefix\":"
+		    "\"10.240.0.0/16\",\"Routes\":[{\"NextHop\":\"10.240.0.1\",\"DestinationPrefix\":"
+		    "\"0.0.0.0/0\"}]},{\"IpAddressPrefix\":\"fd00:db8:1::/64\",\"Routes\":[{\"NextHop\":"
+		    "\"fe80::1234:5678:9abc\",\"DestinationPrefix\":\"::/0\"}]}]}],\"Policies\":[]}");
+	n.gateway6 = addr("fd00:db8:1::1");
+	cJSON_Delete(hcndoc_network(&n, &err));
+	assert_int_equal(err.code, 0);
+
+	/* IPv6-only: the v6 subnet alone */
+	struct hcndoc_network v6 = { .name = "azure", .subnet = prefix("fd00:db8:1::/64"),
+				     .gateway = addr("fe80::1234:5678:9abc") };
+	assert_json(hcndoc_network(&v6, &err),
+		    "{\"SchemaVersion\":{\"Major\":2,\"Minor\":0},\"Name\":\"azure\",\"Type\":\"L2Bridge\","
+		    "\"Flags\":8,\"Ipams\":[{\"Type\":\"Static\",\"Subnets\":[{\"IpAddressPrefix\":"
+		    "\"fd00:db8:1::/64\",\"Routes\":[{\"NextHop\":\"fe80::1234:5678:9abc\","
+		    "\"DestinationPrefix\":\"::/0\"}]}]}],\"Policies\":[]}");
+
+	struct hcndoc_network bad[4];
+	for (size_t i = 0; i < 4; i++)
+		bad[i] = n;
+	bad[0].subnet6 = prefix("fd00:db8:1::/80");     /* longer than /64 */
+	bad[0].gateway6 = addr("fd00:db8:1::1");
+	bad[1].gateway6 = addr("fd00:db8:2::1");        /* outside, not link-local */
+	bad[2].subnet6 = prefix("10.1.0.0/16");          /* not IPv6 */
+	bad[2].gateway6 = addr("10.1.0.1");
+	bad[3].gateway6 = addr("10.240.0.1");           /* a v4 gateway for the v6 subnet */
+	for (size_t i = 0; i < 4; i++) {
+		memset(&err, 0, sizeof(err));
+		assert_null(hcndoc_network(&bad[i], &err));
+		assert_int_equal(err.code, CNI_CODE_INVALID_CONFIG);
+	}
+	v6.subnet = prefix("fd00:db8:1::/96");
+	memset(&err, 0, sizeof(err));
+	assert_null(hcndoc_network(&v6, &err));
+	assert_non_null(strstr(err.msg, "longer than /64"));
+}
+
+/* Dual-stack endpoint: an IpConfiguration per family (v4 first, as IPAM gives them), the
+ * default route of each family via its gateway when IPAM gave none; a route whose gateway is of
+ * another family is left out; two addresses of one family is code 7. */
+static void test_endpoint_dual(void **state)
+{
+	struct cni_result r;
+	struct cni_error err = { 0 };
+	struct hcndoc_endpoint e = { .name = "3f813b02-eth0",
+				     .network_id = "0b3c1f6e-3f1d-4b3c-9d4e-1a2b3c4d5e6f", .ipam = &r };
+	cJSON *doc;
+	char *text;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.n_ips = 2;
+	r.ips[0].address = prefix("10.240.0.5/16");
+	r.ips[0].gateway = addr("10.240.0.1");
+	r.ips[1].address = prefix("fd00:db8:1::5/64");
+	r.ips[1].gateway = addr("fe80::1234:5678:9abc");
+	doc = hcndoc_endpoint(&e, &err);
+	assert_non_null(doc);
+	text = hcndoc_print(cJSON_GetObjectItem(doc, "IpConfigurations"));
+	assert_string_equal(text, "[{\"IpAddress\":\"10.240.0.5\",\"PrefixLength\":16},"
+			    "{\"IpAddress\":\"fd00:db8:1::5\",\"PrefixLength\":64}]");
+	free(text);
+	text = hcndoc_print(cJSON_GetObjectItem(doc, "Routes"));
+	assert_string_equal(text, "[{\"NextHop\":\"10.240.0.1\",\"DestinationPrefix\":\"0.0.0.0/0\"},"
+			    "{\"NextHop\":\"fe80::1234:5678:9abc\",\"DestinationPrefix\":\"::/0\"}]");
+	free(text);
+	cJSON_Delete(doc);
+
+	/* an IPv4 route from IPAM: used; the v6 family still gets its default route; a v6
+	 * destination via a v4 gateway is left out */
+	r.n_routes = 2;
+	r.routes[0].dst = prefix("0.0.0.0/0");
+	r.routes[0].gw = addr("10.240.0.1");
+	r.routes[1].dst = prefix("fd00::/8");
+	r.routes[1].gw = addr("10.240.0.1");
+	doc = hcndoc_endpoint(&e, &err);
+	assert_non_null(doc);
+	text = hcndoc_print(cJSON_GetObjectItem(doc, "Routes"));
+	assert_string_equal(text, "[{\"NextHop\":\"10.240.0.1\",\"DestinationPrefix\":\"0.0.0.0/0\"},"
+			    "{\"NextHop\":\"fe80::1234:5678:9abc\",\"DestinationPrefix\":\"::/0\"}]");
+	free(text);
+	cJSON_Delete(doc);
+
+	r.ips[0] = r.ips[1];
+	r.ips[0].address = prefix("fd00:db8:1::6/64");
+	assert_null(hcndoc_endpoint(&e, &err));
+	assert_int_equal(err.code, CNI_CODE_INVALID_CONFIG);
+	assert_non_null(strstr(err.msg, "IPv6"));
+}
+
+/* IPv6 policies: a second OutBoundNAT with the v6 subnet and v6 VNet ranges (the v4 one keeps
+ * only v4 ranges); a portMapping without hostIP twice (v4 Flags 1, v6 Flags 2); one with a v6
+ * hostIP once, Flags 2; with SNAT off no v6 OutBoundNAT. */
+static void test_policies_v6(void **state)
+{
+	struct conf c;
+	cJSON *root, *pols = NULL;
+	struct ipnet_prefix subnet = prefix("10.240.0.0/16"), subnet6 = prefix("fd00:db8:1::/64");
+	struct cni_error err = { 0 };
+
+	(void)state;
+	conf_with_args(&c, "[{\"Name\":\"EndpointPolicy\",\"Value\":{\"Type\":\"OutBoundNAT\","
+			   "\"ExceptionList\":[\"10.0.0.0/8\"]}}]", &root);
+	c.vnet_cidrs[0] = prefix("172.20.0.0/16");
+	c.vnet_cidrs[1] = prefix("fd00:db8::/48");
+	c.n_vnet_cidrs = 2;
+	c.portmaps[0] = (struct conf_portmap){ .host_port = 8080, .container_port = 80, .protocol = "tcp" };
+	c.portmaps[1] = (struct conf_portmap){ .host_port = 8443, .container_port = 443,
+					       .protocol = "udp", .host_ip = "fd00:db8:1::4" };
+	c.n_portmaps = 2;
+	assert_int_equal(hcndoc_policies(&c, &subnet, NULL, &pols, &err), 0);
+	assert_int_equal(hcndoc_policies_v6(&c, &subnet6, pols, &err), 0);
+	assert_json(pols, "[{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"10.0.0.0/8\","
+			  "\"172.20.0.0/16\"]}},"
+			  "{\"Type\":\"PortMapping\",\"Settings\":{\"InternalPort\":80,\"ExternalPort\":8080,"
+			  "\"Protocol\":6,\"Flags\":1}},"
+			  "{\"Type\":\"PortMapping\",\"Settings\":{\"InternalPort\":443,\"ExternalPort\":8443,"
+			  "\"Protocol\":17,\"Flags\":2,\"VIP\":\"fd00:db8:1::4\"}},"
+			  "{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"fd00:db8:1::/64\","
+			  "\"fd00:db8::/48\"]}},"
+			  "{\"Type\":\"PortMapping\",\"Settings\":{\"InternalPort\":80,\"ExternalPort\":8080,"
+			  "\"Protocol\":6,\"Flags\":2}}]");
+	cJSON_Delete(root);
+
+	/* a conflist OutBoundNAT that already holds a v6 range takes the v6 ones */
+	conf_with_args(&c, "[{\"Name\":\"EndpointPolicy\",\"Value\":{\"Type\":\"OutBoundNAT\","
+			   "\"ExceptionList\":[\"10.0.0.0/8\"]}},{\"Name\":\"EndpointPolicy\","
+			   "\"Value\":{\"Type\":\"OutBoundNAT\",\"ExceptionList\":[\"fc00::/7\"]}}]",
+			   &root);
+	assert_int_equal(hcndoc_policies(&c, &subnet, NULL, &pols, &err), 0);
+	assert_int_equal(hcndoc_policies_v6(&c, &subnet6, pols, &err), 0);
+	assert_json(pols, "[{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"10.0.0.0/8\"]}},"
+			  "{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"fc00::/7\"]}}]");
+	c.outbound_snat = false;
+	assert_int_equal(hcndoc_policies(&c, &subnet, NULL, &pols, &err), 0);
+	assert_int_equal(hcndoc_policies_v6(&c, &subnet6, pols, &err), 0);
+	assert_json(pols, "[{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"10.0.0.0/8\"]}},"
+			  "{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"fc00::/7\"]}}]");
+	cJSON_Delete(root);
+	assert_int_equal(err.code, 0);
+}
+
 /* Case B21: every ExceptionList entry reaches Settings.Exceptions, ROUTE becomes SDNRoute, in
  * order; the pool subnet is already covered by 10.0.0.0/8 so nothing is appended. */
 static void test_policies_b21(void **state)
@@ -412,6 +569,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_endpoint),
+		cmocka_unit_test(test_network_dual),
+		cmocka_unit_test(test_endpoint_dual),
+		cmocka_unit_test(test_policies_v6),
 		cmocka_unit_test(test_policies_b21),
 		cmocka_unit_test(test_policies_snat),
 		cmocka_unit_test(test_policies_kinds),

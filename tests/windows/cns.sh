@@ -88,3 +88,22 @@ cni DEL $C5 "$scratch/conf-ovl-narrow.json"
 cni DEL $C4 "$scratch/conf-ovl.json"
 check "CNS Overlay: DEL exits 0, released in CNS" eval "[ $rc -eq 0 ] && [ -z \"\$(cns_held $(cid8 $C4))\" ]"
 cns_stop
+
+# ---- dual-stack Overlay (AKS dualstackoverlay): CNS gives each pod an IPv4 and an IPv6 address
+# (IPv6 listed first, as CNS's Go map may order them); no IPv6 gateway from CNS: Azure's ----
+fresh_node cns-ds
+cns_start --subnet 10.244.0.0/16 --nc-primary 10.244.1.0 --first 10.244.1.4 --gateway "" \
+	--subnet6 fd44::/64 --nc-primary6 fd44::1:0 --first6 fd44::1:4 --v6-first ||
+	bad "CNS double (dual-stack Overlay) started"
+cni ADD $C1 "$scratch/conf-ovl.json"
+check "CNS dual-stack: ADD exits 0, IPv4 first, the IPv6 gateway Azure's fe80::1234:5678:9abc" \
+	jqe '[.ips[] | {address, gateway}] == [{"address":"10.244.1.4/16","gateway":"10.244.0.1"},
+		{"address":"fd44::1:4/64","gateway":"fe80::1234:5678:9abc"}]' <<<"$out"
+check "CNS dual-stack: the HCN network has both subnets, the endpoint both addresses and a default route each; CNS holds both" \
+	eval "jqe '.doc.Ipams[0].Subnets | map(.IpAddressPrefix) == [\"10.244.0.0/16\",\"fd44::/64\"] and .[1].Routes == [{\"NextHop\":\"fe80::1234:5678:9abc\",\"DestinationPrefix\":\"::/0\"}]' <<<'$(calls HcnCreateNetwork)' >/dev/null &&
+		jqe '.doc | (.IpConfigurations | map(.IpAddress)) == [\"10.244.1.4\",\"fd44::1:4\"] and (.Routes | map(.DestinationPrefix)) == [\"0.0.0.0/0\",\"::/0\"]' <<<'$(calls HcnCreateEndpoint | tail -n1)' >/dev/null &&
+		[ \"\$(cns_held $(cid8 $C1) | tr ',' '\n' | sort | tr '\n' ' ')\" = '10.244.1.4 fd44::1:4 ' ]"
+cni DEL $C1 "$scratch/conf-ovl.json"
+check "CNS dual-stack: DEL exits 0, both released in CNS, endpoint gone" \
+	eval "[ $rc -eq 0 ] && [ -z \"\$(cns_held $(cid8 $C1))\" ] && jq -e '.Endpoints == {}' '$hcn_state' >/dev/null"
+cns_stop

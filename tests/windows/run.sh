@@ -5,7 +5,8 @@
 # ADD, CHECK, DEL with the shipped Windows conflist against the HCN test double
 # (tests/windows/fake-hcn), asserting the JSON documents the double received and the CNI results.
 # Cases B21, B22, B24 of ../shared/cases/bug-cases.md, plus hung HNS, missing namespace, stale
-# endpoint of the same name, missing DLL; then the crash tests (tests/windows/crash.sh: killed at
+# endpoint of the same name, missing DLL, dual-stack and IPv6-only pods (tests/windows/dualstack.sh),
+# ipam.type azure-cns (tests/windows/cns.sh); then the crash tests (tests/windows/crash.sh: killed at
 # every step of ADD, DEL and GC). Everything lives in a scratch dir removed at the end.
 # Usage: tests/windows/run.sh      (root on Debian 12; installs mingw-w64/wine when missing)
 set -euo pipefail
@@ -802,37 +803,9 @@ kill "$nm_pid" 2>/dev/null || true
 wait "$nm_pid" 2>/dev/null || true
 nm_pid=
 
-# ---- dual-stack NIC (issue 10): HCN stays IPv4 only this increment ----
-# azure-vnet-ipam.exe hands out both families; azure-vnet.exe asks for IPv4 alone, so the HNS
-# endpoint and the result carry only what HNS configures; an IPv6-only NIC is code 101.
-fresh_node ds
-cp "$top/tests/data/interfaces-dualstack.json" "$rt/interfaces.json"
-jq '.type = "azure-vnet-ipam"' "$scratch/conf.json" >"$scratch/ipam-mas.json"
-set +e
-out=$(AZURE_CNI_RUNTIME_DIR="$RT_W" AZURE_CNI_LOG_DIR="$RT_W" AZURE_CNI_MAS_FILE="$RT_W\\interfaces.json" \
-	CNI_COMMAND=ADD CNI_CONTAINERID=dsipam11112222 CNI_NETNS=$NS CNI_IFNAME=eth0 CNI_PATH='C:\k' \
-	timeout "$GUARD_S" wine "$build/bin/azure-vnet-ipam.exe" <"$scratch/ipam-mas.json")
-set -e
-check "dual-stack: azure-vnet-ipam.exe ADD gets an IPv4 and an IPv6 address" \
-	jqe '[.ips[].address] == ["10.240.0.5/16", "fd00:db8:1::5/64"]' <<<"$out"
-cni ADD $C1
-check "dual-stack: azure-vnet.exe ADD exits 0 with the IPv4 address alone" \
-	eval "[ $rc -eq 0 ] && jq -e '[.ips[].address] == [\"10.240.0.6/16\"] and ([.routes[].dst] | all(contains(\":\") | not))' <<<'$out' >/dev/null"
-check "dual-stack: the HNS endpoint has one IPv4 configuration" \
-	jqe '.doc.IpConfigurations == [{"IpAddress":"10.240.0.6","PrefixLength":16}]' <<<"$(calls HcnCreateEndpoint | tail -n1)"
-check "dual-stack: azure-vnet.exe took no IPv6 address" \
-	eval "[ \"\$(owned_by $C1 | tr '\n' ' ')\" = '10.240.0.6 ' ]"
-cni DEL $C1
-check "dual-stack: DEL exits 0, nothing of c1 held" eval "[ $rc -eq 0 ] && [ -z \"\$(owned_by $C1)\" ]"
-rm -f "$rt/azure-vnet-ipam.json"
-jq '.Interfaces[0].IPSubnets |= map(select(.Prefix | contains(":")))' \
-	"$top/tests/data/interfaces-dualstack.json" >"$rt/interfaces.json"
-n_ep=$(ncalls HcnCreateEndpoint)
-cni ADD $C2
-check "IPv6-only NIC: azure-vnet.exe ADD is code 101 naming the IPAM source" \
-	jqe '.code == 101 and (.msg | contains("no IPv4 address pool")) and (.details | contains("interfaces.json"))' <<<"$out"
-check "IPv6-only NIC: no HNS endpoint created, no address held" \
-	eval "[ \"\$(ncalls HcnCreateEndpoint)\" = $n_ep ] && [ -z \"\$(owned_by $C2)\" ]"
+# ---- dual-stack and IPv6-only pods (issue 10): both families in HNS, the result, CHECK, DEL, GC ----
+# shellcheck source=tests/windows/dualstack.sh
+. "$top/tests/windows/dualstack.sh"
 
 # ---- ipam.type azure-cns: pod subnets and Overlay against the CNS test double ----
 # shellcheck source=tests/windows/cns.sh

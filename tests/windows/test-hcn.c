@@ -328,6 +328,75 @@ static void test_utf8_paths(void **state)
 	l2 = platform_lock_release(l2);
 }
 
+/* The HCN double's address rules (tests/windows/fake-hcn/fake_hcn.c, its file comment gives
+ * their sources): a dual-stack network and an endpoint with an address and a default route per
+ * family are taken; each broken rule is 0x80070057 (code 103) and creates nothing. */
+static void test_fake_address_rules(void **state)
+{
+	static const char ds_net[] =
+		"{\"Name\":\"ds\",\"Type\":\"L2Bridge\",\"Ipams\":[{\"Type\":\"Static\",\"Subnets\":["
+		"{\"IpAddressPrefix\":\"10.240.0.0/16\",\"Routes\":[{\"NextHop\":\"10.240.0.1\","
+		"\"DestinationPrefix\":\"0.0.0.0/0\"}]},{\"IpAddressPrefix\":\"fd00:db8:1::/64\","
+		"\"Routes\":[{\"NextHop\":\"fe80::1234:5678:9abc\",\"DestinationPrefix\":\"::/0\"}]}]}]}";
+	static const char bad_net[] =
+		"{\"Name\":\"bad\",\"Type\":\"L2Bridge\",\"Ipams\":[{\"Type\":\"Static\",\"Subnets\":["
+		"{\"IpAddressPrefix\":\"10.240.0.0/16\",\"Routes\":[{\"NextHop\":\"fe80::1\","
+		"\"DestinationPrefix\":\"::/0\"}]}]}]}";
+	static const char v4_route[] = "{\"NextHop\":\"10.240.0.1\",\"DestinationPrefix\":\"0.0.0.0/0\"}";
+	static const char v6_route[] = "{\"NextHop\":\"fe80::1234:5678:9abc\",\"DestinationPrefix\":\"::/0\"}";
+	static const struct {
+		bool v4_net;             /* on the IPv4-only network (else the dual-stack one) */
+		const char *ipcs, *routes;
+		bool ok;
+	} cases[] = {
+		{ false, "{\"IpAddress\":\"10.240.0.5\",\"PrefixLength\":16},"
+			 "{\"IpAddress\":\"fd00:db8:1::5\",\"PrefixLength\":64}", "V4,V6", true },
+		{ false, "{\"IpAddress\":\"fd00:db8:1::6\",\"PrefixLength\":64}", "V6", true },
+		/* a v6 IpConfiguration on a network without a v6 subnet */
+		{ true, "{\"IpAddress\":\"fd00:db8:1::5\",\"PrefixLength\":64}", "", false },
+		/* outside the network's v6 subnet */
+		{ false, "{\"IpAddress\":\"fd00:db8:2::5\",\"PrefixLength\":64}", "", false },
+		/* two of one family */
+		{ false, "{\"IpAddress\":\"10.240.0.7\",\"PrefixLength\":16},"
+			 "{\"IpAddress\":\"10.240.0.8\",\"PrefixLength\":16}", "", false },
+		/* a v6 route on an endpoint (and network) with IPv4 only */
+		{ true, "{\"IpAddress\":\"10.240.0.9\",\"PrefixLength\":16}", "V4,V6", false },
+		/* a prefix length past the family's */
+		{ false, "{\"IpAddress\":\"fd00:db8:1::7\",\"PrefixLength\":129}", "", false },
+	};
+	char v4net[HCNDOC_GUID_STRLEN], dsnet[HCNDOC_GUID_STRLEN], ep[HCNDOC_GUID_STRLEN];
+	char doc[1024], routes[256];
+	struct cni_error err = { 0 };
+	struct hcn *h = NULL;
+
+	(void)state;
+	assert_int_equal(hcn_open(5000, &h, &err), 0);
+	assert_int_equal(hcn_create(h, HCN_KIND_NETWORK, NULL, net_doc(), v4net, NULL, &err), 0);
+	assert_int_equal(hcn_create(h, HCN_KIND_NETWORK, NULL, ds_net, dsnet, NULL, &err), 0);
+	assert_int_equal(hcn_create(h, HCN_KIND_NETWORK, NULL, bad_net, ep, NULL, &err), -EIO);
+	assert_int_equal(hcn_last_hresult(h), 0x80070057UL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *net = cases[i].v4_net ? v4net : dsnet;
+
+		snprintf(routes, sizeof(routes), "%s%s%s", strstr(cases[i].routes, "V4") ? v4_route : "",
+			 strstr(cases[i].routes, "V4,V6") ? "," : "",
+			 strstr(cases[i].routes, "V6") ? v6_route : "");
+		snprintf(doc, sizeof(doc), "{\"Name\":\"ep%zu\",\"HostComputeNetwork\":\"%s\","
+			 "\"IpConfigurations\":[%s],\"Routes\":[%s]}", i, net, cases[i].ipcs, routes);
+		memset(&err, 0, sizeof(err));
+		print_message("case %zu: %s\n", i, doc);
+		assert_int_equal(hcn_create(h, HCN_KIND_ENDPOINT, net, doc, ep, NULL, &err),
+				 cases[i].ok ? 0 : -EIO);
+		if (!cases[i].ok) {
+			assert_int_equal(hcn_last_hresult(h), 0x80070057UL);
+			snprintf(doc, sizeof(doc), "ep%zu", i);
+			assert_int_equal(hcn_find_by_name(h, HCN_KIND_ENDPOINT, doc, ep, NULL, &err),
+					 -ENOENT);
+		}
+	}
+	h = hcn_close(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_every_returned_string_freed),
 		cmocka_unit_test(test_utf8_paths),
+		cmocka_unit_test(test_fake_address_rules),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

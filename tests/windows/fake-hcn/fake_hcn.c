@@ -7,7 +7,8 @@
  *                   IDs are upper case as HNS prints them. A test seeds namespaces (containerd
  *                   creates them) by writing the file or by HcnCreateNamespace.
  *   FAKE_HCN_LOG    every call appended as one JSON line {"fn","id","network","doc","hr"}
- *                   ("doc": the JSON document received, parsed; absent when none).
+ *                   ("doc": the JSON document received, parsed; absent when none; "rule": the
+ *                   address rule below a refused document broke).
  *   FAKE_HCN_FAIL   "<function>:<hresult|hang|lose-networks>[,...]": that function returns the
  *                   HRESULT (hex or decimal) with an ErrorRecord, or never returns ("hang"), or
  *                   ("lose-networks", the first such call of the process only) runs after HNS
@@ -24,9 +25,26 @@
  * thread is inside a call on that handle, e.g. a hung HcnModifyNamespace), "use after close"
  * or "unknown handle" (also logged for a call given a closed or foreign handle). A test
  * asserts no "problem" line.
+ * Addresses (HcnCreateNetwork/HcnCreateEndpoint refuse with 0x80070057 "The parameter is
+ * incorrect", the broken rule in the log line's "rule"):
+ *   - a network Subnet's IpAddressPrefix must be an address/length of one family, each of its
+ *     Routes a NextHop and DestinationPrefix of that family (hcsshim hcn/hcnnetwork.go Subnet
+ *     and Route; ACN network_windows.go picks the default route per subnet family);
+ *   - an endpoint holds at most one IpConfiguration per family (ACN network/endpoint_windows.go:
+ *     "HNS currently supports one IP address and one IPv6 address per endpoint");
+ *   - each IpConfiguration lies in a Subnet of its network of the same family with a
+ *     PrefixLength <= 32 (128) (hcsshim: Ipams are "the address space(s) of a network"; HNS's
+ *     Static IPAM hands endpoint addresses from them): so an IPv6 IpConfiguration on a network
+ *     without an IPv6 subnet, or outside its IPv6 subnet, is refused;
+ *   - each endpoint Route's NextHop and DestinationPrefix are of one family, one the endpoint
+ *     has an IpConfiguration of (a default route ::/0 needs an IPv6 address: an IPv6 route in a
+ *     v4-only network is refused).
+ * These come from the schema and the Go plugin's comments, not from a run against real HNS.
  * Like HNS it rejects v1-shaped or unknown endpoint policies with 0x803b000d, an endpoint name
  * in use with 0x80071392, unknown objects with 0x803b0001 (network), 0x803b0002 (endpoint) and
  * 0x80070490 (namespace). Returned strings are CoTaskMemAlloc'd UTF-16, as the real DLL's. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
 #include <windows.h>
 #include <objbase.h>
 #include <computenetwork.h>
@@ -215,6 +233,10 @@ static void upper(char *s)
 }
 
 /* ---- log ---- */
+/* The address rule (see the file comment) the document of the call being logged broke, logged
+ * as its "rule" and cleared; NULL = none. */
+static const char *broken_rule;
+
 static void log_call(const char *fn, const char *id, const char *network, const char *doc,
 		     HRESULT hr)
 {
@@ -237,6 +259,9 @@ static void log_call(const char *fn, const char *id, const char *network, const 
 		snprintf(hrbuf, sizeof(hrbuf), "0x%08lx", (unsigned long)hr);
 		cJSON_AddStringToObject(line, "hr", hrbuf);
 	}
+	if (broken_rule)
+		cJSON_AddStringToObject(line, "rule", broken_rule);
+	broken_rule = NULL;
 	text = cJSON_PrintUnformatted(line);
 	f = fopen(env_or("FAKE_HCN_LOG", "hcn_calls.log"), "ab");
 	if (f && text) {
@@ -651,6 +676,142 @@ static bool policies_valid(const cJSON *doc)
 	return true;
 }
 
+/* ---- addresses ---- */
+
+struct addr {
+	int family;                 /* AF_INET, AF_INET6; 0 = not an address */
+	unsigned char b[16];
+};
+
+/* "a.b.c.d" or an IPv6 text into *a; with @len non-NULL "addr/len" (len within the family).
+ * false when it does not parse. */
+static bool parse_addr(const char *text, struct addr *a, int *len)
+{
+	char buf[64], *slash;
+	int max;
+
+	memset(a, 0, sizeof(*a));
+	if (!text || strlen(text) >= sizeof(buf))
+		return false;
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if ((slash != NULL) != (len != NULL))
+		return false;
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, a->b) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, a->b) == 1)
+		a->family = AF_INET6;
+	else
+		return false;
+	if (!len)
+		return true;
+	max = a->family == AF_INET ? 32 : 128;
+	*len = atoi(slash + 1);
+	return slash[1] >= '0' && slash[1] <= '9' && *len <= max;
+}
+
+static bool in_prefix(const struct addr *p, int len, const struct addr *a)
+{
+	int i;
+
+	if (p->family != a->family)
+		return false;
+	for (i = 0; i < len; i++)
+		if (((p->b[i / 8] ^ a->b[i / 8]) >> (7 - i % 8)) & 1)
+			return false;
+	return true;
+}
+
+/* A Route {NextHop, DestinationPrefix} of one family: that family, else 0. */
+static int route_family(const cJSON *rt)
+{
+	struct addr hop, dst;
+	int len;
+
+	if (!parse_addr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rt, "NextHop")), &hop,
+			NULL) ||
+	    !parse_addr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rt,
+									    "DestinationPrefix")),
+			&dst, &len) || hop.family != dst.family)
+		return 0;
+	return hop.family;
+}
+
+/* Every Subnet of the network @doc's Ipams, in order, for each_subnet callers. */
+#define FOR_EACH_SUBNET(ipam, sn, doc)                                                       \
+	cJSON_ArrayForEach(ipam, cJSON_GetObjectItemCaseSensitive(doc, "Ipams"))               \
+		cJSON_ArrayForEach(sn, cJSON_GetObjectItemCaseSensitive(ipam, "Subnets"))
+
+/* NULL when the network @doc's subnets are valid, else the rule it breaks. */
+static const char *network_addresses_invalid(const cJSON *doc)
+{
+	const cJSON *ipam, *sn, *rt;
+	struct addr p;
+	int len;
+
+	FOR_EACH_SUBNET(ipam, sn, doc) {
+		if (!parse_addr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sn,
+									     "IpAddressPrefix")),
+				&p, &len))
+			return "a Subnet's IpAddressPrefix is not a prefix";
+		cJSON_ArrayForEach(rt, cJSON_GetObjectItemCaseSensitive(sn, "Routes"))
+			if (route_family(rt) != p.family)
+				return "a Subnet's Route is not of the subnet's family";
+	}
+	return NULL;
+}
+
+/* true when @a lies in a Subnet of network @net of its family. */
+static bool in_network(const cJSON *net, const struct addr *a)
+{
+	const cJSON *ipam, *sn;
+	struct addr p;
+	int len;
+
+	FOR_EACH_SUBNET(ipam, sn, net)
+		if (parse_addr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sn,
+									    "IpAddressPrefix")),
+			       &p, &len) && in_prefix(&p, len, a))
+			return true;
+	return false;
+}
+
+/* NULL when endpoint @doc's IpConfigurations and Routes suit network @net, else the rule. */
+static const char *endpoint_addresses_invalid(const cJSON *doc, const cJSON *net)
+{
+	const cJSON *ipc, *rt;
+	bool has[2] = { false, false };
+	struct addr a;
+
+	cJSON_ArrayForEach(ipc, cJSON_GetObjectItemCaseSensitive(doc, "IpConfigurations")) {
+		const cJSON *pl = cJSON_GetObjectItemCaseSensitive(ipc, "PrefixLength");
+		int k;
+
+		if (!parse_addr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ipc,
+									     "IpAddress")),
+				&a, NULL))
+			return "an IpConfiguration's IpAddress is not an address";
+		k = a.family == AF_INET6;
+		if (has[k])
+			return "more than one IpConfiguration of a family";
+		has[k] = true;
+		if (pl && (!cJSON_IsNumber(pl) || pl->valuedouble < 0 ||
+			   pl->valuedouble > (k ? 128 : 32)))
+			return "an IpConfiguration's PrefixLength is out of range";
+		if (!in_network(net, &a))
+			return "an IpConfiguration's address is in no subnet of the network";
+	}
+	cJSON_ArrayForEach(rt, cJSON_GetObjectItemCaseSensitive(doc, "Routes")) {
+		int f = route_family(rt);
+
+		if (!f || !has[f == AF_INET6])
+			return "a Route is not of a family the endpoint has an address of";
+	}
+	return NULL;
+}
+
 HRESULT WINAPI HcnEnumerateNetworks(PCWSTR Query, PWSTR *Networks, PWSTR *ErrorRecord)
 {
 	return enumerate("HcnEnumerateNetworks", KIND_NETWORK, Query, Networks, ErrorRecord);
@@ -671,6 +832,7 @@ static HRESULT create_obj(const char *fn, enum kind k, struct handle *net, REFGU
 			  PCWSTR settings, void **ret, PWSTR *record)
 {
 	char *text = utf8(settings), ids[40];
+	const char *why = NULL;      /* the address rule a document breaks */
 	HRESULT hr = injected(fn);
 	HANDLE lock;
 	cJSON *st, *doc = NULL, *o;
@@ -708,6 +870,8 @@ static HRESULT create_obj(const char *fn, enum kind k, struct handle *net, REFGU
 			hr = E_INVALIDARG;
 		else if (!policies_valid(doc))
 			hr = E_INVALID_POLICY;
+		else if ((why = endpoint_addresses_invalid(doc, find(st, KIND_NETWORK, net->id))))
+			hr = E_INVALIDARG;
 		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(st, "Endpoints")) {
 			const cJSON *n2 = cJSON_GetObjectItemCaseSensitive(o, "Name");
 
@@ -724,6 +888,8 @@ static HRESULT create_obj(const char *fn, enum kind k, struct handle *net, REFGU
 			upper(hcnet->valuestring);
 		}
 	}
+	if (k == KIND_NETWORK && (why = network_addresses_invalid(doc)))
+		hr = E_INVALIDARG;
 	if (find(st, k, ids))
 		hr = E_EXISTS;
 	if (SUCCEEDED(hr)) {
@@ -736,13 +902,15 @@ static HRESULT create_obj(const char *fn, enum kind k, struct handle *net, REFGU
 		state_save(st);
 	}
 	state_unlock(lock);
+	broken_rule = why;
 	log_call(fn, SUCCEEDED(hr) ? ids : NULL, net ? net->id : NULL, text, hr);
 	cJSON_Delete(doc);
 	cJSON_Delete(st);
 	free(text);
 	if (FAILED(hr))
 		return fail(hr, hr == E_INVALID_POLICY ? "The policy configuration is invalid"
-			    : hr == E_EXISTS ? "The object already exists" : "create failed", record);
+			    : hr == E_EXISTS ? "The object already exists"
+			    : why ? why : "create failed", record);
 	*ret = handle_new(k, ids);
 	return *ret ? S_OK : fail(E_OUTOFMEMORY, "out of memory", record);
 }
