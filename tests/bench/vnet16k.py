@@ -19,7 +19,7 @@ neighbours, netns), the drain (250 DELs per VM, W VMs at once) and the namespace
 Prints a markdown section (and appends it to --out when given). Removes everything it made,
 also on failure or Ctrl-C.
 
-Run as root: tests/bench/vnet16k.py [--vms 64] [--pods 250] [--workers 2] [--sample 24]
+Run as root: tests/bench/vnet16k.py [--vms 64] [--pods 250] [--workers 2] [--drain-workers 8] [--sample 24]
   [--out FILE]   (AZCNI_BIN_DIR=<dir> picks the binaries; default build/bin)
 """
 import argparse
@@ -169,13 +169,10 @@ def phase(vnet, workers, cmd):
     res = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
         futs = {ex.submit(fill_vm, vnet, v, cmd): v for v in range(vnet.vms)}
-        try:
-            for f in concurrent.futures.as_completed(futs):
-                res[futs[f]] = f.result()
-                print("%s: %d of %d VMs done" % (cmd, len(res), vnet.vms), file=sys.stderr)
-        except BaseException:
-            STOP.set()
-            raise
+        for f in concurrent.futures.as_completed(futs):
+            res[futs[f]] = f.result()
+            print("%s: %d of %d VMs done (%.0f s)" % (cmd, len(res), vnet.vms, time.perf_counter() - t0),
+                  file=sys.stderr, flush=True)
     return time.perf_counter() - t0, res
 
 
@@ -252,6 +249,8 @@ def main():
     ap.add_argument("--pods", type=int, default=250)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                     help="VMs filled (and drained) at once")
+    ap.add_argument("--drain-workers", type=int, default=8,
+                    help="VMs drained at once (a DEL mostly waits on the kernel's RCU grace periods)")
     ap.add_argument("--sample", type=int, default=24, help="cross-VM pod pairs checked")
     ap.add_argument("--out", help="append the markdown section to this file")
     a = ap.parse_args()
@@ -261,90 +260,118 @@ def main():
         sys.exit("vnet16k.py: --vms 1..250, --pods 1..250")
     if not os.access(os.path.join(BIN, "azure-vnet"), os.X_OK):
         sys.exit("vnet16k.py: build first (no %s/azure-vnet)" % BIN)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C or SIGTERM: the workers finish their current call, the phases left are skipped, the
+    # figures measured so far are reported (marked partial) and everything is removed
+    def stop(signum, _frame):
+        STOP.set()
+        rep.setdefault("interrupted", signal.Signals(signum).name)
+    rep = {}
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     cleanup()
     work = tempfile.mkdtemp(prefix="azk-", dir="/dev/shm")
     vnet = VNet(work, a.vms, a.pods)
-    rep = {}
     try:
         m0 = meminfo()
         t0 = time.perf_counter()
         vnet.up()
         rep["setup_s"] = time.perf_counter() - t0
         m1 = meminfo()
+        rep["mem_setup_kb"] = m0["MemAvailable"] - m1["MemAvailable"]
         wall, res = phase(vnet, a.workers, "ADD")
         m2 = meminfo()
         lat = [r[0] for rs in res.values() for r in rs]
         errs = [(v, r[3]) for v, rs in res.items() for r in rs if r[1] != 0]
-        addrs = {(v, i): res[v][i][2] for v in res for i in range(a.pods)}
+        addrs = {(v, i): rs[i][2] for v, rs in res.items() for i in range(len(rs))}
         given = [x for x in addrs.values() if x]
-        rep.update(fill_s=wall, add_p50=pct(lat, 50), add_p99=pct(lat, 99), add_max=max(lat),
-                   adds=len(lat), add_errors=len(errs), distinct=len(set(given)), given=len(given))
-        rep["errors"] = errs[:5]
-        rep["mem_setup_kb"] = m0["MemAvailable"] - m1["MemAvailable"]
-        rep["mem_fill_kb"] = m1["MemAvailable"] - m2["MemAvailable"]
-        rep["slab_fill_kb"] = (m2["Slab"] - m1["Slab"])
-        rep["objects"] = count_objects(vnet)
-        rep["pairs_ok"], rep["pairs_bad"], rep["pair_notes"] = sample_pairs(work, vnet, addrs, a.sample)
-        wall, res = phase(vnet, a.workers, "DEL")
-        dl = [r[0] for rs in res.values() for r in rs]
-        rep.update(drain_s=wall, del_p50=pct(dl, 50), del_p99=pct(dl, 99),
-                   del_errors=sum(1 for rs in res.values() for r in rs if r[1] != 0))
-        left = sum(len(sh("ip", "-n", vm_name(v), "-o", "link").stdout.splitlines()) - 2
-                   for v in range(a.vms))
-        rep["links_left"] = left
-        t0 = time.perf_counter()
-        cleanup()
-        rep["teardown_s"] = time.perf_counter() - t0
+        if lat:
+            rep.update(fill_s=wall, add_p50=pct(lat, 50), add_p99=pct(lat, 99), add_max=max(lat),
+                       adds=len(lat), add_errors=len(errs), distinct=len(set(given)), given=len(given))
+            rep["errors"] = errs[:5]
+            rep["mem_fill_kb"] = m1["MemAvailable"] - m2["MemAvailable"]
+            rep["slab_fill_kb"] = (m2["Slab"] - m1["Slab"])
+            progress(rep)
+        if not STOP.is_set():
+            rep["objects"] = count_objects(vnet)
+            rep["pairs_ok"], rep["pairs_bad"], rep["pair_notes"] = sample_pairs(work, vnet, addrs, a.sample)
+            progress(rep)
+        if not STOP.is_set():
+            wall, res = phase(vnet, a.drain_workers, "DEL")
+            dl = [r[0] for rs in res.values() for r in rs]
+            if dl:
+                rep.update(drain_s=wall, dels=len(dl), del_p50=pct(dl, 50), del_p99=pct(dl, 99),
+                           del_errors=sum(1 for rs in res.values() for r in rs if r[1] != 0))
+        if not STOP.is_set():
+            rep["links_left"] = sum(len(sh("ip", "-n", vm_name(v), "-o", "link").stdout.splitlines()) - 2
+                                    for v in range(a.vms))
+            t0 = time.perf_counter()
+            cleanup()
+            rep["teardown_s"] = time.perf_counter() - t0
     finally:
         cleanup()
         shutil.rmtree(work, ignore_errors=True)
     report(a, rep)
 
 
+def progress(rep):
+    """The figures so far, to stderr at once (a long run's figures survive a later failure)."""
+    print("so far: " + json.dumps({k: (round(x, 4) if isinstance(x, float) else x)
+                                   for k, x in rep.items() if k != "pair_notes"}),
+          file=sys.stderr, flush=True)
+
+
 def report(a, rep):
+    """The markdown section: the rows of what was measured (an interrupted run lacks the later
+    phases, and says so)."""
     pods = a.vms * a.pods
-    o = rep["objects"]
+    o = rep.get("objects")
+    rows = [
+        ("setup_s", lambda: "| setup (fabric, VMs, %d pod namespaces) | %.1f s |" % (pods, rep["setup_s"])),
+        ("fill_s", lambda: "| fill: %d ADDs | %.1f s wall (%.0f ADDs/s); per ADD p50 %.1f ms, p99 %.1f ms, max %.1f ms |" % (
+            rep["adds"], rep["fill_s"], rep["adds"] / rep["fill_s"], rep["add_p50"] * 1e3,
+            rep["add_p99"] * 1e3, rep["add_max"] * 1e3)),
+        ("fill_s", lambda: "| ADD errors; addresses given, distinct | %d; %d, %d |" % (
+            rep["add_errors"], rep["given"], rep["distinct"])),
+        ("pairs_ok", lambda: "| cross-VM pod pairs (ping both ways, or TCP seen with the pod's own address) | %d of %d good |" % (
+            rep["pairs_ok"], rep["pairs_ok"] + rep["pairs_bad"])),
+        ("fill_s", lambda: "| kernel memory of the fill (MemAvailable drop) | %.0f MiB, %.1f KiB per pod (slab %.1f KiB) |" % (
+            rep["mem_fill_kb"] / 1024, rep["mem_fill_kb"] / rep["adds"], rep["slab_fill_kb"] / rep["adds"])),
+        ("setup_s", lambda: "| memory of the empty namespaces (setup) | %.0f MiB, %.1f KiB per pod |" % (
+            rep["mem_setup_kb"] / 1024, rep["mem_setup_kb"] / pods)),
+        ("objects", lambda: "| per pod on its VM: netdevs, routes, neighbours | %.2f, %.2f, %.2f |" % (
+            (o["vm_links"] - 2 * a.vms) / pods, (o["vm_routes"] - 2 * a.vms) / pods, o["vm_neigh"] / pods)),
+        ("objects", lambda: "| per pod in its namespace (sample of 50): netdevs, routes, neighbours | %.1f, %.1f, %.1f |" % (
+            o["pod_links"], o["pod_routes"], o["pod_neigh"])),
+        ("drain_s", lambda: "| drain: %d DELs | %.1f s wall (%.0f DELs/s); per DEL p50 %.1f ms, p99 %.1f ms; %d errors |" % (
+            rep["dels"], rep["drain_s"], rep["dels"] / rep["drain_s"], rep["del_p50"] * 1e3,
+            rep["del_p99"] * 1e3, rep["del_errors"])),
+        ("links_left", lambda: "| host veths left after the drain | %d |" % rep["links_left"]),
+        ("teardown_s", lambda: "| removing the namespaces (`ip netns del`; the kernel frees them afterwards, asynchronously) | %.1f s |" % rep["teardown_s"]),
+    ]
     lines = [
         "## A full VNet: %d VMs x %d pods = %d pods (tests/bench/vnet16k.py)" % (a.vms, a.pods, pods),
         "",
-        "Machine: %s, %d CPUs, kernel %s; %s. %d VMs filled at once." % (
+        "Machine: %s, %d CPUs, kernel %s; %s. %d VMs filled at once, %d drained at once. Load average"
+        " (1 min) at the end: %s." % (
             os.uname().machine, os.cpu_count(), os.uname().release,
-            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), a.workers),
-        "",
-        "| What | Figure |",
-        "|---|---|",
-        "| setup (fabric, VMs, %d pod namespaces) | %.1f s |" % (pods, rep["setup_s"]),
-        "| fill: %d ADDs | %.1f s wall (%.0f ADDs/s); per ADD p50 %.1f ms, p99 %.1f ms, max %.1f ms |" % (
-            rep["adds"], rep["fill_s"], rep["adds"] / rep["fill_s"], rep["add_p50"] * 1e3,
-            rep["add_p99"] * 1e3, rep["add_max"] * 1e3),
-        "| ADD errors; addresses given, distinct | %d; %d, %d |" % (rep["add_errors"], rep["given"], rep["distinct"]),
-        "| cross-VM pod pairs (ping both ways, or TCP seen with the pod's own address) | %d of %d good |" % (
-            rep["pairs_ok"], rep["pairs_ok"] + rep["pairs_bad"]),
-        "| kernel memory of the fill (MemAvailable drop) | %.0f MiB, %.1f KiB per pod (slab %.1f KiB) |" % (
-            rep["mem_fill_kb"] / 1024, rep["mem_fill_kb"] / pods, rep["slab_fill_kb"] / pods),
-        "| memory of the empty namespaces (setup) | %.0f MiB, %.1f KiB per pod |" % (
-            rep["mem_setup_kb"] / 1024, rep["mem_setup_kb"] / pods),
-        "| per pod on its VM: netdevs, routes, neighbours | %.2f, %.2f, %.2f |" % (
-            (o["vm_links"] - 2 * a.vms) / pods, (o["vm_routes"] - 2 * a.vms) / pods, o["vm_neigh"] / pods),
-        "| per pod in its namespace (sample of 50): netdevs, routes, neighbours | %.1f, %.1f, %.1f |" % (
-            o["pod_links"], o["pod_routes"], o["pod_neigh"]),
-        "| drain: %d DELs | %.1f s wall; per DEL p50 %.1f ms, p99 %.1f ms; %d errors; %d host veths left |" % (
-            rep["adds"], rep["drain_s"], rep["del_p50"] * 1e3, rep["del_p99"] * 1e3, rep["del_errors"],
-            rep["links_left"]),
-        "| namespace teardown (the kernel's cleanup_net) | %.1f s |" % rep["teardown_s"],
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), a.workers, a.drain_workers,
+            open("/proc/loadavg").read().split()[0]),
         "",
     ]
-    if rep["errors"]:
+    if "interrupted" in rep:
+        lines += ["**Partial:** stopped by %s; the phases after it were not run." % rep["interrupted"], ""]
+    lines += ["| What | Figure |", "|---|---|"] + [f() for k, f in rows if k in rep] + [""]
+    if rep.get("errors"):
         lines += ["First ADD errors: " + "; ".join("vm%d: %s" % e for e in rep["errors"]), ""]
-    if rep["pair_notes"]:
+    if rep.get("pair_notes"):
         lines += ["Failed pairs: " + "; ".join(rep["pair_notes"][:5]), ""]
     text = "\n".join(lines)
     print(text)
     if a.out:
         with open(a.out, "a") as f:
             f.write("\n" + text)
-    sys.exit(1 if rep["add_errors"] or rep["pairs_bad"] or rep["del_errors"] or rep["links_left"] else 0)
+    sys.exit(1 if "interrupted" in rep or rep.get("add_errors") or rep.get("pairs_bad") or rep.get("del_errors")
+             or rep.get("links_left") else 0)
 
 
 if __name__ == "__main__":
