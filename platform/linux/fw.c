@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +21,9 @@
 #define FW_MAX_COPIES 16   /* bound on the delete loops */
 #define FW_XTABLES_WAIT_S "10" /* iptables -w, seconds */
 
-int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err)
+/* fw_exec with @stdin_fd as the child's stdin (-1: /dev/null). */
+static int exec_in(const char *const argv[], int stdin_fd, char *out, size_t size,
+		   struct cni_error *err)
 {
 	char sink[256];
 	int pfd[2], status, r, rr, pidfd;
@@ -33,7 +36,7 @@ int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return cni_error_set(err, -errno, CNI_CODE_NETWORK, "pipe: %s", strerror(errno));
 	r = spawn_start(&(struct spawn_opts){ .path = argv[0], .argv = argv, .search = true,
-					     .stdin_fd = -1, .stdout_fd = pfd[1],
+					     .stdin_fd = stdin_fd, .stdout_fd = pfd[1],
 					     .stderr_fd = pfd[1] },
 			CNI_CODE_NETWORK, &pid, err);
 	close(pfd[1]);
@@ -111,6 +114,11 @@ int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *
 		return WEXITSTATUS(status);
 	return cni_error_set(err, -EINTR, CNI_CODE_NETWORK, "%s killed by signal %d", argv[0],
 			     WTERMSIG(status));
+}
+
+int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err)
+{
+	return exec_in(argv, -1, out, size, err);
 }
 
 static const char *bin(const char *env, const char *def)
@@ -370,4 +378,84 @@ int fw_ipt_list(const struct fw_opts *o, const char *table, char **ret, bool *re
 
 	build(argv, ipt(o), o->wait, table, "-S", NULL, NULL, NULL);
 	return list(argv, ret, ret_full, err);
+}
+
+/* Append @s to the script; false (and the script marked bad) when it does not fit. */
+static bool script_put(struct fw_script *sc, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (sc->bad || sc->len + n + 1 > sizeof(sc->buf)) {
+		sc->bad = true;
+		return false;
+	}
+	memcpy(sc->buf + sc->len, s, n + 1);
+	sc->len += n;
+	return true;
+}
+
+void fw_script_rule(struct fw_script *sc, bool add, const char *chain, const char *const rule[])
+{
+	script_put(sc, add ? "-A " : "-D ");
+	script_put(sc, chain);
+	for (; rule && *rule; rule++) {
+		/* restore splits its lines at white space and reads quotes: a token holding either
+		 * cannot be given to it as the argv form gives it to ebtables */
+		if (!**rule || strpbrk(*rule, " \t\n\r\"'\\"))
+			sc->bad = true;
+		script_put(sc, " ");
+		script_put(sc, *rule);
+	}
+	script_put(sc, "\n");
+	sc->n++;
+}
+
+void fw_script_line(struct fw_script *sc, bool add, const char *chain, const char *text)
+{
+	if (strpbrk(text, "\n\r\"'\\"))
+		sc->bad = true;
+	script_put(sc, add ? "-A " : "-D ");
+	script_put(sc, chain);
+	script_put(sc, " ");
+	script_put(sc, text);
+	script_put(sc, "\n");
+	sc->n++;
+}
+
+int fw_ebt_batch(const char *table, const struct fw_script *sc, struct cni_error *err)
+{
+	const char *argv[] = { bin("AZURE_CNI_EBTABLES_RESTORE", "ebtables-restore"), "--noflush",
+			       NULL };
+	char head[64], out[1024], cmd[256];
+	int fd, st;
+
+	/* a renamed ebtables (AZURE_CNI_EBTABLES) is obeyed rule by rule unless its restore
+	 * program is named as well */
+	if (sc->bad || (getenv("AZURE_CNI_EBTABLES") && getenv("AZURE_CNI_EBTABLES")[0] &&
+			!getenv("AZURE_CNI_EBTABLES_RESTORE")))
+		return -ENOTSUP;
+	if (!sc->n)
+		return 0;
+	fd = memfd_create("ebtables-restore", MFD_CLOEXEC);
+	if (fd < 0)
+		return -ENOTSUP;
+	snprintf(head, sizeof(head), "*%s\n", table);
+	if (write(fd, head, strlen(head)) != (ssize_t)strlen(head) ||
+	    write(fd, sc->buf, sc->len) != (ssize_t)sc->len || write(fd, "COMMIT\n", 7) != 7 ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return -ENOTSUP;
+	}
+	st = exec_in(argv, fd, out, sizeof(out), err);
+	close(fd);
+	if (st < 0)
+		return st;
+	if (st == 127)
+		return -ENOTSUP; /* no restore program (spawn.h: exit 127 is an exec failure) */
+	if (st == 0)
+		return 0;
+	chomp(out);
+	cmdline(argv, cmd, sizeof(cmd));
+	return cni_error_set(err, -EIO, CNI_CODE_NETWORK, "%s -t %s failed (exit %d): %s", cmd,
+			     table, st, out);
 }
