@@ -13,7 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -458,4 +463,115 @@ int fw_ebt_batch(const char *table, const struct fw_script *sc, struct cni_error
 	cmdline(argv, cmd, sizeof(cmd));
 	return cni_error_set(err, -EIO, CNI_CODE_NETWORK, "%s -t %s failed (exit %d): %s", cmd,
 			     table, st, out);
+}
+
+/* Is the ebtables-restore fw_ebt_batch runs the nf_tables one (a link to xtables-nft-multi)?
+ * Then the kernel's nf_tables bridge family holds what ebtables lists. */
+static bool ebt_is_nft(void)
+{
+	const char *prog = bin("AZURE_CNI_EBTABLES_RESTORE", "ebtables-restore"), *path, *end;
+	char cand[PATH_MAX], real[PATH_MAX], *base;
+
+	if (getenv("AZURE_CNI_EBTABLES") && getenv("AZURE_CNI_EBTABLES")[0])
+		return false;
+	path = strchr(prog, '/') ? "" : getenv("PATH");
+	for (; path; path = *end ? end + 1 : NULL) {
+		end = strchrnul(path, ':');
+		if (snprintf(cand, sizeof(cand), "%.*s%s%s", (int)(end - path), path,
+			     end > path ? "/" : "", prog) >= (int)sizeof(cand))
+			continue;
+		if (access(cand, X_OK) == 0) {
+			if (!realpath(cand, real))
+				return false;
+			base = strrchr(real, '/');
+			return base && strcmp(base + 1, "xtables-nft-multi") == 0;
+		}
+	}
+	return false;
+}
+
+/* Count the rules of one nf_tables dump answer in @buf (@n bytes): *total each, *holding those
+ * whose attributes hold @needle. Returns 1 at the dump's end, 0 for more, or a negative errno. */
+static int nft_count(const char *buf, size_t n, const void *needle, size_t len, unsigned *total,
+		     unsigned *holding)
+{
+	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+
+	for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+		if (h->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			return e->error ? e->error : 1;
+		}
+		if ((h->nlmsg_type & 0xff) != NFT_MSG_NEWRULE)
+			continue;
+		(*total)++;
+		if (memmem(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, needle, len))
+			(*holding)++;
+	}
+	return 0;
+}
+
+int fw_ebt_nft_holding(const char *table, const char *chain, const void *needle, size_t len,
+		       unsigned *ret_total)
+{
+	struct {
+		struct nlmsghdr h;
+		struct nfgenmsg g;
+		char attrs[128];
+	} req = { 0 };
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	unsigned total = 0, holding = 0;
+	size_t tl = strlen(table) + 1, cl = strlen(chain) + 1, off = 0;
+	struct nlattr *a;
+	char *buf;
+	int fd, r = 0;
+
+	if (!ebt_is_nft())
+		return -ENOTSUP;
+	if (NLA_ALIGN(NLA_HDRLEN + tl) + NLA_ALIGN(NLA_HDRLEN + cl) > sizeof(req.attrs))
+		return -E2BIG;
+	/* the dump of one chain (nf_tables_getrule: table and chain filter a dump) */
+	a = (struct nlattr *)req.attrs;
+	a->nla_type = NFTA_RULE_TABLE;
+	a->nla_len = (unsigned short)(NLA_HDRLEN + tl);
+	memcpy(req.attrs + NLA_HDRLEN, table, tl);
+	off = NLA_ALIGN(a->nla_len);
+	a = (struct nlattr *)(req.attrs + off);
+	a->nla_type = NFTA_RULE_CHAIN;
+	a->nla_len = (unsigned short)(NLA_HDRLEN + cl);
+	memcpy(req.attrs + off + NLA_HDRLEN, chain, cl);
+	off += NLA_ALIGN(a->nla_len);
+	req.h.nlmsg_len = (unsigned)(NLMSG_LENGTH(sizeof(req.g)) + off);
+	req.h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = 1;
+	req.g.nfgen_family = NFPROTO_BRIDGE;
+	req.g.version = NFNETLINK_V0;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(1u << 16);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		r = -errno;
+	while (r == 0) {
+		ssize_t n = recv(fd, buf, 1u << 16, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		r = n < 0 ? -errno : n == 0 ? -EIO :
+			nft_count(buf, (size_t)n, needle, len, &total, &holding);
+	}
+	free(buf);
+	close(fd);
+	if (r < 0)
+		return r;
+	*ret_total = total;
+	return (int)holding;
 }

@@ -106,4 +106,16 @@ void fw_script_line(struct fw_script *sc, bool add, const char *chain, const cha
  * calls on any error. */
 int fw_ebt_batch(const char *table, const struct fw_script *sc, struct cni_error *err);
 
+/* fw_ebt_nft_holding - how many rules of the nf_tables bridge table @table, chain @chain (where
+ * ebtables-nft keeps `ebtables -t <table>`'s rules), hold the @len bytes @needle anywhere in
+ * their netlink attributes (an address in network order: ebtables-nft keeps --ip-dst,
+ * --ip6-dst and --arp-ip-dst as raw bytes, in a native comparison or the xt match's info). One
+ * NFT_MSG_GETRULE dump on a NETLINK_NETFILTER socket of the caller's netns: no exec. It may
+ * count a rule that only happens to hold those bytes, never misses one that matches them.
+ * Returns the count with *ret_total the chain's rule count, -ENOTSUP when the ebtables in use
+ * is not ebtables-nft (AZURE_CNI_EBTABLES set, or ebtables-restore not a link to
+ * xtables-nft-multi), -ENOENT when there is no such table or chain, or another negative errno. */
+int fw_ebt_nft_holding(const char *table, const char *chain, const void *needle, size_t len,
+		       unsigned *ret_total);
+
 #endif

@@ -424,6 +424,15 @@ check "batch: bridge CHECK healthy" run CHECK cb3aaaaaaa3 "$(nspath b3)"
 check "batch: DEL exits 0" run_logged DEL cb3aaaaaaa3 "$(nspath b3)"
 check "batch: one more ebtables-restore run for the DEL, deleting both" eq "$(grep -c '^\*nat' "$WORK/restore.log")|$(grep -c -- "^-D PREROUTING .*$bip3 " "$WORK/restore.log")" "2|2"
 check "batch: DEL left no rule of the pod" absent ebt_has0 "$bip3"
+# a killed pod's rules left for its address: the next pod given it (the lowest free) purges them
+in_node ebtables -t nat -A PREROUTING -p ARP --arp-op Request --arp-ip-dst "$bip3" -j arpreply --arpreply-mac 02:00:00:00:00:09
+in_node ebtables -t nat -A PREROUTING -p IPv4 -i eth0 --ip-dst "$bip3" -j dnat --to-dst 02:00:00:00:00:09 --dnat-target ACCEPT
+pod b5
+rb5=$(run ADD cb5aaaaaaa5 "$(nspath b5)")
+bmac5=$(jq -r '.interfaces[1].mac' <<<"$rb5")
+check "stale rules: the next pod has the address ($bip3)" eq "$(jq -r '.ips[0].address' <<<"$rb5" | cut -d/ -f1)" "$bip3"
+check "stale rules: removed, the pod's own two there" eq "$(in_node ebtables -t nat -L PREROUTING | grep -- "$bip3 " | grep -c 02:00:00:00:00:09)|$(in_node ebtables -t nat -L PREROUTING | grep -- "$bip3 " | grep -c "$bmac5")" "0|2"
+run DEL cb5aaaaaaa5 "$(nspath b5)" >/dev/null
 pod b4
 rb4=$(AZURE_CNI_EBTABLES_RESTORE=false run ADD cb4aaaaaaa4 "$(nspath b4)")
 bip4=$(jq -r '.ips[0].address' <<<"$rb4" | cut -d/ -f1)
