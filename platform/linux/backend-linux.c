@@ -470,6 +470,73 @@ static void ebt_pod_purge(struct vnet *v, const struct ipnet_addr *ip, const uin
 	free(list);
 }
 
+/* ebt_pod in one or two ebtables execs (a listing, unless on ADD an nf_tables dump shows no rule
+ * holding @ip; one ebtables-restore batch) instead of one per rule and copy (five for an IPv4
+ * ADD, four for its DEL): the listing's rules for @ip go in the
+ * batch as -D lines (on ADD every ARP reply and MAC DNAT for @ip, the stale ones of an earlier
+ * pod and any copy of this pod's, as ebt_pod_purge and fw_ebt_rule_ensure remove them; on DEL
+ * those pointing at this pod's MACs, as ebt_pod's rules and the Go first pod's ARP reply do),
+ * then on ADD @rules' -A lines. Returns 0 when done, else a negative errno with nothing
+ * changed (the batch is one transaction), for the caller to take the per-rule path. */
+static int ebt_pod_batch(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6],
+			 bool add, const char *const *const rules[])
+{
+	char ips[IPNET_ADDR_STRLEN], line[512], *list = NULL;
+	struct fw_script sc = { 0 };
+	const char *p, *end;
+	uint8_t old[6];
+	unsigned total = 0;
+	int r;
+
+	/* An ADD whose address no rule of the chain holds (the usual case; the chain is never
+	 * empty in these modes: ebt_network's rules) has nothing to purge: no listing */
+	if (add && fw_ebt_nft_holding("nat", "PREROUTING", ip->bytes,
+				      (size_t)ipnet_addr_len(ip), &total) == 0 && total > 0) {
+		for (; *rules; rules++)
+			fw_script_rule(&sc, true, "PREROUTING", *rules);
+		return fw_ebt_batch("nat", &sc, NULL);
+	}
+	r = fw_ebt_list("nat", "PREROUTING", &list, NULL);
+	if (r < 0)
+		return r;
+	ipnet_addr_format(ip, ips, sizeof(ips));
+	for (p = list; p && *p; p = end ? end + 1 : NULL) {
+		bool dnat, arp;
+
+		end = strchr(p, '\n');
+		snprintf(line, sizeof(line), "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
+		dnat = ebt_find(line, ebt_dst_key(ip), ips, "--to-dst", old);
+		arp = !dnat && ebt_find(line, "--arp-ip-dst", ips, "--arpreply-mac", old);
+		if (!dnat && !arp)
+			continue;
+		if (add && memcmp(old, arp && v->tunnel ? vepa_mac : mac, 6) != 0) {
+			char olds[MAC_STRLEN];
+
+			platform_log("removing stale ebtables rules of %s (MAC %s)", ips,
+				     mac_format(old, MAC_COLON_LOWER, olds, sizeof(olds)));
+		}
+		if (add || memcmp(old, mac, 6) == 0 || (arp && v->tunnel && !memcmp(old, vepa_mac, 6)))
+			fw_script_line(&sc, false, "PREROUTING", line);
+	}
+	free(list);
+	for (; add && *rules; rules++)
+		fw_script_rule(&sc, true, "PREROUTING", *rules);
+	return fw_ebt_batch("nat", &sc, NULL);
+}
+
+/* A bridge-mode DEL's usual case in one exec: -D of exactly the rules ebt_pod made, in one
+ * ebtables-restore batch, which fails as a whole (nothing removed) when one of them is not there
+ * as made; then the caller lists (ebt_pod_batch). Not in tunnel mode, whose first pod may also
+ * hold the Go plugin's form of the ARP reply. Returns 0 or a negative errno. */
+static int ebt_pod_del_exact(const char *const *const rules[])
+{
+	struct fw_script sc = { 0 };
+
+	for (; *rules; rules++)
+		fw_script_rule(&sc, false, "PREROUTING", *rules);
+	return fw_ebt_batch("nat", &sc, NULL);
+}
+
 static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6], bool add,
 		   struct cni_error *err)
 {
@@ -488,6 +555,12 @@ static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t ma
 	const char *const go_arp[] = { "-p", "ARP", "--arp-op", "Request", "--arp-ip-dst", ips,
 				       "-j", "arpreply", "--arpreply-mac", macs,
 				       "--arpreply-target", "DROP", NULL };
+	const char *const *const rules[] = { v6 ? dnat : arp, v6 ? NULL : dnat, NULL };
+
+	if (!add && !v->tunnel && ebt_pod_del_exact(rules) == 0)
+		return 0;
+	if (ebt_pod_batch(v, ip, mac, add, rules) == 0)
+		return 0;
 	if (!add) {
 		if (!v6)
 			r = fw_ebt_rule_delete("nat", "PREROUTING", arp, err);

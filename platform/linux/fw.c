@@ -13,6 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +26,9 @@
 #define FW_MAX_COPIES 16   /* bound on the delete loops */
 #define FW_XTABLES_WAIT_S "10" /* iptables -w, seconds */
 
-int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err)
+/* fw_exec with @stdin_fd as the child's stdin (-1: /dev/null). */
+static int exec_in(const char *const argv[], int stdin_fd, char *out, size_t size,
+		   struct cni_error *err)
 {
 	char sink[256];
 	int pfd[2], status, r, rr, pidfd;
@@ -33,7 +41,7 @@ int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return cni_error_set(err, -errno, CNI_CODE_NETWORK, "pipe: %s", strerror(errno));
 	r = spawn_start(&(struct spawn_opts){ .path = argv[0], .argv = argv, .search = true,
-					     .stdin_fd = -1, .stdout_fd = pfd[1],
+					     .stdin_fd = stdin_fd, .stdout_fd = pfd[1],
 					     .stderr_fd = pfd[1] },
 			CNI_CODE_NETWORK, &pid, err);
 	close(pfd[1]);
@@ -111,6 +119,11 @@ int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *
 		return WEXITSTATUS(status);
 	return cni_error_set(err, -EINTR, CNI_CODE_NETWORK, "%s killed by signal %d", argv[0],
 			     WTERMSIG(status));
+}
+
+int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err)
+{
+	return exec_in(argv, -1, out, size, err);
 }
 
 static const char *bin(const char *env, const char *def)
@@ -370,4 +383,195 @@ int fw_ipt_list(const struct fw_opts *o, const char *table, char **ret, bool *re
 
 	build(argv, ipt(o), o->wait, table, "-S", NULL, NULL, NULL);
 	return list(argv, ret, ret_full, err);
+}
+
+/* Append @s to the script; false (and the script marked bad) when it does not fit. */
+static bool script_put(struct fw_script *sc, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (sc->bad || sc->len + n + 1 > sizeof(sc->buf)) {
+		sc->bad = true;
+		return false;
+	}
+	memcpy(sc->buf + sc->len, s, n + 1);
+	sc->len += n;
+	return true;
+}
+
+void fw_script_rule(struct fw_script *sc, bool add, const char *chain, const char *const rule[])
+{
+	script_put(sc, add ? "-A " : "-D ");
+	script_put(sc, chain);
+	for (; rule && *rule; rule++) {
+		/* restore splits its lines at white space and reads quotes: a token holding either
+		 * cannot be given to it as the argv form gives it to ebtables */
+		if (!**rule || strpbrk(*rule, " \t\n\r\"'\\"))
+			sc->bad = true;
+		script_put(sc, " ");
+		script_put(sc, *rule);
+	}
+	script_put(sc, "\n");
+	sc->n++;
+}
+
+void fw_script_line(struct fw_script *sc, bool add, const char *chain, const char *text)
+{
+	if (strpbrk(text, "\n\r\"'\\"))
+		sc->bad = true;
+	script_put(sc, add ? "-A " : "-D ");
+	script_put(sc, chain);
+	script_put(sc, " ");
+	script_put(sc, text);
+	script_put(sc, "\n");
+	sc->n++;
+}
+
+int fw_ebt_batch(const char *table, const struct fw_script *sc, struct cni_error *err)
+{
+	const char *argv[] = { bin("AZURE_CNI_EBTABLES_RESTORE", "ebtables-restore"), "--noflush",
+			       NULL };
+	char head[64], out[1024], cmd[256];
+	int fd, st;
+
+	/* a renamed ebtables (AZURE_CNI_EBTABLES) is obeyed rule by rule unless its restore
+	 * program is named as well */
+	if (sc->bad || (getenv("AZURE_CNI_EBTABLES") && getenv("AZURE_CNI_EBTABLES")[0] &&
+			!getenv("AZURE_CNI_EBTABLES_RESTORE")))
+		return -ENOTSUP;
+	if (!sc->n)
+		return 0;
+	fd = memfd_create("ebtables-restore", MFD_CLOEXEC);
+	if (fd < 0)
+		return -ENOTSUP;
+	snprintf(head, sizeof(head), "*%s\n", table);
+	if (write(fd, head, strlen(head)) != (ssize_t)strlen(head) ||
+	    write(fd, sc->buf, sc->len) != (ssize_t)sc->len || write(fd, "COMMIT\n", 7) != 7 ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return -ENOTSUP;
+	}
+	st = exec_in(argv, fd, out, sizeof(out), err);
+	close(fd);
+	if (st < 0)
+		return st;
+	if (st == 127)
+		return -ENOTSUP; /* no restore program (spawn.h: exit 127 is an exec failure) */
+	if (st == 0)
+		return 0;
+	chomp(out);
+	cmdline(argv, cmd, sizeof(cmd));
+	return cni_error_set(err, -EIO, CNI_CODE_NETWORK, "%s -t %s failed (exit %d): %s", cmd,
+			     table, st, out);
+}
+
+/* Is the ebtables-restore fw_ebt_batch runs the nf_tables one (a link to xtables-nft-multi)?
+ * Then the kernel's nf_tables bridge family holds what ebtables lists. */
+static bool ebt_is_nft(void)
+{
+	const char *prog = bin("AZURE_CNI_EBTABLES_RESTORE", "ebtables-restore"), *path, *end;
+	char cand[PATH_MAX], real[PATH_MAX], *base;
+
+	if (getenv("AZURE_CNI_EBTABLES") && getenv("AZURE_CNI_EBTABLES")[0])
+		return false;
+	path = strchr(prog, '/') ? "" : getenv("PATH");
+	for (; path; path = *end ? end + 1 : NULL) {
+		end = strchrnul(path, ':');
+		if (snprintf(cand, sizeof(cand), "%.*s%s%s", (int)(end - path), path,
+			     end > path ? "/" : "", prog) >= (int)sizeof(cand))
+			continue;
+		if (access(cand, X_OK) == 0) {
+			if (!realpath(cand, real))
+				return false;
+			base = strrchr(real, '/');
+			return base && strcmp(base + 1, "xtables-nft-multi") == 0;
+		}
+	}
+	return false;
+}
+
+/* Count the rules of one nf_tables dump answer in @buf (@n bytes): *total each, *holding those
+ * whose attributes hold @needle. Returns 1 at the dump's end, 0 for more, or a negative errno. */
+static int nft_count(const char *buf, size_t n, const void *needle, size_t len, unsigned *total,
+		     unsigned *holding)
+{
+	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+
+	for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+		if (h->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			return e->error ? e->error : 1;
+		}
+		if ((h->nlmsg_type & 0xff) != NFT_MSG_NEWRULE)
+			continue;
+		(*total)++;
+		if (memmem(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, needle, len))
+			(*holding)++;
+	}
+	return 0;
+}
+
+int fw_ebt_nft_holding(const char *table, const char *chain, const void *needle, size_t len,
+		       unsigned *ret_total)
+{
+	struct {
+		struct nlmsghdr h;
+		struct nfgenmsg g;
+		char attrs[128];
+	} req = { 0 };
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	unsigned total = 0, holding = 0;
+	size_t tl = strlen(table) + 1, cl = strlen(chain) + 1, off = 0;
+	struct nlattr *a;
+	char *buf;
+	int fd, r = 0;
+
+	if (!ebt_is_nft())
+		return -ENOTSUP;
+	if (NLA_ALIGN(NLA_HDRLEN + tl) + NLA_ALIGN(NLA_HDRLEN + cl) > sizeof(req.attrs))
+		return -E2BIG;
+	/* the dump of one chain (nf_tables_getrule: table and chain filter a dump) */
+	a = (struct nlattr *)req.attrs;
+	a->nla_type = NFTA_RULE_TABLE;
+	a->nla_len = (unsigned short)(NLA_HDRLEN + tl);
+	memcpy(req.attrs + NLA_HDRLEN, table, tl);
+	off = NLA_ALIGN(a->nla_len);
+	a = (struct nlattr *)(req.attrs + off);
+	a->nla_type = NFTA_RULE_CHAIN;
+	a->nla_len = (unsigned short)(NLA_HDRLEN + cl);
+	memcpy(req.attrs + off + NLA_HDRLEN, chain, cl);
+	off += NLA_ALIGN(a->nla_len);
+	req.h.nlmsg_len = (unsigned)(NLMSG_LENGTH(sizeof(req.g)) + off);
+	req.h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = 1;
+	req.g.nfgen_family = NFPROTO_BRIDGE;
+	req.g.version = NFNETLINK_V0;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(1u << 16);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		r = -errno;
+	while (r == 0) {
+		ssize_t n = recv(fd, buf, 1u << 16, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		r = n < 0 ? -errno : n == 0 ? -EIO :
+			nft_count(buf, (size_t)n, needle, len, &total, &holding);
+	}
+	free(buf);
+	close(fd);
+	if (r < 0)
+		return r;
+	*ret_total = total;
+	return (int)holding;
 }

@@ -77,4 +77,45 @@ int fw_ebt_list(const char *table, const char *chain, char **ret, struct cni_err
 int fw_ipt_list(const struct fw_opts *o, const char *table, char **ret, bool *ret_full,
 		struct cni_error *err);
 
+/* A batch of ebtables rule commands for fw_ebt_batch, filled by fw_script_rule/fw_script_line
+ * (zero-initialise it: struct fw_script sc = { 0 }). @bad: a line did not fit in @buf or holds
+ * what ebtables-restore cannot read (white space or quotes inside a token). */
+struct fw_script {
+	char buf[4096];
+	size_t len;
+	unsigned n;
+	bool bad;
+};
+
+/* fw_script_rule - append "-A|-D <chain> <rule...>" (@add: -A) to @sc; @rule as in fw.h's
+ * argv fragments, so the line is the same rule fw_ebt_rule_ensure/delete would run. */
+void fw_script_rule(struct fw_script *sc, bool add, const char *chain, const char *const rule[]);
+
+/* fw_script_line - append "-A|-D <chain> <text>" to @sc; @text a rule as fw_ebt_list prints it
+ * (one line of `ebtables -L`, which ebtables reads back as the same rule). */
+void fw_script_line(struct fw_script *sc, bool add, const char *chain, const char *text);
+
+/* fw_ebt_batch - apply every command of @sc to @table in one run of `ebtables-restore --noflush`
+ * (AZURE_CNI_EBTABLES_RESTORE renames it), the script on its stdin: one exec instead of one per
+ * rule, and with the nft backend one transaction, all or nothing (a -D of an absent rule fails
+ * the whole batch). The rules are the ones the per-rule calls make, so ebtables -D (the Go
+ * plugin's, ACN ebtables/ebtables.go) finds them. Returns 0 (nothing to do when @sc is empty),
+ * -ENOTSUP when no batch can be run (@sc->bad, no restore program, or AZURE_CNI_EBTABLES is set
+ * without AZURE_CNI_EBTABLES_RESTORE: a renamed ebtables is obeyed rule by rule), or -EIO
+ * (code 103 quoting ebtables-restore) when the batch failed. Callers fall back to the per-rule
+ * calls on any error. */
+int fw_ebt_batch(const char *table, const struct fw_script *sc, struct cni_error *err);
+
+/* fw_ebt_nft_holding - how many rules of the nf_tables bridge table @table, chain @chain (where
+ * ebtables-nft keeps `ebtables -t <table>`'s rules), hold the @len bytes @needle anywhere in
+ * their netlink attributes (an address in network order: ebtables-nft keeps --ip-dst,
+ * --ip6-dst and --arp-ip-dst as raw bytes, in a native comparison or the xt match's info). One
+ * NFT_MSG_GETRULE dump on a NETLINK_NETFILTER socket of the caller's netns: no exec. It may
+ * count a rule that only happens to hold those bytes, never misses one that matches them.
+ * Returns the count with *ret_total the chain's rule count, -ENOTSUP when the ebtables in use
+ * is not ebtables-nft (AZURE_CNI_EBTABLES set, or ebtables-restore not a link to
+ * xtables-nft-multi), -ENOENT when there is no such table or chain, or another negative errno. */
+int fw_ebt_nft_holding(const char *table, const char *chain, const void *needle, size_t len,
+		       unsigned *ret_total);
+
 #endif

@@ -39,6 +39,7 @@
 struct netdev {
 	struct nl_sock *sk;
 	int nsfd;
+	bool own;    /* nsfd is the thread's own netns (opened without a path): no setns needed */
 };
 
 /* -NLE_* -> negative errno. */
@@ -189,6 +190,13 @@ static int in_netns(int nsfd, int (*fn)(void *), void *arg, struct cni_error *er
 	return r;
 }
 
+/* Run @fn(@arg) inside @nd's netns: at once when that is the thread's own (two setns and an
+ * open fewer per sysctl of the host side), else through in_netns. */
+static int nd_run(struct netdev *nd, int (*fn)(void *), void *arg, struct cni_error *err)
+{
+	return nd->own ? fn(arg) : in_netns(nd->nsfd, fn, arg, err);
+}
+
 static int connect_fn(void *arg)
 {
 	struct netdev *nd = arg;
@@ -223,13 +231,14 @@ int netdev_open(const char *netns_path, struct netdev **ret, struct cni_error *e
 		}
 	} else {
 		nd->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		nd->own = true;
 	}
 	if (nd->nsfd < 0) {
 		r = cni_error_set(err, -errno, CNI_CODE_NETWORK, "open netns %s: %s",
 				  netns_path ? netns_path : "(own)", strerror(errno));
 		goto fail;
 	}
-	r = in_netns(nd->nsfd, connect_fn, nd, err);
+	r = nd_run(nd, connect_fn, nd, err);
 	if (r < 0 && !cni_error_is_set(err))
 		r = nlfail(err, r, "netlink socket in netns %s", netns_path ? netns_path : "(own)");
 	if (r < 0)
@@ -391,14 +400,26 @@ int netdev_bridge_create(struct netdev *nd, const char *name, const uint8_t *mac
 	return r;
 }
 
-/* Apply @changes to link @name (RTM_SETLINK). */
+/* Apply @changes to link @name (RTM_NEWLINK without NLM_F_CREATE). Unless @changes renames it,
+ * the request names the link (IFLA_IFNAME, ifindex 0: the kernel looks it up) and carries only
+ * the changed flags (ifi_change), so no RTM_GETLINK of the link comes first. */
 static int link_change(struct netdev *nd, const char *name, struct rtnl_link *changes,
 		       const char *what, struct cni_error *err)
 {
 	struct rtnl_link *orig = NULL;
 	int r;
 
-	r = rtnl_link_get_kernel(nd->sk, 0, name, &orig);
+	if (!rtnl_link_get_name(changes)) {
+		orig = rtnl_link_alloc();
+		if (!orig) {
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+			goto out;
+		}
+		rtnl_link_set_name(changes, name);
+		r = 0;
+	} else {
+		r = rtnl_link_get_kernel(nd->sk, 0, name, &orig);
+	}
 	if (r < 0) {
 		r = nlfail(err, r, "%s %s", what, name);
 		goto out;
@@ -998,7 +1019,7 @@ int netdev_sysctl_write(struct netdev *nd, const char *key, const char *value,
 			struct cni_error *err)
 {
 	struct sysctl_op op = { .key = key, .value = value };
-	int r = in_netns(nd->nsfd, sysctl_fn, &op, err);
+	int r = nd_run(nd, sysctl_fn, &op, err);
 
 	platform_fault_point("sysctl write");
 	if (r == -ENOENT || cni_error_is_set(err))
@@ -1015,7 +1036,7 @@ int netdev_sysctl_read(struct netdev *nd, const char *key, char *buf, size_t siz
 
 	if (size < 2)
 		return -EINVAL;
-	r = in_netns(nd->nsfd, sysctl_fn, &op, err);
+	r = nd_run(nd, sysctl_fn, &op, err);
 	if (r == -ENOENT || cni_error_is_set(err))
 		return r;
 	return r < 0 ? cni_error_set(err, r, CNI_CODE_NETWORK, "read sysctl %s: %s", key,

@@ -119,9 +119,20 @@ static int mkdir_parents(const char *path)
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
 
+	char *last;
+
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, path, len + 1);
+	/* The directory itself first: it exists on every call but a node's first, so one mkdir
+	 * (EEXIST) instead of one per path component. */
+	last = strrchr(buf, '/');
+	if (!last || last == buf)
+		return 0;
+	*last = '\0';
+	if (mkdir(buf, 0755) == 0 || errno == EEXIST)
+		return 0;
+	*last = '/';
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;

@@ -85,6 +85,7 @@ is_error() { jout '.code > 0 and (.msg | length > 0)' "$1"; }
 jout() { [ -n "$2" ] && jqe "$1" <<<"$2"; }
 eq() { [ "$1" = "$2" ]; }
 absent() { ! "$@"; }
+ebt_has0() { in_node ebtables -t nat -L PREROUTING | grep -- "$1 " >/dev/null; }
 
 TRANSPARENT='{"cniVersion":"0.4.0","name":"azure","type":"azure-vnet","mode":"transparent","ipsToRouteViaHost":["169.254.20.10"],"ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 BRIDGE='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"bridge","bridge":"azure0","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
@@ -408,6 +409,36 @@ pod b9
 out=$(CONF=$(jq -c '.mode = "transparent"' <<<"$BRIDGE") run ADD cb9aaaaaaa9 "$(nspath b9)")
 check "ADD with a config mode other than the network's: code 7, nothing made" bash -c "jq -e '.code == 7 and (.msg | test(\"exists in mode bridge\"))' <<<'$out' && ! ip -n ${P}b9 link show eth0"
 check "SNAT once in bridge mode" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
+echo "== bridge pod rules in one ebtables-restore batch (issue 14), the per-rule path as fallback"
+printf '#!/bin/sh\ntee -a "%s" | ebtables-restore "$@"\n' "$WORK/restore.log" >"$WORK/ebt-restore-log"
+chmod +x "$WORK/ebt-restore-log"
+run_logged() { AZURE_CNI_EBTABLES_RESTORE=$WORK/ebt-restore-log run "$@"; }
+pod b3
+rb3=$(run_logged ADD cb3aaaaaaa3 "$(nspath b3)")
+bip3=$(jq -r '.ips[0].address' <<<"$rb3" | cut -d/ -f1)
+bmac3=$(jq -r '.interfaces[1].mac' <<<"$rb3")
+check "batch: one ebtables-restore run for the ADD, the pod's ARP reply and MAC DNAT in it" eq "$(grep -c '^\*nat' "$WORK/restore.log")|$(grep -- "-A PREROUTING" "$WORK/restore.log")" "1|-A PREROUTING -p ARP --arp-op Request --arp-ip-dst $bip3 -j arpreply --arpreply-mac $bmac3
+-A PREROUTING -p IPv4 -i eth0 --ip-dst $bip3 -j dnat --to-dst $bmac3 --dnat-target ACCEPT"
+check "batch: the rules are there, once each" eq "$(in_node ebtables -t nat -L PREROUTING | grep -c -- "$bip3 ")" 2
+check "batch: bridge CHECK healthy" run CHECK cb3aaaaaaa3 "$(nspath b3)"
+check "batch: DEL exits 0" run_logged DEL cb3aaaaaaa3 "$(nspath b3)"
+check "batch: one more ebtables-restore run for the DEL, deleting both" eq "$(grep -c '^\*nat' "$WORK/restore.log")|$(grep -c -- "^-D PREROUTING .*$bip3 " "$WORK/restore.log")" "2|2"
+check "batch: DEL left no rule of the pod" absent ebt_has0 "$bip3"
+# a killed pod's rules left for its address: the next pod given it (the lowest free) purges them
+in_node ebtables -t nat -A PREROUTING -p ARP --arp-op Request --arp-ip-dst "$bip3" -j arpreply --arpreply-mac 02:00:00:00:00:09
+in_node ebtables -t nat -A PREROUTING -p IPv4 -i eth0 --ip-dst "$bip3" -j dnat --to-dst 02:00:00:00:00:09 --dnat-target ACCEPT
+pod b5
+rb5=$(run ADD cb5aaaaaaa5 "$(nspath b5)")
+bmac5=$(jq -r '.interfaces[1].mac' <<<"$rb5")
+check "stale rules: the next pod has the address ($bip3)" eq "$(jq -r '.ips[0].address' <<<"$rb5" | cut -d/ -f1)" "$bip3"
+check "stale rules: removed, the pod's own two there" eq "$(in_node ebtables -t nat -L PREROUTING | grep -- "$bip3 " | grep -c 02:00:00:00:00:09)|$(in_node ebtables -t nat -L PREROUTING | grep -- "$bip3 " | grep -c "$bmac5")" "0|2"
+run DEL cb5aaaaaaa5 "$(nspath b5)" >/dev/null
+pod b4
+rb4=$(AZURE_CNI_EBTABLES_RESTORE=false run ADD cb4aaaaaaa4 "$(nspath b4)")
+bip4=$(jq -r '.ips[0].address' <<<"$rb4" | cut -d/ -f1)
+check "fallback (ebtables-restore fails): ADD exits 0, both rules there once" eq "$(in_node ebtables -t nat -L PREROUTING | grep -c -- "$bip4 ")" 2
+AZURE_CNI_EBTABLES_RESTORE=false run DEL cb4aaaaaaa4 "$(nspath b4)" >/dev/null
+check "fallback: DEL removed them" absent ebt_has0 "$bip4"
 echo "== bridge DEL without an endpoint record (killed between endpoint create and state save)"
 jqi() { jq "$1" "$2" >"$2.tmp" && mv "$2.tmp" "$2"; }
 ebt_has() { in_node ebtables -t nat -L PREROUTING | grep -- "$1 " >/dev/null; }
