@@ -74,7 +74,8 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 		return 0;
 	}
 	state_snap_free(snap);
-	r = len ? netstate_decode(text, len, path, &snap->st, &why) : 0;
+	/* records left lazy: a call decodes and re-encodes only the records it touches */
+	r = len ? netstate_decode_lazy(text, len, path, &snap->st, &why) : 0;
 	if (r == -EINVAL) {
 		free(text);
 		return state_rebuild(snap, path, &why, err);
