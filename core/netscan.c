@@ -44,7 +44,6 @@ struct scan {
 	size_t depth, cap;
 	char *out;
 	size_t out_len, out_cap, copied;
-	int capture;                 /* R_RECORD member being read: field index, else -1 */
 	const char *why;
 };
 
@@ -446,33 +445,13 @@ static int add_record(struct scan *c, size_t map, size_t key_off, size_t key_len
 #define key_is(c, off, len, lit) \
 	((len) == sizeof(lit) - 1 && memcmp((c)->t + (off), lit, sizeof(lit) - 1) == 0)
 
-/* ASCII case-insensitive, as cJSON_GetObjectItem compares keys. */
-static bool key_like(const struct scan *c, size_t off, size_t len, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		char a = c->t[off + i], b = key[i];
-
-		if (a >= 'A' && a <= 'Z')
-			a = (char)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (char)(b - 'A' + 'a');
-		if (a != b)
-			return false;
-	}
-	return true;
-}
-
 /* The role of the value of member @key (body at off, len) of the innermost object; records
- * of an Endpoints object are added here, record fields chosen for capture. */
+ * of an Endpoints object are added here. */
 static int member_role(struct scan *c, size_t off, size_t len, unsigned char *role)
 {
 	struct frame *f = &c->stack[c->depth - 1];
-	int i;
 
 	*role = R_OTHER;
-	c->capture = -1;
 	switch (f->role) {
 	case R_ROOT: *role = key_is(c, off, len, "Network") ? R_NETWORK : R_OTHER; break;
 	case R_NETWORK:
@@ -485,13 +464,6 @@ static int member_role(struct scan *c, size_t off, size_t len, unsigned char *ro
 	case R_EPS:
 		*role = R_RECORD;
 		return add_record(c, f->map, off, len);
-	case R_RECORD:
-		for (i = 0; i < NETSCAN_FIELDS; i++)
-			if (len == field_lens[i] &&
-			    last_record(c, f->map)->f[i].type == NETSCAN_ABSENT &&
-			    key_like(c, off, len, netscan_field_names[i]))
-				c->capture = i;
-		break;
 	default: break;
 	}
 	return 0;
@@ -500,13 +472,12 @@ static int member_role(struct scan *c, size_t off, size_t len, unsigned char *ro
 /* A scalar at c->i, of a member whose value must be an object (@role R_EPS may be null too). */
 static int scalar(struct scan *c, unsigned char role)
 {
-	size_t off = c->i, len = 0;
-	enum netscan_type type = NETSCAN_OTHER;
-	bool ok;
+	size_t off, len;
+	bool null = false, ok;
 
 	switch (c->t[c->i]) {
-	case '"': ok = scan_string(c, &off, &len); type = NETSCAN_STRING; break;
-	case 'n': ok = scan_literal(c, "null"); type = NETSCAN_NULL; break;
+	case '"': ok = scan_string(c, &off, &len); break;
+	case 'n': ok = scan_literal(c, "null"); null = true; break;
 	case 't': ok = scan_literal(c, "true"); break;
 	case 'f': ok = scan_literal(c, "false"); break;
 	default: ok = scan_number(c); break;
@@ -515,15 +486,9 @@ static int scalar(struct scan *c, unsigned char role)
 		c->why = "is not valid JSON";
 		return -EINVAL;
 	}
-	if ((role == R_EPS && type != NETSCAN_NULL) || role == R_RECORD) {
+	if ((role == R_EPS && !null) || role == R_RECORD) {
 		c->why = role == R_EPS ? "Endpoints" : "Endpoints entry";
 		return -EINVAL;
-	}
-	if (c->capture >= 0) {
-		const struct frame *f = &c->stack[c->depth - 1];
-
-		last_record(c, f->map)->f[c->capture] =
-			(struct netscan_field){ .off = off, .len = len, .type = type };
 	}
 	return 0;
 }
@@ -553,13 +518,9 @@ static int open_value(struct scan *c, unsigned char role)
 			rec->off = c->i;
 			rec->len = end - c->i;
 			c->i = end;
-			c->capture = -1;
 			return 1; /* the whole value */
 		}
 	}
-	if (c->capture >= 0)
-		last_record(c, map)->f[c->capture].type = NETSCAN_OTHER;
-	c->capture = -1;
 	r = push(c, obj, obj ? role : R_OTHER, map);
 	c->i++;
 	return r;
@@ -573,8 +534,6 @@ static int close_value(struct scan *c)
 	c->i++;
 	if (f.role == R_EPS)
 		c->copied = c->i;
-	else if (f.role == R_RECORD)
-		last_record(c, f.map)->len = c->i - last_record(c, f.map)->off;
 	return 0;
 }
 
@@ -645,7 +604,6 @@ after:
 						return r;
 				} else {
 					role = R_OTHER;
-					c->capture = -1;
 				}
 				break;
 			}
@@ -662,7 +620,7 @@ bad:
 int netscan_run(const char *text, size_t len, struct netscan *ret, const char **field,
 		const char **why)
 {
-	struct scan c = { .t = text, .n = len, .s = ret, .capture = -1 };
+	struct scan c = { .t = text, .n = len, .s = ret };
 	int r;
 
 	memset(ret, 0, sizeof(*ret));

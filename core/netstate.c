@@ -395,7 +395,8 @@ static int lazy_record(struct dctx *d, const struct netscan_record *r,
 	}
 	if (!ep->id[0])
 		snprintf(ep->id, sizeof(ep->id), "%.*s", NETSTATE_ID_MAX - 1, key);
-	return d->eager ? endpoint_load(d, ep) : 0;
+	/* an Id other than its key: written under the Id, as a new record (netstate_encode) */
+	return d->eager || strcmp(ep->id, key) != 0 ? endpoint_load(d, ep) : 0;
 }
 
 /* The records of Endpoints map @mark (the skeleton's marker after NETSCAN_MARK) into @net. */
