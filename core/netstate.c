@@ -537,6 +537,27 @@ static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x
 	return 0;
 }
 
+/* @text into the state's own copy (padded as netscan_run needs; lazy records point into it),
+ * scanned into @scan. Returns 0, -EINVAL (code 6) or -ENOMEM. */
+static int copy_and_scan(struct dctx *d, const char *text, size_t len, struct netstate *ret,
+			 struct netscan *scan)
+{
+	const char *field = NULL, *why = NULL;
+	int r;
+
+	ret->text = malloc(len + NETSCAN_PAD);
+	if (!ret->text)
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	memcpy(ret->text, text, len);
+	memset(ret->text + len, 0, NETSCAN_PAD);
+	ret->text_len = len;
+	d->text = ret->text;
+	r = netscan_run(ret->text, len, scan, &field, &why);
+	if (r == -ENOMEM)
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return r < 0 ? bad(d, field, why) : 0;
+}
+
 static int decode_text(const char *text, size_t len, const char *path, bool eager,
 		       struct netstate *ret, struct cni_error *err)
 {
@@ -544,7 +565,6 @@ static int decode_text(const char *text, size_t len, const char *path, bool eage
 	struct netscan scan = { 0 };
 	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err, .gen = ++gens,
 			  .scan = &scan, .eager = eager };
-	const char *field = NULL, *why = NULL;
 	cJSON *root = NULL;
 	const cJSON *net, *v, *e;
 	size_t i;
@@ -556,22 +576,9 @@ static int decode_text(const char *text, size_t len, const char *path, bool eage
 		;
 	if (i == len)
 		return 0;
-	ret->text = malloc(len + NETSCAN_PAD);
-	if (!ret->text)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	memcpy(ret->text, text, len);
-	memset(ret->text + len, 0, NETSCAN_PAD);
-	ret->text_len = len;
-	d.text = ret->text;
-	r = netscan_run(ret->text, len, &scan, &field, &why);
-	if (r == -ENOMEM) {
-		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	r = copy_and_scan(&d, text, len, ret, &scan);
+	if (r < 0)
 		goto out;
-	}
-	if (r < 0) {
-		r = bad(&d, field, why);
-		goto out;
-	}
 	r = -EINVAL;
 	root = cJSON_ParseWithLength(scan.skel, scan.skel_len);
 	if (!root || !cJSON_IsObject(root)) {
