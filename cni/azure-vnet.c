@@ -936,6 +936,10 @@ static int gc_collect(struct vnet *v, struct gc *g, struct cni_error *err)
 	g->removed = calloc(room, sizeof(*g->removed));
 	if (!grown || !g->stale || !g->locks || !g->removed)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	/* every record is read whole below (a record that does not decode keeps its owner) */
+	if (net && netstate_network_load(net, NULL) < 0)
+		platform_log_error("azure-vnet GC: a record of network %s does not decode",
+				   v->conf->name);
 	for (i = 0; net && i < net->n_endpoints; i++) {
 		const struct netstate_endpoint *ep = &net->endpoints[i];
 		struct cni_error lerr = { 0 };

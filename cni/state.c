@@ -5,6 +5,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,7 +75,8 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 		return 0;
 	}
 	state_snap_free(snap);
-	r = len ? netstate_decode(text, len, path, &snap->st, &why) : 0;
+	/* records left lazy: a call decodes and re-encodes only the records it touches */
+	r = len ? netstate_decode_lazy(text, len, path, &snap->st, &why) : 0;
 	if (r == -EINVAL) {
 		free(text);
 		return state_rebuild(snap, path, &why, err);
@@ -110,11 +112,45 @@ static void state_snap_changed(struct state_snap *snap)
 	snap->valid = false;
 }
 
+/* The file's model into @snap without the lock, where the platform allows it: every save
+ * replaces the file at once (ours: platform_file_replace; Go's store: temp file and rename), so
+ * an unlocked read sees one whole save. A missing, empty or undecodable file
+ * is read again under the lock (a corrupt one is rebuilt under it). Returns true when done. */
+static bool state_snap_unlocked(struct state_snap *snap)
+{
+	struct netstate st;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!platform_file_read_unlocked_ok() ||
+	    platform_file_read(platform_path(PLATFORM_PATH_NET_STATE), &text, &len, NULL) < 0 ||
+	    len == 0) {
+		free(text);
+		return false;
+	}
+	if (snap->valid && len == snap->len && memcmp(text, snap->text, len) == 0) {
+		free(text);
+		return true;
+	}
+	if (netstate_decode_lazy(text, len, NULL, &st, NULL) < 0) {
+		free(text);
+		return false;
+	}
+	state_snap_free(snap);
+	snap->st = st;
+	snap->text = text;
+	snap->len = len;
+	snap->valid = true;
+	return true;
+}
+
 int state_snap_read(struct state_snap *snap, struct cni_error *err)
 {
 	struct platform_lock *l = NULL;
 	int r;
 
+	if (state_snap_unlocked(snap))
+		return 0;
 	r = state_lock(&l, err);
 	if (r < 0)
 		return r;

@@ -24,9 +24,11 @@ struct state_snap {
 	bool valid;           /* st is the decode of text, unchanged since */
 };
 
-/* state_snap_read - under the lock, make snap->st the file's model (a read-only look),
- * decoding only when the file's bytes differ from snap's (other calls saved in between) or
- * when snap is zeroed or was changed by state_update. @snap starts zeroed; free with
+/* state_snap_read - make snap->st the file's model (a read-only look; its records lazy, see
+ * netstate_decode_lazy), decoding only when the file's bytes differ from snap's (other calls
+ * saved in between) or when snap is zeroed or was changed by state_update. Without the lock
+ * where platform_file_read_unlocked_ok (saves replace the file at once), but a missing, empty
+ * or corrupt file is read under it. @snap starts zeroed; free with
  * state_snap_free; on failure it is unchanged or empty. Returns 0 or negative errno. */
 int state_snap_read(struct state_snap *snap, struct cni_error *err);
 

@@ -10,6 +10,7 @@
 #include <cJSON.h>
 
 #include "base64.h"
+#include "netscan.h"
 
 /* Members of one object decoded at most: a crafted file with millions of them is corrupt
  * (code 6, then rebuilt), not an allocation of gigabytes (a node holds 250 pods). */
@@ -21,6 +22,9 @@ struct dctx {
 	const char *path;
 	struct cni_error *err;
 	unsigned long gen;
+	const struct netscan *scan;         /* the text's index (records by span), or NULL */
+	const char *text;                   /* the state's copy of the text */
+	bool eager;                         /* decode every record now (netstate_decode) */
 };
 
 static int bad(struct dctx *d, const char *field, const char *why)
@@ -323,6 +327,104 @@ static int decode_endpoint(struct dctx *d, const cJSON *o, struct netstate_endpo
 	return 0;
 }
 
+/* A lazy record decoded in place from its bytes (its id, owner and source kept). On a field
+ * of the wrong type: -EINVAL (err set), *ep left with only its id, owner and source. */
+static int endpoint_load(struct dctx *d, struct netstate_endpoint *ep)
+{
+	struct netstate_src src = ep->src;
+	char id[NETSTATE_ID_MAX], cid[NETSTATE_ID_MAX], ifname[NETSTATE_IFNAME_MAX];
+	cJSON *o;
+	int r;
+
+	memcpy(id, ep->id, sizeof(id));
+	memcpy(cid, ep->container_id, sizeof(cid));
+	memcpy(ifname, ep->ifname, sizeof(ifname));
+	o = cJSON_ParseWithLength(src.raw, src.raw_len);
+	r = o ? decode_endpoint(d, o, ep) : bad(d, "Endpoints entry", "is not valid JSON");
+	cJSON_Delete(o);
+	if (r < 0) {
+		memset(ep, 0, sizeof(*ep));
+		memcpy(ep->container_id, cid, sizeof(cid));
+		memcpy(ep->ifname, ifname, sizeof(ifname));
+	}
+	if (!ep->id[0])
+		memcpy(ep->id, id, sizeof(id));
+	ep->src = src;
+	ep->src.obj = NULL;
+	ep->lazy = false;
+	return r;
+}
+
+/* Record field @i (netscan_field_names) of @r into @buf: 0, or -1 when cJSON's reading is
+ * needed to tell (not a string, too long, escapes that do not fit). */
+static int head_field(const struct dctx *d, const struct netscan_record *r, int i, char *buf,
+		      size_t size)
+{
+	const struct netscan_field *f = &r->f[i];
+
+	buf[0] = '\0';
+	if (f->type == NETSCAN_ABSENT || f->type == NETSCAN_NULL)
+		return 0;
+	if (f->type != NETSCAN_STRING)
+		return -1;
+	return netscan_unescape(d->text + f->off, f->len, buf, size) < 0 ? -1 : 0;
+}
+
+/* Record @r of the text as a lazy entry *ep, or decoded now (d->eager, or a field that only a
+ * full decode judges). */
+static int lazy_record(struct dctx *d, const struct netscan_record *r,
+		       struct netstate_endpoint *ep)
+{
+	char key[1024];
+	int k;
+
+	/* only the head: a lazy record's other fields are never read */
+	memset(ep, 0, offsetof(struct netstate_endpoint, src) + sizeof(ep->src));
+	ep->src = (struct netstate_src){ .raw = d->text + r->off, .raw_len = r->len,
+					 .key = d->text + r->key_off, .key_len = r->key_len,
+					 .gen = d->gen };
+	ep->lazy = true;
+	k = netscan_unescape(d->text + r->key_off, r->key_len, key, sizeof(key));
+	if (head_field(d, r, 0, ep->id, sizeof(ep->id)) < 0 ||
+	    head_field(d, r, 1, ep->container_id, sizeof(ep->container_id)) < 0 ||
+	    head_field(d, r, 2, ep->ifname, sizeof(ep->ifname)) < 0 || k < 0) {
+		ep->id[0] = '\0';
+		if (k >= 0)
+			snprintf(ep->id, sizeof(ep->id), "%.*s", NETSTATE_ID_MAX - 1, key);
+		return endpoint_load(d, ep);
+	}
+	if (!ep->id[0])
+		snprintf(ep->id, sizeof(ep->id), "%.*s", NETSTATE_ID_MAX - 1, key);
+	/* an Id other than its key: written under the Id, as a new record (netstate_encode) */
+	return d->eager || strcmp(ep->id, key) != 0 ? endpoint_load(d, ep) : 0;
+}
+
+/* The records of Endpoints map @mark (the skeleton's marker after NETSCAN_MARK) into @net. */
+static int decode_records(struct dctx *d, const char *mark, struct netstate_network *net)
+{
+	const struct netscan_map *m;
+	char *end;
+	unsigned long k = strtoul(mark, &end, 10);
+	size_t i;
+
+	if (*end || k >= d->scan->n_maps)
+		return bad(d, "Endpoints", "is not an object");
+	m = &d->scan->maps[k];
+	if (m->n > NETSTATE_DECODE_MAX)
+		return bad(d, "Endpoints", "has more members than any node holds");
+	if (m->n) {
+		net->endpoints = malloc(m->n * sizeof(*net->endpoints));
+		if (!net->endpoints)
+			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < m->n; i++) {
+		if (lazy_record(d, &m->recs[i], &net->endpoints[i]) < 0)
+			return -EINVAL;
+		net->n_endpoints++;
+	}
+	return 0;
+}
+
 static int decode_network(struct dctx *d, const cJSON *o, struct netstate_network *net)
 {
 	const cJSON *v, *e;
@@ -358,6 +460,9 @@ static int decode_network(struct dctx *d, const cJSON *o, struct netstate_networ
 			return -EINVAL;
 	}
 	v = cJSON_GetObjectItem(o, "Endpoints");
+	if (d->scan && cJSON_IsString(v) &&
+	    strncmp(v->valuestring, NETSCAN_MARK, strlen(NETSCAN_MARK)) == 0)
+		return decode_records(d, v->valuestring + strlen(NETSCAN_MARK), net);
 	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
 		return bad(d, "Endpoints", "is not an object");
 	if (v && cJSON_GetArraySize(v) > NETSTATE_DECODE_MAX)
@@ -432,11 +537,34 @@ static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x
 	return 0;
 }
 
-int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
-		    struct cni_error *err)
+/* @text into the state's own copy (padded as netscan_run needs; lazy records point into it),
+ * scanned into @scan. Returns 0, -EINVAL (code 6) or -ENOMEM. */
+static int copy_and_scan(struct dctx *d, const char *text, size_t len, struct netstate *ret,
+			 struct netscan *scan)
+{
+	const char *field = NULL, *why = NULL;
+	int r;
+
+	ret->text = malloc(len + NETSCAN_PAD);
+	if (!ret->text)
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	memcpy(ret->text, text, len);
+	memset(ret->text + len, 0, NETSCAN_PAD);
+	ret->text_len = len;
+	d->text = ret->text;
+	r = netscan_run(ret->text, len, scan, &field, &why);
+	if (r == -ENOMEM)
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return r < 0 ? bad(d, field, why) : 0;
+}
+
+static int decode_text(const char *text, size_t len, const char *path, bool eager,
+		       struct netstate *ret, struct cni_error *err)
 {
 	static unsigned long gens;
-	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err, .gen = ++gens };
+	struct netscan scan = { 0 };
+	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err, .gen = ++gens,
+			  .scan = &scan, .eager = eager };
 	cJSON *root = NULL;
 	const cJSON *net, *v, *e;
 	size_t i;
@@ -448,7 +576,11 @@ int netstate_decode(const char *text, size_t len, const char *path, struct netst
 		;
 	if (i == len)
 		return 0;
-	root = cJSON_ParseWithLength(text, len);
+	r = copy_and_scan(&d, text, len, ret, &scan);
+	if (r < 0)
+		goto out;
+	r = -EINVAL;
+	root = cJSON_ParseWithLength(scan.skel, scan.skel_len);
 	if (!root || !cJSON_IsObject(root)) {
 		bad(&d, "content", "is not valid JSON");
 		goto out;
@@ -495,8 +627,40 @@ int netstate_decode(const char *text, size_t len, const char *path, struct netst
 	r = 0;
 out:
 	cJSON_Delete(root);
+	netscan_free(&scan);
 	if (r < 0)
 		netstate_free(ret);
+	return r;
+}
+
+int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
+		    struct cni_error *err)
+{
+	return decode_text(text, len, path, true, ret, err);
+}
+
+int netstate_decode_lazy(const char *text, size_t len, const char *path, struct netstate *ret,
+			 struct cni_error *err)
+{
+	return decode_text(text, len, path, false, ret, err);
+}
+
+/* A look-up's decode of lazy record @ep (see netstate_find_endpoint). */
+static int load(struct netstate_endpoint *ep, struct cni_error *err)
+{
+	struct dctx d = { .path = "azure-vnet.json", .err = err, .gen = ep->src.gen };
+
+	return ep->lazy ? endpoint_load(&d, ep) : 0;
+}
+
+int netstate_network_load(struct netstate_network *net, struct cni_error *err)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < net->n_endpoints; i++)
+		if (load(&net->endpoints[i], r < 0 ? NULL : err) < 0)
+			r = -EINVAL;
 	return r;
 }
 
@@ -865,26 +1029,60 @@ static cJSON *endpoint_json(const struct netstate_endpoint *ep, const cJSON *src
 	return merge(o, src);
 }
 
-/* @ep's decoded object: its own when from this decode, else the member of @eps (the network's
- * decoded Endpoints) of its key, while that still records the same container. */
-static const cJSON *endpoint_src(const struct netstate *st, const cJSON *eps,
+/* @ep's source object when it is from this decode and still under its key: parsed from its
+ * bytes (into @keep, which holds it until the text is printed), or its object in the tree;
+ * else NULL (a new record: netstate_endpoint_put hands a replaced record's source on). */
+static const cJSON *endpoint_src(const struct netstate *st, cJSON *keep,
 				 const struct netstate_endpoint *ep)
 {
-	const cJSON *s = src_of(st, &ep->src), *cid;
+	char key[NETSTATE_ID_MAX];
+	const cJSON *s;
+	cJSON *o;
 
-	if (s && s->string && strcmp(s->string, ep->id) == 0)
-		return s;
-	s = sub(eps, ep->id);
-	cid = s ? cJSON_GetObjectItemCaseSensitive(s, "ContainerID") : NULL;
-	return cJSON_IsString(cid) && strcmp(cid->valuestring, ep->container_id) == 0 ? s : NULL;
+	if (!ep->src.raw) {
+		/* decoded from the tree (an Endpoints object the scan did not index) */
+		s = src_of(st, &ep->src);
+		return s && s->string && strcmp(s->string, ep->id) == 0 ? s : NULL;
+	}
+	if (ep->src.gen != st->gen || !st->text ||
+	    netscan_unescape(ep->src.key, ep->src.key_len, key, sizeof(key)) < 0 ||
+	    strcmp(key, ep->id) != 0)
+		return NULL;
+	o = cJSON_ParseWithLength(ep->src.raw, ep->src.raw_len);
+	if (!o)
+		return NULL;
+	cJSON_AddItemToArray(keep, o);
+	return cJSON_IsObject(o) ? o : NULL;
+}
+
+/* Lazy record @ep as its bytes, verbatim: NULL when they are not this decode's (or out of
+ * memory). */
+static cJSON *raw_json(const struct netstate *st, const struct netstate_endpoint *ep)
+{
+	cJSON *j;
+	char *copy;
+
+	if (!ep->src.raw || ep->src.gen != st->gen || !st->text)
+		return NULL;
+	j = cJSON_CreateRaw("");
+	copy = cJSON_malloc(ep->src.raw_len + 1);
+	if (!j || !copy) {
+		cJSON_Delete(j);
+		cJSON_free(copy);
+		return NULL;
+	}
+	memcpy(copy, ep->src.raw, ep->src.raw_len);
+	copy[ep->src.raw_len] = '\0';
+	cJSON_free(j->valuestring);
+	j->valuestring = copy;
+	return j;
 }
 
 /* network/network.go "network"; @src its decoded object or NULL. */
-static cJSON *network_json(const struct netstate *st, const struct netstate_network *net,
-			   const cJSON *src)
+static cJSON *network_json(const struct netstate *st, cJSON *keep,
+			   const struct netstate_network *net, const cJSON *src)
 {
 	cJSON *o = cJSON_CreateObject(), *a, *eps;
-	const cJSON *src_eps = sub(src, "Endpoints");
 	size_t i;
 
 	if (!o)
@@ -909,7 +1107,8 @@ static cJSON *network_json(const struct netstate *st, const struct netstate_netw
 	eps = cJSON_AddObjectToObject(o, "Endpoints");
 	for (i = 0; eps && i < net->n_endpoints; i++) {
 		const struct netstate_endpoint *ep = &net->endpoints[i];
-		cJSON *e = endpoint_json(ep, endpoint_src(st, src_eps, ep));
+		cJSON *e = ep->lazy ? raw_json(st, ep) :
+				      endpoint_json(ep, endpoint_src(st, keep, ep));
 
 		if (!e) {
 			cJSON_Delete(o);
@@ -925,7 +1124,7 @@ static cJSON *network_json(const struct netstate *st, const struct netstate_netw
 }
 
 /* network/network.go "externalInterface"; @src its decoded object or NULL. */
-static cJSON *extif_json(const struct netstate *st, const struct netstate_extif *x,
+static cJSON *extif_json(const struct netstate *st, cJSON *keep, const struct netstate_extif *x,
 			 const cJSON *src)
 {
 	cJSON *o = cJSON_CreateObject(), *a, *nets;
@@ -940,7 +1139,7 @@ static cJSON *extif_json(const struct netstate *st, const struct netstate_extif 
 	for (i = 0; nets && i < x->n_networks; i++) {
 		const struct netstate_network *n = &x->networks[i];
 		const cJSON *s = src_of(st, &n->src);
-		cJSON *j = network_json(st, n, s ? s : sub(src_nets, n->id));
+		cJSON *j = network_json(st, keep, n, s ? s : sub(src_nets, n->id));
 
 		if (!j) {
 			cJSON_Delete(o);
@@ -968,13 +1167,13 @@ static cJSON *extif_json(const struct netstate *st, const struct netstate_extif 
 
 char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp)
 {
-	cJSON *root = cJSON_CreateObject(), *net, *xs;
+	cJSON *root = cJSON_CreateObject(), *net, *xs, *keep = cJSON_CreateArray();
 	const cJSON *src_net = sub(st->doc, "Network"), *src_xs = sub(src_net, "ExternalInterfaces");
 	char *text = NULL;
 	size_t i;
 
-	if (!root)
-		return NULL;
+	if (!root || !keep)
+		goto out;
 	net = cJSON_AddObjectToObject(root, "Network");
 	if (!net)
 		goto out;
@@ -987,7 +1186,7 @@ char *netstate_encode(const struct netstate *st, const char *version, const char
 	for (i = 0; xs && i < st->n_extifs; i++) {
 		const struct netstate_extif *x = &st->extifs[i];
 		const cJSON *s = src_of(st, &x->src);
-		cJSON *j = extif_json(st, x, s ? s : sub(src_xs, x->name));
+		cJSON *j = extif_json(st, keep, x, s ? s : sub(src_xs, x->name));
 
 		if (!j)
 			goto out;
@@ -998,6 +1197,7 @@ char *netstate_encode(const struct netstate *st, const char *version, const char
 		text = cJSON_Print(root);
 out:
 	cJSON_Delete(root);
+	cJSON_Delete(keep); /* after root: root refers into it */
 	return text;
 }
 
@@ -1014,6 +1214,7 @@ void netstate_free(struct netstate *st)
 	}
 	free(st->extifs);
 	cJSON_Delete(st->doc);
+	free(st->text);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -1059,8 +1260,10 @@ struct netstate_endpoint *netstate_find_endpoint(struct netstate_network *net, c
 	size_t i;
 
 	for (i = 0; i < net->n_endpoints; i++)
-		if (strcmp(net->endpoints[i].id, epid) == 0)
+		if (strcmp(net->endpoints[i].id, epid) == 0) {
+			load(&net->endpoints[i], NULL);
 			return &net->endpoints[i];
+		}
 	return NULL;
 }
 
@@ -1072,8 +1275,10 @@ struct netstate_endpoint *netstate_find_endpoint_by_owner(struct netstate_networ
 
 	for (i = 0; i < net->n_endpoints; i++)
 		if (strcmp(net->endpoints[i].container_id, container_id) == 0 &&
-		    strcmp(net->endpoints[i].ifname, ifname) == 0)
+		    strcmp(net->endpoints[i].ifname, ifname) == 0) {
+			load(&net->endpoints[i], NULL);
 			return &net->endpoints[i];
+		}
 	return NULL;
 }
 
@@ -1120,7 +1325,13 @@ int netstate_endpoint_put(struct netstate_network *net, const struct netstate_en
 	struct netstate_endpoint *e = netstate_find_endpoint(net, ep->id);
 
 	if (e && ep->id[0]) {
+		struct netstate_src was = e->src;
+		bool same = strcmp(e->container_id, ep->container_id) == 0;
+
 		*e = *ep;
+		if (same && was.gen && was.gen != ep->src.gen)
+			e->src = was;
+		e->lazy = false;
 		return 0;
 	}
 	e = realloc(net->endpoints, (net->n_endpoints + 1) * sizeof(*e));

@@ -14,9 +14,11 @@
  *     "DNSInfo","MacAddress","IPAddresses","Routes","IPv4Gateway","IPv6Gateway"}}}}
  * Masks and MACs are base64 (Go []byte); IPs are text; a nil IP is "".
  * Keys we do not model (Go's NICType, SecondaryInterfaces, the multitenancy fields, a route's
- * Tos/Type/Flags, other top-level keys, ...) are kept: a decoded state holds its parse tree, each
- * decoded object remembers its source object there, and netstate_encode writes our fields over
- * it, every other key at its place with its value as read. New objects get Go's defaults. */
+ * Tos/Type/Flags, other top-level keys, ...) are kept: a decoded state holds its text and the
+ * parse tree of everything but the endpoint records (core/netscan.h indexes those by byte
+ * span), each decoded object remembers its source there, and netstate_encode writes our fields
+ * over it, every other key at its place with its value as read. A record nobody decoded
+ * (netstate_decode_lazy) is written as its bytes. New objects get Go's defaults. */
 #ifndef AZCNI_NETSTATE_H
 #define AZCNI_NETSTATE_H
 
@@ -65,20 +67,33 @@ enum netstate_netns_key {
 	NETSTATE_NETNS_KEY_NNS,
 };
 
-/* The decoded source object of a model object (see the top of this file): valid only while
- * @gen equals its state's gen; a copy into another state is matched again by key. */
+/* The decoded source of a model object (see the top of this file): valid only while @gen
+ * equals its state's gen; a copy into another state is matched again by key. Networks and
+ * external interfaces have a cJSON object; endpoint records have their bytes as read. */
 struct netstate_src {
 	const void *obj;                    /* a cJSON object inside struct netstate's doc */
+	const char *raw;                    /* an endpoint record's text, inside struct netstate's
+					     * text (raw_len bytes) */
+	size_t raw_len;
+	const char *key;                    /* its member key as read, escapes kept (key_len) */
+	size_t key_len;
 	unsigned long gen;
 };
 
 /* One endpoint (network/endpoint.go "endpoint"). MACs are 6 bytes; has_mac false = null. */
+/* A record read by netstate_decode_lazy is "lazy" until a look-up (netstate_find_endpoint,
+ * netstate_find_endpoint_by_owner) or netstate_network_load decodes it: only id, container_id,
+ * ifname and src are set, the other fields are undefined, and netstate_encode writes its bytes
+ * as read. The first fields are those, so a lazy record touches one page of memory. */
 struct netstate_endpoint {
 	char id[NETSTATE_ID_MAX];           /* the key: netstate_endpoint_key, unique per network */
+	char container_id[NETSTATE_ID_MAX];
+	char ifname[NETSTATE_IFNAME_MAX];   /* in the sandbox (CNI_IFNAME) */
+	bool lazy;
+	struct netstate_src src;
 	char hns_id[NETSTATE_ID_MAX];       /* Windows HCN endpoint GUID, "" on Linux */
 	char hns_network_id[NETSTATE_ID_MAX];
 	char sandbox_key[CNI_NETNS_MAX];    /* netns path given at ADD */
-	char ifname[NETSTATE_IFNAME_MAX];   /* in the sandbox (CNI_IFNAME) */
 	char host_ifname[NETSTATE_IFNAME_MAX]; /* host side veth ("azv..."), "" on Windows */
 	uint8_t mac[6];                     /* the sandbox interface's MAC */
 	bool has_mac;
@@ -89,13 +104,11 @@ struct netstate_endpoint {
 	struct netstate_dns dns;            /* Go DNSInfo */
 	struct netstate_route routes[NETSTATE_MAX_ROUTES];
 	size_t n_routes;
-	char container_id[NETSTATE_ID_MAX];
 	char pod_name[CNI_NAME_MAX];
 	char pod_namespace[CNI_NAME_MAX];
 	char netns[CNI_NETNS_MAX];          /* the netns path, written under netns_key */
 	enum netstate_netns_key netns_key;
 	int vlan_id;
-	struct netstate_src src;
 };
 
 /* A network subnet (network.SubnetInfo). */
@@ -148,17 +161,34 @@ struct netstate {
 	char timestamp[64];
 	struct netstate_extif *extifs;      /* heap array, owned */
 	size_t n_extifs;
-	void *doc;                          /* the cJSON tree decoded, owned; NULL = none */
+	void *doc;                          /* the cJSON tree decoded, owned; NULL = none (its
+					     * Endpoints objects are markers: see netscan.h) */
+	char *text;                         /* the text decoded, owned: lazy records' bytes */
+	size_t text_len;
 	unsigned long gen;                  /* distinct per decode in this process */
 };
 
 /* netstate_decode - parse the state file text (@len bytes, need not be NUL-terminated) into
- * *ret (zeroed first). 0 bytes or whitespace only = an empty state (the Go plugin's rule).
- * Invalid JSON, a missing "Network" object or a field of the wrong type: code 6 naming @path
- * (used only in the message) and the field. Unknown keys are kept for netstate_encode.
- * Returns 0 (caller netstate_free) or -EINVAL / -ENOMEM (code 100). */
+ * *ret (zeroed first), every record decoded. 0 bytes or whitespace only = an empty state (the
+ * Go plugin's rule). Invalid JSON, a missing "Network" object or a field of the wrong type:
+ * code 6 naming @path (used only in the message) and the field. Unknown keys are kept for
+ * netstate_encode. Returns 0 (caller netstate_free) or -EINVAL / -ENOMEM (code 100). */
 int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
 		    struct cni_error *err);
+
+/* netstate_decode_lazy - netstate_decode with the endpoint records left lazy (see struct
+ * netstate_endpoint): the whole text is checked as JSON, the networks and external interfaces
+ * decoded, and each record's Id, ContainerID and IfName read (a record whose other fields have
+ * the wrong type is found out when it is looked up: see netstate_find_endpoint). Its cost
+ * grows with the file's bytes only by a scan, so a call on a full node decodes and encodes what
+ * it touches. Same returns and ownership. */
+int netstate_decode_lazy(const char *text, size_t len, const char *path, struct netstate *ret,
+			 struct cni_error *err);
+
+/* netstate_network_load - decode every lazy record of @net (before reading all of its records'
+ * fields). Returns 0, or -EINVAL (code 6 naming the record and field: that record is then left
+ * as netstate_find_endpoint leaves an undecodable one) / -ENOMEM. */
+int netstate_network_load(struct netstate_network *net, struct cni_error *err);
 
 /* netstate_encode - the document text, tab-indented as Go's store, with @timestamp (RFC 3339)
  * written to TimeStamp and @version (e.g. "v0.1.0") to Version. Our fields as Go's json tags
@@ -194,11 +224,13 @@ char *netstate_endpoint_key(const char *container_id, const char *ifname, unsign
 struct netstate_network *netstate_find_network(struct netstate *st, const char *id,
 					       struct netstate_extif **ret_extif);
 
-/* netstate_find_endpoint - the endpoint with @epid in @net, or NULL. */
+/* netstate_find_endpoint - the endpoint with @epid in @net, or NULL; decoded when it was lazy.
+ * A lazy record whose fields do not decode is returned with only its id, container_id and
+ * ifname (every other field zero; netstate_encode then writes ours over its bytes as read). */
 struct netstate_endpoint *netstate_find_endpoint(struct netstate_network *net, const char *epid);
 
 /* netstate_find_endpoint_by_owner - the endpoint whose container_id and ifname equal the given
- * ones, or NULL. The Go-style endpoint ID (cid[:8]-ifname) can be shared by two containers
+ * ones, or NULL; decoded as netstate_find_endpoint decodes it. The Go-style endpoint ID (cid[:8]-ifname) can be shared by two containers
  * whose IDs start alike, so the owner, not the ID, identifies a pod's record. */
 struct netstate_endpoint *netstate_find_endpoint_by_owner(struct netstate_network *net,
 							  const char *container_id,
@@ -215,8 +247,10 @@ struct netstate_extif *netstate_extif_get(struct netstate *st, const char *name)
 struct netstate_network *netstate_network_add(struct netstate_extif *ext,
 					      const struct netstate_network *net);
 
-/* netstate_endpoint_put - add a copy of @ep to @net, replacing an endpoint with the same id.
- * Returns 0 or -ENOMEM. Earlier endpoint pointers of @net may move. */
+/* netstate_endpoint_put - add a copy of @ep to @net, replacing an endpoint with the same id
+ * (whose decoded source @ep takes when @ep's own is from another decode and both record the
+ * same container, so its unknown keys are kept). @ep is not lazy. Returns 0 or -ENOMEM.
+ * Earlier endpoint pointers of @net may move. */
 int netstate_endpoint_put(struct netstate_network *net, const struct netstate_endpoint *ep);
 
 /* netstate_dns_set - *ret from a CNI dns: domain as Suffix, nameservers as Servers, options

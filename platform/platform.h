@@ -79,6 +79,12 @@ int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len
  * the path). */
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err);
 
+/* platform_file_read_unlocked_ok - whether a file that only platform_file_replace (or another
+ * writer's temp file and rename) writes may be read without its lock: true when a reader
+ * holding it open can never make a replace fail (Linux: rename(2)); false on Windows, where
+ * MoveFileEx over a file another process has open is not relied on. */
+bool platform_file_read_unlocked_ok(void);
+
 /* platform_file_publish - platform_file_replace without the fsyncs, for a file whose loss in a
  * crash costs nothing (the metrics textfile): a reader still sees the old or the new file, never
  * a torn one. Same returns. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Linux OS operations of platform/platform.h: paths with their environment overrides, whole-file
- * read, atomic replace (temp + fsync + rename + directory fsync), flock(2) locks with a timeout,
+ * read, atomic replace (temp + fsync + rename + directory fsync), flock(2) locks with a timeout
+ * (a blocking wait that SIGALRM of an interval timer ends),
  * HTTP GET through libcurl (loaded with dlopen on first use, so the calls that never fetch do not
  * pay for its ~35 dependent libraries), RFC 3339 timestamps and the append-only log file. */
 #define _GNU_SOURCE
@@ -26,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -325,6 +327,11 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 	return file_replace(path, data, len, true, err);
 }
 
+bool platform_file_read_unlocked_ok(void)
+{
+	return true; /* rename(2) replaces the name; a reader keeps the old inode */
+}
+
 int platform_file_publish(const char *path, const char *data, size_t len, struct cni_error *err)
 {
 	return file_replace(path, data, len, false, err);
@@ -453,12 +460,66 @@ static long long now_ms(void)
 	return platform_monotonic_ns() / 1000000;
 }
 
+static void lock_alarm(int sig)
+{
+	(void)sig; /* only to interrupt flock(2) */
+}
+
+/* Wait in flock(LOCK_EX) for @fd until the monotonic @deadline (ms): the kernel hands the lock
+ * to a waiter as it is released (a poll with sleeps left it idle for up to the sleep while
+ * hundreds of calls queued: issue 14). An interval timer's SIGALRM (handler without SA_RESTART)
+ * interrupts the wait at the deadline, and every 10 ms after it in case the first one came just
+ * before flock slept. Linux gives a process-directed signal to the main thread first, and the
+ * only threads besides it are libcurl's resolver's. Returns 0, -ETIMEDOUT or -errno. */
+static int flock_wait(int fd, long long deadline)
+{
+	struct sigaction sa, old_sa;
+	struct itimerval it = { .it_interval = { .tv_usec = 10000 } }, off = { 0 };
+	sigset_t alrm, old_mask;
+	long long left = deadline - now_ms();
+	int r;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lock_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	if (sigaction(SIGALRM, &sa, &old_sa) < 0)
+		return -errno;
+	sigprocmask(SIG_UNBLOCK, &alrm, &old_mask);
+	it.it_value.tv_sec = left / 1000;
+	it.it_value.tv_usec = (left % 1000) * 1000;
+	if (setitimer(ITIMER_REAL, &it, NULL) < 0) {
+		r = -errno;
+		goto restore;
+	}
+	for (;;) {
+		if (flock(fd, LOCK_EX) == 0) {
+			r = 0;
+			break;
+		}
+		r = -errno;
+		if (r != -EINTR)
+			break;
+		if (now_ms() >= deadline) {
+			r = -ETIMEDOUT;
+			break;
+		}
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+restore:
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	return r;
+}
+
 int platform_lock_acquire(const char *path, unsigned timeout_ms, struct platform_lock **ret,
 			  struct cni_error *err)
 {
 	struct platform_lock *l;
 	long long deadline;
-	long sleep_us = 1000;
 	char pid[32];
 	int fd, r, n;
 
@@ -476,12 +537,14 @@ reopen:
 	fd = open_regular(path, O_RDWR | O_CREAT, OS_FILE_MODE, false, "lock ", NULL, err);
 	if (fd < 0)
 		return fd;
-	/* Non-blocking polls with a growing sleep: no signals, no threads, bounded wait. */
+	/* A non-blocking try, then a wait in the kernel's queue until the deadline. */
 	for (;;) {
-		struct timespec ts;
 		struct stat fst, pst;
 
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : -errno;
+		if (r == -EWOULDBLOCK)
+			r = flock_wait(fd, deadline);
+		if (r == 0) {
 			/* platform_lock_release_unlink removes the path while holding the lock: a lock
 			 * won on the inode it named is a lock on nothing. Go on only if @path still
 			 * names our inode, else open the path again (same deadline). lstat: a
@@ -495,23 +558,15 @@ reopen:
 						     "timed out locking %s after %u ms", path, timeout_ms);
 			goto reopen;
 		}
-		if (errno == EINTR)
+		if (r == -EINTR)
 			continue;
-		if (errno != EWOULDBLOCK) {
-			r = -errno;
-			cni_error_set(err, r, CNI_CODE_IO, "cannot lock %s: %s", path, strerror(-r));
+		if (r == -ETIMEDOUT) {
+			cni_error_set(err, r, CNI_CODE_TRY_AGAIN, "timed out locking %s after %u ms",
+				      path, timeout_ms);
 			goto close_fd;
 		}
-		if (now_ms() >= deadline) {
-			r = cni_error_set(err, -ETIMEDOUT, CNI_CODE_TRY_AGAIN,
-					  "timed out locking %s after %u ms", path, timeout_ms);
-			goto close_fd;
-		}
-		ts.tv_sec = 0;
-		ts.tv_nsec = sleep_us * 1000;
-		nanosleep(&ts, NULL);
-		if (sleep_us < 20000)
-			sleep_us *= 2;
+		cni_error_set(err, r, CNI_CODE_IO, "cannot lock %s: %s", path, strerror(-r));
+		goto close_fd;
 	}
 	l = malloc(sizeof(*l));
 	if (!l) {

@@ -412,6 +412,11 @@ int platform_file_replace(const char *path, const char *data, size_t len, struct
 	return file_replace(path, data, len, true, err);
 }
 
+bool platform_file_read_unlocked_ok(void)
+{
+	return false;
+}
+
 int platform_file_publish(const char *path, const char *data, size_t len, struct cni_error *err)
 {
 	return file_replace(path, data, len, false, err);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -157,6 +158,192 @@ static void go_keys_kept(void **state)
 	netstate_free(&a);
 	netstate_free(&b);
 	free(text);
+}
+
+/* Does @hay hold the @len bytes at @needle? */
+static bool holds(const char *hay, const char *needle, size_t len)
+{
+	size_t n = strlen(hay), i;
+
+	for (i = 0; len <= n && i <= n - len; i++)
+		if (memcmp(hay + i, needle, len) == 0)
+			return true;
+	return false;
+}
+
+/* The text of @st encoded, decoded whole and encoded again: the model as a comparable text. */
+static char *canonical(const char *text)
+{
+	struct cni_error err = { 0 };
+	struct netstate st;
+	char *out;
+
+	assert_int_equal(netstate_decode(text, strlen(text), "c.json", &st, &err), 0);
+	out = netstate_encode(&st, "v0.1.0", "2026-01-01T00:00:00Z");
+	assert_non_null(out);
+	netstate_free(&st);
+	return out;
+}
+
+/* A lazy decode (what every azure-vnet call does, issue 14) writes the records it was not asked
+ * about byte for byte as read, and the one it changed with our fields over its own keys; the
+ * model read back is the one a whole decode gives. */
+static void lazy_records_verbatim(void **state)
+{
+	struct cni_error err = { 0 };
+	struct netstate st;
+	struct netstate_network *net;
+	struct netstate_endpoint *ep, other, rec;
+	size_t len;
+	char *text = fixture_read("net-state-go-full.json", &len), *out, *want, *got;
+
+	(void)state;
+	assert_int_equal(netstate_decode_lazy(text, len, "x.json", &st, &err), 0);
+	net = netstate_find_network(&st, "azure", NULL);
+	assert_non_null(net);
+	assert_int_equal(net->n_endpoints, 2);
+	assert_true(net->endpoints[0].lazy && net->endpoints[1].lazy);
+	assert_string_equal(net->endpoints[1].container_id, "6e688597eafb97");
+	/* untouched: the file again, timestamp and version aside */
+	out = netstate_encode(&st, NULL, NULL);
+	got = canonical(out);
+	want = canonical(text);
+	assert_string_equal(got, want);
+	assert_true(holds(out, net->endpoints[0].src.raw, net->endpoints[0].src.raw_len));
+	free(out);
+	free(got);
+	free(want);
+	/* one record changed through a look-up, as put_record does */
+	other = net->endpoints[1];
+	ep = netstate_find_endpoint_by_owner(net, "3f813b02aa55cc", "eth0");
+	assert_non_null(ep);
+	assert_false(ep->lazy);
+	assert_string_equal(ep->pod_name, "metrics-server-77c8679d7d-6ksdh");
+	rec = *ep;
+	snprintf(rec.host_ifname, sizeof(rec.host_ifname), "azvchanged");
+	memset(&rec.src, 0, sizeof(rec.src)); /* a record built anew: the replaced one's keys kept */
+	assert_int_equal(netstate_endpoint_put(net, &rec), 0);
+	out = netstate_encode(&st, NULL, NULL);
+	assert_true(holds(out, other.src.raw, other.src.raw_len));
+	assert_non_null(strstr(out, "\"HostIfName\":\t\"azvchanged\""));
+	assert_non_null(strstr(out, "\"InfraVnetAddressSpace\":\t\"10.0.0.0/8\""));
+	assert_non_null(strstr(out, "\"XFuture\":\t[1, \"two\", null]"));
+	assert_null(strstr(out, "azv3f813b02aa5"));
+	netstate_free(&st);
+	assert_int_equal(netstate_decode(out, strlen(out), "y.json", &st, &err), 0);
+	net = netstate_find_network(&st, "azure", NULL);
+	assert_string_equal(netstate_find_endpoint(net, "3f813b02-eth0")->host_ifname, "azvchanged");
+	assert_string_equal(netstate_find_endpoint(net, "6e688597-eth0")->host_ifname,
+			    "azv6e688597eaf");
+	netstate_free(&st);
+	free(out);
+	free(text);
+}
+
+/* The scan's own checks: what is not JSON, and Endpoints that are not objects, refused with
+ * code 6 by both decodes; escapes in keys and owners read as a whole decode reads them. */
+static void lazy_scan(void **state)
+{
+	static const char *const bad[] = {
+		"{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{\"Endpoints\":"
+		"\"x\"}}}}}}",
+		"{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{\"Endpoints\":"
+		"{\"k\":5}}}}}}}",
+		"{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{\"Endpoints\":"
+		"{\"k\":{\"Id\":\"a\\x\"}}}}}}}}",
+		"{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{\"Endpoints\":"
+		"{\"k\":{\"VlanID\":01}}}}}}}}",
+		"{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{\"Endpoints\":"
+		"{\"k\":{\"VlanID\":1.}}}}}}}}",
+		"{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{\"Endpoints\":"
+		"{\"k\":{\"Id\":\"a\tb\"}}}}}}}}",
+		"{\"Network\":{}} x",
+		"{\"Network\":{},}",
+		"{\"Network\" {}}",
+		"{\"Network\":[1,]}",
+		"{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{\"Endpoints\":"
+		"{\"k\":{\"Id\":\"a\"}}}}}}}",
+	};
+	const char *esc = "{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{"
+			  "\"Endpoints\":{\"\\u0061bc-eth0\":{\"containerid\":\"c\\u00e9\","
+			  "\"IfName\":\"eth0\",\"ContainerID\":\"ignored\",\"VlanID\":-1.5e+0}}}}}}}}";
+	struct cni_error err = { 0 };
+	struct netstate st;
+	struct netstate_endpoint *ep;
+	char deep[2101];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cni_error e1 = { 0 }, e2 = { 0 };
+
+		assert_int_equal(netstate_decode_lazy(bad[i], strlen(bad[i]), "z.json", &st, &e1),
+				 -EINVAL);
+		assert_int_equal(e1.code, 6);
+		assert_int_equal(netstate_decode(bad[i], strlen(bad[i]), "z.json", &st, &e2),
+				 -EINVAL);
+	}
+	memset(deep, '[', 1050); /* balanced, but deeper than cJSON reads */
+	memset(deep + 1050, ']', 1050);
+	deep[2100] = '\0';
+	assert_int_equal(netstate_decode_lazy(deep, strlen(deep), "z.json", &st, &err), -EINVAL);
+	assert_int_equal(netstate_decode_lazy(esc, strlen(esc), "z.json", &st, &err), 0);
+	ep = netstate_find_endpoint_by_owner(st.extifs[0].networks, "c\xc3\xa9", "eth0");
+	assert_non_null(ep);
+	assert_string_equal(ep->id, "abc-eth0");
+	assert_int_equal(ep->vlan_id, -1);
+	netstate_free(&st);
+}
+
+/* A record whose other fields do not decode fails a whole decode (code 6) but not a lazy one
+ * that does not look it up; a look-up gives it with its owner only. */
+static void lazy_bad_record(void **state)
+{
+	const char *text = "{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{"
+			   "\"Endpoints\":{\"k1\":{\"ContainerID\":\"c1\",\"IfName\":\"eth0\","
+			   "\"HostIfName\":7},\"k2\":{\"ContainerID\":\"c2\",\"IfName\":\"eth0\","
+			   "\"HostIfName\":\"azv2\"}}}}}}}}";
+	struct cni_error err = { 0 };
+	struct netstate st;
+	struct netstate_network *net;
+	struct netstate_endpoint *ep;
+
+	(void)state;
+	assert_int_equal(netstate_decode(text, strlen(text), "z.json", &st, &err), -EINVAL);
+	assert_int_equal(err.code, 6);
+	assert_non_null(strstr(err.msg, "HostIfName"));
+	assert_int_equal(netstate_decode_lazy(text, strlen(text), "z.json", &st, &err), 0);
+	net = st.extifs[0].networks;
+	assert_string_equal(netstate_find_endpoint_by_owner(net, "c2", "eth0")->host_ifname,
+			    "azv2");
+	ep = netstate_find_endpoint_by_owner(net, "c1", "eth0");
+	assert_non_null(ep);
+	assert_string_equal(ep->id, "k1");
+	assert_string_equal(ep->host_ifname, "");
+	assert_int_equal(netstate_network_load(net, NULL), 0);
+	netstate_free(&st);
+}
+
+/* Records under keys spelt otherwise than Go writes them ("endpoints": Go reads keys
+ * case-insensitively) are not indexed by the scan: decoded from the tree, their unknown keys
+ * kept all the same. */
+static void tree_records_keep_keys(void **state)
+{
+	const char *text = "{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":{\"a\":{"
+			   "\"endpoints\":{\"k1\":{\"ContainerID\":\"c1\",\"IfName\":\"eth0\","
+			   "\"XFoo\":[1]}}}}}}}}";
+	struct cni_error err = { 0 };
+	struct netstate st;
+	char *out;
+
+	(void)state;
+	assert_int_equal(netstate_decode_lazy(text, strlen(text), "z.json", &st, &err), 0);
+	assert_non_null(netstate_find_endpoint_by_owner(st.extifs[0].networks, "c1", "eth0"));
+	out = netstate_encode(&st, NULL, NULL);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\"XFoo\":\t[1]"));
+	free(out);
+	netstate_free(&st);
 }
 
 static void empty_and_broken(void **state)
@@ -365,6 +552,10 @@ int main(void)
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(go_keys_kept),
 		cmocka_unit_test(endpoint_keys),
+		cmocka_unit_test(lazy_records_verbatim),
+		cmocka_unit_test(lazy_scan),
+		cmocka_unit_test(lazy_bad_record),
+		cmocka_unit_test(tree_records_keep_keys),
 		cmocka_unit_test(empty_and_broken),
 		cmocka_unit_test(overlong_netns_dropped),
 		cmocka_unit_test(edit_model),

@@ -2,7 +2,7 @@
 /* Linux tests of lock files that a holder removes (platform_lock_release_unlink): the file is
  * gone after the release; a waiter that opened the old file before the unlink never proceeds
  * holding a lock on that unlinked inode, it opens the path again and locks the new file. The
- * waiter is a forked child that reports through its exit status. */
+ * waiter is a forked child that reports through its exit status. A wait that times out. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -154,6 +154,30 @@ static void test_waiter_reopens_after_unlink(void **state)
 	assert_int_equal(stat(p, &now), 0);
 }
 
+/* A held lock times out with code 11 (flock_wait: a blocking wait that the interval timer's
+ * SIGALRM ends), and the timer is gone after it: a process that sleeps on afterwards is not
+ * ended by a late SIGALRM (its default action). A 0 ms timeout is a single try. */
+static void test_timeout_leaves_no_timer(void **state)
+{
+	struct platform_lock *l = NULL, *l2 = NULL;
+	struct cni_error err = {0}, err0 = {0};
+	struct timespec ts = {0, 100000000};
+	char p[128];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/held.lock", dir);
+	assert_int_equal(platform_lock_acquire(p, 1000, &l, &err), 0);
+	assert_int_equal(platform_lock_acquire(p, 150, &l2, &err), -ETIMEDOUT);
+	assert_int_equal(err.code, 11);
+	assert_non_null(strstr(err.msg, "timed out locking"));
+	assert_int_equal(platform_lock_acquire(p, 0, &l2, &err0), -ETIMEDOUT);
+	nanosleep(&ts, NULL);
+	nanosleep(&ts, NULL);
+	assert_null(platform_lock_release(l));
+	assert_int_equal(platform_lock_acquire(p, 0, &l2, &err0), 0);
+	assert_null(platform_lock_release(l2));
+}
+
 /* Several rounds of holders that unlink and waiters that arrive meanwhile: at no time do two
  * processes hold the lock of the path (each holder checks, with a marker file created
  * exclusively, that it is alone). */
@@ -209,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_release_unlink_removes_the_file),
 		cmocka_unit_test(test_waiter_reopens_after_unlink),
 		cmocka_unit_test(test_mutual_exclusion_with_unlinks),
+		cmocka_unit_test(test_timeout_leaves_no_timer),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

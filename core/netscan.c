@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: MIT */
+/* One pass over azure-vnet.json: RFC 8259 syntax checked, Endpoints records indexed by byte
+ * span, a skeleton without them built (see netscan.h). Every byte is looked at once; strings,
+ * the bulk of the file, go through a table-driven loop. */
+#include "netscan.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* cJSON's own nesting limit (CJSON_NESTING_LIMIT): deeper text is refused as cJSON refuses it. */
+#define NETSCAN_DEPTH_MAX 1000
+
+const char *const netscan_field_names[NETSCAN_FIELDS] = { "Id", "ContainerID", "IfName" };
+static const size_t field_lens[NETSCAN_FIELDS] = { 2, 11, 6 };
+
+/* What an object or array is in the netstate.h layout. */
+enum role {
+	R_OTHER,
+	R_ROOT,
+	R_NETWORK,   /* root.Network */
+	R_EXTIFS,    /* Network.ExternalInterfaces */
+	R_EXTIF,     /* one external interface */
+	R_NETWORKS,  /* its Networks */
+	R_NET,       /* one network */
+	R_EPS,       /* its Endpoints: indexed */
+	R_RECORD,    /* one endpoint record */
+};
+
+struct frame {
+	bool obj;
+	unsigned char role;
+	size_t map;                  /* R_EPS, R_RECORD: the map index */
+};
+
+struct scan {
+	const char *t;
+	size_t n, i;
+	struct netscan *s;
+	struct frame *stack;
+	size_t depth, cap;
+	char *out;
+	size_t out_len, out_cap, copied;
+	const char *why;
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* The next 8 bytes at @p (the text's padding makes them readable). */
+static uint64_t word(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* The text is tab-indented (Go's MarshalIndent, cJSON_Print): runs of tabs go 8 at a time. */
+static void skip_ws(struct scan *c)
+{
+	const char *t = c->t;
+	size_t i = c->i;
+
+	for (;;) {
+		if (word(t + i) == 0x0909090909090909ull) {
+			i += 8;
+			continue;
+		}
+		if (t[i] != ' ' && t[i] != '\n' && t[i] != '\t' && t[i] != '\r')
+			break;
+		i++;
+	}
+	c->i = i;
+}
+
+/* Bytes from @p up to the first '"', '\\' or control byte (the terminating NUL at the latest). */
+static size_t plain_run(const char *p)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const char *s = p;
+
+	for (;; p += 8) {
+		uint64_t w = word(p), q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+		/* per byte, the high bit marks a '"', a '\\' or a byte < 0x20; the lowest is exact */
+		uint64_t m = (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) &
+			     HIGHS;
+
+		if (m)
+			return (size_t)(p - s) + ((size_t)__builtin_ctzll(m) >> 3);
+	}
+#else
+	/* 1 for the bytes that end a run of plain string characters: '"', '\\' and controls. */
+	static const unsigned char str_stop[256] = {
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		['"'] = 1, ['\\'] = 1,
+	};
+	const char *s = p;
+
+	while (!str_stop[(unsigned char)*p])
+		p++;
+	return (size_t)(p - s);
+#endif
+}
+
+/* A string at c->i (its opening quote): its body at *off, *len bytes. */
+static bool scan_string(struct scan *c, size_t *off, size_t *len)
+{
+	const char *t = c->t;
+	size_t i = c->i + 1, n = c->n;
+
+	for (;;) {
+		i += plain_run(t + i);
+		if (i >= n || t[i] != '\\')
+			break;
+		if (i + 1 >= n)
+			return false;
+		if (t[i + 1] == 'u') {
+			if (i + 5 >= n || hexval(t[i + 2]) < 0 || hexval(t[i + 3]) < 0 ||
+			    hexval(t[i + 4]) < 0 || hexval(t[i + 5]) < 0)
+				return false;
+			i += 6;
+		} else if (t[i + 1] && strchr("\"\\/bfnrt", t[i + 1])) {
+			i += 2;
+		} else {
+			return false;
+		}
+	}
+	if (i >= n || t[i] != '"')
+		return false;
+	*off = c->i + 1;
+	*len = i - *off;
+	c->i = i + 1;
+	return true;
+}
+
+static bool scan_number(struct scan *c)
+{
+	const char *t = c->t;
+	size_t i = c->i, n = c->n;
+
+	if (t[i] == '-')
+		i++;
+	if (i < n && t[i] == '0') {
+		i++;
+	} else if (i < n && t[i] >= '1' && t[i] <= '9') {
+		while (i < n && is_digit(t[i]))
+			i++;
+	} else {
+		return false;
+	}
+	if (i < n && t[i] == '.') {
+		if (++i >= n || !is_digit(t[i]))
+			return false;
+		while (i < n && is_digit(t[i]))
+			i++;
+	}
+	if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+		i++;
+		if (i < n && (t[i] == '+' || t[i] == '-'))
+			i++;
+		if (i >= n || !is_digit(t[i]))
+			return false;
+		while (i < n && is_digit(t[i]))
+			i++;
+	}
+	c->i = i;
+	return true;
+}
+
+static bool scan_literal(struct scan *c, const char *lit)
+{
+	size_t l = strlen(lit);
+
+	if (c->n - c->i < l || memcmp(c->t + c->i, lit, l) != 0)
+		return false;
+	c->i += l;
+	return true;
+}
+
+/* ---- records: one function, pointers in registers (they are nearly all of the text) ---- */
+
+static const char *fast_ws(const char *p)
+{
+	for (;;) {
+		if (*p == '\t' && word(p) == 0x0909090909090909ull)
+			p += 8;
+		else if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+			p++;
+		else
+			return p;
+	}
+}
+
+/* The string at @p (its opening quote): the byte after its closing quote, or NULL. */
+static const char *fast_string(const char *p)
+{
+	for (p++;;) {
+		p += plain_run(p);
+		if (*p == '"')
+			return p + 1;
+		if (*p != '\\')
+			return NULL; /* a control byte: the text's end (NUL) or not JSON */
+		if (p[1] == 'u') {
+			if (hexval(p[2]) < 0 || hexval(p[3]) < 0 || hexval(p[4]) < 0 ||
+			    hexval(p[5]) < 0)
+				return NULL;
+			p += 6;
+		} else if (p[1] && strchr("\"\\/bfnrt", p[1])) {
+			p += 2;
+		} else {
+			return NULL;
+		}
+	}
+}
+
+static const char *fast_number(const char *p)
+{
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (is_digit(*p))
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		if (!is_digit(*++p))
+			return NULL;
+		while (is_digit(*p))
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!is_digit(*p))
+			return NULL;
+		while (is_digit(*p))
+			p++;
+	}
+	return p;
+}
+
+/* Record field index of the key at @k (@len bytes) of the record itself, or -1. */
+static int fast_field(const struct netscan_record *r, const char *k, size_t len)
+{
+	int i, j;
+
+	for (i = 0; i < NETSCAN_FIELDS; i++) {
+		if (len != field_lens[i] || r->f[i].type != NETSCAN_ABSENT)
+			continue;
+		for (j = 0; j < (int)len; j++) {
+			char a = k[j], b = netscan_field_names[i][j];
+
+			if ((a | 0x20) != (b | 0x20) || !((a | 0x20) >= 'a' && (a | 0x20) <= 'z'))
+				break;
+		}
+		if (j == (int)len)
+			return i;
+	}
+	return -1;
+}
+
+/* The record object at @t + @at: checked, its head fields into @r, its end returned (0 when it
+ * is not JSON or nests deeper than NETSCAN_DEPTH_MAX - @depth). The text ends in a NUL that
+ * no rule below accepts. */
+static size_t fast_record(const char *t, size_t at, size_t depth, struct netscan_record *r)
+{
+	char stack[NETSCAN_DEPTH_MAX];
+	const char *p = t + at, *k;
+	size_t d = 0, max = NETSCAN_DEPTH_MAX - depth;
+	int f;
+
+value:
+	p = fast_ws(p);
+	switch (*p) {
+	case '{':
+	case '[':
+		if (d >= max)
+			return 0;
+		stack[d++] = *p == '{' ? '}' : ']';
+		p = fast_ws(p + 1);
+		if (*p == stack[d - 1]) {
+			p++;
+			d--;
+			goto after;
+		}
+		if (stack[d - 1] == ']')
+			goto value;
+		goto key;
+	case '"': p = fast_string(p); break;
+	case 't': p = memcmp(p, "true", 4) == 0 ? p + 4 : NULL; break;
+	case 'f': p = memcmp(p, "false", 5) == 0 ? p + 5 : NULL; break;
+	case 'n': p = memcmp(p, "null", 4) == 0 ? p + 4 : NULL; break;
+	default: p = fast_number(p); break;
+	}
+	if (!p)
+		return 0;
+after:
+	if (d == 0)
+		return (size_t)(p - t);
+	p = fast_ws(p);
+	if (*p == stack[d - 1]) {
+		p++;
+		d--;
+		goto after;
+	}
+	if (*p++ != ',')
+		return 0;
+	if (stack[d - 1] == ']')
+		goto value;
+	p = fast_ws(p);
+key:
+	if (*p != '"')
+		return 0;
+	k = p + 1;
+	p = fast_string(p);
+	if (!p)
+		return 0;
+	f = d == 1 ? fast_field(r, k, (size_t)(p - 1 - k)) : -1;
+	p = fast_ws(p);
+	if (*p++ != ':')
+		return 0;
+	if (f >= 0) {
+		p = fast_ws(p);
+		r->f[f].type = *p == '"' ? NETSCAN_STRING : *p == 'n' ? NETSCAN_NULL : NETSCAN_OTHER;
+		if (*p == '"') {
+			r->f[f].off = (size_t)(p + 1 - t);
+			p = fast_string(p);
+			if (!p)
+				return 0;
+			r->f[f].len = (size_t)(p - 1 - t) - r->f[f].off;
+			goto after;
+		}
+	}
+	goto value;
+}
+
+static bool out_put(struct scan *c, const char *p, size_t len)
+{
+	if (c->out_len + len + 1 > c->out_cap) {
+		size_t cap = (c->out_len + len + 1) * 2;
+		char *o = realloc(c->out, cap);
+
+		if (!o)
+			return false;
+		c->out = o;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, p, len);
+	c->out_len += len;
+	c->out[c->out_len] = '\0';
+	return true;
+}
+
+static int push(struct scan *c, bool obj, unsigned char role, size_t map)
+{
+	if (c->depth >= NETSCAN_DEPTH_MAX) {
+		c->why = "is nested too deeply";
+		return -EINVAL;
+	}
+	if (c->depth == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct frame *f = realloc(c->stack, cap * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		c->stack = f;
+		c->cap = cap;
+	}
+	c->stack[c->depth++] = (struct frame){ .obj = obj, .role = role, .map = map };
+	return 0;
+}
+
+static struct netscan_record *last_record(struct scan *c, size_t map)
+{
+	struct netscan_map *m = &c->s->maps[map];
+
+	return &m->recs[m->n - 1];
+}
+
+/* An Endpoints object begins at c->i: a new map, and its marker in the skeleton. */
+static int begin_map(struct scan *c, size_t *ret)
+{
+	struct netscan_map *m;
+	char mark[64];
+
+	if ((c->s->n_maps & (c->s->n_maps - 1)) == 0) {
+		m = realloc(c->s->maps, (c->s->n_maps ? c->s->n_maps * 2 : 1) * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		c->s->maps = m;
+	}
+	m = &c->s->maps[c->s->n_maps];
+	memset(m, 0, sizeof(*m));
+	*ret = c->s->n_maps++;
+	snprintf(mark, sizeof(mark), "\"\\u0001azcni-endpoints:%zu\"", *ret);
+	if (!out_put(c, c->t + c->copied, c->i - c->copied) || !out_put(c, mark, strlen(mark)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int add_record(struct scan *c, size_t map, size_t key_off, size_t key_len)
+{
+	struct netscan_map *m = &c->s->maps[map];
+
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 16;
+		struct netscan_record *r = realloc(m->recs, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		m->recs = r;
+		m->cap = cap;
+	}
+	memset(&m->recs[m->n], 0, sizeof(m->recs[0]));
+	m->recs[m->n].key_off = key_off;
+	m->recs[m->n].key_len = key_len;
+	m->n++;
+	return 0;
+}
+
+#define key_is(c, off, len, lit) \
+	((len) == sizeof(lit) - 1 && memcmp((c)->t + (off), lit, sizeof(lit) - 1) == 0)
+
+/* The role of the value of member @key (body at off, len) of the innermost object; records
+ * of an Endpoints object are added here. */
+static int member_role(struct scan *c, size_t off, size_t len, unsigned char *role)
+{
+	struct frame *f = &c->stack[c->depth - 1];
+
+	*role = R_OTHER;
+	switch (f->role) {
+	case R_ROOT: *role = key_is(c, off, len, "Network") ? R_NETWORK : R_OTHER; break;
+	case R_NETWORK:
+		*role = key_is(c, off, len, "ExternalInterfaces") ? R_EXTIFS : R_OTHER;
+		break;
+	case R_EXTIFS: *role = R_EXTIF; break;
+	case R_EXTIF: *role = key_is(c, off, len, "Networks") ? R_NETWORKS : R_OTHER; break;
+	case R_NETWORKS: *role = R_NET; break;
+	case R_NET: *role = key_is(c, off, len, "Endpoints") ? R_EPS : R_OTHER; break;
+	case R_EPS:
+		*role = R_RECORD;
+		return add_record(c, f->map, off, len);
+	default: break;
+	}
+	return 0;
+}
+
+/* A scalar at c->i, of a member whose value must be an object (@role R_EPS may be null too). */
+static int scalar(struct scan *c, unsigned char role)
+{
+	size_t off, len;
+	bool null = false, ok;
+
+	switch (c->t[c->i]) {
+	case '"': ok = scan_string(c, &off, &len); break;
+	case 'n': ok = scan_literal(c, "null"); null = true; break;
+	case 't': ok = scan_literal(c, "true"); break;
+	case 'f': ok = scan_literal(c, "false"); break;
+	default: ok = scan_number(c); break;
+	}
+	if (!ok) {
+		c->why = "is not valid JSON";
+		return -EINVAL;
+	}
+	if ((role == R_EPS && !null) || role == R_RECORD) {
+		c->why = role == R_EPS ? "Endpoints" : "Endpoints entry";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* An object or array opens at c->i with @role. */
+static int open_value(struct scan *c, unsigned char role)
+{
+	size_t map = c->depth ? c->stack[c->depth - 1].map : 0;
+	bool obj = c->t[c->i] == '{';
+	int r;
+
+	if (role == R_EPS || role == R_RECORD) {
+		if (!obj) {
+			c->why = role == R_EPS ? "Endpoints" : "Endpoints entry";
+			return -EINVAL;
+		}
+		if (role == R_EPS && (r = begin_map(c, &map)) < 0)
+			return r;
+		if (role == R_RECORD) {
+			struct netscan_record *rec = last_record(c, map);
+			size_t end = fast_record(c->t, c->i, c->depth, rec);
+
+			if (!end) {
+				c->why = "is not valid JSON";
+				return -EINVAL;
+			}
+			rec->off = c->i;
+			rec->len = end - c->i;
+			c->i = end;
+			return 1; /* the whole value */
+		}
+	}
+	r = push(c, obj, obj ? role : R_OTHER, map);
+	c->i++;
+	return r;
+}
+
+/* The innermost object or array closes at c->i. */
+static int close_value(struct scan *c)
+{
+	struct frame f = c->stack[--c->depth];
+
+	c->i++;
+	if (f.role == R_EPS)
+		c->copied = c->i;
+	return 0;
+}
+
+/* The next member key of the innermost object and its ':' (c->i at its '"'). */
+static int key(struct scan *c, unsigned char *role)
+{
+	size_t off, len;
+
+	if (c->i >= c->n || c->t[c->i] != '"' || !scan_string(c, &off, &len)) {
+		c->why = "is not valid JSON";
+		return -EINVAL;
+	}
+	skip_ws(c);
+	if (c->i >= c->n || c->t[c->i] != ':') {
+		c->why = "is not valid JSON";
+		return -EINVAL;
+	}
+	c->i++;
+	return member_role(c, off, len, role);
+}
+
+static int run(struct scan *c)
+{
+	unsigned char role = R_ROOT;
+	int r;
+
+	for (;;) {
+		/* a value */
+		skip_ws(c);
+		if (c->i >= c->n)
+			goto bad;
+		if (c->t[c->i] == '{' || c->t[c->i] == '[') {
+			bool obj = c->t[c->i] == '{';
+
+			if ((r = open_value(c, role)) < 0)
+				return r;
+			if (r == 1)
+				goto after;
+			skip_ws(c);
+			if (c->i < c->n && c->t[c->i] == (obj ? '}' : ']')) {
+				close_value(c);
+			} else {
+				if (obj && (r = key(c, &role)) < 0)
+					return r;
+				if (!obj)
+					role = R_OTHER;
+				continue;
+			}
+		} else if ((r = scalar(c, role)) < 0) {
+			return r;
+		}
+after:
+		/* after a value: ',' or the innermost container's end */
+		for (;;) {
+			const struct frame *f;
+
+			skip_ws(c);
+			if (c->depth == 0)
+				return c->i == c->n ? 0 : (c->why = "is not valid JSON", -EINVAL);
+			if (c->i >= c->n)
+				goto bad;
+			f = &c->stack[c->depth - 1];
+			if (c->t[c->i] == ',') {
+				c->i++;
+				if (f->obj) {
+					skip_ws(c);
+					if ((r = key(c, &role)) < 0)
+						return r;
+				} else {
+					role = R_OTHER;
+				}
+				break;
+			}
+			if (c->t[c->i] != (f->obj ? '}' : ']'))
+				goto bad;
+			close_value(c);
+		}
+	}
+bad:
+	c->why = "is not valid JSON";
+	return -EINVAL;
+}
+
+int netscan_run(const char *text, size_t len, struct netscan *ret, const char **field,
+		const char **why)
+{
+	struct scan c = { .t = text, .n = len, .s = ret };
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = run(&c);
+	if (r == 0 && !out_put(&c, text + c.copied, len - c.copied))
+		r = -ENOMEM;
+	free(c.stack);
+	if (r < 0) {
+		free(c.out);
+		netscan_free(ret);
+		/* c.why: a phrase, or the field of a value that is not an object */
+		*field = "content";
+		*why = r == -ENOMEM ? "out of memory" : c.why;
+		if (r == -EINVAL && strncmp(c.why, "Endpoints", 9) == 0) {
+			*field = c.why;
+			*why = "is not an object";
+		}
+		return r;
+	}
+	ret->skel = c.out;
+	ret->skel_len = c.out_len;
+	return 0;
+}
+
+void netscan_free(struct netscan *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n_maps; i++)
+		free(s->maps[i].recs);
+	free(s->maps);
+	free(s->skel);
+	memset(s, 0, sizeof(*s));
+}
+
+static size_t utf8_put(unsigned long cp, char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+static unsigned long hex4(const char *s)
+{
+	return (unsigned long)(hexval(s[0]) << 12 | hexval(s[1]) << 8 | hexval(s[2]) << 4 |
+			       hexval(s[3]));
+}
+
+int netscan_unescape(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t i = 0, o = 0;
+
+	if (!memchr(s, '\\', len)) {
+		/* the common case; netscan_run let no control byte (NUL) into a string */
+		if (len >= size)
+			return -ENOSPC;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		return (int)len;
+	}
+
+	while (i < len) {
+		char tmp[4];
+		size_t k = 1;
+
+		if (s[i] != '\\') {
+			tmp[0] = s[i++];
+		} else if (s[i + 1] != 'u') {
+			static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+
+			tmp[0] = to[strchr(from, s[i + 1]) - from];
+			i += 2;
+		} else {
+			unsigned long cp = hex4(s + i + 2);
+
+			i += 6;
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= len && s[i] == '\\' &&
+			    s[i + 1] == 'u' && hex4(s + i + 2) >= 0xdc00 && hex4(s + i + 2) < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(s + i + 2) - 0xdc00);
+				i += 6;
+			} else if (cp >= 0xd800 && cp < 0xe000) {
+				cp = 0xfffd; /* a lone surrogate, as Go reads it */
+			}
+			if (cp == 0)
+				return -ENOSPC;
+			k = utf8_put(cp, tmp);
+		}
+		if (tmp[0] == '\0' || o + k >= size)
+			return -ENOSPC;
+		memcpy(buf + o, tmp, k);
+		o += k;
+	}
+	if (o >= size)
+		return -ENOSPC;
+	buf[o] = '\0';
+	return (int)o;
+}
