@@ -92,7 +92,7 @@ vm_mac() { printf '00:0d:3a:00:00:%02x' "$1"; }
 v6() { echo "fd00:10:240::$1"; } # the IPv6 twin of last octet $1
 
 validate() {
-	[[ $P =~ ^[a-z0-9-]{1,8}$ ]] || die "AZSIM_PREFIX must be 1-8 of [a-z0-9-]"
+	[[ $P =~ ^[a-z0-9-]{1,12}$ ]] || die "AZSIM_PREFIX must be 1-12 of [a-z0-9-]"
 	[[ $NVMS =~ ^[1-7]$ ]] || die "AZSIM_VMS must be 1..7"
 	[[ $IPV6 =~ ^[01]$ ]] || die "AZSIM_IPV6 must be 0 or 1"
 	[[ $MODE =~ ^(nmagent|podsubnet|overlay)$ ]] || die "AZSIM_MODE must be nmagent, podsubnet or overlay"
@@ -100,7 +100,17 @@ validate() {
 		die "AZSIM_SECONDARIES too large for $NVMS VMs in 10.240.0.0/24"
 }
 
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# nsx NS CMD...: CMD in namespace NS (`ip -n` for ip itself: one exec less, the setup is many)
+nsx() {
+	local ns=$1
+	shift
+	if [ "$1" = ip ]; then
+		shift
+		ip -n "$ns" "$@"
+	else
+		ip netns exec "$ns" "$@"
+	fi
+}
 
 write_xml() { # N FILE: VM N's NMAgent interface-info document
 	local n=$1 file=$2 o i mac
@@ -174,7 +184,7 @@ server_pid() { # prints the NMAgent server's pid when it is alive and ours
 	echo "$pid"
 }
 
-sysctl_ns() { nsx "$1" sysctl -qw "$2" >/dev/null; }
+sysctl_ns() { nsx "$1" sysctl -qw "${@:2}" >/dev/null; } # NS KEY=VALUE...
 
 # ---- the CNS variants ----
 
@@ -217,10 +227,10 @@ cns_pid() { # N: the pid of VM N's CNS when it is alive and ours
 	echo "$pid"
 }
 
-# cns_start N: VM N's CNS on 127.0.0.1:10090 in the VM, owning the VM's pool; returns once it
-# listens. setsid: it outlives this script (down ends it with the VM's processes).
-cns_start() {
-	local n=$1 o first last nc args=() i
+# cns_launch N: start VM N's CNS on 127.0.0.1:10090 in the VM, owning the VM's pool (cns_wait
+# waits until it listens). setsid: it outlives this script (down ends it with the VM's processes).
+cns_launch() {
+	local n=$1 o first last nc args=() f6 l6 nc6
 	o=$(vm_octet "$n")
 	read -r first last nc <<<"$(pool "$n")"
 	case $MODE in
@@ -239,14 +249,22 @@ cns_start() {
 		--host-ip "10.240.0.$o" --host-gateway "$GW" --host-subnet "$VNET" \
 		--state "$DIR/vm$n/cns.json" --ready "$DIR/vm$n/cns.pid" \
 		</dev/null >>"$DIR/vm$n/cns.log" 2>&1 &
+	echo $! >"$DIR/vm$n/cns.launched"
+}
+
+cns_wait() { # N
+	local n=$1 i launched
+	launched=$(cat "$DIR/vm$n/cns.launched")
 	for ((i = 0; i < 200; i++)); do
 		cns_pid "$n" >/dev/null && return 0
-		kill -0 $! 2>/dev/null || break
+		kill -0 "$launched" 2>/dev/null || break
 		sleep 0.05
 	done
 	cat "$DIR/vm$n/cns.log" >&2
 	die "vm$n's CNS did not start"
 }
+
+cns_start() { cns_launch "$1" && cns_wait "$1"; }
 
 cns_stop() { # N
 	local pid i
@@ -310,12 +328,16 @@ cmd_up() {
 
 	ip netns add "$FABRIC"
 	nsx "$FABRIC" ip link set lo up
-	sysctl_ns "$FABRIC" net.ipv4.ip_forward=1
-	sysctl_ns "$FABRIC" net.ipv4.conf.all.rp_filter=0
-	sysctl_ns "$FABRIC" net.ipv4.conf.default.rp_filter=0
-	sysctl_ns "$FABRIC" net.ipv4.conf.all.send_redirects=0
-	sysctl_ns "$FABRIC" net.ipv4.conf.default.send_redirects=0
+	sysctl_ns "$FABRIC" net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.all.send_redirects=0 \
+		net.ipv4.conf.default.send_redirects=0
 	nsx "$FABRIC" ip addr add "$WIRESERVER/32" dev lo
+	# The servers start now and are waited for at the end (python's start-up overlaps the rest).
+	write_server
+	rm -f "$DIR/nmagent.pid"
+	# setsid: the server outlives this script; down kills it by the pid it wrote.
+	setsid ip netns exec "$FABRIC" python3 -u "$DIR/nmagent.py" "$DIR/nmagent" "$DIR/nmagent.pid" \
+		</dev/null >>"$DIR/nmagent.log" 2>&1 &
 
 	local n ns o i
 	for ((n = 1; n <= NVMS; n++)); do
@@ -327,8 +349,7 @@ cmd_up() {
 		nsx "$FABRIC" ip link add "vm$n" address "$VMAC" type veth peer name eth0 address "$(vm_mac "$n")"
 		nsx "$FABRIC" ip link set eth0 netns "$ns"
 		nsx "$FABRIC" ip addr add "$GW/32" dev "vm$n"
-		sysctl_ns "$FABRIC" "net.ipv4.conf.vm$n.proxy_arp=1"
-		sysctl_ns "$FABRIC" "net.ipv4.neigh.vm$n.proxy_delay=0"
+		sysctl_ns "$FABRIC" "net.ipv4.conf.vm$n.proxy_arp=1" "net.ipv4.neigh.vm$n.proxy_delay=0"
 		nsx "$FABRIC" ip link set "vm$n" up
 		nsx "$ns" ip addr add "10.240.0.$o/16" dev eth0
 		nsx "$ns" ip link set eth0 up
@@ -344,6 +365,7 @@ cmd_up() {
 		mkdir -p "$DIR/vm$n/run" "$DIR/vm$n/log" "$DIR/vm$n/cni-cache" "$DIR/vm$n/mnt"
 		fabric_pods "$n"
 		netconf "$n"
+		[ "$MODE" = nmagent ] || cns_launch "$n"
 	done
 
 	ip netns add "$INET"
@@ -365,21 +387,16 @@ cmd_up() {
 	nsx "$FABRIC" ip rule add pref 101 from "$OVL" to "$INET_IP/24" unreachable
 	[ "$IPV6" = 1 ] && inet_up6
 
-	write_server
-	rm -f "$DIR/nmagent.pid"
-	# setsid: the server outlives this script; down kills it by the pid it wrote.
-	setsid ip netns exec "$FABRIC" python3 -u "$DIR/nmagent.py" "$DIR/nmagent" "$DIR/nmagent.pid" \
-		</dev/null >>"$DIR/nmagent.log" 2>&1 &
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 200; i++)); do
 		if server_pid >/dev/null &&
 			nsx "${P}vm1" bash -c "exec 3<>/dev/tcp/$WIRESERVER/80" 2>/dev/null; then
 			break
 		fi
-		sleep 0.1
+		sleep 0.05
 	done
 	server_pid >/dev/null || { cat "$DIR/nmagent.log" >&2; die "NMAgent server did not start"; }
 	if [ "$MODE" != nmagent ]; then
-		for ((n = 1; n <= NVMS; n++)); do cns_start "$n"; done
+		for ((n = 1; n <= NVMS; n++)); do cns_wait "$n"; done
 	fi
 	trap - ERR
 	echo "vnet-sim: up ($MODE): $FABRIC, $INET, VMs ${P}vm1..${P}vm$NVMS, NMAgent at $WIRESERVER:80 (pid $(server_pid))$([ "$MODE" = nmagent ] || echo ", a CNS in each VM at 127.0.0.1:$CNSPORT")"
