@@ -10,7 +10,8 @@
 #               entry for the NIC's MAC, as the fabric knows it). Only primary IPs may reach
 #               the internet (Azure's default outbound access). Serves NMAgent at
 #               168.63.129.16:80 (python3 http.server) with each VM's own interface XML,
-#               chosen by the source address of the request.
+#               chosen by the source address of the request. Also holds IMDS's 169.254.169.254
+#               (nothing served: a test's own listener shows who reached it).
 #   <P>vmN      a VM: eth0 with MAC 00:0d:3a:00:00:0N, primary IP/16, default via 10.240.0.1.
 #               vm1 10.240.0.4 (secondaries .5-.34), vm2 10.240.0.35 (.36-.65), ...
 #   <P>inet     an internet host 203.0.113.10/24 behind the fabric.
@@ -67,6 +68,7 @@ GW=10.240.0.1
 VNET=10.240.0.0/16
 VMAC=12:34:56:78:9a:bc
 WIRESERVER=168.63.129.16
+IMDS=169.254.169.254
 INET_IP=203.0.113.10
 INET_GW=203.0.113.1
 IPV6=${AZSIM_IPV6:-1}
@@ -183,6 +185,9 @@ server_pid() { # prints the NMAgent server's pid when it is alive and ours
 	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$DIR/nmagent.py" || return 1
 	echo "$pid"
 }
+
+# ns_exists NS (not `ip netns list | grep -q`: under pipefail grep's early exit fails the pipe)
+ns_exists() { [ -e "/run/netns/$1" ]; }
 
 sysctl_ns() { nsx "$1" sysctl -qw "${@:2}" >/dev/null; } # NS KEY=VALUE...
 
@@ -321,7 +326,7 @@ inet_up6() {
 
 cmd_up() {
 	validate
-	ip netns list | grep -q "^${FABRIC}\b" && die "already up (linux/vnet-sim.sh down first)"
+	ns_exists "$FABRIC" && die "already up (linux/vnet-sim.sh down first)"
 	mkdir -p "$DIR/nmagent"
 	echo "$MODE" >"$DIR/mode"
 	trap 'echo "vnet-sim: up failed, tearing down" >&2; cmd_down >/dev/null 2>&1' ERR
@@ -332,6 +337,7 @@ cmd_up() {
 		net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.all.send_redirects=0 \
 		net.ipv4.conf.default.send_redirects=0
 	nsx "$FABRIC" ip addr add "$WIRESERVER/32" dev lo
+	nsx "$FABRIC" ip addr add "$IMDS/32" dev lo
 	# The servers start now and are waited for at the end (python's start-up overlaps the rest).
 	write_server
 	rm -f "$DIR/nmagent.pid"
@@ -426,13 +432,13 @@ cmd_down() {
 
 cmd_status() {
 	local ns n
-	ip netns list | grep -q "^${FABRIC}\b" || { echo "vnet-sim: down"; return 1; }
+	ns_exists "$FABRIC" || { echo "vnet-sim: down"; return 1; }
 	echo "namespaces: $(ip netns list | awk '{print $1}' | grep "^${P}" | sort | tr '\n' ' ')"
 	if pid=$(server_pid); then echo "nmagent: pid $pid at $WIRESERVER:80"; else echo "nmagent: NOT running"; fi
 	echo "mode: $MODE (conflist $(jq -c '.plugins[0].ipam' "$DIR/vm1/net.d/10-azure.conflist" 2>/dev/null))"
 	for ((n = 1; n <= NVMS; n++)); do
 		ns=${P}vm$n
-		ip netns list | grep -q "^${ns}\b" || continue
+		ns_exists "$ns" || continue
 		echo "$ns: $(nsx "$ns" ip -4 -o addr show dev eth0 | awk '{print $4}' | tr '\n' ' ')" \
 			"mac $(nsx "$ns" cat /sys/class/net/eth0/address)" \
 			"secondaries 10.240.0.$(($(vm_octet "$n") + 1))-$(($(vm_octet "$n") + NSEC))"
@@ -490,7 +496,7 @@ cmd_exec() {
 	local vm=${1:-}
 	shift || die "exec: VM missing"
 	local n=${vm#vm}
-	[[ $n =~ ^[1-7]$ ]] && ip netns list | grep -q "^${P}vm$n\b" || die "no such VM: $vm"
+	[[ $n =~ ^[1-7]$ ]] && ns_exists "${P}vm$n" || die "no such VM: $vm"
 	local binds=("$DIR/vm$n/cni-cache:/var/lib/cni")
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -528,7 +534,7 @@ exec ip netns exec "$AZSIM_NS" "$@"
 
 cmd_cns() {
 	local n=${1#vm}
-	[[ $n =~ ^[1-7]$ ]] && ip netns list | grep -q "^${P}vm$n\b" || die "no such VM: ${1:-}"
+	[[ $n =~ ^[1-7]$ ]] && ns_exists "${P}vm$n" || die "no such VM: ${1:-}"
 	[ "$MODE" != nmagent ] || die "the $MODE variant has no CNS"
 	case ${2:-} in
 	stop) cns_stop "$n" ;;

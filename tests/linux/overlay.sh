@@ -12,7 +12,8 @@
 # VMs with the pods' own addresses, pod to the internet and to a VNet VM seen as the node's
 # primary IP (Overlay addresses are not VNet addresses), the same over IPv6 (each VM's CNS a
 # dual-stack one, vm2's listing IPv6 first), an IPv4-only Overlay node, DEL releasing in CNS,
-# nothing left. The network configuration is the shipped linux/azure-linux-swift-overlay.conflist's.
+# nothing left; cnitool with that conflist on vm1 and vm2 (ADD, CHECK, DEL, pod to pod). The
+# network configuration is the shipped linux/azure-linux-swift-overlay.conflist's.
 # Usage: tests/linux/overlay.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -57,13 +58,14 @@ run() {
 pod() { ip netns add "${P}$1" && ip -n "${P}$1" link set lo up; }
 jout() { [ -n "$2" ] && jqe "$1" <<<"$2"; }
 eq() { [ "$1" = "$2" ]; }
+absent() { ! "$@"; }
 assigned() { ip netns exec "${P}vm$1" curl -s http://127.0.0.1:10090/test/pool | jq -r '.assigned | length'; }
 addr_of() { jq -r ".ips[${2:-0}].address" <<<"$1" | cut -d/ -f1; }
 
 port=7100
-# seen_as DESC SERVER_NS CLIENT_NS DST WANT: a TCP connection, the receiver saw WANT as source
+# seen_as SERVER_NS CLIENT_NS DST WANT: a TCP connection, the receiver saw WANT as source
 seen_as() {
-	local sns=$2 cns=$3 dst=$4 want=$5 spid i seen
+	local sns=$1 cns=$2 dst=$3 want=$4 spid i seen
 	port=$((port + 1))
 	rm -f "$WORK/ready" "$WORK/seen"
 	ip netns exec "$sns" /usr/bin/python3 "$PEER" serve "$port" "$WORK/ready" "$WORK/seen" \
@@ -101,17 +103,17 @@ held() { [ "$(assigned 1)" = "$1" ] && [ "$(assigned 2)" = "$2" ]; }
 check "CNS of vm1 holds 4 addresses (2 pods, 2 families), vm2's 2" held 4 2
 
 echo "== traffic"
-check "pod a -> pod b (same VM): b sees a's own address" seen_as x "${P}b" "${P}a" "$Bip" "$A"
-check "pod a -> pod c (across VMs, overlay routed by the fabric): c sees a's own address" seen_as x "${P}c" "${P}a" "$C" "$A"
-check "pod c -> pod a: a sees c's own address" seen_as x "${P}a" "${P}c" "$A" "$C"
-check "pod a -> internet host: seen as vm1's primary IP" seen_as x "$INET" "${P}a" 203.0.113.10 "$VM1"
-check "pod a -> VNet VM vm3: seen as vm1's primary IP (overlay addresses stay in the cluster)" seen_as x "${P}vm3" "${P}a" "$VM3" "$VM1"
-check "pod c -> VNet VM vm3: seen as vm2's primary IP" seen_as x "${P}vm3" "${P}c" "$VM3" "$VM2"
-check "IPv6: pod a -> pod b (same VM): b sees a's own address" seen_as x "${P}b" "${P}a" "$B6" "$A6"
-check "IPv6: pod a -> pod c (across VMs): c sees a's own address" seen_as x "${P}c" "${P}a" "$C6" "$A6"
-check "IPv6: pod c -> pod a: a sees c's own address" seen_as x "${P}a" "${P}c" "$A6" "$C6"
-check "IPv6: pod a -> internet host: seen as vm1's primary IPv6" seen_as x "$INET" "${P}a" "$INET6" "$VM16"
-check "IPv6: pod a -> VNet VM vm3: seen as vm1's primary IPv6" seen_as x "${P}vm3" "${P}a" "$VM36" "$VM16"
+check "pod a -> pod b (same VM): b sees a's own address" seen_as "${P}b" "${P}a" "$Bip" "$A"
+check "pod a -> pod c (across VMs, overlay routed by the fabric): c sees a's own address" seen_as "${P}c" "${P}a" "$C" "$A"
+check "pod c -> pod a: a sees c's own address" seen_as "${P}a" "${P}c" "$A" "$C"
+check "pod a -> internet host: seen as vm1's primary IP" seen_as "$INET" "${P}a" 203.0.113.10 "$VM1"
+check "pod a -> VNet VM vm3: seen as vm1's primary IP (overlay addresses stay in the cluster)" seen_as "${P}vm3" "${P}a" "$VM3" "$VM1"
+check "pod c -> VNet VM vm3: seen as vm2's primary IP" seen_as "${P}vm3" "${P}c" "$VM3" "$VM2"
+check "IPv6: pod a -> pod b (same VM): b sees a's own address" seen_as "${P}b" "${P}a" "$B6" "$A6"
+check "IPv6: pod a -> pod c (across VMs): c sees a's own address" seen_as "${P}c" "${P}a" "$C6" "$A6"
+check "IPv6: pod c -> pod a: a sees c's own address" seen_as "${P}a" "${P}c" "$A6" "$C6"
+check "IPv6: pod a -> internet host: seen as vm1's primary IPv6" seen_as "$INET" "${P}a" "$INET6" "$VM16"
+check "IPv6: pod a -> VNet VM vm3: seen as vm1's primary IPv6" seen_as "${P}vm3" "${P}a" "$VM36" "$VM16"
 check "pod a -> vm1 itself" ip netns exec "${P}a" busybox ping -c1 -W2 "$VM1"
 
 echo "== repeated ADD, CHECK, DEL"
@@ -140,5 +142,8 @@ done
 out=$(CONF=${CONF/\"overlay\"/\"overlay2\"} run 1 ADD a0000000001)
 check "ipam.mode overlay2: code 7 naming ipam.mode" jout '.code == 7 and (.msg | test("ipam.mode"))' "$out"
 check "... nothing asked of CNS, nothing held" eq "$(assigned 1)" 0
+
+echo "== cnitool with the shipped Overlay conflist (IPv4-only vm1, dual-stack vm2)"
+cns_cnitool
 
 suite_end
