@@ -7,8 +7,9 @@
  * per-pod ebtables ARP reply (IPv4) and MAC DNAT (both families); the pod's IPv6 goes through
  * Azure's gateway fe80::1234:5678:9abc (MAC 12:34:56:78:9a:bc) and never solicits beyond the
  * VM. Once per network: ip_forward, (bridge) bridge-nf-call-iptables (ip6tables), the outbound
- * SNAT chain per family; IPv6 forwarding with the first IPv6 pod. Never reads the state file,
- * never locks, never calls IPAM: cni/azure-vnet.c does. */
+ * SNAT chain per family (pod subnets from CNS: also the SWIFT chain for Azure DNS and IMDS);
+ * IPv6 forwarding with the first IPv6 pod. Never reads the state file, never locks, never calls
+ * IPAM: cni/azure-vnet.c does. */
 #define _GNU_SOURCE
 #include "platform/backend.h"
 
