@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--bridge) bridge=1 ;;
 	--mode) mode=${2:-}; shift ;;
 	--mode=*) mode=${1#--mode=} ;;
-	-h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) usage ;;
 	esac
 	shift
