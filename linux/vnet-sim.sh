@@ -297,12 +297,12 @@ vm_up6() {
 	p=$(v6 "$o")
 	[ "$n" = 1 ] && sysctl_ns "$FABRIC" net.ipv6.conf.all.forwarding=1
 	sysctl_ns "$FABRIC" "net.ipv6.conf.vm$n.accept_ra=0"
-	nsx "$FABRIC" ip addr add "$GW6/64" dev "vm$n" nodad
 	sysctl_ns "$ns" net.ipv6.conf.eth0.accept_ra=0
-	nsx "$ns" ip addr add "$p/128" dev eth0 nodad
-	nsx "$ns" ip -6 route add default via "$GW6" dev eth0
-	nsx "$FABRIC" ip -6 neigh replace "$p" lladdr "$(vm_mac "$n")" dev "vm$n" nud permanent
+	printf '%s\n' "addr add $p/128 dev eth0 nodad" "route add default via $GW6 dev eth0" |
+		nsx "$ns" ip -batch -
 	{
+		echo "addr add $GW6/64 dev vm$n nodad"
+		echo "neigh replace $p lladdr $(vm_mac "$n") dev vm$n nud permanent"
 		echo "route add $p/128 dev vm$n"
 		for ((i = 1; i <= NSEC; i++)); do
 			echo "route add $(v6 $((o + i)))/128 via $p dev vm$n"
@@ -350,22 +350,23 @@ cmd_up() {
 		ns=${P}vm$n
 		o=$(vm_octet "$n")
 		ip netns add "$ns"
-		nsx "$ns" ip link set lo up
 		# Both ends are created inside the fabric, then one end moves: no host interface ever.
-		nsx "$FABRIC" ip link add "vm$n" address "$VMAC" type veth peer name eth0 address "$(vm_mac "$n")"
-		nsx "$FABRIC" ip link set eth0 netns "$ns"
-		nsx "$FABRIC" ip addr add "$GW/32" dev "vm$n"
+		# The fabric knows each NIC's MAC and which IPs the NIC owns. (One ip process per
+		# namespace: the set-up is many small commands.)
+		{
+			echo "link add vm$n address $VMAC type veth peer name eth0 address $(vm_mac "$n")"
+			echo "link set eth0 netns $ns"
+			echo "addr add $GW/32 dev vm$n"
+			echo "link set vm$n up"
+			echo "neigh replace 10.240.0.$o lladdr $(vm_mac "$n") dev vm$n nud permanent"
+			echo "route add 10.240.0.$o/32 dev vm$n"
+			for ((i = 1; i <= NSEC; i++)); do
+				echo "route add 10.240.0.$((o + i))/32 via 10.240.0.$o dev vm$n"
+			done
+		} | nsx "$FABRIC" ip -batch -
 		sysctl_ns "$FABRIC" "net.ipv4.conf.vm$n.proxy_arp=1" "net.ipv4.neigh.vm$n.proxy_delay=0"
-		nsx "$FABRIC" ip link set "vm$n" up
-		nsx "$ns" ip addr add "10.240.0.$o/16" dev eth0
-		nsx "$ns" ip link set eth0 up
-		nsx "$ns" ip route add default via "$GW" dev eth0
-		# The fabric knows each NIC's MAC and which IPs the NIC owns.
-		nsx "$FABRIC" ip neigh replace "10.240.0.$o" lladdr "$(vm_mac "$n")" dev "vm$n" nud permanent
-		nsx "$FABRIC" ip route add "10.240.0.$o/32" dev "vm$n"
-		for ((i = 1; i <= NSEC; i++)); do
-			nsx "$FABRIC" ip route add "10.240.0.$((o + i))/32" via "10.240.0.$o" dev "vm$n"
-		done
+		printf '%s\n' "link set lo up" "addr add 10.240.0.$o/16 dev eth0" "link set eth0 up" \
+			"route add default via $GW dev eth0" | nsx "$ns" ip -batch -
 		[ "$IPV6" = 1 ] && vm_up6 "$n" "$ns"
 		write_xml "$n" "$DIR/nmagent/10.240.0.$o.xml"
 		mkdir -p "$DIR/vm$n/run" "$DIR/vm$n/log" "$DIR/vm$n/cni-cache" "$DIR/vm$n/mnt"
