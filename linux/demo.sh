@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The VNet demo: pods on an Azure-like VNet, attached by a real CNI client (cnitool) running the
-# shipped conflist (linux/10-azure.conflist) with our azure-vnet and azure-vnet-ipam, inside a
-# simulated VNet of network namespaces (linux/vnet-sim.sh). Shows:
+# shipped conflist of the mode with our azure-vnet (and azure-vnet-ipam), inside a simulated
+# VNet of network namespaces (linux/vnet-sim.sh, its variant of the mode). Shows:
 #   pod <-> pod on the same VM; pod <-> pod across VMs with the pod IPs unchanged (the receiver
 #   sees the sender's pod IP); pod <-> the other VM's primary IP; pod -> an internet host, seen
-#   with the VM's primary IP (SNAT); DEL returning every IP to the pool. The VNet is dual-stack
-#   (IPv4 and fd00:10:240::/64): every pod also gets an IPv6 secondary of its VM and the same is
-#   shown over IPv6 (pod <-> pod across VMs with the pods' own addresses, pod -> an internet
-#   IPv6 host seen with the VM's primary IPv6).
+#   with the VM's primary IP (SNAT); DEL returning every IP to the pool. Where the mode gives
+#   both families the same is shown over IPv6 (pod <-> pod across VMs with the pods' own
+#   addresses, pod -> an internet IPv6 host seen with the VM's primary IPv6).
+# Modes (--mode; README "which mode when"):
+#   nmagent    (default) linux/10-azure.conflist: each pod gets a secondary IP of its VM's NIC
+#              (NMAgent, azure-vnet-ipam), IPv4 and fd00:10:240::/64. The other VM sees the
+#              pod's own IP.
+#   podsubnet  linux/azure-linux-swift.conflist: each VM's CNS (the test double on
+#              127.0.0.1:10090 in the VM) hands out that node's addresses of the pod subnet
+#              10.241.0.0/16, which the fabric routes to the VM. IPv4 only, as AKS's pod
+#              subnets. The other VM reaches a pod by its own IP; a pod's connection to it is
+#              SNATed to the node's primary IP (the shipped conflist sets no vnetCidrs).
+#   overlay    linux/azure-linux-swift-overlay.conflist: each VM's CNS hands out that node's
+#              block of the cluster's pod CIDR 10.244.0.0/16 (and fd00:10:244::/64), which the
+#              fabric routes to the VM; pods reach pods with their own addresses, the other VM
+#              (outside the pod CIDR) sees the node's primary IP.
 # Nothing is created on the host outside the demo's namespaces; everything is torn down at exit.
 #
-# Usage: sudo linux/demo.sh [--bridge | --reference]
-#   --bridge     mode bridge (tests/data/conflist/10-azure-linux-bridge.conflist) instead of the
-#                shipped transparent conflist
-#   --reference  use the reference plugins (ptp + host-local, ipMasq) instead of azure-vnet,
-#                to check the simulation itself (IPv4 only: the simulation runs without IPv6).
+# Usage: sudo linux/demo.sh [--mode nmagent|podsubnet|overlay] [--bridge | --reference]
+#   --bridge     (nmagent) mode bridge (tests/data/conflist/10-azure-linux-bridge.conflist)
+#                instead of the shipped transparent conflist
+#   --reference  (nmagent) use the reference plugins (ptp + host-local, ipMasq) instead of
+#                azure-vnet, to check the simulation itself (IPv4 only: the simulation runs
+#                without IPv6).
 # Environment: AZCNI_BUILD_DIR (default build; built when needed), AZCNI_NO_BUILD=1,
 #              AZSIM_PREFIX (default azdemo-).
 # Exit status: 0 when every check passed.
@@ -28,13 +41,33 @@ export AZSIM_DIR=/run/${AZSIM_PREFIX}sim
 sim=$top/linux/vnet-sim.sh
 P=$AZSIM_PREFIX
 reference=0
-conflist=$top/linux/10-azure.conflist
-case ${1:-} in
-"") ;;
---reference) reference=1 && export AZSIM_IPV6=0 ;;
---bridge) conflist=$top/tests/data/conflist/10-azure-linux-bridge.conflist ;;
-*) echo "usage: $0 [--bridge | --reference]" >&2; exit 2 ;;
+bridge=0
+mode=nmagent
+usage() { echo "usage: $0 [--mode nmagent|podsubnet|overlay] [--bridge | --reference]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--reference) reference=1 && export AZSIM_IPV6=0 ;;
+	--bridge) bridge=1 ;;
+	--mode) mode=${2:-}; shift ;;
+	--mode=*) mode=${1#--mode=} ;;
+	-h | --help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) usage ;;
+	esac
+	shift
+done
+case $mode in
+nmagent) conflist=$top/linux/10-azure.conflist ;;
+podsubnet) conflist=$top/linux/azure-linux-swift.conflist ;;
+overlay) conflist=$top/linux/azure-linux-swift-overlay.conflist ;;
+*) usage ;;
 esac
+[ "$reference$bridge" = 11 ] && usage
+[ "$mode" != nmagent ] && [ "$reference$bridge" != 00 ] &&
+	{ echo "demo: --bridge and --reference are nmagent-mode options" >&2; exit 2; }
+[ "$bridge" = 1 ] && conflist=$top/tests/data/conflist/10-azure-linux-bridge.conflist
+export AZSIM_MODE=$mode
+cns=0
+[ "$mode" = nmagent ] || cns=1
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (sudo $0)" >&2; exit 2; }
 
@@ -84,7 +117,7 @@ for b in azure-vnet azure-vnet-ipam; do ln -s "$build/bin/$b" "$work/cnibin/$b";
 export CNI_PATH=$work/cnibin:/usr/lib/cni
 
 # ---- the VNet ----
-say "VNet simulation (namespaces ${P}*)"
+say "VNet simulation (namespaces ${P}*), mode $mode"
 "$sim" down >/dev/null 2>&1 # leftovers of an interrupted run with the same prefix
 "$sim" up || exit 1
 "$sim" status | sed 's/^/  /'
@@ -130,9 +163,17 @@ cni() {
 	fi
 }
 
+# cns_held N FAMILY: addresses of FAMILY (4 or 6) VM N's CNS holds for pods
+cns_held() {
+	ip netns exec "${P}vm$1" curl -s --max-time 5 http://127.0.0.1:10090/test/pool |
+		jq --arg f "$2" '[.assigned | keys[] | select(contains(":") == ($f == "6"))] | length' 2>/dev/null ||
+		echo "?"
+}
 in_use() { # N: addresses in use in VM N's pool
 	vm_env "$1"
-	if [ "$reference" = 1 ]; then
+	if [ "$cns" = 1 ]; then
+		cns_held "$1" 4
+	elif [ "$reference" = 1 ]; then
 		find "$AZURE_CNI_RUNTIME_DIR/host-local" -type f -name '10.*' 2>/dev/null | wc -l
 	else
 		jq '[.IPAM.AddressSpaces[]?.Pools[]? | select(.IsIPv6 | not) | .Addresses[]? | select(.InUse)] | length' \
@@ -141,17 +182,26 @@ in_use() { # N: addresses in use in VM N's pool
 }
 in_use6() { # N: IPv6 addresses in use in VM N's pool
 	vm_env "$1"
+	[ "$cns" = 1 ] && { cns_held "$1" 6; return; }
 	jq '[.IPAM.AddressSpaces[]?.Pools[]? | select(.IsIPv6) | .Addresses[]? | select(.InUse)] | length' \
 		"$AZURE_CNI_RUNTIME_DIR/azure-vnet-ipam.json" 2>/dev/null || echo "?"
 }
-v6_last() { printf '%d' "0x${1##*:}"; } # the last group of an fd00:10:240::x address
 dual=0
-[ "$reference" = 0 ] && [ "${AZSIM_IPV6:-1}" = 1 ] && dual=1
+[ "$reference" = 0 ] && [ "${AZSIM_IPV6:-1}" = 1 ] && [ "$mode" != podsubnet ] && dual=1
 
-ip_to_int() { local IFS=.; set -- $1; echo $((($1 << 24) + ($2 << 16) + ($3 << 8) + $4)); }
+# in_range IP FIRST LAST: FIRST <= IP <= LAST (either family)
+in_range() {
+	python3 -c 'import ipaddress as i, sys; a = [i.ip_address(x) for x in sys.argv[1:]]
+sys.exit(0 if a[1] <= a[0] <= a[2] else 1)' "$1" "$2" "$3" 2>/dev/null
+}
+case $mode in
+nmagent) what="a secondary IP of" ;;
+podsubnet) what="a pod-subnet address CNS gave" ;;
+overlay) what="an overlay address CNS gave" ;;
+esac
 
 # ---- pods ----
-if [ "$reference" = 1 ]; then plugin="ptp + host-local (reference)"; else plugin="azure-vnet + azure-vnet-ipam"; fi
+if [ "$reference" = 1 ]; then plugin="ptp + host-local (reference)"; elif [ "$cns" = 1 ]; then plugin="azure-vnet + ipam azure-cns (each VM's CNS)"; else plugin="azure-vnet + azure-vnet-ipam"; fi
 say "attach pods: $client, conflist ${conflist#$top/}, $plugin"
 declare -A POD_IP POD_VM POD_IP6
 pods=("vm1 a" "vm1 b" "vm2 c")
@@ -167,10 +217,9 @@ for pv in "${pods[@]}"; do
 	addr=$(jq -r '.ips[0].address // empty' <<<"$out" 2>/dev/null)
 	ip=${addr%/*}
 	vm_env "$n"
-	if [ -n "$ip" ] && [ "$(ip_to_int "$ip")" -ge "$(ip_to_int "$AZSIM_POOL_FIRST")" ] &&
-		[ "$(ip_to_int "$ip")" -le "$(ip_to_int "$AZSIM_POOL_LAST")" ] &&
+	if [ -n "$ip" ] && in_range "$ip" "$AZSIM_POOL_FIRST" "$AZSIM_POOL_LAST" &&
 		ip -n "$ns" -4 -o addr show | grep -q " $ip/"; then
-		ok "ADD pod $pod on vm$n: eth0 $addr, a secondary IP of vm$n ($AZSIM_POOL_FIRST-$AZSIM_POOL_LAST)"
+		ok "ADD pod $pod on vm$n: eth0 $addr, $what vm$n ($AZSIM_POOL_FIRST-$AZSIM_POOL_LAST)"
 		POD_IP[$pod]=$ip
 		POD_VM[$pod]=$n
 	else
@@ -179,17 +228,30 @@ for pv in "${pods[@]}"; do
 	[ "$dual" = 1 ] || continue
 	addr6=$(jq -r '[.ips[]?.address | select(contains(":"))][0] // empty' <<<"$out" 2>/dev/null)
 	ip6=${addr6%/*}
-	if [ -n "$ip6" ] && [ "${ip6%::*}" = "${AZSIM_POOL6_FIRST%::*}" ] &&
-		[ "$(v6_last "$ip6")" -ge "$(v6_last "$AZSIM_POOL6_FIRST")" ] &&
-		[ "$(v6_last "$ip6")" -le "$(v6_last "$AZSIM_POOL6_LAST")" ] &&
+	if [ -n "$ip6" ] && in_range "$ip6" "$AZSIM_POOL6_FIRST" "$AZSIM_POOL6_LAST" &&
 		ip -n "$ns" -6 -o addr show scope global | grep -q " $ip6/"; then
-		ok "ADD pod $pod on vm$n: eth0 also $addr6, an IPv6 secondary of vm$n ($AZSIM_POOL6_FIRST-$AZSIM_POOL6_LAST)"
+		ok "ADD pod $pod on vm$n: eth0 also $addr6, IPv6: $what vm$n ($AZSIM_POOL6_FIRST-$AZSIM_POOL6_LAST)"
 		POD_IP6[$pod]=$ip6
 	else
 		bad "ADD pod $pod on vm$n: IPv6 address '$addr6' not in vm$n's pool or not on the pod's eth0"
 	fi
 done
-if [ "$reference" = 0 ]; then
+if [ "$cns" = 1 ]; then
+	for pv in "${pods[@]}"; do
+		read -r n pod <<<"$pv"
+		[ -n "${POD_IP[$pod]:-}" ] || continue
+		# the pod's identity as CNS keeps it (K8S_POD_NAME / K8S_POD_NAMESPACE of CNI_ARGS)
+		key=$(ip netns exec "${P}$n" curl -s --max-time 5 http://127.0.0.1:10090/test/pool |
+			jq -r --arg ip "${POD_IP[$pod]}" '.assigned[$ip] // empty')
+		who=$(ip netns exec "${P}$n" curl -s --max-time 5 http://127.0.0.1:10090/test/requests |
+			jq -r --arg k "$key" '[.[] | select(.path == "/network/requestipconfigs" and .body.podInterfaceID == $k)][-1].body.orchestratorContext // {} | "\(.podNamespace)/\(.podName)"')
+		if [ "$who" = "default/${P}$n-$pod" ]; then
+			ok "$n's CNS holds ${POD_IP[$pod]} for $key, asked for pod $who (127.0.0.1:10090 inside $n)"
+		else
+			bad "$n's CNS was asked for pod $pod as '$who', want default/${P}$n-$pod"
+		fi
+	done
+elif [ "$reference" = 0 ]; then
 	echo "  NMAgent requests served by the fabric (source = the asking VM):"
 	sort "$AZSIM_DIR/nmagent.log" | uniq -c | sed 's/^ */    /'
 	for n in 1 2; do
@@ -274,9 +336,16 @@ if [ -n "$A" ] && [ -n "$C" ]; then
 	tcp_check "c -> a" "$nsA" "$nsC" "$A" "$C"
 fi
 if [ -n "$A" ]; then
-	say "pod <-> the other VM's primary IP (vm2 $vm2_primary)"
+	if [ "$cns" = 1 ]; then
+		# outside the pod subnet / pod CIDR (the shipped conflists set no vnetCidrs): SNAT
+		say "pod <-> the other VM's primary IP (vm2 $vm2_primary): vm2 sees vm1's primary IP"
+		seen=$vm1_primary
+	else
+		say "pod <-> the other VM's primary IP (vm2 $vm2_primary): vm2 sees the pod's own IP"
+		seen=$A
+	fi
 	ping_check "a -> vm2" "$nsA" "$vm2_primary"
-	tcp_check "a -> vm2" "${P}vm2" "$nsA" "$vm2_primary" "$A"
+	tcp_check "a -> vm2" "${P}vm2" "$nsA" "$vm2_primary" "$seen"
 	tcp_check "vm2 -> a" "$nsA" "${P}vm2" "$A" "$vm2_primary"
 fi
 say "pod -> internet host 203.0.113.10 (outside the VNet): seen with the VM's primary IP"

@@ -44,8 +44,9 @@ struct backend_call {
 	 * until this call ends). NULL: never. */
 	bool (*owner_gone)(void *arg, const char *cid, const char *ifname);
 	void *owner_arg;
-	/* endpoint_add only: with ipam.type azure-cns for pod subnets (no ipam.mode), the network
-	 * container's primary IPv4 CNS gave (ACN invoker_cns.go ncPrimaryIP), else family 0 */
+	/* network_create, network_undo and endpoint_add: with ipam.type azure-cns for pod subnets
+	 * (no ipam.mode), the network container's primary IPv4 CNS gave (ACN invoker_cns.go
+	 * ncPrimaryIP), else family 0 */
 	struct ipnet_addr cns_nc_primary;
 };
 

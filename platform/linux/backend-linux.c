@@ -7,8 +7,9 @@
  * per-pod ebtables ARP reply (IPv4) and MAC DNAT (both families); the pod's IPv6 goes through
  * Azure's gateway fe80::1234:5678:9abc (MAC 12:34:56:78:9a:bc) and never solicits beyond the
  * VM. Once per network: ip_forward, (bridge) bridge-nf-call-iptables (ip6tables), the outbound
- * SNAT chain per family; IPv6 forwarding with the first IPv6 pod. Never reads the state file,
- * never locks, never calls IPAM: cni/azure-vnet.c does. */
+ * SNAT chain per family (pod subnets from CNS: also the SWIFT chain for Azure DNS and IMDS);
+ * IPv6 forwarding with the first IPv6 pod. Never reads the state file, never locks, never calls
+ * IPAM: cni/azure-vnet.c does. */
 #define _GNU_SOURCE
 #include "platform/backend.h"
 
@@ -30,6 +31,9 @@
 #include "platform/platform.h"
 
 #define SNAT_CHAIN "AZURE-VNET-SNAT"
+#define SWIFT_CHAIN "SWIFT"        /* ACN iptables/iptables.go Swift */
+#define AZURE_DNS "168.63.129.16"  /* ACN networkutils AzureDNS */
+#define AZURE_IMDS "169.254.169.254"
 #define GW4_TEXT "169.254.1.1"
 #define GW6_TEXT "fe80::1234:5678:9abc"
 
@@ -375,6 +379,83 @@ static void snat_remove(struct vnet *v)
 	snat_remove_one(v, &v->ni.subnet);
 	if (v->ni.subnet6.addr.family)
 		snat_remove_one(v, &v->ni.subnet6);
+}
+
+/* The three SWIFT rules of @sub (the pod subnet): Azure DNS over udp and tcp 53 SNATed to @nc,
+ * IMDS over tcp 80 to @host (ACN cni/network/invoker_cns.go setHostOptions: azureDNSUDPMatch,
+ * azureDNSTCPMatch, azureIMDSMatch; "--to" there is --to-source). Each NULL-terminated. */
+static void swift_rules(const char *sub, const char *nc, const char *host,
+			const char *ret[3][18])
+{
+	static const char *const proto[3] = { "udp", "tcp", "tcp" };
+	static const char *const dst[3] = { AZURE_DNS, AZURE_DNS, AZURE_IMDS };
+	static const char *const port[3] = { "53", "53", "80" };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		const char *r[18] = { "-m", "addrtype", "!", "--dst-type", "LOCAL", "-s", sub,
+				      "-d", dst[i], "-p", proto[i], "--dport", port[i], "-j",
+				      "SNAT", "--to-source", i < 2 ? nc : host, NULL };
+		memcpy(ret[i], r, sizeof(r));
+	}
+}
+
+/* Pod subnets (ipam.type azure-cns without ipam.mode, CNS gave the network container's primary
+ * IPv4): the Go plugin's nat chain SWIFT, so Azure DNS sees the pod's queries from the network
+ * container's primary IP and IMDS from the node's. POSTROUTING jumps to it first, ahead of
+ * AZURE-VNET-SNAT (the Go plugin appends its jump: its outbound SNAT is ip-masq-agent's, not
+ * in POSTROUTING itself). Installed with the network, as the Go plugin does (handleCommonOptions
+ * at network creation); its host route to the pod subnet via the host's gateway is not added:
+ * the node's default route goes to that same gateway. Returns 0 or negative errno (code 103). */
+static int swift_install(struct vnet *v, struct cni_error *err)
+{
+	char sub[IPNET_PREFIX_STRLEN], nc[IPNET_ADDR_STRLEN], host[IPNET_ADDR_STRLEN];
+	const struct fw_opts o = fw_for(v, IPNET_AF_INET);
+	const char *rules[3][18];
+	int i, r;
+
+	if (v->call->cns_nc_primary.family != IPNET_AF_INET ||
+	    v->ni.subnet.addr.family != IPNET_AF_INET || v->ni.primary.family != IPNET_AF_INET)
+		return 0;
+	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
+	ipnet_addr_format(&v->call->cns_nc_primary, nc, sizeof(nc));
+	ipnet_addr_format(&v->ni.primary, host, sizeof(host));
+	swift_rules(sub, nc, host, rules);
+	r = fw_ipt_chain_ensure(&o, "nat", SWIFT_CHAIN, err);
+	for (i = 0; r >= 0 && i < 3; i++)
+		r = fw_ipt_rule_ensure(&o, "nat", SWIFT_CHAIN, false, rules[i], err);
+	if (r >= 0)
+		r = fw_ipt_rule_ensure(&o, "nat", "POSTROUTING", false,
+				       (const char *const[]){ "-j", SWIFT_CHAIN, NULL }, err);
+	return r < 0 ? r : 0;
+}
+
+/* Undo swift_install (best effort): its rules; the chain and its jump once no rule is left. */
+static void swift_remove(struct vnet *v)
+{
+	char sub[IPNET_PREFIX_STRLEN], nc[IPNET_ADDR_STRLEN], host[IPNET_ADDR_STRLEN], *text;
+	const struct fw_opts o = fw_for(v, IPNET_AF_INET);
+	const char *rules[3][18];
+	bool full = false;
+	int i;
+
+	if (v->call->cns_nc_primary.family != IPNET_AF_INET ||
+	    v->ni.subnet.addr.family != IPNET_AF_INET || v->ni.primary.family != IPNET_AF_INET)
+		return;
+	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
+	ipnet_addr_format(&v->call->cns_nc_primary, nc, sizeof(nc));
+	ipnet_addr_format(&v->ni.primary, host, sizeof(host));
+	swift_rules(sub, nc, host, rules);
+	for (i = 0; i < 3; i++)
+		fw_ipt_rule_delete(&o, "nat", SWIFT_CHAIN, rules[i], NULL);
+	if (fw_ipt_list(&o, "nat", &text, &full, NULL) < 0)
+		return;
+	if (!full && !strstr(text, "-A " SWIFT_CHAIN " ")) {
+		fw_ipt_rule_delete(&o, "nat", "POSTROUTING",
+				   (const char *const[]){ "-j", SWIFT_CHAIN, NULL }, NULL);
+		fw_ipt_chain_delete(&o, "nat", SWIFT_CHAIN, NULL);
+	}
+	free(text);
 }
 
 /* Is @line one whole line of @text? */
@@ -1177,6 +1258,7 @@ static int bridge_setup(struct vnet *v, const struct netdev_link *nic, struct ne
  * bridge by this session; @x: the moved addresses and routes). Best effort. */
 static void network_unmake(struct vnet *v, const struct netstate_extif *x)
 {
+	swift_remove(v);
 	snat_remove(v);
 	if (!v->bridged)
 		return;
@@ -1993,6 +2075,8 @@ static int linux_network_create(struct backend *be, const struct backend_call *c
 	}
 	if (r >= 0)
 		r = snat_install(&v, err);
+	if (r >= 0)
+		r = swift_install(&v, err);
 	if (r >= 0)
 		r = network_record(&v, st, &ipres->ips[0].gateway,
 				   ipres->n_ips > 1 ? &ipres->ips[1].gateway : NULL, &made, err);

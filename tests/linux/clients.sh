@@ -16,7 +16,9 @@
 #            container serving HTTP reached from another pod and through its host port, the
 #            CNI_ARGS (K8S_POD_*) in our records and in azure-vnet-inspect, containerd restarted
 #            while pods run, StopPodSandbox (DEL with the netns), RemovePodSandbox (DEL again
-#            without netns or prevResult), 30 pods started at once.
+#            without netns or prevResult), 30 pods started at once; then the shipped pod-subnet
+#            conflist (azure-cns) with a CNS test double in vm1: the pod's name and namespace
+#            reach CNS, StopPodSandbox releases its address there.
 # podman, ctr and cri run in a private mount namespace where /etc/cni/net.d, /opt/cni/bin,
 # /var/lib/cni, /var/lib/containers and /run/containerd (containerd's shim sockets and runc
 # state) are temporary directories: the host's are never touched. containerd has its own root,
@@ -503,7 +505,44 @@ TOML
 	cri_web_pods
 	cri_bulk 30
 	for p in $(crc pods 2>/dev/null); do crc stopp "$p" && crc rmp "$p"; done >>"$work/log" 2>&1
+	cri_swift
 	cri_stop
+}
+
+# cri_swift: containerd restarted on the shipped pod-subnet conflist (ipam.type azure-cns; network
+# "azure-swift", beside the NMAgent one) with a CNS test double in vm1 (127.0.0.1:10090): a
+# RunPodSandbox gets CNS's address, and CNS was asked with the pod's name and Kubernetes
+# namespace (containerd's K8S_POD_NAME / K8S_POD_NAMESPACE); StopPodSandbox releases it in CNS.
+cri_swift() {
+	local dpid id ip key who i
+	cri_stop
+	jq '.name = "azure-swift"' "$top/linux/azure-linux-swift.conflist" >/etc/cni/net.d/10-azure.conflist
+	rm -f "$work/cri/cns.ready"
+	ip netns exec "${P}vm1" python3 "$top/tests/cns/cns-double.py" --port 10090 --first 10.241.1.5 \
+		--count 4 --nc-primary 10.241.1.4 --host-ip "$vm1_primary" --ready "$work/cri/cns.ready" \
+		2>>"$work/log" &
+	dpid=$!
+	for ((i = 0; i < 200; i++)); do [ -s "$work/cri/cns.ready" ] && break; sleep 0.05; done
+	if ! cri_start; then
+		bad "cri (swift): containerd's CRI did not become ready: $(tail -n 5 "$work/cri/containerd.log")"
+		kill "$dpid"
+		return
+	fi
+	cri_pod_json swift
+	id=$(crc runp "$work/cri/swift.json" 2>>"$work/log")
+	ip=$(cri_ip "$id")
+	check "cri (swift conflist): RunPodSandbox gets an address CNS gave ($ip)" matches '^10\.241\.1\.[5-8]$' "$ip"
+	key=$(in_vm 1 curl -s http://127.0.0.1:10090/test/pool | jq -r --arg ip "$ip" '.assigned[$ip] // empty')
+	who=$(in_vm 1 curl -s http://127.0.0.1:10090/test/requests |
+		jq -c --arg k "$key" '[.[] | select(.path == "/network/requestipconfigs" and .body.podInterfaceID == $k)][-1].body.orchestratorContext')
+	check "cri (swift): CNS was asked for pod $CRI_NS/swift (PodName, PodNamespace)" \
+		[ "$who" = "{\"podName\":\"swift\",\"podNamespace\":\"$CRI_NS\"}" ]
+	crc stopp "$id" >>"$work/log" 2>&1
+	crc rmp "$id" >>"$work/log" 2>&1
+	check "cri (swift): StopPodSandbox released the address in CNS" \
+		[ "$(in_vm 1 curl -s http://127.0.0.1:10090/test/pool | jq '.assigned | length')" = 0 ]
+	kill "$dpid"
+	wait "$dpid" 2>/dev/null
 }
 
 # run_private CLIENT: the inner part for CLIENT in a private mount namespace.

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # ipam.type azure-cns end to end: the real azure-vnet in transparent mode against the CNS test
-# double (tests/cns/cns-double.py, the node's CNS on 127.0.0.1:10090 inside the node netns), all
-# inside network namespaces this script creates and removes (prefix "cns<pid>-"): a "node" netns
-# with eth0 10.240.0.4/16 (peer in a "fabric" netns holding 10.240.0.1) and a default route;
-# pods from the pod subnet 10.241.0.0/16 that CNS hands out. Covers ADD (the pod reaches the
-# node and another pod), what is sent to CNS, repeated ADD, DEL and its release, CNS down, hung,
-# refusing, answering garbage or NotFound, the older singular API, a data-plane failure after
-# CNS gave the address, cnsurl, GC, and bad input.
+# double, on the VNet simulation's pod-subnet variant (linux/vnet-sim.sh, AZSIM_MODE podsubnet,
+# prefix "cns<pid>-", two VMs, IPv4): the node is vm1 (eth0 10.240.0.4/16, default via the
+# fabric's 10.240.0.1), its CNS (tests/cns/cns-double.py on 127.0.0.1:10090 inside vm1) hands
+# out vm1's addresses of the pod subnet 10.241.0.0/16 (10.241.1.5-10, network container primary
+# 10.241.1.4), which the fabric routes to vm1. Covers ADD (the pod reaches the node and another
+# pod), what is sent to CNS, repeated ADD, DEL and its release, CNS down, hung, refusing,
+# answering garbage or NotFound, the older singular API, a data-plane failure after CNS gave the
+# address, cnsurl, GC, bad input, and cnitool with the shipped linux/azure-linux-swift.conflist
+# on both VMs (ADD, CHECK, DEL, pod to pod across VMs).
 # Usage: tests/linux/cns.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,9 +27,14 @@ B=$bdir/bin
 P=cns$$-
 WORK=$(mktemp -d /tmp/cns-test.XXXXXX)
 declare -A DPID=()
+export AZSIM_PREFIX=$P AZSIM_DIR=$WORK/sim AZSIM_MODE=podsubnet AZSIM_VMS=2 AZSIM_SECONDARIES=6 \
+	AZSIM_IPV6=0
+sim=$top/linux/vnet-sim.sh
 
+# stop_double PORT: the node's CNS (10090: the simulation's, its pool kept) or another double
 stop_double() {
 	local port=$1
+	[ "$port" = 10090 ] && { "$sim" cns vm1 stop; return; }
 	[ -n "${DPID[$port]:-}" ] || return 0
 	kill "${DPID[$port]}" 2>/dev/null
 	wait "${DPID[$port]}" 2>/dev/null
@@ -37,6 +44,7 @@ stop_double() {
 cleanup() {
 	local n p
 	for p in "${!DPID[@]}"; do stop_double "$p"; done
+	"$sim" down >/dev/null 2>&1
 	for n in $(ip netns list | awk '{print $1}' | grep "^$P"); do
 		ip netns del "$n" 2>/dev/null
 	done
@@ -47,27 +55,19 @@ trap cleanup EXIT
 SUITE_ERRLOG=/dev/null
 suite_begin "$WORK/results"
 
-NODE=${P}node
-FAB=${P}fab
-RT=$WORK/rt
-mkdir -p "$RT"
-export AZURE_CNI_RUNTIME_DIR=$RT AZURE_CNI_LOG_DIR=$RT
+"$sim" up >/dev/null || exit 1
+NODE=${P}vm1
+RT=$AZSIM_DIR/vm1/run
+export AZURE_CNI_RUNTIME_DIR=$RT AZURE_CNI_LOG_DIR=$AZSIM_DIR/vm1/log
 export CNI_PATH=$B
-ip netns add "$NODE"
-ip netns add "$FAB"
-ip -n "$NODE" link set lo up
-ip -n "$NODE" link add eth0 type veth peer name fab0 netns "$FAB"
-ip -n "$FAB" addr add 10.240.0.1/16 dev fab0
-ip -n "$FAB" link set fab0 up
-ip -n "$NODE" addr add 10.240.0.4/16 dev eth0
-ip -n "$NODE" link set eth0 up
-ip -n "$NODE" route add default via 10.240.0.1
 
-# start_double PORT [ARGS...]: the node's CNS double on 127.0.0.1:PORT in the node netns, its
-# pool kept in $WORK/cns-PORT.json across restarts; returns when it listens.
+# start_double PORT [ARGS...]: the node's CNS on 127.0.0.1:PORT in the node netns (10090: the
+# simulation's, restarted with its pool; else a double of its own, its pool kept in
+# $WORK/cns-PORT.json across restarts); returns when it listens.
 start_double() {
 	local port=$1
 	shift
+	[ "$port" = 10090 ] && { "$sim" cns vm1 start; return; }
 	cns_double_start "$NODE" "$port" "$WORK" --port "$port" --count 6 "$@"
 	local r=$?
 	DPID[$port]=$CNS_DOUBLE_PID   # also when it did not become ready: stopped at exit
@@ -99,18 +99,36 @@ eq() { [ "$1" = "$2" ]; }
 absent() { ! "$@"; }
 ping1() { ip netns exec "${P}$1" busybox ping -c1 -W2 "$2"; }
 links() { ip -n "$NODE" -o link | grep -c ' azv'; }
-# nothing of pod NAME left: no eth0 in it, no azv veth more than $1, no pod-subnet route
+pod_routes() { ip -n "$NODE" route | grep -c '^10\.241\.[0-9.]* dev azv'; }
+# nothing of pod NAME left: no eth0 in it, no azv veth more than $1, no pod route more than $2
 nothing_left() {
 	! ip -n "${P}$1" link show eth0 2>/dev/null &&
 		[ "$(links)" = "$2" ] &&
-		[ "$(ip -n "$NODE" route | grep -c '^10\.241\.')" = "$3" ]
+		[ "$(pod_routes)" = "$3" ]
 }
 records() { jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json" 2>/dev/null || echo 0; }
 
+PEER=$top/tests/lib/peer.py
+port=7200
+# seen_as SERVER_NS CLIENT_NS DST WANT [BIND]: a TCP connection to DST (a listener on BIND, or on
+# every address), the receiver saw WANT as its source
+seen_as() {
+	local spid i seen
+	port=$((port + 1))
+	rm -f "$WORK/ready" "$WORK/seen"
+	ip netns exec "$1" /usr/bin/python3 "$PEER" serve "${DPORT:-$port}" "$WORK/ready" "$WORK/seen" ${5:+"$5"} \
+		>/dev/null 2>&1 &
+	spid=$!
+	for ((i = 0; i < 100; i++)); do [ -e "$WORK/ready" ] && break; sleep 0.05; done
+	ip netns exec "$2" /usr/bin/python3 "$PEER" connect "$3" "${DPORT:-$port}" >/dev/null 2>&1 ||
+		kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	seen=$(cat "$WORK/seen" 2>/dev/null)
+	[ "$seen" = "$4" ] || { echo "    saw '${seen:-nothing}', want $4"; return 1; }
+}
+
 # the shipped pod-subnet conflist's first plugin, at CNI 1.1.0 (GC is tested here)
 CONF=$(jq -c '.plugins[0] + {cniVersion: "1.1.0", name}' "$top/linux/azure-linux-swift.conflist")
-
-start_double 10090 || exit 1
 
 echo "== the double is as strict as CNS"
 out=$(dpost /network/requestipconfigs '[1,2]')
@@ -130,7 +148,7 @@ check "ADD with the network's SNAT failing: an error" jout '.code == 103' "$out"
 check "the address CNS gave was released in CNS" eq "$(nfree)" 6
 check "the release named the same pod interface" jout '.path == "/network/releaseipconfigs" and .body.podInterfaceID == "c0aaaaaa-eth0"' "$(lastreq)"
 check "nothing left: no eth0 in the pod, no veth, no pod route" nothing_left p0 0 0
-check "nothing left: no SNAT jump" absent bash -c "ip netns exec $NODE iptables -t nat -S POSTROUTING | grep -q AZURE-VNET-SNAT"
+check "nothing left: no SNAT jump, no SWIFT chain" absent bash -c "ip netns exec $NODE iptables -t nat -S | grep -q 'AZURE-VNET-SNAT\|SWIFT'"
 
 echo "== ADD, from the default CNS URL"
 pod p1
@@ -138,19 +156,39 @@ pod p2
 r1=$(run ADD c1aaaaaaaa1 "$(nspath p1)")
 check "ADD p1 exits 0" eq "$?" 0
 ip1=$(jq -r '.ips[0].address' <<<"$r1" | cut -d/ -f1)
-check "ADD p1: an address of the CNS pool with its prefix length ($ip1)" jout '.ips[0].address | test("^10\\.241\\.0\\.[4-9]/16$")' "$r1"
+check "ADD p1: an address of the CNS pool with its prefix length ($ip1)" jout '.ips[0].address | test("^10\\.241\\.1\\.([5-9]|10)/16$")' "$r1"
 check "ADD p1: CNS's gateway, default route via it" jout '.ips[0].gateway == "10.241.0.1" and .routes == [{"dst":"0.0.0.0/0","gw":"10.241.0.1"}]' "$r1"
 check "CNS was asked with the pod's identity (IPConfigsRequest)" jout '.path == "/network/requestipconfigs" and .body.podInterfaceID == "c1aaaaaa-eth0" and .body.infraContainerID == "c1aaaaaaaa1" and .body.ifname == "eth0" and .body.orchestratorContext == {"podName":"pod-c1aaaaaaaa1","podNamespace":"default"} and .body.desiredIPAddresses == null' "$(lastreq)"
 check "CNS holds p1's address for its interface" eq "$(assigned c1aaaaaa-eth0)" "$ip1"
 r2=$(run ADD c2aaaaaaaa2 "$(nspath p2)")
 ip2=$(jq -r '.ips[0].address' <<<"$r2" | cut -d/ -f1)
-check "ADD p2: another address ($ip2)" jout "(.ips[0].address | startswith(\"10.241.0.\")) and .ips[0].address != \"$ip1/16\"" "$r2"
+check "ADD p2: another address ($ip2)" jout "(.ips[0].address | startswith(\"10.241.1.\")) and .ips[0].address != \"$ip1/16\"" "$r2"
 check "pod: the address with CNS's prefix" bash -c "ip -n ${P}p1 addr show eth0 | grep -q 'inet $ip1/16'"
 check "pod: default via 169.254.1.1" bash -c "ip -n ${P}p1 route | grep -q 'default via 169.254.1.1 dev eth0'"
 check "node: /32 route to the pod" bash -c "ip -n $NODE route show $ip1 | grep -q 'dev azv'"
 check "ping pod -> pod" ping1 p1 "$ip2"
 check "ping pod -> node" ping1 p1 10.240.0.4
+check "ping pod -> vm2 (a VNet VM)" ping1 p1 10.240.0.11
 check "ping pod -> fabric (SNAT to the node)" ping1 p1 10.240.0.1
+
+echo "== Azure DNS and IMDS from the pod subnet (the Go plugin's SWIFT chain)"
+FAB=${P}fabric
+swift_rules() {
+	local t
+	t=$(ip netns exec "$NODE" iptables -t nat -S)
+	grep -qx -- '-A POSTROUTING -j SWIFT' <<<"$(grep -- '^-A POSTROUTING' <<<"$t" | head -n1)" &&
+		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p udp -m addrtype ! --dst-type LOCAL -m udp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
+		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
+		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 169.254.169.254/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 80 -j SNAT --to-source 10.240.0.4" <<<"$t"
+}
+check "node: nat SWIFT holds DNS (udp, tcp 53) to the NC primary, IMDS (tcp 80) to the node; POSTROUTING jumps there first" swift_rules
+seen_on() { DPORT=$1 seen_as "${@:2}"; } # PORT SERVER_NS CLIENT_NS DST WANT BIND
+check "pod -> Azure DNS 168.63.129.16:53 (tcp): seen as the network container's primary IP 10.241.1.4" \
+	seen_on 53 "$FAB" "${P}p1" 168.63.129.16 10.241.1.4 168.63.129.16
+check "pod -> IMDS 169.254.169.254:80: seen as the node's primary IP 10.240.0.4" \
+	seen_on 80 "$FAB" "${P}p1" 169.254.169.254 10.240.0.4 169.254.169.254
+check "pod -> another port of 168.63.129.16: seen as the node's primary IP (the outbound SNAT)" \
+	seen_as "$FAB" "${P}p1" 168.63.129.16 10.240.0.4 168.63.129.16
 
 echo "== repeated ADD"
 n=$(nreq)
@@ -209,7 +247,7 @@ check "shared prefix: ... freed" eq "$(assigned sharedid-eth0)" ""
 
 echo "== CNS down, hung, refusing, answering garbage"
 veths=$(links)
-routes=$(ip -n "$NODE" route | grep -c '^10\.241\.')
+routes=$(pod_routes)
 nrec=$(records)
 stop_double 10090
 pod p4
@@ -222,7 +260,7 @@ check "CNS down: DEL is code 11 (the runtime retries)" jout '.code == 11 and (.m
 check "CNS down: the DEL kept p1's record" eq "$(records)" "$nrec"
 check "CNS down: the DEL removed p1's veth and route (the record finishes the release)" bash -c "! ip -n $NODE route | grep -q '^$ip1 '"
 veths=$(links)
-routes=$(ip -n "$NODE" route | grep -c '^10\.241\.')
+routes=$(pod_routes)
 start_double 10090 || exit 1
 check "CNS restarted: its pool still holds p1's address" eq "$(assigned c1aaaaaa-eth0)" "$ip1"
 mode hang
@@ -251,7 +289,7 @@ check "... CNS freed p1's address" eq "$(assigned c1aaaaaa-eth0)" ""
 echo "== a CNS without the plural API (HTTP 404)"
 mode old
 r4=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
-check "old CNS: ADD exits 0 through /network/requestipconfig" jout '.ips[0].address | startswith("10.241.0.")' "$r4"
+check "old CNS: ADD exits 0 through /network/requestipconfig" jout '.ips[0].address | startswith("10.241.1.")' "$r4"
 check "old CNS: IPConfigRequest field names" jout '.path == "/network/requestipconfig" and .body.PodInterfaceID == "c4aaaaaa-eth0" and .body.InfraContainerID == "c4aaaaaaaa4" and .body.OrchestratorContext.podName == "pod-c4aaaaaaaa4"' "$(lastreq)"
 check "old CNS: DEL through /network/releaseipconfig" run DEL c4aaaaaaaa4 "$(nspath p4)"
 old_released() { [ -z "$(assigned c4aaaaaa-eth0)" ] && jout '.path == "/network/releaseipconfig"' "$(lastreq)"; }
@@ -303,5 +341,8 @@ out=$(CONF=${CONF/\"ipam\"/\"cnsurl\":\"ftp:\/\/x\",\"ipam\"} run ADD c7aaaaaaaa
 check "cnsurl ftp://x: code 7 naming cnsurl" jout '.code == 7 and (.msg | test("cnsurl"))' "$out"
 check "bad input: CNS was not asked" eq "$(nreq)" "$n"
 check "bad input: nothing made" nothing_left p4 0 0
+
+echo "== cnitool with the shipped pod-subnet conflist, pods on two VMs"
+cns_cnitool
 
 suite_end

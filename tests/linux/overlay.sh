@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Azure CNI Overlay (ipam.type azure-cns, ipam.mode overlay) end to end: the real azure-vnet in
-# transparent mode on two simulated VMs, each with its own CNS test double
-# (tests/cns/cns-double.py on 127.0.0.1:10090 in the VM's netns) handing out that node's
-# overlay addresses, as AKS's CNS does from the NodeNetworkConfig: the node's /24 of the
-# cluster's pod CIDR 10.244.0.0/16, with the cluster CIDR's prefix length and no gateway. All
-# inside network namespaces this script creates and removes (prefix "ovl<pid>-"):
-#   fab   the VNet: a bridge holding 10.240.0.1/16 with a port per VM, which routes each VM's
-#         overlay /24 to that VM (as Azure's overlay routing does) and 203.0.113.0/24 to inet
-#   vm1   10.240.0.4, pods from 10.244.0.0/24      vm2   10.240.0.5, pods from 10.244.1.0/24
-#   vm3   10.240.0.6, a VNet VM without pods       inet  203.0.113.10, an internet host
+# transparent mode on the VNet simulation's Overlay variant (linux/vnet-sim.sh, AZSIM_MODE
+# overlay, prefix "ovl<pid>-", three VMs): each VM runs its own CNS test double
+# (tests/cns/cns-double.py on 127.0.0.1:10090 in the VM's netns) handing out that node's overlay
+# addresses, as AKS's CNS does from the NodeNetworkConfig: VM N's /24 10.244.N.0/24 of the
+# cluster's pod CIDR 10.244.0.0/16 (IPv6 fd00:10:244::N:0/112 of fd00:10:244::/64), with the
+# cluster CIDR's prefix length and no gateway; the fabric routes each block to its VM (as
+# Azure's overlay routing does); vm3 runs no pods (a VNet VM); inet is an internet host.
 # Covers: the result (the cluster prefix, gateway 169.254.1.1), pod to pod on one VM and across
 # VMs with the pods' own addresses, pod to the internet and to a VNet VM seen as the node's
 # primary IP (Overlay addresses are not VNet addresses), the same over IPv6 (each VM's CNS a
-# dual-stack one, vm2's listing IPv6 first), an IPv4-only Overlay node, DEL releasing in CNS, nothing left. The network
-# configuration is the shipped linux/azure-linux-swift-overlay.conflist's.
+# dual-stack one, vm2's listing IPv6 first), an IPv4-only Overlay node, DEL releasing in CNS,
+# nothing left; cnitool with that conflist on vm1 and vm2 (ADD, CHECK, DEL, pod to pod). The
+# network configuration is the shipped linux/azure-linux-swift-overlay.conflist's.
 # Usage: tests/linux/overlay.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,83 +32,25 @@ PEER=$top/tests/lib/peer.py
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
 
 netns_suite_begin ovl
-declare -A DPID=()
-stop_doubles() {
-	local v
-	for v in "${!DPID[@]}"; do kill "${DPID[$v]}" 2>/dev/null; wait "${DPID[$v]}" 2>/dev/null; done
-	DPID=()
-}
-trap 'stop_doubles; netns_suite_cleanup' EXIT
-
-FAB=${P}fab
+export AZSIM_PREFIX=$P AZSIM_DIR=$WORK/sim AZSIM_MODE=overlay AZSIM_VMS=3 AZSIM_SECONDARIES=6 \
+	AZSIM_IPV6=1
+sim=$top/linux/vnet-sim.sh
+trap '"$sim" down >/dev/null 2>&1; netns_suite_cleanup' EXIT
+"$sim" up >/dev/null || exit 1
 INET=${P}inet
-ip netns add "$FAB"
-ip -n "$FAB" link set lo up
-ip -n "$FAB" link add vnet0 type bridge
-ip -n "$FAB" addr add 10.240.0.1/16 dev vnet0
-ip -n "$FAB" link set vnet0 up
-ip -n "$FAB" addr add fd40::1/64 dev vnet0 nodad
-ip netns exec "$FAB" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
-	net.ipv4.conf.vnet0.send_redirects=0 net.ipv6.conf.all.forwarding=1
-ip netns add "$INET"
-ip -n "$INET" link set lo up
-ip -n "$INET" link add eth0 type veth peer name inet0 netns "$FAB"
-ip -n "$INET" addr add 203.0.113.10/24 dev eth0
-ip -n "$INET" link set eth0 up
-ip -n "$INET" addr add 2001:db8::10/64 dev eth0 nodad
-ip -n "$INET" route add default via 203.0.113.1
-ip -n "$INET" -6 route add default via 2001:db8::1
-ip -n "$FAB" addr add 203.0.113.1/24 dev inet0
-ip -n "$FAB" addr add 2001:db8::1/64 dev inet0 nodad
-ip -n "$FAB" link set inet0 up
-
-# vm N IP: a VM on the fabric's bridge (IPv4 IP/16 and fd40::N+3/64)
-vm() {
-	local ns=${P}vm$1
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link add eth0 type veth peer name vm$1 netns "$FAB"
-	ip -n "$FAB" link set "vm$1" master vnet0 up
-	ip -n "$ns" addr add "$2/16" dev eth0
-	ip -n "$ns" link set eth0 up
-	ip -n "$ns" addr add "fd40::$((3 + $1))/64" dev eth0 nodad
-	ip -n "$ns" route add default via 10.240.0.1
-	ip -n "$ns" -6 route add default via fd40::1
-}
-vm 1 10.240.0.4
-vm 2 10.240.0.5
-vm 3 10.240.0.6
-ip -n "$FAB" route add 10.244.0.0/24 via 10.240.0.4
-ip -n "$FAB" route add 10.244.1.0/24 via 10.240.0.5
-ip -n "$FAB" -6 route add fd44::1:0/112 via fd40::4
-ip -n "$FAB" -6 route add fd44::2:0/112 via fd40::5
-
-# start_double N NODE_CIDR_BASE [ARGS]: VM N's CNS, the node's overlay /24 (6 addresses from .4)
-# with the cluster CIDR's prefix length (/16) and no gateway, as an Overlay NC has; with
-# "dual", also an IPv6 NC: fd44::N:4.. with the cluster's fd44::/64
-start_double() {
-	local n=$1 base=$2 v6=()
-	[ "${3:-}" = dual ] && v6=(--subnet6 fd44::/64 --nc-primary6 "fd44::$n:0" --first6 "fd44::$n:4")
-	# vm2's CNS lists IPv6 first (real CNS's order is a Go map's)
-	[ "${3:-}" = dual ] && [ "$n" = 2 ] && v6+=(--v6-first)
-	cns_double_start "${P}vm$n" "$n" "$WORK" --port 10090 --count 6 "${v6[@]}" \
-		--subnet 10.244.0.0/16 --nc-primary "$base.0" --first "$base.4" --gateway "" \
-		--host-ip "10.240.0.$((3 + n))" --host-subnet 10.240.0.0/16
-	local r=$?
-	DPID[$n]=$CNS_DOUBLE_PID   # also when it did not become ready: stopped at exit
-	return $r
-}
-start_double 1 10.244.0 dual || exit 1
-start_double 2 10.244.1 dual || exit 1
+for n in 1 2 3; do
+	eval "$("$sim" env "vm$n")"
+	declare "VM$n=$AZSIM_PRIMARY" "VM${n}6=$AZSIM_PRIMARY6"
+done
+INET6=$AZSIM_INET6
 
 # the network configuration the runtime makes of the shipped Overlay conflist's first plugin
 CONF=$(jq -c '.plugins[0] + {cniVersion, name}' "$top/linux/azure-linux-swift-overlay.conflist")
 export AZURE_CNI_LOCK_TIMEOUT_MS=5000
-for n in 1 2; do mkdir -p "$WORK/rt-$n"; done
 
 # run VM CMD CID: the plugin on VM N for pod CID (netns ${P}<first letter of CID>), VM N's own runtime dir
 run() {
-	AZURE_CNI_RUNTIME_DIR=$WORK/rt-$1 AZURE_CNI_LOG_DIR=$WORK/rt-$1 \
+	AZURE_CNI_RUNTIME_DIR=$AZSIM_DIR/vm$1/run AZURE_CNI_LOG_DIR=$AZSIM_DIR/vm$1/log \
 		CNI_COMMAND=$2 CNI_CONTAINERID=$3 CNI_NETNS=/var/run/netns/${P}${3:0:1} CNI_IFNAME=eth0 \
 		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-$3" \
 		ip netns exec "${P}vm$1" "$B/azure-vnet" <<<"$CONF"
@@ -117,13 +58,14 @@ run() {
 pod() { ip netns add "${P}$1" && ip -n "${P}$1" link set lo up; }
 jout() { [ -n "$2" ] && jqe "$1" <<<"$2"; }
 eq() { [ "$1" = "$2" ]; }
+absent() { ! "$@"; }
 assigned() { ip netns exec "${P}vm$1" curl -s http://127.0.0.1:10090/test/pool | jq -r '.assigned | length'; }
 addr_of() { jq -r ".ips[${2:-0}].address" <<<"$1" | cut -d/ -f1; }
 
 port=7100
-# seen_as DESC SERVER_NS CLIENT_NS DST WANT: a TCP connection, the receiver saw WANT as source
+# seen_as SERVER_NS CLIENT_NS DST WANT: a TCP connection, the receiver saw WANT as source
 seen_as() {
-	local sns=$2 cns=$3 dst=$4 want=$5 spid i seen
+	local sns=$1 cns=$2 dst=$3 want=$4 spid i seen
 	port=$((port + 1))
 	rm -f "$WORK/ready" "$WORK/seen"
 	ip netns exec "$sns" /usr/bin/python3 "$PEER" serve "$port" "$WORK/ready" "$WORK/seen" \
@@ -147,13 +89,13 @@ rb=$(run 1 ADD b0000000002)
 rc=$(run 2 ADD c0000000003)
 A=$(addr_of "$ra") Bip=$(addr_of "$rb") C=$(addr_of "$rc")
 A6=$(addr_of "$ra" 1) B6=$(addr_of "$rb" 1) C6=$(addr_of "$rc" 1)
-check "a: the node's overlay address with the cluster prefix ($A)" jout '.ips[0].address | test("^10\\.244\\.0\\.[4-9]/16$")' "$ra"
+check "a: the node's overlay address with the cluster prefix ($A)" jout '.ips[0].address | test("^10\\.244\\.1\\.[4-9]/16$")' "$ra"
 check "a: gateway 169.254.1.1 (CNS gave none), default route via it" jout '.ips[0].gateway == "169.254.1.1" and (.routes | index({"dst":"0.0.0.0/0","gw":"169.254.1.1"}) != null)' "$ra"
-check "a, dual-stack: the node's IPv6 overlay address with the cluster prefix ($A6)" jout '.ips[1].address | test("^fd44::1:[4-9]/64$")' "$ra"
+check "a, dual-stack: the node's IPv6 overlay address with the cluster prefix ($A6)" jout '.ips[1].address | test("^fd00:10:244::1:[4-9]/64$")' "$ra"
 check "a, dual-stack: gateway fe80::1234:5678:9abc (CNS gave none), a default route via it" jout '.ips[1].gateway == "fe80::1234:5678:9abc" and (.routes | index({"dst":"::/0","gw":"fe80::1234:5678:9abc"}) != null)' "$ra"
 check "pod a: the IPv6 address on eth0 with /64" bash -c "ip -n ${P}a -6 addr show eth0 | grep -q 'inet6 $A6/64'"
-check "c on vm2 (its CNS lists IPv6 first): IPv4 first all the same, vm2's overlay range ($C)" jout '.ips[0].address | test("^10\\.244\\.1\\.[4-9]/16$")' "$rc"
-check "c on vm2: its network holds both families (IPv4 SNAT too)" bash -c "jq -e '[.Network.ExternalInterfaces[].Networks[].Subnets[].Prefix.IP] == [\"10.244.0.0\", \"fd44::\"]' $WORK/rt-2/azure-vnet.json >/dev/null"
+check "c on vm2 (its CNS lists IPv6 first): IPv4 first all the same, vm2's overlay range ($C)" jout '.ips[0].address | test("^10\\.244\\.2\\.[4-9]/16$")' "$rc"
+check "c on vm2: its network holds both families (IPv4 SNAT too)" bash -c "jq -e '[.Network.ExternalInterfaces[].Networks[].Subnets[].Prefix.IP] == [\"10.244.0.0\", \"fd00:10:244::\"]' $AZSIM_DIR/vm2/run/azure-vnet.json >/dev/null"
 check "pod a: the address on eth0 with /16" bash -c "ip -n ${P}a addr show eth0 | grep -q 'inet $A/16'"
 check "pod a: default via 169.254.1.1" bash -c "ip -n ${P}a route | grep -q 'default via 169.254.1.1 dev eth0'"
 check "vm1: a /32 route to pod a" bash -c "ip -n ${P}vm1 route show $A | grep -q 'dev azv'"
@@ -161,18 +103,18 @@ held() { [ "$(assigned 1)" = "$1" ] && [ "$(assigned 2)" = "$2" ]; }
 check "CNS of vm1 holds 4 addresses (2 pods, 2 families), vm2's 2" held 4 2
 
 echo "== traffic"
-check "pod a -> pod b (same VM): b sees a's own address" seen_as x "${P}b" "${P}a" "$Bip" "$A"
-check "pod a -> pod c (across VMs, overlay routed by the fabric): c sees a's own address" seen_as x "${P}c" "${P}a" "$C" "$A"
-check "pod c -> pod a: a sees c's own address" seen_as x "${P}a" "${P}c" "$A" "$C"
-check "pod a -> internet host: seen as vm1's primary IP" seen_as x "$INET" "${P}a" 203.0.113.10 10.240.0.4
-check "pod a -> VNet VM vm3: seen as vm1's primary IP (overlay addresses stay in the cluster)" seen_as x "${P}vm3" "${P}a" 10.240.0.6 10.240.0.4
-check "pod c -> VNet VM vm3: seen as vm2's primary IP" seen_as x "${P}vm3" "${P}c" 10.240.0.6 10.240.0.5
-check "IPv6: pod a -> pod b (same VM): b sees a's own address" seen_as x "${P}b" "${P}a" "$B6" "$A6"
-check "IPv6: pod a -> pod c (across VMs): c sees a's own address" seen_as x "${P}c" "${P}a" "$C6" "$A6"
-check "IPv6: pod c -> pod a: a sees c's own address" seen_as x "${P}a" "${P}c" "$A6" "$C6"
-check "IPv6: pod a -> internet host: seen as vm1's primary IPv6" seen_as x "$INET" "${P}a" 2001:db8::10 fd40::4
-check "IPv6: pod a -> VNet VM vm3: seen as vm1's primary IPv6" seen_as x "${P}vm3" "${P}a" fd40::6 fd40::4
-check "pod a -> vm1 itself" ip netns exec "${P}a" busybox ping -c1 -W2 10.240.0.4
+check "pod a -> pod b (same VM): b sees a's own address" seen_as "${P}b" "${P}a" "$Bip" "$A"
+check "pod a -> pod c (across VMs, overlay routed by the fabric): c sees a's own address" seen_as "${P}c" "${P}a" "$C" "$A"
+check "pod c -> pod a: a sees c's own address" seen_as "${P}a" "${P}c" "$A" "$C"
+check "pod a -> internet host: seen as vm1's primary IP" seen_as "$INET" "${P}a" 203.0.113.10 "$VM1"
+check "pod a -> VNet VM vm3: seen as vm1's primary IP (overlay addresses stay in the cluster)" seen_as "${P}vm3" "${P}a" "$VM3" "$VM1"
+check "pod c -> VNet VM vm3: seen as vm2's primary IP" seen_as "${P}vm3" "${P}c" "$VM3" "$VM2"
+check "IPv6: pod a -> pod b (same VM): b sees a's own address" seen_as "${P}b" "${P}a" "$B6" "$A6"
+check "IPv6: pod a -> pod c (across VMs): c sees a's own address" seen_as "${P}c" "${P}a" "$C6" "$A6"
+check "IPv6: pod c -> pod a: a sees c's own address" seen_as "${P}a" "${P}c" "$A6" "$C6"
+check "IPv6: pod a -> internet host: seen as vm1's primary IPv6" seen_as "$INET" "${P}a" "$INET6" "$VM16"
+check "IPv6: pod a -> VNet VM vm3: seen as vm1's primary IPv6" seen_as "${P}vm3" "${P}a" "$VM36" "$VM16"
+check "pod a -> vm1 itself" ip netns exec "${P}a" busybox ping -c1 -W2 "$VM1"
 
 echo "== repeated ADD, CHECK, DEL"
 ra2=$(run 1 ADD a0000000001)
@@ -187,19 +129,21 @@ check "nothing left on vm1: no azv veth, no pod route" bash -c "! ip -n ${P}vm1 
 check "nothing left in pod a" bash -c "! ip -n ${P}a link show eth0 2>/dev/null"
 
 echo "== an IPv4-only Overlay node, the older mode names, bad input"
-kill "${DPID[1]}"
-wait "${DPID[1]}" 2>/dev/null
-rm -f "$WORK/cns-1.json"
-start_double 1 10.244.0 || exit 1
+"$sim" cns vm1 stop
+rm -f "$AZSIM_DIR/vm1/cns.json"
+AZSIM_IPV6=0 "$sim" cns vm1 start || exit 1
 del_mode() { CONF=${CONF/\"overlay\"/\"$1\"} run 1 DEL a0000000001 && [ "$(assigned 1)" = 0 ]; }
 for m in v4overlay dualStackOverlay; do
 	r=$(CONF=${CONF/\"overlay\"/\"$m\"} run 1 ADD a0000000001)
-	check "ipam.mode $m, IPv4-only CNS: one address, the overlay gateway" jout '(.ips | length) == 1 and .ips[0].gateway == "169.254.1.1" and (.ips[0].address | startswith("10.244.0."))' "$r"
-	check "... pod a reaches vm3 (SNAT)" ip netns exec "${P}a" busybox ping -c1 -W2 10.240.0.6
+	check "ipam.mode $m, IPv4-only CNS: one address, the overlay gateway" jout '(.ips | length) == 1 and .ips[0].gateway == "169.254.1.1" and (.ips[0].address | startswith("10.244.1."))' "$r"
+	check "... pod a reaches vm3 (SNAT)" ip netns exec "${P}a" busybox ping -c1 -W2 "$VM3"
 	check "... DEL: exit 0 and released in CNS" del_mode "$m"
 done
 out=$(CONF=${CONF/\"overlay\"/\"overlay2\"} run 1 ADD a0000000001)
 check "ipam.mode overlay2: code 7 naming ipam.mode" jout '.code == 7 and (.msg | test("ipam.mode"))' "$out"
 check "... nothing asked of CNS, nothing held" eq "$(assigned 1)" 0
+
+echo "== cnitool with the shipped Overlay conflist (IPv4-only vm1, dual-stack vm2)"
+cns_cnitool
 
 suite_end
