@@ -103,6 +103,26 @@ static int src_add_iface(struct ipam_source *src, const char *what, const char *
 	return 0;
 }
 
+/* Does IPv6 prefix @p overlap one of the ranges that are never a VNet subnet: ::/8 (the
+ * unspecified and loopback addresses, IPv4-mapped ::ffff:a.b.c.d, RFC 4291 2.5), link-local
+ * fe80::/10 and multicast ff00::/8 (RFC 4291 2.4)? Two prefixes overlap when the shorter
+ * contains the other's network address. */
+static bool v6_not_unicast(const struct ipnet_prefix *p)
+{
+	static const char *const reserved[] = {"::/8", "fe80::/10", "ff00::/8"};
+
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		struct ipnet_prefix r;
+
+		if (ipnet_prefix_parse(reserved[i], false, &r) < 0)
+			continue;
+		if (p->len <= r.len ? ipnet_prefix_contains(p, &r.addr)
+				    : ipnet_prefix_contains(&r, &p->addr))
+			return true;
+	}
+	return false;
+}
+
 static int src_add_subnet(struct ipam_source_iface *it, const char *what, const char *where,
 			  const char *prefix, struct cni_error *err)
 {
@@ -117,6 +137,11 @@ static int src_add_subnet(struct ipam_source_iface *it, const char *what, const 
 		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE,
 				     "%s: bad Prefix \"%s\" at %s: an IPv6 subnet longer than /64",
 				     what, prefix, where);
+	/* ::/0 handed out ff02::1 with the gateway ::1; fe80::/64 a link-local "VNet" address */
+	if (p.addr.family == IPNET_AF_INET6 && v6_not_unicast(&p))
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE,
+				     "%s: bad Prefix \"%s\" at %s: not a global unicast IPv6 subnet "
+				     "(it overlaps ::/8, fe80::/10 or ff00::/8)", what, prefix, where);
 	if (array_append((void **)&it->subnets, it->n_subnets, sizeof(*it->subnets)) < 0)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	sn = &it->subnets[it->n_subnets++];
