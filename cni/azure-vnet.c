@@ -890,6 +890,14 @@ static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
 #define GC_OWNER_LOCK_MS 200u
 
 /* One GC's working lists, each with room for every record of the network. */
+/* An owner with only addresses (no stale record) and whether the IPAM GC keeps them: asked
+ * once per owner, so that its second address (dual-stack) gets the first one's answer. */
+struct gc_owner {
+	char id[IPAM_OWNER_MAX];
+	char ifname[CNI_IFNAME_MAX];
+	bool keep;
+};
+
 struct gc {
 	struct ipam_attachment *valid;     /* the request's, then the busy owners (kept) */
 	size_t n_valid;
@@ -900,6 +908,8 @@ struct gc {
 	size_t n_removed;
 	struct platform_lock **held;       /* owners with only an address, locked for the IPAM GC */
 	size_t n_held;
+	struct gc_owner *decided;          /* gc_keep_busy's answer per owner (n_decided) */
+	size_t n_decided;
 	struct backend_attachment *found;  /* what the backend traced in the OS (gc_orphans) */
 	size_t n_found;
 	bool traced;                       /* found holds the backend's trace */
@@ -1137,22 +1147,13 @@ static bool gc_untraced_live(const struct gc *g, const struct ipam_addr *rec)
 	return false;
 }
 
-/* ipam_gc's keep: an address whose owner has no stale record here is kept while a call of
- * that owner runs (its ADD may be between the allocation and saving its record); otherwise
- * its owner lock is taken (without waiting: the IPAM lock is held) and held until the GC is
- * over, so no ADD of that owner starts on an address being released. */
-static bool gc_keep_busy(const struct ipam_addr *rec, void *arg)
+/* Whether to keep the addresses of owner @rec (no stale record of it): yes while a call of it
+ * runs (its lock is busy) or its unrecorded endpoint could not be removed; else its lock is
+ * held (g->held) until the GC is over. */
+static bool gc_owner_keep(struct gc *g, const struct ipam_addr *rec)
 {
-	struct gc *g = arg;
 	struct platform_lock *l = NULL, **grown;
-	size_t i;
 
-	for (i = 0; i < g->n_stale; i++)
-		if (strcmp(g->stale[i].container_id, rec->id) == 0 &&
-		    (!rec->ifname[0] || strcmp(g->stale[i].ifname, rec->ifname) == 0))
-			return false;  /* this GC holds the owner and removed its endpoint */
-	if (strncmp(rec->id, RECOVER_UNTRACED, strlen(RECOVER_UNTRACED)) == 0)
-		return gc_untraced_live(g, rec);
 	if (plugin_owner_lock(rec->id, rec->ifname, 0, &l, NULL) < 0) {
 		platform_log("azure-vnet GC: keeping %s's address for now: a call of it runs", rec->id);
 		return true;
@@ -1170,6 +1171,51 @@ static bool gc_keep_busy(const struct ipam_addr *rec, void *arg)
 	g->held[g->n_held++] = l;
 	return false;
 }
+
+/* The answer for the owner of @rec: the one given for an earlier address of it, or, the first
+ * time, gc_owner_keep's, remembered (out of memory: not remembered, kept). */
+static bool gc_keep_decided(struct gc *g, const struct ipam_addr *rec)
+{
+	struct gc_owner *grown;
+	bool keep;
+	size_t i;
+
+	for (i = 0; i < g->n_decided; i++)
+		if (strcmp(g->decided[i].id, rec->id) == 0 &&
+		    strcmp(g->decided[i].ifname, rec->ifname) == 0)
+			return g->decided[i].keep;
+	keep = gc_owner_keep(g, rec);
+	grown = realloc(g->decided, (g->n_decided + 1) * sizeof(*grown));
+	if (!grown)
+		return true;
+	g->decided = grown;
+	memset(&grown[g->n_decided], 0, sizeof(*grown));
+	snprintf(grown[g->n_decided].id, sizeof(grown->id), "%s", rec->id);
+	snprintf(grown[g->n_decided].ifname, sizeof(grown->ifname), "%s", rec->ifname);
+	grown[g->n_decided++].keep = keep;
+	return keep;
+}
+
+/* ipam_gc's keep: an address whose owner has no stale record here is kept while a call of
+ * that owner runs (its ADD may be between the allocation and saving its record); otherwise
+ * its owner lock is taken (without waiting: the IPAM lock is held) and held until the GC is
+ * over, so no ADD of that owner starts on an address being released. Asked once per owner
+ * (gc_keep_decided): a dual-stack owner's second address found the lock this GC took for its
+ * first one "busy" and was kept for ever. */
+static bool gc_keep_busy(const struct ipam_addr *rec, void *arg)
+{
+	struct gc *g = arg;
+	size_t i;
+
+	for (i = 0; i < g->n_stale; i++)
+		if (strcmp(g->stale[i].container_id, rec->id) == 0 &&
+		    (!rec->ifname[0] || strcmp(g->stale[i].ifname, rec->ifname) == 0))
+			return false;  /* this GC holds the owner and removed its endpoint */
+	if (strncmp(rec->id, RECOVER_UNTRACED, strlen(RECOVER_UNTRACED)) == 0)
+		return gc_untraced_live(g, rec);
+	return gc_keep_decided(g, rec);
+}
+
 
 /* state_update callback: drop the records gc_remove emptied. By owner, not by ID alone: the
  * stale owner's DEL may have dropped its record since the look-up, and a new owner whose
@@ -1279,6 +1325,7 @@ static int vnet_gc(struct plugin_ctx *ctx, struct cni_error *err)
 	for (i = 0; i < g.n_held; i++)
 		platform_lock_release_unlink(g.held[i]);
 	free(g.held);
+	free(g.decided);
 	free(g.found);
 	/* and the files a killed DEL or GC left */
 	if (r >= 0)

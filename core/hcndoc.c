@@ -694,20 +694,24 @@ static bool exceptions_of_family(const cJSON *ex, int family)
 }
 
 /* The SNAT OutBoundNAT of @arr for @family: the first OutBoundNAT without Destinations (those
- * are DSR); for IPv6 only one whose Exceptions already hold an IPv6 range (the IPv4 one never
- * gets IPv6 exceptions: ACN keeps them apart). */
+ * are DSR); for IPv6 only one whose Exceptions already hold an IPv6 range, for IPv4 one whose
+ * Exceptions hold an IPv4 range or no IPv6 one (the IPv4 one never gets IPv6 exceptions nor the
+ * IPv6 one IPv4 ones, whichever the conflist lists first: ACN keeps them apart). */
 static cJSON *find_snat(cJSON *arr, int family)
 {
 	cJSON *p;
 
 	cJSON_ArrayForEach(p, arr) {
 		const char *type = cni_json_string(p, "Type");
-		cJSON *s = cJSON_GetObjectItem(p, "Settings");
+		cJSON *s = cJSON_GetObjectItem(p, "Settings"), *ex;
 
-		if (type && ascii_casecmp(type, "OutBoundNAT") == 0 && cJSON_IsObject(s) &&
-		    !cJSON_GetObjectItem(s, "Destinations") &&
-		    (family != IPNET_AF_INET6 ||
-		     exceptions_of_family(cJSON_GetObjectItem(s, "Exceptions"), family)))
+		if (!type || ascii_casecmp(type, "OutBoundNAT") != 0 || !cJSON_IsObject(s) ||
+		    cJSON_GetObjectItem(s, "Destinations"))
+			continue;
+		ex = cJSON_GetObjectItem(s, "Exceptions");
+		if (family == IPNET_AF_INET6 ? exceptions_of_family(ex, IPNET_AF_INET6)
+					     : (exceptions_of_family(ex, IPNET_AF_INET) ||
+						!exceptions_of_family(ex, IPNET_AF_INET6)))
 			return s;
 	}
 	return NULL;

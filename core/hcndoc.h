@@ -85,8 +85,9 @@ cJSON *hcndoc_endpoint(const struct hcndoc_endpoint *e, struct cni_error *err);
  *    Protocol 6|17, VIP (hostIP, when set), Flags 1};
  *  - windowsSettings.enableLoopbackDSR -> OutBoundNAT {Destinations [@pod_ip]};
  *  - an OutBoundNAT with Exceptions is always present when conf->outbound_snat: the first
- *    OutBoundNAT-with-exceptions gets each VNet range (@subnet, conf->vnet_cidrs) appended
- *    unless an exception already covers it; without one, a new OutBoundNAT is appended.
+ *    OutBoundNAT-with-exceptions of @subnet's family (IPv4: one whose Exceptions hold an IPv4
+ *    range or no IPv6 one) gets each VNet range of that family (@subnet, conf->vnet_cidrs)
+ *    appended unless an exception already covers it; without one, a new OutBoundNAT is appended.
  * Malformed entries (Value not an object, missing Type, unknown v1 Type, a field of the wrong
  * type, an invalid CIDR or address, a port outside 1..65535, a protocol other than tcp/udp):
  * code 7 naming the entry (index from 0), before any HCN call. @pod_ip may be NULL when DSR is

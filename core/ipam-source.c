@@ -103,6 +103,29 @@ static int src_add_iface(struct ipam_source *src, const char *what, const char *
 	return 0;
 }
 
+/* Does prefix @p overlap one of the ranges that are never a VNet subnet? IPv6: ::/8 (the
+ * unspecified and loopback addresses, IPv4-mapped ::ffff:a.b.c.d, RFC 4291 2.5), link-local
+ * fe80::/10 and multicast ff00::/8 (RFC 4291 2.4). IPv4: "this network" 0.0.0.0/8, loopback
+ * 127.0.0.0/8, link-local 169.254.0.0/16, multicast 224.0.0.0/4 and reserved 240.0.0.0/4 with
+ * the broadcast address (RFC 6890; Azure refuses them in a VNet's address space too). Two
+ * prefixes overlap when the shorter contains the other's network address. */
+static bool prefix_reserved(const struct ipnet_prefix *p)
+{
+	static const char *const reserved[] = {"::/8", "fe80::/10", "ff00::/8", "0.0.0.0/8",
+					       "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3"};
+
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		struct ipnet_prefix r;
+
+		if (ipnet_prefix_parse(reserved[i], false, &r) < 0 || r.addr.family != p->addr.family)
+			continue;
+		if (p->len <= r.len ? ipnet_prefix_contains(p, &r.addr)
+				    : ipnet_prefix_contains(&r, &p->addr))
+			return true;
+	}
+	return false;
+}
+
 static int src_add_subnet(struct ipam_source_iface *it, const char *what, const char *where,
 			  const char *prefix, struct cni_error *err)
 {
@@ -117,6 +140,13 @@ static int src_add_subnet(struct ipam_source_iface *it, const char *what, const 
 		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE,
 				     "%s: bad Prefix \"%s\" at %s: an IPv6 subnet longer than /64",
 				     what, prefix, where);
+	/* ::/0 handed out ff02::1 via ::1, fe80::/64 link-local pod addresses, 0.0.0.0/0 127.0.0.1 */
+	if (prefix_reserved(&p))
+		return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE,
+				     "%s: bad Prefix \"%s\" at %s: not a unicast VNet subnet (it "
+				     "overlaps %s)", what, prefix, where,
+				     p.addr.family == IPNET_AF_INET6 ? "::/8, fe80::/10 or ff00::/8" :
+				     "0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16 or 224.0.0.0/3");
 	if (array_append((void **)&it->subnets, it->n_subnets, sizeof(*it->subnets)) < 0)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	sn = &it->subnets[it->n_subnets++];

@@ -46,7 +46,9 @@ struct ipam_source {
  * or "00-0D-3A-6E-18-25", any case. Truncated or malformed XML, a wrong root element, a DOCTYPE,
  * a bad MacAddress, IsPrimary, Prefix or Address, or an Address outside its Prefix: code 105
  * (CNI_CODE_SOURCE) naming what is wrong and where (line; expat's own message for malformed
- * XML). An IPv6 Prefix longer than /64 is code 105 too (Azure's IPv6 subnets are /64s); IPv6
+ * XML). An IPv6 Prefix longer than /64 (Azure's IPv6 subnets are /64s), or a Prefix that is no
+ * unicast VNet range (IPv6: overlapping ::/8, fe80::/10, ff00::/8; IPv4: 0.0.0.0/8,
+ * 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/3) is code 105 too; IPv6
  * subnets and addresses are otherwise read as IPv4 ones are (dual-stack NICs list both).
  * Unknown elements and attributes are ignored, as Go's encoding/xml does; duplicate addresses
  * are merged. Primary addresses are recorded in .primary, never in .addrs.

@@ -125,8 +125,9 @@ hv2=$(jq -r '.interfaces[0].name' <<<"$r2")
 check "result: an IPv4 and an IPv6 address on eth0 ($a4, $a6)" \
 	jout '(.ips | length) == 2 and .ips[0].address == "10.240.0.5/16" and .ips[1].address == "2001:db8:0:1::5/64" and .ips[1].gateway == "2001:db8:0:1::1" and .ips[1].interface == 1' "$r1"
 check "result: a default route per family" jout '[.routes[].dst] | sort == ["0.0.0.0/0", "::/0"]' "$r1"
-check "p2 gets other addresses of both families ($b6)" [ "$b6" = 2001:db8:0:1::6 ] && [ "$(v4of "$r2")" = 10.240.0.6 ]
-check "neither primary nor the anycast 2001:db8:0:1:: handed out" absent grep -q '"2001:db8:0:1::": {[^}]*"InUse": true' "$RT/azure-vnet-ipam.json"
+check "p2 gets other addresses of both families ($b6)" eq "$b6 $(v4of "$r2")" "2001:db8:0:1::6 10.240.0.6"
+check "neither primary nor the anycast 2001:db8:0:1:: handed out" \
+	jqe '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse) | .Addr] - ["10.240.0.4", "2001:db8:0:1::4", "2001:db8:0:1::"] | length == 4' "$RT/azure-vnet-ipam.json"
 check "pod: IPv6 address /64 without DAD (nodad, not tentative)" bash -c "ip -n ${P}p1 -6 addr show dev eth0 scope global | grep -q 'inet6 $a6/64 scope global nodad' && ! ip -n ${P}p1 -6 addr show dev eth0 scope global | grep -q tentative"
 check "pod: IPv4 address still there" bash -c "ip -n ${P}p1 addr show eth0 | grep -q 'inet $a4/16'"
 check "pod: no kernel IPv6 subnet route" absent bash -c "ip -n ${P}p1 -6 route | grep -q '2001:db8:0:1::/64'"
@@ -211,6 +212,20 @@ check "GC: exit 0" eq "$out" "rc=0"
 check "GC: only p1's two addresses stay in use" bash -c "[ \"\$(jq -c '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse) | .ID] | unique' $RT/azure-vnet-ipam.json)\" = '[\"d1aaaaaaaa1\"]' ] && [ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 2 ]"
 check "GC: p3's pod interface gone" absent ip -n "${P}p3" link show eth0
 check "GC: no host /128 route but p1's" eq "$(ip -n "$NODE" -6 route | grep -c '^2001:db8:0:1::[0-9a-f]* dev azv')" 1
+# an ADD killed after its IPAM step (both addresses taken, nothing made, no record), then a GC
+# without it: the GC locks the owner once for both addresses and releases both (it released the
+# IPv4 one and kept the IPv6 one, its owner lock "busy": the GC's own lock of the first address)
+pod p6
+AZURE_CNI_FAULT_LOG=$WORK/steps run ADD d6aaaaaaaa6 "$(nspath p6)" >/dev/null
+run DEL d6aaaaaaaa6 "$(nspath p6)" >/dev/null
+step=$(awk '$2 == "ADD" && $3 == "ipam" {print $1; exit}' "$WORK/steps")
+AZURE_CNI_FAULT_KILL_AT=$step run ADD d6aaaaaaaa6 "$(nspath p6)" >/dev/null 2>&1
+owned6() { jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse and .ID == "d6aaaaaaaa6")] | length' "$RT/azure-vnet-ipam.json"; }
+check "ADD killed at step $step (ADD ipam): both its addresses held, no record" \
+	bash -c "[ $(owned6) = 2 ] && ! grep -q d6aaaaaa '$RT/azure-vnet.json'"
+out=$(CONF=$gc run GC "" ""; echo "rc=$?")
+check "GC after the killed ADD: exit 0, both its addresses released" \
+	bash -c "[ '$out' = rc=0 ] && [ $(owned6) = 0 ]"
 check "DEL p1: exit 0" run DEL d1aaaaaaaa1 "$(nspath p1)"
 check "DEL p1: no IPv6 host route, no azv link left" bash -c "! ip -n $NODE -6 route | grep -q azv && ! ip -n $NODE -o link | grep -q azv"
 check "all addresses released" eq "$(inuse)" 0

@@ -299,6 +299,19 @@ static void test_policies_v6(void **state)
 	assert_json(pols, "[{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"10.0.0.0/8\"]}},"
 			  "{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"fc00::/7\"]}}]");
 	cJSON_Delete(root);
+
+	/* the conflist's IPv6 OutBoundNAT listed first: the IPv4 ranges still go to the IPv4 one
+	 * (they went into the IPv6 one, and the IPv4 OutBoundNAT lacked the pod subnet) */
+	conf_with_args(&c, "[{\"Name\":\"EndpointPolicy\",\"Value\":{\"Type\":\"OutBoundNAT\","
+			   "\"ExceptionList\":[\"fc00::/7\"]}},{\"Name\":\"EndpointPolicy\","
+			   "\"Value\":{\"Type\":\"OutBoundNAT\",\"ExceptionList\":[\"192.168.0.0/16\"]}}]",
+			   &root);
+	assert_int_equal(hcndoc_policies(&c, &subnet, NULL, &pols, &err), 0);
+	assert_int_equal(hcndoc_policies_v6(&c, &subnet6, pols, &err), 0);
+	assert_json(pols, "[{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"fc00::/7\"]}},"
+			  "{\"Type\":\"OutBoundNAT\",\"Settings\":{\"Exceptions\":[\"192.168.0.0/16\","
+			  "\"10.240.0.0/16\"]}}]");
+	cJSON_Delete(root);
 	assert_int_equal(err.code, 0);
 }
 

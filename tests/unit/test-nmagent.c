@@ -159,6 +159,30 @@ static const struct bad_case bad[] = {
 	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"fd00::/64\","
 	       "\"IPAddresses\":[{\"Address\":\"fd00::g\"}]}]}]}",
 	 MAS, "bad Address \"fd00::g\"", "Interfaces[0].IPSubnets[0].IPAddresses[0]"},
+	/* IPv6 subnets that are no VNet range: link-local, multicast, the reserved ::/8 (mapped
+	 * ::ffff:a.b.c.d, loopback), or one so short that it covers them (::/0 handed out ff02::1) */
+	{NULL, "<Interfaces><Interface MacAddress=\"000D3A6E1825\"><IPSubnet Prefix=\"fe80::/64\">"
+	       "<IPAddress Address=\"fe80::5\"/></IPSubnet></Interface></Interfaces>",
+	 XML, "bad Prefix \"fe80::/64\"", "not a unicast VNet subnet"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"ff02::/64\"}]}]}",
+	 MAS, "bad Prefix \"ff02::/64\"", "not a unicast VNet subnet"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"::/0\","
+	       "\"IPAddresses\":[{\"Address\":\"ff02::1\"}]}]}]}",
+	 MAS, "bad Prefix \"::/0\"", "not a unicast VNet subnet"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"::ffff:0:0/64\"}]}]}",
+	 MAS, "bad Prefix \"::ffff:0:0/64\"", "not a unicast VNet subnet"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"fc00::/6\"}]}]}",
+	 MAS, "bad Prefix \"fc00::/6\"", "not a unicast VNet subnet"},
+	/* the IPv4 kind: multicast, loopback, link-local, 0.0.0.0/0 (handed out 127.0.0.1/0) */
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"224.0.0.0/4\"}]}]}",
+	 MAS, "bad Prefix \"224.0.0.0/4\"", "not a unicast VNet subnet"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"0.0.0.0/0\","
+	       "\"IPAddresses\":[{\"Address\":\"127.0.0.1\"}]}]}]}",
+	 MAS, "bad Prefix \"0.0.0.0/0\"", "not a unicast VNet subnet"},
+	{NULL, "<Interfaces><Interface MacAddress=\"000D3A6E1825\"><IPSubnet Prefix=\"169.254.0.0/24\">"
+	       "</IPSubnet></Interface></Interfaces>", XML, "bad Prefix \"169.254.0.0/24\"", "line 1"},
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"127.1.0.0/16\"}]}]}",
+	 MAS, "bad Prefix \"127.1.0.0/16\"", "not a unicast VNet subnet"},
 	{"interfaces-truncated.json", NULL, MAS, "interfaces.json: invalid JSON", "line 10"},
 	{"interfaces-bad-prefix.json", NULL, MAS, "bad Prefix \"10.240.0.0\"", "Interfaces[0].IPSubnets[0]"},
 	{"interfaces-wrong-type.json", NULL, MAS, "Interfaces[0].IsPrimary", "wrong type"},
