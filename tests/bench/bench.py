@@ -21,8 +21,9 @@ The runtime directory (state files, locks) is on tmpfs (/dev/shm) as a node's /v
 Writes a markdown table to the file given by --out (default BENCHMARKS.md) with the machine,
 date, commit, issue 14's targets (ADD against the floor, the 250th pod's ADD, 250 parallel ADDs
 and DELs against 250 x one call / cores, bridge against transparent, peak RSS), whether each is
-met, and for each one missed where the time goes (callgrind, strace, getrusage figures). Never asserts on time. Removes every
-namespace and file it made, even on failure.
+met, and for each one missed where the time goes (callgrind, strace, getrusage figures); a
+"## A full VNet" section the file already holds (tests/bench/vnet16k.py --out) is kept. Never
+asserts on time. Removes every namespace and file it made, even on failure.
 Run as root: tests/bench/bench.py [--quick] [--runs N] [--out FILE]
 (AZCNI_BIN_DIR=<dir> picks the binaries; default build/bin.)
 """
@@ -941,6 +942,14 @@ def write_report(path, rep, node):
           " `ebtables -t nat -L PREROUTING` %.2f ms." % (format(sy.get("ld_cycles", -1), ","),
                                                       sy.get("ld_relocs", "?"), sy.get("ebtables_ms", float("nan"))))
     w("")
+    # Sections other tools write into the same file (tests/bench/vnet16k.py --out: "## A full
+    # VNet") are kept as they were, after this run's.
+    try:
+        old = open(path).read().split("\n")
+        start = next(i for i, ln in enumerate(old) if ln.startswith("## A full VNet"))
+        lines += old[start:]
+    except (OSError, StopIteration):
+        pass
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
