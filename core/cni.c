@@ -4,6 +4,7 @@
  * Source: containernetworking/cni SPEC.md 1.1.0 and the 0.1.0-0.4.0 SPEC.md texts. Talks to
  * nothing but getenv and cJSON. */
 #include "cni.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -866,12 +867,6 @@ static void jw_push(struct jwalk *w, const char *fmt, const unsigned char *s, si
 	w->plen += k > 0 && (size_t)k < room ? (size_t)k : 0;
 }
 
-static int hexval(unsigned char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* A string at w->p (the opening quote): step past it; note a NUL or invalid UTF-8 in w->why.
  * *ret_s, *ret_n: its raw text between the quotes (for keys). */
 static void jw_string(struct jwalk *w, const unsigned char **ret_s, size_t *ret_n)
@@ -885,7 +880,7 @@ static void jw_string(struct jwalk *w, const unsigned char **ret_s, size_t *ret_
 				int v = 0;
 
 				for (int i = 1; i <= 4; i++)
-					v = v * 16 + (hexval(w->p[i]) < 0 ? 0 : hexval(w->p[i]));
+					v = v * 16 + (hex_digit((char)w->p[i]) < 0 ? 0 : hex_digit((char)w->p[i]));
 				if (v == 0 && !w->why)
 					w->why = "holds a NUL character (\\u0000)";
 				w->p += 5;

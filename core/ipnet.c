@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* IPv4/IPv6 address and prefix text handling without OS headers. */
 #include "ipnet.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,17 +36,6 @@ static int parse_v4(const char *s, size_t n, uint8_t out[4])
 	return i == n ? 0 : -EINVAL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_v6(const char *s, size_t n, uint8_t out[16])
 {
 	uint16_t words[8] = {0};
@@ -63,7 +53,7 @@ static int parse_v6(const char *s, size_t n, uint8_t out[16])
 		unsigned v = 0;
 		int h;
 
-		while (i < n && (h = hexval(s[i])) >= 0) {
+		while (i < n && (h = hex_digit(s[i])) >= 0) {
 			v = (v << 4) | (unsigned)h;
 			if (i - start >= 4)
 				return -EINVAL;

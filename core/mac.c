@@ -1,20 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* MAC address text: one parser for the colon, dash and bare spellings, one formatter. */
 #include "mac.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <string.h>
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 char *mac_format(const uint8_t mac[MAC_LEN], enum mac_style style, char *buf, size_t size)
 {

@@ -3,6 +3,7 @@
  * span, a skeleton without them built (see netscan.h). Every byte is looked at once; strings,
  * the bulk of the file, go through a table-driven loop. */
 #include "netscan.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -50,17 +51,6 @@ struct scan {
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 #define ONES 0x0101010101010101ull
@@ -136,8 +126,8 @@ static bool scan_string(struct scan *c, size_t *off, size_t *len)
 		if (i + 1 >= n)
 			return false;
 		if (t[i + 1] == 'u') {
-			if (i + 5 >= n || hexval(t[i + 2]) < 0 || hexval(t[i + 3]) < 0 ||
-			    hexval(t[i + 4]) < 0 || hexval(t[i + 5]) < 0)
+			if (i + 5 >= n || hex_digit(t[i + 2]) < 0 || hex_digit(t[i + 3]) < 0 ||
+			    hex_digit(t[i + 4]) < 0 || hex_digit(t[i + 5]) < 0)
 				return false;
 			i += 6;
 		} else if (t[i + 1] && strchr("\"\\/bfnrt", t[i + 1])) {
@@ -222,8 +212,8 @@ static const char *fast_string(const char *p)
 		if (*p != '\\')
 			return NULL; /* a control byte: the text's end (NUL) or not JSON */
 		if (p[1] == 'u') {
-			if (hexval(p[2]) < 0 || hexval(p[3]) < 0 || hexval(p[4]) < 0 ||
-			    hexval(p[5]) < 0)
+			if (hex_digit(p[2]) < 0 || hex_digit(p[3]) < 0 || hex_digit(p[4]) < 0 ||
+			    hex_digit(p[5]) < 0)
 				return NULL;
 			p += 6;
 		} else if (p[1] && strchr("\"\\/bfnrt", p[1])) {
@@ -684,8 +674,8 @@ static size_t utf8_put(unsigned long cp, char *o)
 
 static unsigned long hex4(const char *s)
 {
-	return (unsigned long)(hexval(s[0]) << 12 | hexval(s[1]) << 8 | hexval(s[2]) << 4 |
-			       hexval(s[3]));
+	return (unsigned long)(hex_digit(s[0]) << 12 | hex_digit(s[1]) << 8 | hex_digit(s[2]) << 4 |
+			       hex_digit(s[3]));
 }
 
 int netscan_unescape(const char *s, size_t len, char *buf, size_t size)
