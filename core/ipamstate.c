@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cJSON.h>
 
@@ -760,7 +761,10 @@ static int put_merged(struct buf *b, int depth, bool *first, const cJSON *src,
 
 	if (cJSON_IsObject(src)) {
 		cJSON_ArrayForEach(s, src) {
-			for (k = 0; k < n && (!s->string || strcmp(s->string, keys[k]) != 0); k++)
+			/* case-insensitive, as the decoder reads them (cJSON_GetObjectItem): a key
+			 * spelt another way is that field, and a second spelling is dropped, or it
+			 * would be the field the next decode reads */
+			for (k = 0; k < n && (!s->string || strcasecmp(s->string, keys[k]) != 0); k++)
 				;
 			if (k < n && done[k])
 				continue;

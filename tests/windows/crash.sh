@@ -6,7 +6,7 @@
 # a node whose HNS network exists and on a new node whose first ADD also makes it. After each
 # kill: the process ran no atexit handler and no DLL detach (the fake's FAKE_HCN_EXIT_LOG probe);
 # both state files parse; the next call does not wait on a stale lock (lock timeout 2 s); the
-# runtime's retry succeeds (ADD: with the address the killed ADD took, one endpoint of its name,
+# runtime's retry succeeds (ADD: with both addresses the killed ADD took, one endpoint of its name,
 # attached); a DEL (or GC) leaves no HNS endpoint, namespace attachment, address or record, and
 # the HNS network stays, the one recorded; a new ADD succeeds. Also each killed ADD left to a GC
 # that omits it (no retry): the GC removes all it made. The Linux version: tests/linux/crash.sh.
@@ -62,12 +62,14 @@ CW=cwwwwwww11112222333344445555
 CA=caaaaaaa11112222333344445555
 CB=cbbbbbbb11112222333344445555
 
-# new_node TAG: a runtime dir of its own (state, logs, interfaces.json with .5 - .8) and an HNS
+# new_node TAG: a runtime dir of its own (state, logs, the dual-stack interfaces.json: 10.240.0.5,
+# .6 and fd00:db8:1::5, ::6, so that every kill also checks nothing of either family is left; a
+# killed dual-stack ADD once left its second address to GC for ever) and an HNS
 # with the three namespaces and no network
 new_node() {
 	rt=$work/rt-$1
 	mkdir -p "$rt"
-	cp "$top/tests/data/interfaces.json" "$rt/interfaces.json"
+	cp "$top/tests/data/interfaces-dualstack.json" "$rt/interfaces.json"
 	RT_W=$(winepath -w "$rt" 2>/dev/null)
 	hcn=$rt/fake-hcn.json
 	jq -n --args '{Networks: {}, Endpoints: {},
@@ -107,7 +109,12 @@ gc_conf() {
 	echo "$work/gc-$1.json"
 }
 
-ipam_ip() { jq -r --arg c "$1" '[.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse and .ID == $c) | .Addr][0] // ""' "$rt/azure-vnet-ipam.json" 2>/dev/null; }
+# ipam_ip CID [6]: the IPv4 (IPv6) address IPAM holds for CID, "" when none
+ipam_ip() {
+	jq -r --arg c "$1" --arg f "${2:-4}" '[.IPAM.AddressSpaces[].Pools[].Addresses[]
+		| select(.InUse and .ID == $c and ((.Addr | test(":")) == ($f == "6"))) | .Addr][0] // ""' \
+		"$rt/azure-vnet-ipam.json" 2>/dev/null
+}
 states_parse() {
 	local f
 	for f in "$rt/azure-vnet.json" "$rt/azure-vnet-ipam.json"; do
@@ -144,19 +151,22 @@ nothing_left() { [ "$(held)" = "0 0 0 0" ] && one_network; }
 # kill_add TAG N: ADD of pod a killed at step N, then the checks. Returns 1 once N is past the
 # last step (the ADD completed).
 kill_add() {
-	local tag=$1 n=$2 want ip
+	local tag=$1 n=$2 want want6 ip ip6
 	killed ADD $CA $NS_A "$work/conf.json" "$n"
 	if [ $rc -ne 137 ]; then
 		cni DEL $CA $NS_A
 		return 1
 	fi
 	want=$(ipam_ip $CA)
+	want6=$(ipam_ip $CA 6)
 	check "$tag: ADD killed at step $n (no atexit, no DLL detach): state files parse" \
 		eval "[ -n '$clean' ] && states_parse"
 	cni ADD $CA $NS_A
 	ip=$(jq -r '.ips[0].address // ""' <<<"$out" | cut -d/ -f1)
-	check "$tag: step $n: the retried ADD succeeds${want:+ with $want}, one endpoint, attached" \
-		eval "[ $rc -eq 0 ] && [ -n '$ip' ] && { [ -z '$want' ] || [ '$ip' = '$want' ]; } && attached $CA $NS_A"
+	ip6=$(jq -r '.ips[1].address // ""' <<<"$out" | cut -d/ -f1)
+	check "$tag: step $n: the retried ADD succeeds${want:+ with $want}${want6:+ and $want6}, one endpoint, attached" \
+		eval "[ $rc -eq 0 ] && [ -n '$ip' ] && [ -n '$ip6' ] && { [ -z '$want' ] || [ '$ip' = '$want' ]; } &&
+			{ [ -z '$want6' ] || [ '$ip6' = '$want6' ]; } && attached $CA $NS_A"
 	cni CHECK $CA $NS_A "$work/conf-1.0.json"
 	check "$tag: step $n: CHECK after the retry" [ $rc -eq 0 ]
 	cni DEL $CA $NS_A
