@@ -400,33 +400,50 @@ static void swift_rules(const char *sub, const char *nc, const char *host,
 	}
 }
 
-/* Pod subnets (ipam.type azure-cns without ipam.mode, CNS gave the network container's primary
- * IPv4): the Go plugin's nat chain SWIFT, so Azure DNS sees the pod's queries from the network
- * container's primary IP and IMDS from the node's. POSTROUTING jumps to it first, ahead of
- * AZURE-VNET-SNAT (the Go plugin appends its jump: its outbound SNAT is ip-masq-agent's, not
- * in POSTROUTING itself). Installed with the network, as the Go plugin does (handleCommonOptions
- * at network creation); its host route to the pod subnet via the host's gateway is not added:
- * the node's default route goes to that same gateway. Returns 0 or negative errno (code 103). */
+/* The SWIFT rules of this network into @rules (texts in @sub, @nc, @host), or false when it
+ * has none: pod subnets only (ipam.type azure-cns without ipam.mode: CNS gave the network
+ * container's primary IPv4) on an IPv4 NIC. */
+static bool swift_of(const struct vnet *v, char sub[IPNET_PREFIX_STRLEN],
+		     char nc[IPNET_ADDR_STRLEN], char host[IPNET_ADDR_STRLEN],
+		     const char *rules[3][18])
+{
+	if (v->call->cns_nc_primary.family != IPNET_AF_INET ||
+	    v->ni.subnet.addr.family != IPNET_AF_INET || v->ni.primary.family != IPNET_AF_INET)
+		return false;
+	ipnet_prefix_format(&v->ni.subnet, sub, IPNET_PREFIX_STRLEN);
+	ipnet_addr_format(&v->call->cns_nc_primary, nc, IPNET_ADDR_STRLEN);
+	ipnet_addr_format(&v->ni.primary, host, IPNET_ADDR_STRLEN);
+	swift_rules(sub, nc, host, rules);
+	return true;
+}
+
+/* Pod subnets (see swift_of): the Go plugin's nat chain SWIFT, so Azure DNS sees the pod's
+ * queries from the network container's primary IP and IMDS from the node's. POSTROUTING jumps
+ * to it first, ahead of AZURE-VNET-SNAT (the Go plugin appends its jump: its outbound SNAT is
+ * ip-masq-agent's, not in POSTROUTING itself); a jump already there (the Go plugin's, or one
+ * whose state was lost) is moved first. Installed with the network, as the Go plugin does
+ * (handleCommonOptions at network creation); its host route to the pod subnet via the host's
+ * gateway is not added: the node's default route goes to that same gateway. Returns 0 or
+ * negative errno (code 103). */
 static int swift_install(struct vnet *v, struct cni_error *err)
 {
+	static const char *const jump[] = { "-j", SWIFT_CHAIN, NULL };
 	char sub[IPNET_PREFIX_STRLEN], nc[IPNET_ADDR_STRLEN], host[IPNET_ADDR_STRLEN];
 	const struct fw_opts o = fw_for(v, IPNET_AF_INET);
 	const char *rules[3][18];
 	int i, r;
 
-	if (v->call->cns_nc_primary.family != IPNET_AF_INET ||
-	    v->ni.subnet.addr.family != IPNET_AF_INET || v->ni.primary.family != IPNET_AF_INET)
+	if (!swift_of(v, sub, nc, host, rules))
 		return 0;
-	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
-	ipnet_addr_format(&v->call->cns_nc_primary, nc, sizeof(nc));
-	ipnet_addr_format(&v->ni.primary, host, sizeof(host));
-	swift_rules(sub, nc, host, rules);
 	r = fw_ipt_chain_ensure(&o, "nat", SWIFT_CHAIN, err);
 	for (i = 0; r >= 0 && i < 3; i++)
 		r = fw_ipt_rule_ensure(&o, "nat", SWIFT_CHAIN, false, rules[i], err);
+	/* First, whatever jump was there: the Go plugin appends its own, which would come after
+	 * the AZURE-VNET-SNAT jump snat_install has just put first (DNS then leaves as the node) */
 	if (r >= 0)
-		r = fw_ipt_rule_ensure(&o, "nat", "POSTROUTING", false,
-				       (const char *const[]){ "-j", SWIFT_CHAIN, NULL }, err);
+		r = fw_ipt_rule_delete(&o, "nat", "POSTROUTING", jump, err);
+	if (r >= 0)
+		r = fw_ipt_rule_ensure(&o, "nat", "POSTROUTING", false, jump, err);
 	return r < 0 ? r : 0;
 }
 
@@ -439,13 +456,8 @@ static void swift_remove(struct vnet *v)
 	bool full = false;
 	int i;
 
-	if (v->call->cns_nc_primary.family != IPNET_AF_INET ||
-	    v->ni.subnet.addr.family != IPNET_AF_INET || v->ni.primary.family != IPNET_AF_INET)
+	if (!swift_of(v, sub, nc, host, rules))
 		return;
-	ipnet_prefix_format(&v->ni.subnet, sub, sizeof(sub));
-	ipnet_addr_format(&v->call->cns_nc_primary, nc, sizeof(nc));
-	ipnet_addr_format(&v->ni.primary, host, sizeof(host));
-	swift_rules(sub, nc, host, rules);
 	for (i = 0; i < 3; i++)
 		fw_ipt_rule_delete(&o, "nat", SWIFT_CHAIN, rules[i], NULL);
 	if (fw_ipt_list(&o, "nat", &text, &full, NULL) < 0)

@@ -149,6 +149,21 @@ check "the address CNS gave was released in CNS" eq "$(nfree)" 6
 check "the release named the same pod interface" jout '.path == "/network/releaseipconfigs" and .body.podInterfaceID == "c0aaaaaa-eth0"' "$(lastreq)"
 check "nothing left: no eth0 in the pod, no veth, no pod route" nothing_left p0 0 0
 check "nothing left: no SNAT jump, no SWIFT chain" absent bash -c "ip netns exec $NODE iptables -t nat -S | grep -q 'AZURE-VNET-SNAT\|SWIFT'"
+# iptables failing only SWIFT's IMDS rule (after the SNAT chain and SWIFT's DNS rules were made)
+ipt=$(command -v iptables)
+printf '#!/bin/sh\ncase " $* " in *" --dport 80 "*) echo "injected failure" >&2; exit 4;; esac\nexec %s "$@"\n' \
+	"$ipt" >"$WORK/ipt-no-imds"
+chmod +x "$WORK/ipt-no-imds"
+out=$(AZURE_CNI_IPTABLES=$WORK/ipt-no-imds run ADD c0aaaaaaaa0 "$(nspath p0)")
+check "ADD with SWIFT's IMDS rule failing: an error" jout '.code == 103' "$out"
+check "its rollback leaves no SWIFT chain or rule, no SNAT jump, no pod; CNS got the address back" \
+	bash -c "! ip netns exec $NODE iptables -t nat -S | grep -q 'AZURE-VNET-SNAT\|SWIFT' && [ \"\$(ip -n $NODE -o link | grep -c azv)\" = 0 ] && [ $(nfree) = 6 ]"
+# the Go plugin's SWIFT chain, one of its rules (its own spelling) and its jump, appended, made
+# before our network: our jump must still come first and no rule twice
+ip netns exec "$NODE" iptables -t nat -N SWIFT
+ip netns exec "$NODE" iptables -t nat -I SWIFT 1 -m addrtype ! --dst-type local -s 10.241.0.0/16 \
+	-d 168.63.129.16 -p udp --dport 53 -j SNAT --to 10.241.1.4
+ip netns exec "$NODE" iptables -t nat -A POSTROUTING -j SWIFT
 
 echo "== ADD, from the default CNS URL"
 pod p1
@@ -177,11 +192,13 @@ swift_rules() {
 	local t
 	t=$(ip netns exec "$NODE" iptables -t nat -S)
 	grep -qx -- '-A POSTROUTING -j SWIFT' <<<"$(grep -- '^-A POSTROUTING' <<<"$t" | head -n1)" &&
+		[ "$(grep -c -- '^-A POSTROUTING -j SWIFT$' <<<"$t")" = 1 ] &&
+		[ "$(grep -c -- '^-A SWIFT ' <<<"$t")" = 3 ] &&
 		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p udp -m addrtype ! --dst-type LOCAL -m udp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
 		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
 		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 169.254.169.254/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 80 -j SNAT --to-source 10.240.0.4" <<<"$t"
 }
-check "node: nat SWIFT holds DNS (udp, tcp 53) to the NC primary, IMDS (tcp 80) to the node; POSTROUTING jumps there first" swift_rules
+check "node: nat SWIFT holds DNS (udp, tcp 53) to the NC primary, IMDS (tcp 80) to the node, once each (the Go plugin's rule made first too); POSTROUTING jumps there first, once (Go's appended jump moved)" swift_rules
 seen_on() { DPORT=$1 seen_as "${@:2}"; } # PORT SERVER_NS CLIENT_NS DST WANT BIND
 check "pod -> Azure DNS 168.63.129.16:53 (tcp): seen as the network container's primary IP 10.241.1.4" \
 	seen_on 53 "$FAB" "${P}p1" 168.63.129.16 10.241.1.4 168.63.129.16

@@ -99,6 +99,8 @@ check "c on vm2: its network holds both families (IPv4 SNAT too)" bash -c "jq -e
 check "pod a: the address on eth0 with /16" bash -c "ip -n ${P}a addr show eth0 | grep -q 'inet $A/16'"
 check "pod a: default via 169.254.1.1" bash -c "ip -n ${P}a route | grep -q 'default via 169.254.1.1 dev eth0'"
 check "vm1: a /32 route to pod a" bash -c "ip -n ${P}vm1 route show $A | grep -q 'dev azv'"
+check "vm1: no SWIFT chain (Overlay: DNS and IMDS go out with the outbound SNAT, as in Go)" \
+	absent bash -c "ip netns exec ${P}vm1 iptables -t nat -S | grep -q SWIFT"
 held() { [ "$(assigned 1)" = "$1" ] && [ "$(assigned 2)" = "$2" ]; }
 check "CNS of vm1 holds 4 addresses (2 pods, 2 families), vm2's 2" held 4 2
 
