@@ -889,7 +889,6 @@ static int vnet_check(struct plugin_ctx *ctx, struct cni_error *err)
  * running, and GC leaves the owner to it (or to the next GC). */
 #define GC_OWNER_LOCK_MS 200u
 
-/* One GC's working lists, each with room for every record of the network. */
 /* An owner with only addresses (no stale record) and whether the IPAM GC keeps them: asked
  * once per owner, so that its second address (dual-stack) gets the first one's answer. */
 struct gc_owner {
@@ -898,6 +897,7 @@ struct gc_owner {
 	bool keep;
 };
 
+/* One GC's working lists, each with room for every record of the network. */
 struct gc {
 	struct ipam_attachment *valid;     /* the request's, then the busy owners (kept) */
 	size_t n_valid;
@@ -1215,7 +1215,6 @@ static bool gc_keep_busy(const struct ipam_addr *rec, void *arg)
 		return gc_untraced_live(g, rec);
 	return gc_keep_decided(g, rec);
 }
-
 
 /* state_update callback: drop the records gc_remove emptied. By owner, not by ID alone: the
  * stale owner's DEL may have dropped its record since the look-up, and a new owner whose

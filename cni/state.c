@@ -48,10 +48,28 @@ static int state_rebuild(struct state_snap *snap, const char *path, const struct
 	return 0;
 }
 
+/* Is @text (@len bytes) the text @snap's model came from? The model is a function of the text
+ * alone: the same bytes need no second parse. */
+static bool snap_same(const struct state_snap *snap, const char *text, size_t len)
+{
+	return snap->valid && len == snap->len && (len == 0 || memcmp(text, snap->text, len) == 0);
+}
+
+/* @snap's model becomes @st, decoded from @text (@len bytes; both now owned by @snap). */
+static void snap_take(struct state_snap *snap, struct netstate *st, char *text, size_t len)
+{
+	state_snap_free(snap);
+	snap->st = *st;
+	snap->text = text;
+	snap->len = len;
+	snap->valid = true;
+}
+
 static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 {
 	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
 	struct cni_error why = { 0 };
+	struct netstate st;
 	char *text = NULL;
 	size_t len = 0;
 	int r;
@@ -69,27 +87,26 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 	}
 	if (r == -ENOENT)
 		len = 0;
-	/* The model is a function of the text alone: the same bytes need no second parse. */
-	if (snap->valid && len == snap->len && (len == 0 || memcmp(text, snap->text, len) == 0)) {
+	if (snap_same(snap, text, len)) {
 		free(text);
 		return 0;
 	}
-	state_snap_free(snap);
 	/* records left lazy: a call decodes and re-encodes only the records it touches */
-	r = len ? netstate_decode_lazy(text, len, path, &snap->st, &why) : 0;
+	memset(&st, 0, sizeof(st));
+	r = len ? netstate_decode_lazy(text, len, path, &st, &why) : 0;
 	if (r == -EINVAL) {
 		free(text);
+		state_snap_free(snap);
 		return state_rebuild(snap, path, &why, err);
 	}
 	if (r < 0) {
 		free(text);
+		state_snap_free(snap);
 		if (err && !cni_error_is_set(err))
 			*err = why;
 		return r;
 	}
-	snap->text = text;
-	snap->len = len;
-	snap->valid = true;
+	snap_take(snap, &st, text, len);
 	return 0;
 }
 
@@ -128,7 +145,7 @@ static bool state_snap_unlocked(struct state_snap *snap)
 		free(text);
 		return false;
 	}
-	if (snap->valid && len == snap->len && memcmp(text, snap->text, len) == 0) {
+	if (snap_same(snap, text, len)) {
 		free(text);
 		return true;
 	}
@@ -136,11 +153,7 @@ static bool state_snap_unlocked(struct state_snap *snap)
 		free(text);
 		return false;
 	}
-	state_snap_free(snap);
-	snap->st = st;
-	snap->text = text;
-	snap->len = len;
-	snap->valid = true;
+	snap_take(snap, &st, text, len);
 	return true;
 }
 

@@ -230,8 +230,9 @@ struct netstate_network *netstate_find_network(struct netstate *st, const char *
 struct netstate_endpoint *netstate_find_endpoint(struct netstate_network *net, const char *epid);
 
 /* netstate_find_endpoint_by_owner - the endpoint whose container_id and ifname equal the given
- * ones, or NULL; decoded as netstate_find_endpoint decodes it. The Go-style endpoint ID (cid[:8]-ifname) can be shared by two containers
- * whose IDs start alike, so the owner, not the ID, identifies a pod's record. */
+ * ones, or NULL; decoded as netstate_find_endpoint decodes it. The Go-style endpoint ID
+ * (cid[:8]-ifname) can be shared by two containers whose IDs start alike, so the owner, not the
+ * ID, identifies a pod's record. */
 struct netstate_endpoint *netstate_find_endpoint_by_owner(struct netstate_network *net,
 							  const char *container_id,
 							  const char *ifname);
