@@ -26,15 +26,63 @@
 #define FW_MAX_COPIES 16   /* bound on the delete loops */
 #define FW_XTABLES_WAIT_S "10" /* iptables -w, seconds */
 
+/* Read the child's output from @fd into @out (@size bytes, *used filled so far; the rest goes
+ * to a sink) until the child has exited and its output is read (@pidfd; -1: until EOF), or
+ * @deadline (monotonic ms) passes. Returns 0, -ETIMEDOUT or a negative errno. */
+static int collect(int fd, int pidfd, long long deadline, char *out, size_t size, size_t *used)
+{
+	bool exited = false, eof = false;
+	char sink[256];
+
+	for (;;) {
+		char *dst = out && *used + 1 < size ? out + *used : sink;
+		size_t room = out && *used + 1 < size ? size - 1 - *used : sizeof(sink);
+		long long left = deadline - spawn_now_ms();
+		struct pollfd p[2] = { { .fd = eof ? -1 : fd, .events = POLLIN },
+				       { .fd = pidfd, .events = POLLIN } };
+		ssize_t n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(p, pidfd >= 0 && !exited ? 2 : 1,
+			 exited ? 0 : left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (pidfd >= 0 && p[1].revents) {
+			exited = true;
+			continue;
+		}
+		if (n == 0 || eof) {
+			if (exited)
+				return 0; /* the child is gone and its output read */
+			continue;
+		}
+		n = read(fd, dst, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0) {
+			/* its stdout closed: without a pidfd that is the end; else wait (bounded)
+			 * for the exit itself */
+			if (pidfd < 0 || exited)
+				return 0;
+			eof = true;
+			continue;
+		}
+		if (dst != sink)
+			*used += (size_t)n;
+	}
+}
+
 /* fw_exec with @stdin_fd as the child's stdin (-1: /dev/null). */
 static int exec_in(const char *const argv[], int stdin_fd, char *out, size_t size,
 		   struct cni_error *err)
 {
-	char sink[256];
 	int pfd[2], status, r, rr, pidfd;
 	unsigned timeout = spawn_timeout_ms();
-	bool exited = false, eof = false;
-	long long deadline;
 	size_t used = 0;
 	pid_t pid;
 
@@ -50,56 +98,8 @@ static int exec_in(const char *const argv[], int stdin_fd, char *out, size_t siz
 		return r;
 	}
 	pidfd = spawn_pidfd(pid);
-	deadline = spawn_now_ms() + timeout;
-	/* Read until the child exits (then only what it wrote is left to read) or, without a
-	 * pidfd, until EOF; whatever it left holding the pipe is killed by spawn_reap. */
-	for (;;) {
-		char *dst = out && used + 1 < size ? out + used : sink;
-		size_t room = out && used + 1 < size ? size - 1 - used : sizeof(sink);
-		long long left = deadline - spawn_now_ms();
-		struct pollfd p[2] = { { .fd = eof ? -1 : pfd[0], .events = POLLIN },
-				       { .fd = pidfd, .events = POLLIN } };
-		ssize_t n;
-
-		if (left <= 0) {
-			r = -ETIMEDOUT;
-			break;
-		}
-		n = poll(p, pidfd >= 0 && !exited ? 2 : 1,
-			 exited ? 0 : left > INT_MAX ? INT_MAX : (int)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (pidfd >= 0 && p[1].revents) {
-			exited = true;
-			continue;
-		}
-		if (n == 0 || eof) {
-			if (exited)
-				break; /* the child is gone and its output read */
-			continue;
-		}
-		n = read(pfd[0], dst, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0) {
-			/* its stdout closed: without a pidfd that is the end; else wait (bounded)
-			 * for the exit itself */
-			if (pidfd < 0 || exited)
-				break;
-			eof = true;
-			continue;
-		}
-		if (dst != sink)
-			used += (size_t)n;
-	}
+	/* whatever the child left holding the pipe is killed by spawn_reap */
+	r = collect(pfd[0], pidfd, spawn_now_ms() + timeout, out, size, &used);
 	if (pidfd >= 0)
 		close(pidfd);
 	close(pfd[0]);
