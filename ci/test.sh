@@ -21,24 +21,32 @@ notrun=()
 skip=" ${AZCNI_SKIP:-} "
 built=1
 
+# skipped NAME: true (and says so) when AZCNI_SKIP names the suite
+skipped() {
+	[[ $skip == *" $1 "* ]] || return 1
+	echo "=== SKIP $1 (AZCNI_SKIP)"
+}
+
+# counted NAME STATUS T0 [NOTE]: count a suite that ended with STATUS, started at T0 (SECONDS)
+counted() {
+	if [ "$2" -eq 0 ]; then
+		passed+=("$1")
+		echo "=== PASS $1 ($((SECONDS - $3)) s${4:+, $4})"
+	else
+		failed+=("$1")
+		echo "=== FAIL $1 ($((SECONDS - $3)) s${4:+, $4})"
+	fi
+}
+
 # suite NAME CMD...: run one suite; needs_build NAME CMD...: the same for a suite that uses
 # build/, unless the build failed.
 suite() {
-	local name=$1
+	local name=$1 t0=$SECONDS rc=0
 	shift
-	if [[ $skip == *" $name "* ]]; then
-		echo "=== SKIP $name (AZCNI_SKIP)"
-		return
-	fi
+	skipped "$name" && return
 	echo "=== RUN  $name: $*"
-	local t0=$SECONDS
-	if "$@"; then
-		passed+=("$name")
-		echo "=== PASS $name ($((SECONDS - t0)) s)"
-	else
-		failed+=("$name")
-		echo "=== FAIL $name ($((SECONDS - t0)) s)"
-	fi
+	"$@" || rc=$?
+	counted "$name" "$rc" "$t0"
 }
 
 # suite_bg NAME CMD...: start one suite in the background, its output to a log of its own;
@@ -50,10 +58,7 @@ declare -A bg_pid bg_log bg_t0
 suite_bg() {
 	local name=$1
 	shift
-	if [[ $skip == *" $name "* ]]; then
-		echo "=== SKIP $name (AZCNI_SKIP)"
-		return
-	fi
+	skipped "$name" && return
 	bg_log[$name]=$(mktemp "/tmp/azcni-ci-$name.XXXXXX.log")
 	bg_t0[$name]=$SECONDS
 	echo "=== START $name (in the background, output at the end): $*"
@@ -62,20 +67,13 @@ suite_bg() {
 }
 
 suite_wait() {
-	local name=$1 rc
+	local name=$1 rc=0
 	[ -n "${bg_pid[$name]:-}" ] || return 0
-	wait "${bg_pid[$name]}"
-	rc=$?
+	wait "${bg_pid[$name]}" || rc=$?
 	echo "=== RUN  $name (ran in the background; its output:)"
 	cat "${bg_log[$name]}"
 	rm -f "${bg_log[$name]}"
-	if [ $rc -eq 0 ]; then
-		passed+=("$name")
-		echo "=== PASS $name ($((SECONDS - bg_t0[$name])) s, in the background)"
-	else
-		failed+=("$name")
-		echo "=== FAIL $name ($((SECONDS - bg_t0[$name])) s, in the background)"
-	fi
+	counted "$name" "$rc" "${bg_t0[$name]}" "in the background"
 }
 
 needs_build() {
