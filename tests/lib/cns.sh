@@ -21,12 +21,31 @@ cns_double_start() {
 	return 1
 }
 
+port=${port:-7200}
+# seen_as SERVER_NS CLIENT_NS DST WANT [BIND]: a TCP connection to DST (a listener on BIND, or on
+# every address; port $DPORT, else the next of $port), the receiver saw WANT as its source
+# (tests/lib/peer.py; needs WORK)
+seen_as() {
+	local spid i seen
+	port=$((port + 1))
+	rm -f "$WORK/ready" "$WORK/seen"
+	ip netns exec "$1" /usr/bin/python3 "$top/tests/lib/peer.py" serve "${DPORT:-$port}" \
+		"$WORK/ready" "$WORK/seen" ${5:+"$5"} >/dev/null 2>&1 &
+	spid=$!
+	for ((i = 0; i < 100; i++)); do [ -e "$WORK/ready" ] && break; sleep 0.05; done
+	ip netns exec "$2" /usr/bin/python3 "$top/tests/lib/peer.py" connect "$3" "${DPORT:-$port}" \
+		>/dev/null 2>&1 || kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	seen=$(cat "$WORK/seen" 2>/dev/null)
+	[ "$seen" = "$4" ] || { echo "    saw '${seen:-nothing}', want $4"; return 1; }
+}
+
 # cns_cnitool: cnitool (libcni, ci/build-cnitool.sh) with the VNet simulation's shipped conflist
 # (each VM's AZSIM_NETCONF) for pods q1 on vm1 and q2 on vm2: ADD, the pod identity each VM's CNS
 # was asked with, pod to pod across VMs with their own addresses (IPv4; IPv6 too when CNS gave
 # it), CHECK (the conflist at CNI 1.0.0 without portmap: libcni CHECKs from 0.4.0), DEL, CNS
-# holding nothing of them after. SKIP when cnitool cannot be built. Needs sim, P, WORK, B, bdir
-# and seen_as SERVER_NS CLIENT_NS DST WANT from the suite.
+# holding nothing of them after. SKIP when cnitool cannot be built. Needs sim, P, WORK, B and
+# bdir from the suite.
 cns_cnitool() {
 	local ct n r ip6 a=() a6=() key who
 	if ! ct=$("$top/ci/build-cnitool.sh" "$bdir/tools/cnitool" 2>>"$WORK/cnitool.log"); then

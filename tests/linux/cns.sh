@@ -108,24 +108,6 @@ nothing_left() {
 }
 records() { jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json" 2>/dev/null || echo 0; }
 
-PEER=$top/tests/lib/peer.py
-port=7200
-# seen_as SERVER_NS CLIENT_NS DST WANT [BIND]: a TCP connection to DST (a listener on BIND, or on
-# every address), the receiver saw WANT as its source
-seen_as() {
-	local spid i seen
-	port=$((port + 1))
-	rm -f "$WORK/ready" "$WORK/seen"
-	ip netns exec "$1" /usr/bin/python3 "$PEER" serve "${DPORT:-$port}" "$WORK/ready" "$WORK/seen" ${5:+"$5"} \
-		>/dev/null 2>&1 &
-	spid=$!
-	for ((i = 0; i < 100; i++)); do [ -e "$WORK/ready" ] && break; sleep 0.05; done
-	ip netns exec "$2" /usr/bin/python3 "$PEER" connect "$3" "${DPORT:-$port}" >/dev/null 2>&1 ||
-		kill "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-	seen=$(cat "$WORK/seen" 2>/dev/null)
-	[ "$seen" = "$4" ] || { echo "    saw '${seen:-nothing}', want $4"; return 1; }
-}
 
 # the shipped pod-subnet conflist's first plugin, at CNI 1.1.0 (GC is tested here)
 CONF=$(jq -c '.plugins[0] + {cniVersion: "1.1.0", name}' "$top/linux/azure-linux-swift.conflist")

@@ -27,7 +27,6 @@ bdir=${1:-$top/build}
 # shellcheck source=tests/lib/cns.sh
 . "$top/tests/lib/cns.sh"
 B=$bdir/bin
-PEER=$top/tests/lib/peer.py
 [ -x "$B/azure-vnet" ] || { echo "FAIL: build $B first"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
 
@@ -62,22 +61,6 @@ absent() { ! "$@"; }
 assigned() { ip netns exec "${P}vm$1" curl -s http://127.0.0.1:10090/test/pool | jq -r '.assigned | length'; }
 addr_of() { jq -r ".ips[${2:-0}].address" <<<"$1" | cut -d/ -f1; }
 
-port=7100
-# seen_as SERVER_NS CLIENT_NS DST WANT: a TCP connection, the receiver saw WANT as source
-seen_as() {
-	local sns=$1 cns=$2 dst=$3 want=$4 spid i seen
-	port=$((port + 1))
-	rm -f "$WORK/ready" "$WORK/seen"
-	ip netns exec "$sns" /usr/bin/python3 "$PEER" serve "$port" "$WORK/ready" "$WORK/seen" \
-		>/dev/null 2>&1 &
-	spid=$!
-	for ((i = 0; i < 100; i++)); do [ -e "$WORK/ready" ] && break; sleep 0.05; done
-	ip netns exec "$cns" /usr/bin/python3 "$PEER" connect "$dst" "$port" >/dev/null 2>&1 ||
-		kill "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-	seen=$(cat "$WORK/seen" 2>/dev/null)
-	[ "$seen" = "$want" ] || { echo "    saw '${seen:-nothing}', want $want"; return 1; }
-}
 
 echo "== ADD on two VMs"
 pod a
