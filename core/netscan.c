@@ -365,21 +365,31 @@ static bool out_put(struct scan *c, const char *p, size_t len)
 	return true;
 }
 
+/* Room in the array *@p (of @size-byte elements, *@cap of them) for one more than @n: doubled
+ * (16 at first) when full. Returns 0 or -ENOMEM (the array unchanged). */
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	size_t want = *cap ? *cap * 2 : 16;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	q = realloc(*p, want * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = want;
+	return 0;
+}
+
 static int push(struct scan *c, bool obj, unsigned char role, size_t map)
 {
 	if (c->depth >= NETSCAN_DEPTH_MAX) {
 		c->why = "is nested too deeply";
 		return -EINVAL;
 	}
-	if (c->depth == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct frame *f = realloc(c->stack, cap * sizeof(*f));
-
-		if (!f)
-			return -ENOMEM;
-		c->stack = f;
-		c->cap = cap;
-	}
+	if (grow((void **)&c->stack, &c->cap, c->depth, sizeof(*c->stack)) < 0)
+		return -ENOMEM;
 	c->stack[c->depth++] = (struct frame){ .obj = obj, .role = role, .map = map };
 	return 0;
 }
@@ -416,15 +426,8 @@ static int add_record(struct scan *c, size_t map, size_t key_off, size_t key_len
 {
 	struct netscan_map *m = &c->s->maps[map];
 
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 16;
-		struct netscan_record *r = realloc(m->recs, cap * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		m->recs = r;
-		m->cap = cap;
-	}
+	if (grow((void **)&m->recs, &m->cap, m->n, sizeof(*m->recs)) < 0)
+		return -ENOMEM;
 	memset(&m->recs[m->n], 0, sizeof(m->recs[0]));
 	m->recs[m->n].key_off = key_off;
 	m->recs[m->n].key_len = key_len;
