@@ -827,6 +827,42 @@ HRESULT WINAPI HcnEnumerateNamespaces(PCWSTR Query, PWSTR *Namespaces, PWSTR *Er
 	return enumerate("HcnEnumerateNamespaces", KIND_NAMESPACE, Query, Namespaces, ErrorRecord);
 }
 
+/* What HNS answers to an endpoint create @doc on network @net (state @st): S_OK (and @doc gets
+ * its MacAddress, its HostComputeNetwork in upper case), E_NET_NOT_FOUND, E_INVALIDARG (*why
+ * names an address rule it breaks, when one), E_INVALID_POLICY or E_EXISTS (a name taken). */
+static HRESULT endpoint_admit(cJSON *st, const struct handle *net, cJSON *doc,
+			      const char *ids, const char **why)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "Name");
+	const cJSON *hcnet = cJSON_GetObjectItemCaseSensitive(doc, "HostComputeNetwork");
+	const cJSON *o;
+	HRESULT hr = S_OK;
+	char mac[24];
+
+	if (!net || !find(st, KIND_NETWORK, net->id))
+		hr = E_NET_NOT_FOUND;
+	else if (!cJSON_IsString(hcnet) || _stricmp(hcnet->valuestring, net->id) != 0)
+		hr = E_INVALIDARG;
+	else if (!policies_valid(doc))
+		hr = E_INVALID_POLICY;
+	else if ((*why = endpoint_addresses_invalid(doc, find(st, KIND_NETWORK, net->id))))
+		hr = E_INVALIDARG;
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(st, "Endpoints")) {
+		const cJSON *n2 = cJSON_GetObjectItemCaseSensitive(o, "Name");
+
+		if (SUCCEEDED(hr) && cJSON_IsString(name) && cJSON_IsString(n2) &&
+		    strcmp(name->valuestring, n2->valuestring) == 0)
+			hr = E_EXISTS;
+	}
+	if (FAILED(hr))
+		return hr;
+	snprintf(mac, sizeof(mac), "00-15-5D-%02X-%02X-%02X", (unsigned)(GetTickCount() & 0xff),
+		 (unsigned)(ids[0] & 0xff), (unsigned)(ids[1] & 0xff));
+	cJSON_AddStringToObject(doc, "MacAddress", mac);
+	upper(hcnet->valuestring);
+	return S_OK;
+}
+
 /* Create a network, endpoint (in @net) or namespace from @settings. */
 static HRESULT create_obj(const char *fn, enum kind k, struct handle *net, REFGUID id,
 			  PCWSTR settings, void **ret, PWSTR *record)
@@ -835,7 +871,7 @@ static HRESULT create_obj(const char *fn, enum kind k, struct handle *net, REFGU
 	const char *why = NULL;      /* the address rule a document breaks */
 	HRESULT hr = injected(fn);
 	HANDLE lock;
-	cJSON *st, *doc = NULL, *o;
+	cJSON *st, *doc = NULL;
 	GUID g;
 
 	if (record)
@@ -860,34 +896,8 @@ static HRESULT create_obj(const char *fn, enum kind k, struct handle *net, REFGU
 	}
 	lock = state_lock();
 	st = state_load();
-	if (k == KIND_ENDPOINT) {
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "Name");
-		const cJSON *hcnet = cJSON_GetObjectItemCaseSensitive(doc, "HostComputeNetwork");
-
-		if (!net || !find(st, KIND_NETWORK, net->id))
-			hr = E_NET_NOT_FOUND;
-		else if (!cJSON_IsString(hcnet) || _stricmp(hcnet->valuestring, net->id) != 0)
-			hr = E_INVALIDARG;
-		else if (!policies_valid(doc))
-			hr = E_INVALID_POLICY;
-		else if ((why = endpoint_addresses_invalid(doc, find(st, KIND_NETWORK, net->id))))
-			hr = E_INVALIDARG;
-		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(st, "Endpoints")) {
-			const cJSON *n2 = cJSON_GetObjectItemCaseSensitive(o, "Name");
-
-			if (SUCCEEDED(hr) && cJSON_IsString(name) && cJSON_IsString(n2) &&
-			    strcmp(name->valuestring, n2->valuestring) == 0)
-				hr = E_EXISTS;
-		}
-		if (SUCCEEDED(hr)) {
-			char mac[24];
-
-			snprintf(mac, sizeof(mac), "00-15-5D-%02X-%02X-%02X", (unsigned)(GetTickCount() & 0xff),
-				 (unsigned)(ids[0] & 0xff), (unsigned)(ids[1] & 0xff));
-			cJSON_AddStringToObject(doc, "MacAddress", mac);
-			upper(hcnet->valuestring);
-		}
-	}
+	if (k == KIND_ENDPOINT)
+		hr = endpoint_admit(st, net, doc, ids, &why);
 	if (k == KIND_NETWORK && (why = network_addresses_invalid(doc)))
 		hr = E_INVALIDARG;
 	if (find(st, k, ids))
