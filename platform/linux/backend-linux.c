@@ -563,16 +563,19 @@ static void ebt_pod_purge(struct vnet *v, const struct ipnet_addr *ip, const uin
 	free(list);
 }
 
-/* ebt_pod in one or two ebtables execs (a listing, unless on ADD an nf_tables dump shows no rule
- * holding @ip; one ebtables-restore batch) instead of one per rule and copy (five for an IPv4
- * ADD, four for its DEL): the listing's rules for @ip go in the
+/* ebt_pod in no exec (an ADD whose address no rule holds, with ebtables-nft: @nft, the @n_nft
+ * rules of @rules in structured form, appended over netlink) or one or two ebtables execs (a
+ * listing, unless on ADD an nf_tables dump shows no rule holding @ip; one ebtables-restore
+ * batch) instead of one per rule and copy (five for an IPv4 ADD, four for its DEL): the
+ * listing's rules for @ip go in the
  * batch as -D lines (on ADD every ARP reply and MAC DNAT for @ip, the stale ones of an earlier
  * pod and any copy of this pod's, as ebt_pod_purge and fw_ebt_rule_ensure remove them; on DEL
  * those pointing at this pod's MACs, as ebt_pod's rules and the Go first pod's ARP reply do),
  * then on ADD @rules' -A lines. Returns 0 when done, else a negative errno with nothing
  * changed (the batch is one transaction), for the caller to take the per-rule path. */
 static int ebt_pod_batch(struct vnet *v, const struct ipnet_addr *ip, const uint8_t mac[6],
-			 bool add, const char *const *const rules[])
+			 bool add, const char *const *const rules[],
+			 const struct fw_ebt_nft_rule *nft, size_t n_nft)
 {
 	char ips[IPNET_ADDR_STRLEN], line[512], *list = NULL;
 	struct fw_script sc = { 0 };
@@ -585,6 +588,9 @@ static int ebt_pod_batch(struct vnet *v, const struct ipnet_addr *ip, const uint
 	 * empty in these modes: ebt_network's rules) has nothing to purge: no listing */
 	if (add && fw_ebt_nft_holding("nat", "PREROUTING", ip->bytes,
 				      (size_t)ipnet_addr_len(ip), &total) == 0 && total > 0) {
+		/* the same rules over netlink, no exec (ebtables-nft's own encoding) */
+		if (fw_ebt_nft_append("nat", "PREROUTING", nft, n_nft) == 0)
+			return 0;
 		for (; *rules; rules++)
 			fw_script_rule(&sc, true, "PREROUTING", *rules);
 		return fw_ebt_batch("nat", &sc, NULL);
@@ -649,10 +655,15 @@ static int ebt_pod(struct vnet *v, const struct ipnet_addr *ip, const uint8_t ma
 				       "-j", "arpreply", "--arpreply-mac", macs,
 				       "--arpreply-target", "DROP", NULL };
 	const char *const *const rules[] = { v6 ? dnat : arp, v6 ? NULL : dnat, NULL };
+	struct fw_ebt_nft_rule nft[2] = { { .dnat = false, .ip = *ip },
+					  { .dnat = true, .ip = *ip, .iif = v->ni.master } };
+
+	memcpy(nft[0].mac, v->tunnel ? vepa_mac : mac, 6);
+	memcpy(nft[1].mac, mac, 6);
 
 	if (!add && !v->tunnel && ebt_pod_del_exact(rules) == 0)
 		return 0;
-	if (ebt_pod_batch(v, ip, mac, add, rules) == 0)
+	if (ebt_pod_batch(v, ip, mac, add, rules, v6 ? nft + 1 : nft, v6 ? 1 : 2) == 0)
 		return 0;
 	if (!add) {
 		if (!v6)

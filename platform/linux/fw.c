@@ -13,10 +13,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter_bridge/ebt_arp.h>
+#include <linux/netfilter_bridge/ebt_arpreply.h>
+#include <linux/netfilter_bridge/ebt_ip.h>
+#include <linux/netfilter_bridge/ebt_ip6.h>
+#include <linux/netfilter_bridge/ebt_nat.h>
+#include <linux/netfilter_bridge/ebtables.h>
 #include <linux/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -574,4 +586,254 @@ int fw_ebt_nft_holding(const char *table, const char *chain, const void *needle,
 		return r;
 	*ret_total = total;
 	return (int)holding;
+}
+
+/* ---- appending ebtables-nft rules over netlink (fw_ebt_nft_append) ---- */
+
+/* Open an expression of @name in @m's expression list: NFTA_LIST_ELEM { NFTA_EXPR_NAME,
+ * NFTA_EXPR_DATA { ... } }. *ret_elem is the element's nest; the data nest is returned (NULL when
+ * @m is full). Close both with expr_end. */
+static struct nlattr *expr_begin(struct nl_msg *m, const char *name, struct nlattr **ret_elem)
+{
+	*ret_elem = nla_nest_start(m, NFTA_LIST_ELEM | NLA_F_NESTED);
+	if (!*ret_elem || nla_put_string(m, NFTA_EXPR_NAME, name) < 0)
+		return NULL;
+	return nla_nest_start(m, NFTA_EXPR_DATA | NLA_F_NESTED);
+}
+
+static int expr_end(struct nl_msg *m, struct nlattr *elem, struct nlattr *data)
+{
+	if (!data)
+		return -EMSGSIZE;
+	nla_nest_end(m, data);
+	nla_nest_end(m, elem);
+	return 0;
+}
+
+/* payload: the @len bytes at @offset of the link-layer header into register 1 */
+static int expr_payload(struct nl_msg *m, uint32_t offset, uint32_t len)
+{
+	struct nlattr *e, *d = expr_begin(m, "payload", &e);
+
+	if (d && (nla_put_u32(m, NFTA_PAYLOAD_DREG, htonl(NFT_REG_1)) < 0 ||
+		  nla_put_u32(m, NFTA_PAYLOAD_BASE, htonl(NFT_PAYLOAD_LL_HEADER)) < 0 ||
+		  nla_put_u32(m, NFTA_PAYLOAD_OFFSET, htonl(offset)) < 0 ||
+		  nla_put_u32(m, NFTA_PAYLOAD_LEN, htonl(len)) < 0))
+		d = NULL;
+	return expr_end(m, e, d);
+}
+
+/* cmp: register 1 equals the @len bytes @v */
+static int expr_cmp_eq(struct nl_msg *m, const void *v, int len)
+{
+	struct nlattr *e, *d = expr_begin(m, "cmp", &e), *data;
+
+	if (d && (nla_put_u32(m, NFTA_CMP_SREG, htonl(NFT_REG_1)) < 0 ||
+		  nla_put_u32(m, NFTA_CMP_OP, htonl(NFT_CMP_EQ)) < 0 ||
+		  !(data = nla_nest_start(m, NFTA_CMP_DATA | NLA_F_NESTED)) ||
+		  nla_put(m, NFTA_DATA_VALUE, len, v) < 0))
+		d = NULL;
+	if (d)
+		nla_nest_end(m, data);
+	return expr_end(m, e, d);
+}
+
+/* meta: the input interface's name into register 1 */
+static int expr_meta_iifname(struct nl_msg *m)
+{
+	struct nlattr *e, *d = expr_begin(m, "meta", &e);
+
+	if (d && (nla_put_u32(m, NFTA_META_KEY, htonl(NFT_META_IIFNAME)) < 0 ||
+		  nla_put_u32(m, NFTA_META_DREG, htonl(NFT_REG_1)) < 0))
+		d = NULL;
+	return expr_end(m, e, d);
+}
+
+/* counter, starting at zero packets and bytes */
+static int expr_counter(struct nl_msg *m)
+{
+	struct nlattr *e, *d = expr_begin(m, "counter", &e);
+
+	if (d && (nla_put_u64(m, NFTA_COUNTER_BYTES, 0) < 0 ||
+		  nla_put_u64(m, NFTA_COUNTER_PACKETS, 0) < 0))
+		d = NULL;
+	return expr_end(m, e, d);
+}
+
+/* An xtables match or target (@kind "match" or "target"; nft_compat) of @name, revision 0, its
+ * info the @len bytes @info padded with zeros to XT_ALIGN(@len). NFTA_MATCH_* and NFTA_TARGET_*
+ * share their numbers (NAME 1, REV 2, INFO 3). */
+static int expr_xt(struct nl_msg *m, const char *kind, const char *name, const void *info,
+		   size_t len)
+{
+	struct nlattr *e, *d = expr_begin(m, kind, &e);
+	uint8_t padded[128] = { 0 };
+
+	if (XT_ALIGN(len) > sizeof(padded))
+		return -E2BIG;
+	memcpy(padded, info, len);
+	if (d && (nla_put_string(m, NFTA_MATCH_NAME, name) < 0 ||
+		  nla_put_u32(m, NFTA_MATCH_REV, htonl(0)) < 0 ||
+		  nla_put(m, NFTA_MATCH_INFO, (int)XT_ALIGN(len), padded) < 0))
+		d = NULL;
+	return expr_end(m, e, d);
+}
+
+/* The expressions and compat attribute of @r (fw_ebt_nft_rule's forms), as ebtables-nft makes
+ * them: [meta iifname, cmp,] payload (Ethernet type), cmp, xt match, counter, xt target. */
+static int rule_exprs(struct nl_msg *m, const struct fw_ebt_nft_rule *r)
+{
+	const bool v6 = r->ip.family == IPNET_AF_INET6;
+	const uint16_t proto = !r->dnat ? ETH_P_ARP : v6 ? ETH_P_IPV6 : ETH_P_IP;
+	const uint16_t be_proto = htons(proto);
+	struct nlattr *list, *compat;
+	int rc = 0;
+
+	if (!(list = nla_nest_start(m, NFTA_RULE_EXPRESSIONS | NLA_F_NESTED)))
+		return -EMSGSIZE;
+	if (r->iif)
+		rc = expr_meta_iifname(m) ?: expr_cmp_eq(m, r->iif, (int)strlen(r->iif) + 1);
+	rc = rc ?: expr_payload(m, offsetof(struct ethhdr, h_proto), sizeof(be_proto)) ?:
+		    expr_cmp_eq(m, &be_proto, sizeof(be_proto));
+	if (!r->dnat) {
+		struct ebt_arp_info a = { .opcode = htons(1), .dmsk = 0xffffffff,
+					  .bitmask = EBT_ARP_OPCODE | EBT_ARP_DST_IP };
+		struct ebt_arpreply_info t = { .target = EBT_DROP };
+
+		memcpy(&a.daddr, r->ip.bytes, 4);
+		memcpy(t.mac, r->mac, ETH_ALEN);
+		rc = rc ?: expr_xt(m, "match", "arp", &a, sizeof(a)) ?: expr_counter(m) ?:
+			    expr_xt(m, "target", EBT_ARPREPLY_TARGET, &t, sizeof(t));
+	} else if (v6) {
+		struct ebt_ip6_info a = { .bitmask = EBT_IP6_DEST };
+		struct ebt_nat_info t = { .target = EBT_ACCEPT };
+
+		memcpy(&a.daddr, r->ip.bytes, 16);
+		memset(&a.dmsk, 0xff, 16);
+		memcpy(t.mac, r->mac, ETH_ALEN);
+		rc = rc ?: expr_xt(m, "match", "ip6", &a, sizeof(a)) ?: expr_counter(m) ?:
+			    expr_xt(m, "target", "dnat", &t, sizeof(t));
+	} else {
+		struct ebt_ip_info a = { .dmsk = 0xffffffff, .bitmask = EBT_IP_DEST };
+		struct ebt_nat_info t = { .target = EBT_ACCEPT };
+
+		memcpy(&a.daddr, r->ip.bytes, 4);
+		memcpy(t.mac, r->mac, ETH_ALEN);
+		rc = rc ?: expr_xt(m, "match", "ip", &a, sizeof(a)) ?: expr_counter(m) ?:
+			    expr_xt(m, "target", "dnat", &t, sizeof(t));
+	}
+	if (rc)
+		return rc;
+	nla_nest_end(m, list);
+	/* nft_compat hands the matches the entry's Ethernet type: ntohl of this, as a __be16 */
+	if (!(compat = nla_nest_start(m, NFTA_RULE_COMPAT | NLA_F_NESTED)) ||
+	    nla_put_u32(m, NFTA_RULE_COMPAT_PROTO, htonl(be_proto)) < 0 ||
+	    nla_put_u32(m, NFTA_RULE_COMPAT_FLAGS, 0) < 0)
+		return -EMSGSIZE;
+	nla_nest_end(m, compat);
+	return 0;
+}
+
+/* Append one nfnetlink message (@type, @flags, sequence @seq, family @family, @res_id in network
+ * order) to @batch (@cap bytes, *used so far), its attributes from @fill (may be NULL). */
+static int batch_put(char *batch, size_t cap, size_t *used, uint16_t type, uint16_t flags,
+		     uint32_t seq, uint8_t family, uint16_t res_id, const char *table,
+		     const char *chain, const struct fw_ebt_nft_rule *r)
+{
+	struct nl_msg *m = nlmsg_alloc_size(2048);
+	struct nfgenmsg g = { .nfgen_family = family, .version = NFNETLINK_V0, .res_id = res_id };
+	struct nlmsghdr *h;
+	int rc = 0;
+
+	if (!m)
+		return -ENOMEM;
+	if (!nlmsg_put(m, 0, seq, type, 0, flags) || nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) < 0)
+		rc = -EMSGSIZE;
+	if (!rc && r)
+		rc = nla_put_string(m, NFTA_RULE_TABLE, table) < 0 ||
+				     nla_put_string(m, NFTA_RULE_CHAIN, chain) < 0 ?
+			     -EMSGSIZE : rule_exprs(m, r);
+	h = nlmsg_hdr(m);
+	if (!rc && *used + NLMSG_ALIGN(h->nlmsg_len) > cap)
+		rc = -E2BIG;
+	if (!rc) {
+		memcpy(batch + *used, h, h->nlmsg_len);
+		*used += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	nlmsg_free(m);
+	return rc;
+}
+
+/* Read the answers to a batch whose @n messages asked for an ACK (sequence numbers 2 .. n+1)
+ * from @fd: 0 when each was acknowledged, else the first error (negative errno). */
+static int batch_acks(int fd, unsigned n)
+{
+	char buf[8192];
+	unsigned acked = 0;
+	int first = 0;
+
+	while (acked < n) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+		size_t left;
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			return len < 0 ? -errno : -EIO;
+		for (left = (size_t)len; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < 2 || h->nlmsg_seq > n + 1)
+				continue;
+			acked++;
+			if (e->error && !first)
+				first = e->error;
+		}
+		if (first)
+			return first; /* the transaction was aborted: nothing was added */
+	}
+	return 0;
+}
+
+int fw_ebt_nft_append(const char *table, const char *chain, const struct fw_ebt_nft_rule *rules,
+		      size_t n)
+{
+	const uint16_t newrule = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 10 };
+	static char batch[16384];
+	size_t used = 0, i;
+	int fd, rc = 0;
+
+	if (!ebt_is_nft())
+		return -ENOTSUP;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((!rules[i].dnat && (rules[i].ip.family != IPNET_AF_INET || rules[i].iif)) ||
+		    (rules[i].iif && (!*rules[i].iif || strlen(rules[i].iif) >= IFNAMSIZ)))
+			return -ENOTSUP;
+	rc = batch_put(batch, sizeof(batch), &used, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 1,
+		       AF_UNSPEC, htons(NFNL_SUBSYS_NFTABLES), NULL, NULL, NULL);
+	for (i = 0; !rc && i < n; i++)
+		rc = batch_put(batch, sizeof(batch), &used, newrule,
+			       NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK,
+			       (uint32_t)i + 2, NFPROTO_BRIDGE, 0, table, chain, &rules[i]);
+	rc = rc ?: batch_put(batch, sizeof(batch), &used, NFNL_MSG_BATCH_END, NLM_F_REQUEST,
+			     (uint32_t)n + 2, AF_UNSPEC, htons(NFNL_SUBSYS_NFTABLES), NULL, NULL,
+			     NULL);
+	if (rc)
+		return rc;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return -errno;
+	/* bounded: a kernel that never answers cannot hold the ADD (the batch is all or nothing) */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(fd, batch, used, 0, (struct sockaddr *)&kernel, sizeof(kernel)) != (ssize_t)used)
+		rc = -errno ?: -EIO;
+	else
+		rc = batch_acks(fd, (unsigned)n);
+	close(fd);
+	return rc;
 }

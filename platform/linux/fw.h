@@ -10,8 +10,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
+#include "core/ipnet.h"
 
 /* Options shared by every call. wait: pass "-w 10" to iptables (below the 30 s network lock) (conf disableIPTableLock turns
  * it off). ipv6: the fw_ipt_* calls run ip6tables (same arguments) instead of iptables. The
@@ -118,4 +120,31 @@ int fw_ebt_batch(const char *table, const struct fw_script *sc, struct cni_error
 int fw_ebt_nft_holding(const char *table, const char *chain, const void *needle, size_t len,
 		       unsigned *ret_total);
 
+/* One pod rule of the two kinds the bridge modes make, for fw_ebt_nft_append:
+ *   ARP reply (@dnat false, @ip IPv4): -p ARP --arp-op Request --arp-ip-dst <ip>
+ *                                      -j arpreply --arpreply-mac <mac>
+ *   MAC DNAT (@dnat true):             -p IPv4|IPv6 -i <iif> --ip-dst|--ip6-dst <ip>
+ *                                      -j dnat --to-dst <mac> --dnat-target ACCEPT
+ * @iif (DNAT only; NULL for none) is borrowed, at most IFNAMSIZ - 1 bytes. */
+struct fw_ebt_nft_rule {
+	bool dnat;
+	struct ipnet_addr ip;
+	uint8_t mac[6];
+	const char *iif;
+};
+
+/* fw_ebt_nft_append - append @n rules to the nf_tables bridge table @table, chain @chain, in one
+ * nf_tables transaction (one sendmsg on a NETLINK_NETFILTER socket of the caller's netns: no
+ * exec), encoded exactly as ebtables-nft 1.8.9 (iptables 1.8.9, nft-bridge.c) encodes the same
+ * rules given to ebtables -A: the protocol as a payload comparison of the Ethernet type, -i as a
+ * meta iifname comparison, --arp-op, --arp-ip-dst, --ip-dst, --ip6-dst as the xtables "arp"/"ip"/"ip6" match
+ * (struct ebt_arp_info, ebt_ip_info, ebt_ip6_info of <linux/netfilter_bridge/>), a counter, the
+ * "arpreply"/"dnat" target (ebt_arpreply_info, ebt_nat_info) and NFTA_RULE_COMPAT carrying the
+ * Ethernet type; so `ebtables -L` prints them as the text rules and `ebtables -D` (the Go
+ * plugin's) deletes them. Returns 0 when every rule was added, -ENOTSUP when the ebtables in use
+ * is not ebtables-nft (as fw_ebt_nft_holding) or a rule is not of the forms above, or another
+ * negative errno (the kernel's answer, e.g. -ENOENT without the table or chain) with nothing
+ * added: the transaction is all or nothing. Callers fall back to fw_ebt_batch on any error. */
+int fw_ebt_nft_append(const char *table, const char *chain, const struct fw_ebt_nft_rule *rules,
+		      size_t n);
 #endif

@@ -422,6 +422,17 @@ def peak_rss_and_instructions(work, confs):
                     ir, funcs = callgrind_ir(cg)
                     out["callgrind%s-%s" % (tag, cmd)] = ir
                     out["callgrind%s-%s-funcs" % (tag, cmd)] = funcs
+            # the heap's share of the peak RSS: massif's peak of one warm ADD (heap bytes plus
+            # the allocator's overhead), the rest being the pages of code and data mapped
+            name = "azure-transparent"
+            e = plugin_env(work, {"CNI_CONTAINERID": "memo0000000000001",
+                                  "CNI_NETNS": "/var/run/netns/azb-m1"}, run="run-cg")
+            ms = os.path.join(work, "massif.ADD")
+            c = ("CNI_COMMAND=ADD valgrind --tool=massif --massif-out-file=%s %s < %s > /dev/null 2>%s.log"
+                 " ; CNI_COMMAND=DEL %s < %s > /dev/null" % (ms, os.path.join(BIN, "azure-vnet"), confs[name], ms,
+                                                          os.path.join(BIN, "azure-vnet"), confs[name]))
+            subprocess.run(["ip", "netns", "exec", NODE, "sh", "-c", c], env=e)
+            out["massif-ADD-heap_b"] = massif_peak(ms)
     finally:
         sh("ip", "netns", "del", "azb-m1", check=False)
     return out
@@ -503,6 +514,22 @@ def kernel_floor(work):
     finally:
         nsexec("ip", "link", "del", "azk0", check=False)
         sh("ip", "netns", "del", pod, check=False)
+
+
+def massif_peak(path):
+    """The largest heap snapshot (mem_heap_B + mem_heap_extra_B, bytes) of a massif output file,
+    or -1 when there is none."""
+    peak, cur = -1, 0
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("mem_heap_B="):
+                    cur = int(line.split("=", 1)[1])
+                elif line.startswith("mem_heap_extra_B="):
+                    peak = max(peak, cur + int(line.split("=", 1)[1]))
+    except OSError:
+        pass
+    return peak
 
 
 def callgrind_ir(path):
@@ -785,21 +812,19 @@ def miss_notes(rep, node):
     o, r = m.get("azure-transparent-rss_kib", -1), m.get("ref-masq-rss_kib", -1)
     if o > 0 and r > 0 and o > r / 2:
         notes.append(
-            "**Peak RSS (missed).** %d KiB against %d KiB (the target is %d KiB). Most of it is"
-            " mapped code and libraries, not heap: valgrind massif of one ADD (at 2b3b2fb) peaks at"
-            " 362 KB of heap, 100 KB of it the cJSON tree of the IPAM state (ipamstate_decode) and"
-            " 30 KB the parsed config; the same ADD's RSS was %s KiB with main's binary at d1bedb1"
-            " (median of 7, same machine), so the rise from 2460 KiB in earlier runs is not this"
-            " branch's. Next step: decode the IPAM state without a cJSON tree, fewer pages of"
-            " libc and the binary touched." % (o, r, r // 2, "2664"))
+            "**Peak RSS (missed).** %d KiB against %d KiB (the target is %d KiB). The heap's peak"
+            " (valgrind massif of one warm ADD, allocator overhead included) is %.0f KiB of it; the"
+            " rest is the pages of the binary, libc and cJSON that the call touches and its stack." % (
+                o, r, r // 2, m.get("massif-ADD-heap_b", -1) / 1024.0))
     b = s["azure-bridge"]["ADD"]["median"]
     if b > 1.5 * add:
         bs = sy.get("azure-bridge-ADD", {})
         notes.append(
             "**4. Bridge ADD (missed).** %.2f ms against %.2f ms transparent: a bridge ADD runs %s"
-            " program(s) (one `ebtables-restore --noflush` batch of the pod's ARP reply and MAC"
-            " DNAT; an `ebtables -L` listing first only when a rule already holds the address),"
-            " an ebtables run costing ~%.2f ms here (`ebtables -t nat -L` alone); with its children"
+            " program(s) (with ebtables-nft the pod's ARP reply and MAC DNAT are appended over"
+            " netlink, no exec; otherwise one `ebtables-restore --noflush` batch, after an"
+            " `ebtables -L` listing only when a rule already holds the address), an ebtables run"
+            " costing ~%.2f ms here (`ebtables -t nat -L` alone); with its children"
             " it makes %s syscalls and %s netlink sends in all (transparent: %s and %s)." % (
                 b, add, bs.get("execs", "?"), sy.get("ebtables_ms", float("nan")),
                 bs.get("syscalls", "?"), bs.get("netlink", "?"), ta.get("syscalls", "?"),
@@ -918,6 +943,10 @@ def write_report(path, rep, node):
     w("| reference bridge, ipMasq (largest process of the tree bridge -> host-local) | %d |" % m.get("ref-masq-rss_kib", -1))
     w("| reference host-local alone | %d |" % m.get("host-local-rss_kib", -1))
     w("")
+    if m.get("massif-ADD-heap_b", -1) > 0:
+        w("Heap peak of one azure-vnet transparent ADD (valgrind massif, allocator overhead included):"
+          " %.0f KiB." % (m["massif-ADD-heap_b"] / 1024.0))
+        w("")
     w("callgrind instructions (Ir), azure-vnet transparent: ADD **%s**, DEL **%s** (the process itself;"
       " children such as iptables are not counted)." % (format(m.get("callgrind-ADD", -1), ","), format(m.get("callgrind-DEL", -1), ",")))
     if "callgrind-nmagent-q0-ADD" in m:
