@@ -348,6 +348,15 @@ int netdev_veth_create(struct netdev *nd, const char *host_name, const uint8_t *
 	peer = rtnl_link_veth_get_peer(l);
 	rtnl_link_set_name(l, host_name);
 	rtnl_link_set_name(peer, peer_name);
+	/* One TX and one RX queue per end, asked for: what the kernel would leave anyway, but told
+	 * at creation. Without them veth_newlink makes one queue per possible CPU and then cuts
+	 * them to one on the registered device (veth_init_queues), which waits for an expedited
+	 * RCU grace period (synchronize_net) per end while holding rtnl: every other netlink
+	 * change on the node, all parallel ADDs' included, queues behind it. */
+	rtnl_link_set_num_tx_queues(l, 1);
+	rtnl_link_set_num_rx_queues(l, 1);
+	rtnl_link_set_num_tx_queues(peer, 1);
+	rtnl_link_set_num_rx_queues(peer, 1);
 	if (mtu) {
 		rtnl_link_set_mtu(l, mtu);
 		rtnl_link_set_mtu(peer, mtu);

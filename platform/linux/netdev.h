@@ -63,7 +63,8 @@ int netdev_link_list(struct netdev *nd, struct netdev_link **ret, struct cni_err
 
 /* netdev_veth_create - create a veth pair: @host_name in @nd's netns with MAC @host_mac (NULL =
  * kernel random) and @peer_name created directly inside @peer_ns's netns (NULL = same netns),
- * both with MTU @mtu (0 = kernel default). Neither end is brought up. Fails with -EEXIST (code
+ * both with MTU @mtu (0 = kernel default), one TX and one RX queue each (the kernel's veth
+ * default, but asked for at creation: no RCU grace period under rtnl). Neither end is brought up. Fails with -EEXIST (code
  * 103) when either name exists. Creation is atomic: on failure no end is left. */
 int netdev_veth_create(struct netdev *nd, const char *host_name, const uint8_t *host_mac,
 		       struct netdev *peer_ns, const char *peer_name, unsigned mtu,

@@ -120,19 +120,22 @@ static int mkdir_parents(const char *path)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
-
+	struct stat st;
 	char *last;
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, path, len + 1);
-	/* The directory itself first: it exists on every call but a node's first, so one mkdir
-	 * (EEXIST) instead of one per path component. */
+	/* The directory itself first: it exists on every call but a node's first, so one stat
+	 * instead of one mkdir per path component; a stat, not a mkdir that fails with EEXIST,
+	 * because mkdir takes the parent directory's lock for writing (filename_create) and
+	 * parallel calls queued on it. */
 	last = strrchr(buf, '/');
 	if (!last || last == buf)
 		return 0;
 	*last = '\0';
-	if (mkdir(buf, 0755) == 0 || errno == EEXIST)
+	if ((stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) || mkdir(buf, 0755) == 0 ||
+	    errno == EEXIST)
 		return 0;
 	*last = '/';
 	for (char *p = buf + 1; *p; p++) {
