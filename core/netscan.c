@@ -22,6 +22,14 @@
 #define R_MAP(c) ((unsigned char)(c)->lo->depth)
 #define R_RECORD(c) ((unsigned char)((c)->lo->depth + 1))
 
+/* The layout's record fields: lengths, and (up to 16 letters) lower-case words and masks. */
+struct fields {
+	const char *const *name;
+	size_t len[NETSCAN_FIELDS_MAX];
+	uint64_t lw[NETSCAN_FIELDS_MAX][2], mask[NETSCAN_FIELDS_MAX][2];
+	size_t n;
+};
+
 struct frame {
 	bool obj;
 	unsigned char role;
@@ -30,6 +38,7 @@ struct frame {
 
 struct scan {
 	const struct netscan_layout *lo;
+	struct fields fields;
 	const char *t;
 	size_t n, i;
 	struct netscan *s;
@@ -186,9 +195,13 @@ static bool scan_literal(struct scan *c, const char *lit)
 static const char *fast_ws(const char *p)
 {
 	for (;;) {
-		if (*p == '\t' && word(p) == 0x0909090909090909ull)
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch > ' ')
+			return p; /* most calls: no white space at all */
+		if (ch == '\t' && word(p) == 0x0909090909090909ull)
 			p += 8;
-		else if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		else if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r')
 			p++;
 		else
 			return p;
@@ -246,25 +259,27 @@ static const char *fast_number(const char *p)
 	return p;
 }
 
-/* Record field index (lo->fields) of the key at @k (@len bytes) of the record itself, or -1. */
-static int fast_field(const struct netscan_layout *lo, const struct netscan_record *r,
-		      const char *k, size_t len)
+/* Record field index of the key at @k (@len bytes) of the record itself, or -1. */
+static int fast_field(const struct fields *fs, const struct netscan_record *r, const char *k,
+		      size_t len)
 {
 	size_t i, j;
 
-	for (i = 0; i < lo->n_fields; i++) {
-		const char *name = lo->fields[i];
-
-		if (r->f[i].type != NETSCAN_ABSENT)
+	/* a name is letters only, so a key byte equal to one of its letters but for 0x20 is
+	 * that letter in either case */
+	for (i = 0; i < fs->n; i++) {
+		if (len != fs->len[i] || r->f[i].type != NETSCAN_ABSENT)
 			continue;
-		/* a shorter name stops at its NUL, which matches no letter */
-		for (j = 0; j < len; j++) {
-			char a = k[j], b = name[j];
-
-			if ((a | 0x20) != (b | 0x20) || !((a | 0x20) >= 'a' && (a | 0x20) <= 'z'))
-				break;
+		if (len <= 16) {
+			/* the text's padding makes 16 bytes readable from any key */
+			if (((word(k) | ONES * 0x20) & fs->mask[i][0]) == fs->lw[i][0] &&
+			    ((word(k + 8) | ONES * 0x20) & fs->mask[i][1]) == fs->lw[i][1])
+				return (int)i;
+			continue;
 		}
-		if (j == len && name[len] == '\0')
+		for (j = 0; j < len && (k[j] | 0x20) == (fs->name[i][j] | 0x20); j++)
+			;
+		if (j == len)
 			return (int)i;
 	}
 	return -1;
@@ -284,8 +299,8 @@ static enum netscan_type value_type(char c)
 /* The record object at @t + @at: checked, its head fields into @r, its end returned (0 when it
  * is not JSON or nests deeper than NETSCAN_DEPTH_MAX - @depth). The text ends in a NUL that
  * no rule below accepts. */
-static size_t fast_record(const struct netscan_layout *lo, const char *t, size_t at,
-			  size_t depth, struct netscan_record *r)
+static size_t fast_record(const struct fields *fs, const char *t, size_t at, size_t depth,
+			  struct netscan_record *r)
 {
 	char stack[NETSCAN_DEPTH_MAX];
 	const char *p = t + at, *k;
@@ -338,7 +353,7 @@ key:
 	p = fast_string(p);
 	if (!p)
 		return 0;
-	f = d == 1 ? fast_field(lo, r, k, (size_t)(p - 1 - k)) : -1;
+	f = d == 1 ? fast_field(fs, r, k, (size_t)(p - 1 - k)) : -1;
 	p = fast_ws(p);
 	if (*p++ != ':')
 		return 0;
@@ -556,7 +571,7 @@ static int open_value(struct scan *c, unsigned char role)
 			return r;
 		if (role == R_RECORD(c)) {
 			struct netscan_record *rec = last_record(c, map);
-			size_t end = fast_record(c->lo, c->t, c->i, c->depth, rec);
+			size_t end = fast_record(&c->fields, c->t, c->i, c->depth, rec);
 
 			if (!end) {
 				c->why = "is not valid JSON";
@@ -675,6 +690,19 @@ int netscan_run(const struct netscan_layout *lo, const char *text, size_t len,
 	struct scan c = { .lo = lo, .t = text, .n = len, .s = ret };
 	int r;
 
+	c.fields.name = lo->fields;
+	c.fields.n = lo->n_fields;
+	for (size_t i = 0; i < lo->n_fields; i++) {
+		unsigned char lw[16] = { 0 }, mask[16] = { 0 };
+
+		c.fields.len[i] = strlen(lo->fields[i]);
+		for (size_t j = 0; j < c.fields.len[i] && j < 16; j++) {
+			lw[j] = (unsigned char)(lo->fields[i][j] | 0x20);
+			mask[j] = 0xff;
+		}
+		memcpy(c.fields.lw[i], lw, 16);
+		memcpy(c.fields.mask[i], mask, 16);
+	}
 	memset(ret, 0, sizeof(*ret));
 	r = run(&c);
 	if (r == 0 && !out_put(&c, text + c.copied, c.n - c.copied))
