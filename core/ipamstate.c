@@ -379,37 +379,50 @@ static struct sort_key *sort_keys(struct sort_key *k, struct sort_key *tmp, size
 }
 
 /* Sort @pool's records by address and merge duplicates (the first in the file wins), in
- * O(n log n): (address, position) keys are sorted, then the records copied in their order. */
+ * O(n log n) and in place: (address, position) keys are sorted, each record's place follows
+ * (duplicates last), and the records are moved there by cycles (no second array of records:
+ * they are most of a decode's memory). */
 static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
 {
-	size_t n = pool->n_addrs, k = 0;
+	size_t n = pool->n_addrs, k = 0, dup;
 	struct sort_key *keys, *tmp, *sorted;
-	struct ipam_addr *out;
+	struct ipam_addr t;
+	size_t *dest;
 
 	if (n < 2)
 		return 0;
-	keys = malloc(2 * n * sizeof(*keys));
-	out = malloc(n * sizeof(*out));
-	if (!keys || !out) {
-		free(keys);
-		free(out);
+	keys = malloc(2 * n * sizeof(*keys) + n * sizeof(*dest));
+	if (!keys)
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	}
 	tmp = keys + n;
+	dest = (size_t *)(keys + 2 * n);
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *b = pool->addrs[i].addr.bytes;
 
 		keys[i] = (struct sort_key){ be64(b), be64(b + 8), i };
 	}
 	sorted = sort_keys(keys, tmp, n);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || sorted[i].hi != sorted[i - 1].hi || sorted[i].lo != sorted[i - 1].lo)
+			k++;
+	dup = k;
+	k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && sorted[i].hi == sorted[i - 1].hi && sorted[i].lo == sorted[i - 1].lo)
-			continue;
-		out[k++] = pool->addrs[sorted[i].i];
+		bool is_dup = i > 0 && sorted[i].hi == sorted[i - 1].hi && sorted[i].lo == sorted[i - 1].lo;
+
+		dest[sorted[i].i] = is_dup ? dup++ : k++;
 	}
+	for (size_t i = 0; i < n; i++)
+		while (dest[i] != i) {
+			size_t j = dest[i], dj = dest[j];
+
+			t = pool->addrs[j];
+			pool->addrs[j] = pool->addrs[i];
+			pool->addrs[i] = t;
+			dest[j] = j;
+			dest[i] = dj;
+		}
 	free(keys);
-	free(pool->addrs);
-	pool->addrs = out;
 	pool->n_addrs = k;
 	return 0;
 }
@@ -701,8 +714,10 @@ static int dec_pools(struct dec *d, const cJSON *pools, struct ipam_space *sp)
 	return 0;
 }
 
-int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
-		     struct cni_error *err)
+/* ipamstate_decode of @text (@len bytes, NETSCAN_PAD zero bytes after; taken: kept by the
+ * space or freed). */
+static int decode(char *text, size_t len, const char *path, struct ipam_space *ret,
+		  struct cni_error *err)
 {
 	struct dec d = {.path = path ? path : "(unnamed)", .err = err, .len = len};
 	struct ipam_space sp = {.id = "local"};
@@ -714,16 +729,13 @@ int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam
 	int r = 0;
 
 	if (len == 0 || only_space(text, len)) {
+		free(text);
 		*ret = sp;
 		return 0;
 	}
 	/* The records are read from their bytes (netscan), the rest from a cJSON tree of the
 	 * skeleton: a call costs a scan of the text and the records, not a tree of them. */
-	sp.text = malloc(len + NETSCAN_PAD);
-	if (!sp.text)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	memcpy(sp.text, text, len);
-	memset(sp.text + len, 0, NETSCAN_PAD);
+	sp.text = text;
 	sp.text_len = len;
 	d.text = sp.text;
 	r = netscan_run(&records_layout, sp.text, len, &scan, &field, &why, &at);
@@ -790,6 +802,31 @@ out:
 	cJSON_Delete(root);
 	netscan_free(&scan);
 	return r;
+}
+
+int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
+		     struct cni_error *err)
+{
+	char *copy = malloc(len + NETSCAN_PAD);
+
+	if (!copy)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	memcpy(copy, text, len);
+	memset(copy + len, 0, NETSCAN_PAD);
+	return decode(copy, len, path, ret, err);
+}
+
+int ipamstate_decode_take(char *text, size_t len, const char *path, struct ipam_space *ret,
+			  struct cni_error *err)
+{
+	char *t = realloc(text, len + NETSCAN_PAD);
+
+	if (!t) {
+		free(text);
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	memset(t + len, 0, NETSCAN_PAD);
+	return decode(t, len, path, ret, err);
 }
 
 /* ---- encode: Go json.MarshalIndent(v, "", "\t") byte for byte ---- */

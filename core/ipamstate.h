@@ -26,6 +26,12 @@
 int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
 		     struct cni_error *err);
 
+/* ipamstate_decode_take - ipamstate_decode of @text (malloc'd, @len bytes), which it takes:
+ * kept by *ret or freed, whatever it returns (a call then holds one copy of the file). Same
+ * returns. */
+int ipamstate_decode_take(char *text, size_t len, const char *path, struct ipam_space *ret,
+			  struct cni_error *err);
+
 /* ipamstate_encode - the text of the IPAM state (tab-indented as Go's store), with @timestamp
  * (RFC 3339, e.g. "2026-11-29T08:49:31Z") in TimeStamp. An address record that still holds
  * what its bytes in the decoded text say (struct ipam_addr_src) is written as those bytes (so

@@ -619,6 +619,21 @@ static void test_records_odd(void **state)
 		assert_int_equal(sp.pools[0].n_addrs, 1);
 		ipam_space_free(&sp);
 	}
+	/* ipamstate_decode_take keeps or frees the buffer: decoded, empty, broken */
+	{
+		static const char *const texts[] = { esc, " \n", "{\"IPAM\":[]}" };
+		static const int want[] = { 0, 0, -EINVAL };
+
+		for (size_t i = 0; i < 3; i++) {
+			char *t = strdup(texts[i]);
+
+			assert_non_null(t);
+			assert_int_equal(ipamstate_decode_take(t, strlen(texts[i]), "x", &sp, &err),
+					 want[i]);
+			assert_int_equal(sp.n_pools, i == 0 ? 1 : 0);
+			ipam_space_free(&sp);
+		}
+	}
 }
 
 /* model -> text -> model is the identity, and text -> model -> text too, for a state built from
