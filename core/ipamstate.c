@@ -155,6 +155,7 @@ struct dec {
 	const char *text;                   /* the space's copy of the text */
 	size_t len;
 	const struct netscan *scan;
+	bool *taken;                        /* per map of scan: its marker was read */
 	bool indexed;                       /* the pools being read are at records_layout's path */
 };
 
@@ -428,7 +429,9 @@ static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
 }
 
 /* The map whose marker @v is, when it is one at records_layout's path; else NULL (a value
- * judged as read: netscan left it, or put a marker naming no map in place of a forged one). */
+ * judged as read: netscan left it, or put a marker naming no map in place of a forged one).
+ * A map's marker is read once: a second one naming it (written in the file under keys spelt
+ * with escapes, which netscan does not follow) is judged as read too. */
 static const struct netscan_map *marker(const struct dec *d, const cJSON *v)
 {
 	static const size_t mark_len = sizeof(NETSCAN_MARK) - 1;
@@ -443,7 +446,10 @@ static const struct netscan_map *marker(const struct dec *d, const cJSON *v)
 		return NULL;
 	for (; *s >= '0' && *s <= '9' && k < d->scan->n_maps; s++)
 		k = k * 10 + (size_t)(*s - '0');
-	return *s || k >= d->scan->n_maps ? NULL : &d->scan->maps[k];
+	if (*s || k >= d->scan->n_maps || d->taken[k])
+		return NULL;
+	d->taken[k] = true;
+	return &d->scan->maps[k];
 }
 
 /* Field @i of record @nr is a string without escapes (absent or null too when @or_none). */
@@ -745,6 +751,11 @@ static int decode(char *text, size_t len, const char *path, struct ipam_space *r
 		goto out;
 	}
 	d.scan = &scan;
+	d.taken = calloc(scan.n_maps + 1, sizeof(*d.taken));
+	if (!d.taken) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
 	root = cJSON_ParseWithLengthOpts(scan.skel, scan.skel_len, &end, false);
 	if (!root) {
 		r = bad_json(&d, netscan_text_offset(&scan, end && end >= scan.skel ?
@@ -801,6 +812,7 @@ out:
 	ipam_space_free(&sp);
 	cJSON_Delete(root);
 	netscan_free(&scan);
+	free(d.taken);
 	return r;
 }
 

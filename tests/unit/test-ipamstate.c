@@ -585,6 +585,11 @@ static void test_records_odd(void **state)
 		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
 		 "{\"10.0.0.5\":{\"ID\":\"\\ud800\"}}}}}}}}", "not valid JSON (byte"},
 		{"{\"IPAM\":{\"Version\":01}}", "not valid JSON (byte 20 of 23)"},
+		/* under a key spelt with an escape, which the scanner does not follow: a second
+		 * marker naming a map already read */
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "{\"10.0.0.5\":{}}}, \"10.1.0.0/16\":{\"Addr\\u0065sses\":\"\\u0001azcni-endpoints:0\"}}}}}}",
+		 "pool 10.1.0.0/16.Addresses is not an object"},
 	};
 	struct ipam_space sp = {0};
 	struct cni_error err = {0};
