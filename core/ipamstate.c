@@ -470,8 +470,9 @@ static bool plain_bool(const struct netscan_record *nr, int i)
 }
 
 /* Record @nr read from its spans, as dec_addr reads the object (same messages; @w gets its
- * name for them, and stays "" on success); 1 when it needs dec_addr (escapes, a field of
- * another type, a key or Addr longer than any address), without an error. On success src is
+ * name for them, and stays "" on success); 1 when it needs dec_addr (escapes, in a field or a
+ * member's key, a field of another type, a key or Addr longer than any address), without an
+ * error. On success src is
  * set when the key and Addr are the address's own text (a save may then copy the bytes). */
 static int fast_addr(const struct dec *d, const struct netscan_record *nr, const char *pool_where,
 		     char *w, size_t w_size, struct ipam_addr *rec)
@@ -482,7 +483,7 @@ static int fast_addr(const struct dec *d, const struct netscan_record *nr, const
 	size_t id_len = 0, ifname_len = 0, clen;
 	bool has_addr = fa->type == NETSCAN_STRING && fa->len > 0;
 
-	if (nr->key_len >= sizeof(ktext) || memchr(key, '\\', nr->key_len) ||
+	if (nr->escaped_key || nr->key_len >= sizeof(ktext) || memchr(key, '\\', nr->key_len) ||
 	    !plain_str(d, nr, F_ID, true) || !plain_str(d, nr, F_IFNAME, true) ||
 	    !plain_str(d, nr, F_ADDR, true) || (has_addr && fa->len >= sizeof(addr)) ||
 	    !plain_bool(nr, F_INUSE) || !plain_bool(nr, F_UNHEALTHY))

@@ -353,7 +353,13 @@ key:
 	p = fast_string(p);
 	if (!p)
 		return 0;
-	f = d == 1 ? fast_field(fs, r, k, (size_t)(p - 1 - k)) : -1;
+	f = -1;
+	if (d == 1) {
+		f = fast_field(fs, r, k, (size_t)(p - 1 - k));
+		/* a key with escapes may read as a field's name (cJSON_GetObjectItem unescapes) */
+		if (f < 0 && memchr(k, '\\', (size_t)(p - 1 - k)))
+			r->escaped_key = true;
+	}
 	p = fast_ws(p);
 	if (*p++ != ':')
 		return 0;

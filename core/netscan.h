@@ -51,11 +51,14 @@ struct netscan_field {
 };
 
 /* One member of a map: its key (between the quotes, escapes as read) and its value, an object,
- * as bytes of the text; f[i] is the layout's fields[i]. */
+ * as bytes of the text; f[i] is the layout's fields[i]. escaped_key: one of the record's own
+ * member keys has an escape, so it may be a field the fast compare did not see (read the
+ * record with a JSON parser then). */
 struct netscan_record {
 	size_t key_off, key_len;
 	size_t off, len;
 	struct netscan_field f[NETSCAN_FIELDS_MAX];
+	bool escaped_key;
 };
 
 /* One map (an object at the layout's path), its records in the text's order; the object is

@@ -396,7 +396,7 @@ static int lazy_record(struct dctx *d, const struct netscan_record *r,
 					 .gen = d->gen };
 	ep->lazy = true;
 	k = netscan_unescape(d->text + r->key_off, r->key_len, key, sizeof(key));
-	if (head_field(d, r, 0, ep->id, sizeof(ep->id)) < 0 ||
+	if (r->escaped_key || head_field(d, r, 0, ep->id, sizeof(ep->id)) < 0 ||
 	    head_field(d, r, 1, ep->container_id, sizeof(ep->container_id)) < 0 ||
 	    head_field(d, r, 2, ep->ifname, sizeof(ep->ifname)) < 0 || k < 0) {
 		ep->id[0] = '\0';

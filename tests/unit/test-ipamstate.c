@@ -607,6 +607,18 @@ static void test_records_odd(void **state)
 	assert_non_null(strstr(out, "\"ID\": \"c1\",\n"));
 	free(out);
 	ipam_space_free(&sp);
+	/* a field under a key spelt with an escape is that field, as cJSON reads it */
+	{
+		static const char k[] =
+			"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/16\":{\"Addresses\":{"
+			"\"10.0.0.5\":{\"\\u0049D\":\"c7\",\"In\\u0055se\":true}}}}}}}}";
+
+		assert_int_equal(ipamstate_decode(k, sizeof(k) - 1, "x", &sp, &err), 0);
+		assert_string_equal(sp.pools[0].addrs[0].id, "c7");
+		assert_true(sp.pools[0].addrs[0].in_use);
+		assert_null(sp.pools[0].addrs[0].src.raw);
+		ipam_space_free(&sp);
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(ipamstate_decode(bad[i].text, strlen(bad[i].text), "x", &sp, &err),
