@@ -199,8 +199,11 @@ static int session_rebuild(struct ipam_session *s, const struct conf *conf, cons
 }
 
 /* Lock and load the state; a missing or 0-byte file is an empty "local" space; a corrupt one
- * is rebuilt (session_rebuild). */
-static int session_open(struct ipam_session *s, const struct conf *conf, struct cni_error *err)
+ * is rebuilt (session_rebuild). @prev (may be NULL) is a space an earlier session of this call
+ * decoded: taken as it is when the file still holds the same bytes (no second decode), freed
+ * either way. */
+static int session_open(struct ipam_session *s, const struct conf *conf, struct ipam_space *prev,
+			struct cni_error *err)
 {
 	struct cni_error why = { 0 };
 	const char *path = platform_path(PLATFORM_PATH_IPAM_STATE);
@@ -214,8 +217,10 @@ static int session_open(struct ipam_session *s, const struct conf *conf, struct 
 	r = platform_lock_acquire(platform_path(PLATFORM_PATH_IPAM_LOCK), platform_lock_timeout_ms(),
 				  &s->lock, err);
 	metrics_lock_waited(METRICS_LOCK_IPAM, platform_monotonic_ns() - t0);
-	if (r < 0)
+	if (r < 0) {
+		ipam_space_free(prev);
 		return r;
+	}
 	r = platform_file_read(path, &text, &len, &why);
 	if (r == -ENOENT) {
 		r = 0;
@@ -226,10 +231,14 @@ static int session_open(struct ipam_session *s, const struct conf *conf, struct 
 	} else if (r < 0) {
 		if (err && !cni_error_is_set(err))
 			*err = why;
+	} else if (prev && prev->text && len == prev->text_len && memcmp(text, prev->text, len) == 0) {
+		s->existed = true;
+		s->space = *prev;
+		*prev = (struct ipam_space){ 0 };
+		free(text);
 	} else {
 		s->existed = true;
-		r = ipamstate_decode(text, len, path, &s->space, &why);
-		free(text);
+		r = ipamstate_decode_take(text, len, path, &s->space, &why);
 		if (r == -EINVAL) {
 			ipam_space_free(&s->space);
 			r = session_rebuild(s, conf, path, &why, err);
@@ -237,6 +246,7 @@ static int session_open(struct ipam_session *s, const struct conf *conf, struct 
 			*err = why;
 		}
 	}
+	ipam_space_free(prev);
 	if (r < 0) {
 		s->lock = platform_lock_release(s->lock);
 		return r;
@@ -332,6 +342,7 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 		       struct cni_error *err)
 {
 	struct ipam_source src = { 0 };
+	struct ipam_space read = { 0 };
 	struct ipam_session s;
 	struct ipam_request req = {
 		.container_id = container_id,
@@ -351,10 +362,14 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 	if (conf->ipam.query_interval_s > 0 && conf->ipam.environment != CONF_IPAM_ENV_NULL) {
 		struct cni_error inner = { 0 };
 
-		r = session_open(&s, conf, err);
+		r = session_open(&s, conf, NULL, err);
 		if (r < 0)
 			return r;
-		if (source_fresh(conf, &s.space, (long long)time(NULL))) {
+		if (!source_fresh(conf, &s.space, (long long)time(NULL))) {
+			/* untouched: the session below takes it if the file has not changed */
+			read = s.space;
+			s.space = (struct ipam_space){ 0 };
+		} else {
 			r = session_allocate(&s, &req, ret, &fresh, &inner);
 			if (r == 0) {
 				r = session_close(&s, true, err);
@@ -373,9 +388,11 @@ int ipam_run_add_owned(const struct conf *conf, const char *container_id, const 
 	}
 
 	r = fetch_source(conf, &src, err);
-	if (r < 0)
+	if (r < 0) {
+		ipam_space_free(&read);
 		return r;
-	r = session_open(&s, conf, err);
+	}
+	r = session_open(&s, conf, &read, err);
 	if (r < 0)
 		goto free_src;
 	r = ipam_space_refresh(&s.space, &src, err);
@@ -418,7 +435,7 @@ int ipam_run_release(const struct conf *conf, const char *container_id, const ch
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "CNI_CONTAINERID is required");
 	if (!ifname)
 		ifname = "";
-	r = session_open(&s, conf, err);
+	r = session_open(&s, conf, NULL, err);
 	if (r < 0)
 		return r;
 	n_held = owner_held(&s.space, container_id, ifname, held, IPAM_HELD_MAX);
@@ -443,7 +460,7 @@ int ipam_run_owned(const struct conf *conf, const char *container_id, const char
 
 	if (!container_id || !*container_id)
 		return cni_error_set(err, -EINVAL, CNI_CODE_INVALID_ENV, "CNI_CONTAINERID is required");
-	r = session_open(&s, conf, err);
+	r = session_open(&s, conf, NULL, err);
 	if (r < 0)
 		return r;
 	n = owner_held(&s.space, container_id, ifname ? ifname : "", held, IPAM_HELD_MAX);
@@ -462,7 +479,7 @@ int ipam_run_gc(const struct conf *conf, const struct ipam_attachment *valid, si
 	struct ipam_session s;
 	int r, released;
 
-	r = session_open(&s, conf, err);
+	r = session_open(&s, conf, NULL, err);
 	if (r < 0)
 		return r;
 	released = ipam_gc(&s.space, valid, n, keep, arg);
@@ -512,7 +529,7 @@ int ipam_run_status_families(const struct conf *conf, unsigned families, struct 
 		cni_error_details(err, "%s", inner.details);
 		return r;
 	}
-	r = session_open(&s, conf, err);
+	r = session_open(&s, conf, NULL, err);
 	if (r < 0)
 		goto free_src;
 	r = ipam_space_refresh(&s.space, &src, err);

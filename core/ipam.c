@@ -25,6 +25,8 @@ void ipam_space_free(struct ipam_space *sp)
 	sp->n_pools = 0;
 	cJSON_Delete(sp->doc);
 	sp->doc = NULL;
+	free(sp->text);
+	sp->text = NULL;
 }
 
 static int addr_rec_cmp(const void *a, const void *b)
@@ -99,6 +101,7 @@ static int pool_merge_subnet(struct ipam_pool *pool, const struct ipam_source_su
 		r->ifname[0] = '\0';
 		r->in_use = false;
 		r->unhealthy = false;
+		r->src.raw = NULL;
 	}
 	if (n == n_old)
 		return 0;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cni.h"
 #include "error.h"
@@ -65,12 +66,26 @@ void ipam_source_free(struct ipam_source *src);
 /* ---- pools (the state model, persisted by ipamstate.h in the Go layout) ---- */
 #define IPAM_OWNER_MAX 256
 
+/* Where an address record came from in the state text ipamstate_decode read (ipamstate.c's
+ * business): a save copies its bytes verbatim while the record still holds what they say.
+ * raw NULL = none (a new record, or one the save writes from its fields); the other members
+ * are then undefined. Pointers are into the decoding space's text (struct ipam_space). */
+struct ipam_addr_src {
+	const char *raw;                   /* the record object's bytes (raw_len) */
+	const char *key;                   /* its member key, the address's text (key_len) */
+	const char *id, *ifname;           /* ID and IfName as read ("" when absent), no escapes */
+	uint32_t raw_len, pos;             /* pos: its place among its pool's records there */
+	uint16_t key_len, id_len, ifname_len;
+	bool in_use, unhealthy;            /* InUse and Unhealthy as read */
+};
+
 struct ipam_addr {
 	struct ipnet_addr addr;
 	char id[IPAM_OWNER_MAX];           /* owner container ID ("" = never owned); Go "ID" */
 	char ifname[CNI_IFNAME_MAX];       /* owner ifname (ours, "IfName"; "" from the Go plugin) */
 	bool in_use;
 	bool unhealthy;                    /* vanished from the source while in use */
+	struct ipam_addr_src src;          /* set by ipamstate_decode; new records: src.raw NULL */
 };
 
 struct ipam_pool {
@@ -98,7 +113,11 @@ struct ipam_space {
 	                                    * processes (ipam.queryInterval) */
 	void *doc;                         /* the cJSON tree ipamstate_decode read, owned (NULL =
 	                                    * none): the keys and address spaces we do not model
-	                                    * are written back from it */
+	                                    * are written back from it. Its local pools' Addresses
+	                                    * are markers (core/netscan.h): the records are text */
+	char *text;                        /* the text ipamstate_decode read, owned (NULL = none):
+	                                    * what the records' src point into */
+	size_t text_len;
 };
 
 /* ipam_space_free - free pools, addresses and the decoded document; safe on a zeroed space. */

@@ -3,7 +3,11 @@
  * json.MarshalIndent(map, "", "\t") of ipam/manager.go's addressManager), and RFC 3339 times.
  * Subnet masks are base64 (base64.h) as Go's encoding/json writes []byte. Decoding is tolerant
  * as Go's encoding/json: keys match case-insensitively, unknown keys are ignored, missing fields
- * take zero values.
+ * take zero values. A call pays for a scan of the text and its address records, not a parse
+ * tree of them: netscan indexes the records of the local pools by byte span, cJSON parses the
+ * rest (the skeleton, a few hundred bytes), the records' fields are read from their spans
+ * (dec_addr on a cJSON parse of the record when it has escapes or odd types), and a save copies
+ * every record it did not change as its bytes.
  *
  * Fields we add (ignored by the Go plugin, which skips unknown keys):
  *   pool    "Primary":   the NIC's primary IP in the subnet (never handed out), omitted if unknown
@@ -29,6 +33,7 @@
 #include <cJSON.h>
 
 #include "base64.h"
+#include "netscan.h"
 
 #ifndef AZCNI_VERSION
 #define AZCNI_VERSION "0.0.0"
@@ -129,9 +134,29 @@ int ipamstate_rfc3339_format(long long t, char *buf, size_t size)
 
 /* ---- decode ---- */
 
+/* What netscan indexes: the local space's address records (keys as Go writes them, exact case)
+ * and of each the fields dec_addr reads. Lenient, and bytes after the document not looked at:
+ * what is not an object, and where, is judged below as when the whole text went to cJSON. */
+enum { F_ID, F_ADDR, F_INUSE, F_IFNAME, F_UNHEALTHY };
+static const struct netscan_layout records_layout = {
+	.path = { "IPAM", "AddressSpaces", "local", "Pools", "*", "Addresses" },
+	.depth = 6,
+	.fields = { "ID", "Addr", "InUse", "IfName", "Unhealthy" },
+	.n_fields = 5,
+	.what = "Addresses",
+	.what_entry = "Addresses entry",
+	.lenient = true,
+	.trailing = true,
+};
+
 struct dec {
 	const char *path;
 	struct cni_error *err;
+	const char *text;                   /* the space's copy of the text */
+	size_t len;
+	const struct netscan *scan;
+	bool *taken;                        /* per map of scan: its marker was read */
+	bool indexed;                       /* the pools being read are at records_layout's path */
 };
 
 static int dec_fail(const struct dec *d, const char *fmt, ...) __attribute__((format(gnu_printf, 2, 3)));
@@ -145,6 +170,12 @@ static int dec_fail(const struct dec *d, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	return cni_error_set(d->err, -EINVAL, CNI_CODE_DECODE, "IPAM state file %s: %s", d->path, what);
+}
+
+static int bad_json(const struct dec *d, size_t off)
+{
+	return dec_fail(d, "not valid JSON (byte %zu of %zu); remove the file only if no "
+			"container holds an address from it", off, d->len);
 }
 
 /* Member @key of @obj (case-insensitive); NULL when absent or JSON null (Go: zero value). */
@@ -297,64 +328,289 @@ static void where_addr(char *buf, size_t size, const char *pool_where, const cha
 	buf[n + sizeof(mid) - 1 + m] = '\0';
 }
 
-struct addr_pos {
-	struct ipnet_addr a;
-	size_t pos;
+/* A record's address as two big-endian words (a pool's records are of one family, and an
+ * IPv4 address's bytes past the fourth are zero) and its index: ordered as ipnet_addr_cmp
+ * orders the addresses, then by index. */
+struct sort_key {
+	uint64_t hi, lo;
+	size_t i;
 };
 
-static int addr_pos_cmp(const void *x, const void *y)
+static uint64_t be64(const uint8_t *b)
 {
-	const struct addr_pos *a = x, *b = y;
-	int c = ipnet_addr_cmp(&a->a, &b->a);
+	uint64_t v = 0;
 
-	return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
+	for (int k = 0; k < 8; k++)
+		v = v << 8 | b[k];
+	return v;
 }
 
-static int addr_cmp(const void *a, const void *b)
+static bool key_less(const struct sort_key *a, const struct sort_key *b)
 {
-	return ipnet_addr_cmp(&((const struct ipam_addr *)a)->addr,
-			      &((const struct ipam_addr *)b)->addr);
+	if (a->hi != b->hi)
+		return a->hi < b->hi;
+	if (a->lo != b->lo)
+		return a->lo < b->lo;
+	return a->i < b->i;
+}
+
+/* Bottom-up merge sort of @n keys with @tmp (n entries); returns the array that holds them
+ * sorted (@k or @tmp). qsort's calls through a pointer were most of a state's decode. */
+static struct sort_key *sort_keys(struct sort_key *k, struct sort_key *tmp, size_t n)
+{
+	for (size_t w = 1; w < n; w *= 2) {
+		struct sort_key *swap;
+
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t a = lo, b = mid, o = lo;
+
+			while (a < mid && b < hi)
+				tmp[o++] = key_less(&k[b], &k[a]) ? k[b++] : k[a++];
+			while (a < mid)
+				tmp[o++] = k[a++];
+			while (b < hi)
+				tmp[o++] = k[b++];
+		}
+		swap = k;
+		k = tmp;
+		tmp = swap;
+	}
+	return k;
 }
 
 /* Sort @pool's records by address and merge duplicates (the first in the file wins), in
- * O(n log n) and in place: small (address, position) pairs find the duplicates, the records
- * are compacted keeping the file's order, then sorted (all addresses now distinct). */
+ * O(n log n) and in place: (address, position) keys are sorted, each record's place follows
+ * (duplicates last), and the records are moved there by cycles (no second array of records:
+ * they are most of a decode's memory). */
 static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
 {
-	struct addr_pos *ap;
-	bool *drop;
+	size_t n = pool->n_addrs, k = 0, dup;
+	struct sort_key *keys, *tmp, *sorted;
+	struct ipam_addr t;
+	size_t *dest;
+
+	if (n < 2)
+		return 0;
+	keys = malloc(2 * n * sizeof(*keys) + n * sizeof(*dest));
+	if (!keys)
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	tmp = keys + n;
+	dest = (size_t *)(keys + 2 * n);
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *b = pool->addrs[i].addr.bytes;
+
+		keys[i] = (struct sort_key){ be64(b), be64(b + 8), i };
+	}
+	sorted = sort_keys(keys, tmp, n);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || sorted[i].hi != sorted[i - 1].hi || sorted[i].lo != sorted[i - 1].lo)
+			k++;
+	dup = k;
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool is_dup = i > 0 && sorted[i].hi == sorted[i - 1].hi && sorted[i].lo == sorted[i - 1].lo;
+
+		dest[sorted[i].i] = is_dup ? dup++ : k++;
+	}
+	for (size_t i = 0; i < n; i++)
+		while (dest[i] != i) {
+			size_t j = dest[i], dj = dest[j];
+
+			t = pool->addrs[j];
+			pool->addrs[j] = pool->addrs[i];
+			pool->addrs[i] = t;
+			dest[j] = j;
+			dest[i] = dj;
+		}
+	free(keys);
+	pool->n_addrs = k;
+	return 0;
+}
+
+/* The map whose marker @v is, when it is one at records_layout's path; else NULL (a value
+ * judged as read: netscan left it, or put a marker naming no map in place of a forged one).
+ * A map's marker is read once: a second one naming it (written in the file under keys spelt
+ * with escapes, which netscan does not follow) is judged as read too. */
+static const struct netscan_map *marker(const struct dec *d, const cJSON *v)
+{
+	static const size_t mark_len = sizeof(NETSCAN_MARK) - 1;
+	const char *s;
 	size_t k = 0;
 
-	if (pool->n_addrs < 2)
-		return 0;
-	ap = malloc(pool->n_addrs * sizeof(*ap));
-	drop = calloc(pool->n_addrs, sizeof(*drop));
-	if (!ap || !drop) {
-		free(ap);
-		free(drop);
-		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	if (!d->indexed || !d->scan || !cJSON_IsString(v) || !v->string ||
+	    strcmp(v->string, "Addresses") != 0 || strncmp(v->valuestring, NETSCAN_MARK, mark_len) != 0)
+		return NULL;
+	s = v->valuestring + mark_len;
+	if (*s < '0' || *s > '9')
+		return NULL;
+	for (; *s >= '0' && *s <= '9' && k < d->scan->n_maps; s++)
+		k = k * 10 + (size_t)(*s - '0');
+	if (*s || k >= d->scan->n_maps || d->taken[k])
+		return NULL;
+	d->taken[k] = true;
+	return &d->scan->maps[k];
+}
+
+/* Field @i of record @nr is a string without escapes (absent or null too when @or_none). */
+static bool plain_str(const struct dec *d, const struct netscan_record *nr, int i, bool or_none)
+{
+	const struct netscan_field *f = &nr->f[i];
+
+	if (f->type == NETSCAN_ABSENT || f->type == NETSCAN_NULL)
+		return or_none;
+	return f->type == NETSCAN_STRING && !memchr(d->text + f->off, '\\', f->len);
+}
+
+static bool plain_bool(const struct netscan_record *nr, int i)
+{
+	enum netscan_type t = nr->f[i].type;
+
+	return t == NETSCAN_ABSENT || t == NETSCAN_NULL || t == NETSCAN_TRUE || t == NETSCAN_FALSE;
+}
+
+/* Record @nr read from its spans, as dec_addr reads the object (same messages; @w gets its
+ * name for them, and stays "" on success); 1 when it needs dec_addr (escapes, in a field or a
+ * member's key, a field of another type, a key or Addr longer than any address), without an
+ * error. On success src is
+ * set when the key and Addr are the address's own text (a save may then copy the bytes). */
+static int fast_addr(const struct dec *d, const struct netscan_record *nr, const char *pool_where,
+		     char *w, size_t w_size, struct ipam_addr *rec)
+{
+	const struct netscan_field *f = nr->f, *fa = &f[F_ADDR];
+	const char *key = d->text + nr->key_off, *id = "", *ifname = "";
+	char ktext[IPNET_ADDR_STRLEN], canon[IPNET_ADDR_STRLEN], addr[IPNET_ADDR_STRLEN];
+	size_t id_len = 0, ifname_len = 0, clen;
+	bool has_addr = fa->type == NETSCAN_STRING && fa->len > 0;
+
+	if (nr->escaped_key || nr->key_len >= sizeof(ktext) || memchr(key, '\\', nr->key_len) ||
+	    !plain_str(d, nr, F_ID, true) || !plain_str(d, nr, F_IFNAME, true) ||
+	    !plain_str(d, nr, F_ADDR, true) || (has_addr && fa->len >= sizeof(addr)) ||
+	    !plain_bool(nr, F_INUSE) || !plain_bool(nr, F_UNHEALTHY))
+		return 1;
+	memcpy(ktext, key, nr->key_len);
+	ktext[nr->key_len] = '\0';
+	/* the record's name for messages, only when there is one to give */
+#define W() (where_addr(w, w_size, pool_where, ktext), w)
+	memset(&rec->addr, 0, sizeof(rec->addr));
+	if (has_addr) {
+		memcpy(addr, d->text + fa->off, fa->len);
+		addr[fa->len] = '\0';
+		if (ipnet_addr_parse(addr, &rec->addr) < 0)
+			return dec_fail(d, "%s.Addr \"%s\" is not an IP address", W(), addr);
 	}
-	for (size_t i = 0; i < pool->n_addrs; i++)
-		ap[i] = (struct addr_pos){ pool->addrs[i].addr, i };
-	qsort(ap, pool->n_addrs, sizeof(*ap), addr_pos_cmp);
-	for (size_t i = 1; i < pool->n_addrs; i++)
-		if (ipnet_addr_equal(&ap[i - 1].a, &ap[i].a))
-			drop[ap[i].pos] = true;
-	for (size_t i = 0; i < pool->n_addrs; i++)
-		if (!drop[i]) {
-			if (k != i)
-				pool->addrs[k] = pool->addrs[i];
-			k++;
-		}
-	pool->n_addrs = k;
-	free(ap);
-	free(drop);
-	qsort(pool->addrs, pool->n_addrs, sizeof(*pool->addrs), addr_cmp);
+	if (f[F_ID].type == NETSCAN_STRING) {
+		id = d->text + f[F_ID].off;
+		id_len = f[F_ID].len;
+	}
+	if (f[F_IFNAME].type == NETSCAN_STRING) {
+		ifname = d->text + f[F_IFNAME].off;
+		ifname_len = f[F_IFNAME].len;
+	}
+	if (id_len >= sizeof(rec->id) || ifname_len >= sizeof(rec->ifname))
+		return dec_fail(d, "%s: ID or IfName too long", W());
+	memcpy(rec->id, id, id_len);
+	rec->id[id_len] = '\0';
+	memcpy(rec->ifname, ifname, ifname_len);
+	rec->ifname[ifname_len] = '\0';
+	rec->in_use = f[F_INUSE].type == NETSCAN_TRUE;
+	rec->unhealthy = f[F_UNHEALTHY].type == NETSCAN_TRUE;
+	if (rec->addr.family == 0 && ipnet_addr_parse(ktext, &rec->addr) < 0)
+		return dec_fail(d, "%s has no usable address", W());
+#undef W
+
+	rec->src.raw = NULL;
+	/* ipnet_addr_parse takes IPv4 only as ipnet_addr_format writes it (no leading zeros) */
+	if (rec->addr.family == IPNET_AF_INET) {
+		clen = has_addr ? fa->len : nr->key_len; /* the text it was parsed from */
+		memcpy(canon, has_addr ? addr : ktext, clen + 1);
+	} else {
+		clen = strlen(ipnet_addr_format(&rec->addr, canon, sizeof(canon)));
+	}
+	if (nr->key_len != clen || memcmp(key, canon, clen) != 0 ||
+	    (has_addr && (fa->len != clen || memcmp(addr, canon, clen) != 0)))
+		return 0; /* written from the fields: under the address's own text */
+	rec->src = (struct ipam_addr_src){
+		.raw = d->text + nr->off, .key = key, .id = id, .ifname = ifname,
+		.raw_len = (uint32_t)nr->len, .key_len = (uint16_t)clen,
+		.id_len = (uint16_t)id_len, .ifname_len = (uint16_t)ifname_len,
+		.in_use = rec->in_use, .unhealthy = rec->unhealthy,
+	};
 	return 0;
+}
+
+/* Record @nr read by dec_addr from its bytes, as the whole text's cJSON tree held it. */
+static int slow_addr(const struct dec *d, const struct netscan_record *nr, const char *pool_where,
+		     char *w, size_t w_size, struct ipam_addr *rec)
+{
+	const char *end = NULL, *at = d->text + nr->key_off - 1;
+	cJSON *k = cJSON_ParseWithLengthOpts(at, nr->key_len + 2, &end, false), *o = NULL;
+	int r;
+
+	if (!k || !cJSON_IsString(k)) {
+		r = bad_json(d, end && end >= at ? (size_t)(end - d->text) : nr->key_off);
+		goto out;
+	}
+	at = d->text + nr->off;
+	o = cJSON_ParseWithLengthOpts(at, nr->len, &end, false);
+	if (!o) {
+		r = bad_json(d, end && end >= at ? (size_t)(end - d->text) : nr->off);
+		goto out;
+	}
+	/* the key, borrowed from @k (const: cJSON_Delete leaves it) */
+	o->string = k->valuestring;
+	o->type |= cJSON_StringIsConst;
+	where_addr(w, w_size, pool_where, o->string);
+	r = dec_addr(d, o, w, rec);
+	rec->src.raw = NULL;
+out:
+	cJSON_Delete(o);
+	cJSON_Delete(k);
+	return r;
+}
+
+/* The records of map @m (netscan) into @pool, as dec_pool reads an Addresses object. */
+static int dec_records(const struct dec *d, const struct netscan_map *m, const char *where,
+		       struct ipam_pool *pool)
+{
+	int r;
+
+	if (m->n == 0)
+		return 0;
+	pool->addrs = malloc(m->n * sizeof(*pool->addrs));
+	if (!pool->addrs)
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	for (size_t i = 0; i < m->n; i++) {
+		char w[IPNET_PREFIX_STRLEN + 16 + IPNET_ADDR_STRLEN + 16];
+		struct ipam_addr *rec = &pool->addrs[pool->n_addrs];
+
+		w[0] = '\0';
+		r = fast_addr(d, &m->recs[i], where, w, sizeof(w), rec);
+		if (r > 0)
+			r = slow_addr(d, &m->recs[i], where, w, sizeof(w), rec);
+		if (r < 0)
+			return r;
+		if (rec->addr.family != pool->subnet.addr.family ||
+		    !ipnet_prefix_contains(&pool->subnet, &rec->addr)) {
+			if (!w[0]) {
+				/* read by fast_addr: the key is plain and short */
+				char k[IPNET_ADDR_STRLEN];
+
+				memcpy(k, d->text + m->recs[i].key_off, m->recs[i].key_len);
+				k[m->recs[i].key_len] = '\0';
+				where_addr(w, sizeof(w), where, k);
+			}
+			return dec_fail(d, "%s is outside the pool's subnet", w);
+		}
+		rec->src.pos = (uint32_t)i;
+		pool->n_addrs++;
+	}
+	return pool_sort_unique(d, pool);
 }
 
 static int dec_pool(const struct dec *d, const cJSON *jp, struct ipam_pool *pool)
 {
+	const struct netscan_map *map;
 	const cJSON *addrs, *ja;
 	const char *id, *ifname;
 	char where[IPNET_PREFIX_STRLEN + 16];
@@ -402,6 +658,9 @@ static int dec_pool(const struct dec *d, const cJSON *jp, struct ipam_pool *pool
 	addrs = member(jp, "Addresses");
 	if (!addrs)
 		return 0;
+	map = marker(d, addrs);
+	if (map)
+		return dec_records(d, map, where, pool);
 	if (!cJSON_IsObject(addrs))
 		return dec_fail(d, "%s.Addresses is not an object", where);
 	n = (size_t)cJSON_GetArraySize(addrs);
@@ -416,6 +675,7 @@ static int dec_pool(const struct dec *d, const cJSON *jp, struct ipam_pool *pool
 
 		where_addr(w, sizeof(w), where, ja->string);
 		r = dec_addr(d, ja, w, rec);
+		rec->src.raw = NULL;
 		if (r < 0)
 			return r;
 		if (rec->addr.family != pool->subnet.addr.family ||
@@ -443,6 +703,7 @@ static int dec_pools(struct dec *d, const cJSON *pools, struct ipam_space *sp)
 
 	if (pools && !cJSON_IsObject(pools))
 		return dec_fail(d, "address space local: Pools is not an object");
+	d->indexed = d->indexed && pools && strcmp(pools->string, "Pools") == 0;
 	if (pools && cJSON_GetArraySize(pools) > 65536)
 		/* a crafted file, not gigabytes of pools: corrupt (then rebuilt) */
 		return dec_fail(d, "address space local: Pools has more members than any node holds");
@@ -460,26 +721,47 @@ static int dec_pools(struct dec *d, const cJSON *pools, struct ipam_space *sp)
 	return 0;
 }
 
-int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
-		     struct cni_error *err)
+/* ipamstate_decode of @text (@len bytes, NETSCAN_PAD zero bytes after; taken: kept by the
+ * space or freed). */
+static int decode(char *text, size_t len, const char *path, struct ipam_space *ret,
+		  struct cni_error *err)
 {
-	struct dec d = {.path = path ? path : "(unnamed)", .err = err};
+	struct dec d = {.path = path ? path : "(unnamed)", .err = err, .len = len};
 	struct ipam_space sp = {.id = "local"};
+	struct netscan scan = { 0 };
 	const cJSON *ipam, *spaces, *local;
-	const char *end = NULL;
-	cJSON *root;
+	const char *end = NULL, *field, *why;
+	cJSON *root = NULL;
+	size_t at = 0;
 	int r = 0;
 
 	if (len == 0 || only_space(text, len)) {
+		free(text);
 		*ret = sp;
 		return 0;
 	}
-	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	/* The records are read from their bytes (netscan), the rest from a cJSON tree of the
+	 * skeleton: a call costs a scan of the text and the records, not a tree of them. */
+	sp.text = text;
+	sp.text_len = len;
+	d.text = sp.text;
+	r = netscan_run(&records_layout, sp.text, len, &scan, &field, &why, &at);
+	if (r < 0) {
+		r = r == -ENOMEM ? cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory")
+				 : bad_json(&d, at);
+		goto out;
+	}
+	d.scan = &scan;
+	d.taken = calloc(scan.n_maps + 1, sizeof(*d.taken));
+	if (!d.taken) {
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
+	root = cJSON_ParseWithLengthOpts(scan.skel, scan.skel_len, &end, false);
 	if (!root) {
-		size_t off = end && end >= text ? (size_t)(end - text) : 0;
-
-		return dec_fail(&d, "not valid JSON (byte %zu of %zu); remove the file only if no "
-				"container holds an address from it", off, len);
+		r = bad_json(&d, netscan_text_offset(&scan, end && end >= scan.skel ?
+								(size_t)(end - scan.skel) : 0));
+		goto out;
 	}
 	if (!cJSON_IsObject(root)) {
 		r = dec_fail(&d, "the top level is not an object");
@@ -509,6 +791,9 @@ int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam
 	local = spaces ? member(spaces, "local") : NULL;
 	if (!local)
 		goto done;
+	/* markers are only at records_layout's path, keys as written there */
+	d.indexed = strcmp(ipam->string, "IPAM") == 0 && strcmp(spaces->string, "AddressSpaces") == 0 &&
+		    strcmp(local->string, "local") == 0;
 	if (!cJSON_IsObject(local)) {
 		r = dec_fail(&d, "address space local is not an object");
 		goto out;
@@ -527,7 +812,34 @@ done:
 out:
 	ipam_space_free(&sp);
 	cJSON_Delete(root);
+	netscan_free(&scan);
+	free(d.taken);
 	return r;
+}
+
+int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
+		     struct cni_error *err)
+{
+	char *copy = malloc(len + NETSCAN_PAD);
+
+	if (!copy)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	memcpy(copy, text, len);
+	memset(copy + len, 0, NETSCAN_PAD);
+	return decode(copy, len, path, ret, err);
+}
+
+int ipamstate_decode_take(char *text, size_t len, const char *path, struct ipam_space *ret,
+			  struct cni_error *err)
+{
+	char *t = realloc(text, len + NETSCAN_PAD);
+
+	if (!t) {
+		free(text);
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	memset(t + len, 0, NETSCAN_PAD);
+	return decode(t, len, path, ret, err);
 }
 
 /* ---- encode: Go json.MarshalIndent(v, "", "\t") byte for byte ---- */
@@ -691,15 +1003,23 @@ static void sort_idx(size_t *idx, size_t n, const void *ctx,
 	}
 }
 
-/* An address record's key text and its index in the pool, sorted by the text (Go's map order). */
-struct addr_text {
-	char s[IPNET_ADDR_STRLEN];
-	size_t i;
+/* An address record's key (its address's text, @len bytes, not NUL-terminated when it is the
+ * decoded text's) and its index in the pool; written in the order of the texts (Go's map order). */
+struct addr_key {
+	const char *s;
+	size_t len, i;
 };
 
-static int addr_text_cmp(const void *a, const void *b)
+static int key_cmp(const struct addr_key *a, const struct addr_key *b)
 {
-	return strcmp(((const struct addr_text *)a)->s, ((const struct addr_text *)b)->s);
+	int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static int addr_key_cmp(const void *a, const void *b)
+{
+	return key_cmp(a, b);
 }
 
 /* A decoded value we do not model, at @depth, as Go's MarshalIndent writes it (numbers: integers
@@ -793,38 +1113,140 @@ static const cJSON *sub(const cJSON *parent, const char *key)
 	return cJSON_IsObject(v) ? v : NULL;
 }
 
+/* Whether @rec still holds what its bytes in the decoded text say (so they are written as
+ * they are). */
+static bool rec_as_read(const struct ipam_addr *rec)
+{
+	const struct ipam_addr_src *s = &rec->src;
+
+	return s->raw && rec->in_use == s->in_use && rec->unhealthy == s->unhealthy &&
+	       memcmp(rec->id, s->id, s->id_len) == 0 && rec->id[s->id_len] == '\0' &&
+	       memcmp(rec->ifname, s->ifname, s->ifname_len) == 0 && rec->ifname[s->ifname_len] == '\0';
+}
+
+/* Record @rec under key @k at @depth: its bytes as read, or its fields. */
+static void put_record(struct buf *b, int depth, bool *first, const struct ipam_addr *rec,
+		       const struct addr_key *k)
+{
+	char text[IPNET_ADDR_STRLEN];
+	bool fr = true;
+
+	if (!*first)
+		put(b, ",", 1);
+	*first = false;
+	indent(b, depth);
+	put(b, "\"", 1);
+	put(b, k->s, k->len); /* an address's text needs no escapes */
+	put(b, "\": ", 3);
+	if (rec_as_read(rec)) {
+		put(b, rec->src.raw, rec->src.raw_len);
+		return;
+	}
+	memcpy(text, k->s, k->len);
+	text[k->len] = '\0';
+	put(b, "{", 1);
+	put_kv_str(b, depth + 1, &fr, "ID", rec->id);
+	put_kv_str(b, depth + 1, &fr, "Addr", text);
+	put_kv_bool(b, depth + 1, &fr, "InUse", rec->in_use);
+	put_kv_str(b, depth + 1, &fr, "IfName", rec->ifname);
+	put_kv_bool(b, depth + 1, &fr, "Unhealthy", rec->unhealthy);
+	put_close(b, depth, fr, "}");
+}
+
+/* The records of @pool in key order into @keys (n_addrs entries; the texts of records not read
+ * from the decoded text go to @texts, IPNET_ADDR_STRLEN bytes each). Records read from the text
+ * keep its order when it was sorted (Go's and ours are), and the others are merged in: no sort
+ * of the whole pool per save. Returns 0 or -ENOMEM. */
+static int order_records(const struct ipam_pool *pool, struct addr_key *keys, char *texts)
+{
+	size_t n = pool->n_addrs, n_read = 0, n_new = 0, max_pos = 0, i, a, c, o;
+	struct addr_key *fresh;
+	size_t *slot;
+	bool sorted = true;
+	char *t;
+
+	for (i = 0; i < n; i++)
+		if (pool->addrs[i].src.raw && pool->addrs[i].src.pos >= max_pos)
+			max_pos = pool->addrs[i].src.pos + 1;
+	slot = malloc((max_pos + 1) * sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	for (i = 0; i < max_pos; i++)
+		slot[i] = SIZE_MAX;
+	/* the new records after the read ones, in @keys' second part */
+	fresh = keys + n;
+	for (i = n; i-- > 0;) {
+		const struct ipam_addr *rec = &pool->addrs[i];
+
+		if (rec->src.raw && slot[rec->src.pos] == SIZE_MAX) {
+			slot[rec->src.pos] = i;
+			continue;
+		}
+		t = texts + n_new++ * IPNET_ADDR_STRLEN;
+		ipnet_addr_format(&rec->addr, t, IPNET_ADDR_STRLEN);
+		*--fresh = (struct addr_key){ t, strlen(t), i };
+	}
+	for (i = 0; i < max_pos; i++) {
+		const struct ipam_addr *rec;
+
+		if (slot[i] == SIZE_MAX)
+			continue;
+		rec = &pool->addrs[slot[i]];
+		keys[n_read] = (struct addr_key){ rec->src.key, rec->src.key_len, slot[i] };
+		sorted = sorted && (n_read == 0 || key_cmp(&keys[n_read - 1], &keys[n_read]) < 0);
+		n_read++;
+	}
+	free(slot);
+	if (!sorted) {
+		memmove(keys + n_read, fresh, n_new * sizeof(*keys));
+		qsort(keys, n, sizeof(*keys), addr_key_cmp);
+		return 0;
+	}
+	if (n_new > 1)
+		qsort(fresh, n_new, sizeof(*keys), addr_key_cmp);
+	if (n_new == 0)
+		return 0;
+	/* merge: the new ones are few, so move the read ones back from the end */
+	{
+		struct addr_key *tmp = malloc(n_new * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		memcpy(tmp, fresh, n_new * sizeof(*tmp));
+		a = n_read;
+		c = n_new;
+		o = n;
+		while (c > 0) {
+			if (a > 0 && key_cmp(&keys[a - 1], &tmp[c - 1]) > 0)
+				keys[--o] = keys[--a];
+			else
+				keys[--o] = tmp[--c];
+		}
+		free(tmp);
+	}
+	return 0;
+}
+
 static int put_addresses(struct buf *b, int depth, const struct ipam_pool *pool)
 {
-	struct addr_text *text = NULL;
+	struct addr_key *keys = NULL;
+	char *texts = NULL;
 	bool fa = true;
 
 	put(b, "{", 1);
 	if (pool->n_addrs) {
-		text = malloc(pool->n_addrs * sizeof(*text));
-		if (!text)
+		keys = malloc(pool->n_addrs * sizeof(*keys));
+		texts = malloc(pool->n_addrs * IPNET_ADDR_STRLEN);
+		if (!keys || !texts || order_records(pool, keys, texts) < 0) {
+			free(keys);
+			free(texts);
 			return -ENOMEM;
+		}
 	}
-	for (size_t i = 0; i < pool->n_addrs; i++) {
-		ipnet_addr_format(&pool->addrs[i].addr, text[i].s, sizeof(text[i].s));
-		text[i].i = i;
-	}
-	/* Texts are distinct (one record per address), so an unstable sort is exact. */
-	if (pool->n_addrs > 1)
-		qsort(text, pool->n_addrs, sizeof(*text), addr_text_cmp);
-	for (size_t i = 0; i < pool->n_addrs; i++) {
-		const struct ipam_addr *rec = &pool->addrs[text[i].i];
-		bool fr = true;
-
-		put_key(b, depth + 1, &fa, text[i].s);
-		put(b, "{", 1);
-		put_kv_str(b, depth + 2, &fr, "ID", rec->id);
-		put_kv_str(b, depth + 2, &fr, "Addr", text[i].s);
-		put_kv_bool(b, depth + 2, &fr, "InUse", rec->in_use);
-		put_kv_str(b, depth + 2, &fr, "IfName", rec->ifname);
-		put_kv_bool(b, depth + 2, &fr, "Unhealthy", rec->unhealthy);
-		put_close(b, depth + 1, fr, "}");
-	}
-	free(text);
+	for (size_t i = 0; i < pool->n_addrs; i++)
+		put_record(b, depth + 1, &fa, &pool->addrs[keys[i].i], &keys[i]);
+	free(keys);
+	free(texts);
 	put_close(b, depth, fa, "}");
 	return 0;
 }
@@ -1005,6 +1427,10 @@ char *ipamstate_encode(const struct ipam_space *sp, const char *timestamp)
 	struct enc e = { .sp = sp, .timestamp = timestamp };
 	struct buf b = { 0 };
 	bool f0 = true;
+
+	/* room for what was read and some more: the text is built without regrowing */
+	if (sp->text_len && (b.p = malloc(sp->text_len + 4096)))
+		b.cap = sp->text_len + 4096;
 
 	e.ipam = sub(sp->doc, "IPAM");
 	e.spaces = sub(e.ipam, "AddressSpaces");

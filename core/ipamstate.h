@@ -18,13 +18,26 @@
  * {"Id","IfName","Subnet","Gateway","Addresses":{"<ip>":{"ID","Addr","InUse"}},"IsIPv6",
  * "Priority","RefCount"}}}}}}. Subnet is {"IP":"a.b.c.d","Mask":"<base64>"} as Go net.IPNet
  * marshals it. 0 bytes (or only whitespace) = empty store. Anything else unparsable: code 6
- * naming @path (used only in the message). Returns 0 (caller ipam_space_free) or -EINVAL. */
+ * naming @path (used only in the message). The text is checked as RFC 8259 JSON (as Go reads
+ * it; bytes after the top-level value are not looked at, as cJSON did not) and the address
+ * records of the local pools are read from their bytes (core/netscan.h), not through a parse
+ * tree: *ret keeps a copy of the text, and each record's src its bytes there. Returns 0
+ * (caller ipam_space_free), -EINVAL, or -ENOMEM (code 100). */
 int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
 		     struct cni_error *err);
 
+/* ipamstate_decode_take - ipamstate_decode of @text (malloc'd, @len bytes), which it takes:
+ * kept by *ret or freed, whatever it returns (a call then holds one copy of the file). Same
+ * returns. */
+int ipamstate_decode_take(char *text, size_t len, const char *path, struct ipam_space *ret,
+			  struct cni_error *err);
+
 /* ipamstate_encode - the text of the IPAM state (tab-indented as Go's store), with @timestamp
- * (RFC 3339, e.g. "2026-11-29T08:49:31Z") in TimeStamp. Returns malloc'd text (caller frees)
- * or NULL on out of memory. */
+ * (RFC 3339, e.g. "2026-11-29T08:49:31Z") in TimeStamp. An address record that still holds
+ * what its bytes in the decoded text say (struct ipam_addr_src) is written as those bytes (so
+ * a record the Go plugin wrote stays as it wrote it, unknown keys included); every other one
+ * from its fields. Records are written in the byte order of their keys, as Go writes a map.
+ * Returns malloc'd text (caller frees) or NULL on out of memory. */
 char *ipamstate_encode(const struct ipam_space *sp, const char *timestamp);
 
 /* ipamstate_rfc3339_parse - an RFC 3339 date-time ("2026-11-29T08:49:31Z", fractional seconds

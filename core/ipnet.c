@@ -120,6 +120,11 @@ static int addr_parse_n(const char *s, size_t n, struct ipnet_addr *ret)
 	return 0;
 }
 
+int ipnet_addr_parse_n(const char *s, size_t n, struct ipnet_addr *ret)
+{
+	return addr_parse_n(s, n, ret);
+}
+
 int ipnet_addr_parse(const char *s, struct ipnet_addr *ret)
 {
 	if (!s)
@@ -160,22 +165,65 @@ int ipnet_prefix_parse(const char *s, bool allow_bare, struct ipnet_prefix *ret)
 	return 0;
 }
 
-char *ipnet_addr_format(const struct ipnet_addr *a, char *buf, size_t size)
+/* @v (0..255) in decimal at @o; returns the characters written. */
+static size_t put_dec8(char *o, unsigned v)
 {
+	size_t n = 0;
+
+	if (v >= 100)
+		o[n++] = (char)('0' + v / 100);
+	if (v >= 10)
+		o[n++] = (char)('0' + v / 10 % 10);
+	o[n++] = (char)('0' + v % 10);
+	return n;
+}
+
+static size_t put_quad(char *o, const uint8_t *b)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < 4; k++) {
+		if (k)
+			o[n++] = '.';
+		n += put_dec8(o + n, b[k]);
+	}
+	return n;
+}
+
+/* @v in lower-case hex without leading zeros at @o; returns the characters written. */
+static size_t put_hex16(char *o, unsigned v)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	int shift = 12;
+
+	while (shift > 0 && !(v >> shift & 0xf))
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		o[n++] = hex[v >> shift & 0xf];
+	return n;
+}
+
+/* The text form of @a into @o (IPNET_ADDR_STRLEN bytes), without snprintf: a state file's
+ * save formats every address record's. Returns the length. */
+static size_t addr_text(const struct ipnet_addr *a, char *o)
+{
+	size_t n = 0;
+
 	if (a->family == IPNET_AF_INET) {
-		snprintf(buf, size, "%u.%u.%u.%u", a->bytes[0], a->bytes[1], a->bytes[2], a->bytes[3]);
+		n = put_quad(o, a->bytes);
 	} else if (a->family == IPNET_AF_INET6 &&
 		   memcmp(a->bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
 		/* IPv4-mapped: RFC 5952 section 5 keeps the dotted quad */
-		snprintf(buf, size, "::ffff:%u.%u.%u.%u", a->bytes[12], a->bytes[13], a->bytes[14],
-			 a->bytes[15]);
+		memcpy(o, "::ffff:", 7);
+		n = 7 + put_quad(o + 7, a->bytes + 12);
 	} else if (a->family == IPNET_AF_INET6) {
 		uint16_t w[8];
 		int best = -1, best_len = 0;
-		size_t off = 0;
 
 		for (int k = 0; k < 8; k++)
 			w[k] = (uint16_t)(a->bytes[2 * k] << 8 | a->bytes[2 * k + 1]);
+		/* RFC 5952 4.2: the longest run of two or more zero words, the first of equals */
 		for (int k = 0; k < 8;) {
 			int j = k;
 
@@ -187,19 +235,41 @@ char *ipnet_addr_format(const struct ipnet_addr *a, char *buf, size_t size)
 			}
 			k = j > k ? j : k + 1;
 		}
-		buf[0] = '\0';
-		for (int k = 0; k < 8 && off < size; k++) {
+		for (int k = 0; k < 8; k++) {
 			if (k == best) {
-				off += (size_t)snprintf(buf + off, size - off, "::");
+				o[n++] = ':';
+				o[n++] = ':';
 				k += best_len - 1;
 				continue;
 			}
-			off += (size_t)snprintf(buf + off, size - off, "%s%x",
-						(k == 0 || k == best + best_len) ? "" : ":", w[k]);
+			if (k != 0 && k != best + best_len)
+				o[n++] = ':';
+			n += put_hex16(o + n, w[k]);
 		}
 	} else {
-		snprintf(buf, size, "<unset>");
+		memcpy(o, "<unset>", 7);
+		n = 7;
 	}
+	o[n] = '\0';
+	return n;
+}
+
+char *ipnet_addr_format(const struct ipnet_addr *a, char *buf, size_t size)
+{
+	char t[IPNET_ADDR_STRLEN];
+	size_t n;
+
+	if (size == 0)
+		return buf;
+	if (size >= IPNET_ADDR_STRLEN) {
+		addr_text(a, buf);
+		return buf;
+	}
+	n = addr_text(a, t);
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, t, n);
+	buf[n] = '\0';
 	return buf;
 }
 

@@ -29,6 +29,10 @@ struct ipnet_prefix {
  * Returns 0 and fills *ret, or -EINVAL (ret untouched). */
 int ipnet_addr_parse(const char *s, struct ipnet_addr *ret);
 
+/* ipnet_addr_parse_n - ipnet_addr_parse of the @n bytes at @s (no NUL needed; a NUL among
+ * them is not an address). */
+int ipnet_addr_parse_n(const char *s, size_t n, struct ipnet_addr *ret);
+
 /* ipnet_prefix_parse - parse "a.b.c.d/len" or "v6/len". A bare address gets the full length
  * only when @allow_bare. Host bits are kept as written (use ipnet_prefix_network to mask).
  * Returns 0 or -EINVAL. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* One pass over azure-vnet.json: RFC 8259 syntax checked, Endpoints records indexed by byte
- * span, a skeleton without them built (see netscan.h). Every byte is looked at once; strings,
- * the bulk of the file, go through a table-driven loop. */
+/* One pass over a state file: RFC 8259 syntax checked, the records of the layout's maps indexed
+ * by byte span, a skeleton without them built (see netscan.h). Every byte is looked at once;
+ * strings, the bulk of the file, go through a word-at-a-time loop. */
 #include "netscan.h"
 #include "hex.h"
 
@@ -15,29 +15,30 @@
 /* cJSON's own nesting limit (CJSON_NESTING_LIMIT): deeper text is refused as cJSON refuses it. */
 #define NETSCAN_DEPTH_MAX 1000
 
-const char *const netscan_field_names[NETSCAN_FIELDS] = { "Id", "ContainerID", "IfName" };
-static const size_t field_lens[NETSCAN_FIELDS] = { 2, 11, 6 };
+/* What an object or array is in the layout: k (0 = the top-level value) when it is reached by
+ * the first k keys of the path, so lo->depth is a map and lo->depth + 1 a record; else R_OTHER. */
+#define R_OTHER 0xff
+#define R_ROOT 0
+#define R_MAP(c) ((unsigned char)(c)->lo->depth)
+#define R_RECORD(c) ((unsigned char)((c)->lo->depth + 1))
 
-/* What an object or array is in the netstate.h layout. */
-enum role {
-	R_OTHER,
-	R_ROOT,
-	R_NETWORK,   /* root.Network */
-	R_EXTIFS,    /* Network.ExternalInterfaces */
-	R_EXTIF,     /* one external interface */
-	R_NETWORKS,  /* its Networks */
-	R_NET,       /* one network */
-	R_EPS,       /* its Endpoints: indexed */
-	R_RECORD,    /* one endpoint record */
+/* The layout's record fields: lengths, and (up to 16 letters) lower-case words and masks. */
+struct fields {
+	const char *const *name;
+	size_t len[NETSCAN_FIELDS_MAX];
+	uint64_t lw[NETSCAN_FIELDS_MAX][2], mask[NETSCAN_FIELDS_MAX][2];
+	size_t n;
 };
 
 struct frame {
 	bool obj;
 	unsigned char role;
-	size_t map;                  /* R_EPS, R_RECORD: the map index */
+	size_t map;                  /* a map, a record: the map index */
 };
 
 struct scan {
+	const struct netscan_layout *lo;
+	struct fields fields;
 	const char *t;
 	size_t n, i;
 	struct netscan *s;
@@ -46,6 +47,7 @@ struct scan {
 	char *out;
 	size_t out_len, out_cap, copied;
 	const char *why;
+	bool not_obj;                /* why names a value that is not an object */
 };
 
 static bool is_digit(char c)
@@ -193,9 +195,13 @@ static bool scan_literal(struct scan *c, const char *lit)
 static const char *fast_ws(const char *p)
 {
 	for (;;) {
-		if (*p == '\t' && word(p) == 0x0909090909090909ull)
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch > ' ')
+			return p; /* most calls: no white space at all */
+		if (ch == '\t' && word(p) == 0x0909090909090909ull)
 			p += 8;
-		else if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		else if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r')
 			p++;
 		else
 			return p;
@@ -254,29 +260,47 @@ static const char *fast_number(const char *p)
 }
 
 /* Record field index of the key at @k (@len bytes) of the record itself, or -1. */
-static int fast_field(const struct netscan_record *r, const char *k, size_t len)
+static int fast_field(const struct fields *fs, const struct netscan_record *r, const char *k,
+		      size_t len)
 {
-	int i, j;
+	size_t i, j;
 
-	for (i = 0; i < NETSCAN_FIELDS; i++) {
-		if (len != field_lens[i] || r->f[i].type != NETSCAN_ABSENT)
+	/* a name is letters only, so a key byte equal to one of its letters but for 0x20 is
+	 * that letter in either case */
+	for (i = 0; i < fs->n; i++) {
+		if (len != fs->len[i] || r->f[i].type != NETSCAN_ABSENT)
 			continue;
-		for (j = 0; j < (int)len; j++) {
-			char a = k[j], b = netscan_field_names[i][j];
-
-			if ((a | 0x20) != (b | 0x20) || !((a | 0x20) >= 'a' && (a | 0x20) <= 'z'))
-				break;
+		if (len <= 16) {
+			/* the text's padding makes 16 bytes readable from any key */
+			if (((word(k) | ONES * 0x20) & fs->mask[i][0]) == fs->lw[i][0] &&
+			    ((word(k + 8) | ONES * 0x20) & fs->mask[i][1]) == fs->lw[i][1])
+				return (int)i;
+			continue;
 		}
-		if (j == (int)len)
-			return i;
+		for (j = 0; j < len && (k[j] | 0x20) == (fs->name[i][j] | 0x20); j++)
+			;
+		if (j == len)
+			return (int)i;
 	}
 	return -1;
+}
+
+static enum netscan_type value_type(char c)
+{
+	switch (c) {
+	case '"': return NETSCAN_STRING;
+	case 'n': return NETSCAN_NULL;
+	case 't': return NETSCAN_TRUE;
+	case 'f': return NETSCAN_FALSE;
+	default: return NETSCAN_OTHER;
+	}
 }
 
 /* The record object at @t + @at: checked, its head fields into @r, its end returned (0 when it
  * is not JSON or nests deeper than NETSCAN_DEPTH_MAX - @depth). The text ends in a NUL that
  * no rule below accepts. */
-static size_t fast_record(const char *t, size_t at, size_t depth, struct netscan_record *r)
+static size_t fast_record(const struct fields *fs, const char *t, size_t at, size_t depth,
+			  struct netscan_record *r)
 {
 	char stack[NETSCAN_DEPTH_MAX];
 	const char *p = t + at, *k;
@@ -329,13 +353,19 @@ key:
 	p = fast_string(p);
 	if (!p)
 		return 0;
-	f = d == 1 ? fast_field(r, k, (size_t)(p - 1 - k)) : -1;
+	f = -1;
+	if (d == 1) {
+		f = fast_field(fs, r, k, (size_t)(p - 1 - k));
+		/* a key with escapes may read as a field's name (cJSON_GetObjectItem unescapes) */
+		if (f < 0 && memchr(k, '\\', (size_t)(p - 1 - k)))
+			r->escaped_key = true;
+	}
 	p = fast_ws(p);
 	if (*p++ != ':')
 		return 0;
 	if (f >= 0) {
 		p = fast_ws(p);
-		r->f[f].type = *p == '"' ? NETSCAN_STRING : *p == 'n' ? NETSCAN_NULL : NETSCAN_OTHER;
+		r->f[f].type = value_type(*p);
 		if (*p == '"') {
 			r->f[f].off = (size_t)(p + 1 - t);
 			p = fast_string(p);
@@ -401,7 +431,8 @@ static struct netscan_record *last_record(struct scan *c, size_t map)
 	return &m->recs[m->n - 1];
 }
 
-/* An Endpoints object begins at c->i: a new map, and its marker in the skeleton. */
+/* A map begins at c->i: a new map, and its marker in the skeleton (the text before it is
+ * copied there). */
 static int begin_map(struct scan *c, size_t *ret)
 {
 	struct netscan_map *m;
@@ -417,8 +448,43 @@ static int begin_map(struct scan *c, size_t *ret)
 	memset(m, 0, sizeof(*m));
 	*ret = c->s->n_maps++;
 	snprintf(mark, sizeof(mark), "\"\\u0001azcni-endpoints:%zu\"", *ret);
-	if (!out_put(c, c->t + c->copied, c->i - c->copied) || !out_put(c, mark, strlen(mark)))
+	if (!out_put(c, c->t + c->copied, c->i - c->copied))
 		return -ENOMEM;
+	m->off = c->copied = c->i;
+	m->skel_off = c->out_len;
+	if (!out_put(c, mark, strlen(mark)))
+		return -ENOMEM;
+	m->skel_len = strlen(mark);
+	return 0;
+}
+
+/* Lenient: the innermost map has a member that is not an object; the map is dropped and its
+ * text goes to the skeleton as it is. */
+static void drop_map(struct scan *c)
+{
+	struct frame *f = &c->stack[c->depth - 1];
+	struct netscan_map *m = &c->s->maps[f->map];
+
+	free(m->recs);
+	c->out_len = m->skel_off;
+	c->out[c->out_len] = '\0';
+	c->copied = m->off;
+	c->s->n_maps--; /* maps do not nest: it is the last one */
+	f->role = R_OTHER;
+}
+
+/* Lenient: the string at @off (its body, @len bytes) is a map's value: one that reads as a
+ * marker is replaced by one that names no map. */
+static int unmark(struct scan *c, size_t off, size_t len)
+{
+	static const char none[] = "\"\\u0001azcni-endpoints:-\"";
+
+	if (len < 6 || memcmp(c->t + off, "\\u0001", 6) != 0)
+		return 0;
+	if (!out_put(c, c->t + c->copied, off - 1 - c->copied) ||
+	    !out_put(c, none, sizeof(none) - 1))
+		return -ENOMEM;
+	c->copied = c->i;
 	return 0;
 }
 
@@ -435,37 +501,44 @@ static int add_record(struct scan *c, size_t map, size_t key_off, size_t key_len
 	return 0;
 }
 
-#define key_is(c, off, len, lit) \
-	((len) == sizeof(lit) - 1 && memcmp((c)->t + (off), lit, sizeof(lit) - 1) == 0)
-
 /* The role of the value of member @key (body at off, len) of the innermost object; records
- * of an Endpoints object are added here. */
+ * of a map are added here. */
 static int member_role(struct scan *c, size_t off, size_t len, unsigned char *role)
 {
 	struct frame *f = &c->stack[c->depth - 1];
+	const char *want;
 
 	*role = R_OTHER;
-	switch (f->role) {
-	case R_ROOT: *role = key_is(c, off, len, "Network") ? R_NETWORK : R_OTHER; break;
-	case R_NETWORK:
-		*role = key_is(c, off, len, "ExternalInterfaces") ? R_EXTIFS : R_OTHER;
-		break;
-	case R_EXTIFS: *role = R_EXTIF; break;
-	case R_EXTIF: *role = key_is(c, off, len, "Networks") ? R_NETWORKS : R_OTHER; break;
-	case R_NETWORKS: *role = R_NET; break;
-	case R_NET: *role = key_is(c, off, len, "Endpoints") ? R_EPS : R_OTHER; break;
-	case R_EPS:
-		*role = R_RECORD;
+	if (f->role < R_MAP(c)) {
+		want = c->lo->path[f->role];
+		if ((want[0] == '*' && want[1] == '\0') ||
+		    (strlen(want) == len && memcmp(c->t + off, want, len) == 0))
+			*role = (unsigned char)(f->role + 1);
+	} else if (f->role == R_MAP(c)) {
+		*role = R_RECORD(c);
 		return add_record(c, f->map, off, len);
-	default: break;
 	}
 	return 0;
 }
 
-/* A scalar at c->i, of a member whose value must be an object (@role R_EPS may be null too). */
+/* A value at a map's place or a record's that is not an object: refused (-EINVAL naming
+ * lo->what or lo->what_entry) unless the layout is lenient (a record: its map dropped). */
+static int not_object(struct scan *c, unsigned char role)
+{
+	if (!c->lo->lenient) {
+		c->why = role == R_MAP(c) ? c->lo->what : c->lo->what_entry;
+		c->not_obj = true;
+		return -EINVAL;
+	}
+	if (role == R_RECORD(c))
+		drop_map(c);
+	return 0;
+}
+
+/* A scalar at c->i, of a member whose value must be an object (a map's may be null too). */
 static int scalar(struct scan *c, unsigned char role)
 {
-	size_t off, len;
+	size_t off = 0, len = 0;
 	bool null = false, ok;
 
 	switch (c->t[c->i]) {
@@ -479,9 +552,10 @@ static int scalar(struct scan *c, unsigned char role)
 		c->why = "is not valid JSON";
 		return -EINVAL;
 	}
-	if ((role == R_EPS && !null) || role == R_RECORD) {
-		c->why = role == R_EPS ? "Endpoints" : "Endpoints entry";
-		return -EINVAL;
+	if ((role == R_MAP(c) && !null) || role == R_RECORD(c)) {
+		if (role == R_MAP(c) && c->lo->lenient && c->t[c->i - 1] == '"')
+			return unmark(c, off, len);
+		return not_object(c, role);
 	}
 	return 0;
 }
@@ -493,16 +567,17 @@ static int open_value(struct scan *c, unsigned char role)
 	bool obj = c->t[c->i] == '{';
 	int r;
 
-	if (role == R_EPS || role == R_RECORD) {
+	if (role == R_MAP(c) || role == R_RECORD(c)) {
 		if (!obj) {
-			c->why = role == R_EPS ? "Endpoints" : "Endpoints entry";
-			return -EINVAL;
+			if ((r = not_object(c, role)) < 0)
+				return r;
+			role = R_OTHER;
 		}
-		if (role == R_EPS && (r = begin_map(c, &map)) < 0)
+		if (role == R_MAP(c) && (r = begin_map(c, &map)) < 0)
 			return r;
-		if (role == R_RECORD) {
+		if (role == R_RECORD(c)) {
 			struct netscan_record *rec = last_record(c, map);
-			size_t end = fast_record(c->t, c->i, c->depth, rec);
+			size_t end = fast_record(&c->fields, c->t, c->i, c->depth, rec);
 
 			if (!end) {
 				c->why = "is not valid JSON";
@@ -525,8 +600,10 @@ static int close_value(struct scan *c)
 	struct frame f = c->stack[--c->depth];
 
 	c->i++;
-	if (f.role == R_EPS)
+	if (f.role == R_MAP(c)) {
 		c->copied = c->i;
+		c->s->maps[f.map].len = c->i - c->s->maps[f.map].off;
+	}
 	return 0;
 }
 
@@ -584,8 +661,11 @@ after:
 			const struct frame *f;
 
 			skip_ws(c);
-			if (c->depth == 0)
+			if (c->depth == 0) {
+				if (c->lo->trailing)
+					c->n = c->i; /* the rest is not looked at */
 				return c->i == c->n ? 0 : (c->why = "is not valid JSON", -EINVAL);
+			}
 			if (c->i >= c->n)
 				goto bad;
 			f = &c->stack[c->depth - 1];
@@ -610,15 +690,28 @@ bad:
 	return -EINVAL;
 }
 
-int netscan_run(const char *text, size_t len, struct netscan *ret, const char **field,
-		const char **why)
+int netscan_run(const struct netscan_layout *lo, const char *text, size_t len,
+		struct netscan *ret, const char **field, const char **why, size_t *at)
 {
-	struct scan c = { .t = text, .n = len, .s = ret };
+	struct scan c = { .lo = lo, .t = text, .n = len, .s = ret };
 	int r;
 
+	c.fields.name = lo->fields;
+	c.fields.n = lo->n_fields;
+	for (size_t i = 0; i < lo->n_fields; i++) {
+		unsigned char lw[16] = { 0 }, mask[16] = { 0 };
+
+		c.fields.len[i] = strlen(lo->fields[i]);
+		for (size_t j = 0; j < c.fields.len[i] && j < 16; j++) {
+			lw[j] = (unsigned char)(lo->fields[i][j] | 0x20);
+			mask[j] = 0xff;
+		}
+		memcpy(c.fields.lw[i], lw, 16);
+		memcpy(c.fields.mask[i], mask, 16);
+	}
 	memset(ret, 0, sizeof(*ret));
 	r = run(&c);
-	if (r == 0 && !out_put(&c, text + c.copied, len - c.copied))
+	if (r == 0 && !out_put(&c, text + c.copied, c.n - c.copied))
 		r = -ENOMEM;
 	free(c.stack);
 	if (r < 0) {
@@ -627,15 +720,33 @@ int netscan_run(const char *text, size_t len, struct netscan *ret, const char **
 		/* c.why: a phrase, or the field of a value that is not an object */
 		*field = "content";
 		*why = r == -ENOMEM ? "out of memory" : c.why;
-		if (r == -EINVAL && strncmp(c.why, "Endpoints", 9) == 0) {
+		if (r == -EINVAL && c.not_obj) {
 			*field = c.why;
 			*why = "is not an object";
 		}
+		if (at)
+			*at = c.i < len ? c.i : len;
 		return r;
 	}
 	ret->skel = c.out;
 	ret->skel_len = c.out_len;
 	return 0;
+}
+
+size_t netscan_text_offset(const struct netscan *s, size_t skel_off)
+{
+	size_t i, shift = 0;
+
+	for (i = 0; i < s->n_maps; i++) {
+		const struct netscan_map *m = &s->maps[i];
+
+		if (skel_off < m->skel_off)
+			break;
+		if (skel_off < m->skel_off + m->skel_len)
+			return m->off;
+		shift = m->off + m->len - (m->skel_off + m->skel_len);
+	}
+	return skel_off + shift;
 }
 
 void netscan_free(struct netscan *s)

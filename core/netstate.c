@@ -12,6 +12,17 @@
 #include "base64.h"
 #include "netscan.h"
 
+/* What netscan indexes: the endpoint records (keys as Go writes them, exact case), and of each
+ * the fields a lazy record holds. */
+static const struct netscan_layout endpoints_layout = {
+	.path = { "Network", "ExternalInterfaces", "*", "Networks", "*", "Endpoints" },
+	.depth = 6,
+	.fields = { "Id", "ContainerID", "IfName" },
+	.n_fields = 3,
+	.what = "Endpoints",
+	.what_entry = "Endpoints entry",
+};
+
 /* Members of one object decoded at most: a crafted file with millions of them is corrupt
  * (code 6, then rebuilt), not an allocation of gigabytes (a node holds 250 pods). */
 #define NETSTATE_DECODE_MAX 65536
@@ -355,7 +366,7 @@ static int endpoint_load(struct dctx *d, struct netstate_endpoint *ep)
 	return r;
 }
 
-/* Record field @i (netscan_field_names) of @r into @buf: 0, or -1 when cJSON's reading is
+/* Record field @i (endpoints_layout.fields) of @r into @buf: 0, or -1 when cJSON's reading is
  * needed to tell (not a string, too long, escapes that do not fit). */
 static int head_field(const struct dctx *d, const struct netscan_record *r, int i, char *buf,
 		      size_t size)
@@ -385,7 +396,7 @@ static int lazy_record(struct dctx *d, const struct netscan_record *r,
 					 .gen = d->gen };
 	ep->lazy = true;
 	k = netscan_unescape(d->text + r->key_off, r->key_len, key, sizeof(key));
-	if (head_field(d, r, 0, ep->id, sizeof(ep->id)) < 0 ||
+	if (r->escaped_key || head_field(d, r, 0, ep->id, sizeof(ep->id)) < 0 ||
 	    head_field(d, r, 1, ep->container_id, sizeof(ep->container_id)) < 0 ||
 	    head_field(d, r, 2, ep->ifname, sizeof(ep->ifname)) < 0 || k < 0) {
 		ep->id[0] = '\0';
@@ -552,7 +563,7 @@ static int copy_and_scan(struct dctx *d, const char *text, size_t len, struct ne
 	memset(ret->text + len, 0, NETSCAN_PAD);
 	ret->text_len = len;
 	d->text = ret->text;
-	r = netscan_run(ret->text, len, scan, &field, &why);
+	r = netscan_run(&endpoints_layout, ret->text, len, scan, &field, &why, NULL);
 	if (r == -ENOMEM)
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	return r < 0 ? bad(d, field, why) : 0;

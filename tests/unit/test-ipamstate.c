@@ -475,6 +475,184 @@ static void assert_space_equal(const struct ipam_space *a, const struct ipam_spa
 	}
 }
 
+/* A save copies each record it did not change as its bytes (a Go-written record keeps its
+ * form and an unknown key), writes the changed and the new ones from their fields, in key
+ * order (a new address merged among the read ones), and reads back as the same space. */
+static void test_records_as_read(void **state)
+{
+	static const char text[] =
+		"{\"IPAM\": {\"AddressSpaces\": {\"local\": {\"Pools\": {\"10.0.0.0/16\": {\"Addresses\": {\n"
+		"\"10.0.0.10\": {\"ID\": \"gone\", \"Addr\": \"10.0.0.10\", \"InUse\": true},\n"
+		"\"10.0.0.11\": {\"ID\": \"\", \"InUse\": false, \"Note\": [1, {\"x\": null}]},\n"
+		"\"10.0.0.5\": {\"ID\": \"keep\", \"Addr\": \"10.0.0.5\", \"InUse\": true},\n"
+		"\"10.0.0.6\": {\"Addr\": \"10.0.0.6\"},\n"
+		"\"x\": {\"Addr\": \"10.0.0.8\", \"ID\": \"named\", \"InUse\": true}\n"
+		"}}}}}}}";
+	static const char *const order[] = { "\"10.0.0.10\"", "\"10.0.0.11\"", "\"10.0.0.5\"",
+					     "\"10.0.0.6\"", "\"10.0.0.7\"", "\"10.0.0.8\"" };
+	struct ipam_request req = {.container_id = "new", .ifname = "eth0", .subnet = "",
+				   .ip_address = ""};
+	struct ipam_space sp = {0}, back = {0};
+	struct cni_error err = {0};
+	struct ipam_addr *grown;
+	struct ipam_pool *pool;
+	const char *at;
+	size_t p, a;
+	char *out;
+
+	(void)state;
+	assert_int_equal(ipamstate_decode(text, sizeof(text) - 1, "x", &sp, &err), 0);
+	pool = &sp.pools[0];
+	/* release one, take the lowest free (10.0.0.6), and a new record as a refresh adds one */
+	assert_int_equal(ipam_release(&sp, "gone", "", NULL), 1);
+	assert_int_equal(ipam_allocate(&sp, &req, &p, &a, &err), 0);
+	assert_string_equal(ipnet_addr_format(&pool->addrs[a].addr, (char[IPNET_ADDR_STRLEN]){0},
+					      IPNET_ADDR_STRLEN), "10.0.0.6");
+	grown = realloc(pool->addrs, (pool->n_addrs + 1) * sizeof(*grown));
+	assert_non_null(grown);
+	pool->addrs = grown;
+	memmove(&pool->addrs[2], &pool->addrs[1], (pool->n_addrs - 1) * sizeof(*grown));
+	memset(&pool->addrs[1], 0, sizeof(*grown));
+	assert_int_equal(ipnet_addr_parse("10.0.0.7", &pool->addrs[1].addr), 0);
+	pool->n_addrs++;
+	/* the model is sorted by address: 5, 7 (new), 6, ... is not; put 7 after 6 */
+	{
+		struct ipam_addr t = pool->addrs[1];
+
+		pool->addrs[1] = pool->addrs[2];
+		pool->addrs[2] = t;
+	}
+
+	out = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
+	assert_non_null(out);
+	/* unchanged: as read */
+	assert_non_null(strstr(out, "\"10.0.0.11\": {\"ID\": \"\", \"InUse\": false, \"Note\": [1, {\"x\": null}]}"));
+	assert_non_null(strstr(out, "\"10.0.0.5\": {\"ID\": \"keep\", \"Addr\": \"10.0.0.5\", \"InUse\": true}"));
+	/* changed, new, or under a key that is not its address: from the fields */
+	assert_null(strstr(out, "gone"));
+	assert_non_null(strstr(out, "\"10.0.0.6\": {\n"));
+	assert_non_null(strstr(out, "\"ID\": \"new\",\n"));
+	assert_non_null(strstr(out, "\"10.0.0.7\": {\n"));
+	assert_non_null(strstr(out, "\"10.0.0.8\": {\n"));
+	assert_null(strstr(out, "\"x\": {"));
+	/* key order, as Go writes a map */
+	at = out;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		const char *next = strstr(at, order[i]);
+
+		if (!next)
+			fail_msg("%s missing or out of order in:\n%s", order[i], out);
+		at = next;
+	}
+	assert_int_equal(ipamstate_decode(out, strlen(out), "out", &back, &err), 0);
+	assert_space_equal(&sp, &back);
+	free(out);
+	ipam_space_free(&back);
+	ipam_space_free(&sp);
+}
+
+/* Records with escapes or fields of other types are read as the parse tree read them (same
+ * values, same messages), and written from their fields. */
+static void test_records_odd(void **state)
+{
+	static const char esc[] =
+		"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/16\":{\"Addresses\":{"
+		"\"10.0.0.\\u0035\":{\"ID\":\"c\\u0031\",\"InUse\":true,\"IfName\":\"eth\\/0\"}}}}}}}}";
+	static const struct {
+		const char *text;
+		const char *needle;
+	} bad[] = {
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "{\"10.0.0.5\":{\"ID\":5}}}}}}}}", "address 10.0.0.5.ID is not a string"},
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "{\"10.0.0.5\":{\"Unhealthy\":1}}}}}}}}", "address 10.0.0.5.Unhealthy is not a boolean"},
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "{\"10.0.0.5\":{\"Addr\":\"10.0.0.300\"}}}}}}}}", "10.0.0.5.Addr \"10.0.0.300\" is not an IP"},
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "{\"10.0.0.5\":[]}}}}}}}", "address 10.0.0.5 is not an object"},
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "{\"10.0.0.5\":{},\"10.0.0.6\":7}}}}}}}", "address 10.0.0.6 is not an object"},
+		/* a marker of the scanner's in the file names no records */
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "\"\\u0001azcni-endpoints:0\"}}}}}}", "Addresses is not an object"},
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"addresses\":"
+		 "\"\\u0001azcni-endpoints:0\"}, \"10.1.0.0/16\":{\"Addresses\":{}}}}}}}",
+		 "Addresses is not an object"},
+		{"{\"ipam\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "\"\\u0001azcni-endpoints:0\"}, \"10.1.0.0/16\":{\"Addresses\":{}}}}}}, "
+		 "\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.2.0.0/16\":{\"Addresses\":"
+		 "{\"10.2.0.5\":{}}}}}}}}", "Addresses is not an object"},
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "{\"10.0.0.5\":{\"ID\":\"\\ud800\"}}}}}}}}", "not valid JSON (byte"},
+		{"{\"IPAM\":{\"Version\":01}}", "not valid JSON (byte 20 of 23)"},
+		/* under a key spelt with an escape, which the scanner does not follow: a second
+		 * marker naming a map already read */
+		{"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/8\":{\"Addresses\":"
+		 "{\"10.0.0.5\":{}}}, \"10.1.0.0/16\":{\"Addr\\u0065sses\":\"\\u0001azcni-endpoints:0\"}}}}}}",
+		 "pool 10.1.0.0/16.Addresses is not an object"},
+	};
+	struct ipam_space sp = {0};
+	struct cni_error err = {0};
+	char *out;
+
+	(void)state;
+	assert_int_equal(ipamstate_decode(esc, sizeof(esc) - 1, "x", &sp, &err), 0);
+	assert_int_equal(sp.pools[0].n_addrs, 1);
+	assert_string_equal(sp.pools[0].addrs[0].id, "c1");
+	assert_string_equal(sp.pools[0].addrs[0].ifname, "eth/0");
+	assert_true(sp.pools[0].addrs[0].in_use);
+	out = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\"10.0.0.5\": {\n"));
+	assert_non_null(strstr(out, "\"ID\": \"c1\",\n"));
+	free(out);
+	ipam_space_free(&sp);
+	/* a field under a key spelt with an escape is that field, as cJSON reads it */
+	{
+		static const char k[] =
+			"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/16\":{\"Addresses\":{"
+			"\"10.0.0.5\":{\"\\u0049D\":\"c7\",\"In\\u0055se\":true}}}}}}}}";
+
+		assert_int_equal(ipamstate_decode(k, sizeof(k) - 1, "x", &sp, &err), 0);
+		assert_string_equal(sp.pools[0].addrs[0].id, "c7");
+		assert_true(sp.pools[0].addrs[0].in_use);
+		assert_null(sp.pools[0].addrs[0].src.raw);
+		ipam_space_free(&sp);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ipamstate_decode(bad[i].text, strlen(bad[i].text), "x", &sp, &err),
+				 -EINVAL);
+		assert_int_equal(err.code, CNI_CODE_DECODE);
+		if (!strstr(err.msg, bad[i].needle))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.msg, bad[i].needle);
+	}
+	/* bytes after the document are not looked at (as cJSON read the file) */
+	{
+		static const char trail[] = "{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{"
+					    "\"10.0.0.0/8\":{\"Addresses\":{\"10.0.0.5\":{}}}}}}}}\0\0x{";
+
+		assert_int_equal(ipamstate_decode(trail, sizeof(trail) - 1, "x", &sp, &err), 0);
+		assert_int_equal(sp.pools[0].n_addrs, 1);
+		ipam_space_free(&sp);
+	}
+	/* ipamstate_decode_take keeps or frees the buffer: decoded, empty, broken */
+	{
+		static const char *const texts[] = { esc, " \n", "{\"IPAM\":[]}" };
+		static const int want[] = { 0, 0, -EINVAL };
+
+		for (size_t i = 0; i < 3; i++) {
+			char *t = strdup(texts[i]);
+
+			assert_non_null(t);
+			assert_int_equal(ipamstate_decode_take(t, strlen(texts[i]), "x", &sp, &err),
+					 want[i]);
+			assert_int_equal(sp.n_pools, i == 0 ? 1 : 0);
+			ipam_space_free(&sp);
+		}
+	}
+}
+
 /* model -> text -> model is the identity, and text -> model -> text too, for a state built from
  * the NMAgent fixture with allocations and for both Go-written samples (IPv6 included). */
 static void test_round_trip(void **state)
@@ -705,6 +883,8 @@ int main(void)
 		cmocka_unit_test(test_decode_broken),
 		cmocka_unit_test(test_encode_layout),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_records_as_read),
+		cmocka_unit_test(test_records_odd),
 		cmocka_unit_test(test_dualstack_layout),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_last_refresh),

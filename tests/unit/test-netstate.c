@@ -293,6 +293,18 @@ static void lazy_scan(void **state)
 	assert_string_equal(ep->id, "abc-eth0");
 	assert_int_equal(ep->vlan_id, -1);
 	netstate_free(&st);
+	/* a head field under a key spelt with an escape is that field, as cJSON reads it */
+	{
+		static const char k[] = "{\"Network\":{\"ExternalInterfaces\":{\"e\":{\"Networks\":"
+					"{\"a\":{\"Endpoints\":{\"x-eth0\":{\"C\\u006FntainerID\":\"c9\","
+					"\"IfName\":\"eth0\"}}}}}}}}";
+
+		assert_int_equal(netstate_decode_lazy(k, strlen(k), "z.json", &st, &err), 0);
+		ep = netstate_find_endpoint_by_owner(st.extifs[0].networks, "c9", "eth0");
+		assert_non_null(ep);
+		assert_string_equal(ep->id, "x-eth0");
+		netstate_free(&st);
+	}
 }
 
 /* A record whose other fields do not decode fails a whole decode (code 6) but not a lazy one
