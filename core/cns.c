@@ -580,14 +580,25 @@ int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct 
 	return 0;
 }
 
-void cns_nc_primary4(const struct cns_response *resp, struct ipnet_addr *ret)
+int cns_swift_addrs(const struct cns_response *resp, struct cns_swift *ret,
+		    struct cni_error *err)
 {
 	size_t i;
 
 	memset(ret, 0, sizeof(*ret));
-	for (i = 0; i < resp->n_ips; i++)
-		if (resp->ips[i].nc_subnet.addr.family == IPNET_AF_INET) {
-			*ret = resp->ips[i].nc_subnet.addr;
-			return;
-		}
+	for (i = 0; i < resp->n_ips; i++) {
+		const struct cns_pod_ip *ip = &resp->ips[i];
+
+		if (ip->nc_subnet.addr.family != IPNET_AF_INET)
+			continue;
+		if (ip->host_primary.family != IPNET_AF_INET)
+			return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
+					     "CNS answer: podIPInfo[%zu].HostPrimaryIPInfo.PrimaryIP "
+					     "%s (the node's IPv4 address, which IMDS sees pods as)",
+					     i, ip->host_primary.family ? "is not IPv4" : "is missing");
+		ret->nc_primary = ip->nc_subnet.addr;
+		ret->host_primary = ip->host_primary;
+		return 0;
+	}
+	return 0;
 }

@@ -154,11 +154,22 @@ enum cns_mode {
 int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct cni_result *ret,
 		    struct cni_error *err);
 
-/* cns_nc_primary4 - the IPv4 network container's primary IP of @resp into *ret
- * (NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress of the first PodIpInfo where it is IPv4,
- * wherever CNS lists it: a dual-stack answer's order is not fixed; family 0 when none is):
- * what the Go plugin SNATs Azure DNS to for pod subnets (ACN invoker_cns.go
- * configureDefaultAddResult, SNATIPKey only for an IPv4 ncPrimaryIP). */
-void cns_nc_primary4(const struct cns_response *resp, struct ipnet_addr *ret);
+/* cns_swift_addrs - what pod subnets SNAT Azure DNS and IMDS to (ACN invoker_cns.go
+ * configureDefaultAddResult and setHostOptions, pod subnets only): the IPv4 network
+ * container's primary IP of @resp into ret->nc_primary (NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress of the
+ * first PodIpInfo where it is IPv4, wherever CNS lists it: a dual-stack answer's order is not
+ * fixed), and into ret->host_primary that PodIpInfo's HostPrimaryIPInfo.PrimaryIP (the node's address as
+ * CNS knows it, not whatever the NIC lists first). Both family 0 when no PodIpInfo has an IPv4 NC
+ * primary (there are no SWIFT rules then). The Go plugin fails the ADD when that host address
+ * does not parse (setHostOptions), so its absence, or an IPv6 one (the rule is iptables', IPv4),
+ * is -EBADMSG with code 105 naming "podIPInfo[i].HostPrimaryIPInfo.PrimaryIP"; *ret is then
+ * all family 0. Returns 0 or -EBADMSG. */
+struct cns_swift {
+	struct ipnet_addr nc_primary;    /* NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress */
+	struct ipnet_addr host_primary;  /* HostPrimaryIPInfo.PrimaryIP of the same PodIpInfo */
+};
+
+int cns_swift_addrs(const struct cns_response *resp, struct cns_swift *ret,
+		    struct cni_error *err);
 
 #endif

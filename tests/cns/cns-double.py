@@ -36,6 +36,8 @@ Test controls (not CNS's API) under /test/:
                         "garbage" (200 with a body that is not JSON); "notfound" (releases
                         answer ReturnCode 14 NotFound); "old" (the plural APIs answer 404, as
                         a CNS before them does)
+  POST /test/host       {"PrimaryIP": A}: the node's primary IP answers carry from now on in
+                        HostPrimaryIPInfo.PrimaryIP ("" leaves it out, as a CNS that lacks it)
 The pool survives a restart when --state names a file (CNS keeps its state on disk).
 
 Usage: cns-double.py --port N [--addr 127.0.0.1] [--subnet 10.241.0.0/16] [--gateway 10.241.0.1]
@@ -265,6 +267,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/test/mode":
             self.server.state.set_mode(json.loads(body)["mode"])
             return self.send_json({"mode": self.server.state.mode})
+        if self.path == "/test/host":
+            with self.server.state.pool.lock:
+                self.server.state.pool.args.host_ip = json.loads(body)["PrimaryIP"]
+            return self.send_json({"PrimaryIP": self.server.state.pool.args.host_ip})
         self.cns(body)
 
     def cns(self, body):

@@ -140,12 +140,30 @@ out=$(AZURE_CNI_IPTABLES=$WORK/ipt-no-imds run ADD c0aaaaaaaa0 "$(nspath p0)")
 check "ADD with SWIFT's IMDS rule failing: an error" jout '.code == 103' "$out"
 check "its rollback leaves no SWIFT chain or rule, no SNAT jump, no pod; CNS got the address back" \
 	bash -c "! ip netns exec $NODE iptables -t nat -S | grep -q 'AZURE-VNET-SNAT\|SWIFT' && [ \"\$(ip -n $NODE -o link | grep -c azv)\" = 0 ] && [ $(nfree) = 6 ]"
-# the Go plugin's SWIFT chain, one of its rules (its own spelling) and its jump, appended, made
-# before our network: our jump must still come first and no rule twice
+# the Go plugin's SWIFT chain, one of its rules (its own spelling, identical to ours) and its
+# jump, appended, made before our network: a rollback takes out only what it added; a network
+# made later puts our jump first, no rule twice
 ip netns exec "$NODE" iptables -t nat -N SWIFT
 ip netns exec "$NODE" iptables -t nat -I SWIFT 1 -m addrtype ! --dst-type local -s 10.241.0.0/16 \
 	-d 168.63.129.16 -p udp --dport 53 -j SNAT --to 10.241.1.4
 ip netns exec "$NODE" iptables -t nat -A POSTROUTING -j SWIFT
+out=$(AZURE_CNI_IPTABLES=$WORK/ipt-no-imds run ADD c0aaaaaaaa0 "$(nspath p0)")
+check "ADD with SWIFT's IMDS rule failing, the Go plugin's chain there: an error" jout '.code == 103' "$out"
+go_swift_kept() {
+	local t
+	t=$(ip netns exec "$NODE" iptables -t nat -S)
+	[ "$(grep -c -- '^-A SWIFT ' <<<"$t")" = 1 ] &&
+		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p udp -m addrtype ! --dst-type LOCAL -m udp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
+		[ "$(grep -c -- '^-A POSTROUTING -j SWIFT$' <<<"$t")" = 1 ] &&
+		! grep -q AZURE-VNET-SNAT <<<"$t" && [ "$(nfree)" = 6 ]
+}
+check "its rollback took out only its own SWIFT rule (tcp 53): the Go plugin's identical udp 53 rule, chain and jump stay" go_swift_kept
+
+# CNS knows the node by a primary IP that is not the NIC's first address: IMDS must see that one
+# (HostPrimaryIPInfo.PrimaryIP, as the Go plugin's setHostOptions), the outbound SNAT the NIC's
+ip -n "$NODE" addr add 10.240.0.5/16 dev eth0
+hostip() { ip netns exec "$NODE" curl -s -o /dev/null -X POST -d "{\"PrimaryIP\":\"$1\"}" http://127.0.0.1:10090/test/host; }
+hostip 10.240.0.5
 
 echo "== ADD, from the default CNS URL"
 pod p1
@@ -178,14 +196,14 @@ swift_rules() {
 		[ "$(grep -c -- '^-A SWIFT ' <<<"$t")" = 3 ] &&
 		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p udp -m addrtype ! --dst-type LOCAL -m udp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
 		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
-		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 169.254.169.254/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 80 -j SNAT --to-source 10.240.0.4" <<<"$t"
+		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 169.254.169.254/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 80 -j SNAT --to-source 10.240.0.5" <<<"$t"
 }
-check "node: nat SWIFT holds DNS (udp, tcp 53) to the NC primary, IMDS (tcp 80) to the node, once each (the Go plugin's rule made first too); POSTROUTING jumps there first, once (Go's appended jump moved)" swift_rules
+check "node: nat SWIFT holds DNS (udp, tcp 53) to the NC primary, IMDS (tcp 80) to the node's primary IP CNS gave, once each (the Go plugin's rule made first too); POSTROUTING jumps there first, once (Go's appended jump moved)" swift_rules
 seen_on() { DPORT=$1 seen_as "${@:2}"; } # PORT SERVER_NS CLIENT_NS DST WANT BIND
 check "pod -> Azure DNS 168.63.129.16:53 (tcp): seen as the network container's primary IP 10.241.1.4" \
 	seen_on 53 "$FAB" "${P}p1" 168.63.129.16 10.241.1.4 168.63.129.16
-check "pod -> IMDS 169.254.169.254:80: seen as the node's primary IP 10.240.0.4" \
-	seen_on 80 "$FAB" "${P}p1" 169.254.169.254 10.240.0.4 169.254.169.254
+check "pod -> IMDS 169.254.169.254:80: seen as the node's primary IP CNS gave, 10.240.0.5 (not the NIC's first, 10.240.0.4)" \
+	seen_on 80 "$FAB" "${P}p1" 169.254.169.254 10.240.0.5 169.254.169.254
 check "pod -> another port of 168.63.129.16: seen as the node's primary IP (the outbound SNAT)" \
 	seen_as "$FAB" "${P}p1" 168.63.129.16 10.240.0.4 168.63.129.16
 
@@ -282,6 +300,11 @@ check "CNS answer that is not JSON: code 105" jout '.code == 105 and (.msg | tes
 held_none() { nothing_left "$@" && [ -z "$(assigned c4aaaaaa-eth0)" ]; }
 check "... nothing left, nothing held" held_none p4 "$veths" "$routes"
 mode ok
+hostip ""
+out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS answer without HostPrimaryIPInfo.PrimaryIP (pod subnets): code 105 naming it" jout '.code == 105 and (.msg | test("podIPInfo\\[0\\].HostPrimaryIPInfo.PrimaryIP is missing"))' "$out"
+check "... nothing left, nothing held" held_none p4 "$veths" "$routes"
+hostip 10.240.0.5
 check "DEL of p1 once CNS is back: exit 0" run DEL c1aaaaaaaa1 "$(nspath p1)"
 check "... CNS freed p1's address" eq "$(assigned c1aaaaaa-eth0)" ""
 
