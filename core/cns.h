@@ -150,7 +150,11 @@ enum cns_mode {
  * Errors, -EBADMSG with code 105 naming the field: no address, a prefix length of 0 (both
  * NetworkContainerPrimaryIPConfig.IPSubnet's and PodIPConfig's), an address without a gateway,
  * another NICType (SwiftV2 NICs: not supported), or not exactly one interface with default
- * routes. Returns 0 or -EBADMSG. */
+ * routes; and what no CNS gives but a hostile or broken answer could: a second address of a
+ * family, a pod address that is not unicast (0/8, loopback, link-local, multicast, reserved;
+ * IPv6 ::/8, fe80::/10, ff00::/8), a gateway that is not unicast (link-local allowed) or is the
+ * pod's own address, a route whose gateway is not of its destination's family. Returns 0 or
+ * -EBADMSG. */
 int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct cni_result *ret,
 		    struct cni_error *err);
 

@@ -351,6 +351,13 @@ static void test_answer_unusable(void **state)
 		/* a prefix length of 0 in both places: a /0 pod network (the node's SNAT would
 		 * exempt everything), refused before anything is made */
 		{ "request-prefix-zero.json", "NetworkContainerPrimaryIPConfig.IPSubnet.PrefixLength" },
+		/* hostile answers: each would reach the pod, the node's routes or HNS */
+		{ "request-route-family.json", "podIPInfo[0].Routes[0].GatewayIPAddress is not of" },
+		{ "request-two-v4.json", "podIPInfo[1].PodIPConfig.IPAddress is a second IPv4" },
+		{ "request-pod-unspecified.json", "PodIPConfig.IPAddress is not a unicast" },
+		{ "request-pod-link-local.json", "PodIPConfig.IPAddress is not a unicast" },
+		{ "request-gateway-loopback.json", "GatewayIPAddress is not a unicast gateway" },
+		{ "request-gateway-self.json", "GatewayIPAddress is not a unicast gateway" },
 	};
 	struct cns_response resp;
 	struct cni_result res;
