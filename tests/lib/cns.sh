@@ -87,9 +87,10 @@ cns_cnitool() {
 	check "cnitool CHECK q1: exit 0" ctool 1 check q1 "$WORK/ct-check"
 	for n in 1 2; do
 		check "cnitool DEL q$n: exit 0" ctool "$n" del "q$n"
+		# (an ADD that got no address holds none either: that is the ADD's failure, not this one)
 		check "cnitool DEL q$n: vm$n's CNS holds none of its addresses" \
-			eq "$(ip netns exec "${P}vm$n" curl -s http://127.0.0.1:10090/test/pool |
-				jq --arg a "${a[n]}" --arg b "${a6[n]}" '[.assigned | keys[] | select(. == $a or . == $b)] | length')" 0
+			eq "${a[n]:+held }$(ip netns exec "${P}vm$n" curl -s http://127.0.0.1:10090/test/pool |
+				jq --arg a "${a[n]}" --arg b "${a6[n]}" '[.assigned | keys[] | select(. == $a or . == $b)] | length')" "held 0"
 		check "cnitool DEL q$n: no veth left in q$n" absent ip -n "${P}q$n" link show eth0
 		ip netns del "${P}q$n"
 	done
