@@ -351,6 +351,45 @@ check "GC of the orphan: exit 0" eq "$out" "rc=0"
 check "GC of the orphan: its address released in CNS" eq "$(assigned c8aaaaaa-eth0)" ""
 check "GC of the orphan: its veth gone" eq "$(links)" 0
 
+echo "== killed at every step of ADD and of DEL, then retried"
+# AZURE_CNI_FAULT_KILL_AT=N kills the call at its Nth step (platform_fault_point), as an OOM kill
+# would: a retried ADD gets the address CNS holds for the pod, a DEL after it (or after a killed
+# DEL) leaves nothing on the node and nothing held in CNS
+pod k1
+base="$(links) $(pod_routes) $(records) $(nfree)"
+kcid=k1aaaaaaaa1
+kadd() { run ADD $kcid "$(nspath k1)"; }
+kdel() { run DEL $kcid "$(nspath k1)"; }
+all_clean() {
+	[ "$(links) $(pod_routes) $(records) $(nfree)" = "$base" ] && [ -z "$(assigned k1aaaaaa-eth0)" ] &&
+		! ip -n "${P}k1" link show eth0 >/dev/null 2>&1
+}
+rm -f "$WORK/ksteps" "$WORK/kdsteps"
+AZURE_CNI_FAULT_LOG=$WORK/ksteps kadd >/dev/null
+AZURE_CNI_FAULT_LOG=$WORK/kdsteps kdel >/dev/null
+# retried: the retried ADD got an address, the one CNS held before it (if any), and CNS holds
+# exactly that one for the pod; done: the last call exited 0 and left nothing
+retried() { [ -n "$got" ] && { [ -z "$held" ] || [ "$held" = "$got" ]; } && [ "$(assigned k1aaaaaa-eth0)" = "$got" ]; }
+done_clean() { [ "$(tail -n1 <<<"$out")" = rc=0 ] && all_clean; }
+for ((k = 1; k <= $(wc -l <"$WORK/ksteps"); k++)); do
+	what=$(sed -n "${k}p" "$WORK/ksteps" | cut -d' ' -f2-)
+	AZURE_CNI_FAULT_KILL_AT=$k kadd >/dev/null 2>&1
+	held=$(assigned k1aaaaaa-eth0)
+	got=$(kadd | jq -r '.ips[0].address // empty' | cut -d/ -f1)
+	check "ADD killed at step $k ($what), ADD again: the address CNS holds (${held:-none yet}; got ${got:-none})" retried
+	kdel >/dev/null
+	AZURE_CNI_FAULT_KILL_AT=$k kadd >/dev/null 2>&1
+	out=$(kdel; echo "rc=$?")
+	check "ADD killed at step $k ($what), then DEL: exit 0, nothing left, nothing held in CNS" done_clean
+done
+for ((k = 1; k <= $(wc -l <"$WORK/kdsteps"); k++)); do
+	what=$(sed -n "${k}p" "$WORK/kdsteps" | cut -d' ' -f2-)
+	kadd >/dev/null
+	AZURE_CNI_FAULT_KILL_AT=$k kdel >/dev/null 2>&1
+	out=$(kdel; echo "rc=$?")
+	check "DEL killed at step $k ($what), DEL again: exit 0, nothing left, nothing held in CNS" done_clean
+done
+
 echo "== bad input: a clear error, CNS not asked, nothing made"
 n=$(nreq)
 out=$(ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default" run ADD c7aaaaaaaa7 "$(nspath p4)")
