@@ -35,7 +35,9 @@ Test controls (not CNS's API) under /test/:
                         "malformed" (200 with a PodIpInfo whose address does not parse);
                         "garbage" (200 with a body that is not JSON); "notfound" (releases
                         answer ReturnCode 14 NotFound); "old" (the plural APIs answer 404, as
-                        a CNS before them does)
+                        a CNS before them does); "crash" (a request is served, its
+                        addresses assigned and saved, then the process dies before answering:
+                        a CNS restarted mid-call)
   POST /test/host       {"PrimaryIP": A}: the node's primary IP answers carry from now on in
                         HostPrimaryIPInfo.PrimaryIP ("" leaves it out, as a CNS that lacks it)
 The pool survives a restart when --state names a file (CNS keeps its state on disk).
@@ -310,6 +312,8 @@ class Handler(BaseHTTPRequestHandler):
             if singular and req.get("desiredipaddress"):
                 desired = [req["desiredipaddress"]]
             code, msg, pod_ips = st.pool.request(info[0], info[1], info[2], desired)
+        if st.mode == "crash" and not failure:
+            os._exit(3)
         if st.mode == "garbage":
             return self.send(200, "<html>not json</html>\n")
         if st.mode == "malformed" and pod_ips:

@@ -300,6 +300,28 @@ check "CNS answer that is not JSON: code 105" jout '.code == 105 and (.msg | tes
 held_none() { nothing_left "$@" && [ -z "$(assigned c4aaaaaa-eth0)" ]; }
 check "... nothing left, nothing held" held_none p4 "$veths" "$routes"
 mode ok
+# DEL while CNS hangs: code 11 within the bound, the record kept for the retry (CNS may still
+# finish that release once it wakes: the retried DEL's release is then of an unknown interface)
+mode hang
+out=$(AZURE_CNI_CNS_TIMEOUT_MS=1500 run DEL c1aaaaaaaa1 "$(nspath p1)")
+check "CNS hung during DEL: code 11 naming CNS" jout '.code == 11 and (.msg | test("CNS"))' "$out"
+check "CNS hung during DEL: p1's record kept" eq "$(records)" "$nrec"
+mode ok
+# CNS dies mid-request after assigning and saving (a restart): code 11; restarted, it answers
+# the retried ADD with the address it assigned then
+mode crash
+out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS died mid-ADD after assigning: code 11 naming CNS" jout '.code == 11 and (.msg | test("CNS"))' "$out"
+crashed=$(jq -r 'to_entries[] | select(.value.key == "c4aaaaaa-eth0") | .key' "$AZSIM_DIR/vm1/cns.json")
+crash_left() { [ -n "$crashed" ] && nothing_left p4 "$veths" "$routes"; }
+check "... nothing left on the node; CNS's saved pool holds an address for the pod (${crashed:-none})" crash_left
+"$sim" cns vm1 stop >/dev/null 2>&1
+start_double 10090 || exit 1
+r4=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS restarted: the retried ADD gets the address CNS assigned before it died" \
+	jout ".ips[0].address == \"$crashed/16\"" "$r4"
+check "... DEL: exit 0" run DEL c4aaaaaaaa4 "$(nspath p4)"
+check "... released in CNS" eq "$(assigned c4aaaaaa-eth0)" ""
 hostip ""
 out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
 check "CNS answer without HostPrimaryIPInfo.PrimaryIP (pod subnets): code 105 naming it" jout '.code == 105 and (.msg | test("podIPInfo\\[0\\].HostPrimaryIPInfo.PrimaryIP is missing"))' "$out"
