@@ -90,14 +90,25 @@ class DecodeError(Exception):
     pass
 
 
+def first_value(body):
+    """The first JSON value of @body (bytes), as Go's json.Decoder reads it."""
+    text = body.decode("utf-8", errors="replace")
+    return json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))[0]
+
+
 def go_decode(body, fields):
     """The request as Go's json.Decoder fills the struct: {lowercase field: value}; a value of the
     wrong type raises DecodeError. A null leaves the field at its zero value, except a RawMessage,
     which keeps the bytes "null" (encoding/json calls its UnmarshalJSON)."""
+    # common/listener.go Decode: json.NewDecoder(body).Decode reads the first JSON value only
+    # (what follows it is never read), invalid UTF-8 becomes U+FFFD, and null leaves the struct
+    # at its zero values (no error: the request then lacks its orchestratorContext)
     try:
-        doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        doc = first_value(body)
+    except json.JSONDecodeError as e:
         raise DecodeError(str(e))
+    if doc is None:
+        doc = {}
     if not isinstance(doc, dict):
         raise DecodeError("json: cannot unmarshal %s into Go value" % type(doc).__name__)
     out = {}
@@ -294,7 +305,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json({"ReturnCode": 99, "Message": str(e)}, code=99)
             return self.send(400, "Failed to decode request: %s\n" % e, "text/plain; charset=utf-8")
         with st.pool.lock:
-            st.requests.append({"path": path, "body": json.loads(body)})
+            st.requests.append({"path": path, "body": first_value(body)})
         if path in (PLURAL_RELEASE, SINGULAR_RELEASE):
             return self.cns_release(req)
         return self.cns_request(req, singular)

@@ -121,6 +121,10 @@ out=$(dpost /network/requestipconfigs '{"podInterfaceID":"","orchestratorContext
 check "double: an empty podInterfaceID is ReturnCode 34" jout '.response.ReturnCode == 34' "$out"
 out=$(dpost /network/requestipconfigs '{"podInterfaceID":7,"orchestratorContext":{}}')
 check "double: a field of the wrong type is 400" eq "$(tail -n1 <<<"$out")" 400
+out=$(dpost /network/requestipconfigs 'null' | head -n1)
+check "double: a null body decodes (Go leaves the struct empty): ReturnCode 33" jout '.response.ReturnCode == 33' "$out"
+out=$(dpost /network/requestipconfigs '{"podInterfaceID":"","orchestratorContext":{}} trailing' | head -n1)
+check "double: what follows the first JSON value is not read (Go's json.Decoder): ReturnCode 34" jout '.response.ReturnCode == 34' "$out"
 check "double: nothing was handed out by those" eq "$(nfree)" 6
 
 echo "== a data-plane failure after CNS gave the address"
