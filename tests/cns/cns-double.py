@@ -38,6 +38,8 @@ Test controls (not CNS's API) under /test/:
                         a CNS before them does); "crash" (a request is served, its
                         addresses assigned and saved, then the process dies before answering:
                         a CNS restarted mid-call)
+  POST /test/answer     {"podIPInfo": [...]}: "answer" mode: a request is served (its addresses
+                        assigned) and answered with that podIPInfo instead (a hostile CNS)
   POST /test/host       {"PrimaryIP": A}: the node's primary IP answers carry from now on in
                         HostPrimaryIPInfo.PrimaryIP ("" leaves it out, as a CNS that lacks it)
 The pool survives a restart when --state names a file (CNS keeps its state on disk).
@@ -280,6 +282,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/test/mode":
             self.server.state.set_mode(json.loads(body)["mode"])
             return self.send_json({"mode": self.server.state.mode})
+        if self.path == "/test/answer":
+            self.server.state.answer = json.loads(body)["podIPInfo"]
+            self.server.state.set_mode("answer")
+            return self.send_json({"mode": "answer"})
         if self.path == "/test/host":
             with self.server.state.pool.lock:
                 self.server.state.pool.args.host_ip = json.loads(body)["PrimaryIP"]
@@ -327,6 +333,8 @@ class Handler(BaseHTTPRequestHandler):
             os._exit(3)
         if st.mode == "garbage":
             return self.send(200, "<html>not json</html>\n")
+        if st.mode == "answer" and pod_ips:
+            pod_ips = st.answer
         if st.mode == "malformed" and pod_ips:
             pod_ips[0]["PodIPConfig"]["IPAddress"] = "10.241.0.999"
         response = {"ReturnCode": code, "Message": msg}
@@ -357,6 +365,7 @@ class State:
         self.pool = Pool(args)
         self.requests = []
         self.mode = "ok"
+        self.answer = None
         self.unhang = threading.Event()
         self.unhang.set()
 

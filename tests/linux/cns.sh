@@ -331,6 +331,25 @@ out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
 check "CNS answer without HostPrimaryIPInfo.PrimaryIP (pod subnets): code 105 naming it" jout '.code == 105 and (.msg | test("podIPInfo\\[0\\].HostPrimaryIPInfo.PrimaryIP is missing"))' "$out"
 check "... nothing left, nothing held" held_none p4 "$veths" "$routes"
 hostip 10.240.0.5
+# hostile answers (the double assigns, then answers with this podIPInfo): a CNI error naming the
+# field (never a crash: exit 1 with JSON), nothing made, the assignment released
+hostile() { # DESC PODIPINFO-JSON FIELD-REGEX
+	local o hrc hf=$3  # not "rc": check's own local would hide it from hostile_out
+	ip netns exec "$NODE" curl -s -o /dev/null -X POST -d "{\"podIPInfo\": $2}" http://127.0.0.1:10090/test/answer
+	o=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+	hrc=$?
+	mode ok
+	hostile_out() { [ "$hrc" = 1 ] && jq -e --arg f "$hf" '.code == 105 and (.msg | test($f))' <<<"$o" >/dev/null; }
+	check "hostile CNS, $1: exit 1, code 105 naming $3" hostile_out
+	check "hostile CNS, $1: nothing left, nothing held" held_none p4 "$veths" "$routes"
+}
+pi() { jq -c "$1" <<<'[{"PodIPConfig":{"IPAddress":"10.241.1.9","PrefixLength":16},"NetworkContainerPrimaryIPConfig":{"IPSubnet":{"IPAddress":"10.241.1.4","PrefixLength":16},"GatewayIPAddress":"10.241.0.1"},"HostPrimaryIPInfo":{"PrimaryIP":"10.240.0.5","Gateway":"10.240.0.1","Subnet":"10.240.0.0/16"},"NICType":"InfraNIC"}]'; }
+hostile "a prefix length string" "$(pi '.[0].PodIPConfig.PrefixLength = "16"')" 'PodIPConfig.PrefixLength'
+hostile "a prefix length of 4096" "$(pi '.[0].NetworkContainerPrimaryIPConfig.IPSubnet.PrefixLength = 4096')" 'IPSubnet.PrefixLength'
+hostile "an IPv6 gateway for an IPv4 pod" "$(pi '.[0].NetworkContainerPrimaryIPConfig.GatewayIPAddress = "fd00::1"')" 'GatewayIPAddress'
+hostile "no pod address" "$(pi 'del(.[0].PodIPConfig)')" 'PodIPConfig.IPAddress is missing'
+hostile "a loopback pod address" "$(pi '.[0].PodIPConfig.IPAddress = "127.0.0.2"')" 'PodIPConfig.IPAddress'
+hostile "routes that are not an array" "$(pi '.[0].Routes = {"a":1}')" 'Routes'
 check "DEL of p1 once CNS is back: exit 0" run DEL c1aaaaaaaa1 "$(nspath p1)"
 check "... CNS freed p1's address" eq "$(assigned c1aaaaaa-eth0)" ""
 
