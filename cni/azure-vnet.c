@@ -315,6 +315,20 @@ static int network_put(struct netstate *st, void *arg, struct cni_error *err)
 	return 1;
 }
 
+/* state_update_undo callback: network_put made a network whose record could not be saved.
+ * Undone before the state lock is released: after it, another ADD would make the network
+ * again, adopting what it finds in the OS (the bridge, the rules), and could be using it. */
+static void network_put_undo(void *arg)
+{
+	struct vnet *v = arg;
+
+	if (!v->net_created)
+		return;
+	if (backend->network_undo)
+		backend->network_undo(v->be, &v->call, &v->net);
+	v->net_created = v->net_found = false;
+}
+
 /* The network exists (in the OS and the state) when this returns 0: recorded and alive, else
  * made by the backend and recorded. A made network whose record cannot be saved is undone. */
 static int network_ensure(struct vnet *v, struct cni_error *err)
@@ -325,10 +339,7 @@ static int network_ensure(struct vnet *v, struct cni_error *err)
 		r = backend->network_alive(v->be, &v->call, &v->net, err);
 	if (r < 0 || (r > 0 && v->net_found))
 		return r < 0 ? r : 0;
-	r = state_update(&v->snap, network_put, v, err);
-	if (r < 0 && v->net_created && backend->network_undo)
-		backend->network_undo(v->be, &v->call, &v->net);
-	return r;
+	return state_update_undo(&v->snap, network_put, network_put_undo, v, err);
 }
 
 /* ---- IPAM ---- */
@@ -433,7 +444,7 @@ static int ipam_cns_add_owner(struct vnet *v, struct cni_error *err)
 	record_id(v, netstate_find_network(&v->snap.st, v->conf->name, NULL), v->cns_id);
 	cns_request_of(v, v->cns_id, NULL, &req);
 	r = ipam_cns_add(v->conf, &req, !v->has_rec, &v->ipres,
-			 ipam_cns_overlay(v->conf) ? NULL : &v->call.cns_nc_primary, err);
+			 ipam_cns_overlay(v->conf) ? NULL : &v->call.cns_swift, err);
 	v->fresh = r >= 0 && !v->has_rec;
 	return r;
 }
@@ -627,7 +638,7 @@ static int endpoint_make(struct vnet *v, bool *left, struct cni_error *err)
 	if (r == -EIDRM && !*left && backend->network_alive) {
 		platform_log("ADD %s: network %s (%s) went away (%s): re-creating it once", v->rec.id,
 			     v->conf->name, v->net.net.hns_id, gone.msg);
-		r = state_update(&v->snap, network_put, v, err);
+		r = state_update_undo(&v->snap, network_put, network_put_undo, v, err);
 		if (r >= 0)
 			r = backend->endpoint_add(v->be, &v->call, &v->net, &v->ipres, &v->rec, left,
 						  err);

@@ -115,7 +115,7 @@ static int refused(const char *url, int code, const char *msg, struct cni_error 
 
 /* The answer @text of a request as a CNI result into @ret. */
 static int use_answer(const char *url, const char *text, enum cns_mode mode,
-		      struct cni_result *ret, struct ipnet_addr *ret_nc_primary,
+		      struct cni_result *ret, struct cns_swift *ret_swift,
 		      struct cni_error *err)
 {
 	struct cni_error inner = { 0 };
@@ -129,8 +129,8 @@ static int use_answer(const char *url, const char *text, enum cns_mode mode,
 		r = refused(url, resp->return_code, resp->message, err);
 	else if (r == 0)
 		r = cns_result_fill(resp, mode, ret, &inner);
-	if (r == 0 && ret_nc_primary) /* the NC's own IPv4 (invoker_cns.go ncPrimaryIP) */
-		cns_nc_primary4(resp, ret_nc_primary);
+	if (r == 0 && ret_swift) /* invoker_cns.go ncPrimaryIP, hostPrimaryIP */
+		r = cns_swift_addrs(resp, ret_swift, &inner);
 	if (r < 0 && cni_error_is_set(&inner))
 		cni_error_set(err, r, inner.code, "CNS %s: %s", url, inner.msg);
 	free(resp);
@@ -138,7 +138,7 @@ static int use_answer(const char *url, const char *text, enum cns_mode mode,
 }
 
 int ipam_cns_add(const struct conf *conf, const struct cns_request *req, bool release_on_fail,
-		 struct cni_result *ret, struct ipnet_addr *ret_nc_primary, struct cni_error *err)
+		 struct cni_result *ret, struct cns_swift *ret_swift, struct cni_error *err)
 {
 	char url[CNS_URL_MAX], *answer = NULL;
 	long status = 0;
@@ -154,7 +154,7 @@ int ipam_cns_add(const struct conf *conf, const struct cns_request *req, bool re
 #else
 		       CNS_OVERLAY_LINUX,
 #endif
-		       ret, ret_nc_primary, err);
+		       ret, ret_swift, err);
 	free(answer);
 	if (r < 0 && release_on_fail && ipam_cns_del(conf, req, NULL) < 0)
 		platform_log("azure-cns: releasing %s after an unusable answer failed",

@@ -41,12 +41,14 @@ int ipam_cns_validate(const struct cni_env *env, struct cni_error *err);
  * (cns/client/client.go RequestIPs). Errors: CNS unreachable, hung past the bound or answering
  * a status other than 200: code 11 naming CNS and its URL; ReturnCode not 0: code 11 naming
  * the code (100 for the codes that mean our request was malformed); an unusable answer: 105
- * naming the field. On success *ret_nc_primary (may be NULL) is the IPv4 network container's
- * primary IP (cns_nc_primary4: the first PodIpInfo whose NetworkContainerPrimaryIPConfig.IPSubnet
- * .IPAddress is IPv4; family 0 when none is): what the Go plugin SNATs Azure DNS to for pod subnets.
- * The Overlay gateway rule is this OS's (enum cns_mode). Returns 0 or negative errno. */
+ * naming the field. With @ret_swift (pod subnets; may be NULL) on success *ret_swift is the
+ * IPv4 network container's primary IP and the node's primary IP CNS gave with it
+ * (cns_swift_addrs: what the Go plugin SNATs Azure DNS and IMDS to; both family 0 when no NC
+ * primary is IPv4); an answer with that NC primary but no IPv4 HostPrimaryIPInfo.PrimaryIP is
+ * 105 (and released as above). The Overlay gateway rule is this OS's (enum cns_mode). Returns
+ * 0 or negative errno. */
 int ipam_cns_add(const struct conf *conf, const struct cns_request *req, bool release_on_fail,
-		 struct cni_result *ret, struct ipnet_addr *ret_nc_primary, struct cni_error *err);
+		 struct cni_result *ret, struct cns_swift *ret_swift, struct cni_error *err);
 
 /* ipam_cns_del - release what the pod interface @req names holds (POST
  * <cnsurl>/network/releaseipconfigs, on 404 /network/releaseipconfig). ReturnCode 0 or

@@ -172,9 +172,9 @@ int state_snap_read(struct state_snap *snap, struct cni_error *err)
 	return r;
 }
 
-int state_update(struct state_snap *snap,
-		 int (*fn)(struct netstate *st, void *arg, struct cni_error *err), void *arg,
-		 struct cni_error *err)
+int state_update_undo(struct state_snap *snap,
+		      int (*fn)(struct netstate *st, void *arg, struct cni_error *err),
+		      void (*undo)(void *arg), void *arg, struct cni_error *err)
 {
 	struct platform_lock *l = NULL;
 	int r;
@@ -187,10 +187,20 @@ int state_update(struct state_snap *snap,
 		r = fn(&snap->st, arg, err);
 	if (r != 0)
 		state_snap_changed(snap);  /* @fn may have changed the model, saved or not */
-	if (r > 0)
+	if (r > 0) {
 		r = state_save(&snap->st, err);
+		if (r < 0 && undo)
+			undo(arg);
+	}
 	platform_lock_release(l);
 	return r < 0 ? r : 0;
+}
+
+int state_update(struct state_snap *snap,
+		 int (*fn)(struct netstate *st, void *arg, struct cni_error *err), void *arg,
+		 struct cni_error *err)
+{
+	return state_update_undo(snap, fn, NULL, arg, err);
 }
 
 void state_snap_free(struct state_snap *snap)

@@ -42,6 +42,13 @@ int state_update(struct state_snap *snap,
 		 int (*fn)(struct netstate *st, void *arg, struct cni_error *err), void *arg,
 		 struct cni_error *err);
 
+/* state_update_undo - state_update, and when @fn changed the model (> 0) but it could not be
+ * saved, @undo(@arg) runs before the lock is released: @fn may have made OS objects that
+ * another call, once it holds the lock, could find and start using. Returns as state_update. */
+int state_update_undo(struct state_snap *snap,
+		      int (*fn)(struct netstate *st, void *arg, struct cni_error *err),
+		      void (*undo)(void *arg), void *arg, struct cni_error *err);
+
 /* state_snap_free - free the model and the text and zero *snap; safe on a zeroed snap. */
 void state_snap_free(struct state_snap *snap);
 

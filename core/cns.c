@@ -464,6 +464,27 @@ const char *cns_code_name(int code)
 
 /* ---- the CNI result ---- */
 
+/* Is @a in a range no pod address (@gateway false) or gateway (@gateway true) is ever in?
+ * IPv4: "this network" 0.0.0.0/8, loopback 127.0.0.0/8, multicast, reserved and broadcast
+ * 224.0.0.0/3; IPv6: ::/8 (unspecified, loopback, IPv4-mapped) and multicast ff00::/8 (RFC 6890,
+ * RFC 4291). Link-local is a gateway's only (CNS_OVERLAY_GATEWAY4/6), never a pod's. */
+static bool addr_reserved(const struct ipnet_addr *a, bool gateway)
+{
+	static const char *const never[] = { "0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3", "::/8",
+					     "ff00::/8" };
+	static const char *const link_local[] = { "169.254.0.0/16", "fe80::/10" };
+	struct ipnet_prefix r;
+	size_t i;
+
+	for (i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+		if (ipnet_prefix_parse(never[i], false, &r) == 0 && ipnet_prefix_contains(&r, a))
+			return true;
+	for (i = 0; !gateway && i < sizeof(link_local) / sizeof(link_local[0]); i++)
+		if (ipnet_prefix_parse(link_local[i], false, &r) == 0 && ipnet_prefix_contains(&r, a))
+			return true;
+	return false;
+}
+
 /* The address of @ip with its prefix length and gateway (invoker_cns.go
  * getIPConfigPrefixLength, getIPConfigGatewayAddress) into @c. */
 static int fill_ip(const struct cns_pod_ip *ip, const char *field, enum cns_mode mode,
@@ -481,6 +502,10 @@ static int fill_ip(const struct cns_pod_ip *ip, const char *field, enum cns_mode
 		return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
 				     "CNS answer: %s.NetworkContainerPrimaryIPConfig.IPSubnet.PrefixLength "
 				     "(and PodIPConfig.PrefixLength) is 0", field);
+	if (addr_reserved(&ip->pod.addr, false))
+		return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
+				     "CNS answer: %s.PodIPConfig.IPAddress is not a unicast pod address",
+				     field);
 	c->address.addr = ip->pod.addr;
 	c->address.len = len;
 	c->gateway = v6 && ip->nc_gateway6.family ? ip->nc_gateway6 : ip->nc_gateway;
@@ -500,12 +525,16 @@ static int fill_ip(const struct cns_pod_ip *ip, const char *field, enum cns_mode
 		return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
 				     "CNS answer: %s.NetworkContainerPrimaryIPConfig.GatewayIPAddress "
 				     "gives no IPv%d gateway for the pod address", field, v6 ? 6 : 4);
+	if (addr_reserved(&c->gateway, true) || ipnet_addr_equal(&c->gateway, &c->address.addr))
+		return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
+				     "CNS answer: %s.NetworkContainerPrimaryIPConfig.GatewayIPAddress "
+				     "is not a unicast gateway other than the pod's own address", field);
 	return 0;
 }
 
 /* The routes of @ip (its own, else a default route via @gw) appended to @ret. */
-static int fill_routes(const struct cns_pod_ip *ip, const struct ipnet_addr *gw,
-		       struct cni_result *ret, struct cni_error *err)
+static int fill_routes(const struct cns_pod_ip *ip, const char *field,
+		       const struct ipnet_addr *gw, struct cni_result *ret, struct cni_error *err)
 {
 	size_t i;
 
@@ -521,8 +550,13 @@ static int fill_routes(const struct cns_pod_ip *ip, const struct ipnet_addr *gw,
 	if (ret->n_routes + ip->n_routes > CNI_MAX_ROUTES)
 		return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE, "CNS answer: too many routes");
 	for (i = 0; i < ip->n_routes; i++) {
-		struct cni_route *rt = &ret->routes[ret->n_routes++];
+		struct cni_route *rt;
 
+		if (ip->routes[i].gw.family && ip->routes[i].gw.family != ip->routes[i].dst.addr.family)
+			return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE, "CNS answer: %s.Routes[%zu]"
+					     ".GatewayIPAddress is not of its IPAddress's family",
+					     field, i);
+		rt = &ret->routes[ret->n_routes++];
 		memset(rt, 0, sizeof(*rt));
 		rt->dst = ip->routes[i].dst;
 		rt->gw = ip->routes[i].gw;
@@ -557,10 +591,17 @@ int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct 
 		if (ret->n_ips >= CNI_MAX_IPS)
 			return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
 					     "CNS answer: too many addresses");
+		/* one network container per family: the backends take one address of each */
+		if (ret->n_ips && (ret->ips[ret->n_ips - 1].address.addr.family ==
+				   ip->pod.addr.family))
+			return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
+					     "CNS answer: %s.PodIPConfig.IPAddress is a second IPv%d "
+					     "address for the pod (one per family)", f,
+					     ip->pod.addr.family == IPNET_AF_INET6 ? 6 : 4);
 		r = fill_ip(ip, f, mode, &ret->ips[ret->n_ips], err);
 		if (r < 0)
 			return r;
-		r = fill_routes(ip, &ret->ips[ret->n_ips].gateway, ret, err);
+		r = fill_routes(ip, f, &ret->ips[ret->n_ips].gateway, ret, err);
 		if (r < 0)
 			return r;
 		ret->n_ips++;
@@ -580,14 +621,25 @@ int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct 
 	return 0;
 }
 
-void cns_nc_primary4(const struct cns_response *resp, struct ipnet_addr *ret)
+int cns_swift_addrs(const struct cns_response *resp, struct cns_swift *ret,
+		    struct cni_error *err)
 {
 	size_t i;
 
 	memset(ret, 0, sizeof(*ret));
-	for (i = 0; i < resp->n_ips; i++)
-		if (resp->ips[i].nc_subnet.addr.family == IPNET_AF_INET) {
-			*ret = resp->ips[i].nc_subnet.addr;
-			return;
-		}
+	for (i = 0; i < resp->n_ips; i++) {
+		const struct cns_pod_ip *ip = &resp->ips[i];
+
+		if (ip->nc_subnet.addr.family != IPNET_AF_INET)
+			continue;
+		if (ip->host_primary.family != IPNET_AF_INET)
+			return cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE,
+					     "CNS answer: podIPInfo[%zu].HostPrimaryIPInfo.PrimaryIP "
+					     "%s (the node's IPv4 address, which IMDS sees pods as)",
+					     i, ip->host_primary.family ? "is not IPv4" : "is missing");
+		ret->nc_primary = ip->nc_subnet.addr;
+		ret->host_primary = ip->host_primary;
+		return 0;
+	}
+	return 0;
 }

@@ -150,15 +150,30 @@ enum cns_mode {
  * Errors, -EBADMSG with code 105 naming the field: no address, a prefix length of 0 (both
  * NetworkContainerPrimaryIPConfig.IPSubnet's and PodIPConfig's), an address without a gateway,
  * another NICType (SwiftV2 NICs: not supported), or not exactly one interface with default
- * routes. Returns 0 or -EBADMSG. */
+ * routes; and what no CNS gives but a hostile or broken answer could: a second address of a
+ * family, a pod address that is not unicast (0/8, loopback, link-local, multicast, reserved;
+ * IPv6 ::/8, fe80::/10, ff00::/8), a gateway that is not unicast (link-local allowed) or is the
+ * pod's own address, a route whose gateway is not of its destination's family. Returns 0 or
+ * -EBADMSG. */
 int cns_result_fill(const struct cns_response *resp, enum cns_mode mode, struct cni_result *ret,
 		    struct cni_error *err);
 
-/* cns_nc_primary4 - the IPv4 network container's primary IP of @resp into *ret
- * (NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress of the first PodIpInfo where it is IPv4,
- * wherever CNS lists it: a dual-stack answer's order is not fixed; family 0 when none is):
- * what the Go plugin SNATs Azure DNS to for pod subnets (ACN invoker_cns.go
- * configureDefaultAddResult, SNATIPKey only for an IPv4 ncPrimaryIP). */
-void cns_nc_primary4(const struct cns_response *resp, struct ipnet_addr *ret);
+/* cns_swift_addrs - what pod subnets SNAT Azure DNS and IMDS to (ACN invoker_cns.go
+ * configureDefaultAddResult and setHostOptions, pod subnets only): the IPv4 network
+ * container's primary IP of @resp into ret->nc_primary (NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress of the
+ * first PodIpInfo where it is IPv4, wherever CNS lists it: a dual-stack answer's order is not
+ * fixed), and into ret->host_primary that PodIpInfo's HostPrimaryIPInfo.PrimaryIP (the node's address as
+ * CNS knows it, not whatever the NIC lists first). Both family 0 when no PodIpInfo has an IPv4 NC
+ * primary (there are no SWIFT rules then). The Go plugin fails the ADD when that host address
+ * does not parse (setHostOptions), so its absence, or an IPv6 one (the rule is iptables', IPv4),
+ * is -EBADMSG with code 105 naming "podIPInfo[i].HostPrimaryIPInfo.PrimaryIP"; *ret is then
+ * all family 0. Returns 0 or -EBADMSG. */
+struct cns_swift {
+	struct ipnet_addr nc_primary;    /* NetworkContainerPrimaryIPConfig.IPSubnet.IPAddress */
+	struct ipnet_addr host_primary;  /* HostPrimaryIPInfo.PrimaryIP of the same PodIpInfo */
+};
+
+int cns_swift_addrs(const struct cns_response *resp, struct cns_swift *ret,
+		    struct cni_error *err);
 
 #endif

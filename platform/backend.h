@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "core/cni.h"
+#include "core/cns.h"
 #include "core/conf.h"
 #include "core/error.h"
 #include "core/netstate.h"
@@ -46,8 +47,9 @@ struct backend_call {
 	void *owner_arg;
 	/* network_create, network_undo and endpoint_add: with ipam.type azure-cns for pod subnets
 	 * (no ipam.mode), the network container's primary IPv4 CNS gave (ACN invoker_cns.go
-	 * ncPrimaryIP), else family 0 */
-	struct ipnet_addr cns_nc_primary;
+	 * ncPrimaryIP) and the node's primary IPv4 it gave with it (HostPrimaryIPInfo.PrimaryIP:
+	 * hostPrimaryIP, IMDS's SNAT source), else family 0 (cns_swift_addrs) */
+	struct cns_swift cns_swift;
 };
 
 /* A network as recorded: copies of its record and of its external interface's (the endpoints

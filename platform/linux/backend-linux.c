@@ -48,6 +48,15 @@ struct backend {
 	bool moved_nic;                    /* this session's network_create made or finished the
 					    * bridge: network_undo puts the NIC back (a complete
 					    * bridge adopted is left as found) */
+	unsigned swift_made;               /* SWIFT_MADE_* bits: what this session's swift_install
+					    * added, all a rollback may take out again */
+};
+
+/* What swift_install added (struct backend swift_made): rule i of swift_rules is bit i. */
+enum {
+	SWIFT_MADE_RULES = 0x7,
+	SWIFT_MADE_CHAIN = 0x8,    /* the SWIFT chain did not exist */
+	SWIFT_MADE_JUMP = 0x10,    /* POSTROUTING had no jump to it */
 };
 
 /* What one call knows of the network (from its record, or found by network_create). */
@@ -402,17 +411,21 @@ static void swift_rules(const char *sub, const char *nc, const char *host,
 
 /* The SWIFT rules of this network into @rules (texts in @sub, @nc, @host), or false when it
  * has none: pod subnets only (ipam.type azure-cns without ipam.mode: CNS gave the network
- * container's primary IPv4) on an IPv4 NIC. */
+ * container's primary IPv4 and the node's, call->cns_swift) of IPv4. */
 static bool swift_of(const struct vnet *v, char sub[IPNET_PREFIX_STRLEN],
 		     char nc[IPNET_ADDR_STRLEN], char host[IPNET_ADDR_STRLEN],
 		     const char *rules[3][18])
 {
-	if (v->call->cns_nc_primary.family != IPNET_AF_INET ||
-	    v->ni.subnet.addr.family != IPNET_AF_INET || v->ni.primary.family != IPNET_AF_INET)
+	const struct cns_swift *s = &v->call->cns_swift;
+
+	if (s->nc_primary.family != IPNET_AF_INET || s->host_primary.family != IPNET_AF_INET ||
+	    v->ni.subnet.addr.family != IPNET_AF_INET)
 		return false;
 	ipnet_prefix_format(&v->ni.subnet, sub, IPNET_PREFIX_STRLEN);
-	ipnet_addr_format(&v->call->cns_nc_primary, nc, IPNET_ADDR_STRLEN);
-	ipnet_addr_format(&v->ni.primary, host, IPNET_ADDR_STRLEN);
+	ipnet_addr_format(&s->nc_primary, nc, IPNET_ADDR_STRLEN);
+	/* CNS's HostPrimaryIPInfo.PrimaryIP, as the Go plugin's setHostOptions: the NIC's first
+	 * address need not be the one Azure knows the node by */
+	ipnet_addr_format(&s->host_primary, host, IPNET_ADDR_STRLEN);
 	swift_rules(sub, nc, host, rules);
 	return true;
 }
@@ -423,8 +436,9 @@ static bool swift_of(const struct vnet *v, char sub[IPNET_PREFIX_STRLEN],
  * ip-masq-agent's, not in POSTROUTING itself); a jump already there (the Go plugin's, or one
  * whose state was lost) is moved first. Installed with the network, as the Go plugin does
  * (handleCommonOptions at network creation); its host route to the pod subnet via the host's
- * gateway is not added: the node's default route goes to that same gateway. Returns 0 or
- * negative errno (code 103). */
+ * gateway is not added: the node's default route goes to that same gateway. What it added (not
+ * what was there before, identical or not) is remembered in the session for swift_remove.
+ * Returns 0 or negative errno (code 103). */
 static int swift_install(struct vnet *v, struct cni_error *err)
 {
 	static const char *const jump[] = { "-j", SWIFT_CHAIN, NULL };
@@ -436,36 +450,52 @@ static int swift_install(struct vnet *v, struct cni_error *err)
 	if (!swift_of(v, sub, nc, host, rules))
 		return 0;
 	r = fw_ipt_chain_ensure(&o, "nat", SWIFT_CHAIN, err);
-	for (i = 0; r >= 0 && i < 3; i++)
+	if (r > 0)
+		v->be->swift_made |= SWIFT_MADE_CHAIN;
+	for (i = 0; r >= 0 && i < 3; i++) {
 		r = fw_ipt_rule_ensure(&o, "nat", SWIFT_CHAIN, false, rules[i], err);
+		if (r > 0)
+			v->be->swift_made |= 1u << i;
+	}
 	/* First, whatever jump was there: the Go plugin appends its own, which would come after
 	 * the AZURE-VNET-SNAT jump snat_install has just put first (DNS then leaves as the node) */
 	if (r >= 0)
 		r = fw_ipt_rule_delete(&o, "nat", "POSTROUTING", jump, err);
+	if (r == 0)
+		v->be->swift_made |= SWIFT_MADE_JUMP;
 	if (r >= 0)
 		r = fw_ipt_rule_ensure(&o, "nat", "POSTROUTING", false, jump, err);
 	return r < 0 ? r : 0;
 }
 
-/* Undo swift_install (best effort): its rules; the chain and its jump once no rule is left. */
+/* Undo swift_install of this session (best effort): the rules it added; its jump and the chain
+ * it made once no rule is left in the chain. A rule, jump or chain that was there before (the
+ * Go plugin's, another network's) stays; a jump it moved first stays first. */
 static void swift_remove(struct vnet *v)
 {
 	char sub[IPNET_PREFIX_STRLEN], nc[IPNET_ADDR_STRLEN], host[IPNET_ADDR_STRLEN], *text;
 	const struct fw_opts o = fw_for(v, IPNET_AF_INET);
+	unsigned made = v->be->swift_made;
 	const char *rules[3][18];
 	bool full = false;
 	int i;
 
-	if (!swift_of(v, sub, nc, host, rules))
+	v->be->swift_made = 0;
+	if (!made || !swift_of(v, sub, nc, host, rules))
 		return;
+	/* -D takes the first match: ours was inserted first, so that is the one removed */
 	for (i = 0; i < 3; i++)
-		fw_ipt_rule_delete(&o, "nat", SWIFT_CHAIN, rules[i], NULL);
-	if (fw_ipt_list(&o, "nat", &text, &full, NULL) < 0)
+		if (made & (1u << i))
+			fw_ipt_rule_delete_one(&o, "nat", SWIFT_CHAIN, rules[i], NULL);
+	if (!(made & (SWIFT_MADE_JUMP | SWIFT_MADE_CHAIN)) ||
+	    fw_ipt_list(&o, "nat", &text, &full, NULL) < 0)
 		return;
 	if (!full && !strstr(text, "-A " SWIFT_CHAIN " ")) {
-		fw_ipt_rule_delete(&o, "nat", "POSTROUTING",
-				   (const char *const[]){ "-j", SWIFT_CHAIN, NULL }, NULL);
-		fw_ipt_chain_delete(&o, "nat", SWIFT_CHAIN, NULL);
+		if (made & SWIFT_MADE_JUMP)
+			fw_ipt_rule_delete(&o, "nat", "POSTROUTING",
+					   (const char *const[]){ "-j", SWIFT_CHAIN, NULL }, NULL);
+		if (made & SWIFT_MADE_CHAIN)
+			fw_ipt_chain_delete(&o, "nat", SWIFT_CHAIN, NULL);
 	}
 	free(text);
 }

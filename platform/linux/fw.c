@@ -239,7 +239,7 @@ int fw_ipt_chain_ensure(const struct fw_opts *o, const char *table, const char *
 	st = run(argv, 0, err);
 	if (st < 0)
 		return st;
-	return 0;
+	return 1;
 }
 
 int fw_ipt_rule_check(const struct fw_opts *o, const char *table, const char *chain,
@@ -289,6 +289,18 @@ int fw_ipt_rule_delete(const struct fw_opts *o, const char *table, const char *c
 			break;
 	}
 	return i;
+}
+
+int fw_ipt_rule_delete_one(const struct fw_opts *o, const char *table, const char *chain,
+			   const char *const rule[], struct cni_error *err)
+{
+	const char *argv[FW_ARGV_MAX];
+	int st;
+
+	if (build(argv, ipt(o), o->wait, table, "-D", chain, NULL, rule) < 0)
+		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL, "iptables rule too long");
+	st = run(argv, 1, err);  /* exit 1: no such rule or chain */
+	return st < 0 ? st : st == 0;
 }
 
 int fw_ipt_chain_flush(const struct fw_opts *o, const char *table, const char *chain,

@@ -31,7 +31,8 @@ struct fw_opts {
  * (default 60 s; then its group is killed: code 11 naming argv[0]). */
 int fw_exec(const char *const argv[], char *out, size_t size, struct cni_error *err);
 
-/* fw_ipt_chain_ensure - create @chain in @table (-N) unless it exists. Returns 0 or -EIO. */
+/* fw_ipt_chain_ensure - create @chain in @table (-N) unless it exists. Returns 1 when created,
+ * 0 when it existed, or -EIO. */
 int fw_ipt_chain_ensure(const struct fw_opts *o, const char *table, const char *chain,
 			struct cni_error *err);
 
@@ -49,6 +50,11 @@ int fw_ipt_rule_ensure(const struct fw_opts *o, const char *table, const char *c
  * Returns the number deleted or -EIO. */
 int fw_ipt_rule_delete(const struct fw_opts *o, const char *table, const char *chain,
 		       const char *const rule[], struct cni_error *err);
+
+/* fw_ipt_rule_delete_one - delete the first copy of @rule (-D once); absent (or no chain) is
+ * success. Returns 1 deleted, 0 absent, or -EIO. */
+int fw_ipt_rule_delete_one(const struct fw_opts *o, const char *table, const char *chain,
+			   const char *const rule[], struct cni_error *err);
 
 /* fw_ipt_chain_flush - remove every rule of @chain (-F); absent is success. */
 int fw_ipt_chain_flush(const struct fw_opts *o, const char *table, const char *chain,

@@ -568,8 +568,8 @@ static int win_endpoint_add(struct backend *be, const struct backend_call *call,
 	if (r < 0)
 		return r;
 	/* pod subnets (CNS): Azure DNS from the NC's primary IP, IMDS from the node's */
-	if (call->cns_nc_primary.family && strcmp(call->conf->execution_mode, "v4swift") == 0 &&
-	    hcndoc_swift_nat(pols, &call->cns_nc_primary) < 0) {
+	if (call->cns_swift.nc_primary.family && strcmp(call->conf->execution_mode, "v4swift") == 0 &&
+	    hcndoc_swift_nat(pols, &call->cns_swift.nc_primary) < 0) {
 		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 		goto out;
 	}

@@ -35,7 +35,13 @@ Test controls (not CNS's API) under /test/:
                         "malformed" (200 with a PodIpInfo whose address does not parse);
                         "garbage" (200 with a body that is not JSON); "notfound" (releases
                         answer ReturnCode 14 NotFound); "old" (the plural APIs answer 404, as
-                        a CNS before them does)
+                        a CNS before them does); "crash" (a request is served, its
+                        addresses assigned and saved, then the process dies before answering:
+                        a CNS restarted mid-call)
+  POST /test/answer     {"podIPInfo": [...]}: "answer" mode: a request is served (its addresses
+                        assigned) and answered with that podIPInfo instead (a hostile CNS)
+  POST /test/host       {"PrimaryIP": A}: the node's primary IP answers carry from now on in
+                        HostPrimaryIPInfo.PrimaryIP ("" leaves it out, as a CNS that lacks it)
 The pool survives a restart when --state names a file (CNS keeps its state on disk).
 
 Usage: cns-double.py --port N [--addr 127.0.0.1] [--subnet 10.241.0.0/16] [--gateway 10.241.0.1]
@@ -86,14 +92,25 @@ class DecodeError(Exception):
     pass
 
 
+def first_value(body):
+    """The first JSON value of @body (bytes), as Go's json.Decoder reads it."""
+    text = body.decode("utf-8", errors="replace")
+    return json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))[0]
+
+
 def go_decode(body, fields):
     """The request as Go's json.Decoder fills the struct: {lowercase field: value}; a value of the
     wrong type raises DecodeError. A null leaves the field at its zero value, except a RawMessage,
     which keeps the bytes "null" (encoding/json calls its UnmarshalJSON)."""
+    # common/listener.go Decode: json.NewDecoder(body).Decode reads the first JSON value only
+    # (what follows it is never read), invalid UTF-8 becomes U+FFFD, and null leaves the struct
+    # at its zero values (no error: the request then lacks its orchestratorContext)
     try:
-        doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        doc = first_value(body)
+    except json.JSONDecodeError as e:
         raise DecodeError(str(e))
+    if doc is None:
+        doc = {}
     if not isinstance(doc, dict):
         raise DecodeError("json: cannot unmarshal %s into Go value" % type(doc).__name__)
     out = {}
@@ -265,6 +282,14 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/test/mode":
             self.server.state.set_mode(json.loads(body)["mode"])
             return self.send_json({"mode": self.server.state.mode})
+        if self.path == "/test/answer":
+            self.server.state.answer = json.loads(body)["podIPInfo"]
+            self.server.state.set_mode("answer")
+            return self.send_json({"mode": "answer"})
+        if self.path == "/test/host":
+            with self.server.state.pool.lock:
+                self.server.state.pool.args.host_ip = json.loads(body)["PrimaryIP"]
+            return self.send_json({"PrimaryIP": self.server.state.pool.args.host_ip})
         self.cns(body)
 
     def cns(self, body):
@@ -286,7 +311,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json({"ReturnCode": 99, "Message": str(e)}, code=99)
             return self.send(400, "Failed to decode request: %s\n" % e, "text/plain; charset=utf-8")
         with st.pool.lock:
-            st.requests.append({"path": path, "body": json.loads(body)})
+            st.requests.append({"path": path, "body": first_value(body)})
         if path in (PLURAL_RELEASE, SINGULAR_RELEASE):
             return self.cns_release(req)
         return self.cns_request(req, singular)
@@ -304,8 +329,12 @@ class Handler(BaseHTTPRequestHandler):
             if singular and req.get("desiredipaddress"):
                 desired = [req["desiredipaddress"]]
             code, msg, pod_ips = st.pool.request(info[0], info[1], info[2], desired)
+        if st.mode == "crash" and not failure:
+            os._exit(3)
         if st.mode == "garbage":
             return self.send(200, "<html>not json</html>\n")
+        if st.mode == "answer" and pod_ips:
+            pod_ips = st.answer
         if st.mode == "malformed" and pod_ips:
             pod_ips[0]["PodIPConfig"]["IPAddress"] = "10.241.0.999"
         response = {"ReturnCode": code, "Message": msg}
@@ -336,6 +365,7 @@ class State:
         self.pool = Pool(args)
         self.requests = []
         self.mode = "ok"
+        self.answer = None
         self.unhang = threading.Event()
         self.unhang.set()
 

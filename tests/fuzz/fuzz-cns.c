@@ -15,6 +15,7 @@ static void use_response(const struct cns_response *resp, enum cns_mode mode)
 {
 	struct cni_error err = { 0 };
 	struct cni_result res;
+	struct cns_swift sw;
 	size_t i;
 
 	FUZZ_ASSERT_TERMINATED(resp->message);
@@ -28,8 +29,21 @@ static void use_response(const struct cns_response *resp, enum cns_mode mode)
 		return;
 	}
 	FUZZ_ASSERT(res.n_ips > 0 && res.n_ips <= CNI_MAX_IPS && res.n_routes <= CNI_MAX_ROUTES);
-	for (i = 0; i < res.n_ips; i++)
+	for (i = 0; i < res.n_ips; i++) {
 		FUZZ_ASSERT(res.ips[i].gateway.family == res.ips[i].address.addr.family);
+		/* one address per family, IPv4 first */
+		FUZZ_ASSERT(i == 0 || res.ips[i].address.addr.family != res.ips[0].address.addr.family);
+	}
+	for (i = 0; i < res.n_routes; i++)
+		FUZZ_ASSERT(!res.routes[i].gw.family ||
+			    res.routes[i].gw.family == res.routes[i].dst.addr.family);
+	memset(&err, 0, sizeof(err));
+	if (cns_swift_addrs(resp, &sw, &err) < 0) {
+		FUZZ_ASSERT(err.code != 0 && err.msg[0] && !sw.nc_primary.family);
+		return;
+	}
+	FUZZ_ASSERT((sw.nc_primary.family == IPNET_AF_INET) ==
+		    (sw.host_primary.family == IPNET_AF_INET));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -43,7 +43,8 @@ seen_as() {
 # cns_cnitool: cnitool (libcni, ci/build-cnitool.sh) with the VNet simulation's shipped conflist
 # (each VM's AZSIM_NETCONF) for pods q1 on vm1 and q2 on vm2: ADD, the pod identity each VM's CNS
 # was asked with, pod to pod across VMs with their own addresses (IPv4; IPv6 too when CNS gave
-# it), CHECK (the conflist at CNI 1.0.0 without portmap: libcni CHECKs from 0.4.0), DEL, CNS
+# it), CHECK (the conflist at CNI 1.0.0 without portmap: libcni CHECKs from 0.4.0; and failing
+# once the pod lost its address), DEL, CNS
 # holding nothing of them after. SKIP when cnitool cannot be built. Needs sim, P, WORK, B and
 # bdir from the suite.
 cns_cnitool() {
@@ -85,11 +86,15 @@ cns_cnitool() {
 	jq '.cniVersion = "1.0.0" | .plugins |= map(select(.type != "portmap"))' \
 		"$AZSIM_DIR/vm1/net.d/10-azure.conflist" >"$WORK/ct-check/10-azure.conflist"
 	check "cnitool CHECK q1: exit 0" ctool 1 check q1 "$WORK/ct-check"
+	# the same CHECK must see a broken pod (so the one above tested something)
+	ip -n "${P}q1" addr flush dev eth0 scope global
+	check "cnitool CHECK q1 fails once the pod's address is gone" absent ctool 1 check q1 "$WORK/ct-check"
 	for n in 1 2; do
 		check "cnitool DEL q$n: exit 0" ctool "$n" del "q$n"
+		# (an ADD that got no address holds none either: that is the ADD's failure, not this one)
 		check "cnitool DEL q$n: vm$n's CNS holds none of its addresses" \
-			eq "$(ip netns exec "${P}vm$n" curl -s http://127.0.0.1:10090/test/pool |
-				jq --arg a "${a[n]}" --arg b "${a6[n]}" '[.assigned | keys[] | select(. == $a or . == $b)] | length')" 0
+			eq "${a[n]:+held }$(ip netns exec "${P}vm$n" curl -s http://127.0.0.1:10090/test/pool |
+				jq --arg a "${a[n]}" --arg b "${a6[n]}" '[.assigned | keys[] | select(. == $a or . == $b)] | length')" "held 0"
 		check "cnitool DEL q$n: no veth left in q$n" absent ip -n "${P}q$n" link show eth0
 		ip netns del "${P}q$n"
 	done

@@ -539,8 +539,14 @@ cri_swift() {
 		[ "$who" = "{\"podName\":\"swift\",\"podNamespace\":\"$CRI_NS\"}" ]
 	crc stopp "$id" >>"$work/log" 2>&1
 	crc rmp "$id" >>"$work/log" 2>&1
-	check "cri (swift): StopPodSandbox released the address in CNS" \
-		[ "$(in_vm 1 curl -s http://127.0.0.1:10090/test/pool | jq '.assigned | length')" = 0 ]
+	# the pod's own key was released (not only: nothing held, which holds when CNS never gave it)
+	released() {
+		[ -n "$key" ] &&
+			in_vm 1 curl -s http://127.0.0.1:10090/test/pool | jq -e --arg ip "$ip" '.assigned[$ip] == null' >/dev/null &&
+			in_vm 1 curl -s http://127.0.0.1:10090/test/requests |
+			jq -e --arg k "$key" 'any(.[]; .path == "/network/releaseipconfigs" and .body.podInterfaceID == $k)' >/dev/null
+	}
+	check "cri (swift): StopPodSandbox released the pod's address in CNS by its interface" released
 	kill "$dpid"
 	wait "$dpid" 2>/dev/null
 }

@@ -121,6 +121,10 @@ out=$(dpost /network/requestipconfigs '{"podInterfaceID":"","orchestratorContext
 check "double: an empty podInterfaceID is ReturnCode 34" jout '.response.ReturnCode == 34' "$out"
 out=$(dpost /network/requestipconfigs '{"podInterfaceID":7,"orchestratorContext":{}}')
 check "double: a field of the wrong type is 400" eq "$(tail -n1 <<<"$out")" 400
+out=$(dpost /network/requestipconfigs 'null' | head -n1)
+check "double: a null body decodes (Go leaves the struct empty): ReturnCode 33" jout '.response.ReturnCode == 33' "$out"
+out=$(dpost /network/requestipconfigs '{"podInterfaceID":"","orchestratorContext":{}} trailing' | head -n1)
+check "double: what follows the first JSON value is not read (Go's json.Decoder): ReturnCode 34" jout '.response.ReturnCode == 34' "$out"
 check "double: nothing was handed out by those" eq "$(nfree)" 6
 
 echo "== a data-plane failure after CNS gave the address"
@@ -140,12 +144,30 @@ out=$(AZURE_CNI_IPTABLES=$WORK/ipt-no-imds run ADD c0aaaaaaaa0 "$(nspath p0)")
 check "ADD with SWIFT's IMDS rule failing: an error" jout '.code == 103' "$out"
 check "its rollback leaves no SWIFT chain or rule, no SNAT jump, no pod; CNS got the address back" \
 	bash -c "! ip netns exec $NODE iptables -t nat -S | grep -q 'AZURE-VNET-SNAT\|SWIFT' && [ \"\$(ip -n $NODE -o link | grep -c azv)\" = 0 ] && [ $(nfree) = 6 ]"
-# the Go plugin's SWIFT chain, one of its rules (its own spelling) and its jump, appended, made
-# before our network: our jump must still come first and no rule twice
+# the Go plugin's SWIFT chain, one of its rules (its own spelling, identical to ours) and its
+# jump, appended, made before our network: a rollback takes out only what it added; a network
+# made later puts our jump first, no rule twice
 ip netns exec "$NODE" iptables -t nat -N SWIFT
 ip netns exec "$NODE" iptables -t nat -I SWIFT 1 -m addrtype ! --dst-type local -s 10.241.0.0/16 \
 	-d 168.63.129.16 -p udp --dport 53 -j SNAT --to 10.241.1.4
 ip netns exec "$NODE" iptables -t nat -A POSTROUTING -j SWIFT
+out=$(AZURE_CNI_IPTABLES=$WORK/ipt-no-imds run ADD c0aaaaaaaa0 "$(nspath p0)")
+check "ADD with SWIFT's IMDS rule failing, the Go plugin's chain there: an error" jout '.code == 103' "$out"
+go_swift_kept() {
+	local t
+	t=$(ip netns exec "$NODE" iptables -t nat -S)
+	[ "$(grep -c -- '^-A SWIFT ' <<<"$t")" = 1 ] &&
+		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p udp -m addrtype ! --dst-type LOCAL -m udp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
+		[ "$(grep -c -- '^-A POSTROUTING -j SWIFT$' <<<"$t")" = 1 ] &&
+		! grep -q AZURE-VNET-SNAT <<<"$t" && [ "$(nfree)" = 6 ]
+}
+check "its rollback took out only its own SWIFT rule (tcp 53): the Go plugin's identical udp 53 rule, chain and jump stay" go_swift_kept
+
+# CNS knows the node by a primary IP that is not the NIC's first address: IMDS must see that one
+# (HostPrimaryIPInfo.PrimaryIP, as the Go plugin's setHostOptions), the outbound SNAT the NIC's
+ip -n "$NODE" addr add 10.240.0.5/16 dev eth0
+hostip() { ip netns exec "$NODE" curl -s -o /dev/null -X POST -d "{\"PrimaryIP\":\"$1\"}" http://127.0.0.1:10090/test/host; }
+hostip 10.240.0.5
 
 echo "== ADD, from the default CNS URL"
 pod p1
@@ -178,14 +200,14 @@ swift_rules() {
 		[ "$(grep -c -- '^-A SWIFT ' <<<"$t")" = 3 ] &&
 		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p udp -m addrtype ! --dst-type LOCAL -m udp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
 		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 168.63.129.16/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 53 -j SNAT --to-source 10.241.1.4" <<<"$t" &&
-		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 169.254.169.254/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 80 -j SNAT --to-source 10.240.0.4" <<<"$t"
+		grep -qx -- "-A SWIFT -s 10.241.0.0/16 -d 169.254.169.254/32 -p tcp -m addrtype ! --dst-type LOCAL -m tcp --dport 80 -j SNAT --to-source 10.240.0.5" <<<"$t"
 }
-check "node: nat SWIFT holds DNS (udp, tcp 53) to the NC primary, IMDS (tcp 80) to the node, once each (the Go plugin's rule made first too); POSTROUTING jumps there first, once (Go's appended jump moved)" swift_rules
+check "node: nat SWIFT holds DNS (udp, tcp 53) to the NC primary, IMDS (tcp 80) to the node's primary IP CNS gave, once each (the Go plugin's rule made first too); POSTROUTING jumps there first, once (Go's appended jump moved)" swift_rules
 seen_on() { DPORT=$1 seen_as "${@:2}"; } # PORT SERVER_NS CLIENT_NS DST WANT BIND
 check "pod -> Azure DNS 168.63.129.16:53 (tcp): seen as the network container's primary IP 10.241.1.4" \
 	seen_on 53 "$FAB" "${P}p1" 168.63.129.16 10.241.1.4 168.63.129.16
-check "pod -> IMDS 169.254.169.254:80: seen as the node's primary IP 10.240.0.4" \
-	seen_on 80 "$FAB" "${P}p1" 169.254.169.254 10.240.0.4 169.254.169.254
+check "pod -> IMDS 169.254.169.254:80: seen as the node's primary IP CNS gave, 10.240.0.5 (not the NIC's first, 10.240.0.4)" \
+	seen_on 80 "$FAB" "${P}p1" 169.254.169.254 10.240.0.5 169.254.169.254
 check "pod -> another port of 168.63.129.16: seen as the node's primary IP (the outbound SNAT)" \
 	seen_as "$FAB" "${P}p1" 168.63.129.16 10.240.0.4 168.63.129.16
 
@@ -282,6 +304,52 @@ check "CNS answer that is not JSON: code 105" jout '.code == 105 and (.msg | tes
 held_none() { nothing_left "$@" && [ -z "$(assigned c4aaaaaa-eth0)" ]; }
 check "... nothing left, nothing held" held_none p4 "$veths" "$routes"
 mode ok
+# DEL while CNS hangs: code 11 within the bound, the record kept for the retry (CNS may still
+# finish that release once it wakes: the retried DEL's release is then of an unknown interface)
+mode hang
+out=$(AZURE_CNI_CNS_TIMEOUT_MS=1500 run DEL c1aaaaaaaa1 "$(nspath p1)")
+check "CNS hung during DEL: code 11 naming CNS" jout '.code == 11 and (.msg | test("CNS"))' "$out"
+check "CNS hung during DEL: p1's record kept" eq "$(records)" "$nrec"
+mode ok
+# CNS dies mid-request after assigning and saving (a restart): code 11; restarted, it answers
+# the retried ADD with the address it assigned then
+mode crash
+out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS died mid-ADD after assigning: code 11 naming CNS" jout '.code == 11 and (.msg | test("CNS"))' "$out"
+crashed=$(jq -r 'to_entries[] | select(.value.key == "c4aaaaaa-eth0") | .key' "$AZSIM_DIR/vm1/cns.json")
+crash_left() { [ -n "$crashed" ] && nothing_left p4 "$veths" "$routes"; }
+check "... nothing left on the node; CNS's saved pool holds an address for the pod (${crashed:-none})" crash_left
+"$sim" cns vm1 stop >/dev/null 2>&1
+start_double 10090 || exit 1
+r4=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS restarted: the retried ADD gets the address CNS assigned before it died" \
+	jout ".ips[0].address == \"$crashed/16\"" "$r4"
+check "... DEL: exit 0" run DEL c4aaaaaaaa4 "$(nspath p4)"
+check "... released in CNS" eq "$(assigned c4aaaaaa-eth0)" ""
+hostip ""
+out=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+check "CNS answer without HostPrimaryIPInfo.PrimaryIP (pod subnets): code 105 naming it" jout '.code == 105 and (.msg | test("podIPInfo\\[0\\].HostPrimaryIPInfo.PrimaryIP is missing"))' "$out"
+check "... nothing left, nothing held" held_none p4 "$veths" "$routes"
+hostip 10.240.0.5
+# hostile answers (the double assigns, then answers with this podIPInfo): a CNI error naming the
+# field (never a crash: exit 1 with JSON), nothing made, the assignment released
+hostile() { # DESC PODIPINFO-JSON FIELD-REGEX
+	local o hrc hf=$3  # not "rc": check's own local would hide it from hostile_out
+	ip netns exec "$NODE" curl -s -o /dev/null -X POST -d "{\"podIPInfo\": $2}" http://127.0.0.1:10090/test/answer
+	o=$(run ADD c4aaaaaaaa4 "$(nspath p4)")
+	hrc=$?
+	mode ok
+	hostile_out() { [ "$hrc" = 1 ] && jq -e --arg f "$hf" '.code == 105 and (.msg | test($f))' <<<"$o" >/dev/null; }
+	check "hostile CNS, $1: exit 1, code 105 naming $3" hostile_out
+	check "hostile CNS, $1: nothing left, nothing held" held_none p4 "$veths" "$routes"
+}
+pi() { jq -c "$1" <<<'[{"PodIPConfig":{"IPAddress":"10.241.1.9","PrefixLength":16},"NetworkContainerPrimaryIPConfig":{"IPSubnet":{"IPAddress":"10.241.1.4","PrefixLength":16},"GatewayIPAddress":"10.241.0.1"},"HostPrimaryIPInfo":{"PrimaryIP":"10.240.0.5","Gateway":"10.240.0.1","Subnet":"10.240.0.0/16"},"NICType":"InfraNIC"}]'; }
+hostile "a prefix length string" "$(pi '.[0].PodIPConfig.PrefixLength = "16"')" 'PodIPConfig.PrefixLength'
+hostile "a prefix length of 4096" "$(pi '.[0].NetworkContainerPrimaryIPConfig.IPSubnet.PrefixLength = 4096')" 'IPSubnet.PrefixLength'
+hostile "an IPv6 gateway for an IPv4 pod" "$(pi '.[0].NetworkContainerPrimaryIPConfig.GatewayIPAddress = "fd00::1"')" 'GatewayIPAddress'
+hostile "no pod address" "$(pi 'del(.[0].PodIPConfig)')" 'PodIPConfig.IPAddress is missing'
+hostile "a loopback pod address" "$(pi '.[0].PodIPConfig.IPAddress = "127.0.0.2"')" 'PodIPConfig.IPAddress'
+hostile "routes that are not an array" "$(pi '.[0].Routes = {"a":1}')" 'Routes'
 check "DEL of p1 once CNS is back: exit 0" run DEL c1aaaaaaaa1 "$(nspath p1)"
 check "... CNS freed p1's address" eq "$(assigned c1aaaaaa-eth0)" ""
 
@@ -327,6 +395,45 @@ out=$(CONF=$GCCONF run GC "" ""; echo "rc=$?")
 check "GC of the orphan: exit 0" eq "$out" "rc=0"
 check "GC of the orphan: its address released in CNS" eq "$(assigned c8aaaaaa-eth0)" ""
 check "GC of the orphan: its veth gone" eq "$(links)" 0
+
+echo "== killed at every step of ADD and of DEL, then retried"
+# AZURE_CNI_FAULT_KILL_AT=N kills the call at its Nth step (platform_fault_point), as an OOM kill
+# would: a retried ADD gets the address CNS holds for the pod, a DEL after it (or after a killed
+# DEL) leaves nothing on the node and nothing held in CNS
+pod k1
+base="$(links) $(pod_routes) $(records) $(nfree)"
+kcid=k1aaaaaaaa1
+kadd() { run ADD $kcid "$(nspath k1)"; }
+kdel() { run DEL $kcid "$(nspath k1)"; }
+all_clean() {
+	[ "$(links) $(pod_routes) $(records) $(nfree)" = "$base" ] && [ -z "$(assigned k1aaaaaa-eth0)" ] &&
+		! ip -n "${P}k1" link show eth0 >/dev/null 2>&1
+}
+rm -f "$WORK/ksteps" "$WORK/kdsteps"
+AZURE_CNI_FAULT_LOG=$WORK/ksteps kadd >/dev/null
+AZURE_CNI_FAULT_LOG=$WORK/kdsteps kdel >/dev/null
+# retried: the retried ADD got an address, the one CNS held before it (if any), and CNS holds
+# exactly that one for the pod; done: the last call exited 0 and left nothing
+retried() { [ -n "$got" ] && { [ -z "$held" ] || [ "$held" = "$got" ]; } && [ "$(assigned k1aaaaaa-eth0)" = "$got" ]; }
+done_clean() { [ "$(tail -n1 <<<"$out")" = rc=0 ] && all_clean; }
+for ((k = 1; k <= $(wc -l <"$WORK/ksteps"); k++)); do
+	what=$(sed -n "${k}p" "$WORK/ksteps" | cut -d' ' -f2-)
+	AZURE_CNI_FAULT_KILL_AT=$k kadd >/dev/null 2>&1
+	held=$(assigned k1aaaaaa-eth0)
+	got=$(kadd | jq -r '.ips[0].address // empty' | cut -d/ -f1)
+	check "ADD killed at step $k ($what), ADD again: the address CNS holds (${held:-none yet}; got ${got:-none})" retried
+	kdel >/dev/null
+	AZURE_CNI_FAULT_KILL_AT=$k kadd >/dev/null 2>&1
+	out=$(kdel; echo "rc=$?")
+	check "ADD killed at step $k ($what), then DEL: exit 0, nothing left, nothing held in CNS" done_clean
+done
+for ((k = 1; k <= $(wc -l <"$WORK/kdsteps"); k++)); do
+	what=$(sed -n "${k}p" "$WORK/kdsteps" | cut -d' ' -f2-)
+	kadd >/dev/null
+	AZURE_CNI_FAULT_KILL_AT=$k kdel >/dev/null 2>&1
+	out=$(kdel; echo "rc=$?")
+	check "DEL killed at step $k ($what), DEL again: exit 0, nothing left, nothing held in CNS" done_clean
+done
 
 echo "== bad input: a clear error, CNS not asked, nothing made"
 n=$(nreq)

@@ -226,7 +226,7 @@ static void test_answer_v6_first(void **state)
 	struct cns_response resp;
 	struct cni_result res;
 	struct cni_error err;
-	struct ipnet_addr nc;
+	struct cns_swift sw;
 	char buf[IPNET_PREFIX_STRLEN];
 
 	(void)state;
@@ -238,15 +238,47 @@ static void test_answer_v6_first(void **state)
 	assert_int_equal(res.n_routes, 2);
 	assert_string_equal(ipnet_prefix_format(&res.routes[0].dst, buf, sizeof(buf)), "0.0.0.0/0");
 	assert_string_equal(ipnet_prefix_format(&res.routes[1].dst, buf, sizeof(buf)), "::/0");
-	cns_nc_primary4(&resp, &nc);
-	assert_string_equal(ipnet_addr_format(&nc, buf, sizeof(buf)), "10.244.1.0");
+	assert_int_equal(cns_swift_addrs(&resp, &sw, &err), 0);
+	assert_string_equal(ipnet_addr_format(&sw.nc_primary, buf, sizeof(buf)), "10.244.1.0");
+	assert_string_equal(ipnet_addr_format(&sw.host_primary, buf, sizeof(buf)), "10.240.0.4");
 
 	/* no IPv4 NC: family 0 */
 	decode_fixture("request-overlay-dualstack.json", &resp, 0, &err);
 	resp.ips[0] = resp.ips[1];
 	resp.n_ips = 1;
-	cns_nc_primary4(&resp, &nc);
-	assert_int_equal(nc.family, 0);
+	assert_int_equal(cns_swift_addrs(&resp, &sw, &err), 0);
+	assert_int_equal(sw.nc_primary.family, 0);
+	assert_int_equal(sw.host_primary.family, 0);
+}
+
+/* Pod subnets' SWIFT SNAT sources: the NC primary and the node's primary IP, both as CNS gave
+ * them in the same PodIpInfo (HostPrimaryIPInfo.PrimaryIP, not the NIC's first address); a
+ * host IP missing or not IPv4 is code 105 naming it, with nothing written. */
+static void test_swift_addrs(void **state)
+{
+	struct cns_response resp;
+	struct cni_error err;
+	struct cns_swift sw;
+	char buf[IPNET_PREFIX_STRLEN];
+
+	(void)state;
+	decode_fixture("request-ok.json", &resp, 0, &err);
+	ipnet_addr_parse("10.240.0.77", &resp.ips[0].host_primary);
+	assert_int_equal(cns_swift_addrs(&resp, &sw, &err), 0);
+	assert_string_equal(ipnet_addr_format(&sw.nc_primary, buf, sizeof(buf)), "10.241.0.2");
+	assert_string_equal(ipnet_addr_format(&sw.host_primary, buf, sizeof(buf)), "10.240.0.77");
+
+	memset(&resp.ips[0].host_primary, 0, sizeof(resp.ips[0].host_primary));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cns_swift_addrs(&resp, &sw, &err), -EBADMSG);
+	assert_int_equal(err.code, CNI_CODE_SOURCE);
+	assert_non_null(strstr(err.msg, "podIPInfo[0].HostPrimaryIPInfo.PrimaryIP is missing"));
+	assert_int_equal(sw.nc_primary.family, 0);
+
+	ipnet_addr_parse("fd00::4", &resp.ips[0].host_primary);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cns_swift_addrs(&resp, &sw, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "PrimaryIP is not IPv4"));
 }
 
 static void test_answer_refused(void **state)
@@ -319,6 +351,13 @@ static void test_answer_unusable(void **state)
 		/* a prefix length of 0 in both places: a /0 pod network (the node's SNAT would
 		 * exempt everything), refused before anything is made */
 		{ "request-prefix-zero.json", "NetworkContainerPrimaryIPConfig.IPSubnet.PrefixLength" },
+		/* hostile answers: each would reach the pod, the node's routes or HNS */
+		{ "request-route-family.json", "podIPInfo[0].Routes[0].GatewayIPAddress is not of" },
+		{ "request-two-v4.json", "podIPInfo[1].PodIPConfig.IPAddress is a second IPv4" },
+		{ "request-pod-unspecified.json", "PodIPConfig.IPAddress is not a unicast" },
+		{ "request-pod-link-local.json", "PodIPConfig.IPAddress is not a unicast" },
+		{ "request-gateway-loopback.json", "GatewayIPAddress is not a unicast gateway" },
+		{ "request-gateway-self.json", "GatewayIPAddress is not a unicast gateway" },
 	};
 	struct cns_response resp;
 	struct cni_result res;
@@ -377,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_answer_dualstack_routes),
 		cmocka_unit_test(test_answer_overlay),
 		cmocka_unit_test(test_answer_v6_first),
+		cmocka_unit_test(test_swift_addrs),
 		cmocka_unit_test(test_answer_refused),
 		cmocka_unit_test(test_answer_malformed),
 		cmocka_unit_test(test_answer_unusable),

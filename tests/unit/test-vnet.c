@@ -69,6 +69,8 @@ static struct {
 	int add_gone;               /* this many endpoint_adds find the network gone (-EIDRM) */
 	bool del_addr_busy;         /* a failing endpoint_del says the address is still in use */
 	bool sabotage_state;        /* endpoint_add turns azure-vnet.json into a directory */
+	bool sabotage_network;      /* network_create turns azure-vnet.json into a directory */
+	int undo_locked;            /* network_undo found the state lock: 1 held, -1 free */
 	bool del_recorded;          /* the last endpoint_del's @recorded */
 	size_t del_n_names;
 	char del_names[3][NETSTATE_ID_MAX];
@@ -153,13 +155,27 @@ static int f_network_create(struct backend *be, const struct backend_call *call,
 	assert_non_null(x);
 	assert_non_null(netstate_network_add(x, &net));
 	fake.networks++;
+	if (fake.sabotage_network) {
+		/* the network's save fails: the state file's path is a directory */
+		remove(state_path);
+		assert_int_equal(mkdir(state_path, 0700), 0);
+	}
 	return 0;
 }
 
 static void f_network_undo(struct backend *be, const struct backend_call *call,
 			   const struct backend_network *net)
 {
+	struct platform_lock *l = NULL;
+
 	(void)be, (void)call, (void)net;
+	/* taken by another ADD the moment it is free: an undo must not run then */
+	if (platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK), 0, &l, NULL) == 0) {
+		fake.undo_locked = -1;
+		platform_lock_release(l);
+	} else {
+		fake.undo_locked = 1;
+	}
 	fake.networks--;
 }
 
@@ -535,6 +551,26 @@ static void test_failing_add_leaves_nothing(void **state)
 }
 
 /* The address an owner held before a failed ADD stays its own. */
+/* A network whose record cannot be saved is undone under the state lock: once the lock is free
+ * another ADD may find (and start using) the same network in the OS, which an undo after the
+ * unlock would then pull from under it. */
+static void test_network_undone_under_lock(void **state)
+{
+	(void)state;
+	fake.sabotage_network = true;
+	assert_int_equal(run(&fake_plain, "ADD", "deadbeef00000001", "eth0", NULL), 1);
+	assert_non_null(strstr(out, "\"code\""));
+	assert_int_equal(fake.networks, 0);
+	assert_int_equal(fake.undo_locked, 1);
+	assert_int_equal(fake_count(), 0);
+	rmdir(state_path);
+	assert_false(recorded("deadbeef00000001", "eth0", NULL));
+	assert_int_equal(held("deadbeef00000001", "eth0", NULL), 0);
+	fake.sabotage_network = false;
+	assert_int_equal(run(&fake_plain, "ADD", "deadbeef00000001", "eth0", NULL), 0);
+	assert_int_equal(fake.networks, 1);
+}
+
 static void test_failing_add_keeps_address_held_before(void **state)
 {
 	char ip[IPNET_ADDR_STRLEN];
@@ -1108,6 +1144,7 @@ int main(void)
 		cmocka_unit_test_setup(test_add_del, reset),
 		cmocka_unit_test_setup(test_failing_add_leaves_nothing, reset),
 		cmocka_unit_test_setup(test_failing_add_keeps_address_held_before, reset),
+		cmocka_unit_test_setup(test_network_undone_under_lock, reset),
 		cmocka_unit_test_setup(test_repeated_add, reset),
 		cmocka_unit_test_setup(test_network_gone_at_endpoint, reset),
 		cmocka_unit_test_setup(test_left_endpoint_kept_for_del, reset),

@@ -99,9 +99,9 @@ cni ADD $C1 "$scratch/conf-ovl.json"
 check "CNS dual-stack: ADD exits 0, IPv4 first, the IPv6 gateway Azure's fe80::1234:5678:9abc" \
 	jqe '[.ips[] | {address, gateway}] == [{"address":"10.244.1.4/16","gateway":"10.244.0.1"},
 		{"address":"fd44::1:4/64","gateway":"fe80::1234:5678:9abc"}]' <<<"$out"
-check "CNS dual-stack: the HCN network has both subnets, the endpoint both addresses and a default route each; CNS holds both" \
+check "CNS dual-stack: the HCN network has both subnets, the endpoint both addresses (prefix lengths /16, /64) and a default route each; CNS holds both" \
 	eval "jqe '.doc.Ipams[0].Subnets | map(.IpAddressPrefix) == [\"10.244.0.0/16\",\"fd44::/64\"] and .[1].Routes == [{\"NextHop\":\"fe80::1234:5678:9abc\",\"DestinationPrefix\":\"::/0\"}]' <<<'$(calls HcnCreateNetwork)' >/dev/null &&
-		jqe '.doc | (.IpConfigurations | map(.IpAddress)) == [\"10.244.1.4\",\"fd44::1:4\"] and (.Routes | map(.DestinationPrefix)) == [\"0.0.0.0/0\",\"::/0\"]' <<<'$(calls HcnCreateEndpoint | tail -n1)' >/dev/null &&
+		jqe '.doc | .IpConfigurations == [{\"IpAddress\":\"10.244.1.4\",\"PrefixLength\":16},{\"IpAddress\":\"fd44::1:4\",\"PrefixLength\":64}] and (.Routes | map(.DestinationPrefix)) == [\"0.0.0.0/0\",\"::/0\"]' <<<'$(calls HcnCreateEndpoint | tail -n1)' >/dev/null &&
 		[ \"\$(cns_held $(cid8 $C1) | tr ',' '\n' | sort | tr '\n' ' ')\" = '10.244.1.4 fd44::1:4 ' ]"
 cni DEL $C1 "$scratch/conf-ovl.json"
 check "CNS dual-stack: DEL exits 0, both released in CNS, endpoint gone" \
