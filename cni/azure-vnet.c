@@ -43,6 +43,8 @@ struct vnet {
 	struct state_snap snap;            /* the state as last read by this call */
 	bool net_found;                    /* the network is recorded: net is its copy */
 	bool net_created;                  /* this ADD made the network (network_put) */
+	unsigned net_extended;             /* the families (enum ipam_family) this ADD added to
+					    * the network (network_extend_put) */
 	bool has_rec;                      /* this owner's record exists: rec is its copy */
 	bool fresh;                        /* ADD: the owner did not hold ipres's address before */
 	char cns_id[NETSTATE_ID_MAX];      /* azure-cns: the podInterfaceID this ADD asked for */
@@ -340,6 +342,67 @@ static int network_ensure(struct vnet *v, struct cni_error *err)
 	if (r < 0 || (r > 0 && v->net_found))
 		return r < 0 ? r : 0;
 	return state_update_undo(&v->snap, network_put, network_put_undo, v, err);
+}
+
+/* The families (enum ipam_family bits) of @ipres's addresses that network record @net lacks;
+ * 0 for a record without subnets (its families are unknown: left as it is). */
+static unsigned network_missing(const struct netstate_network *net, const struct cni_result *ipres)
+{
+	unsigned have = 0, want = 0;
+	size_t i;
+
+	if (!net->n_subnets)
+		return 0;
+	for (i = 0; i < net->n_subnets; i++)
+		have |= net->subnets[i].prefix.addr.family == IPNET_AF_INET6 ? IPAM_FAMILY_V6 :
+									       IPAM_FAMILY_V4;
+	for (i = 0; i < ipres->n_ips; i++)
+		want |= ipres->ips[i].address.addr.family == IPNET_AF_INET6 ? IPAM_FAMILY_V6 :
+									     IPAM_FAMILY_V4;
+	return want & ~have;
+}
+
+/* state_update callback: the network extended by the backend with the families of v->ipres
+ * its record lacks, under the state lock; a record another call extended since our look-up is
+ * used as it is. */
+static int network_extend_put(struct netstate *st, void *arg, struct cni_error *err)
+{
+	struct vnet *v = arg;
+	struct netstate_extif *x = NULL;
+	struct netstate_network *net = netstate_find_network(st, v->conf->name, &x);
+	unsigned missing;
+	int r;
+
+	if (!net)
+		return own_network(v, st, err) ? 0 : -ENOENT;
+	missing = network_missing(net, &v->ipres);
+	if (!missing) {
+		backend_network_of(net, x, &v->net);
+		return 0;
+	}
+	r = backend->network_extend(v->be, &v->call, &v->ipres, st, net, err);
+	if (r < 0)
+		return r;
+	net = netstate_find_network(st, v->conf->name, &x);
+	backend_network_of(net, x, &v->net);
+	v->net_extended = missing;
+	return 1;
+}
+
+/* A recorded network made while the NIC had fewer address families (the VNet made dual-stack
+ * later) gets the ones of this ADD's addresses (backend network_extend), so its pods get
+ * their node-level pieces (the IPv6 SNAT). An extension whose record cannot be saved is
+ * undone. Nothing to do for a network this ADD made, or with a backend that cannot extend. */
+static int network_extend(struct vnet *v, struct cni_error *err)
+{
+	int r;
+
+	if (!backend->network_extend || v->net_created || !network_missing(&v->net.net, &v->ipres))
+		return 0;
+	r = state_update(&v->snap, network_extend_put, v, err);
+	if (r < 0 && v->net_extended && backend->network_extend_undo)
+		backend->network_extend_undo(v->be, &v->call, &v->net, v->net_extended);
+	return r;
 }
 
 /* ---- IPAM ---- */
@@ -663,6 +726,8 @@ static int add_new(struct vnet *v, struct cni_result *ret, struct cni_error *err
 	if (r >= 0)
 		r = network_ensure(v, err);
 	platform_fault_point("ADD network");
+	if (r >= 0)
+		r = network_extend(v, err);
 	if (r >= 0)
 		r = attach_dns(v, err);
 	if (r < 0)

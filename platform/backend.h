@@ -157,6 +157,27 @@ struct backend_ops {
 	void (*network_undo)(struct backend *be, const struct backend_call *call,
 			     const struct backend_network *net);
 
+	/* network_extend - network @net (its record in @st, changed in place), made while the NIC
+	 * had fewer address families, gets the families of @ipres's addresses it lacks (the NIC
+	 * gained them: the VNet was made dual-stack): their node-level pieces (Linux: the
+	 * family's outbound SNAT; bridge/tunnel also IPv6's neighbour-solicitation drop and
+	 * bridge-nf-call-ip6tables, or IPv4's ARP reply for the primary) and their subnets in the
+	 * record, in the Go layout (Subnets IPv4 first, then IPv6 with Family 10; the external
+	 * interface's Subnets and IPv4Gateway/IPv6Gateway). Called under the network state lock,
+	 * only when the record lacks a family of @ipres. Idempotent: what a run killed half-way
+	 * installed is adopted. On failure removes what it installed and leaves @net as it was
+	 * (code 103 naming what failed, e.g. a master without an address of the family for the
+	 * SNAT). Optional (NULL: the record stays as made). */
+	int (*network_extend)(struct backend *be, const struct backend_call *call,
+			      const struct cni_result *ipres, struct netstate *st,
+			      struct netstate_network *net, struct cni_error *err);
+
+	/* network_extend_undo - undo a network_extend whose record could not be saved: @net is
+	 * the record it extended, @families (enum ipam_family bits) the families it added. Best
+	 * effort, no error. Optional (NULL: the pieces stay; the next extension adopts them). */
+	void (*network_extend_undo)(struct backend *be, const struct backend_call *call,
+				    const struct backend_network *net, unsigned families);
+
 	/* endpoint_alive - is @rec (this owner's record, NULL when none) a live attachment that a
 	 * repeated ADD may report unchanged? 1 yes (then *ret_dns holds the live endpoint's DNS
 	 * and *ret_has_dns is true when the OS keeps one, else false), 0 no and nothing blocks a

@@ -795,30 +795,49 @@ static bool ni_has_v6(const struct netinfo *ni)
 	       ni->subnet.addr.family == IPNET_AF_INET6;
 }
 
+/* Bridge mode, IPv4: the ARP reply for the VM's primary IPv4 @prim with the NIC's MAC,
+ * installed when @add, else removed (best effort). */
+static int ebt_primary_arp(struct vnet *v, const struct ipnet_addr *prim, bool add,
+			   struct cni_error *err)
+{
+	char mac[18], ip[IPNET_ADDR_STRLEN];
+
+	mac_format(v->ni.nic_mac, MAC_COLON_LOWER, mac, sizeof(mac));
+	ipnet_addr_format(prim, ip, sizeof(ip));
+	return ebt_rule(add, "nat", "PREROUTING",
+			(const char *const[]){ "-p", "ARP", "--arp-op", "Request", "--arp-ip-dst",
+					       ip, "-j", "arpreply", "--arpreply-mac", mac,
+					       "--arpreply-target", "DROP", NULL }, err);
+}
+
+/* Bridge mode, IPv6: neighbour solicitations are not forwarded out of the NIC (ACN
+ * DropICMPv6Solicitation): a pod's would carry its own MAC, which the fabric does not know;
+ * pods reach all of IPv6 through the gateway's permanent neighbour instead (bridged_pod).
+ * Installed when @add, else removed (best effort). */
+static int ebt_ns_drop(struct vnet *v, bool add, struct cni_error *err)
+{
+	return ebt_rule(add, "filter", "FORWARD",
+			(const char *const[]){ "-p", "IPv6", "-o", v->ni.master, "--ip6-proto",
+					       "ipv6-icmp", "--ip6-icmp-type",
+					       "neighbour-solicitation", "-j", "DROP", NULL }, err);
+}
+
 /* The network-wide ebtables rules of bridge mode (ACN ebtables/ebtables.go): installed when
- * @add, else removed (best effort, every rule tried). With IPv6, neighbour solicitations are
- * not forwarded out of the NIC (ACN DropICMPv6Solicitation): a pod's would carry its own MAC,
- * which the fabric does not know; pods reach all of IPv6 through the gateway's permanent
- * neighbour instead (bridged_pod). */
+ * @add, else removed (best effort, every rule tried); with IPv6 also ebt_ns_drop. */
 static int ebt_network(struct vnet *v, bool add, struct cni_error *err)
 {
 	const struct netinfo *ni = &v->ni;
-	char mac[18], prim[IPNET_ADDR_STRLEN], vmac[18];
+	char mac[18], vmac[18];
 	int r;
 
 	mac_format(ni->nic_mac, MAC_COLON_LOWER, mac, sizeof(mac));
 	mac_format(vepa_mac, MAC_COLON_LOWER, vmac, sizeof(vmac));
-	ipnet_addr_format(&ni->primary, prim, sizeof(prim));
 	r = ebt_rule(add, "nat", "POSTROUTING",
 		     (const char *const[]){ "-s", "Unicast", "-o", ni->master, "-j", "snat",
 					    "--to-src", mac, "--snat-arp", "--snat-target",
 					    "ACCEPT", NULL }, err);
 	if (r >= 0 && ni->primary.family == IPNET_AF_INET)
-		r = ebt_rule(add, "nat", "PREROUTING",
-			     (const char *const[]){ "-p", "ARP", "--arp-op", "Request",
-						    "--arp-ip-dst", prim, "-j", "arpreply",
-						    "--arpreply-mac", mac, "--arpreply-target",
-						    "DROP", NULL }, err);
+		r = ebt_primary_arp(v, &ni->primary, add, err);
 	if (r >= 0)
 		r = ebt_rule(add, "nat", "PREROUTING",
 			     (const char *const[]){ "-p", "ARP", "-i", ni->master, "--arp-op",
@@ -830,11 +849,7 @@ static int ebt_network(struct vnet *v, bool add, struct cni_error *err)
 			     (const char *const[]){ "-i", ni->bridge, "-j", "dnat", "--to-dst", vmac,
 						    "--dnat-target", "ACCEPT", NULL }, err);
 	if (r >= 0 && ni_has_v6(ni))
-		r = ebt_rule(add, "filter", "FORWARD",
-			     (const char *const[]){ "-p", "IPv6", "-o", ni->master, "--ip6-proto",
-						    "ipv6-icmp", "--ip6-icmp-type",
-						    "neighbour-solicitation", "-j", "DROP", NULL },
-			     err);
+		r = ebt_ns_drop(v, add, err);
 	if (r >= 0)
 		r = ebt_route_via_host(v, add, err);
 	return r < 0 ? r : 0;
@@ -1979,7 +1994,8 @@ static int check_bridge_ebtables(struct check *c, struct cni_error *err)
 }
 
 /* The network's outbound SNAT of each family (when the config wants one and a primary IP is
- * recorded). */
+ * recorded); a family of the pod's addresses the network's record lacks (made before the NIC
+ * had it, never extended) has none. */
 static int check_snat(struct check *c, struct cni_error *err)
 {
 	const struct ipnet_prefix *subs[2] = { &c->v.ni.subnet, &c->v.ni.subnet6 };
@@ -1987,6 +2003,18 @@ static int check_snat(struct check *c, struct cni_error *err)
 	char buf[IPNET_ADDR_STRLEN];
 	int r = 0;
 
+	for (size_t i = 0; c->v.conf->outbound_snat && i < c->rec->n_ips; i++) {
+		int family = c->rec->ips[i].addr.family;
+
+		if (subs[0]->addr.family != family && subs[1]->addr.family != family)
+			return cni_error_check_fail(err, "outbound SNAT for the pod's %s (%s nat %s) "
+						    "is missing: network %s is recorded without an "
+						    "%s subnet",
+						    family == IPNET_AF_INET6 ? "IPv6" : "IPv4",
+						    family == IPNET_AF_INET6 ? "ip6tables" :
+						    "iptables", SNAT_CHAIN, c->v.conf->name,
+						    family == IPNET_AF_INET6 ? "IPv6" : "IPv4");
+	}
 	for (int f = 0; r >= 0 && f < 2; f++) {
 		if (!c->v.conf->outbound_snat || !prims[f]->family || !subs[f]->addr.family)
 			continue;
@@ -2146,6 +2174,192 @@ static void linux_network_undo(struct backend *be, const struct backend_call *ca
 
 	vnet_init(&v, be, call, net);
 	network_unmake(&v, &net->extif);
+}
+
+/* The enum ipam_family bit of address family @family. */
+static unsigned family_bit(int family)
+{
+	return family == IPNET_AF_INET6 ? IPAM_FAMILY_V6 : IPAM_FAMILY_V4;
+}
+
+/* The VM's primary address for pod subnet @subnet on the recorded master, else on its bridge
+ * (bridge mode: the bridge holds the node's addresses), into *ret (family 0 when neither has
+ * one). Returns 0 or negative errno (code 103). */
+static int extend_primary(struct vnet *v, const struct ipnet_prefix *subnet,
+			  struct ipnet_addr *ret, struct cni_error *err)
+{
+	const char *const links[2] = { v->ni.master, v->ni.bridge };
+	struct netdev_addr *addrs = NULL;
+	struct netdev_link l;
+	int n, i;
+
+	memset(ret, 0, sizeof(*ret));
+	n = netdev_addr_list(v->be->host, 0, 0, &addrs, err);
+	if (n < 0)
+		return n;
+	for (i = 0; i < 2 && !ret->family; i++)
+		if (links[i][0] && netdev_link_get(v->be->host, links[i], 0, &l, NULL) == 0)
+			*ret = primary_ip(addrs, n, l.ifindex, subnet);
+	free(addrs);
+	return 0;
+}
+
+/* v->ni with the new family of @s: IPv6 becomes subnet6; IPv4 added to an IPv6-only network
+ * becomes subnet, the IPv6 one moving to subnet6 (as vnet_init reads the reordered record). */
+static void ni_add_family(struct netinfo *ni, const struct netstate_subnet *s)
+{
+	if (s->family == IPNET_AF_INET6) {
+		ni->subnet6 = s->prefix;
+		ni->primary6 = s->primary_ip;
+		return;
+	}
+	ni->subnet6 = ni->subnet;
+	ni->primary6 = ni->primary;
+	ni->subnet = s->prefix;
+	ni->primary = s->primary_ip;
+}
+
+/* The node-level pieces of address family @family of network v->ni, installed when @add (on
+ * failure what this call installed is removed), else removed (best effort): the family's
+ * outbound SNAT (with the config's switch); bridge/tunnel mode, IPv6: bridge-nf-call-ip6tables,
+ * the neighbour-solicitation drop; IPv4: the ARP reply for the primary. IPv6 forwarding is
+ * turned on with IPv6 and never off (as pod_gateway6). Returns 0 or negative errno. */
+static int family_pieces(struct vnet *v, int family, bool add, struct cni_error *err)
+{
+	const bool v6 = family == IPNET_AF_INET6;
+	const struct ipnet_prefix *sub = v6 ? &v->ni.subnet6 : &v->ni.subnet;
+	const struct ipnet_addr *prim = v6 ? &v->ni.primary6 : &v->ni.primary;
+	int r = 0;
+
+	if (!add) {
+		if (v->conf->outbound_snat)
+			snat_remove_one(v, sub);
+		if (v->bridged && v6)
+			ebt_ns_drop(v, false, NULL);
+		else if (v->bridged && prim->family)
+			ebt_primary_arp(v, prim, false, NULL);
+		return 0;
+	}
+	if (v->conf->outbound_snat)
+		r = snat_install_one(v, sub, prim, err);
+	if (r >= 0 && v6)
+		r = ipv6_forwarding(v, err);
+	if (r >= 0 && v->bridged && v6) {
+		bridge_nf(v->be->host, true);
+		r = ebt_ns_drop(v, true, err);
+	} else if (r >= 0 && v->bridged && prim->family) {
+		r = ebt_primary_arp(v, prim, true, err);
+	}
+	if (r < 0)
+		family_pieces(v, family, false, NULL);
+	return r;
+}
+
+/* Subnet @s into network record @net (IPv4 ones first, then IPv6, as the Go layout lists
+ * them) and its prefix and gateway into the external interface @x's. */
+static void record_family(struct netstate_network *net, struct netstate_extif *x,
+			  const struct netstate_subnet *s)
+{
+	size_t at = net->n_subnets, i;
+
+	if (s->family == IPNET_AF_INET)
+		for (at = 0; at < net->n_subnets && net->subnets[at].family == IPNET_AF_INET; at++)
+			;
+	memmove(&net->subnets[at + 1], &net->subnets[at],
+		(net->n_subnets - at) * sizeof(net->subnets[0]));
+	net->subnets[at] = *s;
+	net->n_subnets++;
+	for (i = 0; i < x->n_subnets; i++)
+		if (x->subnets[i].len == s->prefix.len &&
+		    ipnet_addr_equal(&x->subnets[i].addr, &s->prefix.addr))
+			break;
+	if (i == x->n_subnets && x->n_subnets < NETSTATE_MAX_SUBNETS)
+		x->subnets[x->n_subnets++] = s->prefix;
+	if (s->gateway.family == IPNET_AF_INET && !x->ipv4_gateway.family)
+		x->ipv4_gateway = s->gateway;
+	else if (s->gateway.family == IPNET_AF_INET6 && !x->ipv6_gateway.family)
+		x->ipv6_gateway = s->gateway;
+}
+
+/* The families of @ipres that @net lacks: each one's subnet (from the pod address), IPAM
+ * gateway and the VM's primary on the master (extend_primary: required with the SNAT), its
+ * pieces (family_pieces), then the record (record_family). */
+static int linux_network_extend(struct backend *be, const struct backend_call *call,
+				const struct cni_result *ipres, struct netstate *st,
+				struct netstate_network *net, struct cni_error *err)
+{
+	struct netstate_subnet add[2];
+	struct netstate_extif *x = NULL;
+	struct backend_network bn;
+	char text[IPNET_PREFIX_STRLEN];
+	unsigned have = 0;
+	size_t i, n = 0, k;
+	struct vnet v;
+	int r = 0;
+
+	if (netstate_find_network(st, net->id, &x) != net || !x)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INTERNAL,
+				     "network_extend of a network not in the state");
+	backend_network_of(net, x, &bn);
+	vnet_init(&v, be, call, &bn);
+	for (i = 0; i < net->n_subnets; i++)
+		have |= family_bit(net->subnets[i].prefix.addr.family);
+	for (i = 0; i < ipres->n_ips && n < 2; i++) {
+		const struct cni_ipconfig *ip = &ipres->ips[i];
+		struct netstate_subnet *s = &add[n];
+
+		if (have & family_bit(ip->address.addr.family))
+			continue;
+		have |= family_bit(ip->address.addr.family);
+		memset(s, 0, sizeof(*s));
+		s->family = ip->address.addr.family;
+		s->prefix = ipnet_prefix_network(&ip->address);
+		s->gateway = ip->gateway;
+		r = extend_primary(&v, &s->prefix, &s->primary_ip, err);
+		if (r < 0)
+			return r;
+		if (!s->primary_ip.family && v.conf->outbound_snat)
+			return cni_error_set(err, -EADDRNOTAVAIL, CNI_CODE_NETWORK,
+					     "network %s gains %s (%s) but its master %s has no "
+					     "%s address for the outbound SNAT", net->id,
+					     s->family == IPNET_AF_INET6 ? "IPv6" : "IPv4",
+					     ipnet_prefix_format(&s->prefix, text, sizeof(text)),
+					     v.ni.master, s->family == IPNET_AF_INET6 ? "IPv6" : "IPv4");
+		n++;
+	}
+	if (net->n_subnets + n > NETSTATE_MAX_SUBNETS)
+		return cni_error_set(err, -E2BIG, CNI_CODE_INTERNAL,
+				     "network %s has too many subnets to add one", net->id);
+	for (k = 0; r >= 0 && k < n; k++) {
+		ni_add_family(&v.ni, &add[k]);
+		r = family_pieces(&v, add[k].family, true, err);
+	}
+	if (r < 0) {
+		/* the failed one removed its own; the ones before it go too */
+		for (i = 0; i + 1 < k; i++)
+			family_pieces(&v, add[i].family, false, NULL);
+		return r;
+	}
+	for (k = 0; k < n; k++) {
+		record_family(net, x, &add[k]);
+		platform_log("network %s: the NIC gained %s: subnet %s added", net->id,
+			     add[k].family == IPNET_AF_INET6 ? "IPv6" : "IPv4",
+			     ipnet_prefix_format(&add[k].prefix, text, sizeof(text)));
+	}
+	return 0;
+}
+
+/* The pieces of @families of the extended record @net go (family_pieces). */
+static void linux_network_extend_undo(struct backend *be, const struct backend_call *call,
+				      const struct backend_network *net, unsigned families)
+{
+	struct vnet v;
+
+	vnet_init(&v, be, call, net);
+	if (families & IPAM_FAMILY_V6)
+		family_pieces(&v, IPNET_AF_INET6, false, NULL);
+	if (families & IPAM_FAMILY_V4)
+		family_pieces(&v, IPNET_AF_INET, false, NULL);
 }
 
 /* Is the sandbox interface @p the pod end of this owner's own host veth (a killed ADD of this
@@ -2465,6 +2679,8 @@ static const struct backend_ops linux_ops = {
 	.network_alive = NULL,
 	.network_create = linux_network_create,
 	.network_undo = linux_network_undo,
+	.network_extend = linux_network_extend,
+	.network_extend_undo = linux_network_extend_undo,
 	.endpoint_alive = linux_endpoint_alive,
 	.dns = NULL,
 	.endpoint_add = linux_endpoint_add,

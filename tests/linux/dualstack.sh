@@ -10,7 +10,10 @@
 # to outside over IPv6; CHECK, DEL, GC and rollback cover both families. Bridge and tunnel mode
 # the same with IPv6 through Azure's gateway (fe80::1234:5678:9abc, 12:34:56:78:9a:bc, which
 # the fabric netns then carries), per-pod ebtables IPv6 MAC DNAT, the bridge neighbours, the
-# neighbour-solicitation drop at the NIC, ip6tables SNAT of bridged traffic.
+# neighbour-solicitation drop at the NIC, ip6tables SNAT of bridged traffic. Last, a node whose
+# network was made while the NIC had IPv4 only and which gains IPv6 later (the VNet made
+# dual-stack): the next ADD extends the network (its record's IPv6 subnet, the ip6tables SNAT,
+# bridge: the solicitation drop), in transparent and bridge mode.
 # Usage: tests/linux/dualstack.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,6 +22,8 @@ bdir=${1:-$top/build}
 . "$top/tests/lib/jqe.sh"
 # shellcheck source=tests/lib/suite.sh
 . "$top/tests/lib/suite.sh"
+# shellcheck source=tests/lib/cns.sh
+. "$top/tests/lib/cns.sh"   # seen_as
 B=$bdir/bin
 [ -x "$B/azure-vnet" ] && [ -x "$B/azure-vnet-ipam" ] || { echo "FAIL: build $B first"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
@@ -39,6 +44,8 @@ chmod +x "$WORK/ebt-v6fail"
 
 SUITE_ERRLOG=/dev/null
 suite_begin "$WORK/results"
+# after a failed check: the last call's output (its CNI error)
+suite_on_fail() { echo "    last output: $(tr -d '\n\t' <<<"${out:-}${r:-}" | cut -c1-300)"; }
 
 V4='{"Prefix":"10.240.0.0/16","IPAddresses":[{"Address":"10.240.0.4","IsPrimary":true},{"Address":"10.240.0.5"},{"Address":"10.240.0.6"},{"Address":"10.240.0.7"}]}'
 V6='{"Prefix":"2001:db8:0:1::/64","IPAddresses":[{"Address":"2001:db8:0:1::4","IsPrimary":true},{"Address":"2001:db8:0:1::"},{"Address":"2001:db8:0:1::5"},{"Address":"2001:db8:0:1::6"},{"Address":"2001:db8:0:1::7"}]}'
@@ -373,5 +380,74 @@ check "tunnel CHECK healthy" run CHECK h1aaaaaaaa1 "$(nspath t1)"
 run DEL h1aaaaaaaa1 "$(nspath t1)" >/dev/null
 run DEL h2aaaaaaaa2 "$(nspath t2)" >/dev/null
 check "tunnel DEL: nothing in use, no pod rule" bash -c "[ \"\$(jq '[.IPAM.AddressSpaces.local.Pools[].Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json)\" = 0 ] && ! ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--ip6\?-dst'"
+
+# ---------------------------------------------------------------- the NIC gains IPv6 later
+# late_held: what the node holds of pods (addresses in use, azv links, host /32 and /128 routes
+# via them, pod ebtables rules, endpoint records); "0 0 0 0 0" when nothing
+late_held() {
+	local ips links routes ebtr recs
+	ips=$(inuse)
+	links=$(ip -n "$NODE" -o link | grep -c ' azv')
+	routes=$( { ip -n "$NODE" route; ip -n "$NODE" -6 route; } | grep -c '^\(10\.240\|2001:db8\)[^ ]* dev azv')
+	ebtr=$(ebt -t nat -L PREROUTING 2>/dev/null | grep -c -- '--ip6\?-dst')
+	recs=$(jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json")
+	echo "$ips $links $routes $ebtr $recs"
+}
+subnets() { jq -c '[.Network.ExternalInterfaces[].Networks.azure.Subnets[] | [.Family, .Prefix.IP, .PrimaryIP]]' "$RT/azure-vnet.json"; }
+for mode in transparent bridge; do
+	echo "== $mode mode: the NIC gains IPv6 after the network was made"
+	setup_node "late-$mode" "$V4" v4
+	# queryInterval 0: every ADD reads the source (else one within 10 s of the last read may not)
+	if [ $mode = transparent ]; then CONF=$TRANSPARENT; dev=eth0; else CONF=$BRIDGE; dev=azure0; fi
+	CONF=$(jq -c ".ipam.queryInterval = 0" <<<"$CONF")
+	pod "lo$mode"
+	pod "ln$mode"
+	pod "lx$mode"
+	r=$(run ADD 70aaaaaaaa1 "$(nspath "lo$mode")")
+	check "$mode late: the first pod, IPv4 only" jout '[.ips[].address] == ["10.240.0.5/16"]' "$r"
+	check "$mode late: the network is recorded with IPv4 alone" eq "$(subnets)" '[[2,"10.240.0.0","10.240.0.4"]]'
+	# the VNet made dual-stack: NMAgent lists IPv6 secondaries before the VM has its address
+	mas "$V4,$V6"
+	before=$(inuse); links0=$(ip -n "$NODE" -o link | wc -l)
+	out=$(run ADD 71aaaaaaaa1 "$(nspath "ln$mode")")
+	check "$mode late: IPv6 listed but not on the master: code 103 naming the missing IPv6 SNAT source" \
+		jout '.code == 103 and (.msg | test("no IPv6 address for the outbound SNAT"))' "$out"
+	check "$mode late: that ADD made nothing (addresses, links, record, ip6tables)" \
+		bash -c "[ $(inuse) = $before ] && [ \$(ip -n $NODE -o link | wc -l) = $links0 ] && [ '$(subnets)' = '[[2,\"10.240.0.0\",\"10.240.0.4\"]]' ] && ! ip netns exec $NODE ip6tables -t nat -S | grep -q AZURE-VNET-SNAT && ! ip -n ${P}ln$mode link show eth0 2>/dev/null"
+	# now the VM has its IPv6 (on the bridge in bridge mode: it holds the node's addresses)
+	ip -n "$FAB" addr add 2001:db8:0:1::1/64 dev fab0 nodad
+	ip -n "$FAB" addr add fd99::1/128 dev lo
+	[ $mode = bridge ] && fabric_azure6
+	ip -n "$NODE" addr add 2001:db8:0:1::4/64 dev "$dev" nodad
+	ip -n "$NODE" -6 route add default via 2001:db8:0:1::1 dev "$dev"
+	r=$(run ADD 71aaaaaaaa1 "$(nspath "ln$mode")")
+	n6=$(v6of "$r")
+	check "$mode late: a new pod is dual-stack ($n6)" jout '[.ips[].address] == ["10.240.0.6/16", "2001:db8:0:1::5/64"]' "$r"
+	check "$mode late: the network record gained the IPv6 subnet (Family 10, PrimaryIP the VM's)" \
+		eq "$(subnets)" '[[2,"10.240.0.0","10.240.0.4"],[10,"2001:db8:0:1::","2001:db8:0:1::4"]]'
+	check "$mode late: the external interface lists both subnets and the IPv6 gateway" \
+		jqe '.Network.ExternalInterfaces[] | .Subnets == ["10.240.0.0/16", "2001:db8:0:1::/64"] and .IPv6Gateway == "2001:db8:0:1::1"' "$RT/azure-vnet.json"
+	check "$mode late: one ip6tables SNAT jump for the IPv6 subnet" eq "$(in_node ip6tables -t nat -S POSTROUTING | grep -c -- '-s 2001:db8:0:1::/64 -j AZURE-VNET-SNAT')" 1
+	check "$mode late: the new pod reaches an outside IPv6 host, seen as the VM's primary IPv6" \
+		seen_as "$FAB" "${P}ln$mode" fd99::1 2001:db8:0:1::4
+	[ $mode = bridge ] && check "bridge late: neighbour solicitations not forwarded out of eth0" \
+		bash -c "ip netns exec $NODE ebtables -t filter -L FORWARD | grep -q -- '-p IPv6 -o eth0 --ip6-proto ipv6-icmp --ip6-icmp-type neighbour-solicitation -j DROP'"
+	check "$mode late: CHECK of the new pod passes" run CHECK 71aaaaaaaa1 "$(nspath "ln$mode")"
+	check "$mode late: CHECK of the old (IPv4) pod still passes" run CHECK 70aaaaaaaa1 "$(nspath "lo$mode")"
+	# a record an earlier version left (the network never extended): CHECK names the gap, the
+	# next ADD closes it
+	jq '.Network.ExternalInterfaces[].Networks.azure.Subnets |= .[:1]' "$RT/azure-vnet.json" >"$WORK/net.json" &&
+		cat "$WORK/net.json" >"$RT/azure-vnet.json"
+	in_node ip6tables -t nat -D POSTROUTING -s 2001:db8:0:1::/64 -j AZURE-VNET-SNAT
+	out=$(run CHECK 71aaaaaaaa1 "$(nspath "ln$mode")")
+	check "$mode late: CHECK of a dual-stack pod on a network without IPv6: 106 naming the IPv6 SNAT" \
+		jout '.code == 106 and (.msg | test("IPv6 \\(ip6tables nat AZURE-VNET-SNAT\\) is missing"))' "$out"
+	r=$(run ADD 72aaaaaaaa1 "$(nspath "lx$mode")")
+	check "$mode late: the next ADD extends that network again" bash -c "[ '$(subnets)' = '[[2,\"10.240.0.0\",\"10.240.0.4\"],[10,\"2001:db8:0:1::\",\"2001:db8:0:1::4\"]]' ] && [ \$(ip netns exec $NODE ip6tables -t nat -S POSTROUTING | grep -c -- '-s 2001:db8:0:1::/64 -j AZURE-VNET-SNAT') = 1 ]"
+	check "$mode late: and CHECK passes again" run CHECK 71aaaaaaaa1 "$(nspath "ln$mode")"
+	out=$(run DEL 70aaaaaaaa1 "$(nspath "lo$mode")"; echo "rc=$?"; run DEL 71aaaaaaaa1 "$(nspath "ln$mode")"; echo "rc=$?"; run DEL 72aaaaaaaa1 "$(nspath "lx$mode")"; echo "rc=$?")
+	check "$mode late: DEL of the pods: exit 0" eq "$(tr '\n' ' ' <<<"$out")" "rc=0 rc=0 rc=0 "
+	check "$mode late: DEL leaves nothing (addresses, links, host routes, pod rules, records)" eq "$(late_held)" "0 0 0 0 0"
+done
 
 suite_end
