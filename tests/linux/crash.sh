@@ -6,9 +6,11 @@
 # first ADD also makes the network (bridge: moves the NIC's addresses to the bridge). After each
 # kill: both state files parse; the next call does not wait on a stale lock (lock timeout 5 s,
 # each call bounded); the runtime's retry succeeds (ADD: with the address the killed ADD took, if
-# it took one); a DEL (or GC) leaves no address, host veth, host route, ebtables rule, record or
-# owner lock file; a new ADD succeeds; a first ADD's node keeps its IP and default route. All
-# inside network namespaces this script creates and removes (prefix "crs").
+# it took them); a DEL (or GC) leaves no address, host veth, host /32 or /128 route, ebtables
+# rule, bridge neighbour, record or owner lock file, and no second copy of the network's
+# iptables/ip6tables SNAT jump; a new ADD succeeds; a first ADD's node keeps its IPs and default
+# routes. The NIC is dual-stack (IPv4 and IPv6 secondaries: every pod gets both). All inside
+# network namespaces this script creates and removes (prefix "crs").
 # Usage: tests/linux/crash.sh [build-dir]   (default build). Root only. Exit 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,15 +38,16 @@ suite_begin "$WORK/results"
 # after a failed check: the last call's output (its CNI error) and what the node holds
 suite_on_fail() { echo "    last output: $(tr -d '\n\t' <<<"${out:-}" | cut -c1-300); held: $(held 2>/dev/null)"; }
 
-# a node netns with eth0 10.240.0.4/16 (peer in a fabric netns holding .1), default route, and
-# the mas source with secondaries .5 .. .8; runtime dir, lock timeout 5 s
+# a node netns with eth0 10.240.0.4/16 and 2001:db8:0:1::4/64 (peer in a fabric netns holding
+# .1 and ::1), default routes, and the mas source with secondaries .5 .. .8 and ::5 .. ::8;
+# runtime dir, lock timeout 5 s
 setup_node() {
 	NODE=${P}node-$1
 	local fab=${P}fab-$1
 	RT=$WORK/rt-$1
 	mkdir -p "$RT"
 	cat >"$RT/interfaces.json" <<EOF
-{"Interfaces":[{"MacAddress":"000D3A6E1825","IsPrimary":true,"IPSubnets":[{"Prefix":"10.240.0.0/16","IPAddresses":[{"Address":"10.240.0.4","IsPrimary":true},{"Address":"10.240.0.5","IsPrimary":false},{"Address":"10.240.0.6","IsPrimary":false},{"Address":"10.240.0.7","IsPrimary":false},{"Address":"10.240.0.8","IsPrimary":false}]}]}]}
+{"Interfaces":[{"MacAddress":"000D3A6E1825","IsPrimary":true,"IPSubnets":[{"Prefix":"10.240.0.0/16","IPAddresses":[{"Address":"10.240.0.4","IsPrimary":true},{"Address":"10.240.0.5","IsPrimary":false},{"Address":"10.240.0.6","IsPrimary":false},{"Address":"10.240.0.7","IsPrimary":false},{"Address":"10.240.0.8","IsPrimary":false}]},{"Prefix":"2001:db8:0:1::/64","IPAddresses":[{"Address":"2001:db8:0:1::4","IsPrimary":true},{"Address":"2001:db8:0:1::5","IsPrimary":false},{"Address":"2001:db8:0:1::6","IsPrimary":false},{"Address":"2001:db8:0:1::7","IsPrimary":false},{"Address":"2001:db8:0:1::8","IsPrimary":false}]}]}]}
 EOF
 	export AZURE_CNI_RUNTIME_DIR=$RT AZURE_CNI_LOG_DIR=$RT AZURE_CNI_MAS_FILE=$RT/interfaces.json
 	export AZURE_CNI_LOCK_TIMEOUT_MS=5000 CNI_PATH=$B
@@ -53,10 +56,13 @@ EOF
 	ip -n "$NODE" link set lo up
 	ip -n "$NODE" link add eth0 address 00:0d:3a:6e:18:25 type veth peer name fab0 netns "$fab"
 	ip -n "$fab" addr add 10.240.0.1/16 dev fab0
+	ip -n "$fab" addr add 2001:db8:0:1::1/64 dev fab0 nodad
 	ip -n "$fab" link set fab0 up
 	ip -n "$NODE" addr add 10.240.0.4/16 dev eth0
+	ip -n "$NODE" addr add 2001:db8:0:1::4/64 dev eth0 nodad
 	ip -n "$NODE" link set eth0 up
 	ip -n "$NODE" route add default via 10.240.0.1
+	ip -n "$NODE" -6 route add default via 2001:db8:0:1::1 dev eth0
 }
 eq() { [ "$1" = "$2" ]; }
 drop_node() { ip netns del "$NODE"; ip netns del "${NODE/node-/fab-}"; }
@@ -81,45 +87,57 @@ gc() {
 	out=$(env "$@" CNI_COMMAND=GC CNI_PATH="$B" timeout 20 ip netns exec "$NODE" "$B/azure-vnet" <<<"$conf")
 	rc=$?
 }
-ipam_ip() { jq -r --arg c "$1" '[.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse and .ID == $c) | .Addr][0] // ""' "$RT/azure-vnet-ipam.json" 2>/dev/null; }
+# ipam_ips CID: the addresses the IPAM holds for CID, sorted, space-separated ("" when none)
+ipam_ips() { jq -r --arg c "$1" '[.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse and .ID == $c) | .Addr] | sort | join(" ")' "$RT/azure-vnet-ipam.json" 2>/dev/null; }
+# result_ips: the addresses of the result in $out, sorted, space-separated
+result_ips() { jq -r '[.ips[]?.address | split("/")[0]] | sort | join(" ")' <<<"$out" 2>/dev/null; }
 states_parse() {
 	local f
 	for f in "$RT/azure-vnet.json" "$RT/azure-vnet-ipam.json"; do
 		[ ! -s "$f" ] || jq -e . "$f" >/dev/null || return 1
 	done
 }
-# what the node holds beyond the network: addresses in use, host veths, host /32 routes, pod
-# ebtables rules, endpoint records, owner lock files. "0 0 0 0 0 0" when nothing.
+# what the node holds beyond the network: addresses in use (both families), host veths, host
+# /32 and /128 routes, pod ebtables rules (IPv4 and IPv6), permanent neighbours of pod
+# addresses, endpoint records, owner lock files, and iptables + ip6tables SNAT jumps beyond the
+# network's one each. "0 0 0 0 0 0 0 0" when nothing.
 held() {
-	local ips veths routes ebt recs locks
+	local ips veths routes ebt neigh recs locks jumps f n
 	ips=$(jq '[.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse)] | length' "$RT/azure-vnet-ipam.json" 2>/dev/null || echo 0)
 	veths=$(ip -n "$NODE" -o link | grep -c ' azv')
-	routes=$(ip -n "$NODE" route | grep -c '^10\.240\.0\.[0-9]* dev azv')
-	ebt=$( { ip netns exec "$NODE" ebtables -t nat -L PREROUTING 2>/dev/null; ip netns exec "$NODE" ebtables -t nat -L POSTROUTING 2>/dev/null; } | grep -c '10\.240\.0\.[5-8]')
+	routes=$( { ip -n "$NODE" route; ip -n "$NODE" -6 route; } | grep -c '^\(10\.240\.0\.[0-9]*\|2001:db8:0:1::[0-9a-f]*\) dev azv')
+	ebt=$( { ip netns exec "$NODE" ebtables -t nat -L PREROUTING 2>/dev/null; ip netns exec "$NODE" ebtables -t nat -L POSTROUTING 2>/dev/null; } | grep -c '10\.240\.0\.[5-8]\|2001:db8:0:1::[5-8]')
+	neigh=$( { ip -n "$NODE" neigh show nud permanent; ip -n "$NODE" -6 neigh show nud permanent; } | grep -c '^\(10\.240\.0\.[5-8]\|2001:db8:0:1::[5-8]\) ')
 	recs=$(jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json" 2>/dev/null || echo 0)
 	locks=$(ls "$RT/azure-vnet" 2>/dev/null | grep -cv '^azure-vnet\(-ipam\)\?\.lock$')
-	echo "$ips $veths $routes $ebt $recs $locks"
+	jumps=0
+	for f in iptables ip6tables; do
+		n=$(ip netns exec "$NODE" $f -t nat -S POSTROUTING 2>/dev/null | grep -c -- '-j AZURE-VNET-SNAT$')
+		[ "$n" -gt 1 ] && jumps=$((jumps + n - 1))
+	done
+	echo "$ips $veths $routes $ebt $neigh $recs $locks $jumps"
 }
+NOTHING="0 0 0 0 0 0 0 0"
 
 # kill_add MODE-TAG N: ADD killed at step N, then the checks. Returns 1 once N is past the last
 # step (the ADD completed).
 kill_add() {
-	local tag=$1 n=$2 want ip
+	local tag=$1 n=$2 want ips
 	pod a
 	call ADD cafe0000000a a AZURE_CNI_FAULT_KILL_AT="$n"
 	if [ $rc -ne 137 ]; then
 		call DEL cafe0000000a a
 		return 1
 	fi
-	want=$(ipam_ip cafe0000000a)
+	want=$(ipam_ips cafe0000000a)
 	check "$tag: ADD killed at step $n: state files parse" states_parse
 	call ADD cafe0000000a a
-	ip=$(jq -r '.ips[0].address // ""' <<<"$out" | cut -d/ -f1)
-	check "$tag: step $n: the retried ADD succeeds${want:+ with $want}" bash -c "[ $rc -eq 0 ] && [ -n '$ip' ] && { [ -z '$want' ] || [ '$ip' = '$want' ]; }"
+	ips=$(result_ips)
+	check "$tag: step $n: the retried ADD succeeds, dual-stack${want:+, with $want}" bash -c "[ $rc -eq 0 ] && [ \$(wc -w <<<'$ips') = 2 ] && { [ -z '$want' ] || [ '$ips' = '$want' ]; }"
 	call CHECK cafe0000000a a
 	check "$tag: step $n: CHECK after the retry" eq "$rc" 0
 	call DEL cafe0000000a a
-	check "$tag: step $n: DEL exits 0 and leaves nothing" bash -c "[ $rc -eq 0 ] && [ '$(held)' = '0 0 0 0 0 0' ]"
+	check "$tag: step $n: DEL exits 0 and leaves nothing" bash -c "[ $rc -eq 0 ] && [ '$(held)' = '$NOTHING' ]"
 	pod b
 	call ADD cafe0000000b b
 	check "$tag: step $n: a new ADD succeeds" eq "$rc" 0
@@ -136,7 +154,7 @@ kill_del() {
 	[ $rc -eq 137 ] || return 1
 	check "$tag: DEL killed at step $n: state files parse" states_parse
 	call DEL cafe0000000a a
-	check "$tag: step $n: the retried DEL exits 0 and leaves nothing" bash -c "[ $rc -eq 0 ] && [ '$(held)' = '0 0 0 0 0 0' ]"
+	check "$tag: step $n: the retried DEL exits 0 and leaves nothing" bash -c "[ $rc -eq 0 ] && [ '$(held)' = '$NOTHING' ]"
 	call ADD cafe0000000b a
 	check "$tag: step $n: a new ADD succeeds" eq "$rc" 0
 	call DEL cafe0000000b a
@@ -161,7 +179,7 @@ kill_gc() {
 	call CHECK cafe0000000b b
 	check "$tag: step $n: the valid pod is intact (CHECK)" eq "$rc" 0
 	call DEL cafe0000000b b
-	check "$tag: step $n: after its DEL nothing is left" eq "$(held)" "0 0 0 0 0 0"
+	check "$tag: step $n: after its DEL nothing is left" eq "$(held)" "$NOTHING"
 	return 0
 }
 
@@ -188,7 +206,7 @@ kill_add_gc() {
 	check "$tag: step $n: a new ADD succeeds" eq "$rc" 0
 	call DEL cafe0000000c c
 	call DEL cafe0000000b b
-	check "$tag: step $n: after the DELs nothing is left" eq "$(held)" "0 0 0 0 0 0"
+	check "$tag: step $n: after the DELs nothing is left" eq "$(held)" "$NOTHING"
 	ip netns del "${P}a" 2>/dev/null
 	return 0
 }
@@ -201,17 +219,17 @@ leftover() {
 	pod a
 	pod c
 	call ADD cafe0000000a a
-	ip=$(ipam_ip cafe0000000a)
+	ip=$(ipam_ips cafe0000000a)
 	jq '(.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.ID == "cafe0000000a")) |= (.InUse = false | .ID = "")' \
 		"$RT/azure-vnet-ipam.json" >"$WORK/ipam.json" && cat "$WORK/ipam.json" >"$RT/azure-vnet-ipam.json"
 	jq 'del(.Network.ExternalInterfaces[].Networks[].Endpoints[]? | select(.ContainerID == "cafe0000000a"))' \
 		"$RT/azure-vnet.json" >"$WORK/net.json" && cat "$WORK/net.json" >"$RT/azure-vnet.json"
 	call ADD cafe0000000c c
-	check "$tag: an ADD given a gone owner's address ($ip) succeeds" \
-		bash -c "[ $rc -eq 0 ] && [ \"\$(jq -r '.ips[0].address' <<<'$out' | cut -d/ -f1)\" = '$ip' ]"
+	check "$tag: an ADD given a gone owner's addresses ($ip) succeeds" \
+		bash -c "[ $rc -eq 0 ] && [ '$(result_ips)' = '$ip' ]"
 	call DEL cafe0000000c c
 	gc cafe000000ff   # the lock file of a, whose DEL never came
-	check "$tag: its DEL (and a GC) leave nothing" eq "$(held)" "0 0 0 0 0 0"
+	check "$tag: its DEL (and a GC) leave nothing" eq "$(held)" "$NOTHING"
 	ip netns del "${P}a" 2>/dev/null
 }
 
@@ -245,8 +263,8 @@ for mode in transparent bridge; do
 	while :; do
 		setup_node "$mode-first$n"
 		kill_add "$mode first ADD" "$n" || { drop_node; break; }
-		check "$mode first ADD: step $n: the node keeps its IP and default route" \
-			bash -c "ip -n $NODE -4 addr | grep -q 10.240.0.4/16 && ip -n $NODE route | grep -q '^default via 10.240.0.1'"
+		check "$mode first ADD: step $n: the node keeps its IPs and default routes" \
+			bash -c "ip -n $NODE -4 addr | grep -q 10.240.0.4/16 && ip -n $NODE route | grep -q '^default via 10.240.0.1' && ip -n $NODE -6 addr | grep -q 2001:db8:0:1::4/64 && ip -n $NODE -6 route | grep -q '^default via 2001:db8:0:1::1'"
 		drop_node
 		n=$((n + 1))
 		total=$((total + 1))
