@@ -38,17 +38,21 @@ suite_begin "$WORK/results"
 # after a failed check: the last call's output (its CNI error) and what the node holds
 suite_on_fail() { echo "    last output: $(tr -d '\n\t' <<<"${out:-}" | cut -c1-300); held: $(held 2>/dev/null)"; }
 
-# a node netns with eth0 10.240.0.4/16 and 2001:db8:0:1::4/64 (peer in a fabric netns holding
-# .1 and ::1), default routes, and the mas source with secondaries .5 .. .8 and ::5 .. ::8;
-# runtime dir, lock timeout 5 s
+V4='{"Prefix":"10.240.0.0/16","IPAddresses":[{"Address":"10.240.0.4","IsPrimary":true},{"Address":"10.240.0.5","IsPrimary":false},{"Address":"10.240.0.6","IsPrimary":false},{"Address":"10.240.0.7","IsPrimary":false},{"Address":"10.240.0.8","IsPrimary":false}]}'
+V6='{"Prefix":"2001:db8:0:1::/64","IPAddresses":[{"Address":"2001:db8:0:1::4","IsPrimary":true},{"Address":"2001:db8:0:1::5","IsPrimary":false},{"Address":"2001:db8:0:1::6","IsPrimary":false},{"Address":"2001:db8:0:1::7","IsPrimary":false},{"Address":"2001:db8:0:1::8","IsPrimary":false}]}'
+# mas SUBNETS-JSON: the node's interfaces.json with these IPSubnets
+mas() { echo "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IsPrimary\":true,\"IPSubnets\":[$1]}]}" >"$RT/interfaces.json"; }
+# setup_node TAG [v4only]: a node netns with eth0 10.240.0.4/16 and 2001:db8:0:1::4/64 (peer in
+# a fabric netns holding .1 and ::1), default routes, and the mas source with secondaries
+# .5 .. .8 and ::5 .. ::8 (v4only: IPv4 alone; gain_v6 adds IPv6 later); runtime dir, lock
+# timeout 5 s
 setup_node() {
 	NODE=${P}node-$1
-	local fab=${P}fab-$1
+	FAB=${P}fab-$1
+	local fab=$FAB
 	RT=$WORK/rt-$1
 	mkdir -p "$RT"
-	cat >"$RT/interfaces.json" <<EOF
-{"Interfaces":[{"MacAddress":"000D3A6E1825","IsPrimary":true,"IPSubnets":[{"Prefix":"10.240.0.0/16","IPAddresses":[{"Address":"10.240.0.4","IsPrimary":true},{"Address":"10.240.0.5","IsPrimary":false},{"Address":"10.240.0.6","IsPrimary":false},{"Address":"10.240.0.7","IsPrimary":false},{"Address":"10.240.0.8","IsPrimary":false}]},{"Prefix":"2001:db8:0:1::/64","IPAddresses":[{"Address":"2001:db8:0:1::4","IsPrimary":true},{"Address":"2001:db8:0:1::5","IsPrimary":false},{"Address":"2001:db8:0:1::6","IsPrimary":false},{"Address":"2001:db8:0:1::7","IsPrimary":false},{"Address":"2001:db8:0:1::8","IsPrimary":false}]}]}]}
-EOF
+	mas "$V4,$V6"
 	export AZURE_CNI_RUNTIME_DIR=$RT AZURE_CNI_LOG_DIR=$RT AZURE_CNI_MAS_FILE=$RT/interfaces.json
 	export AZURE_CNI_LOCK_TIMEOUT_MS=5000 CNI_PATH=$B
 	ip netns add "$NODE"
@@ -56,13 +60,41 @@ EOF
 	ip -n "$NODE" link set lo up
 	ip -n "$NODE" link add eth0 address 00:0d:3a:6e:18:25 type veth peer name fab0 netns "$fab"
 	ip -n "$fab" addr add 10.240.0.1/16 dev fab0
-	ip -n "$fab" addr add 2001:db8:0:1::1/64 dev fab0 nodad
 	ip -n "$fab" link set fab0 up
 	ip -n "$NODE" addr add 10.240.0.4/16 dev eth0
-	ip -n "$NODE" addr add 2001:db8:0:1::4/64 dev eth0 nodad
 	ip -n "$NODE" link set eth0 up
 	ip -n "$NODE" route add default via 10.240.0.1
-	ip -n "$NODE" -6 route add default via 2001:db8:0:1::1 dev eth0
+	if [ "${2:-}" = v4only ]; then mas "$V4"; else gain_v6 eth0; fi
+}
+# gain_v6 DEV: the VNet made dual-stack: IPv6 secondaries in the mas source, the VM's IPv6 on
+# DEV (eth0, or the bridge that holds the node's addresses) with its default route
+gain_v6() {
+	mas "$V4,$V6"
+	ip -n "$FAB" addr add 2001:db8:0:1::1/64 dev fab0 nodad
+	ip -n "$NODE" addr add 2001:db8:0:1::4/64 dev "$1" nodad
+	ip -n "$NODE" -6 route add default via 2001:db8:0:1::1 dev "$1"
+}
+# steps_upto KIND: on a throwaway node made by KIND_node, ADD with the fault log (in
+# $WORK/steps-KIND-$mode): prints the number of the last fault point before the endpoint's first
+# ("netlink link add" after "ADD network")
+steps_upto() {
+	"$1_node" "$mode-probe-$1"
+	pod a
+	rm -f "$WORK/steps-$1-$mode"
+	call ADD cafe0000000a a AZURE_CNI_FAULT_LOG="$WORK/steps-$1-$mode"
+	call DEL cafe0000000a a
+	drop_node
+	awk '$2 == "ADD" && $3 == "network" {net = 1; next} net && $2 == "netlink" && $3 == "link" && $4 == "add" {print $1 - 1; exit}' "$WORK/steps-$1-$mode"
+}
+first_node() { setup_node "$1"; }
+# late_node TAG: a node whose network was made while the NIC had IPv4 only; then the NIC gains
+# IPv6 (on the bridge in bridge mode: it holds the node's addresses)
+late_node() {
+	setup_node "$1" v4only
+	pod w
+	call ADD cafe00000000 w
+	call DEL cafe00000000 w
+	gain_v6 "$([ "$mode" = bridge ] && echo azure0 || echo eth0)"
 }
 eq() { [ "$1" = "$2" ]; }
 drop_node() { ip netns del "$NODE"; ip netns del "${NODE/node-/fab-}"; }
@@ -256,20 +288,39 @@ for mode in transparent bridge; do
 	drop_node
 done
 
+# A first ADD, and an ADD that extends a network made before the NIC had IPv6, are killed at
+# each step up to the last before their endpoint's first (the veth): from there on they are an
+# ADD on a node whose network is recorded, whose kills the loops above cover step by step.
 for mode in transparent bridge; do
 	echo "== $mode: kills during a new node's first ADD (the network made too)"
 	if [ $mode = transparent ]; then CONF=$TRANSPARENT; else CONF=$BRIDGE; fi
-	n=1
-	while :; do
+	last=$(steps_upto first)
+	for ((n = 1; n <= last; n++)); do
 		setup_node "$mode-first$n"
-		kill_add "$mode first ADD" "$n" || { drop_node; break; }
+		kill_add "$mode first ADD" "$n" || { check "$mode first ADD: killed at step $n" false; drop_node; break; }
 		check "$mode first ADD: step $n: the node keeps its IPs and default routes" \
 			bash -c "ip -n $NODE -4 addr | grep -q 10.240.0.4/16 && ip -n $NODE route | grep -q '^default via 10.240.0.1' && ip -n $NODE -6 addr | grep -q 2001:db8:0:1::4/64 && ip -n $NODE -6 route | grep -q '^default via 2001:db8:0:1::1'"
 		drop_node
-		n=$((n + 1))
 		total=$((total + 1))
 	done
-	check "$mode first ADD: killed at each of its $((n - 1)) steps" [ $n -gt 3 ]
+	check "$mode first ADD: killed at each of its first ${last:-0} steps (the network made)" [ "${last:-0}" -gt 3 ]
+done
+
+for mode in transparent bridge; do
+	echo "== $mode: kills during the ADD that extends a network made before the NIC had IPv6"
+	if [ $mode = transparent ]; then CONF=$TRANSPARENT; else CONF=$BRIDGE; fi
+	CONF=$(jq -c '.ipam.queryInterval = 0' <<<"$CONF")  # each ADD reads the mas source
+	last=$(steps_upto late)
+	first=$(awk '$2 == "ADD" && $3 == "network" {print $1; exit}' "$WORK/steps-late-$mode")
+	for ((n = first; n <= last; n++)); do
+		late_node "$mode-late$n"
+		kill_add "$mode extending ADD" "$n" || { check "$mode extending ADD: killed at step $n" false; drop_node; break; }
+		check "$mode extending ADD: step $n: the network has both subnets, one SNAT jump per family" \
+			bash -c "jq -e '[.Network.ExternalInterfaces[].Networks.azure.Subnets[].Family] == [2, 10]' $RT/azure-vnet.json >/dev/null && [ \$(ip netns exec $NODE iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT) = 1 ] && [ \$(ip netns exec $NODE ip6tables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT) = 1 ]"
+		drop_node
+		total=$((total + 1))
+	done
+	check "$mode extending ADD: killed at each of its steps ${first:-0}..${last:-0} (the network extended)" [ $((${last:-0} - ${first:-0})) -gt 3 ]
 done
 echo "steps killed: $total"
 suite_end
