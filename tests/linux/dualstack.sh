@@ -450,4 +450,58 @@ for mode in transparent bridge; do
 	check "$mode late: DEL leaves nothing (addresses, links, host routes, pod rules, records)" eq "$(late_held)" "0 0 0 0 0"
 done
 
+# ---------------------------------------------------------------- hostile dual-stack input
+# Each bad request on a new node is one CNI error naming the field, and nothing is made: no
+# address in use, no network record, no link, no pod interface, no SNAT chain of either family.
+echo "== hostile dual-stack input (transparent, a new node)"
+nothing_made() {
+	[ "$(ip -n "$NODE" -o link | wc -l)" = "$links0" ] && ! ip -n "${P}h1" link show eth0 2>/dev/null &&
+		{ [ ! -s "$RT/azure-vnet-ipam.json" ] || [ "$(inuse)" = 0 ]; } &&
+		{ [ ! -s "$RT/azure-vnet.json" ] || jq -e '[.Network.ExternalInterfaces[]?.Networks // {} | length] | add // 0 | . == 0' "$RT/azure-vnet.json" >/dev/null; } &&
+		! in_node iptables -t nat -S | grep -q AZURE-VNET-SNAT && ! in_node ip6tables -t nat -S | grep -q AZURE-VNET-SNAT
+}
+setup_node hostile "$V4,$V6" v4 v6
+pod h1
+links0=$(ip -n "$NODE" -o link | wc -l)
+while IFS='|' read -r what ipam field; do
+	CONF=$(jq -c ".ipam += {$ipam}" <<<"$TRANSPARENT")
+	out=$(run ADD h1aaaaaaaa1 "$(nspath h1)")
+	check "hostile: $what: code 7 naming $field" jout ".code == 7 and (.msg | contains(\"$field\"))" "$out"
+	check "hostile: $what: nothing made" nothing_made
+done <<'EOF'
+IPv6 subnet longer than /64|"subnet":"2001:db8:0:1::/80"|ipam.subnet
+malformed IPv6 subnet|"subnet":"2001:db8::1::/64"|ipam.subnet
+malformed IPv6 ipAddress|"ipAddress":"2001:db8:0:1::zz"|ipam.ipAddress
+IPv6 ipAddress with a prefix length|"ipAddress":"2001:db8:0:1::5/64"|ipam.ipAddress
+IPv4 ipAddress in an IPv6 subnet|"subnet":"2001:db8:0:1::/64","ipAddress":"10.240.0.5"|ipam.ipAddress
+IPv6 ipAddress in an IPv4 subnet|"subnet":"10.240.0.0/16","ipAddress":"2001:db8:0:1::5"|ipam.ipAddress
+IPv6 subnet the NIC does not have|"subnet":"2001:db8:0:2::/64"|ipam.subnet
+EOF
+CONF=$TRANSPARENT
+mas "$V4,${V6/\/64/\/80}"
+out=$(run ADD h1aaaaaaaa1 "$(nspath h1)")
+check "hostile: a source (interfaces.json) IPv6 Prefix longer than /64: code 105 naming it" \
+	jout '.code == 105 and (.msg | test("2001:db8:0:1::/80"))' "$out"
+check "hostile: that source: nothing made" nothing_made
+mas "$V6"
+for bad in '"ipAddress":"10.240.0.5"' '"subnet":"10.240.0.0/16"'; do
+	out=$(CONF=$(jq -c ".ipam += {$bad}" <<<"$TRANSPARENT") run ADD h1aaaaaaaa1 "$(nspath h1)")
+	check "hostile: IPv6-only NIC, ipam {$bad}: code 7 naming the field and the family" \
+		jout '.code == 7 and (.msg | test("ipam.(ipAddress|subnet)")) and (.msg | test("IPv4"))' "$out"
+	check "hostile: IPv6-only NIC, ipam {$bad}: nothing made" nothing_made
+done
+# a network made on IPv4 alone, then a source whose new IPv6 Prefix is bad: the ADD fails
+# naming it and the network stays as it was
+mas "$V4"
+check "hostile: a first IPv4 pod" run ADD h1aaaaaaaa1 "$(nspath h1)"
+check "hostile: nothing_made sees what a good ADD made" absent nothing_made
+rec0=$(jq -c .Network.ExternalInterfaces "$RT/azure-vnet.json")
+pod h2
+mas "$V4,${V6/\/64/\/80}"
+out=$(CONF=$(jq -c '.ipam.queryInterval = 0' <<<"$TRANSPARENT") run ADD h2aaaaaaaa2 "$(nspath h2)")
+check "hostile: the NIC gains a bad IPv6 Prefix: code 105 naming it" jout '.code == 105 and (.msg | test("2001:db8:0:1::/80"))' "$out"
+check "hostile: the network record unchanged, no ip6tables SNAT, no pod interface" \
+	bash -c "[ '$(jq -c .Network.ExternalInterfaces "$RT/azure-vnet.json")' = '$rec0' ] && ! ip netns exec $NODE ip6tables -t nat -S | grep -q AZURE-VNET-SNAT && ! ip -n ${P}h2 link show eth0 2>/dev/null"
+run DEL h1aaaaaaaa1 "$(nspath h1)" >/dev/null
+
 suite_end
