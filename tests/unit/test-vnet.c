@@ -71,6 +71,8 @@ static struct {
 	bool sabotage_state;        /* endpoint_add turns azure-vnet.json into a directory */
 	bool sabotage_network;      /* network_create turns azure-vnet.json into a directory */
 	int undo_locked;            /* network_undo found the state lock: 1 held, -1 free */
+	bool sabotage_extend;       /* so does network_extend */
+	int extended;               /* network extensions made and not undone */
 	bool del_recorded;          /* the last endpoint_del's @recorded */
 	size_t del_n_names;
 	char del_names[3][NETSTATE_ID_MAX];
@@ -145,12 +147,16 @@ static int f_network_create(struct backend *be, const struct backend_call *call,
 	struct netstate_extif *x;
 	int r = step("network_create", err);
 
-	(void)be, (void)ipres;
+	(void)be;
 	if (r < 0 || stale)  /* a network found gone is made again under its record */
 		return r;
 	memset(&net, 0, sizeof(net));
 	snprintf(net.id, sizeof(net.id), "%s", call->conf->name);
 	snprintf(net.mode, sizeof(net.mode), "transparent");
+	for (size_t i = 0; i < ipres->n_ips && i < 2; i++) {
+		net.subnets[net.n_subnets].family = ipres->ips[i].address.addr.family;
+		net.subnets[net.n_subnets++].prefix = ipnet_prefix_network(&ipres->ips[i].address);
+	}
 	x = netstate_extif_get(st, "eth0");
 	assert_non_null(x);
 	assert_non_null(netstate_network_add(x, &net));
@@ -177,6 +183,44 @@ static void f_network_undo(struct backend *be, const struct backend_call *call,
 		fake.undo_locked = 1;
 	}
 	fake.networks--;
+}
+
+/* The subnets of @ipres's families @net lacks, appended (the fake does not order them). */
+static int f_network_extend(struct backend *be, const struct backend_call *call,
+			    const struct cni_result *ipres, struct netstate *st,
+			    struct netstate_network *net, struct cni_error *err)
+{
+	int r = step("network_extend", err);
+
+	(void)be, (void)call, (void)st;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ipres->n_ips; i++) {
+		size_t k;
+
+		for (k = 0; k < net->n_subnets; k++)
+			if (net->subnets[k].family == ipres->ips[i].address.addr.family)
+				break;
+		if (k < net->n_subnets)
+			continue;
+		net->subnets[net->n_subnets].family = ipres->ips[i].address.addr.family;
+		net->subnets[net->n_subnets++].prefix = ipnet_prefix_network(&ipres->ips[i].address);
+	}
+	fake.extended++;
+	if (fake.sabotage_extend) {
+		assert_int_equal(remove(state_path), 0);
+		assert_int_equal(mkdir(state_path, 0700), 0);
+	}
+	return 0;
+}
+
+static void f_network_extend_undo(struct backend *be, const struct backend_call *call,
+				  const struct backend_network *net, unsigned families)
+{
+	(void)be, (void)call, (void)net;
+	step("network_extend_undo", NULL);
+	assert_int_equal(families, 2);  /* IPAM_FAMILY_V6 */
+	fake.extended--;
 }
 
 static int f_endpoint_alive(struct backend *be, const struct backend_call *call,
@@ -1138,6 +1182,104 @@ static void test_families(void **state)
 	mas_use("interfaces.json");
 }
 
+/* The subnet families of network NET as recorded, e.g. "2 10". */
+static const char *net_families(void)
+{
+	static char text[1 << 16], fams[32];
+	struct netstate st;
+	struct netstate_network *net;
+	struct cni_error err = { 0 };
+	size_t n = 0;
+
+	fams[0] = '\0';
+	assert_true(read_file(state_path, text, sizeof(text)));
+	assert_int_equal(netstate_decode(text, strlen(text), state_path, &st, &err), 0);
+	net = netstate_find_network(&st, NET, NULL);
+	assert_non_null(net);
+	for (size_t i = 0; i < net->n_subnets; i++)
+		n += (size_t)snprintf(fams + n, sizeof(fams) - n, "%s%d", i ? " " : "",
+				      net->subnets[i].family);
+	netstate_free(&st);
+	return fams;
+}
+
+/* The IPAM state reads the source again at the next ADD (its LastRefresh made old). */
+static void ipam_source_stale(void)
+{
+	static char text[1 << 16];
+	char *p;
+
+	assert_true(read_file(ipam_path, text, sizeof(text)));
+	p = strstr(text, "\"LastRefresh\"");
+	assert_non_null(p);
+	p = strstr(p, "\"20");  /* its value: an RFC 3339 time of this century */
+	assert_non_null(p);
+	memcpy(p + 1, "2001", 4);
+	write_file(ipam_path, text);
+}
+
+/* A network recorded while the NIC had IPv4 only is extended by the first ADD given IPv6 (not
+ * by later ones, nor when this ADD made the network); a failed extension fails the ADD with
+ * nothing held, and one whose record cannot be saved is undone. */
+static void test_network_extend(void **state)
+{
+	static char saved[1 << 16];
+	struct backend_ops ext = fake_plain;
+
+	(void)state;
+	ext.families = f_families_any;
+	ext.network_extend = f_network_extend;
+	ext.network_extend_undo = f_network_extend_undo;
+	mas_use("interfaces.json");
+	assert_int_equal(run(&ext, "ADD", "e0000001", "eth0", NULL), 0);
+	assert_string_equal(net_families(), "2");
+	assert_null(strstr(fake.log, "network_extend"));
+
+	mas_use("interfaces-dualstack.json");
+	ipam_source_stale();
+	fake.fail_op = "network_extend";
+	fake.fail_nth = 1;
+	assert_int_not_equal(run(&ext, "ADD", "e0000002", "eth0", NULL), 0);
+	assert_non_null(strstr(out, "injected failure in network_extend"));
+	assert_int_equal(held("e0000002", "eth0", NULL), 0);
+	assert_false(recorded("e0000002", "eth0", NULL));
+	assert_int_equal(fake_count(), 1);
+	assert_string_equal(net_families(), "2");
+	fake.fail_op = NULL;
+
+	assert_true(read_file(state_path, saved, sizeof(saved)));
+	fake.sabotage_extend = true;
+	fake.log[0] = '\0';
+	assert_int_not_equal(run(&ext, "ADD", "e0000002", "eth0", NULL), 0);
+	assert_non_null(strstr(fake.log, "network_extend network_extend_undo"));
+	assert_int_equal(fake.extended, 0);
+	assert_int_equal(held("e0000002", "eth0", NULL), 0);
+	assert_int_equal(fake_count(), 1);
+	fake.sabotage_extend = false;
+	rmdir(state_path);
+	write_file(state_path, saved);
+
+	fake.log[0] = '\0';
+	assert_int_equal(run(&ext, "ADD", "e0000002", "eth0", NULL), 0);
+	assert_non_null(strstr(out, "\"fd00:db8:1::5/64\""));
+	assert_non_null(strstr(fake.log, "network_extend"));
+	assert_int_equal(fake.extended, 1);
+	assert_string_equal(net_families(), "2 10");
+	assert_int_equal(run(&ext, "DEL", "e0000002", "eth0", NULL), 0);
+	fake.log[0] = '\0';
+	assert_int_equal(run(&ext, "ADD", "e0000003", "eth0", NULL), 0);
+	assert_null(strstr(fake.log, "network_extend"));
+	assert_int_equal(fake.extended, 1);
+	assert_int_equal(run(&ext, "CHECK", "e0000001", "eth0", NULL), 0);
+
+	/* a new node's first dual-stack ADD makes the network with both: nothing to extend */
+	reset(NULL);
+	assert_int_equal(run(&ext, "ADD", "e0000004", "eth0", NULL), 0);
+	assert_string_equal(net_families(), "2 10");
+	assert_null(strstr(fake.log, "network_extend"));
+	mas_use("interfaces.json");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1164,6 +1306,7 @@ int main(void)
 		cmocka_unit_test_setup(test_corrupt_ipam_state_rebuilt, reset),
 		cmocka_unit_test_setup(test_corrupt_net_state, reset),
 		cmocka_unit_test_setup(test_families, reset),
+		cmocka_unit_test_setup(test_network_extend, reset),
 	};
 	const char *tmp = getenv("TMPDIR");
 	int rc;
