@@ -369,12 +369,13 @@ static int network_extend_put(struct netstate *st, void *arg, struct cni_error *
 {
 	struct vnet *v = arg;
 	struct netstate_extif *x = NULL;
-	struct netstate_network *net = netstate_find_network(st, v->conf->name, &x);
+	struct netstate_network *net = own_network(v, st, err);
 	unsigned missing;
 	int r;
 
 	if (!net)
-		return own_network(v, st, err) ? 0 : -ENOENT;
+		return -ENOENT;
+	net = netstate_find_network(st, v->conf->name, &x);
 	missing = network_missing(net, &v->ipres);
 	if (!missing) {
 		backend_network_of(net, x, &v->net);

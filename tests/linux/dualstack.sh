@@ -450,6 +450,30 @@ for mode in transparent bridge; do
 	check "$mode late: DEL leaves nothing (addresses, links, host routes, pod rules, records)" eq "$(late_held)" "0 0 0 0 0"
 done
 
+echo "== transparent mode: an IPv6-only NIC gains IPv4 after the network was made"
+setup_node late-v4 "$V6" v4 v6
+CONF=$(jq -c ".ipam.queryInterval = 0" <<<"$TRANSPARENT")
+pod m1
+pod m2
+r=$(run ADD 73aaaaaaaa1 "$(nspath m1)")
+check "late IPv4: the first pod, IPv6 only" jout '[.ips[].address] == ["2001:db8:0:1::5/64"]' "$r"
+check "late IPv4: the network is recorded with IPv6 alone" eq "$(subnets)" '[[10,"2001:db8:0:1::","2001:db8:0:1::4"]]'
+mas "$V4,$V6"
+r=$(run ADD 74aaaaaaaa1 "$(nspath m2)")
+check "late IPv4: a new pod is dual-stack" jout '[.ips[].address] == ["10.240.0.5/16", "2001:db8:0:1::6/64"]' "$r"
+check "late IPv4: the record lists IPv4 first, then IPv6 (the Go layout)" \
+	eq "$(subnets)" '[[2,"10.240.0.0","10.240.0.4"],[10,"2001:db8:0:1::","2001:db8:0:1::4"]]'
+check "late IPv4: one iptables SNAT jump for the IPv4 subnet, the ip6tables one kept" \
+	bash -c "[ \$(ip netns exec $NODE iptables -t nat -S POSTROUTING | grep -c -- '-s 10.240.0.0/16 -j AZURE-VNET-SNAT') = 1 ] && [ \$(ip netns exec $NODE ip6tables -t nat -S POSTROUTING | grep -c -- '-s 2001:db8:0:1::/64 -j AZURE-VNET-SNAT') = 1 ]"
+ip -n "$FAB" addr add 198.51.100.1/32 dev lo
+check "late IPv4: the new pod reaches an outside IPv4 host seen as the VM's primary" \
+	seen_as "$FAB" "${P}m2" 198.51.100.1 10.240.0.4
+check "late IPv4: CHECK of the new pod passes" run CHECK 74aaaaaaaa1 "$(nspath m2)"
+check "late IPv4: CHECK of the old (IPv6) pod still passes" run CHECK 73aaaaaaaa1 "$(nspath m1)"
+run DEL 73aaaaaaaa1 "$(nspath m1)" >/dev/null
+run DEL 74aaaaaaaa1 "$(nspath m2)" >/dev/null
+check "late IPv4: DEL leaves nothing" eq "$(late_held)" "0 0 0 0 0"
+
 # ---------------------------------------------------------------- hostile dual-stack input
 # Each bad request on a new node is one CNI error naming the field, and nothing is made: no
 # address in use, no network record, no link, no pod interface, no SNAT chain of either family.
