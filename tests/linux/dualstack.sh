@@ -474,6 +474,26 @@ run DEL 73aaaaaaaa1 "$(nspath m1)" >/dev/null
 run DEL 74aaaaaaaa1 "$(nspath m2)" >/dev/null
 check "late IPv4: DEL leaves nothing" eq "$(late_held)" "0 0 0 0 0"
 
+echo "== transparent mode: two concurrent ADDs right after the NIC gains IPv6"
+setup_node late-conc "$V4" v4
+CONF=$(jq -c ".ipam.queryInterval = 0" <<<"$TRANSPARENT")
+for i in 0 1 2; do pod "k$i"; done   # the IPv4 pool has three addresses
+run ADD 75aaaaaaaa0 "$(nspath k0)" >/dev/null
+mas "$V4,$V6"
+ip -n "$FAB" addr add 2001:db8:0:1::1/64 dev fab0 nodad
+ip -n "$NODE" addr add 2001:db8:0:1::4/64 dev eth0 nodad
+for i in 1 2; do run ADD "75aaaaaaaa$i" "$(nspath "k$i")" >"$WORK/conc$i" & done
+wait
+check "concurrent: both ADDs are dual-stack" \
+	eq "$(for i in 1 2; do jq -c '[.ips[]?.address | contains(":")]' "$WORK/conc$i"; done | sort -u)" '[false,true]'
+check "concurrent: the network extended once (two subnets, one ip6tables jump)" \
+	bash -c "[ '$(subnets)' = '[[2,\"10.240.0.0\",\"10.240.0.4\"],[10,\"2001:db8:0:1::\",\"2001:db8:0:1::4\"]]' ] && [ \$(ip netns exec $NODE ip6tables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT) = 1 ]"
+for i in 0 1 2; do
+	check "concurrent: CHECK k$i" run CHECK "75aaaaaaaa$i" "$(nspath "k$i")"
+	run DEL "75aaaaaaaa$i" "$(nspath "k$i")" >/dev/null
+done
+check "concurrent: DEL leaves nothing" eq "$(late_held)" "0 0 0 0 0"
+
 # ---------------------------------------------------------------- hostile dual-stack input
 # Each bad request on a new node is one CNI error naming the field, and nothing is made: no
 # address in use, no network record, no link, no pod interface, no SNAT chain of either family.
