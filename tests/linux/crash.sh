@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: MIT
 # Crash tests: azure-vnet killed (SIGKILL) at every numbered step of ADD, DEL and GC
 # (platform_fault_point: AZURE_CNI_FAULT_KILL_AT=N kills the Nth step; AZURE_CNI_FAULT_LOG lists
-# them), in transparent and bridge mode, on a node whose network exists and on a new node whose
-# first ADD also makes the network (bridge: moves the NIC's addresses to the bridge). After each
-# kill: both state files parse; the next call does not wait on a stale lock (lock timeout 5 s,
-# each call bounded); the runtime's retry succeeds (ADD: with the address the killed ADD took, if
+# them), in transparent and bridge mode, on a node whose network exists, on a new node whose
+# first ADD also makes the network (bridge: moves the NIC's addresses to the bridge), and on a
+# node whose network was made before the NIC had IPv6 (the ADD extends it). After each kill:
+# both state files parse; the next call does not wait on a stale lock (lock timeout 5 s, each
+# call bounded); the runtime's retry succeeds (ADD: with the addresses the killed ADD took, if
 # it took them); a DEL (or GC) leaves no address, host veth, host /32 or /128 route, ebtables
 # rule, bridge neighbour, record or owner lock file, and no second copy of the network's
 # iptables/ip6tables SNAT jump; a new ADD succeeds; a first ADD's node keeps its IPs and default
@@ -112,10 +113,16 @@ call() {
 	rc=$?
 }
 # gc VALID-CID [extra env...]: GC keeping VALID-CID's attachment
+# (the GC config of each CONF and VALID-CID made once: jq costs more than a kill step's checks)
+declare -A GC_CONF
 gc() {
 	local valid=$1 conf
 	shift
-	conf=$(jq -c --arg v "$valid" '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = [{"containerID": $v, "ifname": "eth0"}]' <<<"$CONF")
+	conf=${GC_CONF[$CONF$valid]:-}
+	if [ -z "$conf" ]; then
+		conf=$(jq -c --arg v "$valid" '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = [{"containerID": $v, "ifname": "eth0"}]' <<<"$CONF")
+		GC_CONF[$CONF$valid]=$conf
+	fi
 	out=$(env "$@" CNI_COMMAND=GC CNI_PATH="$B" timeout 20 ip netns exec "$NODE" "$B/azure-vnet" <<<"$conf")
 	rc=$?
 }
@@ -124,29 +131,34 @@ ipam_ips() { jq -r --arg c "$1" '[.IPAM.AddressSpaces[].Pools[].Addresses[] | se
 # result_ips: the addresses of the result in $out, sorted, space-separated
 result_ips() { jq -r '[.ips[]?.address | split("/")[0]] | sort | join(" ")' <<<"$out" 2>/dev/null; }
 states_parse() {
-	local f
+	local f files=()
 	for f in "$RT/azure-vnet.json" "$RT/azure-vnet-ipam.json"; do
-		[ ! -s "$f" ] || jq -e . "$f" >/dev/null || return 1
+		[ ! -s "$f" ] || files+=("$f")
 	done
+	[ ${#files[@]} = 0 ] || jq -e . "${files[@]}" >/dev/null
 }
 # what the node holds beyond the network: addresses in use (both families), host veths, host
 # /32 and /128 routes, pod ebtables rules (IPv4 and IPv6), permanent neighbours of pod
 # addresses, endpoint records, owner lock files, and iptables + ip6tables SNAT jumps beyond the
 # network's one each. "0 0 0 0 0 0 0 0" when nothing.
 held() {
-	local ips veths routes ebt neigh recs locks jumps f n
-	ips=$(jq '[.IPAM.AddressSpaces[].Pools[].Addresses[] | select(.InUse)] | length' "$RT/azure-vnet-ipam.json" 2>/dev/null || echo 0)
+	local ips recs veths routes ebt neigh locks jumps
+	# both state files in one jq; a missing one counts 0
+	read -r ips recs < <(jq -rn '[inputs] | [([.[] | .IPAM? // empty | .AddressSpaces[].Pools[].Addresses[] | select(.InUse)] | length), ([.[] | .Network? // empty | .ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0)] | @tsv' \
+		$(ls "$RT/azure-vnet-ipam.json" "$RT/azure-vnet.json" 2>/dev/null) </dev/null 2>/dev/null || echo "0 0")
 	veths=$(ip -n "$NODE" -o link | grep -c ' azv')
 	routes=$( { ip -n "$NODE" route; ip -n "$NODE" -6 route; } | grep -c '^\(10\.240\.0\.[0-9]*\|2001:db8:0:1::[0-9a-f]*\) dev azv')
-	ebt=$( { ip netns exec "$NODE" ebtables -t nat -L PREROUTING 2>/dev/null; ip netns exec "$NODE" ebtables -t nat -L POSTROUTING 2>/dev/null; } | grep -c '10\.240\.0\.[5-8]\|2001:db8:0:1::[5-8]')
-	neigh=$( { ip -n "$NODE" neigh show nud permanent; ip -n "$NODE" -6 neigh show nud permanent; } | grep -c '^\(10\.240\.0\.[5-8]\|2001:db8:0:1::[5-8]\) ')
-	recs=$(jq '[.Network.ExternalInterfaces[].Networks[].Endpoints // {} | length] | add // 0' "$RT/azure-vnet.json" 2>/dev/null || echo 0)
+	neigh=$(ip -n "$NODE" neigh show nud permanent | grep -c '^\(10\.240\.0\.[5-8]\|2001:db8:0:1::[5-8]\) ')
 	locks=$(ls "$RT/azure-vnet" 2>/dev/null | grep -cv '^azure-vnet\(-ipam\)\?\.lock$')
-	jumps=0
-	for f in iptables ip6tables; do
-		n=$(ip netns exec "$NODE" $f -t nat -S POSTROUTING 2>/dev/null | grep -c -- '-j AZURE-VNET-SNAT$')
-		[ "$n" -gt 1 ] && jumps=$((jumps + n - 1))
-	done
+	# the firewall in one netns entry: pod rules in ebtables, SNAT jumps beyond one per family
+	read -r ebt jumps < <(ip netns exec "$NODE" sh -c '
+		e=$( { ebtables -t nat -L PREROUTING; ebtables -t nat -L POSTROUTING; } 2>/dev/null | grep -c "10\.240\.0\.[5-8]\|2001:db8:0:1::[5-8]")
+		j=0
+		for f in iptables ip6tables; do
+			n=$($f -t nat -S POSTROUTING 2>/dev/null | grep -c -- "-j AZURE-VNET-SNAT\$")
+			[ "$n" -gt 1 ] && j=$((j + n - 1))
+		done
+		echo "$e $j"')
 	echo "$ips $veths $routes $ebt $neigh $recs $locks $jumps"
 }
 NOTHING="0 0 0 0 0 0 0 0"
@@ -275,6 +287,13 @@ for mode in transparent bridge; do
 	setup_node "$mode"
 	pod w
 	call ADD cafe00000000 w   # the network, made once
+	# held sees a live pod: both addresses, the veth, the host /32 and /128 (transparent) or
+	# the pod's ebtables rules and bridge neighbours (bridge), its record and lock file
+	want=$([ $mode = transparent ] && echo "2 1 2 0 0 1 1 0" || echo "2 1 0 3 2 1 1 0")
+	check "$mode: held counts a live dual-stack pod ($want)" eq "$(held)" "$want"
+	ip netns exec "$NODE" ip6tables -t nat -A POSTROUTING -s 2001:db8:0:1::/64 -j AZURE-VNET-SNAT
+	check "$mode: held counts a second ip6tables SNAT jump" eq "$(held | cut -d' ' -f8)" 1
+	ip netns exec "$NODE" ip6tables -t nat -D POSTROUTING -s 2001:db8:0:1::/64 -j AZURE-VNET-SNAT
 	call DEL cafe00000000 w
 	[ $mode = transparent ] && leftover "$mode"
 	for kind in add del gc add_gc; do
