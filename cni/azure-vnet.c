@@ -390,20 +390,31 @@ static int network_extend_put(struct netstate *st, void *arg, struct cni_error *
 	return 1;
 }
 
+/* state_update_undo callback: network_extend_put extended the network but its record could
+ * not be saved. Undone before the state lock is released: after it, another ADD would extend
+ * the network again, adopting the pieces in the OS, and an undo then would pull them from
+ * under its record. */
+static void network_extend_put_undo(void *arg)
+{
+	struct vnet *v = arg;
+
+	if (!v->net_extended)
+		return;
+	if (backend->network_extend_undo)
+		backend->network_extend_undo(v->be, &v->call, &v->net, v->net_extended);
+	v->net_extended = 0;
+}
+
 /* A recorded network made while the NIC had fewer address families (the VNet made dual-stack
  * later) gets the ones of this ADD's addresses (backend network_extend), so its pods get
  * their node-level pieces (the IPv6 SNAT). An extension whose record cannot be saved is
- * undone. Nothing to do for a network this ADD made, or with a backend that cannot extend. */
+ * undone under the lock. Nothing to do for a network this ADD made, or with a backend that
+ * cannot extend. */
 static int network_extend(struct vnet *v, struct cni_error *err)
 {
-	int r;
-
 	if (!backend->network_extend || v->net_created || !network_missing(&v->net.net, &v->ipres))
 		return 0;
-	r = state_update(&v->snap, network_extend_put, v, err);
-	if (r < 0 && v->net_extended && backend->network_extend_undo)
-		backend->network_extend_undo(v->be, &v->call, &v->net, v->net_extended);
-	return r;
+	return state_update_undo(&v->snap, network_extend_put, network_extend_put_undo, v, err);
 }
 
 /* ---- IPAM ---- */

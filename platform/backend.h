@@ -173,8 +173,9 @@ struct backend_ops {
 			      struct netstate_network *net, struct cni_error *err);
 
 	/* network_extend_undo - undo a network_extend whose record could not be saved: @net is
-	 * the record it extended, @families (enum ipam_family bits) the families it added. Best
-	 * effort, no error. Optional (NULL: the pieces stay; the next extension adopts them). */
+	 * the record it extended, @families (enum ipam_family bits) the families it added. Called
+	 * under the network state lock, on the same session. Best effort, no error. Optional
+	 * (NULL: the pieces stay; the next extension adopts them). */
 	void (*network_extend_undo)(struct backend *be, const struct backend_call *call,
 				    const struct backend_network *net, unsigned families);
 

@@ -217,9 +217,18 @@ static int f_network_extend(struct backend *be, const struct backend_call *call,
 static void f_network_extend_undo(struct backend *be, const struct backend_call *call,
 				  const struct backend_network *net, unsigned families)
 {
+	struct platform_lock *l = NULL;
+
 	(void)be, (void)call, (void)net;
 	step("network_extend_undo", NULL);
 	assert_int_equal(families, 2);  /* IPAM_FAMILY_V6 */
+	/* under the state lock, as network_undo: another ADD would extend again once it is free */
+	if (platform_lock_acquire(platform_path(PLATFORM_PATH_NET_LOCK), 0, &l, NULL) == 0) {
+		fake.undo_locked = -1;
+		platform_lock_release(l);
+	} else {
+		fake.undo_locked = 1;
+	}
 	fake.extended--;
 }
 
@@ -1253,6 +1262,7 @@ static void test_network_extend(void **state)
 	assert_int_not_equal(run(&ext, "ADD", "e0000002", "eth0", NULL), 0);
 	assert_non_null(strstr(fake.log, "network_extend network_extend_undo"));
 	assert_int_equal(fake.extended, 0);
+	assert_int_equal(fake.undo_locked, 1);
 	assert_int_equal(held("e0000002", "eth0", NULL), 0);
 	assert_int_equal(fake_count(), 1);
 	fake.sabotage_extend = false;
