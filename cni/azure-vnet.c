@@ -344,18 +344,26 @@ static int network_ensure(struct vnet *v, struct cni_error *err)
 	return state_update_undo(&v->snap, network_put, network_put_undo, v, err);
 }
 
+/* The families (enum ipam_family bits) of network record @net's subnets; 0 without subnets. */
+static unsigned network_families(const struct netstate_network *net)
+{
+	unsigned have = 0;
+
+	for (size_t i = 0; i < net->n_subnets; i++)
+		have |= net->subnets[i].prefix.addr.family == IPNET_AF_INET6 ? IPAM_FAMILY_V6 :
+									       IPAM_FAMILY_V4;
+	return have;
+}
+
 /* The families (enum ipam_family bits) of @ipres's addresses that network record @net lacks;
  * 0 for a record without subnets (its families are unknown: left as it is). */
 static unsigned network_missing(const struct netstate_network *net, const struct cni_result *ipres)
 {
-	unsigned have = 0, want = 0;
+	unsigned have = network_families(net), want = 0;
 	size_t i;
 
-	if (!net->n_subnets)
+	if (!have)
 		return 0;
-	for (i = 0; i < net->n_subnets; i++)
-		have |= net->subnets[i].prefix.addr.family == IPNET_AF_INET6 ? IPAM_FAMILY_V6 :
-									       IPAM_FAMILY_V4;
 	for (i = 0; i < ipres->n_ips; i++)
 		want |= ipres->ips[i].address.addr.family == IPNET_AF_INET6 ? IPAM_FAMILY_V6 :
 									     IPAM_FAMILY_V4;
@@ -530,9 +538,8 @@ static int ipam_cns_add_owner(struct vnet *v, struct cni_error *err)
  * delegated plugin cannot say; host-local refuses a second allocation for the same owner, so
  * its successful ADD is fresh. An answer without an address (of a family the backend
  * configures) is code 101. */
-static int ipam_add(struct vnet *v, struct cni_error *err)
+static int ipam_add_families(struct vnet *v, unsigned families, struct cni_error *err)
 {
-	unsigned families = vnet_families(v);
 	int r;
 
 	memset(&v->ipres, 0, sizeof(v->ipres));
@@ -550,9 +557,15 @@ static int ipam_add(struct vnet *v, struct cni_error *err)
 	}
 	if (r >= 0 && v->ipres.n_ips == 0)
 		r = cni_error_set(err, -ENOENT, CNI_CODE_NO_ADDRESS, "IPAM %s returned no address%s",
-				  v->conf->ipam.type, vnet_families(v) == IPAM_FAMILY_ANY ? "" :
+				  v->conf->ipam.type, families == IPAM_FAMILY_ANY ? "" :
 				  " of the family this network mode configures");
 	return r;
+}
+
+/* The pod's addresses from its IPAM: one of each family the network mode configures. */
+static int ipam_add(struct vnet *v, struct cni_error *err)
+{
+	return ipam_add_families(v, vnet_families(v), err);
 }
 
 /* Release what this owner holds (ours: in-process; azure-cns: by the CNS key this ADD used,
@@ -724,6 +737,28 @@ static int endpoint_make(struct vnet *v, bool *left, struct cni_error *err)
 	return r;
 }
 
+/* network_extend failed with -EADDRNOTAVAIL (@err): the node has no address of the family this
+ * ADD's addresses would add to the network, for its outbound SNAT (the VNet made dual-stack, and
+ * NMAgent lists the VM's IPv6 secondaries before the VM has configured its own IPv6 address).
+ * Failing every ADD until it does would stop a working node's pods; the pod instead gets the
+ * families the network has: a fresh owner's addresses (our IPAM) are released and asked for
+ * again for those families alone, and a later ADD, once the node has the address, extends the
+ * network. A repeat ADD (the owner held its addresses before), azure-cns and a delegated IPAM
+ * keep the error. Returns ipam_add's result, or -EADDRNOTAVAIL with @err as it was. */
+static int add_network_families(struct vnet *v, struct cni_error *err)
+{
+	unsigned have = network_families(&v->net.net) & vnet_families(v);
+
+	if (!have || !v->fresh || !ipam_ours(v->conf))
+		return -EADDRNOTAVAIL;
+	platform_log("ADD %s: %s; the pod gets the network's own address families this time",
+		     v->ctx->env.container_id, err ? err->msg : "");
+	ipam_del(v, NULL);
+	if (err)
+		memset(err, 0, sizeof(*err));
+	return ipam_add_families(v, have, err);
+}
+
 /* A new attachment: IPAM, the network, the record (reserved first when the backend names
  * endpoints by ID), the endpoint, the result. Rollback in reverse: the endpoint, the reserved
  * record, the address when fresh; an endpoint the backend cannot be sure it removed keeps its
@@ -740,6 +775,8 @@ static int add_new(struct vnet *v, struct cni_result *ret, struct cni_error *err
 	platform_fault_point("ADD network");
 	if (r >= 0)
 		r = network_extend(v, err);
+	if (r == -EADDRNOTAVAIL)
+		r = add_network_families(v, err);
 	if (r >= 0)
 		r = attach_dns(v, err);
 	if (r < 0)
