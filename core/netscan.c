@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* cJSON's own nesting limit (CJSON_NESTING_LIMIT): deeper text is refused as cJSON refuses it. */
 #define NETSCAN_DEPTH_MAX 1000
@@ -85,10 +88,28 @@ static void skip_ws(struct scan *c)
 	c->i = i;
 }
 
-/* Bytes from @p up to the first '"', '\\' or control byte (the terminating NUL at the latest). */
-static size_t plain_run(const char *p)
+/* Bytes from @p up to the first '"', '\\' or control byte (the terminating NUL at the latest).
+ * Reads whole 16-byte (SSE2) or 8-byte blocks: the text's NETSCAN_PAD zero bytes make every
+ * block that begins at or before the NUL readable. */
+static inline __attribute__((always_inline)) size_t plain_run(const char *p)
 {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+		      ctl = _mm_set1_epi8(0x1f);
+	const char *s = p;
+
+	for (;; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* a byte <= 0x1f is its own unsigned minimum with 0x1f */
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+						      _mm_cmpeq_epi8(v, bslash)),
+					 _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+
+		if (bits)
+			return (size_t)(p - s) + (size_t)__builtin_ctz(bits);
+	}
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	const char *s = p;
 
 	for (;; p += 8) {
@@ -192,24 +213,38 @@ static bool scan_literal(struct scan *c, const char *lit)
 
 /* ---- records: one function, pointers in registers (they are nearly all of the text) ---- */
 
-static const char *fast_ws(const char *p)
+/* The first byte at or after @p that is not JSON white space. The common layouts: none at
+ * all, one tab after a ':', a newline and a run of tabs (whose length one 8-byte compare
+ * finds, the padding making the word readable). */
+static inline __attribute__((always_inline)) const char *fast_ws(const char *p)
 {
 	for (;;) {
 		unsigned char ch = (unsigned char)*p;
+		uint64_t w;
 
 		if (ch > ' ')
-			return p; /* most calls: no white space at all */
-		if (ch == '\t' && word(p) == 0x0909090909090909ull)
-			p += 8;
-		else if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r')
-			p++;
-		else
 			return p;
+		if (ch == '\n' || ch == ' ' || ch == '\r') {
+			p++;
+			continue;
+		}
+		if (ch != '\t')
+			return p;
+		w = word(p) ^ (ONES * '\t');
+		if (!w) {
+			p += 8;
+			continue;
+		}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		p += (size_t)__builtin_ctzll(w) >> 3; /* the tabs before the first other byte */
+#else
+		p += (size_t)__builtin_clzll(w) >> 3;
+#endif
 	}
 }
 
 /* The string at @p (its opening quote): the byte after its closing quote, or NULL. */
-static const char *fast_string(const char *p)
+static inline __attribute__((always_inline)) const char *fast_string(const char *p)
 {
 	for (p++;;) {
 		p += plain_run(p);
