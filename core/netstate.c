@@ -550,18 +550,12 @@ static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x
 
 /* @text into the state's own copy (padded as netscan_run needs; lazy records point into it),
  * scanned into @scan. Returns 0, -EINVAL (code 6) or -ENOMEM. */
-static int copy_and_scan(struct dctx *d, const char *text, size_t len, struct netstate *ret,
-			 struct netscan *scan)
+/* ret->text (set, padded) indexed into @scan. */
+static int scan_text(struct dctx *d, size_t len, struct netstate *ret, struct netscan *scan)
 {
 	const char *field = NULL, *why = NULL;
 	int r;
 
-	ret->text = malloc(len + NETSCAN_PAD);
-	if (!ret->text)
-		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	memcpy(ret->text, text, len);
-	memset(ret->text + len, 0, NETSCAN_PAD);
-	ret->text_len = len;
 	d->text = ret->text;
 	r = netscan_run(&endpoints_layout, ret->text, len, scan, &field, &why, NULL);
 	if (r == -ENOMEM)
@@ -569,7 +563,9 @@ static int copy_and_scan(struct dctx *d, const char *text, size_t len, struct ne
 	return r < 0 ? bad(d, field, why) : 0;
 }
 
-static int decode_text(const char *text, size_t len, const char *path, bool eager,
+/* Decode @text (@len bytes): copied, or, when @take, @text itself (malloc'd, grown by
+ * NETSCAN_PAD, owned by *ret on success and freed on failure). */
+static int decode_text(char *text, bool take, size_t len, const char *path, bool eager,
 		       struct netstate *ret, struct cni_error *err)
 {
 	static unsigned long gens;
@@ -582,12 +578,23 @@ static int decode_text(const char *text, size_t len, const char *path, bool eage
 	int r = -EINVAL;
 
 	memset(ret, 0, sizeof(*ret));
-	for (i = 0; i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
-				text[i] == '\r'); i++)
+	ret->text = take ? realloc(text, len + NETSCAN_PAD) : malloc(len + NETSCAN_PAD);
+	if (!ret->text) {
+		if (take)
+			free(text);
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	if (!take)
+		memcpy(ret->text, text, len);
+	memset(ret->text + len, 0, NETSCAN_PAD);
+	ret->text_len = len;
+	for (i = 0; i < len && (ret->text[i] == ' ' || ret->text[i] == '\t' ||
+				ret->text[i] == '\n' || ret->text[i] == '\r'); i++)
 		;
 	if (i == len)
 		return 0;
-	r = copy_and_scan(&d, text, len, ret, &scan);
+	d.text = ret->text;
+	r = scan_text(&d, len, ret, &scan);
 	if (r < 0)
 		goto out;
 	r = -EINVAL;
@@ -647,13 +654,19 @@ out:
 int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
 		    struct cni_error *err)
 {
-	return decode_text(text, len, path, true, ret, err);
+	return decode_text((char *)text, false, len, path, true, ret, err);
 }
 
 int netstate_decode_lazy(const char *text, size_t len, const char *path, struct netstate *ret,
 			 struct cni_error *err)
 {
-	return decode_text(text, len, path, false, ret, err);
+	return decode_text((char *)text, false, len, path, false, ret, err);
+}
+
+int netstate_decode_lazy_take(char *text, size_t len, const char *path, struct netstate *ret,
+			      struct cni_error *err)
+{
+	return decode_text(text, true, len, path, false, ret, err);
 }
 
 /* A look-up's decode of lazy record @ep (see netstate_find_endpoint). */
