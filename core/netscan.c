@@ -28,6 +28,7 @@
 /* The layout's record fields: lengths, and (up to 16 letters) lower-case words and masks. */
 struct fields {
 	const char *const *name;
+	uint32_t lens;               /* bit min(len, 31) set for each field's length */
 	size_t len[NETSCAN_FIELDS_MAX];
 	uint64_t lw[NETSCAN_FIELDS_MAX][2], mask[NETSCAN_FIELDS_MAX][2];
 	size_t n;
@@ -243,8 +244,9 @@ static inline __attribute__((always_inline)) const char *fast_ws(const char *p)
 	}
 }
 
-/* The string at @p (its opening quote): the byte after its closing quote, or NULL. */
-static inline __attribute__((always_inline)) const char *fast_string(const char *p)
+/* The string at @p (its opening quote): the byte after its closing quote, or NULL; *esc set
+ * when it holds an escape. */
+static inline __attribute__((always_inline)) const char *fast_string(const char *p, bool *esc)
 {
 	for (p++;;) {
 		p += plain_run(p);
@@ -252,6 +254,7 @@ static inline __attribute__((always_inline)) const char *fast_string(const char 
 			return p + 1;
 		if (*p != '\\')
 			return NULL; /* a control byte: the text's end (NUL) or not JSON */
+		*esc = true;
 		if (p[1] == 'u') {
 			if (hex_digit(p[2]) < 0 || hex_digit(p[3]) < 0 || hex_digit(p[4]) < 0 ||
 			    hex_digit(p[5]) < 0)
@@ -339,11 +342,18 @@ static size_t fast_record(const struct fields *fs, const char *t, size_t at, siz
 {
 	char stack[NETSCAN_DEPTH_MAX];
 	const char *p = t + at, *k;
-	size_t d = 0, max = NETSCAN_DEPTH_MAX - depth;
+	size_t d = 0, max = NETSCAN_DEPTH_MAX - depth, len;
+	bool esc = false;
 	int f;
 
 value:
 	p = fast_ws(p);
+	if (*p == '"') {
+		p = fast_string(p, &esc);
+		if (!p)
+			return 0;
+		goto after;
+	}
 	switch (*p) {
 	case '{':
 	case '[':
@@ -359,7 +369,7 @@ value:
 		if (stack[d - 1] == ']')
 			goto value;
 		goto key;
-	case '"': p = fast_string(p); break;
+	case '"': p = fast_string(p, &esc); break;
 	case 't': p = memcmp(p, "true", 4) == 0 ? p + 4 : NULL; break;
 	case 'f': p = memcmp(p, "false", 5) == 0 ? p + 5 : NULL; break;
 	case 'n': p = memcmp(p, "null", 4) == 0 ? p + 4 : NULL; break;
@@ -370,6 +380,11 @@ value:
 after:
 	if (d == 0)
 		return (size_t)(p - t);
+	/* the indented layouts' next member: ",\n", tabs, its key */
+	if (p[0] == ',' && p[1] == '\n' && stack[d - 1] == '}') {
+		p = fast_ws(p + 2);
+		goto key;
+	}
 	p = fast_ws(p);
 	if (*p == stack[d - 1]) {
 		p++;
@@ -385,25 +400,32 @@ key:
 	if (*p != '"')
 		return 0;
 	k = p + 1;
-	p = fast_string(p);
+	esc = false;
+	p = fast_string(p, &esc);
 	if (!p)
 		return 0;
 	f = -1;
 	if (d == 1) {
-		f = fast_field(fs, r, k, (size_t)(p - 1 - k));
+		len = (size_t)(p - 1 - k);
+		if (fs->lens >> (len < 31 ? len : 31) & 1)
+			f = fast_field(fs, r, k, len);
 		/* a key with escapes may read as a field's name (cJSON_GetObjectItem unescapes) */
-		if (f < 0 && memchr(k, '\\', (size_t)(p - 1 - k)))
+		if (f < 0 && esc)
 			r->escaped_key = true;
 	}
-	p = fast_ws(p);
-	if (*p++ != ':')
-		return 0;
+	if (p[0] == ':' && p[1] == '\t' && (unsigned char)p[2] > ' ') {
+		p += 2; /* the indented layouts' ":\t" */
+	} else {
+		p = fast_ws(p);
+		if (*p++ != ':')
+			return 0;
+	}
 	if (f >= 0) {
 		p = fast_ws(p);
 		r->f[f].type = value_type(*p);
 		if (*p == '"') {
 			r->f[f].off = (size_t)(p + 1 - t);
-			p = fast_string(p);
+			p = fast_string(p, &esc);
 			if (!p)
 				return 0;
 			r->f[f].len = (size_t)(p - 1 - t) - r->f[f].off;
@@ -737,6 +759,7 @@ int netscan_run(const struct netscan_layout *lo, const char *text, size_t len,
 		unsigned char lw[16] = { 0 }, mask[16] = { 0 };
 
 		c.fields.len[i] = strlen(lo->fields[i]);
+		c.fields.lens |= 1u << (c.fields.len[i] < 31 ? c.fields.len[i] : 31);
 		for (size_t j = 0; j < c.fields.len[i] && j < 16; j++) {
 			lw[j] = (unsigned char)(lo->fields[i][j] | 0x20);
 			mask[j] = 0xff;
