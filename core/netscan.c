@@ -215,8 +215,8 @@ static bool scan_literal(struct scan *c, const char *lit)
 /* ---- records: one function, pointers in registers (they are nearly all of the text) ---- */
 
 /* The first byte at or after @p that is not JSON white space. The common layouts: none at
- * all, one tab after a ':', a newline and a run of tabs (whose length one 8-byte compare
- * finds, the padding making the word readable). */
+ * all, one tab after a ':', a newline and a run of tabs (whose length one or two 8-byte
+ * compares find, the padding making the words readable). */
 static inline __attribute__((always_inline)) const char *fast_ws(const char *p)
 {
 	for (;;) {
@@ -225,16 +225,22 @@ static inline __attribute__((always_inline)) const char *fast_ws(const char *p)
 
 		if (ch > ' ')
 			return p;
-		if (ch == '\n' || ch == ' ' || ch == '\r') {
+		if (ch == '\n') {
+			p++;
+		} else if (ch != '\t') {
+			if (ch != ' ' && ch != '\r')
+				return p;
 			p++;
 			continue;
 		}
-		if (ch != '\t')
-			return p;
 		w = word(p) ^ (ONES * '\t');
 		if (!w) {
 			p += 8;
-			continue;
+			w = word(p) ^ (ONES * '\t');
+			if (!w) {
+				p += 8;
+				continue;
+			}
 		}
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 		p += (size_t)__builtin_ctzll(w) >> 3; /* the tabs before the first other byte */
@@ -382,7 +388,7 @@ after:
 		return (size_t)(p - t);
 	/* the indented layouts' next member: ",\n", tabs, its key */
 	if (p[0] == ',' && p[1] == '\n' && stack[d - 1] == '}') {
-		p = fast_ws(p + 2);
+		p = fast_ws(p + 1);
 		goto key;
 	}
 	p = fast_ws(p);
