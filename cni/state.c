@@ -55,12 +55,13 @@ static bool snap_same(const struct state_snap *snap, const char *text, size_t le
 	return snap->valid && len == snap->len && (len == 0 || memcmp(text, snap->text, len) == 0);
 }
 
-/* @snap's model becomes @st, decoded from @text (@len bytes; both now owned by @snap). */
-static void snap_take(struct state_snap *snap, struct netstate *st, char *text, size_t len)
+/* @snap's model becomes @st, decoded (netstate_decode_lazy_take) from its own st->text
+ * (@len bytes, NULL for a missing file), now owned by @snap. */
+static void snap_take(struct state_snap *snap, struct netstate *st, size_t len)
 {
 	state_snap_free(snap);
 	snap->st = *st;
-	snap->text = text;
+	snap->text = st->text;
 	snap->len = len;
 	snap->valid = true;
 }
@@ -91,22 +92,25 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 		free(text);
 		return 0;
 	}
-	/* records left lazy: a call decodes and re-encodes only the records it touches */
+	/* records left lazy: a call decodes and re-encodes only the records it touches; the
+	 * text read is the model's (no copy) */
 	memset(&st, 0, sizeof(st));
-	r = len ? netstate_decode_lazy(text, len, path, &st, &why) : 0;
-	if (r == -EINVAL) {
+	r = 0;
+	if (len)
+		r = netstate_decode_lazy_take(text, len, path, &st, &why);
+	else
 		free(text);
+	if (r == -EINVAL) {
 		state_snap_free(snap);
 		return state_rebuild(snap, path, &why, err);
 	}
 	if (r < 0) {
-		free(text);
 		state_snap_free(snap);
 		if (err && !cni_error_is_set(err))
 			*err = why;
 		return r;
 	}
-	snap_take(snap, &st, text, len);
+	snap_take(snap, &st, len);
 	return 0;
 }
 
@@ -149,11 +153,9 @@ static bool state_snap_unlocked(struct state_snap *snap)
 		free(text);
 		return true;
 	}
-	if (netstate_decode_lazy(text, len, NULL, &st, NULL) < 0) {
-		free(text);
+	if (netstate_decode_lazy_take(text, len, NULL, &st, NULL) < 0)
 		return false;
-	}
-	snap_take(snap, &st, text, len);
+	snap_take(snap, &st, len);
 	return true;
 }
 
@@ -205,7 +207,6 @@ int state_update(struct state_snap *snap,
 
 void state_snap_free(struct state_snap *snap)
 {
-	netstate_free(&snap->st);
-	free(snap->text);
+	netstate_free(&snap->st); /* snap->text is snap->st.text */
 	memset(snap, 0, sizeof(*snap));
 }

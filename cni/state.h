@@ -19,7 +19,7 @@
 /* A parsed state kept across the locked steps of one call, with the text it came from. */
 struct state_snap {
 	struct netstate st;   /* the model of text (an empty state when len is 0) */
-	char *text;           /* owned; NULL for a missing file */
+	char *text;           /* st.text (st owns it); NULL for a missing file */
 	size_t len;
 	bool valid;           /* st is the decode of text, unchanged since */
 };

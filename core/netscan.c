@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* cJSON's own nesting limit (CJSON_NESTING_LIMIT): deeper text is refused as cJSON refuses it. */
 #define NETSCAN_DEPTH_MAX 1000
@@ -25,6 +28,7 @@
 /* The layout's record fields: lengths, and (up to 16 letters) lower-case words and masks. */
 struct fields {
 	const char *const *name;
+	uint32_t lens;               /* bit min(len, 31) set for each field's length */
 	size_t len[NETSCAN_FIELDS_MAX];
 	uint64_t lw[NETSCAN_FIELDS_MAX][2], mask[NETSCAN_FIELDS_MAX][2];
 	size_t n;
@@ -85,10 +89,28 @@ static void skip_ws(struct scan *c)
 	c->i = i;
 }
 
-/* Bytes from @p up to the first '"', '\\' or control byte (the terminating NUL at the latest). */
-static size_t plain_run(const char *p)
+/* Bytes from @p up to the first '"', '\\' or control byte (the terminating NUL at the latest).
+ * Reads whole 16-byte (SSE2) or 8-byte blocks: the text's NETSCAN_PAD zero bytes make every
+ * block that begins at or before the NUL readable. */
+static inline __attribute__((always_inline)) size_t plain_run(const char *p)
 {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+		      ctl = _mm_set1_epi8(0x1f);
+	const char *s = p;
+
+	for (;; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* a byte <= 0x1f is its own unsigned minimum with 0x1f */
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+						      _mm_cmpeq_epi8(v, bslash)),
+					 _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+
+		if (bits)
+			return (size_t)(p - s) + (size_t)__builtin_ctz(bits);
+	}
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	const char *s = p;
 
 	for (;; p += 8) {
@@ -192,24 +214,45 @@ static bool scan_literal(struct scan *c, const char *lit)
 
 /* ---- records: one function, pointers in registers (they are nearly all of the text) ---- */
 
-static const char *fast_ws(const char *p)
+/* The first byte at or after @p that is not JSON white space. The common layouts: none at
+ * all, one tab after a ':', a newline and a run of tabs (whose length one or two 8-byte
+ * compares find, the padding making the words readable). */
+static inline __attribute__((always_inline)) const char *fast_ws(const char *p)
 {
 	for (;;) {
 		unsigned char ch = (unsigned char)*p;
+		uint64_t w;
 
 		if (ch > ' ')
-			return p; /* most calls: no white space at all */
-		if (ch == '\t' && word(p) == 0x0909090909090909ull)
-			p += 8;
-		else if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r')
-			p++;
-		else
 			return p;
+		if (ch == '\n') {
+			p++;
+		} else if (ch != '\t') {
+			if (ch != ' ' && ch != '\r')
+				return p;
+			p++;
+			continue;
+		}
+		w = word(p) ^ (ONES * '\t');
+		if (!w) {
+			p += 8;
+			w = word(p) ^ (ONES * '\t');
+			if (!w) {
+				p += 8;
+				continue;
+			}
+		}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		p += (size_t)__builtin_ctzll(w) >> 3; /* the tabs before the first other byte */
+#else
+		p += (size_t)__builtin_clzll(w) >> 3;
+#endif
 	}
 }
 
-/* The string at @p (its opening quote): the byte after its closing quote, or NULL. */
-static const char *fast_string(const char *p)
+/* The string at @p (its opening quote): the byte after its closing quote, or NULL; *esc set
+ * when it holds an escape. */
+static inline __attribute__((always_inline)) const char *fast_string(const char *p, bool *esc)
 {
 	for (p++;;) {
 		p += plain_run(p);
@@ -217,6 +260,7 @@ static const char *fast_string(const char *p)
 			return p + 1;
 		if (*p != '\\')
 			return NULL; /* a control byte: the text's end (NUL) or not JSON */
+		*esc = true;
 		if (p[1] == 'u') {
 			if (hex_digit(p[2]) < 0 || hex_digit(p[3]) < 0 || hex_digit(p[4]) < 0 ||
 			    hex_digit(p[5]) < 0)
@@ -304,11 +348,18 @@ static size_t fast_record(const struct fields *fs, const char *t, size_t at, siz
 {
 	char stack[NETSCAN_DEPTH_MAX];
 	const char *p = t + at, *k;
-	size_t d = 0, max = NETSCAN_DEPTH_MAX - depth;
+	size_t d = 0, max = NETSCAN_DEPTH_MAX - depth, len;
+	bool esc = false;
 	int f;
 
 value:
 	p = fast_ws(p);
+	if (*p == '"') {
+		p = fast_string(p, &esc);
+		if (!p)
+			return 0;
+		goto after;
+	}
 	switch (*p) {
 	case '{':
 	case '[':
@@ -324,7 +375,7 @@ value:
 		if (stack[d - 1] == ']')
 			goto value;
 		goto key;
-	case '"': p = fast_string(p); break;
+	case '"': p = fast_string(p, &esc); break;
 	case 't': p = memcmp(p, "true", 4) == 0 ? p + 4 : NULL; break;
 	case 'f': p = memcmp(p, "false", 5) == 0 ? p + 5 : NULL; break;
 	case 'n': p = memcmp(p, "null", 4) == 0 ? p + 4 : NULL; break;
@@ -335,6 +386,11 @@ value:
 after:
 	if (d == 0)
 		return (size_t)(p - t);
+	/* the indented layouts' next member: ",\n", tabs, its key */
+	if (p[0] == ',' && p[1] == '\n' && stack[d - 1] == '}') {
+		p = fast_ws(p + 1);
+		goto key;
+	}
 	p = fast_ws(p);
 	if (*p == stack[d - 1]) {
 		p++;
@@ -350,25 +406,32 @@ key:
 	if (*p != '"')
 		return 0;
 	k = p + 1;
-	p = fast_string(p);
+	esc = false;
+	p = fast_string(p, &esc);
 	if (!p)
 		return 0;
 	f = -1;
 	if (d == 1) {
-		f = fast_field(fs, r, k, (size_t)(p - 1 - k));
+		len = (size_t)(p - 1 - k);
+		if (fs->lens >> (len < 31 ? len : 31) & 1)
+			f = fast_field(fs, r, k, len);
 		/* a key with escapes may read as a field's name (cJSON_GetObjectItem unescapes) */
-		if (f < 0 && memchr(k, '\\', (size_t)(p - 1 - k)))
+		if (f < 0 && esc)
 			r->escaped_key = true;
 	}
-	p = fast_ws(p);
-	if (*p++ != ':')
-		return 0;
+	if (p[0] == ':' && p[1] == '\t' && (unsigned char)p[2] > ' ') {
+		p += 2; /* the indented layouts' ":\t" */
+	} else {
+		p = fast_ws(p);
+		if (*p++ != ':')
+			return 0;
+	}
 	if (f >= 0) {
 		p = fast_ws(p);
 		r->f[f].type = value_type(*p);
 		if (*p == '"') {
 			r->f[f].off = (size_t)(p + 1 - t);
-			p = fast_string(p);
+			p = fast_string(p, &esc);
 			if (!p)
 				return 0;
 			r->f[f].len = (size_t)(p - 1 - t) - r->f[f].off;
@@ -702,6 +765,7 @@ int netscan_run(const struct netscan_layout *lo, const char *text, size_t len,
 		unsigned char lw[16] = { 0 }, mask[16] = { 0 };
 
 		c.fields.len[i] = strlen(lo->fields[i]);
+		c.fields.lens |= 1u << (c.fields.len[i] < 31 ? c.fields.len[i] : 31);
 		for (size_t j = 0; j < c.fields.len[i] && j < 16; j++) {
 			lw[j] = (unsigned char)(lo->fields[i][j] | 0x20);
 			mask[j] = 0xff;

@@ -550,18 +550,12 @@ static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x
 
 /* @text into the state's own copy (padded as netscan_run needs; lazy records point into it),
  * scanned into @scan. Returns 0, -EINVAL (code 6) or -ENOMEM. */
-static int copy_and_scan(struct dctx *d, const char *text, size_t len, struct netstate *ret,
-			 struct netscan *scan)
+/* ret->text (set, padded) indexed into @scan. */
+static int scan_text(struct dctx *d, size_t len, struct netstate *ret, struct netscan *scan)
 {
 	const char *field = NULL, *why = NULL;
 	int r;
 
-	ret->text = malloc(len + NETSCAN_PAD);
-	if (!ret->text)
-		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	memcpy(ret->text, text, len);
-	memset(ret->text + len, 0, NETSCAN_PAD);
-	ret->text_len = len;
 	d->text = ret->text;
 	r = netscan_run(&endpoints_layout, ret->text, len, scan, &field, &why, NULL);
 	if (r == -ENOMEM)
@@ -569,7 +563,9 @@ static int copy_and_scan(struct dctx *d, const char *text, size_t len, struct ne
 	return r < 0 ? bad(d, field, why) : 0;
 }
 
-static int decode_text(const char *text, size_t len, const char *path, bool eager,
+/* Decode @text (@len bytes): copied, or, when @take, @text itself (malloc'd, grown by
+ * NETSCAN_PAD, owned by *ret on success and freed on failure). */
+static int decode_text(char *text, bool take, size_t len, const char *path, bool eager,
 		       struct netstate *ret, struct cni_error *err)
 {
 	static unsigned long gens;
@@ -582,12 +578,23 @@ static int decode_text(const char *text, size_t len, const char *path, bool eage
 	int r = -EINVAL;
 
 	memset(ret, 0, sizeof(*ret));
-	for (i = 0; i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
-				text[i] == '\r'); i++)
+	ret->text = take ? realloc(text, len + NETSCAN_PAD) : malloc(len + NETSCAN_PAD);
+	if (!ret->text) {
+		if (take)
+			free(text);
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	if (!take)
+		memcpy(ret->text, text, len);
+	memset(ret->text + len, 0, NETSCAN_PAD);
+	ret->text_len = len;
+	for (i = 0; i < len && (ret->text[i] == ' ' || ret->text[i] == '\t' ||
+				ret->text[i] == '\n' || ret->text[i] == '\r'); i++)
 		;
 	if (i == len)
 		return 0;
-	r = copy_and_scan(&d, text, len, ret, &scan);
+	d.text = ret->text;
+	r = scan_text(&d, len, ret, &scan);
 	if (r < 0)
 		goto out;
 	r = -EINVAL;
@@ -647,13 +654,19 @@ out:
 int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
 		    struct cni_error *err)
 {
-	return decode_text(text, len, path, true, ret, err);
+	return decode_text((char *)text, false, len, path, true, ret, err);
 }
 
 int netstate_decode_lazy(const char *text, size_t len, const char *path, struct netstate *ret,
 			 struct cni_error *err)
 {
-	return decode_text(text, len, path, false, ret, err);
+	return decode_text((char *)text, false, len, path, false, ret, err);
+}
+
+int netstate_decode_lazy_take(char *text, size_t len, const char *path, struct netstate *ret,
+			      struct cni_error *err)
+{
+	return decode_text(text, true, len, path, false, ret, err);
 }
 
 /* A look-up's decode of lazy record @ep (see netstate_find_endpoint). */
@@ -1066,32 +1079,198 @@ static const cJSON *endpoint_src(const struct netstate *st, cJSON *keep,
 	return cJSON_IsObject(o) ? o : NULL;
 }
 
-/* Lazy record @ep as its bytes, verbatim: NULL when they are not this decode's (or out of
- * memory). */
-static cJSON *raw_json(const struct netstate *st, const struct netstate_endpoint *ep)
-{
-	cJSON *j;
-	char *copy;
+/* ---- Endpoints objects written as text: a record the call did not change is its bytes ---- */
 
-	if (!ep->src.raw || ep->src.gen != st->gen || !st->text)
+/* The depth of an Endpoints object's members in the document (Network, ExternalInterfaces,
+ * <name>, Networks, <id>, Endpoints: 6 objects down from the root), as cJSON_Print indents
+ * them with tabs. Our encoder builds that tree, so the depth is fixed. */
+#define EPS_DEPTH 7
+
+/* A growing text; failed true once out of memory (then every put is a no-op). */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+/* Room for @more bytes past t->len (and a NUL); false (t->failed) when out of memory. */
+static bool text_room(struct text *t, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (t->failed)
+		return false;
+	if (t->len + more + 1 <= t->cap)
+		return true;
+	cap = (t->len + more + 1) * 2;
+	p = realloc(t->p, cap);
+	if (!p) {
+		t->failed = true;
+		return false;
+	}
+	t->p = p;
+	t->cap = cap;
+	return true;
+}
+
+static void text_put(struct text *t, const char *s, size_t len)
+{
+	if (!text_room(t, len))
+		return;
+	memcpy(t->p + t->len, s, len);
+	t->len += len;
+	t->p[t->len] = '\0';
+}
+
+static void text_tabs(struct text *t, size_t n)
+{
+	static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+
+	for (; n > 16; n -= 16)
+		text_put(t, tabs, 16);
+	text_put(t, tabs, n);
+}
+
+/* @s as a JSON string, escaped as cJSON_Print escapes (print_string_ptr): '"', '\\' and the
+ * controls with short forms as those, other bytes below 0x20 as \u00xx, the rest as is. */
+static void text_string(struct text *t, const char *s)
+{
+	static const char shortf[] = "\"\\\b\f\n\r\t", letters[] = "\"\\bfnrt";
+
+	text_put(t, "\"", 1);
+	for (; *s; s++) {
+		const char *e = strchr(shortf, *s);
+		char esc[8];
+
+		if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20) {
+			text_put(t, s, 1);
+			continue;
+		}
+		if (e)
+			snprintf(esc, sizeof(esc), "\\%c", letters[e - shortf]);
+		else
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)(unsigned char)*s);
+		text_put(t, esc, strlen(esc));
+	}
+	text_put(t, "\"", 1);
+}
+
+/* The Endpoints object of @net as cJSON_Print writes it at its place (members EPS_DEPTH tabs
+ * in): a lazy record is its bytes as read (the scan kept them; they were written at this
+ * depth), any other is encoded and indented. Into @t (t->failed on out of memory or when a
+ * lazy record's bytes are not this decode's). */
+static void endpoints_text(const struct netstate *st, cJSON *keep,
+			   const struct netstate_network *net, struct text *t)
+{
+	size_t i;
+
+	text_put(t, "{\n", 2);
+	for (i = 0; i < net->n_endpoints && !t->failed; i++) {
+		const struct netstate_endpoint *ep = &net->endpoints[i];
+
+		text_tabs(t, EPS_DEPTH);
+		/* a key read without escapes is the bytes cJSON would print for it (the scan let no
+		 * '"' or control byte into it) */
+		if (ep->lazy && ep->src.key && !memchr(ep->src.key, '\\', ep->src.key_len) &&
+		    ep->src.key_len == strlen(ep->id) &&
+		    memcmp(ep->src.key, ep->id, ep->src.key_len) == 0) {
+			text_put(t, "\"", 1);
+			text_put(t, ep->src.key, ep->src.key_len);
+			text_put(t, "\"", 1);
+		} else {
+			text_string(t, ep->id);
+		}
+		text_put(t, ":\t", 2);
+		if (ep->lazy) {
+			if (!ep->src.raw || ep->src.gen != st->gen || !st->text) {
+				t->failed = true;
+				break;
+			}
+			text_put(t, ep->src.raw, ep->src.raw_len);
+		} else {
+			cJSON *e = endpoint_json(ep, endpoint_src(st, keep, ep));
+			char *s = e ? cJSON_Print(e) : NULL, *p, *nl;
+
+			cJSON_Delete(e);
+			if (!s) {
+				t->failed = true;
+				break;
+			}
+			/* a string never holds a raw newline: each one starts an indented line */
+			for (p = s; (nl = strchr(p, '\n')); p = nl + 1) {
+				text_put(t, p, (size_t)(nl + 1 - p));
+				text_tabs(t, EPS_DEPTH);
+			}
+			text_put(t, p, strlen(p));
+			free(s);
+		}
+		text_put(t, i + 1 < net->n_endpoints ? ",\n" : "\n", i + 1 < net->n_endpoints ? 2 : 1);
+	}
+	text_tabs(t, EPS_DEPTH - 1);
+	text_put(t, "}", 1);
+}
+
+/* The Endpoints objects of one encode: the tree holds a raw marker "\001<k>\001" for the k-th
+ * (no other byte 0x01 is printed: cJSON escapes it in strings), replaced by its text as the
+ * printed tree is copied out, so the records' bytes are copied once. */
+struct eps_marks {
+	const struct netstate_network **nets;
+	size_t n;
+};
+
+/* A raw marker for @net's Endpoints object, noted in @em; NULL when out of memory. */
+static cJSON *endpoints_marker(const struct netstate_network *net, struct eps_marks *em)
+{
+	const struct netstate_network **v = realloc(em->nets, (em->n + 1) * sizeof(*v));
+	char mark[32];
+
+	if (!v)
 		return NULL;
-	j = cJSON_CreateRaw("");
-	copy = cJSON_malloc(ep->src.raw_len + 1);
-	if (!j || !copy) {
-		cJSON_Delete(j);
-		cJSON_free(copy);
+	em->nets = v;
+	v[em->n] = net;
+	snprintf(mark, sizeof(mark), "\001%zu\001", em->n++);
+	return cJSON_CreateRaw(mark);
+}
+
+/* @skel (printed, with markers) with each marker replaced by its Endpoints object: malloc'd,
+ * or NULL (out of memory, or a lazy record whose bytes are not this decode's). */
+static char *endpoints_splice(const struct netstate *st, cJSON *keep, const char *skel,
+			      const struct eps_marks *em)
+{
+	struct text out = { 0 };
+	const char *p = skel, *m;
+	size_t i, j, want = strlen(skel);
+
+	/* one allocation for the common case: every record lazy, its key as read */
+	for (i = 0; i < em->n; i++)
+		for (j = 0; j < em->nets[i]->n_endpoints; j++)
+			want += em->nets[i]->endpoints[j].src.raw_len +
+				em->nets[i]->endpoints[j].src.key_len + EPS_DEPTH + 8;
+	text_room(&out, want);
+	while ((m = strchr(p, '\001'))) {
+		char *end;
+		unsigned long k = strtoul(m + 1, &end, 10);
+
+		if (*end != '\001' || k >= em->n) {
+			free(out.p);
+			return NULL; /* not ours: cannot happen (see struct eps_marks) */
+		}
+		text_put(&out, p, (size_t)(m - p));
+		endpoints_text(st, keep, em->nets[k], &out);
+		p = end + 1;
+	}
+	text_put(&out, p, strlen(p));
+	if (out.failed) {
+		free(out.p);
 		return NULL;
 	}
-	memcpy(copy, ep->src.raw, ep->src.raw_len);
-	copy[ep->src.raw_len] = '\0';
-	cJSON_free(j->valuestring);
-	j->valuestring = copy;
-	return j;
+	return out.p;
 }
 
 /* network/network.go "network"; @src its decoded object or NULL. */
-static cJSON *network_json(const struct netstate *st, cJSON *keep,
-			   const struct netstate_network *net, const cJSON *src)
+static cJSON *network_json(struct eps_marks *em, const struct netstate_network *net,
+			   const cJSON *src)
 {
 	cJSON *o = cJSON_CreateObject(), *a, *eps;
 	size_t i;
@@ -1115,18 +1294,12 @@ static cJSON *network_json(const struct netstate *st, cJSON *keep,
 		cJSON_AddItemToObject(so, "PrimaryIP", ip_json(&s->primary_ip));
 		cJSON_AddItemToArray(a, so);
 	}
-	eps = cJSON_AddObjectToObject(o, "Endpoints");
-	for (i = 0; eps && i < net->n_endpoints; i++) {
-		const struct netstate_endpoint *ep = &net->endpoints[i];
-		cJSON *e = ep->lazy ? raw_json(st, ep) :
-				      endpoint_json(ep, endpoint_src(st, keep, ep));
-
-		if (!e) {
-			cJSON_Delete(o);
-			return NULL;
-		}
-		cJSON_AddItemToObject(eps, ep->id, e);
+	eps = endpoints_marker(net, em);
+	if (!eps) {
+		cJSON_Delete(o);
+		return NULL;
 	}
+	cJSON_AddItemToObject(o, "Endpoints", eps);
 	cJSON_AddItemToObject(o, "DNS", dns_json(&net->dns));
 	cJSON_AddBoolToObject(o, "EnableSnatOnHost", net->enable_snat_on_host);
 	cJSON_AddStringToObject(o, "NetNs", net->netns);
@@ -1135,8 +1308,8 @@ static cJSON *network_json(const struct netstate *st, cJSON *keep,
 }
 
 /* network/network.go "externalInterface"; @src its decoded object or NULL. */
-static cJSON *extif_json(const struct netstate *st, cJSON *keep, const struct netstate_extif *x,
-			 const cJSON *src)
+static cJSON *extif_json(const struct netstate *st, struct eps_marks *em,
+			 const struct netstate_extif *x, const cJSON *src)
 {
 	cJSON *o = cJSON_CreateObject(), *a, *nets;
 	const cJSON *src_nets = sub(src, "Networks");
@@ -1150,7 +1323,7 @@ static cJSON *extif_json(const struct netstate *st, cJSON *keep, const struct ne
 	for (i = 0; nets && i < x->n_networks; i++) {
 		const struct netstate_network *n = &x->networks[i];
 		const cJSON *s = src_of(st, &n->src);
-		cJSON *j = network_json(st, keep, n, s ? s : sub(src_nets, n->id));
+		cJSON *j = network_json(em, n, s ? s : sub(src_nets, n->id));
 
 		if (!j) {
 			cJSON_Delete(o);
@@ -1180,7 +1353,8 @@ char *netstate_encode(const struct netstate *st, const char *version, const char
 {
 	cJSON *root = cJSON_CreateObject(), *net, *xs, *keep = cJSON_CreateArray();
 	const cJSON *src_net = sub(st->doc, "Network"), *src_xs = sub(src_net, "ExternalInterfaces");
-	char *text = NULL;
+	struct eps_marks em = { 0 };
+	char *text = NULL, *skel;
 	size_t i;
 
 	if (!root || !keep)
@@ -1197,18 +1371,21 @@ char *netstate_encode(const struct netstate *st, const char *version, const char
 	for (i = 0; xs && i < st->n_extifs; i++) {
 		const struct netstate_extif *x = &st->extifs[i];
 		const cJSON *s = src_of(st, &x->src);
-		cJSON *j = extif_json(st, keep, x, s ? s : sub(src_xs, x->name));
+		cJSON *j = extif_json(st, &em, x, s ? s : sub(src_xs, x->name));
 
 		if (!j)
 			goto out;
 		cJSON_AddItemToObject(xs, x->name, j);
 	}
 	root = merge(root, st->doc);
-	if (root)
-		text = cJSON_Print(root);
+	skel = root ? cJSON_Print(root) : NULL;
+	if (skel)
+		text = endpoints_splice(st, keep, skel, &em);
+	free(skel);
 out:
 	cJSON_Delete(root);
 	cJSON_Delete(keep); /* after root: root refers into it */
+	free(em.nets);
 	return text;
 }
 

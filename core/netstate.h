@@ -185,6 +185,12 @@ int netstate_decode(const char *text, size_t len, const char *path, struct netst
 int netstate_decode_lazy(const char *text, size_t len, const char *path, struct netstate *ret,
 			 struct cni_error *err);
 
+/* netstate_decode_lazy_take - netstate_decode_lazy of @text (malloc'd, @len bytes), which it
+ * takes without a copy: on success ret->text is it (grown by NETSCAN_PAD bytes, possibly
+ * moved; ret->text_len = @len, also for an empty state), on failure it is freed. Same returns. */
+int netstate_decode_lazy_take(char *text, size_t len, const char *path, struct netstate *ret,
+			      struct cni_error *err);
+
 /* netstate_network_load - decode every lazy record of @net (before reading all of its records'
  * fields). Returns 0, or -EINVAL (code 6 naming the record and field: that record is then left
  * as netstate_find_endpoint leaves an undecodable one) / -ENOMEM. */

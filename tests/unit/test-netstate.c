@@ -240,6 +240,45 @@ static void lazy_records_verbatim(void **state)
 	free(text);
 }
 
+/* The encoder writes an Endpoints object as text at its place (issue 14): its records, new or
+ * changed, indented as cJSON_Print indents the whole tree, keys escaped as it escapes them. */
+static void encode_endpoints_layout(void **state)
+{
+	struct cni_error err = { 0 };
+	struct netstate st;
+	struct netstate_network *net;
+	struct netstate_endpoint rec;
+	size_t len;
+	char *text = fixture_read("net-state-go-full.json", &len), *out, *again;
+	cJSON *o;
+
+	(void)state;
+	assert_int_equal(netstate_decode(text, len, "x.json", &st, &err), 0);
+	net = netstate_find_network(&st, "azure", NULL);
+	assert_non_null(net);
+	rec = net->endpoints[0];
+	memset(&rec.src, 0, sizeof(rec.src));
+	snprintf(rec.id, sizeof(rec.id), "q\"b\\s\tt\001u/v");
+	assert_int_equal(netstate_endpoint_put(net, &rec), 0);
+	out = netstate_encode(&st, "v0.1.0", "2026-01-01T00:00:00Z");
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\n\t\t\t\t\t\t\t\"q\\\"b\\\\s\\tt\\u0001u/v\":\t{\n"));
+	o = cJSON_Parse(out);
+	assert_non_null(o);
+	again = cJSON_Print(o);
+	assert_string_equal(again, out);
+	netstate_free(&st);
+	assert_int_equal(netstate_decode(out, strlen(out), "y.json", &st, &err), 0);
+	net = netstate_find_network(&st, "azure", NULL);
+	assert_int_equal(net->n_endpoints, 3);
+	assert_non_null(netstate_find_endpoint(net, "q\"b\\s\tt\001u/v"));
+	netstate_free(&st);
+	cJSON_Delete(o);
+	free(again);
+	free(out);
+	free(text);
+}
+
 /* The scan's own checks: what is not JSON, and Endpoints that are not objects, refused with
  * code 6 by both decodes; escapes in keys and owners read as a whole decode reads them. */
 static void lazy_scan(void **state)
@@ -565,6 +604,7 @@ int main(void)
 		cmocka_unit_test(go_keys_kept),
 		cmocka_unit_test(endpoint_keys),
 		cmocka_unit_test(lazy_records_verbatim),
+		cmocka_unit_test(encode_endpoints_layout),
 		cmocka_unit_test(lazy_scan),
 		cmocka_unit_test(lazy_bad_record),
 		cmocka_unit_test(tree_records_keep_keys),
