@@ -34,7 +34,11 @@ snapshot() {
 host_before=$(snapshot)
 
 tmp=$(mktemp -d /tmp/azpkg.XXXXXX)
+# --network-config-dir: podman's CNI backend otherwise creates /etc/cni/net.d/cni.lock on the
+# host the first time it runs a container there (a fresh machine's package run failed the
+# "host untouched" check on it)
 pm=(podman --root "$tmp/podman/root" --runroot "$tmp/podman/run" --storage-driver vfs
+	--network-config-dir "$tmp/podman/net.d"
 	--tmpdir "$tmp/podman/tmp" --cgroup-manager cgroupfs --events-backend file --runtime runc)
 cleanup() {
 	if [ -d "$tmp/podman" ]; then
