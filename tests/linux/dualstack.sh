@@ -435,6 +435,19 @@ for mode in transparent bridge; do
 	done
 	[ -z "$bad" ] || echo "  $bad" >&2
 	check "$mode late: the fallback ADD killed at each of its $nsteps steps: the retried ADD is IPv4 only, no IPv6 held, DEL leaves nothing" eq "$bad" ""
+	# and left to a DEL without a retry, or to a GC that lists only the older pod
+	gcconf=$(jq -c '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = [{"containerID": "70aaaaaaaa1", "ifname": "eth0"}]' <<<"$CONF")
+	bad=""
+	for n in $(seq 1 "$nsteps"); do
+		AZURE_CNI_FAULT_KILL_AT=$n run ADD 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null 2>&1
+		run DEL 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null || bad="$bad step $n: DEL failed;"
+		[ "$(late_held)" = "$held0" ] || bad="$bad step $n: after DEL held $(late_held);"
+		AZURE_CNI_FAULT_KILL_AT=$n run ADD 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null 2>&1
+		CONF=$gcconf run GC "" "" >/dev/null || bad="$bad step $n: GC failed;"
+		[ "$(late_held)" = "$held0" ] || bad="$bad step $n: after GC held $(late_held);"
+	done
+	[ -z "$bad" ] || echo "  $bad" >&2
+	check "$mode late: the fallback ADD killed at each step, then a DEL, or a GC without it: nothing left" eq "$bad" ""
 	# two such ADDs at once: both IPv4 only, no IPv6 held, the network unchanged
 	pod "ly$mode"
 	run ADD 79aaaaaaaa1 "$(nspath "lw$mode")" >"$WORK/c1" &
