@@ -741,22 +741,45 @@ static int endpoint_make(struct vnet *v, bool *left, struct cni_error *err)
  * ADD's addresses would add to the network, for its outbound SNAT (the VNet made dual-stack, and
  * NMAgent lists the VM's IPv6 secondaries before the VM has configured its own IPv6 address).
  * Failing every ADD until it does would stop a working node's pods; the pod instead gets the
- * families the network has: a fresh owner's addresses (our IPAM) are released and asked for
- * again for those families alone, and a later ADD, once the node has the address, extends the
- * network. A repeat ADD (the owner held its addresses before), azure-cns and a delegated IPAM
- * keep the error. Returns ipam_add's result, or -EADDRNOTAVAIL with @err as it was. */
+ * families the network has: the owner's addresses of the other families are released one by
+ * one (our IPAM) and dropped from v->ipres with their routes; a later ADD, once the node has
+ * the address, extends the network. The owner has no live attachment (add_repeat answered
+ * those), so an address it held before (an earlier ADD killed after its IPAM step, a dead
+ * attachment) is used by nothing either: a retried ADD falls back the same way. v->fresh is
+ * left as it was, for the addresses kept. azure-cns and a delegated IPAM release by owner
+ * only, and keep the error, as does an answer with no address of the network's families. Returns 0, -EADDRNOTAVAIL with @err as it was, or a release's
+ * error (@err set; the owner may still hold the address, which the caller's rollback or the
+ * next DEL releases). */
 static int add_network_families(struct vnet *v, struct cni_error *err)
 {
 	unsigned have = network_families(&v->net.net) & vnet_families(v);
+	size_t i, k;
+	int r;
 
-	if (!have || !v->fresh || !ipam_ours(v->conf))
+	if (!have || !ipam_ours(v->conf))
+		return -EADDRNOTAVAIL;
+	for (i = 0; i < v->ipres.n_ips; i++)
+		if (family_wanted(have, v->ipres.ips[i].address.addr.family))
+			break;
+	if (i == v->ipres.n_ips)  /* e.g. ipam.ipAddress of the new family: nothing to fall back to */
 		return -EADDRNOTAVAIL;
 	platform_log("ADD %s: %s; the pod gets the network's own address families this time",
 		     v->ctx->env.container_id, err ? err->msg : "");
-	ipam_del(v, NULL);
 	if (err)
 		memset(err, 0, sizeof(*err));
-	return ipam_add_families(v, have, err);
+	for (i = k = 0; i < v->ipres.n_ips; i++) {
+		if (family_wanted(have, v->ipres.ips[i].address.addr.family)) {
+			v->ipres.ips[k++] = v->ipres.ips[i];
+			continue;
+		}
+		r = ipam_run_del(v->conf, v->ctx->env.container_id, v->ctx->env.ifname,
+				 &v->ipres.ips[i].address.addr, err);
+		if (r < 0)
+			return r;
+	}
+	v->ipres.n_ips = k;
+	ipres_keep_families(&v->ipres, have);  /* the routes: the addresses are all kept now */
+	return 0;
 }
 
 /* A new attachment: IPAM, the network, the record (reserved first when the backend names

@@ -417,6 +417,48 @@ for mode in transparent bridge; do
 		bash -c "[ $(inuse6) = 0 ] && [ '$(subnets)' = '[[2,\"10.240.0.0\",\"10.240.0.4\"]]' ] && ! ip netns exec $NODE ip6tables -t nat -S | grep -q AZURE-VNET-SNAT && [ -z \"\$(ip -n ${P}lw$mode -6 addr show dev eth0 scope global)\" ]"
 	check "$mode late: CHECK of that pod passes" run CHECK 77aaaaaaaa1 "$(nspath "lw$mode")"
 	check "$mode late: and its DEL (the pool has three addresses)" run DEL 77aaaaaaaa1 "$(nspath "lw$mode")"
+	# that ADD killed at each step (the runtime retries ADD of the same container): the retried
+	# ADD gives the IPv4-only pod too, holding no IPv6 address, and its DEL leaves what was there
+	held0=$(late_held)
+	rm -f "$WORK/steps"
+	AZURE_CNI_FAULT_LOG=$WORK/steps run ADD 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null
+	run DEL 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null
+	nsteps=$(wc -l <"$WORK/steps")
+	bad=""
+	for n in $(seq 1 "$nsteps"); do
+		AZURE_CNI_FAULT_KILL_AT=$n run ADD 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null 2>&1
+		r=$(run ADD 78aaaaaaaa1 "$(nspath "lw$mode")")
+		jq -e '[.ips[].address] == ["10.240.0.6/16"]' <<<"$r" >/dev/null 2>&1 && [ "$(inuse6)" = 0 ] ||
+			bad="$bad step $n: $(jq -c . <<<"$r" 2>/dev/null || echo "$r") inuse6 $(inuse6);"
+		run DEL 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null || bad="$bad step $n: DEL failed;"
+		[ "$(late_held)" = "$held0" ] || bad="$bad step $n: held $(late_held);"
+	done
+	[ -z "$bad" ] || echo "  $bad" >&2
+	check "$mode late: the fallback ADD killed at each of its $nsteps steps: the retried ADD is IPv4 only, no IPv6 held, DEL leaves nothing" eq "$bad" ""
+	# and left to a DEL without a retry, or to a GC that lists only the older pod
+	gcconf=$(jq -c '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = [{"containerID": "70aaaaaaaa1", "ifname": "eth0"}]' <<<"$CONF")
+	bad=""
+	for n in $(seq 1 "$nsteps"); do
+		AZURE_CNI_FAULT_KILL_AT=$n run ADD 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null 2>&1
+		run DEL 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null || bad="$bad step $n: DEL failed;"
+		[ "$(late_held)" = "$held0" ] || bad="$bad step $n: after DEL held $(late_held);"
+		AZURE_CNI_FAULT_KILL_AT=$n run ADD 78aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null 2>&1
+		CONF=$gcconf run GC "" "" >/dev/null || bad="$bad step $n: GC failed;"
+		[ "$(late_held)" = "$held0" ] || bad="$bad step $n: after GC held $(late_held);"
+	done
+	[ -z "$bad" ] || echo "  $bad" >&2
+	check "$mode late: the fallback ADD killed at each step, then a DEL, or a GC without it: nothing left" eq "$bad" ""
+	# two such ADDs at once: both IPv4 only, no IPv6 held, the network unchanged
+	pod "ly$mode"
+	run ADD 79aaaaaaaa1 "$(nspath "lw$mode")" >"$WORK/c1" &
+	c1=$!
+	run ADD 79aaaaaaaa2 "$(nspath "ly$mode")" >"$WORK/c2"
+	wait $c1
+	check "$mode late: two concurrent fallback ADDs: both IPv4 only, no IPv6 held, the network unchanged" \
+		bash -c "jq -e '[.ips[].address | contains(\":\")] == [false]' $WORK/c1 >/dev/null && jq -e '[.ips[].address | contains(\":\")] == [false]' $WORK/c2 >/dev/null && [ \$(jq '[.IPAM.AddressSpaces.local.Pools[] | select(.IsIPv6) | .Addresses[] | select(.InUse)] | length' $RT/azure-vnet-ipam.json) = 0 ] && [ '$(subnets)' = '[[2,\"10.240.0.0\",\"10.240.0.4\"]]' ]"
+	run DEL 79aaaaaaaa1 "$(nspath "lw$mode")" >/dev/null
+	run DEL 79aaaaaaaa2 "$(nspath "ly$mode")" >/dev/null
+	check "$mode late: their DELs leave what was there before" eq "$(late_held)" "$held0"
 	# now the VM has its IPv6 (on the bridge in bridge mode: it holds the node's addresses)
 	ip -n "$FAB" addr add 2001:db8:0:1::1/64 dev fab0 nodad
 	ip -n "$FAB" addr add fd99::1/128 dev lo
