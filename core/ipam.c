@@ -116,9 +116,69 @@ static int pool_merge_subnet(struct ipam_pool *pool, const struct ipam_source_su
 	return 0;
 }
 
+/* Subnet @sn of source interface @it merged into @sp: its pool (by CIDR) found, or added in
+ * the room ipam_space_refresh made in sp->pools, and marked in @pool_seen (one flag per pool);
+ * its IfName, Priority and primary updated, its addresses merged. Returns 0 or -ENOMEM (no
+ * message; the pool then half-merged). */
+static int space_merge_subnet(struct ipam_space *sp, const struct ipam_source_iface *it,
+			      const struct ipam_source_subnet *sn, bool *pool_seen)
+{
+	char id[IPNET_PREFIX_STRLEN];
+	struct ipam_pool *pool;
+
+	ipnet_prefix_format(&sn->prefix, id, sizeof(id));
+	pool = space_find_pool(sp, id);
+	if (!pool) {
+		pool = &sp->pools[sp->n_pools++];
+		memset(pool, 0, sizeof(*pool));
+		snprintf(pool->id, sizeof(pool->id), "%s", id);
+		pool->subnet = sn->prefix;
+		pool->gateway = ipnet_prefix_first_host(&sn->prefix);
+		pool->is_ipv6 = sn->prefix.addr.family == IPNET_AF_INET6;
+	}
+	pool_seen[pool - sp->pools] = true;
+	/* A name the caller resolved wins; a known name (the Go plugin's "eth0") is not replaced
+	 * by the bare MAC when this time the lookup found nothing. */
+	if (it->ifname[0] || pool->ifname[0] == '\0')
+		snprintf(pool->ifname, sizeof(pool->ifname), "%s",
+			 it->ifname[0] ? it->ifname : it->mac);
+	pool->priority = it->is_primary ? 0 : 1;
+	if (sn->primary.family != 0)
+		pool->primary = sn->primary;
+	return pool_merge_subnet(pool, sn);
+}
+
+/* After the merge: each pool's primary marked unhealthy and the pool tidied (pool_tidy), then
+ * the pools not in @pool_seen (one flag per pool) with no record left removed (their records
+ * freed). Cannot fail. */
+static void space_prune(struct ipam_space *sp, const bool *pool_seen)
+{
+	size_t k = 0;
+
+	/* What vanished: free records dropped, in-use ones kept but unhealthy. A record that is
+	 * now the pool's primary counts as vanished: it must never be handed out again. */
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		struct ipam_pool *pool = &sp->pools[i];
+		struct ipam_addr *prim = pool->primary.family ? pool_find_addr(pool, &pool->primary) : NULL;
+
+		if (prim)
+			prim->unhealthy = true;
+		pool_tidy(pool);
+	}
+	/* Pools gone from the source with nothing left in use are removed. */
+	for (size_t i = 0; i < sp->n_pools; i++) {
+		if (!pool_seen[i] && sp->pools[i].n_addrs == 0) {
+			free(sp->pools[i].addrs);
+			continue;
+		}
+		sp->pools[k++] = sp->pools[i];
+	}
+	sp->n_pools = k;
+}
+
 int ipam_space_refresh(struct ipam_space *sp, const struct ipam_source *src, struct cni_error *err)
 {
-	size_t n_src_subnets = 0, k = 0;
+	size_t n_src_subnets = 0;
 	bool *pool_seen;
 
 	if (sp->id[0] == '\0')
@@ -143,55 +203,13 @@ int ipam_space_refresh(struct ipam_space *sp, const struct ipam_source *src, str
 		const struct ipam_source_iface *it = &src->ifaces[i];
 
 		for (size_t j = 0; j < it->n_subnets; j++) {
-			const struct ipam_source_subnet *sn = &it->subnets[j];
-			char id[IPNET_PREFIX_STRLEN];
-			struct ipam_pool *pool;
-
-			ipnet_prefix_format(&sn->prefix, id, sizeof(id));
-			pool = space_find_pool(sp, id);
-			if (!pool) {
-				pool = &sp->pools[sp->n_pools++];
-				memset(pool, 0, sizeof(*pool));
-				snprintf(pool->id, sizeof(pool->id), "%s", id);
-				pool->subnet = sn->prefix;
-				pool->gateway = ipnet_prefix_first_host(&sn->prefix);
-				pool->is_ipv6 = sn->prefix.addr.family == IPNET_AF_INET6;
-			}
-			pool_seen[pool - sp->pools] = true;
-			/* A name the caller resolved wins; a known name (the Go plugin's "eth0") is
-			 * not replaced by the bare MAC when this time the lookup found nothing. */
-			if (it->ifname[0] || pool->ifname[0] == '\0')
-				snprintf(pool->ifname, sizeof(pool->ifname), "%s",
-					 it->ifname[0] ? it->ifname : it->mac);
-			pool->priority = it->is_primary ? 0 : 1;
-			if (sn->primary.family != 0)
-				pool->primary = sn->primary;
-			if (pool_merge_subnet(pool, sn) < 0) {
+			if (space_merge_subnet(sp, it, &it->subnets[j], pool_seen) < 0) {
 				free(pool_seen);
 				goto nomem;
 			}
 		}
 	}
-
-	/* What vanished: free records dropped, in-use ones kept but unhealthy. A record that is
-	 * now the pool's primary counts as vanished: it must never be handed out again. */
-	for (size_t i = 0; i < sp->n_pools; i++) {
-		struct ipam_pool *pool = &sp->pools[i];
-		struct ipam_addr *prim = pool->primary.family ? pool_find_addr(pool, &pool->primary) : NULL;
-
-		if (prim)
-			prim->unhealthy = true;
-		pool_tidy(pool);
-	}
-	/* Pools gone from the source with nothing left in use are removed. */
-	for (size_t i = 0; i < sp->n_pools; i++) {
-		if (!pool_seen[i] && sp->pools[i].n_addrs == 0) {
-			free(sp->pools[i].addrs);
-			continue;
-		}
-		sp->pools[k++] = sp->pools[i];
-	}
-	sp->n_pools = k;
+	space_prune(sp, pool_seen);
 	free(pool_seen);
 	return 0;
 

@@ -721,6 +721,71 @@ static int dec_pools(struct dec *d, const cJSON *pools, struct ipam_space *sp)
 	return 0;
 }
 
+/* d->text (d->len bytes, NETSCAN_PAD zero bytes after) scanned into @scan (d->scan and d->taken
+ * set once it is) and its skeleton parsed into *@root (caller cJSON_Delete; NULL on failure).
+ * Returns 0, -EINVAL (code 6: not JSON, or the top level not an object) or -ENOMEM (code 100);
+ * on failure the caller still frees @scan and d->taken. */
+static int dec_scan(struct dec *d, struct netscan *scan, cJSON **root)
+{
+	const char *end = NULL, *field, *why;
+	size_t at = 0;
+	int r;
+
+	/* The records are read from their bytes (netscan), the rest from a cJSON tree of the
+	 * skeleton: a call costs a scan of the text and the records, not a tree of them. */
+	r = netscan_run(&records_layout, d->text, d->len, scan, &field, &why, &at);
+	if (r < 0)
+		return r == -ENOMEM ? cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory")
+				    : bad_json(d, at);
+	d->scan = scan;
+	d->taken = calloc(scan->n_maps + 1, sizeof(*d->taken));
+	if (!d->taken)
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	*root = cJSON_ParseWithLengthOpts(scan->skel, scan->skel_len, &end, false);
+	if (!*root)
+		return bad_json(d, netscan_text_offset(scan, end && end >= scan->skel ?
+							       (size_t)(end - scan->skel) : 0));
+	if (!cJSON_IsObject(*root))
+		return dec_fail(d, "the top level is not an object");
+	return 0;
+}
+
+/* The document @root (an object) into @sp: IPAM.LastRefresh, and the "local" address space's
+ * Scope and Pools (each absent: left as it is). Returns 0, or -EINVAL (code 6 naming the
+ * member) / -ENOMEM (code 100) with @sp half filled (the caller's ipam_space_free frees it). */
+static int dec_root(struct dec *d, const cJSON *root, struct ipam_space *sp)
+{
+	const cJSON *ipam, *spaces, *local, *lr;
+	int r;
+
+	/* A document without the IPAM key is what a fresh Go store holds: empty. */
+	ipam = member(root, "IPAM");
+	if (!ipam)
+		return 0;
+	if (!cJSON_IsObject(ipam))
+		return dec_fail(d, "IPAM is not an object");
+	/* Ours: unknown (0) when absent, not a string or not a time; never an error. */
+	lr = member(ipam, "LastRefresh");
+	if (!cJSON_IsString(lr) || ipamstate_rfc3339_parse(lr->valuestring, &sp->last_refresh) < 0)
+		sp->last_refresh = 0;
+	spaces = member(ipam, "AddressSpaces");
+	if (spaces && !cJSON_IsObject(spaces))
+		return dec_fail(d, "IPAM.AddressSpaces is not an object");
+	local = spaces ? member(spaces, "local") : NULL;
+	if (!local)
+		return 0;
+	/* markers are only at records_layout's path, keys as written there */
+	d->indexed = strcmp(ipam->string, "IPAM") == 0 &&
+		     strcmp(spaces->string, "AddressSpaces") == 0 &&
+		     strcmp(local->string, "local") == 0;
+	if (!cJSON_IsObject(local))
+		return dec_fail(d, "address space local is not an object");
+	r = dec_int(d, local, "Scope", "address space local", &sp->scope);
+	if (r < 0)
+		return r;
+	return dec_pools(d, member(local, "Pools"), sp);
+}
+
 /* ipamstate_decode of @text (@len bytes, NETSCAN_PAD zero bytes after; taken: kept by the
  * space or freed). */
 static int decode(char *text, size_t len, const char *path, struct ipam_space *ret,
@@ -729,87 +794,26 @@ static int decode(char *text, size_t len, const char *path, struct ipam_space *r
 	struct dec d = {.path = path ? path : "(unnamed)", .err = err, .len = len};
 	struct ipam_space sp = {.id = "local"};
 	struct netscan scan = { 0 };
-	const cJSON *ipam, *spaces, *local;
-	const char *end = NULL, *field, *why;
 	cJSON *root = NULL;
-	size_t at = 0;
-	int r = 0;
+	int r;
 
 	if (len == 0 || only_space(text, len)) {
 		free(text);
 		*ret = sp;
 		return 0;
 	}
-	/* The records are read from their bytes (netscan), the rest from a cJSON tree of the
-	 * skeleton: a call costs a scan of the text and the records, not a tree of them. */
 	sp.text = text;
 	sp.text_len = len;
 	d.text = sp.text;
-	r = netscan_run(&records_layout, sp.text, len, &scan, &field, &why, &at);
-	if (r < 0) {
-		r = r == -ENOMEM ? cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory")
-				 : bad_json(&d, at);
-		goto out;
+	r = dec_scan(&d, &scan, &root);
+	if (r == 0)
+		r = dec_root(&d, root, &sp);
+	if (r == 0) {
+		sp.doc = root; /* kept for ipamstate_encode */
+		root = NULL;
+		*ret = sp;
+		sp = (struct ipam_space){0};
 	}
-	d.scan = &scan;
-	d.taken = calloc(scan.n_maps + 1, sizeof(*d.taken));
-	if (!d.taken) {
-		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-		goto out;
-	}
-	root = cJSON_ParseWithLengthOpts(scan.skel, scan.skel_len, &end, false);
-	if (!root) {
-		r = bad_json(&d, netscan_text_offset(&scan, end && end >= scan.skel ?
-								(size_t)(end - scan.skel) : 0));
-		goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		r = dec_fail(&d, "the top level is not an object");
-		goto out;
-	}
-	/* A document without the IPAM key is what a fresh Go store holds: empty. */
-	ipam = member(root, "IPAM");
-	if (!ipam)
-		goto done;
-	if (!cJSON_IsObject(ipam)) {
-		r = dec_fail(&d, "IPAM is not an object");
-		goto out;
-	}
-	/* Ours: unknown (0) when absent, not a string or not a time; never an error. */
-	{
-		const cJSON *lr = member(ipam, "LastRefresh");
-
-		if (!cJSON_IsString(lr) ||
-		    ipamstate_rfc3339_parse(lr->valuestring, &sp.last_refresh) < 0)
-			sp.last_refresh = 0;
-	}
-	spaces = member(ipam, "AddressSpaces");
-	if (spaces && !cJSON_IsObject(spaces)) {
-		r = dec_fail(&d, "IPAM.AddressSpaces is not an object");
-		goto out;
-	}
-	local = spaces ? member(spaces, "local") : NULL;
-	if (!local)
-		goto done;
-	/* markers are only at records_layout's path, keys as written there */
-	d.indexed = strcmp(ipam->string, "IPAM") == 0 && strcmp(spaces->string, "AddressSpaces") == 0 &&
-		    strcmp(local->string, "local") == 0;
-	if (!cJSON_IsObject(local)) {
-		r = dec_fail(&d, "address space local is not an object");
-		goto out;
-	}
-	r = dec_int(&d, local, "Scope", "address space local", &sp.scope);
-	if (r < 0)
-		goto out;
-	r = dec_pools(&d, member(local, "Pools"), &sp);
-	if (r < 0)
-		goto out;
-done:
-	sp.doc = root; /* kept for ipamstate_encode */
-	root = NULL;
-	*ret = sp;
-	sp = (struct ipam_space){0};
-out:
 	ipam_space_free(&sp);
 	cJSON_Delete(root);
 	netscan_free(&scan);

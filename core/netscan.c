@@ -340,105 +340,179 @@ static enum netscan_type value_type(char c)
 	}
 }
 
+/* Where fast_record goes next from the text a helper below stops at: a value, a member's key,
+ * the separator or close after a value, or the record's end. */
+enum fast_next { FAST_VALUE, FAST_KEY, FAST_AFTER, FAST_END };
+
+/* The object or array opening at @p, its closing byte pushed on @stack (*@d open, at most @max).
+ * Returns its first value (*@next FAST_VALUE) or key (FAST_KEY), or, empty, the byte after it
+ * (popped again, FAST_AFTER); NULL when that nests deeper than @max. */
+static inline __attribute__((always_inline)) const char *fast_open(const char *p, char *stack,
+								   size_t *d, size_t max,
+								   enum fast_next *next)
+{
+	if (*d >= max)
+		return NULL;
+	stack[(*d)++] = *p == '{' ? '}' : ']';
+	p = fast_ws(p + 1);
+	if (*p == stack[*d - 1]) {
+		(*d)--;
+		*next = FAST_AFTER;
+		return p + 1;
+	}
+	*next = stack[*d - 1] == ']' ? FAST_VALUE : FAST_KEY;
+	return p;
+}
+
+/* The value at @p (no white space before it): a scalar's end (*@next FAST_AFTER), or an object
+ * or array opened as fast_open does (same @stack, @d, @max, returns). NULL when not JSON. */
+static inline __attribute__((always_inline)) const char *fast_value(const char *p, char *stack,
+								    size_t *d, size_t max,
+								    enum fast_next *next)
+{
+	bool esc; /* a value's escapes do not matter */
+
+	*next = FAST_AFTER;
+	if (*p == '"')
+		return fast_string(p, &esc);
+	switch (*p) {
+	case '{':
+	case '[': return fast_open(p, stack, d, max, next);
+	case 't': return memcmp(p, "true", 4) == 0 ? p + 4 : NULL;
+	case 'f': return memcmp(p, "false", 5) == 0 ? p + 5 : NULL;
+	case 'n': return memcmp(p, "null", 4) == 0 ? p + 4 : NULL;
+	default: return fast_number(p);
+	}
+}
+
+/* After a value, at @p, with *@d containers open (@stack: their closing bytes): those that
+ * close here popped. Returns the next member's key (*@next FAST_KEY) or array element
+ * (FAST_VALUE), or, once *@d is 0, the byte after the record (FAST_END); NULL when not JSON. */
+static inline __attribute__((always_inline)) const char *fast_after(const char *p,
+								    const char *stack, size_t *d,
+								    enum fast_next *next)
+{
+	for (;;) {
+		if (*d == 0) {
+			*next = FAST_END;
+			return p;
+		}
+		/* the indented layouts' next member: ",\n", tabs, its key */
+		if (p[0] == ',' && p[1] == '\n' && stack[*d - 1] == '}') {
+			*next = FAST_KEY;
+			return fast_ws(p + 1);
+		}
+		p = fast_ws(p);
+		if (*p == stack[*d - 1]) {
+			p++;
+			(*d)--;
+			continue;
+		}
+		if (*p++ != ',')
+			return NULL;
+		if (stack[*d - 1] == ']') {
+			*next = FAST_VALUE;
+			return p;
+		}
+		*next = FAST_KEY;
+		return fast_ws(p);
+	}
+}
+
+/* The member key at @p (its opening quote) and the ':' after it. When @top (a key of the
+ * record itself) *@f is the index of the record field of @fs it names and @r has not seen yet
+ * (else -1), and a key with escapes that names none sets r->escaped_key. Returns the first
+ * byte of the member's value (white space skipped), or NULL when not JSON. */
+static inline __attribute__((always_inline)) const char *fast_key(const struct fields *fs,
+								  struct netscan_record *r,
+								  const char *p, bool top, int *f)
+{
+	const char *k = p + 1;
+	bool esc = false;
+	size_t len;
+
+	*f = -1;
+	if (*p != '"')
+		return NULL;
+	p = fast_string(p, &esc);
+	if (!p)
+		return NULL;
+	if (top) {
+		len = (size_t)(p - 1 - k);
+		if (fs->lens >> (len < 31 ? len : 31) & 1)
+			*f = fast_field(fs, r, k, len);
+		/* a key with escapes may read as a field's name (cJSON_GetObjectItem unescapes) */
+		if (*f < 0 && esc)
+			r->escaped_key = true;
+	}
+	if (p[0] == ':' && p[1] == '\t' && (unsigned char)p[2] > ' ')
+		return p + 2; /* the indented layouts' ":\t" */
+	p = fast_ws(p);
+	return *p == ':' ? fast_ws(p + 1) : NULL;
+}
+
+/* The string value at @p (its opening quote) of record field @v: its body's span in @t into
+ * @v. Returns the byte after it, or NULL when not JSON. */
+static inline __attribute__((always_inline)) const char *fast_field_string(const char *t,
+									   const char *p,
+									   struct netscan_field *v)
+{
+	bool esc; /* the span holds the escapes as read */
+
+	v->off = (size_t)(p + 1 - t);
+	p = fast_string(p, &esc);
+	if (!p)
+		return NULL;
+	v->len = (size_t)(p - 1 - t) - v->off;
+	return p;
+}
+
 /* The record object at @t + @at: checked, its head fields into @r, its end returned (0 when it
  * is not JSON or nests deeper than NETSCAN_DEPTH_MAX - @depth). The text ends in a NUL that
- * no rule below accepts. */
+ * no rule above accepts. One function with its helpers inlined: pointers stay in registers
+ * over what is nearly all of the text. */
 static size_t fast_record(const struct fields *fs, const char *t, size_t at, size_t depth,
 			  struct netscan_record *r)
 {
 	char stack[NETSCAN_DEPTH_MAX];
-	const char *p = t + at, *k;
-	size_t d = 0, max = NETSCAN_DEPTH_MAX - depth, len;
-	bool esc = false;
+	const char *p = t + at;
+	size_t d = 0, max = NETSCAN_DEPTH_MAX - depth;
+	enum fast_next next;
 	int f;
 
 value:
 	p = fast_ws(p);
-	if (*p == '"') {
-		p = fast_string(p, &esc);
-		if (!p)
-			return 0;
-		goto after;
-	}
-	switch (*p) {
-	case '{':
-	case '[':
-		if (d >= max)
-			return 0;
-		stack[d++] = *p == '{' ? '}' : ']';
-		p = fast_ws(p + 1);
-		if (*p == stack[d - 1]) {
-			p++;
-			d--;
-			goto after;
-		}
-		if (stack[d - 1] == ']')
-			goto value;
-		goto key;
-	case '"': p = fast_string(p, &esc); break;
-	case 't': p = memcmp(p, "true", 4) == 0 ? p + 4 : NULL; break;
-	case 'f': p = memcmp(p, "false", 5) == 0 ? p + 5 : NULL; break;
-	case 'n': p = memcmp(p, "null", 4) == 0 ? p + 4 : NULL; break;
-	default: p = fast_number(p); break;
-	}
+value_at:
+	p = fast_value(p, stack, &d, max, &next);
 	if (!p)
 		return 0;
-after:
-	if (d == 0)
-		return (size_t)(p - t);
-	/* the indented layouts' next member: ",\n", tabs, its key */
-	if (p[0] == ',' && p[1] == '\n' && stack[d - 1] == '}') {
-		p = fast_ws(p + 1);
-		goto key;
-	}
-	p = fast_ws(p);
-	if (*p == stack[d - 1]) {
-		p++;
-		d--;
-		goto after;
-	}
-	if (*p++ != ',')
-		return 0;
-	if (stack[d - 1] == ']')
+	if (next == FAST_VALUE)
 		goto value;
-	p = fast_ws(p);
-key:
-	if (*p != '"')
-		return 0;
-	k = p + 1;
-	esc = false;
-	p = fast_string(p, &esc);
+	if (next == FAST_KEY)
+		goto key;
+after:
+	p = fast_after(p, stack, &d, &next);
 	if (!p)
 		return 0;
-	f = -1;
-	if (d == 1) {
-		len = (size_t)(p - 1 - k);
-		if (fs->lens >> (len < 31 ? len : 31) & 1)
-			f = fast_field(fs, r, k, len);
-		/* a key with escapes may read as a field's name (cJSON_GetObjectItem unescapes) */
-		if (f < 0 && esc)
-			r->escaped_key = true;
+	if (next != FAST_KEY) {
+		if (next == FAST_END)
+			return (size_t)(p - t);
+		goto value;
 	}
-	if (p[0] == ':' && p[1] == '\t' && (unsigned char)p[2] > ' ') {
-		p += 2; /* the indented layouts' ":\t" */
-	} else {
-		p = fast_ws(p);
-		if (*p++ != ':')
-			return 0;
-	}
+key:
+	p = fast_key(fs, r, p, d == 1, &f);
+	if (!p)
+		return 0;
 	if (f >= 0) {
-		p = fast_ws(p);
 		r->f[f].type = value_type(*p);
 		if (*p == '"') {
-			r->f[f].off = (size_t)(p + 1 - t);
-			p = fast_string(p, &esc);
+			p = fast_field_string(t, p, &r->f[f]);
 			if (!p)
 				return 0;
-			r->f[f].len = (size_t)(p - 1 - t) - r->f[f].off;
 			goto after;
 		}
 	}
-	goto value;
+	goto value_at;
 }
 
 static bool out_put(struct scan *c, const char *p, size_t len)

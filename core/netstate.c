@@ -563,21 +563,12 @@ static int scan_text(struct dctx *d, size_t len, struct netstate *ret, struct ne
 	return r < 0 ? bad(d, field, why) : 0;
 }
 
-/* Decode @text (@len bytes): copied, or, when @take, @text itself (malloc'd, grown by
- * NETSCAN_PAD, owned by *ret on success and freed on failure). */
-static int decode_text(char *text, bool take, size_t len, const char *path, bool eager,
-		       struct netstate *ret, struct cni_error *err)
+/* ret->text: a copy of @text (@len bytes), or, when @take, @text itself (malloc'd; grown, and
+ * freed when that fails); NETSCAN_PAD zero bytes after it, ret->text_len = @len. Returns 0 or
+ * -ENOMEM (code 100). */
+static int copy_text(char *text, bool take, size_t len, struct netstate *ret,
+		     struct cni_error *err)
 {
-	static unsigned long gens;
-	struct netscan scan = { 0 };
-	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err, .gen = ++gens,
-			  .scan = &scan, .eager = eager };
-	cJSON *root = NULL;
-	const cJSON *net, *v, *e;
-	size_t i;
-	int r = -EINVAL;
-
-	memset(ret, 0, sizeof(*ret));
 	ret->text = take ? realloc(text, len + NETSCAN_PAD) : malloc(len + NETSCAN_PAD);
 	if (!ret->text) {
 		if (take)
@@ -588,6 +579,62 @@ static int decode_text(char *text, bool take, size_t len, const char *path, bool
 		memcpy(ret->text, text, len);
 	memset(ret->text + len, 0, NETSCAN_PAD);
 	ret->text_len = len;
+	return 0;
+}
+
+/* The document ret->doc's "Network" object (absent or null: an empty state) into @ret: its
+ * Version, TimeStamp and ExternalInterfaces (ret->n_extifs counts one that failed, so
+ * netstate_free releases it). Returns 0, -EINVAL (code 6; also when an external interface's
+ * decode ran out of memory, code 100), or -ENOMEM (code 100). */
+static int decode_doc(struct dctx *d, struct netstate *ret)
+{
+	const cJSON *net, *v, *e;
+
+	net = cJSON_GetObjectItem(ret->doc, "Network");
+	if (!net || cJSON_IsNull(net))
+		return 0;
+	if (!cJSON_IsObject(net))
+		return bad(d, "Network", "is not an object");
+	if (get_str(d, net, "Version", ret->version, sizeof(ret->version)) < 0 ||
+	    get_str(d, net, "TimeStamp", ret->timestamp, sizeof(ret->timestamp)) < 0)
+		return -EINVAL;
+	v = cJSON_GetObjectItem(net, "ExternalInterfaces");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
+		return bad(d, "ExternalInterfaces", "is not an object");
+	if (v && cJSON_GetArraySize(v) > NETSTATE_DECODE_MAX)
+		return bad(d, "ExternalInterfaces", "has more members than any node holds");
+	if (v && cJSON_GetArraySize(v) > 0) {
+		ret->extifs = calloc((size_t)cJSON_GetArraySize(v), sizeof(*ret->extifs));
+		if (!ret->extifs)
+			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	cJSON_ArrayForEach(e, v) {
+		int rr = decode_extif(d, e, &ret->extifs[ret->n_extifs]);
+
+		ret->n_extifs++;
+		if (rr < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Decode @text (@len bytes): copied, or, when @take, @text itself (malloc'd, grown by
+ * NETSCAN_PAD, owned by *ret on success and freed on failure). */
+static int decode_text(char *text, bool take, size_t len, const char *path, bool eager,
+		       struct netstate *ret, struct cni_error *err)
+{
+	static unsigned long gens;
+	struct netscan scan = { 0 };
+	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err, .gen = ++gens,
+			  .scan = &scan, .eager = eager };
+	cJSON *root;
+	size_t i;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = copy_text(text, take, len, ret, err);
+	if (r < 0)
+		return r;
 	for (i = 0; i < len && (ret->text[i] == ' ' || ret->text[i] == '\t' ||
 				ret->text[i] == '\n' || ret->text[i] == '\r'); i++)
 		;
@@ -597,54 +644,17 @@ static int decode_text(char *text, bool take, size_t len, const char *path, bool
 	r = scan_text(&d, len, ret, &scan);
 	if (r < 0)
 		goto out;
-	r = -EINVAL;
 	root = cJSON_ParseWithLength(scan.skel, scan.skel_len);
 	if (!root || !cJSON_IsObject(root)) {
-		bad(&d, "content", "is not valid JSON");
+		cJSON_Delete(root);
+		r = bad(&d, "content", "is not valid JSON");
 		goto out;
 	}
 	/* kept for netstate_encode: the keys we do not model are written back from it */
 	ret->doc = root;
 	ret->gen = d.gen;
-	root = NULL;
-	net = cJSON_GetObjectItem(ret->doc, "Network");
-	if (!net || cJSON_IsNull(net)) {
-		r = 0;
-		goto out;
-	}
-	if (!cJSON_IsObject(net)) {
-		bad(&d, "Network", "is not an object");
-		goto out;
-	}
-	if (get_str(&d, net, "Version", ret->version, sizeof(ret->version)) < 0 ||
-	    get_str(&d, net, "TimeStamp", ret->timestamp, sizeof(ret->timestamp)) < 0)
-		goto out;
-	v = cJSON_GetObjectItem(net, "ExternalInterfaces");
-	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
-		bad(&d, "ExternalInterfaces", "is not an object");
-		goto out;
-	}
-	if (v && cJSON_GetArraySize(v) > NETSTATE_DECODE_MAX) {
-		bad(&d, "ExternalInterfaces", "has more members than any node holds");
-		goto out;
-	}
-	if (v && cJSON_GetArraySize(v) > 0) {
-		ret->extifs = calloc((size_t)cJSON_GetArraySize(v), sizeof(*ret->extifs));
-		if (!ret->extifs) {
-			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-			goto out;
-		}
-	}
-	cJSON_ArrayForEach(e, v) {
-		int rr = decode_extif(&d, e, &ret->extifs[ret->n_extifs]);
-
-		ret->n_extifs++;
-		if (rr < 0)
-			goto out;
-	}
-	r = 0;
+	r = decode_doc(&d, ret);
 out:
-	cJSON_Delete(root);
 	netscan_free(&scan);
 	if (r < 0)
 		netstate_free(ret);

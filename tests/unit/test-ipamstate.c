@@ -341,90 +341,101 @@ static void add_pool(struct ipam_space *sp, const char *cidr, const char *ifname
 	pool->n_addrs = n;
 }
 
+/* What test_encode_layout's space encodes to before its pools are added. */
+static const char encode_layout_empty[] =
+	"{\n"
+	"\t\"IPAM\": {\n"
+	"\t\t\"Version\": \"v" AZCNI_VERSION "\",\n"
+	"\t\t\"TimeStamp\": \"2026-11-29T08:49:31Z\",\n"
+	"\t\t\"AddressSpaces\": {\n"
+	"\t\t\t\"local\": {\n"
+	"\t\t\t\t\"Id\": \"local\",\n"
+	"\t\t\t\t\"Scope\": 0,\n"
+	"\t\t\t\t\"Pools\": {}\n"
+	"\t\t\t}\n"
+	"\t\t}\n"
+	"\t}\n"
+	"}";
+
+/* What test_encode_layout's space encodes to with its two pools (keys in byte order, our
+ * extra fields last). */
+static const char encode_layout_full[] =
+	"{\n"
+	"\t\"IPAM\": {\n"
+	"\t\t\"Version\": \"v" AZCNI_VERSION "\",\n"
+	"\t\t\"TimeStamp\": \"2026-11-29T08:49:31Z\",\n"
+	"\t\t\"AddressSpaces\": {\n"
+	"\t\t\t\"local\": {\n"
+	"\t\t\t\t\"Id\": \"local\",\n"
+	"\t\t\t\t\"Scope\": 0,\n"
+	"\t\t\t\t\"Pools\": {\n"
+	"\t\t\t\t\t\"10.1.0.0/24\": {\n"
+	"\t\t\t\t\t\t\"Id\": \"10.1.0.0/24\",\n"
+	"\t\t\t\t\t\t\"IfName\": \"\",\n"
+	"\t\t\t\t\t\t\"Subnet\": {\n"
+	"\t\t\t\t\t\t\t\"IP\": \"10.1.0.0\",\n"
+	"\t\t\t\t\t\t\t\"Mask\": \"////AA==\"\n"
+	"\t\t\t\t\t\t},\n"
+	"\t\t\t\t\t\t\"Gateway\": \"10.1.0.1\",\n"
+	"\t\t\t\t\t\t\"Addresses\": {},\n"
+	"\t\t\t\t\t\t\"IsIPv6\": false,\n"
+	"\t\t\t\t\t\t\"Priority\": 0,\n"
+	"\t\t\t\t\t\t\"RefCount\": 0\n"
+	"\t\t\t\t\t},\n"
+	"\t\t\t\t\t\"10.240.0.0/16\": {\n"
+	"\t\t\t\t\t\t\"Id\": \"10.240.0.0/16\",\n"
+	"\t\t\t\t\t\t\"IfName\": \"eth0\",\n"
+	"\t\t\t\t\t\t\"Subnet\": {\n"
+	"\t\t\t\t\t\t\t\"IP\": \"10.240.0.0\",\n"
+	"\t\t\t\t\t\t\t\"Mask\": \"//8AAA==\"\n"
+	"\t\t\t\t\t\t},\n"
+	"\t\t\t\t\t\t\"Gateway\": \"10.240.0.1\",\n"
+	"\t\t\t\t\t\t\"Addresses\": {\n"
+	"\t\t\t\t\t\t\t\"10.240.0.10\": {\n"
+	"\t\t\t\t\t\t\t\t\"ID\": \"\",\n"
+	"\t\t\t\t\t\t\t\t\"Addr\": \"10.240.0.10\",\n"
+	"\t\t\t\t\t\t\t\t\"InUse\": false,\n"
+	"\t\t\t\t\t\t\t\t\"IfName\": \"\",\n"
+	"\t\t\t\t\t\t\t\t\"Unhealthy\": false\n"
+	"\t\t\t\t\t\t\t},\n"
+	"\t\t\t\t\t\t\t\"10.240.0.5\": {\n"
+	"\t\t\t\t\t\t\t\t\"ID\": \"a\\\"\\u003c\\u003e\\u0026\",\n"
+	"\t\t\t\t\t\t\t\t\"Addr\": \"10.240.0.5\",\n"
+	"\t\t\t\t\t\t\t\t\"InUse\": true,\n"
+	"\t\t\t\t\t\t\t\t\"IfName\": \"eth0\",\n"
+	"\t\t\t\t\t\t\t\t\"Unhealthy\": true\n"
+	"\t\t\t\t\t\t\t}\n"
+	"\t\t\t\t\t\t},\n"
+	"\t\t\t\t\t\t\"IsIPv6\": false,\n"
+	"\t\t\t\t\t\t\"Priority\": 1,\n"
+	"\t\t\t\t\t\t\"RefCount\": 1,\n"
+	"\t\t\t\t\t\t\"Primary\": \"10.240.0.4\"\n"
+	"\t\t\t\t\t}\n"
+	"\t\t\t\t}\n"
+	"\t\t\t}\n"
+	"\t\t}\n"
+	"\t}\n"
+	"}";
+
+/* ipamstate_encode of @sp (at a fixed time) is exactly @expect; fails the test otherwise. */
+static void assert_encodes_to(const struct ipam_space *sp, const char *expect)
+{
+	char *text = ipamstate_encode(sp, "2026-11-29T08:49:31Z");
+
+	assert_non_null(text);
+	assert_string_equal(text, expect);
+	free(text);
+}
+
 /* Exactly json.MarshalIndent(..., "", "\t"): map keys in byte order ("10.240.0.10" before
  * "10.240.0.5"), "key": value, {} for empty maps, and our extra fields last. */
 static void test_encode_layout(void **state)
 {
 	static const char *const addrs[] = {"10.240.0.5", "10.240.0.10"};
-	static const char expect_empty[] =
-		"{\n"
-		"\t\"IPAM\": {\n"
-		"\t\t\"Version\": \"v" AZCNI_VERSION "\",\n"
-		"\t\t\"TimeStamp\": \"2026-11-29T08:49:31Z\",\n"
-		"\t\t\"AddressSpaces\": {\n"
-		"\t\t\t\"local\": {\n"
-		"\t\t\t\t\"Id\": \"local\",\n"
-		"\t\t\t\t\"Scope\": 0,\n"
-		"\t\t\t\t\"Pools\": {}\n"
-		"\t\t\t}\n"
-		"\t\t}\n"
-		"\t}\n"
-		"}";
-	static const char expect[] =
-		"{\n"
-		"\t\"IPAM\": {\n"
-		"\t\t\"Version\": \"v" AZCNI_VERSION "\",\n"
-		"\t\t\"TimeStamp\": \"2026-11-29T08:49:31Z\",\n"
-		"\t\t\"AddressSpaces\": {\n"
-		"\t\t\t\"local\": {\n"
-		"\t\t\t\t\"Id\": \"local\",\n"
-		"\t\t\t\t\"Scope\": 0,\n"
-		"\t\t\t\t\"Pools\": {\n"
-		"\t\t\t\t\t\"10.1.0.0/24\": {\n"
-		"\t\t\t\t\t\t\"Id\": \"10.1.0.0/24\",\n"
-		"\t\t\t\t\t\t\"IfName\": \"\",\n"
-		"\t\t\t\t\t\t\"Subnet\": {\n"
-		"\t\t\t\t\t\t\t\"IP\": \"10.1.0.0\",\n"
-		"\t\t\t\t\t\t\t\"Mask\": \"////AA==\"\n"
-		"\t\t\t\t\t\t},\n"
-		"\t\t\t\t\t\t\"Gateway\": \"10.1.0.1\",\n"
-		"\t\t\t\t\t\t\"Addresses\": {},\n"
-		"\t\t\t\t\t\t\"IsIPv6\": false,\n"
-		"\t\t\t\t\t\t\"Priority\": 0,\n"
-		"\t\t\t\t\t\t\"RefCount\": 0\n"
-		"\t\t\t\t\t},\n"
-		"\t\t\t\t\t\"10.240.0.0/16\": {\n"
-		"\t\t\t\t\t\t\"Id\": \"10.240.0.0/16\",\n"
-		"\t\t\t\t\t\t\"IfName\": \"eth0\",\n"
-		"\t\t\t\t\t\t\"Subnet\": {\n"
-		"\t\t\t\t\t\t\t\"IP\": \"10.240.0.0\",\n"
-		"\t\t\t\t\t\t\t\"Mask\": \"//8AAA==\"\n"
-		"\t\t\t\t\t\t},\n"
-		"\t\t\t\t\t\t\"Gateway\": \"10.240.0.1\",\n"
-		"\t\t\t\t\t\t\"Addresses\": {\n"
-		"\t\t\t\t\t\t\t\"10.240.0.10\": {\n"
-		"\t\t\t\t\t\t\t\t\"ID\": \"\",\n"
-		"\t\t\t\t\t\t\t\t\"Addr\": \"10.240.0.10\",\n"
-		"\t\t\t\t\t\t\t\t\"InUse\": false,\n"
-		"\t\t\t\t\t\t\t\t\"IfName\": \"\",\n"
-		"\t\t\t\t\t\t\t\t\"Unhealthy\": false\n"
-		"\t\t\t\t\t\t\t},\n"
-		"\t\t\t\t\t\t\t\"10.240.0.5\": {\n"
-		"\t\t\t\t\t\t\t\t\"ID\": \"a\\\"\\u003c\\u003e\\u0026\",\n"
-		"\t\t\t\t\t\t\t\t\"Addr\": \"10.240.0.5\",\n"
-		"\t\t\t\t\t\t\t\t\"InUse\": true,\n"
-		"\t\t\t\t\t\t\t\t\"IfName\": \"eth0\",\n"
-		"\t\t\t\t\t\t\t\t\"Unhealthy\": true\n"
-		"\t\t\t\t\t\t\t}\n"
-		"\t\t\t\t\t\t},\n"
-		"\t\t\t\t\t\t\"IsIPv6\": false,\n"
-		"\t\t\t\t\t\t\"Priority\": 1,\n"
-		"\t\t\t\t\t\t\"RefCount\": 1,\n"
-		"\t\t\t\t\t\t\"Primary\": \"10.240.0.4\"\n"
-		"\t\t\t\t\t}\n"
-		"\t\t\t\t}\n"
-		"\t\t\t}\n"
-		"\t\t}\n"
-		"\t}\n"
-		"}";
 	struct ipam_space sp = {.id = "local"};
-	char *text;
 
 	(void)state;
-	text = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
-	assert_non_null(text);
-	assert_string_equal(text, expect_empty);
-	free(text);
+	assert_encodes_to(&sp, encode_layout_empty);
 
 	add_pool(&sp, "10.240.0.0/16", "eth0", addrs, 2);
 	add_pool(&sp, "10.1.0.0/24", "", NULL, 0);
@@ -435,10 +446,7 @@ static void test_encode_layout(void **state)
 	sp.pools[0].refcount = 1;
 	sp.pools[0].priority = 1;
 	assert_int_equal(ipnet_addr_parse("10.240.0.4", &sp.pools[0].primary), 0);
-	text = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
-	assert_non_null(text);
-	assert_string_equal(text, expect);
-	free(text);
+	assert_encodes_to(&sp, encode_layout_full);
 	ipam_space_free(&sp);
 }
 
@@ -551,13 +559,44 @@ static void test_records_as_read(void **state)
 	ipam_space_free(&sp);
 }
 
-/* Records with escapes or fields of other types are read as the parse tree read them (same
- * values, same messages), and written from their fields. */
-static void test_records_odd(void **state)
+/* test_records_odd's record with escapes in its key and its string fields. */
+static const char records_odd_esc[] =
+	"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/16\":{\"Addresses\":{"
+	"\"10.0.0.\\u0035\":{\"ID\":\"c\\u0031\",\"InUse\":true,\"IfName\":\"eth\\/0\"}}}}}}}}";
+
+/* test_records_odd's decodes that succeed: records_odd_esc read and written back, then fields
+ * under keys spelt with escapes; uses and leaves @sp (freed) and @err as the test had them. */
+static void records_odd_escaped(struct ipam_space *sp, struct cni_error *err)
 {
-	static const char esc[] =
+	static const char k[] =
 		"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/16\":{\"Addresses\":{"
-		"\"10.0.0.\\u0035\":{\"ID\":\"c\\u0031\",\"InUse\":true,\"IfName\":\"eth\\/0\"}}}}}}}}";
+		"\"10.0.0.5\":{\"\\u0049D\":\"c7\",\"In\\u0055se\":true}}}}}}}}";
+	char *out;
+
+	assert_int_equal(ipamstate_decode(records_odd_esc, sizeof(records_odd_esc) - 1, "x", sp, err),
+			 0);
+	assert_int_equal(sp->pools[0].n_addrs, 1);
+	assert_string_equal(sp->pools[0].addrs[0].id, "c1");
+	assert_string_equal(sp->pools[0].addrs[0].ifname, "eth/0");
+	assert_true(sp->pools[0].addrs[0].in_use);
+	out = ipamstate_encode(sp, "2026-11-29T08:49:31Z");
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\"10.0.0.5\": {\n"));
+	assert_non_null(strstr(out, "\"ID\": \"c1\",\n"));
+	free(out);
+	ipam_space_free(sp);
+	/* a field under a key spelt with an escape is that field, as cJSON reads it */
+	assert_int_equal(ipamstate_decode(k, sizeof(k) - 1, "x", sp, err), 0);
+	assert_string_equal(sp->pools[0].addrs[0].id, "c7");
+	assert_true(sp->pools[0].addrs[0].in_use);
+	assert_null(sp->pools[0].addrs[0].src.raw);
+	ipam_space_free(sp);
+}
+
+/* test_records_odd's decodes that fail: each gives -EINVAL, code 6 and its message; uses
+ * @sp and @err as the test had them. */
+static void records_odd_bad(struct ipam_space *sp, struct cni_error *err)
+{
 	static const struct {
 		const char *text;
 		const char *needle;
@@ -591,66 +630,52 @@ static void test_records_odd(void **state)
 		 "{\"10.0.0.5\":{}}}, \"10.1.0.0/16\":{\"Addr\\u0065sses\":\"\\u0001azcni-endpoints:0\"}}}}}}",
 		 "pool 10.1.0.0/16.Addresses is not an object"},
 	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(err, 0, sizeof(*err));
+		assert_int_equal(ipamstate_decode(bad[i].text, strlen(bad[i].text), "x", sp, err),
+				 -EINVAL);
+		assert_int_equal(err->code, CNI_CODE_DECODE);
+		if (!strstr(err->msg, bad[i].needle))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err->msg, bad[i].needle);
+	}
+}
+
+/* test_records_odd's bytes after the document, and ipamstate_decode_take's ownership of its
+ * buffer; uses and leaves @sp (freed) and @err as the test had them. */
+static void records_odd_take(struct ipam_space *sp, struct cni_error *err)
+{
+	static const char trail[] = "{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{"
+				    "\"10.0.0.0/8\":{\"Addresses\":{\"10.0.0.5\":{}}}}}}}}\0\0x{";
+	static const char *const texts[] = { records_odd_esc, " \n", "{\"IPAM\":[]}" };
+	static const int want[] = { 0, 0, -EINVAL };
+
+	/* bytes after the document are not looked at (as cJSON read the file) */
+	assert_int_equal(ipamstate_decode(trail, sizeof(trail) - 1, "x", sp, err), 0);
+	assert_int_equal(sp->pools[0].n_addrs, 1);
+	ipam_space_free(sp);
+	/* ipamstate_decode_take keeps or frees the buffer: decoded, empty, broken */
+	for (size_t i = 0; i < 3; i++) {
+		char *t = strdup(texts[i]);
+
+		assert_non_null(t);
+		assert_int_equal(ipamstate_decode_take(t, strlen(texts[i]), "x", sp, err), want[i]);
+		assert_int_equal(sp->n_pools, i == 0 ? 1 : 0);
+		ipam_space_free(sp);
+	}
+}
+
+/* Records with escapes or fields of other types are read as the parse tree read them (same
+ * values, same messages), and written from their fields. */
+static void test_records_odd(void **state)
+{
 	struct ipam_space sp = {0};
 	struct cni_error err = {0};
-	char *out;
 
 	(void)state;
-	assert_int_equal(ipamstate_decode(esc, sizeof(esc) - 1, "x", &sp, &err), 0);
-	assert_int_equal(sp.pools[0].n_addrs, 1);
-	assert_string_equal(sp.pools[0].addrs[0].id, "c1");
-	assert_string_equal(sp.pools[0].addrs[0].ifname, "eth/0");
-	assert_true(sp.pools[0].addrs[0].in_use);
-	out = ipamstate_encode(&sp, "2026-11-29T08:49:31Z");
-	assert_non_null(out);
-	assert_non_null(strstr(out, "\"10.0.0.5\": {\n"));
-	assert_non_null(strstr(out, "\"ID\": \"c1\",\n"));
-	free(out);
-	ipam_space_free(&sp);
-	/* a field under a key spelt with an escape is that field, as cJSON reads it */
-	{
-		static const char k[] =
-			"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/16\":{\"Addresses\":{"
-			"\"10.0.0.5\":{\"\\u0049D\":\"c7\",\"In\\u0055se\":true}}}}}}}}";
-
-		assert_int_equal(ipamstate_decode(k, sizeof(k) - 1, "x", &sp, &err), 0);
-		assert_string_equal(sp.pools[0].addrs[0].id, "c7");
-		assert_true(sp.pools[0].addrs[0].in_use);
-		assert_null(sp.pools[0].addrs[0].src.raw);
-		ipam_space_free(&sp);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		memset(&err, 0, sizeof(err));
-		assert_int_equal(ipamstate_decode(bad[i].text, strlen(bad[i].text), "x", &sp, &err),
-				 -EINVAL);
-		assert_int_equal(err.code, CNI_CODE_DECODE);
-		if (!strstr(err.msg, bad[i].needle))
-			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.msg, bad[i].needle);
-	}
-	/* bytes after the document are not looked at (as cJSON read the file) */
-	{
-		static const char trail[] = "{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{"
-					    "\"10.0.0.0/8\":{\"Addresses\":{\"10.0.0.5\":{}}}}}}}}\0\0x{";
-
-		assert_int_equal(ipamstate_decode(trail, sizeof(trail) - 1, "x", &sp, &err), 0);
-		assert_int_equal(sp.pools[0].n_addrs, 1);
-		ipam_space_free(&sp);
-	}
-	/* ipamstate_decode_take keeps or frees the buffer: decoded, empty, broken */
-	{
-		static const char *const texts[] = { esc, " \n", "{\"IPAM\":[]}" };
-		static const int want[] = { 0, 0, -EINVAL };
-
-		for (size_t i = 0; i < 3; i++) {
-			char *t = strdup(texts[i]);
-
-			assert_non_null(t);
-			assert_int_equal(ipamstate_decode_take(t, strlen(texts[i]), "x", &sp, &err),
-					 want[i]);
-			assert_int_equal(sp.n_pools, i == 0 ? 1 : 0);
-			ipam_space_free(&sp);
-		}
-	}
+	records_odd_escaped(&sp, &err);
+	records_odd_bad(&sp, &err);
+	records_odd_take(&sp, &err);
 }
 
 /* model -> text -> model is the identity, and text -> model -> text too, for a state built from
