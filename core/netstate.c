@@ -584,8 +584,9 @@ static int copy_text(char *text, bool take, size_t len, struct netstate *ret,
 
 /* The document ret->doc's "Network" object (absent or null: an empty state) into @ret: its
  * Version, TimeStamp and ExternalInterfaces (ret->n_extifs counts one that failed, so
- * netstate_free releases it). Returns 0, -EINVAL (code 6; also when an external interface's
- * decode ran out of memory, code 100), or -ENOMEM (code 100). */
+ * netstate_free releases it). Returns 0, -EINVAL (code 6), or -ENOMEM (code 100; also when an
+ * external interface's decode ran out of memory: a caller that rebuilds a corrupt file on
+ * -EINVAL must not throw a good one away for want of memory). */
 static int decode_doc(struct dctx *d, struct netstate *ret)
 {
 	const cJSON *net, *v, *e;
@@ -613,7 +614,7 @@ static int decode_doc(struct dctx *d, struct netstate *ret)
 
 		ret->n_extifs++;
 		if (rr < 0)
-			return -EINVAL;
+			return rr == -ENOMEM ? -ENOMEM : -EINVAL; /* out of memory is not a corrupt file */
 	}
 	return 0;
 }
