@@ -538,8 +538,9 @@ static int ipam_cns_add_owner(struct vnet *v, struct cni_error *err)
  * delegated plugin cannot say; host-local refuses a second allocation for the same owner, so
  * its successful ADD is fresh. An answer without an address (of a family the backend
  * configures) is code 101. */
-static int ipam_add_families(struct vnet *v, unsigned families, struct cni_error *err)
+static int ipam_add(struct vnet *v, struct cni_error *err)
 {
+	unsigned families = vnet_families(v);
 	int r;
 
 	memset(&v->ipres, 0, sizeof(v->ipres));
@@ -560,12 +561,6 @@ static int ipam_add_families(struct vnet *v, unsigned families, struct cni_error
 				  v->conf->ipam.type, families == IPAM_FAMILY_ANY ? "" :
 				  " of the family this network mode configures");
 	return r;
-}
-
-/* The pod's addresses from its IPAM: one of each family the network mode configures. */
-static int ipam_add(struct vnet *v, struct cni_error *err)
-{
-	return ipam_add_families(v, vnet_families(v), err);
 }
 
 /* Release what this owner holds (ours: in-process; azure-cns: by the CNS key this ADD used,
@@ -747,9 +742,9 @@ static int endpoint_make(struct vnet *v, bool *left, struct cni_error *err)
  * those), so an address it held before (an earlier ADD killed after its IPAM step, a dead
  * attachment) is used by nothing either: a retried ADD falls back the same way. v->fresh is
  * left as it was, for the addresses kept. azure-cns and a delegated IPAM release by owner
- * only, and keep the error, as does an answer with no address of the network's families. Returns 0, -EADDRNOTAVAIL with @err as it was, or a release's
- * error (@err set; the owner may still hold the address, which the caller's rollback or the
- * next DEL releases). */
+ * only, and keep the error, as does an answer with no address of the network's families.
+ * Returns 0, -EADDRNOTAVAIL with @err as it was, or a release's error (@err set; the owner may
+ * still hold the address, which the caller's rollback or the next DEL releases). */
 static int add_network_families(struct vnet *v, struct cni_error *err)
 {
 	unsigned have = network_families(&v->net.net) & vnet_families(v);
