@@ -490,14 +490,27 @@ int fw_ebt_batch(const char *table, const struct fw_script *sc, struct cni_error
 }
 
 /* Is the ebtables-restore fw_ebt_batch runs the nf_tables one (a link to xtables-nft-multi)?
- * Then the kernel's nf_tables bridge family holds what ebtables lists. */
+ * Then the kernel's nf_tables bridge family holds what ebtables lists. Looked up once per
+ * process (a bridge ADD asks twice: fw_ebt_nft_holding, then fw_ebt_nft_append); a renamed
+ * ebtables (AZURE_CNI_EBTABLES) is never it. */
+static bool ebt_is_nft_probe(void);
+
 static bool ebt_is_nft(void)
+{
+	static int known = -1;
+
+	if (getenv("AZURE_CNI_EBTABLES") && getenv("AZURE_CNI_EBTABLES")[0])
+		return false;
+	if (known < 0)
+		known = ebt_is_nft_probe();
+	return known;
+}
+
+static bool ebt_is_nft_probe(void)
 {
 	const char *prog = bin("AZURE_CNI_EBTABLES_RESTORE", "ebtables-restore"), *path, *end;
 	char cand[PATH_MAX], real[PATH_MAX], *base;
 
-	if (getenv("AZURE_CNI_EBTABLES") && getenv("AZURE_CNI_EBTABLES")[0])
-		return false;
 	path = strchr(prog, '/') ? "" : getenv("PATH");
 	for (; path; path = *end ? end + 1 : NULL) {
 		end = strchrnul(path, ':');
