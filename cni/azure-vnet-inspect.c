@@ -197,11 +197,11 @@ static const struct netstate_endpoint *record_of(const struct node *n, const cha
 			const struct netstate_network *net = &n->st.extifs[i].networks[j];
 
 			for (size_t k = 0; k < net->n_endpoints; k++)
-				if (owner_eq(cid, ifname, net->endpoints[k].container_id,
-					     net->endpoints[k].ifname)) {
+				if (owner_eq(cid, ifname, net->endpoints[k]->container_id,
+					     net->endpoints[k]->ifname)) {
 					if (ret_net)
 						*ret_net = net->id;
-					return &net->endpoints[k];
+					return netstate_endpoint_of(net->endpoints[k]);
 				}
 		}
 	return NULL;
@@ -222,9 +222,13 @@ static const struct netstate_endpoint *record_by_host(const struct node *n, cons
 		for (size_t j = 0; j < n->st.extifs[i].n_networks; j++) {
 			const struct netstate_network *net = &n->st.extifs[i].networks[j];
 
-			for (size_t k = 0; k < net->n_endpoints; k++)
-				if (strcmp(object_name(&net->endpoints[k]), host) == 0)
-					return &net->endpoints[k];
+			for (size_t k = 0; k < net->n_endpoints; k++) {
+				const struct netstate_endpoint *ep =
+					netstate_endpoint_of(net->endpoints[k]);
+
+				if (ep && strcmp(object_name(ep), host) == 0)
+					return ep;
+			}
 		}
 	return NULL;
 }
@@ -469,7 +473,9 @@ static void check_records(struct node *n)
 			const struct netstate_network *net = &n->st.extifs[i].networks[j];
 
 			for (size_t k = 0; k < net->n_endpoints; k++)
-				check_record(n, net, &net->endpoints[k]);
+				if (netstate_endpoint_of(net->endpoints[k]))
+					check_record(n, net,
+						     netstate_endpoint_of(net->endpoints[k]));
 		}
 }
 

@@ -117,7 +117,8 @@ static bool vnet_owner_gone(void *arg, const char *cid, const char *ifname)
 
 /* ---- records and the endpoint-ID rule ---- */
 
-static bool same_owner(const struct netstate_endpoint *ep, const char *cid, const char *ifname)
+static bool same_owner(const struct netstate_endpoint_head *ep, const char *cid,
+		       const char *ifname)
 {
 	return strcmp(ep->container_id, cid) == 0 && strcmp(ep->ifname, ifname) == 0;
 }
@@ -512,7 +513,7 @@ static void cns_unrecorded_key(struct netstate_network *net, const char *cid,
 	for (k = 0;; k++) {
 		netstate_endpoint_key(cid, ifname, k, id, NETSTATE_ID_MAX);
 		ep = net ? netstate_find_endpoint(net, id) : NULL;
-		if (!ep || same_owner(ep, cid, ifname))
+		if (!ep || same_owner(&ep->head, cid, ifname))
 			return;
 	}
 }
@@ -1094,9 +1095,11 @@ static int gc_collect(struct vnet *v, struct gc *g, struct cni_error *err)
 		platform_log_error("azure-vnet GC: a record of network %s does not decode",
 				   v->conf->name);
 	for (i = 0; net && i < net->n_endpoints; i++) {
-		const struct netstate_endpoint *ep = &net->endpoints[i];
+		const struct netstate_endpoint *ep = netstate_endpoint_at(net, i);
 		struct cni_error lerr = { 0 };
 
+		if (!ep)
+			return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 		if (gc_is_valid(g, n, ep))
 			continue;
 		if (plugin_owner_lock(ep->container_id, ep->ifname, GC_OWNER_LOCK_MS,
@@ -1187,7 +1190,7 @@ static void gc_orphans(struct vnet *v, struct gc *g)
 		    gc_owner_valid(g, n, a->container_id, a->ifname))
 			continue;
 		for (k = 0; net && k < net->n_endpoints; k++)
-			if (same_owner(&net->endpoints[k], a->container_id, a->ifname))
+			if (same_owner(net->endpoints[k], a->container_id, a->ifname))
 				break;
 		if (net && k < net->n_endpoints)
 			continue;  /* recorded: gc_collect sorted it */
@@ -1375,7 +1378,7 @@ static int gc_forget(struct netstate *st, void *arg, struct cni_error *err)
 		const struct netstate_endpoint *gone = g->removed[i];
 		const struct netstate_endpoint *ep = netstate_find_endpoint(net, gone->id);
 
-		if (ep && same_owner(ep, gone->container_id, gone->ifname))
+		if (ep && same_owner(&ep->head, gone->container_id, gone->ifname))
 			n += netstate_endpoint_remove(net, gone->id);
 	}
 	return n;

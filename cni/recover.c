@@ -59,10 +59,13 @@ static void recorded(struct backend_attachment **ret, size_t *ret_n)
 	for (i = 0, m = 0; out && i < st.n_extifs; i++)
 		for (j = 0; j < st.extifs[i].n_networks; j++)
 			for (k = 0; k < st.extifs[i].networks[j].n_endpoints; k++, m++) {
-				const struct netstate_endpoint *ep = &st.extifs[i].networks[j].endpoints[k];
+				const struct netstate_endpoint *ep =
+					netstate_endpoint_of(st.extifs[i].networks[j].endpoints[k]);
 				struct backend_attachment *a = &out[m];
 				size_t x;
 
+				if (!ep)
+					continue; /* netstate_decode leaves none lazy */
 				snprintf(a->container_id, sizeof(a->container_id), "%s", ep->container_id);
 				snprintf(a->ifname, sizeof(a->ifname), "%s", ep->ifname);
 				snprintf(a->host_ifname, sizeof(a->host_ifname), "%s", ep->host_ifname);

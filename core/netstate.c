@@ -23,6 +23,19 @@ static const struct netscan_layout endpoints_layout = {
 	.what_entry = "Endpoints entry",
 };
 
+/* ep->id and ep->head.id are one member (see struct netstate_endpoint) */
+#define SAME_MEMBER(m) \
+	_Static_assert(offsetof(struct netstate_endpoint, m) == \
+		       offsetof(struct netstate_endpoint, head.m) && \
+		       sizeof(((struct netstate_endpoint *)0)->m) == \
+		       sizeof(((struct netstate_endpoint *)0)->head.m), #m " differs from head." #m)
+SAME_MEMBER(id);
+SAME_MEMBER(container_id);
+SAME_MEMBER(ifname);
+SAME_MEMBER(lazy);
+SAME_MEMBER(src);
+_Static_assert(offsetof(struct netstate_endpoint, head) == 0, "the head starts the record");
+
 /* Members of one object decoded at most: a crafted file with millions of them is corrupt
  * (code 6, then rebuilt), not an allocation of gigabytes (a node holds 250 pods). */
 #define NETSTATE_DECODE_MAX 65536
@@ -36,6 +49,7 @@ struct dctx {
 	const struct netscan *scan;         /* the text's index (records by span), or NULL */
 	const char *text;                   /* the state's copy of the text */
 	bool eager;                         /* decode every record now (netstate_decode) */
+	bool eager_one;                     /* lazy_record: this record needs decoding now */
 };
 
 static int bad(struct dctx *d, const char *field, const char *why)
@@ -381,33 +395,57 @@ static int head_field(const struct dctx *d, const struct netscan_record *r, int 
 	return netscan_unescape(d->text + f->off, f->len, buf, size) < 0 ? -1 : 0;
 }
 
-/* Record @r of the text as a lazy entry *ep, or decoded now (d->eager, or a field that only a
- * full decode judges). */
+/* Lazy record *@slot decoded into a whole record of its own (malloc'd; *@slot becomes its
+ * head). Returns it, or NULL on out of memory (errno ENOMEM; *@slot kept); *@r is
+ * endpoint_load's return (0 or -EINVAL). */
+static struct netstate_endpoint *whole_record(struct dctx *d, struct netstate_endpoint_head **slot,
+					      int *r)
+{
+	struct netstate_endpoint *ep = malloc(sizeof(*ep));
+
+	*r = 0;
+	if (!ep) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ep->head = **slot;
+	*r = endpoint_load(d, ep);
+	*slot = &ep->head;
+	return ep;
+}
+
+/* Record @r of the text as the lazy head *@h with *@slot pointing to it, or decoded now into a
+ * whole record (d->eager, or a field that only a full decode judges). */
 static int lazy_record(struct dctx *d, const struct netscan_record *r,
-		       struct netstate_endpoint *ep)
+		       struct netstate_endpoint_head *h, struct netstate_endpoint_head **slot)
 {
 	char key[1024];
-	int k;
+	int k, ret;
 
-	/* only the head: a lazy record's other fields are never read */
-	memset(ep, 0, offsetof(struct netstate_endpoint, src) + sizeof(ep->src));
-	ep->src = (struct netstate_src){ .raw = d->text + r->off, .raw_len = r->len,
-					 .key = d->text + r->key_off, .key_len = r->key_len,
-					 .gen = d->gen };
-	ep->lazy = true;
+	memset(h, 0, sizeof(*h));
+	h->src = (struct netstate_src){ .raw = d->text + r->off, .raw_len = r->len,
+					.key = d->text + r->key_off, .key_len = r->key_len,
+					.gen = d->gen };
+	h->lazy = true;
+	*slot = h;
 	k = netscan_unescape(d->text + r->key_off, r->key_len, key, sizeof(key));
-	if (r->escaped_key || head_field(d, r, 0, ep->id, sizeof(ep->id)) < 0 ||
-	    head_field(d, r, 1, ep->container_id, sizeof(ep->container_id)) < 0 ||
-	    head_field(d, r, 2, ep->ifname, sizeof(ep->ifname)) < 0 || k < 0) {
-		ep->id[0] = '\0';
+	if (r->escaped_key || head_field(d, r, 0, h->id, sizeof(h->id)) < 0 ||
+	    head_field(d, r, 1, h->container_id, sizeof(h->container_id)) < 0 ||
+	    head_field(d, r, 2, h->ifname, sizeof(h->ifname)) < 0 || k < 0) {
+		h->id[0] = '\0';
 		if (k >= 0)
-			snprintf(ep->id, sizeof(ep->id), "%.*s", NETSTATE_ID_MAX - 1, key);
-		return endpoint_load(d, ep);
+			snprintf(h->id, sizeof(h->id), "%.*s", NETSTATE_ID_MAX - 1, key);
+		d->eager_one = true;
+	} else if (!h->id[0]) {
+		snprintf(h->id, sizeof(h->id), "%.*s", NETSTATE_ID_MAX - 1, key);
 	}
-	if (!ep->id[0])
-		snprintf(ep->id, sizeof(ep->id), "%.*s", NETSTATE_ID_MAX - 1, key);
 	/* an Id other than its key: written under the Id, as a new record (netstate_encode) */
-	return d->eager || strcmp(ep->id, key) != 0 ? endpoint_load(d, ep) : 0;
+	if (!d->eager && !d->eager_one && strcmp(h->id, key) == 0)
+		return 0;
+	d->eager_one = false;
+	if (!whole_record(d, slot, &ret))
+		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return ret;
 }
 
 /* The records of Endpoints map @mark (the skeleton's marker after NETSCAN_MARK) into @net. */
@@ -424,14 +462,19 @@ static int decode_records(struct dctx *d, const char *mark, struct netstate_netw
 	if (m->n > NETSTATE_DECODE_MAX)
 		return bad(d, "Endpoints", "has more members than any node holds");
 	if (m->n) {
+		/* not calloc: lazy_record zeroes each head */
 		net->endpoints = malloc(m->n * sizeof(*net->endpoints));
-		if (!net->endpoints)
+		net->heads = malloc(m->n * sizeof(*net->heads));
+		if (!net->endpoints || !net->heads)
 			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	}
 	for (i = 0; i < m->n; i++) {
-		if (lazy_record(d, &m->recs[i], &net->endpoints[i]) < 0)
-			return -EINVAL;
-		net->n_endpoints++;
+		int r = lazy_record(d, &m->recs[i], &net->heads[i], &net->endpoints[i]);
+
+		if (net->endpoints[i] != &net->heads[i] || r >= 0)
+			net->n_endpoints++; /* owned by @net from now on */
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -479,20 +522,21 @@ static int decode_network(struct dctx *d, const cJSON *o, struct netstate_networ
 	if (v && cJSON_GetArraySize(v) > NETSTATE_DECODE_MAX)
 		return bad(d, "Endpoints", "has more members than any node holds");
 	if (v && cJSON_GetArraySize(v) > 0) {
-		/* Not calloc: decode_endpoint zeroes each record, and a record is 23 KB (zeroing
-		 * 250 of them twice was a visible part of every ADD on a full node). */
 		net->endpoints = malloc((size_t)cJSON_GetArraySize(v) * sizeof(*net->endpoints));
 		if (!net->endpoints)
 			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	}
 	cJSON_ArrayForEach(e, v) {
-		struct netstate_endpoint *ep = &net->endpoints[net->n_endpoints];
+		/* not calloc: decode_endpoint zeroes it */
+		struct netstate_endpoint *ep = malloc(sizeof(*ep));
 
+		if (!ep)
+			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		net->endpoints[net->n_endpoints++] = &ep->head; /* owned by @net from now on */
 		if (decode_endpoint(d, e, ep) < 0)
 			return -EINVAL;
 		if (!ep->id[0] && e->string && e->string[0])
 			snprintf(ep->id, sizeof(ep->id), "%s", e->string);
-		net->n_endpoints++;
 	}
 	return 0;
 }
@@ -680,23 +724,43 @@ int netstate_decode_lazy_take(char *text, size_t len, const char *path, struct n
 	return decode_text(text, true, len, path, false, ret, err);
 }
 
-/* A look-up's decode of lazy record @ep (see netstate_find_endpoint). */
-static int load(struct netstate_endpoint *ep, struct cni_error *err)
+/* Record @i of @net, decoded when lazy (see netstate_find_endpoint); *@r 0, or -EINVAL (a
+ * field did not decode: err set) / -ENOMEM. NULL only when out of memory (errno ENOMEM). */
+static struct netstate_endpoint *load(struct netstate_network *net, size_t i, int *r,
+				      struct cni_error *err)
 {
-	struct dctx d = { .path = "azure-vnet.json", .err = err, .gen = ep->src.gen };
+	struct netstate_endpoint_head **slot = &net->endpoints[i];
+	struct dctx d = { .path = "azure-vnet.json", .err = err, .gen = (*slot)->src.gen };
+	struct netstate_endpoint *ep;
 
-	return ep->lazy ? endpoint_load(&d, ep) : 0;
+	*r = 0;
+	if (!(*slot)->lazy)
+		return netstate_endpoint_of(*slot);
+	ep = whole_record(&d, slot, r);
+	if (!ep)
+		*r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	return ep;
 }
 
 int netstate_network_load(struct netstate_network *net, struct cni_error *err)
 {
 	size_t i;
-	int r = 0;
+	int r = 0, ri;
 
-	for (i = 0; i < net->n_endpoints; i++)
-		if (load(&net->endpoints[i], r < 0 ? NULL : err) < 0)
-			r = -EINVAL;
+	for (i = 0; i < net->n_endpoints; i++) {
+		if (!load(net, i, &ri, r < 0 ? NULL : err))
+			return r < 0 ? r : ri;
+		if (ri < 0)
+			r = ri;
+	}
 	return r;
+}
+
+struct netstate_endpoint *netstate_endpoint_at(struct netstate_network *net, size_t i)
+{
+	int r;
+
+	return load(net, i, &r, NULL);
 }
 
 /* ---- encode ---- */
@@ -1178,7 +1242,7 @@ static void endpoints_text(const struct netstate *st, cJSON *keep,
 
 	text_put(t, "{\n", 2);
 	for (i = 0; i < net->n_endpoints && !t->failed; i++) {
-		const struct netstate_endpoint *ep = &net->endpoints[i];
+		const struct netstate_endpoint_head *ep = net->endpoints[i];
 
 		text_tabs(t, EPS_DEPTH);
 		/* a key read without escapes is the bytes cJSON would print for it (the scan let no
@@ -1200,7 +1264,8 @@ static void endpoints_text(const struct netstate *st, cJSON *keep,
 			}
 			text_put(t, ep->src.raw, ep->src.raw_len);
 		} else {
-			cJSON *e = endpoint_json(ep, endpoint_src(st, keep, ep));
+			const struct netstate_endpoint *whole = netstate_endpoint_of(net->endpoints[i]);
+			cJSON *e = endpoint_json(whole, endpoint_src(st, keep, whole));
 			char *s = e ? cJSON_Print(e) : NULL, *p, *nl;
 
 			cJSON_Delete(e);
@@ -1256,8 +1321,8 @@ static char *endpoints_splice(const struct netstate *st, cJSON *keep, const char
 	/* one allocation for the common case: every record lazy, its key as read */
 	for (i = 0; i < em->n; i++)
 		for (j = 0; j < em->nets[i]->n_endpoints; j++)
-			want += em->nets[i]->endpoints[j].src.raw_len +
-				em->nets[i]->endpoints[j].src.key_len + EPS_DEPTH + 8;
+			want += em->nets[i]->endpoints[j]->src.raw_len +
+				em->nets[i]->endpoints[j]->src.key_len + EPS_DEPTH + 8;
 	text_room(&out, want);
 	while ((m = strchr(p, '\001'))) {
 		char *end;
@@ -1400,6 +1465,20 @@ out:
 	return text;
 }
 
+/* @net's records (its endpoints, heads and every decoded record) freed; none left. */
+static void network_free_records(struct netstate_network *net)
+{
+	size_t i;
+
+	for (i = 0; i < net->n_endpoints; i++)
+		free(netstate_endpoint_of(net->endpoints[i]));
+	free(net->endpoints);
+	free(net->heads);
+	net->endpoints = NULL;
+	net->heads = NULL;
+	net->n_endpoints = 0;
+}
+
 void netstate_free(struct netstate *st)
 {
 	size_t i, j;
@@ -1408,7 +1487,7 @@ void netstate_free(struct netstate *st)
 		return;
 	for (i = 0; i < st->n_extifs; i++) {
 		for (j = 0; j < st->extifs[i].n_networks; j++)
-			free(st->extifs[i].networks[j].endpoints);
+			network_free_records(&st->extifs[i].networks[j]);
 		free(st->extifs[i].networks);
 	}
 	free(st->extifs);
@@ -1459,10 +1538,9 @@ struct netstate_endpoint *netstate_find_endpoint(struct netstate_network *net, c
 	size_t i;
 
 	for (i = 0; i < net->n_endpoints; i++)
-		if (strcmp(net->endpoints[i].id, epid) == 0) {
-			load(&net->endpoints[i], NULL);
-			return &net->endpoints[i];
-		}
+		if (strcmp(net->endpoints[i]->id, epid) == 0)
+			return netstate_endpoint_at(net, i);
+	errno = 0;
 	return NULL;
 }
 
@@ -1473,11 +1551,10 @@ struct netstate_endpoint *netstate_find_endpoint_by_owner(struct netstate_networ
 	size_t i;
 
 	for (i = 0; i < net->n_endpoints; i++)
-		if (strcmp(net->endpoints[i].container_id, container_id) == 0 &&
-		    strcmp(net->endpoints[i].ifname, ifname) == 0) {
-			load(&net->endpoints[i], NULL);
-			return &net->endpoints[i];
-		}
+		if (strcmp(net->endpoints[i]->container_id, container_id) == 0 &&
+		    strcmp(net->endpoints[i]->ifname, ifname) == 0)
+			return netstate_endpoint_at(net, i);
+	errno = 0;
 	return NULL;
 }
 
@@ -1515,6 +1592,7 @@ struct netstate_network *netstate_network_add(struct netstate_extif *ext,
 	n = &ext->networks[ext->n_networks++];
 	*n = *net;
 	n->endpoints = NULL;
+	n->heads = NULL;
 	n->n_endpoints = 0;
 	return n;
 }
@@ -1522,7 +1600,10 @@ struct netstate_network *netstate_network_add(struct netstate_extif *ext,
 int netstate_endpoint_put(struct netstate_network *net, const struct netstate_endpoint *ep)
 {
 	struct netstate_endpoint *e = netstate_find_endpoint(net, ep->id);
+	struct netstate_endpoint_head **v;
 
+	if (!e && errno == ENOMEM)
+		return -ENOMEM;
 	if (e && ep->id[0]) {
 		struct netstate_src was = e->src;
 		bool same = strcmp(e->container_id, ep->container_id) == 0;
@@ -1533,11 +1614,16 @@ int netstate_endpoint_put(struct netstate_network *net, const struct netstate_en
 		e->lazy = false;
 		return 0;
 	}
-	e = realloc(net->endpoints, (net->n_endpoints + 1) * sizeof(*e));
+	v = realloc(net->endpoints, (net->n_endpoints + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	net->endpoints = v;
+	e = malloc(sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	net->endpoints = e;
-	net->endpoints[net->n_endpoints++] = *ep;
+	*e = *ep;
+	e->lazy = false;
+	net->endpoints[net->n_endpoints++] = &e->head;
 	return 0;
 }
 
@@ -1553,7 +1639,8 @@ int netstate_endpoint_remove(struct netstate_network *net, const char *epid)
 	size_t i;
 
 	for (i = 0; i < net->n_endpoints; i++)
-		if (strcmp(net->endpoints[i].id, epid) == 0) {
+		if (strcmp(net->endpoints[i]->id, epid) == 0) {
+			free(netstate_endpoint_of(net->endpoints[i]));
 			memmove(&net->endpoints[i], &net->endpoints[i + 1],
 				(net->n_endpoints - i - 1) * sizeof(net->endpoints[0]));
 			net->n_endpoints--;

@@ -80,17 +80,35 @@ struct netstate_src {
 	unsigned long gen;
 };
 
-/* One endpoint (network/endpoint.go "endpoint"). MACs are 6 bytes; has_mac false = null. */
-/* A record read by netstate_decode_lazy is "lazy" until a look-up (netstate_find_endpoint,
- * netstate_find_endpoint_by_owner) or netstate_network_load decodes it: only id, container_id,
- * ifname and src are set, the other fields are undefined, and netstate_encode writes its bytes
- * as read. The first fields are those, so a lazy record touches one page of memory. */
-struct netstate_endpoint {
+/* The fields every endpoint record has, lazy or not (see struct netstate_endpoint). A network
+ * holds its records as pointers to heads: a lazy record is a head alone (in the network's heads
+ * array, ~620 bytes, so a full node's lazy records are a few pages), a decoded one the head of a
+ * whole struct netstate_endpoint. */
+struct netstate_endpoint_head {
 	char id[NETSTATE_ID_MAX];           /* the key: netstate_endpoint_key, unique per network */
 	char container_id[NETSTATE_ID_MAX];
 	char ifname[NETSTATE_IFNAME_MAX];   /* in the sandbox (CNI_IFNAME) */
 	bool lazy;
 	struct netstate_src src;
+};
+
+/* One endpoint (network/endpoint.go "endpoint"). MACs are 6 bytes; has_mac false = null. */
+/* A record read by netstate_decode_lazy is "lazy" until a look-up (netstate_find_endpoint,
+ * netstate_find_endpoint_by_owner, netstate_endpoint_at) or netstate_network_load decodes it
+ * into a whole struct: till then only its head exists. The head's fields are also members of
+ * the struct by name (ep->id is ep->head.id: the union's two members have the same members in
+ * the same order, a common initial sequence). */
+struct netstate_endpoint {
+	union {
+		struct netstate_endpoint_head head;
+		struct {
+			char id[NETSTATE_ID_MAX];
+			char container_id[NETSTATE_ID_MAX];
+			char ifname[NETSTATE_IFNAME_MAX];
+			bool lazy;
+			struct netstate_src src;
+		};
+	};
 	char hns_id[NETSTATE_ID_MAX];       /* Windows HCN endpoint GUID, "" on Linux */
 	char hns_network_id[NETSTATE_ID_MAX];
 	char sandbox_key[CNI_NETNS_MAX];    /* netns path given at ADD */
@@ -127,8 +145,12 @@ struct netstate_network {
 	int vlan_id;
 	struct netstate_subnet subnets[NETSTATE_MAX_SUBNETS];
 	size_t n_subnets;
-	struct netstate_endpoint *endpoints; /* heap array, owned */
+	/* the records in file order: heap array of n_endpoints pointers, owned; each the head of a
+	 * lazy record (inside @heads) or of a decoded one (a malloc'd struct netstate_endpoint,
+	 * owned: netstate_endpoint_of) */
+	struct netstate_endpoint_head **endpoints;
 	size_t n_endpoints;
+	struct netstate_endpoint_head *heads; /* lazy records' heads, one heap array, owned */
 	struct netstate_dns dns;
 	bool enable_snat_on_host;
 	char netns[CNI_NETNS_MAX];
@@ -230,15 +252,28 @@ char *netstate_endpoint_key(const char *container_id, const char *ifname, unsign
 struct netstate_network *netstate_find_network(struct netstate *st, const char *id,
 					       struct netstate_extif **ret_extif);
 
+/* netstate_endpoint_of - the whole record whose head is @h, or NULL while it is lazy. */
+static inline struct netstate_endpoint *netstate_endpoint_of(struct netstate_endpoint_head *h)
+{
+	return h->lazy ? NULL : (struct netstate_endpoint *)(void *)h; /* the head is at offset 0 */
+}
+
+/* netstate_endpoint_at - record @i (< net->n_endpoints) of @net, decoded when it was lazy (as
+ * netstate_find_endpoint decodes it). Owned by @net; valid until the record is removed or @net
+ * freed. NULL only when out of memory (errno ENOMEM). */
+struct netstate_endpoint *netstate_endpoint_at(struct netstate_network *net, size_t i);
+
 /* netstate_find_endpoint - the endpoint with @epid in @net, or NULL; decoded when it was lazy.
  * A lazy record whose fields do not decode is returned with only its id, container_id and
- * ifname (every other field zero; netstate_encode then writes ours over its bytes as read). */
+ * ifname (every other field zero; netstate_encode then writes ours over its bytes as read).
+ * Decoding allocates: NULL with errno ENOMEM when out of memory, with errno 0 when absent.
+ * Owned by @net; valid until the record is removed or @net freed. */
 struct netstate_endpoint *netstate_find_endpoint(struct netstate_network *net, const char *epid);
 
 /* netstate_find_endpoint_by_owner - the endpoint whose container_id and ifname equal the given
  * ones, or NULL; decoded as netstate_find_endpoint decodes it. The Go-style endpoint ID
  * (cid[:8]-ifname) can be shared by two containers whose IDs start alike, so the owner, not the
- * ID, identifies a pod's record. */
+ * ID, identifies a pod's record. NULL with errno ENOMEM as netstate_find_endpoint. */
 struct netstate_endpoint *netstate_find_endpoint_by_owner(struct netstate_network *net,
 							  const char *container_id,
 							  const char *ifname);
@@ -257,7 +292,7 @@ struct netstate_network *netstate_network_add(struct netstate_extif *ext,
 /* netstate_endpoint_put - add a copy of @ep to @net, replacing an endpoint with the same id
  * (whose decoded source @ep takes when @ep's own is from another decode and both record the
  * same container, so its unknown keys are kept). @ep is not lazy. Returns 0 or -ENOMEM.
- * Earlier endpoint pointers of @net may move. */
+ * Earlier pointers to @net's records stay valid (a replaced record is overwritten in place). */
 int netstate_endpoint_put(struct netstate_network *net, const struct netstate_endpoint *ep);
 
 /* netstate_dns_set - *ret from a CNI dns: domain as Suffix, nameservers as Servers, options
@@ -273,7 +308,8 @@ void netstate_dns_get(const struct netstate_dns *d, struct cni_dns *ret);
  * SandboxKey that is a path (our earlier files); "" when none. Points into @ep. */
 const char *netstate_endpoint_netns(const struct netstate_endpoint *ep);
 
-/* netstate_endpoint_remove - remove the endpoint with @epid. Returns 1 if removed, 0 if absent. */
+/* netstate_endpoint_remove - remove the endpoint with @epid (a pointer to it is then invalid).
+ * Returns 1 if removed, 0 if absent. */
 int netstate_endpoint_remove(struct netstate_network *net, const char *epid);
 
 #endif

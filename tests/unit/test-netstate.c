@@ -193,7 +193,8 @@ static void lazy_records_verbatim(void **state)
 	struct cni_error err = { 0 };
 	struct netstate st;
 	struct netstate_network *net;
-	struct netstate_endpoint *ep, other, rec;
+	struct netstate_endpoint *ep, rec;
+	struct netstate_endpoint_head other;
 	size_t len;
 	char *text = fixture_read("net-state-go-full.json", &len), *out, *want, *got;
 
@@ -202,19 +203,20 @@ static void lazy_records_verbatim(void **state)
 	net = netstate_find_network(&st, "azure", NULL);
 	assert_non_null(net);
 	assert_int_equal(net->n_endpoints, 2);
-	assert_true(net->endpoints[0].lazy && net->endpoints[1].lazy);
-	assert_string_equal(net->endpoints[1].container_id, "6e688597eafb97");
+	assert_true(net->endpoints[0]->lazy && net->endpoints[1]->lazy);
+	assert_null(netstate_endpoint_of(net->endpoints[0]));
+	assert_string_equal(net->endpoints[1]->container_id, "6e688597eafb97");
 	/* untouched: the file again, timestamp and version aside */
 	out = netstate_encode(&st, NULL, NULL);
 	got = canonical(out);
 	want = canonical(text);
 	assert_string_equal(got, want);
-	assert_true(holds(out, net->endpoints[0].src.raw, net->endpoints[0].src.raw_len));
+	assert_true(holds(out, net->endpoints[0]->src.raw, net->endpoints[0]->src.raw_len));
 	free(out);
 	free(got);
 	free(want);
 	/* one record changed through a look-up, as put_record does */
-	other = net->endpoints[1];
+	other = *net->endpoints[1];
 	ep = netstate_find_endpoint_by_owner(net, "3f813b02aa55cc", "eth0");
 	assert_non_null(ep);
 	assert_false(ep->lazy);
@@ -256,7 +258,7 @@ static void encode_endpoints_layout(void **state)
 	assert_int_equal(netstate_decode(text, len, "x.json", &st, &err), 0);
 	net = netstate_find_network(&st, "azure", NULL);
 	assert_non_null(net);
-	rec = net->endpoints[0];
+	rec = *netstate_endpoint_at(net, 0);
 	memset(&rec.src, 0, sizeof(rec.src));
 	snprintf(rec.id, sizeof(rec.id), "q\"b\\s\tt\001u/v");
 	assert_int_equal(netstate_endpoint_put(net, &rec), 0);
@@ -459,9 +461,9 @@ static void overlong_netns_dropped(void **state)
 	assert_int_equal(st.n_extifs, 1);
 	assert_int_equal(st.extifs[0].n_networks, 1);
 	assert_int_equal(st.extifs[0].networks[0].n_endpoints, 1);
-	assert_string_equal(st.extifs[0].networks[0].endpoints[0].container_id, "c1");
-	assert_string_equal(st.extifs[0].networks[0].endpoints[0].sandbox_key, "");
-	assert_string_equal(st.extifs[0].networks[0].endpoints[0].netns, "");
+	assert_string_equal(netstate_endpoint_at(st.extifs[0].networks, 0)->container_id, "c1");
+	assert_string_equal(netstate_endpoint_at(st.extifs[0].networks, 0)->sandbox_key, "");
+	assert_string_equal(netstate_endpoint_at(st.extifs[0].networks, 0)->netns, "");
 	netstate_free(&st);
 	free(text);
 }
@@ -490,7 +492,7 @@ static void edit_model(void **state)
 	snprintf(ep.container_id, sizeof(ep.container_id), "again");
 	assert_int_equal(netstate_endpoint_put(n, &ep), 0); /* replaces */
 	assert_int_equal(n->n_endpoints, 1);
-	assert_string_equal(n->endpoints[0].container_id, "again");
+	assert_string_equal(n->endpoints[0]->container_id, "again");
 	snprintf(ep.id, sizeof(ep.id), "b-eth0");
 	assert_int_equal(netstate_endpoint_put(n, &ep), 0);
 	assert_int_equal(netstate_endpoint_remove(n, "a-eth0"), 1);
@@ -535,7 +537,7 @@ static void dns_compact(void **state)
 	text = netstate_encode(&st, "v1", "t");
 	assert_non_null(text);
 	assert_int_equal(netstate_decode(text, strlen(text), NULL, &back, NULL), 0);
-	netstate_dns_get(&back.extifs[0].networks[0].endpoints[0].dns, &out);
+	netstate_dns_get(&netstate_endpoint_at(back.extifs[0].networks, 0)->dns, &out);
 	assert_string_equal(out.domain, "cluster.local");
 	assert_int_equal(out.n_nameservers, 2);
 	assert_string_equal(out.nameservers[1], "fd00::a");
