@@ -75,6 +75,9 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 	size_t len = 0;
 	int r;
 
+	/* unchanged since @snap was read (the common case): compared without a copy */
+	if (snap->valid && snap->len && platform_file_same(path, snap->text, snap->len))
+		return 0;
 	r = platform_file_read(path, &text, &len, &why);
 	if (r == -EFBIG) {
 		/* past any size a node's state reaches: corrupt too */
@@ -114,17 +117,29 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 	return 0;
 }
 
+/* @st encoded and written: its unchanged records straight from the text they were read from
+ * (netstate_encode_parts), not copied. */
 static int state_save(const struct netstate *st, struct cni_error *err)
 {
-	char ts[64], *text;
+	struct platform_part *parts;
+	struct netstate_text t;
+	char ts[64];
+	size_t i;
 	int r;
 
 	platform_timestamp(ts, sizeof(ts));
-	text = netstate_encode(st, "v" AZCNI_VERSION, ts);
-	if (!text)
+	if (netstate_encode_parts(st, "v" AZCNI_VERSION, ts, &t) < 0)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	r = platform_file_replace(platform_path(PLATFORM_PATH_NET_STATE), text, strlen(text), err);
-	free(text);
+	parts = malloc((t.n ? t.n : 1) * sizeof(*parts));
+	if (!parts) {
+		netstate_text_free(&t);
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < t.n; i++)
+		parts[i] = (struct platform_part){ t.parts[i].data, t.parts[i].len };
+	r = platform_file_replace_parts(platform_path(PLATFORM_PATH_NET_STATE), parts, t.n, err);
+	free(parts);
+	netstate_text_free(&t);
 	return r;
 }
 

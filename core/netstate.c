@@ -1161,11 +1161,23 @@ static const cJSON *endpoint_src(const struct netstate *st, cJSON *keep,
  * them with tabs. Our encoder builds that tree, so the depth is fixed. */
 #define EPS_DEPTH 7
 
-/* A growing text; failed true once out of memory (then every put is a no-op). */
+/* A piece of struct text: owned bytes at an offset of its buffer, or bytes it refers to. */
+struct text_piece {
+	const char *ref;                    /* NULL: owned, at @off */
+	size_t off, len;
+};
+
+/* A growing text; failed true once out of memory (then every put is a no-op). With @refs, a
+ * text_ref is kept as a reference (a piece), not copied: the text is then its pieces in order,
+ * the owned runs between references included (text_pieces). */
 struct text {
 	char *p;
 	size_t len, cap;
 	bool failed;
+	bool refs;
+	struct text_piece *pieces;
+	size_t n_pieces, cap_pieces;
+	size_t run;                         /* where the owned run not yet a piece starts */
 };
 
 /* Room for @more bytes past t->len (and a NUL); false (t->failed) when out of memory. */
@@ -1196,6 +1208,44 @@ static void text_put(struct text *t, const char *s, size_t len)
 	memcpy(t->p + t->len, s, len);
 	t->len += len;
 	t->p[t->len] = '\0';
+}
+
+/* A piece more; false (t->failed) when out of memory. */
+static bool text_piece(struct text *t, const char *ref, size_t off, size_t len)
+{
+	if (t->n_pieces == t->cap_pieces) {
+		size_t cap = t->cap_pieces ? t->cap_pieces * 2 : 64;
+		struct text_piece *v = realloc(t->pieces, cap * sizeof(*v));
+
+		if (!v) {
+			t->failed = true;
+			return false;
+		}
+		t->pieces = v;
+		t->cap_pieces = cap;
+	}
+	t->pieces[t->n_pieces++] = (struct text_piece){ .ref = ref, .off = off, .len = len };
+	return true;
+}
+
+/* The owned bytes since the last piece as a piece of their own. */
+static void text_close_run(struct text *t)
+{
+	if (t->refs && !t->failed && t->len > t->run &&
+	    text_piece(t, NULL, t->run, t->len - t->run))
+		t->run = t->len;
+}
+
+/* @len bytes at @s that outlive @t: referred to (t->refs) or copied. */
+static void text_ref(struct text *t, const char *s, size_t len)
+{
+	if (!t->refs) {
+		text_put(t, s, len);
+		return;
+	}
+	text_close_run(t);
+	if (!t->failed)
+		text_piece(t, s, 0, len);
 }
 
 static void text_tabs(struct text *t, size_t n)
@@ -1262,7 +1312,7 @@ static void endpoints_text(const struct netstate *st, cJSON *keep,
 				t->failed = true;
 				break;
 			}
-			text_put(t, ep->src.raw, ep->src.raw_len);
+			text_ref(t, ep->src.raw, ep->src.raw_len);
 		} else {
 			const struct netstate_endpoint *whole = netstate_endpoint_of(net->endpoints[i]);
 			cJSON *e = endpoint_json(whole, endpoint_src(st, keep, whole));
@@ -1309,39 +1359,35 @@ static cJSON *endpoints_marker(const struct netstate_network *net, struct eps_ma
 	return cJSON_CreateRaw(mark);
 }
 
-/* @skel (printed, with markers) with each marker replaced by its Endpoints object: malloc'd,
- * or NULL (out of memory, or a lazy record whose bytes are not this decode's). */
-static char *endpoints_splice(const struct netstate *st, cJSON *keep, const char *skel,
-			      const struct eps_marks *em)
+/* @skel (printed, with markers) with each marker replaced by its Endpoints object, into @out
+ * (out->failed on out of memory, or a lazy record whose bytes are not this decode's). */
+static void endpoints_splice(const struct netstate *st, cJSON *keep, const char *skel,
+			     const struct eps_marks *em, struct text *out)
 {
-	struct text out = { 0 };
 	const char *p = skel, *m;
 	size_t i, j, want = strlen(skel);
 
-	/* one allocation for the common case: every record lazy, its key as read */
+	/* one allocation for the common case: every record lazy, its key as read (its bytes
+	 * too unless referred to) */
 	for (i = 0; i < em->n; i++)
 		for (j = 0; j < em->nets[i]->n_endpoints; j++)
-			want += em->nets[i]->endpoints[j]->src.raw_len +
+			want += (out->refs ? 0 : em->nets[i]->endpoints[j]->src.raw_len) +
 				em->nets[i]->endpoints[j]->src.key_len + EPS_DEPTH + 8;
-	text_room(&out, want);
+	text_room(out, want);
 	while ((m = strchr(p, '\001'))) {
 		char *end;
 		unsigned long k = strtoul(m + 1, &end, 10);
 
 		if (*end != '\001' || k >= em->n) {
-			free(out.p);
-			return NULL; /* not ours: cannot happen (see struct eps_marks) */
+			out->failed = true;
+			return; /* not ours: cannot happen (see struct eps_marks) */
 		}
-		text_put(&out, p, (size_t)(m - p));
-		endpoints_text(st, keep, em->nets[k], &out);
+		text_put(out, p, (size_t)(m - p));
+		endpoints_text(st, keep, em->nets[k], out);
 		p = end + 1;
 	}
-	text_put(&out, p, strlen(p));
-	if (out.failed) {
-		free(out.p);
-		return NULL;
-	}
-	return out.p;
+	text_put(out, p, strlen(p));
+	text_close_run(out);
 }
 
 /* network/network.go "network"; @src its decoded object or NULL. */
@@ -1425,14 +1471,17 @@ static cJSON *extif_json(const struct netstate *st, struct eps_marks *em,
 	return merge(o, src);
 }
 
-char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp)
+/* netstate_encode into @t (t->failed on out of memory). */
+static void encode(const struct netstate *st, const char *version, const char *timestamp,
+		   struct text *t)
 {
 	cJSON *root = cJSON_CreateObject(), *net, *xs, *keep = cJSON_CreateArray();
 	const cJSON *src_net = sub(st->doc, "Network"), *src_xs = sub(src_net, "ExternalInterfaces");
 	struct eps_marks em = { 0 };
-	char *text = NULL, *skel;
+	char *skel = NULL;
 	size_t i;
 
+	t->failed = true; /* till the text is whole */
 	if (!root || !keep)
 		goto out;
 	net = cJSON_AddObjectToObject(root, "Network");
@@ -1455,14 +1504,68 @@ char *netstate_encode(const struct netstate *st, const char *version, const char
 	}
 	root = merge(root, st->doc);
 	skel = root ? cJSON_Print(root) : NULL;
-	if (skel)
-		text = endpoints_splice(st, keep, skel, &em);
+	if (skel) {
+		t->failed = false;
+		endpoints_splice(st, keep, skel, &em, t);
+	}
 	free(skel);
 out:
 	cJSON_Delete(root);
 	cJSON_Delete(keep); /* after root: root refers into it */
 	free(em.nets);
-	return text;
+}
+
+char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp)
+{
+	struct text t = { 0 };
+
+	encode(st, version, timestamp, &t);
+	free(t.pieces);
+	if (t.failed) {
+		free(t.p);
+		return NULL;
+	}
+	return t.p;
+}
+
+int netstate_encode_parts(const struct netstate *st, const char *version, const char *timestamp,
+			  struct netstate_text *ret)
+{
+	struct text t = { .refs = true };
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	encode(st, version, timestamp, &t);
+	if (t.failed) {
+		free(t.p);
+		free(t.pieces);
+		return -ENOMEM;
+	}
+	/* owned offsets become pointers: the buffer moves no more */
+	ret->parts = malloc((t.n_pieces ? t.n_pieces : 1) * sizeof(*ret->parts));
+	if (!ret->parts) {
+		free(t.p);
+		free(t.pieces);
+		return -ENOMEM;
+	}
+	for (i = 0; i < t.n_pieces; i++) {
+		const struct text_piece *pc = &t.pieces[i];
+
+		ret->parts[i] = (struct netstate_part){ .data = pc->ref ? pc->ref : t.p + pc->off,
+							.len = pc->len };
+		ret->len += pc->len;
+	}
+	free(t.pieces);
+	ret->n = t.n_pieces;
+	ret->own = t.p;
+	return 0;
+}
+
+void netstate_text_free(struct netstate_text *t)
+{
+	free(t->parts);
+	free(t->own);
+	memset(t, 0, sizeof(*t));
 }
 
 /* @net's records (its endpoints, heads and every decoded record) freed; none left. */

@@ -225,6 +225,31 @@ int netstate_network_load(struct netstate_network *net, struct cni_error *err);
  * frees) or NULL on out of memory. */
 char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp);
 
+/* A byte range of an encoded text (netstate_encode_parts). */
+struct netstate_part {
+	const char *data;
+	size_t len;
+};
+
+/* An encoded text as byte ranges in order: its parts (heap array of @n, owned) point into @own
+ * (heap, owned) or into the encoded state's text (records written as read, not copied). */
+struct netstate_text {
+	struct netstate_part *parts;
+	size_t n;
+	size_t len;                         /* bytes in all */
+	char *own;
+};
+
+/* netstate_encode_parts - netstate_encode's text as parts into *ret (zeroed first), for a
+ * writer that writes them in order (writev): a full node's records are not copied. The parts
+ * that refer to @st's text are valid while @st is neither changed nor freed. Returns 0 (free
+ * *ret with netstate_text_free) or -ENOMEM. */
+int netstate_encode_parts(const struct netstate *st, const char *version, const char *timestamp,
+			  struct netstate_text *ret);
+
+/* netstate_text_free - free what *t owns and zero it; safe on a zeroed one. */
+void netstate_text_free(struct netstate_text *t);
+
 /* netstate_free - free every heap part and zero *st; safe on a zeroed state. */
 void netstate_free(struct netstate *st);
 

@@ -79,6 +79,24 @@ int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len
  * the path). */
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err);
 
+/* A byte range of a file's content (platform_file_replace_parts). */
+struct platform_part {
+	const char *data;
+	size_t len;
+};
+
+/* platform_file_replace_parts - platform_file_replace of the bytes of @parts (@n, in order),
+ * written without joining them (writev on Linux). Same returns. */
+int platform_file_replace_parts(const char *path, const struct platform_part *parts, size_t n,
+				struct cni_error *err);
+
+/* platform_file_same - whether the file at @path, opened as platform_file_read opens it, holds
+ * exactly the @len bytes at @data: read a chunk at a time into a buffer on the stack, so a caller
+ * that holds the text it last read learns "unchanged" without a heap copy of the file. 1 when
+ * equal; 0 otherwise (different, absent, not a regular file, unreadable: platform_file_read
+ * then tells why). */
+int platform_file_same(const char *path, const char *data, size_t len);
+
 /* platform_file_read_unlocked_ok - whether a file that only platform_file_replace (or another
  * writer's temp file and rename) writes may be read without its lock: true when a reader
  * holding it open can never make a replace fail (Linux: rename(2)); false on Windows, where

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -286,19 +287,69 @@ int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len
 	return file_read(path, true, ret_data, ret_len, err);
 }
 
-/* Write all of @data to @fd, retrying short writes. Returns 0 or negative errno. */
-static int write_all(int fd, const char *data, size_t len)
+int platform_file_same(const char *path, const char *data, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
+	char buf[32768]; /* a chunk at a time: comparing costs no copy of the whole file */
+	size_t off = 0;
+	struct stat st;
+	int fd, same = 0;
 
-		if (n < 0) {
+	fd = open_regular(path, O_RDONLY, 0, false, "", &st, NULL);
+	if (fd < 0)
+		return 0;
+	if ((size_t)st.st_size != len)
+		goto out;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (size_t)n > len - off || memcmp(buf, data + off, (size_t)n) != 0)
+			goto out;
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	same = off == len;
+out:
+	close(fd);
+	return same;
+}
+
+/* Write all of @parts (@n) to @fd, in order, retrying short writes. Returns 0 or negative
+ * errno. */
+static int write_all(int fd, const struct platform_part *parts, size_t n)
+{
+	struct iovec iov[512];
+	size_t k = 0, skip = 0; /* parts[k] from byte skip on are yet to write */
+
+	while (k < n) {
+		size_t m = 0, i;
+		ssize_t w;
+
+		for (i = k; i < n && m < sizeof(iov) / sizeof(iov[0]); i++) {
+			size_t from = i == k ? skip : 0;
+
+			if (parts[i].len > from)
+				iov[m++] = (struct iovec){ .iov_base = (void *)(parts[i].data + from),
+							   .iov_len = parts[i].len - from };
+		}
+		if (m == 0)
+			break;
+		w = writev(fd, iov, (int)m);
+		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		data += n;
-		len -= (size_t)n;
+		/* past what was written */
+		while (k < n && (size_t)w >= parts[k].len - skip) {
+			w -= (ssize_t)(parts[k].len - skip);
+			k++;
+			skip = 0;
+		}
+		if (k < n)
+			skip += (size_t)w;
 	}
 	return 0;
 }
@@ -334,12 +385,20 @@ static void remove_stale_temps(const char *dir, const char *path)
 	close(fd);
 }
 
-static int file_replace(const char *path, const char *data, size_t len, bool sync,
-			struct cni_error *err);
+static int file_replace(const char *path, const struct platform_part *parts, size_t n,
+			bool sync, struct cni_error *err);
 
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err)
 {
-	return file_replace(path, data, len, true, err);
+	const struct platform_part part = { data, len };
+
+	return file_replace(path, &part, 1, true, err);
+}
+
+int platform_file_replace_parts(const char *path, const struct platform_part *parts, size_t n,
+				struct cni_error *err)
+{
+	return file_replace(path, parts, n, true, err);
 }
 
 bool platform_file_read_unlocked_ok(void)
@@ -349,11 +408,13 @@ bool platform_file_read_unlocked_ok(void)
 
 int platform_file_publish(const char *path, const char *data, size_t len, struct cni_error *err)
 {
-	return file_replace(path, data, len, false, err);
+	const struct platform_part part = { data, len };
+
+	return file_replace(path, &part, 1, false, err);
 }
 
-static int file_replace(const char *path, const char *data, size_t len, bool sync,
-			struct cni_error *err)
+static int file_replace(const char *path, const struct platform_part *parts, size_t n,
+			bool sync, struct cni_error *err)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd, dfd, r;
@@ -371,7 +432,7 @@ static int file_replace(const char *path, const char *data, size_t len, bool syn
 		return cni_error_set(err, r, CNI_CODE_IO, "cannot create a temp file for %s: %s",
 				     path, strerror(-r));
 	}
-	r = write_all(fd, data, len);
+	r = write_all(fd, parts, n);
 	/* 0600 whatever the umask: the Go plugin's os.CreateTemp mode, kept by its rename */
 	if (r == 0 && fchmod(fd, OS_FILE_MODE) < 0)
 		r = -errno;

@@ -404,12 +404,48 @@ int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len
 	return file_read(path, true, ret_data, ret_len, err);
 }
 
-static int file_replace(const char *path, const char *data, size_t len, bool sync,
-			struct cni_error *err);
+int platform_file_same(const char *path, const char *data, size_t len)
+{
+	char buf[32768]; /* a chunk at a time: comparing costs no copy of the whole file */
+	LARGE_INTEGER size;
+	size_t off = 0;
+	DWORD got;
+	HANDLE h;
+	int same = 0;
+
+	if (open_regular(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+			 OPEN_EXISTING, false, "", &h, NULL) < 0)
+		return 0;
+	if (!GetFileSizeEx(h, &size) || (unsigned long long)size.QuadPart != len)
+		goto out;
+	for (;;) {
+		if (!ReadFile(h, buf, sizeof(buf), &got, NULL) || got > len - off ||
+		    memcmp(buf, data + off, got) != 0)
+			goto out;
+		if (got == 0)
+			break;
+		off += got;
+	}
+	same = off == len;
+out:
+	CloseHandle(h);
+	return same;
+}
+
+static int file_replace(const char *path, const struct platform_part *parts, size_t n,
+			bool sync, struct cni_error *err);
 
 int platform_file_replace(const char *path, const char *data, size_t len, struct cni_error *err)
 {
-	return file_replace(path, data, len, true, err);
+	const struct platform_part part = { data, len };
+
+	return file_replace(path, &part, 1, true, err);
+}
+
+int platform_file_replace_parts(const char *path, const struct platform_part *parts, size_t n,
+				struct cni_error *err)
+{
+	return file_replace(path, parts, n, true, err);
 }
 
 bool platform_file_read_unlocked_ok(void)
@@ -419,7 +455,9 @@ bool platform_file_read_unlocked_ok(void)
 
 int platform_file_publish(const char *path, const char *data, size_t len, struct cni_error *err)
 {
-	return file_replace(path, data, len, false, err);
+	const struct platform_part part = { data, len };
+
+	return file_replace(path, &part, 1, false, err);
 }
 
 long long platform_monotonic_ns(void)
@@ -434,13 +472,13 @@ long long platform_monotonic_ns(void)
 	       (long long)(t.QuadPart % freq.QuadPart) * 1000000000LL / freq.QuadPart;
 }
 
-static int file_replace(const char *path, const char *data, size_t len, bool sync,
-			struct cni_error *err)
+static int file_replace(const char *path, const struct platform_part *parts, size_t n,
+			bool sync, struct cni_error *err)
 {
 	char tmp[OS_PATH_MAX], msg[256];
 	wchar_t *wpath = NULL, *wtmp = NULL;
 	DWORD e = 0, put;
-	size_t done = 0;
+	size_t done, i;
 	HANDLE h;
 	int r;
 
@@ -464,14 +502,17 @@ static int file_replace(const char *path, const char *data, size_t len, bool syn
 	r = open_regular(tmp, GENERIC_WRITE, 0, CREATE_NEW, false, "", &h, err);
 	if (r < 0)
 		goto free_paths;
-	while (done < len) {
-		DWORD chunk = len - done > 0x40000000u ? 0x40000000u : (DWORD)(len - done);
+	for (i = 0; i < n && !e; i++) {
+		for (done = 0; done < parts[i].len;) {
+			size_t left = parts[i].len - done;
+			DWORD chunk = left > 0x40000000u ? 0x40000000u : (DWORD)left;
 
-		if (!WriteFile(h, data + done, chunk, &put, NULL)) {
-			e = GetLastError();
-			break;
+			if (!WriteFile(h, parts[i].data + done, chunk, &put, NULL)) {
+				e = GetLastError();
+				break;
+			}
+			done += put;
 		}
-		done += put;
 	}
 	/* the data reaches the disk before the rename makes it the state */
 	if (!e && sync && !FlushFileBuffers(h))
