@@ -242,6 +242,54 @@ static void lazy_records_verbatim(void **state)
 	free(text);
 }
 
+/* netstate_encode_parts: its parts joined are netstate_encode's text, and a lazy record's
+ * bytes are not copied (a part points into the state's text). */
+static void encode_parts_is_encode(void **state)
+{
+	struct cni_error err = { 0 };
+	struct netstate st;
+	struct netstate_network *net;
+	struct netstate_endpoint rec;
+	struct netstate_text t;
+	size_t len, i, off;
+	char *text = fixture_read("net-state-go-full.json", &len), *out, *joined;
+	bool referred = false;
+
+	(void)state;
+	assert_int_equal(netstate_decode_lazy(text, len, "x.json", &st, &err), 0);
+	net = netstate_find_network(&st, "azure", NULL);
+	assert_non_null(net);
+	rec = *netstate_endpoint_at(net, 0); /* one record decoded and changed, one lazy */
+	snprintf(rec.host_ifname, sizeof(rec.host_ifname), "azvchanged");
+	assert_int_equal(netstate_endpoint_put(net, &rec), 0);
+	for (int round = 0; round < 2; round++) {
+		out = netstate_encode(&st, "v1", "2026-01-01T00:00:00Z");
+		assert_int_equal(netstate_encode_parts(&st, "v1", "2026-01-01T00:00:00Z", &t), 0);
+		assert_non_null(out);
+		joined = malloc(t.len + 1);
+		assert_non_null(joined);
+		for (i = 0, off = 0; i < t.n; i++) {
+			memcpy(joined + off, t.parts[i].data, t.parts[i].len);
+			off += t.parts[i].len;
+			if (t.parts[i].data >= st.text && t.parts[i].data < st.text + st.text_len)
+				referred = true;
+		}
+		joined[off] = '\0';
+		assert_int_equal(off, t.len);
+		assert_string_equal(joined, out);
+		assert_true(referred == (round == 0));
+		free(joined);
+		free(out);
+		netstate_text_free(&t);
+		assert_null(t.parts);
+		/* again with no record lazy: nothing to refer to */
+		assert_int_equal(netstate_network_load(net, &err), 0);
+		referred = false;
+	}
+	netstate_free(&st);
+	free(text);
+}
+
 /* The encoder writes an Endpoints object as text at its place (issue 14): its records, new or
  * changed, indented as cJSON_Print indents the whole tree, keys escaped as it escapes them. */
 static void encode_endpoints_layout(void **state)
@@ -607,6 +655,7 @@ int main(void)
 		cmocka_unit_test(endpoint_keys),
 		cmocka_unit_test(lazy_records_verbatim),
 		cmocka_unit_test(encode_endpoints_layout),
+		cmocka_unit_test(encode_parts_is_encode),
 		cmocka_unit_test(lazy_scan),
 		cmocka_unit_test(lazy_bad_record),
 		cmocka_unit_test(tree_records_keep_keys),

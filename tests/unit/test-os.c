@@ -106,6 +106,57 @@ static void test_replace_then_read(void **state)
 	rmdir(p);
 }
 
+/* platform_file_replace_parts writes its parts in order, empty ones and more parts than one
+ * writev takes included; platform_file_same tells the file's bytes from any other. */
+static void test_replace_parts_and_same(void **state)
+{
+	enum { N = 1500 }; /* parts: several writev batches */
+	struct platform_part *parts = calloc(N, sizeof(*parts));
+	char p[600], *want = malloc(N * 120 + 1), *data = NULL;
+	struct cni_error err = { 0 };
+	size_t len = 0, off = 0;
+
+	(void)state;
+	assert_non_null(parts);
+	assert_non_null(want);
+	for (size_t i = 0; i < N; i++) {
+		/* every seventh part empty, the others of varied lengths, ~77 KB in all */
+		size_t n = i % 7 == 0 ? 0 : 1 + (i * 37) % 119;
+
+		for (size_t k = 0; k < n; k++)
+			want[off + k] = (char)('a' + (i + k) % 26);
+		parts[i] = (struct platform_part){ want + off, n };
+		off += n;
+	}
+	want[off] = '\0';
+	path_in(p, sizeof(p), "parts.json");
+	assert_int_equal(platform_file_replace_parts(p, parts, N, &err), 0);
+	assert_false(cni_error_is_set(&err));
+	assert_int_equal(platform_file_read(p, &data, &len, &err), 0);
+	assert_int_equal(len, off);
+	assert_memory_equal(data, want, off);
+	free(data);
+
+	assert_int_equal(platform_file_same(p, want, off), 1);
+	assert_int_equal(platform_file_same(p, want, off - 1), 0); /* shorter */
+	want[off - 1] ^= 1;                                       /* last byte, last chunk */
+	assert_int_equal(platform_file_same(p, want, off), 0);
+	want[off - 1] ^= 1;
+	assert_true(off > 70000);
+	want[40000] ^= 1;                                         /* the second chunk */
+	assert_int_equal(platform_file_same(p, want, off), 0);
+	want[40000] ^= 1;
+	assert_int_equal(platform_file_same(p, want, off), 1);
+	/* no parts: an empty file */
+	assert_int_equal(platform_file_replace_parts(p, parts, 0, &err), 0);
+	assert_int_equal(platform_file_same(p, want, 0), 1);
+	assert_int_equal(platform_file_same(p, want, 1), 0);
+	remove(p);
+	assert_int_equal(platform_file_same(p, want, 0), 0);     /* absent */
+	free(parts);
+	free(want);
+}
+
 static void test_lock_timeout_is_code_11(void **state)
 {
 	struct platform_lock *a = NULL, *b = NULL;
@@ -231,6 +282,19 @@ static void test_symlink_fifo_refused(void **state)
 	assert_non_null(strstr(err.msg, p));
 	unlink(p);
 
+	/* the comparison never follows a symlink nor reads a FIFO */
+	path_in(p, sizeof(p), "link2.json");
+	assert_int_equal(platform_file_replace(target, "{}", 2, &err), 0);
+	assert_int_equal(symlink(target, p), 0);
+	assert_int_equal(platform_file_same(target, "{}", 2), 1);
+	assert_int_equal(platform_file_same(p, "{}", 2), 0);
+	unlink(p);
+	unlink(target);
+	path_in(p, sizeof(p), "fifo2.json");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(platform_file_same(p, "", 0), 0);
+	unlink(p);
+
 	/* a lock file we create is 0600 */
 	path_in(p, sizeof(p), "mode.lock");
 	memset(&err, 0, sizeof(err));
@@ -285,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_paths_follow_overrides),
 		cmocka_unit_test(test_read_missing_is_enoent_without_error),
 		cmocka_unit_test(test_replace_then_read),
+		cmocka_unit_test(test_replace_parts_and_same),
 		cmocka_unit_test(test_lock_timeout_is_code_11),
 		cmocka_unit_test(test_directory_is_code_5),
 #ifndef _WIN32
