@@ -125,15 +125,17 @@ static bool same_owner(const struct netstate_endpoint_head *ep, const char *cid,
 
 /* The record of this call's owner in @net (NULL allowed): found by owner, since the Go-style ID
  * is shared by containers whose IDs start alike (cnitool-..., default-...); a record without a
- * container ID (hand-written or very old) matches by the Go ID. */
+ * container ID (hand-written or very old) matches by the Go ID. NULL also when decoding it ran
+ * out of memory: errno ENOMEM then (0 when there is none). */
 static struct netstate_endpoint *owner_record(const struct vnet *v, struct netstate_network *net)
 {
 	struct netstate_endpoint *ep;
 
+	errno = 0;
 	if (!net)
 		return NULL;
 	ep = netstate_find_endpoint_by_owner(net, v->ctx->env.container_id, v->ctx->env.ifname);
-	if (ep)
+	if (ep || errno == ENOMEM)
 		return ep;
 	ep = netstate_find_endpoint(net, v->goid);
 	return ep && !ep->container_id[0] ? ep : NULL;
@@ -230,6 +232,8 @@ static int vnet_lookup(struct vnet *v, struct cni_error *err)
 	if (net)
 		backend_network_of(net, x, &v->net);
 	ep = owner_record(v, net);
+	if (!ep && errno == ENOMEM)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	v->has_rec = ep != NULL;
 	if (ep)
 		v->rec = *ep;
@@ -286,7 +290,8 @@ static int remove_record(struct netstate *st, void *arg, struct cni_error *err)
 	struct netstate_network *net = netstate_find_network(st, v->conf->name, NULL);
 	struct netstate_endpoint *ep = owner_record(v, net);
 
-	(void)err;
+	if (!ep && errno == ENOMEM)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	return ep ? netstate_endpoint_remove(net, ep->id) : 0;
 }
 
