@@ -551,42 +551,26 @@ static int nft_count(const char *buf, size_t n, const void *needle, size_t len, 
 	return 0;
 }
 
+static int batch_put(char *batch, size_t cap, size_t *used, uint16_t type, uint16_t flags,
+		     uint32_t seq, uint8_t family, uint16_t res_id, const char *table,
+		     const char *chain, const struct fw_ebt_nft_rule *r);
+
 int fw_ebt_nft_holding(const char *table, const char *chain, const void *needle, size_t len,
 		       unsigned *ret_total)
 {
-	struct {
-		struct nlmsghdr h;
-		struct nfgenmsg g;
-		char attrs[128];
-	} req = { 0 };
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	unsigned total = 0, holding = 0;
-	size_t tl = strlen(table) + 1, cl = strlen(chain) + 1, off = 0;
-	struct nlattr *a;
-	char *buf;
-	int fd, r = 0;
+	char req[512], *buf;
+	size_t used = 0;
+	int fd, r;
 
 	if (!ebt_is_nft())
 		return -ENOTSUP;
-	if (NLA_ALIGN(NLA_HDRLEN + tl) + NLA_ALIGN(NLA_HDRLEN + cl) > sizeof(req.attrs))
-		return -E2BIG;
 	/* the dump of one chain (nf_tables_getrule: table and chain filter a dump) */
-	a = (struct nlattr *)req.attrs;
-	a->nla_type = NFTA_RULE_TABLE;
-	a->nla_len = (unsigned short)(NLA_HDRLEN + tl);
-	memcpy(req.attrs + NLA_HDRLEN, table, tl);
-	off = NLA_ALIGN(a->nla_len);
-	a = (struct nlattr *)(req.attrs + off);
-	a->nla_type = NFTA_RULE_CHAIN;
-	a->nla_len = (unsigned short)(NLA_HDRLEN + cl);
-	memcpy(req.attrs + off + NLA_HDRLEN, chain, cl);
-	off += NLA_ALIGN(a->nla_len);
-	req.h.nlmsg_len = (unsigned)(NLMSG_LENGTH(sizeof(req.g)) + off);
-	req.h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
-	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.h.nlmsg_seq = 1;
-	req.g.nfgen_family = NFPROTO_BRIDGE;
-	req.g.version = NFNETLINK_V0;
+	r = batch_put(req, sizeof(req), &used, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE,
+		      NLM_F_REQUEST | NLM_F_DUMP, 1, NFPROTO_BRIDGE, 0, table, chain, NULL);
+	if (r)
+		return r;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if (fd < 0)
 		return -errno;
@@ -595,7 +579,7 @@ int fw_ebt_nft_holding(const char *table, const char *chain, const void *needle,
 		close(fd);
 		return -ENOMEM;
 	}
-	if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+	if (sendto(fd, req, used, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		r = -errno;
 	while (r == 0) {
 		ssize_t n = recv(fd, buf, 1u << 16, 0);
@@ -760,7 +744,9 @@ static int rule_exprs(struct nl_msg *m, const struct fw_ebt_nft_rule *r)
 }
 
 /* Append one nfnetlink message (@type, @flags, sequence @seq, family @family, @res_id in network
- * order) to @batch (@cap bytes, *used so far), its attributes from @fill (may be NULL). */
+ * order) to @batch (@cap bytes, *used so far): NFTA_RULE_TABLE @table and NFTA_RULE_CHAIN @chain
+ * when @table is not NULL, then @r's expressions when @r is not NULL. 0, -ENOMEM, -EMSGSIZE or
+ * -E2BIG (@batch full). */
 static int batch_put(char *batch, size_t cap, size_t *used, uint16_t type, uint16_t flags,
 		     uint32_t seq, uint8_t family, uint16_t res_id, const char *table,
 		     const char *chain, const struct fw_ebt_nft_rule *r)
@@ -774,10 +760,12 @@ static int batch_put(char *batch, size_t cap, size_t *used, uint16_t type, uint1
 		return -ENOMEM;
 	if (!nlmsg_put(m, 0, seq, type, 0, flags) || nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) < 0)
 		rc = -EMSGSIZE;
+	if (!rc && table &&
+	    (nla_put_string(m, NFTA_RULE_TABLE, table) < 0 ||
+	     nla_put_string(m, NFTA_RULE_CHAIN, chain) < 0))
+		rc = -EMSGSIZE;
 	if (!rc && r)
-		rc = nla_put_string(m, NFTA_RULE_TABLE, table) < 0 ||
-				     nla_put_string(m, NFTA_RULE_CHAIN, chain) < 0 ?
-			     -EMSGSIZE : rule_exprs(m, r);
+		rc = rule_exprs(m, r);
 	h = nlmsg_hdr(m);
 	if (!rc && *used + NLMSG_ALIGN(h->nlmsg_len) > cap)
 		rc = -E2BIG;
