@@ -2319,12 +2319,15 @@ static int linux_network_extend(struct backend *be, const struct backend_call *c
 		if (r < 0)
 			return r;
 		if (!s->primary_ip.family && v.conf->outbound_snat)
+			/* bridge mode: the node's addresses live on the bridge */
 			return cni_error_set(err, -EADDRNOTAVAIL, CNI_CODE_NETWORK,
-					     "network %s gains %s (%s) but its master %s has no "
+					     "network %s gains %s (%s) but its %s %s has no "
 					     "%s address for the outbound SNAT", net->id,
 					     s->family == IPNET_AF_INET6 ? "IPv6" : "IPv4",
 					     ipnet_prefix_format(&s->prefix, text, sizeof(text)),
-					     v.ni.master, s->family == IPNET_AF_INET6 ? "IPv6" : "IPv4");
+					     v.ni.bridge[0] ? "bridge" : "master",
+					     v.ni.bridge[0] ? v.ni.bridge : v.ni.master,
+					     s->family == IPNET_AF_INET6 ? "IPv6" : "IPv4");
 		n++;
 	}
 	if (net->n_subnets + n > NETSTATE_MAX_SUBNETS)
