@@ -409,6 +409,22 @@ pod b9
 out=$(CONF=$(jq -c '.mode = "transparent"' <<<"$BRIDGE") run ADD cb9aaaaaaa9 "$(nspath b9)")
 check "ADD with a config mode other than the network's: code 7, nothing made" bash -c "jq -e '.code == 7 and (.msg | test(\"exists in mode bridge\"))' <<<'$out' && ! ip -n ${P}b9 link show eth0"
 check "SNAT once in bridge mode" eq "$(in_node iptables -t nat -S POSTROUTING | grep -c AZURE-VNET-SNAT)" 1
+echo "== a bridge ADD with ebtables-nft runs no program: the pod's rules go over netlink (issue 14)"
+if in_node ebtables -V 2>/dev/null | grep -q nf_tables && command -v strace >/dev/null; then
+	pod b6
+	rb6=$(CNI_COMMAND=ADD CNI_CONTAINERID=cb6aaaaaaa6 CNI_NETNS="$(nspath b6)" CNI_IFNAME=eth0 \
+		ip netns exec "$NODE" strace -f -qq -e trace=execve -o "$WORK/b6.trace" \
+		"$B/azure-vnet" <<<"$CONF")
+	bip6=$(jq -r '.ips[0].address' <<<"$rb6" | cut -d/ -f1)
+	check "no program: ADD b6 exits with a result" jqe '.ips[0].address' <<<"$rb6"
+	check "no program: one execve, the plugin's own" eq "$(grep -c 'execve(' "$WORK/b6.trace")" 1
+	check "no program: b6's ARP reply and MAC DNAT are there, once each" eq "$(in_node ebtables -t nat -L PREROUTING | grep -c -- "$bip6 ")" 2
+	check "no program: bridge CHECK of b6 healthy" run CHECK cb6aaaaaaa6 "$(nspath b6)"
+	run DEL cb6aaaaaaa6 "$(nspath b6)" >/dev/null
+	check "no program: DEL removed b6's rules" absent ebt_has0 "$bip6"
+else
+	echo "SKIP no program: ebtables is not ebtables-nft here, or no strace"
+fi
 echo "== bridge pod rules in one ebtables-restore batch (issue 14), the per-rule path as fallback"
 printf '#!/bin/sh\ntee -a "%s" | ebtables-restore "$@"\n' "$WORK/restore.log" >"$WORK/ebt-restore-log"
 chmod +x "$WORK/ebt-restore-log"
