@@ -209,8 +209,14 @@ static int connect_fn(void *arg)
 	if (r < 0) {
 		nl_socket_free(nd->sk);
 		nd->sk = NULL;
+		return r;
 	}
-	return r;
+	/* One recvmsg per answer, not a MSG_PEEK for its size first: a buffer any answer fits
+	 * (a dump's skb is at most the reader's buffer, and single answers are small). */
+	r = nl_socket_set_msg_buf_size(nd->sk, 32768);
+	if (r >= 0)
+		nl_socket_disable_msg_peek(nd->sk);
+	return 0;
 }
 
 int netdev_open(const char *netns_path, struct netdev **ret, struct cni_error *err)
