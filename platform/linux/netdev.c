@@ -1035,19 +1035,22 @@ struct sysctl_op {
 
 /* The handle's fd of /proc/sys/net/<@proto> (@len bytes), opened at the first call and kept;
  * a failed open is not kept. Runs inside the handle's netns. Returns the fd (owned by the
- * handle), -ENOSPC when every slot holds another protocol's, or negative errno. */
+ * handle), -ENOSPC when every slot holds another protocol's or @proto is longer than a slot
+ * holds, or negative errno. */
 static int sysdir_fd(struct netdev *nd, const char *proto, size_t len)
 {
 	char path[64];
 	size_t i;
 
+	if (len >= sizeof(nd->sysdir[0].proto))
+		return -ENOSPC;
 	for (i = 0; i < sizeof(nd->sysdir) / sizeof(nd->sysdir[0]); i++) {
 		if (nd->sysdir[i].fd < 0)
 			break;
 		if (strncmp(nd->sysdir[i].proto, proto, len) == 0 && !nd->sysdir[i].proto[len])
 			return nd->sysdir[i].fd;
 	}
-	if (i == sizeof(nd->sysdir) / sizeof(nd->sysdir[0]) || len >= sizeof(nd->sysdir[i].proto))
+	if (i == sizeof(nd->sysdir) / sizeof(nd->sysdir[0]))
 		return -ENOSPC;
 	snprintf(path, sizeof(path), "/proc/sys/net/%.*s", (int)len, proto);
 	nd->sysdir[i].fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
