@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/ip.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -1438,7 +1439,8 @@ static int endpoint_teardown(struct vnet *v, const struct netstate_endpoint *ep,
 
 /* The host end @name: accept_ra off, DAD off (a veth's one peer is the pod: its link-local
  * address is usable at once for the pod's IPv6 neighbour discovery); bridge port with hairpin
- * (bridge mode) or proxy ARP (transparent); up. Its link into *h. */
+ * (bridge mode) or proxy ARP (transparent: net.ipv4.conf.<name>.proxy_arp=1 as the Go plugin
+ * writes it, sent over netlink with the request that sets the link up); up. Its link into *h. */
 static int host_end_setup(struct vnet *v, const char *name, struct netdev_link *h,
 			  struct cni_error *err)
 {
@@ -1450,13 +1452,12 @@ static int host_end_setup(struct vnet *v, const char *name, struct netdev_link *
 		return r;
 	sysctl_if(nd, "ipv6", name, "accept_ra", "0", NULL);
 	sysctl_if(nd, "ipv6", name, "accept_dad", "0", NULL);
-	if (v->bridged)
-		r = netdev_link_set_master(nd, name, v->ni.bridge, err);
-	else
-		r = sysctl_if(nd, "ipv4", name, "proxy_arp", "1", err);
+	if (!v->bridged)
+		return netdev_link_set_up_ipv4_conf(nd, name, IPV4_DEVCONF_PROXY_ARP, 1, err);
+	r = netdev_link_set_master(nd, name, v->ni.bridge, err);
 	if (r >= 0)
 		r = netdev_link_set_up(nd, name, true, err);
-	if (r >= 0 && v->bridged)
+	if (r >= 0)
 		r = netdev_bridge_port_hairpin(nd, name, true, err);
 	return r;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Links, addresses, routes, neighbours and sysctls of one network namespace through
  * libnl-route-3 (see netdev.h). The netlink socket is created inside the target netns and the
- * thread returns to its own netns at once; sysctls are opened the same way. */
+ * thread returns to its own netns at once; sysctls are opened the same way, relative to
+ * directory fds of the netns's /proc/sys/net/<proto> the handle keeps. */
 #define _GNU_SOURCE
 #include "netdev.h"
 #include "platform/platform.h"
@@ -28,6 +29,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
@@ -40,6 +42,10 @@ struct netdev {
 	struct nl_sock *sk;
 	int nsfd;
 	bool own;    /* nsfd is the thread's own netns (opened without a path): no setns needed */
+	struct {     /* O_PATH fds of /proc/sys/net/<proto> opened inside the netns; fd -1 = free */
+		char proto[16];
+		int fd;
+	} sysdir[4];
 };
 
 /* -NLE_* -> negative errno. */
@@ -228,6 +234,8 @@ int netdev_open(const char *netns_path, struct netdev **ret, struct cni_error *e
 	if (!nd)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	nd->nsfd = -1;
+	for (size_t i = 0; i < sizeof(nd->sysdir) / sizeof(nd->sysdir[0]); i++)
+		nd->sysdir[i].fd = -1;
 	if (netns_path && netns_path[0]) {
 		nd->nsfd = netns_open_verified(netns_path, err);
 		if (nd->nsfd < 0) {
@@ -264,6 +272,9 @@ struct netdev *netdev_close(struct netdev *nd)
 		nl_socket_free(nd->sk);
 	if (nd->nsfd >= 0)
 		close(nd->nsfd);
+	for (size_t i = 0; i < sizeof(nd->sysdir) / sizeof(nd->sysdir[0]); i++)
+		if (nd->sysdir[i].fd >= 0)
+			close(nd->sysdir[i].fd);
 	free(nd);
 	return NULL;
 }
@@ -461,6 +472,26 @@ int netdev_link_set_up(struct netdev *nd, const char *name, bool up, struct cni_
 	else
 		rtnl_link_unset_flags(c, IFF_UP);
 	return link_change(nd, name, c, up ? "set up link" : "set down link", err);
+}
+
+int netdev_link_set_up_ipv4_conf(struct netdev *nd, const char *name, unsigned id,
+				 uint32_t value, struct cni_error *err)
+{
+	struct rtnl_link *c = rtnl_link_alloc();
+	char what[96], conf[40];
+	int r;
+
+	if (!c)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	rtnl_link_set_flags(c, IFF_UP);
+	r = rtnl_link_inet_set_conf(c, id, value);
+	if (r < 0) {
+		rtnl_link_put(c);
+		return nlfail(err, r, "IPv4 devconf #%u of link %s", id, name);
+	}
+	snprintf(what, sizeof(what), "set IPv4 %s=%u and up on link",
+		 rtnl_link_inet_devconf2str((int)id, conf, sizeof(conf)), value);
+	return link_change(nd, name, c, what, err);
 }
 
 int netdev_link_set_master(struct netdev *nd, const char *name, const char *master,
@@ -995,21 +1026,67 @@ int netdev_neigh_get(struct netdev *nd, int ifindex, const struct ipnet_addr *ip
 /* ---- sysctl ---- */
 
 struct sysctl_op {
+	struct netdev *nd;
 	const char *key;
 	const char *value;   /* write when non-NULL */
 	char *buf;           /* read */
 	size_t size;
 };
 
+/* The handle's fd of /proc/sys/net/<@proto> (@len bytes), opened at the first call and kept;
+ * a failed open is not kept. Runs inside the handle's netns. Returns the fd (owned by the
+ * handle), -ENOSPC when every slot holds another protocol's or @proto is longer than a slot
+ * holds, or negative errno. */
+static int sysdir_fd(struct netdev *nd, const char *proto, size_t len)
+{
+	char path[64];
+	size_t i;
+
+	if (len >= sizeof(nd->sysdir[0].proto))
+		return -ENOSPC;
+	for (i = 0; i < sizeof(nd->sysdir) / sizeof(nd->sysdir[0]); i++) {
+		if (nd->sysdir[i].fd < 0)
+			break;
+		if (strncmp(nd->sysdir[i].proto, proto, len) == 0 && !nd->sysdir[i].proto[len])
+			return nd->sysdir[i].fd;
+	}
+	if (i == sizeof(nd->sysdir) / sizeof(nd->sysdir[0]))
+		return -ENOSPC;
+	snprintf(path, sizeof(path), "/proc/sys/net/%.*s", (int)len, proto);
+	nd->sysdir[i].fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (nd->sysdir[i].fd < 0)
+		return -errno;
+	memcpy(nd->sysdir[i].proto, proto, len);
+	nd->sysdir[i].proto[len] = '\0';
+	return nd->sysdir[i].fd;
+}
+
+/* Runs inside the handle's netns (nd_run). A key net/<proto>/<rest> is opened as <rest>
+ * relative to the handle's /proc/sys/net/<proto> fd: /proc/sys/net is one dentry for every
+ * netns, but each netns that touched /proc/sys has its own "ipv4", "ipv6", "core" ... under it,
+ * all on one dcache hash chain per name (same parent, same name) that proc_sys_compare walks
+ * rejecting the other namespaces' ones: tens of us per open on a node with hundreds of pods,
+ * where the components below hash per netns. The relative open still runs in the netns:
+ * proc_sys_compare decides visibility by the opener's netns. Other keys: the full path. */
 static int sysctl_fn(void *arg)
 {
 	struct sysctl_op *op = arg;
+	const char *proto = op->key + 4, *slash;
+	int flags = (op->value ? O_WRONLY : O_RDONLY) | O_CLOEXEC, dirfd = -ENOSPC, fd, r = 0;
 	char path[512];
 	ssize_t n;
-	int fd, r = 0;
 
-	snprintf(path, sizeof(path), "/proc/sys/%s", op->key);
-	fd = open(path, (op->value ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	slash = strncmp(op->key, "net/", 4) == 0 ? strchr(proto, '/') : NULL;
+	if (slash && slash > proto && slash[1])
+		dirfd = sysdir_fd(op->nd, proto, (size_t)(slash - proto));
+	if (dirfd >= 0) {
+		fd = openat(dirfd, slash + 1, flags);
+	} else if (dirfd == -ENOSPC) {
+		snprintf(path, sizeof(path), "/proc/sys/%s", op->key);
+		fd = open(path, flags);
+	} else {
+		return dirfd;
+	}
 	if (fd < 0)
 		return -errno;
 	if (op->value) {
@@ -1033,7 +1110,7 @@ static int sysctl_fn(void *arg)
 int netdev_sysctl_write(struct netdev *nd, const char *key, const char *value,
 			struct cni_error *err)
 {
-	struct sysctl_op op = { .key = key, .value = value };
+	struct sysctl_op op = { .nd = nd, .key = key, .value = value };
 	int r = nd_run(nd, sysctl_fn, &op, err);
 
 	platform_fault_point("sysctl write");
@@ -1046,7 +1123,7 @@ int netdev_sysctl_write(struct netdev *nd, const char *key, const char *value,
 int netdev_sysctl_read(struct netdev *nd, const char *key, char *buf, size_t size,
 		       struct cni_error *err)
 {
-	struct sysctl_op op = { .key = key, .buf = buf, .size = size };
+	struct sysctl_op op = { .nd = nd, .key = key, .buf = buf, .size = size };
 	int r;
 
 	if (size < 2)

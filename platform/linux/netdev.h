@@ -78,6 +78,17 @@ int netdev_bridge_create(struct netdev *nd, const char *name, const uint8_t *mac
 /* netdev_link_set_up / set_down - change IFF_UP. */
 int netdev_link_set_up(struct netdev *nd, const char *name, bool up, struct cni_error *err);
 
+/* netdev_link_set_up_ipv4_conf - bring @name up and set its IPv4 devconf entry @id
+ * (IPV4_DEVCONF_* of <linux/ip.h>, 1-based: IPV4_DEVCONF_PROXY_ARP is the key
+ * net/ipv4/conf/<name>/proxy_arp) to @value in the same RTM_NEWLINK: IFLA_AF_SPEC -> AF_INET ->
+ * IFLA_INET_CONF holding one u32 attribute of type @id (the layout the kernel's
+ * inet_validate_link_af and inet_set_link_af read). No /proc/sys path is opened. The kernel
+ * checks the attribute before it changes anything, so a refusal leaves the link as it was.
+ * Returns 0 or negative errno (code 103 naming the link and the setting), e.g. -EAFNOSUPPORT
+ * when the link has no IPv4 (an MTU below 68), -EINVAL for an @id the kernel does not know. */
+int netdev_link_set_up_ipv4_conf(struct netdev *nd, const char *name, unsigned id,
+				 uint32_t value, struct cni_error *err);
+
 /* netdev_link_set_master - enslave @name to @master (NULL = release). */
 int netdev_link_set_master(struct netdev *nd, const char *name, const char *master,
 			   struct cni_error *err);
@@ -173,12 +184,16 @@ int netdev_neigh_get(struct netdev *nd, int ifindex, const struct ipnet_addr *ip
 
 /* ---- sysctl ---- */
 /* netdev_sysctl_write - write @value to /proc/sys/@key (e.g. "net/ipv4/ip_forward") as seen from
- * the handle's netns. Returns 0, -ENOENT when the key does not exist (no error recorded; e.g.
+ * the handle's netns. A key net/<proto>/<rest> is opened as <rest> relative to an fd of
+ * /proc/sys/net/<proto> the handle opens at the first such key and keeps (for up to 4
+ * protocols; others by their full path): one walk of the dcache chain all namespaces' "<proto>"
+ * dentries share per handle and protocol, not one per key. Returns 0, -ENOENT when the key does not exist (no error recorded; e.g.
  * br_netfilter not loaded), or another negative errno (code 103). */
 int netdev_sysctl_write(struct netdev *nd, const char *key, const char *value,
 			struct cni_error *err);
 
-/* netdev_sysctl_read - read /proc/sys/@key into @buf (trailing newline stripped). */
+/* netdev_sysctl_read - read /proc/sys/@key into @buf (@size >= 2; trailing newline stripped),
+ * opened as netdev_sysctl_write does. Returns 0, -ENOENT (no error recorded) or negative errno. */
 int netdev_sysctl_read(struct netdev *nd, const char *key, char *buf, size_t size,
 		       struct cni_error *err);
 

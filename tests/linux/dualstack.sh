@@ -144,6 +144,8 @@ check "pod: IPv4 gateway as before (169.254.1.1 PERMANENT)" bash -c "ip -n ${P}p
 check "host: /128 route to the pod via its veth" bash -c "ip -n $NODE -6 route show $a6 | grep -q 'dev $hv1'"
 check "host: /32 route to the pod via its veth" bash -c "ip -n $NODE route show $a4 | grep -q 'dev $hv1'"
 check "accept_ra=0 on the host veth" eq "$(in_node cat /proc/sys/net/ipv6/conf/"$hv1"/accept_ra)" 0
+check "accept_dad=0 on the host veth" eq "$(in_node cat /proc/sys/net/ipv6/conf/"$hv1"/accept_dad)" 0
+check "proxy_arp=1 on the host veth" eq "$(in_node cat /proc/sys/net/ipv4/conf/"$hv1"/proxy_arp)" 1
 check "accept_ra=0 on the pod interface" eq "$(ip netns exec "${P}p1" cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" 0
 check "IPv6 forwarding on in the node's netns" eq "$(in_node cat /proc/sys/net/ipv6/conf/all/forwarding)" 1
 check "the master's accept_ra 1 became 2 (the VM keeps its router advertisements)" eq "$(in_node cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" 2

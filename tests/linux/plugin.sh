@@ -113,6 +113,9 @@ check "host veth MTU = eth0 MTU" eq "$(ip -n "$NODE" -j link show "$hv1" | jq .[
 check "pod eth0 MTU = eth0 MTU" eq "$(ip -n "${P}p1" -j link show eth0 | jq .[0].mtu)" "$(ip -n "$NODE" -j link show eth0 | jq .[0].mtu)"
 check "host /32 route to the pod" bash -c "ip -n $NODE route show $ip1 | grep -q 'dev $hv1'"
 check "proxy_arp=1 on the host veth" eq "$(in_node cat /proc/sys/net/ipv4/conf/$hv1/proxy_arp)" 1
+check "proxy_arp on the host veth only, not node-wide" eq "$(in_node cat /proc/sys/net/ipv4/conf/all/proxy_arp /proc/sys/net/ipv4/conf/default/proxy_arp /proc/sys/net/ipv4/conf/eth0/proxy_arp | tr -d '\n')" 000
+check "host veth: accept_ra=0, accept_dad=0 (the Go plugin's)" eq "$(in_node cat /proc/sys/net/ipv6/conf/$hv1/accept_ra /proc/sys/net/ipv6/conf/$hv1/accept_dad | tr -d '\n')" 00
+check "pod eth0: accept_ra=0" eq "$(ip netns exec "${P}p1" cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" 0
 check "ip_forward=1 on the node" eq "$(in_node cat /proc/sys/net/ipv4/ip_forward)" 1
 check "pod: address with prefix" bash -c "ip -n ${P}p1 addr show eth0 | grep -q 'inet $ip1/16'"
 check "pod: no kernel subnet route" absent bash -c "ip -n ${P}p1 route | grep -q '10.240.0.0/16'"
