@@ -40,6 +40,8 @@ struct frame {
 	size_t map;                  /* a map, a record: the map index */
 };
 
+struct model;
+
 struct scan {
 	const struct netscan_layout *lo;
 	struct fields fields;
@@ -52,6 +54,8 @@ struct scan {
 	size_t out_len, out_cap, copied;
 	const char *why;
 	bool not_obj;                /* why names a value that is not an object */
+	struct model *models;        /* MODELS of them, or NULL (see read_record) */
+	size_t next_model;
 };
 
 static bool is_digit(char c)
@@ -69,24 +73,6 @@ static uint64_t word(const char *p)
 
 	memcpy(&w, p, sizeof(w));
 	return w;
-}
-
-/* The text is tab-indented (Go's MarshalIndent, cJSON_Print): runs of tabs go 8 at a time. */
-static void skip_ws(struct scan *c)
-{
-	const char *t = c->t;
-	size_t i = c->i;
-
-	for (;;) {
-		if (word(t + i) == 0x0909090909090909ull) {
-			i += 8;
-			continue;
-		}
-		if (t[i] != ' ' && t[i] != '\n' && t[i] != '\t' && t[i] != '\r')
-			break;
-		i++;
-	}
-	c->i = i;
 }
 
 /* Bytes from @p up to the first '"', '\\' or control byte (the terminating NUL at the latest).
@@ -248,6 +234,12 @@ static inline __attribute__((always_inline)) const char *fast_ws(const char *p)
 		p += (size_t)__builtin_clzll(w) >> 3;
 #endif
 	}
+}
+
+/* c->i past white space (fast_ws). */
+static void skip_ws(struct scan *c)
+{
+	c->i = (size_t)(fast_ws(c->t + c->i) - c->t);
 }
 
 /* The string at @p (its opening quote): the byte after its closing quote, or NULL; *esc set
@@ -549,6 +541,207 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* ---- records shaped as one read before ----
+ * A record fast_record accepted is a model for the next ones. A record whose text is its
+ * model's byte for byte but for the bodies of value strings, each of its own differing bodies
+ * free of '"', '\\' and control bytes, is JSON of the model's shape with the same keys: its
+ * fields are the model's, their string values at the spans its own bodies take, and its end
+ * the model's, shifted. Checking that is a compare of the two texts and a look at each body
+ * that differs (250 endpoints: ~6 of a record's ~30 value strings, 1.2 KB). */
+
+/* The IPAM file's records come in two shapes ("InUse": true and false). */
+#define MODELS 2
+
+/* A value string of a model: its body's first byte and its closing quote (model offsets), and
+ * the record field whose value it is (-1: none). */
+struct model_span {
+	size_t body, close;
+	int field;
+};
+
+struct model {
+	const char *text;            /* the record in the scanned text; NULL: no model */
+	size_t len, depth;           /* its bytes; the scan's depth where it was read */
+	struct model_span *spans;    /* owned */
+	size_t n, cap;
+	struct netscan_record rec;   /* its fields' types and escaped_key */
+};
+
+static bool is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* The offset of the first byte where @a and @b differ, both @n bytes long, or @n. Reads whole
+ * 16-byte blocks of both from their start: the caller has 15 bytes readable after each. */
+static inline __attribute__((always_inline)) size_t first_diff(const char *a, const char *b,
+								 size_t n)
+{
+	size_t i = 0;
+#if defined(__SSE2__)
+#define LD(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+	for (; i + 64 <= n; i += 64) {
+		__m128i e0 = _mm_cmpeq_epi8(LD(a + i), LD(b + i)),
+			e1 = _mm_cmpeq_epi8(LD(a + i + 16), LD(b + i + 16)),
+			e2 = _mm_cmpeq_epi8(LD(a + i + 32), LD(b + i + 32)),
+			e3 = _mm_cmpeq_epi8(LD(a + i + 48), LD(b + i + 48));
+
+		if (_mm_movemask_epi8(_mm_and_si128(_mm_and_si128(e0, e1),
+						    _mm_and_si128(e2, e3))) != 0xffff) {
+			uint64_t eq = (uint64_t)(unsigned)_mm_movemask_epi8(e0) |
+				      (uint64_t)(unsigned)_mm_movemask_epi8(e1) << 16 |
+				      (uint64_t)(unsigned)_mm_movemask_epi8(e2) << 32 |
+				      (uint64_t)(unsigned)_mm_movemask_epi8(e3) << 48;
+
+			return i + (size_t)__builtin_ctzll(~eq);
+		}
+	}
+	for (; i < n; i += 16) {
+		unsigned ne = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(LD(a + i), LD(b + i))) &
+			      0xffff;
+
+		if (ne) {
+			i += (size_t)__builtin_ctz(ne);
+			break;
+		}
+	}
+#undef LD
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i < n; i += 8) {
+		uint64_t x = word(a + i) ^ word(b + i);
+
+		if (x) {
+			i += (size_t)__builtin_ctzll(x) >> 3;
+			break;
+		}
+	}
+#else
+	while (i < n && a[i] == b[i])
+		i++;
+#endif
+	return i < n ? i : n;
+}
+
+/* The record at @t + @at (@t: @n bytes, then NETSCAN_PAD zero bytes) read by its model @m:
+ * its end, its fields into @rec (untouched on failure); 0 when it is not of the model's shape
+ * (it may still be JSON). */
+static size_t model_match(const struct model *m, const char *t, size_t n, size_t at,
+			  struct netscan_record *rec)
+{
+	const char *x = t + at, *r = m->text;
+	struct netscan_field f[NETSCAN_FIELDS_MAX];
+	size_t pr = 0, px = 0, k = 0, len = m->len;
+
+	memcpy(f, m->rec.f, sizeof(f));
+	for (;;) {
+		/* the record's bytes in the text only: the NUL after them differs from the model */
+		size_t lim = len - pr < n - at - px ? len - pr : n - at - px;
+		size_t d = first_diff(x + px, r + pr, lim), b, q;
+
+		pr += d;
+		px += d;
+		/* value strings passed whole: same bodies, shifted by px - pr */
+		for (; k < m->n && m->spans[k].close < pr; k++) {
+			if (m->spans[k].field >= 0) {
+				f[m->spans[k].field].off = at + px - (pr - m->spans[k].body);
+				f[m->spans[k].field].len = m->spans[k].close - m->spans[k].body;
+			}
+		}
+		if (pr == len)
+			break;
+		/* a difference: it must be in a value string's body or at its closing quote */
+		if (k == m->n || m->spans[k].body > pr)
+			return 0;
+		b = px - (pr - m->spans[k].body);
+		q = b + plain_run(x + b);
+		if (x[q] != '"')
+			return 0;
+		if (m->spans[k].field >= 0) {
+			f[m->spans[k].field].off = at + b;
+			f[m->spans[k].field].len = q - b;
+		}
+		px = q;
+		pr = m->spans[k].close;
+		k++;
+	}
+	memcpy(rec->f, f, sizeof(f));
+	rec->escaped_key = m->rec.escaped_key;
+	return at + px;
+}
+
+/* The record fast_record read at c->t + @at (@len bytes, fields in @rec) becomes a model, in
+ * place of the older one. Nothing happens when there is no memory for it. */
+static void model_learn(struct scan *c, size_t at, size_t len, const struct netscan_record *rec)
+{
+	struct model *m = &c->models[c->next_model];
+	const char *r = c->t + at;
+	size_t i = 0, n = 0, j;
+
+	m->text = NULL;
+	while (i < len) {
+		const char *q = memchr(r + i, '"', len - i);
+		size_t body, close, k;
+
+		if (!q)
+			break;
+		/* a string (outside one, JSON has no '"'); the record is JSON: its escapes whole */
+		body = close = (size_t)(q - r) + 1;
+		for (;;) {
+			close += plain_run(r + close);
+			if (r[close] == '"')
+				break;
+			close += r[close + 1] == 'u' ? 6 : 2;
+		}
+		i = close + 1;
+		for (k = i; k < len && is_ws(r[k]); k++)
+			;
+		if (k < len && r[k] == ':')
+			continue; /* a key: compared as it is */
+		if (grow((void **)&m->spans, &m->cap, n, sizeof(*m->spans)) < 0)
+			return;
+		m->spans[n++] = (struct model_span){ .body = body, .close = close, .field = -1 };
+	}
+	for (j = 0; j < NETSCAN_FIELDS_MAX; j++) {
+		size_t k;
+
+		if (rec->f[j].type != NETSCAN_STRING)
+			continue;
+		for (k = 0; k < n && m->spans[k].body != rec->f[j].off - at; k++)
+			;
+		if (k == n)
+			return;
+		m->spans[k].field = (int)j;
+	}
+	m->text = r;
+	m->len = len;
+	m->depth = c->depth;
+	m->n = n;
+	m->rec = *rec;
+	c->next_model = (c->next_model + 1) % MODELS;
+}
+
+/* The record object at c->i (of @rec, zeroed but for its key): read as a model's (above) or
+ * by fast_record. Returns its end, or 0 when it is not JSON or nests too deeply. */
+static size_t read_record(struct scan *c, struct netscan_record *rec)
+{
+	size_t i, end;
+
+#if !defined(NETSCAN_NO_MODEL)
+	if (!c->models)
+		c->models = calloc(MODELS, sizeof(*c->models));
+	for (i = 0; c->models && i < MODELS; i++) {
+		const struct model *m = &c->models[(c->next_model + MODELS - 1 - i) % MODELS];
+
+		if (m->text && m->depth == c->depth && (end = model_match(m, c->t, c->n, c->i, rec)))
+			return end;
+	}
+#endif
+	end = fast_record(&c->fields, c->t, c->i, c->depth, rec);
+	if (end && c->models)
+		model_learn(c, c->i, end - c->i, rec);
+	return end;
+}
+
 static int push(struct scan *c, bool obj, unsigned char role, size_t map)
 {
 	if (c->depth >= NETSCAN_DEPTH_MAX) {
@@ -714,7 +907,7 @@ static int open_value(struct scan *c, unsigned char role)
 			return r;
 		if (role == R_RECORD(c)) {
 			struct netscan_record *rec = last_record(c, map);
-			size_t end = fast_record(&c->fields, c->t, c->i, c->depth, rec);
+			size_t end = read_record(c, rec);
 
 			if (!end) {
 				c->why = "is not valid JSON";
@@ -852,6 +1045,9 @@ int netscan_run(const struct netscan_layout *lo, const char *text, size_t len,
 	if (r == 0 && !out_put(&c, text + c.copied, c.n - c.copied))
 		r = -ENOMEM;
 	free(c.stack);
+	for (size_t i = 0; c.models && i < MODELS; i++)
+		free(c.models[i].spans);
+	free(c.models);
 	if (r < 0) {
 		free(c.out);
 		netscan_free(ret);
