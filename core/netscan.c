@@ -124,7 +124,7 @@ static inline __attribute__((always_inline)) size_t plain_run(const char *p)
 }
 
 /* A string at c->i (its opening quote): its body at *off, *len bytes. */
-static bool scan_string(struct scan *c, size_t *off, size_t *len)
+static inline __attribute__((always_inline)) bool scan_string(struct scan *c, size_t *off, size_t *len)
 {
 	const char *t = c->t;
 	size_t i = c->i + 1, n = c->n;
@@ -237,7 +237,7 @@ static inline __attribute__((always_inline)) const char *fast_ws(const char *p)
 }
 
 /* c->i past white space (fast_ws). */
-static void skip_ws(struct scan *c)
+static inline __attribute__((always_inline)) void skip_ws(struct scan *c)
 {
 	c->i = (size_t)(fast_ws(c->t + c->i) - c->t);
 }
@@ -552,21 +552,27 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
 /* The IPAM file's records come in two shapes ("InUse": true and false). */
 #define MODELS 2
 
-/* A value string of a model: its body's first byte and its closing quote (model offsets), and
- * the record field whose value it is (-1: none). */
+/* A value string of a model: its body's first byte and its closing quote (model offsets). */
 struct model_span {
 	size_t body, close;
-	int field;
 };
 
 struct model {
 	const char *text;            /* the record in the scanned text; NULL: no model */
 	size_t len, depth;           /* its bytes; the scan's depth where it was read */
-	struct model_span *spans;    /* owned */
+	/* owned; n of them in text order, then one at SIZE_MAX that ends every walk */
+	struct model_span *spans;
 	size_t n, cap;
+	/* the record fields with string values, in text order: field index, span index */
+	struct {
+		int field;
+		size_t span;
+	} fs[NETSCAN_FIELDS_MAX];
+	size_t n_fs;
 	struct netscan_record rec;   /* its fields' types and escaped_key */
 };
 
+#if !defined(NETSCAN_NO_MODEL) /* the unit test's reference scanner reads without models */
 static bool is_ws(char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
@@ -629,8 +635,9 @@ static size_t model_match(const struct model *m, const char *t, size_t n, size_t
 			  struct netscan_record *rec)
 {
 	const char *x = t + at, *r = m->text;
+	const struct model_span *sp = m->spans;
 	struct netscan_field f[NETSCAN_FIELDS_MAX];
-	size_t pr = 0, px = 0, k = 0, len = m->len;
+	size_t pr = 0, px = 0, k = 0, j = 0, len = m->len;
 
 	memcpy(f, m->rec.f, sizeof(f));
 	for (;;) {
@@ -640,29 +647,29 @@ static size_t model_match(const struct model *m, const char *t, size_t n, size_t
 
 		pr += d;
 		px += d;
-		/* value strings passed whole: same bodies, shifted by px - pr */
-		for (; k < m->n && m->spans[k].close < pr; k++) {
-			if (m->spans[k].field >= 0) {
-				f[m->spans[k].field].off = at + px - (pr - m->spans[k].body);
-				f[m->spans[k].field].len = m->spans[k].close - m->spans[k].body;
-			}
+		while (sp[k].close < pr)
+			k++;
+		/* fields in value strings passed whole: the model's bodies, shifted by px - pr */
+		for (; j < m->n_fs && m->fs[j].span < k; j++) {
+			f[m->fs[j].field].off = at + px - (pr - sp[m->fs[j].span].body);
+			f[m->fs[j].field].len = sp[m->fs[j].span].close - sp[m->fs[j].span].body;
 		}
 		if (pr == len)
 			break;
 		/* a difference: it must be in a value string's body or at its closing quote */
-		if (k == m->n || m->spans[k].body > pr)
+		if (sp[k].body > pr)
 			return 0;
-		b = px - (pr - m->spans[k].body);
+		b = px - (pr - sp[k].body);
 		q = b + plain_run(x + b);
 		if (x[q] != '"')
 			return 0;
-		if (m->spans[k].field >= 0) {
-			f[m->spans[k].field].off = at + b;
-			f[m->spans[k].field].len = q - b;
+		if (j < m->n_fs && m->fs[j].span == k) {
+			f[m->fs[j].field].off = at + b;
+			f[m->fs[j].field].len = q - b;
+			j++;
 		}
 		px = q;
-		pr = m->spans[k].close;
-		k++;
+		pr = sp[k++].close;
 	}
 	memcpy(rec->f, f, sizeof(f));
 	rec->escaped_key = m->rec.escaped_key;
@@ -675,12 +682,12 @@ static void model_learn(struct scan *c, size_t at, size_t len, const struct nets
 {
 	struct model *m = &c->models[c->next_model];
 	const char *r = c->t + at;
-	size_t i = 0, n = 0, j;
+	size_t i = 0, n = 0, j, k;
 
 	m->text = NULL;
 	while (i < len) {
 		const char *q = memchr(r + i, '"', len - i);
-		size_t body, close, k;
+		size_t body, close;
 
 		if (!q)
 			break;
@@ -699,19 +706,25 @@ static void model_learn(struct scan *c, size_t at, size_t len, const struct nets
 			continue; /* a key: compared as it is */
 		if (grow((void **)&m->spans, &m->cap, n, sizeof(*m->spans)) < 0)
 			return;
-		m->spans[n++] = (struct model_span){ .body = body, .close = close, .field = -1 };
+		m->spans[n++] = (struct model_span){ .body = body, .close = close };
 	}
-	for (j = 0; j < NETSCAN_FIELDS_MAX; j++) {
-		size_t k;
-
-		if (rec->f[j].type != NETSCAN_STRING)
-			continue;
-		for (k = 0; k < n && m->spans[k].body != rec->f[j].off - at; k++)
-			;
-		if (k == n)
-			return;
-		m->spans[k].field = (int)j;
+	if (grow((void **)&m->spans, &m->cap, n, sizeof(*m->spans)) < 0)
+		return;
+	m->spans[n] = (struct model_span){ .body = SIZE_MAX, .close = SIZE_MAX };
+	m->n_fs = 0;
+	for (k = 0; k < n; k++) {
+		for (j = 0; j < NETSCAN_FIELDS_MAX; j++) {
+			if (rec->f[j].type == NETSCAN_STRING && rec->f[j].off - at == m->spans[k].body) {
+				m->fs[m->n_fs].field = (int)j;
+				m->fs[m->n_fs++].span = k;
+			}
+		}
 	}
+	/* every field with a string value is one of the spans (fast_record read it as one) */
+	for (j = 0, k = 0; j < NETSCAN_FIELDS_MAX; j++)
+		k += rec->f[j].type == NETSCAN_STRING;
+	if (k != m->n_fs)
+		return;
 	m->text = r;
 	m->len = len;
 	m->depth = c->depth;
@@ -720,16 +733,18 @@ static void model_learn(struct scan *c, size_t at, size_t len, const struct nets
 	c->next_model = (c->next_model + 1) % MODELS;
 }
 
+#endif
+
 /* The record object at c->i (of @rec, zeroed but for its key): read as a model's (above) or
  * by fast_record. Returns its end, or 0 when it is not JSON or nests too deeply. */
 static size_t read_record(struct scan *c, struct netscan_record *rec)
 {
-	size_t i, end;
+	size_t end;
 
 #if !defined(NETSCAN_NO_MODEL)
 	if (!c->models)
 		c->models = calloc(MODELS, sizeof(*c->models));
-	for (i = 0; c->models && i < MODELS; i++) {
+	for (size_t i = 0; c->models && i < MODELS; i++) {
 		const struct model *m = &c->models[(c->next_model + MODELS - 1 - i) % MODELS];
 
 		if (m->text && m->depth == c->depth && (end = model_match(m, c->t, c->n, c->i, rec)))
@@ -737,8 +752,10 @@ static size_t read_record(struct scan *c, struct netscan_record *rec)
 	}
 #endif
 	end = fast_record(&c->fields, c->t, c->i, c->depth, rec);
+#if !defined(NETSCAN_NO_MODEL)
 	if (end && c->models)
 		model_learn(c, c->i, end - c->i, rec);
+#endif
 	return end;
 }
 
