@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* One pass over a state file: RFC 8259 syntax checked, the records of the layout's maps indexed
- * by byte span, a skeleton without them built (see netscan.h). Every byte is looked at once;
- * strings, the bulk of the file, go through a word-at-a-time loop. */
+ * by byte span, a skeleton without them built (see netscan.h). Strings go through a 16-byte
+ * (SSE2) or word-at-a-time loop; a record shaped as one read before (a file's records nearly
+ * all are) is read by comparing the two texts, 64 bytes at a time, and looking only at the
+ * string bodies that differ. */
 #include "netscan.h"
 #include "hex.h"
 
@@ -55,7 +57,7 @@ struct scan {
 	const char *why;
 	bool not_obj;                /* why names a value that is not an object */
 	struct model *models;        /* MODELS of them, or NULL (see read_record) */
-	size_t next_model;
+	size_t next_model, hit;      /* the model to replace next, the one to try first */
 };
 
 static bool is_digit(char c)
@@ -569,6 +571,7 @@ struct model {
 		size_t span;
 	} fs[NETSCAN_FIELDS_MAX];
 	size_t n_fs;
+	size_t n_fields;             /* the layout's */
 	struct netscan_record rec;   /* its fields' types and escaped_key */
 };
 
@@ -629,51 +632,59 @@ static inline __attribute__((always_inline)) size_t first_diff(const char *a, co
 }
 
 /* The record at @t + @at (@t: @n bytes, then NETSCAN_PAD zero bytes) read by its model @m:
- * its end, its fields into @rec (untouched on failure); 0 when it is not of the model's shape
- * (it may still be JSON). */
+ * its end, its fields into @rec (zeroed but for its key; left so on failure); 0 when it is not
+ * of the model's shape (it may still be JSON). */
 static size_t model_match(const struct model *m, const char *t, size_t n, size_t at,
 			  struct netscan_record *rec)
 {
 	const char *x = t + at, *r = m->text;
 	const struct model_span *sp = m->spans;
-	struct netscan_field f[NETSCAN_FIELDS_MAX];
-	size_t pr = 0, px = 0, k = 0, j = 0, len = m->len;
+	size_t pr = 0, px = 0, k = 0, avail = n - at, j, b, q;
 
-	memcpy(f, m->rec.f, sizeof(f));
-	for (;;) {
-		/* the record's bytes in the text only: the NUL after them differs from the model */
-		size_t lim = len - pr < n - at - px ? len - pr : n - at - px;
-		size_t d = first_diff(x + px, r + pr, lim), b, q;
+	for (j = 0;; j++) {
+		/* the model's bytes up to the next field's body (read whatever it holds), or all */
+		size_t stop = j < m->n_fs ? sp[m->fs[j].span].body : m->len;
 
-		pr += d;
-		px += d;
-		while (sp[k].close < pr)
-			k++;
-		/* fields in value strings passed whole: the model's bodies, shifted by px - pr */
-		for (; j < m->n_fs && m->fs[j].span < k; j++) {
-			f[m->fs[j].field].off = at + px - (pr - sp[m->fs[j].span].body);
-			f[m->fs[j].field].len = sp[m->fs[j].span].close - sp[m->fs[j].span].body;
+		while (pr < stop) {
+			/* the text's bytes only: the NUL after them differs from the model */
+			size_t lim = stop - pr < avail - px ? stop - pr : avail - px;
+			size_t d = first_diff(x + px, r + pr, lim);
+
+			pr += d;
+			px += d;
+			if (pr == stop)
+				break;
+			/* a difference: it must be in a value string's body or at its closing quote */
+			while (sp[k].close < pr)
+				k++;
+			if (sp[k].body > pr)
+				goto fail;
+			b = px - (pr - sp[k].body);
+			q = b + plain_run(x + b);
+			if (x[q] != '"')
+				goto fail;
+			px = q;
+			pr = sp[k++].close;
 		}
-		if (pr == len)
+		if (j == m->n_fs)
 			break;
-		/* a difference: it must be in a value string's body or at its closing quote */
-		if (sp[k].body > pr)
-			return 0;
-		b = px - (pr - sp[k].body);
-		q = b + plain_run(x + b);
+		q = px + plain_run(x + px);
 		if (x[q] != '"')
-			return 0;
-		if (j < m->n_fs && m->fs[j].span == k) {
-			f[m->fs[j].field].off = at + b;
-			f[m->fs[j].field].len = q - b;
-			j++;
-		}
+			goto fail;
+		rec->f[m->fs[j].field].off = at + px;
+		rec->f[m->fs[j].field].len = q - px;
 		px = q;
+		k = m->fs[j].span;
 		pr = sp[k++].close;
 	}
-	memcpy(rec->f, f, sizeof(f));
+	for (j = 0; j < m->n_fields; j++)
+		rec->f[j].type = m->rec.f[j].type;
 	rec->escaped_key = m->rec.escaped_key;
 	return at + px;
+fail:
+	for (j = 0; j < m->n_fs; j++)
+		rec->f[m->fs[j].field].off = rec->f[m->fs[j].field].len = 0;
+	return 0;
 }
 
 /* The record fast_record read at c->t + @at (@len bytes, fields in @rec) becomes a model, in
@@ -730,6 +741,8 @@ static void model_learn(struct scan *c, size_t at, size_t len, const struct nets
 	m->depth = c->depth;
 	m->n = n;
 	m->rec = *rec;
+	m->n_fields = c->fields.n;
+	c->hit = c->next_model;
 	c->next_model = (c->next_model + 1) % MODELS;
 }
 
@@ -744,11 +757,16 @@ static size_t read_record(struct scan *c, struct netscan_record *rec)
 #if !defined(NETSCAN_NO_MODEL)
 	if (!c->models)
 		c->models = calloc(MODELS, sizeof(*c->models));
+	/* the model that read the last record first */
 	for (size_t i = 0; c->models && i < MODELS; i++) {
-		const struct model *m = &c->models[(c->next_model + MODELS - 1 - i) % MODELS];
+		size_t k = (c->hit + i) % MODELS;
+		const struct model *m = &c->models[k];
 
-		if (m->text && m->depth == c->depth && (end = model_match(m, c->t, c->n, c->i, rec)))
+		if (m->text && m->depth == c->depth &&
+		    (end = model_match(m, c->t, c->n, c->i, rec))) {
+			c->hit = k;
 			return end;
+		}
 	}
 #endif
 	end = fast_record(&c->fields, c->t, c->i, c->depth, rec);
