@@ -126,7 +126,8 @@ static inline __attribute__((always_inline)) size_t plain_run(const char *p)
 }
 
 /* A string at c->i (its opening quote): its body at *off, *len bytes. */
-static inline __attribute__((always_inline)) bool scan_string(struct scan *c, size_t *off, size_t *len)
+static inline __attribute__((always_inline)) bool scan_string(struct scan *c, size_t *off,
+								 size_t *len)
 {
 	const char *t = c->t;
 	size_t i = c->i + 1, n = c->n;
@@ -654,7 +655,7 @@ static size_t model_match(const struct model *m, const char *t, size_t n, size_t
 			px += d;
 			if (pr == stop)
 				break;
-			/* a difference: it must be in a value string's body or at its closing quote */
+			/* a difference: in a value string's body or at its closing quote */
 			while (sp[k].close < pr)
 				k++;
 			if (sp[k].body > pr)
@@ -725,7 +726,8 @@ static void model_learn(struct scan *c, size_t at, size_t len, const struct nets
 	m->n_fs = 0;
 	for (k = 0; k < n; k++) {
 		for (j = 0; j < NETSCAN_FIELDS_MAX; j++) {
-			if (rec->f[j].type == NETSCAN_STRING && rec->f[j].off - at == m->spans[k].body) {
+			if (rec->f[j].type == NETSCAN_STRING &&
+			    rec->f[j].off - at == m->spans[k].body) {
 				m->fs[m->n_fs].field = (int)j;
 				m->fs[m->n_fs++].span = k;
 			}

@@ -68,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(strcmp(fa, fb) == 0 && strcmp(wa, wb) == 0 && ata == atb);
 			continue;
 		}
-		FUZZ_ASSERT(a.skel_len == b.skel_len && memcmp(a.skel, b.skel, a.skel_len + 1) == 0);
+		FUZZ_ASSERT(a.skel_len == b.skel_len);
+		FUZZ_ASSERT(memcmp(a.skel, b.skel, a.skel_len + 1) == 0);
 		FUZZ_ASSERT(a.n_maps == b.n_maps);
 		for (size_t i = 0; i < a.n_maps; i++) {
 			const struct netscan_map *x = &a.maps[i], *y = &b.maps[i];

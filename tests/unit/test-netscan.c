@@ -234,10 +234,13 @@ static void ipam_file(struct buf *b, int n)
 		      "\"Pools\":{\"10.240.0.0/16\":{\"Id\":\"10.240.0.0/16\",\"Addresses\":{");
 	for (int i = 1; i <= n; i++) {
 		bool free_ = i % 3 == 0;
+		char id[16] = "";
 
-		putf(b, "%s\"10.240.%d.%d\":{\"ID\":\"%s%d\",\"Addr\":\"10.240.%d.%d\",\"InUse\":%s,"
+		if (!free_)
+			snprintf(id, sizeof(id), "c%d", i);
+		putf(b, "%s\"10.240.%d.%d\":{\"ID\":\"%s\",\"Addr\":\"10.240.%d.%d\",\"InUse\":%s,"
 			"\"IfName\":\"eth0\",\"Unhealthy\":false}",
-		     i > 1 ? "," : "", i / 256, i % 256, free_ ? "" : "c", free_ ? 0 : i, i / 256,
+		     i > 1 ? "," : "", i / 256, i % 256, id, i / 256,
 		     i % 256, free_ ? "false" : "true");
 	}
 	put(b, "}}}}}}", 6);
