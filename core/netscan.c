@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* One pass over a state file: RFC 8259 syntax checked, the records of the layout's maps indexed
- * by byte span, a skeleton without them built (see netscan.h). Every byte is looked at once;
- * strings, the bulk of the file, go through a word-at-a-time loop. */
+ * by byte span, a skeleton without them built (see netscan.h). Strings go through a 16-byte
+ * (SSE2) or word-at-a-time loop; a record shaped as one read before (a file's records nearly
+ * all are) is read by comparing the two texts, 64 bytes at a time, and looking only at the
+ * string bodies that differ. */
 #include "netscan.h"
 #include "hex.h"
 
@@ -40,6 +42,8 @@ struct frame {
 	size_t map;                  /* a map, a record: the map index */
 };
 
+struct model;
+
 struct scan {
 	const struct netscan_layout *lo;
 	struct fields fields;
@@ -52,6 +56,8 @@ struct scan {
 	size_t out_len, out_cap, copied;
 	const char *why;
 	bool not_obj;                /* why names a value that is not an object */
+	struct model *models;        /* MODELS of them, or NULL (see read_record) */
+	size_t next_model, hit;      /* the model to replace next, the one to try first */
 };
 
 static bool is_digit(char c)
@@ -69,24 +75,6 @@ static uint64_t word(const char *p)
 
 	memcpy(&w, p, sizeof(w));
 	return w;
-}
-
-/* The text is tab-indented (Go's MarshalIndent, cJSON_Print): runs of tabs go 8 at a time. */
-static void skip_ws(struct scan *c)
-{
-	const char *t = c->t;
-	size_t i = c->i;
-
-	for (;;) {
-		if (word(t + i) == 0x0909090909090909ull) {
-			i += 8;
-			continue;
-		}
-		if (t[i] != ' ' && t[i] != '\n' && t[i] != '\t' && t[i] != '\r')
-			break;
-		i++;
-	}
-	c->i = i;
 }
 
 /* Bytes from @p up to the first '"', '\\' or control byte (the terminating NUL at the latest).
@@ -138,7 +126,8 @@ static inline __attribute__((always_inline)) size_t plain_run(const char *p)
 }
 
 /* A string at c->i (its opening quote): its body at *off, *len bytes. */
-static bool scan_string(struct scan *c, size_t *off, size_t *len)
+static inline __attribute__((always_inline)) bool scan_string(struct scan *c, size_t *off,
+								 size_t *len)
 {
 	const char *t = c->t;
 	size_t i = c->i + 1, n = c->n;
@@ -248,6 +237,12 @@ static inline __attribute__((always_inline)) const char *fast_ws(const char *p)
 		p += (size_t)__builtin_clzll(w) >> 3;
 #endif
 	}
+}
+
+/* c->i past white space (fast_ws). */
+static inline __attribute__((always_inline)) void skip_ws(struct scan *c)
+{
+	c->i = (size_t)(fast_ws(c->t + c->i) - c->t);
 }
 
 /* The string at @p (its opening quote): the byte after its closing quote, or NULL; *esc set
@@ -549,6 +544,241 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* ---- records shaped as one read before ----
+ * A record fast_record accepted is a model for the next ones. A record whose text is its
+ * model's byte for byte but for the bodies of value strings, each of its own differing bodies
+ * free of '"', '\\' and control bytes, is JSON of the model's shape with the same keys: its
+ * fields are the model's, their string values at the spans its own bodies take, and its end
+ * the model's, shifted. Checking that is a compare of the two texts and a look at each body
+ * that differs (250 endpoints: ~6 of a record's ~30 value strings, 1.2 KB). */
+
+/* The IPAM file's records come in two shapes ("InUse": true and false). */
+#define MODELS 2
+
+/* A value string of a model: its body's first byte and its closing quote (model offsets). */
+struct model_span {
+	size_t body, close;
+};
+
+struct model {
+	const char *text;            /* the record in the scanned text; NULL: no model */
+	size_t len, depth;           /* its bytes; the scan's depth where it was read */
+	/* owned; n of them in text order, then one at SIZE_MAX that ends every walk */
+	struct model_span *spans;
+	size_t n, cap;
+	/* the record fields with string values, in text order: field index, span index */
+	struct {
+		int field;
+		size_t span;
+	} fs[NETSCAN_FIELDS_MAX];
+	size_t n_fs;
+	size_t n_fields;             /* the layout's */
+	struct netscan_record rec;   /* its fields' types and escaped_key */
+};
+
+#if !defined(NETSCAN_NO_MODEL) /* the unit test's reference scanner reads without models */
+static bool is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* The offset of the first byte where @a and @b differ, both @n bytes long, or @n. Reads whole
+ * 16-byte blocks of both from their start: the caller has 15 bytes readable after each. */
+static inline __attribute__((always_inline)) size_t first_diff(const char *a, const char *b,
+								 size_t n)
+{
+	size_t i = 0;
+#if defined(__SSE2__)
+#define LD(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+	for (; i + 64 <= n; i += 64) {
+		__m128i e0 = _mm_cmpeq_epi8(LD(a + i), LD(b + i)),
+			e1 = _mm_cmpeq_epi8(LD(a + i + 16), LD(b + i + 16)),
+			e2 = _mm_cmpeq_epi8(LD(a + i + 32), LD(b + i + 32)),
+			e3 = _mm_cmpeq_epi8(LD(a + i + 48), LD(b + i + 48));
+
+		if (_mm_movemask_epi8(_mm_and_si128(_mm_and_si128(e0, e1),
+						    _mm_and_si128(e2, e3))) != 0xffff) {
+			uint64_t eq = (uint64_t)(unsigned)_mm_movemask_epi8(e0) |
+				      (uint64_t)(unsigned)_mm_movemask_epi8(e1) << 16 |
+				      (uint64_t)(unsigned)_mm_movemask_epi8(e2) << 32 |
+				      (uint64_t)(unsigned)_mm_movemask_epi8(e3) << 48;
+
+			return i + (size_t)__builtin_ctzll(~eq);
+		}
+	}
+	for (; i < n; i += 16) {
+		unsigned ne = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(LD(a + i), LD(b + i))) &
+			      0xffff;
+
+		if (ne) {
+			i += (size_t)__builtin_ctz(ne);
+			break;
+		}
+	}
+#undef LD
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i < n; i += 8) {
+		uint64_t x = word(a + i) ^ word(b + i);
+
+		if (x) {
+			i += (size_t)__builtin_ctzll(x) >> 3;
+			break;
+		}
+	}
+#else
+	while (i < n && a[i] == b[i])
+		i++;
+#endif
+	return i < n ? i : n;
+}
+
+/* The record at @t + @at (@t: @n bytes, then NETSCAN_PAD zero bytes) read by its model @m:
+ * its end, its fields into @rec (zeroed but for its key; left so on failure); 0 when it is not
+ * of the model's shape (it may still be JSON). */
+static size_t model_match(const struct model *m, const char *t, size_t n, size_t at,
+			  struct netscan_record *rec)
+{
+	const char *x = t + at, *r = m->text;
+	const struct model_span *sp = m->spans;
+	size_t pr = 0, px = 0, k = 0, avail = n - at, j, b, q;
+
+	for (j = 0;; j++) {
+		/* the model's bytes up to the next field's body (read whatever it holds), or all */
+		size_t stop = j < m->n_fs ? sp[m->fs[j].span].body : m->len;
+
+		while (pr < stop) {
+			/* the text's bytes only: the NUL after them differs from the model */
+			size_t lim = stop - pr < avail - px ? stop - pr : avail - px;
+			size_t d = first_diff(x + px, r + pr, lim);
+
+			pr += d;
+			px += d;
+			if (pr == stop)
+				break;
+			/* a difference: in a value string's body or at its closing quote */
+			while (sp[k].close < pr)
+				k++;
+			if (sp[k].body > pr)
+				goto fail;
+			b = px - (pr - sp[k].body);
+			q = b + plain_run(x + b);
+			if (x[q] != '"')
+				goto fail;
+			px = q;
+			pr = sp[k++].close;
+		}
+		if (j == m->n_fs)
+			break;
+		q = px + plain_run(x + px);
+		if (x[q] != '"')
+			goto fail;
+		rec->f[m->fs[j].field].off = at + px;
+		rec->f[m->fs[j].field].len = q - px;
+		px = q;
+		k = m->fs[j].span;
+		pr = sp[k++].close;
+	}
+	for (j = 0; j < m->n_fields; j++)
+		rec->f[j].type = m->rec.f[j].type;
+	rec->escaped_key = m->rec.escaped_key;
+	return at + px;
+fail:
+	for (j = 0; j < m->n_fs; j++)
+		rec->f[m->fs[j].field].off = rec->f[m->fs[j].field].len = 0;
+	return 0;
+}
+
+/* The record fast_record read at c->t + @at (@len bytes, fields in @rec) becomes a model, in
+ * place of the older one. Nothing happens when there is no memory for it. */
+static void model_learn(struct scan *c, size_t at, size_t len, const struct netscan_record *rec)
+{
+	struct model *m = &c->models[c->next_model];
+	const char *r = c->t + at;
+	size_t i = 0, n = 0, j, k;
+
+	m->text = NULL;
+	while (i < len) {
+		const char *q = memchr(r + i, '"', len - i);
+		size_t body, close;
+
+		if (!q)
+			break;
+		/* a string (outside one, JSON has no '"'); the record is JSON: its escapes whole */
+		body = close = (size_t)(q - r) + 1;
+		for (;;) {
+			close += plain_run(r + close);
+			if (r[close] == '"')
+				break;
+			close += r[close + 1] == 'u' ? 6 : 2;
+		}
+		i = close + 1;
+		for (k = i; k < len && is_ws(r[k]); k++)
+			;
+		if (k < len && r[k] == ':')
+			continue; /* a key: compared as it is */
+		if (grow((void **)&m->spans, &m->cap, n, sizeof(*m->spans)) < 0)
+			return;
+		m->spans[n++] = (struct model_span){ .body = body, .close = close };
+	}
+	if (grow((void **)&m->spans, &m->cap, n, sizeof(*m->spans)) < 0)
+		return;
+	m->spans[n] = (struct model_span){ .body = SIZE_MAX, .close = SIZE_MAX };
+	m->n_fs = 0;
+	for (k = 0; k < n; k++) {
+		for (j = 0; j < NETSCAN_FIELDS_MAX; j++) {
+			if (rec->f[j].type == NETSCAN_STRING &&
+			    rec->f[j].off - at == m->spans[k].body) {
+				m->fs[m->n_fs].field = (int)j;
+				m->fs[m->n_fs++].span = k;
+			}
+		}
+	}
+	/* every field with a string value is one of the spans (fast_record read it as one) */
+	for (j = 0, k = 0; j < NETSCAN_FIELDS_MAX; j++)
+		k += rec->f[j].type == NETSCAN_STRING;
+	if (k != m->n_fs)
+		return;
+	m->text = r;
+	m->len = len;
+	m->depth = c->depth;
+	m->n = n;
+	m->rec = *rec;
+	m->n_fields = c->fields.n;
+	c->hit = c->next_model;
+	c->next_model = (c->next_model + 1) % MODELS;
+}
+
+#endif
+
+/* The record object at c->i (of @rec, zeroed but for its key): read as a model's (above) or
+ * by fast_record. Returns its end, or 0 when it is not JSON or nests too deeply. */
+static size_t read_record(struct scan *c, struct netscan_record *rec)
+{
+	size_t end;
+
+#if !defined(NETSCAN_NO_MODEL)
+	if (!c->models)
+		c->models = calloc(MODELS, sizeof(*c->models));
+	/* the model that read the last record first */
+	for (size_t i = 0; c->models && i < MODELS; i++) {
+		size_t k = (c->hit + i) % MODELS;
+		const struct model *m = &c->models[k];
+
+		if (m->text && m->depth == c->depth &&
+		    (end = model_match(m, c->t, c->n, c->i, rec))) {
+			c->hit = k;
+			return end;
+		}
+	}
+#endif
+	end = fast_record(&c->fields, c->t, c->i, c->depth, rec);
+#if !defined(NETSCAN_NO_MODEL)
+	if (end && c->models)
+		model_learn(c, c->i, end - c->i, rec);
+#endif
+	return end;
+}
+
 static int push(struct scan *c, bool obj, unsigned char role, size_t map)
 {
 	if (c->depth >= NETSCAN_DEPTH_MAX) {
@@ -714,7 +944,7 @@ static int open_value(struct scan *c, unsigned char role)
 			return r;
 		if (role == R_RECORD(c)) {
 			struct netscan_record *rec = last_record(c, map);
-			size_t end = fast_record(&c->fields, c->t, c->i, c->depth, rec);
+			size_t end = read_record(c, rec);
 
 			if (!end) {
 				c->why = "is not valid JSON";
@@ -852,6 +1082,9 @@ int netscan_run(const struct netscan_layout *lo, const char *text, size_t len,
 	if (r == 0 && !out_put(&c, text + c.copied, c.n - c.copied))
 		r = -ENOMEM;
 	free(c.stack);
+	for (size_t i = 0; c.models && i < MODELS; i++)
+		free(c.models[i].spans);
+	free(c.models);
 	if (r < 0) {
 		free(c.out);
 		netscan_free(ret);

@@ -4,7 +4,9 @@
  * that a call decodes and re-encodes only the records it touches and copies every other
  * record's bytes verbatim. Which objects hold the records is the caller's struct netscan_layout.
  * Syntax is RFC 8259's (as Go's encoding/json reads it); portable, no allocation beyond its own
- * tables. Used by netstate.c and ipamstate.c. */
+ * tables. A record shaped as one read before is checked against it (netscan.c); the result is
+ * the same as reading it whole (test-netscan, fuzz-netscan). Used by netstate.c and
+ * ipamstate.c. */
 #ifndef AZCNI_NETSCAN_H
 #define AZCNI_NETSCAN_H
 
@@ -80,8 +82,8 @@ struct netscan {
 	size_t n_maps;
 };
 
-/* Zero bytes that must follow the text given to netscan_run (it reads words past a string's
- * end and stops at the first NUL). */
+/* Zero bytes that must follow the text given to netscan_run (it reads 16-byte blocks past a
+ * string's or a record's end and stops at the first NUL). */
 #define NETSCAN_PAD 16
 
 /* netscan_run - check that @text (@len bytes, then NETSCAN_PAD zero bytes) is one JSON value
