@@ -1440,7 +1440,10 @@ static int endpoint_teardown(struct vnet *v, const struct netstate_endpoint *ep,
 /* The host end @name: accept_ra off, DAD off (a veth's one peer is the pod: its link-local
  * address is usable at once for the pod's IPv6 neighbour discovery); bridge port with hairpin
  * (bridge mode) or proxy ARP (transparent: net.ipv4.conf.<name>.proxy_arp=1 as the Go plugin
- * writes it, sent over netlink with the request that sets the link up); up. Its link into *h. */
+ * writes it); up. Its link into *h. proxy_arp is written to /proc/sys, not sent over netlink
+ * (IFLA_AF_SPEC/AF_INET): a setlink that changes an attribute notifies NETDEV_CHANGE, and IPv6
+ * then walks every route of the node's table (rt6_sync_down_dev on a link without carrier yet),
+ * a cost that grows with the node's pods; the node's net/ipv4 dentries are few. */
 static int host_end_setup(struct vnet *v, const char *name, struct netdev_link *h,
 			  struct cni_error *err)
 {
@@ -1452,8 +1455,10 @@ static int host_end_setup(struct vnet *v, const char *name, struct netdev_link *
 		return r;
 	sysctl_if(nd, "ipv6", name, "accept_ra", "0", NULL);
 	sysctl_if(nd, "ipv6", name, "accept_dad", "0", NULL);
-	if (!v->bridged)
-		return netdev_link_set_up_ipv4_conf(nd, name, IPV4_DEVCONF_PROXY_ARP, 1, err);
+	if (!v->bridged) {
+		r = sysctl_if(nd, "ipv4", name, "proxy_arp", "1", err);
+		return r < 0 ? r : netdev_link_set_up(nd, name, true, err);
+	}
 	r = netdev_link_set_master(nd, name, v->ni.bridge, err);
 	if (r >= 0)
 		r = netdev_link_set_up(nd, name, true, err);

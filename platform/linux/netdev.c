@@ -29,7 +29,6 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
-#include <netlink/route/link/inet.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
@@ -472,26 +471,6 @@ int netdev_link_set_up(struct netdev *nd, const char *name, bool up, struct cni_
 	else
 		rtnl_link_unset_flags(c, IFF_UP);
 	return link_change(nd, name, c, up ? "set up link" : "set down link", err);
-}
-
-int netdev_link_set_up_ipv4_conf(struct netdev *nd, const char *name, unsigned id,
-				 uint32_t value, struct cni_error *err)
-{
-	struct rtnl_link *c = rtnl_link_alloc();
-	char what[96], conf[40];
-	int r;
-
-	if (!c)
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	rtnl_link_set_flags(c, IFF_UP);
-	r = rtnl_link_inet_set_conf(c, id, value);
-	if (r < 0) {
-		rtnl_link_put(c);
-		return nlfail(err, r, "IPv4 devconf #%u of link %s", id, name);
-	}
-	snprintf(what, sizeof(what), "set IPv4 %s=%u and up on link",
-		 rtnl_link_inet_devconf2str((int)id, conf, sizeof(conf)), value);
-	return link_change(nd, name, c, what, err);
 }
 
 int netdev_link_set_master(struct netdev *nd, const char *name, const char *master,

@@ -78,17 +78,6 @@ int netdev_bridge_create(struct netdev *nd, const char *name, const uint8_t *mac
 /* netdev_link_set_up / set_down - change IFF_UP. */
 int netdev_link_set_up(struct netdev *nd, const char *name, bool up, struct cni_error *err);
 
-/* netdev_link_set_up_ipv4_conf - bring @name up and set its IPv4 devconf entry @id
- * (IPV4_DEVCONF_* of <linux/ip.h>, 1-based: IPV4_DEVCONF_PROXY_ARP is the key
- * net/ipv4/conf/<name>/proxy_arp) to @value in the same RTM_NEWLINK: IFLA_AF_SPEC -> AF_INET ->
- * IFLA_INET_CONF holding one u32 attribute of type @id (the layout the kernel's
- * inet_validate_link_af and inet_set_link_af read). No /proc/sys path is opened. The kernel
- * checks the attribute before it changes anything, so a refusal leaves the link as it was.
- * Returns 0 or negative errno (code 103 naming the link and the setting), e.g. -EAFNOSUPPORT
- * when the link has no IPv4 (an MTU below 68), -EINVAL for an @id the kernel does not know. */
-int netdev_link_set_up_ipv4_conf(struct netdev *nd, const char *name, unsigned id,
-				 uint32_t value, struct cni_error *err);
-
 /* netdev_link_set_master - enslave @name to @master (NULL = release). */
 int netdev_link_set_master(struct netdev *nd, const char *name, const char *master,
 			   struct cni_error *err);
