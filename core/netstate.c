@@ -1236,15 +1236,23 @@ static void text_close_run(struct text *t)
 		t->run = t->len;
 }
 
-/* @len bytes at @s that outlive @t: referred to (t->refs) or copied. */
+/* @len bytes at @s that outlive @t: referred to (t->refs; bytes that follow the last piece's
+ * referred ones extend it) or copied. */
 static void text_ref(struct text *t, const char *s, size_t len)
 {
+	struct text_piece *last;
+
 	if (!t->refs) {
 		text_put(t, s, len);
 		return;
 	}
 	text_close_run(t);
-	if (!t->failed)
+	if (t->failed)
+		return;
+	last = t->n_pieces ? &t->pieces[t->n_pieces - 1] : NULL;
+	if (last && last->ref && last->ref + last->len == s && t->run == t->len)
+		last->len += len;
+	else
 		text_piece(t, s, 0, len);
 }
 
@@ -1281,25 +1289,54 @@ static void text_string(struct text *t, const char *s)
 	text_put(t, "\"", 1);
 }
 
+/* A key read without escapes is the bytes cJSON would print for it (the scan let no '"' or
+ * control byte into it). */
+static bool key_as_read(const struct netstate_endpoint_head *ep)
+{
+	return ep->lazy && ep->src.key && !memchr(ep->src.key, '\\', ep->src.key_len) &&
+	       ep->src.key_len == strlen(ep->id) && memcmp(ep->src.key, ep->id, ep->src.key_len) == 0;
+}
+
+/* Do the bytes from @end (where the text of the record before lazy @ep ended) to @ep's value
+ * read what endpoints_text writes between the two, ",\n", the tabs, the key as read and ":\t"?
+ * Then the run of records is written as the one range of bytes it was read as. */
+static bool follows_as_written(const char *end, const struct netstate_endpoint_head *ep)
+{
+	static const char sep[] = ",\n\t\t\t\t\t\t\t\"";
+	const size_t n = sizeof(sep) - 1;
+
+	_Static_assert(sizeof(sep) - 1 == 3 + EPS_DEPTH, "a member line is EPS_DEPTH tabs in");
+	return ep->src.key == end + n && memcmp(end, sep, n) == 0 &&
+	       ep->src.raw == ep->src.key + ep->src.key_len + 3 &&
+	       memcmp(ep->src.key + ep->src.key_len, "\":\t", 3) == 0;
+}
+
 /* The Endpoints object of @net as cJSON_Print writes it at its place (members EPS_DEPTH tabs
  * in): a lazy record is its bytes as read (the scan kept them; they were written at this
- * depth), any other is encoded and indented. Into @t (t->failed on out of memory or when a
- * lazy record's bytes are not this decode's). */
+ * depth), a run of them that reads as written here one range of the text, any other record is
+ * encoded and indented. Into @t (t->failed on out of memory or when a lazy record's bytes are
+ * not this decode's). */
 static void endpoints_text(const struct netstate *st, cJSON *keep,
 			   const struct netstate_network *net, struct text *t)
 {
+	const char *run_end = NULL; /* the text's bytes of the records just written end here */
 	size_t i;
 
 	text_put(t, "{\n", 2);
 	for (i = 0; i < net->n_endpoints && !t->failed; i++) {
 		const struct netstate_endpoint_head *ep = net->endpoints[i];
+		bool ours = ep->lazy && ep->src.raw && ep->src.gen == st->gen && st->text;
 
+		if (ours && run_end && key_as_read(ep) && follows_as_written(run_end, ep)) {
+			text_ref(t, run_end, (size_t)(ep->src.raw + ep->src.raw_len - run_end));
+			run_end = ep->src.raw + ep->src.raw_len;
+			continue;
+		}
+		run_end = NULL;
+		if (i > 0)
+			text_put(t, ",\n", 2);
 		text_tabs(t, EPS_DEPTH);
-		/* a key read without escapes is the bytes cJSON would print for it (the scan let no
-		 * '"' or control byte into it) */
-		if (ep->lazy && ep->src.key && !memchr(ep->src.key, '\\', ep->src.key_len) &&
-		    ep->src.key_len == strlen(ep->id) &&
-		    memcmp(ep->src.key, ep->id, ep->src.key_len) == 0) {
+		if (key_as_read(ep)) {
 			text_put(t, "\"", 1);
 			text_put(t, ep->src.key, ep->src.key_len);
 			text_put(t, "\"", 1);
@@ -1308,11 +1345,12 @@ static void endpoints_text(const struct netstate *st, cJSON *keep,
 		}
 		text_put(t, ":\t", 2);
 		if (ep->lazy) {
-			if (!ep->src.raw || ep->src.gen != st->gen || !st->text) {
+			if (!ours) {
 				t->failed = true;
 				break;
 			}
 			text_ref(t, ep->src.raw, ep->src.raw_len);
+			run_end = ep->src.raw + ep->src.raw_len;
 		} else {
 			const struct netstate_endpoint *whole = netstate_endpoint_of(net->endpoints[i]);
 			cJSON *e = endpoint_json(whole, endpoint_src(st, keep, whole));
@@ -1331,8 +1369,9 @@ static void endpoints_text(const struct netstate *st, cJSON *keep,
 			text_put(t, p, strlen(p));
 			free(s);
 		}
-		text_put(t, i + 1 < net->n_endpoints ? ",\n" : "\n", i + 1 < net->n_endpoints ? 2 : 1);
 	}
+	if (net->n_endpoints)
+		text_put(t, "\n", 1);
 	text_tabs(t, EPS_DEPTH - 1);
 	text_put(t, "}", 1);
 }

@@ -290,6 +290,68 @@ static void encode_parts_is_encode(void **state)
 	free(text);
 }
 
+/* A file we wrote, read back lazily: its run of unchanged records is written as the one range
+ * of the text it was read as (one part), and the text is byte for byte what it was but for the
+ * timestamp; a record changed in the middle splits the run in two. */
+static void encode_parts_runs(void **state)
+{
+	struct cni_error err = { 0 };
+	struct netstate st, again;
+	struct netstate_network *net;
+	struct netstate_endpoint rec;
+	struct netstate_text t;
+	size_t len, i, off, refs;
+	char *text = fixture_read("net-state-go-full.json", &len), *ours, *joined, *out;
+
+	(void)state;
+	assert_int_equal(netstate_decode(text, len, "x.json", &st, &err), 0);
+	net = netstate_find_network(&st, "azure", NULL);
+	rec = *netstate_endpoint_at(net, 0);
+	for (i = 0; i < 6; i++) {
+		snprintf(rec.id, sizeof(rec.id), "extra%zu-eth0", i);
+		snprintf(rec.container_id, sizeof(rec.container_id), "extra%zu", i);
+		memset(&rec.src, 0, sizeof(rec.src));
+		assert_int_equal(netstate_endpoint_put(net, &rec), 0);
+	}
+	ours = netstate_encode(&st, "v1", "2026-01-01T00:00:00Z");
+	assert_non_null(ours);
+	netstate_free(&st);
+	for (int change = 0; change < 2; change++) {
+		assert_int_equal(netstate_decode_lazy(ours, strlen(ours), "y.json", &again, &err), 0);
+		net = netstate_find_network(&again, "azure", NULL);
+		assert_int_equal(net->n_endpoints, 8);
+		if (change) {
+			rec = *netstate_endpoint_at(net, 4);
+			snprintf(rec.host_ifname, sizeof(rec.host_ifname), "azvchanged");
+			assert_int_equal(netstate_endpoint_put(net, &rec), 0);
+		}
+		assert_int_equal(netstate_encode_parts(&again, "v1", "2026-01-01T00:00:00Z", &t), 0);
+		joined = malloc(t.len + 1);
+		assert_non_null(joined);
+		for (i = 0, off = 0, refs = 0; i < t.n; i++) {
+			memcpy(joined + off, t.parts[i].data, t.parts[i].len);
+			off += t.parts[i].len;
+			refs += t.parts[i].data >= again.text &&
+				t.parts[i].data < again.text + again.text_len;
+		}
+		joined[off] = '\0';
+		out = netstate_encode(&again, "v1", "2026-01-01T00:00:00Z");
+		assert_string_equal(joined, out);
+		if (!change)
+			assert_string_equal(joined, ours); /* nothing changed: the same bytes */
+		else
+			assert_non_null(strstr(joined, "\"HostIfName\":\t\"azvchanged\""));
+		/* one run of 8 records, or the 4 before and the 3 after the changed one */
+		assert_int_equal(refs, change ? 2 : 1);
+		free(out);
+		free(joined);
+		netstate_text_free(&t);
+		netstate_free(&again);
+	}
+	free(ours);
+	free(text);
+}
+
 /* The encoder writes an Endpoints object as text at its place (issue 14): its records, new or
  * changed, indented as cJSON_Print indents the whole tree, keys escaped as it escapes them. */
 static void encode_endpoints_layout(void **state)
@@ -656,6 +718,7 @@ int main(void)
 		cmocka_unit_test(lazy_records_verbatim),
 		cmocka_unit_test(encode_endpoints_layout),
 		cmocka_unit_test(encode_parts_is_encode),
+		cmocka_unit_test(encode_parts_runs),
 		cmocka_unit_test(lazy_scan),
 		cmocka_unit_test(lazy_bad_record),
 		cmocka_unit_test(tree_records_keep_keys),
