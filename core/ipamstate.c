@@ -338,40 +338,49 @@ struct sort_key {
 
 static uint64_t be64(const uint8_t *b)
 {
-	uint64_t v = 0;
-
-	for (int k = 0; k < 8; k++)
-		v = v << 8 | b[k];
-	return v;
+	/* spelt out so that compilers make it one load and a byte swap */
+	return (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
+	       (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
+	       (uint64_t)b[6] << 8 | (uint64_t)b[7];
 }
 
-static bool key_less(const struct sort_key *a, const struct sort_key *b)
+/* Byte @b (0 = the lowest) of key @k's address, as a 16-byte big-endian number. */
+static unsigned key_byte(const struct sort_key *k, int b)
 {
-	if (a->hi != b->hi)
-		return a->hi < b->hi;
-	if (a->lo != b->lo)
-		return a->lo < b->lo;
-	return a->i < b->i;
+	return (unsigned)((b < 8 ? k->lo : k->hi) >> (b % 8 * 8)) & 0xff;
 }
 
-/* Bottom-up merge sort of @n keys with @tmp (n entries); returns the array that holds them
- * sorted (@k or @tmp). qsort's calls through a pointer were most of a state's decode. */
+/* LSD radix sort of @n keys, given in index order, by address: one counting pass per byte in
+ * which the addresses differ (a pool's addresses share most of theirs: two passes for a /16 of
+ * IPv4), each stable, so equal addresses stay in index order. Uses @tmp (n entries); returns
+ * the array that holds them sorted (@k or @tmp). A merge sort of the 250 records of a Go-written
+ * pool (its text order is not the addresses' order) was a tenth of an ADD's IPAM step. */
 static struct sort_key *sort_keys(struct sort_key *k, struct sort_key *tmp, size_t n)
 {
-	for (size_t w = 1; w < n; w *= 2) {
+	uint64_t dhi = 0, dlo = 0;
+	size_t count[256];
+
+	for (size_t i = 1; i < n; i++) {
+		dhi |= k[i].hi ^ k[0].hi;
+		dlo |= k[i].lo ^ k[0].lo;
+	}
+	for (int b = 0; b < 16; b++) {
 		struct sort_key *swap;
+		size_t sum = 0;
 
-		for (size_t lo = 0; lo < n; lo += 2 * w) {
-			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-			size_t a = lo, b = mid, o = lo;
+		if (((b < 8 ? dlo : dhi) >> (b % 8 * 8) & 0xff) == 0)
+			continue;
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[key_byte(&k[i], b)]++;
+		for (size_t c = 0; c < 256; c++) {
+			size_t t = count[c];
 
-			while (a < mid && b < hi)
-				tmp[o++] = key_less(&k[b], &k[a]) ? k[b++] : k[a++];
-			while (a < mid)
-				tmp[o++] = k[a++];
-			while (b < hi)
-				tmp[o++] = k[b++];
+			count[c] = sum;
+			sum += t;
 		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[key_byte(&k[i], b)]++] = k[i];
 		swap = k;
 		k = tmp;
 		tmp = swap;
@@ -380,23 +389,23 @@ static struct sort_key *sort_keys(struct sort_key *k, struct sort_key *tmp, size
 }
 
 /* Sort @pool's records by address and merge duplicates (the first in the file wins), in
- * O(n log n) and in place: (address, position) keys are sorted, each record's place follows
- * (duplicates last), and the records are moved there by cycles (no second array of records:
- * they are most of a decode's memory). */
+ * O(n) and in place: (address, position) keys are sorted, the record for each place is
+ * found (duplicates last), and the records are moved there along the permutation's cycles,
+ * each once (no second array of records: they are most of a decode's memory). */
 static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
 {
 	size_t n = pool->n_addrs, k = 0, dup;
 	struct sort_key *keys, *tmp, *sorted;
 	struct ipam_addr t;
-	size_t *dest;
+	size_t *from;
 
 	if (n < 2)
 		return 0;
-	keys = malloc(2 * n * sizeof(*keys) + n * sizeof(*dest));
+	keys = malloc(2 * n * sizeof(*keys) + n * sizeof(*from));
 	if (!keys)
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	tmp = keys + n;
-	dest = (size_t *)(keys + 2 * n);
+	from = (size_t *)(keys + 2 * n);
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *b = pool->addrs[i].addr.bytes;
 
@@ -408,21 +417,28 @@ static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
 			k++;
 	dup = k;
 	k = 0;
+	/* from[p]: the record that goes to place p */
 	for (size_t i = 0; i < n; i++) {
 		bool is_dup = i > 0 && sorted[i].hi == sorted[i - 1].hi && sorted[i].lo == sorted[i - 1].lo;
 
-		dest[sorted[i].i] = is_dup ? dup++ : k++;
+		from[is_dup ? dup++ : k++] = sorted[i].i;
 	}
-	for (size_t i = 0; i < n; i++)
-		while (dest[i] != i) {
-			size_t j = dest[i], dj = dest[j];
+	for (size_t p = 0; p < n; p++) {
+		size_t q = p;
 
-			t = pool->addrs[j];
-			pool->addrs[j] = pool->addrs[i];
-			pool->addrs[i] = t;
-			dest[j] = j;
-			dest[i] = dj;
+		if (from[p] == p)
+			continue;
+		t = pool->addrs[p];
+		while (from[q] != p) {
+			size_t next = from[q];
+
+			pool->addrs[q] = pool->addrs[next];
+			from[q] = q;
+			q = next;
 		}
+		pool->addrs[q] = t;
+		from[q] = q;
+	}
 	free(keys);
 	pool->n_addrs = k;
 	return 0;
@@ -1128,6 +1144,22 @@ static bool rec_as_read(const struct ipam_addr *rec)
 	       memcmp(rec->ifname, s->ifname, s->ifname_len) == 0 && rec->ifname[s->ifname_len] == '\0';
 }
 
+/* Whether record @next, as read, comes right after @prev (read, as read) in the decoded text with
+ * just what put_record writes between them: ",\n", @depth tabs, its key in quotes and ": ".
+ * Then the text from @prev's end to @next's end is what put_record would write for @next. */
+static bool rec_follows(const struct ipam_addr *prev, const struct ipam_addr *next, int depth)
+{
+	static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+	const struct ipam_addr_src *p = &prev->src, *s = &next->src;
+	const char *gap = p->raw + p->raw_len, *tail = s->key + s->key_len;
+
+	if (!rec_as_read(next) || s->pos != p->pos + 1 || depth > (int)sizeof(tabs) - 1 ||
+	    s->key - gap != depth + 3 || s->raw - tail != 3)
+		return false;
+	return gap[0] == ',' && gap[1] == '\n' && memcmp(gap + 2, tabs, (size_t)depth) == 0 &&
+	       gap[depth + 2] == '"' && tail[0] == '"' && tail[1] == ':' && tail[2] == ' ';
+}
+
 /* Record @rec under key @k at @depth: its bytes as read, or its fields. */
 static void put_record(struct buf *b, int depth, bool *first, const struct ipam_addr *rec,
 		       const struct addr_key *k)
@@ -1247,8 +1279,20 @@ static int put_addresses(struct buf *b, int depth, const struct ipam_pool *pool)
 			return -ENOMEM;
 		}
 	}
-	for (size_t i = 0; i < pool->n_addrs; i++)
-		put_record(b, depth + 1, &fa, &pool->addrs[keys[i].i], &keys[i]);
+	for (size_t i = 0, j; i < pool->n_addrs; i = j) {
+		const struct ipam_addr *rec = &pool->addrs[keys[i].i], *last = rec;
+		const char *from;
+
+		put_record(b, depth + 1, &fa, rec, &keys[i]);
+		j = i + 1;
+		if (!rec_as_read(rec))
+			continue;
+		/* the records that follow it in the text as put_record would write them: one copy */
+		for (; j < pool->n_addrs && rec_follows(last, &pool->addrs[keys[j].i], depth + 1); j++)
+			last = &pool->addrs[keys[j].i];
+		from = rec->src.raw + rec->src.raw_len;
+		put(b, from, (size_t)(last->src.raw + last->src.raw_len - from));
+	}
 	free(keys);
 	free(texts);
 	put_close(b, depth, fa, "}");
