@@ -475,7 +475,7 @@ static bool plain_str(const struct dec *d, const struct netscan_record *nr, int 
 
 	if (f->type == NETSCAN_ABSENT || f->type == NETSCAN_NULL)
 		return or_none;
-	return f->type == NETSCAN_STRING && !memchr(d->text + f->off, '\\', f->len);
+	return f->type == NETSCAN_STRING && (f->len == 0 || !memchr(d->text + f->off, '\\', f->len));
 }
 
 static bool plain_bool(const struct netscan_record *nr, int i)
@@ -494,7 +494,7 @@ static int fast_addr(const struct dec *d, const struct netscan_record *nr, const
 		     char *w, size_t w_size, struct ipam_addr *rec)
 {
 	const struct netscan_field *f = nr->f, *fa = &f[F_ADDR];
-	const char *key = d->text + nr->key_off, *id = "", *ifname = "";
+	const char *key = d->text + nr->key_off, *id = "", *ifname = "", *atext;
 	char ktext[IPNET_ADDR_STRLEN], canon[IPNET_ADDR_STRLEN], addr[IPNET_ADDR_STRLEN];
 	size_t id_len = 0, ifname_len = 0, clen;
 	bool has_addr = fa->type == NETSCAN_STRING && fa->len > 0;
@@ -504,16 +504,15 @@ static int fast_addr(const struct dec *d, const struct netscan_record *nr, const
 	    !plain_str(d, nr, F_ADDR, true) || (has_addr && fa->len >= sizeof(addr)) ||
 	    !plain_bool(nr, F_INUSE) || !plain_bool(nr, F_UNHEALTHY))
 		return 1;
-	memcpy(ktext, key, nr->key_len);
-	ktext[nr->key_len] = '\0';
 	/* the record's name for messages, only when there is one to give */
-#define W() (where_addr(w, w_size, pool_where, ktext), w)
+#define W() (memcpy(ktext, key, nr->key_len), ktext[nr->key_len] = '\0', \
+	     where_addr(w, w_size, pool_where, ktext), w)
 	memset(&rec->addr, 0, sizeof(rec->addr));
-	if (has_addr) {
-		memcpy(addr, d->text + fa->off, fa->len);
+	atext = d->text + fa->off;
+	if (has_addr && ipnet_addr_parse_n(atext, fa->len, &rec->addr) < 0) {
+		memcpy(addr, atext, fa->len);
 		addr[fa->len] = '\0';
-		if (ipnet_addr_parse(addr, &rec->addr) < 0)
-			return dec_fail(d, "%s.Addr \"%s\" is not an IP address", W(), addr);
+		return dec_fail(d, "%s.Addr \"%s\" is not an IP address", W(), addr);
 	}
 	if (f[F_ID].type == NETSCAN_STRING) {
 		id = d->text + f[F_ID].off;
@@ -531,20 +530,21 @@ static int fast_addr(const struct dec *d, const struct netscan_record *nr, const
 	rec->ifname[ifname_len] = '\0';
 	rec->in_use = f[F_INUSE].type == NETSCAN_TRUE;
 	rec->unhealthy = f[F_UNHEALTHY].type == NETSCAN_TRUE;
-	if (rec->addr.family == 0 && ipnet_addr_parse(ktext, &rec->addr) < 0)
+	if (rec->addr.family == 0 && ipnet_addr_parse_n(key, nr->key_len, &rec->addr) < 0)
 		return dec_fail(d, "%s has no usable address", W());
 #undef W
 
 	rec->src.raw = NULL;
-	/* ipnet_addr_parse takes IPv4 only as ipnet_addr_format writes it (no leading zeros) */
+	/* ipnet_addr_parse takes IPv4 only as ipnet_addr_format writes it (no leading zeros):
+	 * its text is the one it was parsed from */
 	if (rec->addr.family == IPNET_AF_INET) {
-		clen = has_addr ? fa->len : nr->key_len; /* the text it was parsed from */
-		memcpy(canon, has_addr ? addr : ktext, clen + 1);
+		clen = has_addr ? fa->len : nr->key_len;
+		memcpy(canon, has_addr ? atext : key, clen);
 	} else {
 		clen = strlen(ipnet_addr_format(&rec->addr, canon, sizeof(canon)));
 	}
 	if (nr->key_len != clen || memcmp(key, canon, clen) != 0 ||
-	    (has_addr && (fa->len != clen || memcmp(addr, canon, clen) != 0)))
+	    (has_addr && (fa->len != clen || memcmp(atext, canon, clen) != 0)))
 		return 0; /* written from the fields: under the address's own text */
 	rec->src = (struct ipam_addr_src){
 		.raw = d->text + nr->off, .key = key, .id = id, .ifname = ifname,
@@ -1140,8 +1140,9 @@ static bool rec_as_read(const struct ipam_addr *rec)
 	const struct ipam_addr_src *s = &rec->src;
 
 	return s->raw && rec->in_use == s->in_use && rec->unhealthy == s->unhealthy &&
-	       memcmp(rec->id, s->id, s->id_len) == 0 && rec->id[s->id_len] == '\0' &&
-	       memcmp(rec->ifname, s->ifname, s->ifname_len) == 0 && rec->ifname[s->ifname_len] == '\0';
+	       rec->id[s->id_len] == '\0' && (s->id_len == 0 || memcmp(rec->id, s->id, s->id_len) == 0) &&
+	       rec->ifname[s->ifname_len] == '\0' &&
+	       (s->ifname_len == 0 || memcmp(rec->ifname, s->ifname, s->ifname_len) == 0);
 }
 
 /* Whether record @next, as read, comes right after @prev (read, as read) in the decoded text with
