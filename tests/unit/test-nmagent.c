@@ -192,6 +192,13 @@ static const struct bad_case bad[] = {
 	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"10.0.0.0/8\","
 	       "\"IPAddresses\":[{\"Address\":\"10.0.0.x\"}]}]}]}",
 	 MAS, "bad Address \"10.0.0.x\"", "Interfaces[0].IPSubnets[0].IPAddresses[0]"},
+	/* the place of a later address (its index written by hand, not by snprintf) */
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"10.1.0.0/16\"},"
+	       "{\"Prefix\":\"10.0.0.0/8\",\"IPAddresses\":[{\"Address\":\"10.0.0.1\"},{\"Address\":\"10.0.0.2\"},"
+	       "{\"Address\":\"10.0.0.3\"},{\"Address\":\"10.0.0.4\"},{\"Address\":\"10.0.0.5\"},"
+	       "{\"Address\":\"10.0.0.6\"},{\"Address\":\"10.0.0.7\"},{\"Address\":\"10.0.0.8\"},"
+	       "{\"Address\":\"10.0.0.9\"},{\"Address\":\"10.0.0.10\"},{\"Address\":\"10.0.0.256\"}]}]}]}",
+	 MAS, "bad Address \"10.0.0.256\"", "Interfaces[0].IPSubnets[1].IPAddresses[10]"},
 };
 
 static void test_bad(void **state)
