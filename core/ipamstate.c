@@ -1152,10 +1152,14 @@ static bool rec_follows(const struct ipam_addr *prev, const struct ipam_addr *ne
 {
 	static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 	const struct ipam_addr_src *p = &prev->src, *s = &next->src;
-	const char *gap = p->raw + p->raw_len, *tail = s->key + s->key_len;
+	const char *gap, *tail;
 
-	if (!rec_as_read(next) || s->pos != p->pos + 1 || depth > (int)sizeof(tabs) - 1 ||
-	    s->key - gap != depth + 3 || s->raw - tail != 3)
+	/* next's other src members are undefined unless it is as read */
+	if (!rec_as_read(next) || s->pos != p->pos + 1 || depth > (int)sizeof(tabs) - 1)
+		return false;
+	gap = p->raw + p->raw_len;
+	tail = s->key + s->key_len;
+	if (s->key - gap != depth + 3 || s->raw - tail != 3)
 		return false;
 	return gap[0] == ',' && gap[1] == '\n' && memcmp(gap + 2, tabs, (size_t)depth) == 0 &&
 	       gap[depth + 2] == '"' && tail[0] == '"' && tail[1] == ':' && tail[2] == ' ';
