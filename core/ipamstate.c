@@ -485,19 +485,63 @@ static bool plain_bool(const struct netscan_record *nr, int i)
 	return t == NETSCAN_ABSENT || t == NETSCAN_NULL || t == NETSCAN_TRUE || t == NETSCAN_FALSE;
 }
 
+/* The IPv4 address a pool's record keys were last parsed to: its text up to and with the last
+ * '.', and its first three bytes. A pool's keys come in text order, so most share all but the
+ * last byte with the one before. */
+struct key_run {
+	const char *pre;                   /* NULL = none yet */
+	size_t pre_len;
+	uint8_t head[3];
+};
+
+/* @t (@n bytes, no escapes) parsed as ipnet_addr_parse_n parses it, into *ret: only its last
+ * byte when the text before that is @run's (whose address was read the same way), else all of
+ * it (@run then takes it when it is IPv4). Returns 0 or -EINVAL. */
+static int key_parse(struct key_run *run, const char *t, size_t n, struct ipnet_addr *ret)
+{
+	size_t dot = n, i;
+	unsigned v = 0;
+	int r;
+
+	while (dot > 0 && n - dot < 4 && t[dot - 1] != '.')
+		dot--;
+	/* 1 to 3 digits after the same text, no leading zero, at most 255: the same bytes as
+	 * parse_v4 gives */
+	if (run->pre && dot == run->pre_len && dot < n && n - dot <= 3 && (n - dot == 1 || t[dot] != '0') &&
+	    memcmp(t, run->pre, dot) == 0) {
+		for (i = dot; i < n && t[i] >= '0' && t[i] <= '9'; i++)
+			v = v * 10 + (unsigned)(t[i] - '0');
+		if (i == n && v <= 255) {
+			memset(ret, 0, sizeof(*ret));
+			ret->family = IPNET_AF_INET;
+			memcpy(ret->bytes, run->head, 3);
+			ret->bytes[3] = (uint8_t)v;
+			return 0;
+		}
+	}
+	r = ipnet_addr_parse_n(t, n, ret);
+	if (r < 0 || ret->family != IPNET_AF_INET)
+		return r;
+	for (dot = n; t[dot - 1] != '.'; dot--)
+		;
+	*run = (struct key_run){ .pre = t, .pre_len = dot };
+	memcpy(run->head, ret->bytes, 3);
+	return 0;
+}
+
 /* Record @nr read from its spans, as dec_addr reads the object (same messages; @w gets its
  * name for them, and stays "" on success); 1 when it needs dec_addr (escapes, in a field or a
  * member's key, a field of another type, a key or Addr longer than any address), without an
  * error. On success src is
  * set when the key and Addr are the address's own text (a save may then copy the bytes). */
 static int fast_addr(const struct dec *d, const struct netscan_record *nr, const char *pool_where,
-		     char *w, size_t w_size, struct ipam_addr *rec)
+		     char *w, size_t w_size, struct key_run *run, struct ipam_addr *rec)
 {
 	const struct netscan_field *f = nr->f, *fa = &f[F_ADDR];
 	const char *key = d->text + nr->key_off, *id = "", *ifname = "", *atext;
 	char ktext[IPNET_ADDR_STRLEN], canon[IPNET_ADDR_STRLEN], addr[IPNET_ADDR_STRLEN];
 	size_t id_len = 0, ifname_len = 0, clen;
-	bool has_addr = fa->type == NETSCAN_STRING && fa->len > 0;
+	bool has_addr = fa->type == NETSCAN_STRING && fa->len > 0, same;
 
 	if (nr->escaped_key || nr->key_len >= sizeof(ktext) || memchr(key, '\\', nr->key_len) ||
 	    !plain_str(d, nr, F_ID, true) || !plain_str(d, nr, F_IFNAME, true) ||
@@ -509,7 +553,11 @@ static int fast_addr(const struct dec *d, const struct netscan_record *nr, const
 	     where_addr(w, w_size, pool_where, ktext), w)
 	memset(&rec->addr, 0, sizeof(rec->addr));
 	atext = d->text + fa->off;
-	if (has_addr && ipnet_addr_parse_n(atext, fa->len, &rec->addr) < 0) {
+	/* Addr spelt as the key (or absent): the key's address, read as @run allows */
+	same = !has_addr || (fa->len == nr->key_len && memcmp(atext, key, fa->len) == 0);
+	if (same && key_parse(run, key, nr->key_len, &rec->addr) == 0)
+		;
+	else if (has_addr && ipnet_addr_parse_n(atext, fa->len, &rec->addr) < 0) {
 		memcpy(addr, atext, fa->len);
 		addr[fa->len] = '\0';
 		return dec_fail(d, "%s.Addr \"%s\" is not an IP address", W(), addr);
@@ -536,16 +584,17 @@ static int fast_addr(const struct dec *d, const struct netscan_record *nr, const
 
 	rec->src.raw = NULL;
 	/* ipnet_addr_parse takes IPv4 only as ipnet_addr_format writes it (no leading zeros):
-	 * its text is the one it was parsed from */
+	 * its text is the one it was parsed from, so the key is it when Addr is spelt so */
 	if (rec->addr.family == IPNET_AF_INET) {
-		clen = has_addr ? fa->len : nr->key_len;
-		memcpy(canon, has_addr ? atext : key, clen);
+		if (!same)
+			return 0; /* written from the fields: under the address's own text */
+		clen = nr->key_len;
 	} else {
 		clen = strlen(ipnet_addr_format(&rec->addr, canon, sizeof(canon)));
+		if (nr->key_len != clen || memcmp(key, canon, clen) != 0 ||
+		    (has_addr && (fa->len != clen || memcmp(atext, canon, clen) != 0)))
+			return 0;
 	}
-	if (nr->key_len != clen || memcmp(key, canon, clen) != 0 ||
-	    (has_addr && (fa->len != clen || memcmp(atext, canon, clen) != 0)))
-		return 0; /* written from the fields: under the address's own text */
 	rec->src = (struct ipam_addr_src){
 		.raw = d->text + nr->off, .key = key, .id = id, .ifname = ifname,
 		.raw_len = (uint32_t)nr->len, .key_len = (uint16_t)clen,
@@ -589,6 +638,7 @@ out:
 static int dec_records(const struct dec *d, const struct netscan_map *m, const char *where,
 		       struct ipam_pool *pool)
 {
+	struct key_run run = { 0 };
 	int r;
 
 	if (m->n == 0)
@@ -601,7 +651,7 @@ static int dec_records(const struct dec *d, const struct netscan_map *m, const c
 		struct ipam_addr *rec = &pool->addrs[pool->n_addrs];
 
 		w[0] = '\0';
-		r = fast_addr(d, &m->recs[i], where, w, sizeof(w), rec);
+		r = fast_addr(d, &m->recs[i], where, w, sizeof(w), &run, rec);
 		if (r > 0)
 			r = slow_addr(d, &m->recs[i], where, w, sizeof(w), rec);
 		if (r < 0)

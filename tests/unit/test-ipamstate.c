@@ -242,6 +242,43 @@ static void test_decode_duplicates_sorted(void **state)
 	ipam_space_free(&sp);
 }
 
+/* Keys after one with the same first three bytes (read from their last byte alone): the same
+ * addresses, and the same refusals, as a key read on its own. */
+static void test_decode_key_runs(void **state)
+{
+	static const char head[] =
+		"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/16\":{\"Addresses\":{"
+		"\"10.0.0.1\":{},";
+	static const char *const bad[] = {"10.0.0.07", "10.0.0.256", "10.0.0.1a", "10.0.0.", "10.0.0.1000",
+					  "10.0.0.00", "10.0.0..1"};
+	static const char good[] =
+		"\"10.0.0.10\":{},\"10.0.0.255\":{\"Addr\":\"10.0.0.255\"},\"10.0.0.0\":{},"
+		"\"10.0.1.0\":{},\"10.0.1.9\":{}}}}}}}}";
+	static const char *const order[] = {"10.0.0.0", "10.0.0.1", "10.0.0.10", "10.0.0.255",
+					    "10.0.1.0", "10.0.1.9"};
+	struct ipam_space sp = {0};
+	struct cni_error err = {0};
+	char text[512], buf[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s\"%s\":{}}}}}}}}", head, bad[i]);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ipamstate_decode(text, strlen(text), "x", &sp, &err), -EINVAL);
+		assert_int_equal(err.code, CNI_CODE_DECODE);
+		if (!strstr(err.msg, bad[i]) || !strstr(err.msg, "no usable address"))
+			fail_msg("%s: %s", bad[i], err.msg);
+		ipam_space_free(&sp);
+	}
+	snprintf(text, sizeof(text), "%s%s", head, good);
+	assert_int_equal(ipamstate_decode(text, strlen(text), "x", &sp, &err), 0);
+	assert_int_equal(sp.pools[0].n_addrs, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(ipnet_addr_format(&sp.pools[0].addrs[i].addr, buf, sizeof(buf)),
+				    order[i]);
+	ipam_space_free(&sp);
+}
+
 /* Case B10 (a): an empty or whitespace-only file is an empty store. */
 static void test_decode_empty(void **state)
 {
@@ -1013,6 +1050,7 @@ int main(void)
 		cmocka_unit_test(test_decode_go_odd),
 		cmocka_unit_test(test_decode_unhealthy_free),
 		cmocka_unit_test(test_decode_duplicates_sorted),
+		cmocka_unit_test(test_decode_key_runs),
 		cmocka_unit_test(test_unknown_kept),
 		cmocka_unit_test(test_decode_empty),
 		cmocka_unit_test(test_decode_broken),
