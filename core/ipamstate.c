@@ -7,7 +7,8 @@
  * tree of them: netscan indexes the records of the local pools by byte span, cJSON parses the
  * rest (the skeleton, a few hundred bytes), the records' fields are read from their spans
  * (dec_addr on a cJSON parse of the record when it has escapes or odd types), and a save copies
- * every record it did not change as its bytes.
+ * every record it did not change as its bytes (a run of them that lie in the text as the save
+ * would write them, in one piece).
  *
  * Fields we add (ignored by the Go plugin, which skips unknown keys):
  *   pool    "Primary":   the NIC's primary IP in the subnet (never handed out), omitted if unknown
@@ -507,8 +508,8 @@ static int key_parse(struct key_run *run, const char *t, size_t n, struct ipnet_
 		dot--;
 	/* 1 to 3 digits after the same text, no leading zero, at most 255: the same bytes as
 	 * parse_v4 gives */
-	if (run->pre && dot == run->pre_len && dot < n && n - dot <= 3 && (n - dot == 1 || t[dot] != '0') &&
-	    memcmp(t, run->pre, dot) == 0) {
+	if (run->pre && dot == run->pre_len && dot < n && n - dot <= 3 &&
+	    (n - dot == 1 || t[dot] != '0') && memcmp(t, run->pre, dot) == 0) {
 		for (i = dot; i < n && t[i] >= '0' && t[i] <= '9'; i++)
 			v = v * 10 + (unsigned)(t[i] - '0');
 		if (i == n && v <= 255) {
