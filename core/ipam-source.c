@@ -208,6 +208,19 @@ static int subnet_finish(struct ipam_source_subnet *sn)
 
 	if (sn->n_addrs == 0)
 		return 0;
+	/* A document that lists each address once and in order (the node agent's) has nothing to
+	 * merge: only the primary may go, without the sort. */
+	for (k = 1; k < sn->n_addrs && ipnet_addr_cmp(&sn->addrs[k - 1], &sn->addrs[k]) < 0; k++)
+		;
+	if (k == sn->n_addrs) {
+		k = 0;
+		for (size_t r = 0; r < sn->n_addrs; r++)
+			if (!ipnet_addr_equal(&sn->addrs[r], &sn->primary))
+				sn->addrs[k++] = sn->addrs[r];
+		sn->n_addrs = k;
+		return 0;
+	}
+	k = 0;
 	sorted = malloc(sn->n_addrs * sizeof(*sorted));
 	drop = calloc(sn->n_addrs, sizeof(*drop));
 	if (!sorted || !drop) {
