@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The two IPAM sources parsed into struct ipam_source: the NMAgent interface-info XML
- * (wireserver getinterfaceinfov1, parsed with expat) and interfaces.json ("mas", cJSON).
+ * (wireserver getinterfaceinfov1, parsed with expat) and interfaces.json ("mas": a one-pass
+ * reader for the node agent's documents, cJSON for any other).
  * Formats: ACN common/utils.go XmlDocument and ipam/fileIpam.go; no I/O here. */
 #include "ipam.h"
 
