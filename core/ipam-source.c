@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The two IPAM sources parsed into struct ipam_source: the NMAgent interface-info XML
- * (wireserver getinterfaceinfov1, parsed with expat) and interfaces.json ("mas", cJSON).
+ * (wireserver getinterfaceinfov1, parsed with expat) and interfaces.json ("mas": a one-pass
+ * reader for the node agent's documents, cJSON for any other).
  * Formats: ACN common/utils.go XmlDocument and ipam/fileIpam.go; no I/O here. */
 #include "ipam.h"
 
@@ -208,6 +209,19 @@ static int subnet_finish(struct ipam_source_subnet *sn)
 
 	if (sn->n_addrs == 0)
 		return 0;
+	/* A document that lists each address once and in order (the node agent's) has nothing to
+	 * merge: only the primary may go, without the sort. */
+	for (k = 1; k < sn->n_addrs && ipnet_addr_cmp(&sn->addrs[k - 1], &sn->addrs[k]) < 0; k++)
+		;
+	if (k == sn->n_addrs) {
+		k = 0;
+		for (size_t r = 0; r < sn->n_addrs; r++)
+			if (!ipnet_addr_equal(&sn->addrs[r], &sn->primary))
+				sn->addrs[k++] = sn->addrs[r];
+		sn->n_addrs = k;
+		return 0;
+	}
+	k = 0;
 	sorted = malloc(sn->n_addrs * sizeof(*sorted));
 	drop = calloc(sn->n_addrs, sizeof(*drop));
 	if (!sorted || !drop) {
@@ -464,12 +478,35 @@ static int mas_bool(const cJSON *obj, const char *where, bool *ret, struct cni_e
 	return r;
 }
 
+/* "<where>.IPAddresses[@k]" into @w (@size bytes), whose first @n bytes (< @size) already
+ * hold "<where>.IPAddresses[": built by hand, as an snprintf per address was a sixth of
+ * reading a 250-address document. */
+static void mas_addr_where(char *w, size_t size, size_t n, const char *where, size_t k)
+{
+	char digits[24];
+	size_t d = 0, v = k;
+
+	do {
+		digits[d++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (n + d + 2 > size) {
+		/* as it would be cut short */
+		snprintf(w, size, "%s.IPAddresses[%zu]", where, k);
+		return;
+	}
+	while (d)
+		w[n++] = digits[--d];
+	w[n++] = ']';
+	w[n] = '\0';
+}
+
 static int mas_subnet(struct ipam_source_iface *it, const cJSON *jsn, const char *where,
 		      struct cni_error *err)
 {
 	const cJSON *prefix, *addrs, *ja;
 	char w[128];
-	size_t k = 0;
+	size_t k = 0, n;
 	int r;
 
 	if (!cJSON_IsObject(jsn))
@@ -482,11 +519,13 @@ static int mas_subnet(struct ipam_source_iface *it, const cJSON *jsn, const char
 		r = src_add_subnet(it, MAS_WHAT, where, prefix ? prefix->valuestring : NULL, err);
 	if (r < 0)
 		return r;
+	r = snprintf(w, sizeof(w), "%s.IPAddresses[", where);
+	n = r < 0 ? 0 : (size_t)r < sizeof(w) ? (size_t)r : sizeof(w) - 1;
 	cJSON_ArrayForEach(ja, addrs) {
 		const cJSON *addr;
 		bool prim;
 
-		snprintf(w, sizeof(w), "%s.IPAddresses[%zu]", where, k++);
+		mas_addr_where(w, sizeof(w), n, where, k++);
 		if (!cJSON_IsObject(ja))
 			return cni_error_set(err, -EINVAL, CNI_CODE_SOURCE, "%s: %s is not an object",
 					     MAS_WHAT, w);
@@ -532,7 +571,437 @@ static int mas_iface(struct ipam_source *src, const cJSON *ji, const char *where
 	return 0;
 }
 
+/* ---- interfaces.json without a parse tree ----
+ * One pass over the documents the node agent writes: strict RFC 8259 JSON without escapes or
+ * control characters in its strings, numbers of at most MF_NUMBER_MAX characters and nesting
+ * of at most MF_DEPTH_MAX. It keeps what the cJSON reader below reads (members found ASCII
+ * case-insensitively, the first of a name wins, null = absent, bytes after the document not
+ * looked at) as spans, then builds the source through the same builder. For any other
+ * document, and on any error, it gives up and the cJSON reader reads the document, so every
+ * message stays that reader's. A tree of a 250-address document was most of a source read. */
+
+#define MF_DEPTH_MAX 32
+#define MF_NUMBER_MAX 32
+
+struct mf {
+	const char *p, *end;
+	int depth;
+};
+
+/* A member found by name: what kind of value, and a string's body. */
+enum mf_kind { MF_ABSENT, MF_NULL, MF_TRUE, MF_FALSE, MF_STRING, MF_ARRAY, MF_OTHER };
+
+struct mf_val {
+	enum mf_kind kind;
+	const char *s;
+	size_t n;
+};
+
+struct mf_iface {
+	struct mf_val mac, prim, subnets;
+	size_t first, n;                   /* its subnets in mf_doc.subnets */
+};
+
+struct mf_subnet {
+	struct mf_val prefix, addrs;
+	size_t first, n;                   /* its addresses in mf_doc.addrs */
+};
+
+struct mf_addr {
+	struct mf_val addr, prim;
+};
+
+struct mf_doc {
+	struct mf_val ifaces;
+	struct mf_iface *iface;
+	struct mf_subnet *subnet;
+	struct mf_addr *addr;
+	size_t n_iface, n_subnet, n_addr;
+};
+
+static void mf_ws(struct mf *m)
+{
+	while (m->p < m->end && (*m->p == ' ' || *m->p == '\t' || *m->p == '\n' || *m->p == '\r'))
+		m->p++;
+}
+
+/* A string at m->p: its body into *s, *n. False when it has an escape or a control character,
+ * or is cut short. */
+static bool mf_string(struct mf *m, const char **s, size_t *n)
+{
+	const char *q = m->p + 1;
+
+	while (q < m->end && (unsigned char)*q >= 0x20 && *q != '"' && *q != '\\')
+		q++;
+	if (q >= m->end || *q != '"')
+		return false;
+	*s = m->p + 1;
+	*n = (size_t)(q - m->p - 1);
+	m->p = q + 1;
+	return true;
+}
+
+static bool mf_digits(struct mf *m)
+{
+	const char *q = m->p;
+
+	while (m->p < m->end && *m->p >= '0' && *m->p <= '9')
+		m->p++;
+	return m->p > q;
+}
+
+static bool mf_number(struct mf *m)
+{
+	const char *q = m->p;
+
+	if (m->p < m->end && *m->p == '-')
+		m->p++;
+	if (m->p < m->end && *m->p == '0')
+		m->p++;
+	else if (!mf_digits(m))
+		return false;
+	if (m->p < m->end && *m->p == '.') {
+		m->p++;
+		if (!mf_digits(m))
+			return false;
+	}
+	if (m->p < m->end && (*m->p == 'e' || *m->p == 'E')) {
+		m->p++;
+		if (m->p < m->end && (*m->p == '+' || *m->p == '-'))
+			m->p++;
+		if (!mf_digits(m))
+			return false;
+	}
+	return m->p - q <= MF_NUMBER_MAX;
+}
+
+static bool mf_word(struct mf *m, const char *w, size_t n)
+{
+	if ((size_t)(m->end - m->p) < n || memcmp(m->p, w, n) != 0)
+		return false;
+	m->p += n;
+	return true;
+}
+
+/* Past the '{' or '[' at m->p (one level deeper); false past MF_DEPTH_MAX. */
+static bool mf_open(struct mf *m)
+{
+	m->p++;
+	return ++m->depth <= MF_DEPTH_MAX;
+}
+
+/* The next member of the object being read (*first: none read yet): its key into *k, *kn and
+ * m->p at its value. 1, 0 past the object's end, -1 when malformed. */
+static int mf_member(struct mf *m, bool *first, const char **k, size_t *kn)
+{
+	mf_ws(m);
+	if (m->p < m->end && *m->p == '}') {
+		m->p++;
+		m->depth--;
+		return 0;
+	}
+	if (!*first) {
+		if (m->p >= m->end || *m->p != ',')
+			return -1;
+		m->p++;
+		mf_ws(m);
+	}
+	*first = false;
+	if (m->p >= m->end || *m->p != '"' || !mf_string(m, k, kn))
+		return -1;
+	mf_ws(m);
+	if (m->p >= m->end || *m->p != ':')
+		return -1;
+	m->p++;
+	mf_ws(m);
+	return m->p < m->end ? 1 : -1;
+}
+
+/* The next element of the array being read: m->p at it. 1, 0 past the array's end, -1 when
+ * malformed. */
+static int mf_element(struct mf *m, bool *first)
+{
+	mf_ws(m);
+	if (m->p < m->end && *m->p == ']' && *first) {
+		m->p++;
+		m->depth--;
+		return 0;
+	}
+	if (!*first) {
+		if (m->p < m->end && *m->p == ']') {
+			m->p++;
+			m->depth--;
+			return 0;
+		}
+		if (m->p >= m->end || *m->p != ',')
+			return -1;
+		m->p++;
+		mf_ws(m);
+	}
+	*first = false;
+	return m->p < m->end ? 1 : -1;
+}
+
+/* The value at m->p (white space skipped), checked and skipped; its kind and a string's body
+ * into @v when @v is non-NULL. */
+static bool mf_value(struct mf *m, struct mf_val *v)
+{
+	struct mf_val t = { MF_OTHER, NULL, 0 };
+	const char *k;
+	size_t kn;
+	bool first = true, ok;
+	int r;
+
+	switch (m->p < m->end ? *m->p : '\0') {
+	case '"':
+		t.kind = MF_STRING;
+		ok = mf_string(m, &t.s, &t.n);
+		break;
+	case '{':
+		if (!mf_open(m))
+			return false;
+		while ((r = mf_member(m, &first, &k, &kn)) > 0)
+			if (!mf_value(m, NULL))
+				return false;
+		ok = r == 0;
+		break;
+	case '[':
+		t.kind = MF_ARRAY;
+		if (!mf_open(m))
+			return false;
+		while ((r = mf_element(m, &first)) > 0)
+			if (!mf_value(m, NULL))
+				return false;
+		ok = r == 0;
+		break;
+	case 't':
+		t.kind = MF_TRUE;
+		ok = mf_word(m, "true", 4);
+		break;
+	case 'f':
+		t.kind = MF_FALSE;
+		ok = mf_word(m, "false", 5);
+		break;
+	case 'n':
+		t.kind = MF_NULL;
+		ok = mf_word(m, "null", 4);
+		break;
+	default:
+		ok = mf_number(m);
+	}
+	if (ok && v)
+		*v = t;
+	return ok;
+}
+
+/* Whether key @k (@kn bytes) is @name (ASCII case-insensitively, as cJSON_GetObjectItem). */
+static bool mf_key(const char *k, size_t kn, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < kn && name[i]; i++)
+		if (ascii_lower(k[i]) != ascii_lower(name[i]))
+			return false;
+	return i == kn && !name[i];
+}
+
+/* Grow *@arr (of @n @elem-byte entries) by one zeroed entry; its index, or -1. */
+static long mf_push(void **arr, size_t *n, size_t elem)
+{
+	if (array_append(arr, *n, elem) < 0)
+		return -1;
+	memset((char *)*arr + *n * elem, 0, elem);
+	return (long)(*n)++;
+}
+
+/* An array member's elements, each an object read by @obj; a value of another kind is only
+ * checked (its kind in @v). */
+static bool mf_objects(struct mf *m, struct mf_doc *d, struct mf_val *v,
+		       bool (*obj)(struct mf *m, struct mf_doc *d))
+{
+	bool first = true;
+	int r;
+
+	if (*m->p != '[')
+		return mf_value(m, v);
+	v->kind = MF_ARRAY;
+	if (!mf_open(m))
+		return false;
+	while ((r = mf_element(m, &first)) > 0)
+		if (*m->p != '{' || !obj(m, d))
+			return false;
+	return r == 0;
+}
+
+/* The object at m->p: the first member of each of the @n @names into *@vals[i] (that of
+ * index @arr, if any, an array whose objects @obj reads), every other one checked and
+ * skipped. */
+static bool mf_fields(struct mf *m, struct mf_doc *d, const char *const *names, size_t n,
+		      struct mf_val *const *vals, size_t arr,
+		      bool (*obj)(struct mf *m, struct mf_doc *d))
+{
+	const char *k;
+	size_t kn, i;
+	bool first = true;
+	int r;
+
+	if (!mf_open(m))
+		return false;
+	while ((r = mf_member(m, &first, &k, &kn)) > 0) {
+		for (i = 0; i < n && !(vals[i]->kind == MF_ABSENT && mf_key(k, kn, names[i])); i++)
+			;
+		if (i < n && i == arr ? !mf_objects(m, d, vals[i], obj)
+				      : !mf_value(m, i < n ? vals[i] : NULL))
+			return false;
+	}
+	return r == 0;
+}
+
+static bool mf_addr_obj(struct mf *m, struct mf_doc *d)
+{
+	static const char *const names[] = { "Address", "IsPrimary" };
+	long a = mf_push((void **)&d->addr, &d->n_addr, sizeof(*d->addr));
+	struct mf_val addr = { 0 }, prim = { 0 };
+	struct mf_val *const vals[] = { &addr, &prim };
+
+	if (a < 0 || !mf_fields(m, d, names, 2, vals, SIZE_MAX, NULL))
+		return false;
+	d->addr[a] = (struct mf_addr){ addr, prim };
+	return true;
+}
+
+/* An entry is filled by index once its object is read: the pushes of the objects inside it
+ * may move the arrays. */
+static bool mf_subnet_obj(struct mf *m, struct mf_doc *d)
+{
+	static const char *const names[] = { "Prefix", "IPAddresses" };
+	long sn = mf_push((void **)&d->subnet, &d->n_subnet, sizeof(*d->subnet));
+	struct mf_val prefix = { 0 }, addrs = { 0 };
+	struct mf_val *const vals[] = { &prefix, &addrs };
+	size_t first = d->n_addr;
+
+	if (sn < 0 || !mf_fields(m, d, names, 2, vals, 1, mf_addr_obj))
+		return false;
+	d->subnet[sn] = (struct mf_subnet){ prefix, addrs, first, d->n_addr - first };
+	return true;
+}
+
+static bool mf_iface_obj(struct mf *m, struct mf_doc *d)
+{
+	static const char *const names[] = { "MacAddress", "IsPrimary", "IPSubnets" };
+	long it = mf_push((void **)&d->iface, &d->n_iface, sizeof(*d->iface));
+	struct mf_val mac = { 0 }, prim = { 0 }, subnets = { 0 };
+	struct mf_val *const vals[] = { &mac, &prim, &subnets };
+	size_t first = d->n_subnet;
+
+	if (it < 0 || !mf_fields(m, d, names, 3, vals, 2, mf_subnet_obj))
+		return false;
+	d->iface[it] = (struct mf_iface){ mac, prim, subnets, first, d->n_subnet - first };
+	return true;
+}
+
+/* A member read as a string (absent or null: NULL) into @buf of @size bytes; false when of
+ * another kind or too long. */
+static bool mf_cstr(const struct mf_val *v, char *buf, size_t size, const char **ret)
+{
+	*ret = NULL;
+	if (v->kind == MF_ABSENT || v->kind == MF_NULL)
+		return true;
+	if (v->kind != MF_STRING || v->n >= size)
+		return false;
+	memcpy(buf, v->s, v->n);
+	buf[v->n] = '\0';
+	*ret = buf;
+	return true;
+}
+
+/* A member read as a boolean (absent or null: false); false when of another kind. */
+static bool mf_bool(const struct mf_val *v, bool *ret)
+{
+	*ret = v->kind == MF_TRUE;
+	return v->kind == MF_ABSENT || v->kind == MF_NULL || v->kind == MF_TRUE ||
+	       v->kind == MF_FALSE;
+}
+
+/* A member read as an array: absent, null or an array. */
+static bool mf_arr(const struct mf_val *v)
+{
+	return v->kind == MF_ABSENT || v->kind == MF_NULL || v->kind == MF_ARRAY;
+}
+
+/* The spans of @d through the builder into @src, as mas_iface and mas_subnet build it. */
+static bool mf_build(const struct mf_doc *d, struct ipam_source *src)
+{
+	struct cni_error err = { 0 };
+
+	if (!mf_arr(&d->ifaces))
+		return false;
+	for (size_t i = 0; i < d->n_iface; i++) {
+		const struct mf_iface *fi = &d->iface[i];
+		const char *mac;
+		char mbuf[64];
+		bool prim;
+
+		if (!mf_cstr(&fi->mac, mbuf, sizeof(mbuf), &mac) || !mf_bool(&fi->prim, &prim) ||
+		    !mf_arr(&fi->subnets) || src_add_iface(src, MAS_WHAT, "", mac, prim, &err) < 0)
+			return false;
+		for (size_t j = fi->first; j < fi->first + fi->n; j++) {
+			const struct mf_subnet *fs = &d->subnet[j];
+			struct ipam_source_iface *it = &src->ifaces[src->n_ifaces - 1];
+			char pbuf[IPNET_PREFIX_STRLEN + 8];
+			const char *prefix;
+
+			if (!mf_cstr(&fs->prefix, pbuf, sizeof(pbuf), &prefix) || !mf_arr(&fs->addrs) ||
+			    src_add_subnet(it, MAS_WHAT, "", prefix, &err) < 0)
+				return false;
+			for (size_t k = fs->first; k < fs->first + fs->n; k++) {
+				char abuf[IPNET_ADDR_STRLEN + 8];
+				const char *addr;
+
+				if (!mf_cstr(&d->addr[k].addr, abuf, sizeof(abuf), &addr) ||
+				    !mf_bool(&d->addr[k].prim, &prim) ||
+				    src_add_addr(&it->subnets[it->n_subnets - 1], MAS_WHAT, "", addr,
+						 prim, &err) < 0)
+					return false;
+			}
+		}
+	}
+	return src_finish(src, &err) == 0;
+}
+
+/* interfaces.json read in one pass into @src: 0, or 1 (the cJSON reader must read it) with
+ * @src half built (the caller frees it). */
+static int mas_fast(const char *json, size_t len, struct ipam_source *src)
+{
+	static const char *const names[] = { "Interfaces" };
+	struct mf m = { json, json + len, 0 };
+	struct mf_doc d = { 0 };
+	struct mf_val *const vals[] = { &d.ifaces };
+	bool ok;
+
+	mf_ws(&m);
+	ok = m.p < m.end && *m.p == '{' && mf_fields(&m, &d, names, 1, vals, 0, mf_iface_obj) &&
+	     mf_build(&d, src);
+	free(d.iface);
+	free(d.subnet);
+	free(d.addr);
+	return ok ? 0 : 1;
+}
+
 int ipam_source_parse_mas(const char *json, size_t len, struct ipam_source *ret, struct cni_error *err)
+{
+	struct ipam_source src = {0};
+
+	if (mas_fast(json, len, &src) == 0) {
+		*ret = src;
+		return 0;
+	}
+	ipam_source_free(&src);
+	return ipam_source_parse_mas_tree(json, len, ret, err);
+}
+
+int ipam_source_parse_mas_tree(const char *json, size_t len, struct ipam_source *ret,
+			       struct cni_error *err)
 {
 	struct ipam_source src = {0};
 	const cJSON *ifaces, *ji;

@@ -75,11 +75,16 @@ static void pool_tidy(struct ipam_pool *pool)
  * healthy; ipam_space_refresh marked every record unhealthy ("not seen") beforehand. */
 static int pool_merge_subnet(struct ipam_pool *pool, const struct ipam_source_subnet *sn)
 {
-	size_t n_old = pool->n_addrs, n = n_old, k;
+	size_t n_old = pool->n_addrs, n = n_old, k, at = 0;
 	struct ipam_addr *grown, key;
+	bool ascending = true;
 
 	if (sn->n_addrs == 0)
 		return 0;
+	/* the source's addresses in order (as the node agent lists them): found by one walk
+	 * along the pool's, not a binary search each */
+	for (size_t i = 1; i < sn->n_addrs && ascending; i++)
+		ascending = ipnet_addr_cmp(&sn->addrs[i - 1], &sn->addrs[i]) < 0;
 	grown = realloc(pool->addrs, (n_old + sn->n_addrs) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
@@ -89,7 +94,14 @@ static int pool_merge_subnet(struct ipam_pool *pool, const struct ipam_source_su
 		struct ipam_addr *r;
 
 		key.addr = sn->addrs[i];
-		r = bsearch(&key, pool->addrs, n_old, sizeof(*r), addr_rec_cmp);
+		if (ascending) {
+			while (at < n_old && ipnet_addr_cmp(&pool->addrs[at].addr, &key.addr) < 0)
+				at++;
+			r = at < n_old && ipnet_addr_equal(&pool->addrs[at].addr, &key.addr) ?
+				    &pool->addrs[at] : NULL;
+		} else {
+			r = bsearch(&key, pool->addrs, n_old, sizeof(*r), addr_rec_cmp);
+		}
 		if (r) {
 			r->unhealthy = false;
 			continue;

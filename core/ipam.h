@@ -60,6 +60,13 @@ int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *r
  * "IPSubnets":[{"Prefix","IPAddresses":[{"Address","IsPrimary"}]}]}]}); same rules and errors. */
 int ipam_source_parse_mas(const char *json, size_t len, struct ipam_source *ret, struct cni_error *err);
 
+/* ipam_source_parse_mas_tree - ipam_source_parse_mas through a cJSON tree of the whole
+ * document. ipam_source_parse_mas reads the node agent's documents (strict JSON, no escapes)
+ * in one pass without a tree and hands every other one to this reader; the two must give the
+ * same source (test-nmagent and fuzz-mas compare them). Same returns. */
+int ipam_source_parse_mas_tree(const char *json, size_t len, struct ipam_source *ret,
+			       struct cni_error *err);
+
 /* ipam_source_free - free the heap parts; safe on a zeroed source. */
 void ipam_source_free(struct ipam_source *src);
 

@@ -7,7 +7,8 @@
  * tree of them: netscan indexes the records of the local pools by byte span, cJSON parses the
  * rest (the skeleton, a few hundred bytes), the records' fields are read from their spans
  * (dec_addr on a cJSON parse of the record when it has escapes or odd types), and a save copies
- * every record it did not change as its bytes.
+ * every record it did not change as its bytes (a run of them that lie in the text as the save
+ * would write them, in one piece).
  *
  * Fields we add (ignored by the Go plugin, which skips unknown keys):
  *   pool    "Primary":   the NIC's primary IP in the subnet (never handed out), omitted if unknown
@@ -338,40 +339,49 @@ struct sort_key {
 
 static uint64_t be64(const uint8_t *b)
 {
-	uint64_t v = 0;
-
-	for (int k = 0; k < 8; k++)
-		v = v << 8 | b[k];
-	return v;
+	/* spelt out so that compilers make it one load and a byte swap */
+	return (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
+	       (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
+	       (uint64_t)b[6] << 8 | (uint64_t)b[7];
 }
 
-static bool key_less(const struct sort_key *a, const struct sort_key *b)
+/* Byte @b (0 = the lowest) of key @k's address, as a 16-byte big-endian number. */
+static unsigned key_byte(const struct sort_key *k, int b)
 {
-	if (a->hi != b->hi)
-		return a->hi < b->hi;
-	if (a->lo != b->lo)
-		return a->lo < b->lo;
-	return a->i < b->i;
+	return (unsigned)((b < 8 ? k->lo : k->hi) >> (b % 8 * 8)) & 0xff;
 }
 
-/* Bottom-up merge sort of @n keys with @tmp (n entries); returns the array that holds them
- * sorted (@k or @tmp). qsort's calls through a pointer were most of a state's decode. */
+/* LSD radix sort of @n keys, given in index order, by address: one counting pass per byte in
+ * which the addresses differ (a pool's addresses share most of theirs: two passes for a /16 of
+ * IPv4), each stable, so equal addresses stay in index order. Uses @tmp (n entries); returns
+ * the array that holds them sorted (@k or @tmp). A merge sort of the 250 records of a Go-written
+ * pool (its text order is not the addresses' order) was a tenth of an ADD's IPAM step. */
 static struct sort_key *sort_keys(struct sort_key *k, struct sort_key *tmp, size_t n)
 {
-	for (size_t w = 1; w < n; w *= 2) {
+	uint64_t dhi = 0, dlo = 0;
+	size_t count[256];
+
+	for (size_t i = 1; i < n; i++) {
+		dhi |= k[i].hi ^ k[0].hi;
+		dlo |= k[i].lo ^ k[0].lo;
+	}
+	for (int b = 0; b < 16; b++) {
 		struct sort_key *swap;
+		size_t sum = 0;
 
-		for (size_t lo = 0; lo < n; lo += 2 * w) {
-			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-			size_t a = lo, b = mid, o = lo;
+		if (((b < 8 ? dlo : dhi) >> (b % 8 * 8) & 0xff) == 0)
+			continue;
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[key_byte(&k[i], b)]++;
+		for (size_t c = 0; c < 256; c++) {
+			size_t t = count[c];
 
-			while (a < mid && b < hi)
-				tmp[o++] = key_less(&k[b], &k[a]) ? k[b++] : k[a++];
-			while (a < mid)
-				tmp[o++] = k[a++];
-			while (b < hi)
-				tmp[o++] = k[b++];
+			count[c] = sum;
+			sum += t;
 		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[key_byte(&k[i], b)]++] = k[i];
 		swap = k;
 		k = tmp;
 		tmp = swap;
@@ -380,23 +390,23 @@ static struct sort_key *sort_keys(struct sort_key *k, struct sort_key *tmp, size
 }
 
 /* Sort @pool's records by address and merge duplicates (the first in the file wins), in
- * O(n log n) and in place: (address, position) keys are sorted, each record's place follows
- * (duplicates last), and the records are moved there by cycles (no second array of records:
- * they are most of a decode's memory). */
+ * O(n) and in place: (address, position) keys are sorted, the record for each place is
+ * found (duplicates last), and the records are moved there along the permutation's cycles,
+ * each once (no second array of records: they are most of a decode's memory). */
 static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
 {
 	size_t n = pool->n_addrs, k = 0, dup;
 	struct sort_key *keys, *tmp, *sorted;
 	struct ipam_addr t;
-	size_t *dest;
+	size_t *from;
 
 	if (n < 2)
 		return 0;
-	keys = malloc(2 * n * sizeof(*keys) + n * sizeof(*dest));
+	keys = malloc(2 * n * sizeof(*keys) + n * sizeof(*from));
 	if (!keys)
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	tmp = keys + n;
-	dest = (size_t *)(keys + 2 * n);
+	from = (size_t *)(keys + 2 * n);
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *b = pool->addrs[i].addr.bytes;
 
@@ -408,21 +418,28 @@ static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
 			k++;
 	dup = k;
 	k = 0;
+	/* from[p]: the record that goes to place p */
 	for (size_t i = 0; i < n; i++) {
 		bool is_dup = i > 0 && sorted[i].hi == sorted[i - 1].hi && sorted[i].lo == sorted[i - 1].lo;
 
-		dest[sorted[i].i] = is_dup ? dup++ : k++;
+		from[is_dup ? dup++ : k++] = sorted[i].i;
 	}
-	for (size_t i = 0; i < n; i++)
-		while (dest[i] != i) {
-			size_t j = dest[i], dj = dest[j];
+	for (size_t p = 0; p < n; p++) {
+		size_t q = p;
 
-			t = pool->addrs[j];
-			pool->addrs[j] = pool->addrs[i];
-			pool->addrs[i] = t;
-			dest[j] = j;
-			dest[i] = dj;
+		if (from[p] == p)
+			continue;
+		t = pool->addrs[p];
+		while (from[q] != p) {
+			size_t next = from[q];
+
+			pool->addrs[q] = pool->addrs[next];
+			from[q] = q;
+			q = next;
 		}
+		pool->addrs[q] = t;
+		from[q] = q;
+	}
 	free(keys);
 	pool->n_addrs = k;
 	return 0;
@@ -459,7 +476,7 @@ static bool plain_str(const struct dec *d, const struct netscan_record *nr, int 
 
 	if (f->type == NETSCAN_ABSENT || f->type == NETSCAN_NULL)
 		return or_none;
-	return f->type == NETSCAN_STRING && !memchr(d->text + f->off, '\\', f->len);
+	return f->type == NETSCAN_STRING && (f->len == 0 || !memchr(d->text + f->off, '\\', f->len));
 }
 
 static bool plain_bool(const struct netscan_record *nr, int i)
@@ -469,35 +486,82 @@ static bool plain_bool(const struct netscan_record *nr, int i)
 	return t == NETSCAN_ABSENT || t == NETSCAN_NULL || t == NETSCAN_TRUE || t == NETSCAN_FALSE;
 }
 
+/* The IPv4 address a pool's record keys were last parsed to: its text up to and with the last
+ * '.', and its first three bytes. A pool's keys come in text order, so most share all but the
+ * last byte with the one before. */
+struct key_run {
+	const char *pre;                   /* NULL = none yet */
+	size_t pre_len;
+	uint8_t head[3];
+};
+
+/* @t (@n bytes, no escapes) parsed as ipnet_addr_parse_n parses it, into *ret: only its last
+ * byte when the text before that is @run's (whose address was read the same way), else all of
+ * it (@run then takes it when it is IPv4). Returns 0 or -EINVAL. */
+static int key_parse(struct key_run *run, const char *t, size_t n, struct ipnet_addr *ret)
+{
+	size_t dot = n, i;
+	unsigned v = 0;
+	int r;
+
+	while (dot > 0 && n - dot < 4 && t[dot - 1] != '.')
+		dot--;
+	/* 1 to 3 digits after the same text, no leading zero, at most 255: the same bytes as
+	 * parse_v4 gives */
+	if (run->pre && dot == run->pre_len && dot < n && n - dot <= 3 &&
+	    (n - dot == 1 || t[dot] != '0') && memcmp(t, run->pre, dot) == 0) {
+		for (i = dot; i < n && t[i] >= '0' && t[i] <= '9'; i++)
+			v = v * 10 + (unsigned)(t[i] - '0');
+		if (i == n && v <= 255) {
+			memset(ret, 0, sizeof(*ret));
+			ret->family = IPNET_AF_INET;
+			memcpy(ret->bytes, run->head, 3);
+			ret->bytes[3] = (uint8_t)v;
+			return 0;
+		}
+	}
+	r = ipnet_addr_parse_n(t, n, ret);
+	if (r < 0 || ret->family != IPNET_AF_INET)
+		return r;
+	for (dot = n; t[dot - 1] != '.'; dot--)
+		;
+	*run = (struct key_run){ .pre = t, .pre_len = dot };
+	memcpy(run->head, ret->bytes, 3);
+	return 0;
+}
+
 /* Record @nr read from its spans, as dec_addr reads the object (same messages; @w gets its
  * name for them, and stays "" on success); 1 when it needs dec_addr (escapes, in a field or a
  * member's key, a field of another type, a key or Addr longer than any address), without an
  * error. On success src is
  * set when the key and Addr are the address's own text (a save may then copy the bytes). */
 static int fast_addr(const struct dec *d, const struct netscan_record *nr, const char *pool_where,
-		     char *w, size_t w_size, struct ipam_addr *rec)
+		     char *w, size_t w_size, struct key_run *run, struct ipam_addr *rec)
 {
 	const struct netscan_field *f = nr->f, *fa = &f[F_ADDR];
-	const char *key = d->text + nr->key_off, *id = "", *ifname = "";
+	const char *key = d->text + nr->key_off, *id = "", *ifname = "", *atext;
 	char ktext[IPNET_ADDR_STRLEN], canon[IPNET_ADDR_STRLEN], addr[IPNET_ADDR_STRLEN];
 	size_t id_len = 0, ifname_len = 0, clen;
-	bool has_addr = fa->type == NETSCAN_STRING && fa->len > 0;
+	bool has_addr = fa->type == NETSCAN_STRING && fa->len > 0, same;
 
 	if (nr->escaped_key || nr->key_len >= sizeof(ktext) || memchr(key, '\\', nr->key_len) ||
 	    !plain_str(d, nr, F_ID, true) || !plain_str(d, nr, F_IFNAME, true) ||
 	    !plain_str(d, nr, F_ADDR, true) || (has_addr && fa->len >= sizeof(addr)) ||
 	    !plain_bool(nr, F_INUSE) || !plain_bool(nr, F_UNHEALTHY))
 		return 1;
-	memcpy(ktext, key, nr->key_len);
-	ktext[nr->key_len] = '\0';
 	/* the record's name for messages, only when there is one to give */
-#define W() (where_addr(w, w_size, pool_where, ktext), w)
+#define W() (memcpy(ktext, key, nr->key_len), ktext[nr->key_len] = '\0', \
+	     where_addr(w, w_size, pool_where, ktext), w)
 	memset(&rec->addr, 0, sizeof(rec->addr));
-	if (has_addr) {
-		memcpy(addr, d->text + fa->off, fa->len);
+	atext = d->text + fa->off;
+	/* Addr spelt as the key (or absent): the key's address, read as @run allows */
+	same = !has_addr || (fa->len == nr->key_len && memcmp(atext, key, fa->len) == 0);
+	if (same && key_parse(run, key, nr->key_len, &rec->addr) == 0)
+		;
+	else if (has_addr && ipnet_addr_parse_n(atext, fa->len, &rec->addr) < 0) {
+		memcpy(addr, atext, fa->len);
 		addr[fa->len] = '\0';
-		if (ipnet_addr_parse(addr, &rec->addr) < 0)
-			return dec_fail(d, "%s.Addr \"%s\" is not an IP address", W(), addr);
+		return dec_fail(d, "%s.Addr \"%s\" is not an IP address", W(), addr);
 	}
 	if (f[F_ID].type == NETSCAN_STRING) {
 		id = d->text + f[F_ID].off;
@@ -515,21 +579,23 @@ static int fast_addr(const struct dec *d, const struct netscan_record *nr, const
 	rec->ifname[ifname_len] = '\0';
 	rec->in_use = f[F_INUSE].type == NETSCAN_TRUE;
 	rec->unhealthy = f[F_UNHEALTHY].type == NETSCAN_TRUE;
-	if (rec->addr.family == 0 && ipnet_addr_parse(ktext, &rec->addr) < 0)
+	if (rec->addr.family == 0 && ipnet_addr_parse_n(key, nr->key_len, &rec->addr) < 0)
 		return dec_fail(d, "%s has no usable address", W());
 #undef W
 
 	rec->src.raw = NULL;
-	/* ipnet_addr_parse takes IPv4 only as ipnet_addr_format writes it (no leading zeros) */
+	/* ipnet_addr_parse takes IPv4 only as ipnet_addr_format writes it (no leading zeros):
+	 * its text is the one it was parsed from, so the key is it when Addr is spelt so */
 	if (rec->addr.family == IPNET_AF_INET) {
-		clen = has_addr ? fa->len : nr->key_len; /* the text it was parsed from */
-		memcpy(canon, has_addr ? addr : ktext, clen + 1);
+		if (!same)
+			return 0; /* written from the fields: under the address's own text */
+		clen = nr->key_len;
 	} else {
 		clen = strlen(ipnet_addr_format(&rec->addr, canon, sizeof(canon)));
+		if (nr->key_len != clen || memcmp(key, canon, clen) != 0 ||
+		    (has_addr && (fa->len != clen || memcmp(atext, canon, clen) != 0)))
+			return 0;
 	}
-	if (nr->key_len != clen || memcmp(key, canon, clen) != 0 ||
-	    (has_addr && (fa->len != clen || memcmp(addr, canon, clen) != 0)))
-		return 0; /* written from the fields: under the address's own text */
 	rec->src = (struct ipam_addr_src){
 		.raw = d->text + nr->off, .key = key, .id = id, .ifname = ifname,
 		.raw_len = (uint32_t)nr->len, .key_len = (uint16_t)clen,
@@ -573,6 +639,7 @@ out:
 static int dec_records(const struct dec *d, const struct netscan_map *m, const char *where,
 		       struct ipam_pool *pool)
 {
+	struct key_run run = { 0 };
 	int r;
 
 	if (m->n == 0)
@@ -585,7 +652,7 @@ static int dec_records(const struct dec *d, const struct netscan_map *m, const c
 		struct ipam_addr *rec = &pool->addrs[pool->n_addrs];
 
 		w[0] = '\0';
-		r = fast_addr(d, &m->recs[i], where, w, sizeof(w), rec);
+		r = fast_addr(d, &m->recs[i], where, w, sizeof(w), &run, rec);
 		if (r > 0)
 			r = slow_addr(d, &m->recs[i], where, w, sizeof(w), rec);
 		if (r < 0)
@@ -1124,8 +1191,29 @@ static bool rec_as_read(const struct ipam_addr *rec)
 	const struct ipam_addr_src *s = &rec->src;
 
 	return s->raw && rec->in_use == s->in_use && rec->unhealthy == s->unhealthy &&
-	       memcmp(rec->id, s->id, s->id_len) == 0 && rec->id[s->id_len] == '\0' &&
-	       memcmp(rec->ifname, s->ifname, s->ifname_len) == 0 && rec->ifname[s->ifname_len] == '\0';
+	       rec->id[s->id_len] == '\0' && (s->id_len == 0 || memcmp(rec->id, s->id, s->id_len) == 0) &&
+	       rec->ifname[s->ifname_len] == '\0' &&
+	       (s->ifname_len == 0 || memcmp(rec->ifname, s->ifname, s->ifname_len) == 0);
+}
+
+/* Whether record @next, as read, comes right after @prev (read, as read) in the decoded text with
+ * just what put_record writes between them: ",\n", @depth tabs, its key in quotes and ": ".
+ * Then the text from @prev's end to @next's end is what put_record would write for @next. */
+static bool rec_follows(const struct ipam_addr *prev, const struct ipam_addr *next, int depth)
+{
+	static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+	const struct ipam_addr_src *p = &prev->src, *s = &next->src;
+	const char *gap, *tail;
+
+	/* next's other src members are undefined unless it is as read */
+	if (!rec_as_read(next) || s->pos != p->pos + 1 || depth > (int)sizeof(tabs) - 1)
+		return false;
+	gap = p->raw + p->raw_len;
+	tail = s->key + s->key_len;
+	if (s->key - gap != depth + 3 || s->raw - tail != 3)
+		return false;
+	return gap[0] == ',' && gap[1] == '\n' && memcmp(gap + 2, tabs, (size_t)depth) == 0 &&
+	       gap[depth + 2] == '"' && tail[0] == '"' && tail[1] == ':' && tail[2] == ' ';
 }
 
 /* Record @rec under key @k at @depth: its bytes as read, or its fields. */
@@ -1247,8 +1335,20 @@ static int put_addresses(struct buf *b, int depth, const struct ipam_pool *pool)
 			return -ENOMEM;
 		}
 	}
-	for (size_t i = 0; i < pool->n_addrs; i++)
-		put_record(b, depth + 1, &fa, &pool->addrs[keys[i].i], &keys[i]);
+	for (size_t i = 0, j; i < pool->n_addrs; i = j) {
+		const struct ipam_addr *rec = &pool->addrs[keys[i].i], *last = rec;
+		const char *from;
+
+		put_record(b, depth + 1, &fa, rec, &keys[i]);
+		j = i + 1;
+		if (!rec_as_read(rec))
+			continue;
+		/* the records that follow it in the text as put_record would write them: one copy */
+		for (; j < pool->n_addrs && rec_follows(last, &pool->addrs[keys[j].i], depth + 1); j++)
+			last = &pool->addrs[keys[j].i];
+		from = rec->src.raw + rec->src.raw_len;
+		put(b, from, (size_t)(last->src.raw + last->src.raw_len - from));
+	}
 	free(keys);
 	free(texts);
 	put_close(b, depth, fa, "}");

@@ -332,14 +332,18 @@ int ipnet_mask_len(const uint8_t *mask, size_t n)
 
 bool ipnet_prefix_contains(const struct ipnet_prefix *p, const struct ipnet_addr *a)
 {
-	uint8_t mask[16];
+	int n = ipnet_addr_len(a), bits = p->len;
 
 	if (p->addr.family != a->family)
 		return false;
-	ipnet_mask_bytes(p->addr.family, p->len, mask);
-	for (int k = 0; k < ipnet_addr_len(a); k++)
-		if ((p->addr.bytes[k] & mask[k]) != (a->bytes[k] & mask[k]))
+	/* the bytes the mask covers (ipnet_mask_bytes'), without making the mask: a pool's
+	 * decode asks this of every record */
+	for (int k = 0; k < n && bits > 0; k++, bits -= 8) {
+		uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		if ((p->addr.bytes[k] ^ a->bytes[k]) & m)
 			return false;
+	}
 	return true;
 }
 

@@ -477,6 +477,76 @@ static void test_refresh_unsorted_duplicates(void **state)
 	ipam_space_free(&sp);
 }
 
+/* A source of @n addresses of 10.240.0.0/16 from 10.240.0.5 on (every @skip-th left out, 0:
+ * none), listed in order, or in a scrambled order when @scramble, as interfaces.json. */
+static char *order_source(size_t n, size_t skip, bool scramble, size_t *ret_len)
+{
+	size_t cap = 256 + n * 48, len = 0;
+	char *json = malloc(cap);
+
+	assert_non_null(json);
+	len += (size_t)snprintf(json, cap, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\","
+				"\"IPSubnets\":[{\"Prefix\":\"10.240.0.0/16\",\"IPAddresses\":["
+				"{\"Address\":\"10.240.0.4\",\"IsPrimary\":true}");
+	for (size_t k = 0; k < n; k++) {
+		size_t i = scramble ? (k * 37) % n : k; /* 37 is prime to the n used */
+
+		if (!skip || i % skip != 1)
+			len += (size_t)snprintf(json + len, cap - len, ",{\"Address\":\"10.240.%zu.%zu\"}",
+						(i + 5) / 256, (i + 5) % 256);
+	}
+	len += (size_t)snprintf(json + len, cap - len, "]}]}]}");
+	assert_true(len < cap);
+	*ret_len = len;
+	return json;
+}
+
+/* A refresh from a source listed in order (found by a walk along the pool) leaves the pool a
+ * refresh from the same addresses in another order (a binary search each) leaves: the same
+ * records, owners and flags, with addresses gone (in use and free) and new ones. */
+static void test_refresh_order(void **state)
+{
+	struct ipam_space sp[2];
+	char a[IPNET_ADDR_STRLEN], *text;
+	size_t len;
+
+	(void)state;
+	memset(sp, 0, sizeof(sp));
+	for (int s = 0; s < 2; s++) {
+		text = order_source(300, 0, s == 1, &len);
+		refresh_text(&sp[s], text, len);
+		free(text);
+		for (int c = 0; c < 40; c++) {
+			char cid[16];
+
+			snprintf(cid, sizeof(cid), "c%d", c);
+			must_alloc(&sp[s], cid, "eth0", a);
+		}
+		text = order_source(320, 7, s == 1, &len);
+		refresh_text(&sp[s], text, len);
+		free(text);
+	}
+	assert_int_equal(sp[0].n_pools, 1);
+	assert_int_equal(sp[1].n_pools, 1);
+	assert_int_equal(sp[0].pools[0].n_addrs, sp[1].pools[0].n_addrs);
+	assert_int_equal(sp[0].pools[0].n_addrs, 280); /* 300, less 37 gone while free, 17 new */
+	for (size_t i = 0; i < sp[0].pools[0].n_addrs; i++) {
+		const struct ipam_addr *x = &sp[0].pools[0].addrs[i], *y = &sp[1].pools[0].addrs[i];
+
+		assert_true(ipnet_addr_equal(&x->addr, &y->addr));
+		assert_string_equal(x->id, y->id);
+		assert_int_equal(x->in_use, y->in_use);
+		assert_int_equal(x->unhealthy, y->unhealthy);
+	}
+	assert_int_equal(sp[0].pools[0].refcount, 40);
+	assert_non_null(find_rec(&sp[0], "10.240.0.6")); /* gone while in use: kept, unhealthy */
+	assert_true(find_rec(&sp[0], "10.240.0.6")->unhealthy);
+	assert_null(find_rec(&sp[0], "10.240.0.55")); /* gone while free */
+	assert_non_null(find_rec(&sp[0], "10.240.1.68")); /* new */
+	ipam_space_free(&sp[0]);
+	ipam_space_free(&sp[1]);
+}
+
 /* An unhealthy in-use address that comes back in the source is healthy again; a former
  * primary that becomes a secondary again is free again. */
 static void test_refresh_back(void **state)
@@ -849,6 +919,7 @@ int main(void)
 		cmocka_unit_test(test_gc),
 		cmocka_unit_test(test_refresh_merge),
 		cmocka_unit_test(test_refresh_unsorted_duplicates),
+		cmocka_unit_test(test_refresh_order),
 		cmocka_unit_test(test_refresh_back),
 		cmocka_unit_test(test_ipv6_pool),
 		cmocka_unit_test(test_network_broadcast),

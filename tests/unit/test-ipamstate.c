@@ -242,6 +242,43 @@ static void test_decode_duplicates_sorted(void **state)
 	ipam_space_free(&sp);
 }
 
+/* Keys after one with the same first three bytes (read from their last byte alone): the same
+ * addresses, and the same refusals, as a key read on its own. */
+static void test_decode_key_runs(void **state)
+{
+	static const char head[] =
+		"{\"IPAM\":{\"AddressSpaces\":{\"local\":{\"Pools\":{\"10.0.0.0/16\":{\"Addresses\":{"
+		"\"10.0.0.1\":{},";
+	static const char *const bad[] = {"10.0.0.07", "10.0.0.256", "10.0.0.1a", "10.0.0.",
+					  "10.0.0.1000", "10.0.0.00", "10.0.0..1"};
+	static const char good[] =
+		"\"10.0.0.10\":{},\"10.0.0.255\":{\"Addr\":\"10.0.0.255\"},\"10.0.0.0\":{},"
+		"\"10.0.1.0\":{},\"10.0.1.9\":{}}}}}}}}";
+	static const char *const order[] = {"10.0.0.0", "10.0.0.1", "10.0.0.10", "10.0.0.255",
+					    "10.0.1.0", "10.0.1.9"};
+	struct ipam_space sp = {0};
+	struct cni_error err = {0};
+	char text[512], buf[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s\"%s\":{}}}}}}}}", head, bad[i]);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ipamstate_decode(text, strlen(text), "x", &sp, &err), -EINVAL);
+		assert_int_equal(err.code, CNI_CODE_DECODE);
+		if (!strstr(err.msg, bad[i]) || !strstr(err.msg, "no usable address"))
+			fail_msg("%s: %s", bad[i], err.msg);
+		ipam_space_free(&sp);
+	}
+	snprintf(text, sizeof(text), "%s%s", head, good);
+	assert_int_equal(ipamstate_decode(text, strlen(text), "x", &sp, &err), 0);
+	assert_int_equal(sp.pools[0].n_addrs, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(ipnet_addr_format(&sp.pools[0].addrs[i].addr, buf, sizeof(buf)),
+				    order[i]);
+	ipam_space_free(&sp);
+}
+
 /* Case B10 (a): an empty or whitespace-only file is an empty store. */
 static void test_decode_empty(void **state)
 {
@@ -734,6 +771,116 @@ static void test_round_trip(void **state)
 	}
 }
 
+/* A NIC (interfaces.json, "mas") with @n IPv4 secondaries in 10.240.0.0/16 from 10.240.0.5 on
+ * and @n IPv6 ones in fd00:1::/64 spread over the low four bytes (a radix sort then takes
+ * several passes), leaving out every @skip-th (0: none) as a source that changed does. */
+static void seq_source(size_t n, size_t skip, struct ipam_source *ret)
+{
+	size_t cap = 256 + n * 96, len = 0;
+	struct cni_error err = {0};
+	char *json = malloc(cap);
+
+	assert_non_null(json);
+	len += (size_t)snprintf(json + len, cap - len, "{\"Interfaces\":[{\"MacAddress\":"
+				"\"000D3A6E1825\",\"IsPrimary\":true,\"IPSubnets\":[{\"Prefix\":"
+				"\"10.240.0.0/16\",\"IPAddresses\":[{\"Address\":\"10.240.0.4\","
+				"\"IsPrimary\":true}");
+	for (size_t i = 0; i < n; i++)
+		if (!skip || i % skip != 1)
+			len += (size_t)snprintf(json + len, cap - len, ",{\"Address\":\"10.240.%zu.%zu\"}",
+						(i + 5) / 256, (i + 5) % 256);
+	len += (size_t)snprintf(json + len, cap - len, "]},{\"Prefix\":\"fd00:1::/64\","
+				"\"IPAddresses\":[{\"Address\":\"fd00:1::4\",\"IsPrimary\":true}");
+	for (size_t i = 0; i < n; i++)
+		if (!skip || i % skip != 1)
+			len += (size_t)snprintf(json + len, cap - len,
+						",{\"Address\":\"fd00:1::%zx:%zx\"}",
+						(i * 7919) % 65521 + 1, (i * 104729) % 65519 + 1);
+	len += (size_t)snprintf(json + len, cap - len, "]}]}]}");
+	assert_true(len < cap);
+	assert_int_equal(ipam_source_parse_mas(json, len, ret, &err), 0);
+	free(json);
+}
+
+/* One step of test_encode_sequence: @text decoded, changed by @op (ADD or DEL of owner @cid,
+ * or a refresh from @src when it is non-NULL) and encoded; the encode (the records it did not
+ * change copied as read, in runs) must be the encode of the same space with every record
+ * written from its fields. Frees @text, returns the new one. */
+static char *seq_step(char *text, char op, const char *cid, const struct ipam_source *src)
+{
+	static const char ts[] = "2026-11-29T08:49:31Z";
+	struct ipam_request req = {.container_id = cid, .ifname = "eth0", .subnet = "",
+				   .ip_address = ""};
+	struct ipam_alloc allocs[IPAM_MAX_FAMILIES];
+	struct ipam_space sp = {0};
+	struct cni_error err = {0};
+	char *out, *ref;
+
+	assert_int_equal(ipamstate_decode(text, strlen(text), "seq", &sp, &err), 0);
+	if (src)
+		assert_int_equal(ipam_space_refresh(&sp, src, &err), 0);
+	else if (op == 'A')
+		assert_int_equal(ipam_allocate_owner(&sp, &req, allocs, &err), 2);
+	else
+		assert_int_equal(ipam_release(&sp, cid, "eth0", NULL), 2);
+	out = ipamstate_encode(&sp, ts);
+	assert_non_null(out);
+	for (size_t i = 0; i < sp.n_pools; i++)
+		for (size_t k = 0; k < sp.pools[i].n_addrs; k++)
+			sp.pools[i].addrs[k].src.raw = NULL;
+	ref = ipamstate_encode(&sp, ts);
+	assert_non_null(ref);
+	if (strcmp(out, ref) != 0)
+		fail_msg("step %c %s: the encode differs from the one from the fields", op, cid);
+	free(ref);
+	ipam_space_free(&sp);
+	free(text);
+	return out;
+}
+
+/* A scripted sequence of ADD and DEL on 1, 50 and 250 owners of a dual-stack NIC (a new
+ * state, the source refreshed midway with some addresses gone): after every step the state's
+ * text is what it would be with no record copied as read. */
+static void test_encode_sequence(void **state)
+{
+	static const size_t pods[] = {1, 50, 250};
+	struct ipam_source full = {0}, changed = {0};
+	char cid[32];
+
+	(void)state;
+	seq_source(400, 0, &full);
+	seq_source(400, 7, &changed);
+	for (size_t t = 0; t < sizeof(pods) / sizeof(pods[0]); t++) {
+		size_t n = pods[t];
+		char *text = strdup("");
+
+		assert_non_null(text);
+		text = seq_step(text, 'R', "", &full);
+		for (size_t i = 1; i <= n; i++) {
+			snprintf(cid, sizeof(cid), "c%zu", i);
+			text = seq_step(text, 'A', cid, NULL);
+		}
+		for (size_t i = 1; i <= n; i += 3) {
+			snprintf(cid, sizeof(cid), "c%zu", i);
+			text = seq_step(text, 'D', cid, NULL);
+		}
+		text = seq_step(text, 'R', "", &changed);
+		for (size_t i = 1; i <= (n + 2) / 3; i++) {
+			snprintf(cid, sizeof(cid), "d%zu", i);
+			text = seq_step(text, 'A', cid, NULL);
+		}
+		text = seq_step(text, 'R', "", &full);
+		for (size_t i = n; i >= 1; i--) {
+			snprintf(cid, sizeof(cid), "c%zu", i);
+			if (i % 3 != 1)
+				text = seq_step(text, 'D', cid, NULL);
+		}
+		free(text);
+	}
+	ipam_source_free(&full);
+	ipam_source_free(&changed);
+}
+
 /* A dual-stack state (issue 10) in the Go layout: the IPv6 pool beside the IPv4 one under
  * AddressSpaces.local.Pools, keyed by its CIDR, "IsIPv6": true with Subnet {IP, 16-byte Mask};
  * the IPv4 pool keeps "IsIPv6": false and its records where the Go plugin (ACN ipam/pool.go
@@ -903,11 +1050,13 @@ int main(void)
 		cmocka_unit_test(test_decode_go_odd),
 		cmocka_unit_test(test_decode_unhealthy_free),
 		cmocka_unit_test(test_decode_duplicates_sorted),
+		cmocka_unit_test(test_decode_key_runs),
 		cmocka_unit_test(test_unknown_kept),
 		cmocka_unit_test(test_decode_empty),
 		cmocka_unit_test(test_decode_broken),
 		cmocka_unit_test(test_encode_layout),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_encode_sequence),
 		cmocka_unit_test(test_records_as_read),
 		cmocka_unit_test(test_records_odd),
 		cmocka_unit_test(test_dualstack_layout),

@@ -192,6 +192,13 @@ static const struct bad_case bad[] = {
 	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"10.0.0.0/8\","
 	       "\"IPAddresses\":[{\"Address\":\"10.0.0.x\"}]}]}]}",
 	 MAS, "bad Address \"10.0.0.x\"", "Interfaces[0].IPSubnets[0].IPAddresses[0]"},
+	/* the place of a later address (its index written by hand, not by snprintf) */
+	{NULL, "{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":\"10.1.0.0/16\"},"
+	       "{\"Prefix\":\"10.0.0.0/8\",\"IPAddresses\":[{\"Address\":\"10.0.0.1\"},{\"Address\":\"10.0.0.2\"},"
+	       "{\"Address\":\"10.0.0.3\"},{\"Address\":\"10.0.0.4\"},{\"Address\":\"10.0.0.5\"},"
+	       "{\"Address\":\"10.0.0.6\"},{\"Address\":\"10.0.0.7\"},{\"Address\":\"10.0.0.8\"},"
+	       "{\"Address\":\"10.0.0.9\"},{\"Address\":\"10.0.0.10\"},{\"Address\":\"10.0.0.256\"}]}]}]}",
+	 MAS, "bad Address \"10.0.0.256\"", "Interfaces[0].IPSubnets[1].IPAddresses[10]"},
 };
 
 static void test_bad(void **state)
@@ -274,6 +281,86 @@ static void test_mas_no_interfaces(void **state)
 	ipam_source_free(&src);
 }
 
+/* interfaces.json documents that the one-pass reader reads (or hands to the cJSON one) give
+ * what the cJSON reader alone gives: members in any case and order, a second member of a name
+ * (the first wins), null as absent, unknown members of every kind, white space, bytes after the
+ * document, an escape (the cJSON reader then reads it), and refusals with the same message. */
+static void test_mas_readers_agree(void **state)
+{
+	static const char *const docs[] = {
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IsPrimary\":true,\"IPSubnets\":"
+		"[{\"Prefix\":\"10.240.0.0/16\",\"IPAddresses\":[{\"Address\":\"10.240.0.4\","
+		"\"IsPrimary\":true},{\"Address\":\"10.240.0.9\"},{\"Address\":\"10.240.0.5\","
+		"\"IsPrimary\":false}]}]}]}",
+		" \r\n\t{ \"x\" : [ 1, -0.5e+3, {\"a\":[[],{}]}, null, true, false, \"s\" ] ,\n"
+		"\"interfaces\" : [ { \"ipsubnets\" : [ { \"IPADDRESSES\" : [ {\"ISPRIMARY\" : null,"
+		" \"address\" : \"10.1.0.7\" } ], \"prefix\" : \"10.1.0.0/24\" } ],"
+		" \"macaddress\" : \"00:0d:3a:6e:18:25\", \"IsPrimary\" : null } ],"
+		" \"Interfaces\" : 5 } trailing bytes",
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"MacAddress\":\"bad\",\"IPSubnets\":"
+		"[{\"Prefix\":\"10.2.0.0/16\",\"IPAddresses\":[{\"Address\":\"10.2.0.5\",\"Address\":7}]"
+		",\"IPAddresses\":\"x\"}]}]}",
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"macaddress\":\"000D3A6E1826\","
+		"\"IsPrimary\":false,\"isprimary\":true,\"IPSubnets\":[{\"Prefix\":\"10.2.0.0/16\","
+		"\"prefix\":\"10.3.0.0/16\",\"IPAddresses\":[{\"Address\":\"10.2.0.5\",\"address\":"
+		"\"10.2.0.6\",\"IsPrimary\":false,\"IsPrimary\":true}],\"IPAddresses\":[{\"Address\":"
+		"\"10.2.0.9\"}]}],\"IPSubnets\":[]}],\"interfaces\":[]}",
+		"{\"Interfaces\":null,\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\"}]}",
+		"{\"interfaces\":[{\"macADDRESS\":\"000D3A6E1825\",\"ipsubnets\":[{\"PREFIX\":"
+		"\"10.5.0.0/16\",\"ipaddresses\":[{\"address\":\"10.5.0.5\",\"isprimary\":true},"
+		"{\"Address\":\"10.5.0.6\"}]}]}]}",
+		"{\"Interfaces\":null}",
+		"{\"Interfaces\":[]}",
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":null}]}",
+		/* an escape: the cJSON reader reads it */
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E18\\u0032\\u0035\",\"IPSubnets\":[]}]}",
+		/* numbers cJSON takes and RFC 8259 does not */
+		"{\"n\":01,\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\"}]}",
+		/* refused */
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IsPrimary\":\"yes\"}]}",
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\",\"IPSubnets\":[{\"Prefix\":"
+		"\"10.3.0.0/16\",\"IPAddresses\":[{\"Address\":\"10.4.0.1\"}]}]}]}",
+		"{\"Interfaces\":[1]}",
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\"},]}",
+		"{\"Interfaces\":[{\"MacAddress\":\"000D3A6E1825\"}",
+		"[{\"Interfaces\":[]}]",
+	};
+	char a[IPNET_ADDR_STRLEN], b[IPNET_ADDR_STRLEN];
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(docs) / sizeof(docs[0]); c++) {
+		struct ipam_source x = {0}, y = {0};
+		struct cni_error ex = {0}, ey = {0};
+		int rx = ipam_source_parse_mas(docs[c], strlen(docs[c]), &x, &ex);
+		int ry = ipam_source_parse_mas_tree(docs[c], strlen(docs[c]), &y, &ey);
+
+		if (rx != ry || strcmp(ex.msg, ey.msg) != 0)
+			fail_msg("doc %zu: %d \"%s\" against %d \"%s\"", c, rx, ex.msg, ry, ey.msg);
+		assert_int_equal(x.n_ifaces, y.n_ifaces);
+		for (size_t i = 0; i < x.n_ifaces; i++) {
+			assert_string_equal(x.ifaces[i].mac, y.ifaces[i].mac);
+			assert_int_equal(x.ifaces[i].is_primary, y.ifaces[i].is_primary);
+			assert_int_equal(x.ifaces[i].n_subnets, y.ifaces[i].n_subnets);
+			for (size_t j = 0; j < x.ifaces[i].n_subnets; j++) {
+				const struct ipam_source_subnet *p = &x.ifaces[i].subnets[j];
+				const struct ipam_source_subnet *q = &y.ifaces[i].subnets[j];
+
+				assert_true(ipnet_addr_equal(&p->prefix.addr, &q->prefix.addr));
+				assert_int_equal(p->prefix.len, q->prefix.len);
+				assert_true(ipnet_addr_equal(&p->primary, &q->primary));
+				assert_int_equal(p->n_addrs, q->n_addrs);
+				for (size_t k = 0; k < p->n_addrs; k++) {
+					addr_text(&p->addrs[k], a);
+					addr_text(&q->addrs[k], b);
+					assert_string_equal(a, b);
+				}
+			}
+		}
+		ipam_source_free(&x);
+		ipam_source_free(&y);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_xml_normalise),
 		cmocka_unit_test(test_mas_no_interfaces),
+		cmocka_unit_test(test_mas_readers_agree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
