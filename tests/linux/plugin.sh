@@ -115,7 +115,7 @@ check "host /32 route to the pod" bash -c "ip -n $NODE route show $ip1 | grep -q
 check "proxy_arp=1 on the host veth" eq "$(in_node cat /proc/sys/net/ipv4/conf/$hv1/proxy_arp)" 1
 check "proxy_arp on the host veth only, not node-wide" eq "$(in_node cat /proc/sys/net/ipv4/conf/all/proxy_arp /proc/sys/net/ipv4/conf/default/proxy_arp /proc/sys/net/ipv4/conf/eth0/proxy_arp | tr -d '\n')" 000
 check "host veth: accept_ra=0, accept_dad=0 (the Go plugin's)" eq "$(in_node cat /proc/sys/net/ipv6/conf/$hv1/accept_ra /proc/sys/net/ipv6/conf/$hv1/accept_dad | tr -d '\n')" 00
-check "pod eth0: accept_ra=0" eq "$(ip netns exec "${P}p1" cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" 0
+check "pod eth0 (transparent): accept_ra as the kernel set it (no /proc/sys write in the pod)" eq "$(ip netns exec "${P}p1" cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" "$(ip netns exec "${P}p1" cat /proc/sys/net/ipv6/conf/default/accept_ra)"
 check "ip_forward=1 on the node" eq "$(in_node cat /proc/sys/net/ipv4/ip_forward)" 1
 check "pod: address with prefix" bash -c "ip -n ${P}p1 addr show eth0 | grep -q 'inet $ip1/16'"
 check "pod: no kernel subnet route" absent bash -c "ip -n ${P}p1 route | grep -q '10.240.0.0/16'"
@@ -380,6 +380,7 @@ check "bridge-nf-call-iptables=1 (or br_netfilter absent)" bash -c "[ ! -e /proc
 check "ebtables ARP reply for b1" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--arp-ip-dst $bip1 -j arpreply --arpreply-mac $bmac1'"
 check "ebtables MAC DNAT for b1" bash -c "ip netns exec $NODE ebtables -t nat -L PREROUTING | grep -q -- '--ip-dst $bip1 -j dnat --to-dst $bmac1'"
 check "ebtables MAC SNAT on eth0 once" eq "$(in_node ebtables -t nat -L POSTROUTING | grep -c 'snat --to-src')" 1
+check "bridge pod eth0: accept_ra=0 (it shares the segment with other pods and the VNet)" eq "$(ip netns exec "${P}b1" cat /proc/sys/net/ipv6/conf/eth0/accept_ra)" 0
 check "accept_ra=0 on azure0 and the host veth only, not node-wide" bash -c "[ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/azure0/accept_ra) = 0 ] && [ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/$(jq -r '.interfaces[0].name' <<<"$rb1")/accept_ra) = 0 ] && [ \$(ip netns exec $NODE cat /proc/sys/net/ipv6/conf/all/accept_ra) = 1 ]"
 check "host veth hairpin on" bash -c "ip -n $NODE -d link show $(jq -r '.interfaces[0].name' <<<"$rb1") | grep -q 'hairpin on'"
 check "ping b1 -> b2 over the bridge" ping1 b1 "$bip2"
