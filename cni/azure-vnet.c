@@ -141,12 +141,14 @@ static struct netstate_endpoint *owner_record(const struct vnet *v, struct netst
 	return ep && !ep->container_id[0] ? ep : NULL;
 }
 
-/* Is @id held by a record of @net (NULL allowed) other than this call's owner's? */
-static bool id_taken(const struct vnet *v, struct netstate_network *net, const char *id)
+/* Is @id held by a record of @net (NULL allowed) other than @owner (this call's owner's,
+ * owner_record, found once by the caller: NULL when it has none)? */
+static bool id_taken(struct netstate_network *net, const char *id,
+		     const struct netstate_endpoint *owner)
 {
 	const struct netstate_endpoint *ep = net ? netstate_find_endpoint(net, id) : NULL;
 
-	return ep && ep != owner_record(v, net);
+	return ep && ep != owner;
 }
 
 /* The endpoint-ID rule (both OSes): the owner's existing record keeps its ID; a new owner gets
@@ -167,7 +169,7 @@ static void record_id(const struct vnet *v, struct netstate_network *net,
 	for (k = 0;; k++) {
 		netstate_endpoint_key(v->ctx->env.container_id, v->ctx->env.ifname, k, ret,
 				      NETSTATE_ID_MAX);
-		if (!id_taken(v, net, ret))
+		if (!id_taken(net, ret, NULL))
 			return;
 	}
 }
@@ -186,6 +188,7 @@ static void unrecorded_ids(const struct vnet *v, struct netstate_network *net,
 			   struct unrecorded_ids *ret)
 {
 	const struct cni_env *env = &v->ctx->env;
+	const struct netstate_endpoint *owner = owner_record(v, net);
 	char *id;
 	unsigned k;
 
@@ -193,7 +196,7 @@ static void unrecorded_ids(const struct vnet *v, struct netstate_network *net,
 	for (k = 0;; k++) {
 		id = ret->ids[ret->n];
 		netstate_endpoint_key(env->container_id, env->ifname, k, id, NETSTATE_ID_MAX);
-		if (id_taken(v, net, id))
+		if (id_taken(net, id, owner))
 			continue;
 		ret->names[ret->n++] = id;
 		if (k > 0)
@@ -202,7 +205,7 @@ static void unrecorded_ids(const struct vnet *v, struct netstate_network *net,
 	id = ret->ids[ret->n];
 	snprintf(id, NETSTATE_ID_MAX, "%.*s-%.*s", NETSTATE_ID_MAX - CNI_IFNAME_MAX - 2,
 		 env->container_id, CNI_IFNAME_MAX, env->ifname);
-	if (strcmp(id, v->goid) != 0 && !id_taken(v, net, id))
+	if (strcmp(id, v->goid) != 0 && !id_taken(net, id, owner))
 		ret->names[ret->n++] = id;
 }
 
