@@ -308,6 +308,35 @@ static int get_ipnets(struct dctx *d, const cJSON *arr, const char *field,
 	return 0;
 }
 
+/* Whether an allocation of the parse under way failed (see parse). */
+static bool parse_oom;
+
+static void *parse_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p)
+		parse_oom = true;
+	return p;
+}
+
+/* cJSON_ParseWithLength of @len bytes at @s, telling out of memory (NULL, *@oom true) from a
+ * text cJSON refuses (NULL, *@oom false): cJSON returns NULL for both, and a text the scan
+ * passed can still be refused (cJSON is stricter: a lone surrogate escape), so only the
+ * allocator can tell. cJSON's hooks are the defaults again after it. */
+static cJSON *parse(const char *s, size_t len, bool *oom)
+{
+	cJSON_Hooks hooks = { .malloc_fn = parse_malloc, .free_fn = free };
+	cJSON *o;
+
+	parse_oom = false;
+	cJSON_InitHooks(&hooks);
+	o = cJSON_ParseWithLength(s, len);
+	cJSON_InitHooks(NULL);
+	*oom = !o && parse_oom;
+	return o;
+}
+
 static int decode_endpoint(struct dctx *d, const cJSON *o, struct netstate_endpoint *ep)
 {
 	const cJSON *v, *e;
@@ -353,18 +382,22 @@ static int decode_endpoint(struct dctx *d, const cJSON *o, struct netstate_endpo
 }
 
 /* A lazy record decoded in place from its bytes (its id, owner and source kept). On a field
- * of the wrong type: -EINVAL (err set), *ep left with only its id, owner and source. */
+ * of the wrong type: -EINVAL (err set), *ep left with only its id, owner and source. Out of
+ * memory: -ENOMEM (err not set), *ep as it was. */
 static int endpoint_load(struct dctx *d, struct netstate_endpoint *ep)
 {
 	struct netstate_src src = ep->src;
 	char id[NETSTATE_ID_MAX], cid[NETSTATE_ID_MAX], ifname[NETSTATE_IFNAME_MAX];
+	bool oom;
 	cJSON *o;
 	int r;
 
 	memcpy(id, ep->id, sizeof(id));
 	memcpy(cid, ep->container_id, sizeof(cid));
 	memcpy(ifname, ep->ifname, sizeof(ifname));
-	o = cJSON_ParseWithLength(src.raw, src.raw_len);
+	o = parse(src.raw, src.raw_len, &oom);
+	if (oom)
+		return -ENOMEM; /* not a record that does not decode: *ep is its head still */
 	r = o ? decode_endpoint(d, o, ep) : bad(d, "Endpoints entry", "is not valid JSON");
 	cJSON_Delete(o);
 	if (r < 0) {
@@ -410,6 +443,12 @@ static struct netstate_endpoint *whole_record(struct dctx *d, struct netstate_en
 	}
 	ep->head = **slot;
 	*r = endpoint_load(d, ep);
+	if (*r == -ENOMEM) {
+		free(ep);
+		*r = 0;
+		errno = ENOMEM;
+		return NULL;
+	}
 	*slot = &ep->head;
 	return ep;
 }
@@ -583,11 +622,11 @@ static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x
 			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	}
 	cJSON_ArrayForEach(e, v) {
-		if (decode_network(d, e, &x->networks[x->n_networks]) < 0) {
-			x->n_networks++; /* so netstate_free releases its endpoints */
-			return -EINVAL;
-		}
-		x->n_networks++;
+		int r = decode_network(d, e, &x->networks[x->n_networks]);
+
+		x->n_networks++; /* so netstate_free releases its endpoints */
+		if (r < 0)
+			return r == -ENOMEM ? -ENOMEM : -EINVAL; /* out of memory is not corruption */
 	}
 	return 0;
 }
@@ -673,6 +712,7 @@ static int decode_text(char *text, bool take, size_t len, const char *path, bool
 	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err, .gen = ++gens,
 			  .scan = &scan, .eager = eager };
 	cJSON *root;
+	bool oom;
 	size_t i;
 	int r;
 
@@ -689,7 +729,12 @@ static int decode_text(char *text, bool take, size_t len, const char *path, bool
 	r = scan_text(&d, len, ret, &scan);
 	if (r < 0)
 		goto out;
-	root = cJSON_ParseWithLength(scan.skel, scan.skel_len);
+	root = parse(scan.skel, scan.skel_len, &oom);
+	if (oom) {
+		/* not corrupt: a caller that rebuilds a corrupt file must not (state.c) */
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
 	if (!root || !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		r = bad(&d, "content", "is not valid JSON");
