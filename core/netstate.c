@@ -308,32 +308,53 @@ static int get_ipnets(struct dctx *d, const cJSON *arr, const char *field,
 	return 0;
 }
 
-/* Whether an allocation of the parse under way failed (see parse). */
-static bool parse_oom;
+/* cJSON reports out of memory only as NULL, where it also means a text it refuses (parse) and
+ * where most callers of its builders do not look (encode): its allocations are watched instead,
+ * between watch_begin and watch_end (nested: the outermost pair counts); an encoder's own
+ * allocation that fails sets watch_failed too. */
+static unsigned watching;
+static bool watch_failed;
 
-static void *parse_malloc(size_t n)
+static void *watch_malloc(size_t n)
 {
 	void *p = malloc(n);
 
 	if (!p)
-		parse_oom = true;
+		watch_failed = true;
 	return p;
 }
 
+static void watch_begin(void)
+{
+	cJSON_Hooks hooks = { .malloc_fn = watch_malloc, .free_fn = free };
+
+	if (watching++ == 0) {
+		watch_failed = false;
+		cJSON_InitHooks(&hooks);
+	}
+}
+
+/* Whether a cJSON allocation failed since the outermost watch_begin; cJSON's hooks are the
+ * defaults again after the outermost pair. */
+static bool watch_end(void)
+{
+	bool failed = watch_failed;
+
+	if (--watching == 0)
+		cJSON_InitHooks(NULL);
+	return failed;
+}
+
 /* cJSON_ParseWithLength of @len bytes at @s, telling out of memory (NULL, *@oom true) from a
- * text cJSON refuses (NULL, *@oom false): cJSON returns NULL for both, and a text the scan
- * passed can still be refused (cJSON is stricter: a lone surrogate escape), so only the
- * allocator can tell. cJSON's hooks are the defaults again after it. */
+ * text cJSON refuses (NULL, *@oom false): a text the scan passed can still be refused (cJSON is
+ * stricter: a lone surrogate escape), so only the allocator can tell. */
 static cJSON *parse(const char *s, size_t len, bool *oom)
 {
-	cJSON_Hooks hooks = { .malloc_fn = parse_malloc, .free_fn = free };
 	cJSON *o;
 
-	parse_oom = false;
-	cJSON_InitHooks(&hooks);
+	watch_begin();
 	o = cJSON_ParseWithLength(s, len);
-	cJSON_InitHooks(NULL);
-	*oom = !o && parse_oom;
+	*oom = watch_end() && !o;
 	return o;
 }
 
@@ -977,6 +998,7 @@ static cJSON *ipnet_json(const struct ipnet_prefix *p)
 	ipnet_mask_bytes(p->addr.family, p->len, mask);
 	m = base64_encode(mask, (size_t)n);
 	if (!m) {
+		watch_failed = true; /* the encode fails (see encode) */
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -993,8 +1015,10 @@ static cJSON *mac_json(const uint8_t mac[6], bool has)
 	if (!has)
 		return cJSON_CreateNull();
 	s = base64_encode(mac, 6);
-	if (!s)
+	if (!s) {
+		watch_failed = true; /* the encode fails (see encode) */
 		return NULL;
+	}
 	j = cJSON_CreateString(s);
 	free(s);
 	return j;
@@ -1516,9 +1540,9 @@ static cJSON *extif_json(const struct netstate *st, struct eps_marks *em,
 	return merge(o, src);
 }
 
-/* netstate_encode into @t (t->failed on out of memory). */
-static void encode(const struct netstate *st, const char *version, const char *timestamp,
-		   struct text *t)
+/* netstate_encode into @t (t->failed on out of memory; see encode). */
+static void encode_tree(const struct netstate *st, const char *version, const char *timestamp,
+			struct text *t)
 {
 	cJSON *root = cJSON_CreateObject(), *net, *xs, *keep = cJSON_CreateArray();
 	const cJSON *src_net = sub(st->doc, "Network"), *src_xs = sub(src_net, "ExternalInterfaces");
@@ -1558,6 +1582,17 @@ out:
 	cJSON_Delete(root);
 	cJSON_Delete(keep); /* after root: root refers into it */
 	free(em.nets);
+}
+
+/* netstate_encode into @t (t->failed on out of memory, a cJSON builder's included: a field left
+ * out for want of memory would be saved as absent). */
+static void encode(const struct netstate *st, const char *version, const char *timestamp,
+		   struct text *t)
+{
+	watch_begin();
+	encode_tree(st, version, timestamp, t);
+	if (watch_end())
+		t->failed = true;
 }
 
 char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp)
