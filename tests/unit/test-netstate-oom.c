@@ -185,10 +185,17 @@ static void encode_oom(void **state)
 	struct netstate_endpoint *ep;
 	struct netstate st;
 	size_t len;
-	char *text = fixture_read("net-state-go-full.json", &len), *want;
+	char *text, *want;
 	int parts;
 
 	(void)state;
+#ifdef _WIN32
+	/* mingw links its C runtime's extras statically, so their allocations fail here too, and
+	 * its sscanf (cJSON's number printing) crashes on one that fails: not ours to test */
+	skip();
+	return;
+#endif
+	text = fixture_read("net-state-go-full.json", &len);
 	assert_int_equal(netstate_decode_lazy(text, len, NULL, &st, NULL), 0);
 	ep = netstate_endpoint_at(&st.extifs[0].networks[0], 0);
 	assert_non_null(ep);
