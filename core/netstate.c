@@ -308,6 +308,56 @@ static int get_ipnets(struct dctx *d, const cJSON *arr, const char *field,
 	return 0;
 }
 
+/* cJSON reports out of memory only as NULL, where it also means a text it refuses (parse) and
+ * where most callers of its builders do not look (encode): its allocations are watched instead,
+ * between watch_begin and watch_end (nested: the outermost pair counts); an encoder's own
+ * allocation that fails sets watch_failed too. */
+static unsigned watching;
+static bool watch_failed;
+
+static void *watch_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p)
+		watch_failed = true;
+	return p;
+}
+
+static void watch_begin(void)
+{
+	cJSON_Hooks hooks = { .malloc_fn = watch_malloc, .free_fn = free };
+
+	if (watching++ == 0) {
+		watch_failed = false;
+		cJSON_InitHooks(&hooks);
+	}
+}
+
+/* Whether a cJSON allocation failed since the outermost watch_begin; cJSON's hooks are the
+ * defaults again after the outermost pair. */
+static bool watch_end(void)
+{
+	bool failed = watch_failed;
+
+	if (--watching == 0)
+		cJSON_InitHooks(NULL);
+	return failed;
+}
+
+/* cJSON_ParseWithLength of @len bytes at @s, telling out of memory (NULL, *@oom true) from a
+ * text cJSON refuses (NULL, *@oom false): a text the scan passed can still be refused (cJSON is
+ * stricter: a lone surrogate escape), so only the allocator can tell. */
+static cJSON *parse(const char *s, size_t len, bool *oom)
+{
+	cJSON *o;
+
+	watch_begin();
+	o = cJSON_ParseWithLength(s, len);
+	*oom = watch_end() && !o;
+	return o;
+}
+
 static int decode_endpoint(struct dctx *d, const cJSON *o, struct netstate_endpoint *ep)
 {
 	const cJSON *v, *e;
@@ -353,18 +403,22 @@ static int decode_endpoint(struct dctx *d, const cJSON *o, struct netstate_endpo
 }
 
 /* A lazy record decoded in place from its bytes (its id, owner and source kept). On a field
- * of the wrong type: -EINVAL (err set), *ep left with only its id, owner and source. */
+ * of the wrong type: -EINVAL (err set), *ep left with only its id, owner and source. Out of
+ * memory: -ENOMEM (err not set), *ep as it was. */
 static int endpoint_load(struct dctx *d, struct netstate_endpoint *ep)
 {
 	struct netstate_src src = ep->src;
 	char id[NETSTATE_ID_MAX], cid[NETSTATE_ID_MAX], ifname[NETSTATE_IFNAME_MAX];
+	bool oom;
 	cJSON *o;
 	int r;
 
 	memcpy(id, ep->id, sizeof(id));
 	memcpy(cid, ep->container_id, sizeof(cid));
 	memcpy(ifname, ep->ifname, sizeof(ifname));
-	o = cJSON_ParseWithLength(src.raw, src.raw_len);
+	o = parse(src.raw, src.raw_len, &oom);
+	if (oom)
+		return -ENOMEM; /* not a record that does not decode: *ep is its head still */
 	r = o ? decode_endpoint(d, o, ep) : bad(d, "Endpoints entry", "is not valid JSON");
 	cJSON_Delete(o);
 	if (r < 0) {
@@ -410,6 +464,12 @@ static struct netstate_endpoint *whole_record(struct dctx *d, struct netstate_en
 	}
 	ep->head = **slot;
 	*r = endpoint_load(d, ep);
+	if (*r == -ENOMEM) {
+		free(ep);
+		*r = 0;
+		errno = ENOMEM;
+		return NULL;
+	}
 	*slot = &ep->head;
 	return ep;
 }
@@ -583,11 +643,11 @@ static int decode_extif(struct dctx *d, const cJSON *o, struct netstate_extif *x
 			return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	}
 	cJSON_ArrayForEach(e, v) {
-		if (decode_network(d, e, &x->networks[x->n_networks]) < 0) {
-			x->n_networks++; /* so netstate_free releases its endpoints */
-			return -EINVAL;
-		}
-		x->n_networks++;
+		int r = decode_network(d, e, &x->networks[x->n_networks]);
+
+		x->n_networks++; /* so netstate_free releases its endpoints */
+		if (r < 0)
+			return r == -ENOMEM ? -ENOMEM : -EINVAL; /* out of memory is not corruption */
 	}
 	return 0;
 }
@@ -673,6 +733,7 @@ static int decode_text(char *text, bool take, size_t len, const char *path, bool
 	struct dctx d = { .path = path ? path : "azure-vnet.json", .err = err, .gen = ++gens,
 			  .scan = &scan, .eager = eager };
 	cJSON *root;
+	bool oom;
 	size_t i;
 	int r;
 
@@ -689,7 +750,12 @@ static int decode_text(char *text, bool take, size_t len, const char *path, bool
 	r = scan_text(&d, len, ret, &scan);
 	if (r < 0)
 		goto out;
-	root = cJSON_ParseWithLength(scan.skel, scan.skel_len);
+	root = parse(scan.skel, scan.skel_len, &oom);
+	if (oom) {
+		/* not corrupt: a caller that rebuilds a corrupt file must not (state.c) */
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
 	if (!root || !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		r = bad(&d, "content", "is not valid JSON");
@@ -932,6 +998,7 @@ static cJSON *ipnet_json(const struct ipnet_prefix *p)
 	ipnet_mask_bytes(p->addr.family, p->len, mask);
 	m = base64_encode(mask, (size_t)n);
 	if (!m) {
+		watch_failed = true; /* the encode fails (see encode) */
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -948,8 +1015,10 @@ static cJSON *mac_json(const uint8_t mac[6], bool has)
 	if (!has)
 		return cJSON_CreateNull();
 	s = base64_encode(mac, 6);
-	if (!s)
+	if (!s) {
+		watch_failed = true; /* the encode fails (see encode) */
 		return NULL;
+	}
 	j = cJSON_CreateString(s);
 	free(s);
 	return j;
@@ -1510,9 +1579,9 @@ static cJSON *extif_json(const struct netstate *st, struct eps_marks *em,
 	return merge(o, src);
 }
 
-/* netstate_encode into @t (t->failed on out of memory). */
-static void encode(const struct netstate *st, const char *version, const char *timestamp,
-		   struct text *t)
+/* netstate_encode into @t (t->failed on out of memory; see encode). */
+static void encode_tree(const struct netstate *st, const char *version, const char *timestamp,
+			struct text *t)
 {
 	cJSON *root = cJSON_CreateObject(), *net, *xs, *keep = cJSON_CreateArray();
 	const cJSON *src_net = sub(st->doc, "Network"), *src_xs = sub(src_net, "ExternalInterfaces");
@@ -1552,6 +1621,17 @@ out:
 	cJSON_Delete(root);
 	cJSON_Delete(keep); /* after root: root refers into it */
 	free(em.nets);
+}
+
+/* netstate_encode into @t (t->failed on out of memory, a cJSON builder's included: a field left
+ * out for want of memory would be saved as absent). */
+static void encode(const struct netstate *st, const char *version, const char *timestamp,
+		   struct text *t)
+{
+	watch_begin();
+	encode_tree(st, version, timestamp, t);
+	if (watch_end())
+		t->failed = true;
 }
 
 char *netstate_encode(const struct netstate *st, const char *version, const char *timestamp)
