@@ -52,20 +52,22 @@ struct backend_call {
 	struct cns_swift cns_swift;
 };
 
-/* A network as recorded: copies of its record and of its external interface's (the endpoints
- * and networks arrays are not copied: NULL, count 0). */
+/* A network as recorded: copies of its record and of its external interface's (the endpoints,
+ * heads and networks arrays are not copied: NULL, count 0). */
 struct backend_network {
 	struct netstate_network net;
 	struct netstate_extif extif;
 };
 
 /* backend_network_of - *ret as a copy of network @net's record and of its external interface
- * @x's, without their endpoint and network arrays (NULL, count 0): nothing in *ret is owned. */
+ * @x's, without their endpoint, head and network arrays (NULL, count 0): nothing in *ret is
+ * owned. */
 static inline void backend_network_of(const struct netstate_network *net,
 				      const struct netstate_extif *x, struct backend_network *ret)
 {
 	ret->net = *net;
 	ret->net.endpoints = NULL;
+	ret->net.heads = NULL;
 	ret->net.n_endpoints = 0;
 	ret->extif = *x;
 	ret->extif.networks = NULL;
