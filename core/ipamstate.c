@@ -139,7 +139,7 @@ int ipamstate_rfc3339_format(long long t, char *buf, size_t size)
  * and of each the fields dec_addr reads. Lenient, and bytes after the document not looked at:
  * what is not an object, and where, is judged below as when the whole text went to cJSON. */
 enum { F_ID, F_ADDR, F_INUSE, F_IFNAME, F_UNHEALTHY };
-static const struct netscan_layout records_layout = {
+const struct netscan_layout ipamstate_records_layout = {
 	.path = { "IPAM", "AddressSpaces", "local", "Pools", "*", "Addresses" },
 	.depth = 6,
 	.fields = { "ID", "Addr", "InUse", "IfName", "Unhealthy" },
@@ -157,7 +157,7 @@ struct dec {
 	size_t len;
 	const struct netscan *scan;
 	bool *taken;                        /* per map of scan: its marker was read */
-	bool indexed;                       /* the pools being read are at records_layout's path */
+	bool indexed;                       /* the pools being read are at ipamstate_records_layout's path */
 };
 
 static int dec_fail(const struct dec *d, const char *fmt, ...) __attribute__((format(gnu_printf, 2, 3)));
@@ -445,7 +445,7 @@ static int pool_sort_unique(const struct dec *d, struct ipam_pool *pool)
 	return 0;
 }
 
-/* The map whose marker @v is, when it is one at records_layout's path; else NULL (a value
+/* The map whose marker @v is, when it is one at ipamstate_records_layout's path; else NULL (a value
  * judged as read: netscan left it, or put a marker naming no map in place of a forged one).
  * A map's marker is read once: a second one naming it (written in the file under keys spelt
  * with escapes, which netscan does not follow) is judged as read too. */
@@ -800,7 +800,7 @@ static int dec_scan(struct dec *d, struct netscan *scan, cJSON **root)
 
 	/* The records are read from their bytes (netscan), the rest from a cJSON tree of the
 	 * skeleton: a call costs a scan of the text and the records, not a tree of them. */
-	r = netscan_run(&records_layout, d->text, d->len, scan, &field, &why, &at);
+	r = netscan_run(&ipamstate_records_layout, d->text, d->len, scan, &field, &why, &at);
 	if (r < 0)
 		return r == -ENOMEM ? cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory")
 				    : bad_json(d, at);
@@ -841,7 +841,7 @@ static int dec_root(struct dec *d, const cJSON *root, struct ipam_space *sp)
 	local = spaces ? member(spaces, "local") : NULL;
 	if (!local)
 		return 0;
-	/* markers are only at records_layout's path, keys as written there */
+	/* markers are only at ipamstate_records_layout's path, keys as written there */
 	d->indexed = strcmp(ipam->string, "IPAM") == 0 &&
 		     strcmp(spaces->string, "AddressSpaces") == 0 &&
 		     strcmp(local->string, "local") == 0;

@@ -13,6 +13,12 @@
 #include "error.h"
 #include "ipam.h"
 
+/* ipamstate_records_layout - what netscan indexes in this file (core/netscan.h): the "local"
+ * space's address records and of each ID, Addr, InUse, IfName, Unhealthy (lenient, trailing
+ * bytes not looked at); the tests' reference scanner runs the same layout. */
+struct netscan_layout;
+extern const struct netscan_layout ipamstate_records_layout;
+
 /* ipamstate_decode - parse azure-vnet-ipam.json text (@len bytes) into *ret:
  * {"IPAM":{"Version","TimeStamp","AddressSpaces":{"local":{"Id","Scope","Pools":{"<cidr>":
  * {"Id","IfName","Subnet","Gateway","Addresses":{"<ip>":{"ID","Addr","InUse"}},"IsIPv6",

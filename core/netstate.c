@@ -14,7 +14,7 @@
 
 /* What netscan indexes: the endpoint records (keys as Go writes them, exact case), and of each
  * the fields a lazy record holds. */
-static const struct netscan_layout endpoints_layout = {
+const struct netscan_layout netstate_endpoints_layout = {
 	.path = { "Network", "ExternalInterfaces", "*", "Networks", "*", "Endpoints" },
 	.depth = 6,
 	.fields = { "Id", "ContainerID", "IfName" },
@@ -434,7 +434,7 @@ static int endpoint_load(struct dctx *d, struct netstate_endpoint *ep)
 	return r;
 }
 
-/* Record field @i (endpoints_layout.fields) of @r into @buf: 0, or -1 when cJSON's reading is
+/* Record field @i (netstate_endpoints_layout.fields) of @r into @buf: 0, or -1 when cJSON's reading is
  * needed to tell (not a string, too long, escapes that do not fit). */
 static int head_field(const struct dctx *d, const struct netscan_record *r, int i, char *buf,
 		      size_t size)
@@ -661,7 +661,7 @@ static int scan_text(struct dctx *d, size_t len, struct netstate *ret, struct ne
 	int r;
 
 	d->text = ret->text;
-	r = netscan_run(&endpoints_layout, ret->text, len, scan, &field, &why, NULL);
+	r = netscan_run(&netstate_endpoints_layout, ret->text, len, scan, &field, &why, NULL);
 	if (r == -ENOMEM)
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	return r < 0 ? bad(d, field, why) : 0;

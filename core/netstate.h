@@ -190,6 +190,12 @@ struct netstate {
 	unsigned long gen;                  /* distinct per decode in this process */
 };
 
+/* netstate_endpoints_layout - what netscan indexes in this file (core/netscan.h): the endpoint
+ * records (keys as Go writes them, exact case) and of each Id, ContainerID and IfName; the
+ * tests' reference scanner runs the same layout. */
+struct netscan_layout;
+extern const struct netscan_layout netstate_endpoints_layout;
+
 /* netstate_decode - parse the state file text (@len bytes, need not be NUL-terminated) into
  * *ret (zeroed first), every record decoded. 0 bytes or whitespace only = an empty state (the
  * Go plugin's rule). Invalid JSON, a missing "Network" object or a field of the wrong type:
