@@ -283,7 +283,9 @@ char *netstate_endpoint_key(const char *container_id, const char *ifname, unsign
 struct netstate_network *netstate_find_network(struct netstate *st, const char *id,
 					       struct netstate_extif **ret_extif);
 
-/* netstate_endpoint_of - the whole record whose head is @h, or NULL while it is lazy. */
+/* netstate_endpoint_of - the whole record whose head is @h (an element of a network's
+ * endpoints array), or NULL while it is lazy (netstate_endpoint_at decodes it). Owned by that
+ * network, as @h is; valid until the record is removed or the network freed. */
 static inline struct netstate_endpoint *netstate_endpoint_of(struct netstate_endpoint_head *h)
 {
 	return h->lazy ? NULL : (struct netstate_endpoint *)(void *)h; /* the head is at offset 0 */
