@@ -285,7 +285,7 @@ static int dec_subnet(const struct dec *d, const cJSON *pool, const char *where,
 
 static int dec_addr(const struct dec *d, const cJSON *ja, const char *where, struct ipam_addr *rec)
 {
-	const char *id, *ifname;
+	const char *id = "", *ifname = "";
 	int r;
 
 	if (!cJSON_IsObject(ja))
@@ -679,7 +679,7 @@ static int dec_pool(const struct dec *d, const cJSON *jp, struct ipam_pool *pool
 {
 	const struct netscan_map *map;
 	const cJSON *addrs, *ja;
-	const char *id, *ifname;
+	const char *id = "", *ifname = "";
 	char where[IPNET_PREFIX_STRLEN + 16];
 	size_t n;
 	int r;

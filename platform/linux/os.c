@@ -291,7 +291,7 @@ int platform_file_same(const char *path, const char *data, size_t len)
 {
 	char buf[32768]; /* a chunk at a time: comparing costs no copy of the whole file */
 	size_t off = 0;
-	struct stat st;
+	struct stat st = { 0 };
 	int fd, same = 0;
 
 	fd = open_regular(path, O_RDONLY, 0, false, "", &st, NULL);

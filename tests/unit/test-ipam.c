@@ -300,6 +300,9 @@ static void test_release(void **state)
 	must_alloc(&sp, "c2", "eth0", a);       /* .7 */
 	/* a record as the Go plugin writes it: ID only, no IfName */
 	go = find_rec(&sp, "10.240.0.30");
+	assert_non_null(go);
+	if (!go)
+		return; /* not reached; tells the compiler so */
 	snprintf(go->id, sizeof(go->id), "gocontainer");
 	go->in_use = true;
 
@@ -649,6 +652,9 @@ static void test_network_broadcast(void **state)
 	assert_string_equal(a, "10.9.0.1");
 	/* the network address as the Go plugin may have handed it out (no IfName) */
 	rec = find_rec(&sp, "10.240.0.0");
+	assert_non_null(rec);
+	if (!rec)
+		return; /* not reached; tells the compiler so */
 	snprintf(rec->id, sizeof(rec->id), "go1");
 	rec->in_use = true;
 	assert_int_equal(alloc(&sp, "go1", "eth0", NULL, NULL, a, &err), 0);
