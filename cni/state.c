@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/netscan.h"
 #include "metrics.h"
 #include "platform/platform.h"
 
@@ -49,36 +50,49 @@ static int state_rebuild(struct state_snap *snap, const char *path, const struct
 }
 
 /* Is @text (@len bytes) the text @snap's model came from? The model is a function of the text
- * alone: the same bytes need no second parse. */
+ * alone: the same bytes need no second parse. The model's own bytes are compared only while
+ * they are stable (a mapped view whose lease was broken may be cut short under us). */
 static bool snap_same(const struct state_snap *snap, const char *text, size_t len)
 {
-	return snap->valid && len == snap->len && (len == 0 || memcmp(text, snap->text, len) == 0);
+	return snap->valid && len == snap->len &&
+	       (len == 0 || (platform_file_view_stable(snap->view) &&
+			     memcmp(text, snap->text, len) == 0));
 }
 
-/* @snap's model becomes @st, decoded (netstate_decode_lazy_take) from its own st->text
- * (@len bytes, NULL for a missing file), now owned by @snap. */
-static void snap_take(struct state_snap *snap, struct netstate *st, size_t len)
+/* Does the file still hold the bytes @snap's model came from? Without reading it where the
+ * model's view is pinned (platform_file_view_current). */
+static bool snap_current(const struct state_snap *snap, const char *path)
+{
+	return snap->valid && snap->len && platform_file_view_current(path, snap->view) == 1;
+}
+
+/* @snap's model becomes @st, decoded (netstate_decode_lazy_view) from @view's bytes (@len;
+ * @view NULL for a missing file), both now owned by @snap. */
+static void snap_take(struct state_snap *snap, struct netstate *st, size_t len,
+		      struct platform_view *view)
 {
 	state_snap_free(snap);
 	snap->st = *st;
 	snap->text = st->text;
 	snap->len = len;
+	snap->view = view;
 	snap->valid = true;
 }
 
 static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 {
 	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
+	struct platform_view *view = NULL;
 	struct cni_error why = { 0 };
+	const char *text = NULL;
 	struct netstate st;
-	char *text = NULL;
 	size_t len = 0;
 	int r;
 
-	/* unchanged since @snap was read (the common case): compared without a copy */
-	if (snap->valid && snap->len && platform_file_same(path, snap->text, snap->len))
+	/* unchanged since @snap was read (the common case): no read, or compared without a copy */
+	if (snap_current(snap, path))
 		return 0;
-	r = platform_file_read(path, &text, &len, &why);
+	r = platform_file_view(path, NETSCAN_PAD, &view, &text, &len, &why);
 	if (r == -EFBIG) {
 		/* past any size a node's state reaches: corrupt too */
 		state_snap_free(snap);
@@ -92,17 +106,17 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 	if (r == -ENOENT)
 		len = 0;
 	if (snap_same(snap, text, len)) {
-		free(text);
+		platform_file_view_free(view);
 		return 0;
 	}
 	/* records left lazy: a call decodes and re-encodes only the records it touches; the
-	 * text read is the model's (no copy) */
+	 * view's bytes are the model's (no copy) */
 	memset(&st, 0, sizeof(st));
 	r = 0;
 	if (len)
-		r = netstate_decode_lazy_take(text, len, path, &st, &why);
-	else
-		free(text);
+		r = netstate_decode_lazy_view(text, len, path, &st, &why);
+	if (r < 0)
+		platform_file_view_free(view);
 	if (r == -EINVAL) {
 		state_snap_free(snap);
 		return state_rebuild(snap, path, &why, err);
@@ -113,7 +127,7 @@ static int state_snap_load(struct state_snap *snap, struct cni_error *err)
 			*err = why;
 		return r;
 	}
-	snap_take(snap, &st, len);
+	snap_take(snap, &st, len, view);
 	return 0;
 }
 
@@ -154,23 +168,29 @@ static void state_snap_changed(struct state_snap *snap)
  * is read again under the lock (a corrupt one is rebuilt under it). Returns true when done. */
 static bool state_snap_unlocked(struct state_snap *snap)
 {
+	const char *path = platform_path(PLATFORM_PATH_NET_STATE);
+	struct platform_view *view = NULL;
+	const char *text = NULL;
 	struct netstate st;
-	char *text = NULL;
 	size_t len = 0;
 
-	if (!platform_file_read_unlocked_ok() ||
-	    platform_file_read(platform_path(PLATFORM_PATH_NET_STATE), &text, &len, NULL) < 0 ||
-	    len == 0) {
-		free(text);
+	if (!platform_file_read_unlocked_ok())
+		return false;
+	if (snap_current(snap, path))
+		return true;
+	if (platform_file_view(path, NETSCAN_PAD, &view, &text, &len, NULL) < 0 || len == 0) {
+		platform_file_view_free(view);
 		return false;
 	}
 	if (snap_same(snap, text, len)) {
-		free(text);
+		platform_file_view_free(view);
 		return true;
 	}
-	if (netstate_decode_lazy_take(text, len, NULL, &st, NULL) < 0)
+	if (netstate_decode_lazy_view(text, len, NULL, &st, NULL) < 0) {
+		platform_file_view_free(view);
 		return false;
-	snap_take(snap, &st, len);
+	}
+	snap_take(snap, &st, len, view);
 	return true;
 }
 
@@ -222,6 +242,7 @@ int state_update(struct state_snap *snap,
 
 void state_snap_free(struct state_snap *snap)
 {
-	netstate_free(&snap->st); /* snap->text is snap->st.text */
+	netstate_free(&snap->st); /* snap->text is snap->st.text, @view's bytes */
+	platform_file_view_free(snap->view);
 	memset(snap, 0, sizeof(*snap));
 }

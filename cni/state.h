@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/netstate.h"
+#include "platform/platform.h"
 
 /* The file is PLATFORM_PATH_NET_STATE, its lock PLATFORM_PATH_NET_LOCK (taken with the
  * platform's lock timeout: code 11 when it runs out). A missing or empty file is an empty state;
@@ -19,8 +20,9 @@
 /* A parsed state kept across the locked steps of one call, with the text it came from. */
 struct state_snap {
 	struct netstate st;   /* the model of text (an empty state when len is 0) */
-	char *text;           /* st.text (st owns it); NULL for a missing file */
+	char *text;           /* st.text: view's bytes; NULL for a missing file */
 	size_t len;
+	struct platform_view *view; /* the file's bytes (platform_file_view), owned */
 	bool valid;           /* st is the decode of text, unchanged since */
 };
 

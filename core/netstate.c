@@ -667,19 +667,31 @@ static int scan_text(struct dctx *d, size_t len, struct netstate *ret, struct ne
 	return r < 0 ? bad(d, field, why) : 0;
 }
 
-/* ret->text: a copy of @text (@len bytes), or, when @take, @text itself (malloc'd; grown, and
- * freed when that fails); NETSCAN_PAD zero bytes after it, ret->text_len = @len. Returns 0 or
- * -ENOMEM (code 100). */
-static int copy_text(char *text, bool take, size_t len, struct netstate *ret,
+/* How decode_text holds the text it is given. */
+enum text_hold {
+	TEXT_COPY,   /* copied (and padded) */
+	TEXT_TAKE,   /* malloc'd: taken, grown by the pad, freed when that fails */
+	TEXT_BORROW, /* the caller's, padded already, kept valid by it (netstate_decode_lazy_view) */
+};
+
+/* ret->text from @text (@len bytes) as @hold says; NETSCAN_PAD zero bytes after it,
+ * ret->text_len = @len. Returns 0 or -ENOMEM (code 100). */
+static int copy_text(char *text, enum text_hold hold, size_t len, struct netstate *ret,
 		     struct cni_error *err)
 {
-	ret->text = take ? realloc(text, len + NETSCAN_PAD) : malloc(len + NETSCAN_PAD);
+	if (hold == TEXT_BORROW) {
+		ret->text = text;
+		ret->text_len = len;
+		ret->text_borrowed = true;
+		return 0;
+	}
+	ret->text = hold == TEXT_TAKE ? realloc(text, len + NETSCAN_PAD) : malloc(len + NETSCAN_PAD);
 	if (!ret->text) {
-		if (take)
+		if (hold == TEXT_TAKE)
 			free(text);
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	}
-	if (!take)
+	if (hold == TEXT_COPY)
 		memcpy(ret->text, text, len);
 	memset(ret->text + len, 0, NETSCAN_PAD);
 	ret->text_len = len;
@@ -723,9 +735,8 @@ static int decode_doc(struct dctx *d, struct netstate *ret)
 	return 0;
 }
 
-/* Decode @text (@len bytes): copied, or, when @take, @text itself (malloc'd, grown by
- * NETSCAN_PAD, owned by *ret on success and freed on failure). */
-static int decode_text(char *text, bool take, size_t len, const char *path, bool eager,
+/* Decode @text (@len bytes), held as @hold says (copy_text). */
+static int decode_text(char *text, enum text_hold hold, size_t len, const char *path, bool eager,
 		       struct netstate *ret, struct cni_error *err)
 {
 	static unsigned long gens;
@@ -738,7 +749,7 @@ static int decode_text(char *text, bool take, size_t len, const char *path, bool
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = copy_text(text, take, len, ret, err);
+	r = copy_text(text, hold, len, ret, err);
 	if (r < 0)
 		return r;
 	for (i = 0; i < len && (ret->text[i] == ' ' || ret->text[i] == '\t' ||
@@ -775,19 +786,25 @@ out:
 int netstate_decode(const char *text, size_t len, const char *path, struct netstate *ret,
 		    struct cni_error *err)
 {
-	return decode_text((char *)text, false, len, path, true, ret, err);
+	return decode_text((char *)text, TEXT_COPY, len, path, true, ret, err);
 }
 
 int netstate_decode_lazy(const char *text, size_t len, const char *path, struct netstate *ret,
 			 struct cni_error *err)
 {
-	return decode_text((char *)text, false, len, path, false, ret, err);
+	return decode_text((char *)text, TEXT_COPY, len, path, false, ret, err);
+}
+
+int netstate_decode_lazy_view(const char *text, size_t len, const char *path,
+			      struct netstate *ret, struct cni_error *err)
+{
+	return decode_text((char *)text, TEXT_BORROW, len, path, false, ret, err);
 }
 
 int netstate_decode_lazy_take(char *text, size_t len, const char *path, struct netstate *ret,
 			      struct cni_error *err)
 {
-	return decode_text(text, true, len, path, false, ret, err);
+	return decode_text(text, TEXT_TAKE, len, path, false, ret, err);
 }
 
 /* Record @i of @net, decoded when lazy (see netstate_find_endpoint); *@r 0, or -EINVAL (a
@@ -1714,7 +1731,8 @@ void netstate_free(struct netstate *st)
 	}
 	free(st->extifs);
 	cJSON_Delete(st->doc);
-	free(st->text);
+	if (!st->text_borrowed)
+		free(st->text);
 	memset(st, 0, sizeof(*st));
 }
 

@@ -185,8 +185,10 @@ struct netstate {
 	size_t n_extifs;
 	void *doc;                          /* the cJSON tree decoded, owned; NULL = none (its
 					     * Endpoints objects are markers: see netscan.h) */
-	char *text;                         /* the text decoded, owned: lazy records' bytes */
+	char *text;                         /* the text decoded, owned unless text_borrowed:
+					     * lazy records' bytes */
 	size_t text_len;
+	bool text_borrowed;                 /* text is the caller's (netstate_decode_lazy_view) */
 	unsigned long gen;                  /* distinct per decode in this process */
 };
 
@@ -218,6 +220,13 @@ int netstate_decode_lazy(const char *text, size_t len, const char *path, struct 
  * moved; ret->text_len = @len, also for an empty state), on failure it is freed. Same returns. */
 int netstate_decode_lazy_take(char *text, size_t len, const char *path, struct netstate *ret,
 			      struct cni_error *err);
+
+/* netstate_decode_lazy_view - netstate_decode_lazy of @text (@len bytes, then NETSCAN_PAD zero
+ * bytes; read-only) without a copy and without taking it: ret->text is @text, which the caller
+ * keeps valid and unchanged until netstate_free(ret) (a file's mapped view: state.c). Nothing is
+ * written to @text. Same returns. */
+int netstate_decode_lazy_view(const char *text, size_t len, const char *path,
+			      struct netstate *ret, struct cni_error *err);
 
 /* netstate_network_load - decode every lazy record of @net (before reading all of its records'
  * fields). Returns 0, or -EINVAL (code 6 naming the record and field: that record is then left

@@ -25,6 +25,7 @@
 #include <net/if_arp.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -314,6 +315,152 @@ int platform_file_same(const char *path, const char *data, size_t len)
 out:
 	close(fd);
 	return same;
+}
+
+/* A file's bytes: mapped and leased, or a malloc'd copy. */
+struct platform_view {
+	char *data;     /* map_len bytes mapped, or malloc'd (map_len 0) */
+	size_t len;     /* the file's bytes (the pad's zeros follow) */
+	size_t map_len;
+	int fd;         /* the descriptor that holds the lease; -1 for a copy */
+	dev_t dev;      /* what fd is, for platform_file_view_current */
+	ino_t ino;
+};
+
+#define VIEW_PAD_MAX 64u
+/* Below this a copy is cheaper: a lease, a mapping and its removal cost ~25 us here, a page
+ * faulted in and copied ~3.7 us (a 300 KiB azure-vnet.json of 250 pods: 0.28 ms read, 0.03 ms
+ * mapped). */
+#define VIEW_MAP_MIN 32768
+
+/* A read lease on @fd (platform_file_view), SIGIO ignored first: a lease break signals the
+ * holder, and SIGIO's default action ends the process. true when held. */
+static bool view_lease(int fd)
+{
+	static bool sigio_ignored;
+
+	if (!sigio_ignored) {
+		struct sigaction sa = { .sa_handler = SIG_IGN };
+
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGIO, &sa, NULL) < 0)
+			return false;
+		sigio_ignored = true;
+	}
+	return fcntl(fd, F_SETLEASE, F_RDLCK) == 0;
+}
+
+/* @fd's first @len bytes mapped read-only with @pad zero bytes after them: the kernel zeroes the
+ * rest of a file's last page; where the pad runs past it, anonymous zero pages follow. The
+ * mapping's length into *ret_map_len; NULL when mmap fails. */
+static char *view_map(int fd, size_t len, size_t pad, size_t *ret_map_len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t flen = (len + pg - 1) / pg * pg, total = (len + pad + pg - 1) / pg * pg;
+	char *base;
+
+	if (total == flen) {
+		base = mmap(NULL, flen, PROT_READ, MAP_PRIVATE, fd, 0);
+	} else {
+		base = mmap(NULL, total, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (base != MAP_FAILED &&
+		    mmap(base, flen, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+			munmap(base, total);
+			base = MAP_FAILED;
+		}
+	}
+	if (base == MAP_FAILED)
+		return NULL;
+	*ret_map_len = total;
+	return base;
+}
+
+int platform_file_view(const char *path, size_t pad, struct platform_view **ret_view,
+		       const char **ret_data, size_t *ret_len, struct cni_error *err)
+{
+	struct platform_view *v;
+	struct stat st;
+	char *data = NULL, *p;
+	size_t len = 0;
+	int fd, r;
+
+	if (pad > VIEW_PAD_MAX)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INTERNAL, "a view's pad is at most %u "
+				     "bytes, not %zu", VIEW_PAD_MAX, pad);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
+	v->fd = -1;
+	fd = open_regular(path, O_RDONLY, 0, false, "", &st, err);
+	if (fd < 0) {
+		free(v);
+		return fd;
+	}
+	/* with the lease held nobody has the file open for writing: its size now is its size */
+	if (st.st_size >= VIEW_MAP_MIN && view_lease(fd) && fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (unsigned long long)st.st_size <= OS_FILE_MAX) {
+		v->data = view_map(fd, (size_t)st.st_size, pad, &v->map_len);
+		if (v->data) {
+			v->len = (size_t)st.st_size;
+			v->fd = fd;
+			v->dev = st.st_dev;
+			v->ino = st.st_ino;
+			goto done;
+		}
+	}
+	close(fd); /* and with it any lease taken */
+	r = file_read(path, false, &data, &len, err);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	p = realloc(data, len + pad + 1);
+	if (!p) {
+		free(data);
+		free(v);
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
+	}
+	memset(p + len, 0, pad + 1);
+	v->data = p;
+	v->len = len;
+done:
+	*ret_view = v;
+	*ret_data = v->data;
+	*ret_len = v->len;
+	return 0;
+}
+
+bool platform_file_view_stable(const struct platform_view *v)
+{
+	return v && (v->fd < 0 || fcntl(v->fd, F_GETLEASE) == F_RDLCK);
+}
+
+int platform_file_view_current(const char *path, const struct platform_view *v)
+{
+	struct stat st;
+
+	if (!v)
+		return 0;
+	if (v->fd < 0)
+		return platform_file_same(path, v->data, v->len);
+	/* the lease still held: nobody opened the inode to write since; the name still its */
+	if (fcntl(v->fd, F_GETLEASE) != F_RDLCK || lstat(path, &st) < 0)
+		return 0;
+	return S_ISREG(st.st_mode) && st.st_dev == v->dev && st.st_ino == v->ino &&
+	       (unsigned long long)st.st_size == v->len;
+}
+
+void platform_file_view_free(struct platform_view *v)
+{
+	if (!v)
+		return;
+	if (v->map_len)
+		munmap(v->data, v->map_len);
+	else
+		free(v->data);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v);
 }
 
 /* Write all of @parts (@n) to @fd, in order, retrying short writes. Returns 0 or negative

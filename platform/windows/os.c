@@ -432,6 +432,64 @@ out:
 	return same;
 }
 
+/* Windows keeps no view pinned: a view is a copy, checked by its bytes. */
+struct platform_view {
+	char *data; /* malloc'd: len bytes, then the pad's zeros */
+	size_t len;
+};
+
+int platform_file_view(const char *path, size_t pad, struct platform_view **ret_view,
+		       const char **ret_data, size_t *ret_len, struct cni_error *err)
+{
+	struct platform_view *v;
+	char *data = NULL, *p;
+	size_t len = 0;
+	int r;
+
+	if (pad > 64)
+		return cni_error_set(err, -EINVAL, CNI_CODE_INTERNAL, "a view's pad is at most 64 "
+				     "bytes, not %zu", pad);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
+	r = file_read(path, false, &data, &len, err);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	p = realloc(data, len + pad + 1);
+	if (!p) {
+		free(data);
+		free(v);
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
+	}
+	memset(p + len, 0, pad + 1);
+	v->data = p;
+	v->len = len;
+	*ret_view = v;
+	*ret_data = p;
+	*ret_len = len;
+	return 0;
+}
+
+int platform_file_view_current(const char *path, const struct platform_view *v)
+{
+	return v ? platform_file_same(path, v->data, v->len) : 0;
+}
+
+bool platform_file_view_stable(const struct platform_view *v)
+{
+	return v != NULL;
+}
+
+void platform_file_view_free(struct platform_view *v)
+{
+	if (!v)
+		return;
+	free(v->data);
+	free(v);
+}
+
 static int file_replace(const char *path, const struct platform_part *parts, size_t n,
 			bool sync, struct cni_error *err);
 

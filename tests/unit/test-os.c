@@ -20,7 +20,9 @@
 #define setenv(name, value, overwrite) _putenv_s(name, value)
 #define MKDIR(p) _mkdir(p)
 #else
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #define MKDIR(p) mkdir(p, 0755)
 #endif
 
@@ -319,6 +321,162 @@ static void test_same_refuses_symlink_fifo(void **state)
 }
 #endif
 
+/* A file of @len bytes of a pattern that differs per @seed, written as the plugin writes. */
+static char *write_pattern(const char *path, size_t len, unsigned seed)
+{
+	struct cni_error err = { 0 };
+	char *buf = malloc(len + 1);
+
+	assert_non_null(buf);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)('!' + (i * 31 + seed) % 90);
+	assert_int_equal(platform_file_replace(path, buf, len, &err), 0);
+	return buf;
+}
+
+/* Every size that matters to a view: empty, small (a copy), large (mapped on Linux), a whole
+ * number of pages, and the pad running past the file's last page. */
+static void test_view_bytes_and_pad(void **state)
+{
+	static const size_t sizes[] = { 0, 100, 40000, 4096 * 10, 4096 * 10 - 3, 4096 * 9 + 100 };
+	struct platform_view *v = NULL;
+	struct cni_error err = { 0 };
+	const char *data = NULL;
+	char p[600];
+	size_t len = 0;
+
+	(void)state;
+	path_in(p, sizeof(p), "view.json");
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		char *want = write_pattern(p, sizes[k], (unsigned)k), *again;
+
+		assert_int_equal(platform_file_view(p, 16, &v, &data, &len, &err), 0);
+		assert_int_equal(len, sizes[k]);
+		assert_memory_equal(data, want, len);
+		for (size_t i = 0; i < 16; i++)
+			assert_int_equal(data[len + i], 0);
+		assert_int_equal(platform_file_view_current(p, v), 1);
+		assert_true(platform_file_view_stable(v));
+		/* replaced as every writer replaces it: not current; the view keeps its bytes */
+		again = write_pattern(p, sizes[k] + 1, (unsigned)k + 7);
+		assert_int_equal(platform_file_view_current(p, v), 0);
+		assert_true(platform_file_view_stable(v));
+		assert_memory_equal(data, want, len);
+		platform_file_view_free(v);
+		free(want);
+		free(again);
+	}
+	remove(p);
+	v = NULL;
+	assert_int_equal(platform_file_view(p, 16, &v, &data, &len, &err), -ENOENT);
+	assert_false(cni_error_is_set(&err));
+	assert_null(v);
+	assert_int_equal(platform_file_view_current(p, NULL), 0);
+	write_pattern(p, 10, 1);
+	assert_int_equal(platform_file_view(p, 65, &v, &data, &len, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "65"));
+	remove(p);
+	platform_file_view_free(NULL);
+}
+
+/* A copy (a small file) does not follow a change made in place, and knows it is not current. */
+static void test_view_copy_sees_in_place_change(void **state)
+{
+	struct platform_view *v = NULL;
+	struct cni_error err = { 0 };
+	const char *data = NULL;
+	char p[600], *want;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	path_in(p, sizeof(p), "view-small.json");
+	want = write_pattern(p, 1000, 3);
+	assert_int_equal(platform_file_view(p, 16, &v, &data, &len, &err), 0);
+	f = fopen(p, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 500, SEEK_SET), 0);
+	assert_int_equal(fputc(want[500] ^ 1, f), want[500] ^ 1);
+	assert_int_equal(fclose(f), 0);
+	assert_memory_equal(data, want, 1000);
+	assert_int_equal(platform_file_view_current(p, v), 0);
+	assert_true(platform_file_view_stable(v));
+	platform_file_view_free(v);
+	remove(p);
+	free(want);
+}
+
+#ifndef _WIN32
+/* A child's open of @path for writing without blocking: 0 when it opened, else its errno. */
+static int child_open_for_write(const char *path)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_NONBLOCK);
+
+		_exit(fd >= 0 ? 0 : errno == EWOULDBLOCK ? 1 : 2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status) == 0 ? 0 : WEXITSTATUS(status) == 1 ? EWOULDBLOCK : EIO;
+}
+
+/* A mapped view is pinned: an in-place writer is held off (its non-blocking open fails with
+ * EWOULDBLOCK: fcntl(2), leases) until the view is freed, and the view then knows it is neither
+ * current nor stable. */
+static void test_view_pinned_holds_off_in_place_writer(void **state)
+{
+	struct platform_view *v = NULL;
+	struct cni_error err = { 0 };
+	const char *data = NULL;
+	char p[600], *want;
+	size_t len = 0;
+
+	(void)state;
+	path_in(p, sizeof(p), "view-pinned.json");
+	want = write_pattern(p, 100000, 5);
+	assert_int_equal(platform_file_view(p, 16, &v, &data, &len, &err), 0);
+	assert_int_equal(child_open_for_write(p), EWOULDBLOCK);
+	assert_int_equal(platform_file_view_current(p, v), 0);
+	assert_false(platform_file_view_stable(v));
+	platform_file_view_free(v);
+	assert_int_equal(child_open_for_write(p), 0);
+	remove(p);
+	free(want);
+}
+
+/* A large file that someone holds open for writing is copied, not mapped: a change made in place
+ * does not reach the view's bytes, and the view knows it is not current. */
+static void test_view_copies_file_open_for_writing(void **state)
+{
+	struct platform_view *v = NULL;
+	struct cni_error err = { 0 };
+	const char *data = NULL;
+	char p[600], *want, c;
+	size_t len = 0;
+	int fd;
+
+	(void)state;
+	path_in(p, sizeof(p), "view-busy.json");
+	want = write_pattern(p, 100000, 9);
+	fd = open(p, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(platform_file_view(p, 16, &v, &data, &len, &err), 0);
+	c = (char)(want[70000] ^ 1);
+	assert_int_equal(pwrite(fd, &c, 1, 70000), 1);
+	assert_memory_equal(data, want, len);
+	assert_int_equal(platform_file_view_current(p, v), 0);
+	assert_true(platform_file_view_stable(v));
+	platform_file_view_free(v);
+	close(fd);
+	remove(p);
+	free(want);
+}
+#endif
+
 static void test_timestamp_rfc3339(void **state)
 {
 	char ts[64];
@@ -367,6 +525,12 @@ int main(void)
 #ifndef _WIN32
 		cmocka_unit_test(test_symlink_fifo_refused),
 		cmocka_unit_test(test_same_refuses_symlink_fifo),
+#endif
+		cmocka_unit_test(test_view_bytes_and_pad),
+		cmocka_unit_test(test_view_copy_sees_in_place_change),
+#ifndef _WIN32
+		cmocka_unit_test(test_view_pinned_holds_off_in_place_writer),
+		cmocka_unit_test(test_view_copies_file_open_for_writing),
 #endif
 		cmocka_unit_test(test_timestamp_rfc3339),
 		cmocka_unit_test(test_http_refused_is_code_11_naming_url),
