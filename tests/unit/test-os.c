@@ -20,9 +20,7 @@
 #define setenv(name, value, overwrite) _putenv_s(name, value)
 #define MKDIR(p) _mkdir(p)
 #else
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #define MKDIR(p) mkdir(p, 0755)
 #endif
 
@@ -406,77 +404,6 @@ static void test_view_copy_sees_in_place_change(void **state)
 	free(want);
 }
 
-#ifndef _WIN32
-/* A child's open of @path for writing without blocking: 0 when it opened, else its errno. */
-static int child_open_for_write(const char *path)
-{
-	int status = 0;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open(path, O_WRONLY | O_NONBLOCK);
-
-		_exit(fd >= 0 ? 0 : errno == EWOULDBLOCK ? 1 : 2);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status) == 0 ? 0 : WEXITSTATUS(status) == 1 ? EWOULDBLOCK : EIO;
-}
-
-/* A mapped view is pinned: an in-place writer is held off (its non-blocking open fails with
- * EWOULDBLOCK: fcntl(2), leases) until the view is freed, and the view then knows it is neither
- * current nor stable. */
-static void test_view_pinned_holds_off_in_place_writer(void **state)
-{
-	struct platform_view *v = NULL;
-	struct cni_error err = { 0 };
-	const char *data = NULL;
-	char p[600], *want;
-	size_t len = 0;
-
-	(void)state;
-	path_in(p, sizeof(p), "view-pinned.json");
-	want = write_pattern(p, 100000, 5);
-	assert_int_equal(platform_file_view(p, 16, &v, &data, &len, &err), 0);
-	assert_int_equal(child_open_for_write(p), EWOULDBLOCK);
-	assert_int_equal(platform_file_view_current(p, v), 0);
-	assert_false(platform_file_view_stable(v));
-	platform_file_view_free(v);
-	assert_int_equal(child_open_for_write(p), 0);
-	remove(p);
-	free(want);
-}
-
-/* A large file that someone holds open for writing is copied, not mapped: a change made in place
- * does not reach the view's bytes, and the view knows it is not current. */
-static void test_view_copies_file_open_for_writing(void **state)
-{
-	struct platform_view *v = NULL;
-	struct cni_error err = { 0 };
-	const char *data = NULL;
-	char p[600], *want, c;
-	size_t len = 0;
-	int fd;
-
-	(void)state;
-	path_in(p, sizeof(p), "view-busy.json");
-	want = write_pattern(p, 100000, 9);
-	fd = open(p, O_RDWR);
-	assert_true(fd >= 0);
-	assert_int_equal(platform_file_view(p, 16, &v, &data, &len, &err), 0);
-	c = (char)(want[70000] ^ 1);
-	assert_int_equal(pwrite(fd, &c, 1, 70000), 1);
-	assert_memory_equal(data, want, len);
-	assert_int_equal(platform_file_view_current(p, v), 0);
-	assert_true(platform_file_view_stable(v));
-	platform_file_view_free(v);
-	close(fd);
-	remove(p);
-	free(want);
-}
-#endif
-
 static void test_timestamp_rfc3339(void **state)
 {
 	char ts[64];
@@ -528,10 +455,6 @@ int main(void)
 #endif
 		cmocka_unit_test(test_view_bytes_and_pad),
 		cmocka_unit_test(test_view_copy_sees_in_place_change),
-#ifndef _WIN32
-		cmocka_unit_test(test_view_pinned_holds_off_in_place_writer),
-		cmocka_unit_test(test_view_copies_file_open_for_writing),
-#endif
 		cmocka_unit_test(test_timestamp_rfc3339),
 		cmocka_unit_test(test_http_refused_is_code_11_naming_url),
 		cmocka_unit_test(test_ifname_by_unknown_mac),
