@@ -179,6 +179,41 @@ static int bad_json(const struct dec *d, size_t off)
 			"container holds an address from it", off, d->len);
 }
 
+/* cJSON returns NULL both for a text it refuses and when an allocation fails: its allocations
+ * are watched while it parses (its hooks), so out of memory is never read as a corrupt file
+ * (the caller would set the node's file aside and rebuild it). */
+static bool parse_oom;
+
+static void *parse_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p)
+		parse_oom = true;
+	return p;
+}
+
+/* cJSON_ParseWithLengthOpts of @len bytes at @s (not NUL-terminated; *@end where it stopped),
+ * telling out of memory (NULL, *@oom true) from a text cJSON refuses (NULL, *@oom false).
+ * cJSON's hooks are the defaults again after it. */
+static cJSON *parse(const char *s, size_t len, const char **end, bool *oom)
+{
+	cJSON_Hooks hooks = { .malloc_fn = parse_malloc, .free_fn = free };
+	cJSON *o;
+
+	parse_oom = false;
+	cJSON_InitHooks(&hooks);
+	o = cJSON_ParseWithLengthOpts(s, len, end, false);
+	cJSON_InitHooks(NULL);
+	*oom = !o && parse_oom;
+	return o;
+}
+
+static int dec_oom(const struct dec *d)
+{
+	return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+}
+
 /* Member @key of @obj (case-insensitive); NULL when absent or JSON null (Go: zero value). */
 static const cJSON *member(const cJSON *obj, const char *key)
 {
@@ -610,15 +645,24 @@ static int slow_addr(const struct dec *d, const struct netscan_record *nr, const
 		     char *w, size_t w_size, struct ipam_addr *rec)
 {
 	const char *end = NULL, *at = d->text + nr->key_off - 1;
-	cJSON *k = cJSON_ParseWithLengthOpts(at, nr->key_len + 2, &end, false), *o = NULL;
+	bool oom;
+	cJSON *k = parse(at, nr->key_len + 2, &end, &oom), *o = NULL;
 	int r;
 
+	if (oom) {
+		r = dec_oom(d);
+		goto out;
+	}
 	if (!k || !cJSON_IsString(k)) {
 		r = bad_json(d, end && end >= at ? (size_t)(end - d->text) : nr->key_off);
 		goto out;
 	}
 	at = d->text + nr->off;
-	o = cJSON_ParseWithLengthOpts(at, nr->len, &end, false);
+	o = parse(at, nr->len, &end, &oom);
+	if (oom) {
+		r = dec_oom(d);
+		goto out;
+	}
 	if (!o) {
 		r = bad_json(d, end && end >= at ? (size_t)(end - d->text) : nr->off);
 		goto out;
@@ -796,6 +840,7 @@ static int dec_scan(struct dec *d, struct netscan *scan, cJSON **root)
 {
 	const char *end = NULL, *field, *why;
 	size_t at = 0;
+	bool oom;
 	int r;
 
 	/* The records are read from their bytes (netscan), the rest from a cJSON tree of the
@@ -808,7 +853,9 @@ static int dec_scan(struct dec *d, struct netscan *scan, cJSON **root)
 	d->taken = calloc(scan->n_maps + 1, sizeof(*d->taken));
 	if (!d->taken)
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	*root = cJSON_ParseWithLengthOpts(scan->skel, scan->skel_len, &end, false);
+	*root = parse(scan->skel, scan->skel_len, &end, &oom);
+	if (oom)
+		return dec_oom(d);
 	if (!*root)
 		return bad_json(d, netscan_text_offset(scan, end && end >= scan->skel ?
 							       (size_t)(end - scan->skel) : 0));

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* core/netstate under allocation failure: the k-th allocation fails, for every k a call makes
- * (the core's malloc, calloc and realloc are wrapped: ld --wrap, tests/CMakeLists.txt; cJSON's
- * through its hooks). Out of memory must be told as such (-ENOMEM, errno ENOMEM): never as a
- * corrupt file (the caller would set the node's state aside and start again empty) nor as a
- * record that does not decode (its fields would read as empty and be saved so). */
+ * (the core's malloc, calloc, realloc and free are wrapped, cJSON's allocations too: oom.h). Out
+ * of memory must be told as such (-ENOMEM, errno ENOMEM): never as a corrupt file (the caller
+ * would set the node's state aside and start again empty) nor as a record that does not decode
+ * (its fields would read as empty and be saved so). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +18,7 @@
 #include <cJSON.h>
 
 #include "fixtures.h"
+#include "oom.h"
 
 #include "core/netstate.h"
 
@@ -31,56 +32,6 @@
 #define LEAKS_IGNORED_BEGIN() ((void)0)
 #define LEAKS_IGNORED_END() ((void)0)
 #endif
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static long countdown; /* allocations till the one that fails; 0: none fails */
-static bool failed;    /* an allocation was failed since arm() */
-
-static bool fail_now(void)
-{
-	if (countdown > 0 && --countdown == 0) {
-		failed = true;
-		return true;
-	}
-	return false;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return fail_now() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return fail_now() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return fail_now() ? NULL : __real_realloc(p, n);
-}
-
-/* The k-th allocation from now on fails (cJSON's too). */
-static void arm(long k)
-{
-	cJSON_Hooks hooks = { .malloc_fn = __wrap_malloc, .free_fn = free };
-
-	cJSON_InitHooks(&hooks);
-	countdown = k;
-	failed = false;
-}
-
-static void disarm(void)
-{
-	countdown = 0;
-	cJSON_InitHooks(NULL);
-}
 
 /* Decoding a good file fails only as out of memory (code 100), eager or lazy. */
 static void decode_oom(void **state)
@@ -98,13 +49,13 @@ static void decode_oom(void **state)
 			struct netstate st;
 			int r;
 
-			arm(k);
+			oom_arm(k);
 			r = eager ? netstate_decode(text, len, "azure-vnet.json", &st, &err) :
 				    netstate_decode_lazy(text, len, "azure-vnet.json", &st, &err);
-			disarm();
+			oom_disarm();
 			if (r == 0)
 				netstate_free(&st);
-			if (!failed) {
+			if (!oom_failed()) {
 				assert_int_equal(r, 0);
 				break;
 			}
@@ -141,12 +92,12 @@ static void find_oom(void **state)
 		assert_int_equal(netstate_decode_lazy(text, len, NULL, &st, NULL), 0);
 		net = &st.extifs[0].networks[0];
 		assert_true(net->endpoints[0]->lazy);
-		arm(k);
+		oom_arm(k);
 		errno = 0;
 		ep = netstate_find_endpoint(net, want.id);
-		disarm();
+		oom_disarm();
 		if (!ep) {
-			assert_true(failed);
+			assert_true(oom_failed());
 			assert_int_equal(errno, ENOMEM);
 			assert_true(net->endpoints[0]->lazy);
 			ep = netstate_find_endpoint(net, want.id);
@@ -157,7 +108,7 @@ static void find_oom(void **state)
 		assert_int_equal(ep->n_ips, want.n_ips);
 		assert_memory_equal(ep->ips, want.ips, sizeof(want.ips));
 		netstate_free(&st);
-		if (!failed)
+		if (!oom_failed())
 			break;
 	}
 	free(text);
@@ -211,12 +162,12 @@ static void encode_oom(void **state)
 			int r = 0;
 
 			LEAKS_IGNORED_BEGIN();
-			arm(k);
+			oom_arm(k);
 			if (parts)
 				r = netstate_encode_parts(&st, "v1", "2026-01-02T03:04:05Z", &t);
 			else
 				got = netstate_encode(&st, "v1", "2026-01-02T03:04:05Z");
-			disarm();
+			oom_disarm();
 			LEAKS_IGNORED_END();
 			if (parts && r == 0) {
 				got = joined(&t);
@@ -227,9 +178,9 @@ static void encode_oom(void **state)
 			if (got)
 				assert_string_equal(got, want);
 			else
-				assert_true(failed);
+				assert_true(oom_failed());
 			free(got);
-			if (!failed)
+			if (!oom_failed())
 				break;
 		}
 	}
