@@ -34,6 +34,7 @@
 #include <cJSON.h>
 
 #include "base64.h"
+#include "json.h"
 #include "netscan.h"
 
 #ifndef AZCNI_VERSION
@@ -179,36 +180,7 @@ static int bad_json(const struct dec *d, size_t off)
 			"container holds an address from it", off, d->len);
 }
 
-/* cJSON returns NULL both for a text it refuses and when an allocation fails: its allocations
- * are watched while it parses (its hooks), so out of memory is never read as a corrupt file
- * (the caller would set the node's file aside and rebuild it). */
-static bool parse_oom;
-
-static void *parse_malloc(size_t n)
-{
-	void *p = malloc(n);
-
-	if (!p)
-		parse_oom = true;
-	return p;
-}
-
-/* cJSON_ParseWithLengthOpts of @len bytes at @s (not NUL-terminated; *@end where it stopped),
- * telling out of memory (NULL, *@oom true) from a text cJSON refuses (NULL, *@oom false).
- * cJSON's hooks are the defaults again after it. */
-static cJSON *parse(const char *s, size_t len, const char **end, bool *oom)
-{
-	cJSON_Hooks hooks = { .malloc_fn = parse_malloc, .free_fn = free };
-	cJSON *o;
-
-	parse_oom = false;
-	cJSON_InitHooks(&hooks);
-	o = cJSON_ParseWithLengthOpts(s, len, end, false);
-	cJSON_InitHooks(NULL);
-	*oom = !o && parse_oom;
-	return o;
-}
-
+/* Out of memory (code 100), never read as a corrupt file (json_parse). */
 static int dec_oom(const struct dec *d)
 {
 	return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
@@ -646,7 +618,7 @@ static int slow_addr(const struct dec *d, const struct netscan_record *nr, const
 {
 	const char *end = NULL, *at = d->text + nr->key_off - 1;
 	bool oom;
-	cJSON *k = parse(at, nr->key_len + 2, &end, &oom), *o = NULL;
+	cJSON *k = json_parse(at, nr->key_len + 2, &end, &oom), *o = NULL;
 	int r;
 
 	if (oom) {
@@ -658,7 +630,7 @@ static int slow_addr(const struct dec *d, const struct netscan_record *nr, const
 		goto out;
 	}
 	at = d->text + nr->off;
-	o = parse(at, nr->len, &end, &oom);
+	o = json_parse(at, nr->len, &end, &oom);
 	if (oom) {
 		r = dec_oom(d);
 		goto out;
@@ -853,7 +825,8 @@ static int dec_scan(struct dec *d, struct netscan *scan, cJSON **root)
 	d->taken = calloc(scan->n_maps + 1, sizeof(*d->taken));
 	if (!d->taken)
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	*root = parse(scan->skel, scan->skel_len, &end, &oom);
+	/* out of memory is not a corrupt file: the caller would set it aside and rebuild it */
+	*root = json_parse(scan->skel, scan->skel_len, &end, &oom);
 	if (oom)
 		return dec_oom(d);
 	if (!*root)
