@@ -58,7 +58,8 @@ struct vnet {
 	struct cni_dns dns;                /* ADD: the new attachment's DNS (attach_dns) */
 };
 
-static bool vnet_owner_gone(void *arg, const char *cid, const char *ifname);
+static int vnet_owner_gone(void *arg, const char *cid, const char *ifname,
+			   struct cni_error *err);
 static bool ipam_ours(const struct conf *c);
 
 static void vnet_init(struct vnet *v, struct plugin_ctx *ctx)
@@ -90,29 +91,41 @@ static void vnet_fini(struct vnet *v)
 
 /* backend_call.owner_gone: owner (@cid, @ifname), not this call's, has no record in this
  * network, holds no address in our IPAM, and no call of it runs (its lock is taken without
- * waiting and held until this call ends). One per call. Without our IPAM nothing is proven. */
-static bool vnet_owner_gone(void *arg, const char *cid, const char *ifname)
+ * waiting and held until this call ends): 1. One per call. Without our IPAM nothing is proven,
+ * nor when a look-up fails: 0. Out of memory in a look-up (never read as "no record", "no
+ * address"): -ENOMEM, code 100. */
+static int vnet_owner_gone(void *arg, const char *cid, const char *ifname,
+			   struct cni_error *err)
 {
 	struct vnet *v = arg;
 	struct ipnet_addr held[NETSTATE_MAX_IPS];
+	struct cni_error lerr = { 0 };
 	struct state_snap snap;
-	struct netstate_network *net;
-	bool gone;
+	struct netstate_network *net = NULL;
+	const struct netstate_endpoint *ep = NULL;
 	size_t n = 0;
+	int r;
 
 	if (v->gone_lock || !ipam_ours(v->conf) ||
 	    (strcmp(cid, v->ctx->env.container_id) == 0 && strcmp(ifname, v->ctx->env.ifname) == 0))
-		return false;
+		return 0;
 	memset(&snap, 0, sizeof(snap));
-	gone = state_snap_read(&snap, NULL) == 0;
-	net = gone ? netstate_find_network(&snap.st, v->conf->name, NULL) : NULL;
-	if (net && netstate_find_endpoint_by_owner(net, cid, ifname))
-		gone = false;
+	r = state_snap_read(&snap, &lerr);
+	if (r == 0)
+		net = netstate_find_network(&snap.st, v->conf->name, NULL);
+	errno = 0;
+	if (net)
+		ep = netstate_find_endpoint_by_owner(net, cid, ifname);
+	if (net && !ep && errno == ENOMEM)
+		r = -ENOMEM;
 	state_snap_free(&snap);
-	if (gone && (ipam_run_owned(v->conf, cid, ifname, held, NETSTATE_MAX_IPS, &n, NULL) < 0 ||
-		     n > 0))
-		gone = false;
-	return gone && plugin_owner_lock(cid, ifname, 0, &v->gone_lock, NULL) == 0;
+	if (r == 0 && !ep)
+		r = ipam_run_owned(v->conf, cid, ifname, held, NETSTATE_MAX_IPS, &n, &lerr);
+	if (r == -ENOMEM)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+	if (r < 0 || ep || n > 0)
+		return 0;
+	return plugin_owner_lock(cid, ifname, 0, &v->gone_lock, NULL) == 0;
 }
 
 /* ---- records and the endpoint-ID rule ---- */
@@ -142,12 +155,17 @@ static struct netstate_endpoint *owner_record(const struct vnet *v, struct netst
 }
 
 /* Is @id held by a record of @net (NULL allowed) other than @owner (this call's owner's,
- * owner_record, found once by the caller: NULL when it has none)? */
-static bool id_taken(struct netstate_network *net, const char *id,
-		     const struct netstate_endpoint *owner)
+ * owner_record, found once by the caller: NULL when it has none)? 1 yes, 0 no, -ENOMEM when
+ * the look-up ran out of memory (decoding the record: it may be another owner's). */
+static int id_taken(struct netstate_network *net, const char *id,
+		    const struct netstate_endpoint *owner)
 {
-	const struct netstate_endpoint *ep = net ? netstate_find_endpoint(net, id) : NULL;
+	const struct netstate_endpoint *ep;
 
+	errno = 0;
+	ep = net ? netstate_find_endpoint(net, id) : NULL;
+	if (!ep && errno == ENOMEM)
+		return -ENOMEM;
 	return ep && ep != owner;
 }
 
@@ -155,22 +173,30 @@ static bool id_taken(struct netstate_network *net, const char *id,
  * the first candidate of netstate_endpoint_key (the Go ID <cid[:8]>-<ifname>, then
  * <cid>:<ifname>, then <cid>:<ifname>/<k>) that no record of @net holds. At most
  * n_endpoints candidates are held, so the walk ends; put_record applies it under the state
- * lock, so no record is ever keyed like another owner's. Writes the ID to @ret. */
-static void record_id(const struct vnet *v, struct netstate_network *net,
-		      char ret[NETSTATE_ID_MAX])
+ * lock, so no record is ever keyed like another owner's. Writes the ID to @ret. Returns 0, or
+ * -ENOMEM with code 100 when a look-up ran out of memory (a record that could not be read is
+ * never taken for a free ID; @ret then undefined). */
+static int record_id(const struct vnet *v, struct netstate_network *net,
+		     char ret[NETSTATE_ID_MAX], struct cni_error *err)
 {
 	const struct netstate_endpoint *ep = owner_record(v, net);
 	unsigned k;
+	int r;
 
 	if (ep) {
 		memcpy(ret, ep->id, NETSTATE_ID_MAX);
-		return;
+		return 0;
 	}
+	if (errno == ENOMEM)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	for (k = 0;; k++) {
 		netstate_endpoint_key(v->ctx->env.container_id, v->ctx->env.ifname, k, ret,
 				      NETSTATE_ID_MAX);
-		if (!id_taken(net, ret, NULL))
-			return;
+		r = id_taken(net, ret, NULL);
+		if (r < 0)
+			return cni_error_set(err, r, CNI_CODE_INTERNAL, "out of memory");
+		if (r == 0)
+			return 0;
 	}
 }
 
@@ -184,19 +210,27 @@ struct unrecorded_ids {
 	size_t n;
 };
 
-static void unrecorded_ids(const struct vnet *v, struct netstate_network *net,
-			   struct unrecorded_ids *ret)
+/* Returns 0, or -ENOMEM with code 100 when a look-up ran out of memory (a name whose record
+ * could not be read is never taken for free: it may be another owner's). */
+static int unrecorded_ids(const struct vnet *v, struct netstate_network *net,
+			  struct unrecorded_ids *ret, struct cni_error *err)
 {
 	const struct cni_env *env = &v->ctx->env;
 	const struct netstate_endpoint *owner = owner_record(v, net);
 	char *id;
 	unsigned k;
+	int r;
 
 	ret->n = 0;
+	if (!owner && errno == ENOMEM)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	for (k = 0;; k++) {
 		id = ret->ids[ret->n];
 		netstate_endpoint_key(env->container_id, env->ifname, k, id, NETSTATE_ID_MAX);
-		if (id_taken(net, id, owner))
+		r = id_taken(net, id, owner);
+		if (r < 0)
+			return cni_error_set(err, r, CNI_CODE_INTERNAL, "out of memory");
+		if (r > 0)
 			continue;
 		ret->names[ret->n++] = id;
 		if (k > 0)
@@ -205,8 +239,12 @@ static void unrecorded_ids(const struct vnet *v, struct netstate_network *net,
 	id = ret->ids[ret->n];
 	snprintf(id, NETSTATE_ID_MAX, "%.*s-%.*s", NETSTATE_ID_MAX - CNI_IFNAME_MAX - 2,
 		 env->container_id, CNI_IFNAME_MAX, env->ifname);
-	if (strcmp(id, v->goid) != 0 && !id_taken(net, id, owner))
+	r = strcmp(id, v->goid) != 0 ? id_taken(net, id, owner) : 1;
+	if (r < 0)
+		return cni_error_set(err, r, CNI_CODE_INTERNAL, "out of memory");
+	if (r == 0)
 		ret->names[ret->n++] = id;
+	return 0;
 }
 
 /* A placeholder record (add_new reserves the ID before endpoint_add) not yet completed: an ADD
@@ -280,7 +318,8 @@ static int put_record(struct netstate *st, void *arg, struct cni_error *err)
 
 	if (!net)
 		return -ENOENT;
-	record_id(v, net, v->rec.id);
+	if (record_id(v, net, v->rec.id, err) < 0)
+		return -ENOMEM;
 	if (netstate_endpoint_put(net, &v->rec) < 0)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	return 1;
@@ -511,18 +550,23 @@ static void cns_request_of(const struct vnet *v, const char *id,
 
 /* The CNS key of owner (@cid, @ifname) when it has no record in @net (NULL allowed): the first
  * candidate of the endpoint-ID rule that no other owner's record holds (what its ADD asked
- * with on this state), so a DEL or GC never releases another owner's addresses in CNS. */
-static void cns_unrecorded_key(struct netstate_network *net, const char *cid,
-			       const char *ifname, char id[NETSTATE_ID_MAX])
+ * with on this state), so a DEL or GC never releases another owner's addresses in CNS.
+ * Returns 0, or -ENOMEM with code 100 when a look-up ran out of memory (a record that could not
+ * be read is never taken for an absent one: it may be another owner's). */
+static int cns_unrecorded_key(struct netstate_network *net, const char *cid, const char *ifname,
+			      char id[NETSTATE_ID_MAX], struct cni_error *err)
 {
 	const struct netstate_endpoint *ep;
 	unsigned k;
 
 	for (k = 0;; k++) {
 		netstate_endpoint_key(cid, ifname, k, id, NETSTATE_ID_MAX);
+		errno = 0;
 		ep = net ? netstate_find_endpoint(net, id) : NULL;
+		if (!ep && errno == ENOMEM)
+			return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 		if (!ep || same_owner(&ep->head, cid, ifname))
-			return;
+			return 0;
 	}
 }
 
@@ -533,7 +577,9 @@ static int ipam_cns_add_owner(struct vnet *v, struct cni_error *err)
 	struct cns_request req;
 	int r;
 
-	record_id(v, netstate_find_network(&v->snap.st, v->conf->name, NULL), v->cns_id);
+	r = record_id(v, netstate_find_network(&v->snap.st, v->conf->name, NULL), v->cns_id, err);
+	if (r < 0)
+		return r;
 	cns_request_of(v, v->cns_id, NULL, &req);
 	r = ipam_cns_add(v->conf, &req, !v->has_rec, &v->ipres,
 			 ipam_cns_overlay(v->conf) ? NULL : &v->call.cns_swift, err);
@@ -590,9 +636,11 @@ static int ipam_del(struct vnet *v, struct cni_error *err)
 		/* DEL: v->rec is the record or what unrecorded_fill learnt */
 		if (v->has_rec)
 			memcpy(id, v->rec.id, sizeof(id));
-		else
-			cns_unrecorded_key(netstate_find_network(&v->snap.st, v->conf->name, NULL),
-					   v->ctx->env.container_id, v->ctx->env.ifname, id);
+		else if (cns_unrecorded_key(netstate_find_network(&v->snap.st, v->conf->name,
+								  NULL),
+					    v->ctx->env.container_id, v->ctx->env.ifname, id,
+					    err) < 0)
+			return -ENOMEM;
 		cns_request_of(v, id, &v->rec, &req);
 		return ipam_cns_del(v->conf, &req, err);
 	}
@@ -630,15 +678,19 @@ static int attach_dns(struct vnet *v, struct cni_error *err)
 }
 
 /* The portable fields of this owner's new record, from the call and v->ipres, v->dns; the ID
- * follows the endpoint-ID rule on the snapshot (put_record applies it again under the lock). */
-static void record_fill(struct vnet *v)
+ * follows the endpoint-ID rule on the snapshot (put_record applies it again under the lock).
+ * Returns 0 or record_id's -ENOMEM (err set). */
+static int record_fill(struct vnet *v, struct cni_error *err)
 {
 	const struct cni_env *env = &v->ctx->env;
 	struct netstate_endpoint *ep = &v->rec;
 	size_t i;
+	int r;
 
 	memset(ep, 0, sizeof(*ep));
-	record_id(v, netstate_find_network(&v->snap.st, v->conf->name, NULL), ep->id);
+	r = record_id(v, netstate_find_network(&v->snap.st, v->conf->name, NULL), ep->id, err);
+	if (r < 0)
+		return r;
 	snprintf(ep->sandbox_key, sizeof(ep->sandbox_key), "%s", env->netns);
 	snprintf(ep->netns, sizeof(ep->netns), "%s", env->netns);
 	snprintf(ep->ifname, sizeof(ep->ifname), "%s", env->ifname);
@@ -656,6 +708,7 @@ static void record_fill(struct vnet *v)
 		ep->n_routes++;
 	}
 	netstate_dns_set(&ep->dns, &v->dns);
+	return 0;
 }
 
 /* The CNI result of record @ep: the backend's interfaces, the IPs with the gateway of their
@@ -806,9 +859,10 @@ static int add_new(struct vnet *v, struct cni_result *ret, struct cni_error *err
 		r = add_network_families(v, err);
 	if (r >= 0)
 		r = attach_dns(v, err);
+	if (r >= 0)
+		r = record_fill(v, err);
 	if (r < 0)
 		goto release_ip;
-	record_fill(v);
 	if (backend->reserve_name) {
 		r = state_update(&v->snap, put_record, v, err);
 		if (r < 0)
@@ -935,7 +989,10 @@ static int vnet_del(struct plugin_ctx *ctx, struct cni_error *err)
 		u.names[0] = v.rec.id;
 		n_names = 1;
 	} else {
-		unrecorded_ids(&v, netstate_find_network(&v.snap.st, v.conf->name, NULL), &u);
+		r = unrecorded_ids(&v, netstate_find_network(&v.snap.st, v.conf->name, NULL), &u,
+				   err);
+		if (r < 0)
+			goto out;
 		n_names = u.n;
 		unrecorded_fill(&v);
 	}
@@ -1381,11 +1438,14 @@ static int gc_forget(struct netstate *st, void *arg, struct cni_error *err)
 	size_t i;
 	int n = 0;
 
-	(void)err;
 	for (i = 0; net && i < g->n_removed; i++) {
 		const struct netstate_endpoint *gone = g->removed[i];
-		const struct netstate_endpoint *ep = netstate_find_endpoint(net, gone->id);
+		const struct netstate_endpoint *ep;
 
+		errno = 0;
+		ep = netstate_find_endpoint(net, gone->id);
+		if (!ep && errno == ENOMEM) /* nothing saved: a later GC or DEL drops them */
+			return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 		if (ep && same_owner(&ep->head, gone->container_id, gone->ifname))
 			n += netstate_endpoint_remove(net, gone->id);
 	}
@@ -1407,11 +1467,16 @@ static void gc_cns_release(struct vnet *v, struct gc *g, struct cni_error *berr)
 		struct cns_request req;
 		size_t j;
 
-		if (ep->id[0])
+		if (ep->id[0]) {
 			memcpy(id, ep->id, sizeof(id));
-		else
-			cns_unrecorded_key(netstate_find_network(&v->snap.st, v->conf->name, NULL),
-					   ep->container_id, ep->ifname, id);
+		} else if (cns_unrecorded_key(netstate_find_network(&v->snap.st, v->conf->name,
+									NULL),
+					      ep->container_id, ep->ifname, id, &one) < 0) {
+			platform_log("GC (%s): record kept: %s", ep->container_id, one.msg);
+			if (!cni_error_is_set(berr))
+				*berr = one;
+			continue;
+		}
 		memset(&req, 0, sizeof(req));
 		req.pod_name = ep->pod_name;
 		req.pod_namespace = ep->pod_namespace;

@@ -5,6 +5,7 @@
  * nothing but getenv and cJSON. */
 #include "cni.h"
 #include "hex.h"
+#include "json.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -1000,6 +1001,7 @@ int cni_request_parse(const char *text, size_t len, bool allow_empty, bool check
 {
 	struct cni_request req = {0};
 	const char *end = NULL;
+	bool oom;
 	const cJSON *m;
 	size_t k = 0;
 
@@ -1018,7 +1020,9 @@ int cni_request_parse(const char *text, size_t len, bool allow_empty, bool check
 		*ret = req;
 		return 0;
 	}
-	req.root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	req.root = json_parse(text, len, &end, &oom);
+	if (oom)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	if (!req.root) {
 		size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
 

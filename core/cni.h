@@ -174,7 +174,8 @@ struct cni_request {
  * object. Invalid JSON or a non-object is code 6; an unsupported cniVersion is code 1 whose
  * details list the supported versions. For VERSION the caller passes @check_version false so any
  * version string is accepted. Keys are looked up case-insensitively.
- * Returns 0 (caller calls cni_request_free) or -EINVAL. */
+ * Returns 0 (caller calls cni_request_free), -EINVAL, or -ENOMEM (code 100: out of memory, never
+ * read as invalid JSON). */
 int cni_request_parse(const char *text, size_t len, bool allow_empty, bool check_version,
 		      struct cni_request *ret, struct cni_error *err);
 

@@ -34,6 +34,7 @@
 #include <cJSON.h>
 
 #include "base64.h"
+#include "json.h"
 #include "netscan.h"
 
 #ifndef AZCNI_VERSION
@@ -177,6 +178,12 @@ static int bad_json(const struct dec *d, size_t off)
 {
 	return dec_fail(d, "not valid JSON (byte %zu of %zu); remove the file only if no "
 			"container holds an address from it", off, d->len);
+}
+
+/* Out of memory (code 100), never read as a corrupt file (json_parse). */
+static int dec_oom(const struct dec *d)
+{
+	return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 }
 
 /* Member @key of @obj (case-insensitive); NULL when absent or JSON null (Go: zero value). */
@@ -610,15 +617,24 @@ static int slow_addr(const struct dec *d, const struct netscan_record *nr, const
 		     char *w, size_t w_size, struct ipam_addr *rec)
 {
 	const char *end = NULL, *at = d->text + nr->key_off - 1;
-	cJSON *k = cJSON_ParseWithLengthOpts(at, nr->key_len + 2, &end, false), *o = NULL;
+	bool oom;
+	cJSON *k = json_parse(at, nr->key_len + 2, &end, &oom), *o = NULL;
 	int r;
 
+	if (oom) {
+		r = dec_oom(d);
+		goto out;
+	}
 	if (!k || !cJSON_IsString(k)) {
 		r = bad_json(d, end && end >= at ? (size_t)(end - d->text) : nr->key_off);
 		goto out;
 	}
 	at = d->text + nr->off;
-	o = cJSON_ParseWithLengthOpts(at, nr->len, &end, false);
+	o = json_parse(at, nr->len, &end, &oom);
+	if (oom) {
+		r = dec_oom(d);
+		goto out;
+	}
 	if (!o) {
 		r = bad_json(d, end && end >= at ? (size_t)(end - d->text) : nr->off);
 		goto out;
@@ -796,6 +812,7 @@ static int dec_scan(struct dec *d, struct netscan *scan, cJSON **root)
 {
 	const char *end = NULL, *field, *why;
 	size_t at = 0;
+	bool oom;
 	int r;
 
 	/* The records are read from their bytes (netscan), the rest from a cJSON tree of the
@@ -808,7 +825,10 @@ static int dec_scan(struct dec *d, struct netscan *scan, cJSON **root)
 	d->taken = calloc(scan->n_maps + 1, sizeof(*d->taken));
 	if (!d->taken)
 		return cni_error_set(d->err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	*root = cJSON_ParseWithLengthOpts(scan->skel, scan->skel_len, &end, false);
+	/* out of memory is not a corrupt file: the caller would set it aside and rebuild it */
+	*root = json_parse(scan->skel, scan->skel_len, &end, &oom);
+	if (oom)
+		return dec_oom(d);
 	if (!*root)
 		return bad_json(d, netscan_text_offset(scan, end && end >= scan->skel ?
 							       (size_t)(end - scan->skel) : 0));

@@ -848,6 +848,30 @@ struct netstate_endpoint *netstate_endpoint_at(struct netstate_network *net, siz
 
 /* ---- encode ---- */
 
+/* cJSON_AddItemToObject, which leaves @item to its caller when it fails (out of memory copying
+ * @key): @item is then freed here. The encode fails then (the copy's allocation was watched). */
+static void add_member(cJSON *o, const char *key, cJSON *item)
+{
+	if (item && !cJSON_AddItemToObject(o, key, item))
+		cJSON_Delete(item);
+}
+
+/* Source member @s by reference into object @out under @s's own key, borrowed (@s outlives
+ * @out: the encode prints @out before the source is freed). cJSON_AddItemReferenceToObject
+ * copies the key and leaks the reference when that copy fails (cJSON 1.7.15). Returns false on
+ * out of memory. */
+static bool add_reference(cJSON *out, const cJSON *s)
+{
+	cJSON *ref;
+
+	if (!cJSON_AddItemReferenceToArray(out, (cJSON *)s))
+		return false;
+	ref = out->child->prev; /* the last member: cJSON keeps it as the first one's prev */
+	ref->string = s->string;
+	ref->type |= cJSON_StringIsConst;
+	return true;
+}
+
 /* Keys we own that Go leaves out when empty (json:",omitempty" in network/endpoint.go and
  * network/network.go): a source's copy of one is dropped when ours is left out. */
 static bool owned_omitempty(const char *key)
@@ -959,7 +983,7 @@ static cJSON *merge(cJSON *gen, const cJSON *src)
 			cJSON_AddItemToArray(out, g); /* keeps g's key */
 		} else if (!owned_omitempty(s->string) &&
 			   !cJSON_GetObjectItemCaseSensitive(out, s->string) &&
-			   !cJSON_AddItemReferenceToObject(out, s->string, (cJSON *)s)) {
+			   !add_reference(out, s)) {
 			goto oom; /* (a duplicate of a key already written is dropped) */
 		}
 	}
@@ -1007,7 +1031,7 @@ static cJSON *ipnet_json(const struct ipnet_prefix *p)
 
 	if (!o)
 		return NULL;
-	cJSON_AddItemToObject(o, "IP", ip_json(&p->addr));
+	add_member(o, "IP", ip_json(&p->addr));
 	if (n == 0) {
 		cJSON_AddNullToObject(o, "Mask");
 		return o;
@@ -1074,9 +1098,9 @@ static cJSON *routeinfo_json(const struct netstate_route *r)
 
 	if (!o)
 		return NULL;
-	cJSON_AddItemToObject(o, "Dst", ipnet_json(&r->dst));
-	cJSON_AddItemToObject(o, "Src", ip_json(&r->src));
-	cJSON_AddItemToObject(o, "Gw", ip_json(&r->gw));
+	add_member(o, "Dst", ipnet_json(&r->dst));
+	add_member(o, "Src", ip_json(&r->src));
+	add_member(o, "Gw", ip_json(&r->gw));
 	cJSON_AddNumberToObject(o, "Protocol", r->protocol);
 	cJSON_AddStringToObject(o, "DevName", r->dev);
 	cJSON_AddNumberToObject(o, "Scope", r->scope);
@@ -1096,9 +1120,9 @@ static cJSON *nlroute_json(const struct netstate_route *r)
 	if (!o)
 		return NULL;
 	cJSON_AddNumberToObject(o, "Family", r->dst.addr.family);
-	cJSON_AddItemToObject(o, "Dst", dflt ? cJSON_CreateNull() : ipnet_json(&r->dst));
-	cJSON_AddItemToObject(o, "Src", ip_json(&r->src));
-	cJSON_AddItemToObject(o, "Gw", ip_json(&r->gw));
+	add_member(o, "Dst", dflt ? cJSON_CreateNull() : ipnet_json(&r->dst));
+	add_member(o, "Src", ip_json(&r->src));
+	add_member(o, "Gw", ip_json(&r->gw));
 	cJSON_AddNumberToObject(o, "Tos", 0);
 	cJSON_AddNumberToObject(o, "Table", r->table);
 	cJSON_AddNumberToObject(o, "Protocol", r->protocol);
@@ -1150,7 +1174,7 @@ static void add_str_omitempty(cJSON *o, const char *key, const char *v)
 static void endpoint_defaults(cJSON *o, int part)
 {
 	if (part == 0) {
-		cJSON_AddItemToObject(o, "InfraVnetIP", ipnet_json(&(struct ipnet_prefix){ 0 }));
+		add_member(o, "InfraVnetIP", ipnet_json(&(struct ipnet_prefix){ 0 }));
 		cJSON_AddStringToObject(o, "LocalIP", "");
 	} else if (part == 1) {
 		cJSON_AddFalseToObject(o, "EnableSnatOnHost");
@@ -1179,10 +1203,10 @@ static cJSON *endpoint_json(const struct netstate_endpoint *ep, const cJSON *src
 	cJSON_AddStringToObject(o, "SandboxKey", ep->sandbox_key);
 	cJSON_AddStringToObject(o, "IfName", ep->ifname);
 	cJSON_AddStringToObject(o, "HostIfName", ep->host_ifname);
-	cJSON_AddItemToObject(o, "MacAddress", mac_json(ep->mac, ep->has_mac));
+	add_member(o, "MacAddress", mac_json(ep->mac, ep->has_mac));
 	if (!src)
 		endpoint_defaults(o, 0);
-	cJSON_AddItemToObject(o, "IPAddresses", ipnets_json(ep->ips, ep->n_ips));
+	add_member(o, "IPAddresses", ipnets_json(ep->ips, ep->n_ips));
 	if (ep->n_gateways) {
 		a = cJSON_AddArrayToObject(o, "Gateways");
 		for (i = 0; a && i < ep->n_gateways; i++)
@@ -1190,8 +1214,8 @@ static cJSON *endpoint_json(const struct netstate_endpoint *ep, const cJSON *src
 	} else {
 		cJSON_AddNullToObject(o, "Gateways");
 	}
-	cJSON_AddItemToObject(o, "DNS", dns_json(&ep->dns));
-	cJSON_AddItemToObject(o, "Routes", routes_json(ep->routes, ep->n_routes, routeinfo_json));
+	add_member(o, "DNS", dns_json(&ep->dns));
+	add_member(o, "Routes", routes_json(ep->routes, ep->n_routes, routeinfo_json));
 	cJSON_AddNumberToObject(o, "VlanID", ep->vlan_id);
 	if (!src)
 		endpoint_defaults(o, 1);
@@ -1536,9 +1560,9 @@ static cJSON *network_json(struct eps_marks *em, const struct netstate_network *
 		if (!so)
 			break;
 		cJSON_AddNumberToObject(so, "Family", s->family);
-		cJSON_AddItemToObject(so, "Prefix", ipnet_json(&s->prefix));
-		cJSON_AddItemToObject(so, "Gateway", ip_json(&s->gateway));
-		cJSON_AddItemToObject(so, "PrimaryIP", ip_json(&s->primary_ip));
+		add_member(so, "Prefix", ipnet_json(&s->prefix));
+		add_member(so, "Gateway", ip_json(&s->gateway));
+		add_member(so, "PrimaryIP", ip_json(&s->primary_ip));
 		cJSON_AddItemToArray(a, so);
 	}
 	eps = endpoints_marker(net, em);
@@ -1546,8 +1570,8 @@ static cJSON *network_json(struct eps_marks *em, const struct netstate_network *
 		cJSON_Delete(o);
 		return NULL;
 	}
-	cJSON_AddItemToObject(o, "Endpoints", eps);
-	cJSON_AddItemToObject(o, "DNS", dns_json(&net->dns));
+	add_member(o, "Endpoints", eps);
+	add_member(o, "DNS", dns_json(&net->dns));
 	cJSON_AddBoolToObject(o, "EnableSnatOnHost", net->enable_snat_on_host);
 	cJSON_AddStringToObject(o, "NetNs", net->netns);
 	cJSON_AddStringToObject(o, "SnatBridgeIP", net->snat_bridge_ip);
@@ -1576,7 +1600,7 @@ static cJSON *extif_json(const struct netstate *st, struct eps_marks *em,
 			cJSON_Delete(o);
 			return NULL;
 		}
-		cJSON_AddItemToObject(nets, n->id, j);
+		add_member(nets, n->id, j);
 	}
 	if (x->n_subnets) {
 		a = cJSON_AddArrayToObject(o, "Subnets");
@@ -1587,12 +1611,12 @@ static cJSON *extif_json(const struct netstate *st, struct eps_marks *em,
 		cJSON_AddNullToObject(o, "Subnets");
 	}
 	cJSON_AddStringToObject(o, "BridgeName", x->bridge_name);
-	cJSON_AddItemToObject(o, "DNSInfo", dns_json(&x->dns));
-	cJSON_AddItemToObject(o, "MacAddress", mac_json(x->mac, x->has_mac));
-	cJSON_AddItemToObject(o, "IPAddresses", ipnets_json(x->ips, x->n_ips));
-	cJSON_AddItemToObject(o, "Routes", routes_json(x->routes, x->n_routes, nlroute_json));
-	cJSON_AddItemToObject(o, "IPv4Gateway", ip_json(&x->ipv4_gateway));
-	cJSON_AddItemToObject(o, "IPv6Gateway", ip_json(&x->ipv6_gateway));
+	add_member(o, "DNSInfo", dns_json(&x->dns));
+	add_member(o, "MacAddress", mac_json(x->mac, x->has_mac));
+	add_member(o, "IPAddresses", ipnets_json(x->ips, x->n_ips));
+	add_member(o, "Routes", routes_json(x->routes, x->n_routes, nlroute_json));
+	add_member(o, "IPv4Gateway", ip_json(&x->ipv4_gateway));
+	add_member(o, "IPv6Gateway", ip_json(&x->ipv6_gateway));
 	return merge(o, src);
 }
 
@@ -1625,7 +1649,7 @@ static void encode_tree(const struct netstate *st, const char *version, const ch
 
 		if (!j)
 			goto out;
-		cJSON_AddItemToObject(xs, x->name, j);
+		add_member(xs, x->name, j);
 	}
 	root = merge(root, st->doc);
 	skel = root ? cJSON_Print(root) : NULL;

@@ -40,10 +40,11 @@ struct backend_call {
 					 * record keeps only the Go fields), else NULL */
 	/* endpoint_add only: may the backend remove an object of owner (@cid, @ifname), another
 	 * owner of this network, that stands in the new attachment's way (a host route to the
-	 * address IPAM just gave)? True only when the orchestrator proved that owner gone: no
+	 * address IPAM just gave)? 1 only when the orchestrator proved that owner gone: no
 	 * record, no address in the IPAM, no call of it running (its lock, taken, is then held
-	 * until this call ends). NULL: never. */
-	bool (*owner_gone)(void *arg, const char *cid, const char *ifname);
+	 * until this call ends); 0 when not proven; -ENOMEM (code 100 in @err) when a look-up ran
+	 * out of memory (the call fails). NULL: never. */
+	int (*owner_gone)(void *arg, const char *cid, const char *ifname, struct cni_error *err);
 	void *owner_arg;
 	/* network_create, network_undo and endpoint_add: with ipam.type azure-cns for pod subnets
 	 * (no ipam.mode), the network container's primary IPv4 CNS gave (ACN invoker_cns.go

@@ -1588,7 +1588,7 @@ static bool attachment_owner(const struct netdev_link *h, const char *network,
  * veth is a leftover (a pod whose DEL never came and whose address a GC released): remove it,
  * and its routes with it. Anything else (another network's veth, an untagged one, the
  * operator's) stays and the ADD fails as before. Returns 0 when it was removed (the caller
- * adds its route again), else -EEXIST with the error set. */
+ * adds its route again), else -EEXIST, or owner_gone's -ENOMEM, with the error set. */
 static int host_route_take(struct vnet *v, const struct netdev_route *want, struct cni_error *err)
 {
 	const struct backend_call *call = v->call;
@@ -1597,7 +1597,7 @@ static int host_route_take(struct vnet *v, const struct netdev_route *want, stru
 	struct netdev_route *rt = NULL;
 	struct netdev_link l;
 	char buf[IPNET_ADDR_STRLEN];
-	int n, i, dev = 0;
+	int n, i, dev = 0, gone;
 
 	n = netdev_route_list(nd, want->dst.addr.family, 0, 0, &rt, NULL);
 	for (i = 0; i < n; i++)
@@ -1606,10 +1606,13 @@ static int host_route_take(struct vnet *v, const struct netdev_route *want, stru
 	free(rt);
 	ipnet_addr_format(&want->dst.addr, buf, sizeof(buf));
 	memset(&a, 0, sizeof(a));
-	if (!dev || dev == want->ifindex || netdev_link_get(nd, NULL, dev, &l, NULL) < 0 ||
-	    strcmp(l.kind, "veth") != 0 || !attachment_owner(&l, call->conf->name, &a) ||
-	    !a.this_network || !call->owner_gone ||
-	    !call->owner_gone(call->owner_arg, a.container_id, a.ifname))
+	gone = dev && dev != want->ifindex && netdev_link_get(nd, NULL, dev, &l, NULL) == 0 &&
+	       strcmp(l.kind, "veth") == 0 && attachment_owner(&l, call->conf->name, &a) &&
+	       a.this_network && call->owner_gone ?
+		       call->owner_gone(call->owner_arg, a.container_id, a.ifname, err) : 0;
+	if (gone < 0)
+		return gone;
+	if (!gone)
 		return cni_error_set(err, -EEXIST, CNI_CODE_NETWORK,
 				     "a host route to %s (the pod's address) exists via another link",
 				     buf);

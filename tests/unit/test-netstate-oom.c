@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* core/netstate under allocation failure: the k-th allocation fails, for every k a call makes
- * (the core's malloc, calloc and realloc are wrapped: ld --wrap, tests/CMakeLists.txt; cJSON's
- * through its hooks). Out of memory must be told as such (-ENOMEM, errno ENOMEM): never as a
- * corrupt file (the caller would set the node's state aside and start again empty) nor as a
- * record that does not decode (its fields would read as empty and be saved so). */
+ * (the core's malloc, calloc, realloc and free are wrapped, cJSON's allocations too: oom.h). Out
+ * of memory must be told as such (-ENOMEM, errno ENOMEM): never as a corrupt file (the caller
+ * would set the node's state aside and start again empty) nor as a record that does not decode
+ * (its fields would read as empty and be saved so). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,69 +18,9 @@
 #include <cJSON.h>
 
 #include "fixtures.h"
+#include "oom.h"
 
 #include "core/netstate.h"
-
-/* The encoder's cJSON builders leak what they built when an allocation fails part way (known):
- * this test checks what an encode returns, so its leaks are not reported under ASan. */
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/lsan_interface.h>
-#define LEAKS_IGNORED_BEGIN() __lsan_disable()
-#define LEAKS_IGNORED_END() __lsan_enable()
-#else
-#define LEAKS_IGNORED_BEGIN() ((void)0)
-#define LEAKS_IGNORED_END() ((void)0)
-#endif
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static long countdown; /* allocations till the one that fails; 0: none fails */
-static bool failed;    /* an allocation was failed since arm() */
-
-static bool fail_now(void)
-{
-	if (countdown > 0 && --countdown == 0) {
-		failed = true;
-		return true;
-	}
-	return false;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return fail_now() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return fail_now() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return fail_now() ? NULL : __real_realloc(p, n);
-}
-
-/* The k-th allocation from now on fails (cJSON's too). */
-static void arm(long k)
-{
-	cJSON_Hooks hooks = { .malloc_fn = __wrap_malloc, .free_fn = free };
-
-	cJSON_InitHooks(&hooks);
-	countdown = k;
-	failed = false;
-}
-
-static void disarm(void)
-{
-	countdown = 0;
-	cJSON_InitHooks(NULL);
-}
 
 /* Decoding a good file fails only as out of memory (code 100), eager or lazy. */
 static void decode_oom(void **state)
@@ -98,13 +38,13 @@ static void decode_oom(void **state)
 			struct netstate st;
 			int r;
 
-			arm(k);
+			oom_arm(k);
 			r = eager ? netstate_decode(text, len, "azure-vnet.json", &st, &err) :
 				    netstate_decode_lazy(text, len, "azure-vnet.json", &st, &err);
-			disarm();
+			oom_disarm();
 			if (r == 0)
 				netstate_free(&st);
-			if (!failed) {
+			if (!oom_failed()) {
 				assert_int_equal(r, 0);
 				break;
 			}
@@ -141,12 +81,12 @@ static void find_oom(void **state)
 		assert_int_equal(netstate_decode_lazy(text, len, NULL, &st, NULL), 0);
 		net = &st.extifs[0].networks[0];
 		assert_true(net->endpoints[0]->lazy);
-		arm(k);
+		oom_arm(k);
 		errno = 0;
 		ep = netstate_find_endpoint(net, want.id);
-		disarm();
+		oom_disarm();
 		if (!ep) {
-			assert_true(failed);
+			assert_true(oom_failed());
 			assert_int_equal(errno, ENOMEM);
 			assert_true(net->endpoints[0]->lazy);
 			ep = netstate_find_endpoint(net, want.id);
@@ -157,7 +97,7 @@ static void find_oom(void **state)
 		assert_int_equal(ep->n_ips, want.n_ips);
 		assert_memory_equal(ep->ips, want.ips, sizeof(want.ips));
 		netstate_free(&st);
-		if (!failed)
+		if (!oom_failed())
 			break;
 	}
 	free(text);
@@ -179,10 +119,13 @@ static char *joined(const struct netstate_text *t)
 }
 
 /* An encode (whole or as parts) that runs out of memory fails: it never returns a text with a
- * field left out (a save would write it so). One record decoded and changed, the rest lazy. */
+ * field left out (a save would write it so), and it frees what it built, failed or not
+ * (counted: oom.h). One record decoded and changed, two new ones (one in a new network), the
+ * rest lazy. */
 static void encode_oom(void **state)
 {
-	struct netstate_endpoint *ep;
+	struct netstate_endpoint *ep, fresh;
+	struct netstate_network net = { 0 };
 	struct netstate st;
 	size_t len;
 	char *text, *want;
@@ -200,6 +143,17 @@ static void encode_oom(void **state)
 	ep = netstate_endpoint_at(&st.extifs[0].networks[0], 0);
 	assert_non_null(ep);
 	ep->vlan_id = 7;
+	/* a new record (no source: Go's defaults written) in the same network and in a new one */
+	fresh = *ep;
+	memset(&fresh.src, 0, sizeof(fresh.src));
+	snprintf(fresh.id, sizeof(fresh.id), "feedbeef-eth0");
+	snprintf(fresh.container_id, sizeof(fresh.container_id), "feedbeef0000");
+	assert_int_equal(netstate_endpoint_put(&st.extifs[0].networks[0], &fresh), 0);
+	snprintf(net.id, sizeof(net.id), "other");
+	snprintf(net.mode, sizeof(net.mode), "bridge");
+	assert_non_null(netstate_network_add(&st.extifs[0], &net));
+	assert_int_equal(netstate_endpoint_put(netstate_find_network(&st, "other", NULL), &fresh),
+			 0);
 	want = netstate_encode(&st, "v1", "2026-01-02T03:04:05Z");
 	assert_non_null(want);
 	for (parts = 0; parts < 2; parts++) {
@@ -210,14 +164,13 @@ static void encode_oom(void **state)
 			char *got = NULL;
 			int r = 0;
 
-			LEAKS_IGNORED_BEGIN();
-			arm(k);
+			oom_track();
+			oom_arm(k);
 			if (parts)
 				r = netstate_encode_parts(&st, "v1", "2026-01-02T03:04:05Z", &t);
 			else
 				got = netstate_encode(&st, "v1", "2026-01-02T03:04:05Z");
-			disarm();
-			LEAKS_IGNORED_END();
+			oom_disarm();
 			if (parts && r == 0) {
 				got = joined(&t);
 				netstate_text_free(&t);
@@ -227,9 +180,14 @@ static void encode_oom(void **state)
 			if (got)
 				assert_string_equal(got, want);
 			else
-				assert_true(failed);
+				assert_true(oom_failed());
 			free(got);
-			if (!failed)
+			/* what the encode allocated is freed, whether it failed or not */
+			if (oom_live() != 0)
+				fail_msg("%s: allocation %ld failed, %zu allocations leaked",
+					 parts ? "netstate_encode_parts" : "netstate_encode", k,
+					 oom_live());
+			if (!oom_failed())
 				break;
 		}
 	}
