@@ -102,31 +102,34 @@ struct platform_view;
 
 /* platform_file_view - the bytes of the regular file at @path (opened as platform_file_read
  * opens it; up to 64 MiB) for reading, without a copy where the platform allows: *ret_data is
- * *ret_len bytes then @pad (at most 64) zero bytes, read-only, valid until
+ * *ret_len bytes then @pad (at most 64) zero bytes, read-only, valid and unchanged until
  * platform_file_view_free(*ret_view). Linux: the file's pages are mapped (MAP_PRIVATE, PROT_READ)
- * and pinned by a read lease (fcntl F_SETLEASE F_RDLCK, fcntl(2)): a process that opens the file
- * in place to write or truncate it waits (up to /proc/sys/fs/lease-break-time) until the view is
- * freed or this process ends, so the bytes cannot change under the reader; a writer that replaces
- * the file by rename (ours, the Go plugin's store) does not touch the viewed inode. Taking a
- * lease sets SIGIO, the lease break's signal, to ignored in this process (spawn.c's children
- * reset it). A file under 32 KiB (a copy costs less), one that no lease can be had on (open for
- * writing somewhere, a file system without leases, no CAP_LEASE), and on Windows: the bytes are
- * read into memory (a copy). Returns 0 (free with platform_file_view_free), -ENOENT when absent (no error
- * recorded), or negative errno as platform_file_read (code 5 naming the path; -EFBIG too large;
- * -ENOMEM code 100). */
+ * and pinned by a read lease (fcntl F_SETLEASE F_RDLCK, fcntl(2)). A process that opens the file
+ * in place to write or truncate it breaks the lease: the kernel holds its open and sends this
+ * process SIGIO, whose handler (installed with the first lease, SA_RESTART) copies the view's
+ * bytes into private memory at the same address and gives the lease up, so the writer goes on
+ * at once and the view's bytes stay as they were (out of memory for the copy: the writer waits
+ * up to /proc/sys/fs/lease-break-time, and platform_file_view_stable says false). A writer that
+ * replaces the file by rename (ours, the Go plugin's store since v1.4.42) does not touch the
+ * viewed inode. A file under 32 KiB (a copy costs less), one that no lease can be had on (open
+ * for writing somewhere, no CAP_LEASE), one on a file system whose writes may bypass the lease
+ * (anything but tmpfs, ramfs, ext2/3/4, xfs, btrfs: overlayfs, NFS, FUSE), more than 8 views at
+ * once in this process, and on Windows: the bytes are read into memory (a copy). Returns 0 (free
+ * with platform_file_view_free), -ENOENT when absent (no error recorded), or negative errno as
+ * platform_file_read (code 5 naming the path; -EFBIG too large; -ENOMEM code 100). */
 int platform_file_view(const char *path, size_t pad, struct platform_view **ret_view,
 		       const char **ret_data, size_t *ret_len, struct cni_error *err);
 
 /* platform_file_view_current - whether @path names, now, the file @v was made from with the
  * same bytes: for a pinned view (still leased, same device and inode: nobody wrote it) without
- * reading it; for a copy, platform_file_same. 1 yes, 0 no or cannot tell (the caller reads the
- * file again; the bytes of a pinned view whose lease was broken are not to be read again: see
- * platform_file_view_stable). */
+ * reading it; for a copy (also a view copied at a lease break), platform_file_same. 1 yes, 0 no
+ * or cannot tell (the caller reads the file again). */
 int platform_file_view_current(const char *path, const struct platform_view *v);
 
-/* platform_file_view_stable - whether @v's bytes are still safe to read: true for a copy, and
- * for a mapped view while its lease holds (after a broken lease, a truncation of the file would
- * make reading them fault). */
+/* platform_file_view_stable - whether @v's bytes are still safe to read: true for a copy, for
+ * a mapped view while its lease holds, and for one copied at a lease break; false only for a
+ * mapped view whose break found no memory for the copy (once the lease runs out, a truncation of
+ * the file would make reading it fault). */
 bool platform_file_view_stable(const struct platform_view *v);
 
 /* platform_file_view_free - unmap or free the bytes and release the lease; safe on NULL. */

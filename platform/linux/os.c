@@ -15,7 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -34,6 +37,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <linux/magic.h>
 
 #define OS_DEFAULT_RUNTIME_DIR "/var/run"
 #define OS_DEFAULT_LOG_DIR "/var/log"
@@ -317,13 +321,37 @@ out:
 	return same;
 }
 
-/* A file's bytes: mapped and leased, or a malloc'd copy. */
-struct platform_view {
-	char *data;     /* map_len bytes mapped, or malloc'd (map_len 0) */
-	size_t len;     /* the file's bytes (the pad's zeros follow) */
+/* A mapped view's pages, where view_on_break can reach them. The handler and the view's owner
+ * change a slot's state by compare-and-swap only (lock-free: safe in a signal handler, and in
+ * libcurl's resolver thread, which a process-directed SIGIO may also reach). */
+enum view_slot_state {
+	VIEW_SLOT_FREE,
+	VIEW_SLOT_SETUP,   /* being filled by platform_file_view */
+	VIEW_SLOT_PINNED,  /* mapped from the file, the lease held */
+	VIEW_SLOT_COPYING, /* view_on_break at work */
+	VIEW_SLOT_COPIED,  /* a private copy at the same address; the lease given up */
+	VIEW_SLOT_CLOSING, /* being freed by platform_file_view_free */
+};
+
+struct view_slot {
+	_Atomic int state; /* enum view_slot_state */
+	char *data;        /* map_len bytes mapped; the file's len bytes, then zeros */
+	size_t len;
 	size_t map_len;
-	int fd;         /* the descriptor that holds the lease; -1 for a copy */
-	dev_t dev;      /* what fd is, for platform_file_view_current */
+	int fd;            /* the descriptor that holds (or held) the lease */
+};
+
+/* A call holds a few views at once (its snapshot, one read to compare, an owner's look-up);
+ * with every slot taken a view is a copy. */
+#define VIEW_SLOTS 8
+static struct view_slot view_slots[VIEW_SLOTS];
+
+/* A file's bytes: mapped and leased (@slot), or a malloc'd copy. */
+struct platform_view {
+	char *data;     /* the slot's mapping, or malloc'd (slot NULL) */
+	size_t len;     /* the file's bytes (the pad's zeros follow) */
+	struct view_slot *slot;
+	dev_t dev;      /* what the slot's fd is, for platform_file_view_current */
 	ino_t ino;
 };
 
@@ -333,21 +361,95 @@ struct platform_view {
  * mapped). */
 #define VIEW_MAP_MIN 32768
 
-/* A read lease on @fd (platform_file_view), SIGIO ignored first: a lease break signals the
- * holder, and SIGIO's default action ends the process. true when held. */
+/* @s's pages replaced by a private copy of them at the same address (mremap over the mapping:
+ * readers see the same bytes throughout). false when memory runs out (the mapping is kept). */
+static bool view_slot_copy(struct view_slot *s)
+{
+	char *copy = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+
+	if (copy == MAP_FAILED)
+		return false;
+	memcpy(copy, s->data, s->len); /* the rest stays zero: the pad */
+	if (mprotect(copy, s->map_len, PROT_READ) < 0 ||
+	    mremap(copy, s->map_len, s->map_len, MREMAP_MAYMOVE | MREMAP_FIXED, s->data) ==
+		    MAP_FAILED) {
+		munmap(copy, s->map_len);
+		return false;
+	}
+	return true;
+}
+
+/* If @s's lease is being broken (someone opens the file to write or truncate it and waits in
+ * the kernel until the lease goes, at most lease-break-time; after that a truncation would make
+ * reading the mapping raise SIGBUS, an in-place write would change the bytes under the model),
+ * its bytes become a private copy and the lease is given up: the writer goes on at once and the
+ * view's bytes never change. Async-signal-safe. When memory for the copy runs out the lease is
+ * left to run out as the kernel times it (platform_file_view_stable then says false). */
+static void view_slot_break(struct view_slot *s)
+{
+	int want = VIEW_SLOT_PINNED;
+
+	if (!atomic_compare_exchange_strong(&s->state, &want, VIEW_SLOT_COPYING))
+		return;
+	if (fcntl(s->fd, F_GETLEASE) == F_RDLCK || !view_slot_copy(s)) {
+		atomic_store(&s->state, VIEW_SLOT_PINNED);
+		return;
+	}
+	fcntl(s->fd, F_SETLEASE, F_UNLCK);
+	atomic_store(&s->state, VIEW_SLOT_COPIED);
+}
+
+/* SIGIO: the kernel's signal to a lease holder that a break began (fcntl(2), "Leases"). Which
+ * lease is not said (SIGIO without F_SETSIG carries no descriptor): every pinned view is
+ * checked. */
+static void view_on_break(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	for (size_t i = 0; i < VIEW_SLOTS; i++)
+		view_slot_break(&view_slots[i]);
+	errno = saved;
+}
+
+/* A read lease on @fd (platform_file_view), view_on_break installed first (SA_RESTART: the
+ * calls it interrupts go on). true when held. */
 static bool view_lease(int fd)
 {
-	static bool sigio_ignored;
+	static bool sigio_caught;
 
-	if (!sigio_ignored) {
-		struct sigaction sa = { .sa_handler = SIG_IGN };
+	if (!sigio_caught) {
+		struct sigaction sa = { .sa_handler = view_on_break, .sa_flags = SA_RESTART };
 
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(SIGIO, &sa, NULL) < 0)
 			return false;
-		sigio_ignored = true;
+		sigio_caught = true;
 	}
 	return fcntl(fd, F_SETLEASE, F_RDLCK) == 0;
+}
+
+/* Does every write to a file on @fd's file system pass through this kernel's VFS, which breaks
+ * the lease? Local disk and memory file systems. Not overlayfs (a write to a layer's file breaks
+ * no lease on the overlay's), nor network or FUSE file systems (other hosts, a daemon): their
+ * files are copied. */
+static bool view_fs_leases_whole(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return false;
+	switch ((unsigned long)sf.f_type) {
+	case TMPFS_MAGIC:
+	case RAMFS_MAGIC:
+	case EXT4_SUPER_MAGIC: /* ext2, ext3 too */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* @fd's first @len bytes mapped read-only with @pad zero bytes after them: the kernel zeroes the
@@ -375,6 +477,52 @@ static char *view_map(int fd, size_t len, size_t pad, size_t *ret_map_len)
 	return base;
 }
 
+/* A free slot, now VIEW_SLOT_SETUP; NULL when all are taken. */
+static struct view_slot *view_slot_claim(void)
+{
+	for (size_t i = 0; i < VIEW_SLOTS; i++) {
+		int want = VIEW_SLOT_FREE;
+
+		if (atomic_compare_exchange_strong(&view_slots[i].state, &want, VIEW_SLOT_SETUP))
+			return &view_slots[i];
+	}
+	return NULL;
+}
+
+/* @v pinned: @fd (open for reading, from open_regular with *@st) leased and mapped. false (@fd
+ * still open, any lease with it) when no lease can be had or the mapping fails. */
+static bool view_pin(struct platform_view *v, int fd, struct stat *st, size_t pad)
+{
+	struct view_slot *s;
+
+	if (st->st_size < VIEW_MAP_MIN || !view_fs_leases_whole(fd))
+		return false;
+	s = view_slot_claim();
+	if (!s)
+		return false;
+	/* with the lease held nobody has the file open for writing: its size now is its size */
+	if (!view_lease(fd) || fstat(fd, st) < 0 || st->st_size <= 0 ||
+	    (unsigned long long)st->st_size > OS_FILE_MAX)
+		goto fail;
+	s->data = view_map(fd, (size_t)st->st_size, pad, &s->map_len);
+	if (!s->data)
+		goto fail;
+	s->len = (size_t)st->st_size;
+	s->fd = fd;
+	atomic_store(&s->state, VIEW_SLOT_PINNED);
+	/* a break that began before the slot was pinned found nothing to copy */
+	view_slot_break(s);
+	v->slot = s;
+	v->data = s->data;
+	v->len = s->len;
+	v->dev = st->st_dev;
+	v->ino = st->st_ino;
+	return true;
+fail:
+	atomic_store(&s->state, VIEW_SLOT_FREE);
+	return false;
+}
+
 int platform_file_view(const char *path, size_t pad, struct platform_view **ret_view,
 		       const char **ret_data, size_t *ret_len, struct cni_error *err)
 {
@@ -390,24 +538,13 @@ int platform_file_view(const char *path, size_t pad, struct platform_view **ret_
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
-	v->fd = -1;
 	fd = open_regular(path, O_RDONLY, 0, false, "", &st, err);
 	if (fd < 0) {
 		free(v);
 		return fd;
 	}
-	/* with the lease held nobody has the file open for writing: its size now is its size */
-	if (st.st_size >= VIEW_MAP_MIN && view_lease(fd) && fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    (unsigned long long)st.st_size <= OS_FILE_MAX) {
-		v->data = view_map(fd, (size_t)st.st_size, pad, &v->map_len);
-		if (v->data) {
-			v->len = (size_t)st.st_size;
-			v->fd = fd;
-			v->dev = st.st_dev;
-			v->ino = st.st_ino;
-			goto done;
-		}
-	}
+	if (view_pin(v, fd, &st, pad))
+		goto done;
 	close(fd); /* and with it any lease taken */
 	r = file_read(path, false, &data, &len, err);
 	if (r < 0) {
@@ -430,9 +567,17 @@ done:
 	return 0;
 }
 
+/* Is @v's slot's lease held? (Not while it is being broken.) */
+static bool view_leased(const struct platform_view *v)
+{
+	return fcntl(v->slot->fd, F_GETLEASE) == F_RDLCK;
+}
+
 bool platform_file_view_stable(const struct platform_view *v)
 {
-	return v && (v->fd < 0 || fcntl(v->fd, F_GETLEASE) == F_RDLCK);
+	/* the lease asked first: a copy made after that is seen by the state */
+	return v && (!v->slot || view_leased(v) ||
+		     atomic_load(&v->slot->state) == VIEW_SLOT_COPIED);
 }
 
 int platform_file_view_current(const char *path, const struct platform_view *v)
@@ -441,25 +586,47 @@ int platform_file_view_current(const char *path, const struct platform_view *v)
 
 	if (!v)
 		return 0;
-	if (v->fd < 0)
+	if (!v->slot)
 		return platform_file_same(path, v->data, v->len);
 	/* the lease still held: nobody opened the inode to write since; the name still its */
-	if (fcntl(v->fd, F_GETLEASE) != F_RDLCK || lstat(path, &st) < 0)
-		return 0;
-	return S_ISREG(st.st_mode) && st.st_dev == v->dev && st.st_ino == v->ino &&
-	       (unsigned long long)st.st_size == v->len;
+	if (view_leased(v)) {
+		if (lstat(path, &st) < 0)
+			return 0;
+		return S_ISREG(st.st_mode) && st.st_dev == v->dev && st.st_ino == v->ino &&
+		       (unsigned long long)st.st_size == v->len;
+	}
+	/* copied at a break: a copy, checked by its bytes */
+	if (atomic_load(&v->slot->state) == VIEW_SLOT_COPIED)
+		return platform_file_same(path, v->data, v->len);
+	return 0;
 }
 
 void platform_file_view_free(struct platform_view *v)
 {
+	struct view_slot *s;
+
 	if (!v)
 		return;
-	if (v->map_len)
-		munmap(v->data, v->map_len);
-	else
+	s = v->slot;
+	if (!s) {
 		free(v->data);
-	if (v->fd >= 0)
-		close(v->fd);
+		free(v);
+		return;
+	}
+	for (;;) {
+		int cur = atomic_load(&s->state);
+
+		/* a handler in another thread copying it: it ends soon (in this one, it ended) */
+		if (cur == VIEW_SLOT_COPYING) {
+			sched_yield();
+			continue;
+		}
+		if (atomic_compare_exchange_strong(&s->state, &cur, VIEW_SLOT_CLOSING))
+			break;
+	}
+	munmap(s->data, s->map_len);
+	close(s->fd);
+	atomic_store(&s->state, VIEW_SLOT_FREE);
 	free(v);
 }
 

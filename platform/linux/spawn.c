@@ -49,7 +49,7 @@ static void child(const struct spawn_opts *o, pid_t parent)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(127); /* the plugin is already gone: run nothing on its behalf */
 	signal(SIGPIPE, SIG_DFL);
-	signal(SIGIO, SIG_DFL); /* platform_file_view ignores it in the plugin */
+	signal(SIGIO, SIG_DFL); /* platform_file_view catches it in the plugin */
 	for (int i = 0; i < 3; i++) {
 		if (fds[i] >= 0)
 			continue;

@@ -370,7 +370,7 @@ static void test_view_bytes_and_pad(void **state)
 	assert_false(cni_error_is_set(&err));
 	assert_null(v);
 	assert_int_equal(platform_file_view_current(p, NULL), 0);
-	write_pattern(p, 10, 1);
+	free(write_pattern(p, 10, 1));
 	assert_int_equal(platform_file_view(p, 65, &v, &data, &len, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "65"));
 	remove(p);
