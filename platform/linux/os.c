@@ -414,10 +414,12 @@ static void view_on_break(int sig)
 }
 
 /* A read lease on @fd (platform_file_view), view_on_break installed first (SA_RESTART: the
- * calls it interrupts go on). true when held. */
+ * calls it interrupts go on) and SIGIO unblocked in this thread (a mask inherited from the
+ * runtime that started us would leave every break unanswered). true when held. */
 static bool view_lease(int fd)
 {
 	static bool sigio_caught;
+	sigset_t io;
 
 	if (!sigio_caught) {
 		struct sigaction sa = { .sa_handler = view_on_break, .sa_flags = SA_RESTART };
@@ -427,6 +429,10 @@ static bool view_lease(int fd)
 			return false;
 		sigio_caught = true;
 	}
+	sigemptyset(&io);
+	sigaddset(&io, SIGIO);
+	if (sigprocmask(SIG_UNBLOCK, &io, NULL) < 0)
+		return false;
 	return fcntl(fd, F_SETLEASE, F_RDLCK) == 0;
 }
 
