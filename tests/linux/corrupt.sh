@@ -197,6 +197,76 @@ review_cases() {
 		bash -c "[ $rc -eq 0 ] && [ \"\$(jq -r '.ips[0].address' <<<'$out')\" != 10.246.0.5/16 ]"
 	rm -f "$RT"/azure-vnet-ipam.json.corrupt-*
 	node_drop
+	inplace_writer_case
+}
+
+# lock_waiter INODE: does /proc/locks show a process waiting for a flock on INODE?
+lock_waiter() { grep -qE "^[0-9]+: -> FLOCK .*:$1 " /proc/locks; }
+# leased INODE: does /proc/locks show a lease on INODE?
+leased() { grep -qE "^[0-9]+: LEASE .*:$1 " /proc/locks; }
+# rewrite_in_place FILE SRC: FILE opened in place (O_TRUNC, as the Go store's flush did before
+# v1.4.42, or a shell's >) and SRC's bytes written, retrying a refused non-blocking open every
+# 50 ms up to 10 s. Exit 0 when it got in after the first try was refused (a pinned view's
+# lease, the break then begun), 3 when the first try got in (no lease held), 1 never.
+rewrite_in_place() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys, time
+path, data = sys.argv[1], open(sys.argv[2], "rb").read()
+for i in range(200):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NONBLOCK)
+    except BlockingIOError:
+        time.sleep(0.05)
+        continue
+    os.write(fd, data)
+    os.close(fd)
+    sys.exit(0 if i > 0 else 3)
+sys.exit(1)
+PY
+}
+# 5. an in-place writer while an ADD holds azure-vnet.json (40 pods: past 32 KiB, mapped under a
+# read lease) and waits for the state lock: the writer gets in at once (before, it waited for
+# the call to end, and past lease-break-time the call's mapping was truncated under it), the ADD
+# then works from the writer's file (its locked step reads the changed file) and succeeds
+inplace_writer_case() {
+	local i lock sino lino pid ok=1 wrc
+	node_setup review5 10.246 45
+	CONF=$TRANSPARENT
+	for i in $(seq 40); do
+		ip netns add "${P}p$i"
+		ccall ADD "cid-f$i" "$i"
+		[ $rc -eq 0 ] || ok=0
+	done
+	check "review: 40 pods added, azure-vnet.json of 32 KiB or more" \
+		bash -c "[ $ok = 1 ] && [ \$(stat -c %s '$RT/azure-vnet.json') -ge 32768 ]"
+	# the writer's version: the same state re-indented, cid-f1's record gone
+	jq '(.Network.ExternalInterfaces[].Networks[].Endpoints) |= with_entries(select(.value.ContainerID != "cid-f1"))' \
+		"$RT/azure-vnet.json" >"$WORK/inplace.json"
+	lock=$RT/azure-vnet/azure-vnet.lock
+	exec 9>>"$lock"
+	flock 9
+	lino=$(stat -c %i "$lock")
+	sino=$(stat -c %i "$RT/azure-vnet.json")
+	ip netns add "${P}p41"
+	( ccall ADD cid-f41 41 AZURE_CNI_LOCK_TIMEOUT_MS=20000; echo "$rc" >"$WORK/inplace.rc" ) 9>&- &
+	pid=$!
+	for i in $(seq 200); do
+		lock_waiter "$lino" && break
+		sleep 0.05
+	done
+	check "review: the ADD holds azure-vnet.json under a lease while it waits for the state lock" \
+		bash -c "$(declare -f lock_waiter leased); lock_waiter $lino && leased $sino"
+	rewrite_in_place "$RT/azure-vnet.json" "$WORK/inplace.json"
+	wrc=$?
+	check "review: an in-place writer gets in while the ADD still waits (its first open refused)" \
+		bash -c "[ $wrc = 0 ] && $(declare -f lock_waiter); lock_waiter $lino"
+	flock -u 9
+	exec 9>&-
+	wait "$pid"
+	check "review: the ADD then succeeds" test "$(cat "$WORK/inplace.rc")" = 0
+	check "review: the saved file is the writer's with the new pod (cid-f1 gone, cid-f41 there, 40 records)" \
+		jq -e '[.Network.ExternalInterfaces[].Networks[].Endpoints[].ContainerID] | length == 40 and (any(.[]; . == "cid-f1") | not) and any(.[]; . == "cid-f41")' "$RT/azure-vnet.json"
+	node_drop
 }
 
 # The issue's case at full size (each file corrupted in the middle of a 250-pod fill, the mode
