@@ -330,6 +330,7 @@ enum view_slot_state {
 	VIEW_SLOT_PINNED,  /* mapped from the file, the lease held */
 	VIEW_SLOT_COPYING, /* view_on_break at work */
 	VIEW_SLOT_COPIED,  /* a private copy at the same address; the lease given up */
+	VIEW_SLOT_LAPSING, /* mapped, the lease breaking, no memory for a copy */
 	VIEW_SLOT_CLOSING, /* being freed by platform_file_view_free */
 };
 
@@ -385,19 +386,27 @@ static bool view_slot_copy(struct view_slot *s)
  * reading the mapping raise SIGBUS, an in-place write would change the bytes under the model),
  * its bytes become a private copy and the lease is given up: the writer goes on at once and the
  * view's bytes never change. Async-signal-safe. When memory for the copy runs out the lease is
- * left to run out as the kernel times it (platform_file_view_stable then says false). */
+ * left to run out as the kernel times it (VIEW_SLOT_LAPSING: platform_file_view_stable false). */
 static void view_slot_break(struct view_slot *s)
 {
-	int want = VIEW_SLOT_PINNED;
+	for (;;) {
+		int want = VIEW_SLOT_PINNED;
+		bool copied;
 
-	if (!atomic_compare_exchange_strong(&s->state, &want, VIEW_SLOT_COPYING))
-		return;
-	if (fcntl(s->fd, F_GETLEASE) == F_RDLCK || !view_slot_copy(s)) {
+		if (!atomic_compare_exchange_strong(&s->state, &want, VIEW_SLOT_COPYING))
+			return;
+		if (fcntl(s->fd, F_GETLEASE) != F_RDLCK) {
+			copied = view_slot_copy(s);
+			if (copied)
+				fcntl(s->fd, F_SETLEASE, F_UNLCK);
+			atomic_store(&s->state, copied ? VIEW_SLOT_COPIED : VIEW_SLOT_LAPSING);
+			return;
+		}
 		atomic_store(&s->state, VIEW_SLOT_PINNED);
-		return;
+		/* a break's signal that came while the slot was taken here found nothing to do */
+		if (fcntl(s->fd, F_GETLEASE) == F_RDLCK)
+			return;
 	}
-	fcntl(s->fd, F_SETLEASE, F_UNLCK);
-	atomic_store(&s->state, VIEW_SLOT_COPIED);
 }
 
 /* SIGIO: the kernel's signal to a lease holder that a break began (fcntl(2), "Leases"). Which
