@@ -110,7 +110,7 @@ struct platform_view;
  * bytes into private memory at the same address and gives the lease up, so the writer goes on
  * at once and the view's bytes stay as they were (out of memory for the copy: the writer waits
  * up to /proc/sys/fs/lease-break-time, and platform_file_view_stable says false). A writer that
- * replaces the file by rename (ours, the Go plugin's store since v1.4.42) does not touch the
+ * replaces the file by rename (ours, the Go plugin's store since v1.2.2) does not touch the
  * viewed inode. A file under 32 KiB (a copy costs less), one that no lease can be had on (open
  * for writing somewhere, no CAP_LEASE), one on a file system whose writes may bypass the lease
  * (anything but tmpfs, ramfs, ext2/3/4, xfs, btrfs: overlayfs, NFS, FUSE), more than 8 views at

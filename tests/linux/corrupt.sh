@@ -204,8 +204,8 @@ review_cases() {
 lock_waiter() { grep -qE "^[0-9]+: -> FLOCK .*:$1 " /proc/locks; }
 # leased INODE: does /proc/locks show a lease on INODE?
 leased() { grep -qE "^[0-9]+: LEASE .*:$1 " /proc/locks; }
-# rewrite_in_place FILE SRC: FILE opened in place (O_TRUNC, as the Go store's flush did before
-# v1.4.42, or a shell's >) and SRC's bytes written, retrying a refused non-blocking open every
+# rewrite_in_place FILE SRC: FILE opened in place (O_TRUNC, as the Go store's flush did up to
+# v1.2.1, or a shell's >) and SRC's bytes written, retrying a refused non-blocking open every
 # 50 ms up to 10 s. Exit 0 when it got in after the first try was refused (a pinned view's
 # lease, the break then begun), 3 when the first try got in (no lease held), 1 never.
 rewrite_in_place() {
