@@ -136,16 +136,30 @@ static int child_rewrite_in_place(const char *path, const char *data, size_t len
 	return WEXITSTATUS(status) == 0 ? 0 : WEXITSTATUS(status) == 1 ? EWOULDBLOCK : EIO;
 }
 
+/* The mappings of this process (lines of /proc/self/maps). */
+static int mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0, c;
+
+	assert_non_null(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
 /* A writer that breaks a view's lease is not kept waiting for the call to end (up to
  * lease-break-time, 45 s by default, after which it truncated the mapped file and reading the
  * view raised SIGBUS): the view takes its bytes as a private copy and gives the lease up on the
  * break's SIGIO. The writer's first non-blocking open only starts the break (EWOULDBLOCK); the
  * next one gets in, truncates and rewrites; the view's bytes and pad are those it was made from,
- * stable, no longer current. */
+ * stable, no longer current; nothing stays mapped once the views are freed. */
 static void test_view_lease_break_lets_writer_in(void **state)
 {
 	static const size_t sizes[] = { 100000, 4096 * 10 };
 	struct cni_error err = { 0 };
+	int maps = mappings();
 
 	(void)state;
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
@@ -173,6 +187,7 @@ static void test_view_lease_break_lets_writer_in(void **state)
 		free(other);
 		free(want);
 	}
+	assert_int_equal(mappings(), maps); /* the copies went with their views */
 }
 
 /* Two views, both pinned (of an inode renamed over, and of the file now): one writer's break
