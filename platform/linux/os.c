@@ -346,6 +346,7 @@ struct view_slot {
  * with every slot taken a view is a copy. */
 #define VIEW_SLOTS 8
 static struct view_slot view_slots[VIEW_SLOTS];
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a slot's state is changed in a signal handler");
 
 /* A file's bytes: mapped and leased (@slot), or a malloc'd copy. */
 struct platform_view {
