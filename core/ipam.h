@@ -125,6 +125,10 @@ struct ipam_space {
 	char *text;                        /* the text ipamstate_decode read, owned (NULL = none):
 	                                    * what the records' src point into */
 	size_t text_len;
+	void (*text_release)(void *owner); /* NULL: text is malloc'd (free); else text is
+	                                    * text_owner's bytes, released with this
+	                                    * (ipamstate_decode_view) */
+	void *text_owner;
 };
 
 /* ipam_space_free - free pools, addresses and the decoded document; safe on a zeroed space. */
