@@ -17,8 +17,8 @@
 #include <cJSON.h>
 
 #include "core/hcndoc.h"
-#include "core/json.h"
 #include "core/ipam.h"
+#include "core/json.h"
 #include "core/mac.h"
 #include "core/netstate.h"
 #include "platform/backend.h"
