@@ -43,12 +43,15 @@ static int fetch_source_once(const struct conf *conf, struct ipam_source *ret,
 			     struct cni_error *err);
 
 /* Fetch and parse the source named by @conf into *ret (caller ipam_source_free).
- * Unreachable, hung or non-200: code 11 naming the source. Unusable document: code 105. */
+ * Unreachable, hung or non-200: code 11 naming the source. Unusable document: code 105. Out of
+ * memory (reading or parsing): -ENOMEM, code 100, and no verdict on the source. */
 static int fetch_source(const struct conf *conf, struct ipam_source *ret, struct cni_error *err)
 {
 	int r = fetch_source_once(conf, ret, err);
 
-	metrics_source_read(r >= 0);
+	/* out of memory here is no failed read of the source */
+	if (r != -ENOMEM)
+		metrics_source_read(r >= 0);
 	return r;
 }
 
@@ -80,7 +83,7 @@ static int fetch_source_once(const struct conf *conf, struct ipam_source *ret,
 			return wrap_error(err, r, &inner, prefix);
 		}
 		if (r < 0) {
-			inner.code = CNI_CODE_TRY_AGAIN;
+			inner.code = r == -ENOMEM ? CNI_CODE_INTERNAL : CNI_CODE_TRY_AGAIN;
 			return wrap_error(err, r, &inner, prefix);
 		}
 		r = ipam_source_parse_mas(body, len, ret, &inner);
@@ -536,10 +539,12 @@ int ipam_run_status_families(const struct conf *conf, unsigned families, struct 
 	struct ipam_session s;
 	int r;
 
-	/* A source that cannot be read means ADD cannot be served: "plugin not available". */
+	/* A source that cannot be read means ADD cannot be served: "plugin not available". Out of
+	 * memory says nothing of the source: code 100 as elsewhere. */
 	r = fetch_source(conf, &src, &inner);
 	if (r < 0) {
-		cni_error_set(err, r, CNI_CODE_PLUGIN_NOT_AVAILABLE, "%s", inner.msg);
+		cni_error_set(err, r, r == -ENOMEM ? CNI_CODE_INTERNAL : CNI_CODE_PLUGIN_NOT_AVAILABLE,
+			      "%s", inner.msg);
 		cni_error_details(err, "%s", inner.details);
 		return r;
 	}
