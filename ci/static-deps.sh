@@ -36,21 +36,25 @@ fetch() {
 }
 
 # cJSON gets Debian's own hardening flags (dpkg-buildflags: stack protector, _FORTIFY_SOURCE), as
-# libcjson1's shared library has them. libcjson.a.built-using names the Debian source it came from
-# (linux/package.sh's Built-Using); an archive without it predates the flags and is rebuilt.
-if [ ! -f "$prefix/lib/libcjson.a" ] || [ ! -f "$prefix/lib/libcjson.a.built-using" ]; then
+# libcjson1's shared library has them, and function sections (linux/hot-text.ld places its
+# functions one by one). libcjson.a.cflags records the flags (an archive built with others is
+# rebuilt); libcjson.a.built-using names the Debian source (linux/package.sh's Built-Using).
+cjson_flags=(-O2)
+if command -v dpkg-buildflags >/dev/null; then
+	read -ra cjson_flags <<<"$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CPPFLAGS) $(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CFLAGS | sed 's/ -ffile-prefix-map=[^ ]*//')"
+fi
+cjson_flags+=(-fno-strict-aliasing -ffunction-sections)
+if [ ! -f "$prefix/lib/libcjson.a" ] || [ ! -f "$prefix/lib/libcjson.a.built-using" ] ||
+	[ "$(cat "$prefix/lib/libcjson.a.cflags" 2>/dev/null)" != "${cjson_flags[*]}" ]; then
 	dir=$(fetch cjson)
 	mkdir -p "$prefix/lib" "$prefix/include/cjson"
-	flags=(-O2)
-	if command -v dpkg-buildflags >/dev/null; then
-		read -ra flags <<<"$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CPPFLAGS) $(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CFLAGS)"
-	fi
-	cc "${flags[@]}" -fno-strict-aliasing -c "$dir/cJSON.c" -o "$prefix/lib/cJSON.o"
+	cc "${cjson_flags[@]}" -c "$dir/cJSON.c" -o "$prefix/lib/cJSON.o"
 	rm -f "$prefix/lib/libcjson.a.tmp"
 	ar rcs "$prefix/lib/libcjson.a.tmp" "$prefix/lib/cJSON.o"
 	rm -f "$prefix/lib/cJSON.o"
 	cp "$dir/cJSON.h" "$prefix/include/cjson/cJSON.h"
 	mv "$prefix/lib/libcjson.a.tmp" "$prefix/lib/libcjson.a"
+	echo "${cjson_flags[*]}" >"$prefix/lib/libcjson.a.cflags"
 	echo "cjson (= $(cd "$dir" && dpkg-parsechangelog -S Version))" >"$prefix/lib/libcjson.a.built-using"
 	echo "static-deps: $prefix/lib/libcjson.a ($(basename "$dir"))"
 fi
