@@ -25,6 +25,7 @@
 #include <net/if_arp.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -239,7 +240,10 @@ static int file_read(const char *path, bool follow, char **ret_data, size_t *ret
 						  path, OS_FILE_MAX);
 				goto fail;
 			}
-			p = realloc(data, ncap + 1);
+			/* +1 for the NUL; +32 spare, so a parser that pads the text (netscan's
+			 * NETSCAN_PAD zero bytes: ipamstate_decode_take, netstate_decode_lazy_take)
+			 * reallocs in place instead of copying the whole file */
+			p = realloc(data, ncap + 1 + 32);
 			if (!p) {
 				r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
 				goto fail;
@@ -354,7 +358,7 @@ static int write_all(int fd, const struct platform_part *parts, size_t n)
 	return 0;
 }
 
-/* Unlink "<base>.tmp.XXXXXX" files a writer killed between mkostemp and rename left in @dir.
+/* Unlink "<base>.tmp.XXXXXX" files a writer killed between temp_open and rename left in @dir.
  * Safe because saves run under the file's lock: no other writer can own such a file now. The
  * entries are read with getdents64 into a stack buffer: opendir's 32 KiB heap buffer was a
  * fifth of an ADD's peak heap. */
@@ -413,6 +417,44 @@ int platform_file_publish(const char *path, const char *data, size_t len, struct
 	return file_replace(path, &part, 1, false, err);
 }
 
+/* Create and open "<path>.tmp.XXXXXX" (@tmp, @size bytes), the Xs six random letters or digits,
+ * as mkostemp(3) names it, O_EXCL and mode 0600 so a name someone else put there (a symlink, a
+ * FIFO) is never opened. Ours, not mkostemp: glibc's runs code (strspn, its retry clock) from a
+ * corner of libc.so an ADD touches for nothing else, a 64 KiB window of its RSS. Returns the
+ * descriptor (O_CLOEXEC) or negative errno. */
+static int temp_open(const char *path, char *tmp, size_t size)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t len;
+	int n = snprintf(tmp, size, "%s.tmp.XXXXXX", path);
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	len = (size_t)n;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		unsigned char rnd[6];
+		int fd;
+
+		if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+			/* no entropy yet (early boot): the names need only differ, not be secret */
+			struct timespec ts;
+			unsigned long long x;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			x = ((unsigned long long)ts.tv_nsec << 20) ^ (unsigned long long)ts.tv_sec ^
+			    ((unsigned long long)getpid() << 40) ^ (unsigned long long)attempt;
+			for (size_t i = 0; i < sizeof(rnd); i++, x >>= 8)
+				rnd[i] = (unsigned char)x;
+		}
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			tmp[len - 6 + i] = set[rnd[i] % (sizeof(set) - 1)];
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
 static int file_replace(const char *path, const struct platform_part *parts, size_t n,
 			bool sync, struct cni_error *err)
 {
@@ -423,15 +465,12 @@ static int file_replace(const char *path, const struct platform_part *parts, siz
 	if (r < 0)
 		return cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s: %s",
 				     path, strerror(-r));
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "path too long: %s", path);
-	/* O_EXCL: a name someone else put there (a symlink, a FIFO) is never opened */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		return cni_error_set(err, r, CNI_CODE_IO, "cannot create a temp file for %s: %s",
-				     path, strerror(-r));
-	}
+	fd = temp_open(path, tmp, sizeof(tmp));
+	if (fd == -ENAMETOOLONG)
+		return cni_error_set(err, fd, CNI_CODE_IO, "path too long: %s", path);
+	if (fd < 0)
+		return cni_error_set(err, fd, CNI_CODE_IO, "cannot create a temp file for %s: %s",
+				     path, strerror(-fd));
 	r = write_all(fd, parts, n);
 	/* 0600 whatever the umask: the Go plugin's os.CreateTemp mode, kept by its rename */
 	if (r == 0 && fchmod(fd, OS_FILE_MODE) < 0)
