@@ -9,7 +9,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
 bin=$build/bin/azure-vnet
-[ -x "$bin" ] && [ -f "$bin.map" ] || { echo "hot-text: $bin or $bin.map missing (build first)" >&2; exit 1; }
+if [ ! -x "$bin" ] || [ ! -f "$bin.map" ]; then
+	echo "hot-text: $bin or $bin.map missing (build first)" >&2
+	exit 1
+fi
 command -v valgrind >/dev/null || { echo "hot-text: valgrind not found" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "hot-text: needs root (network namespaces)" >&2; exit 1; }
 
