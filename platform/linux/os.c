@@ -524,13 +524,13 @@ int platform_file_mtime(const char *path, long long *ret_s)
 int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
 			    struct cni_error *err)
 {
-	char aside[PATH_MAX], stamp[32];
-	time_t now = time(NULL);
+	char aside[PATH_MAX], stamp[80];
 	struct tm tm;
 	int n, r;
 
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	logline_utc((long long)time(NULL), &tm);
+	snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	for (n = 1; n < 100; n++) {
 		if ((n == 1 ? snprintf(aside, sizeof(aside), "%s.%s-%s", path, tag, stamp) :
 			      snprintf(aside, sizeof(aside), "%s.%s-%s-%d", path, tag, stamp, n)) >=
@@ -992,14 +992,12 @@ int platform_ifname_by_mac(const char *mac, char *buf, size_t size)
 void platform_timestamp(char *buf, size_t size)
 {
 	struct timespec ts;
-	struct tm tm;
 	char base[32];
 
 	if (size == 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	logline_utc_text((long long)ts.tv_sec, base, sizeof(base));
 	snprintf(buf, size, "%s.%09ldZ", base, (long)ts.tv_nsec);
 }
 
@@ -1077,7 +1075,7 @@ static void log_rotate(void)
 	if (stat(path, &now) == 0 && fstat(log_fd, &mine) == 0 && now.st_ino == mine.st_ino &&
 	    now.st_dev == mine.st_dev) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
+		logline_utc((long long)ts.tv_sec, &tm);
 		logline_backup_name(log_dir, log_program, &tm, (int)(ts.tv_nsec / 1000000), backup,
 				    sizeof(backup));
 		if (rename(path, backup) == 0)
@@ -1103,15 +1101,13 @@ void platform_log_at(enum logline_level level, const char *file, int line, const
 	char rec[4608], ts[40];
 	struct timespec now;
 	struct stat st;
-	struct tm tm;
 	va_list ap;
 	size_t n;
 
 	if (log_fd < 0 || level < log_min)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = logline_utc_text((long long)now.tv_sec, ts, sizeof(ts));
 	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
 	va_start(ap, fmt);
 	n = logline_vformat(rec, sizeof(rec), level, ts, file, line, (long)getpid(), fmt, ap);
