@@ -9,7 +9,8 @@
 # "svma/avma" pairs that give the load address) of the program, and the linker map (-Map) of that
 # same build (CMakeLists.txt writes bin/<prog>.map). Our code and cJSON are compiled with
 # -ffunction-sections, so they are placed function by function (input section .text.<name>);
-# libnl's archives have one .text per object, placed whole (archive:member).
+# libnl's archives have one .text per object, placed whole (archive:member), as is the C
+# runtime's Scrt1.o (_start).
 # linux/hot-text.sh makes the trace and runs this; run it again when the ADD path changes much
 # (a renamed function only drops out of the hot section: the build never breaks on a stale list).
 #   linux/hot-text.py TRACE BINARY MAP > linux/hot-text.ld
@@ -74,9 +75,11 @@ def main():
                 continue  # the startup code is placed first below; split-off cold parts stay out
             if name == ".text":
                 m = re.match(r".*/(lib[^/(]+\.a)\(([^)]+)\)$", obj)
-                if not m:
-                    continue  # an object of ours not built with -ffunction-sections: left as is
-                rule = "*%s:%s(.text)" % (m.group(1), m.group(2))
+                if m:
+                    rule = "*%s:%s(.text)" % (m.group(1), m.group(2))
+                else:
+                    # an object file on the command line, such as the C runtime's Scrt1.o (_start)
+                    rule = "*%s(.text)" % obj.rsplit("/", 1)[-1]
             else:
                 rule = "*(%s)" % name
             if rule not in seen:
