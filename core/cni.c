@@ -349,6 +349,21 @@ static bool add_prefix(cJSON *obj, const char *key, const struct ipnet_prefix *p
 	return cJSON_AddStringToObject(obj, key, ipnet_prefix_format(p, buf, sizeof(buf))) != NULL;
 }
 
+void cni_mem_update(void *dst, const void *src, size_t n)
+{
+	static const unsigned char zeros[64];
+	const unsigned char *s = src;
+	unsigned char *d = dst;
+
+	for (size_t off = 0; off < n; off += 64) {
+		size_t k = n - off < 64 ? n - off : 64;
+		const unsigned char *from = s ? s + off : zeros;
+
+		if (memcmp(d + off, from, k) != 0)
+			memcpy(d + off, from, k);
+	}
+}
+
 /* cni_json_ints_raw on @it and its siblings */
 static void ints_raw(cJSON *it)
 {

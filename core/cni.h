@@ -151,6 +151,13 @@ struct cni_result {
  * (code 1 for an unknown version, 100 for out of memory). */
 cJSON *cni_result_encode(const struct cni_result *r, enum cni_version v, struct cni_error *err);
 
+/* cni_mem_update - make the @n bytes at @dst equal to those at @src (NULL: zeros), writing only
+ * the 64-byte blocks that differ. For the large, mostly empty structs of a call (a config, a
+ * result: fixed arrays sized for the most any request holds) kept in zero static or fresh memory:
+ * reading a page never written maps the kernel's zero page, writing it costs a page of RSS, so
+ * the pages of the arrays a call leaves empty stay unused. Byte for byte memcpy/memset. */
+void cni_mem_update(void *dst, const void *src, size_t n);
+
 /* cni_json_ints_raw - turn each number of @root (a tree the caller owns and prints next) that
  * holds an integer of magnitude below 1e15 into a raw node of the same text cJSON's printer
  * writes for it ("%1.15g" of such a double is its decimal integer), so printing runs no

@@ -1126,6 +1126,30 @@ static void test_json_ints_raw(void **state)
 	cni_json_ints_raw(NULL);
 }
 
+/* cni_mem_update leaves @dst equal to @src (or zero), whatever both held, at every length
+ * around its 64-byte blocks, and writes nothing past @n. */
+static void test_mem_update(void **state)
+{
+	unsigned char src[300], dst[300 + 8], want[300 + 8];
+
+	(void)state;
+	for (size_t n = 0; n <= 300; n += (n < 130 ? 1 : 17)) {
+		for (int pass = 0; pass < 3; pass++) {
+			for (size_t i = 0; i < sizeof(src); i++)
+				src[i] = (unsigned char)(pass == 2 ? 0 : (i * 7 + n + (size_t)pass) % 5);
+			for (size_t i = 0; i < sizeof(dst); i++)
+				dst[i] = (unsigned char)((i * 3 + n) % 4 == 0 ? 0 : 0xa5);
+			memcpy(want, dst, sizeof(want));
+			memcpy(want, src, n);
+			cni_mem_update(dst, src, n);
+			assert_memory_equal(dst, want, sizeof(dst));
+			memset(want, 0, n);
+			cni_mem_update(dst, NULL, n);
+			assert_memory_equal(dst, want, sizeof(dst));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1152,6 +1176,7 @@ int main(void)
 		cmocka_unit_test(test_version_reply),
 		cmocka_unit_test(test_json_string),
 		cmocka_unit_test(test_json_ints_raw),
+		cmocka_unit_test(test_mem_update),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
