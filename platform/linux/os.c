@@ -240,10 +240,7 @@ static int file_read(const char *path, bool follow, char **ret_data, size_t *ret
 						  path, OS_FILE_MAX);
 				goto fail;
 			}
-			/* +1 for the NUL; +32 spare, so a parser that pads the text (netscan's
-			 * NETSCAN_PAD zero bytes: ipamstate_decode_take, netstate_decode_lazy_take)
-			 * reallocs in place instead of copying the whole file */
-			p = realloc(data, ncap + 1 + 32);
+			p = realloc(data, ncap + 1);
 			if (!p) {
 				r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
 				goto fail;
