@@ -370,6 +370,7 @@ static int print_result(const struct plugin_ctx *ctx, const struct cni_result *r
 
 	if (!obj)
 		return -EINVAL;
+	cni_json_ints_raw(obj);
 	out = cJSON_Print(obj);
 	cJSON_Delete(obj);
 	if (!out)

@@ -508,7 +508,7 @@ static void mas_addr_where(char *w, size_t size, size_t n, const char *where, si
 static int mas_subnet(struct ipam_source_iface *it, const cJSON *jsn, const char *where,
 		      struct cni_error *err)
 {
-	const cJSON *prefix, *addrs, *ja;
+	const cJSON *prefix, *addrs = NULL, *ja; /* = NULL: gcc 12 -O3 -ffunction-sections warns past mas_member */
 	char w[128];
 	size_t k = 0, n;
 	int r;
@@ -548,7 +548,7 @@ static int mas_subnet(struct ipam_source_iface *it, const cJSON *jsn, const char
 static int mas_iface(struct ipam_source *src, const cJSON *ji, const char *where,
 		     struct cni_error *err)
 {
-	const cJSON *mac, *subnets, *jsn;
+	const cJSON *mac, *subnets = NULL, *jsn; /* = NULL: as in mas_subnet */
 	char w[96];
 	size_t j = 0;
 	bool prim;
