@@ -874,11 +874,14 @@ static int add_new(struct vnet *v, struct cni_result *ret, struct cni_error *err
 	platform_fault_point("ADD endpoint");
 	if (r < 0)
 		goto unreserve;
-	r = state_update(&v->snap, put_record, v, err);
+	/* the answer rendered before the record is: a failure to print it can still roll back */
+	result_build(v, &v->rec, &v->dns, ret);
+	r = plugin_result_render(v->ctx, ret, err);
+	if (r >= 0)
+		r = state_update(&v->snap, put_record, v, err);
 	platform_fault_point("ADD record");
 	if (r < 0)
 		goto undo_endpoint;
-	result_build(v, &v->rec, &v->dns, ret);
 	return 0;
 
 undo_endpoint:

@@ -397,7 +397,7 @@ int cns_response_decode(const char *text, size_t len, struct cns_response *ret,
 	struct cns_response *out = calloc(1, sizeof(*out));
 	const cJSON *resp;
 	cJSON *root;
-	int r;
+	int r = 0; /* parse_object sets it when it fails */
 
 	if (!out)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
@@ -425,7 +425,7 @@ int cns_release_decode(const char *text, size_t len, int *ret_code, char *msg, s
 {
 	const cJSON *resp;
 	cJSON *root;
-	int r;
+	int r = 0; /* parse_object sets it when it fails */
 
 	root = parse_object(text, len, &r, err);
 	if (!root)
