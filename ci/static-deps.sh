@@ -4,7 +4,8 @@
 # Debian source packages (apt-get source: upstream plus Debian's patches) into a prefix, default
 # <repo>/.deps-static (gitignored), for the fully static programs of the installer image
 # (linux/build-static.sh, CMake -DAZCNI_FULLY_STATIC=ON):
-#   libcjson.a  cJSON (libcjson-dev ships only the shared library)
+#   libcjson.a  cJSON (libcjson-dev ships only the shared library); the default dynamic build
+#               links it too when it is here (CMakeLists.txt, AZCNI_STATIC_DEPS)
 #   libcurl.a   HTTP only, no TLS, no compression, no IDN, no other protocol. Debian's own
 #               libcurl.a cannot be linked statically: it needs libgssapi_krb5, libldap, librtmp,
 #               libssh2, libpsl and libnghttp2, which Debian ships without static archives. The
@@ -34,14 +35,27 @@ fetch() {
 	echo "$dir"
 }
 
-if [ ! -f "$prefix/lib/libcjson.a" ]; then
+# cJSON gets Debian's own hardening flags (dpkg-buildflags: stack protector, _FORTIFY_SOURCE), as
+# libcjson1's shared library has them, and function sections (linux/hot-text.ld places its
+# functions one by one). libcjson.a.cflags records the flags (an archive built with others is
+# rebuilt); libcjson.a.built-using names the Debian source (linux/package.sh's Built-Using).
+cjson_flags=(-O2)
+if command -v dpkg-buildflags >/dev/null; then
+	read -ra cjson_flags <<<"$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CPPFLAGS) $(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CFLAGS | sed 's/ -ffile-prefix-map=[^ ]*//')"
+fi
+cjson_flags+=(-fno-strict-aliasing -ffunction-sections)
+if [ ! -f "$prefix/lib/libcjson.a" ] || [ ! -f "$prefix/lib/libcjson.a.built-using" ] ||
+	[ "$(cat "$prefix/lib/libcjson.a.cflags" 2>/dev/null)" != "${cjson_flags[*]}" ]; then
 	dir=$(fetch cjson)
 	mkdir -p "$prefix/lib" "$prefix/include/cjson"
-	cc -O2 -fno-strict-aliasing -c "$dir/cJSON.c" -o "$prefix/lib/cJSON.o"
+	cc "${cjson_flags[@]}" -c "$dir/cJSON.c" -o "$prefix/lib/cJSON.o"
+	rm -f "$prefix/lib/libcjson.a.tmp"
 	ar rcs "$prefix/lib/libcjson.a.tmp" "$prefix/lib/cJSON.o"
 	rm -f "$prefix/lib/cJSON.o"
 	cp "$dir/cJSON.h" "$prefix/include/cjson/cJSON.h"
 	mv "$prefix/lib/libcjson.a.tmp" "$prefix/lib/libcjson.a"
+	echo "${cjson_flags[*]}" >"$prefix/lib/libcjson.a.cflags"
+	echo "cjson (= $(cd "$dir" && dpkg-parsechangelog -S Version))" >"$prefix/lib/libcjson.a.built-using"
 	echo "static-deps: $prefix/lib/libcjson.a ($(basename "$dir"))"
 fi
 

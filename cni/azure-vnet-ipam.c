@@ -5,14 +5,27 @@
 #include "plugin.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "platform/platform.h"
 
+/* The answer is rendered before the call returns (plugin_result_render): when that runs out of
+ * memory, an address this call handed out is released again, so a failed ADD holds nothing new. */
 static int ipam_add(struct plugin_ctx *ctx, struct cni_result *ret, struct cni_error *err)
 {
-	return ipam_run_add(&ctx->conf, ctx->env.container_id, ctx->env.ifname, ret, err);
+	bool fresh = false;
+	int r;
+
+	r = ipam_run_add_owned(&ctx->conf, ctx->env.container_id, ctx->env.ifname,
+			       IPAM_FAMILY_ANY, ret, &fresh, err);
+	if (r < 0)
+		return r;
+	r = plugin_result_render(ctx, ret, err);
+	if (r < 0 && fresh)
+		ipam_run_del(&ctx->conf, ctx->env.container_id, ctx->env.ifname, NULL, NULL);
+	return r;
 }
 
 /* DEL releases by owner: an unknown owner or missing state is success with no output. */

@@ -720,7 +720,7 @@ static void result_build(struct vnet *v, const struct netstate_endpoint *ep,
 	int iface;
 	size_t i, j;
 
-	memset(ret, 0, sizeof(*ret));
+	cni_mem_update(ret, NULL, sizeof(*ret)); /* plugin_main's is zero: its pages stay unused */
 	iface = backend->result_interfaces(v->be, &v->call, ep, ret);
 	for (i = 0; i < ep->n_ips && i < CNI_MAX_IPS; i++) {
 		struct cni_ipconfig *ip = &ret->ips[ret->n_ips++];
@@ -741,7 +741,7 @@ static void result_build(struct vnet *v, const struct netstate_endpoint *ep,
 		rt->scope = -1;
 	}
 	if (dns)
-		ret->dns = *dns;
+		cni_mem_update(&ret->dns, dns, sizeof(ret->dns));
 	else if (backend->dns || !pick_dns(v->conf, NULL, &ret->dns))
 		netstate_dns_get(&ep->dns, &ret->dns);
 }
@@ -874,11 +874,14 @@ static int add_new(struct vnet *v, struct cni_result *ret, struct cni_error *err
 	platform_fault_point("ADD endpoint");
 	if (r < 0)
 		goto unreserve;
-	r = state_update(&v->snap, put_record, v, err);
+	/* the answer rendered before the record is: a failure to print it can still roll back */
+	result_build(v, &v->rec, &v->dns, ret);
+	r = plugin_result_render(v->ctx, ret, err);
+	if (r >= 0)
+		r = state_update(&v->snap, put_record, v, err);
 	platform_fault_point("ADD record");
 	if (r < 0)
 		goto undo_endpoint;
-	result_build(v, &v->rec, &v->dns, ret);
 	return 0;
 
 undo_endpoint:

@@ -63,7 +63,9 @@ static int cns_post(const struct conf *conf, const char *path, const char *body,
 	cns_url(conf, path, url, CNS_URL_MAX);
 	r = platform_http_post(url, body, strlen(body), cns_timeout_ms(), ret_status, ret_answer,
 			       &len, &inner);
-	if (r < 0)
+	if (r == -ENOMEM)
+		cni_error_set(err, r, CNI_CODE_INTERNAL, "CNS (ipam.type azure-cns): %s", inner.msg);
+	else if (r < 0)
 		cni_error_set(err, r, inner.code == CNI_CODE_SOURCE ? CNI_CODE_SOURCE : CNI_CODE_TRY_AGAIN,
 			      "CNS (ipam.type azure-cns) did not answer: %s", inner.msg);
 	return r;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "core/ipamstate.h"
+#include "core/netscan.h"
 #include "metrics.h"
 #include "platform/platform.h"
 #include "recover.h"
@@ -42,12 +43,15 @@ static int fetch_source_once(const struct conf *conf, struct ipam_source *ret,
 			     struct cni_error *err);
 
 /* Fetch and parse the source named by @conf into *ret (caller ipam_source_free).
- * Unreachable, hung or non-200: code 11 naming the source. Unusable document: code 105. */
+ * Unreachable, hung or non-200: code 11 naming the source. Unusable document: code 105. Out of
+ * memory (reading or parsing): -ENOMEM, code 100, and no verdict on the source. */
 static int fetch_source(const struct conf *conf, struct ipam_source *ret, struct cni_error *err)
 {
 	int r = fetch_source_once(conf, ret, err);
 
-	metrics_source_read(r >= 0);
+	/* out of memory here is no failed read of the source */
+	if (r != -ENOMEM)
+		metrics_source_read(r >= 0);
 	return r;
 }
 
@@ -79,7 +83,7 @@ static int fetch_source_once(const struct conf *conf, struct ipam_source *ret,
 			return wrap_error(err, r, &inner, prefix);
 		}
 		if (r < 0) {
-			inner.code = CNI_CODE_TRY_AGAIN;
+			inner.code = r == -ENOMEM ? CNI_CODE_INTERNAL : CNI_CODE_TRY_AGAIN;
 			return wrap_error(err, r, &inner, prefix);
 		}
 		r = ipam_source_parse_mas(body, len, ret, &inner);
@@ -198,16 +202,25 @@ static int session_rebuild(struct ipam_session *s, const struct conf *conf, cons
 	return r;
 }
 
+/* ipam_space's text_release for a space decoded from a file's view. */
+static void view_release(void *owner)
+{
+	platform_file_view_free(owner);
+}
+
 /* Lock and load the state; a missing or 0-byte file is an empty "local" space; a corrupt one
- * is rebuilt (session_rebuild). @prev (may be NULL) is a space an earlier session of this call
- * decoded: taken as it is when the file still holds the same bytes (no second decode), freed
- * either way. */
+ * is rebuilt (session_rebuild). The file is read as a view (platform_file_view: on Linux a
+ * mapped, leased one past 32 KiB), kept by the space. @prev (may be NULL) is a space an earlier
+ * session of this call decoded: taken as it is when the file still holds its bytes
+ * (platform_file_view_current: for a pinned view without reading the file; no second decode),
+ * freed either way. */
 static int session_open(struct ipam_session *s, const struct conf *conf, struct ipam_space *prev,
 			struct cni_error *err)
 {
 	struct cni_error why = { 0 };
 	const char *path = platform_path(PLATFORM_PATH_IPAM_STATE);
-	char *text = NULL;
+	struct platform_view *view = NULL;
+	const char *text = NULL;
 	size_t len = 0;
 	long long t0;
 	int r;
@@ -221,7 +234,14 @@ static int session_open(struct ipam_session *s, const struct conf *conf, struct 
 		ipam_space_free(prev);
 		return r;
 	}
-	r = platform_file_read(path, &text, &len, &why);
+	if (prev && prev->text && prev->text_release == view_release &&
+	    platform_file_view_current(path, prev->text_owner) == 1) {
+		s->existed = true;
+		s->space = *prev;
+		*prev = (struct ipam_space){ 0 };
+		goto out;
+	}
+	r = platform_file_view(path, NETSCAN_PAD, &view, &text, &len, &why);
 	if (r == -ENOENT) {
 		r = 0;
 	} else if (r == -EFBIG) {
@@ -231,14 +251,10 @@ static int session_open(struct ipam_session *s, const struct conf *conf, struct 
 	} else if (r < 0) {
 		if (err && !cni_error_is_set(err))
 			*err = why;
-	} else if (prev && prev->text && len == prev->text_len && memcmp(text, prev->text, len) == 0) {
-		s->existed = true;
-		s->space = *prev;
-		*prev = (struct ipam_space){ 0 };
-		free(text);
 	} else {
 		s->existed = true;
-		r = ipamstate_decode_take(text, len, path, &s->space, &why);
+		/* the view is the space's from here, whatever the decode returns */
+		r = ipamstate_decode_view(text, len, path, view_release, view, &s->space, &why);
 		if (r == -EINVAL) {
 			ipam_space_free(&s->space);
 			r = session_rebuild(s, conf, path, &why, err);
@@ -246,6 +262,7 @@ static int session_open(struct ipam_session *s, const struct conf *conf, struct 
 			*err = why;
 		}
 	}
+out:
 	ipam_space_free(prev);
 	if (r < 0) {
 		s->lock = platform_lock_release(s->lock);
@@ -522,10 +539,12 @@ int ipam_run_status_families(const struct conf *conf, unsigned families, struct 
 	struct ipam_session s;
 	int r;
 
-	/* A source that cannot be read means ADD cannot be served: "plugin not available". */
+	/* A source that cannot be read means ADD cannot be served: "plugin not available". Out of
+	 * memory says nothing of the source: code 100 as elsewhere. */
 	r = fetch_source(conf, &src, &inner);
 	if (r < 0) {
-		cni_error_set(err, r, CNI_CODE_PLUGIN_NOT_AVAILABLE, "%s", inner.msg);
+		cni_error_set(err, r, r == -ENOMEM ? CNI_CODE_INTERNAL : CNI_CODE_PLUGIN_NOT_AVAILABLE,
+			      "%s", inner.msg);
 		cni_error_details(err, "%s", inner.details);
 		return r;
 	}

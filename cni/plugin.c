@@ -361,21 +361,38 @@ static int dispatch(const struct plugin_ops *ops, struct plugin_ctx *ctx,
 	return r;
 }
 
-/* Print the ADD result in the request's version; its IPs into @ips (@size bytes) for the log. */
-static int print_result(const struct plugin_ctx *ctx, const struct cni_result *result, char *ips,
-			size_t size, struct cni_error *err)
+int plugin_result_render(struct plugin_ctx *ctx, const struct cni_result *result,
+			 struct cni_error *err)
 {
 	cJSON *obj = cni_result_encode(result, ctx->req.version, err);
 	char *out;
 
 	if (!obj)
-		return -EINVAL;
+		return -EINVAL; /* err says why: code 100 or 1 */
+	cni_json_ints_raw(obj);
 	out = cJSON_Print(obj);
 	cJSON_Delete(obj);
 	if (!out)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	emit(out);
-	free(out);
+	free(ctx->result_text);
+	ctx->result_text = out;
+	return 0;
+}
+
+/* Print the ADD result in the request's version (as rendered ahead by the add, else now); its
+ * IPs into @ips (@size bytes) for the log. */
+static int print_result(struct plugin_ctx *ctx, const struct cni_result *result, char *ips,
+			size_t size, struct cni_error *err)
+{
+	int r = 0;
+
+	if (!ctx->result_text)
+		r = plugin_result_render(ctx, result, err);
+	if (r < 0)
+		return r;
+	emit(ctx->result_text);
+	free(ctx->result_text);
+	ctx->result_text = NULL;
 	ips_text(result, ips, size);
 	return 0;
 }
@@ -442,6 +459,8 @@ int plugin_main(const struct plugin_ops *ops, int argc, char **argv)
 		     ips, PLUGIN_VERSION);
 	rc = 0;
 out:
+	free(ctx.result_text);
+	ctx.result_text = NULL;
 	if (ctx.env.command_str[0] && ctx.env.command != CNI_CMD_VERSION)
 		metrics_flush(ops->program, ctx.env.command_str, rc ? err.code : 0,
 			      platform_monotonic_ns() - t0);

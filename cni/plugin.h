@@ -23,6 +23,7 @@ struct plugin_ctx {
 	struct conf conf;
 	struct cni_result prev;     /* decoded prevResult (valid when has_prev) */
 	bool has_prev;
+	char *result_text;          /* ADD: the answer rendered ahead (plugin_result_render) */
 };
 
 /* The commands a program implements. NULL members are refused with code 2 ("not supported").
@@ -38,6 +39,15 @@ struct plugin_ops {
 	int (*gc)(struct plugin_ctx *ctx, struct cni_error *err);
 	int (*status)(struct plugin_ctx *ctx, struct cni_error *err);
 };
+
+/* plugin_result_render - encode and print @result (an ADD's answer, in the request's version)
+ * now into ctx->result_text, which plugin_main prints instead of encoding the add's *ret: an
+ * add renders before its last commit, so that running out of memory while encoding its answer
+ * fails the call while it can still roll back (after the commit a failed print would leave the
+ * attachment made and the call failed). Returns 0 or negative errno (code 100 out of memory,
+ * code 1 for a version without a result form). */
+int plugin_result_render(struct plugin_ctx *ctx, const struct cni_result *result,
+			 struct cni_error *err);
 
 /* plugin_main - run one CNI invocation: -v/--version prints "Azure CNI Version <v>"; VERSION
  * answers from stdin alone; otherwise reads CNI_* and stdin, parses the request and conf,

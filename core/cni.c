@@ -350,6 +350,63 @@ static bool add_prefix(cJSON *obj, const char *key, const struct ipnet_prefix *p
 	return cJSON_AddStringToObject(obj, key, ipnet_prefix_format(p, buf, sizeof(buf))) != NULL;
 }
 
+void cni_mem_update(void *dst, const void *src, size_t n)
+{
+	static const unsigned char zeros[64];
+	const unsigned char *s = src;
+	unsigned char *d = dst;
+
+	for (size_t off = 0; off < n; off += 64) {
+		size_t k = n - off < 64 ? n - off : 64;
+		const unsigned char *from = s ? s + off : zeros;
+
+		if (memcmp(d + off, from, k) != 0)
+			memcpy(d + off, from, k);
+	}
+}
+
+/* cni_json_ints_raw on @it and its siblings */
+static void ints_raw(cJSON *it)
+{
+	for (; it; it = it->next) {
+		char text[24], *raw;
+		double d = it->valuedouble;
+		long long v;
+		int n;
+
+		if (it->type & cJSON_IsReference)
+			continue;
+		if (it->child)
+			ints_raw(it->child);
+		/* -0.0 prints "-0" and |d| >= 1e15 in exponent form: left to cJSON */
+		if ((it->type & 0xff) != cJSON_Number || !(d > -1e15 && d < 1e15) ||
+		    (d == 0 && 1 / d < 0))
+			continue;
+		v = (long long)d;
+		if ((double)v != d)
+			continue;
+		n = snprintf(text, sizeof(text), "%lld", v);
+		raw = cJSON_malloc((size_t)n + 1);
+		if (!raw)
+			continue;
+		memcpy(raw, text, (size_t)n + 1);
+		it->valuestring = raw;
+		it->type = cJSON_Raw | (it->type & cJSON_StringIsConst);
+	}
+}
+
+void cni_json_ints_raw(cJSON *root)
+{
+	cJSON *next;
+
+	if (!root)
+		return;
+	next = root->next; /* @root alone, not the list it may sit in */
+	root->next = NULL;
+	ints_raw(root);
+	root->next = next;
+}
+
 static bool add_int_if(cJSON *obj, const char *key, int v, bool cond)
 {
 	return !cond || cJSON_AddNumberToObject(obj, key, v) != NULL;

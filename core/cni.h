@@ -151,6 +151,23 @@ struct cni_result {
  * (code 1 for an unknown version, 100 for out of memory). */
 cJSON *cni_result_encode(const struct cni_result *r, enum cni_version v, struct cni_error *err);
 
+/* cni_mem_update - make the @n bytes at @dst equal to those at @src (NULL: zeros), writing only
+ * the 64-byte blocks that differ. For the large, mostly empty structs of a call (a config, a
+ * result: fixed arrays sized for the most any request holds) kept in zero static or fresh memory:
+ * reading a page never written maps the kernel's zero page, writing it costs a page of RSS, so
+ * the pages of the arrays a call leaves empty stay unused. Byte for byte memcpy/memset. */
+void cni_mem_update(void *dst, const void *src, size_t n);
+
+/* cni_json_ints_raw - turn each number of @root (a tree the caller owns and prints next) that
+ * holds an integer of magnitude below 1e15 into a raw node of the same text cJSON's printer
+ * writes for it ("%1.15g" of such a double is its decimal integer), so printing runs no
+ * sprintf/sscanf: that stdio code is a corner of libc.so an ADD touches for nothing else, 64 KiB
+ * of its RSS each. The output bytes are unchanged. Reference nodes (cJSON_IsReference: a
+ * subtree the caller does not own) and numbers with fractions or NaN are left as they are;
+ * converted nodes are no longer cJSON_IsNumber. Without memory a node stays a number (the
+ * output is the same either way). NULL is allowed. */
+void cni_json_ints_raw(cJSON *root);
+
 /* cni_result_decode - parse a result (or prevResult) of any version from @obj into *ret.
  * The shape is chosen by the object's own cniVersion (absent: by the presence of ip4/ip6 vs ips).
  * Malformed fields are code 6 (CNI_CODE_DECODE) naming the field. Returns 0 or -EINVAL. */

@@ -11,6 +11,8 @@
 
 #include <cJSON.h>
 
+#include "json.h"
+
 /* ---- the request ---- */
 
 /* KubernetesPodInfo's tags; the singular request carries the same RawMessage. */
@@ -341,13 +343,20 @@ static int decode_status(const cJSON *o, const char *field, int *code, char *msg
 	return 0;
 }
 
-/* The first JSON value of @text, which must be an object (caller cJSON_Delete). */
-static cJSON *parse_object(const char *text, size_t len, struct cni_error *err)
+/* The first JSON value of @text, which must be an object (caller cJSON_Delete); NULL with
+ * *@ret the error: -EBADMSG (code 105), or -ENOMEM (code 100) when cJSON ran out of memory. */
+static cJSON *parse_object(const char *text, size_t len, int *ret, struct cni_error *err)
 {
 	const char *end = NULL;
-	cJSON *root = text ? cJSON_ParseWithLengthOpts(text, len, &end, false) : NULL;
+	bool oom = false;
+	cJSON *root = text ? json_parse(text, len, &end, &oom) : NULL;
 
+	if (oom) {
+		*ret = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
+		return NULL;
+	}
 	if (!cJSON_IsObject(root)) {
+		*ret = -EBADMSG;
 		cJSON_Delete(root);
 		/* @text need not be NUL-terminated */
 		cni_error_set(err, -EBADMSG, CNI_CODE_SOURCE, "CNS answer is not a JSON object: "
@@ -388,12 +397,13 @@ int cns_response_decode(const char *text, size_t len, struct cns_response *ret,
 	struct cns_response *out = calloc(1, sizeof(*out));
 	const cJSON *resp;
 	cJSON *root;
-	int r;
+	int r = 0; /* parse_object sets it when it fails */
 
 	if (!out)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	root = parse_object(text, len, err);
-	r = root ? 0 : -EBADMSG;
+	root = parse_object(text, len, &r, err);
+	if (root)
+		r = 0;
 	if (r == 0)
 		r = get_obj(root, "response", "response", &resp, err);
 	if (r == 0 && !resp)
@@ -413,12 +423,13 @@ int cns_response_decode(const char *text, size_t len, struct cns_response *ret,
 int cns_release_decode(const char *text, size_t len, int *ret_code, char *msg, size_t msg_size,
 		       struct cni_error *err)
 {
-	cJSON *root = parse_object(text, len, err);
 	const cJSON *resp;
-	int r;
+	cJSON *root;
+	int r = 0; /* parse_object sets it when it fails */
 
+	root = parse_object(text, len, &r, err);
 	if (!root)
-		return -EBADMSG;
+		return r;
 	r = get_obj(root, "response", "response", &resp, err);
 	if (r == 0 && resp)
 		r = decode_status(resp, "response", ret_code, msg, msg_size, err);

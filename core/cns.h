@@ -105,7 +105,9 @@ char *cns_request_encode(const struct cns_request *req, bool singular);
  * Response, a known key of the wrong JSON type, an address that does not parse, a prefix length
  * outside its family's, or more than CNS_MAX_IPS entries (CNS_MAX_ROUTES routes) is -EBADMSG with
  * code 105 naming the field (e.g. "podIPInfo[0].PodIPConfig.IPAddress"). Returns 0 (whatever the
- * ReturnCode: the caller judges it) or -EBADMSG. *ret is written in full on success only. */
+ * ReturnCode: the caller judges it), -EBADMSG, or -ENOMEM (code 100 "out of memory") when an
+ * allocation failed, cJSON's included: never read as a malformed answer. *ret is written in
+ * full on success only. */
 int cns_response_decode(const char *text, size_t len, struct cns_response *ret,
 			struct cni_error *err);
 
@@ -113,7 +115,8 @@ int cns_response_decode(const char *text, size_t len, struct cns_response *ret,
  * *ret_code and @msg (@msg_size bytes, may be NULL/0). CNS answers releaseipconfigs with an
  * IPConfigsResponse ({"response": {...}}, cns/restserver/ipam.go ReleaseIPConfigsHandler) and
  * a request it cannot decode with a bare Response ({"ReturnCode", "Message"}); both are read.
- * Neither: -EBADMSG with code 105. Returns 0 or -EBADMSG. */
+ * Neither: -EBADMSG with code 105. Returns 0, -EBADMSG, or -ENOMEM (code 100) when cJSON ran
+ * out of memory. */
 int cns_release_decode(const char *text, size_t len, int *ret_code, char *msg, size_t msg_size,
 		       struct cni_error *err);
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
+
 /* ASCII-only case-insensitive compare (locale-free, same on Linux and mingw). */
 static int ascii_casecmp(const char *a, const char *b)
 {
@@ -1018,9 +1020,10 @@ bool hcndoc_guid_equal(const char *a, const char *b)
 
 int hcndoc_object_id(const char *props, char ret[HCNDOC_GUID_STRLEN])
 {
-	cJSON *doc = props ? cJSON_Parse(props) : NULL;
+	bool oom = false;
+	cJSON *doc = props ? json_parse(props, strlen(props), NULL, &oom) : NULL;
 	const char *id = doc ? cni_json_string(doc, "ID") : NULL;
-	int r = id ? hcndoc_guid_normalize(id, ret) : -EINVAL;
+	int r = oom ? -ENOMEM : id ? hcndoc_guid_normalize(id, ret) : -EINVAL;
 
 	cJSON_Delete(doc);
 	return r;
@@ -1032,6 +1035,7 @@ int hcndoc_id_list(const char *json, char (**ret_ids)[HCNDOC_GUID_STRLEN], size_
 	const cJSON *it;
 	cJSON *doc;
 	size_t n = 0;
+	bool oom;
 	int r = 0;
 
 	if (!json || !json[strspn(json, " \t\r\n")]) {
@@ -1039,7 +1043,9 @@ int hcndoc_id_list(const char *json, char (**ret_ids)[HCNDOC_GUID_STRLEN], size_
 		*ret_n = 0;
 		return 0;
 	}
-	doc = cJSON_Parse(json);
+	doc = json_parse(json, strlen(json), NULL, &oom);
+	if (oom)
+		return -ENOMEM;
 	if (!cJSON_IsArray(doc)) {
 		cJSON_Delete(doc);
 		return -EINVAL;

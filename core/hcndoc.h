@@ -159,7 +159,8 @@ int hcndoc_guid_normalize(const char *s, char ret[HCNDOC_GUID_STRLEN]);
 bool hcndoc_guid_equal(const char *a, const char *b);
 
 /* hcndoc_object_id - the "ID" (or "Id") of an HCN object's properties JSON @props, normalized
- * with hcndoc_guid_normalize. Returns 0 or -EINVAL (not JSON, no ID, not a GUID). */
+ * with hcndoc_guid_normalize. Returns 0, -EINVAL (not JSON, no ID, not a GUID) or -ENOMEM
+ * (cJSON ran out of memory: no verdict on the document). */
 int hcndoc_object_id(const char *props, char ret[HCNDOC_GUID_STRLEN]);
 
 /* hcndoc_id_list - parse an HcnEnumerate* answer (a JSON array of GUID strings; NULL or "" is

@@ -14,6 +14,7 @@
 #include <cJSON.h>
 #include <expat.h>
 
+#include "json.h"
 #include "mac.h"
 
 static char ascii_lower(char c)
@@ -421,6 +422,9 @@ int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *r
 	if (XML_Parse(p.xp, xml, (int)len, XML_TRUE) != XML_STATUS_OK) {
 		if (p.ret < 0) {
 			r = p.ret;
+		} else if (XML_GetErrorCode(p.xp) == XML_ERROR_NO_MEMORY) {
+			/* expat's own allocation failed: the document is not to blame */
+			r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 		} else {
 			r = cni_error_set(err, -EINVAL, CNI_CODE_SOURCE,
 					  "%s: malformed XML at line %lu: %s", NM_WHAT,
@@ -504,7 +508,7 @@ static void mas_addr_where(char *w, size_t size, size_t n, const char *where, si
 static int mas_subnet(struct ipam_source_iface *it, const cJSON *jsn, const char *where,
 		      struct cni_error *err)
 {
-	const cJSON *prefix, *addrs, *ja;
+	const cJSON *prefix, *addrs = NULL, *ja; /* = NULL: gcc 12 -O3 -ffunction-sections warns past mas_member */
 	char w[128];
 	size_t k = 0, n;
 	int r;
@@ -544,7 +548,7 @@ static int mas_subnet(struct ipam_source_iface *it, const cJSON *jsn, const char
 static int mas_iface(struct ipam_source *src, const cJSON *ji, const char *where,
 		     struct cni_error *err)
 {
-	const cJSON *mac, *subnets, *jsn;
+	const cJSON *mac, *subnets = NULL, *jsn; /* = NULL: as in mas_subnet */
 	char w[96];
 	size_t j = 0;
 	bool prim;
@@ -577,8 +581,8 @@ static int mas_iface(struct ipam_source *src, const cJSON *ji, const char *where
  * of at most MF_DEPTH_MAX. It keeps what the cJSON reader below reads (members found ASCII
  * case-insensitively, the first of a name wins, null = absent, bytes after the document not
  * looked at) as spans, then builds the source through the same builder. For any other
- * document, and on any error, it gives up and the cJSON reader reads the document, so every
- * message stays that reader's. A tree of a 250-address document was most of a source read. */
+ * document, and on any error but out of memory, it gives up and the cJSON reader reads the
+ * document, so every message stays that reader's. A tree of a 250-address document was most of a source read. */
 
 #define MF_DEPTH_MAX 32
 #define MF_NUMBER_MAX 32
@@ -617,6 +621,7 @@ struct mf_doc {
 	struct mf_subnet *subnet;
 	struct mf_addr *addr;
 	size_t n_iface, n_subnet, n_addr;
+	bool oom;                          /* an allocation failed: no reader can do better */
 };
 
 static void mf_ws(struct mf *m)
@@ -805,11 +810,13 @@ static bool mf_key(const char *k, size_t kn, const char *name)
 	return i == kn && !name[i];
 }
 
-/* Grow *@arr (of @n @elem-byte entries) by one zeroed entry; its index, or -1. */
-static long mf_push(void **arr, size_t *n, size_t elem)
+/* Grow *@arr (of @n @elem-byte entries) by one zeroed entry; its index, or -1 with d->oom set. */
+static long mf_push(struct mf_doc *d, void **arr, size_t *n, size_t elem)
 {
-	if (array_append(arr, *n, elem) < 0)
+	if (array_append(arr, *n, elem) < 0) {
+		d->oom = true;
 		return -1;
+	}
 	memset((char *)*arr + *n * elem, 0, elem);
 	return (long)(*n)++;
 }
@@ -860,7 +867,7 @@ static bool mf_fields(struct mf *m, struct mf_doc *d, const char *const *names, 
 static bool mf_addr_obj(struct mf *m, struct mf_doc *d)
 {
 	static const char *const names[] = { "Address", "IsPrimary" };
-	long a = mf_push((void **)&d->addr, &d->n_addr, sizeof(*d->addr));
+	long a = mf_push(d, (void **)&d->addr, &d->n_addr, sizeof(*d->addr));
 	struct mf_val addr = { 0 }, prim = { 0 };
 	struct mf_val *const vals[] = { &addr, &prim };
 
@@ -875,7 +882,7 @@ static bool mf_addr_obj(struct mf *m, struct mf_doc *d)
 static bool mf_subnet_obj(struct mf *m, struct mf_doc *d)
 {
 	static const char *const names[] = { "Prefix", "IPAddresses" };
-	long sn = mf_push((void **)&d->subnet, &d->n_subnet, sizeof(*d->subnet));
+	long sn = mf_push(d, (void **)&d->subnet, &d->n_subnet, sizeof(*d->subnet));
 	struct mf_val prefix = { 0 }, addrs = { 0 };
 	struct mf_val *const vals[] = { &prefix, &addrs };
 	size_t first = d->n_addr;
@@ -889,7 +896,7 @@ static bool mf_subnet_obj(struct mf *m, struct mf_doc *d)
 static bool mf_iface_obj(struct mf *m, struct mf_doc *d)
 {
 	static const char *const names[] = { "MacAddress", "IsPrimary", "IPSubnets" };
-	long it = mf_push((void **)&d->iface, &d->n_iface, sizeof(*d->iface));
+	long it = mf_push(d, (void **)&d->iface, &d->n_iface, sizeof(*d->iface));
 	struct mf_val mac = { 0 }, prim = { 0 }, subnets = { 0 };
 	struct mf_val *const vals[] = { &mac, &prim, &subnets };
 	size_t first = d->n_subnet;
@@ -929,11 +936,10 @@ static bool mf_arr(const struct mf_val *v)
 	return v->kind == MF_ABSENT || v->kind == MF_NULL || v->kind == MF_ARRAY;
 }
 
-/* The spans of @d through the builder into @src, as mas_iface and mas_subnet build it. */
-static bool mf_build(const struct mf_doc *d, struct ipam_source *src)
+/* The spans of @d through the builder into @src, as mas_iface and mas_subnet build it; the
+ * builder's first error into @err. */
+static bool mf_build_into(const struct mf_doc *d, struct ipam_source *src, struct cni_error *err)
 {
-	struct cni_error err = { 0 };
-
 	if (!mf_arr(&d->ifaces))
 		return false;
 	for (size_t i = 0; i < d->n_iface; i++) {
@@ -943,7 +949,7 @@ static bool mf_build(const struct mf_doc *d, struct ipam_source *src)
 		bool prim;
 
 		if (!mf_cstr(&fi->mac, mbuf, sizeof(mbuf), &mac) || !mf_bool(&fi->prim, &prim) ||
-		    !mf_arr(&fi->subnets) || src_add_iface(src, MAS_WHAT, "", mac, prim, &err) < 0)
+		    !mf_arr(&fi->subnets) || src_add_iface(src, MAS_WHAT, "", mac, prim, err) < 0)
 			return false;
 		for (size_t j = fi->first; j < fi->first + fi->n; j++) {
 			const struct mf_subnet *fs = &d->subnet[j];
@@ -952,7 +958,7 @@ static bool mf_build(const struct mf_doc *d, struct ipam_source *src)
 			const char *prefix;
 
 			if (!mf_cstr(&fs->prefix, pbuf, sizeof(pbuf), &prefix) || !mf_arr(&fs->addrs) ||
-			    src_add_subnet(it, MAS_WHAT, "", prefix, &err) < 0)
+			    src_add_subnet(it, MAS_WHAT, "", prefix, err) < 0)
 				return false;
 			for (size_t k = fs->first; k < fs->first + fs->n; k++) {
 				char abuf[IPNET_ADDR_STRLEN + 8];
@@ -961,16 +967,27 @@ static bool mf_build(const struct mf_doc *d, struct ipam_source *src)
 				if (!mf_cstr(&d->addr[k].addr, abuf, sizeof(abuf), &addr) ||
 				    !mf_bool(&d->addr[k].prim, &prim) ||
 				    src_add_addr(&it->subnets[it->n_subnets - 1], MAS_WHAT, "", addr,
-						 prim, &err) < 0)
+						 prim, err) < 0)
 					return false;
 			}
 		}
 	}
-	return src_finish(src, &err) == 0;
+	return src_finish(src, err) == 0;
 }
 
-/* interfaces.json read in one pass into @src: 0, or 1 (the cJSON reader must read it) with
- * @src half built (the caller frees it). */
+/* mf_build_into, false with d->oom set when the builder ran out of memory. */
+static bool mf_build(struct mf_doc *d, struct ipam_source *src)
+{
+	struct cni_error err = { 0 };
+	bool ok = mf_build_into(d, src, &err);
+
+	/* the builder's only code-100 error */
+	d->oom = d->oom || err.code == CNI_CODE_INTERNAL;
+	return ok;
+}
+
+/* interfaces.json read in one pass into @src: 0, 1 (the cJSON reader must read it) or -ENOMEM,
+ * with @src half built (the caller frees it). */
 static int mas_fast(const char *json, size_t len, struct ipam_source *src)
 {
 	static const char *const names[] = { "Interfaces" };
@@ -985,18 +1002,21 @@ static int mas_fast(const char *json, size_t len, struct ipam_source *src)
 	free(d.iface);
 	free(d.subnet);
 	free(d.addr);
-	return ok ? 0 : 1;
+	return ok ? 0 : d.oom ? -ENOMEM : 1;
 }
 
 int ipam_source_parse_mas(const char *json, size_t len, struct ipam_source *ret, struct cni_error *err)
 {
 	struct ipam_source src = {0};
+	int r = mas_fast(json, len, &src);
 
-	if (mas_fast(json, len, &src) == 0) {
+	if (r == 0) {
 		*ret = src;
 		return 0;
 	}
 	ipam_source_free(&src);
+	if (r < 0)
+		return cni_error_set(err, r, CNI_CODE_INTERNAL, "out of memory");
 	return ipam_source_parse_mas_tree(json, len, ret, err);
 }
 
@@ -1008,9 +1028,12 @@ int ipam_source_parse_mas_tree(const char *json, size_t len, struct ipam_source 
 	const char *end = NULL;
 	cJSON *root;
 	size_t i = 0;
+	bool oom;
 	int r;
 
-	root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	root = json_parse(json, len, &end, &oom);
+	if (oom)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	if (!root) {
 		size_t off = end && end >= json ? (size_t)(end - json) : 0;
 		unsigned long line = 1;

@@ -25,8 +25,13 @@ void ipam_space_free(struct ipam_space *sp)
 	sp->n_pools = 0;
 	cJSON_Delete(sp->doc);
 	sp->doc = NULL;
-	free(sp->text);
+	if (sp->text_release)
+		sp->text_release(sp->text_owner);
+	else
+		free(sp->text);
 	sp->text = NULL;
+	sp->text_release = NULL;
+	sp->text_owner = NULL;
 }
 
 static int addr_rec_cmp(const void *a, const void *b)

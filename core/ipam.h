@@ -53,7 +53,8 @@ struct ipam_source {
  * subnets and addresses are otherwise read as IPv4 ones are (dual-stack NICs list both).
  * Unknown elements and attributes are ignored, as Go's encoding/xml does; duplicate addresses
  * are merged. Primary addresses are recorded in .primary, never in .addrs.
- * Returns 0 (caller calls ipam_source_free) or -EINVAL. */
+ * Returns 0 (caller calls ipam_source_free), -EINVAL, or -ENOMEM (code 100 "out of memory")
+ * when an allocation failed, expat's or cJSON's included: never read as a broken document. */
 int ipam_source_parse_nmagent(const char *xml, size_t len, struct ipam_source *ret, struct cni_error *err);
 
 /* ipam_source_parse_mas - parse interfaces.json ({"Interfaces":[{"MacAddress","IsPrimary",
@@ -125,6 +126,10 @@ struct ipam_space {
 	char *text;                        /* the text ipamstate_decode read, owned (NULL = none):
 	                                    * what the records' src point into */
 	size_t text_len;
+	void (*text_release)(void *owner); /* NULL: text is malloc'd (free); else text is
+	                                    * text_owner's bytes, released with this
+	                                    * (ipamstate_decode_view) */
+	void *text_owner;
 };
 
 /* ipam_space_free - free pools, addresses and the decoded document; safe on a zeroed space. */

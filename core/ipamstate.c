@@ -873,10 +873,10 @@ static int dec_root(struct dec *d, const cJSON *root, struct ipam_space *sp)
 	return dec_pools(d, member(local, "Pools"), sp);
 }
 
-/* ipamstate_decode of @text (@len bytes, NETSCAN_PAD zero bytes after; taken: kept by the
- * space or freed). */
-static int decode(char *text, size_t len, const char *path, struct ipam_space *ret,
-		  struct cni_error *err)
+/* ipamstate_decode of @text (@len bytes, NETSCAN_PAD zero bytes after), taken: kept by the
+ * space or let go, whatever it returns (freed, or @release(@owner) when @release is set). */
+static int decode(char *text, size_t len, const char *path, void (*release)(void *owner),
+		  void *owner, struct ipam_space *ret, struct cni_error *err)
 {
 	struct dec d = {.path = path ? path : "(unnamed)", .err = err, .len = len};
 	struct ipam_space sp = {.id = "local"};
@@ -885,12 +885,17 @@ static int decode(char *text, size_t len, const char *path, struct ipam_space *r
 	int r;
 
 	if (len == 0 || only_space(text, len)) {
-		free(text);
+		if (release)
+			release(owner);
+		else
+			free(text);
 		*ret = sp;
 		return 0;
 	}
 	sp.text = text;
 	sp.text_len = len;
+	sp.text_release = release;
+	sp.text_owner = owner;
 	d.text = sp.text;
 	r = dec_scan(&d, &scan, &root);
 	if (r == 0)
@@ -917,7 +922,7 @@ int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	memcpy(copy, text, len);
 	memset(copy + len, 0, NETSCAN_PAD);
-	return decode(copy, len, path, ret, err);
+	return decode(copy, len, path, NULL, NULL, ret, err);
 }
 
 int ipamstate_decode_take(char *text, size_t len, const char *path, struct ipam_space *ret,
@@ -930,7 +935,14 @@ int ipamstate_decode_take(char *text, size_t len, const char *path, struct ipam_
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	}
 	memset(t + len, 0, NETSCAN_PAD);
-	return decode(t, len, path, ret, err);
+	return decode(t, len, path, NULL, NULL, ret, err);
+}
+
+int ipamstate_decode_view(const char *text, size_t len, const char *path,
+			  void (*release)(void *owner), void *owner, struct ipam_space *ret,
+			  struct cni_error *err)
+{
+	return decode((char *)text, len, path, release, owner, ret, err);
 }
 
 /* ---- encode: Go json.MarshalIndent(v, "", "\t") byte for byte ---- */

@@ -38,6 +38,14 @@ int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam
 int ipamstate_decode_take(char *text, size_t len, const char *path, struct ipam_space *ret,
 			  struct cni_error *err);
 
+/* ipamstate_decode_view - ipamstate_decode of @text (@len bytes, then NETSCAN_PAD zero bytes;
+ * read-only: nothing is written to it), which stays @owner's: the space keeps @text without a
+ * copy and calls @release(@owner) when it is freed; whatever it returns, @owner is taken (on
+ * failure released before the return). For a file's mapped view (cni/ipam-run.c). Same returns. */
+int ipamstate_decode_view(const char *text, size_t len, const char *path,
+			  void (*release)(void *owner), void *owner, struct ipam_space *ret,
+			  struct cni_error *err);
+
 /* ipamstate_encode - the text of the IPAM state (tab-indented as Go's store), with @timestamp
  * (RFC 3339, e.g. "2026-11-29T08:49:31Z") in TimeStamp. An address record that still holds
  * what its bytes in the decoded text say (struct ipam_addr_src) is written as those bytes (so

@@ -141,6 +141,54 @@ size_t logline_vformat(char *buf, size_t size, enum logline_level level, const c
 			      pid, msg);
 }
 
+void logline_utc(long long t, struct tm *ret)
+{
+	long long days = t / 86400, secs = t % 86400, z, era, y;
+	unsigned doe, yoe, doy, mp;
+	int leap;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	memset(ret, 0, sizeof(*ret));
+	ret->tm_hour = (int)(secs / 3600);
+	ret->tm_min = (int)(secs / 60 % 60);
+	ret->tm_sec = (int)(secs % 60);
+	ret->tm_wday = (int)(((days + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
+	/* Days counted from 0000-03-01 in 400-year eras of 146097 days, so the leap day ends
+	 * a year: year of the era, day of that March-based year, then month and day. */
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	y = (long long)yoe + era * 400 + (mp >= 10);
+	ret->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	ret->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	ret->tm_year = (int)(y - 1900);
+	leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+	ret->tm_yday = (int)(mp >= 10 ? doy - 306 : doy + 59 + (unsigned)leap);
+}
+
+size_t logline_utc_text(long long t, char *buf, size_t size)
+{
+	struct tm tm;
+	int n;
+
+	if (size == 0)
+		return 0;
+	logline_utc(t, &tm);
+	n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n < 0) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return (size_t)n < size ? (size_t)n : size - 1;
+}
+
 char *logline_backup_name(const char *dir, const char *program, const struct tm *tm, int ms,
 			  char *buf, size_t size)
 {

@@ -48,6 +48,17 @@ size_t logline_vformat(char *buf, size_t size, enum logline_level level, const c
 #define LOGLINE_MAX_BYTES (5L * 1024 * 1024)
 #define LOGLINE_BACKUPS 8
 
+/* logline_utc - the UTC calendar time of @t (seconds since 1970-01-01T00:00:00Z, any sign;
+ * leap seconds not counted, as POSIX time) into *ret: tm_year, tm_mon, tm_mday, tm_hour, tm_min,
+ * tm_sec, tm_wday and tm_yday as gmtime_r(3) sets them, tm_isdst 0, the rest zero. Ours, not
+ * gmtime_r: glibc's reads and parses /etc/localtime on its first call (tzset), work and heap a
+ * CNI call's timestamps do not need. */
+void logline_utc(long long t, struct tm *ret);
+
+/* logline_utc_text - "YYYY-MM-DDTHH:MM:SS" (strftime "%Y-%m-%dT%H:%M:%S", years 0-9999) of @t
+ * into @buf (@size bytes, 20 suffice; truncated to fit). Returns the length written. */
+size_t logline_utc_text(long long t, char *buf, size_t size);
+
 /* logline_backup_name - the backup name of log "<dir>/<program>.log" rotated at UTC time
  * (@tm, @ms) into @buf: "<dir>/<program>-YYYY-MM-DDTHH-MM-SS.mmm.log". Returns @buf. */
 char *logline_backup_name(const char *dir, const char *program, const struct tm *tm, int ms,

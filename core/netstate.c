@@ -1464,8 +1464,10 @@ static void endpoints_text(const struct netstate *st, cJSON *keep,
 		} else {
 			const struct netstate_endpoint *whole = netstate_endpoint_of(net->endpoints[i]);
 			cJSON *e = endpoint_json(whole, endpoint_src(st, keep, whole));
-			char *s = e ? cJSON_Print(e) : NULL, *p, *nl;
+			char *s, *p, *nl;
 
+			cni_json_ints_raw(e);
+			s = e ? cJSON_Print(e) : NULL;
 			cJSON_Delete(e);
 			if (!s) {
 				t->failed = true;
@@ -1652,6 +1654,7 @@ static void encode_tree(const struct netstate *st, const char *version, const ch
 		add_member(xs, x->name, j);
 	}
 	root = merge(root, st->doc);
+	cni_json_ints_raw(root);
 	skel = root ? cJSON_Print(root) : NULL;
 	if (skel) {
 		t->failed = false;

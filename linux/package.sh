@@ -91,7 +91,7 @@ dpkg-shlibdeps -T"debian/$p.substvars" "debian/$p/opt/cni/bin/azure-vnet" "debia
 	"debian/$p/usr/sbin/azure-vnet-inspect"
 
 # Built-Using: the Debian source packages of the static archives the build linked (CMake found
-# them: AZCNI_STATIC_DEPS), which the LGPL of libnl asks us to name.
+# them: AZCNI_STATIC_DEPS), which the LGPL of libnl asks us to name; cJSON's when it is linked.
 built_using=()
 for var in AZCNI_NL3_A AZCNI_NLROUTE3_A AZCNI_EXPAT_A; do
 	a=$(sed -n "s/^$var:FILEPATH=//p" "$build/CMakeCache.txt" 2>/dev/null)
@@ -101,6 +101,12 @@ for var in AZCNI_NL3_A AZCNI_NLROUTE3_A AZCNI_EXPAT_A; do
 	[ -n "$owner" ] || die "no Debian package owns $a (the static archive the build linked)"
 	built_using+=("$(dpkg-query -W -f='${source:Package} (= ${source:Version})' "$owner")")
 done
+# cJSON's archive is ci/static-deps.sh's, built from a Debian source package it names
+a=$(sed -n "s/^AZCNI_CJSON_A:INTERNAL=//p" "$build/CMakeCache.txt" 2>/dev/null)
+if [ -n "$a" ]; then
+	[ -s "$a.built-using" ] || die "$a.built-using missing (ci/static-deps.sh writes it)"
+	built_using+=("$(cat "$a.built-using")")
+fi
 bu=$(printf '%s\n' "${built_using[@]}" | sort -u | paste -sd, | sed 's/,/, /g')
 finish "$p" -Vmisc:Depends= -Vazcni:Built-Using="$bu"
 

@@ -22,7 +22,8 @@
  * is bounded by AZURE_CNI_EXEC_TIMEOUT_MS (default 60000): a plugin still running then is killed
  * with its whole group (SIGKILL) and the call is code 11 naming the plugin. Windows:
  * DEL and GC return 0 (nothing delegated exists), other commands -EOPNOTSUPP, code 7 naming
- * ipam.type.
+ * ipam.type. Out of memory (reading the plugin's output included): -ENOMEM, code 100, never
+ * read as output that does not parse or as no error object.
  * Returns 0 or negative errno. */
 int ipam_exec(const char *type, const char *command, const char *cni_path, const char *conf_text,
 	      size_t len, struct cni_result *ret, struct cni_error *err);

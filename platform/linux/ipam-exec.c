@@ -20,6 +20,8 @@
 
 #include <cJSON.h>
 
+#include "core/json.h"
+
 #define IPAM_EXEC_OUT_MAX (1u << 20)
 
 /* The first executable <dir>/<type> along @cni_path into @buf. */
@@ -162,6 +164,7 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 	cJSON *doc = NULL;
 	const cJSON *code;
 	struct stat st, self;
+	bool oom = false;
 	pid_t pid;
 
 	if (!type[0] || strchr(type, '/') || strcmp(type, ".") == 0 || strcmp(type, "..") == 0)
@@ -219,10 +222,17 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 		goto out;
 	}
 	if (r < 0) {
-		r = cni_error_set(err, r, CNI_CODE_IO, "IPAM plugin %s: %s", type, strerror(-r));
+		r = cni_error_set(err, r, r == -ENOMEM ? CNI_CODE_INTERNAL : CNI_CODE_IO,
+				  "IPAM plugin %s: %s", type, strerror(-r));
 		goto out;
 	}
-	doc = out_len ? cJSON_ParseWithLength(out, out_len) : NULL;
+	doc = out_len ? json_parse(out, out_len, NULL, &oom) : NULL;
+	if (oom) {
+		/* no verdict on the plugin's answer, its error code included */
+		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL,
+				  "out of memory reading IPAM plugin %s %s's output", type, command);
+		goto out;
+	}
 	code = doc ? cJSON_GetObjectItem(doc, "code") : NULL;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (code && cJSON_IsNumber(code))) {
 		const char *msg = doc ? cni_json_string(doc, "msg") : NULL;

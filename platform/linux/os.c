@@ -28,11 +28,12 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/vfs.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -684,7 +685,7 @@ static int write_all(int fd, const struct platform_part *parts, size_t n)
 	return 0;
 }
 
-/* Unlink "<base>.tmp.XXXXXX" files a writer killed between mkostemp and rename left in @dir.
+/* Unlink "<base>.tmp.XXXXXX" files a writer killed between temp_open and rename left in @dir.
  * Safe because saves run under the file's lock: no other writer can own such a file now. The
  * entries are read with getdents64 into a stack buffer: opendir's 32 KiB heap buffer was a
  * fifth of an ADD's peak heap. */
@@ -743,6 +744,44 @@ int platform_file_publish(const char *path, const char *data, size_t len, struct
 	return file_replace(path, &part, 1, false, err);
 }
 
+/* Create and open "<path>.tmp.XXXXXX" (@tmp, @size bytes), the Xs six random letters or digits,
+ * as mkostemp(3) names it, O_EXCL and mode 0600 so a name someone else put there (a symlink, a
+ * FIFO) is never opened. Ours, not mkostemp: glibc's runs code (strspn, its retry clock) from a
+ * corner of libc.so an ADD touches for nothing else, a 64 KiB window of its RSS. Returns the
+ * descriptor (O_CLOEXEC) or negative errno. */
+static int temp_open(const char *path, char *tmp, size_t size)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t len;
+	int n = snprintf(tmp, size, "%s.tmp.XXXXXX", path);
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	len = (size_t)n;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		unsigned char rnd[6];
+		int fd;
+
+		if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+			/* no entropy yet (early boot): the names need only differ, not be secret */
+			struct timespec ts;
+			unsigned long long x;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			x = ((unsigned long long)ts.tv_nsec << 20) ^ (unsigned long long)ts.tv_sec ^
+			    ((unsigned long long)getpid() << 40) ^ (unsigned long long)attempt;
+			for (size_t i = 0; i < sizeof(rnd); i++, x >>= 8)
+				rnd[i] = (unsigned char)x;
+		}
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			tmp[len - 6 + i] = set[rnd[i] % (sizeof(set) - 1)];
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
 static int file_replace(const char *path, const struct platform_part *parts, size_t n,
 			bool sync, struct cni_error *err)
 {
@@ -753,15 +792,12 @@ static int file_replace(const char *path, const struct platform_part *parts, siz
 	if (r < 0)
 		return cni_error_set(err, r, CNI_CODE_IO, "cannot create the directory of %s: %s",
 				     path, strerror(-r));
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return cni_error_set(err, -ENAMETOOLONG, CNI_CODE_IO, "path too long: %s", path);
-	/* O_EXCL: a name someone else put there (a symlink, a FIFO) is never opened */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		return cni_error_set(err, r, CNI_CODE_IO, "cannot create a temp file for %s: %s",
-				     path, strerror(-r));
-	}
+	fd = temp_open(path, tmp, sizeof(tmp));
+	if (fd == -ENAMETOOLONG)
+		return cni_error_set(err, fd, CNI_CODE_IO, "path too long: %s", path);
+	if (fd < 0)
+		return cni_error_set(err, fd, CNI_CODE_IO, "cannot create a temp file for %s: %s",
+				     path, strerror(-fd));
 	r = write_all(fd, parts, n);
 	/* 0600 whatever the umask: the Go plugin's os.CreateTemp mode, kept by its rename */
 	if (r == 0 && fchmod(fd, OS_FILE_MODE) < 0)
@@ -815,13 +851,13 @@ int platform_file_mtime(const char *path, long long *ret_s)
 int platform_file_set_aside(const char *path, const char *tag, char *ret_path, size_t size,
 			    struct cni_error *err)
 {
-	char aside[PATH_MAX], stamp[32];
-	time_t now = time(NULL);
+	char aside[PATH_MAX], stamp[80];
 	struct tm tm;
 	int n, r;
 
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	logline_utc((long long)time(NULL), &tm);
+	snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	for (n = 1; n < 100; n++) {
 		if ((n == 1 ? snprintf(aside, sizeof(aside), "%s.%s-%s", path, tag, stamp) :
 			      snprintf(aside, sizeof(aside), "%s.%s-%s-%d", path, tag, stamp, n)) >=
@@ -1283,14 +1319,12 @@ int platform_ifname_by_mac(const char *mac, char *buf, size_t size)
 void platform_timestamp(char *buf, size_t size)
 {
 	struct timespec ts;
-	struct tm tm;
 	char base[32];
 
 	if (size == 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	logline_utc_text((long long)ts.tv_sec, base, sizeof(base));
 	snprintf(buf, size, "%s.%09ldZ", base, (long)ts.tv_nsec);
 }
 
@@ -1368,7 +1402,7 @@ static void log_rotate(void)
 	if (stat(path, &now) == 0 && fstat(log_fd, &mine) == 0 && now.st_ino == mine.st_ino &&
 	    now.st_dev == mine.st_dev) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
+		logline_utc((long long)ts.tv_sec, &tm);
 		logline_backup_name(log_dir, log_program, &tm, (int)(ts.tv_nsec / 1000000), backup,
 				    sizeof(backup));
 		if (rename(path, backup) == 0)
@@ -1394,15 +1428,13 @@ void platform_log_at(enum logline_level level, const char *file, int line, const
 	char rec[4608], ts[40];
 	struct timespec now;
 	struct stat st;
-	struct tm tm;
 	va_list ap;
 	size_t n;
 
 	if (log_fd < 0 || level < log_min)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = logline_utc_text((long long)now.tv_sec, ts, sizeof(ts));
 	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
 	va_start(ap, fmt);
 	n = logline_vformat(rec, sizeof(rec), level, ts, file, line, (long)getpid(), fmt, ap);

@@ -18,6 +18,7 @@
 
 #include "core/hcndoc.h"
 #include "core/ipam.h"
+#include "core/json.h"
 #include "core/mac.h"
 #include "core/netstate.h"
 #include "platform/backend.h"
@@ -382,17 +383,21 @@ static size_t dns_strings(const cJSON *a, char *dst, size_t len)
 }
 
 /* The DNS of HCN endpoint properties @props (v2 "Dns": Domain, Search, ServerList, Options) into
- * *ret; false (and *ret untouched) when @props has none. The state record keeps only the Go
- * fields (Suffix, Servers, Options), so the search list of a repeated ADD comes from HNS. */
-static bool dns_from_props(const char *props, struct cni_dns *ret)
+ * *ret: 1, or 0 (and *ret untouched) when @props has none, or -ENOMEM (code 100) when cJSON ran
+ * out of memory reading them. The state record keeps only the Go fields (Suffix, Servers,
+ * Options), so the search list of a repeated ADD comes from HNS. */
+static int dns_from_props(const char *props, struct cni_dns *ret, struct cni_error *err)
 {
-	cJSON *doc = props ? cJSON_Parse(props) : NULL;
+	bool oom = false;
+	cJSON *doc = props ? json_parse(props, strlen(props), NULL, &oom) : NULL;
 	const cJSON *d = doc ? cJSON_GetObjectItem(doc, "Dns") : NULL;
 	const char *domain;
 
+	if (oom)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	if (!cJSON_IsObject(d)) {
 		cJSON_Delete(doc);
-		return false;
+		return 0;
 	}
 	memset(ret, 0, sizeof(*ret));
 	domain = cni_json_string(d, "Domain");
@@ -404,7 +409,7 @@ static bool dns_from_props(const char *props, struct cni_dns *ret)
 	ret->n_options = dns_strings(cJSON_GetObjectItem(d, "Options"), ret->options[0],
 				     sizeof(ret->options[0]));
 	cJSON_Delete(doc);
-	return true;
+	return 1;
 }
 
 /* A repeated ADD of a live attachment answers as before: the record has an HNS ID (not a
@@ -424,15 +429,19 @@ static int win_endpoint_alive(struct backend *be, const struct backend_call *cal
 	if (!rec || !rec->hns_id[0] || !be->netns[0] || !hcndoc_guid_equal(rec->netns, be->netns))
 		return 0;
 	r = hcn_query(be->hcn, HCN_KIND_ENDPOINT, rec->hns_id, &props, &qerr);
-	if (r == -ETIMEDOUT) {
+	/* a hung HNS, or no memory to ask it: no verdict, and no new attachment in its place */
+	if (r == -ETIMEDOUT || r == -ENOMEM) {
 		cni_error_set(err, r, qerr.code, "%s", qerr.msg);
 		cni_error_details(err, "%s", qerr.details);
 		return r;
 	}
 	if (r < 0)
 		return 0;
-	*ret_has_dns = dns_from_props(props, ret_dns);
+	r = dns_from_props(props, ret_dns, err);
 	free(props);
+	if (r < 0)
+		return r;
+	*ret_has_dns = r > 0;
 	return 1;
 }
 
@@ -480,10 +489,14 @@ static int endpoint_create(struct backend *be, const struct backend_call *call,
 	free(text);
 	/* HNS may have made it even so (the read-back of the new ID failed): by name. After a
 	 * timeout HNS may still be creating it: no further call (hcn_abandoned). */
-	if (r < 0 && !hcn_abandoned(be->hcn) &&
-	    hcn_find_by_name(be->hcn, HCN_KIND_ENDPOINT, rec->id, found, NULL, NULL) == 0 &&
-	    endpoint_remove(be, be->netns, found, NULL) < 0)
-		*ret_left = true;
+	if (r < 0 && !hcn_abandoned(be->hcn)) {
+		int f = hcn_find_by_name(be->hcn, HCN_KIND_ENDPOINT, rec->id, found, NULL, NULL);
+
+		/* not found for want of memory is not "not there" */
+		if ((f == 0 && endpoint_remove(be, be->netns, found, NULL) < 0) ||
+		    (f < 0 && f != -ENOENT))
+			*ret_left = true;
+	}
 	return r;
 }
 
@@ -507,16 +520,22 @@ static int endpoint_attach(struct backend *be, const char *ep_id, struct cni_err
 	return r;
 }
 
-/* The endpoint's HNS fields of @rec from its ID, network and HCN properties (MacAddress). */
-static void record_fill(struct netstate_endpoint *rec, const char *ep_id, const char *net_id,
-			const char *props)
+/* The endpoint's HNS fields of @rec from its ID, network and HCN properties (MacAddress).
+ * Returns 0, or -ENOMEM (code 100, @rec untouched) when cJSON ran out of memory reading them:
+ * a record without the MAC HNS gave would be saved. */
+static int record_fill(struct netstate_endpoint *rec, const char *ep_id, const char *net_id,
+		       const char *props, struct cni_error *err)
 {
-	cJSON *doc = props ? cJSON_Parse(props) : NULL;
+	bool oom = false;
+	cJSON *doc = props ? json_parse(props, strlen(props), NULL, &oom) : NULL;
 
+	if (oom)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	snprintf(rec->hns_id, sizeof(rec->hns_id), "%s", ep_id);
 	snprintf(rec->hns_network_id, sizeof(rec->hns_network_id), "%s", net_id);
 	rec->has_mac = mac_parse(doc ? cni_json_string(doc, "MacAddress") : NULL, rec->mac) == 0;
 	cJSON_Delete(doc);
+	return 0;
 }
 
 /* The endpoint policies of @ipres: the IPv4 side (its subnet; loopback DSR for the IPv4 address
@@ -580,13 +599,14 @@ static int win_endpoint_add(struct backend *be, const struct backend_call *call,
 	if (r < 0)
 		goto out;
 	r = endpoint_attach(be, ep_id, err);
+	if (r >= 0)
+		r = record_fill(rec, ep_id, net_id, props, err);
 	if (r < 0) {
 		/* fails at once when an HNS call of this ADD timed out */
 		if (endpoint_remove(be, be->netns, ep_id, NULL) < 0)
 			left = true;
 		goto out;
 	}
-	record_fill(rec, ep_id, net_id, props);
 	/* as Go's Windows record (ACN network/endpoint_windows.go): SandboxKey is the container ID,
 	 * the namespace GUID is in NetNs (rec->netns) */
 	snprintf(rec->sandbox_key, sizeof(rec->sandbox_key), "%s", call->env->container_id);
@@ -651,6 +671,7 @@ static int check_exists(struct backend *be, const struct netstate_endpoint *rec,
 			struct cni_error *err)
 {
 	char *props = NULL;
+	bool oom;
 	int r;
 
 	r = hcn_query(be->hcn, HCN_KIND_ENDPOINT, rec->hns_id, &props, err);
@@ -659,8 +680,11 @@ static int check_exists(struct backend *be, const struct netstate_endpoint *rec,
 					    rec->hns_id);
 	if (r < 0)
 		return r;
-	*ret_doc = cJSON_Parse(props);
+	*ret_doc = json_parse(props, strlen(props), NULL, &oom);
 	free(props);
+	/* not "not attached" or "lacks address": no verdict */
+	if (oom)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	return 0;
 }
 
@@ -728,18 +752,24 @@ static int win_endpoint_check(struct backend *be, const struct backend_call *cal
 /* An endpoint's properties @props as an attachment into @a: its name (the record key it was
  * made with) as the object; the owner when the name is one of our "<cid>:<ifname>[/<k>]" keys
  * (the Go name "<cid[:8]>-<ifname>" names only a prefix: owner "" then); its addresses; of
- * network @netid ("" = none found) or not. False when @props is not an endpoint document. */
-static bool attachment_of(const char *props, const char *netid, struct backend_attachment *a)
+ * network @netid ("" = none found) or not. Returns 1, 0 when @props is not an endpoint
+ * document, or -ENOMEM (code 100) when cJSON ran out of memory reading it: an endpoint left out
+ * would look free to the caller (IPAM state rebuilt without its addresses). */
+static int attachment_of(const char *props, const char *netid, struct backend_attachment *a,
+			 struct cni_error *err)
 {
-	cJSON *doc = cJSON_Parse(props), *ipc;
+	bool oom;
+	cJSON *doc = json_parse(props, strlen(props), NULL, &oom), *ipc;
 	const cJSON *name = doc ? cJSON_GetObjectItem(doc, "Name") : NULL;
 	const cJSON *net = doc ? cJSON_GetObjectItem(doc, "HostComputeNetwork") : NULL;
 	const char *colon;
 
 	memset(a, 0, sizeof(*a));
+	if (oom)
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
 	if (!cJSON_IsString(name) || !name->valuestring[0]) {
 		cJSON_Delete(doc);
-		return false;
+		return 0;
 	}
 	snprintf(a->host_ifname, sizeof(a->host_ifname), "%s", name->valuestring);
 	colon = strrchr(name->valuestring, ':');
@@ -759,7 +789,7 @@ static bool attachment_of(const char *props, const char *netid, struct backend_a
 			a->n_ips++;
 	}
 	cJSON_Delete(doc);
-	return true;
+	return 1;
 }
 
 /* Every HCN endpoint, traced by its name (attachment_of); this_network for those on the HNS
@@ -787,13 +817,14 @@ static int win_attachments(struct backend *be, const struct backend_call *call,
 
 		if (q == -ENOENT)
 			continue;  /* deleted since the enumeration */
+		if (q >= 0)
+			q = attachment_of(props, netid, &out[k], err);
+		free(props);
 		if (q < 0) {
 			r = q;
 			break;
 		}
-		if (attachment_of(props, netid, &out[k]))
-			k++;
-		free(props);
+		k += (size_t)q;
 	}
 	free(ids);
 	if (r < 0 || !k) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "platform/windows/hcn.h"
 #include "platform/windows/winutil.h"
 
@@ -230,18 +231,27 @@ static bool parse_guid(const char *text, GUID *ret)
 	return true;
 }
 
-/* true when the ErrorRecord text reports a failure: non-empty and not {"Success":true}. */
-static bool record_failed(const char *rec)
+/* 1 when the ErrorRecord text reports a failure (non-empty and not {"Success":true}), else 0;
+ * -ENOMEM when cJSON ran out of memory reading it (no verdict). */
+static int record_failed(const char *rec)
 {
 	cJSON *doc;
-	bool failed;
+	bool oom;
+	int failed;
 
 	if (!rec || !rec[strspn(rec, " \t\r\n")])
-		return false;
-	doc = cJSON_Parse(rec);
+		return 0;
+	doc = json_parse(rec, strlen(rec), NULL, &oom);
+	if (oom)
+		return -ENOMEM;
 	failed = !doc || !cJSON_IsTrue(cJSON_GetObjectItem(doc, "Success"));
 	cJSON_Delete(doc);
 	return failed;
+}
+
+static int oom(struct cni_error *err)
+{
+	return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory calling HCN");
 }
 
 /* Runs @c (prepared by the caller, refs 1) on a worker bounded by the timeout, then checks its
@@ -254,6 +264,7 @@ static int call_run(struct hcn *h, struct call *c, const char *what, struct cni_
 	HANDLE thread;
 	DWORD w;
 	unsigned long hr;
+	int failed;
 
 	/* One timeout bounds the whole command: HNS is hung, and every further call (a rollback
 	 * included) would wait as long again. The next DEL or ADD cleans up by name. */
@@ -292,9 +303,17 @@ static int call_run(struct hcn *h, struct call *c, const char *what, struct cni_
 	}
 	rec = win_utf8(c->record);
 	hr = (unsigned long)c->hr;
-	if (SUCCEEDED(c->hr) && !record_failed(rec)) {
+	/* HNS's answer cannot be read for want of memory: out of memory, not HNS's failure (what
+	 * HNS did stays done; the caller undoes by name, as after any failed call) */
+	failed = SUCCEEDED(c->hr) ? (c->record && !rec ? -ENOMEM : record_failed(rec)) : 1;
+	if (failed == 0) {
 		free(rec);
 		return 0;
+	}
+	if (failed < 0) {
+		free(rec);
+		call_unref(c);
+		return oom(err);
 	}
 	if (SUCCEEDED(c->hr))
 		hr = (unsigned long)E_FAIL;
@@ -314,11 +333,6 @@ static int call_run(struct hcn *h, struct call *c, const char *what, struct cni_
 	free(rec);
 	call_unref(c);
 	return -EIO;
-}
-
-static int oom(struct cni_error *err)
-{
-	return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory calling HCN");
 }
 
 /* A new call (refs 1) of @op on @kind with the UTF-8 document @text (may be NULL) into *ret.
@@ -472,6 +486,8 @@ static int list_by_query(struct hcn *h, enum hcn_kind kind, cJSON *q, const char
 		return oom(err);
 	r = hcndoc_id_list(list, ret_ids, ret_n);
 	free(list);
+	if (r == -ENOMEM)
+		return oom(err);
 	if (r < 0)
 		return cni_error_set(err, r, CNI_CODE_NETWORK, "%s %s: unexpected answer",
 				     fn_names[kind][OP_ENUM], what);
@@ -528,11 +544,17 @@ int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const 
 		goto close_net;
 	c->obj = net; /* the all-zero c->id lets HNS assign the ID */
 	{
-		cJSON *doc = cJSON_Parse(settings);
+		bool no_mem = false;
+		cJSON *doc = settings ? json_parse(settings, strlen(settings), NULL, &no_mem) : NULL;
 		const char *name = doc ? cni_json_string(doc, "Name") : NULL;
 
 		snprintf(what, sizeof(what), "%s", name ? name : "");
 		cJSON_Delete(doc);
+		if (no_mem) { /* before HNS is asked anything */
+			call_unref(c);
+			r = oom(err);
+			goto close_net;
+		}
 	}
 	r = call_run(h, c, what, err);
 	if (r == -ENOENT && kind == HCN_KIND_ENDPOINT && h->last_hr == HCN_E_NETWORK_NOT_FOUND)
@@ -549,10 +571,12 @@ int hcn_create(struct hcn *h, enum hcn_kind kind, const char *network_id, const 
 	close_obj(h, kind, obj);
 	if (r < 0)
 		goto close_net;
-	if (hcndoc_object_id(props, id) < 0) {
+	r = hcndoc_object_id(props, id);
+	if (r < 0) {
 		free(props);
-		r = cni_error_set(err, -EIO, CNI_CODE_NETWORK, "%s: no ID in the answer",
-				  fn_names[kind][OP_CREATE]);
+		r = r == -ENOMEM ? oom(err) :
+				   cni_error_set(err, -EIO, CNI_CODE_NETWORK, "%s: no ID in the answer",
+						 fn_names[kind][OP_CREATE]);
 		goto close_net;
 	}
 	memcpy(ret_id, id, sizeof(id));

@@ -72,7 +72,10 @@ void hcn_exit_if_abandoned(int rc);
  * <HNS message> (0x<hr>)" and the ErrorRecord text in details; a non-empty ErrorRecord counts as
  * a failure even when the HRESULT succeeded (as hcsshim does). A function the DLL lacks:
  * -ENOSYS, code 103. A call over the timeout: -ETIMEDOUT, code 11. Not found (per
- * hcn_hresult_not_found): -ENOENT and NOTHING recorded in @err, so callers may treat it as done. */
+ * hcn_hresult_not_found): -ENOENT and NOTHING recorded in @err, so callers may treat it as done.
+ * Out of memory, ours or cJSON's while reading what HCN answered (an ErrorRecord, an ID list,
+ * the new object's ID): -ENOMEM, code 100, never an HCN failure or "not found"; what HNS did
+ * stays done (a create's object then exists under its Name). */
 
 /* hcn_find_by_name - the first object of @kind named @name: its ID into @ret_id and, when
  * @ret_props is non-NULL, its properties JSON (malloc'd, caller frees). -ENOENT when none. */

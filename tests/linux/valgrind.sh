@@ -101,12 +101,12 @@ node b
 CONF='{"cniVersion":"1.0.0","name":"azure","type":"azure-vnet","mode":"bridge","bridge":"azure0","ipam":{"type":"azure-vnet-ipam","environment":"mas"}}'
 cycle azure-vnet "azure-vnet bridge" vgbridge0001 "$(pod pbr)"
 
-echo "== azure-vnet, transparent mode, 40 pods (azure-vnet.json mapped under a lease)"
+echo "== azure-vnet, transparent mode, 40 pods (both state files mapped under a lease)"
 node m
 python3 - "$RT/interfaces.json" <<'PY'
 import json, sys
 addrs = [{"Address": "10.240.0.4", "IsPrimary": True}] + \
-    [{"Address": "10.240.0.%d" % i, "IsPrimary": False} for i in range(5, 50)]
+    [{"Address": "10.240.0.%d" % i, "IsPrimary": False} for i in range(5, 215)]
 json.dump({"Interfaces": [{"MacAddress": "000D3A6E1825", "IsPrimary": True,
                            "IPSubnets": [{"Prefix": "10.240.0.0/16", "IPAddresses": addrs}]}]},
           open(sys.argv[1], "w"))
@@ -118,10 +118,12 @@ fill() {
 		CNI_COMMAND=ADD CNI_CONTAINERID=vgfill$i CNI_NETNS=$(pod pm$i) CNI_IFNAME=eth0 \
 			ip netns exec "$NODE" "$B/azure-vnet" <<<"$CONF" >/dev/null || return 1
 	done
-	# past platform_file_view's 32 KiB: the calls below map it
-	[ "$(stat -c %s "$RT/azure-vnet.json")" -ge 32768 ]
+	# past platform_file_view's 32 KiB: the calls below map them (the IPAM file holds a
+	# record of each of the 210 secondary addresses)
+	[ "$(stat -c %s "$RT/azure-vnet.json")" -ge 32768 ] &&
+		[ "$(stat -c %s "$RT/azure-vnet-ipam.json")" -ge 32768 ]
 }
-check "40 pods added (azure-vnet.json of 32 KiB or more)" fill
+check "40 pods added (azure-vnet.json and azure-vnet-ipam.json of 32 KiB or more)" fill
 cycle azure-vnet "azure-vnet transparent, 41st pod" vgtransp0041 "$(pod pm41)"
 
 echo "== azure-vnet-ipam"

@@ -1058,6 +1058,98 @@ static void test_json_string(void **state)
 	cJSON_Delete(o);
 }
 
+/* cni_json_ints_raw: a tree prints byte for byte as cJSON prints it unconverted (formatted and
+ * not), for integers, the values left to cJSON (fractions, -0, 1e15 and beyond, NaN) and
+ * numbers nested in arrays and objects; integers become raw nodes, a reference is left alone. */
+static void test_json_ints_raw(void **state)
+{
+	static const double values[] = {
+		0, 1, -1, 6, 100, 65535, 2147483647.0, -2147483648.0, 4294967296.0,
+		999999999999999.0, -999999999999999.0, 1e15, -1e15, 1e300, 0.5, -2.25, 1e-7,
+		123456789.125,
+	};
+	const char *text = "{\"a\":[1,2.5,{\"b\":-3,\"c\":[[0]]}],\"d\":\"7\",\"e\":true,\"f\":null}";
+	cJSON *shared, *ref_holder;
+
+	(void)state;
+	for (size_t i = 0; i <= sizeof(values) / sizeof(values[0]) + 1; i++) {
+		double d = i < sizeof(values) / sizeof(values[0]) ? values[i] :
+			   i == sizeof(values) / sizeof(values[0]) ? -0.0 : 0.0 / 0.0;
+		cJSON *o = cJSON_CreateObject(), *copy;
+		char *before, *before_f, *after, *after_f;
+
+		assert_non_null(cJSON_AddNumberToObject(o, "n", d));
+		copy = cJSON_Duplicate(o, true);
+		assert_non_null(copy);
+		before = cJSON_PrintUnformatted(o);
+		before_f = cJSON_Print(o);
+		cni_json_ints_raw(copy);
+		after = cJSON_PrintUnformatted(copy);
+		after_f = cJSON_Print(copy);
+		assert_string_equal(before, after);
+		assert_string_equal(before_f, after_f);
+		/* converted exactly when an integer cJSON writes in plain digits */
+		assert_int_equal(cJSON_IsRaw(cJSON_GetObjectItem(copy, "n")),
+				 d == (double)(long long)d && d > -1e15 && d < 1e15 && !(d == 0 && 1 / d < 0));
+		free(before);
+		free(before_f);
+		free(after);
+		free(after_f);
+		cJSON_Delete(o);
+		cJSON_Delete(copy);
+	}
+
+	{
+		cJSON *doc = cJSON_Parse(text), *copy = cJSON_Duplicate(doc, true);
+		char *before = cJSON_Print(doc), *after;
+
+		cni_json_ints_raw(copy);
+		after = cJSON_Print(copy);
+		assert_string_equal(before, after);
+		assert_true(cJSON_IsRaw(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(copy, "a"), 2), "b")));
+		assert_true(cJSON_IsNumber(cJSON_GetArrayItem(cJSON_GetObjectItem(copy, "a"), 1)));
+		free(before);
+		free(after);
+		cJSON_Delete(doc);
+		cJSON_Delete(copy);
+	}
+
+	/* a reference's target belongs to someone else: neither it nor its children change */
+	shared = cJSON_CreateObject();
+	assert_non_null(cJSON_AddNumberToObject(shared, "k", 5));
+	ref_holder = cJSON_CreateObject();
+	assert_true(cJSON_AddItemReferenceToObject(ref_holder, "r", shared));
+	cni_json_ints_raw(ref_holder);
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(shared, "k")));
+	cJSON_Delete(ref_holder);
+	cJSON_Delete(shared);
+	cni_json_ints_raw(NULL);
+}
+
+/* cni_mem_update leaves @dst equal to @src (or zero), whatever both held, at every length
+ * around its 64-byte blocks, and writes nothing past @n. */
+static void test_mem_update(void **state)
+{
+	unsigned char src[300], dst[300 + 8], want[300 + 8];
+
+	(void)state;
+	for (size_t n = 0; n <= 300; n += (n < 130 ? 1 : 17)) {
+		for (int pass = 0; pass < 3; pass++) {
+			for (size_t i = 0; i < sizeof(src); i++)
+				src[i] = (unsigned char)(pass == 2 ? 0 : (i * 7 + n + (size_t)pass) % 5);
+			for (size_t i = 0; i < sizeof(dst); i++)
+				dst[i] = (unsigned char)((i * 3 + n) % 4 == 0 ? 0 : 0xa5);
+			memcpy(want, dst, sizeof(want));
+			memcpy(want, src, n);
+			cni_mem_update(dst, src, n);
+			assert_memory_equal(dst, want, sizeof(dst));
+			memset(want, 0, n);
+			cni_mem_update(dst, NULL, n);
+			assert_memory_equal(dst, want, sizeof(dst));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1083,6 +1175,8 @@ int main(void)
 		cmocka_unit_test(test_error_encode),
 		cmocka_unit_test(test_version_reply),
 		cmocka_unit_test(test_json_string),
+		cmocka_unit_test(test_json_ints_raw),
+		cmocka_unit_test(test_mem_update),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include "fixtures.h"
 
 #include "core/ipamstate.h"
+#include "core/netscan.h"
 
 static int decode_file(const char *name, struct ipam_space *sp, struct cni_error *err)
 {
@@ -35,6 +36,75 @@ static struct ipam_pool *find_pool(struct ipam_space *sp, const char *id)
 		if (strcmp(sp->pools[i].id, id) == 0)
 			return &sp->pools[i];
 	return NULL;
+}
+
+/* The owner of a view's bytes in test_decode_view: released once, when the space lets go. */
+struct view_owner {
+	char *bytes;
+	int released;
+};
+
+static void view_owner_release(void *owner)
+{
+	struct view_owner *o = owner;
+
+	o->released++;
+	free(o->bytes);
+	o->bytes = NULL;
+}
+
+/* A padded copy of @text (@len) owned by @o. */
+static const char *view_of(struct view_owner *o, const char *text, size_t len)
+{
+	o->bytes = malloc(len + NETSCAN_PAD);
+	assert_non_null(o->bytes);
+	memcpy(o->bytes, text, len);
+	memset(o->bytes + len, 0, NETSCAN_PAD);
+	o->released = 0;
+	return o->bytes;
+}
+
+/* ipamstate_decode_view keeps the caller's bytes (no copy) and lets their owner go exactly once:
+ * when the space is freed, at once for an empty text, before returning a corrupt one. */
+static void test_decode_view(void **state)
+{
+	struct ipam_space sp = {0}, want = {0};
+	struct view_owner o = {0};
+	struct cni_error err = {0};
+	char *text, *a, *b;
+	const char *v;
+	size_t len;
+
+	(void)state;
+	text = fixture_read("ipam-state-go.json", &len);
+	v = view_of(&o, text, len);
+	assert_int_equal(ipamstate_decode_view(v, len, "p", view_owner_release, &o, &sp, &err), 0);
+	assert_ptr_equal(sp.text, v);
+	assert_int_equal(o.released, 0);
+	assert_int_equal(ipamstate_decode(text, len, "p", &want, &err), 0);
+	a = ipamstate_encode(&sp, "2024-01-01T00:00:00Z");
+	b = ipamstate_encode(&want, "2024-01-01T00:00:00Z");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	ipam_space_free(&sp);
+	assert_int_equal(o.released, 1);
+	ipam_space_free(&want);
+
+	v = view_of(&o, " \n\t", 3);
+	assert_int_equal(ipamstate_decode_view(v, 3, "p", view_owner_release, &o, &sp, &err), 0);
+	assert_int_equal(o.released, 1);
+	assert_null(sp.text);
+	ipam_space_free(&sp);
+	assert_int_equal(o.released, 1);
+
+	v = view_of(&o, text, len / 2); /* cut short: corrupt */
+	assert_int_equal(ipamstate_decode_view(v, len / 2, "p", view_owner_release, &o, &sp, &err),
+			 -EINVAL);
+	assert_int_equal(o.released, 1);
+	free(text);
 }
 
 /* A file as the Go plugin writes it decodes into the model, and its records are usable. */
@@ -1048,6 +1118,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_go),
 		cmocka_unit_test(test_decode_go_odd),
+		cmocka_unit_test(test_decode_view),
 		cmocka_unit_test(test_decode_unhealthy_free),
 		cmocka_unit_test(test_decode_duplicates_sorted),
 		cmocka_unit_test(test_decode_key_runs),

@@ -163,6 +163,56 @@ static void test_backups_prune(void **state)
 		free(names[--n]);
 }
 
+/* logline_utc agrees with the C library's gmtime over leap days, century rules, negative
+ * times and 32-bit overflow; logline_utc_text is strftime's "%Y-%m-%dT%H:%M:%S". */
+static void test_utc(void **state)
+{
+	static const struct {
+		long long t;
+		const char *text;
+	} fixed[] = {
+		{ 0, "1970-01-01T00:00:00" },
+		{ -1, "1969-12-31T23:59:59" },
+		{ 951782400, "2000-02-29T00:00:00" },
+		{ 4107542399LL, "2100-02-28T23:59:59" },
+		{ 4107542400LL, "2100-03-01T00:00:00" },
+		{ 1796306400, "2026-12-03T14:00:00" },
+		{ 253402300799LL, "9999-12-31T23:59:59" },
+		{ -62135596800LL, "0001-01-01T00:00:00" },
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		assert_int_equal(logline_utc_text(fixed[i].t, buf, sizeof(buf)), 19);
+		assert_string_equal(buf, fixed[i].text);
+	}
+	assert_int_equal(logline_utc_text(0, buf, 5), 4);
+	assert_string_equal(buf, "1970");
+#ifndef _WIN32
+	/* every 7919th second (a prime: all hours, weekdays, days of every month) of 1600-2500 */
+	for (long long t = -11676096000LL; t < 16725225600LL; t += 7919LL * 3607) {
+		time_t tt = (time_t)t;
+		struct tm want, got;
+		char ws[32];
+
+		assert_non_null(gmtime_r(&tt, &want));
+		logline_utc(t, &got);
+		assert_int_equal(got.tm_year, want.tm_year);
+		assert_int_equal(got.tm_mon, want.tm_mon);
+		assert_int_equal(got.tm_mday, want.tm_mday);
+		assert_int_equal(got.tm_hour, want.tm_hour);
+		assert_int_equal(got.tm_min, want.tm_min);
+		assert_int_equal(got.tm_sec, want.tm_sec);
+		assert_int_equal(got.tm_wday, want.tm_wday);
+		assert_int_equal(got.tm_yday, want.tm_yday);
+		strftime(ws, sizeof(ws), "%Y-%m-%dT%H:%M:%S", &want);
+		logline_utc_text(t, buf, sizeof(buf));
+		assert_string_equal(buf, ws);
+	}
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_caller_and_levels),
 		cmocka_unit_test(test_backups),
 		cmocka_unit_test(test_backups_prune),
+		cmocka_unit_test(test_utc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1300,6 +1300,84 @@ static void test_oom_ipam_state_kept(void **state)
 	cJSON_Delete(root);
 }
 
+/* An in-process IPAM ADD that reads the source (queryInterval 0: interfaces.json, parsed in one
+ * pass and with cJSON) and a STATUS, each allocation failed in turn: an ADD that fails is code
+ * 100 and leaves azure-vnet-ipam.json as it was (never code 105, the source found broken); a
+ * STATUS that fails is code 100, not 50 'plugin not available'. */
+static void test_oom_ipam_source(void **state)
+{
+	static char before[1 << 16], after[1 << 16];
+	struct cni_error err = { 0 };
+	struct cni_result res;
+	struct conf c;
+	cJSON *root = cJSON_Parse("{\"cniVersion\":\"1.1.0\",\"name\":\"" NET "\","
+				  "\"type\":\"azure-vnet\",\"mode\":\"transparent\",\"ipam\":{"
+				  "\"type\":\"azure-vnet-ipam\",\"environment\":\"mas\","
+				  "\"queryInterval\":\"0\"}}");
+	long k, add_failures = 0, status_failures = 0;
+
+	(void)state;
+	assert_non_null(root);
+	assert_int_equal(conf_parse(root, &c, &err), 0);
+	assert_int_equal(c.ipam.query_interval_s, 0);
+	assert_int_equal(run(&fake_plain, "ADD", "c0ffee000000000b", "eth0", NULL), 0);
+	assert_true(read_file(ipam_path, before, sizeof(before)));
+	for (k = 1;; k++) {
+		int r;
+
+		memset(&err, 0, sizeof(err));
+		oom_arm(k);
+		r = ipam_run_add_owned(&c, "c0ffee000000000c", "eth0", IPAM_FAMILY_ANY, &res, NULL,
+				       &err);
+		oom_disarm();
+		assert_false(corrupt_copy("azure-vnet-ipam.json"));
+		if (r == 0) {
+			assert_int_equal(ipam_run_del(&c, "c0ffee000000000c", "eth0", NULL, &err), 0);
+			assert_true(read_file(ipam_path, before, sizeof(before)));
+		} else {
+			assert_true(oom_failed());
+#ifdef _WIN32
+			/* platform/windows: a path it could not convert is code 5 (test above) */
+			if (err.code != CNI_CODE_INTERNAL && err.code != CNI_CODE_IO)
+#else
+			if (err.code != CNI_CODE_INTERNAL)
+#endif
+				fail_msg("ADD: allocation %ld failed: code %d: %s", k, err.code, err.msg);
+			assert_true(read_file(ipam_path, after, sizeof(after)));
+			assert_string_equal(after, before);
+			add_failures++;
+		}
+		if (!oom_failed())
+			break;
+	}
+	for (k = 1;; k++) {
+		int r;
+
+		memset(&err, 0, sizeof(err));
+		oom_arm(k);
+		r = ipam_run_status(&c, &err);
+		oom_disarm();
+		if (r < 0) {
+			assert_true(oom_failed());
+#ifdef _WIN32
+			if (err.code != CNI_CODE_INTERNAL && err.code != CNI_CODE_IO)
+#else
+			if (err.code != CNI_CODE_INTERNAL)
+#endif
+				fail_msg("STATUS: allocation %ld failed: code %d: %s", k, err.code,
+					 err.msg);
+			status_failures++;
+		}
+		if (!oom_failed())
+			break;
+	}
+	assert_true(add_failures > 0);
+	assert_true(status_failures > 0);
+	assert_int_equal(held("c0ffee000000000b", "eth0", NULL), 1);
+	assert_int_equal(held("c0ffee000000000c", "eth0", NULL), 0);
+	cJSON_Delete(root);
+}
+
 /* CHECK passes on a live attachment and fails (code 106) when its endpoint is gone. */
 static void test_check(void **state)
 {
@@ -1521,6 +1599,7 @@ int main(void)
 		cmocka_unit_test_setup(test_oom_spares_other_owner, reset),
 		cmocka_unit_test_setup(test_oom_owner_not_gone, reset),
 		cmocka_unit_test_setup(test_oom_ipam_state_kept, reset),
+		cmocka_unit_test_setup(test_oom_ipam_source, reset),
 	};
 	const char *tmp = getenv("TMPDIR");
 	int rc;

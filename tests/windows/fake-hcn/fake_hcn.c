@@ -15,6 +15,8 @@
  *                   lost every network and every endpoint (as an HNS restart does to
  *                   non-persistent networks), so it meets what HNS answers then: a network
  *                   handle opened before now names a network that is gone (0x803b0001).
+ *   FAKE_HCN_SUCCESS_RECORD  when set, a create that succeeds gives the ErrorRecord
+ *                   {"Success":true} (as HCS answers some calls) instead of none.
  *   FAKE_HCN_EXIT_LOG  a probe of how the process ends: the DLL pins itself (FreeLibrary no
  *                   longer unloads it), registers an msvcrt _onexit handler appending
  *                   "<pid> atexit", and appends "<pid> detach" at DLL_PROCESS_DETACH. A process
@@ -922,7 +924,11 @@ static HRESULT create_obj(const char *fn, enum kind k, struct handle *net, REFGU
 			    : hr == E_EXISTS ? "The object already exists"
 			    : why ? why : "create failed", record);
 	*ret = handle_new(k, ids);
-	return *ret ? S_OK : fail(E_OUTOFMEMORY, "out of memory", record);
+	if (!*ret)
+		return fail(E_OUTOFMEMORY, "out of memory", record);
+	if (record && getenv("FAKE_HCN_SUCCESS_RECORD") && *getenv("FAKE_HCN_SUCCESS_RECORD"))
+		*record = wide_out("{\"Success\":true}");
+	return S_OK;
 }
 
 HRESULT WINAPI HcnCreateNetwork(REFGUID Id, PCWSTR Settings, PHCN_NETWORK Network,
