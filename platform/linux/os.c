@@ -215,8 +215,9 @@ static int open_regular(const char *path, int flags, mode_t mode, bool follow, c
 	return fd;
 }
 
-static int file_read(const char *path, bool follow, char **ret_data, size_t *ret_len,
-		     struct cni_error *err)
+/* @path's bytes into *ret_data (malloc'd: *ret_len bytes, then @pad + 1 zero bytes). */
+static int file_read(const char *path, bool follow, size_t pad, char **ret_data,
+		     size_t *ret_len, struct cni_error *err)
 {
 	char *data = NULL;
 	size_t len = 0, cap = 0, hint = 4096;
@@ -245,7 +246,7 @@ static int file_read(const char *path, bool follow, char **ret_data, size_t *ret
 						  path, OS_FILE_MAX);
 				goto fail;
 			}
-			p = realloc(data, ncap + 1);
+			p = realloc(data, ncap + 1 + pad);
 			if (!p) {
 				r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
 				goto fail;
@@ -267,11 +268,11 @@ static int file_read(const char *path, bool follow, char **ret_data, size_t *ret
 	}
 	close(fd);
 	if (!data) {
-		data = malloc(1);
+		data = malloc(1 + pad);
 		if (!data)
 			return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
 	}
-	data[len] = '\0';
+	memset(data + len, 0, pad + 1);
 	*ret_data = data;
 	*ret_len = len;
 	return 0;
@@ -284,13 +285,13 @@ fail:
 
 int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err)
 {
-	return file_read(path, false, ret_data, ret_len, err);
+	return file_read(path, false, 0, ret_data, ret_len, err);
 }
 
 int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len,
 			      struct cni_error *err)
 {
-	return file_read(path, true, ret_data, ret_len, err);
+	return file_read(path, true, 0, ret_data, ret_len, err);
 }
 
 int platform_file_same(const char *path, const char *data, size_t len)
@@ -545,7 +546,7 @@ int platform_file_view(const char *path, size_t pad, struct platform_view **ret_
 {
 	struct platform_view *v;
 	struct stat st;
-	char *data = NULL, *p;
+	char *data = NULL;
 	size_t len = 0;
 	int fd, r;
 
@@ -563,19 +564,12 @@ int platform_file_view(const char *path, size_t pad, struct platform_view **ret_
 	if (view_pin(v, fd, &st, pad))
 		goto done;
 	close(fd); /* and with it any lease taken */
-	r = file_read(path, false, &data, &len, err);
+	r = file_read(path, false, pad, &data, &len, err);
 	if (r < 0) {
 		free(v);
 		return r;
 	}
-	p = realloc(data, len + pad + 1);
-	if (!p) {
-		free(data);
-		free(v);
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
-	}
-	memset(p + len, 0, pad + 1);
-	v->data = p;
+	v->data = data;
 	v->len = len;
 done:
 	*ret_view = v;

@@ -350,8 +350,9 @@ static int open_regular(const char *path, DWORD access, DWORD share, DWORD dispo
 	return 0;
 }
 
-static int file_read(const char *path, bool follow, char **ret_data, size_t *ret_len,
-		     struct cni_error *err)
+/* @path's bytes into *ret_data (malloc'd: *ret_len bytes, then @pad + 1 zero bytes). */
+static int file_read(const char *path, bool follow, size_t pad, char **ret_data,
+		     size_t *ret_len, struct cni_error *err)
 {
 	char msg[256], *data;
 	LARGE_INTEGER size;
@@ -369,7 +370,7 @@ static int file_read(const char *path, bool follow, char **ret_data, size_t *ret
 		return cni_error_set(err, -EFBIG, CNI_CODE_IO, "cannot read %s: size unknown or over %u bytes",
 				     path, OS_FILE_MAX);
 	}
-	data = malloc((size_t)size.QuadPart + 1);
+	data = malloc((size_t)size.QuadPart + 1 + pad);
 	if (!data) {
 		CloseHandle(h);
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
@@ -387,7 +388,7 @@ static int file_read(const char *path, bool follow, char **ret_data, size_t *ret
 		len += got;
 	}
 	CloseHandle(h);
-	data[len] = '\0';
+	memset(data + len, 0, pad + 1);
 	*ret_data = data;
 	*ret_len = len;
 	return 0;
@@ -395,13 +396,13 @@ static int file_read(const char *path, bool follow, char **ret_data, size_t *ret
 
 int platform_file_read(const char *path, char **ret_data, size_t *ret_len, struct cni_error *err)
 {
-	return file_read(path, false, ret_data, ret_len, err);
+	return file_read(path, false, 0, ret_data, ret_len, err);
 }
 
 int platform_file_read_follow(const char *path, char **ret_data, size_t *ret_len,
 			      struct cni_error *err)
 {
-	return file_read(path, true, ret_data, ret_len, err);
+	return file_read(path, true, 0, ret_data, ret_len, err);
 }
 
 int platform_file_same(const char *path, const char *data, size_t len)
@@ -442,7 +443,7 @@ int platform_file_view(const char *path, size_t pad, struct platform_view **ret_
 		       const char **ret_data, size_t *ret_len, struct cni_error *err)
 {
 	struct platform_view *v;
-	char *data = NULL, *p;
+	char *data = NULL;
 	size_t len = 0;
 	int r;
 
@@ -452,22 +453,15 @@ int platform_file_view(const char *path, size_t pad, struct platform_view **ret_
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
-	r = file_read(path, false, &data, &len, err);
+	r = file_read(path, false, pad, &data, &len, err);
 	if (r < 0) {
 		free(v);
 		return r;
 	}
-	p = realloc(data, len + pad + 1);
-	if (!p) {
-		free(data);
-		free(v);
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory reading %s", path);
-	}
-	memset(p + len, 0, pad + 1);
-	v->data = p;
+	v->data = data;
 	v->len = len;
 	*ret_view = v;
-	*ret_data = p;
+	*ret_data = data;
 	*ret_len = len;
 	return 0;
 }
