@@ -154,6 +154,56 @@ static int pump(int in_fd, int out_fd, int pidfd, const char *in, size_t len, lo
 	return result;
 }
 
+/* What the plugin's run came to: @r the pump's (and reap's) result, @status its wait status,
+ * @out (@out_len bytes, NUL-terminated) what it printed, @timeout_ms the deadline it had. A
+ * timeout is code 11, an oversized answer code 6, out of memory code 100 (no verdict on the
+ * plugin's answer), a failed run the plugin's own code and message (code 100 and its raw output
+ * when it printed no error object); an ADD's result is decoded into *@ret (when @ret). Returns 0
+ * or negative errno with err set. */
+static int answer(const char *type, const char *command, int r, int status, unsigned timeout_ms,
+		  const char *out, size_t out_len, struct cni_result *ret, struct cni_error *err)
+{
+	const cJSON *code;
+	cJSON *doc;
+	bool oom = false;
+
+	if (r == -ETIMEDOUT)
+		return cni_error_set(err, r, CNI_CODE_TRY_AGAIN,
+				     "IPAM plugin %s %s timed out after %u ms (killed)", type, command,
+				     timeout_ms);
+	if (r == -EFBIG)
+		return cni_error_set(err, r, CNI_CODE_DECODE,
+				     "IPAM plugin %s %s wrote more than %u bytes", type, command,
+				     IPAM_EXEC_OUT_MAX);
+	if (r < 0)
+		return cni_error_set(err, r, r == -ENOMEM ? CNI_CODE_INTERNAL : CNI_CODE_IO,
+				     "IPAM plugin %s: %s", type, strerror(-r));
+	doc = out_len ? json_parse(out, out_len, NULL, &oom) : NULL;
+	if (oom) /* no verdict on the plugin's answer, its error code included */
+		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL,
+				     "out of memory reading IPAM plugin %s %s's output", type, command);
+	code = doc ? cJSON_GetObjectItem(doc, "code") : NULL;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (code && cJSON_IsNumber(code))) {
+		const char *msg = doc ? cni_json_string(doc, "msg") : NULL;
+		const char *det = doc ? cni_json_string(doc, "details") : NULL;
+
+		r = cni_error_set(err, -EIO,
+				  code && cJSON_IsNumber(code) ? code->valueint : CNI_CODE_INTERNAL,
+				  "IPAM plugin %s %s failed: %s", type, command,
+				  msg ? msg : (out_len ? out : "no output"));
+		if (det)
+			cni_error_details(err, "%s", det);
+	} else if (ret && strcmp(command, "ADD") == 0) {
+		r = doc ? cni_result_decode(doc, ret, err) :
+			  cni_error_set(err, -EINVAL, CNI_CODE_DECODE,
+					"IPAM plugin %s returned no JSON result", type);
+	} else {
+		r = 0;
+	}
+	cJSON_Delete(doc);
+	return r;
+}
+
 int ipam_exec(const char *type, const char *command, const char *cni_path, const char *conf_text,
 	      size_t len, struct cni_result *ret, struct cni_error *err)
 {
@@ -161,10 +211,7 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, status, r, rr, pidfd;
 	size_t out_len = 0;
 	unsigned timeout;
-	cJSON *doc = NULL;
-	const cJSON *code;
 	struct stat st, self;
-	bool oom = false;
 	pid_t pid;
 
 	if (!type[0] || strchr(type, '/') || strcmp(type, ".") == 0 || strcmp(type, "..") == 0)
@@ -209,54 +256,8 @@ int ipam_exec(const char *type, const char *command, const char *cni_path, const
 	rr = spawn_reap(pid, r == -ETIMEDOUT, &status);
 	if (rr < 0 && r == 0)
 		r = rr;
-	if (r == -ETIMEDOUT) {
-		r = cni_error_set(err, r, CNI_CODE_TRY_AGAIN,
-				  "IPAM plugin %s %s timed out after %u ms (killed)", type, command,
-				  timeout);
-		goto out;
-	}
-	if (r == -EFBIG) {
-		r = cni_error_set(err, r, CNI_CODE_DECODE,
-				  "IPAM plugin %s %s wrote more than %u bytes", type, command,
-				  IPAM_EXEC_OUT_MAX);
-		goto out;
-	}
-	if (r < 0) {
-		r = cni_error_set(err, r, r == -ENOMEM ? CNI_CODE_INTERNAL : CNI_CODE_IO,
-				  "IPAM plugin %s: %s", type, strerror(-r));
-		goto out;
-	}
-	doc = out_len ? json_parse(out, out_len, NULL, &oom) : NULL;
-	if (oom) {
-		/* no verdict on the plugin's answer, its error code included */
-		r = cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL,
-				  "out of memory reading IPAM plugin %s %s's output", type, command);
-		goto out;
-	}
-	code = doc ? cJSON_GetObjectItem(doc, "code") : NULL;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (code && cJSON_IsNumber(code))) {
-		const char *msg = doc ? cni_json_string(doc, "msg") : NULL;
-		const char *det = doc ? cni_json_string(doc, "details") : NULL;
-
-		r = cni_error_set(err, -EIO,
-				  code && cJSON_IsNumber(code) ? code->valueint : CNI_CODE_INTERNAL,
-				  "IPAM plugin %s %s failed: %s", type, command,
-				  msg ? msg : (out_len ? out : "no output"));
-		if (det)
-			cni_error_details(err, "%s", det);
-		goto out;
-	}
-	r = 0;
-	if (ret && strcmp(command, "ADD") == 0) {
-		if (!doc) {
-			r = cni_error_set(err, -EINVAL, CNI_CODE_DECODE,
-					  "IPAM plugin %s returned no JSON result", type);
-			goto out;
-		}
-		r = cni_result_decode(doc, ret, err);
-	}
+	r = answer(type, command, r, status, timeout, out, out_len, ret, err);
 out:
-	cJSON_Delete(doc);
 	free(out);
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
