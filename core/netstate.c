@@ -670,7 +670,6 @@ static int scan_text(struct dctx *d, size_t len, struct netstate *ret, struct ne
 /* How decode_text holds the text it is given. */
 enum text_hold {
 	TEXT_COPY,   /* copied (and padded) */
-	TEXT_TAKE,   /* malloc'd: taken, grown by the pad, freed when that fails */
 	TEXT_BORROW, /* the caller's, padded already, kept valid by it (netstate_decode_lazy_view) */
 };
 
@@ -685,14 +684,10 @@ static int copy_text(char *text, enum text_hold hold, size_t len, struct netstat
 		ret->text_borrowed = true;
 		return 0;
 	}
-	ret->text = hold == TEXT_TAKE ? realloc(text, len + NETSCAN_PAD) : malloc(len + NETSCAN_PAD);
-	if (!ret->text) {
-		if (hold == TEXT_TAKE)
-			free(text);
+	ret->text = malloc(len + NETSCAN_PAD);
+	if (!ret->text)
 		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	}
-	if (hold == TEXT_COPY)
-		memcpy(ret->text, text, len);
+	memcpy(ret->text, text, len);
 	memset(ret->text + len, 0, NETSCAN_PAD);
 	ret->text_len = len;
 	return 0;
@@ -799,12 +794,6 @@ int netstate_decode_lazy_view(const char *text, size_t len, const char *path,
 			      struct netstate *ret, struct cni_error *err)
 {
 	return decode_text((char *)text, TEXT_BORROW, len, path, false, ret, err);
-}
-
-int netstate_decode_lazy_take(char *text, size_t len, const char *path, struct netstate *ret,
-			      struct cni_error *err)
-{
-	return decode_text(text, TEXT_TAKE, len, path, false, ret, err);
 }
 
 /* Record @i of @net, decoded when lazy (see netstate_find_endpoint); *@r 0, or -EINVAL (a

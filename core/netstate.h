@@ -215,12 +215,6 @@ int netstate_decode(const char *text, size_t len, const char *path, struct netst
 int netstate_decode_lazy(const char *text, size_t len, const char *path, struct netstate *ret,
 			 struct cni_error *err);
 
-/* netstate_decode_lazy_take - netstate_decode_lazy of @text (malloc'd, @len bytes), which it
- * takes without a copy: on success ret->text is it (grown by NETSCAN_PAD bytes, possibly
- * moved; ret->text_len = @len, also for an empty state), on failure it is freed. Same returns. */
-int netstate_decode_lazy_take(char *text, size_t len, const char *path, struct netstate *ret,
-			      struct cni_error *err);
-
 /* netstate_decode_lazy_view - netstate_decode_lazy of @text (@len bytes, then NETSCAN_PAD zero
  * bytes; read-only) without a copy and without taking it: ret->text is @text, which the caller
  * keeps valid and unchanged until netstate_free(ret) (a file's mapped view: state.c). Nothing is
