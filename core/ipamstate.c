@@ -925,19 +925,6 @@ int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam
 	return decode(copy, len, path, NULL, NULL, ret, err);
 }
 
-int ipamstate_decode_take(char *text, size_t len, const char *path, struct ipam_space *ret,
-			  struct cni_error *err)
-{
-	char *t = realloc(text, len + NETSCAN_PAD);
-
-	if (!t) {
-		free(text);
-		return cni_error_set(err, -ENOMEM, CNI_CODE_INTERNAL, "out of memory");
-	}
-	memset(t + len, 0, NETSCAN_PAD);
-	return decode(t, len, path, NULL, NULL, ret, err);
-}
-
 int ipamstate_decode_view(const char *text, size_t len, const char *path,
 			  void (*release)(void *owner), void *owner, struct ipam_space *ret,
 			  struct cni_error *err)

@@ -32,12 +32,6 @@ extern const struct netscan_layout ipamstate_records_layout;
 int ipamstate_decode(const char *text, size_t len, const char *path, struct ipam_space *ret,
 		     struct cni_error *err);
 
-/* ipamstate_decode_take - ipamstate_decode of @text (malloc'd, @len bytes), which it takes:
- * kept by *ret or freed, whatever it returns (a call then holds one copy of the file). Same
- * returns. */
-int ipamstate_decode_take(char *text, size_t len, const char *path, struct ipam_space *ret,
-			  struct cni_error *err);
-
 /* ipamstate_decode_view - ipamstate_decode of @text (@len bytes, then NETSCAN_PAD zero bytes;
  * read-only: nothing is written to it), which stays @owner's: the space keeps @text without a
  * copy and calls @release(@owner) when it is freed; whatever it returns, @owner is taken (on

@@ -19,6 +19,7 @@
 #include "oom.h"
 
 #include "core/ipamstate.h"
+#include "core/netscan.h"
 
 /* @got decodes as @want did: the modelled fields, and the text a save writes from it. */
 static void assert_same_space(const struct ipam_space *got, const struct ipam_space *want)
@@ -59,9 +60,10 @@ static void assert_same_space(const struct ipam_space *got, const struct ipam_sp
 	free(b);
 }
 
-/* Decoding @name (copied, or taken) with each allocation failed in turn: the space as without
- * failure, or -ENOMEM with code 100; never -EINVAL. Returns how many allocations a decode made. */
-static long decode_each(const char *name, bool take)
+/* Decoding @name (copied, or as a view whose owner the space takes: ipamstate_decode_view) with
+ * each allocation failed in turn: the space as without failure, or -ENOMEM with code 100; never
+ * -EINVAL. Returns how many allocations a decode made. */
+static long decode_each(const char *name, bool view)
 {
 	struct ipam_space want;
 	size_t len;
@@ -75,13 +77,13 @@ static long decode_each(const char *name, bool take)
 		char *copy = NULL;
 		int r;
 
-		if (take) {
-			copy = malloc(len);
+		if (view) {
+			copy = calloc(1, len + NETSCAN_PAD);
 			assert_non_null(copy);
 			memcpy(copy, text, len);
 		}
 		oom_arm(k);
-		r = take ? ipamstate_decode_take(copy, len, name, &sp, &err) :
+		r = view ? ipamstate_decode_view(copy, len, name, free, copy, &sp, &err) :
 			   ipamstate_decode(text, len, name, &sp, &err);
 		oom_disarm();
 		if (r != 0 && r != -ENOMEM)
